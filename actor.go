@@ -1,0 +1,32 @@
+package fundbridge
+
+// Role is what an actor may do on the platform.
+type Role string
+
+const (
+	RoleStartup     Role = "startup"
+	RoleFundManager Role = "fund_manager"
+	RoleBank        Role = "bank"
+	RoleInsurer     Role = "insurer"
+	RoleOperator    Role = "operator"
+	RoleSystem      Role = "system" // the platform itself: sagas, demo loaders, migrations
+)
+
+// Actor is who caused a change: recorded on every event, checked by every service.
+type Actor struct {
+	UserID string `json:"user"`
+	Role   Role   `json:"role"`
+	OrgID  string `json:"org,omitempty"`
+}
+
+// Valid reports whether the actor names a user and a known role.
+func (a Actor) Valid() bool {
+	if a.UserID == "" {
+		return false
+	}
+	switch a.Role {
+	case RoleStartup, RoleFundManager, RoleBank, RoleInsurer, RoleOperator, RoleSystem:
+		return true
+	}
+	return false
+}

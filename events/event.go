@@ -1,0 +1,73 @@
+// Package events defines the event envelope, the registry of event types and
+// their upcasters, and the Store every backend implements.
+//
+// Versions are 1-based: a stream's version is the number of events in it,
+// and 0 means the stream does not exist. A global position orders commits
+// across all streams; events appended together share their commit's position
+// and are ordered within it by stream version, exactly as KurrentDB shares a
+// commit position across one append.
+package events
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+)
+
+// Event is a recorded fact: immutable once appended.
+type Event struct {
+	ID            string           `json:"id"`
+	Type          string           `json:"type"` // name with version, e.g. "application.submitted.v1"
+	StreamID      string           `json:"stream"`
+	Version       uint64           `json:"version"`  // position within the stream, from 1
+	Position      uint64           `json:"position"` // global position of the commit holding it
+	RecordedAt    time.Time        `json:"recorded_at"`
+	Actor         fundbridge.Actor `json:"actor"`
+	CorrelationID string           `json:"correlation_id,omitempty"`
+	CausationID   string           `json:"causation_id,omitempty"`
+	Payload       json.RawMessage  `json:"payload"`
+}
+
+// NewEvent is an event proposed for appending.
+type NewEvent struct {
+	ID      string // optional; a retry that reuses IDs is stored once
+	Type    string
+	Payload json.RawMessage
+}
+
+// Meta is what every event of one command records about its cause.
+type Meta struct {
+	Actor          fundbridge.Actor
+	CorrelationID  string
+	CausationID    string // the command's ID
+	IdempotencyKey string // optional; a retry with the same key is stored once
+}
+
+// ExpectedVersion is the optimistic-concurrency condition of an append:
+// Any, NoStream, or the exact current version of the stream.
+type ExpectedVersion int64
+
+const (
+	Any      ExpectedVersion = -1
+	NoStream ExpectedVersion = 0
+)
+
+// Exactly expects the stream to be at version v (0 means it must not exist).
+func Exactly(v uint64) ExpectedVersion { return ExpectedVersion(v) }
+
+// AppendRequest is one command's events for one stream.
+type AppendRequest struct {
+	StreamID string
+	Expected ExpectedVersion
+	Events   []NewEvent
+	Meta     Meta
+}
+
+// AppendResult says where an append landed.
+type AppendResult struct {
+	FirstVersion uint64
+	LastVersion  uint64 // the stream's version after the append
+	Position     uint64 // global position of the commit
+	Duplicate    bool   // an idempotent retry: nothing new was stored
+}

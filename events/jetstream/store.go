@@ -1,0 +1,438 @@
+// Package jetstream is the default event store: one JetStream stream holds
+// every event stream, one subject per event stream (fb.ev.<type>.<id>), and
+// one message per append (a commit holding all of that append's events).
+//
+// Concurrency control is JetStream's own: each append carries
+// Nats-Expected-Last-Subject-Sequence, the stream sequence of the last commit
+// on its subject, so the server refuses a stale append. The stream sequence
+// of a commit is its global position.
+//
+// With group commit on (the default when the server fsyncs every write),
+// appends arriving while another is being written are gathered into one
+// atomic batch: one fsync for many appends, each still checked on its own.
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	njs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fundbridge/fundbridge/events"
+)
+
+// Options configure the store.
+type Options struct {
+	// Stream is the JetStream stream name. Default "FUNDBRIDGE_EVENTS".
+	Stream string
+	// SubjectPrefix roots every event subject. Default "fb.ev".
+	SubjectPrefix string
+	// Replicas is 1 on one server, 3 in a cluster. Default 1.
+	Replicas int
+	// GroupCommit gathers concurrent appends into atomic batches. Turn it on
+	// when the server fsyncs every write (sync_interval: always): many appends
+	// then share one fsync. Without fsync, plain publishes are faster.
+	GroupCommit bool
+	// DuplicateWindow is how long JetStream remembers commit IDs to drop
+	// retried appends. Retries with the same expected version are recognised
+	// by reading the stream at any age. Default one hour.
+	DuplicateWindow time.Duration
+	// Timeout bounds each request to JetStream when ctx has no deadline.
+	// Default 10s.
+	Timeout time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Stream == "" {
+		o.Stream = "FUNDBRIDGE_EVENTS"
+	}
+	if o.SubjectPrefix == "" {
+		o.SubjectPrefix = "fb.ev"
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.DuplicateWindow == 0 {
+		o.DuplicateWindow = time.Hour
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+}
+
+// Store is the JetStream event store. Safe for concurrent use.
+type Store struct {
+	opts     Options
+	nc       *nats.Conn
+	js       njs.JetStream
+	stream   njs.Stream
+	registry *events.Registry
+	ids      *events.IDs
+	heads    *headCache
+	group    *groupCommitter
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+var _ events.Store = (*Store)(nil)
+
+// Open creates or updates the event stream and returns a store on it.
+func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Options) (*Store, error) {
+	opts.defaults()
+	js, err := njs.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	cfg := njs.StreamConfig{
+		Name:               opts.Stream,
+		Description:        "Fundbridge events: one subject per event stream, one message per append",
+		Subjects:           []string{opts.SubjectPrefix + ".>"},
+		Storage:            njs.FileStorage,
+		Retention:          njs.LimitsPolicy,
+		Replicas:           opts.Replicas,
+		Duplicates:         opts.DuplicateWindow,
+		AllowAtomicPublish: true,
+		DenyDelete:         true, // events never change or disappear
+		DenyPurge:          true,
+		MaxMsgSize:         1 << 20,
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	stream, err := createOrUpdateStream(ctx, js, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open event stream %s: %w", cfg.Name, unavailable(err))
+	}
+	s := &Store{
+		opts:     opts,
+		nc:       nc,
+		js:       js,
+		stream:   stream,
+		registry: registry,
+		ids:      events.NewIDs(),
+		heads:    newHeadCache(1 << 16),
+		closed:   make(chan struct{}),
+	}
+	if opts.GroupCommit {
+		s.group = newGroupCommitter(s)
+		go s.group.run()
+	}
+	return s, nil
+}
+
+// createOrUpdateStream retries while a cluster elects its meta leader.
+func createOrUpdateStream(ctx context.Context, js njs.JetStream, cfg njs.StreamConfig) (njs.Stream, error) {
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		stream, err := js.CreateOrUpdateStream(attempt, cfg)
+		cancel()
+		if err == nil {
+			return stream, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops the group committer. The NATS connection is the caller's.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		if s.group != nil {
+			s.group.wait()
+		}
+	})
+	return nil
+}
+
+func (s *Store) subject(streamID string) (string, error) {
+	typ, id, err := events.SplitStreamID(streamID)
+	if err != nil {
+		return "", err
+	}
+	return s.opts.SubjectPrefix + "." + typ + "." + id, nil
+}
+
+func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.opts.Timeout)
+}
+
+// Head is the stream sequence of the last commit.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("head: %w", unavailable(err))
+	}
+	return info.State.LastSeq, nil
+}
+
+// head is what the store knows of an event stream's end.
+type head struct {
+	version uint64 // stream version (number of events)
+	seq     uint64 // stream sequence of its last commit; 0 if none
+}
+
+// fetchHead asks the server for the last commit on the stream's subject.
+func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, error) {
+	msg, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, njs.ErrMsgNotFound) {
+		s.heads.put(streamID, head{})
+		return head{}, nil
+	}
+	if err != nil {
+		return head{}, fmt.Errorf("read head of %s: %w", streamID, unavailable(err))
+	}
+	c, err := decodeCommit(msg.Data)
+	if err != nil {
+		return head{}, fmt.Errorf("read head of %s at %d: %w", streamID, msg.Sequence, err)
+	}
+	h := head{version: c.last(), seq: msg.Sequence}
+	s.heads.put(streamID, h)
+	return h, nil
+}
+
+// Append writes the events of one command as one commit.
+func (s *Store) Append(ctx context.Context, req events.AppendRequest) (events.AppendResult, error) {
+	if err := s.registry.Validate(req); err != nil {
+		return events.AppendResult{}, err
+	}
+	select {
+	case <-s.closed:
+		return events.AppendResult{}, fmt.Errorf("append %s: %w", req.StreamID, &events.UnavailableError{Err: errors.New("store closed")})
+	default:
+	}
+	subject, _ := s.subject(req.StreamID)
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+
+	c := &commit{
+		Stream:         req.StreamID,
+		RecordedAt:     time.Now().UTC(),
+		Actor:          req.Meta.Actor,
+		CorrelationID:  req.Meta.CorrelationID,
+		CausationID:    req.Meta.CausationID,
+		IdempotencyKey: req.Meta.IdempotencyKey,
+		Events:         make([]commitEvent, len(req.Events)),
+	}
+	// A retry is recognisable only if the caller named the append: by an
+	// idempotency key or by event IDs it chose.
+	retryable := req.Meta.IdempotencyKey != ""
+	for i, e := range req.Events {
+		id := e.ID
+		if id == "" {
+			id = s.ids.New()
+		} else {
+			retryable = true
+		}
+		c.Events[i] = commitEvent{ID: id, Type: e.Type, Payload: e.Payload}
+	}
+	c.ID = commitID(req.StreamID, req.Meta.IdempotencyKey, c.Events[0].ID)
+
+	// Any retries on conflict: the caller asked for no condition, so a
+	// conflict only means another append got in between.
+	for attempt := 0; ; attempt++ {
+		h, err := s.expectedHead(ctx, req, subject)
+		if err != nil {
+			if errors.Is(err, events.ErrConcurrency) && retryable {
+				if res, found, ferr := s.findCommit(ctx, req.StreamID, subject, c.ID); ferr != nil {
+					return events.AppendResult{}, ferr
+				} else if found {
+					return res, nil
+				}
+			}
+			return events.AppendResult{}, err
+		}
+		c.First = h.version + 1
+		res, err := s.publish(ctx, req.StreamID, subject, c, h)
+		if err == nil {
+			return res, nil
+		}
+		if !errors.Is(err, events.ErrConcurrency) {
+			return events.AppendResult{}, fmt.Errorf("append %s: %w", req.StreamID, err)
+		}
+		if retryable {
+			if res, found, ferr := s.findCommit(ctx, req.StreamID, subject, c.ID); ferr != nil {
+				return events.AppendResult{}, ferr
+			} else if found {
+				return res, nil
+			}
+		}
+		if req.Expected != events.Any || attempt >= 20 {
+			actual, herr := s.fetchHead(ctx, req.StreamID, subject)
+			if herr != nil {
+				return events.AppendResult{}, herr
+			}
+			return events.AppendResult{}, &events.ConcurrencyError{StreamID: req.StreamID, Expected: req.Expected, Actual: actual.version}
+		}
+	}
+}
+
+// expectedHead resolves the expected version to the head the server must
+// still have: from the cache when it agrees, else from the server.
+func (s *Store) expectedHead(ctx context.Context, req events.AppendRequest, subject string) (head, error) {
+	if req.Expected == events.NoStream {
+		return head{}, nil
+	}
+	if h, ok := s.heads.get(req.StreamID); ok {
+		if req.Expected == events.Any || h.version == uint64(req.Expected) {
+			return h, nil
+		}
+		if h.version > uint64(req.Expected) { // versions only grow
+			return head{}, &events.ConcurrencyError{StreamID: req.StreamID, Expected: req.Expected, Actual: h.version}
+		}
+	}
+	h, err := s.fetchHead(ctx, req.StreamID, subject)
+	if err != nil {
+		return head{}, err
+	}
+	if req.Expected != events.Any && h.version != uint64(req.Expected) {
+		return head{}, &events.ConcurrencyError{StreamID: req.StreamID, Expected: req.Expected, Actual: h.version}
+	}
+	return h, nil
+}
+
+// commitID names a commit for JetStream's dedupe and for the retry scan.
+func commitID(streamID, idempotencyKey, firstEventID string) string {
+	if idempotencyKey != "" {
+		return "k:" + streamID + ":" + idempotencyKey
+	}
+	return "e:" + firstEventID
+}
+
+func (s *Store) publish(ctx context.Context, streamID, subject string, c *commit, h head) (events.AppendResult, error) {
+	msg := nats.NewMsg(subject)
+	msg.Data = c.appendTo(make([]byte, 0, 512))
+	msg.Header.Set(njs.MsgIDHeader, c.ID)
+	msg.Header.Set(njs.ExpectedLastSubjSeqHeader, strconv.FormatUint(h.seq, 10))
+
+	var ack *njs.PubAck
+	var err error
+	if s.group != nil {
+		ack, err = s.group.publish(ctx, msg)
+	} else {
+		ack, err = s.js.PublishMsg(ctx, msg)
+	}
+	if err != nil {
+		if isWrongLastSequence(err) {
+			s.heads.forget(streamID)
+			return events.AppendResult{}, events.ErrConcurrency
+		}
+		return events.AppendResult{}, unavailable(err)
+	}
+	if ack.Duplicate {
+		// JetStream saw this commit ID within its window: answer as the
+		// first append did.
+		return s.resultAt(ctx, streamID, ack.Sequence)
+	}
+	s.heads.put(streamID, head{version: c.last(), seq: ack.Sequence})
+	return events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: ack.Sequence}, nil
+}
+
+// resultAt reports the append stored at seq, as a duplicate.
+func (s *Store) resultAt(ctx context.Context, streamID string, seq uint64) (events.AppendResult, error) {
+	raw, err := s.stream.GetMsg(ctx, seq)
+	if err != nil {
+		return events.AppendResult{}, fmt.Errorf("append %s: read first result at %d: %w", streamID, seq, unavailable(err))
+	}
+	c, err := decodeCommit(raw.Data)
+	if err != nil {
+		return events.AppendResult{}, fmt.Errorf("append %s: %w", streamID, err)
+	}
+	return events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: seq, Duplicate: true}, nil
+}
+
+// findCommit looks for a commit with this ID in the stream: a retry of an
+// append that was stored, perhaps long ago.
+func (s *Store) findCommit(ctx context.Context, streamID, subject, id string) (events.AppendResult, bool, error) {
+	var found *events.AppendResult
+	err := s.scanCommits(ctx, streamID, subject, 1, func(seq uint64, c *commit) bool {
+		if c.ID == id {
+			found = &events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: seq, Duplicate: true}
+			return false
+		}
+		return true
+	})
+	if err != nil || found == nil {
+		return events.AppendResult{}, false, err
+	}
+	return *found, true, nil
+}
+
+func isWrongLastSequence(err error) bool {
+	var apiErr *njs.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == njs.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == njs.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return false
+}
+
+// unavailable marks transport failures as retryable. An append that failed
+// this way may have been stored: the caller retries with the same IDs.
+func unavailable(err error) error {
+	switch {
+	case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrConnectionClosed),
+		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrDisconnected),
+		errors.Is(err, njs.ErrNoStreamResponse), errors.Is(err, nats.ErrConnectionDraining):
+		return &events.UnavailableError{Err: err}
+	}
+	return err
+}
+
+// headCache remembers the heads of recently used streams so that an append
+// after a load needs no extra round trip. It is only a hint: the server
+// checks every append.
+type headCache struct {
+	mu    sync.Mutex
+	max   int
+	heads map[string]head
+}
+
+func newHeadCache(max int) *headCache {
+	return &headCache{max: max, heads: make(map[string]head)}
+}
+
+func (c *headCache) get(id string) (head, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.heads[id]
+	return h, ok
+}
+
+func (c *headCache) put(id string, h head) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.heads[id]; ok && old.seq > h.seq {
+		return // never move a head backwards
+	}
+	if len(c.heads) >= c.max {
+		n := 0
+		for k := range c.heads { // map order is random: evict an arbitrary eighth
+			delete(c.heads, k)
+			if n++; n >= c.max/8 {
+				break
+			}
+		}
+	}
+	c.heads[id] = h
+}
+
+func (c *headCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.heads, id)
+}

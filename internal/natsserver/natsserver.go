@@ -1,0 +1,136 @@
+// Package natsserver runs a NATS server with JetStream inside the process:
+// the default for one machine (fundbridge dev), and the cluster nodes of the
+// multi-node tests.
+package natsserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Options configure an embedded server.
+type Options struct {
+	// Addr is host:port for clients; port 0 picks a free one.
+	Addr string
+	// DataDir holds JetStream's files (in DataDir/jetstream).
+	DataDir string
+	// SyncAlways makes JetStream fsync every write before acknowledging it.
+	// Without it, JetStream flushes to disk every two minutes and a power
+	// failure can lose acknowledged writes.
+	SyncAlways bool
+	// Name identifies the server; required in a cluster.
+	Name string
+	// Cluster, when set, joins a cluster: ClusterAddr listens for routes
+	// (port 0 picks a free one) and Routes names the peers.
+	ClusterName string
+	ClusterAddr string
+	Routes      []string
+	// Logs, when true, sends the server's own log to stderr.
+	Logs bool
+}
+
+// Server is a running embedded NATS server.
+type Server struct {
+	ns *server.Server
+}
+
+// Start starts the server and waits until it accepts clients.
+func Start(o Options) (*Server, error) {
+	host, port, err := splitAddr(o.Addr, "127.0.0.1")
+	if err != nil {
+		return nil, fmt.Errorf("nats address %q: %w", o.Addr, err)
+	}
+	opts := &server.Options{
+		ServerName:         o.Name,
+		Host:               host,
+		Port:               port,
+		JetStream:          true,
+		StoreDir:           o.DataDir, // the server adds its own "jetstream" folder
+		SyncAlways:         o.SyncAlways,
+		NoSigs:             true,
+		NoLog:              !o.Logs,
+		MaxPayload:         2 << 20,
+		JetStreamMaxMemory: 1 << 30,
+	}
+	if o.SyncAlways {
+		opts.SyncInterval = 2 * time.Minute // ignored by the store when SyncAlways is set
+	}
+	if o.ClusterName != "" {
+		chost, cport, err := splitAddr(o.ClusterAddr, "127.0.0.1")
+		if err != nil {
+			return nil, fmt.Errorf("cluster address %q: %w", o.ClusterAddr, err)
+		}
+		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: chost, Port: cport}
+		for _, r := range o.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("route %q: %w", r, err)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	if o.Logs {
+		ns.ConfigureLogger()
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(15 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("nats server: not ready for connections after 15s (is the port in use?)")
+	}
+	return &Server{ns: ns}, nil
+}
+
+// ClientURL is where clients connect, with the port actually bound.
+func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// ClusterURL is where peers route to, with the port actually bound.
+func (s *Server) ClusterURL() string {
+	addr := s.ns.ClusterAddr()
+	if addr == nil {
+		return ""
+	}
+	return "nats://" + addr.String()
+}
+
+// JetStreamReady reports whether JetStream can take requests: in a cluster,
+// once a meta leader is elected.
+func (s *Server) JetStreamReady() bool {
+	return s.ns.JetStreamEnabled() && (!s.ns.JetStreamIsClustered() || s.ns.JetStreamIsCurrent())
+}
+
+// Shutdown stops the server and waits for it to finish.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+func splitAddr(addr, defaultHost string) (string, int, error) {
+	if addr == "" {
+		return defaultHost, server.RANDOM_PORT, nil
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", portStr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
+}
