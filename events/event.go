@@ -9,6 +9,7 @@
 package events
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -26,7 +27,15 @@ type Event struct {
 	Actor         fundbridge.Actor `json:"actor"`
 	CorrelationID string           `json:"correlation_id,omitempty"`
 	CausationID   string           `json:"causation_id,omitempty"`
-	Payload       json.RawMessage  `json:"payload"`
+	// IdempotencyKey is the key of the command that appended the event, if
+	// it had one: folding a stream tells which commands it already holds.
+	IdempotencyKey string          `json:"idempotency_key,omitempty"`
+	Payload        json.RawMessage `json:"payload"`
+}
+
+// Payload is a domain event value: it knows its versioned type name.
+type Payload interface {
+	EventType() string
 }
 
 // NewEvent is an event proposed for appending.
@@ -70,4 +79,21 @@ type AppendResult struct {
 	LastVersion  uint64 // the stream's version after the append
 	Position     uint64 // global position of the commit
 	Duplicate    bool   // an idempotent retry: nothing new was stored
+}
+
+// Snapshot is an aggregate's folded state as of a version of its stream, so
+// that loading a long stream reads the snapshot and only the tail after it.
+// Snapshots are a cache: losing one costs time, never data.
+type Snapshot struct {
+	StreamID string          `json:"stream"`
+	Version  uint64          `json:"version"`
+	Position uint64          `json:"position"` // of the commit holding Version
+	Schema   string          `json:"schema"`   // the state's shape; a mismatch means fold from scratch
+	State    json.RawMessage `json:"state"`
+}
+
+// PositionedReader is implemented by stores that read a stream faster when
+// told that no wanted event is at or before a global position (a snapshot's).
+type PositionedReader interface {
+	ReadStreamAfter(ctx context.Context, streamID string, from, after uint64) ([]Event, error)
 }

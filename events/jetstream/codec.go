@@ -147,16 +147,17 @@ func (c *commit) appendEvents(dst []events.Event, position, from uint64) []event
 			continue
 		}
 		dst = append(dst, events.Event{
-			ID:            e.ID,
-			Type:          e.Type,
-			StreamID:      c.Stream,
-			Version:       v,
-			Position:      position,
-			RecordedAt:    c.RecordedAt,
-			Actor:         c.Actor,
-			CorrelationID: c.CorrelationID,
-			CausationID:   c.CausationID,
-			Payload:       e.Payload,
+			ID:             e.ID,
+			Type:           e.Type,
+			StreamID:       c.Stream,
+			Version:        v,
+			Position:       position,
+			RecordedAt:     c.RecordedAt,
+			Actor:          c.Actor,
+			CorrelationID:  c.CorrelationID,
+			CausationID:    c.CausationID,
+			IdempotencyKey: c.IdempotencyKey,
+			Payload:        e.Payload,
 		})
 	}
 	return dst

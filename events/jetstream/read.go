@@ -200,15 +200,16 @@ func (s *Store) consume(ctx context.Context, subjects []string, start uint64, fn
 func (c *commit) event(i int, position uint64) events.Event {
 	e := c.Events[i]
 	return events.Event{
-		ID:            e.ID,
-		Type:          e.Type,
-		StreamID:      c.Stream,
-		Version:       c.First + uint64(i),
-		Position:      position,
-		RecordedAt:    c.RecordedAt,
-		Actor:         c.Actor,
-		CorrelationID: c.CorrelationID,
-		CausationID:   c.CausationID,
-		Payload:       e.Payload,
+		ID:             e.ID,
+		Type:           e.Type,
+		StreamID:       c.Stream,
+		Version:        c.First + uint64(i),
+		Position:       position,
+		RecordedAt:     c.RecordedAt,
+		Actor:          c.Actor,
+		CorrelationID:  c.CorrelationID,
+		CausationID:    c.CausationID,
+		IdempotencyKey: c.IdempotencyKey,
+		Payload:        e.Payload,
 	}
 }

@@ -1,0 +1,332 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/fundbridge/fundbridge/events"
+)
+
+// Decider is an aggregate: its initial state and how each event changes it.
+// Evolve must be pure: it receives the recorded event and its decoded
+// payload (a value of the registered Go type) and returns the new state.
+type Decider[S any] struct {
+	// Type is the aggregate type; its streams are "<Type>-<id>".
+	Type    string
+	Initial func() S
+	Evolve  func(state S, e events.Event, payload any) S
+	// SnapshotSchema names the shape of S for snapshots; change it when S
+	// changes shape. Empty disables snapshots for this aggregate.
+	SnapshotSchema string
+}
+
+// SnapshotStore keeps the latest snapshot of each stream.
+type SnapshotStore interface {
+	LoadSnapshot(ctx context.Context, streamID string) (events.Snapshot, bool, error)
+	SaveSnapshot(ctx context.Context, snap events.Snapshot) error
+}
+
+// Aggregate is a loaded aggregate: its state and where its stream stands.
+type Aggregate[S any] struct {
+	ID       string
+	State    S
+	Version  uint64 // 0: the aggregate does not exist yet
+	Position uint64 // of its last commit
+	// commands maps the idempotency keys of commands already applied to
+	// their results, so a retry returns the first result and appends nothing.
+	commands map[string]events.AppendResult
+}
+
+// Command carries what the repository needs besides the decision itself.
+type Command struct {
+	Meta events.Meta
+	// Expected, when set, must equal the aggregate's version (HTTP
+	// If-Match); a mismatch is returned as a conflict, not retried.
+	Expected *uint64
+}
+
+// RepositoryOptions tune a repository.
+type RepositoryOptions struct {
+	Snapshots     SnapshotStore // optional
+	SnapshotEvery uint64        // events between snapshots; default 100
+	CacheSize     int           // aggregates kept in memory; default 10,000
+	Retries       int           // attempts on a version conflict; default 5
+	Logger        *slog.Logger
+}
+
+// Repository loads aggregates by folding their streams (from a snapshot
+// when there is one), decides commands and appends the result with the
+// expected version, retrying from fresh state on a conflict.
+type Repository[S any] struct {
+	store    events.Store
+	registry *events.Registry
+	decider  Decider[S]
+	opts     RepositoryOptions
+	locks    [256]sync.Mutex
+	seed     maphash.Seed
+
+	mu    sync.Mutex
+	cache map[string]*Aggregate[S]
+}
+
+// NewRepository returns a repository of one aggregate type.
+func NewRepository[S any](store events.Store, registry *events.Registry, d Decider[S], opts RepositoryOptions) *Repository[S] {
+	if opts.SnapshotEvery == 0 {
+		opts.SnapshotEvery = 100
+	}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = 10_000
+	}
+	if opts.Retries == 0 {
+		opts.Retries = 5
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Repository[S]{store: store, registry: registry, decider: d, opts: opts, seed: maphash.MakeSeed(), cache: map[string]*Aggregate[S]{}}
+}
+
+// StreamID is the event stream of the aggregate with this id.
+func (r *Repository[S]) StreamID(id string) string { return r.decider.Type + "-" + id }
+
+// lock serialises commands on one aggregate within this process, so they
+// do not conflict with each other and the cached state is never shared
+// between two deciders.
+func (r *Repository[S]) lock(id string) func() {
+	m := &r.locks[maphash.String(r.seed, id)%uint64(len(r.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// Load returns the aggregate's current state, folded from the store.
+func (r *Repository[S]) Load(ctx context.Context, id string) (Aggregate[S], error) {
+	a, err := r.load(ctx, id, true)
+	if err != nil {
+		return Aggregate[S]{}, err
+	}
+	return *a, nil
+}
+
+// load folds the aggregate; cached allows an in-memory copy.
+func (r *Repository[S]) load(ctx context.Context, id string, cached bool) (*Aggregate[S], error) {
+	streamID := r.StreamID(id)
+	if cached {
+		r.mu.Lock()
+		a, ok := r.cache[streamID]
+		r.mu.Unlock()
+		if ok {
+			return a, nil
+		}
+	}
+	a := &Aggregate[S]{ID: id, State: r.decider.Initial(), commands: map[string]events.AppendResult{}}
+	from := uint64(1)
+	var after uint64
+	if r.opts.Snapshots != nil && r.decider.SnapshotSchema != "" {
+		if snap, ok, err := r.opts.Snapshots.LoadSnapshot(ctx, streamID); err != nil {
+			r.opts.Logger.Warn("snapshot unreadable; folding from the start", "stream", streamID, "err", err)
+		} else if ok && snap.Schema == r.decider.SnapshotSchema {
+			var body snapshotBody[S]
+			if err := json.Unmarshal(snap.State, &body); err != nil {
+				r.opts.Logger.Warn("snapshot undecodable; folding from the start", "stream", streamID, "err", err)
+			} else {
+				a.State, a.Version, a.Position = body.State, snap.Version, snap.Position
+				if body.Commands != nil {
+					a.commands = body.Commands
+				}
+				from, after = snap.Version+1, snap.Position
+			}
+		}
+	}
+	var tail []events.Event
+	var err error
+	if pr, ok := r.store.(events.PositionedReader); ok {
+		tail, err = pr.ReadStreamAfter(ctx, streamID, from, after)
+	} else {
+		tail, err = r.store.ReadStream(ctx, streamID, from)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", streamID, err)
+	}
+	for _, e := range tail {
+		if err := r.apply(a, e); err != nil {
+			return nil, err
+		}
+	}
+	r.remember(streamID, a)
+	return a, nil
+}
+
+func (r *Repository[S]) apply(a *Aggregate[S], e events.Event) error {
+	e, payload, err := r.registry.Decode(e)
+	if err != nil {
+		return fmt.Errorf("fold %s: %w", e.StreamID, err)
+	}
+	a.State = r.decider.Evolve(a.State, e, payload)
+	a.Version, a.Position = e.Version, e.Position
+	if e.IdempotencyKey != "" {
+		res, seen := a.commands[e.IdempotencyKey]
+		if !seen {
+			res.FirstVersion = e.Version
+		}
+		res.LastVersion, res.Position = e.Version, e.Position
+		a.commands[e.IdempotencyKey] = res
+	}
+	return nil
+}
+
+func (r *Repository[S]) remember(streamID string, a *Aggregate[S]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.cache) >= r.opts.CacheSize {
+		n := 0
+		for k := range r.cache { // random order: evict an arbitrary eighth
+			delete(r.cache, k)
+			if n++; n >= r.opts.CacheSize/8 {
+				break
+			}
+		}
+	}
+	r.cache[streamID] = a
+}
+
+func (r *Repository[S]) forget(streamID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.cache, streamID)
+}
+
+type snapshotBody[S any] struct {
+	State    S                              `json:"state"`
+	Commands map[string]events.AppendResult `json:"commands,omitempty"`
+}
+
+// Execute runs one command against the aggregate: load, decide, append at
+// the loaded version. A conflict with another writer is retried from fresh
+// state; a command whose idempotency key was already applied returns the
+// first result and appends nothing. Decide returns event values of the
+// registered types (not pointers); none means the command changes nothing.
+func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, decide func(S) ([]events.Payload, error)) (events.AppendResult, S, error) {
+	defer r.lock(id)()
+	streamID := r.StreamID(id)
+	var zero S
+	for attempt := 0; attempt < r.opts.Retries; attempt++ {
+		a, err := r.load(ctx, id, attempt == 0)
+		if err != nil {
+			return events.AppendResult{}, zero, err
+		}
+		if key := cmd.Meta.IdempotencyKey; key != "" {
+			if res, ok := a.commands[key]; ok {
+				res.Duplicate = true
+				return res, a.State, nil
+			}
+		}
+		if cmd.Expected != nil && *cmd.Expected != a.Version {
+			return events.AppendResult{}, zero, &events.ConcurrencyError{StreamID: streamID, Expected: events.Exactly(*cmd.Expected), Actual: a.Version}
+		}
+		payloads, err := decide(a.State)
+		if err != nil {
+			return events.AppendResult{}, zero, err
+		}
+		if len(payloads) == 0 {
+			return events.AppendResult{FirstVersion: a.Version + 1, LastVersion: a.Version, Position: a.Position}, a.State, nil
+		}
+		req := events.AppendRequest{StreamID: streamID, Expected: events.Exactly(a.Version), Meta: cmd.Meta, Events: make([]events.NewEvent, len(payloads))}
+		for i, p := range payloads {
+			data, err := json.Marshal(p)
+			if err != nil {
+				return events.AppendResult{}, zero, fmt.Errorf("execute on %s: encode %s: %w", streamID, p.EventType(), err)
+			}
+			req.Events[i] = events.NewEvent{Type: p.EventType(), Payload: data}
+		}
+		res, err := r.store.Append(ctx, req)
+		if errors.Is(err, events.ErrConcurrency) {
+			r.forget(streamID)
+			if cmd.Expected != nil {
+				return events.AppendResult{}, zero, err
+			}
+			continue
+		}
+		if err != nil {
+			r.forget(streamID) // an unavailable store may have written it
+			return events.AppendResult{}, zero, err
+		}
+		if res.Duplicate {
+			r.forget(streamID)
+			fresh, err := r.load(ctx, id, false)
+			if err != nil {
+				return events.AppendResult{}, zero, err
+			}
+			return res, fresh.State, nil
+		}
+		next := r.advance(a, req, res, payloads)
+		r.remember(streamID, next)
+		r.maybeSnapshot(a.Version, next)
+		return res, next.State, nil
+	}
+	return events.AppendResult{}, zero, fmt.Errorf("execute on %s: %w after %d attempts", streamID, events.ErrConcurrency, r.opts.Retries)
+}
+
+// advance folds the events just appended into a copy of the aggregate,
+// without reading them back.
+func (r *Repository[S]) advance(a *Aggregate[S], req events.AppendRequest, res events.AppendResult, payloads []events.Payload) *Aggregate[S] {
+	// The cached aggregate may be read concurrently by Load: copy, never mutate.
+	next := &Aggregate[S]{ID: a.ID, State: a.State, Version: a.Version, Position: a.Position, commands: maps.Clone(a.commands)}
+	now := time.Now().UTC()
+	for i, p := range payloads {
+		e := events.Event{
+			Type: req.Events[i].Type, StreamID: req.StreamID, Version: res.FirstVersion + uint64(i), Position: res.Position,
+			RecordedAt: now, Actor: req.Meta.Actor, CorrelationID: req.Meta.CorrelationID, CausationID: req.Meta.CausationID,
+			IdempotencyKey: req.Meta.IdempotencyKey, Payload: req.Events[i].Payload,
+		}
+		next.State = r.decider.Evolve(next.State, e, p)
+	}
+	next.Version, next.Position = res.LastVersion, res.Position
+	if key := req.Meta.IdempotencyKey; key != "" {
+		next.commands[key] = events.AppendResult{FirstVersion: res.FirstVersion, LastVersion: res.LastVersion, Position: res.Position}
+	}
+	return next
+}
+
+// maybeSnapshot saves a snapshot in the background each time the stream
+// passes a multiple of SnapshotEvery. A failure only costs a longer load.
+func (r *Repository[S]) maybeSnapshot(before uint64, a *Aggregate[S]) {
+	if r.opts.Snapshots == nil || r.decider.SnapshotSchema == "" || before/r.opts.SnapshotEvery == a.Version/r.opts.SnapshotEvery {
+		return
+	}
+	state, err := json.Marshal(snapshotBody[S]{State: a.State, Commands: a.commands})
+	if err != nil {
+		r.opts.Logger.Warn("snapshot not encodable", "stream", r.StreamID(a.ID), "err", err)
+		return
+	}
+	snap := events.Snapshot{StreamID: r.StreamID(a.ID), Version: a.Version, Position: a.Position, Schema: r.decider.SnapshotSchema, State: state}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.opts.Snapshots.SaveSnapshot(ctx, snap); err != nil {
+			r.opts.Logger.Warn("snapshot not saved", "stream", snap.StreamID, "err", err)
+		}
+	}()
+}
+
+// SaveSnapshot writes a snapshot of the aggregate now, whatever its version.
+func (r *Repository[S]) SaveSnapshot(ctx context.Context, id string) error {
+	if r.opts.Snapshots == nil || r.decider.SnapshotSchema == "" {
+		return errors.New("snapshots are not configured for " + r.decider.Type)
+	}
+	a, err := r.load(ctx, id, false)
+	if err != nil {
+		return err
+	}
+	state, err := json.Marshal(snapshotBody[S]{State: a.State, Commands: a.commands})
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", r.StreamID(id), err)
+	}
+	return r.opts.Snapshots.SaveSnapshot(ctx, events.Snapshot{StreamID: r.StreamID(id), Version: a.Version, Position: a.Position, Schema: r.decider.SnapshotSchema, State: state})
+}

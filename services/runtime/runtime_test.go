@@ -1,0 +1,345 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/testenv"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+var operator = fundbridge.Actor{UserID: "u-op", Role: fundbridge.RoleOperator}
+
+func serve(t *testing.T, nc *nats.Conn, svc runtime.Service) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runtime.Serve(ctx, nc, svc) }()
+	// Wait until the subscriptions are live.
+	deadline := time.Now().Add(5 * time.Second)
+	for op := range svc.Operations {
+		for {
+			if _, err := nc.Request(runtime.Subject(svc.Name, op), []byte("{"), time.Second); !errors.Is(err, nats.ErrNoResponders) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("service %s never came up", svc.Name)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		break
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestErrorsKeepTheirKindAcrossTheWire(t *testing.T) {
+	env := testenv.Start(t, events.NewRegistry())
+	serve(t, env.Conn, runtime.Service{Name: "errs", Operations: map[string]runtime.Handler{
+		"fail": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+			var in struct{ Code string }
+			_ = json.Unmarshal(req.Payload, &in)
+			switch in.Code {
+			case "invalid":
+				return runtime.Result{}, fundbridge.Invalid("bad amount", fundbridge.FieldError{Field: "amount", Reason: "more than 2 decimal places"})
+			case "conflict":
+				return runtime.Result{}, fmt.Errorf("wrapped: %w", &events.ConcurrencyError{StreamID: "x-1", Expected: 1, Actual: 2})
+			case "panic":
+				panic("boom")
+			case "plain":
+				return runtime.Result{}, errors.New("database password is hunter2")
+			case "":
+				return runtime.Result{Value: map[string]string{"echo": req.Actor.UserID}, Position: 7, Version: 3}, nil
+			}
+			return runtime.Result{}, fundbridge.Errorf(in.Code, "failed with %s", in.Code)
+		},
+	}})
+	client := runtime.NewClient(env.Conn, 5*time.Second)
+	call := func(code string, actor fundbridge.Actor) (runtime.Reply, error) {
+		payload, _ := json.Marshal(map[string]string{"Code": code})
+		return client.Call(context.Background(), "errs", "fail", &runtime.Request{Actor: actor, Payload: payload}, nil)
+	}
+	for _, code := range []string{fundbridge.EINVALID, fundbridge.ENOTFOUND, fundbridge.EFORBIDDEN, fundbridge.ECONFLICT, fundbridge.EUNPROCESSABLE} {
+		_, err := call(code, operator)
+		var fe *fundbridge.Error
+		if !errors.As(err, &fe) || fe.Code != code {
+			t.Errorf("%s: got %v, want a *fundbridge.Error with that code", code, err)
+		}
+	}
+	_, err := call("invalid", operator)
+	if f := fundbridge.ErrorFields(err); len(f) != 1 || f[0].Field != "amount" {
+		t.Errorf("invalid: fields %v, want amount named", f)
+	}
+	if _, err := call("panic", operator); fundbridge.ErrorCode(err) != fundbridge.EINTERNAL {
+		t.Errorf("panic: %v, want internal", err)
+	}
+	if _, err := call("plain", operator); fundbridge.ErrorCode(err) != fundbridge.EINTERNAL || fundbridge.ErrorMessage(err) != "internal error" {
+		t.Errorf("plain error: %v, want internal without details", err)
+	}
+	if _, err := call("", fundbridge.Actor{}); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
+		t.Errorf("no actor: %v, want unauthorized", err)
+	}
+	var out map[string]string
+	reply, err := client.Call(context.Background(), "errs", "fail", &runtime.Request{Actor: operator, Payload: json.RawMessage(`{}`)}, &out)
+	if err != nil || out["echo"] != "u-op" || reply.Position != 7 || reply.Version != 3 {
+		t.Errorf("success = %+v %v %v", reply, out, err)
+	}
+	if _, err := client.Call(context.Background(), "nobody", "home", &runtime.Request{Actor: operator}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
+		t.Errorf("no such service: %v, want unavailable", err)
+	}
+}
+
+func TestQueueGroupSharesLoadAndDrainFinishesInFlight(t *testing.T) {
+	env := testenv.Start(t, events.NewRegistry())
+	var served [2]atomic.Int64
+	release := make(chan struct{})
+	handler := func(i int) runtime.Handler {
+		return func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+			served[i].Add(1)
+			if string(req.Payload) == `"slow"` {
+				<-release
+			}
+			return runtime.Result{Value: i}, nil
+		}
+	}
+	stop0 := serve(t, env.Connect(t), runtime.Service{Name: "work", Operations: map[string]runtime.Handler{"do": handler(0)}})
+	serve(t, env.Connect(t), runtime.Service{Name: "work", Operations: map[string]runtime.Handler{"do": handler(1)}})
+	client := runtime.NewClient(env.Conn, 5*time.Second)
+	for range 200 {
+		if _, err := client.Call(context.Background(), "work", "do", &runtime.Request{Actor: operator, Payload: json.RawMessage(`"fast"`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if served[0].Load() == 0 || served[1].Load() == 0 || served[0].Load()+served[1].Load() < 200 {
+		t.Fatalf("instances served %d and %d of 200: the queue group did not share", served[0].Load(), served[1].Load())
+	}
+
+	// A request in flight on an instance that shuts down still gets its answer.
+	served[0].Store(0)
+	served[1].Store(0)
+	results := make(chan error, 20)
+	for range 20 {
+		go func() {
+			_, err := client.Call(context.Background(), "work", "do", &runtime.Request{Actor: operator, Payload: json.RawMessage(`"slow"`)}, nil)
+			results <- err
+		}()
+	}
+	for served[0].Load() == 0 || served[0].Load()+served[1].Load() < 20 {
+		time.Sleep(time.Millisecond)
+	}
+	stopped := make(chan struct{})
+	go func() { stop0(); close(stopped) }()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	for range 20 {
+		if err := <-results; err != nil {
+			t.Errorf("in-flight request failed across drain: %v", err)
+		}
+	}
+	<-stopped
+}
+
+func TestLostConnectionIsRetryableNeverSuccess(t *testing.T) {
+	env := testenv.Start(t, events.NewRegistry())
+	started := make(chan struct{}, 1)
+	serve(t, env.Connect(t), runtime.Service{Name: "slow", Operations: map[string]runtime.Handler{
+		"do": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+			started <- struct{}{}
+			time.Sleep(300 * time.Millisecond)
+			return runtime.Result{Value: "done"}, nil
+		},
+	}})
+	client := runtime.NewClient(env.Connect(t, nats.MaxReconnects(-1)), 2*time.Second)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := client.Call(context.Background(), "slow", "do", &runtime.Request{Actor: operator}, nil)
+		errc <- err
+	}()
+	<-started
+	t0 := time.Now()
+	env.Server.Shutdown()
+	t.Logf("shutdown took %v", time.Since(t0))
+	err := <-errc
+	t.Logf("call failed after %v", time.Since(t0))
+	if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
+		t.Fatalf("call across a lost server = %v, want unavailable", err)
+	}
+}
+
+// A counter is the smallest aggregate: it counts up to a limit.
+type counted struct {
+	By int `json:"by"`
+}
+
+func (counted) EventType() string { return "counter.counted.v1" }
+
+type counter struct {
+	Total int `json:"total"`
+}
+
+func registry() *events.Registry {
+	r := events.NewRegistry()
+	events.Register[counted](r, "counter.counted.v1")
+	return r
+}
+
+var counterDecider = runtime.Decider[counter]{
+	Type:           "counter",
+	Initial:        func() counter { return counter{} },
+	Evolve:         func(s counter, _ events.Event, p any) counter { s.Total += p.(counted).By; return s },
+	SnapshotSchema: "counter.v1",
+}
+
+func add(by, limit int) func(counter) ([]events.Payload, error) {
+	return func(s counter) ([]events.Payload, error) {
+		if s.Total+by > limit {
+			return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "total %d + %d passes %d", s.Total, by, limit)
+		}
+		return []events.Payload{counted{By: by}}, nil
+	}
+}
+
+func meta(key string) runtime.Command {
+	return runtime.Command{Meta: events.Meta{Actor: operator, IdempotencyKey: key}}
+}
+
+func TestRepositoryRetriesConflictsFromFreshState(t *testing.T) {
+	env := testenv.Start(t, registry())
+	// Two instances of a service: their caches go stale behind each other.
+	a := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	b := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			repo := a
+			if i%2 == 1 {
+				repo = b
+			}
+			_, _, err := repo.Execute(ctx, "c1", meta(""), add(1, 30))
+			switch fundbridge.ErrorCode(err) {
+			case "":
+			case fundbridge.EUNPROCESSABLE:
+				refused.Add(1)
+			default:
+				t.Errorf("execute: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{}).Load(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State.Total != 30 || got.Version != 30 || refused.Load() != 10 {
+		t.Fatalf("total %d at version %d with %d refused; want 30, 30, 10 (the limit held across instances)", got.State.Total, got.Version, refused.Load())
+	}
+}
+
+func TestRepositoryIdempotencyAndIfMatch(t *testing.T) {
+	env := testenv.Start(t, registry())
+	repo := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	ctx := context.Background()
+	first, s, err := repo.Execute(ctx, "c2", meta("k1"), add(5, 100))
+	if err != nil || s.Total != 5 {
+		t.Fatal(s, err)
+	}
+	again, s, err := repo.Execute(ctx, "c2", meta("k1"), add(5, 100))
+	if err != nil || !again.Duplicate || again.Position != first.Position || s.Total != 5 {
+		t.Fatalf("retry = %+v total %d %v; want the first result, nothing appended", again, s.Total, err)
+	}
+	// A fresh instance (no cache) recognises the key from the stream itself.
+	other := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	if res, _, err := other.Execute(ctx, "c2", meta("k1"), add(5, 100)); err != nil || !res.Duplicate {
+		t.Fatalf("retry on another instance = %+v %v", res, err)
+	}
+	stale := uint64(0)
+	cmd := meta("")
+	cmd.Expected = &stale
+	if _, _, err := repo.Execute(ctx, "c2", cmd, add(1, 100)); !errors.Is(err, events.ErrConcurrency) {
+		t.Fatalf("If-Match on a stale version = %v, want a conflict", err)
+	}
+	current := uint64(1)
+	cmd.Expected = &current
+	if res, _, err := repo.Execute(ctx, "c2", cmd, add(1, 100)); err != nil || res.LastVersion != 2 {
+		t.Fatalf("If-Match on the current version = %+v %v", res, err)
+	}
+	if _, _, err := repo.Execute(ctx, "c2", meta(""), add(1000, 100)); fundbridge.ErrorCode(err) != fundbridge.EUNPROCESSABLE {
+		t.Fatalf("refused command = %v", err)
+	}
+	if got, _ := repo.Load(ctx, "c2"); got.Version != 2 {
+		t.Fatalf("version %d after a refused command, want 2", got.Version)
+	}
+}
+
+func TestRepositorySnapshots(t *testing.T) {
+	env := testenv.Start(t, registry())
+	opts := runtime.RepositoryOptions{Snapshots: env.Snapshots, SnapshotEvery: 50}
+	repo := runtime.NewRepository(env.Store, registry(), counterDecider, opts)
+	ctx := context.Background()
+	for i := range 120 {
+		if _, _, err := repo.Execute(ctx, "c3", meta(fmt.Sprint("k", i)), add(1, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var snap events.Snapshot
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var ok bool
+		var err error
+		snap, ok, err = env.Snapshots.LoadSnapshot(ctx, "counter-c3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && snap.Version == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot at version 100 (have %+v)", snap)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fresh := runtime.NewRepository(env.Store, registry(), counterDecider, opts)
+	got, err := fresh.Load(ctx, "counter-c3"[len("counter-"):])
+	if err != nil || got.State.Total != 120 || got.Version != 120 {
+		t.Fatalf("load from snapshot = %+v %v; want 120 at 120", got, err)
+	}
+	// Keys recorded before the snapshot still make retries idempotent.
+	if res, _, err := fresh.Execute(ctx, "c3", meta("k3"), add(1, 1000)); err != nil || !res.Duplicate {
+		t.Fatalf("retry of a command from before the snapshot = %+v %v", res, err)
+	}
+	// A snapshot of another shape is ignored, not trusted.
+	changed := counterDecider
+	changed.SnapshotSchema = "counter.v2"
+	if got, err := runtime.NewRepository(env.Store, registry(), changed, opts).Load(ctx, "c3"); err != nil || got.State.Total != 120 {
+		t.Fatalf("load with a new schema = %+v %v", got, err)
+	}
+	// A corrupt snapshot falls back to the events.
+	if err := env.Snapshots.SaveSnapshot(ctx, events.Snapshot{StreamID: "counter-c3", Version: 120, Position: snap.Position, Schema: "counter.v1", State: json.RawMessage(`{"state":{"total":"x"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := runtime.NewRepository(env.Store, registry(), counterDecider, opts).Load(ctx, "c3"); err != nil || got.State.Total != 120 {
+		t.Fatalf("load past a corrupt snapshot = %+v %v", got, err)
+	}
+}
