@@ -3,9 +3,11 @@
 //
 // Versions are 1-based: a stream's version is the number of events in it,
 // and 0 means the stream does not exist. A global position orders commits
-// across all streams; events appended together share their commit's position
-// and are ordered within it by stream version, exactly as KurrentDB shares a
-// commit position across one append.
+// (appends) across all streams; events appended together share their
+// commit's position and are ordered within it by stream version. On
+// JetStream the position is the commit message's stream sequence; on
+// KurrentDB, which gives each event its own log position, it is the
+// position of the append's last event.
 package events
 
 import (

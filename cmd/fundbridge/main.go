@@ -1,0 +1,76 @@
+// Command fundbridge runs the Fundbridge marketplace: everything in one
+// process for development (dev), one service against a NATS cluster
+// (serve), or the store benchmark (bench store).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `Fundbridge: a financing marketplace for AI companies.
+
+Usage:
+  fundbridge dev [flags]              run everything in one process on an embedded NATS server
+  fundbridge serve <service> [flags]  run one service against an external NATS cluster
+  fundbridge bench store [flags]      measure the event store against raw JetStream
+  fundbridge version                  print the version
+
+Services: %s
+
+Run "fundbridge <command> --help" for a command's flags. Every flag has an
+environment variable (FUNDBRIDGE_*), listed with the flag.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "fundbridge:", err)
+		}
+		stop()
+		os.Exit(exitCode(err))
+	}
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(stderr, usage, serviceNames())
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "fundbridge", version)
+		return nil
+	}
+	fmt.Fprintf(stderr, usage, serviceNames())
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}

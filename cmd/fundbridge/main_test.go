@@ -1,0 +1,190 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary builds the fundbridge command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "fundbridge")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type devProcess struct {
+	cmd    *exec.Cmd
+	http   string
+	nats   string
+	stdout *bufio.Reader
+	lines  []string
+}
+
+func startDev(t *testing.T, bin, dataDir string, env ...string) *devProcess {
+	t.Helper()
+	cmd := exec.Command(bin, "dev", "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), append([]string{"FUNDBRIDGE_DATA_DIR=" + dataDir}, env...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := &devProcess{cmd: cmd, stdout: bufio.NewReader(stdout)}
+	httpRe := regexp.MustCompile(`HTTP\s+(http://\S+)`)
+	natsRe := regexp.MustCompile(`NATS\s+(nats://\S+)`)
+	deadline := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
+	defer deadline.Stop()
+	for {
+		line, err := p.stdout.ReadString('\n')
+		if err != nil {
+			t.Fatalf("dev exited before it was ready: %v (printed %q)", err, p.lines)
+		}
+		p.lines = append(p.lines, line)
+		if m := httpRe.FindStringSubmatch(line); m != nil {
+			p.http = m[1]
+		}
+		if m := natsRe.FindStringSubmatch(line); m != nil {
+			p.nats = m[1]
+		}
+		if strings.Contains(line, "Ctrl-C") {
+			return p
+		}
+	}
+}
+
+func (p *devProcess) stop(t *testing.T) string {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(p.stdout)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("dev exited with %v after Ctrl-C", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("dev did not stop within 30s of Ctrl-C")
+	}
+	return string(rest)
+}
+
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+func TestDevRunsPrintsWhereAndStopsCleanly(t *testing.T) {
+	bin := binary(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	p := startDev(t, bin, dataDir)
+	if p.http == "" || p.nats == "" || strings.HasSuffix(p.http, ":0") || strings.HasSuffix(p.nats, ":0") {
+		t.Fatalf("dev did not print the real addresses: %q", p.lines)
+	}
+	if code, body := getJSON(t, p.http+"/healthz"); code != 200 || body["status"] != "ok" {
+		t.Errorf("healthz = %d %v", code, body)
+	}
+	// Ready once the services answer over NATS.
+	var code int
+	var body map[string]any
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if code, body = getJSON(t, p.http+"/readyz"); code == 200 {
+			break
+		}
+	}
+	if code != 200 || body["status"] != "ready" {
+		t.Errorf("readyz = %d %v", code, body)
+	}
+	resp, err := http.Get(p.http + "/no/such/route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("unknown route = %d %s, want 404 problem+json", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if out := p.stop(t); !strings.Contains(out, "Stopped.") {
+		t.Errorf("shutdown output %q lacks Stopped.", out)
+	}
+	// The event log is on disk where the flag said.
+	if _, err := os.Stat(filepath.Join(dataDir, "nats", "jetstream")); err != nil {
+		t.Errorf("no JetStream data under %s: %v", dataDir, err)
+	}
+	// And it starts again on the same directory.
+	p = startDev(t, bin, dataDir)
+	p.stop(t)
+}
+
+func TestServeWithoutNATSFailsFast(t *testing.T) {
+	bin := binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "serve", "audit", "--nats", "nats://127.0.0.1:1").CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatal("serve hung without NATS")
+	}
+	var exit *exec.ExitError
+	if err == nil || !errorsAs(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("serve without NATS: %v, want a non-zero exit", err)
+	}
+	if !strings.Contains(string(out), "cannot reach NATS at nats://127.0.0.1:1") {
+		t.Errorf("message %q does not say NATS is unreachable", out)
+	}
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	bin := binary(t)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "fundbridge ") {
+		t.Errorf("version = %q, %v", out, err)
+	}
+	out, _ = exec.Command(bin, "dev", "--help").CombinedOutput()
+	for _, want := range []string{"--data-dir", "FUNDBRIDGE_DATA_DIR", "--http-addr", "FUNDBRIDGE_HTTP_ADDR", "--nats-addr", "FUNDBRIDGE_NATS_ADDR"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("dev --help lacks %s:\n%s", want, out)
+		}
+	}
+	if err := exec.Command(bin, "frobnicate").Run(); err == nil {
+		t.Error("an unknown command exited 0")
+	}
+	out, err = exec.Command(bin, "serve", "nosuch", "--nats", "nats://127.0.0.1:1").CombinedOutput()
+	if err == nil {
+		t.Errorf("serve of an unknown service exited 0: %s", out)
+	}
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/services/gateway"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
+		fmt.Fprintf(stderr, "Usage: fundbridge serve <service> [flags]\nServices: %s\n", serviceNames())
+		return fmt.Errorf("%w: serve needs a service name", errUsage)
+	}
+	name := args[0]
+	f := newFlags("serve", "fundbridge serve <service> [flags]", stderr)
+	natsURL := f.string("nats", "nats://127.0.0.1:4222", "NATS server URLs, comma-separated")
+	replicas := f.int("replicas", 1, "replicas of the JetStream streams (3 in a cluster)")
+	groupCommit := f.bool("group-commit", true, "gather concurrent appends into one atomic batch (with fsync-always servers)")
+	httpAddr := f.string("http-addr", ":8080", "HTTP listen address of the gateway")
+	logFormat := f.string("log-format", "json", "log format: text or json")
+	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
+	if err := f.Parse(args[1:]); err != nil {
+		return err
+	}
+	log, err := newLogger(*logFormat, *logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	if _, ok := catalog(deps{})[name]; !ok && name != "gateway" {
+		return fmt.Errorf("%w: no service %q (services: %s)", errUsage, name, serviceNames())
+	}
+	nc, err := connect(*natsURL, "fundbridge-"+name)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	if name == "gateway" {
+		ln, err := net.Listen("tcp", *httpAddr)
+		if err != nil {
+			return fmt.Errorf("HTTP on %s: %w", *httpAddr, err)
+		}
+		srv := &http.Server{Handler: gateway.New(nc, log, version).Handler(), ReadHeaderTimeout: 10 * time.Second}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())
+		select {
+		case err := <-errc:
+			return fmt.Errorf("HTTP server: %w", err)
+		case <-ctx.Done():
+		}
+		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+
+	reg := newRegistry()
+	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	snaps, err := jetstream.OpenSnapshots(ctx, nc, *replicas)
+	if err != nil {
+		return err
+	}
+	svc := catalog(deps{store: store, snapshots: snaps, registry: reg, log: log})[name]
+	svc.Logger = log
+	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted())
+	return runtime.Serve(ctx, nc, svc)
+}

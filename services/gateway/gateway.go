@@ -1,0 +1,91 @@
+// Package gateway is the HTTP face of Fundbridge: it authenticates callers
+// and turns HTTP requests into NATS requests to the services.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/nats-io/nats.go"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/services/audit"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// Gateway serves HTTP.
+type Gateway struct {
+	nc      *nats.Conn
+	client  *runtime.Client
+	log     *slog.Logger
+	version string
+}
+
+// New returns a gateway that reaches the services over nc.
+func New(nc *nats.Conn, log *slog.Logger, version string) *Gateway {
+	return &Gateway{nc: nc, client: runtime.NewClient(nc, 10*time.Second), log: log, version: version}
+}
+
+// Handler is the gateway's HTTP handler.
+func (g *Gateway) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, g.recoverer, middleware.Timeout(30*time.Second))
+	r.Get("/healthz", g.healthz)
+	r.Get("/readyz", g.readyz)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, fundbridge.Errorf(fundbridge.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, &fundbridge.Error{Code: "method_not_allowed", Message: r.Method + " is not allowed on " + r.URL.Path})
+	})
+	return r
+}
+
+// healthz says the process is alive.
+func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": g.version})
+}
+
+// readyz says the gateway can serve: NATS is connected and the services
+// answer, with the event log behind them.
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
+	if !g.nc.IsConnected() {
+		WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "not connected to NATS (%s)", g.nc.Status()))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var head audit.HeadResult
+	req := &runtime.Request{Actor: fundbridge.Actor{UserID: "gateway", Role: fundbridge.RoleSystem}}
+	if _, err := g.client.Call(ctx, audit.Name, "head", req, &head); err != nil {
+		WriteProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "nats": g.nc.ConnectedUrlRedacted(), "log_position": head.Position})
+}
+
+func (g *Gateway) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				g.log.Error("panic serving HTTP", "path", r.URL.Path, "panic", p)
+				WriteProblem(w, r, fundbridge.Errorf(fundbridge.EINTERNAL, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
