@@ -33,6 +33,9 @@ type Event struct {
 	// it had one: folding a stream tells which commands it already holds.
 	IdempotencyKey string          `json:"idempotency_key,omitempty"`
 	Payload        json.RawMessage `json:"payload"`
+	// LastInCommit marks the last event of its append, so a reader of the
+	// log can act on whole appends (a projection's checkpoint, say).
+	LastInCommit bool `json:"-"`
 }
 
 // Payload is a domain event value: it knows its versioned type name.

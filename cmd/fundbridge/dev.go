@@ -178,4 +178,3 @@ func joinNames(names []string) string {
 	}
 	return out
 }
-

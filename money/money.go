@@ -1,0 +1,176 @@
+// Package money holds amounts of CNY: decimal, never float; strings with
+// two places on the wire; computed amounts rounded half-up to the fen; and
+// splits that always sum exactly to the whole.
+package money
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge"
+)
+
+// MaxAmount bounds any single amount: ¥10 trillion, far beyond any deal,
+// so that an overflowing input is refused rather than carried.
+var MaxAmount = decimal.RequireFromString("10000000000000")
+
+// Amount is a sum of CNY with at most two decimal places.
+type Amount struct{ d decimal.Decimal }
+
+// Zero is ¥0.00.
+var Zero = Amount{}
+
+// amountPattern: digits, an optional point and at most two decimals; no
+// sign, exponent or spaces. Negatives are refused where amounts are entered.
+var amountPattern = regexp.MustCompile(`^(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?$`)
+
+// Parse reads an amount as entered: a non-negative decimal string with at
+// most two places. The error names field.
+func Parse(field, s string) (Amount, error) {
+	if !amountPattern.MatchString(s) {
+		reason := "must be a decimal string with at most 2 decimal places, like \"1250000.00\""
+		if d, err := decimal.NewFromString(s); err == nil {
+			switch {
+			case d.IsNegative():
+				reason = "must not be negative"
+			case d.Exponent() < -2:
+				reason = "has more than 2 decimal places"
+			case d.GreaterThan(MaxAmount):
+				reason = "is larger than ¥" + MaxAmount.String()
+			}
+		}
+		return Amount{}, fundbridge.Invalid("invalid amount", fundbridge.FieldError{Field: field, Reason: reason})
+	}
+	d := decimal.RequireFromString(s)
+	if d.GreaterThan(MaxAmount) {
+		return Amount{}, fundbridge.Invalid("invalid amount", fundbridge.FieldError{Field: field, Reason: "is larger than ¥" + MaxAmount.String()})
+	}
+	return Amount{d}, nil
+}
+
+// MustParse is Parse for constants in code and tests.
+func MustParse(s string) Amount {
+	a, err := Parse("amount", s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+// FromDecimal rounds d half-up to the fen.
+func FromDecimal(d decimal.Decimal) Amount { return Amount{RoundFen(d)} }
+
+// Yuan returns n yuan.
+func Yuan(n int64) Amount { return Amount{decimal.NewFromInt(n)} }
+
+// RoundFen rounds half-up (away from zero) to 0.01.
+func RoundFen(d decimal.Decimal) decimal.Decimal { return d.Round(2) }
+
+// Decimal is the amount as a decimal.
+func (a Amount) Decimal() decimal.Decimal { return a.d }
+
+// String is the amount with exactly two places: "1250000.00".
+func (a Amount) String() string { return a.d.StringFixed(2) }
+
+func (a Amount) Add(b Amount) Amount            { return Amount{a.d.Add(b.d)} }
+func (a Amount) Sub(b Amount) Amount            { return Amount{a.d.Sub(b.d)} }
+func (a Amount) Cmp(b Amount) int               { return a.d.Cmp(b.d) }
+func (a Amount) IsZero() bool                   { return a.d.IsZero() }
+func (a Amount) IsPositive() bool               { return a.d.IsPositive() }
+func (a Amount) IsNegative() bool               { return a.d.IsNegative() }
+func (a Amount) LessThan(b Amount) bool         { return a.d.LessThan(b.d) }
+func (a Amount) GreaterThan(b Amount) bool      { return a.d.GreaterThan(b.d) }
+func (a Amount) Equal(b Amount) bool            { return a.d.Equal(b.d) }
+func (a Amount) Mul(f decimal.Decimal) Amount   { return FromDecimal(a.d.Mul(f)) }
+func (a Amount) Ratio(b Amount) decimal.Decimal { return a.d.DivRound(b.d, 10) }
+
+// Min returns the smaller amount.
+func Min(a, b Amount) Amount {
+	if a.LessThan(b) {
+		return a
+	}
+	return b
+}
+
+// Human formats the amount for people: "¥30m", "¥1.25m", "¥800k", "¥950".
+func (a Amount) Human() string {
+	million := decimal.NewFromInt(1_000_000)
+	thousand := decimal.NewFromInt(1_000)
+	switch {
+	case a.d.GreaterThanOrEqual(million):
+		return "¥" + a.d.Div(million).Round(2).String() + "m"
+	case a.d.GreaterThanOrEqual(thousand):
+		return "¥" + a.d.Div(thousand).Round(1).String() + "k"
+	}
+	return "¥" + a.d.Round(2).String()
+}
+
+// MarshalJSON writes the amount as a string with two places.
+func (a Amount) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + a.String() + `"`), nil
+}
+
+// UnmarshalJSON reads a string amount. Numbers are refused: a float on the
+// wire is how money goes wrong.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("amount must be a string like \"1250000.00\", not %s", b)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return fmt.Errorf("amount %q: %w", s, err)
+	}
+	a.d = d
+	return nil
+}
+
+// Split divides total in proportion to weights by largest remainder: each
+// part is rounded down to the fen, and the fen left over go one each to
+// the parts with the largest remainders (ties to the earlier part). The
+// parts always sum exactly to total.
+func Split(total Amount, weights []decimal.Decimal) ([]Amount, error) {
+	if len(weights) == 0 {
+		return nil, fmt.Errorf("split %s: no weights", total)
+	}
+	sum := decimal.Zero
+	for i, w := range weights {
+		if w.IsNegative() {
+			return nil, fmt.Errorf("split %s: weight %d is negative", total, i)
+		}
+		sum = sum.Add(w)
+	}
+	if !sum.IsPositive() {
+		return nil, fmt.Errorf("split %s: weights sum to zero", total)
+	}
+	fen := total.d.Shift(2) // whole fen
+	parts := make([]Amount, len(weights))
+	type rem struct {
+		i int
+		r decimal.Decimal
+	}
+	rems := make([]rem, len(weights))
+	allocated := decimal.Zero
+	for i, w := range weights {
+		exact := fen.Mul(w).Div(sum)
+		floor := exact.Floor()
+		parts[i] = Amount{floor.Shift(-2)}
+		allocated = allocated.Add(floor)
+		rems[i] = rem{i, exact.Sub(floor)}
+	}
+	left := fen.Sub(allocated).IntPart()
+	sort.SliceStable(rems, func(a, b int) bool { return rems[a].r.GreaterThan(rems[b].r) })
+	for k := int64(0); k < left; k++ {
+		i := rems[k%int64(len(rems))].i
+		parts[i] = parts[i].Add(Amount{decimal.New(1, -2)})
+	}
+	return parts, nil
+}
