@@ -157,6 +157,7 @@ func (c *commit) appendEvents(dst []events.Event, position, from uint64) []event
 			CorrelationID:  c.CorrelationID,
 			CausationID:    c.CausationID,
 			IdempotencyKey: c.IdempotencyKey,
+			LastInCommit:   i == len(c.Events)-1,
 			Payload:        e.Payload,
 		})
 	}

@@ -210,6 +210,7 @@ func (c *commit) event(i int, position uint64) events.Event {
 		CorrelationID:  c.CorrelationID,
 		CausationID:    c.CausationID,
 		IdempotencyKey: c.IdempotencyKey,
+		LastInCommit:   i == len(c.Events)-1,
 		Payload:        e.Payload,
 	}
 }

@@ -776,6 +776,7 @@ func (a *assembler) flush() []record {
 		for i := range out {
 			out[i].event.Position = pos
 		}
+		out[len(out)-1].event.LastInCommit = true
 	}
 	return out
 }

@@ -536,6 +536,32 @@ func testAtomic(t *testing.T, b Backend) {
 				t.Fatalf("events %d and %d of one append have positions %d and %d", i, i+j, got[i].Position, got[i+j].Position)
 			}
 		}
+		for j := 0; j < size; j++ {
+			if got[i+j].LastInCommit != (j == size-1) {
+				t.Fatalf("event %d of an append of %d: LastInCommit = %v", j, size, got[i+j].LastInCommit)
+			}
+		}
+	}
+	// Subscribers see where each append ends, too.
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var seen []events.Event
+	_ = s.Subscribe(subCtx, 0, func(e events.Event) error {
+		if e.StreamID == stream {
+			seen = append(seen, e)
+			if len(seen) == size*commits {
+				cancel()
+			}
+		}
+		return nil
+	})
+	if len(seen) != size*commits {
+		t.Fatalf("subscriber saw %d events, want %d", len(seen), size*commits)
+	}
+	for i, e := range seen {
+		if e.LastInCommit != (i%size == size-1) {
+			t.Fatalf("subscribed event %d: LastInCommit = %v", i, e.LastInCommit)
+		}
 	}
 }
 
