@@ -1,0 +1,82 @@
+package funds
+
+import (
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+)
+
+// The events of funds, their mandates and commitments: the service's
+// public contract, read by matching and the projections.
+
+// FundType is the kind of investor a fund is.
+type FundType string
+
+const (
+	FundSeed     FundType = "seed"
+	FundAngel    FundType = "angel"
+	FundVC       FundType = "vc"
+	FundPE       FundType = "pe"
+	FundGuidance FundType = "guidance" // government guidance fund (政府引导基金)
+	FundIndustry FundType = "industry" // corporate or industrial fund
+)
+
+// FundTypes lists every fund type.
+var FundTypes = []FundType{FundSeed, FundAngel, FundVC, FundPE, FundGuidance, FundIndustry}
+
+// Mandate is what a fund may invest in. Empty lists mean "any".
+type Mandate struct {
+	Stages            []fundbridge.Stage  `json:"stages"`
+	Layers            []fundbridge.Layer  `json:"layers,omitempty"`
+	Sectors           []fundbridge.Sector `json:"sectors,omitempty"`
+	Cities            []fundbridge.City   `json:"cities,omitempty"` // restricted to these when set
+	TicketMin         money.Amount        `json:"ticket_min"`
+	TicketMax         money.Amount        `json:"ticket_max"`
+	MaxOwnership      decimal.Decimal     `json:"max_ownership"` // fraction, e.g. "0.20" for 20%
+	ExcludedSectors   []fundbridge.Sector `json:"excluded_sectors,omitempty"`
+	ExcludedCompanies []string            `json:"excluded_companies,omitempty"` // company IDs
+}
+
+type FundRegistered struct {
+	FundID           string       `json:"fund_id"`
+	ManagerOrg       string       `json:"manager_org"`
+	Name             string       `json:"name"`
+	Type             FundType     `json:"type"`
+	CommittedCapital money.Amount `json:"committed_capital"`
+}
+
+type MandateSet struct {
+	FundID string `json:"fund_id"`
+	Mandate
+}
+
+// CapitalCommitted is equity the fund has committed to a deal; it lowers
+// the fund's dry powder.
+type CapitalCommitted struct {
+	FundID         string       `json:"fund_id"`
+	DealID         string       `json:"deal_id"`
+	ApplicationID  string       `json:"application_id"`
+	CompanyID      string       `json:"company_id"`
+	Amount         money.Amount `json:"amount"`
+	DryPowderAfter money.Amount `json:"dry_powder_after"`
+}
+
+type FundClosed struct {
+	FundID string `json:"fund_id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (FundRegistered) EventType() string   { return "fund.registered.v1" }
+func (MandateSet) EventType() string       { return "fund.mandate_set.v1" }
+func (CapitalCommitted) EventType() string { return "fund.capital_committed.v1" }
+func (FundClosed) EventType() string       { return "fund.closed.v1" }
+
+// Register adds the service's event types to r.
+func Register(r *events.Registry) {
+	events.Register[FundRegistered](r, FundRegistered{}.EventType())
+	events.Register[MandateSet](r, MandateSet{}.EventType())
+	events.Register[CapitalCommitted](r, CapitalCommitted{}.EventType())
+	events.Register[FundClosed](r, FundClosed{}.EventType())
+}

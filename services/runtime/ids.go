@@ -1,0 +1,22 @@
+package runtime
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"strings"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// NewID returns the ID of an aggregate a request creates. A request with
+// an idempotency key gets the same ID every time it is retried (derived
+// from the operation, the actor's org and user, and the key), so a retried
+// create finds its first result instead of creating a twin. Without a key
+// it is a fresh ULID.
+func (r *Request) NewID(op string) string {
+	if r.IdempotencyKey == "" {
+		return ulid.Make().String()
+	}
+	sum := sha256.Sum256([]byte(op + "\x00" + r.Actor.OrgID + "\x00" + r.Actor.UserID + "\x00" + r.IdempotencyKey))
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:26])
+}
