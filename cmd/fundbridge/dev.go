@@ -18,7 +18,6 @@ import (
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/services/gateway"
-	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,6 +26,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	httpAddr := f.string("http-addr", ":8080", "HTTP listen address; port 0 picks a free one")
 	natsAddr := f.string("nats-addr", "127.0.0.1:4222", "embedded NATS listen address; port 0 picks a free one")
 	fsync := f.bool("fsync", true, "fsync every write before acknowledging it (off loses acknowledged writes on power failure)")
+	operatorEmail := f.string("operator-email", "operator@fundbridge.local", "email of the first operator account, created on first start")
+	operatorPassword := f.string("operator-password", "", "its password; generated and printed once when empty")
 	logFormat := f.string("log-format", "text", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	if err := f.Parse(args); err != nil {
@@ -68,9 +69,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	svcs := catalog(deps{store: store, snapshots: snaps, registry: reg, log: log})
 	var names []string
-	for name, svc := range svcs {
+	for name, build := range builders() {
 		// Each service has its own connection, as it would in a cluster.
 		snc, err := connect(srv.ClientURL(), "fundbridge-"+name)
 		if err != nil {
@@ -78,18 +78,28 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		defer snc.Close()
-		svc.Logger = log
+		c := build(deps{store: store, snapshots: snaps, registry: reg, nc: snc, log: log})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := runtime.Serve(svcCtx, snc, svc); err != nil {
-				log.Error("service stopped", "service", svc.Name, "err", err)
+			if err := runComponent(svcCtx, snc, c, log); err != nil {
+				log.Error("service stopped", "service", name, "err", err)
 			}
 		}()
 		names = append(names, name)
 	}
 	sort.Strings(names)
 
+	key, err := gateway.LoadOrCreateKey(filepath.Join(*dataDir, "gateway", "token.key"))
+	if err != nil {
+		stopServices()
+		return err
+	}
+	tokens, err := gateway.NewTokens(key, 0)
+	if err != nil {
+		stopServices()
+		return err
+	}
 	gnc, err := connect(srv.ClientURL(), "fundbridge-gateway")
 	if err != nil {
 		stopServices()
@@ -101,19 +111,22 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stopServices()
 		return fmt.Errorf("HTTP on %s: %w", *httpAddr, err)
 	}
-	httpSrv := &http.Server{Handler: gateway.New(gnc, log, version).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: log, Version: version}).Handler(), ReadHeaderTimeout: 10 * time.Second}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(ln) }()
 
-	sync := "fsync before every acknowledgement"
+	durability := "fsync before every acknowledgement"
 	if !*fsync {
-		sync = "lazy fsync (acknowledged writes can be lost on power failure)"
+		durability = "lazy fsync (acknowledged writes can be lost on power failure)"
 	}
 	fmt.Fprintf(stdout, "Fundbridge %s is running.\n", version)
 	fmt.Fprintf(stdout, "  HTTP      http://%s\n", displayAddr(ln.Addr()))
 	fmt.Fprintf(stdout, "  NATS      %s\n", srv.ClientURL())
-	fmt.Fprintf(stdout, "  data      %s (%s)\n", absPath(*dataDir), sync)
+	fmt.Fprintf(stdout, "  data      %s (%s)\n", absPath(*dataDir), durability)
 	fmt.Fprintf(stdout, "  services  gateway, %s\n", joinNames(names))
+	if err := bootstrapOperator(ctx, gnc, *operatorEmail, *operatorPassword, stdout); err != nil {
+		log.Error("no operator account", "err", err)
+	}
 	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")
 
 	select {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/services/gateway"
-	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -25,6 +24,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	replicas := f.int("replicas", 1, "replicas of the JetStream streams (3 in a cluster)")
 	groupCommit := f.bool("group-commit", true, "gather concurrent appends into one atomic batch (with fsync-always servers)")
 	httpAddr := f.string("http-addr", ":8080", "HTTP listen address of the gateway")
+	keyFile := f.string("token-key-file", "./data/gateway/token.key", "the gateway's token signing key (created when missing; share it between gateway instances)")
 	logFormat := f.string("log-format", "json", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	if err := f.Parse(args[1:]); err != nil {
@@ -34,7 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if _, ok := catalog(deps{})[name]; !ok && name != "gateway" {
+	build, ok := builders()[name]
+	if !ok && name != "gateway" {
 		return fmt.Errorf("%w: no service %q (services: %s)", errUsage, name, serviceNames())
 	}
 	nc, err := connect(*natsURL, "fundbridge-"+name)
@@ -48,7 +49,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("HTTP on %s: %w", *httpAddr, err)
 		}
-		srv := &http.Server{Handler: gateway.New(nc, log, version).Handler(), ReadHeaderTimeout: 10 * time.Second}
+		key, err := gateway.LoadOrCreateKey(*keyFile)
+		if err != nil {
+			return err
+		}
+		tokens, err := gateway.NewTokens(key, 0)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version}).Handler(), ReadHeaderTimeout: 10 * time.Second}
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())
@@ -75,8 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	svc := catalog(deps{store: store, snapshots: snaps, registry: reg, log: log})[name]
-	svc.Logger = log
+	c := build(deps{store: store, snapshots: snaps, registry: reg, nc: nc, log: log})
 	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted())
-	return runtime.Serve(ctx, nc, svc)
+	return runComponent(ctx, nc, c, log)
 }

@@ -18,17 +18,34 @@ import (
 	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 1 << 20
+
+// Options configure the gateway.
+type Options struct {
+	Tokens  *Tokens
+	Logger  *slog.Logger
+	Version string
+	// Timeout bounds each call to a service. Default 10s.
+	Timeout time.Duration
+}
+
 // Gateway serves HTTP.
 type Gateway struct {
 	nc      *nats.Conn
 	client  *runtime.Client
+	tokens  *Tokens
 	log     *slog.Logger
 	version string
+	routes  []Route
 }
 
 // New returns a gateway that reaches the services over nc.
-func New(nc *nats.Conn, log *slog.Logger, version string) *Gateway {
-	return &Gateway{nc: nc, client: runtime.NewClient(nc, 10*time.Second), log: log, version: version}
+func New(nc *nats.Conn, opts Options) *Gateway {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Gateway{nc: nc, client: runtime.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes()}
 }
 
 // Handler is the gateway's HTTP handler.
@@ -37,6 +54,15 @@ func (g *Gateway) Handler() http.Handler {
 	r.Use(middleware.RequestID, g.recoverer, middleware.Timeout(30*time.Second))
 	r.Get("/healthz", g.healthz)
 	r.Get("/readyz", g.readyz)
+	r.Get("/api/v1/openapi.json", g.openAPI)
+	r.Post("/api/v1/auth/token", g.token)
+	for _, rt := range g.routes {
+		h := http.Handler(g.forward(rt))
+		if !rt.Public {
+			h = g.authenticate(h)
+		}
+		r.Method(rt.Method, rt.Path, h)
+	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, fundbridge.Errorf(fundbridge.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})
@@ -61,13 +87,16 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	var head audit.HeadResult
-	req := &runtime.Request{Actor: fundbridge.Actor{UserID: "gateway", Role: fundbridge.RoleSystem}}
-	if _, err := g.client.Call(ctx, audit.Name, "head", req, &head); err != nil {
+	if _, err := g.client.Call(ctx, audit.Name, "head", &runtime.Request{Actor: gatewayActor()}, &head); err != nil {
 		WriteProblem(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "nats": g.nc.ConnectedUrlRedacted(), "log_position": head.Position})
 }
+
+// gatewayActor is who the gateway is when it acts for someone not yet
+// signed in (sign-up, sign-in).
+func gatewayActor() fundbridge.Actor { return fundbridge.Actor{UserID: "gateway", Role: fundbridge.RoleSystem} }
 
 func (g *Gateway) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -114,7 +114,7 @@ func serveOne(ctx context.Context, log *slog.Logger, op string, h Handler, m *na
 		}
 	}
 	if tp := m.Header.Get(headerTraceParent); tp != "" {
-		ctx = withTraceParent(ctx, tp)
+		ctx = WithTraceParent(ctx, tp)
 	}
 	if !req.Actor.Valid() {
 		reply(Reply{Error: fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "request without a valid actor")})
@@ -158,7 +158,8 @@ func safeCall(ctx context.Context, h Handler, req *Request) (res Result, err err
 
 type traceParentKey struct{}
 
-func withTraceParent(ctx context.Context, tp string) context.Context {
+// WithTraceParent carries a W3C trace context to the requests made with ctx.
+func WithTraceParent(ctx context.Context, tp string) context.Context {
 	return context.WithValue(ctx, traceParentKey{}, tp)
 }
 

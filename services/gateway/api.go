@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// Route maps one HTTP endpoint onto one service operation. The route
+// table is the API: the router and the OpenAPI document are both built
+// from it, so they cannot drift apart.
+type Route struct {
+	Method  string
+	Path    string // chi pattern; {params} join the payload under their names
+	Service string
+	Op      string
+	Summary string
+	Tag     string
+	Public  bool // no token needed
+	Created bool // a successful POST creates a resource: 201
+	// Query lists the query parameters a GET accepts (also in OpenAPI).
+	Query []string
+}
+
+func (rt Route) isCommand() bool { return rt.Method != http.MethodGet }
+
+// numericParams are query parameters the services take as numbers.
+var numericParams = map[string]bool{"limit": true, "after": true}
+
+// forward turns the HTTP request into a service request and the reply
+// into HTTP: the body (or query) is the payload, path parameters join it,
+// Idempotency-Key and If-Match carry over, and the result comes back with
+// its position (commands) or version as ETag (reads).
+func (g *Gateway) forward(rt Route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		actor, ok := ActorFrom(r.Context())
+		if rt.Public {
+			actor, ok = gatewayActor(), true
+		}
+		if !ok {
+			WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "not signed in"))
+			return
+		}
+		payload, err := g.payload(rt, r)
+		if err != nil {
+			WriteProblem(w, r, err)
+			return
+		}
+		req := &runtime.Request{
+			Actor:          actor,
+			CorrelationID:  middleware.GetReqID(r.Context()),
+			IdempotencyKey: r.Header.Get("Idempotency-Key"),
+			Payload:        payload,
+		}
+		if len(req.IdempotencyKey) > 200 {
+			WriteProblem(w, r, fundbridge.Invalid("invalid header", fundbridge.FieldError{Field: "Idempotency-Key", Reason: "at most 200 characters"}))
+			return
+		}
+		if im := r.Header.Get("If-Match"); im != "" && rt.isCommand() {
+			v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(im, "W/"), `"`), 10, 64)
+			if err != nil {
+				WriteProblem(w, r, fundbridge.Invalid("invalid header", fundbridge.FieldError{Field: "If-Match", Reason: `must be an ETag from a read, like "3"`}))
+				return
+			}
+			req.ExpectedVersion = &v
+		}
+		ctx := r.Context()
+		if tp := r.Header.Get("traceparent"); tp != "" {
+			ctx = runtime.WithTraceParent(ctx, tp)
+		}
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		reply, err := g.client.Call(ctx, rt.Service, rt.Op, req, nil)
+		if err != nil {
+			WriteProblem(w, r, err)
+			return
+		}
+		g.respond(w, r, rt, reply)
+	}
+}
+
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, reply runtime.Reply) {
+	body := reply.Result
+	if len(body) == 0 {
+		body = json.RawMessage(`{}`)
+	}
+	version := reply.Version
+	if version == 0 {
+		var v struct {
+			Version uint64 `json:"version"`
+		}
+		_ = json.Unmarshal(body, &v)
+		version = v.Version
+	}
+	if version > 0 {
+		w.Header().Set("ETag", `"`+strconv.FormatUint(version, 10)+`"`)
+	}
+	status := http.StatusOK
+	if rt.isCommand() {
+		w.Header().Set("Fundbridge-Position", strconv.FormatUint(reply.Position, 10))
+		body = withPosition(body, reply.Position)
+		if rt.Created {
+			status = http.StatusCreated
+		}
+	}
+	if wantsCSV(r) {
+		writeCSV(w, r, body)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	_, _ = w.Write([]byte("\n"))
+}
+
+// withPosition adds "position" to an object result: DESIGN §6 wants it in
+// the body as well as the header.
+func withPosition(body json.RawMessage, pos uint64) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return body
+	}
+	obj["position"] = json.RawMessage(strconv.FormatUint(pos, 10))
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// payload builds the service payload: the JSON body for commands, the
+// query string for reads, with path parameters added.
+func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
+	obj := map[string]json.RawMessage{}
+	if rt.isCommand() {
+		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+			return nil, &fundbridge.Error{Code: fundbridge.EINVALID, Message: "request body must be application/json", Fields: []fundbridge.FieldError{{Field: "Content-Type", Reason: "must be application/json, not " + ct}}}
+		}
+		data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return nil, &fundbridge.Error{Code: "too_large", Message: "request body is over the limit of 1 MiB"}
+			}
+			return nil, fundbridge.Invalid("unreadable body", fundbridge.FieldError{Field: "body", Reason: err.Error()})
+		}
+		if len(bytes.TrimSpace(data)) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.UseNumber()
+			if err := dec.Decode(&obj); err != nil || obj == nil {
+				reason := "must be a JSON object"
+				if err != nil && !strings.Contains(err.Error(), "cannot unmarshal") {
+					reason = "malformed JSON: " + err.Error()
+				}
+				return nil, fundbridge.Invalid("malformed request body", fundbridge.FieldError{Field: "body", Reason: reason})
+			}
+			if dec.More() {
+				return nil, fundbridge.Invalid("malformed request body", fundbridge.FieldError{Field: "body", Reason: "more than one JSON value"})
+			}
+		}
+	} else {
+		for key, vals := range r.URL.Query() {
+			if key == "format" || len(vals) == 0 {
+				continue
+			}
+			v := vals[0]
+			if numericParams[key] {
+				n, err := strconv.ParseUint(v, 10, 64)
+				if err != nil {
+					return nil, fundbridge.Invalid("invalid query", fundbridge.FieldError{Field: key, Reason: "must be a whole number"})
+				}
+				obj[key] = json.RawMessage(strconv.FormatUint(n, 10))
+				continue
+			}
+			obj[key], _ = json.Marshal(v)
+		}
+	}
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		for i, key := range rctx.URLParams.Keys {
+			val, _ := json.Marshal(rctx.URLParams.Values[i])
+			if prev, ok := obj[key]; ok && !bytes.Equal(prev, val) {
+				return nil, fundbridge.Invalid("conflicting identifiers", fundbridge.FieldError{Field: key, Reason: "differs from the one in the path"})
+			}
+			obj[key] = val
+		}
+	}
+	return json.Marshal(obj)
+}
+
+// token signs a user in: email and password in, bearer token out.
+func (g *Gateway) token(w http.ResponseWriter, r *http.Request) {
+	payload, err := g.payload(Route{Method: http.MethodPost}, r)
+	if err != nil {
+		WriteProblem(w, r, err)
+		return
+	}
+	var user struct {
+		UserID string          `json:"user_id"`
+		Email  string          `json:"email"`
+		Name   string          `json:"name"`
+		Role   fundbridge.Role `json:"role"`
+		OrgID  string          `json:"org_id"`
+	}
+	req := &runtime.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
+	if _, err := g.client.Call(r.Context(), "identity", "identity.authenticate", req, &user); err != nil {
+		WriteProblem(w, r, err)
+		return
+	}
+	token, exp, err := g.tokens.Issue(fundbridge.Actor{UserID: user.UserID, Role: user.Role, OrgID: user.OrgID})
+	if err != nil {
+		WriteProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": token,
+		"token_type":   "Bearer",
+		"expires_in":   int(time.Until(exp).Seconds()),
+		"user":         user,
+	})
+}

@@ -1,0 +1,118 @@
+package identity
+
+import (
+	"encoding/json"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fundbridge/fundbridge"
+)
+
+// NewUser is the first user of an org.
+type NewUser struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+// SignupCommand is a startup signing itself up: its company and first user.
+// Company is passed to the applications service as it is.
+type SignupCommand struct {
+	NewUser
+	Company json.RawMessage `json:"company"`
+}
+
+// CreateOrgCommand is an operator onboarding a fund manager, bank, insurer
+// or another operator org, with its first user.
+type CreateOrgCommand struct {
+	Name string          `json:"name"`
+	Role fundbridge.Role `json:"role"`
+	User NewUser         `json:"user"`
+}
+
+// AuthenticateQuery checks an email and password.
+type AuthenticateQuery struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// BootstrapOperatorCommand creates the first operator if it does not exist.
+type BootstrapOperatorCommand struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// User is a user as the service shows it; never with the password hash.
+type User struct {
+	UserID string          `json:"user_id"`
+	Email  string          `json:"email"`
+	Name   string          `json:"name"`
+	Role   fundbridge.Role `json:"role"`
+	OrgID  string          `json:"org_id"`
+}
+
+// Org is an org as the service shows it.
+type Org struct {
+	OrgID string          `json:"org_id"`
+	Name  string          `json:"name"`
+	Role  fundbridge.Role `json:"role"`
+}
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+func (u NewUser) validate(prefix string) []fundbridge.FieldError {
+	var fields []fundbridge.FieldError
+	if _, ok := normaliseEmail(u.Email); !ok {
+		fields = append(fields, fundbridge.FieldError{Field: prefix + "email", Reason: "must be an email address like name@example.com"})
+	}
+	switch {
+	case utf8.RuneCountInString(u.Password) < MinPasswordLength:
+		fields = append(fields, fundbridge.FieldError{Field: prefix + "password", Reason: "must be at least 10 characters"})
+	case len(u.Password) > 72: // bcrypt reads no further
+		fields = append(fields, fundbridge.FieldError{Field: prefix + "password", Reason: "must be at most 72 bytes"})
+	}
+	if n := strings.TrimSpace(u.Name); n == "" || utf8.RuneCountInString(n) > 200 {
+		fields = append(fields, fundbridge.FieldError{Field: prefix + "name", Reason: "required, at most 200 characters"})
+	}
+	return fields
+}
+
+// Validate checks the user part; the company is validated by its service.
+func (c SignupCommand) Validate() error {
+	fields := c.NewUser.validate("")
+	if len(c.Company) == 0 || string(c.Company) == "null" {
+		fields = append(fields, fundbridge.FieldError{Field: "company", Reason: "required"})
+	}
+	if len(fields) > 0 {
+		return fundbridge.Invalid("invalid sign-up", fields...)
+	}
+	return nil
+}
+
+// Validate checks the org and its first user.
+func (c CreateOrgCommand) Validate() error {
+	var fields []fundbridge.FieldError
+	if n := strings.TrimSpace(c.Name); n == "" || utf8.RuneCountInString(n) > 200 {
+		fields = append(fields, fundbridge.FieldError{Field: "name", Reason: "required, at most 200 characters"})
+	}
+	switch c.Role {
+	case fundbridge.RoleFundManager, fundbridge.RoleBank, fundbridge.RoleInsurer, fundbridge.RoleOperator:
+	default:
+		fields = append(fields, fundbridge.FieldError{Field: "role", Reason: `must be one of "fund_manager", "bank", "insurer", "operator" (startups sign themselves up)`})
+	}
+	fields = append(fields, c.User.validate("user.")...)
+	if len(fields) > 0 {
+		return fundbridge.Invalid("invalid org", fields...)
+	}
+	return nil
+}
+
+func normaliseEmail(s string) (string, bool) {
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != strings.TrimSpace(s) || !strings.Contains(addr.Address[strings.LastIndexByte(addr.Address, '@'):], ".") || len(s) > 254 {
+		return "", false
+	}
+	return strings.ToLower(addr.Address), true
+}

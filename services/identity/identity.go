@@ -1,0 +1,418 @@
+// Package identity keeps the platform's organisations and users, signs
+// startups up, onboards the other orgs, and checks passwords. Tokens are
+// the gateway's business; this service only says who someone is.
+package identity
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// Name is the service's name on the bus.
+const Name = "identity"
+
+type orgState struct{ Org Org }
+type userState struct{ User User }
+type claimState struct{ UserID string }
+
+var (
+	orgDecider = runtime.Decider[orgState]{
+		Type:    "org",
+		Initial: func() orgState { return orgState{} },
+		Evolve: func(s orgState, _ events.Event, p any) orgState {
+			if e, ok := p.(OrgCreated); ok {
+				s.Org = Org(e)
+			}
+			return s
+		},
+	}
+	userDecider = runtime.Decider[userState]{
+		Type:    "user",
+		Initial: func() userState { return userState{} },
+		Evolve: func(s userState, _ events.Event, p any) userState {
+			if e, ok := p.(UserRegistered); ok {
+				s.User = User{UserID: e.UserID, Email: e.Email, Name: e.Name, Role: e.Role, OrgID: e.OrgID}
+			}
+			return s
+		},
+	}
+	claimDecider = runtime.Decider[claimState]{
+		Type:    "email",
+		Initial: func() claimState { return claimState{} },
+		Evolve: func(s claimState, _ events.Event, p any) claimState {
+			if e, ok := p.(EmailClaimed); ok {
+				s.UserID = e.UserID
+			}
+			return s
+		},
+	}
+)
+
+// createOrg opens the org once; the same creation again changes nothing.
+func createOrg(s orgState, o Org) ([]events.Payload, error) {
+	if s.Org.OrgID != "" {
+		if s.Org == o {
+			return nil, nil
+		}
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "org %s already exists", o.OrgID)
+	}
+	return []events.Payload{OrgCreated(o)}, nil
+}
+
+// claimEmail reserves the address for the user, once.
+func claimEmail(s claimState, email, userID string) ([]events.Payload, error) {
+	switch s.UserID {
+	case "":
+		return []events.Payload{EmailClaimed{Email: email, UserID: userID}}, nil
+	case userID:
+		return nil, nil
+	}
+	return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", email)
+}
+
+// registerUser adds the user once.
+func registerUser(s userState, e UserRegistered) ([]events.Payload, error) {
+	if s.User.UserID != "" {
+		if s.User.Email == e.Email && s.User.OrgID == e.OrgID {
+			return nil, nil
+		}
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "user %s already exists", e.UserID)
+	}
+	return []events.Payload{e}, nil
+}
+
+// Caller is how the service reaches the others over NATS.
+type Caller interface {
+	Call(ctx context.Context, service, op string, req *runtime.Request, out any) (runtime.Reply, error)
+}
+
+// Options tune the service.
+type Options struct {
+	// BcryptCost is the work factor of password hashes; default bcrypt's.
+	BcryptCost int
+}
+
+// Service is the identity service.
+type Service struct {
+	store    events.Store
+	calls    Caller
+	cost     int
+	orgs     *runtime.Repository[orgState]
+	users    *runtime.Repository[userState]
+	claims   *runtime.Repository[claimState]
+	follower *projections.Follower
+
+	mu      sync.RWMutex
+	byEmail map[string]UserRegistered
+	byID    map[string]UserRegistered
+	orgByID map[string]Org
+	// dummyHash is compared against when the email is unknown, so that a
+	// wrong email costs as long as a wrong password.
+	dummyHash []byte
+}
+
+// New returns the service over the store, reaching the applications service through calls.
+func New(store events.Store, registry *events.Registry, calls Caller, opts Options) *Service {
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = bcrypt.DefaultCost
+	}
+	s := &Service{
+		store: store, calls: calls, cost: opts.BcryptCost,
+		orgs:    runtime.NewRepository(store, registry, orgDecider, runtime.RepositoryOptions{}),
+		users:   runtime.NewRepository(store, registry, userDecider, runtime.RepositoryOptions{}),
+		claims:  runtime.NewRepository(store, registry, claimDecider, runtime.RepositoryOptions{}),
+		byEmail: map[string]UserRegistered{}, byID: map[string]UserRegistered{}, orgByID: map[string]Org{},
+	}
+	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), opts.BcryptCost)
+	s.follower = projections.NewFollower("identity", store, func(e events.Event) error {
+		if e.Type != (UserRegistered{}).EventType() && e.Type != (OrgCreated{}).EventType() {
+			return nil
+		}
+		_, p, err := registry.Decode(e)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch v := p.(type) {
+		case UserRegistered:
+			s.byEmail[v.Email] = v
+			s.byID[v.UserID] = v
+		case OrgCreated:
+			s.orgByID[v.OrgID] = Org(v)
+		}
+		return nil
+	})
+	return s
+}
+
+// Run keeps the user directory current until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	err := s.follower.Run(ctx, 0)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// Runtime is the service's operations on the bus.
+func (s *Service) Runtime() runtime.Service {
+	return runtime.Service{Name: Name, Operations: map[string]runtime.Handler{
+		"identity.signup":             s.signup,
+		"identity.create_org":         s.createOrg,
+		"identity.authenticate":       s.authenticate,
+		"identity.bootstrap_operator": s.bootstrapOperator,
+		"identity.me":                 s.me,
+	}}
+}
+
+func decode(req *runtime.Request, v any) error {
+	dec := json.NewDecoder(bytesReader(req.Payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return runtime.DecodeError(err)
+	}
+	return nil
+}
+
+func emailStream(email string) string {
+	sum := sha256.Sum256([]byte(email))
+	return hex.EncodeToString(sum[:16])
+}
+
+func meta(req *runtime.Request, keySuffix string) runtime.Command {
+	key := ""
+	if req.IdempotencyKey != "" {
+		key = req.IdempotencyKey + keySuffix
+	}
+	return runtime.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: key}}
+}
+
+// addUser claims the email, then registers the user; the claim makes
+// emails unique across concurrent sign-ups.
+func (s *Service) addUser(ctx context.Context, req *runtime.Request, u NewUser, userID, orgID string, role fundbridge.Role) (User, uint64, error) {
+	user, pos, _, err := s.addUserOnce(ctx, req, u, userID, orgID, role)
+	return user, pos, err
+}
+
+// addUserOnce is addUser that also says whether the email was new.
+func (s *Service) addUserOnce(ctx context.Context, req *runtime.Request, u NewUser, userID, orgID string, role fundbridge.Role) (User, uint64, bool, error) {
+	email, _ := normaliseEmail(u.Email)
+	claim, _, err := s.claims.Execute(ctx, emailStream(email), meta(req, ":claim"), func(st claimState) ([]events.Payload, error) {
+		return claimEmail(st, email, userID)
+	})
+	if err != nil {
+		return User{}, 0, false, err
+	}
+	created := claim.FirstVersion <= claim.LastVersion && !claim.Duplicate
+	user := User{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID}
+	if !created && role == fundbridge.RoleOperator && orgID == "operators" {
+		return user, claim.Position, false, nil // the first operator exists: keep its password
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), s.cost)
+	if err != nil {
+		return User{}, 0, false, fmt.Errorf("hash password: %w", err)
+	}
+	e := UserRegistered{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID, PasswordHash: string(hash)}
+	res, _, err := s.users.Execute(ctx, userID, meta(req, ":user"), func(st userState) ([]events.Payload, error) {
+		return registerUser(st, e)
+	})
+	if err != nil {
+		return User{}, 0, false, err
+	}
+	return user, res.Position, created, nil
+}
+
+// emailTaken reports whether another user than userID has the email; a
+// retried request finds its own user there.
+func (s *Service) emailTaken(email, userID string) bool {
+	norm, _ := normaliseEmail(email)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, taken := s.byEmail[norm]
+	return taken && u.UserID != userID
+}
+
+// signup registers a startup: its company (through the applications
+// service, which validates it), its org and its first user.
+func (s *Service) signup(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	var cmd SignupCommand
+	if err := decode(req, &cmd); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return runtime.Result{}, err
+	}
+	userID := req.NewID("identity.signup.user")
+	if s.emailTaken(cmd.Email, userID) {
+		return runtime.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.Email)
+	}
+	companyID := req.NewID("identity.signup")
+	company := map[string]json.RawMessage{}
+	if err := json.Unmarshal(cmd.Company, &company); err != nil {
+		return runtime.Result{}, fundbridge.Invalid("invalid sign-up", fundbridge.FieldError{Field: "company", Reason: "must be an object"})
+	}
+	company["company_id"], _ = json.Marshal(companyID)
+	payload, _ := json.Marshal(company)
+	system := fundbridge.Actor{UserID: Name, Role: fundbridge.RoleSystem}
+	call := &runtime.Request{Actor: system, CorrelationID: req.CorrelationID, CausationID: req.ID, Payload: payload}
+	if req.IdempotencyKey != "" {
+		call.IdempotencyKey = req.IdempotencyKey + ":company"
+	}
+	if _, err := s.calls.Call(ctx, "applications", "company.register", call, nil); err != nil {
+		return runtime.Result{}, prefixFields(err, "company.")
+	}
+	var companyName struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(cmd.Company, &companyName)
+	if _, _, err := s.orgs.Execute(ctx, companyID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
+		return createOrg(st, Org{OrgID: companyID, Name: companyName.Name, Role: fundbridge.RoleStartup})
+	}); err != nil {
+		return runtime.Result{}, err
+	}
+	u, pos, err := s.addUser(ctx, req, cmd.NewUser, userID, companyID, fundbridge.RoleStartup)
+	if err != nil {
+		return runtime.Result{}, err
+	}
+	return runtime.Result{Value: u, Position: pos}, nil
+}
+
+// prefixFields names a nested service's invalid fields from the caller's body.
+func prefixFields(err error, prefix string) error {
+	var fe *fundbridge.Error
+	if !errors.As(err, &fe) || len(fe.Fields) == 0 {
+		return err
+	}
+	out := &fundbridge.Error{Code: fe.Code, Message: fe.Message}
+	for _, f := range fe.Fields {
+		out.Fields = append(out.Fields, fundbridge.FieldError{Field: prefix + f.Field, Reason: f.Reason})
+	}
+	return out
+}
+
+func (s *Service) createOrg(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	if req.Actor.Role != fundbridge.RoleOperator && req.Actor.Role != fundbridge.RoleSystem {
+		return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only operators onboard organisations")
+	}
+	var cmd CreateOrgCommand
+	if err := decode(req, &cmd); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return runtime.Result{}, err
+	}
+	userID := req.NewID("identity.create_org.user")
+	if s.emailTaken(cmd.User.Email, userID) {
+		return runtime.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
+	}
+	orgID := req.NewID("identity.create_org")
+	org := Org{OrgID: orgID, Name: cmd.Name, Role: cmd.Role}
+	if _, _, err := s.orgs.Execute(ctx, orgID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
+		return createOrg(st, org)
+	}); err != nil {
+		return runtime.Result{}, err
+	}
+	u, pos, err := s.addUser(ctx, req, cmd.User, userID, orgID, cmd.Role)
+	if err != nil {
+		return runtime.Result{}, err
+	}
+	return runtime.Result{Value: struct {
+		Org  Org  `json:"org"`
+		User User `json:"user"`
+	}{org, u}, Position: pos}, nil
+}
+
+func (s *Service) authenticate(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	var q AuthenticateQuery
+	if err := decode(req, &q); err != nil {
+		return runtime.Result{}, err
+	}
+	email, _ := normaliseEmail(q.Email)
+	s.mu.RLock()
+	u, ok := s.byEmail[email]
+	s.mu.RUnlock()
+	hash := s.dummyHash
+	if ok {
+		hash = []byte(u.PasswordHash)
+	}
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(q.Password)); err != nil || !ok {
+		return runtime.Result{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
+	}
+	return runtime.Result{Value: User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}}, nil
+}
+
+// bootstrapOperator creates the platform's first operator once; later
+// calls with the same email change nothing.
+func (s *Service) bootstrapOperator(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	if req.Actor.Role != fundbridge.RoleSystem {
+		return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only the platform bootstraps operators")
+	}
+	var cmd BootstrapOperatorCommand
+	if err := decode(req, &cmd); err != nil {
+		return runtime.Result{}, err
+	}
+	u := NewUser{Email: cmd.Email, Password: cmd.Password, Name: "Operator"}
+	if fields := u.validate(""); len(fields) > 0 {
+		return runtime.Result{}, fundbridge.Invalid("invalid operator", fields...)
+	}
+	email, _ := normaliseEmail(cmd.Email)
+	// Fixed IDs: the first operator is the same on every start.
+	orgID, userID := "operators", "operator-"+emailStream(email)[:12]
+	if _, _, err := s.orgs.Execute(ctx, orgID, runtime.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID}}, func(st orgState) ([]events.Payload, error) {
+		return createOrg(st, Org{OrgID: orgID, Name: "Fundbridge operators", Role: fundbridge.RoleOperator})
+	}); err != nil {
+		return runtime.Result{}, err
+	}
+	user, pos, created, err := s.addUserOnce(ctx, req, u, userID, orgID, fundbridge.RoleOperator)
+	if err != nil {
+		return runtime.Result{}, err
+	}
+	return runtime.Result{Value: BootstrapResult{User: user, Created: created}, Position: pos}, nil
+}
+
+// BootstrapResult says whether the operator was created by this call.
+type BootstrapResult struct {
+	User    User `json:"user"`
+	Created bool `json:"created"`
+}
+
+func (s *Service) me(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	var q struct {
+		After uint64 `json:"after,omitempty"`
+	}
+	if len(req.Payload) > 0 {
+		if err := decode(req, &q); err != nil {
+			return runtime.Result{}, err
+		}
+	}
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return runtime.Result{}, err
+	}
+	s.mu.RLock()
+	u, ok := s.byID[req.Actor.UserID]
+	org := s.orgByID[u.OrgID]
+	s.mu.RUnlock()
+	if !ok {
+		return runtime.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", req.Actor.UserID)
+	}
+	return runtime.Result{Value: struct {
+		User User `json:"user"`
+		Org  Org  `json:"org"`
+	}{User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}, org}}, nil
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
