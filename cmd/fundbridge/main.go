@@ -11,7 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/fundbridge/fundbridge/internal/app"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -54,7 +57,7 @@ var errUsage = errors.New("usage")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(stderr, usage, serviceNames())
+		fmt.Fprintf(stderr, usage, strings.Join(app.ServiceNames(), ", "))
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -71,6 +74,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "fundbridge", version)
 		return nil
 	}
-	fmt.Fprintf(stderr, usage, serviceNames())
+	fmt.Fprintf(stderr, usage, strings.Join(app.ServiceNames(), ", "))
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 }

@@ -6,45 +6,18 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
-// runComponent serves a component's operations and runs what runs beside
-// them until ctx ends; then it drains.
-func runComponent(ctx context.Context, nc *nats.Conn, c component, log *slog.Logger) error {
-	c.service.Logger = log
-	errc := make(chan error, 2)
-	n := 1
-	go func() { errc <- runtime.Serve(ctx, nc, c.service) }()
-	if c.run != nil {
-		n++
-		go func() {
-			if err := c.run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("stopped", "service", c.service.Name, "err", err)
-			}
-			errc <- nil
-		}()
-	}
-	var first error
-	for range n {
-		if err := <-errc; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
 // bootstrapOperator makes sure the first operator account exists. Without
 // a password from the environment it generates one and prints it, once:
 // on later starts the account exists and keeps its password.
-func bootstrapOperator(ctx context.Context, nc *nats.Conn, email, password string, stdout io.Writer) error {
+func bootstrapOperator(ctx context.Context, natsURL string, email, password string, stdout io.Writer) error {
 	generated := password == ""
 	if generated {
 		b := make([]byte, 15)
@@ -53,11 +26,15 @@ func bootstrapOperator(ctx context.Context, nc *nats.Conn, email, password strin
 		}
 		password = base64.RawURLEncoding.EncodeToString(b)
 	}
+	nc, err := app.Connect(natsURL, "fundbridge-bootstrap")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
 	client := runtime.NewClient(nc, 10*time.Second)
 	payload := fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)
 	req := &runtime.Request{Actor: fundbridge.Actor{UserID: "fundbridge", Role: fundbridge.RoleSystem}, Payload: []byte(payload)}
 	var res identity.BootstrapResult
-	var err error
 	for attempt := 0; attempt < 50; attempt++ { // the service may still be subscribing
 		if _, err = client.Call(ctx, identity.Name, "identity.bootstrap_operator", req, &res); fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
 			break

@@ -7,15 +7,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/services/gateway"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		fmt.Fprintf(stderr, "Usage: fundbridge serve <service> [flags]\nServices: %s\n", serviceNames())
+		fmt.Fprintf(stderr, "Usage: fundbridge serve <service> [flags]\nServices: %s\n", strings.Join(app.ServiceNames(), ", "))
 		return fmt.Errorf("%w: serve needs a service name", errUsage)
 	}
 	name := args[0]
@@ -34,11 +36,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	build, ok := builders()[name]
+	build, ok := app.Builders()[name]
 	if !ok && name != "gateway" {
-		return fmt.Errorf("%w: no service %q (services: %s)", errUsage, name, serviceNames())
+		return fmt.Errorf("%w: no service %q (services: %s)", errUsage, name, strings.Join(app.ServiceNames(), ", "))
 	}
-	nc, err := connect(*natsURL, "fundbridge-"+name)
+	nc, err := app.Connect(*natsURL, "fundbridge-"+name)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 
-	reg := newRegistry()
+	reg := app.NewRegistry()
 	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit})
 	if err != nil {
 		return err
@@ -84,7 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	c := build(deps{store: store, snapshots: snaps, registry: reg, nc: nc, log: log})
+	c := build(app.Deps{Store: store, Snapshots: snaps, Registry: reg, NC: nc, Log: log})
 	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted())
-	return runComponent(ctx, nc, c, log)
+	return app.RunComponent(ctx, nc, c, log)
 }

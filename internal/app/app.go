@@ -1,0 +1,254 @@
+// Package app assembles the product: the event store, every service and
+// the gateway, in one process on one NATS server. fundbridge dev runs it;
+// the black-box tests start it exactly the same way.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/internal/natsserver"
+	"github.com/fundbridge/fundbridge/services/audit"
+	"github.com/fundbridge/fundbridge/services/gateway"
+	"github.com/fundbridge/fundbridge/services/identity"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// Deps is what services are built from. NC is the service's own NATS
+// connection, for the requests it sends to other services.
+type Deps struct {
+	Store      *jetstream.Store
+	Snapshots  *jetstream.Snapshots
+	Registry   *events.Registry
+	NC         *nats.Conn
+	Log        *slog.Logger
+	BcryptCost int
+}
+
+// Component is a service as the binary runs it: its operations on the
+// bus and, for services with read models or reactors, what runs beside.
+type Component struct {
+	Service runtime.Service
+	Run     func(ctx context.Context) error // nil if nothing runs beside
+}
+
+// Builders lists every service of the product but the gateway.
+func Builders() map[string]func(Deps) Component {
+	return map[string]func(Deps) Component{
+		audit.Name: func(d Deps) Component { return Component{Service: audit.Service(d.Store)} },
+		identity.Name: func(d Deps) Component {
+			s := identity.New(d.Store, d.Registry, runtime.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost})
+			return Component{Service: s.Runtime(), Run: s.Run}
+		},
+	}
+}
+
+// NewRegistry registers every event type of the product.
+func NewRegistry() *events.Registry {
+	r := events.NewRegistry()
+	identity.Register(r)
+	return r
+}
+
+// ServiceNames lists the services, the gateway included, sorted.
+func ServiceNames() []string {
+	names := []string{"gateway"}
+	for n := range Builders() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// RunComponent serves a component's operations and runs what runs beside
+// them until ctx ends; then it drains.
+func RunComponent(ctx context.Context, nc *nats.Conn, c Component, log *slog.Logger) error {
+	c.Service.Logger = log
+	errc := make(chan error, 2)
+	n := 1
+	go func() { errc <- runtime.Serve(ctx, nc, c.Service) }()
+	if c.Run != nil {
+		n++
+		go func() {
+			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("stopped", "service", c.Service.Name, "err", err)
+			}
+			errc <- nil
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Connect dials NATS, failing fast when no server answers, and reconnects
+// for as long as it takes once connected.
+func Connect(url, name string) (*nats.Conn, error) {
+	nc, err := nats.Connect(url,
+		nats.Name(name),
+		nats.Timeout(5*time.Second),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach NATS at %s: %w", url, err)
+	}
+	return nc, nil
+}
+
+// Options configure a whole-product process.
+type Options struct {
+	DataDir  string
+	NATSAddr string // port 0 picks a free one
+	HTTPAddr string // port 0 picks a free one
+	Fsync    bool
+	Logger   *slog.Logger
+	Version  string
+	// BcryptCost lowers the password work factor in tests; 0 is the default.
+	BcryptCost int
+}
+
+// App is the running product.
+type App struct {
+	NATSURL  string
+	HTTPAddr net.Addr
+	Services []string
+	Store    *jetstream.Store
+
+	srv      *natsserver.Server
+	conns    []*nats.Conn
+	http     *http.Server
+	httpErr  chan error
+	stop     context.CancelFunc
+	services sync.WaitGroup
+	log      *slog.Logger
+}
+
+// Start starts the embedded NATS server, the store, every service (each on
+// its own connection, as in a cluster) and the gateway.
+func Start(ctx context.Context, o Options) (a *App, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	a = &App{log: o.Logger, httpErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	natsDir := filepath.Join(o.DataDir, "nats")
+	if err := os.MkdirAll(natsDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	a.srv, err = natsserver.Start(natsserver.Options{Addr: o.NATSAddr, DataDir: natsDir, SyncAlways: o.Fsync, Name: "fundbridge-dev"})
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS on %s: %w", o.NATSAddr, err)
+	}
+	a.NATSURL = a.srv.ClientURL()
+	nc, err := a.connect("fundbridge-store")
+	if err != nil {
+		return nil, err
+	}
+	reg := NewRegistry()
+	a.Store, err = jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: o.Fsync})
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := jetstream.OpenSnapshots(ctx, nc, 1)
+	if err != nil {
+		return nil, err
+	}
+
+	svcCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop = stop
+	for name, build := range Builders() {
+		snc, err := a.connect("fundbridge-" + name)
+		if err != nil {
+			return nil, err
+		}
+		c := build(Deps{Store: a.Store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost})
+		a.services.Add(1)
+		go func() {
+			defer a.services.Done()
+			if err := RunComponent(svcCtx, snc, c, o.Logger); err != nil {
+				o.Logger.Error("service stopped", "service", name, "err", err)
+			}
+		}()
+	}
+	a.Services = ServiceNames()
+
+	key, err := gateway.LoadOrCreateKey(filepath.Join(o.DataDir, "gateway", "token.key"))
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := gateway.NewTokens(key, 0)
+	if err != nil {
+		return nil, err
+	}
+	gnc, err := a.connect("fundbridge-gateway")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
+	}
+	a.HTTPAddr = ln.Addr()
+	a.http = &http.Server{Handler: gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version}).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { a.httpErr <- a.http.Serve(ln) }()
+	return a, nil
+}
+
+func (a *App) connect(name string) (*nats.Conn, error) {
+	nc, err := Connect(a.NATSURL, name)
+	if err != nil {
+		return nil, err
+	}
+	a.conns = append(a.conns, nc)
+	return nc, nil
+}
+
+// Err reports an HTTP server failure.
+func (a *App) Err() <-chan error { return a.httpErr }
+
+// Close stops the gateway (finishing requests in flight), drains the
+// services, and shuts NATS down.
+func (a *App) Close() {
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := a.http.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Warn("HTTP shutdown", "err", err)
+		}
+		cancel()
+	}
+	if a.stop != nil {
+		a.stop()
+		a.services.Wait()
+	}
+	if a.Store != nil {
+		a.Store.Close()
+	}
+	for i := len(a.conns) - 1; i >= 0; i-- {
+		a.conns[i].Close()
+	}
+	if a.srv != nil {
+		a.srv.Shutdown()
+	}
+}
