@@ -111,7 +111,7 @@ func (c CreateOrgCommand) Validate() error {
 
 func normaliseEmail(s string) (string, bool) {
 	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != strings.TrimSpace(s) || !strings.Contains(addr.Address[strings.LastIndexByte(addr.Address, '@'):], ".") || len(s) > 254 {
+	if err != nil || addr.Address != s || !strings.Contains(addr.Address[strings.LastIndexByte(addr.Address, '@'):], ".") || len(s) > 254 {
 		return "", false
 	}
 	return strings.ToLower(addr.Address), true

@@ -1,0 +1,153 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/testenv"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+func TestDeciders(t *testing.T) {
+	org := Org{OrgID: "o1", Name: "Qiming", Role: fundbridge.RoleFundManager}
+	// given nothing, when created, then created
+	if evs, err := createOrg(orgState{}, org); err != nil || len(evs) != 1 || evs[0] != OrgCreated(org) {
+		t.Errorf("create org = %v %v", evs, err)
+	}
+	// given created, when created the same, then nothing
+	if evs, err := createOrg(orgState{Org: org}, org); err != nil || len(evs) != 0 {
+		t.Errorf("create the same org again = %v %v", evs, err)
+	}
+	// given created, when created differently, then conflict
+	if _, err := createOrg(orgState{Org: org}, Org{OrgID: "o1", Name: "Other", Role: fundbridge.RoleBank}); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
+		t.Errorf("create another org at the same ID = %v", err)
+	}
+	// email claims are exclusive
+	if evs, _ := claimEmail(claimState{}, "a@b.cn", "u1"); len(evs) != 1 {
+		t.Errorf("first claim = %v", evs)
+	}
+	if evs, err := claimEmail(claimState{UserID: "u1"}, "a@b.cn", "u1"); err != nil || len(evs) != 0 {
+		t.Errorf("the same user's claim again = %v %v", evs, err)
+	}
+	if _, err := claimEmail(claimState{UserID: "u1"}, "a@b.cn", "u2"); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
+		t.Errorf("another user's claim = %v", err)
+	}
+	u := UserRegistered{UserID: "u1", Email: "a@b.cn", OrgID: "o1", Role: fundbridge.RoleBank}
+	if evs, _ := registerUser(userState{}, u); len(evs) != 1 {
+		t.Errorf("register = %v", evs)
+	}
+	if _, err := registerUser(userState{User: User{UserID: "u1", Email: "x@y.cn", OrgID: "o1"}}, u); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
+		t.Errorf("register over another user = %v", err)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	cmd := CreateOrgCommand{Name: "", Role: fundbridge.RoleStartup, User: NewUser{Email: "not-an-email", Password: "short", Name: ""}}
+	err := cmd.Validate()
+	want := map[string]bool{"name": true, "role": true, "user.email": true, "user.password": true, "user.name": true}
+	for _, f := range fundbridge.ErrorFields(err) {
+		delete(want, f.Field)
+	}
+	if fundbridge.ErrorCode(err) != fundbridge.EINVALID || len(want) > 0 {
+		t.Errorf("validate = %v; fields not named: %v", err, want)
+	}
+	for _, ok := range []string{"li@sequoia.cn", "A.B+c@Example.COM"} {
+		if _, valid := normaliseEmail(ok); !valid {
+			t.Errorf("%q refused", ok)
+		}
+	}
+	for _, bad := range []string{"", "x", "x@y", "Li <li@a.cn>", "li@a.cn ", "a@@b.cn"} {
+		if _, valid := normaliseEmail(bad); valid {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestServiceOverNATS(t *testing.T) {
+	reg := events.NewRegistry()
+	Register(reg)
+	env := testenv.Start(t, reg)
+	client := runtime.NewClient(env.Conn, 5*time.Second)
+	svc := New(env.Store, reg, client, Options{BcryptCost: 4})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { _ = svc.Run(ctx); done <- struct{}{} }()
+	go func() { _ = runtime.Serve(ctx, env.Connect(t), svc.Runtime()); done <- struct{}{} }()
+	t.Cleanup(func() { cancel(); <-done; <-done })
+
+	system := fundbridge.Actor{UserID: "fundbridge", Role: fundbridge.RoleSystem}
+	call := func(op string, actor fundbridge.Actor, key string, payload any, out any) (runtime.Reply, error) {
+		data, _ := json.Marshal(payload)
+		var reply runtime.Reply
+		var err error
+		for range 100 {
+			reply, err = client.Call(context.Background(), Name, op, &runtime.Request{Actor: actor, IdempotencyKey: key, Payload: data}, out)
+			if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return reply, err
+	}
+	var boot BootstrapResult
+	if _, err := call("identity.bootstrap_operator", system, "", BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "correct horse battery"}, &boot); err != nil || !boot.Created {
+		t.Fatalf("bootstrap = %+v %v", boot, err)
+	}
+	if _, err := call("identity.bootstrap_operator", system, "", BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "another password!"}, &boot); err != nil || boot.Created {
+		t.Fatalf("second bootstrap = %+v %v; want the existing operator, unchanged", boot, err)
+	}
+	operator := fundbridge.Actor{UserID: boot.User.UserID, Role: fundbridge.RoleOperator, OrgID: "operators"}
+	var user User
+	reply, err := call("identity.authenticate", system, "", AuthenticateQuery{Email: "OPS@fundbridge.cn", Password: "correct horse battery"}, &user)
+	if err != nil || user.Role != fundbridge.RoleOperator {
+		t.Fatalf("authenticate = %+v %v", user, err)
+	}
+	_ = reply
+	if _, err := call("identity.authenticate", system, "", AuthenticateQuery{Email: "ops@fundbridge.cn", Password: "another password!"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
+		t.Errorf("the second bootstrap's password works: %v", err)
+	}
+	if _, err := call("identity.authenticate", system, "", AuthenticateQuery{Email: "nobody@x.cn", Password: "whatever1234"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
+		t.Errorf("unknown email = %v", err)
+	}
+
+	org := CreateOrgCommand{Name: "ICBC Beijing", Role: fundbridge.RoleBank, User: NewUser{Email: "credit@icbc.cn", Password: "0123456789", Name: "Wang"}}
+	var created struct {
+		Org  Org  `json:"org"`
+		User User `json:"user"`
+	}
+	if _, err := call("identity.create_org", operator, "onboard-icbc", org, &created); err != nil || created.User.Role != fundbridge.RoleBank || created.User.OrgID != created.Org.OrgID {
+		t.Fatalf("create org = %+v %v", created, err)
+	}
+	var again struct {
+		Org  Org  `json:"org"`
+		User User `json:"user"`
+	}
+	if _, err := call("identity.create_org", operator, "onboard-icbc", org, &again); err != nil || again.Org.OrgID != created.Org.OrgID {
+		t.Fatalf("retried create org = %+v %v; want the first result", again, err)
+	}
+	if _, err := call("identity.create_org", operator, "", org, nil); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
+		t.Errorf("second org with the same email = %v, want conflict", err)
+	}
+	bank := fundbridge.Actor{UserID: created.User.UserID, Role: fundbridge.RoleBank, OrgID: created.Org.OrgID}
+	if _, err := call("identity.create_org", bank, "", CreateOrgCommand{Name: "x", Role: fundbridge.RoleBank, User: NewUser{Email: "x@x.cn", Password: "0123456789", Name: "x"}}, nil); fundbridge.ErrorCode(err) != fundbridge.EFORBIDDEN {
+		t.Errorf("a bank onboarding an org = %v, want forbidden", err)
+	}
+	head, _ := env.Store.Head(context.Background())
+	if _, err := call("identity.create_org", operator, "", map[string]any{"name": "x", "role": "bank", "user": map[string]any{"email": "y@y.cn", "password": "0123456789", "name": "y"}, "extra": true}, nil); fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+		t.Errorf("unknown field = %v", err)
+	}
+	if after, _ := env.Store.Head(context.Background()); after != head {
+		t.Errorf("bad input appended: head %d → %d", head, after)
+	}
+	var me struct {
+		User User `json:"user"`
+		Org  Org  `json:"org"`
+	}
+	if _, err := call("identity.me", bank, "", map[string]any{"after": 0}, &me); err != nil || me.Org.Name != "ICBC Beijing" {
+		t.Errorf("me = %+v %v", me, err)
+	}
+}
