@@ -44,7 +44,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "  NATS      %s\n", a.NATSURL)
 	fmt.Fprintf(stdout, "  data      %s (%s)\n", absPath(*dataDir), durability)
 	fmt.Fprintf(stdout, "  services  %s\n", strings.Join(a.Services, ", "))
-	if err := bootstrapOperator(ctx, a.NATSURL, *operatorEmail, *operatorPassword, stdout); err != nil {
+	if err := app.BootstrapOperator(ctx, a.NATSURL, *operatorEmail, *operatorPassword, stdout); err != nil {
 		log.Error("no operator account", "err", err)
 	}
 	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")

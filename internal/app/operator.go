@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,15 +9,14 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge"
-	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
-// bootstrapOperator makes sure the first operator account exists. Without
+// BootstrapOperator makes sure the first operator account exists. Without
 // a password from the environment it generates one and prints it, once:
 // on later starts the account exists and keeps its password.
-func bootstrapOperator(ctx context.Context, natsURL string, email, password string, stdout io.Writer) error {
+func BootstrapOperator(ctx context.Context, natsURL string, email, password string, stdout io.Writer) error {
 	generated := password == ""
 	if generated {
 		b := make([]byte, 15)
@@ -26,7 +25,7 @@ func bootstrapOperator(ctx context.Context, natsURL string, email, password stri
 		}
 		password = base64.RawURLEncoding.EncodeToString(b)
 	}
-	nc, err := app.Connect(natsURL, "fundbridge-bootstrap")
+	nc, err := Connect(natsURL, "fundbridge-bootstrap")
 	if err != nil {
 		return err
 	}
