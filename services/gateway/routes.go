@@ -52,6 +52,8 @@ func apiRoutes() []Route {
 			Summary: "Withdraw an application"},
 		{Method: post, Path: v1 + "/applications/{application_id}/reject", Service: "applications", Op: "application.reject", Tag: "applications",
 			Summary: "Reject an application (operators)"},
+		{Method: post, Path: v1 + "/applications/{application_id}/expire", Service: "applications", Op: "application.expire", Tag: "applications",
+			Summary: "Expire a stale application (operators)"},
 		{Method: get, Path: v1 + "/applications/{application_id}/matches", Service: "matching", Op: "match.for_application", Tag: "matching", Query: []string{"after"},
 			Summary: "The funds an application matched"},
 
