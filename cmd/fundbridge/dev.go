@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/demo"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -19,6 +21,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fsync := f.bool("fsync", true, "fsync every write before acknowledging it (off loses acknowledged writes on power failure)")
 	operatorEmail := f.string("operator-email", "operator@fundbridge.local", "email of the first operator account, created on first start")
 	operatorPassword := f.string("operator-password", "", "its password; generated and printed once when empty")
+	loadDemoMarket := f.bool("demo", false, "load the demo market (idempotent) after starting")
+	seed := f.int("seed", 1, "seed of the demo market")
 	logFormat := f.string("log-format", "text", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	if err := f.Parse(args); err != nil {
@@ -44,10 +48,22 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "  NATS      %s\n", a.NATSURL)
 	fmt.Fprintf(stdout, "  data      %s (%s)\n", absPath(*dataDir), durability)
 	fmt.Fprintf(stdout, "  services  %s\n", strings.Join(a.Services, ", "))
-	if err := app.BootstrapOperator(ctx, a.NATSURL, *operatorEmail, *operatorPassword, stdout); err != nil {
+	operator, err := app.BootstrapOperator(ctx, a.NATSURL, *operatorEmail, *operatorPassword, stdout)
+	if err != nil {
 		log.Error("no operator account", "err", err)
 	}
 	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")
+	if *loadDemoMarket && err == nil {
+		token, err := a.IssueToken(fundbridge.Actor{UserID: operator.UserID, Role: operator.Role, OrgID: operator.OrgID})
+		if err != nil {
+			a.Close()
+			return err
+		}
+		base := "http://" + displayAddr(a.HTTPAddr)
+		if err := loadDemo(ctx, demo.Config{BaseURL: base, OperatorToken: token, Seed: uint64(*seed), Progress: stderr}, stdout); err != nil {
+			log.Error("demo market not loaded", "err", err)
+		}
+	}
 
 	select {
 	case <-ctx.Done():

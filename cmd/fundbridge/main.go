@@ -23,8 +23,9 @@ var version = "dev"
 const usage = `Fundbridge: a financing marketplace for AI companies.
 
 Usage:
-  fundbridge dev [flags]              run everything in one process on an embedded NATS server
+  fundbridge dev [flags]              run everything in one process on an embedded NATS server (--demo loads a market)
   fundbridge serve <service> [flags]  run one service against an external NATS cluster
+  fundbridge demo [flags]             load a realistic demo market through the HTTP API
   fundbridge bench store [flags]      measure the event store against raw JetStream
   fundbridge version                  print the version
 
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "version":

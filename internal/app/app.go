@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
@@ -136,6 +137,7 @@ type App struct {
 	conns    []*nats.Conn
 	http     *http.Server
 	httpErr  chan error
+	tokens   *gateway.Tokens
 	stop     context.CancelFunc
 	services sync.WaitGroup
 	log      *slog.Logger
@@ -202,6 +204,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.tokens = tokens
 	gnc, err := a.connect("fundbridge-gateway")
 	if err != nil {
 		return nil, err
@@ -223,6 +226,13 @@ func (a *App) connect(name string) (*nats.Conn, error) {
 	}
 	a.conns = append(a.conns, nc)
 	return nc, nil
+}
+
+// IssueToken signs a token as the gateway would at sign-in. The process
+// that holds the signing key may act for its own operator (dev --demo).
+func (a *App) IssueToken(actor fundbridge.Actor) (string, error) {
+	tok, _, err := a.tokens.Issue(actor)
+	return tok, err
 }
 
 // Err reports an HTTP server failure.

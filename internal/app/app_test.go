@@ -34,7 +34,7 @@ func start(t *testing.T) *product {
 	}
 	t.Cleanup(a.Close)
 	p := &product{t: t, app: a, base: "http://" + a.HTTPAddr.String()}
-	if err := app.BootstrapOperator(ctx, a.NATSURL, "ops@fundbridge.test", "operator-password", io.Discard); err != nil {
+	if _, err := app.BootstrapOperator(ctx, a.NATSURL, "ops@fundbridge.test", "operator-password", io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	p.opToken = p.signIn("ops@fundbridge.test", "operator-password")

@@ -16,18 +16,18 @@ import (
 // BootstrapOperator makes sure the first operator account exists. Without
 // a password from the environment it generates one and prints it, once:
 // on later starts the account exists and keeps its password.
-func BootstrapOperator(ctx context.Context, natsURL string, email, password string, stdout io.Writer) error {
+func BootstrapOperator(ctx context.Context, natsURL string, email, password string, stdout io.Writer) (identity.User, error) {
 	generated := password == ""
 	if generated {
 		b := make([]byte, 15)
 		if _, err := rand.Read(b); err != nil {
-			return err
+			return identity.User{}, err
 		}
 		password = base64.RawURLEncoding.EncodeToString(b)
 	}
 	nc, err := Connect(natsURL, "fundbridge-bootstrap")
 	if err != nil {
-		return err
+		return identity.User{}, err
 	}
 	defer nc.Close()
 	client := runtime.NewClient(nc, 10*time.Second)
@@ -41,7 +41,7 @@ func BootstrapOperator(ctx context.Context, natsURL string, email, password stri
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		return fmt.Errorf("operator account: %w", err)
+		return identity.User{}, fmt.Errorf("operator account: %w", err)
 	}
 	switch {
 	case res.Created && generated:
@@ -51,5 +51,5 @@ func BootstrapOperator(ctx context.Context, natsURL string, email, password stri
 	default:
 		fmt.Fprintf(stdout, "  operator  %s\n", res.User.Email)
 	}
-	return nil
+	return res.User, nil
 }
