@@ -96,7 +96,9 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 
 // gatewayActor is who the gateway is when it acts for someone not yet
 // signed in (sign-up, sign-in).
-func gatewayActor() fundbridge.Actor { return fundbridge.Actor{UserID: "gateway", Role: fundbridge.RoleSystem} }
+func gatewayActor() fundbridge.Actor {
+	return fundbridge.Actor{UserID: "gateway", Role: fundbridge.RoleSystem}
+}
 
 func (g *Gateway) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
