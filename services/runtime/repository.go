@@ -8,9 +8,11 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 )
 
@@ -57,7 +59,7 @@ type RepositoryOptions struct {
 	Snapshots     SnapshotStore // optional
 	SnapshotEvery uint64        // events between snapshots; default 100
 	CacheSize     int           // aggregates kept in memory; default 10,000
-	Retries       int           // attempts on a version conflict; default 5
+	Retries       int           // attempts on a version conflict; default 10
 	Logger        *slog.Logger
 }
 
@@ -85,7 +87,7 @@ func NewRepository[S any](store events.Store, registry *events.Registry, d Decid
 		opts.CacheSize = 10_000
 	}
 	if opts.Retries == 0 {
-		opts.Retries = 5
+		opts.Retries = 10
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -116,13 +118,19 @@ func (r *Repository[S]) Load(ctx context.Context, id string) (Aggregate[S], erro
 
 // load folds the aggregate; cached allows an in-memory copy.
 func (r *Repository[S]) load(ctx context.Context, id string, cached bool) (*Aggregate[S], error) {
+	a, _, err := r.loadTracked(ctx, id, cached)
+	return a, err
+}
+
+// loadTracked is load that also says whether the aggregate came from the cache.
+func (r *Repository[S]) loadTracked(ctx context.Context, id string, cached bool) (*Aggregate[S], bool, error) {
 	streamID := r.StreamID(id)
 	if cached {
 		r.mu.Lock()
 		a, ok := r.cache[streamID]
 		r.mu.Unlock()
 		if ok {
-			return a, nil
+			return a, true, nil
 		}
 	}
 	a := &Aggregate[S]{ID: id, State: r.decider.Initial(), commands: map[string]events.AppendResult{}}
@@ -152,15 +160,19 @@ func (r *Repository[S]) load(ctx context.Context, id string, cached bool) (*Aggr
 		tail, err = r.store.ReadStream(ctx, streamID, from)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", streamID, err)
+		return nil, false, fmt.Errorf("load %s: %w", streamID, err)
 	}
 	for _, e := range tail {
 		if err := r.apply(a, e); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	r.remember(streamID, a)
-	return a, nil
+	// An aggregate that does not exist yet is not cached: another instance
+	// may create it any moment, and "no such thing" must not outlive that.
+	if a.Version > 0 {
+		r.remember(streamID, a)
+	}
+	return a, false, nil
 }
 
 func (r *Repository[S]) apply(a *Aggregate[S], e events.Event) error {
@@ -213,32 +225,40 @@ type snapshotBody[S any] struct {
 // first result and appends nothing. Decide returns event values of the
 // registered types (not pointers); none means the command changes nothing.
 func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, decide func(S) ([]events.Payload, error)) (events.AppendResult, S, error) {
+	return r.ExecuteAuthorized(ctx, id, cmd, nil, decide)
+}
+
+// ExecuteAuthorized is Execute with an authorization check that runs on
+// the loaded state before anything else, so that neither an idempotent
+// replay nor a version mismatch tells a caller about an aggregate it may
+// not see.
+func (r *Repository[S]) ExecuteAuthorized(ctx context.Context, id string, cmd Command, authorize func(S) error, decide func(S) ([]events.Payload, error)) (events.AppendResult, S, error) {
 	defer r.lock(id)()
 	streamID := r.StreamID(id)
 	var zero S
 	for attempt := 0; attempt < r.opts.Retries; attempt++ {
-		a, err := r.load(ctx, id, attempt == 0)
+		a, cached, err := r.loadTracked(ctx, id, attempt == 0)
 		if err != nil {
 			return events.AppendResult{}, zero, err
 		}
-		if key := cmd.Meta.IdempotencyKey; key != "" {
-			if res, ok := a.commands[key]; ok {
-				res.Duplicate = true
-				return res, a.State, nil
+		v := r.judge(a, cmd, authorize, decide)
+		if cached && v.final() {
+			// Judged on cached state, which another instance may have moved
+			// on: a refusal or a no-op appends nothing, so no conflict would
+			// reveal it. Judge again on fresh state if there is any.
+			fresh, _, err := r.loadTracked(ctx, id, false)
+			if err != nil {
+				return events.AppendResult{}, zero, err
+			}
+			if fresh.Version != a.Version {
+				a, v = fresh, r.judge(fresh, cmd, authorize, decide)
 			}
 		}
-		if cmd.Expected != nil && *cmd.Expected != a.Version {
-			return events.AppendResult{}, zero, &events.ConcurrencyError{StreamID: streamID, Expected: events.Exactly(*cmd.Expected), Actual: a.Version}
+		if v.final() {
+			return v.result, v.state, v.err
 		}
-		payloads, err := decide(a.State)
-		if err != nil {
-			return events.AppendResult{}, zero, err
-		}
-		if len(payloads) == 0 {
-			return events.AppendResult{FirstVersion: a.Version + 1, LastVersion: a.Version, Position: a.Position}, a.State, nil
-		}
-		req := events.AppendRequest{StreamID: streamID, Expected: events.Exactly(a.Version), Meta: cmd.Meta, Events: make([]events.NewEvent, len(payloads))}
-		for i, p := range payloads {
+		req := events.AppendRequest{StreamID: streamID, Expected: events.Exactly(a.Version), Meta: cmd.Meta, Events: make([]events.NewEvent, len(v.payloads))}
+		for i, p := range v.payloads {
 			data, err := json.Marshal(p)
 			if err != nil {
 				return events.AppendResult{}, zero, fmt.Errorf("execute on %s: encode %s: %w", streamID, p.EventType(), err)
@@ -250,6 +270,14 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, dec
 			r.forget(streamID)
 			if cmd.Expected != nil {
 				return events.AppendResult{}, zero, err
+			}
+			// Another instance is writing the same aggregate: step aside a
+			// little, longer each time, so the retries do not collide again.
+			backoff := time.Duration(attempt+1)*time.Millisecond + time.Duration(rand.Int64N(int64(2*time.Millisecond)))
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return events.AppendResult{}, zero, &fundbridge.Error{Code: fundbridge.EUNAVAILABLE, Message: fmt.Sprintf("%s is busy: %v", streamID, ctx.Err())}
 			}
 			continue
 		}
@@ -265,12 +293,50 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, dec
 			}
 			return res, fresh.State, nil
 		}
-		next := r.advance(a, req, res, payloads)
+		next := r.advance(a, req, res, v.payloads)
 		r.remember(streamID, next)
 		r.maybeSnapshot(a.Version, next)
 		return res, next.State, nil
 	}
-	return events.AppendResult{}, zero, fmt.Errorf("execute on %s: %w after %d attempts", streamID, events.ErrConcurrency, r.opts.Retries)
+	return events.AppendResult{}, zero, &fundbridge.Error{Code: fundbridge.ECONFLICT, Message: fmt.Sprintf("%s changed under %d attempts in a row; try again", streamID, r.opts.Retries)}
+}
+
+// verdict is what a command comes to on one state: events to append, or
+// a final answer (a refusal, a replay, a no-op).
+type verdict[S any] struct {
+	payloads []events.Payload
+	result   events.AppendResult
+	state    S
+	err      error
+	done     bool
+}
+
+func (v verdict[S]) final() bool { return v.done }
+
+func (r *Repository[S]) judge(a *Aggregate[S], cmd Command, authorize func(S) error, decide func(S) ([]events.Payload, error)) verdict[S] {
+	var zero S
+	if authorize != nil {
+		if err := authorize(a.State); err != nil {
+			return verdict[S]{err: err, done: true}
+		}
+	}
+	if key := cmd.Meta.IdempotencyKey; key != "" {
+		if res, ok := a.commands[key]; ok {
+			res.Duplicate = true
+			return verdict[S]{result: res, state: a.State, done: true}
+		}
+	}
+	if cmd.Expected != nil && *cmd.Expected != a.Version {
+		return verdict[S]{err: &events.ConcurrencyError{StreamID: r.StreamID(a.ID), Expected: events.Exactly(*cmd.Expected), Actual: a.Version}, state: zero, done: true}
+	}
+	payloads, err := decide(a.State)
+	if err != nil {
+		return verdict[S]{err: err, done: true}
+	}
+	if len(payloads) == 0 {
+		return verdict[S]{result: events.AppendResult{FirstVersion: a.Version + 1, LastVersion: a.Version, Position: a.Position}, state: a.State, done: true}
+	}
+	return verdict[S]{payloads: payloads}
 }
 
 // advance folds the events just appended into a copy of the aggregate,

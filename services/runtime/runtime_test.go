@@ -343,3 +343,55 @@ func TestRepositorySnapshots(t *testing.T) {
 		t.Fatalf("load past a corrupt snapshot = %+v %v", got, err)
 	}
 }
+
+func TestRepositoryRejudgesRefusalsOnFreshState(t *testing.T) {
+	env := testenv.Start(t, registry())
+	a := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	b := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	ctx := context.Background()
+	// A does not cache what does not exist: B creating it is seen at once.
+	if got, _ := a.Load(ctx, "c4"); got.Version != 0 {
+		t.Fatal(got)
+	}
+	if _, _, err := b.Execute(ctx, "c4", meta(""), add(1, 100)); err != nil {
+		t.Fatal(err)
+	}
+	atLeast := func(n int) func(counter) ([]events.Payload, error) {
+		return func(s counter) ([]events.Payload, error) {
+			if s.Total < n {
+				return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "total %d is below %d", s.Total, n)
+			}
+			return []events.Payload{counted{By: 1}}, nil
+		}
+	}
+	if _, s, err := a.Execute(ctx, "c4", meta(""), atLeast(1)); err != nil || s.Total != 2 {
+		t.Fatalf("A after B created the counter = %+v %v", s, err)
+	}
+	// A's cache says 2; B moves it to 3; a command A would refuse on 2
+	// but not on 3 is judged again on fresh state.
+	if _, _, err := b.Execute(ctx, "c4", meta(""), add(1, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, s, err := a.Execute(ctx, "c4", meta(""), atLeast(3)); err != nil || s.Total != 4 {
+		t.Fatalf("A on a stale cache = %+v %v; want the command judged on fresh state", s, err)
+	}
+}
+
+func TestRepositoryAuthorizesBeforeReplaying(t *testing.T) {
+	env := testenv.Start(t, registry())
+	repo := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	ctx := context.Background()
+	if _, _, err := repo.Execute(ctx, "c5", meta("owner-key"), add(1, 100)); err != nil {
+		t.Fatal(err)
+	}
+	notYours := func(counter) error { return fundbridge.Errorf(fundbridge.ENOTFOUND, "no counter c5") }
+	if _, _, err := repo.ExecuteAuthorized(ctx, "c5", meta("owner-key"), notYours, add(1, 100)); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Errorf("replay by someone else = %v, want not found", err)
+	}
+	stale := uint64(0)
+	cmd := meta("")
+	cmd.Expected = &stale
+	if _, _, err := repo.ExecuteAuthorized(ctx, "c5", cmd, notYours, add(1, 100)); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Errorf("If-Match by someone else = %v, want not found", err)
+	}
+}

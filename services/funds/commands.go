@@ -1,0 +1,497 @@
+package funds
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
+)
+
+// Limits on input, so that one command stays a small event.
+const (
+	maxNameLength      = 200
+	maxRefLength       = 200 // org, deal, application and company IDs
+	maxReasonLength    = 500
+	maxExcludedCompany = 1000
+	maxOwnershipPlaces = 4
+	defaultListLimit   = 50
+	maxListLimit       = 200
+)
+
+// RegisterFund registers a fund. ManagerOrg is for operators registering
+// on behalf of an org; a fund manager's funds belong to its own org.
+type RegisterFund struct {
+	Name             string       `json:"name"`
+	Type             FundType     `json:"type"`
+	CommittedCapital money.Amount `json:"committed_capital"`
+	ManagerOrg       string       `json:"manager_org,omitempty"`
+}
+
+// Validate names every bad field.
+func (c RegisterFund) Validate() error {
+	var fe fieldErrors
+	fe.text("name", c.Name, maxNameLength, true)
+	fe.fundType("type", c.Type)
+	fe.amount("committed_capital", c.CommittedCapital)
+	if c.ManagerOrg != "" {
+		fe.ref("manager_org", c.ManagerOrg)
+	}
+	return fe.err("invalid fund")
+}
+
+// SetMandate replaces a fund's whole mandate. MaxOwnership is a string on
+// the wire (a fraction like "0.20"): decimal.Decimal would also accept a
+// JSON number, and numbers are how fractions go wrong.
+type SetMandate struct {
+	FundID            string              `json:"fund_id"`
+	Stages            []fundbridge.Stage  `json:"stages"`
+	Layers            []fundbridge.Layer  `json:"layers,omitempty"`
+	Sectors           []fundbridge.Sector `json:"sectors,omitempty"`
+	Cities            []fundbridge.City   `json:"cities,omitempty"` // empty: anywhere
+	TicketMin         money.Amount        `json:"ticket_min"`
+	TicketMax         money.Amount        `json:"ticket_max"`
+	MaxOwnership      string              `json:"max_ownership"`
+	ExcludedSectors   []fundbridge.Sector `json:"excluded_sectors,omitempty"`
+	ExcludedCompanies []string            `json:"excluded_companies,omitempty"`
+}
+
+// Validate names every bad field.
+func (c SetMandate) Validate() error {
+	_, err := c.Mandate()
+	return err
+}
+
+// Mandate validates the command and returns the mandate it sets.
+func (c SetMandate) Mandate() (Mandate, error) {
+	var fe fieldErrors
+	fe.fundID(c.FundID)
+	if len(c.Stages) == 0 {
+		fe.add("stages", "at least one stage is required")
+	}
+	enumList(&fe, "stages", c.Stages, fundbridge.Stages, fundbridge.Stage.Valid)
+	enumList(&fe, "layers", c.Layers, fundbridge.Layers, fundbridge.Layer.Valid)
+	enumList(&fe, "sectors", c.Sectors, fundbridge.AllSectors(), fundbridge.Sector.Valid)
+	if len(c.Layers) > 0 {
+		for i, s := range c.Sectors {
+			if l := s.Layer(); l != "" && !slices.Contains(c.Layers, l) {
+				fe.add(fmt.Sprintf("sectors[%d]", i), fmt.Sprintf("%q belongs to layer %q, which is not among layers", s, l))
+			}
+		}
+	}
+	enumList(&fe, "cities", c.Cities, fundbridge.Cities, fundbridge.City.Valid)
+	minOK := fe.amount("ticket_min", c.TicketMin)
+	maxOK := fe.amount("ticket_max", c.TicketMax)
+	if minOK && maxOK && c.TicketMax.LessThan(c.TicketMin) {
+		fe.add("ticket_max", fmt.Sprintf("must be at least ticket_min %s", c.TicketMin))
+	}
+	ownership := fe.fraction("max_ownership", c.MaxOwnership)
+	enumList(&fe, "excluded_sectors", c.ExcludedSectors, fundbridge.AllSectors(), fundbridge.Sector.Valid)
+	for i, s := range c.ExcludedSectors {
+		if slices.Contains(c.Sectors, s) {
+			fe.add(fmt.Sprintf("excluded_sectors[%d]", i), fmt.Sprintf("%q is also listed in sectors", s))
+		}
+	}
+	if len(c.ExcludedCompanies) > maxExcludedCompany {
+		fe.add("excluded_companies", fmt.Sprintf("%d companies, at most %d", len(c.ExcludedCompanies), maxExcludedCompany))
+	} else {
+		seen := make(map[string]bool, len(c.ExcludedCompanies))
+		for i, id := range c.ExcludedCompanies {
+			name := fmt.Sprintf("excluded_companies[%d]", i)
+			if fe.ref(name, id) {
+				if seen[id] {
+					fe.add(name, fmt.Sprintf("%q is listed twice", id))
+				}
+				seen[id] = true
+			}
+		}
+	}
+	if err := fe.err("invalid mandate"); err != nil {
+		return Mandate{}, err
+	}
+	return Mandate{
+		Stages: c.Stages, Layers: c.Layers, Sectors: c.Sectors, Cities: c.Cities,
+		TicketMin: c.TicketMin, TicketMax: c.TicketMax, MaxOwnership: ownership,
+		ExcludedSectors: c.ExcludedSectors, ExcludedCompanies: c.ExcludedCompanies,
+	}, nil
+}
+
+// CommitCapital commits equity from a fund to a deal. The matching
+// service sends it once a deal closes; a deal is committed at most once.
+type CommitCapital struct {
+	FundID        string       `json:"fund_id"`
+	DealID        string       `json:"deal_id"`
+	ApplicationID string       `json:"application_id"`
+	CompanyID     string       `json:"company_id"`
+	Amount        money.Amount `json:"amount"`
+}
+
+// Validate names every bad field.
+func (c CommitCapital) Validate() error {
+	var fe fieldErrors
+	fe.fundID(c.FundID)
+	fe.ref("deal_id", c.DealID)
+	fe.ref("application_id", c.ApplicationID)
+	fe.ref("company_id", c.CompanyID)
+	fe.amount("amount", c.Amount)
+	return fe.err("invalid commitment")
+}
+
+// CloseFund closes a fund to new mandates and commitments.
+type CloseFund struct {
+	FundID string `json:"fund_id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Validate names every bad field.
+func (c CloseFund) Validate() error {
+	var fe fieldErrors
+	fe.fundID(c.FundID)
+	fe.text("reason", c.Reason, maxReasonLength, false)
+	return fe.err("invalid close")
+}
+
+// GetFund asks for one fund, as of at least position After.
+type GetFund struct {
+	FundID string `json:"fund_id"`
+	After  uint64 `json:"after,omitempty"`
+}
+
+// Validate names every bad field.
+func (q GetFund) Validate() error {
+	var fe fieldErrors
+	fe.fundID(q.FundID)
+	return fe.err("invalid query")
+}
+
+// Sorts a fund list accepts; the default is by name.
+const (
+	SortName                 = "name"
+	SortNameDesc             = "-name"
+	SortDryPowder            = "dry_powder"
+	SortDryPowderDesc        = "-dry_powder"
+	SortCommittedCapital     = "committed_capital"
+	SortCommittedCapitalDesc = "-committed_capital"
+)
+
+func sorts() []string {
+	return []string{SortName, SortNameDesc, SortDryPowder, SortDryPowderDesc, SortCommittedCapital, SortCommittedCapitalDesc}
+}
+
+// ListFunds asks for a page of funds. Stage, sector and city select funds
+// whose mandate would take a company there: a mandate without sectors or
+// cities takes any; a fund without a mandate takes nothing yet.
+type ListFunds struct {
+	Type         FundType          `json:"type,omitempty"`
+	Status       string            `json:"status,omitempty"` // open or closed
+	ManagerOrg   string            `json:"manager_org,omitempty"`
+	Stage        fundbridge.Stage  `json:"stage,omitempty"`
+	Sector       fundbridge.Sector `json:"sector,omitempty"`
+	City         fundbridge.City   `json:"city,omitempty"`
+	MinDryPowder money.Amount      `json:"min_dry_powder,omitzero"`
+	Sort         string            `json:"sort,omitempty"`
+	Limit        int               `json:"limit,omitempty"` // default 50, at most 200
+	Cursor       string            `json:"cursor,omitempty"`
+	After        uint64            `json:"after,omitempty"`
+}
+
+// Validate names every bad field.
+func (q ListFunds) Validate() error {
+	var fe fieldErrors
+	if q.Type != "" {
+		fe.fundType("type", q.Type)
+	}
+	if q.Status != "" && q.Status != StatusOpen && q.Status != StatusClosed {
+		fe.add("status", fundbridge.EnumError(q.Status, []string{StatusOpen, StatusClosed}))
+	}
+	if q.ManagerOrg != "" {
+		fe.ref("manager_org", q.ManagerOrg)
+	}
+	if q.Stage != "" && !q.Stage.Valid() {
+		fe.add("stage", fundbridge.EnumError(q.Stage, fundbridge.Stages))
+	}
+	if q.Sector != "" && !q.Sector.Valid() {
+		fe.add("sector", fundbridge.EnumError(q.Sector, fundbridge.AllSectors()))
+	}
+	if q.City != "" && !q.City.Valid() {
+		fe.add("city", fundbridge.EnumError(q.City, fundbridge.Cities))
+	}
+	if !q.MinDryPowder.IsZero() {
+		fe.amount("min_dry_powder", q.MinDryPowder)
+	}
+	if q.Sort != "" && !slices.Contains(sorts(), q.Sort) {
+		fe.add("sort", fundbridge.EnumError(q.Sort, sorts()))
+	}
+	if q.Limit < 0 || q.Limit > maxListLimit {
+		fe.add("limit", fmt.Sprintf("must be between 1 and %d (0 for the default %d)", maxListLimit, defaultListLimit))
+	}
+	return fe.err("invalid query")
+}
+
+// FundList is a page of funds.
+type FundList struct {
+	Items      []FundView `json:"items"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+// fieldErrors gathers every bad field of one input.
+type fieldErrors []fundbridge.FieldError
+
+func (fe *fieldErrors) add(field, reason string) {
+	*fe = append(*fe, fundbridge.FieldError{Field: field, Reason: reason})
+}
+
+func (fe fieldErrors) err(message string) error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return fundbridge.Invalid(message, fe...)
+}
+
+// text checks free text: valid UTF-8 without control characters, at most
+// max characters, and not blank when required.
+func (fe *fieldErrors) text(field, s string, max int, required bool) bool {
+	switch {
+	case required && strings.TrimSpace(s) == "":
+		fe.add(field, "required")
+	case !utf8.ValidString(s):
+		fe.add(field, "not valid UTF-8")
+	case utf8.RuneCountInString(s) > max:
+		fe.add(field, fmt.Sprintf("longer than %d characters", max))
+	case strings.ContainsFunc(s, unicode.IsControl):
+		fe.add(field, "contains control characters")
+	default:
+		return true
+	}
+	return false
+}
+
+// ref checks a reference to something another service owns: an opaque,
+// non-blank ID without spaces or control characters.
+func (fe *fieldErrors) ref(field, id string) bool {
+	switch {
+	case id == "":
+		fe.add(field, "required")
+	case !utf8.ValidString(id):
+		fe.add(field, "not valid UTF-8")
+	case len(id) > maxRefLength:
+		fe.add(field, fmt.Sprintf("longer than %d bytes", maxRefLength))
+	case strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		fe.add(field, "must not contain spaces or control characters")
+	default:
+		return true
+	}
+	return false
+}
+
+// fundID checks a fund ID: what a stream ID and a NATS subject token may
+// hold, so a bad one is refused here rather than by the store.
+func (fe *fieldErrors) fundID(id string) {
+	switch {
+	case id == "":
+		fe.add("fund_id", "required")
+	case len(id) > 100 || strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}):
+		fe.add("fund_id", "must be 1 to 100 letters, digits, '_' or '-'")
+	}
+}
+
+func (fe *fieldErrors) fundType(field string, t FundType) {
+	switch {
+	case t == "":
+		fe.add(field, "required")
+	case !t.Valid():
+		fe.add(field, fundbridge.EnumError(t, FundTypes))
+	}
+}
+
+// amount checks a decoded amount by the rules money.Parse applies to
+// what people enter, and requires it to be positive. The exponent is
+// checked before any comparison, which would first expand "1e9999" to
+// ten thousand digits.
+func (fe *fieldErrors) amount(field string, a money.Amount) bool {
+	d := a.Decimal()
+	switch {
+	case d.IsNegative():
+		fe.add(field, "must not be negative")
+	case d.Exponent() < -2:
+		fe.add(field, "has more than 2 decimal places")
+	case d.Exponent() > 14 || d.GreaterThan(money.MaxAmount):
+		fe.add(field, "is larger than ¥"+money.MaxAmount.String())
+	case d.IsZero():
+		fe.add(field, "required, and must be greater than 0")
+	default:
+		return true
+	}
+	return false
+}
+
+// fraction parses a share in (0, 1] given as a string like "0.20": a
+// plain decimal, without sign, exponent or spaces, of at most 4 places.
+func (fe *fieldErrors) fraction(field, s string) decimal.Decimal {
+	if s == "" {
+		fe.add(field, `required: a fraction like "0.20"`)
+		return decimal.Decimal{}
+	}
+	notDigit := func(r rune) bool { return r < '0' || r > '9' }
+	whole, places, point := strings.Cut(s, ".")
+	if whole == "" || strings.ContainsFunc(whole, notDigit) || point && (places == "" || strings.ContainsFunc(places, notDigit)) {
+		fe.add(field, fmt.Sprintf(`%q is not a decimal fraction like "0.20"`, s))
+		return decimal.Decimal{}
+	}
+	d, err := decimal.NewFromString(s)
+	switch {
+	case err != nil:
+		fe.add(field, fmt.Sprintf(`%q is not a decimal fraction like "0.20"`, s))
+	case len(places) > maxOwnershipPlaces:
+		fe.add(field, fmt.Sprintf("has more than %d decimal places", maxOwnershipPlaces))
+	case !d.IsPositive() || d.GreaterThan(decimal.NewFromInt(1)):
+		fe.add(field, "must be greater than 0 and at most 1")
+	default:
+		return d
+	}
+	return decimal.Decimal{}
+}
+
+// enumList checks each value of a list is known and listed once.
+func enumList[T ~string](fe *fieldErrors, field string, values, allowed []T, valid func(T) bool) {
+	for i, v := range values {
+		name := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case !valid(v):
+			fe.add(name, fundbridge.EnumError(v, allowed))
+		case slices.Contains(values[:i], v):
+			fe.add(name, fmt.Sprintf("%q is listed twice", v))
+		}
+	}
+}
+
+// decode reads a payload strictly into v (a pointer to a flat struct):
+// unknown fields, wrong types and trailing data are EINVALID naming every
+// field at fault. An empty payload is an empty object, so Validate names
+// what is missing.
+func decode(payload json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err := dec.Token(); err != io.EOF {
+			return fundbridge.Invalid("malformed JSON: data after the payload object")
+		}
+		return nil
+	}
+	if !json.Valid(payload) {
+		return fundbridge.Invalid("malformed JSON: " + strings.TrimPrefix(err.Error(), "json: "))
+	}
+	var object map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &object); err != nil || object == nil {
+		return fundbridge.Invalid("the payload must be a JSON object")
+	}
+	// The decoder stops at the first problem and, for a field's own
+	// UnmarshalJSON, does not say which field: decode field by field.
+	fields := fieldDecodeErrors(object, reflect.TypeOf(v).Elem())
+	if len(fields) == 0 {
+		return fundbridge.Invalid("malformed payload: " + strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return fundbridge.Invalid("malformed payload", fields...)
+}
+
+// fieldDecodeErrors decodes each member of object into its field of t and
+// names each one that does not fit, down to the element of an array.
+func fieldDecodeErrors(object map[string]json.RawMessage, t reflect.Type) []fundbridge.FieldError {
+	var out []fundbridge.FieldError
+	keys := make([]string, 0, len(object))
+	for k := range object {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		field, ok := jsonField(t, key)
+		if !ok {
+			out = append(out, fundbridge.FieldError{Field: key, Reason: "unknown field"})
+			continue
+		}
+		raw := object[key]
+		err := json.Unmarshal(raw, reflect.New(field.Type).Interface())
+		if err == nil {
+			continue
+		}
+		var elems []json.RawMessage
+		if field.Type.Kind() != reflect.Slice || json.Unmarshal(raw, &elems) != nil {
+			out = append(out, fundbridge.FieldError{Field: key, Reason: decodeReason(err, field.Type)})
+			continue
+		}
+		for i, el := range elems {
+			if err := json.Unmarshal(el, reflect.New(field.Type.Elem()).Interface()); err != nil {
+				out = append(out, fundbridge.FieldError{Field: fmt.Sprintf("%s[%d]", key, i), Reason: decodeReason(err, field.Type.Elem())})
+			}
+		}
+	}
+	return out
+}
+
+// jsonField finds the struct field a JSON key decodes into, as
+// encoding/json does: by tag or name, an exact match before a
+// case-insensitive one.
+func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
+	var folded reflect.StructField
+	found := false
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return f, true
+		}
+		if !found && strings.EqualFold(name, key) {
+			folded, found = f, true
+		}
+	}
+	return folded, found
+}
+
+// decodeReason says what a field should have been.
+func decodeReason(err error, t reflect.Type) string {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	want := t.String()
+	switch t.Kind() {
+	case reflect.String:
+		want = "a string"
+	case reflect.Slice, reflect.Array:
+		want = "an array"
+	case reflect.Struct, reflect.Map:
+		want = "an object"
+	case reflect.Bool:
+		want = "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		want = "a whole number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "a non-negative whole number"
+	}
+	return fmt.Sprintf("must be %s, not %s", want, te.Value)
+}

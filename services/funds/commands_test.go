@@ -1,0 +1,56 @@
+package funds
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/fundbridge/fundbridge"
+)
+
+// The bus carries payloads inside a JSON envelope, so some of these cannot
+// arrive over NATS today; decode refuses them anyway, for any transport.
+func TestDecodeNamesEveryBadField(t *testing.T) {
+	for _, tc := range []struct {
+		name, payload string
+		fields        []string
+	}{
+		{"malformed", `{"name": "x",`, nil},
+		{"trailing data", `{"name": "x"} {}`, nil},
+		{"not an object", `"name"`, nil},
+		{"unknown fields", `{"name":"x","colour":"red","size":1}`, []string{"colour", "size"}},
+		{"wrong types", `{"name":1,"type":["vc"],"committed_capital":100}`, []string{"committed_capital", "name", "type"}},
+		{"amount not a decimal", `{"committed_capital":"lots"}`, []string{"committed_capital"}},
+	} {
+		var cmd RegisterFund
+		err := decode(json.RawMessage(tc.payload), &cmd)
+		if fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+			t.Errorf("%s: %v, want invalid", tc.name, err)
+			continue
+		}
+		var named []string
+		for _, f := range fundbridge.ErrorFields(err) {
+			named = append(named, f.Field)
+		}
+		if !slices.Equal(named, tc.fields) {
+			t.Errorf("%s: %v names %v, want %v", tc.name, err, named, tc.fields)
+		}
+	}
+	var m SetMandate
+	err := decode(json.RawMessage(`{"stages":["seed",5,null,{}],"max_ownership":0.2}`), &m)
+	var named []string
+	for _, f := range fundbridge.ErrorFields(err) {
+		named = append(named, f.Field)
+	}
+	if want := []string{"max_ownership", "stages[1]", "stages[3]"}; !slices.Equal(named, want) {
+		t.Errorf("%v names %v, want %v", err, named, want)
+	}
+	// Keys match fields as encoding/json matches them.
+	var c CloseFund
+	if err := decode(json.RawMessage(`{"FUND_ID":"f1","Reason":"done"}`), &c); err != nil || c.FundID != "f1" || c.Reason != "done" {
+		t.Errorf("case-insensitive keys: %+v %v", c, err)
+	}
+	if err := decode(nil, &c); err != nil {
+		t.Errorf("an empty payload is an empty object: %v", err)
+	}
+}

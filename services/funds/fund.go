@@ -1,0 +1,325 @@
+package funds
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// aggregateType names the fund's streams: "fund-<id>".
+const aggregateType = "fund"
+
+// Valid reports whether t is a known fund type.
+func (t FundType) Valid() bool { return slices.Contains(FundTypes, t) }
+
+// Fund statuses as views show them.
+const (
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// Commitment is one deal's equity commitment as the fund recorded it.
+type Commitment struct {
+	DealID         string       `json:"deal_id"`
+	ApplicationID  string       `json:"application_id"`
+	CompanyID      string       `json:"company_id"`
+	Amount         money.Amount `json:"amount"`
+	DryPowderAfter money.Amount `json:"dry_powder_after"`
+	CommittedAt    time.Time    `json:"committed_at"`
+	Version        uint64       `json:"version"` // of the fund stream that recorded it
+}
+
+// fund is the aggregate's state. It is a value: evolve returns a new one
+// and never writes into the slices of the one it was given, so the
+// repository's cache and the views can share states without copying.
+// Fields are exported for snapshots.
+type fund struct {
+	ID               string       `json:"id"`
+	ManagerOrg       string       `json:"manager_org"`
+	Name             string       `json:"name"`
+	Type             FundType     `json:"type"`
+	CommittedCapital money.Amount `json:"committed_capital"`
+	// Invested is the sum of all commitments; dry powder is what is left.
+	Invested     money.Amount `json:"invested"`
+	Mandate      *Mandate     `json:"mandate,omitempty"`
+	Commitments  []Commitment `json:"commitments,omitempty"` // in commit order
+	Closed       bool         `json:"closed"`
+	CloseReason  string       `json:"close_reason,omitempty"`
+	RegisteredAt time.Time    `json:"registered_at"`
+	UpdatedAt    time.Time    `json:"updated_at"`
+	Version      uint64       `json:"version"`
+}
+
+func (f fund) exists() bool { return f.ID != "" }
+
+// DryPowder is committed capital not yet committed to deals.
+func (f fund) DryPowder() money.Amount { return f.CommittedCapital.Sub(f.Invested) }
+
+func (f fund) status() string {
+	if f.Closed {
+		return StatusClosed
+	}
+	return StatusOpen
+}
+
+func (f fund) commitment(dealID string) (Commitment, bool) {
+	for _, c := range f.Commitments {
+		if c.DealID == dealID {
+			return c, true
+		}
+	}
+	return Commitment{}, false
+}
+
+// fundDecider is the fund aggregate for the repository.
+func fundDecider() runtime.Decider[fund] {
+	return runtime.Decider[fund]{
+		Type:           aggregateType,
+		Initial:        func() fund { return fund{} },
+		Evolve:         evolve,
+		SnapshotSchema: "fund.v1",
+	}
+}
+
+// evolve folds one event into the state. Pure: slices are copied before
+// they grow, never appended to in place.
+func evolve(s fund, e events.Event, payload any) fund {
+	switch p := payload.(type) {
+	case FundRegistered:
+		s = fund{
+			ID: p.FundID, ManagerOrg: p.ManagerOrg, Name: p.Name, Type: p.Type,
+			CommittedCapital: p.CommittedCapital, RegisteredAt: e.RecordedAt,
+		}
+	case MandateSet:
+		m := cloneMandate(p.Mandate)
+		s.Mandate = &m
+	case CapitalCommitted:
+		s.Commitments = append(slices.Clip(s.Commitments), Commitment{
+			DealID: p.DealID, ApplicationID: p.ApplicationID, CompanyID: p.CompanyID,
+			Amount: p.Amount, DryPowderAfter: p.DryPowderAfter, CommittedAt: e.RecordedAt, Version: e.Version,
+		})
+		s.Invested = s.Invested.Add(p.Amount)
+	case FundClosed:
+		s.Closed, s.CloseReason = true, p.Reason
+	default:
+		return s // a type this version does not know changes nothing
+	}
+	s.Version, s.UpdatedAt = e.Version, e.RecordedAt
+	return s
+}
+
+func cloneMandate(m Mandate) Mandate {
+	m.Stages = slices.Clone(m.Stages)
+	m.Layers = slices.Clone(m.Layers)
+	m.Sectors = slices.Clone(m.Sectors)
+	m.Cities = slices.Clone(m.Cities)
+	m.ExcludedSectors = slices.Clone(m.ExcludedSectors)
+	m.ExcludedCompanies = slices.Clone(m.ExcludedCompanies)
+	return m
+}
+
+// DryPowderError refuses a commitment larger than what the fund has left.
+type DryPowderError struct {
+	FundID    string
+	Amount    money.Amount
+	DryPowder money.Amount
+}
+
+func (e *DryPowderError) Error() string {
+	amount, dry := human(e.Amount, e.DryPowder)
+	return fmt.Sprintf("commitment %s exceeds dry powder %s", amount, dry)
+}
+func (e *DryPowderError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
+
+// human formats two amounts for a message comparing them: rounded for
+// people ("¥30m"), unless rounding would make them look the same.
+func human(a, b money.Amount) (string, string) {
+	if ha, hb := a.Human(), b.Human(); ha != hb {
+		return ha, hb
+	}
+	return "¥" + a.String(), "¥" + b.String()
+}
+
+// ClosedError refuses a change to a closed fund.
+type ClosedError struct{ FundID string }
+
+func (e *ClosedError) Error() string     { return fmt.Sprintf("fund %s is closed", e.FundID) }
+func (e *ClosedError) ErrorCode() string { return fundbridge.ECONFLICT }
+
+// notFound is the answer both for a fund that does not exist and for one
+// the actor may not see, so that existence is not revealed.
+func notFound(id string) error {
+	return fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", id)
+}
+
+func forbidden(role fundbridge.Role, what string) error {
+	return fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s may not %s", role, what)
+}
+
+// visible reports whether the actor may see the fund at all.
+func visible(a fundbridge.Actor, f fund) bool {
+	switch a.Role {
+	case fundbridge.RoleOperator, fundbridge.RoleSystem:
+		return true
+	case fundbridge.RoleFundManager:
+		return a.OrgID != "" && a.OrgID == f.ManagerOrg
+	}
+	return false
+}
+
+// managers are the roles that register and run funds; ownership is
+// checked on top for existing funds.
+func managers() []fundbridge.Role {
+	return []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem}
+}
+
+// committers are the roles that commit capital: the matching service's
+// sagas (system) and operators. A fund manager commits through the
+// screening pipeline, never directly.
+func committers() []fundbridge.Role {
+	return []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem}
+}
+
+// requireRole refuses roles that may never do this, whatever the fund.
+func requireRole(a fundbridge.Actor, what string, roles []fundbridge.Role) error {
+	if !slices.Contains(roles, a.Role) {
+		return forbidden(a.Role, what)
+	}
+	if a.Role == fundbridge.RoleFundManager && a.OrgID == "" {
+		return fundbridge.Errorf(fundbridge.EFORBIDDEN, "a fund manager without a management org may not %s", what)
+	}
+	return nil
+}
+
+// authorizeManage lets the managing org, operators and the platform change
+// an existing fund; to anyone else the fund does not exist.
+func authorizeManage(a fundbridge.Actor, s fund, id, what string) error {
+	if err := requireRole(a, what, managers()); err != nil {
+		return err
+	}
+	if !s.exists() || !visible(a, s) {
+		return notFound(id)
+	}
+	return nil
+}
+
+// decideRegister registers a new fund with the given ID. A fund manager
+// registers for its own org; operators and the platform name the org.
+func decideRegister(s fund, a fundbridge.Actor, id string, cmd RegisterFund) ([]events.Payload, error) {
+	if err := requireRole(a, "register funds", managers()); err != nil {
+		return nil, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	manager, err := managerOrg(a, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if s.exists() {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is already registered", id)
+	}
+	return []events.Payload{FundRegistered{
+		FundID: id, ManagerOrg: manager, Name: strings.TrimSpace(cmd.Name), Type: cmd.Type, CommittedCapital: cmd.CommittedCapital,
+	}}, nil
+}
+
+// managerOrg is the org a new fund belongs to: a fund manager's own, or
+// the one an operator or the platform names.
+func managerOrg(a fundbridge.Actor, cmd RegisterFund) (string, error) {
+	if a.Role == fundbridge.RoleFundManager {
+		if cmd.ManagerOrg != "" && cmd.ManagerOrg != a.OrgID {
+			return "", fundbridge.Errorf(fundbridge.EFORBIDDEN, "a fund manager registers funds for its own org only")
+		}
+		return a.OrgID, nil
+	}
+	if cmd.ManagerOrg == "" {
+		return "", fundbridge.Invalid("manager org required", fundbridge.FieldError{Field: "manager_org", Reason: "required when a " + string(a.Role) + " registers a fund"})
+	}
+	return cmd.ManagerOrg, nil
+}
+
+// decideSetMandate replaces the whole mandate. Setting the mandate the fund
+// already has appends nothing.
+func decideSetMandate(s fund, a fundbridge.Actor, cmd SetMandate) ([]events.Payload, error) {
+	if err := authorizeManage(a, s, cmd.FundID, "set fund mandates"); err != nil {
+		return nil, err
+	}
+	m, err := cmd.Mandate()
+	if err != nil {
+		return nil, err
+	}
+	if s.Closed {
+		return nil, &ClosedError{FundID: s.ID}
+	}
+	if m.TicketMax.GreaterThan(s.CommittedCapital) {
+		ticket, capital := human(m.TicketMax, s.CommittedCapital)
+		e := fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "ticket maximum %s exceeds committed capital %s", ticket, capital)
+		e.Fields = []fundbridge.FieldError{{Field: "ticket_max", Reason: "exceeds the fund's committed capital " + s.CommittedCapital.String()}}
+		return nil, e
+	}
+	if s.Mandate != nil && sameMandate(*s.Mandate, m) {
+		return nil, nil
+	}
+	return []events.Payload{MandateSet{FundID: s.ID, Mandate: m}}, nil
+}
+
+func sameMandate(a, b Mandate) bool {
+	return slices.Equal(a.Stages, b.Stages) && slices.Equal(a.Layers, b.Layers) && slices.Equal(a.Sectors, b.Sectors) &&
+		slices.Equal(a.Cities, b.Cities) && a.TicketMin.Equal(b.TicketMin) && a.TicketMax.Equal(b.TicketMax) &&
+		a.MaxOwnership.Equal(b.MaxOwnership) && slices.Equal(a.ExcludedSectors, b.ExcludedSectors) &&
+		slices.Equal(a.ExcludedCompanies, b.ExcludedCompanies)
+}
+
+// decideCommit commits equity to a deal out of dry powder. A deal is
+// committed at most once: the same commitment again changes nothing, so
+// the matching service may retry without an idempotency key.
+func decideCommit(s fund, a fundbridge.Actor, cmd CommitCapital) ([]events.Payload, error) {
+	if err := requireRole(a, "commit fund capital", committers()); err != nil {
+		return nil, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	if !s.exists() {
+		return nil, notFound(cmd.FundID)
+	}
+	if prior, ok := s.commitment(cmd.DealID); ok {
+		if prior.ApplicationID != cmd.ApplicationID || prior.CompanyID != cmd.CompanyID || !prior.Amount.Equal(cmd.Amount) {
+			return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "deal %s already committed %s to application %s of company %s",
+				cmd.DealID, prior.Amount.Human(), prior.ApplicationID, prior.CompanyID)
+		}
+		return nil, nil
+	}
+	if s.Closed {
+		return nil, &ClosedError{FundID: s.ID}
+	}
+	dry := s.DryPowder()
+	if cmd.Amount.GreaterThan(dry) {
+		return nil, &DryPowderError{FundID: s.ID, Amount: cmd.Amount, DryPowder: dry}
+	}
+	return []events.Payload{CapitalCommitted{
+		FundID: s.ID, DealID: cmd.DealID, ApplicationID: cmd.ApplicationID, CompanyID: cmd.CompanyID,
+		Amount: cmd.Amount, DryPowderAfter: dry.Sub(cmd.Amount),
+	}}, nil
+}
+
+// decideClose closes the fund to new mandates and commitments.
+func decideClose(s fund, a fundbridge.Actor, cmd CloseFund) ([]events.Payload, error) {
+	if err := authorizeManage(a, s, cmd.FundID, "close funds"); err != nil {
+		return nil, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	if s.Closed {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is already closed", s.ID)
+	}
+	return []events.Payload{FundClosed{FundID: s.ID, Reason: strings.TrimSpace(cmd.Reason)}}, nil
+}

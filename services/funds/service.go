@@ -1,0 +1,294 @@
+// Package funds owns funds: their registration, mandates, commitments of
+// capital to deals and the dry powder left, and the views fund managers
+// and operators read them from.
+package funds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// Name is the service's name on the bus.
+const Name = "funds"
+
+// Operations of the service.
+const (
+	OpRegister   = "fund.register"
+	OpSetMandate = "fund.set_mandate"
+	OpCommit     = "fund.commit"
+	OpClose      = "fund.close"
+	OpGet        = "fund.get"
+	OpList       = "fund.list"
+)
+
+// Service decides fund commands and answers fund queries.
+type Service struct {
+	store    events.Store
+	registry *events.Registry
+	repo     *runtime.Repository[fund]
+	view     *view
+	follower *projections.Follower
+	log      *slog.Logger
+}
+
+type config struct {
+	repo runtime.RepositoryOptions
+	log  *slog.Logger
+}
+
+// Option tunes a Service.
+type Option func(*config)
+
+// WithSnapshots keeps fund snapshots, so long-lived funds load fast.
+func WithSnapshots(s runtime.SnapshotStore) Option {
+	return func(c *config) { c.repo.Snapshots = s }
+}
+
+// WithLogger logs to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.log = l }
+}
+
+// WithRetries sets how often a command is retried from fresh state when
+// another instance wrote the fund first. Default 10: commitments to one
+// popular fund arrive together.
+func WithRetries(n int) Option {
+	return func(c *config) { c.repo.Retries = n }
+}
+
+// New returns the service over store. The registry must be the one the
+// store validates with; the service's event types are added to it if the
+// caller has not registered them.
+func New(store events.Store, registry *events.Registry, opts ...Option) *Service {
+	c := config{repo: runtime.RepositoryOptions{Retries: 10}, log: slog.Default()}
+	for _, o := range opts {
+		o(&c)
+	}
+	c.repo.Logger = c.log
+	if !registry.Readable(FundRegistered{}.EventType()) {
+		Register(registry)
+	}
+	v := newView(registry)
+	return &Service{
+		store:    store,
+		registry: registry,
+		repo:     runtime.NewRepository(store, registry, fundDecider(), c.repo),
+		view:     v,
+		follower: projections.NewFollower(Name, store, v.apply),
+		log:      c.log.With("service", Name),
+	}
+}
+
+// Run feeds the views from the start of the log until ctx ends. Call it
+// once; queries wait for it to catch up to the position they ask for.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.follower.Run(ctx, 0); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("funds: %w", err)
+	}
+	return nil
+}
+
+// Runtime is the service's operations on the bus.
+func (s *Service) Runtime() runtime.Service {
+	return runtime.Service{Name: Name, Logger: s.log, Operations: map[string]runtime.Handler{
+		OpRegister:   s.register,
+		OpSetMandate: s.setMandate,
+		OpCommit:     s.commit,
+		OpClose:      s.close,
+		OpGet:        s.get,
+		OpList:       s.list,
+	}}
+}
+
+func (s *Service) register(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	if err := requireRole(req.Actor, "register funds", managers()); err != nil {
+		return runtime.Result{}, err
+	}
+	var cmd RegisterFund
+	if err := decode(req.Payload, &cmd); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return runtime.Result{}, err
+	}
+	// Refusals that need no state come first, so the repository only
+	// loads IDs it then writes (see authorize).
+	if _, err := managerOrg(req.Actor, cmd); err != nil {
+		return runtime.Result{}, err
+	}
+	id := req.NewID(OpRegister)
+	return s.execute(ctx, req, OpRegister, id, func(f fund) ([]events.Payload, error) {
+		return decideRegister(f, req.Actor, id, cmd)
+	})
+}
+
+func (s *Service) setMandate(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	if err := requireRole(req.Actor, "set fund mandates", managers()); err != nil {
+		return runtime.Result{}, err
+	}
+	var cmd SetMandate
+	if err := decode(req.Payload, &cmd); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := s.authorize(ctx, req.Actor, cmd.FundID); err != nil {
+		return runtime.Result{}, err
+	}
+	return s.execute(ctx, req, OpSetMandate, cmd.FundID, func(f fund) ([]events.Payload, error) {
+		return decideSetMandate(f, req.Actor, cmd)
+	})
+}
+
+func (s *Service) commit(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	if err := requireRole(req.Actor, "commit fund capital", committers()); err != nil {
+		return runtime.Result{}, err
+	}
+	var cmd CommitCapital
+	if err := decode(req.Payload, &cmd); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := s.authorize(ctx, req.Actor, cmd.FundID); err != nil {
+		return runtime.Result{}, err
+	}
+	return s.execute(ctx, req, OpCommit, cmd.FundID, func(f fund) ([]events.Payload, error) {
+		return decideCommit(f, req.Actor, cmd)
+	})
+}
+
+func (s *Service) close(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	if err := requireRole(req.Actor, "close funds", managers()); err != nil {
+		return runtime.Result{}, err
+	}
+	var cmd CloseFund
+	if err := decode(req.Payload, &cmd); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := s.authorize(ctx, req.Actor, cmd.FundID); err != nil {
+		return runtime.Result{}, err
+	}
+	return s.execute(ctx, req, OpClose, cmd.FundID, func(f fund) ([]events.Payload, error) {
+		return decideClose(f, req.Actor, cmd)
+	})
+}
+
+// authorize refuses an actor who may not see the fund before the
+// repository sees the command: the repository answers idempotent retries
+// and If-Match mismatches before deciding, and either would reveal the
+// fund. It also keeps the repository from loading funds that do not
+// exist, which it would cache as empty even after another instance
+// registers them. A fund's managing org never changes, so checking first
+// is safe.
+func (s *Service) authorize(ctx context.Context, a fundbridge.Actor, id string) error {
+	manager, ok := s.view.manager(id)
+	if !ok {
+		// The view may lag a fund registered a moment ago: ask the log.
+		var err error
+		if manager, ok, err = s.registeredManager(ctx, id); err != nil {
+			return err
+		}
+	}
+	if !ok || !visible(a, fund{ID: id, ManagerOrg: manager}) {
+		return notFound(id)
+	}
+	return nil
+}
+
+// registeredManager reads the managing org from the fund's first event.
+func (s *Service) registeredManager(ctx context.Context, id string) (string, bool, error) {
+	evs, err := s.store.ReadStream(ctx, s.repo.StreamID(id), 1)
+	if err != nil {
+		return "", false, fmt.Errorf("read fund %s: %w", id, err)
+	}
+	if len(evs) == 0 {
+		return "", false, nil
+	}
+	_, payload, err := s.registry.Decode(evs[0])
+	if err != nil {
+		return "", false, fmt.Errorf("read fund %s: %w", id, err)
+	}
+	registered, ok := payload.(FundRegistered)
+	if !ok {
+		return "", false, fmt.Errorf("read fund %s: first event is %s, not %s", id, evs[0].Type, FundRegistered{}.EventType())
+	}
+	return registered.ManagerOrg, true, nil
+}
+
+// execute runs one command on the fund and replies with the fund as the
+// detail view shows it.
+func (s *Service) execute(ctx context.Context, req *runtime.Request, op, id string, decide func(fund) ([]events.Payload, error)) (runtime.Result, error) {
+	cmd := runtime.Command{
+		Meta: events.Meta{
+			Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey,
+		},
+		Expected: req.ExpectedVersion,
+	}
+	res, state, err := s.repo.Execute(ctx, id, cmd, decide)
+	switch {
+	case err == nil:
+	case fundbridge.ErrorCode(err) != fundbridge.EINTERNAL:
+		return runtime.Result{}, err // a refusal: its message is for the caller
+	case errors.Is(err, events.ErrConcurrency):
+		// Every retry lost to another writer: nothing was appended.
+		return runtime.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is changing too fast; try again", id)
+	default:
+		return runtime.Result{}, fmt.Errorf("%s on fund %s: %w", op, id, err)
+	}
+	if !visible(req.Actor, state) {
+		return runtime.Result{}, notFound(id) // a retried key of someone else's command
+	}
+	return runtime.Result{Value: newFundView(state, true), Position: res.Position, Version: res.LastVersion}, nil
+}
+
+func (s *Service) get(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	var q GetFund
+	if err := decode(req.Payload, &q); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := q.Validate(); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return runtime.Result{}, err
+	}
+	f, ok := s.view.get(req.Actor, q.FundID)
+	if !ok {
+		return runtime.Result{}, notFound(q.FundID)
+	}
+	return runtime.Result{Value: newFundView(f, true), Position: s.follower.Position(), Version: f.Version}, nil
+}
+
+func (s *Service) list(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	if err := requireRole(req.Actor, "list funds", managers()); err != nil {
+		return runtime.Result{}, err
+	}
+	var q ListFunds
+	if err := decode(req.Payload, &q); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := q.Validate(); err != nil {
+		return runtime.Result{}, err
+	}
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return runtime.Result{}, err
+	}
+	page, err := s.view.list(req.Actor, q)
+	if err != nil {
+		return runtime.Result{}, err
+	}
+	return runtime.Result{Value: page, Position: s.follower.Position()}, nil
+}

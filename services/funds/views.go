@@ -1,0 +1,283 @@
+package funds
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+)
+
+// FundView is a fund as readers see it. Lists leave out the commitments;
+// the detail lists them all.
+type FundView struct {
+	ID               string       `json:"id"`
+	Name             string       `json:"name"`
+	Type             FundType     `json:"type"`
+	ManagerOrg       string       `json:"manager_org"`
+	CommittedCapital money.Amount `json:"committed_capital"`
+	Invested         money.Amount `json:"invested"` // sum of commitments
+	DryPowder        money.Amount `json:"dry_powder"`
+	Mandate          *Mandate     `json:"mandate"` // null until one is set
+	Status           string       `json:"status"`  // open or closed
+	CloseReason      string       `json:"close_reason,omitempty"`
+	CommitmentCount  int          `json:"commitment_count"`
+	Commitments      []Commitment `json:"commitments,omitzero"`
+	RegisteredAt     time.Time    `json:"registered_at"`
+	UpdatedAt        time.Time    `json:"updated_at"`
+	Version          uint64       `json:"version"`
+}
+
+// newFundView renders a fund state; detail adds the commitments. It
+// copies what it shares, so a view handed out never aliases a state.
+func newFundView(f fund, detail bool) FundView {
+	v := FundView{
+		ID: f.ID, Name: f.Name, Type: f.Type, ManagerOrg: f.ManagerOrg,
+		CommittedCapital: f.CommittedCapital, Invested: f.Invested, DryPowder: f.DryPowder(),
+		Status: f.status(), CloseReason: f.CloseReason, CommitmentCount: len(f.Commitments),
+		RegisteredAt: f.RegisteredAt, UpdatedAt: f.UpdatedAt, Version: f.Version,
+	}
+	if f.Mandate != nil {
+		m := cloneMandate(*f.Mandate)
+		v.Mandate = &m
+	}
+	if detail {
+		v.Commitments = append([]Commitment{}, f.Commitments...)
+	}
+	return v
+}
+
+// view is the read model of every fund, folded from the log with the
+// aggregate's own evolve so that it cannot disagree with the decider.
+type view struct {
+	registry *events.Registry
+
+	mu    sync.RWMutex
+	funds map[string]fund
+}
+
+func newView(registry *events.Registry) *view {
+	return &view{registry: registry, funds: map[string]fund{}}
+}
+
+// apply folds one event of the log; events of other aggregates are skipped.
+func (v *view) apply(e events.Event) error {
+	typ, id, err := events.SplitStreamID(e.StreamID)
+	if err != nil || typ != aggregateType {
+		return nil
+	}
+	e, payload, err := v.registry.Decode(e)
+	if err != nil {
+		return fmt.Errorf("funds view: %w", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.funds[id] = evolve(v.funds[id], e, payload)
+	return nil
+}
+
+// get returns the fund if it exists and the actor may see it.
+func (v *view) get(a fundbridge.Actor, id string) (fund, bool) {
+	v.mu.RLock()
+	f, ok := v.funds[id]
+	v.mu.RUnlock()
+	if !ok || !f.exists() || !visible(a, f) {
+		return fund{}, false
+	}
+	return f, true
+}
+
+// manager returns the managing org of a fund the view has seen.
+func (v *view) manager(id string) (string, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	f, ok := v.funds[id]
+	return f.ManagerOrg, ok && f.exists()
+}
+
+// list answers a validated query with the funds the actor may see.
+func (v *view) list(a fundbridge.Actor, q ListFunds) (FundList, error) {
+	order := q.Sort
+	if order == "" {
+		order = SortName
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = defaultListLimit
+	}
+	query := fingerprint(q, order)
+	var after *sortKey
+	if q.Cursor != "" {
+		k, err := decodeCursor(q.Cursor, query, order)
+		if err != nil {
+			return FundList{}, err
+		}
+		after = &k
+	}
+	type entry struct {
+		f fund
+		k sortKey
+	}
+	var matched []entry
+	v.mu.RLock()
+	for _, f := range v.funds {
+		if !f.exists() || !visible(a, f) || !q.matches(f) {
+			continue
+		}
+		k := keyOf(order, f)
+		if after == nil || compareKeys(order, k, *after) > 0 {
+			matched = append(matched, entry{f, k})
+		}
+	}
+	v.mu.RUnlock()
+	slices.SortFunc(matched, func(x, y entry) int { return compareKeys(order, x.k, y.k) })
+	out := FundList{Items: make([]FundView, 0, min(limit, len(matched)))}
+	for i, e := range matched {
+		if i == limit {
+			out.NextCursor = encodeCursor(query, order, matched[i-1].k)
+			break
+		}
+		out.Items = append(out.Items, newFundView(e.f, false))
+	}
+	return out, nil
+}
+
+// matches applies the filters. Stage, sector and city ask whether the
+// mandate would take such a company: empty sectors or cities take any.
+func (q ListFunds) matches(f fund) bool {
+	switch {
+	case q.Type != "" && f.Type != q.Type,
+		q.Status != "" && f.status() != q.Status,
+		q.ManagerOrg != "" && f.ManagerOrg != q.ManagerOrg,
+		!q.MinDryPowder.IsZero() && f.DryPowder().LessThan(q.MinDryPowder):
+		return false
+	}
+	if q.Stage == "" && q.Sector == "" && q.City == "" {
+		return true
+	}
+	m := f.Mandate
+	if m == nil {
+		return false
+	}
+	if q.Stage != "" && !slices.Contains(m.Stages, q.Stage) {
+		return false
+	}
+	if q.Sector != "" && !m.takesSector(q.Sector) {
+		return false
+	}
+	return q.City == "" || len(m.Cities) == 0 || slices.Contains(m.Cities, q.City)
+}
+
+// takesSector reports whether the mandate invests in the sector.
+func (m *Mandate) takesSector(s fundbridge.Sector) bool {
+	switch {
+	case slices.Contains(m.ExcludedSectors, s):
+		return false
+	case len(m.Sectors) > 0:
+		return slices.Contains(m.Sectors, s)
+	case len(m.Layers) > 0:
+		return slices.Contains(m.Layers, s.Layer())
+	}
+	return true
+}
+
+// sortKey is where a fund falls in a list; the ID breaks ties so that
+// the order is total and a cursor names one exact place in it.
+type sortKey struct {
+	name   string
+	amount money.Amount
+	id     string
+}
+
+func keyOf(order string, f fund) sortKey {
+	k := sortKey{name: f.Name, id: f.ID}
+	switch strings.TrimPrefix(order, "-") {
+	case SortDryPowder:
+		k.amount = f.DryPowder()
+	case SortCommittedCapital:
+		k.amount = f.CommittedCapital
+	}
+	return k
+}
+
+func compareKeys(order string, a, b sortKey) int {
+	var c int
+	switch strings.TrimPrefix(order, "-") {
+	case SortDryPowder, SortCommittedCapital:
+		c = a.amount.Cmp(b.amount)
+	default:
+		c = cmp.Compare(strings.ToLower(a.name), strings.ToLower(b.name))
+		if c == 0 {
+			c = cmp.Compare(a.name, b.name)
+		}
+	}
+	if strings.HasPrefix(order, "-") {
+		c = -c
+	}
+	if c == 0 {
+		c = cmp.Compare(a.id, b.id)
+	}
+	return c
+}
+
+// cursor is the last item of a page and the query it belongs to, so a
+// cursor used with other filters or another sort is refused, not misread.
+type cursor struct {
+	Query string `json:"q"`
+	Key   string `json:"k"`
+	ID    string `json:"id"`
+}
+
+func fingerprint(q ListFunds, order string) string {
+	floor := ""
+	if !q.MinDryPowder.IsZero() {
+		floor = q.MinDryPowder.String()
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{order, string(q.Type), q.Status, q.ManagerOrg,
+		string(q.Stage), string(q.Sector), string(q.City), floor}, "\x00")))
+	return hex.EncodeToString(sum[:8])
+}
+
+func encodeCursor(query, order string, k sortKey) string {
+	c := cursor{Query: query, ID: k.id, Key: k.name}
+	if strings.TrimPrefix(order, "-") != SortName {
+		c.Key = k.amount.String()
+	}
+	data, _ := json.Marshal(c) // strings only: cannot fail
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+func decodeCursor(s, query, order string) (sortKey, error) {
+	bad := func(reason string) error {
+		return fundbridge.Invalid("invalid cursor", fundbridge.FieldError{Field: "cursor", Reason: reason})
+	}
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return sortKey{}, bad("not a cursor this service issued")
+	}
+	var c cursor
+	if err := json.Unmarshal(data, &c); err != nil || c.ID == "" {
+		return sortKey{}, bad("not a cursor this service issued")
+	}
+	if c.Query != query {
+		return sortKey{}, bad("issued for another sort or other filters")
+	}
+	k := sortKey{name: c.Key, id: c.ID}
+	if strings.TrimPrefix(order, "-") != SortName {
+		a, err := money.Parse("cursor", c.Key)
+		if err != nil {
+			return sortKey{}, bad("not a cursor this service issued")
+		}
+		k.amount = a
+	}
+	return k, nil
+}
