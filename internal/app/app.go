@@ -23,6 +23,7 @@ import (
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/services/audit"
+	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/runtime"
@@ -50,6 +51,10 @@ type Component struct {
 func Builders() map[string]func(Deps) Component {
 	return map[string]func(Deps) Component{
 		audit.Name: func(d Deps) Component { return Component{Service: audit.Service(d.Store)} },
+		funds.Name: func(d Deps) Component {
+			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithLogger(d.Log))
+			return Component{Service: s.Runtime(), Run: s.Run}
+		},
 		identity.Name: func(d Deps) Component {
 			s := identity.New(d.Store, d.Registry, runtime.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost})
 			return Component{Service: s.Runtime(), Run: s.Run}
@@ -61,6 +66,7 @@ func Builders() map[string]func(Deps) Component {
 func NewRegistry() *events.Registry {
 	r := events.NewRegistry()
 	identity.Register(r)
+	funds.Register(r)
 	return r
 }
 
