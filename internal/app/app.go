@@ -22,6 +22,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
+	"github.com/fundbridge/fundbridge/services/applications"
 	"github.com/fundbridge/fundbridge/services/audit"
 	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/gateway"
@@ -51,6 +52,10 @@ type Component struct {
 func Builders() map[string]func(Deps) Component {
 	return map[string]func(Deps) Component{
 		audit.Name: func(d Deps) Component { return Component{Service: audit.Service(d.Store)} },
+		applications.Name: func(d Deps) Component {
+			s := applications.New(d.Store, d.Registry, applications.WithSnapshots(d.Snapshots), applications.WithLogger(d.Log))
+			return Component{Service: s.Runtime(), Run: s.Run}
+		},
 		funds.Name: func(d Deps) Component {
 			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
@@ -66,6 +71,7 @@ func Builders() map[string]func(Deps) Component {
 func NewRegistry() *events.Registry {
 	r := events.NewRegistry()
 	identity.Register(r)
+	applications.Register(r)
 	funds.Register(r)
 	return r
 }

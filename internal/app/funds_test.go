@@ -15,11 +15,11 @@ func TestFundsOverHTTP(t *testing.T) {
 	if r.status != 201 {
 		t.Fatalf("register = %d %s", r.status, r.raw)
 	}
-	fundID := r.body["id"].(string)
+	fundID := r.body["fund_id"].(string)
 	if r.body["manager_org"] != orgA || r.body["dry_powder"] != "1500000000.00" {
 		t.Errorf("fund = %s", r.raw)
 	}
-	if again := p.do("POST", "/api/v1/funds", fmA, map[string]any{"name": "Qiming Venture VIII", "type": "vc", "committed_capital": "1500000000.00"}, "Idempotency-Key", "qm8"); again.body["id"] != fundID {
+	if again := p.do("POST", "/api/v1/funds", fmA, map[string]any{"name": "Qiming Venture VIII", "type": "vc", "committed_capital": "1500000000.00"}, "Idempotency-Key", "qm8"); again.body["fund_id"] != fundID {
 		t.Errorf("retry = %s, want the same fund", again.raw)
 	}
 	mandate := map[string]any{"stages": []string{"startup", "growth"}, "layers": []string{"technology"}, "ticket_min": "5000000.00", "ticket_max": "80000000.00", "max_ownership": "0.20"}

@@ -20,7 +20,7 @@ import (
 // FundView is a fund as readers see it. Lists leave out the commitments;
 // the detail lists them all.
 type FundView struct {
-	ID               string       `json:"id"`
+	ID               string       `json:"fund_id"`
 	Name             string       `json:"name"`
 	Type             FundType     `json:"type"`
 	ManagerOrg       string       `json:"manager_org"`

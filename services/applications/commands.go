@@ -1,0 +1,849 @@
+package applications
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
+)
+
+// Limits on what users enter.
+const (
+	dateLayout      = "2006-01-02"
+	maxRequestYuan  = 10_000_000_000 // ¥10bn: the largest amount one application may ask for
+	maxUseOfFunds   = 2000           // characters
+	maxNameLength   = 200            // characters
+	maxTitleLength  = 500            // characters
+	maxReasonLength = 2000           // characters
+	maxHeadcount    = 10_000_000
+	maxIDLength     = 128
+	maxFundsInMatch = 500
+	defaultLimit    = 50
+	maxLimit        = 200
+)
+
+func maxRequest() money.Amount { return money.Yuan(maxRequestYuan) }
+
+// Commands of the company aggregate.
+
+// RegisterCompany is company.register. A startup registers its own
+// organisation (company_id defaults to its org); the platform (system or
+// operator) names the company ID at sign-up.
+type RegisterCompany struct {
+	CompanyID string            `json:"company_id"`
+	USCC      string            `json:"uscc"`
+	Name      string            `json:"name"`
+	City      fundbridge.City   `json:"city"`
+	Layer     fundbridge.Layer  `json:"layer"`
+	Sector    fundbridge.Sector `json:"sector"`
+	FoundedOn string            `json:"founded_on"` // YYYY-MM-DD
+	Headcount int               `json:"headcount"`
+	Stage     fundbridge.Stage  `json:"stage"`
+}
+
+func (c RegisterCompany) profile() CompanyProfile {
+	return CompanyProfile{Name: strings.TrimSpace(c.Name), City: c.City, Layer: c.Layer, Sector: c.Sector, FoundedOn: c.FoundedOn, Headcount: c.Headcount}
+}
+
+// Validate checks the command against today's date.
+func (c RegisterCompany) Validate() error { return c.ValidateAt(time.Now()) }
+
+// ValidateAt checks the command as of now (dates may not be in the future).
+func (c RegisterCompany) ValidateAt(now time.Time) error {
+	var fe fieldErrors
+	fe.id("company_id", c.CompanyID, true)
+	fe.uscc("uscc", c.USCC)
+	fe.profile(c.profile(), chinaToday(now))
+	enumCheck(&fe, "stage", c.Stage, fundbridge.Stages, true)
+	return fe.invalid("invalid company")
+}
+
+// UpdateCompanyProfile is company.update (HTTP PATCH): the fields given
+// replace the profile's; those left out stay as they are.
+type UpdateCompanyProfile struct {
+	CompanyID string             `json:"company_id"`
+	Name      *string            `json:"name,omitempty"`
+	City      *fundbridge.City   `json:"city,omitempty"`
+	Layer     *fundbridge.Layer  `json:"layer,omitempty"`
+	Sector    *fundbridge.Sector `json:"sector,omitempty"`
+	FoundedOn *string            `json:"founded_on,omitempty"`
+	Headcount *int               `json:"headcount,omitempty"`
+}
+
+// apply returns the profile p with the command's fields in it.
+func (c UpdateCompanyProfile) apply(p CompanyProfile) CompanyProfile {
+	if c.Name != nil {
+		p.Name = strings.TrimSpace(*c.Name)
+	}
+	if c.City != nil {
+		p.City = *c.City
+	}
+	if c.Layer != nil {
+		p.Layer = *c.Layer
+	}
+	if c.Sector != nil {
+		p.Sector = *c.Sector
+	}
+	if c.FoundedOn != nil {
+		p.FoundedOn = *c.FoundedOn
+	}
+	if c.Headcount != nil {
+		p.Headcount = *c.Headcount
+	}
+	return p
+}
+
+func (c UpdateCompanyProfile) Validate() error { return c.ValidateAt(time.Now()) }
+
+// ValidateAt checks the fields given; whether the sector belongs to the
+// layer is checked against the merged profile when deciding.
+func (c UpdateCompanyProfile) ValidateAt(now time.Time) error {
+	var fe fieldErrors
+	fe.id("company_id", c.CompanyID, true)
+	if c.Name != nil {
+		fe.text("name", *c.Name, maxNameLength, true)
+	}
+	if c.City != nil {
+		enumCheck(&fe, "city", *c.City, fundbridge.Cities, true)
+	}
+	if c.Layer != nil {
+		enumCheck(&fe, "layer", *c.Layer, fundbridge.Layers, true)
+	}
+	if c.Sector != nil {
+		enumCheck(&fe, "sector", *c.Sector, fundbridge.AllSectors(), true)
+	}
+	if c.FoundedOn != nil {
+		fe.date("founded_on", *c.FoundedOn, chinaToday(now), true)
+	}
+	if c.Headcount != nil {
+		fe.headcount(*c.Headcount)
+	}
+	return fe.invalid("invalid company profile")
+}
+
+// ChangeCompanyStage is company.change_stage.
+type ChangeCompanyStage struct {
+	CompanyID string           `json:"company_id"`
+	Stage     fundbridge.Stage `json:"stage"`
+}
+
+func (c ChangeCompanyStage) Validate() error {
+	var fe fieldErrors
+	fe.id("company_id", c.CompanyID, true)
+	enumCheck(&fe, "stage", c.Stage, fundbridge.Stages, true)
+	return fe.invalid("invalid stage change")
+}
+
+// AddPatent is company.add_patent. The expiry is derived from the kind and
+// the filing date.
+type AddPatent struct {
+	CompanyID string        `json:"company_id"`
+	Number    string        `json:"number"` // CN + 12 digits + "." + check digit, e.g. CN202310123456.7
+	Kind      PatentKind    `json:"kind"`
+	Title     string        `json:"title"`
+	FiledOn   string        `json:"filed_on"`
+	GrantedOn string        `json:"granted_on,omitempty"` // empty while pending
+	Holding   PatentHolding `json:"holding"`
+}
+
+func (c AddPatent) Validate() error { return c.ValidateAt(time.Now()) }
+
+func (c AddPatent) ValidateAt(now time.Time) error {
+	var fe fieldErrors
+	today := chinaToday(now)
+	fe.id("company_id", c.CompanyID, true)
+	if reason := patentNumberProblem(c.Number); reason != "" {
+		fe.add("number", reason)
+	}
+	enumCheck(&fe, "kind", c.Kind, []PatentKind{PatentInvention, PatentUtilityModel, PatentDesign}, true)
+	fe.text("title", c.Title, maxTitleLength, true)
+	filed, filedOK := fe.date("filed_on", c.FiledOn, today, true)
+	if granted, ok := fe.date("granted_on", c.GrantedOn, today, false); ok && filedOK {
+		if granted.Before(filed) {
+			fe.add("granted_on", "must not be before filed_on")
+		} else if c.Kind.valid() && !granted.Before(PatentExpiry(c.Kind, filed)) {
+			fe.add("granted_on", "must be before the patent expires")
+		}
+	}
+	enumCheck(&fe, "holding", c.Holding, []PatentHolding{HoldingOwner, HoldingLicensee}, true)
+	return fe.invalid("invalid patent")
+}
+
+func (k PatentKind) valid() bool {
+	return k == PatentInvention || k == PatentUtilityModel || k == PatentDesign
+}
+
+// patentNumberProblem checks the shape of a CN application number:
+// "CN", 12 digits (year, kind, serial), ".", and a check digit (0-9 or X).
+func patentNumberProblem(n string) string {
+	const want = "must be CN, 12 digits, a point and a check digit, like CN202310123456.7"
+	switch {
+	case n == "":
+		return "required"
+	case len(n) != 16 || !strings.HasPrefix(n, "CN") || n[14] != '.':
+		return want
+	}
+	for _, ch := range n[2:14] {
+		if ch < '0' || ch > '9' {
+			return want
+		}
+	}
+	if ch := n[15]; (ch < '0' || ch > '9') && ch != 'X' {
+		return want
+	}
+	return ""
+}
+
+// Commands of the application aggregate.
+
+// DraftApplication is application.draft. A draft may still lack
+// instruments and the use of funds; submitting requires them.
+type DraftApplication struct {
+	CompanyID         string                  `json:"company_id"` // a startup's defaults to its org
+	AmountRequested   *money.Amount           `json:"amount_requested"`
+	Instruments       []fundbridge.Instrument `json:"instruments"`
+	UseOfFunds        string                  `json:"use_of_funds"`
+	ValuationAsk      *money.Amount           `json:"valuation_ask,omitempty"`
+	CreditDataConsent bool                    `json:"credit_data_consent"`
+}
+
+func (c DraftApplication) terms() ApplicationTerms {
+	return newTerms(c.AmountRequested, c.Instruments, c.UseOfFunds, c.ValuationAsk, c.CreditDataConsent)
+}
+
+func (c DraftApplication) Validate() error {
+	var fe fieldErrors
+	fe.id("company_id", c.CompanyID, true)
+	fe.amount("amount_requested", c.AmountRequested, maxRequest())
+	fe.instruments(c.Instruments, false)
+	fe.useOfFunds(c.UseOfFunds, false)
+	fe.valuation(c.ValuationAsk)
+	return fe.invalid("invalid application")
+}
+
+// UpdateApplication is application.update (HTTP PATCH) of a draft: the
+// fields given replace the terms'; valuation_ask: null removes the ask.
+type UpdateApplication struct {
+	ApplicationID     string                   `json:"application_id"`
+	AmountRequested   *money.Amount            `json:"amount_requested,omitempty"`
+	Instruments       *[]fundbridge.Instrument `json:"instruments,omitempty"`
+	UseOfFunds        *string                  `json:"use_of_funds,omitempty"`
+	ValuationAsk      OptionalAmount           `json:"valuation_ask,omitzero"`
+	CreditDataConsent *bool                    `json:"credit_data_consent,omitempty"`
+}
+
+// apply returns the terms t with the command's fields in it.
+func (c UpdateApplication) apply(t ApplicationTerms) ApplicationTerms {
+	if c.AmountRequested != nil {
+		t.AmountRequested = *c.AmountRequested
+	}
+	if c.Instruments != nil {
+		t.Instruments = slices.Clone(*c.Instruments)
+		if t.Instruments == nil {
+			t.Instruments = []fundbridge.Instrument{}
+		}
+	}
+	if c.UseOfFunds != nil {
+		t.UseOfFunds = strings.TrimSpace(*c.UseOfFunds)
+	}
+	if c.ValuationAsk.Set {
+		t.ValuationAsk = c.ValuationAsk.Value
+	}
+	if c.CreditDataConsent != nil {
+		t.CreditDataConsent = *c.CreditDataConsent
+	}
+	return t
+}
+
+func (c UpdateApplication) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", c.ApplicationID, true)
+	if c.AmountRequested != nil {
+		fe.amount("amount_requested", c.AmountRequested, maxRequest())
+	}
+	if c.Instruments != nil {
+		fe.instruments(*c.Instruments, false)
+	}
+	if c.UseOfFunds != nil {
+		fe.useOfFunds(*c.UseOfFunds, false)
+	}
+	fe.valuation(c.ValuationAsk.Value)
+	return fe.invalid("invalid application")
+}
+
+// OptionalAmount is an amount in a partial update: left out, it leaves the
+// amount as it is; null removes it; a value replaces it.
+type OptionalAmount struct {
+	Set   bool
+	Value *money.Amount
+}
+
+func (o *OptionalAmount) UnmarshalJSON(b []byte) error {
+	o.Set, o.Value = true, nil
+	if string(b) == "null" {
+		return nil
+	}
+	var a money.Amount
+	if err := a.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	o.Value = &a
+	return nil
+}
+
+func (o OptionalAmount) MarshalJSON() ([]byte, error) {
+	if o.Value == nil {
+		return []byte("null"), nil
+	}
+	return o.Value.MarshalJSON()
+}
+
+func newTerms(amount *money.Amount, instruments []fundbridge.Instrument, useOfFunds string, valuation *money.Amount, consent bool) ApplicationTerms {
+	t := ApplicationTerms{Instruments: slices.Clone(instruments), UseOfFunds: strings.TrimSpace(useOfFunds), ValuationAsk: valuation, CreditDataConsent: consent}
+	if t.Instruments == nil {
+		t.Instruments = []fundbridge.Instrument{}
+	}
+	if amount != nil {
+		t.AmountRequested = *amount
+	}
+	return t
+}
+
+// SubmitApplication is application.submit.
+type SubmitApplication struct {
+	ApplicationID string `json:"application_id"`
+}
+
+func (c SubmitApplication) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", c.ApplicationID, true)
+	return fe.invalid("invalid submission")
+}
+
+// WithdrawApplication is application.withdraw.
+type WithdrawApplication struct {
+	ApplicationID string `json:"application_id"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+func (c WithdrawApplication) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", c.ApplicationID, true)
+	fe.text("reason", c.Reason, maxReasonLength, false)
+	return fe.invalid("invalid withdrawal")
+}
+
+// MarkMatched is application.mark_matched, sent by matching.
+type MarkMatched struct {
+	ApplicationID string   `json:"application_id"`
+	FundIDs       []string `json:"fund_ids"`
+}
+
+func (c MarkMatched) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", c.ApplicationID, true)
+	switch {
+	case len(c.FundIDs) == 0:
+		fe.add("fund_ids", "at least one fund is required")
+	case len(c.FundIDs) > maxFundsInMatch:
+		fe.add("fund_ids", fmt.Sprintf("%d funds, at most %d", len(c.FundIDs), maxFundsInMatch))
+	}
+	for i, f := range c.FundIDs {
+		field := fmt.Sprintf("fund_ids[%d]", i)
+		if fe.id(field, f, true) && slices.Contains(c.FundIDs[:i], f) {
+			fe.add(field, "listed twice")
+		}
+	}
+	return fe.invalid("invalid match")
+}
+
+// MarkUnderReview is application.mark_under_review, sent when a fund
+// starts screening the application.
+type MarkUnderReview struct {
+	ApplicationID string `json:"application_id"`
+	FundID        string `json:"fund_id"`
+}
+
+func (c MarkUnderReview) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", c.ApplicationID, true)
+	fe.id("fund_id", c.FundID, true)
+	return fe.invalid("invalid review")
+}
+
+// MarkFunded is application.mark_funded, sent when a deal closes.
+type MarkFunded struct {
+	ApplicationID string                `json:"application_id"`
+	DealID        string                `json:"deal_id"`
+	FundID        string                `json:"fund_id"`
+	Instrument    fundbridge.Instrument `json:"instrument"`
+	Amount        *money.Amount         `json:"amount"`
+}
+
+func (c MarkFunded) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", c.ApplicationID, true)
+	fe.id("deal_id", c.DealID, true)
+	fe.id("fund_id", c.FundID, true)
+	enumCheck(&fe, "instrument", c.Instrument, fundbridge.Instruments, true)
+	fe.amount("amount", c.Amount, maxRequest())
+	return fe.invalid("invalid funding")
+}
+
+// RejectApplication is application.reject, by an operator.
+type RejectApplication struct {
+	ApplicationID string `json:"application_id"`
+	Reason        string `json:"reason"`
+}
+
+func (c RejectApplication) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", c.ApplicationID, true)
+	fe.text("reason", c.Reason, maxReasonLength, true)
+	return fe.invalid("invalid rejection")
+}
+
+// ExpireApplication is application.expire.
+type ExpireApplication struct {
+	ApplicationID string `json:"application_id"`
+}
+
+func (c ExpireApplication) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", c.ApplicationID, true)
+	return fe.invalid("invalid expiry")
+}
+
+// Queries.
+
+// GetCompany is company.get. A startup's company_id defaults to its org.
+type GetCompany struct {
+	CompanyID string `json:"company_id"`
+	After     uint64 `json:"after,omitempty"` // wait until the view reflects this position
+}
+
+func (q GetCompany) Validate() error {
+	var fe fieldErrors
+	fe.id("company_id", q.CompanyID, true)
+	return fe.invalid("invalid query")
+}
+
+// ListCompanies is company.list.
+type ListCompanies struct {
+	Stage  fundbridge.Stage  `json:"stage,omitempty"`
+	Layer  fundbridge.Layer  `json:"layer,omitempty"`
+	Sector fundbridge.Sector `json:"sector,omitempty"`
+	City   fundbridge.City   `json:"city,omitempty"`
+	Sort   string            `json:"sort,omitempty"` // name (default), -name, founded_on, -founded_on
+	Limit  int               `json:"limit,omitempty"`
+	Cursor string            `json:"cursor,omitempty"`
+	After  uint64            `json:"after,omitempty"`
+}
+
+// companySorts are the orders company.list knows.
+func companySorts() []string { return []string{"name", "-name", "founded_on", "-founded_on"} }
+
+func (q ListCompanies) Validate() error {
+	var fe fieldErrors
+	enumCheck(&fe, "stage", q.Stage, fundbridge.Stages, false)
+	enumCheck(&fe, "layer", q.Layer, fundbridge.Layers, false)
+	enumCheck(&fe, "sector", q.Sector, fundbridge.AllSectors(), false)
+	enumCheck(&fe, "city", q.City, fundbridge.Cities, false)
+	enumCheck(&fe, "sort", q.Sort, companySorts(), false)
+	fe.limit(q.Limit)
+	return fe.invalid("invalid query")
+}
+
+// GetApplication is application.get.
+type GetApplication struct {
+	ApplicationID string `json:"application_id"`
+	After         uint64 `json:"after,omitempty"`
+}
+
+func (q GetApplication) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", q.ApplicationID, true)
+	return fe.invalid("invalid query")
+}
+
+// ListApplications is application.list.
+type ListApplications struct {
+	Status     Status                `json:"status,omitempty"`
+	Stage      fundbridge.Stage      `json:"stage,omitempty"`
+	Layer      fundbridge.Layer      `json:"layer,omitempty"`
+	Sector     fundbridge.Sector     `json:"sector,omitempty"`
+	City       fundbridge.City       `json:"city,omitempty"`
+	Instrument fundbridge.Instrument `json:"instrument,omitempty"`
+	AmountMin  *money.Amount         `json:"amount_min,omitempty"`
+	AmountMax  *money.Amount         `json:"amount_max,omitempty"`
+	CompanyID  string                `json:"company_id,omitempty"`
+	// Sort: -created_at (default), created_at, submitted_at, -submitted_at,
+	// amount_requested, -amount_requested.
+	Sort   string `json:"sort,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+	After  uint64 `json:"after,omitempty"`
+}
+
+// applicationSorts are the orders application.list knows.
+func applicationSorts() []string {
+	return []string{"-created_at", "created_at", "submitted_at", "-submitted_at", "amount_requested", "-amount_requested"}
+}
+
+func (q ListApplications) Validate() error {
+	var fe fieldErrors
+	enumCheck(&fe, "status", q.Status, Statuses(), false)
+	enumCheck(&fe, "stage", q.Stage, fundbridge.Stages, false)
+	enumCheck(&fe, "layer", q.Layer, fundbridge.Layers, false)
+	enumCheck(&fe, "sector", q.Sector, fundbridge.AllSectors(), false)
+	enumCheck(&fe, "city", q.City, fundbridge.Cities, false)
+	enumCheck(&fe, "instrument", q.Instrument, fundbridge.Instruments, false)
+	minOK := q.AmountMin == nil || fe.bound("amount_min", *q.AmountMin)
+	maxOK := q.AmountMax == nil || fe.bound("amount_max", *q.AmountMax)
+	if minOK && maxOK && q.AmountMin != nil && q.AmountMax != nil && q.AmountMin.GreaterThan(*q.AmountMax) {
+		fe.add("amount_min", "must not be above amount_max")
+	}
+	fe.id("company_id", q.CompanyID, false)
+	enumCheck(&fe, "sort", q.Sort, applicationSorts(), false)
+	fe.limit(q.Limit)
+	return fe.invalid("invalid query")
+}
+
+// ListResult is a page of a list.
+type ListResult[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"` // empty on the last page
+}
+
+// Validation helpers.
+
+// fieldErrors collects every bad field of one input, so a user fixes
+// them all in one go.
+type fieldErrors []fundbridge.FieldError
+
+func (fe *fieldErrors) add(field, reason string) {
+	*fe = append(*fe, fundbridge.FieldError{Field: field, Reason: reason})
+}
+
+func (fe fieldErrors) invalid(message string) error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return fundbridge.Invalid(message, fe...)
+}
+
+// id checks an ID that becomes part of a stream ID or NATS subject: letters,
+// digits, '_' and '-'. It reports whether the ID is present and well-formed.
+func (fe *fieldErrors) id(field, id string, required bool) bool {
+	if id == "" {
+		if required {
+			fe.add(field, "required")
+		}
+		return false
+	}
+	if len(id) > maxIDLength {
+		fe.add(field, fmt.Sprintf("longer than %d characters", maxIDLength))
+		return false
+	}
+	for _, ch := range id {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
+			fe.add(field, fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
+			return false
+		}
+	}
+	return true
+}
+
+// enumCheck checks an enum value against what is allowed.
+func enumCheck[T ~string](fe *fieldErrors, field string, v T, allowed []T, required bool) {
+	switch {
+	case v == "":
+		if required {
+			fe.add(field, "required")
+		}
+	case !slices.Contains(allowed, v):
+		fe.add(field, fundbridge.EnumError(v, allowed))
+	}
+}
+
+func (fe *fieldErrors) text(field, s string, max int, required bool) {
+	switch n := runeCount(s); {
+	case isBlank(s):
+		if required {
+			fe.add(field, "required")
+		}
+	case n > max:
+		fe.add(field, fmt.Sprintf("%d characters, at most %d", n, max))
+	case !utf8.ValidString(s):
+		fe.add(field, "not valid UTF-8")
+	}
+}
+
+// date checks a YYYY-MM-DD date that is real, not in the future (as of
+// today in China) and not before 1900.
+func (fe *fieldErrors) date(field, s string, today time.Time, required bool) (time.Time, bool) {
+	if s == "" {
+		if required {
+			fe.add(field, "required")
+		}
+		return time.Time{}, false
+	}
+	d, err := time.Parse(dateLayout, s)
+	switch {
+	case err != nil:
+		fe.add(field, fmt.Sprintf("%q is not a real date YYYY-MM-DD", s))
+	case d.After(today):
+		fe.add(field, fmt.Sprintf("%s is in the future", s))
+	case d.Year() < 1900:
+		fe.add(field, fmt.Sprintf("%s is before 1900", s))
+	default:
+		return d, true
+	}
+	return time.Time{}, false
+}
+
+// chinaToday is today's date in China (UTC+8, no daylight saving) as
+// midnight UTC, comparable with parsed dates.
+func chinaToday(now time.Time) time.Time {
+	y, m, d := now.In(time.FixedZone("CST", 8*3600)).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+func (fe *fieldErrors) uscc(field, code string) {
+	switch {
+	case code == "":
+		fe.add(field, "required")
+	case len(code) != 18:
+		fe.add(field, fmt.Sprintf("must be 18 characters, not %d", utf8.RuneCountInString(code)))
+	default:
+		for i := 0; i < 18; i++ {
+			if !strings.ContainsRune("0123456789ABCDEFGHJKLMNPQRTUWXY", rune(code[i])) {
+				fe.add(field, fmt.Sprintf("character %d (%q) is not one of 0-9 and the upper-case letters A-Y without I, O, S, V and Z", i+1, code[i]))
+				return
+			}
+		}
+		if !fundbridge.ValidUSCC(code) {
+			check, _ := fundbridge.USCCCheck(code[:17])
+			fe.add(field, fmt.Sprintf("wrong check character %q: GB 32100-2015 gives %q for the first 17", code[17], check))
+		}
+	}
+}
+
+func (fe *fieldErrors) profile(p CompanyProfile, today time.Time) {
+	fe.text("name", p.Name, maxNameLength, true)
+	enumCheck(fe, "city", p.City, fundbridge.Cities, true)
+	enumCheck(fe, "layer", p.Layer, fundbridge.Layers, true)
+	enumCheck(fe, "sector", p.Sector, fundbridge.AllSectors(), true)
+	fe.sectorInLayer(p)
+	fe.date("founded_on", p.FoundedOn, today, true)
+	fe.headcount(p.Headcount)
+}
+
+// sectorInLayer checks that the profile's sector belongs to its layer.
+func (fe *fieldErrors) sectorInLayer(p CompanyProfile) {
+	if p.Layer.Valid() && p.Sector.Valid() && p.Sector.Layer() != p.Layer {
+		fe.add("sector", fmt.Sprintf("%q belongs to layer %s, not %s; the %s layer has %v",
+			string(p.Sector), p.Sector.Layer(), p.Layer, p.Layer, fundbridge.SectorsOf(p.Layer)))
+	}
+}
+
+// instruments checks a list of instruments: known and distinct.
+func (fe *fieldErrors) instruments(list []fundbridge.Instrument, required bool) {
+	if required && len(list) == 0 {
+		fe.add("instruments", "at least one instrument is required")
+	}
+	for i, inst := range list {
+		field := fmt.Sprintf("instruments[%d]", i)
+		switch {
+		case !inst.Valid():
+			fe.add(field, fundbridge.EnumError(inst, fundbridge.Instruments))
+		case slices.Contains(list[:i], inst):
+			fe.add(field, fmt.Sprintf("%q is listed twice", string(inst)))
+		}
+	}
+}
+
+func (fe *fieldErrors) useOfFunds(s string, required bool) {
+	if required && isBlank(s) {
+		fe.add("use_of_funds", "required")
+	}
+	if n := runeCount(s); n > maxUseOfFunds {
+		fe.add("use_of_funds", fmt.Sprintf("%d characters, at most %d", n, maxUseOfFunds))
+	}
+}
+
+// valuation checks an optional pre-money valuation ask.
+func (fe *fieldErrors) valuation(v *money.Amount) {
+	if v == nil {
+		return
+	}
+	if reason := amountProblem(*v, money.FromDecimal(money.MaxAmount)); reason != "" {
+		fe.add("valuation_ask", reason)
+	}
+}
+
+func (fe *fieldErrors) headcount(n int) {
+	switch {
+	case n < 1:
+		fe.add("headcount", "must be at least 1")
+	case n > maxHeadcount:
+		fe.add("headcount", fmt.Sprintf("must be at most %d", maxHeadcount))
+	}
+}
+
+// amount checks a required amount: positive, at most 2 places, at most max.
+func (fe *fieldErrors) amount(field string, a *money.Amount, max money.Amount) {
+	if a == nil {
+		fe.add(field, "required")
+		return
+	}
+	if reason := amountProblem(*a, max); reason != "" {
+		fe.add(field, reason)
+	}
+}
+
+// bound checks a filter amount: zero is allowed.
+func (fe *fieldErrors) bound(field string, a money.Amount) bool {
+	if a.IsZero() {
+		return true
+	}
+	if reason := amountProblem(a, money.FromDecimal(money.MaxAmount)); reason != "" {
+		fe.add(field, reason)
+		return false
+	}
+	return true
+}
+
+// amountProblem says what is wrong with an entered amount, or "". JSON
+// decoding accepts any decimal string, so the money rules are checked here.
+func amountProblem(a money.Amount, max money.Amount) string {
+	switch {
+	case a.IsNegative():
+		return "must not be negative"
+	case a.IsZero():
+		return "must be greater than zero"
+	case a.Decimal().Exponent() < -2:
+		return "has more than 2 decimal places"
+	case a.GreaterThan(max):
+		if max.Equal(maxRequest()) {
+			return "must be at most ¥10bn (10000000000.00)"
+		}
+		return "must be at most ¥" + max.String()
+	}
+	return ""
+}
+
+func (fe *fieldErrors) limit(n int) {
+	switch {
+	case n < 0:
+		fe.add("limit", "must not be negative")
+	case n > maxLimit:
+		fe.add("limit", fmt.Sprintf("at most %d", maxLimit))
+	}
+}
+
+func isBlank(s string) bool  { return strings.TrimSpace(s) == "" }
+func runeCount(s string) int { return utf8.RuneCountInString(s) }
+
+// decodePayload decodes a request payload strictly (unknown fields are
+// refused) into T, and turns any failure into an EINVALID error naming the
+// field at fault. An empty payload decodes as {}.
+func decodePayload[T any](payload json.RawMessage) (T, error) {
+	var v T
+	trimmed := bytes.TrimSpace(payload)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return v, nil
+	}
+	if trimmed[0] != '{' {
+		return v, fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "payload", Reason: "must be a JSON object"})
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		var zero T
+		return zero, decodeError[T](trimmed, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var zero T
+		return zero, fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "payload", Reason: "data after the JSON object"})
+	}
+	return v, nil
+}
+
+func decodeError[T any](payload []byte, err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "payload", Reason: fmt.Sprintf("%v at byte %d", syntax, syntax.Offset)})
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "payload", Reason: "unexpected end of JSON"})
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "payload"
+		}
+		return fundbridge.Invalid("wrong type", fundbridge.FieldError{Field: field, Reason: fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type), typeErr.Value)})
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if unquoted, uerr := strconv.Unquote(name); uerr == nil {
+			name = unquoted
+		}
+		return fundbridge.Invalid("unknown field", fundbridge.FieldError{Field: name, Reason: "unknown field"})
+	}
+	// A field's own decoder failed (an amount given as a number, say); the
+	// error does not say which field, so decode the fields one at a time.
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(payload, &fields) == nil {
+		names := make([]string, 0, len(fields))
+		for name := range fields {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			one, _ := json.Marshal(map[string]json.RawMessage{name: fields[name]})
+			var v T
+			if ferr := json.Unmarshal(one, &v); ferr != nil {
+				return fundbridge.Invalid("invalid field", fundbridge.FieldError{Field: name, Reason: ferr.Error()})
+			}
+		}
+	}
+	return fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "payload", Reason: err.Error()})
+}
+
+// jsonKind names what JSON a Go type takes, for people.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another type"
+}

@@ -1,0 +1,526 @@
+package applications
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/funds"
+)
+
+// CompanyView is a company as users see it.
+type CompanyView struct {
+	ID           string            `json:"company_id"`
+	Name         string            `json:"name"`
+	USCC         string            `json:"uscc"`
+	City         fundbridge.City   `json:"city"`
+	Layer        fundbridge.Layer  `json:"layer"`
+	Sector       fundbridge.Sector `json:"sector"`
+	FoundedOn    string            `json:"founded_on"`
+	Headcount    int               `json:"headcount"`
+	Stage        fundbridge.Stage  `json:"stage"`
+	Patents      []PatentView      `json:"patents"`
+	StageHistory []StageChange     `json:"stage_history"`
+	RegisteredAt time.Time         `json:"registered_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+	Version      uint64            `json:"version"`
+}
+
+// PatentView is a patent with whether it is in force today.
+type PatentView struct {
+	Patent
+	Valid bool `json:"valid"` // granted and not expired
+}
+
+// ApplicationView is an application as users see it.
+type ApplicationView struct {
+	ID          string `json:"application_id"`
+	CompanyName string `json:"company_name"`
+	Slice              // company_id, stage, layer, sector, city as of the latest event
+	Status      Status `json:"status"`
+	ApplicationTerms
+	// CreditDataShared says whether credit data may be shown to this
+	// reader; there is no credit data in the view yet, only the flag.
+	CreditDataShared bool           `json:"credit_data_shared"`
+	FundIDs          []string       `json:"fund_ids"`    // a fund manager sees only its own funds
+	ReviewedBy       []string       `json:"reviewed_by"` // funds screening it
+	Deals            []FundedDeal   `json:"deals"`
+	StatusHistory    []StatusChange `json:"status_history"`
+	Reason           string         `json:"reason,omitempty"`
+	CreatedAt        time.Time      `json:"created_at"`
+	SubmittedAt      *time.Time     `json:"submitted_at,omitempty"`
+	UpdatedAt        time.Time      `json:"updated_at"`
+	Version          uint64         `json:"version"`
+}
+
+func presentCompany(c Company, today time.Time) CompanyView {
+	v := CompanyView{
+		ID: c.ID, Name: c.Profile.Name, USCC: c.USCC, City: c.Profile.City, Layer: c.Profile.Layer, Sector: c.Profile.Sector,
+		FoundedOn: c.Profile.FoundedOn, Headcount: c.Profile.Headcount, Stage: c.Stage,
+		Patents: make([]PatentView, len(c.Patents)), StageHistory: nonNil(c.StageHistory),
+		RegisteredAt: c.RegisteredAt, UpdatedAt: c.UpdatedAt, Version: c.Version,
+	}
+	day := today.Format(dateLayout)
+	for i, p := range c.Patents {
+		v.Patents[i] = PatentView{Patent: p, Valid: p.GrantedOn != "" && p.GrantedOn <= day && day < p.ExpiresOn}
+	}
+	return v
+}
+
+// presentApplication shows a to a reader; own, when set, limits the funds
+// shown to the reader's own, so a fund manager does not learn who else
+// was matched or what they paid.
+func presentApplication(a Application, own func(fundID string) bool) ApplicationView {
+	v := ApplicationView{
+		ID: a.ID, CompanyName: a.CompanyName, Slice: a.Slice, Status: a.Status, ApplicationTerms: a.Terms,
+		CreditDataShared: a.Terms.CreditDataConsent,
+		FundIDs:          nonNil(a.FundIDs), ReviewedBy: nonNil(a.ReviewedBy), Deals: nonNil(a.Deals),
+		StatusHistory: nonNil(a.History), Reason: a.Reason,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Version: a.Version,
+	}
+	v.Instruments = nonNil(v.Instruments)
+	if !a.SubmittedAt.IsZero() {
+		at := a.SubmittedAt
+		v.SubmittedAt = &at
+	}
+	if own != nil {
+		v.FundIDs = slices.DeleteFunc(slices.Clone(v.FundIDs), func(f string) bool { return !own(f) })
+		v.ReviewedBy = slices.DeleteFunc(slices.Clone(v.ReviewedBy), func(f string) bool { return !own(f) })
+		v.Deals = slices.DeleteFunc(slices.Clone(v.Deals), func(d FundedDeal) bool { return !own(d.FundID) })
+	}
+	return v
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// views are the service's read models, folded from the whole log: the
+// companies and applications (with the same evolve functions as the
+// aggregates) and, from the funds service's events, which org manages
+// which fund, so fund managers see the applications matched to them.
+type views struct {
+	registry *events.Registry
+	now      func() time.Time
+
+	mu            sync.RWMutex
+	companies     map[string]Company
+	applications  map[string]Application
+	appsByCompany map[string][]string // in drafting order
+	appsByFund    map[string][]string // applications matched to each fund
+	fundManager   map[string]string   // fund ID → managing org
+	fundsByOrg    map[string][]string
+	usccHolder    map[string]string // USCC → company ID
+}
+
+func newViews(registry *events.Registry, now func() time.Time) *views {
+	return &views{
+		registry: registry, now: now,
+		companies: map[string]Company{}, applications: map[string]Application{},
+		appsByCompany: map[string][]string{}, appsByFund: map[string][]string{},
+		fundManager: map[string]string{}, fundsByOrg: map[string][]string{}, usccHolder: map[string]string{},
+	}
+}
+
+// apply folds one event of the log; events of other streams pass by.
+func (v *views) apply(e events.Event) error {
+	kind, id, err := events.SplitStreamID(e.StreamID)
+	if err != nil {
+		return nil
+	}
+	switch kind {
+	case "company", "application":
+	case "fund":
+		return v.applyFund(e)
+	default:
+		return nil
+	}
+	e, payload, err := v.registry.Decode(e)
+	if err != nil {
+		return fmt.Errorf("applications view: %w", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if kind == "company" {
+		c := evolveCompany(v.companies[id], e, payload)
+		v.companies[id] = c
+		if c.USCC != "" {
+			v.usccHolder[c.USCC] = id
+		}
+		return nil
+	}
+	before := v.applications[id]
+	a := evolveApplication(before, e, payload)
+	v.applications[id] = a
+	if _, drafted := payload.(ApplicationDrafted); drafted && !before.Exists() {
+		v.appsByCompany[a.Slice.CompanyID] = append(v.appsByCompany[a.Slice.CompanyID], id)
+	}
+	for _, f := range a.FundIDs {
+		if !before.matchedTo(f) {
+			v.appsByFund[f] = append(v.appsByFund[f], id)
+		}
+	}
+	return nil
+}
+
+// applyFund learns who manages each fund. It reads the funds service's
+// published event type; it decodes it itself when the registry does not
+// know it, so this service runs without the funds service's registration.
+func (v *views) applyFund(e events.Event) error {
+	if !strings.HasPrefix(e.Type, "fund.registered.") { // nothing else of a fund matters here
+		return nil
+	}
+	var reg funds.FundRegistered
+	switch {
+	case v.registry.Readable(e.Type):
+		_, payload, err := v.registry.Decode(e)
+		if err != nil {
+			return fmt.Errorf("applications view: %w", err)
+		}
+		p, ok := payload.(funds.FundRegistered)
+		if !ok {
+			return nil
+		}
+		reg = p
+	case e.Type == (funds.FundRegistered{}).EventType():
+		if err := json.Unmarshal(e.Payload, &reg); err != nil {
+			return fmt.Errorf("applications view: decode %s@%d: %w", e.StreamID, e.Version, err)
+		}
+	default:
+		return nil
+	}
+	if reg.FundID == "" || reg.ManagerOrg == "" {
+		return nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if old, ok := v.fundManager[reg.FundID]; ok {
+		v.fundsByOrg[old] = slices.DeleteFunc(slices.Clone(v.fundsByOrg[old]), func(f string) bool { return f == reg.FundID })
+	}
+	v.fundManager[reg.FundID] = reg.ManagerOrg
+	v.fundsByOrg[reg.ManagerOrg] = append(v.fundsByOrg[reg.ManagerOrg], reg.FundID)
+	return nil
+}
+
+// ownFunds tells, for a fund manager, which funds are its own; nil for
+// readers who see every fund. The caller holds the lock.
+func (v *views) ownFunds(actor fundbridge.Actor) func(string) bool {
+	if actor.Role != fundbridge.RoleFundManager {
+		return nil
+	}
+	return func(fundID string) bool { return actor.OrgID != "" && v.fundManager[fundID] == actor.OrgID }
+}
+
+// canSeeApplication applies the visibility rules; the caller holds the lock.
+func (v *views) canSeeApplication(actor fundbridge.Actor, a Application) bool {
+	switch actor.Role {
+	case fundbridge.RoleOperator, fundbridge.RoleSystem:
+		return true
+	case fundbridge.RoleStartup:
+		return actor.OrgID != "" && a.Slice.CompanyID == actor.OrgID
+	case fundbridge.RoleFundManager:
+		return slices.ContainsFunc(a.FundIDs, v.ownFunds(actor))
+	}
+	return false
+}
+
+// canSeeCompany: fund managers see a company once one of its applications
+// is visible to them. The caller holds the lock.
+func (v *views) canSeeCompany(actor fundbridge.Actor, companyID string) bool {
+	switch actor.Role {
+	case fundbridge.RoleOperator, fundbridge.RoleSystem:
+		return true
+	case fundbridge.RoleStartup:
+		return actor.OrgID != "" && companyID == actor.OrgID
+	case fundbridge.RoleFundManager:
+		for _, id := range v.appsByCompany[companyID] {
+			if v.canSeeApplication(actor, v.applications[id]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// companyState is the company as the view has folded it.
+func (v *views) companyState(id string) (Company, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	c, ok := v.companies[id]
+	return c, ok
+}
+
+// uscc returns the company holding a USCC.
+func (v *views) uscc(code string) (string, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	id, ok := v.usccHolder[code]
+	return id, ok
+}
+
+func (v *views) company(actor fundbridge.Actor, id string) (CompanyView, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	c, ok := v.companies[id]
+	if !ok || !c.Registered() || !v.canSeeCompany(actor, id) {
+		return CompanyView{}, companyNotFound(id)
+	}
+	return presentCompany(c, chinaToday(v.now())), nil
+}
+
+func (v *views) application(actor fundbridge.Actor, id string) (ApplicationView, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	a, ok := v.applications[id]
+	if !ok || !a.Exists() || !v.canSeeApplication(actor, a) {
+		return ApplicationView{}, applicationNotFound(id)
+	}
+	return presentApplication(a, v.ownFunds(actor)), nil
+}
+
+func listForbidden(actor fundbridge.Actor, what string) error {
+	switch actor.Role {
+	case fundbridge.RoleOperator, fundbridge.RoleSystem, fundbridge.RoleStartup, fundbridge.RoleFundManager:
+		return nil
+	}
+	return fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s does not list %s", actor.Role, what)
+}
+
+func (v *views) listCompanies(actor fundbridge.Actor, q ListCompanies) (ListResult[CompanyView], error) {
+	if err := listForbidden(actor, "companies"); err != nil {
+		return ListResult[CompanyView]{}, err
+	}
+	sortBy := q.Sort
+	if sortBy == "" {
+		sortBy = "name"
+	}
+	after, err := decodeCursor(q.Cursor, sortBy)
+	if err != nil {
+		return ListResult[CompanyView]{}, err
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var ids []string
+	switch actor.Role {
+	case fundbridge.RoleStartup:
+		ids = []string{actor.OrgID}
+	case fundbridge.RoleFundManager:
+		seen := map[string]bool{}
+		for _, appID := range v.fundManagerApplications(actor) {
+			if cid := v.applications[appID].Slice.CompanyID; !seen[cid] {
+				seen[cid] = true
+				ids = append(ids, cid)
+			}
+		}
+	default:
+		for id := range v.companies {
+			ids = append(ids, id)
+		}
+	}
+	var hits []Company
+	for _, id := range ids {
+		c, ok := v.companies[id]
+		if !ok || !c.Registered() ||
+			q.Stage != "" && c.Stage != q.Stage || q.Layer != "" && c.Profile.Layer != q.Layer ||
+			q.Sector != "" && c.Profile.Sector != q.Sector || q.City != "" && c.Profile.City != q.City {
+			continue
+		}
+		hits = append(hits, c)
+	}
+	key := func(c Company) string { return strings.ToLower(c.Profile.Name) }
+	if strings.TrimPrefix(sortBy, "-") == "founded_on" {
+		key = func(c Company) string { return c.Profile.FoundedOn }
+	}
+	page, next := paginate(hits, key, func(c Company) string { return c.ID }, sortBy, after, q.Limit)
+	today := chinaToday(v.now())
+	out := ListResult[CompanyView]{Items: make([]CompanyView, len(page)), NextCursor: next}
+	for i, c := range page {
+		out.Items[i] = presentCompany(c, today)
+	}
+	return out, nil
+}
+
+// fundManagerApplications lists the applications matched to the actor's
+// funds; the caller holds the lock.
+func (v *views) fundManagerApplications(actor fundbridge.Actor) []string {
+	if actor.OrgID == "" {
+		return nil
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, f := range v.fundsByOrg[actor.OrgID] {
+		for _, id := range v.appsByFund[f] {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+func (v *views) listApplications(actor fundbridge.Actor, q ListApplications) (ListResult[ApplicationView], error) {
+	if err := listForbidden(actor, "applications"); err != nil {
+		return ListResult[ApplicationView]{}, err
+	}
+	sortBy := q.Sort
+	if sortBy == "" {
+		sortBy = "-created_at"
+	}
+	after, err := decodeCursor(q.Cursor, sortBy)
+	if err != nil {
+		return ListResult[ApplicationView]{}, err
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var ids []string
+	switch {
+	case actor.Role == fundbridge.RoleStartup:
+		ids = v.appsByCompany[actor.OrgID]
+	case actor.Role == fundbridge.RoleFundManager:
+		ids = v.fundManagerApplications(actor)
+	case q.CompanyID != "":
+		ids = v.appsByCompany[q.CompanyID]
+	default:
+		for id := range v.applications {
+			ids = append(ids, id)
+		}
+	}
+	var hits []Application
+	for _, id := range ids {
+		a, ok := v.applications[id]
+		if !ok || !v.canSeeApplication(actor, a) || !q.matches(a) {
+			continue
+		}
+		hits = append(hits, a)
+	}
+	var key func(Application) string
+	switch strings.TrimPrefix(sortBy, "-") {
+	case "submitted_at":
+		key = func(a Application) string { return timeKey(a.SubmittedAt) }
+	case "amount_requested":
+		key = func(a Application) string { return amountKey(a.Terms.AmountRequested) }
+	default:
+		key = func(a Application) string { return timeKey(a.CreatedAt) }
+	}
+	page, next := paginate(hits, key, func(a Application) string { return a.ID }, sortBy, after, q.Limit)
+	own := v.ownFunds(actor)
+	out := ListResult[ApplicationView]{Items: make([]ApplicationView, len(page)), NextCursor: next}
+	for i, a := range page {
+		out.Items[i] = presentApplication(a, own)
+	}
+	return out, nil
+}
+
+func (q ListApplications) matches(a Application) bool {
+	s := a.Slice
+	switch {
+	case q.Status != "" && a.Status != q.Status,
+		q.Stage != "" && s.Stage != q.Stage,
+		q.Layer != "" && s.Layer != q.Layer,
+		q.Sector != "" && s.Sector != q.Sector,
+		q.City != "" && s.City != q.City,
+		q.CompanyID != "" && s.CompanyID != q.CompanyID,
+		q.Instrument != "" && !slices.Contains(a.Terms.Instruments, q.Instrument),
+		q.AmountMin != nil && a.Terms.AmountRequested.LessThan(*q.AmountMin),
+		q.AmountMax != nil && a.Terms.AmountRequested.GreaterThan(*q.AmountMax):
+		return false
+	}
+	return true
+}
+
+// Sort keys are strings that order as their values do, so one cursor
+// shape serves every sort.
+
+func timeKey(t time.Time) string { return t.UTC().Format("20060102150405.000000000") }
+
+// amountKey pads the amount to the width of money.MaxAmount.
+func amountKey(a money.Amount) string {
+	s := a.String()
+	const width = len("10000000000000.00")
+	if len(s) < width {
+		s = strings.Repeat("0", width-len(s)) + s
+	}
+	return s
+}
+
+// cursor is where a page ended: the sort, and the last item's key and ID.
+type cursor struct {
+	Sort string `json:"s"`
+	Key  string `json:"k"`
+	ID   string `json:"i"`
+}
+
+func encodeCursor(c cursor) string {
+	data, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+func decodeCursor(s, sortBy string) (*cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := func(reason string) error {
+		return fundbridge.Invalid("invalid cursor", fundbridge.FieldError{Field: "cursor", Reason: reason})
+	}
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad("not a cursor this service issued")
+	}
+	var c cursor
+	if err := json.Unmarshal(data, &c); err != nil || c.ID == "" {
+		return nil, bad("not a cursor this service issued")
+	}
+	if c.Sort != sortBy {
+		return nil, bad(fmt.Sprintf("issued for sort %q, not %q", c.Sort, sortBy))
+	}
+	return &c, nil
+}
+
+// paginate orders items by (key, id), ascending or, for a sort starting
+// with '-', descending; skips those up to the cursor; and returns one page
+// and the cursor of the next, if there is more.
+func paginate[T any](items []T, key, id func(T) string, sortBy string, after *cursor, limit int) ([]T, string) {
+	if limit == 0 {
+		limit = defaultLimit
+	}
+	desc := strings.HasPrefix(sortBy, "-")
+	cmp := func(k1, id1, k2, id2 string) int {
+		c := strings.Compare(k1, k2)
+		if c == 0 {
+			c = strings.Compare(id1, id2)
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	}
+	slices.SortFunc(items, func(a, b T) int { return cmp(key(a), id(a), key(b), id(b)) })
+	start := 0
+	if after != nil {
+		start = len(items)
+		for i, it := range items {
+			if cmp(key(it), id(it), after.Key, after.ID) > 0 {
+				start = i
+				break
+			}
+		}
+	}
+	end := min(start+limit, len(items))
+	page := items[start:end]
+	if end == len(items) {
+		return page, ""
+	}
+	last := page[len(page)-1]
+	return page, encodeCursor(cursor{Sort: sortBy, Key: key(last), ID: id(last)})
+}

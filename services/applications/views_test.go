@@ -1,0 +1,82 @@
+package applications
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/funds"
+)
+
+// The view learns fund managers from the funds service's events even when
+// the registry does not know them, and in whichever order they come.
+func TestViewsLearnFundManagersInAnyOrder(t *testing.T) {
+	reg := events.NewRegistry()
+	Register(reg) // not funds.Register: this instance may run without it
+	v := newViews(reg, testNow)
+	pos := uint64(0)
+	feed := func(stream string, p events.Payload) {
+		t.Helper()
+		pos++
+		data, _ := json.Marshal(p)
+		e := events.Event{Type: p.EventType(), StreamID: stream, Version: 1, Position: pos, RecordedAt: testNow().Add(time.Duration(pos) * time.Second),
+			Payload: data, LastInCommit: true}
+		if err := v.apply(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feed("company-acme", registered(t))
+	for _, p := range []events.Payload{drafted(), submitted(), matched("f1", "f2")} {
+		feed("application-app1", p)
+	}
+	feed("fund-f1", funds.FundRegistered{FundID: "f1", ManagerOrg: "seedcap"}) // after the match
+	feed("fund-f9", funds.MandateSet{FundID: "f9"})                            // unknown here: passes by
+	feed("deal-d1", funds.FundClosed{FundID: "f9"})
+
+	fm := fundbridge.Actor{UserID: "fiona", Role: fundbridge.RoleFundManager, OrgID: "seedcap"}
+	a, err := v.application(fm, "app1")
+	if err != nil || asJSON(a.FundIDs) != `["f1"]` || !a.CreditDataShared {
+		t.Fatalf("fund manager sees %+v, %v", a, err)
+	}
+	other := fundbridge.Actor{UserID: "frank", Role: fundbridge.RoleFundManager, OrgID: "othercap"}
+	if _, err := v.application(other, "app1"); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Fatalf("another manager: %v", err)
+	}
+	if _, err := v.company(fm, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	page, err := v.listApplications(fm, ListApplications{})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("listed %+v, %v", page, err)
+	}
+}
+
+func TestPaginateWalksEveryItemOnce(t *testing.T) {
+	items := []string{"e", "b", "a", "d", "c", "b2", "a2"}
+	key := func(s string) string { return s[:1] } // ties on "a" and "b": the ID breaks them
+	id := func(s string) string { return s }
+	for _, sortBy := range []string{"k", "-k"} {
+		var got []string
+		var after *cursor
+		for range 10 {
+			page, next := paginate(append([]string(nil), items...), key, id, sortBy, after, 2)
+			got = append(got, page...)
+			if next == "" {
+				break
+			}
+			var err error
+			if after, err = decodeCursor(next, sortBy); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := `["a","a2","b","b2","c","d","e"]`
+		if sortBy == "-k" {
+			want = `["e","d","c","b2","b","a2","a"]`
+		}
+		if asJSON(got) != want {
+			t.Errorf("%s: %s, want %s", sortBy, asJSON(got), want)
+		}
+	}
+}
