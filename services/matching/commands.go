@@ -1,0 +1,435 @@
+package matching
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/funds"
+)
+
+const (
+	defaultLimit    = 50
+	maxLimit        = 200
+	maxIDLength     = 128
+	maxReasonLength = 2000
+	// maxDealIDLength keeps "deal-<id>" within a stream ID.
+	maxDealIDLength = events.MaxStreamIDLength - len(DealAggregate) - 1
+)
+
+// MatchesForFund is match.for_fund: a fund's ranked board.
+type MatchesForFund struct {
+	FundID string `json:"fund_id"`
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+	After  uint64 `json:"after,omitempty"`
+}
+
+func (q MatchesForFund) Validate() error {
+	var fe fieldErrors
+	fe.id("fund_id", q.FundID)
+	fe.limit(q.Limit)
+	fe.cursor(q.Cursor)
+	return fe.invalid("invalid query")
+}
+
+// MatchesForApplication is match.for_application: the funds an
+// application matches.
+type MatchesForApplication struct {
+	ApplicationID string `json:"application_id"`
+	After         uint64 `json:"after,omitempty"`
+}
+
+func (q MatchesForApplication) Validate() error {
+	var fe fieldErrors
+	fe.id("application_id", q.ApplicationID)
+	return fe.invalid("invalid query")
+}
+
+// SourceDeal is deal.source: a fund manager opens a deal from a match.
+type SourceDeal struct {
+	FundID        string `json:"fund_id"`
+	ApplicationID string `json:"application_id"`
+}
+
+func (c SourceDeal) Validate() error {
+	var fe fieldErrors
+	fe.id("fund_id", c.FundID)
+	fe.id("application_id", c.ApplicationID)
+	if n := len(DealID(c.FundID, c.ApplicationID)); n > maxDealIDLength {
+		fe.add("application_id", fmt.Sprintf("with the fund ID, makes a deal ID of %d characters; at most %d", n, maxDealIDLength))
+	}
+	return fe.invalid("invalid deal")
+}
+
+// AdvanceDeal is deal.advance: one step forward, naming the step.
+type AdvanceDeal struct {
+	DealID string `json:"deal_id"`
+	To     Step   `json:"to"`
+}
+
+func (c AdvanceDeal) Validate() error {
+	var fe fieldErrors
+	fe.dealID(c.DealID)
+	fe.step("to", c.To, true)
+	return fe.invalid("invalid move")
+}
+
+// PassDeal is deal.pass: the fund says no, with a reason.
+type PassDeal struct {
+	DealID string `json:"deal_id"`
+	Reason string `json:"reason"`
+}
+
+func (c PassDeal) Validate() error {
+	var fe fieldErrors
+	fe.dealID(c.DealID)
+	fe.reason(c.Reason)
+	return fe.invalid("invalid pass")
+}
+
+// IssueTermSheet is deal.issue_term_sheet at ic_review.
+type IssueTermSheet struct {
+	DealID   string       `json:"deal_id"`
+	Amount   money.Amount `json:"amount"`
+	PreMoney money.Amount `json:"pre_money"`
+}
+
+func (c IssueTermSheet) Validate() error {
+	var fe fieldErrors
+	fe.dealID(c.DealID)
+	fe.positive("amount", c.Amount)
+	fe.positive("pre_money", c.PreMoney)
+	return fe.invalid("invalid term sheet")
+}
+
+// AcceptTermSheet is deal.accept_term_sheet, by the startup.
+type AcceptTermSheet struct {
+	DealID string `json:"deal_id"`
+}
+
+func (c AcceptTermSheet) Validate() error {
+	var fe fieldErrors
+	fe.dealID(c.DealID)
+	return fe.invalid("invalid acceptance")
+}
+
+// DeclineTermSheet is deal.decline_term_sheet, by the startup.
+type DeclineTermSheet struct {
+	DealID string `json:"deal_id"`
+	Reason string `json:"reason"`
+}
+
+func (c DeclineTermSheet) Validate() error {
+	var fe fieldErrors
+	fe.dealID(c.DealID)
+	fe.reason(c.Reason)
+	return fe.invalid("invalid decline")
+}
+
+// CloseDeal is deal.close: the fund commits the term sheet's amount.
+type CloseDeal struct {
+	DealID string `json:"deal_id"`
+}
+
+func (c CloseDeal) Validate() error {
+	var fe fieldErrors
+	fe.dealID(c.DealID)
+	return fe.invalid("invalid closing")
+}
+
+// GetDeal is deal.get.
+type GetDeal struct {
+	DealID string `json:"deal_id"`
+	After  uint64 `json:"after,omitempty"`
+}
+
+func (q GetDeal) Validate() error {
+	var fe fieldErrors
+	fe.dealID(q.DealID)
+	return fe.invalid("invalid query")
+}
+
+// Deal list sorts.
+const (
+	SortSourcedDesc = "-sourced_at" // newest first, the default
+	SortSourced     = "sourced_at"
+	SortScoreDesc   = "-score"
+)
+
+// ListDeals is deal.list: the deals the actor may see, with the pipeline
+// counts per step.
+type ListDeals struct {
+	FundID        string `json:"fund_id,omitempty"`
+	ApplicationID string `json:"application_id,omitempty"`
+	Step          Step   `json:"step,omitempty"`
+	Sort          string `json:"sort,omitempty"`
+	Cursor        string `json:"cursor,omitempty"`
+	Limit         int    `json:"limit,omitempty"`
+	After         uint64 `json:"after,omitempty"`
+}
+
+func (q ListDeals) Validate() error {
+	var fe fieldErrors
+	if q.FundID != "" {
+		fe.id("fund_id", q.FundID)
+	}
+	if q.ApplicationID != "" {
+		fe.id("application_id", q.ApplicationID)
+	}
+	fe.step("step", q.Step, false)
+	if q.Sort != "" && !slices.Contains([]string{SortSourcedDesc, SortSourced, SortScoreDesc}, q.Sort) {
+		fe.add("sort", fundbridge.EnumError(q.Sort, []string{SortSourcedDesc, SortSourced, SortScoreDesc}))
+	}
+	fe.limit(q.Limit)
+	fe.cursor(q.Cursor)
+	return fe.invalid("invalid query")
+}
+
+// FundMatch is one application on a fund's board.
+type FundMatch struct {
+	Application
+	Score    int      `json:"score"`
+	For      []string `json:"reasons_for"`
+	Against  []string `json:"reasons_against"`
+	DealID   string   `json:"deal_id,omitempty"` // when the fund has sourced it
+	DealStep Step     `json:"deal_step,omitempty"`
+}
+
+// FundMatches answers match.for_fund.
+type FundMatches struct {
+	FundID     string      `json:"fund_id"`
+	Items      []FundMatch `json:"items"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+// ApplicationMatch is one fund an application matches.
+type ApplicationMatch struct {
+	FundID   string         `json:"fund_id"`
+	FundName string         `json:"fund_name"`
+	FundType funds.FundType `json:"fund_type"`
+	Score    int            `json:"score"`
+	For      []string       `json:"reasons_for"`
+	Against  []string       `json:"reasons_against"`
+}
+
+// ApplicationMatches answers match.for_application.
+type ApplicationMatches struct {
+	ApplicationID string             `json:"application_id"`
+	Status        string             `json:"status"`
+	Items         []ApplicationMatch `json:"items"`
+}
+
+// DealList answers deal.list. Counts are per step over the deals the
+// filters select, before the step filter: the pipeline at a glance.
+type DealList struct {
+	Items      []Deal       `json:"items"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+	Counts     map[Step]int `json:"counts"`
+}
+
+// fieldErrors gathers every bad field of one payload.
+type fieldErrors []fundbridge.FieldError
+
+func (fe *fieldErrors) add(field, reason string) {
+	*fe = append(*fe, fundbridge.FieldError{Field: field, Reason: reason})
+}
+
+func (fe *fieldErrors) invalid(msg string) error {
+	if len(*fe) == 0 {
+		return nil
+	}
+	return fundbridge.Invalid(msg, *fe...)
+}
+
+func (fe *fieldErrors) id(field, id string) {
+	switch {
+	case id == "":
+		fe.add(field, "required")
+	case len(id) > maxIDLength:
+		fe.add(field, fmt.Sprintf("longer than %d characters", maxIDLength))
+	case strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}):
+		fe.add(field, fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
+	}
+}
+
+// dealID checks a deal ID: two IDs joined, within a stream ID.
+func (fe *fieldErrors) dealID(id string) {
+	switch {
+	case id == "":
+		fe.add("deal_id", "required")
+	case len(id) > maxDealIDLength:
+		fe.add("deal_id", fmt.Sprintf("longer than %d characters", maxDealIDLength))
+	case strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}):
+		fe.add("deal_id", fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
+	}
+}
+
+func (fe *fieldErrors) step(field string, s Step, required bool) {
+	switch {
+	case s == "" && required:
+		fe.add(field, "required")
+	case s != "" && !s.Valid():
+		fe.add(field, fundbridge.EnumError(s, Steps()))
+	}
+}
+
+func (fe *fieldErrors) reason(r string) {
+	switch {
+	case strings.TrimSpace(r) == "":
+		fe.add("reason", "required")
+	case !utf8.ValidString(r):
+		fe.add("reason", "not valid UTF-8")
+	case utf8.RuneCountInString(r) > maxReasonLength:
+		fe.add("reason", fmt.Sprintf("longer than %d characters", maxReasonLength))
+	}
+}
+
+// positive checks a decoded amount the way money.Parse would, and that
+// it is above zero.
+func (fe *fieldErrors) positive(field string, a money.Amount) {
+	d := a.Decimal()
+	switch {
+	case !d.IsPositive():
+		fe.add(field, "must be more than 0.00")
+	case d.Exponent() < -2:
+		fe.add(field, "has more than 2 decimal places")
+	case d.GreaterThan(money.MaxAmount):
+		fe.add(field, "is larger than ¥"+money.MaxAmount.String())
+	}
+}
+
+func (fe *fieldErrors) limit(n int) {
+	if n < 0 || n > maxLimit {
+		fe.add("limit", fmt.Sprintf("must be between 1 and %d (0 for %d)", maxLimit, defaultLimit))
+	}
+}
+
+func (fe *fieldErrors) cursor(c string) {
+	if c == "" {
+		return
+	}
+	if _, err := parseCursor(c); err != nil {
+		fe.add("cursor", "not a cursor this list gave out")
+	}
+}
+
+func limitOr(n int) int {
+	if n == 0 {
+		return defaultLimit
+	}
+	return n
+}
+
+// cursor is the sort key and ID of the last item of a page; the next
+// page starts strictly after it, so items added meanwhile shift nothing.
+type cursor struct {
+	key int64
+	id  string
+}
+
+func (c cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.key, 10) + ":" + c.id))
+}
+
+func parseCursor(s string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, err
+	}
+	k, id, ok := strings.Cut(string(b), ":")
+	if !ok || id == "" {
+		return cursor{}, errors.New("malformed cursor")
+	}
+	n, err := strconv.ParseInt(k, 10, 64)
+	if err != nil {
+		return cursor{}, err
+	}
+	return cursor{key: n, id: id}, nil
+}
+
+// validator is a payload that checks itself.
+type validator interface{ Validate() error }
+
+// decode reads a payload strictly and validates it. A bad field is named.
+func decode(raw json.RawMessage, v validator) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(raw, v, err)
+	}
+	if dec.More() {
+		return fundbridge.Invalid("malformed payload: data after the JSON object")
+	}
+	return v.Validate()
+}
+
+func decodeError(raw json.RawMessage, v any, err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return fundbridge.Invalid("malformed payload", fundbridge.FieldError{Field: typeErr.Field, Reason: "must be a " + typeErr.Type.String()})
+	case errors.As(err, &syntaxErr):
+		return fundbridge.Invalid("malformed JSON: " + err.Error())
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return fundbridge.Invalid("malformed payload", fundbridge.FieldError{Field: name, Reason: "unknown field"})
+	}
+	// A field's own decoder failed (an amount as a number, say): find it.
+	if field, reason := failingField(raw, v); field != "" {
+		return fundbridge.Invalid("malformed payload", fundbridge.FieldError{Field: field, Reason: reason})
+	}
+	return fundbridge.Invalid("malformed payload: " + err.Error())
+}
+
+// failingField decodes each top-level field alone to name the one that
+// does not decode. Only used on the error path.
+func failingField(raw json.RawMessage, v any) (string, string) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return "", ""
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return "", ""
+	}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			tag, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if tag != name {
+				continue
+			}
+			if err := json.Unmarshal(fields[name], reflect.New(sf.Type).Interface()); err != nil {
+				return name, err.Error()
+			}
+		}
+	}
+	return "", ""
+}

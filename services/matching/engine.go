@@ -1,0 +1,829 @@
+package matching
+
+import (
+	"cmp"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/funds"
+)
+
+// The match engine: open funds and open applications in memory, indexed
+// so that each change evaluates only the pairs it can affect, and each
+// fund's board of matching applications with their scores. It does no
+// I/O and is not safe for concurrent use; the service guards it.
+//
+// Index: a bucket per (stage, sector, amount band). An application sits in
+// the one bucket of its stage, sector and amount; a fund sits in every
+// bucket its mandate could take (its stages × accepted sectors × the bands
+// its ticket range spans). A bucket is a superset: evaluate decides.
+
+const (
+	amountBands     = 48 // log2 bands of the yuan amount; the last takes all above 2^46
+	centralityBands = 5  // how central an amount sits in a ticket range
+	noBucket        = -1
+)
+
+// FundInfo is what the engine knows of a fund.
+type FundInfo struct {
+	ID               string         `json:"fund_id"`
+	ManagerOrg       string         `json:"manager_org"`
+	Name             string         `json:"name"`
+	Type             funds.FundType `json:"type"`
+	CommittedCapital money.Amount   `json:"committed_capital"`
+	DryPowder        money.Amount   `json:"dry_powder"`
+	Open             bool           `json:"open"`
+	Mandate          *funds.Mandate `json:"mandate,omitempty"` // nil until set; read-only
+}
+
+// Application is what the engine keeps of an open application.
+type Application struct {
+	ID          string                  `json:"application_id"`
+	CompanyName string                  `json:"company_name"`
+	Amount      money.Amount            `json:"amount_requested"`
+	Instruments []fundbridge.Instrument `json:"instruments"`
+	Valuation   *money.Amount           `json:"valuation_ask,omitempty"`
+	applications.Slice
+}
+
+// Match is one entry of a board.
+type Match struct {
+	FundID        string
+	ApplicationID string
+	Score         int
+}
+
+// Evaluation is the engine's verdict on one (fund, application) pair,
+// explained for a fund manager.
+type Evaluation struct {
+	FundID        string   `json:"fund_id"`
+	ApplicationID string   `json:"application_id"`
+	Matches       bool     `json:"matches"`
+	Score         int      `json:"score"`
+	For           []string `json:"reasons_for"`
+	Against       []string `json:"reasons_against"`
+}
+
+func (ev *Evaluation) pro(format string, args ...any) {
+	ev.For = append(ev.For, fmt.Sprintf(format, args...))
+}
+
+func (ev *Evaluation) con(format string, args ...any) {
+	ev.Against = append(ev.Against, fmt.Sprintf(format, args...))
+}
+
+type fund struct {
+	info  FundInfo
+	dry   decimal.Decimal // dry powder at 2 places, so comparisons need no rescaling
+	m     *mandate
+	board board
+	// buckets the fund sits in, to leave them on a mandate change or close.
+	buckets []int32
+}
+
+type mandate struct {
+	src               funds.Mandate
+	stages            uint8
+	layers            uint8
+	sectors           uint32
+	excluded          uint32
+	cities            uint32
+	restrictCities    bool
+	excludedCompanies map[string]struct{}
+	min, max          decimal.Decimal
+	// lo[k]..hi[k] is the middle (k+1)/centralityBands of the ticket range.
+	lo, hi        [centralityBands]decimal.Decimal
+	maxOwn        decimal.Decimal // 10 places
+	capsOwnership bool
+}
+
+type app struct {
+	h         uint32
+	info      Application
+	stageBit  uint8
+	layerBit  uint8
+	sectorBit uint32 // 0 for a sector the engine does not know
+	cityBit   uint32
+	amount    decimal.Decimal // 2 places
+	// the amount times 2, 5 and 10, to grade dry-powder headroom by comparison
+	x2, x5, x10 decimal.Decimal
+	own         decimal.Decimal // amount / (valuation ask + amount), 10 places
+	hasOwn      bool
+	equity      bool
+	bucket      int32
+}
+
+// Engine is the in-memory match index and boards.
+type Engine struct {
+	stageOf   map[fundbridge.Stage]int
+	layerOf   map[fundbridge.Layer]int
+	sectorOf  map[fundbridge.Sector]int
+	cityOf    map[fundbridge.City]int
+	sectors   []fundbridge.Sector
+	sectorLay []uint8 // layer bit of each sector
+	slots     int     // sectors plus one for a sector the engine does not know
+	bandTop   decimal.Decimal
+
+	funds   map[string]*fund
+	byOrg   map[string][]string
+	apps    map[string]*app
+	handles []*app
+	free    []uint32
+
+	fundBuckets []map[*fund]struct{}
+	appBuckets  []map[*app]struct{}
+
+	// Evaluations counts the pairs changes evaluated (not explanations,
+	// which readers ask for concurrently), to check the index narrows work.
+	Evaluations uint64
+}
+
+// NewEngine returns an empty engine.
+func NewEngine() *Engine {
+	e := &Engine{
+		stageOf: map[fundbridge.Stage]int{}, layerOf: map[fundbridge.Layer]int{},
+		sectorOf: map[fundbridge.Sector]int{}, cityOf: map[fundbridge.City]int{},
+		bandTop: decimal.NewFromInt(1 << 46),
+		funds:   map[string]*fund{}, byOrg: map[string][]string{}, apps: map[string]*app{},
+	}
+	for i, s := range fundbridge.Stages {
+		e.stageOf[s] = i
+	}
+	for i, l := range fundbridge.Layers {
+		e.layerOf[l] = i
+	}
+	e.sectors = fundbridge.AllSectors()
+	for i, s := range e.sectors {
+		e.sectorOf[s] = i
+		e.sectorLay = append(e.sectorLay, 1<<e.layerOf[s.Layer()])
+	}
+	for i, c := range fundbridge.Cities {
+		e.cityOf[c] = i
+	}
+	e.slots = len(e.sectors) + 1
+	n := len(fundbridge.Stages) * e.slots * amountBands
+	e.fundBuckets = make([]map[*fund]struct{}, n)
+	e.appBuckets = make([]map[*app]struct{}, n)
+	return e
+}
+
+func (e *Engine) bucket(stage, slot, band int) int32 {
+	return int32((stage*e.slots+slot)*amountBands + band)
+}
+
+// band is the log2 band of an amount's whole yuan. It only picks buckets;
+// every decision compares decimals.
+func (e *Engine) band(d decimal.Decimal) int {
+	if d.Sign() <= 0 {
+		return 0
+	}
+	if d.Cmp(e.bandTop) >= 0 {
+		return amountBands - 1
+	}
+	return bits.Len64(uint64(d.IntPart()))
+}
+
+// fen is an amount at exactly two places: decimals of one exponent
+// compare without allocating.
+func fen(a money.Amount) decimal.Decimal { return a.Decimal().Round(2) }
+
+// RegisterFund adds a fund, open, its dry powder its committed capital.
+func (e *Engine) RegisterFund(id, managerOrg, name string, typ funds.FundType, committed money.Amount) {
+	f := e.funds[id]
+	if f == nil {
+		f = &fund{}
+		e.funds[id] = f
+		e.byOrg[managerOrg] = append(e.byOrg[managerOrg], id)
+		f.info.Open = true
+		f.info.DryPowder, f.dry = committed, fen(committed)
+	}
+	f.info.ID, f.info.ManagerOrg, f.info.Name, f.info.Type, f.info.CommittedCapital = id, managerOrg, name, typ, committed
+}
+
+// fundOrNew returns the fund, creating an anonymous one for a fund
+// event seen before its registration (never in a well-formed log).
+func (e *Engine) fundOrNew(id string) *fund {
+	if f := e.funds[id]; f != nil {
+		return f
+	}
+	e.RegisterFund(id, "", "", "", money.Zero)
+	return e.funds[id]
+}
+
+// SetMandate replaces a fund's mandate and rematches it against the open
+// applications its new mandate could take. It returns the applications
+// that newly match the fund.
+func (e *Engine) SetMandate(fundID string, m funds.Mandate) (gained []string) {
+	f := e.fundOrNew(fundID)
+	src := m
+	f.info.Mandate = &src
+	f.m = e.compileMandate(m)
+	return e.rematch(f)
+}
+
+// SetDryPowder records a fund's dry powder after a commitment. Less dry
+// powder can only drop or rescore current matches; more may add some.
+func (e *Engine) SetDryPowder(fundID string, dry money.Amount) (gained []string) {
+	f := e.fundOrNew(fundID)
+	before := f.dry
+	f.info.DryPowder, f.dry = dry, fen(dry)
+	if f.dry.Cmp(before) > 0 {
+		return e.rematch(f)
+	}
+	f.board.filter(func(h uint32) (uint8, bool) {
+		e.Evaluations++
+		score, ok := e.evaluate(f, e.handles[h], nil)
+		return uint8(score), ok
+	})
+	return nil
+}
+
+// CloseFund takes a fund off every board; it stays known for its deals.
+func (e *Engine) CloseFund(fundID string) {
+	f := e.fundOrNew(fundID)
+	f.info.Open = false
+	e.unindexFund(f)
+	f.board = board{}
+}
+
+// rematch rebuilds a fund's board from the applications in its buckets.
+func (e *Engine) rematch(f *fund) (gained []string) {
+	e.unindexFund(f)
+	old := f.board
+	f.board = board{}
+	if !f.info.Open || f.m == nil {
+		return nil
+	}
+	e.indexFund(f)
+	var entries []uint64
+	for _, b := range f.buckets {
+		for a := range e.appBuckets[b] {
+			e.Evaluations++
+			score, ok := e.evaluate(f, a, nil)
+			if !ok {
+				continue
+			}
+			entries = append(entries, uint64(a.h)<<8|uint64(score))
+			if _, had := old.get(a.h); !had {
+				gained = append(gained, a.info.ID)
+			}
+		}
+	}
+	f.board = newBoard(entries)
+	return gained
+}
+
+func (e *Engine) indexFund(f *fund) {
+	m := f.m
+	if m.min.Cmp(m.max) > 0 {
+		return
+	}
+	lo, hi := e.band(m.min), e.band(m.max)
+	for stage := range fundbridge.Stages {
+		if m.stages&(1<<stage) == 0 {
+			continue
+		}
+		for slot := 0; slot < e.slots; slot++ {
+			if slot < len(e.sectors) && !m.accepts(slot, e.sectorLay[slot]) {
+				continue
+			}
+			for band := lo; band <= hi; band++ {
+				b := e.bucket(stage, slot, band)
+				if e.fundBuckets[b] == nil {
+					e.fundBuckets[b] = map[*fund]struct{}{}
+				}
+				e.fundBuckets[b][f] = struct{}{}
+				f.buckets = append(f.buckets, b)
+			}
+		}
+	}
+}
+
+func (e *Engine) unindexFund(f *fund) {
+	for _, b := range f.buckets {
+		delete(e.fundBuckets[b], f)
+	}
+	f.buckets = f.buckets[:0]
+}
+
+// accepts reports whether the mandate could take a sector: any sector,
+// the sector listed, or its layer listed; and not excluded.
+func (m *mandate) accepts(slot int, layerBit uint8) bool {
+	bit := uint32(1) << slot
+	if m.excluded&bit != 0 {
+		return false
+	}
+	return (m.sectors == 0 && m.layers == 0) || m.sectors&bit != 0 || m.layers&layerBit != 0
+}
+
+func (e *Engine) compileMandate(src funds.Mandate) *mandate {
+	// Fresh copies, allocated together, so one evaluation's comparisons
+	// touch few cache lines.
+	m := &mandate{src: src, min: fen(src.TicketMin).Copy(), max: fen(src.TicketMax).Copy(), restrictCities: len(src.Cities) > 0}
+	for _, s := range src.Stages {
+		if i, ok := e.stageOf[s]; ok {
+			m.stages |= 1 << i
+		}
+	}
+	for _, l := range src.Layers {
+		if i, ok := e.layerOf[l]; ok {
+			m.layers |= 1 << i
+		}
+	}
+	for _, s := range src.Sectors {
+		if i, ok := e.sectorOf[s]; ok {
+			m.sectors |= 1 << i
+		}
+	}
+	for _, s := range src.ExcludedSectors {
+		if i, ok := e.sectorOf[s]; ok {
+			m.excluded |= 1 << i
+		}
+	}
+	for _, c := range src.Cities {
+		if i, ok := e.cityOf[c]; ok {
+			m.cities |= 1 << i
+		}
+	}
+	if len(src.ExcludedCompanies) > 0 {
+		m.excludedCompanies = make(map[string]struct{}, len(src.ExcludedCompanies))
+		for _, c := range src.ExcludedCompanies {
+			m.excludedCompanies[c] = struct{}{}
+		}
+	}
+	span := m.max.Sub(m.min)
+	ten := decimal.NewFromInt(2 * centralityBands)
+	for k := range centralityBands {
+		off := span.Mul(decimal.NewFromInt(int64(centralityBands - 1 - k))).Div(ten)
+		m.lo[k], m.hi[k] = m.min.Add(off).Round(2), m.max.Sub(off).Round(2)
+	}
+	m.maxOwn = src.MaxOwnership.Round(10)
+	m.capsOwnership = m.maxOwn.IsPositive()
+	return m
+}
+
+// OpenApplication indexes a submitted application and puts it on the
+// board of every fund it matches. It returns how many funds it matches.
+func (e *Engine) OpenApplication(s applications.ApplicationSubmitted) int {
+	if _, open := e.apps[s.ApplicationID]; open {
+		e.CloseApplication(s.ApplicationID)
+	}
+	a := e.compileApp(s)
+	e.apps[a.info.ID] = a
+	if a.bucket == noBucket {
+		return 0
+	}
+	if e.appBuckets[a.bucket] == nil {
+		e.appBuckets[a.bucket] = map[*app]struct{}{}
+	}
+	e.appBuckets[a.bucket][a] = struct{}{}
+	n := 0
+	for f := range e.fundBuckets[a.bucket] {
+		e.Evaluations++
+		if score, ok := e.evaluate(f, a, nil); ok {
+			f.board.set(a.h, uint8(score))
+			n++
+		}
+	}
+	return n
+}
+
+// CloseApplication takes an application off every board.
+func (e *Engine) CloseApplication(id string) {
+	a := e.apps[id]
+	if a == nil {
+		return
+	}
+	if a.bucket != noBucket {
+		delete(e.appBuckets[a.bucket], a)
+		for f := range e.fundBuckets[a.bucket] {
+			f.board.del(a.h)
+		}
+	}
+	delete(e.apps, id)
+	e.handles[a.h] = nil
+	e.free = append(e.free, a.h)
+}
+
+func (e *Engine) compileApp(s applications.ApplicationSubmitted) *app {
+	a := &app{
+		info: Application{
+			ID: s.ApplicationID, CompanyName: s.CompanyName, Amount: s.AmountRequested,
+			Instruments: slices.Clone(s.Instruments), Slice: s.Slice,
+		},
+		amount: fen(s.AmountRequested), bucket: noBucket,
+	}
+	if s.ValuationAsk != nil {
+		v := *s.ValuationAsk
+		a.info.Valuation = &v
+		if post := v.Add(s.AmountRequested); post.IsPositive() {
+			a.own, a.hasOwn = s.AmountRequested.Ratio(post).Round(10), true
+		}
+	}
+	a.x2 = a.amount.Mul(decimal.NewFromInt(2)).Round(2)
+	a.x5 = a.amount.Mul(decimal.NewFromInt(5)).Round(2)
+	a.x10 = a.amount.Mul(decimal.NewFromInt(10)).Round(2)
+	a.equity = slices.Contains(s.Instruments, fundbridge.InstrumentEquity) || slices.Contains(s.Instruments, fundbridge.InstrumentLoanPlusEquity)
+	if i, ok := e.layerOf[s.Layer]; ok {
+		a.layerBit = 1 << i
+	}
+	if i, ok := e.cityOf[s.City]; ok {
+		a.cityBit = 1 << i
+	}
+	slot := len(e.sectors) // a sector unknown or not of the stated layer
+	if i, ok := e.sectorOf[s.Sector]; ok && e.sectorLay[i] == a.layerBit {
+		slot = i
+		a.sectorBit = 1 << i
+	}
+	stage, knownStage := e.stageOf[s.Stage]
+	if knownStage {
+		a.stageBit = 1 << stage
+	}
+	if knownStage && a.equity {
+		a.bucket = e.bucket(stage, slot, e.band(a.amount))
+	}
+	if n := len(e.free); n > 0 {
+		a.h = e.free[n-1]
+		e.free = e.free[:n-1]
+		e.handles[a.h] = a
+	} else {
+		a.h = uint32(len(e.handles))
+		e.handles = append(e.handles, a)
+	}
+	return a
+}
+
+// evaluate applies the hard filters and scores a pair. With why nil it
+// stops at the first failed filter and builds no text: the hot path.
+// With why set it checks everything and explains each finding.
+//
+// The score adds up to 100 for a perfect fit: stage in mandate 10; sector
+// listed 25, its layer listed 15, any sector 10; ticket centrality in the
+// range 20 down to 4 at the edges; dry powder over 10x/5x/2x the ticket
+// 15/12/8, else 4; city listed 10, any city 7; ownership at the valuation
+// ask within the maximum 20, no maximum 15, no ask 10, above it 0.
+func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
+	if !f.info.Open || f.m == nil {
+		if why != nil {
+			if !f.info.Open {
+				why.con("fund is closed")
+			} else {
+				why.con("fund has no mandate yet")
+			}
+		}
+		return 0, false
+	}
+	m := f.m
+	// The hot path rejects on the bit filters before touching decimals,
+	// whose digits live elsewhere in memory.
+	if why == nil && (a.stageBit&m.stages == 0 || !a.equity || m.restrictCities && a.cityBit&m.cities == 0) {
+		return 0, false
+	}
+	ok, score := true, 0
+
+	if a.stageBit&m.stages == 0 {
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		why.con("stage %s is not in mandate (%s)", a.info.Stage, list(m.src.Stages))
+	} else {
+		score += 10
+		if why != nil {
+			why.pro("stage %s is in mandate", a.info.Stage)
+		}
+	}
+
+	switch {
+	case a.sectorBit&m.excluded != 0:
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		why.con("sector %s is excluded by mandate", a.info.Sector)
+	case m.sectors == 0 && m.layers == 0:
+		score += 10
+		if why != nil {
+			why.pro("mandate is open to any sector")
+		}
+	case a.sectorBit&m.sectors != 0:
+		score += 25
+		if why != nil {
+			why.pro("sector %s is a focus sector", a.info.Sector)
+		}
+	case a.layerBit&m.layers != 0:
+		score += 15
+		if why != nil {
+			why.pro("layer %s is in mandate (sector %s not listed by name)", a.info.Layer, a.info.Sector)
+		}
+	default:
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		why.con("sector %s is outside mandate (%s)", a.info.Sector, focus(m.src))
+	}
+
+	if m.excludedCompanies != nil {
+		if _, excluded := m.excludedCompanies[a.info.CompanyID]; excluded {
+			if why == nil {
+				return 0, false
+			}
+			ok = false
+			why.con("company %s is excluded by mandate", a.info.CompanyID)
+		}
+	}
+
+	need := a.amount // what the fund would have to put in
+	switch {
+	case a.amount.Cmp(m.min) < 0:
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		why.con("ticket %s below fund minimum %s", a.info.Amount.Human(), m.src.TicketMin.Human())
+	case a.amount.Cmp(m.max) > 0:
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		need = m.max
+		why.con("ticket %s above fund maximum %s", a.info.Amount.Human(), m.src.TicketMax.Human())
+	default:
+		k := 0
+		for k < centralityBands-1 && (a.amount.Cmp(m.lo[k]) < 0 || a.amount.Cmp(m.hi[k]) > 0) {
+			k++
+		}
+		score += 20 - 4*k
+		if why != nil {
+			rng := m.src.TicketMin.Human() + "–" + m.src.TicketMax.Human()
+			switch {
+			case k <= 1:
+				why.pro("ticket %s sits near the middle of fund range %s", a.info.Amount.Human(), rng)
+			case k < centralityBands-1:
+				why.pro("ticket %s is within fund range %s", a.info.Amount.Human(), rng)
+			default:
+				why.con("ticket %s is at the edge of fund range %s", a.info.Amount.Human(), rng)
+			}
+		}
+	}
+
+	switch {
+	case f.dry.Cmp(m.min) < 0:
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		why.con("dry powder %s below fund minimum ticket %s", f.info.DryPowder.Human(), m.src.TicketMin.Human())
+	case f.dry.Cmp(need) < 0:
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		why.con("dry powder %s cannot cover ticket %s", f.info.DryPowder.Human(), money.FromDecimal(need).Human())
+	case f.dry.Cmp(a.x10) >= 0:
+		score += 15
+		if why != nil {
+			why.pro("dry powder %s is over 10x the ticket", f.info.DryPowder.Human())
+		}
+	case f.dry.Cmp(a.x5) >= 0:
+		score += 12
+		if why != nil {
+			why.pro("dry powder %s is over 5x the ticket", f.info.DryPowder.Human())
+		}
+	case f.dry.Cmp(a.x2) >= 0:
+		score += 8
+		if why != nil {
+			why.pro("dry powder %s is over 2x the ticket", f.info.DryPowder.Human())
+		}
+	default:
+		score += 4
+		if why != nil {
+			why.con("dry powder %s leaves little headroom over ticket %s", f.info.DryPowder.Human(), a.info.Amount.Human())
+		}
+	}
+
+	switch {
+	case !m.restrictCities:
+		score += 7
+		if why != nil {
+			why.pro("mandate takes any city")
+		}
+	case a.cityBit&m.cities != 0:
+		score += 10
+		if why != nil {
+			why.pro("city %s is a mandate city", a.info.City)
+		}
+	default:
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		why.con("city %s is outside mandate cities (%s)", a.info.City, list(m.src.Cities))
+	}
+
+	if !a.equity {
+		if why == nil {
+			return 0, false
+		}
+		ok = false
+		why.con("wants %s; the fund invests equity", list(a.info.Instruments))
+	} else if why != nil {
+		why.pro("wants %s", list(a.info.Instruments))
+	}
+
+	switch {
+	case !a.hasOwn:
+		score += 10
+		if why != nil {
+			why.con("no valuation ask yet to check ownership against")
+		}
+	case !m.capsOwnership:
+		score += 15
+		if why != nil {
+			why.pro("ownership %s at the valuation ask; the fund sets no maximum", percent(a.own))
+		}
+	case a.own.Cmp(m.maxOwn) <= 0:
+		score += 20
+		if why != nil {
+			why.pro("ownership %s at the valuation ask is within fund maximum %s", percent(a.own), percent(m.maxOwn))
+		}
+	default:
+		if why != nil {
+			why.con("ownership %s at the valuation ask is above fund maximum %s", percent(a.own), percent(m.maxOwn))
+		}
+	}
+
+	if !ok {
+		return 0, false
+	}
+	return score, true
+}
+
+// Explain evaluates a fund against an open application with reasons.
+// ok is false when either is unknown or the application is not open.
+func (e *Engine) Explain(fundID, applicationID string) (ev Evaluation, ok bool) {
+	f, a := e.funds[fundID], e.apps[applicationID]
+	if f == nil || a == nil {
+		return Evaluation{}, false
+	}
+	ev = Evaluation{FundID: fundID, ApplicationID: applicationID, For: []string{}, Against: []string{}}
+	ev.Score, ev.Matches = e.evaluate(f, a, &ev)
+	return ev, true
+}
+
+// Fund returns what the engine knows of a fund, open or closed.
+func (e *Engine) Fund(id string) (FundInfo, bool) {
+	f := e.funds[id]
+	if f == nil {
+		return FundInfo{}, false
+	}
+	return f.info, true
+}
+
+// FundsOf lists the funds a management org registered.
+func (e *Engine) FundsOf(org string) []string { return e.byOrg[org] }
+
+// Application returns an open application.
+func (e *Engine) Application(id string) (Application, bool) {
+	a := e.apps[id]
+	if a == nil {
+		return Application{}, false
+	}
+	return a.info, true
+}
+
+// Score reports whether an application is on a fund's board, and its score.
+func (e *Engine) Score(fundID, applicationID string) (int, bool) {
+	f, a := e.funds[fundID], e.apps[applicationID]
+	if f == nil || a == nil {
+		return 0, false
+	}
+	s, ok := f.board.get(a.h)
+	return int(s), ok
+}
+
+// FundBoard ranks the applications matching a fund: score descending,
+// then application ID.
+func (e *Engine) FundBoard(fundID string) []Match {
+	f := e.funds[fundID]
+	if f == nil {
+		return nil
+	}
+	out := make([]Match, len(f.board.apps))
+	for i, h := range f.board.apps {
+		out[i] = Match{FundID: fundID, ApplicationID: e.handles[h].info.ID, Score: int(f.board.scores[i])}
+	}
+	slices.SortFunc(out, func(x, y Match) int {
+		return cmp.Or(cmp.Compare(y.Score, x.Score), strings.Compare(x.ApplicationID, y.ApplicationID))
+	})
+	return out
+}
+
+// ApplicationBoard ranks the funds an open application matches: score
+// descending, then fund ID.
+func (e *Engine) ApplicationBoard(applicationID string) []Match {
+	a := e.apps[applicationID]
+	if a == nil || a.bucket == noBucket {
+		return nil
+	}
+	var out []Match
+	for f := range e.fundBuckets[a.bucket] {
+		if s, ok := f.board.get(a.h); ok {
+			out = append(out, Match{FundID: f.info.ID, ApplicationID: applicationID, Score: int(s)})
+		}
+	}
+	slices.SortFunc(out, func(x, y Match) int {
+		return cmp.Or(cmp.Compare(y.Score, x.Score), strings.Compare(x.FundID, y.FundID))
+	})
+	return out
+}
+
+// board is a fund's matches: application handles in ascending order and
+// their scores, five bytes a match. Boards of busy funds hold thousands;
+// a map would take four times the memory.
+type board struct {
+	apps   []uint32
+	scores []uint8
+}
+
+// newBoard builds a board from handle<<8|score entries in any order.
+func newBoard(entries []uint64) board {
+	slices.Sort(entries)
+	b := board{apps: make([]uint32, len(entries)), scores: make([]uint8, len(entries))}
+	for i, x := range entries {
+		b.apps[i], b.scores[i] = uint32(x>>8), uint8(x)
+	}
+	return b
+}
+
+func (b *board) get(h uint32) (uint8, bool) {
+	if i, ok := slices.BinarySearch(b.apps, h); ok {
+		return b.scores[i], true
+	}
+	return 0, false
+}
+
+func (b *board) set(h uint32, score uint8) {
+	i, ok := slices.BinarySearch(b.apps, h)
+	if ok {
+		b.scores[i] = score
+		return
+	}
+	b.apps = slices.Insert(b.apps, i, h)
+	b.scores = slices.Insert(b.scores, i, score)
+}
+
+func (b *board) del(h uint32) {
+	if i, ok := slices.BinarySearch(b.apps, h); ok {
+		b.apps = slices.Delete(b.apps, i, i+1)
+		b.scores = slices.Delete(b.scores, i, i+1)
+	}
+}
+
+// filter rescores every entry, dropping those keep refuses.
+func (b *board) filter(keep func(h uint32) (uint8, bool)) {
+	n := 0
+	for _, h := range b.apps {
+		if s, ok := keep(h); ok {
+			b.apps[n], b.scores[n] = h, s
+			n++
+		}
+	}
+	b.apps, b.scores = b.apps[:n], b.scores[:n]
+}
+
+// percent shows a fraction as a percentage with two places: "16.67%".
+func percent(d decimal.Decimal) string {
+	return d.Shift(2).StringFixed(2) + "%"
+}
+
+func list[T ~string](vs []T) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = string(v)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// focus describes what sectors a mandate names.
+func focus(m funds.Mandate) string {
+	var parts []string
+	if len(m.Sectors) > 0 {
+		parts = append(parts, "sectors "+list(m.Sectors))
+	}
+	if len(m.Layers) > 0 {
+		parts = append(parts, "layers "+list(m.Layers))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,254 @@
+package matching
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/funds"
+)
+
+// market generates a seeded, realistic market: funds that specialise in
+// one or two stages, a few sectors or a layer, sometimes some cities,
+// with ticket ranges typical of their stages; applications spread over
+// stages, sectors and cities with amounts typical of their stage.
+type market struct{ r *rand.Rand }
+
+func newMarket(seed uint64) *market {
+	return &market{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// stageTicket is the typical round of a stage, in yuan.
+func stageTicket(s fundbridge.Stage) (lo, hi float64) {
+	switch s {
+	case fundbridge.StageSeed:
+		return 500e3, 5e6
+	case fundbridge.StageStartup:
+		return 2e6, 20e6
+	case fundbridge.StageGrowth:
+		return 10e6, 100e6
+	case fundbridge.StageExpansion:
+		return 50e6, 300e6
+	}
+	return 100e6, 1e9
+}
+
+func (g *market) stage() fundbridge.Stage {
+	w := g.r.IntN(100)
+	switch {
+	case w < 30:
+		return fundbridge.StageSeed
+	case w < 60:
+		return fundbridge.StageStartup
+	case w < 80:
+		return fundbridge.StageGrowth
+	case w < 92:
+		return fundbridge.StageExpansion
+	}
+	return fundbridge.StagePreIPO
+}
+
+// city favours the big five, as the market does.
+func (g *market) city() fundbridge.City {
+	if g.r.IntN(100) < 60 {
+		return fundbridge.Cities[g.r.IntN(5)]
+	}
+	return fundbridge.Cities[g.r.IntN(len(fundbridge.Cities))]
+}
+
+// yuan is a log-uniform amount in [lo, hi], rounded to ¥10k.
+func (g *market) yuan(lo, hi float64) money.Amount {
+	v := math.Exp(math.Log(lo) + g.r.Float64()*(math.Log(hi)-math.Log(lo)))
+	return money.Yuan(int64(v/10e3) * 10e3)
+}
+
+func (g *market) pick(n int, from func() string) []string {
+	var out []string
+	for len(out) < n {
+		if s := from(); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func asEnum[T ~string](ss []string) []T {
+	out := make([]T, len(ss))
+	for i, s := range ss {
+		out[i] = T(s)
+	}
+	return out
+}
+
+func (g *market) mandate() funds.Mandate {
+	sectors := fundbridge.AllSectors()
+	primary := g.stage()
+	i := slices.Index(fundbridge.Stages, primary)
+	m := funds.Mandate{Stages: []fundbridge.Stage{primary}}
+	if w := g.r.IntN(100); w < 50 && i+1 < len(fundbridge.Stages) {
+		m.Stages = append(m.Stages, fundbridge.Stages[i+1])
+	} else if w < 60 && i > 0 {
+		m.Stages = append(m.Stages, fundbridge.Stages[i-1])
+	}
+	lo, hi := stageTicket(primary)
+	m.TicketMin = g.yuan(lo, hi/2)
+	m.TicketMax = money.FromDecimal(m.TicketMin.Decimal().Mul(decimal.NewFromFloat(2 + 3*g.r.Float64())))
+	switch w := g.r.IntN(100); {
+	case w < 20: // any sector
+	case w < 45:
+		m.Layers = []fundbridge.Layer{fundbridge.Layers[g.r.IntN(len(fundbridge.Layers))]}
+	default:
+		m.Sectors = asEnum[fundbridge.Sector](g.pick(1+g.r.IntN(4), func() string { return string(sectors[g.r.IntN(len(sectors))]) }))
+	}
+	if g.r.IntN(100) < 10 {
+		m.ExcludedSectors = []fundbridge.Sector{sectors[g.r.IntN(len(sectors))]}
+	}
+	if g.r.IntN(100) < 45 {
+		m.Cities = asEnum[fundbridge.City](g.pick(1+g.r.IntN(3), func() string { return string(g.city()) }))
+	}
+	if g.r.IntN(100) < 5 {
+		m.ExcludedCompanies = []string{fmt.Sprintf("c%d", g.r.IntN(100_000))}
+	}
+	m.MaxOwnership = decimal.New(int64(10+g.r.IntN(21)), -2)
+	return m
+}
+
+// fund returns a fund's ID, org, committed capital and mandate.
+func (g *market) fund(i int) (id, org string, committed money.Amount, m funds.Mandate) {
+	m = g.mandate()
+	committed = money.FromDecimal(m.TicketMax.Decimal().Mul(decimal.NewFromInt(int64(10 + g.r.IntN(31)))))
+	return fmt.Sprintf("f%05d", i), fmt.Sprintf("org%04d", i/3), committed, m
+}
+
+func (g *market) application(i int) applications.ApplicationSubmitted {
+	sectors := fundbridge.AllSectors()
+	stage := g.stage()
+	sector := sectors[g.r.IntN(len(sectors))]
+	lo, hi := stageTicket(stage)
+	s := applications.ApplicationSubmitted{
+		ApplicationID: fmt.Sprintf("a%06d", i),
+		CompanyName:   fmt.Sprintf("Company %d", i),
+		Slice:         applications.Slice{CompanyID: fmt.Sprintf("c%d", i), Stage: stage, Layer: sector.Layer(), Sector: sector, City: g.city()},
+	}
+	s.AmountRequested = g.yuan(lo, hi)
+	switch w := g.r.IntN(100); {
+	case w < 55:
+		s.Instruments = []fundbridge.Instrument{fundbridge.InstrumentEquity}
+	case w < 70:
+		s.Instruments = []fundbridge.Instrument{fundbridge.InstrumentLoanPlusEquity}
+	case w < 75:
+		s.Instruments = []fundbridge.Instrument{fundbridge.InstrumentEquity, fundbridge.InstrumentVentureLoan}
+	case w < 90:
+		s.Instruments = []fundbridge.Instrument{fundbridge.InstrumentVentureLoan}
+	default:
+		s.Instruments = []fundbridge.Instrument{fundbridge.InstrumentPatentInsurance}
+	}
+	if g.r.IntN(100) < 60 {
+		v := money.FromDecimal(s.AmountRequested.Decimal().Mul(decimal.NewFromInt(int64(3 + g.r.IntN(13)))))
+		s.ValuationAsk = &v
+	}
+	return s
+}
+
+func (g *market) addFunds(e *Engine, n int) {
+	for i := range n {
+		id, org, committed, m := g.fund(i)
+		e.RegisterFund(id, org, "Fund "+id, funds.FundVC, committed)
+		e.SetMandate(id, m)
+	}
+}
+
+func (g *market) addApplications(e *Engine, n int) {
+	for i := range n {
+		e.OpenApplication(g.application(i))
+	}
+}
+
+func boardEntries(e *Engine) int {
+	n := 0
+	for _, f := range e.funds {
+		n += len(f.board.apps)
+	}
+	return n
+}
+
+// BenchmarkMatchNewApplication matches one new application against
+// 10,000 funds. Target: ≤ 1 ms/op.
+func BenchmarkMatchNewApplication(b *testing.B) {
+	g := newMarket(1)
+	e := NewEngine()
+	g.addFunds(e, 10_000)
+	apps := make([]applications.ApplicationSubmitted, 4096)
+	for i := range apps {
+		apps[i] = g.application(i)
+	}
+	evals, matches, i := e.Evaluations, 0, 0
+	b.ResetTimer()
+	for b.Loop() {
+		a := apps[i%len(apps)]
+		a.ApplicationID = fmt.Sprintf("new%08d", i)
+		matches += e.OpenApplication(a)
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(i)/1000, "ms/op")
+	b.ReportMetric(float64(e.Evaluations-evals)/float64(i), "evaluated/op")
+	b.ReportMetric(float64(matches)/float64(i), "matches/op")
+}
+
+// BenchmarkMandateChange changes a broad mandate (every stage, any
+// sector, ¥0.1m–¥1b) against 100,000 open applications, so the rematch
+// evaluates every equity-seeking one. Target: ≤ 500 ms/op.
+func BenchmarkMandateChange(b *testing.B) {
+	g := newMarket(2)
+	e := NewEngine()
+	g.addApplications(e, 100_000)
+	e.RegisterFund("broad", "org", "Broad Fund", funds.FundPE, money.Yuan(50_000_000_000))
+	broad := []funds.Mandate{
+		{Stages: fundbridge.Stages, TicketMin: money.Yuan(100_000), TicketMax: money.Yuan(1_000_000_000), MaxOwnership: decimal.RequireFromString("0.25")},
+		{Stages: fundbridge.Stages, TicketMin: money.Yuan(100_000), TicketMax: money.Yuan(1_000_000_000), MaxOwnership: decimal.RequireFromString("0.15"),
+			Cities: []fundbridge.City{"beijing", "shanghai", "shenzhen", "hangzhou"}},
+	}
+	evals, gained, board, i := e.Evaluations, 0, 0, 0
+	b.ResetTimer()
+	for b.Loop() {
+		gained += len(e.SetMandate("broad", broad[i%2]))
+		board += len(e.funds["broad"].board.apps)
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(i)/1000, "ms/op")
+	b.ReportMetric(float64(e.Evaluations-evals)/float64(i), "evaluated/op")
+	b.ReportMetric(float64(board)/float64(i), "matches/op")
+	b.ReportMetric(float64(gained)/float64(i), "gained/op")
+}
+
+// BenchmarkIndexMemory builds the index of 10,000 funds and 100,000
+// applications and reports the heap it holds (HeapAlloc after minus
+// before, both after a GC). ns/op is the time to build it.
+func BenchmarkIndexMemory(b *testing.B) {
+	var heapMB, entries float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		g := newMarket(3)
+		e := NewEngine()
+		g.addFunds(e, 10_000)
+		g.addApplications(e, 100_000)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heapMB = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
+		entries = float64(boardEntries(e))
+		runtime.KeepAlive(e)
+	}
+	b.ReportMetric(heapMB, "heap-MB")
+	b.ReportMetric(entries, "board-entries")
+	b.ReportMetric(entries/100_000, "matches/app")
+}

@@ -1,0 +1,87 @@
+package matching
+
+import (
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications"
+)
+
+// The events of the screening pipeline: one deal per (fund, application),
+// in stream "deal-<fundID>_<applicationID>". They are the service's public
+// contract: the projections read them to show pipelines and closings.
+
+// DealSourced opens a deal from a current match. The slice is the
+// application's at sourcing, so pipeline views slice without joining.
+type DealSourced struct {
+	DealID        string `json:"deal_id"`
+	FundID        string `json:"fund_id"`
+	ApplicationID string `json:"application_id"`
+	Score         int    `json:"score"`
+	applications.Slice
+}
+
+// DealAdvanced moves a deal one step forward.
+type DealAdvanced struct {
+	DealID string `json:"deal_id"`
+	From   Step   `json:"from"`
+	To     Step   `json:"to"`
+}
+
+// DealPassed ends a deal at an open step.
+type DealPassed struct {
+	DealID string `json:"deal_id"`
+	Step   Step   `json:"step"`
+	Reason string `json:"reason"`
+}
+
+// TermSheetIssued moves a deal from ic_review to term_sheet. Ownership is
+// amount / post-money as a fraction with 10 places.
+type TermSheetIssued struct {
+	DealID    string          `json:"deal_id"`
+	Amount    money.Amount    `json:"amount"`
+	PreMoney  money.Amount    `json:"pre_money"`
+	PostMoney money.Amount    `json:"post_money"`
+	Ownership decimal.Decimal `json:"ownership"`
+}
+
+// TermSheetAccepted is the startup's yes; the fund may now close.
+type TermSheetAccepted struct {
+	DealID string `json:"deal_id"`
+}
+
+// TermSheetDeclined is the startup's no; the deal returns to ic_review.
+type TermSheetDeclined struct {
+	DealID string `json:"deal_id"`
+	Reason string `json:"reason"`
+}
+
+// DealClosed records an equity investment the fund has committed.
+type DealClosed struct {
+	DealID        string          `json:"deal_id"`
+	FundID        string          `json:"fund_id"`
+	ApplicationID string          `json:"application_id"`
+	CompanyID     string          `json:"company_id"`
+	Amount        money.Amount    `json:"amount"`
+	Ownership     decimal.Decimal `json:"ownership"`
+}
+
+func (DealSourced) EventType() string       { return "deal.sourced.v1" }
+func (DealAdvanced) EventType() string      { return "deal.advanced.v1" }
+func (DealPassed) EventType() string        { return "deal.passed.v1" }
+func (TermSheetIssued) EventType() string   { return "deal.term_sheet_issued.v1" }
+func (TermSheetAccepted) EventType() string { return "deal.term_sheet_accepted.v1" }
+func (TermSheetDeclined) EventType() string { return "deal.term_sheet_declined.v1" }
+func (DealClosed) EventType() string        { return "deal.closed.v1" }
+
+// Register adds the service's event types to r.
+func Register(r *events.Registry) {
+	events.Register[DealSourced](r, DealSourced{}.EventType())
+	events.Register[DealAdvanced](r, DealAdvanced{}.EventType())
+	events.Register[DealPassed](r, DealPassed{}.EventType())
+	events.Register[TermSheetIssued](r, TermSheetIssued{}.EventType())
+	events.Register[TermSheetAccepted](r, TermSheetAccepted{}.EventType())
+	events.Register[TermSheetDeclined](r, TermSheetDeclined{}.EventType())
+	events.Register[DealClosed](r, DealClosed{}.EventType())
+}

@@ -1,0 +1,433 @@
+package matching
+
+import (
+	"container/heap"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// The reactor tells the applications service what matching learned: new
+// matches, a fund starting to screen, a closing. The follower only marks
+// work (a coalescing set, never blocking on NATS); one goroutine does it.
+// Each task re-reads the views when it runs and sends only what the
+// applications service's own events do not show yet, so a restart that
+// replays the log sends nothing already recorded, and repeats carry the
+// same idempotency key.
+
+// Operations sent to other services.
+const (
+	applicationsService = "applications"
+	fundsService        = "funds"
+	opMarkMatched       = "application.mark_matched"
+	opMarkUnderReview   = "application.mark_under_review"
+	opMarkFunded        = "application.mark_funded"
+	opCommit            = "fund.commit"
+	// maxFundsPerMatch bounds one mark_matched; more go in later sends.
+	maxFundsPerMatch = 500
+)
+
+// systemActor is matching acting as the platform.
+func systemActor() fundbridge.Actor {
+	return fundbridge.Actor{UserID: Name, Role: fundbridge.RoleSystem}
+}
+
+// MarkMatched is the payload of application.mark_matched.
+type MarkMatched struct {
+	ApplicationID string   `json:"application_id"`
+	FundIDs       []string `json:"fund_ids"`
+}
+
+// MarkUnderReview is the payload of application.mark_under_review.
+type MarkUnderReview struct {
+	ApplicationID string `json:"application_id"`
+	FundID        string `json:"fund_id"`
+}
+
+// MarkFunded is the payload of application.mark_funded.
+type MarkFunded struct {
+	ApplicationID string                `json:"application_id"`
+	DealID        string                `json:"deal_id"`
+	FundID        string                `json:"fund_id"`
+	Instrument    fundbridge.Instrument `json:"instrument"`
+	Amount        money.Amount          `json:"amount"`
+}
+
+// CommitCapital is the payload of fund.commit.
+type CommitCapital struct {
+	FundID        string       `json:"fund_id"`
+	DealID        string       `json:"deal_id"`
+	ApplicationID string       `json:"application_id"`
+	CompanyID     string       `json:"company_id"`
+	Amount        money.Amount `json:"amount"`
+}
+
+type taskKind uint8
+
+const (
+	taskMatch  taskKind = iota + 1 // id: application
+	taskReview                     // id: deal
+	taskFunded                     // id: deal
+)
+
+type taskKey struct {
+	kind taskKind
+	id   string
+}
+
+// taskCause is the event that made the task, for the request's trail.
+type taskCause struct{ correlation, causation string }
+
+type task struct {
+	key   taskKey
+	cause taskCause
+}
+
+// outcome of one attempt at a task.
+type outcome int
+
+const (
+	done  outcome = iota // sent, or nothing to send
+	later                // retry after a backoff
+)
+
+type delayed struct {
+	due time.Time
+	key taskKey
+}
+
+type delayHeap []delayed
+
+func (h delayHeap) Len() int           { return len(h) }
+func (h delayHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h delayHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *delayHeap) Push(x any)        { *h = append(*h, x.(delayed)) }
+func (h *delayHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+type reactor struct {
+	views      *views
+	client     *runtime.Client
+	log        *slog.Logger
+	minBackoff time.Duration
+	maxBackoff time.Duration
+	callWait   time.Duration
+
+	mu       sync.Mutex
+	causes   map[taskKey]taskCause // every task pending: ready, delayed or in flight
+	ready    []taskKey
+	waiting  delayHeap
+	attempts map[taskKey]int
+	wake     chan struct{}
+	// inflight is the task being attempted; again says an event marked it
+	// meanwhile, so it runs once more even if this attempt is its last.
+	inflight taskKey
+	again    bool
+
+	// sent holds funds already sent in mark_matched whose
+	// application.matched.v1 has not been folded yet. Only the worker
+	// goroutine touches it.
+	sent map[string]map[string]struct{}
+}
+
+func newReactor(v *views, client *runtime.Client, log *slog.Logger, minBackoff, maxBackoff time.Duration) *reactor {
+	return &reactor{
+		views: v, client: client, log: log, minBackoff: minBackoff, maxBackoff: maxBackoff, callWait: 10 * time.Second,
+		causes: map[taskKey]taskCause{}, attempts: map[taskKey]int{},
+		wake: make(chan struct{}, 1), sent: map[string]map[string]struct{}{},
+	}
+}
+
+// add marks work; a task already pending is not queued twice.
+func (r *reactor) add(ts []task) {
+	if len(ts) == 0 {
+		return
+	}
+	r.mu.Lock()
+	for _, t := range ts {
+		if t.key == r.inflight {
+			r.again = true
+			continue
+		}
+		if _, pending := r.causes[t.key]; pending {
+			continue
+		}
+		r.causes[t.key] = t.cause
+		r.ready = append(r.ready, t.key)
+	}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next returns a task due now, or how long until one is.
+func (r *reactor) next(now time.Time) (taskKey, taskCause, bool, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.waiting) > 0 && !r.waiting[0].due.After(now) {
+		d := heap.Pop(&r.waiting).(delayed)
+		r.ready = append(r.ready, d.key)
+	}
+	if len(r.ready) > 0 {
+		k := r.ready[0]
+		r.ready[0] = taskKey{}
+		r.ready = r.ready[1:]
+		r.inflight, r.again = k, false
+		return k, r.causes[k], true, 0
+	}
+	if len(r.waiting) > 0 {
+		return taskKey{}, taskCause{}, false, r.waiting[0].due.Sub(now)
+	}
+	return taskKey{}, taskCause{}, false, time.Hour
+}
+
+func (r *reactor) finish(k taskKey, o outcome, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	again := r.again
+	r.inflight, r.again = taskKey{}, false
+	if o == done {
+		delete(r.attempts, k)
+		if again {
+			r.ready = append(r.ready, k)
+		} else {
+			delete(r.causes, k)
+		}
+		return
+	}
+	n := r.attempts[k]
+	r.attempts[k] = n + 1
+	wait := r.minBackoff << min(n, 20)
+	if wait > r.maxBackoff || wait <= 0 {
+		wait = r.maxBackoff
+	}
+	heap.Push(&r.waiting, delayed{due: now.Add(wait), key: k})
+}
+
+// run works until ctx ends, starting once ready returns: after the
+// follower has replayed the log as it stood at startup, so that every
+// decision sees what the applications service already recorded.
+func (r *reactor) run(ctx context.Context, ready func(context.Context) error) {
+	if err := ready(ctx); err != nil {
+		return
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		k, cause, ok, wait := r.next(time.Now())
+		if !ok {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.wake:
+			case <-timer.C:
+			}
+			continue
+		}
+		o := r.attempt(ctx, k, cause)
+		if ctx.Err() != nil {
+			return
+		}
+		r.finish(k, o, time.Now())
+	}
+}
+
+// call is one request to another service, as the platform.
+type call struct {
+	service, op, key string
+	payload          any
+	onSuccess        func()
+}
+
+func (r *reactor) attempt(ctx context.Context, k taskKey, cause taskCause) outcome {
+	c, o := r.plan(k)
+	if c == nil {
+		return o
+	}
+	payload, err := json.Marshal(c.payload)
+	if err != nil {
+		r.log.Error("encode request", "op", c.op, "err", err)
+		return done
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.callWait)
+	defer cancel()
+	_, err = r.client.Call(ctx, c.service, c.op, &runtime.Request{
+		Actor: systemActor(), CorrelationID: cause.correlation, CausationID: cause.causation,
+		IdempotencyKey: c.key, Payload: payload,
+	}, nil)
+	switch code := fundbridge.ErrorCode(err); code {
+	case "":
+		if c.onSuccess != nil {
+			c.onSuccess()
+		}
+		return done
+	case fundbridge.EUNAVAILABLE, fundbridge.EINTERNAL:
+		r.log.Warn("will retry", "op", c.op, "key", c.key, "err", err)
+		return later
+	case fundbridge.ECONFLICT:
+		r.log.Info("refused: the application has moved on", "op", c.op, "key", c.key, "err", err)
+		return done
+	default:
+		r.log.Error("refused", "op", c.op, "key", c.key, "err", err)
+		return done
+	}
+}
+
+// plan decides, from the views as they are now, what to send for a task.
+func (r *reactor) plan(k taskKey) (*call, outcome) {
+	if r.client == nil {
+		return nil, later
+	}
+	r.views.mu.RLock()
+	defer r.views.mu.RUnlock()
+	switch k.kind {
+	case taskMatch:
+		return r.planMatch(k.id)
+	case taskReview:
+		return r.planReview(k.id)
+	case taskFunded:
+		return r.planFunded(k.id)
+	}
+	return nil, done
+}
+
+// planMatch sends the funds an open application matches that the
+// applications service has not recorded yet, best first.
+func (r *reactor) planMatch(appID string) (*call, outcome) {
+	st := r.views.apps[appID]
+	if st == nil || !st.open() {
+		r.forgetSent(appID)
+		return nil, done
+	}
+	sent := r.sent[appID]
+	for f := range sent {
+		if has(st.matched, f) {
+			delete(sent, f)
+		}
+	}
+	if len(sent) == 0 {
+		delete(r.sent, appID)
+	}
+	fresh := newFunds(r.views.engine.ApplicationBoard(appID), st.matched, sent)
+	if len(fresh) == 0 {
+		return nil, done
+	}
+	more := len(fresh) > maxFundsPerMatch
+	if more {
+		fresh = fresh[:maxFundsPerMatch]
+	}
+	slices.Sort(fresh)
+	return &call{
+		service: applicationsService, op: opMarkMatched, key: matchKey(appID, fresh),
+		payload: MarkMatched{ApplicationID: appID, FundIDs: fresh},
+		onSuccess: func() {
+			addTo(&sent, fresh...)
+			r.sent[appID] = sent
+			if more {
+				r.add([]task{{key: taskKey{kind: taskMatch, id: appID}}})
+			}
+		},
+	}, done
+}
+
+// newFunds lists, best first, the funds on an application's board that
+// neither its folded matches nor this process's sends already hold.
+func newFunds(board []Match, recorded, sent map[string]struct{}) []string {
+	var fresh []string
+	for _, m := range board {
+		if !has(recorded, m.FundID) && !has(sent, m.FundID) {
+			fresh = append(fresh, m.FundID)
+		}
+	}
+	return fresh
+}
+
+func (r *reactor) forgetSent(appID string) { delete(r.sent, appID) }
+
+// matchKey names a mark_matched by its application and fund set, so a
+// repeat of the same set is stored once.
+func matchKey(appID string, sortedFunds []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(sortedFunds, "\x00")))
+	return "match:" + appID + ":" + hex.EncodeToString(sum[:8])
+}
+
+// awaitMatch reports whether a fund's match to an application is still
+// to be recorded; the applications service refuses reviews and fundings
+// by unmatched funds, so those wait for it.
+func (r *reactor) awaitMatch(st *appState, appID, fundID string) bool {
+	if has(st.matched, fundID) {
+		return false
+	}
+	if st.open() {
+		r.add([]task{{key: taskKey{kind: taskMatch, id: appID}}})
+	}
+	return true
+}
+
+func (r *reactor) planReview(dealID string) (*call, outcome) {
+	d, ok := r.views.deals[dealID]
+	if !ok || !d.open() || d.Step == StepSourced {
+		return nil, done
+	}
+	st := r.views.apps[d.ApplicationID]
+	if st == nil || !st.open() || has(st.reviewing, d.FundID) {
+		return nil, done
+	}
+	if r.awaitMatch(st, d.ApplicationID, d.FundID) {
+		return nil, later
+	}
+	return &call{
+		service: applicationsService, op: opMarkUnderReview, key: "under_review:" + dealID,
+		payload: MarkUnderReview{ApplicationID: d.ApplicationID, FundID: d.FundID},
+	}, done
+}
+
+func (r *reactor) planFunded(dealID string) (*call, outcome) {
+	d, ok := r.views.deals[dealID]
+	if !ok || d.Step != StepClosed || d.Closed == nil {
+		return nil, done
+	}
+	st := r.views.apps[d.ApplicationID]
+	if st != nil && has(st.funded, dealID) {
+		return nil, done
+	}
+	if st != nil && st.open() && r.awaitMatch(st, d.ApplicationID, d.FundID) {
+		return nil, later
+	}
+	return &call{
+		service: applicationsService, op: opMarkFunded, key: "funded:" + dealID,
+		payload: MarkFunded{ApplicationID: d.ApplicationID, DealID: dealID, FundID: d.FundID, Instrument: fundbridge.InstrumentEquity, Amount: d.Closed.Amount},
+	}, done
+}
+
+// commitRequest is fund.commit for a deal's accepted term sheet, keyed by
+// the deal so that a retried closing commits once.
+func commitRequest(req *runtime.Request, d Deal) (*runtime.Request, error) {
+	payload, err := json.Marshal(CommitCapital{
+		FundID: d.FundID, DealID: d.ID, ApplicationID: d.ApplicationID, CompanyID: d.CompanyID, Amount: d.TermSheet.Amount,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.Request{
+		Actor: systemActor(), CorrelationID: req.CorrelationID, CausationID: req.ID,
+		IdempotencyKey: "commit:" + d.ID, Payload: payload,
+	}, nil
+}

@@ -1,0 +1,301 @@
+// Package matching matches applications to fund mandates, ranks them for
+// fund managers with reasons, and runs each fund's screening pipeline
+// from a sourced match to a closed deal.
+package matching
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// Name is the service's name on the bus.
+const Name = "matching"
+
+// Operations.
+const (
+	OpMatchesForFund        = "match.for_fund"
+	OpMatchesForApplication = "match.for_application"
+	OpSource                = "deal.source"
+	OpAdvance               = "deal.advance"
+	OpPass                  = "deal.pass"
+	OpIssueTermSheet        = "deal.issue_term_sheet"
+	OpAcceptTermSheet       = "deal.accept_term_sheet"
+	OpDeclineTermSheet      = "deal.decline_term_sheet"
+	OpClose                 = "deal.close"
+	OpGet                   = "deal.get"
+	OpList                  = "deal.list"
+)
+
+// Service is the matching service.
+type Service struct {
+	store    events.Store
+	registry *events.Registry
+	client   *runtime.Client
+	log      *slog.Logger
+
+	views    *views
+	follower *projections.Follower
+	reactor  *reactor
+	deals    *runtime.Repository[Deal]
+
+	minBackoff, maxBackoff time.Duration
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClient is how the service reaches the applications and funds
+// services. Without one, deals cannot close and the reactor waits.
+func WithClient(c *runtime.Client) Option { return func(s *Service) { s.client = c } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithRetryBackoff bounds the reactor's waits between retries (default
+// 200ms doubling to 30s).
+func WithRetryBackoff(min, max time.Duration) Option {
+	return func(s *Service) { s.minBackoff, s.maxBackoff = min, max }
+}
+
+// New returns the service over the store. The registry must hold the
+// events of applications, funds and matching (Register).
+func New(store events.Store, registry *events.Registry, opts ...Option) *Service {
+	s := &Service{store: store, registry: registry, log: slog.Default(), minBackoff: 200 * time.Millisecond, maxBackoff: 30 * time.Second}
+	for _, o := range opts {
+		o(s)
+	}
+	s.log = s.log.With("service", Name)
+	s.views = newViews(registry)
+	s.reactor = newReactor(s.views, s.client, s.log, s.minBackoff, s.maxBackoff)
+	s.follower = projections.NewFollower(Name, store, func(e events.Event) error {
+		tasks, err := s.views.apply(e)
+		if err != nil {
+			return err
+		}
+		s.reactor.add(tasks)
+		return nil
+	})
+	s.deals = runtime.NewRepository(store, registry, dealDecider(), runtime.RepositoryOptions{Logger: s.log})
+	return s
+}
+
+// Run follows the log from the start and works the reactor until ctx
+// ends. The reactor starts acting once the views have caught up with the
+// log as it stood at startup.
+func (s *Service) Run(ctx context.Context) error {
+	head, err := s.store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("matching: read the log's head: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s.reactor.run(ctx, func(ctx context.Context) error {
+			for {
+				err := s.follower.WaitFor(ctx, head)
+				if err == nil || ctx.Err() != nil {
+					return err
+				}
+			}
+		})
+	})
+	err = s.follower.Run(ctx, 0)
+	cancel()
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("matching: %w", err)
+	}
+	return nil
+}
+
+// Runtime is the service's operations on the bus.
+func (s *Service) Runtime() runtime.Service {
+	managers := []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleSystem}
+	startups := []fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleSystem}
+	viewers := []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem}
+	return runtime.Service{Name: Name, Logger: s.log, Operations: map[string]runtime.Handler{
+		OpMatchesForFund:        handle([]fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem}, "see a fund's matches", s.matchesForFund),
+		OpMatchesForApplication: handle([]fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem}, "see an application's matches", s.matchesForApplication),
+		OpSource:                handle(managers, "source deals", s.source),
+		OpAdvance:               handle(managers, "move deals", s.advance),
+		OpPass:                  handle(managers, "pass on deals", s.pass),
+		OpIssueTermSheet:        handle(managers, "issue term sheets", s.issueTermSheet),
+		OpAcceptTermSheet:       handle(startups, "accept term sheets", s.acceptTermSheet),
+		OpDeclineTermSheet:      handle(startups, "decline term sheets", s.declineTermSheet),
+		OpClose:                 handle(managers, "close deals", s.close),
+		OpGet:                   handle(viewers, "see deals", s.get),
+		OpList:                  handle(viewers, "list deals", s.list),
+	}}
+}
+
+// handle checks the role, decodes and validates the payload, then runs fn.
+func handle[C any, PC interface {
+	*C
+	validator
+}](roles []fundbridge.Role, what string, fn func(context.Context, *runtime.Request, C) (runtime.Result, error)) runtime.Handler {
+	return func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+		if !slices.Contains(roles, req.Actor.Role) {
+			return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s may not %s", req.Actor.Role, what)
+		}
+		var c C
+		if err := decode(req.Payload, PC(&c)); err != nil {
+			return runtime.Result{}, err
+		}
+		return fn(ctx, req, c)
+	}
+}
+
+func (s *Service) matchesForFund(ctx context.Context, req *runtime.Request, q MatchesForFund) (runtime.Result, error) {
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return runtime.Result{}, err
+	}
+	out, err := s.views.fundMatches(req.Actor, q)
+	return runtime.Result{Value: out, Position: s.follower.Position()}, err
+}
+
+func (s *Service) matchesForApplication(ctx context.Context, req *runtime.Request, q MatchesForApplication) (runtime.Result, error) {
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return runtime.Result{}, err
+	}
+	out, err := s.views.applicationMatches(req.Actor, q)
+	return runtime.Result{Value: out, Position: s.follower.Position()}, err
+}
+
+func (s *Service) get(ctx context.Context, req *runtime.Request, q GetDeal) (runtime.Result, error) {
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return runtime.Result{}, err
+	}
+	d, err := s.views.deal(req.Actor, q.DealID)
+	return runtime.Result{Value: d, Version: d.Version}, err
+}
+
+func (s *Service) list(ctx context.Context, req *runtime.Request, q ListDeals) (runtime.Result, error) {
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return runtime.Result{}, err
+	}
+	return runtime.Result{Value: s.views.listDeals(req.Actor, q), Position: s.follower.Position()}, nil
+}
+
+func (s *Service) source(ctx context.Context, req *runtime.Request, c SourceDeal) (runtime.Result, error) {
+	src, err := s.views.sourcing(req.Actor, c)
+	if err != nil {
+		return runtime.Result{}, err
+	}
+	return s.execute(ctx, req, DealID(c.FundID, c.ApplicationID), func(d Deal) ([]events.Payload, error) {
+		return decideSource(d, src)
+	})
+}
+
+func (s *Service) advance(ctx context.Context, req *runtime.Request, c AdvanceDeal) (runtime.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
+			return nil, err
+		}
+		return decideAdvance(d, c)
+	})
+}
+
+func (s *Service) pass(ctx context.Context, req *runtime.Request, c PassDeal) (runtime.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
+			return nil, err
+		}
+		return decidePass(d, c)
+	})
+}
+
+func (s *Service) issueTermSheet(ctx context.Context, req *runtime.Request, c IssueTermSheet) (runtime.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
+			return nil, err
+		}
+		f, _ := s.views.fund(d.FundID)
+		return decideIssueTermSheet(d, f, c)
+	})
+}
+
+func (s *Service) acceptTermSheet(ctx context.Context, req *runtime.Request, c AcceptTermSheet) (runtime.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
+			return nil, err
+		}
+		return decideAcceptTermSheet(d)
+	})
+}
+
+func (s *Service) declineTermSheet(ctx context.Context, req *runtime.Request, c DeclineTermSheet) (runtime.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
+			return nil, err
+		}
+		return decideDeclineTermSheet(d, c)
+	})
+}
+
+// close has the fund commit the capital, then closes the deal. It runs
+// inside the deal's command, so nothing else moves the deal meanwhile in
+// this process; a retry commits once, by the deal's key.
+func (s *Service) close(ctx context.Context, req *runtime.Request, c CloseDeal) (runtime.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
+			return nil, err
+		}
+		closing, err := decideClose(d)
+		if err != nil {
+			return nil, err
+		}
+		if s.client == nil {
+			return nil, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "the funds service is not reachable from matching")
+		}
+		commit, err := commitRequest(req, d)
+		if err != nil {
+			return nil, fmt.Errorf("close %s: %w", d.ID, err)
+		}
+		if _, err := s.client.Call(ctx, fundsService, opCommit, commit, nil); err != nil {
+			return nil, err // the funds service's refusal, as it is
+		}
+		return closing, nil
+	})
+}
+
+// execute runs a deal command and replies with the deal as it now is.
+func (s *Service) execute(ctx context.Context, req *runtime.Request, dealID string, decide func(Deal) ([]events.Payload, error)) (runtime.Result, error) {
+	cmd := runtime.Command{
+		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
+		Expected: req.ExpectedVersion,
+	}
+	res, d, err := s.deals.Execute(ctx, dealID, cmd, decide)
+	if err != nil {
+		return runtime.Result{}, err
+	}
+	return runtime.Result{Value: d, Position: res.Position, Version: res.LastVersion}, nil
+}
+
+// managedBy admits the manager of the deal's fund (and the platform);
+// to anyone else the deal does not exist.
+func (s *Service) managedBy(actor fundbridge.Actor, d Deal, id string) error {
+	if d.exists() {
+		if f, ok := s.views.fund(d.FundID); ok && manages(actor, f) {
+			return nil
+		}
+	}
+	return fundbridge.Errorf(fundbridge.ENOTFOUND, "no deal %s", id)
+}
+
+// ownedBy admits the startup that applied (and the platform).
+func ownedBy(actor fundbridge.Actor, d Deal, id string) error {
+	if d.exists() && (actor.Role == fundbridge.RoleSystem || actor.OrgID != "" && actor.OrgID == d.CompanyID) {
+		return nil
+	}
+	return fundbridge.Errorf(fundbridge.ENOTFOUND, "no deal %s", id)
+}

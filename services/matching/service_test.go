@@ -1,0 +1,544 @@
+package matching_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/testenv"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// responder is a test stand-in on real NATS for a service matching
+// sends commands to: it records what it receives and answers OK, or
+// with the refusal it was told to give.
+type responder struct {
+	mu      sync.Mutex
+	got     []runtime.Request
+	ops     []string
+	refusal map[string]*fundbridge.Error
+}
+
+func (r *responder) service(name string, ops ...string) runtime.Service {
+	svc := runtime.Service{Name: name, Operations: map[string]runtime.Handler{}, Logger: quiet()}
+	for _, op := range ops {
+		svc.Operations[op] = func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.got, r.ops = append(r.got, *req), append(r.ops, op)
+			if e := r.refusal[op]; e != nil {
+				return runtime.Result{}, e
+			}
+			return runtime.Result{}, nil
+		}
+	}
+	return svc
+}
+
+func (r *responder) refuse(op string, e *fundbridge.Error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refusal == nil {
+		r.refusal = map[string]*fundbridge.Error{}
+	}
+	r.refusal[op] = e
+}
+
+// requests lists what op received so far.
+func (r *responder) requests(op string) []runtime.Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []runtime.Request
+	for i, o := range r.ops {
+		if o == op {
+			out = append(out, r.got[i])
+		}
+	}
+	return out
+}
+
+// await waits until op has received n requests.
+func (r *responder) await(t *testing.T, op string, n int) []runtime.Request {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := r.requests(op)
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s received %d requests, want %d", op, len(got), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *responder) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+type harness struct {
+	t      *testing.T
+	env    *testenv.Env
+	client *runtime.Client
+	last   uint64 // position of the last write, for read-your-writes
+}
+
+func serve(t *testing.T, nc *nats.Conn, svc runtime.Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runtime.Serve(ctx, nc, svc) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func runService(t *testing.T, env *testenv.Env, reg *events.Registry) {
+	svc := matching.New(env.Store, reg, matching.WithLogger(quiet()),
+		matching.WithClient(runtime.NewClient(env.Connect(t), 5*time.Second)),
+		matching.WithRetryBackoff(20*time.Millisecond, 200*time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	serve(t, env.Connect(t), svc.Runtime())
+}
+
+func (h *harness) append(stream string, p events.Payload) {
+	h.t.Helper()
+	data, err := json.Marshal(p)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	res, err := h.env.Store.Append(context.Background(), events.AppendRequest{
+		StreamID: stream, Expected: events.Any,
+		Events: []events.NewEvent{{Type: p.EventType(), Payload: data}},
+		Meta:   events.Meta{Actor: fundbridge.Actor{UserID: "seed", Role: fundbridge.RoleSystem}},
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.last = max(h.last, res.Position)
+}
+
+// call sends an op to matching, retrying only until it is serving.
+func (h *harness) call(op string, actor fundbridge.Actor, payload any, out any, key ...string) error {
+	h.t.Helper()
+	data, err := json.Marshal(payload)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for range 200 {
+		req := &runtime.Request{Actor: actor, Payload: data}
+		if len(key) > 0 {
+			req.IdempotencyKey = key[0]
+		}
+		var reply runtime.Reply
+		reply, err = h.client.Call(context.Background(), matching.Name, op, req, out)
+		if err == nil {
+			h.last = max(h.last, reply.Position)
+		}
+		if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE || !strings.Contains(err.Error(), "not running") {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return err
+}
+
+// refused checks a call fails with code.
+func (h *harness) refused(op string, actor fundbridge.Actor, payload any, code string) error {
+	h.t.Helper()
+	err := h.call(op, actor, payload, nil)
+	if fundbridge.ErrorCode(err) != code {
+		h.t.Errorf("%s as %s %s: %v, want %s", op, actor.Role, actor.OrgID, err, code)
+	}
+	return err
+}
+
+func (h *harness) deal(id string) matching.Deal {
+	h.t.Helper()
+	var d matching.Deal
+	if err := h.call(matching.OpGet, operator, matching.GetDeal{DealID: id, After: h.last}, &d); err != nil {
+		h.t.Fatal(err)
+	}
+	return d
+}
+
+var (
+	operator = fundbridge.Actor{UserID: "op", Role: fundbridge.RoleOperator}
+	manager1 = fundbridge.Actor{UserID: "m1", Role: fundbridge.RoleFundManager, OrgID: "org-fm1"}
+	manager2 = fundbridge.Actor{UserID: "m2", Role: fundbridge.RoleFundManager, OrgID: "org-fm2"}
+	startup1 = fundbridge.Actor{UserID: "s1", Role: fundbridge.RoleStartup, OrgID: "co-1"}
+	startup2 = fundbridge.Actor{UserID: "s2", Role: fundbridge.RoleStartup, OrgID: "co-2"}
+	banker   = fundbridge.Actor{UserID: "b1", Role: fundbridge.RoleBank, OrgID: "bank-1"}
+)
+
+func yuanM(n int64) money.Amount { return money.Yuan(n * 1_000_000) }
+
+func submitted(id, company string, stage fundbridge.Stage, amountM int64) applications.ApplicationSubmitted {
+	v := yuanM(150)
+	return applications.ApplicationSubmitted{
+		ApplicationID: id, CompanyName: "Company " + company,
+		Slice: applications.Slice{CompanyID: company, Stage: stage, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"},
+		ApplicationTerms: applications.ApplicationTerms{
+			AmountRequested: yuanM(amountM), Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity}, ValuationAsk: &v,
+		},
+	}
+}
+
+func slice(company string) applications.Slice {
+	return applications.Slice{CompanyID: company, Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"}
+}
+
+func TestMatchingOverNATS(t *testing.T) {
+	reg := events.NewRegistry()
+	applications.Register(reg)
+	funds.Register(reg)
+	matching.Register(reg)
+	env := testenv.Start(t, reg)
+	h := &harness{t: t, env: env, client: runtime.NewClient(env.Conn, 5*time.Second)}
+
+	apps, fundsSvc := &responder{}, &responder{}
+	serve(t, env.Connect(t), apps.service("applications", "application.mark_matched", "application.mark_under_review", "application.mark_funded"))
+	serve(t, env.Connect(t), fundsSvc.service("funds", "fund.commit"))
+
+	// The market, as the applications and funds services record it.
+	h.append("fund-fund1", funds.FundRegistered{FundID: "fund1", ManagerOrg: "org-fm1", Name: "Fund One", Type: funds.FundVC, CommittedCapital: yuanM(1000)})
+	h.append("fund-fund1", funds.MandateSet{FundID: "fund1", Mandate: funds.Mandate{
+		Stages: []fundbridge.Stage{fundbridge.StageGrowth, fundbridge.StageExpansion}, Sectors: []fundbridge.Sector{"computer_vision"},
+		Cities: []fundbridge.City{"beijing", "shanghai"}, TicketMin: yuanM(10), TicketMax: yuanM(50), MaxOwnership: decimal.RequireFromString("0.20"),
+	}})
+	h.append("fund-fund2", funds.FundRegistered{FundID: "fund2", ManagerOrg: "org-fm2", Name: "Seed Two", Type: funds.FundSeed, CommittedCapital: yuanM(100)})
+	h.append("fund-fund2", funds.MandateSet{FundID: "fund2", Mandate: funds.Mandate{
+		Stages: []fundbridge.Stage{fundbridge.StageSeed}, TicketMin: yuanM(1), TicketMax: yuanM(5), MaxOwnership: decimal.RequireFromString("0.15"),
+	}})
+	h.append("application-app1", submitted("app1", "co-1", fundbridge.StageGrowth, 30))
+	h.append("application-app2", submitted("app2", "co-2", fundbridge.StageSeed, 30))
+	h.append("application-app3", submitted("app3", "co-3", fundbridge.StageGrowth, 45))
+	runService(t, env, reg)
+
+	// New matches go to the applications service, as the platform, keyed
+	// by the application and its fund set.
+	matched := apps.await(t, "application.mark_matched", 2)
+	byApp := map[string]runtime.Request{}
+	for _, req := range matched {
+		var p struct {
+			ApplicationID string   `json:"application_id"`
+			FundIDs       []string `json:"fund_ids"`
+		}
+		if err := json.Unmarshal(req.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(p.FundIDs, []string{"fund1"}) {
+			t.Errorf("mark_matched %s: funds %v, want [fund1]", p.ApplicationID, p.FundIDs)
+		}
+		if req.Actor.Role != fundbridge.RoleSystem || req.Actor.UserID != "matching" || !strings.HasPrefix(req.IdempotencyKey, "match:"+p.ApplicationID+":") {
+			t.Errorf("mark_matched %s: actor %+v, key %q", p.ApplicationID, req.Actor, req.IdempotencyKey)
+		}
+		byApp[p.ApplicationID] = req
+	}
+	if _, ok := byApp["app1"]; !ok || len(byApp) != 2 || byApp["app3"].IdempotencyKey == "" {
+		t.Fatalf("mark_matched went to %v, want app1 and app3", byApp)
+	}
+	// ... which records them.
+	h.append("application-app1", applications.ApplicationMatched{ApplicationID: "app1", FundIDs: []string{"fund1"}, Slice: slice("co-1")})
+	h.append("application-app3", applications.ApplicationMatched{ApplicationID: "app3", FundIDs: []string{"fund1"}, Slice: slice("co-3")})
+
+	t.Run("match.for_fund", func(t *testing.T) {
+		var page1, page2 matching.FundMatches
+		if err := h.call(matching.OpMatchesForFund, manager1, matching.MatchesForFund{FundID: "fund1", Limit: 1, After: h.last}, &page1); err != nil {
+			t.Fatal(err)
+		}
+		if len(page1.Items) != 1 || page1.Items[0].ID != "app1" || page1.Items[0].Score != 100 || page1.NextCursor == "" {
+			t.Fatalf("page 1 = %+v", page1)
+		}
+		if !slices.Contains(page1.Items[0].For, "sector computer_vision is a focus sector") || !slices.Contains(page1.Items[0].For, "stage growth is in mandate") {
+			t.Errorf("reasons for = %q", page1.Items[0].For)
+		}
+		if err := h.call(matching.OpMatchesForFund, manager1, matching.MatchesForFund{FundID: "fund1", Limit: 1, Cursor: page1.NextCursor}, &page2); err != nil {
+			t.Fatal(err)
+		}
+		if len(page2.Items) != 1 || page2.Items[0].ID != "app3" || page2.Items[0].Score >= 100 || page2.NextCursor != "" {
+			t.Fatalf("page 2 = %+v", page2)
+		}
+		if !slices.Contains(page2.Items[0].Against, "ownership 23.08% at the valuation ask is above fund maximum 20.00%") {
+			t.Errorf("reasons against = %q", page2.Items[0].Against)
+		}
+		var all matching.FundMatches
+		if err := h.call(matching.OpMatchesForFund, operator, matching.MatchesForFund{FundID: "fund1"}, &all); err != nil || len(all.Items) != 2 {
+			t.Errorf("operator sees %+v, %v", all, err)
+		}
+		h.refused(matching.OpMatchesForFund, manager2, matching.MatchesForFund{FundID: "fund1"}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpMatchesForFund, startup1, matching.MatchesForFund{FundID: "fund1"}, fundbridge.EFORBIDDEN)
+		h.refused(matching.OpMatchesForFund, banker, matching.MatchesForFund{FundID: "fund1"}, fundbridge.EFORBIDDEN)
+		h.refused(matching.OpMatchesForFund, manager1, matching.MatchesForFund{FundID: "fund1", Limit: 500}, fundbridge.EINVALID)
+		h.refused(matching.OpMatchesForFund, manager1, map[string]any{"fund_id": "fund1", "colour": "red"}, fundbridge.EINVALID)
+	})
+
+	t.Run("match.for_application", func(t *testing.T) {
+		var got matching.ApplicationMatches
+		if err := h.call(matching.OpMatchesForApplication, startup1, matching.MatchesForApplication{ApplicationID: "app1", After: h.last}, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Items) != 1 || got.Items[0].FundID != "fund1" || got.Items[0].FundName != "Fund One" || got.Status != "matched" {
+			t.Fatalf("matches = %+v", got)
+		}
+		var none matching.ApplicationMatches
+		if err := h.call(matching.OpMatchesForApplication, startup2, matching.MatchesForApplication{ApplicationID: "app2"}, &none); err != nil || len(none.Items) != 0 {
+			t.Errorf("app2 matches = %+v, %v; want none", none, err)
+		}
+		if err := h.call(matching.OpMatchesForApplication, operator, matching.MatchesForApplication{ApplicationID: "app1"}, &got); err != nil {
+			t.Error(err)
+		}
+		h.refused(matching.OpMatchesForApplication, startup2, matching.MatchesForApplication{ApplicationID: "app1"}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpMatchesForApplication, manager1, matching.MatchesForApplication{ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
+	})
+
+	deal := matching.DealID("fund1", "app1")
+	t.Run("deal.source", func(t *testing.T) {
+		err := h.refused(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app2"}, fundbridge.EUNPROCESSABLE)
+		if !strings.Contains(fundbridge.ErrorMessage(err), "stage seed is not in mandate (growth, expansion)") {
+			t.Errorf("refusal names no reason: %v", err)
+		}
+		h.refused(matching.OpSource, manager2, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "nope"}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpSource, startup1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
+		h.refused(matching.OpSource, operator, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
+		h.refused(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1"}, fundbridge.EINVALID)
+
+		var d, again matching.Deal
+		if err := h.call(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, &d, "source-1"); err != nil {
+			t.Fatal(err)
+		}
+		if d.ID != deal || d.Step != matching.StepSourced || d.Score != 100 || d.CompanyID != "co-1" || d.Stage != fundbridge.StageGrowth || d.Version != 1 {
+			t.Fatalf("sourced deal = %+v", d)
+		}
+		if err := h.call(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, &again, "source-1"); err != nil || again.Version != 1 {
+			t.Errorf("a retry with the same key: %+v, %v; want the first result", again, err)
+		}
+		h.refused(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.ECONFLICT)
+	})
+
+	t.Run("deal.advance", func(t *testing.T) {
+		h.refused(matching.OpAdvance, manager1, matching.AdvanceDeal{DealID: deal, To: matching.StepFirstMeeting}, fundbridge.ECONFLICT)
+		h.refused(matching.OpAdvance, manager2, matching.AdvanceDeal{DealID: deal, To: matching.StepScreening}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpAdvance, startup1, matching.AdvanceDeal{DealID: deal, To: matching.StepScreening}, fundbridge.EFORBIDDEN)
+		h.refused(matching.OpAdvance, manager1, matching.AdvanceDeal{DealID: "fund1_nope", To: matching.StepScreening}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpAdvance, manager1, matching.AdvanceDeal{DealID: deal, To: "signed"}, fundbridge.EINVALID)
+		for _, to := range []matching.Step{matching.StepScreening, matching.StepFirstMeeting, matching.StepDueDiligence, matching.StepICReview} {
+			var d matching.Deal
+			if err := h.call(matching.OpAdvance, manager1, matching.AdvanceDeal{DealID: deal, To: to}, &d); err != nil || d.Step != to {
+				t.Fatalf("advance to %s: %+v, %v", to, d, err)
+			}
+		}
+		// Screening puts the application under review with the fund.
+		rev := apps.await(t, "application.mark_under_review", 1)
+		if string(rev[0].Payload) != `{"application_id":"app1","fund_id":"fund1"}` || rev[0].IdempotencyKey != "under_review:"+deal {
+			t.Errorf("mark_under_review = %s, key %q", rev[0].Payload, rev[0].IdempotencyKey)
+		}
+		h.append("application-app1", applications.ApplicationUnderReview{ApplicationID: "app1", FundID: "fund1", Slice: slice("co-1")})
+	})
+
+	t.Run("term sheets", func(t *testing.T) {
+		err := h.refused(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(12), PreMoney: yuanM(40)}, fundbridge.EUNPROCESSABLE)
+		if msg := fundbridge.ErrorMessage(err); !strings.Contains(msg, "ownership 23.08%") || !strings.Contains(msg, "fund maximum 20.00%") {
+			t.Errorf("refusal = %q: name both ownerships", msg)
+		}
+		h.refused(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(60), PreMoney: yuanM(600)}, fundbridge.EUNPROCESSABLE)
+		h.refused(matching.OpIssueTermSheet, manager1, map[string]any{"deal_id": deal, "amount": 10000000, "pre_money": "50000000.00"}, fundbridge.EINVALID)
+		h.refused(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, PreMoney: yuanM(40)}, fundbridge.EINVALID)
+		h.refused(matching.OpIssueTermSheet, manager2, matching.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpIssueTermSheet, startup1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, fundbridge.EFORBIDDEN)
+
+		var d matching.Deal
+		if err := h.call(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(40)}, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Step != matching.StepTermSheet || d.TermSheet.Percent != "20.00%" || !d.TermSheet.PostMoney.Equal(yuanM(50)) {
+			t.Fatalf("deal = %+v, term sheet %+v", d, d.TermSheet)
+		}
+		h.refused(matching.OpDeclineTermSheet, startup2, matching.DeclineTermSheet{DealID: deal, Reason: "no"}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpDeclineTermSheet, manager1, matching.DeclineTermSheet{DealID: deal, Reason: "no"}, fundbridge.EFORBIDDEN)
+		h.refused(matching.OpDeclineTermSheet, startup1, matching.DeclineTermSheet{DealID: deal}, fundbridge.EINVALID)
+		var declined, reissued, accepted matching.Deal
+		if err := h.call(matching.OpDeclineTermSheet, startup1, matching.DeclineTermSheet{DealID: deal, Reason: "valuation too low"}, &declined); err != nil ||
+			declined.Step != matching.StepICReview || declined.TermSheet != nil || declined.DeclineNote != "valuation too low" {
+			t.Fatalf("declined: %+v, %v", declined, err)
+		}
+		if err := h.call(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, &reissued); err != nil || reissued.TermSheet.Percent != "16.67%" {
+			t.Fatalf("reissued: %+v, %v", reissued, err)
+		}
+		h.refused(matching.OpClose, manager1, matching.CloseDeal{DealID: deal}, fundbridge.ECONFLICT) // not accepted yet
+		h.refused(matching.OpAcceptTermSheet, startup2, matching.AcceptTermSheet{DealID: deal}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpAcceptTermSheet, manager1, matching.AcceptTermSheet{DealID: deal}, fundbridge.EFORBIDDEN)
+		if err := h.call(matching.OpAcceptTermSheet, startup1, matching.AcceptTermSheet{DealID: deal}, &accepted); err != nil || !accepted.TermSheet.Accepted {
+			t.Fatalf("accepted: %+v, %v", accepted, err)
+		}
+	})
+
+	t.Run("deal.close refused by funds", func(t *testing.T) {
+		before, err := env.Store.ReadStream(context.Background(), "deal-"+deal, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fundsSvc.refuse("fund.commit", fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "commitment ¥10m beyond dry powder ¥5m"))
+		err = h.refused(matching.OpClose, manager1, matching.CloseDeal{DealID: deal}, fundbridge.EUNPROCESSABLE)
+		if fundbridge.ErrorMessage(err) != "commitment ¥10m beyond dry powder ¥5m" {
+			t.Errorf("refusal = %q, want the funds service's, as it is", fundbridge.ErrorMessage(err))
+		}
+		fundsSvc.refuse("fund.commit", fundbridge.Errorf(fundbridge.ECONFLICT, "fund fund1 is closed"))
+		h.refused(matching.OpClose, manager1, matching.CloseDeal{DealID: deal}, fundbridge.ECONFLICT)
+		after, err := env.Store.ReadStream(context.Background(), "deal-"+deal, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before) {
+			t.Errorf("a refused closing appended %d events", len(after)-len(before))
+		}
+		if d := h.deal(deal); d.Step != matching.StepTermSheet || d.Closed != nil {
+			t.Errorf("deal = %+v, want it still at term_sheet", d)
+		}
+		h.refused(matching.OpClose, manager2, matching.CloseDeal{DealID: deal}, fundbridge.ENOTFOUND)
+		h.refused(matching.OpClose, startup1, matching.CloseDeal{DealID: deal}, fundbridge.EFORBIDDEN)
+	})
+
+	t.Run("deal.close", func(t *testing.T) {
+		fundsSvc.refuse("fund.commit", nil)
+		var d matching.Deal
+		if err := h.call(matching.OpClose, manager1, matching.CloseDeal{DealID: deal}, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Step != matching.StepClosed || d.Closed.Percent != "16.67%" || !d.Closed.Amount.Equal(yuanM(10)) {
+			t.Fatalf("closed deal = %+v", d)
+		}
+		commits := fundsSvc.requests("fund.commit")
+		last := commits[len(commits)-1]
+		want := `{"fund_id":"fund1","deal_id":"fund1_app1","application_id":"app1","company_id":"co-1","amount":"10000000.00"}`
+		if string(last.Payload) != want || last.IdempotencyKey != "commit:"+deal || last.Actor.Role != fundbridge.RoleSystem {
+			t.Errorf("fund.commit = %s key %q actor %+v\nwant %s", last.Payload, last.IdempotencyKey, last.Actor, want)
+		}
+		evs, err := env.Store.ReadStream(context.Background(), "deal-"+deal, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lastEv := evs[len(evs)-1]; lastEv.Type != "deal.closed.v1" || lastEv.Actor != manager1 {
+			t.Errorf("last event = %s by %+v", lastEv.Type, lastEv.Actor)
+		}
+		funded := apps.await(t, "application.mark_funded", 1)
+		wantFunded := `{"application_id":"app1","deal_id":"fund1_app1","fund_id":"fund1","instrument":"equity","amount":"10000000.00"}`
+		if string(funded[0].Payload) != wantFunded || funded[0].IdempotencyKey != "funded:"+deal {
+			t.Errorf("mark_funded = %s key %q\nwant %s", funded[0].Payload, funded[0].IdempotencyKey, wantFunded)
+		}
+		h.refused(matching.OpPass, manager1, matching.PassDeal{DealID: deal, Reason: "too late"}, fundbridge.ECONFLICT)
+		h.append("application-app1", applications.ApplicationFunded{ApplicationID: "app1", DealID: deal, FundID: "fund1", Instrument: fundbridge.InstrumentEquity, Amount: yuanM(10), Slice: slice("co-1")})
+	})
+
+	t.Run("deal.get and deal.list", func(t *testing.T) {
+		other := matching.DealID("fund1", "app3")
+		if err := h.call(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app3"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		h.refused(matching.OpPass, manager1, matching.PassDeal{DealID: other}, fundbridge.EINVALID)
+		h.refused(matching.OpPass, manager2, matching.PassDeal{DealID: other, Reason: "no"}, fundbridge.ENOTFOUND)
+		if err := h.call(matching.OpPass, manager1, matching.PassDeal{DealID: other, Reason: "valuation too rich"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			actor fundbridge.Actor
+			code  string
+		}{{manager1, ""}, {startup1, ""}, {operator, ""}, {manager2, fundbridge.ENOTFOUND}, {startup2, fundbridge.ENOTFOUND}, {banker, fundbridge.EFORBIDDEN}} {
+			var d matching.Deal
+			err := h.call(matching.OpGet, tc.actor, matching.GetDeal{DealID: deal, After: h.last}, &d)
+			if fundbridge.ErrorCode(err) != tc.code || (tc.code == "" && d.ID != deal) {
+				t.Errorf("deal.get as %s %s: %+v, %v; want %q", tc.actor.Role, tc.actor.OrgID, d.ID, err, tc.code)
+			}
+		}
+		list := func(actor fundbridge.Actor, q matching.ListDeals) matching.DealList {
+			t.Helper()
+			var l matching.DealList
+			if err := h.call(matching.OpList, actor, q, &l); err != nil {
+				t.Fatal(err)
+			}
+			return l
+		}
+		l := list(manager1, matching.ListDeals{After: h.last})
+		if len(l.Items) != 2 || l.Items[0].ID != other || l.Counts[matching.StepClosed] != 1 || l.Counts[matching.StepPassed] != 1 || l.Counts[matching.StepSourced] != 0 {
+			t.Errorf("manager's list = %+v", l)
+		}
+		if l := list(manager1, matching.ListDeals{Step: matching.StepPassed}); len(l.Items) != 1 || l.Items[0].PassReason != "valuation too rich" || l.Counts[matching.StepClosed] != 1 {
+			t.Errorf("passed deals = %+v", l)
+		}
+		page := list(manager1, matching.ListDeals{Limit: 1, Sort: matching.SortSourced})
+		next := list(manager1, matching.ListDeals{Limit: 1, Sort: matching.SortSourced, Cursor: page.NextCursor})
+		if page.Items[0].ID != deal || page.NextCursor == "" || len(next.Items) != 1 || next.Items[0].ID != other || next.NextCursor != "" {
+			t.Errorf("pages = %+v then %+v", page, next)
+		}
+		if l := list(manager2, matching.ListDeals{}); len(l.Items) != 0 {
+			t.Errorf("another manager sees %+v", l.Items)
+		}
+		if l := list(manager2, matching.ListDeals{FundID: "fund1"}); len(l.Items) != 0 || l.Counts[matching.StepClosed] != 0 {
+			t.Errorf("another manager filtering on fund1 sees %+v", l)
+		}
+		if l := list(startup1, matching.ListDeals{}); len(l.Items) != 1 || l.Items[0].ID != deal {
+			t.Errorf("the startup sees %+v", l.Items)
+		}
+		if l := list(operator, matching.ListDeals{ApplicationID: "app3"}); len(l.Items) != 1 || l.Items[0].ID != other {
+			t.Errorf("operator filtering on app3 sees %+v", l.Items)
+		}
+		h.refused(matching.OpList, banker, matching.ListDeals{}, fundbridge.EFORBIDDEN)
+		h.refused(matching.OpList, manager1, matching.ListDeals{Cursor: "not-a-cursor"}, fundbridge.EINVALID)
+	})
+
+	t.Run("a withdrawn application leaves the board", func(t *testing.T) {
+		h.append("application-app3", applications.ApplicationWithdrawn{ApplicationID: "app3", Slice: slice("co-3")})
+		var board matching.FundMatches
+		if err := h.call(matching.OpMatchesForFund, manager1, matching.MatchesForFund{FundID: "fund1", After: h.last}, &board); err != nil {
+			t.Fatal(err)
+		}
+		if len(board.Items) != 0 {
+			t.Errorf("board = %+v; app1 is funded and app3 withdrawn", board.Items)
+		}
+	})
+
+	// Nothing went to the application that matches no fund, and each
+	// match was sent once.
+	for _, req := range apps.requests("application.mark_matched") {
+		if strings.Contains(string(req.Payload), "app2") {
+			t.Errorf("mark_matched sent for app2: %s", req.Payload)
+		}
+	}
+	if n := len(apps.requests("application.mark_matched")); n != 2 {
+		t.Errorf("mark_matched sent %d times, want 2", n)
+	}
+
+	t.Run("a restart replays without resending", func(t *testing.T) {
+		sent := apps.total()
+		runService(t, env, reg)
+		time.Sleep(500 * time.Millisecond)
+		if n := apps.total(); n != sent {
+			t.Errorf("the restarted service sent %d requests already recorded", n-sent)
+		}
+	})
+}

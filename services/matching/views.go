@@ -1,0 +1,365 @@
+package matching
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/funds"
+)
+
+// Application statuses as matching folds them from the applications
+// service's events.
+const (
+	statusDraft       = "draft"
+	statusSubmitted   = "submitted"
+	statusMatched     = "matched"
+	statusUnderReview = "under_review"
+	statusFunded      = "funded"
+	statusWithdrawn   = "withdrawn"
+	statusRejected    = "rejected"
+	statusExpired     = "expired"
+)
+
+// appState is what matching folds of an application's lifecycle: enough
+// to authorize its owner and to tell which of its facts the applications
+// service already holds, so the reactor sends only what is missing.
+type appState struct {
+	companyID string
+	status    string
+	matched   map[string]struct{} // funds in its application.matched.v1 events
+	reviewing map[string]struct{} // funds in its application.under_review.v1 events
+	funded    map[string]struct{} // deals in its application.funded.v1 events
+}
+
+func (a *appState) open() bool {
+	return a.status == statusSubmitted || a.status == statusMatched || a.status == statusUnderReview
+}
+
+func addTo(m *map[string]struct{}, ids ...string) {
+	if *m == nil {
+		*m = make(map[string]struct{}, len(ids))
+	}
+	for _, id := range ids {
+		(*m)[id] = struct{}{}
+	}
+}
+
+func has(m map[string]struct{}, id string) bool {
+	_, ok := m[id]
+	return ok
+}
+
+// views are the service's read models, all fed by one follower from
+// position 0: the match engine, the applications' lifecycles, the deals.
+type views struct {
+	registry *events.Registry
+
+	mu           sync.RWMutex
+	engine       *Engine
+	apps         map[string]*appState
+	deals        map[string]Deal
+	dealsByFund  map[string][]string
+	dealsByApp   map[string][]string
+	dealsByOwner map[string][]string // company ID → deal IDs
+}
+
+func newViews(registry *events.Registry) *views {
+	return &views{
+		registry: registry, engine: NewEngine(), apps: map[string]*appState{}, deals: map[string]Deal{},
+		dealsByFund: map[string][]string{}, dealsByApp: map[string][]string{}, dealsByOwner: map[string][]string{},
+	}
+}
+
+// apply folds one event into the views and returns the work it makes
+// for the reactor. It never blocks on anything but the views' lock.
+func (v *views) apply(e events.Event) ([]task, error) {
+	kind, _, _ := strings.Cut(e.Type, ".")
+	if kind != "fund" && kind != "application" && kind != DealAggregate {
+		return nil, nil
+	}
+	e, payload, err := v.registry.Decode(e)
+	if errors.Is(err, events.ErrUnknownType) {
+		return nil, nil // a newer fact than this build knows: not one matching acts on
+	}
+	if err != nil {
+		return nil, err
+	}
+	cause := taskCause{correlation: e.CorrelationID, causation: e.ID}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []task
+	matchTasks := func(appIDs []string) {
+		for _, id := range appIDs {
+			out = append(out, task{key: taskKey{kind: taskMatch, id: id}, cause: cause})
+		}
+	}
+	switch p := payload.(type) {
+	case funds.FundRegistered:
+		v.engine.RegisterFund(p.FundID, p.ManagerOrg, p.Name, p.Type, p.CommittedCapital)
+	case funds.MandateSet:
+		matchTasks(v.engine.SetMandate(p.FundID, p.Mandate))
+	case funds.CapitalCommitted:
+		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
+	case funds.FundClosed:
+		v.engine.CloseFund(p.FundID)
+
+	case applications.ApplicationDrafted:
+		v.app(p.ApplicationID, p.CompanyID).status = statusDraft
+	case applications.ApplicationSubmitted:
+		v.app(p.ApplicationID, p.CompanyID).status = statusSubmitted
+		if v.engine.OpenApplication(p) > 0 {
+			matchTasks([]string{p.ApplicationID})
+		}
+	case applications.ApplicationMatched:
+		a := v.app(p.ApplicationID, p.CompanyID)
+		if a.status == statusSubmitted {
+			a.status = statusMatched
+		}
+		addTo(&a.matched, p.FundIDs...)
+		// Reviews and fundings wait for their fund's match to be recorded.
+		for _, id := range v.dealsByApp[p.ApplicationID] {
+			switch d := v.deals[id]; {
+			case d.Step == StepClosed:
+				out = append(out, task{key: taskKey{kind: taskFunded, id: id}, cause: cause})
+			case d.open() && d.Step != StepSourced:
+				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
+			}
+		}
+	case applications.ApplicationUnderReview:
+		a := v.app(p.ApplicationID, p.CompanyID)
+		a.status = statusUnderReview
+		addTo(&a.reviewing, p.FundID)
+	case applications.ApplicationFunded:
+		a := v.app(p.ApplicationID, p.CompanyID)
+		a.status = statusFunded
+		addTo(&a.funded, p.DealID)
+		v.engine.CloseApplication(p.ApplicationID)
+	case applications.ApplicationWithdrawn:
+		v.closeApp(p.ApplicationID, p.CompanyID, statusWithdrawn)
+	case applications.ApplicationRejected:
+		v.closeApp(p.ApplicationID, p.CompanyID, statusRejected)
+	case applications.ApplicationExpired:
+		v.closeApp(p.ApplicationID, p.CompanyID, statusExpired)
+	// application.updated.v1 only changes a draft; the submission carries
+	// the terms matching uses.
+
+	case DealSourced, DealAdvanced, DealPassed, TermSheetIssued, TermSheetAccepted, TermSheetDeclined, DealClosed:
+		id := strings.TrimPrefix(e.StreamID, DealAggregate+"-")
+		before, known := v.deals[id]
+		d := evolveDeal(before, e, payload)
+		v.deals[id] = d
+		if !known && d.exists() {
+			v.dealsByFund[d.FundID] = append(v.dealsByFund[d.FundID], id)
+			v.dealsByApp[d.ApplicationID] = append(v.dealsByApp[d.ApplicationID], id)
+			v.dealsByOwner[d.CompanyID] = append(v.dealsByOwner[d.CompanyID], id)
+		}
+		switch p := payload.(type) {
+		case DealAdvanced:
+			if p.To == StepScreening {
+				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
+			}
+		case DealClosed:
+			out = append(out, task{key: taskKey{kind: taskFunded, id: id}, cause: cause})
+		}
+	}
+	return out, nil
+}
+
+func (v *views) app(id, companyID string) *appState {
+	a := v.apps[id]
+	if a == nil {
+		a = &appState{companyID: companyID}
+		v.apps[id] = a
+	}
+	if companyID != "" {
+		a.companyID = companyID
+	}
+	return a
+}
+
+func (v *views) closeApp(id, companyID, status string) {
+	v.app(id, companyID).status = status
+	v.engine.CloseApplication(id)
+}
+
+// manages reports whether the actor runs the fund (or sees everything).
+func manages(actor fundbridge.Actor, f FundInfo) bool {
+	switch actor.Role {
+	case fundbridge.RoleOperator, fundbridge.RoleSystem:
+		return true
+	case fundbridge.RoleFundManager:
+		return actor.OrgID != "" && actor.OrgID == f.ManagerOrg
+	}
+	return false
+}
+
+// canSee is the deal visibility rule: the fund's manager, the startup
+// that applied, operators.
+func (v *views) canSee(actor fundbridge.Actor, d Deal) bool {
+	switch actor.Role {
+	case fundbridge.RoleOperator, fundbridge.RoleSystem:
+		return true
+	case fundbridge.RoleFundManager:
+		f, ok := v.engine.Fund(d.FundID)
+		return ok && manages(actor, f)
+	case fundbridge.RoleStartup:
+		return actor.OrgID != "" && actor.OrgID == d.CompanyID
+	}
+	return false
+}
+
+func (v *views) fund(id string) (FundInfo, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.engine.Fund(id)
+}
+
+// sourcing gathers what deal.source decides on: the fund the actor runs,
+// the open application and the engine's verdict on the pair.
+func (v *views) sourcing(actor fundbridge.Actor, c SourceDeal) (Sourcing, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	f, ok := v.engine.Fund(c.FundID)
+	if !ok || !manages(actor, f) {
+		return Sourcing{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", c.FundID)
+	}
+	a, ok := v.engine.Application(c.ApplicationID)
+	if !ok {
+		return Sourcing{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no open application %s", c.ApplicationID)
+	}
+	ev, _ := v.engine.Explain(c.FundID, c.ApplicationID)
+	return Sourcing{FundID: c.FundID, Application: a, Evaluation: ev}, nil
+}
+
+// fundMatches pages a fund's board, best first, with the reasons.
+func (v *views) fundMatches(actor fundbridge.Actor, q MatchesForFund) (FundMatches, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	f, ok := v.engine.Fund(q.FundID)
+	if !ok || !manages(actor, f) {
+		return FundMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
+	}
+	board := v.engine.FundBoard(q.FundID)
+	start := 0
+	if q.Cursor != "" {
+		c, _ := parseCursor(q.Cursor) // validated
+		start = sort.Search(len(board), func(i int) bool {
+			return cmp.Or(cmp.Compare(int64(-board[i].Score), c.key), strings.Compare(board[i].ApplicationID, c.id)) > 0
+		})
+	}
+	page := board[start:min(len(board), start+limitOr(q.Limit))]
+	out := FundMatches{FundID: q.FundID, Items: make([]FundMatch, 0, len(page))}
+	for _, m := range page {
+		a, _ := v.engine.Application(m.ApplicationID)
+		ev, _ := v.engine.Explain(q.FundID, m.ApplicationID)
+		item := FundMatch{Application: a, Score: m.Score, For: ev.For, Against: ev.Against}
+		if d, ok := v.deals[DealID(q.FundID, m.ApplicationID)]; ok {
+			item.DealID, item.DealStep = d.ID, d.Step
+		}
+		out.Items = append(out.Items, item)
+	}
+	if start+len(page) < len(board) {
+		last := page[len(page)-1]
+		out.NextCursor = cursor{key: int64(-last.Score), id: last.ApplicationID}.String()
+	}
+	return out, nil
+}
+
+// applicationMatches lists the funds an application matches, best first.
+func (v *views) applicationMatches(actor fundbridge.Actor, q MatchesForApplication) (ApplicationMatches, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	a := v.apps[q.ApplicationID]
+	if a == nil || !(actor.Role == fundbridge.RoleOperator || actor.Role == fundbridge.RoleSystem || actor.OrgID != "" && actor.OrgID == a.companyID) {
+		return ApplicationMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no application %s", q.ApplicationID)
+	}
+	out := ApplicationMatches{ApplicationID: q.ApplicationID, Status: a.status, Items: []ApplicationMatch{}}
+	for _, m := range v.engine.ApplicationBoard(q.ApplicationID) {
+		f, _ := v.engine.Fund(m.FundID)
+		ev, _ := v.engine.Explain(m.FundID, q.ApplicationID)
+		out.Items = append(out.Items, ApplicationMatch{FundID: f.ID, FundName: f.Name, FundType: f.Type, Score: m.Score, For: ev.For, Against: ev.Against})
+	}
+	return out, nil
+}
+
+func (v *views) deal(actor fundbridge.Actor, id string) (Deal, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	d, ok := v.deals[id]
+	if !ok || !v.canSee(actor, d) {
+		return Deal{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no deal %s", id)
+	}
+	return d, nil
+}
+
+// listDeals filters the deals the actor may see, counts them per step,
+// then pages them in the order asked.
+func (v *views) listDeals(actor fundbridge.Actor, q ListDeals) DealList {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var ids []string
+	switch {
+	case q.FundID != "":
+		ids = v.dealsByFund[q.FundID]
+	case q.ApplicationID != "":
+		ids = v.dealsByApp[q.ApplicationID]
+	case actor.Role == fundbridge.RoleFundManager:
+		for _, f := range v.engine.FundsOf(actor.OrgID) {
+			ids = append(ids, v.dealsByFund[f]...)
+		}
+	case actor.Role == fundbridge.RoleStartup:
+		ids = v.dealsByOwner[actor.OrgID]
+	default:
+		ids = make([]string, 0, len(v.deals))
+		for id := range v.deals {
+			ids = append(ids, id)
+		}
+	}
+	key := func(d Deal) int64 {
+		switch q.Sort {
+		case SortSourced:
+			return int64(d.Position)
+		case SortScoreDesc:
+			return int64(-d.Score)
+		}
+		return -int64(d.Position)
+	}
+	out := DealList{Items: []Deal{}, Counts: map[Step]int{}}
+	for _, s := range Steps() {
+		out.Counts[s] = 0
+	}
+	var items []Deal
+	for _, id := range ids {
+		d := v.deals[id]
+		if !v.canSee(actor, d) || (q.FundID != "" && d.FundID != q.FundID) || (q.ApplicationID != "" && d.ApplicationID != q.ApplicationID) {
+			continue
+		}
+		out.Counts[d.Step]++
+		if q.Step == "" || d.Step == q.Step {
+			items = append(items, d)
+		}
+	}
+	order := func(x, y Deal) int { return cmp.Or(cmp.Compare(key(x), key(y)), strings.Compare(x.ID, y.ID)) }
+	slices.SortFunc(items, order)
+	start := 0
+	if q.Cursor != "" {
+		c, _ := parseCursor(q.Cursor)
+		start = sort.Search(len(items), func(i int) bool {
+			return cmp.Or(cmp.Compare(key(items[i]), c.key), strings.Compare(items[i].ID, c.id)) > 0
+		})
+	}
+	page := items[start:min(len(items), start+limitOr(q.Limit))]
+	out.Items = append(out.Items, page...)
+	if start+len(page) < len(items) {
+		last := page[len(page)-1]
+		out.NextCursor = cursor{key: key(last), id: last.ID}.String()
+	}
+	return out
+}
