@@ -27,6 +27,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
+	"github.com/fundbridge/fundbridge/services/matching"
 	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
@@ -56,6 +57,10 @@ func Builders() map[string]func(Deps) Component {
 			s := applications.New(d.Store, d.Registry, applications.WithSnapshots(d.Snapshots), applications.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
+		matching.Name: func(d Deps) Component {
+			s := matching.New(d.Store, d.Registry, matching.WithClient(runtime.NewClient(d.NC, 0)), matching.WithLogger(d.Log))
+			return Component{Service: s.Runtime(), Run: s.Run}
+		},
 		funds.Name: func(d Deps) Component {
 			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
@@ -73,6 +78,7 @@ func NewRegistry() *events.Registry {
 	identity.Register(r)
 	applications.Register(r)
 	funds.Register(r)
+	matching.Register(r)
 	return r
 }
 
