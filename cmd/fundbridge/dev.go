@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/demo"
 )
@@ -54,7 +53,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")
 	if *loadDemoMarket && err == nil {
-		token, err := a.IssueToken(fundbridge.Actor{UserID: operator.UserID, Role: operator.Role, OrgID: operator.OrgID})
+		token, err := a.IssueToken(operator.Actor())
 		if err != nil {
 			a.Close()
 			return err

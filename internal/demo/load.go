@@ -267,6 +267,28 @@ func (l *loader) pipelines(ctx context.Context, funds []*fund, open []*applicati
 	order := []string{"screening", "first_meeting", "due_diligence", "ic_review"}
 	n := 0
 	for j, f := range funds {
+		// A fund with deals had its pipeline loaded by an earlier run: the
+		// board has moved on since, so sourcing again would add new deals.
+		var existing struct {
+			Items []struct {
+				DealID        string `json:"deal_id"`
+				ApplicationID string `json:"application_id"`
+				Step          string `json:"step"`
+			} `json:"items"`
+		}
+		if err := l.call(ctx, "GET", "/api/v1/deals?fund_id="+f.id+"&limit=200", f.mgr.token, "", nil, &existing); err != nil {
+			return err
+		}
+		if len(existing.Items) > 0 {
+			for _, d := range existing.Items {
+				sum.Deals[d.Step]++
+				n++
+				if d.Step == "closed" {
+					funded[d.ApplicationID] = true
+				}
+			}
+			continue
+		}
 		var matches struct {
 			Items []struct {
 				ApplicationID string `json:"application_id"`

@@ -52,6 +52,11 @@ type User struct {
 	OrgID  string          `json:"org_id"`
 }
 
+// Actor is the user as the actor of its requests.
+func (u User) Actor() fundbridge.Actor {
+	return fundbridge.Actor{UserID: u.UserID, Role: u.Role, OrgID: u.OrgID}
+}
+
 // Org is an org as the service shows it.
 type Org struct {
 	OrgID string          `json:"org_id"`

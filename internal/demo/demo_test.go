@@ -1,0 +1,60 @@
+package demo_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/demo"
+)
+
+func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a market")
+	}
+	ctx := context.Background()
+	a, err := app.Start(ctx, app.Options{DataDir: t.TempDir(), NATSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Fsync: false,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", BcryptCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	op, err := app.BootstrapOperator(ctx, a.NATSURL, "ops@demo.test", "operator-password", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.IssueToken(op.Actor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := demo.Config{BaseURL: "http://" + a.HTTPAddr.String(), OperatorToken: token, Seed: 7, Startups: 40, Managers: 4, Funds: 12}
+	first, err := demo.Load(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Startups != 40 || first.Funds != 12 || first.Patents < 40 {
+		t.Errorf("first load = %+v", first)
+	}
+	for _, status := range []string{"draft", "withdrawn", "rejected", "expired", "funded"} {
+		if first.Applications[status] == 0 {
+			t.Errorf("no application %s: %+v", status, first.Applications)
+		}
+	}
+	for _, step := range []string{"sourced", "screening", "first_meeting", "due_diligence", "ic_review", "term_sheet", "closed", "passed"} {
+		if first.Deals[step] == 0 {
+			t.Errorf("no deal at %s: %+v", step, first.Deals)
+		}
+	}
+	head, err := a.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Load(ctx, cfg); err != nil {
+		t.Fatalf("second load: %v", err)
+	}
+	if again, _ := a.Store.Head(ctx); again != head {
+		t.Errorf("loading the same seed again appended %d commits", again-head)
+	}
+}
