@@ -1,5 +1,7 @@
 package fundbridge
 
+import "strings"
+
 // Role is what an actor may do on the platform.
 type Role string
 
@@ -29,4 +31,13 @@ func (a Actor) Valid() bool {
 		return true
 	}
 	return false
+}
+
+// Article names the role for a sentence: "a bank", "an insurer", "an operator".
+func Article(r Role) string {
+	name := strings.ReplaceAll(string(r), "_", " ")
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }

@@ -159,7 +159,7 @@ func notFound(id string) error {
 }
 
 func forbidden(role fundbridge.Role, what string) error {
-	return fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s may not %s", role, what)
+	return fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(role), what)
 }
 
 // visible reports whether the actor may see the fund at all.

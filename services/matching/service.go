@@ -145,7 +145,7 @@ func handle[C any, PC interface {
 }](roles []fundbridge.Role, what string, fn func(context.Context, *runtime.Request, C) (runtime.Result, error)) runtime.Handler {
 	return func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
 		if !slices.Contains(roles, req.Actor.Role) {
-			return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s may not %s", req.Actor.Role, what)
+			return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(req.Actor.Role), what)
 		}
 		var c C
 		if err := decode(req.Payload, PC(&c)); err != nil {
