@@ -9,14 +9,16 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge/events/bench"
+	"github.com/fundbridge/fundbridge/internal/cmdbench"
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "store" {
-		fmt.Fprintln(stderr, "Usage: fundbridge bench store [flags]")
-		return fmt.Errorf("%w: bench needs a subject: store", errUsage)
+	if len(args) == 0 || (args[0] != "store" && args[0] != "commands") {
+		fmt.Fprintln(stderr, "Usage: fundbridge bench store|commands [flags]")
+		return fmt.Errorf("%w: bench needs a subject: store or commands", errUsage)
 	}
-	f := newFlags("bench store", "fundbridge bench store [flags]", stderr)
+	subject := args[0]
+	f := newFlags("bench "+subject, "fundbridge bench "+subject+" [flags]", stderr)
 	jsonOut := f.string("json", "", "also write the results as a JSON array to this file (- for stdout)")
 	duration := f.duration("bench-duration", 2*time.Second, "how long each throughput scenario runs")
 	quick := f.bool("quick", false, "tiny sizes, for a smoke test")
@@ -33,9 +35,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer os.RemoveAll(tmp)
 		dataDir = tmp
 	}
-	results, err := bench.Run(ctx, bench.Config{DataDir: dataDir, Duration: *duration, Quick: *quick, Progress: stderr})
+	var results []bench.Result
+	var err error
+	if subject == "store" {
+		results, err = bench.Run(ctx, bench.Config{DataDir: dataDir, Duration: *duration, Quick: *quick, Progress: stderr})
+	} else {
+		d := *duration
+		if *quick {
+			d = 200 * time.Millisecond
+		}
+		results, err = cmdbench.Run(ctx, cmdbench.Config{DataDir: dataDir, Duration: d, Progress: stderr})
+	}
 	if err != nil {
-		return fmt.Errorf("bench store: %w", err)
+		return fmt.Errorf("bench %s: %w", subject, err)
 	}
 	bench.PrintTable(stdout, results)
 	if *jsonOut != "" {

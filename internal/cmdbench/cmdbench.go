@@ -1,0 +1,197 @@
+// Package cmdbench measures the command path as a client sees it: a NATS
+// request to a service, which loads the aggregate, decides, appends with
+// its expected version and replies. The raw JetStream publish rate at the
+// same concurrency on the same server is measured in the same run.
+package cmdbench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	njs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/bench"
+	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/internal/natsserver"
+	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/runtime"
+)
+
+// Config sizes a run.
+type Config struct {
+	DataDir     string
+	Duration    time.Duration // per scenario; default 2s
+	Concurrency []int         // default 1, 8, 64
+	Progress    io.Writer
+}
+
+// Run measures the command path and raw publishes, fsync always (the
+// product's default), and returns the figures.
+func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
+	if cfg.Duration == 0 {
+		cfg.Duration = 2 * time.Second
+	}
+	if len(cfg.Concurrency) == 0 {
+		cfg.Concurrency = []int{1, 8, 64}
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(cfg.DataDir, "cmdbench"), SyncAlways: true})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	reg := events.NewRegistry()
+	applications.Register(reg)
+	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: true})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+
+	// The service on its own connection, as in a cluster.
+	snc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		return nil, err
+	}
+	defer snc.Close()
+	svc := applications.New(store, reg, applications.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	svcCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = svc.Run(svcCtx) }()
+	go func() { defer wg.Done(); _ = runtime.Serve(svcCtx, snc, svc.Runtime()) }()
+	defer func() { stop(); wg.Wait() }()
+
+	js, err := njs.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, njs.StreamConfig{Name: "RAW_CMDBENCH", Subjects: []string{"rawcmd.>"}, Storage: njs.FileStorage}); err != nil {
+		return nil, err
+	}
+
+	client := runtime.NewClient(nc, 10*time.Second)
+	system := fundbridge.Actor{UserID: "bench", Role: fundbridge.RoleSystem}
+	operator := fundbridge.Actor{UserID: "bench-operator", Role: fundbridge.RoleOperator}
+	maxC := 0
+	for _, c := range cfg.Concurrency {
+		maxC = max(maxC, c)
+	}
+	companies := make([]string, maxC)
+	for i := range companies {
+		companies[i] = fmt.Sprintf("bench%04d", i)
+		body := fmt.Sprintf(`{"company_id":%q,"uscc":%q,"name":"Bench %d","city":"beijing","layer":"technology","sector":"nlp","founded_on":"2022-01-01","headcount":10,"stage":"seed"}`, companies[i], uscc(i), i)
+		if _, err := callUntilUp(ctx, client, "company.register", &runtime.Request{Actor: system, Payload: json.RawMessage(body)}); err != nil {
+			return nil, fmt.Errorf("register %s: %w", companies[i], err)
+		}
+	}
+
+	changes := make([]int, maxC)
+	var results []bench.Result
+	for _, c := range cfg.Concurrency {
+		raw, err := measure(ctx, cfg.Duration, c, func(g int) func(context.Context) error {
+			subject := "rawcmd.c" + strconv.Itoa(c) + "." + strconv.Itoa(g)
+			var last uint64
+			data := make([]byte, 300)
+			return func(ctx context.Context) error {
+				msg := nats.NewMsg(subject)
+				msg.Data = data
+				msg.Header.Set(njs.ExpectedLastSubjSeqHeader, strconv.FormatUint(last, 10))
+				ack, err := js.PublishMsg(ctx, msg)
+				if err != nil {
+					return err
+				}
+				last = ack.Sequence
+				return nil
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("raw publish c%d: %w", c, err)
+		}
+		cmds, err := measure(ctx, cfg.Duration, c, func(g int) func(context.Context) error {
+			stages := []fundbridge.Stage{fundbridge.StageStartup, fundbridge.StageSeed}
+			return func(ctx context.Context) error {
+				// Each company moves back and forth; changes[g] survives
+				// from one concurrency level to the next.
+				body := fmt.Sprintf(`{"company_id":%q,"stage":%q}`, companies[g], stages[changes[g]%2])
+				changes[g]++
+				_, err := client.Call(ctx, applications.Name, "company.change_stage", &runtime.Request{Actor: operator, Payload: json.RawMessage(body)}, nil)
+				return err
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("commands c%d: %w", c, err)
+		}
+		met := cmds/raw >= 0.5
+		r := bench.Result{Scenario: fmt.Sprintf("command/change_stage/fsync/c%d", c), Metric: "commands_per_sec", Value: cmds, Unit: "cmd/s",
+			Baseline: raw, Ratio: cmds / raw, Target: ">= 0.50 of raw publish", Met: &met}
+		fmt.Fprintf(cfg.Progress, "%s: %.0f cmd/s, raw publish %.0f msg/s, ratio %.2f\n", r.Scenario, cmds, raw, r.Ratio)
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+func callUntilUp(ctx context.Context, c *runtime.Client, op string, req *runtime.Request) (runtime.Reply, error) {
+	for attempt := 0; ; attempt++ {
+		reply, err := c.Call(ctx, applications.Name, op, req, nil)
+		if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE || attempt > 100 {
+			return reply, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// measure runs c workers for d and returns operations per second.
+func measure(ctx context.Context, d time.Duration, c int, newWorker func(g int) func(context.Context) error) (float64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var done atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for g := range c {
+		w := newWorker(g)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if err := w(ctx); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	return float64(done.Load()) / time.Since(start).Seconds(), nil
+}
+
+func uscc(n int) string {
+	body := fmt.Sprintf("91110000%09d", 100000000+n)
+	check, _ := fundbridge.USCCCheck(body)
+	return body + string(check)
+}
