@@ -2,6 +2,7 @@ package jetstream_test
 
 import (
 	"net"
+	"strconv"
 	"testing"
 )
 
@@ -22,3 +23,5 @@ func freePorts(t *testing.T, n int) []int {
 	}
 	return ports
 }
+
+func fmtInt(n int) string { return strconv.Itoa(n) }
