@@ -1,21 +1,16 @@
 package applications
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"reflect"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
 // Limits on what users enter.
@@ -756,94 +751,13 @@ func (fe *fieldErrors) limit(n int) {
 func isBlank(s string) bool  { return strings.TrimSpace(s) == "" }
 func runeCount(s string) int { return utf8.RuneCountInString(s) }
 
-// decodePayload decodes a request payload strictly (unknown fields are
-// refused) into T, and turns any failure into an EINVALID error naming the
-// field at fault. An empty payload decodes as {}.
+// decodePayload decodes a request payload strictly into T (see
+// runtime.Decode). An empty payload decodes as {}.
 func decodePayload[T any](payload json.RawMessage) (T, error) {
 	var v T
-	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		return v, nil
-	}
-	if trimmed[0] != '{' {
-		return v, fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "payload", Reason: "must be a JSON object"})
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
+	if err := runtime.Decode(payload, &v); err != nil {
 		var zero T
-		return zero, decodeError[T](trimmed, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var zero T
-		return zero, fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "payload", Reason: "data after the JSON object"})
+		return zero, err
 	}
 	return v, nil
-}
-
-func decodeError[T any](payload []byte, err error) error {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "payload", Reason: fmt.Sprintf("%v at byte %d", syntax, syntax.Offset)})
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "payload", Reason: "unexpected end of JSON"})
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "payload"
-		}
-		return fundbridge.Invalid("wrong type", fundbridge.FieldError{Field: field, Reason: fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type), typeErr.Value)})
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		if unquoted, uerr := strconv.Unquote(name); uerr == nil {
-			name = unquoted
-		}
-		return fundbridge.Invalid("unknown field", fundbridge.FieldError{Field: name, Reason: "unknown field"})
-	}
-	// A field's own decoder failed (an amount given as a number, say); the
-	// error does not say which field, so decode the fields one at a time.
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(payload, &fields) == nil {
-		names := make([]string, 0, len(fields))
-		for name := range fields {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			one, _ := json.Marshal(map[string]json.RawMessage{name: fields[name]})
-			var v T
-			if ferr := json.Unmarshal(one, &v); ferr != nil {
-				return fundbridge.Invalid("invalid field", fundbridge.FieldError{Field: name, Reason: ferr.Error()})
-			}
-		}
-	}
-	return fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "payload", Reason: err.Error()})
-}
-
-// jsonKind names what JSON a Go type takes, for people.
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "another type"
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	}
-	return "another type"
 }

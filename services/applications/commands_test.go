@@ -9,10 +9,10 @@ import (
 
 func TestDecodePayloadNamesTheField(t *testing.T) {
 	for in, field := range map[string]string{
-		`{"amount_requested": "100"`:     "payload",
-		`{"amount_requested": "100"} {}`: "payload",
-		`"draft"`:                        "payload",
-		`[1]`:                            "payload",
+		`{"amount_requested": "100"`:     "body",
+		`{"amount_requested": "100"} {}`: "body",
+		`"draft"`:                        "body",
+		`[1]`:                            "body",
 		`{"amount_requested": 100}`:      "amount_requested",
 		`{"amount_requested": "1", "valuation_ask": 5}`: "valuation_ask",
 		`{"amount_requested": "1", "instruments": 5}`:   "instruments",

@@ -302,7 +302,7 @@ func TestBadInputAppendsNothing(t *testing.T) {
 		payload json.RawMessage
 		fields  []string
 	}{
-		{"not an object", rawJSON(`["newco"]`), []string{"payload"}},
+		{"not an object", rawJSON(`["newco"]`), []string{"body"}},
 		{"unknown field", with("nickname", "NC"), []string{"nickname"}},
 		{"missing fields", rawJSON(`{}`), []string{"company_id", "uscc", "name", "city", "layer", "sector", "founded_on", "headcount", "stage"}},
 		{"missing uscc", with("uscc", nil), []string{"uscc"}},

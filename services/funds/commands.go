@@ -1,12 +1,8 @@
 package funds
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"reflect"
 	"slices"
 	"strings"
 	"unicode"
@@ -16,6 +12,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
 // Limits on input, so that one command stays a small event.
@@ -377,121 +374,5 @@ func enumList[T ~string](fe *fieldErrors, field string, values, allowed []T, val
 	}
 }
 
-// decode reads a payload strictly into v (a pointer to a flat struct):
-// unknown fields, wrong types and trailing data are EINVALID naming every
-// field at fault. An empty payload is an empty object, so Validate names
-// what is missing.
-func decode(payload json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(payload)) == 0 {
-		payload = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, err := dec.Token(); err != io.EOF {
-			return fundbridge.Invalid("malformed JSON: data after the payload object")
-		}
-		return nil
-	}
-	if !json.Valid(payload) {
-		return fundbridge.Invalid("malformed JSON: " + strings.TrimPrefix(err.Error(), "json: "))
-	}
-	var object map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &object); err != nil || object == nil {
-		return fundbridge.Invalid("the payload must be a JSON object")
-	}
-	// The decoder stops at the first problem and, for a field's own
-	// UnmarshalJSON, does not say which field: decode field by field.
-	fields := fieldDecodeErrors(object, reflect.TypeOf(v).Elem())
-	if len(fields) == 0 {
-		return fundbridge.Invalid("malformed payload: " + strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return fundbridge.Invalid("malformed payload", fields...)
-}
-
-// fieldDecodeErrors decodes each member of object into its field of t and
-// names each one that does not fit, down to the element of an array.
-func fieldDecodeErrors(object map[string]json.RawMessage, t reflect.Type) []fundbridge.FieldError {
-	var out []fundbridge.FieldError
-	keys := make([]string, 0, len(object))
-	for k := range object {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		field, ok := jsonField(t, key)
-		if !ok {
-			out = append(out, fundbridge.FieldError{Field: key, Reason: "unknown field"})
-			continue
-		}
-		raw := object[key]
-		err := json.Unmarshal(raw, reflect.New(field.Type).Interface())
-		if err == nil {
-			continue
-		}
-		var elems []json.RawMessage
-		if field.Type.Kind() != reflect.Slice || json.Unmarshal(raw, &elems) != nil {
-			out = append(out, fundbridge.FieldError{Field: key, Reason: decodeReason(err, field.Type)})
-			continue
-		}
-		for i, el := range elems {
-			if err := json.Unmarshal(el, reflect.New(field.Type.Elem()).Interface()); err != nil {
-				out = append(out, fundbridge.FieldError{Field: fmt.Sprintf("%s[%d]", key, i), Reason: decodeReason(err, field.Type.Elem())})
-			}
-		}
-	}
-	return out
-}
-
-// jsonField finds the struct field a JSON key decodes into, as
-// encoding/json does: by tag or name, an exact match before a
-// case-insensitive one.
-func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
-	var folded reflect.StructField
-	found := false
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		if name == key {
-			return f, true
-		}
-		if !found && strings.EqualFold(name, key) {
-			folded, found = f, true
-		}
-	}
-	return folded, found
-}
-
-// decodeReason says what a field should have been.
-func decodeReason(err error, t reflect.Type) string {
-	var te *json.UnmarshalTypeError
-	if !errors.As(err, &te) {
-		return strings.TrimPrefix(err.Error(), "json: ")
-	}
-	want := t.String()
-	switch t.Kind() {
-	case reflect.String:
-		want = "a string"
-	case reflect.Slice, reflect.Array:
-		want = "an array"
-	case reflect.Struct, reflect.Map:
-		want = "an object"
-	case reflect.Bool:
-		want = "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		want = "a whole number"
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		want = "a non-negative whole number"
-	}
-	return fmt.Sprintf("must be %s, not %s", want, te.Value)
-}
+// decode reads a payload strictly; see runtime.Decode.
+func decode(payload json.RawMessage, v any) error { return runtime.Decode(payload, v) }

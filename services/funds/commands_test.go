@@ -15,9 +15,9 @@ func TestDecodeNamesEveryBadField(t *testing.T) {
 		name, payload string
 		fields        []string
 	}{
-		{"malformed", `{"name": "x",`, nil},
-		{"trailing data", `{"name": "x"} {}`, nil},
-		{"not an object", `"name"`, nil},
+		{"malformed", `{"name": "x",`, []string{"body"}},
+		{"trailing data", `{"name": "x"} {}`, []string{"body"}},
+		{"not an object", `"name"`, []string{"body"}},
 		{"unknown fields", `{"name":"x","colour":"red","size":1}`, []string{"colour", "size"}},
 		{"wrong types", `{"name":1,"type":["vc"],"committed_capital":100}`, []string{"committed_capital", "name", "type"}},
 		{"amount not a decimal", `{"committed_capital":"lots"}`, []string{"committed_capital"}},

@@ -4,7 +4,6 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -179,14 +178,7 @@ func (s *Service) Runtime() runtime.Service {
 	}}
 }
 
-func decode(req *runtime.Request, v any) error {
-	dec := json.NewDecoder(bytesReader(req.Payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return runtime.DecodeError(err)
-	}
-	return nil
-}
+func decode(req *runtime.Request, v any) error { return runtime.Decode(req.Payload, v) }
 
 func emailStream(email string) string {
 	sum := sha256.Sum256([]byte(email))
@@ -423,5 +415,3 @@ func (s *Service) me(ctx context.Context, req *runtime.Request) (runtime.Result,
 		Org  Org  `json:"org"`
 	}{User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}, org}}, nil
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -1,12 +1,10 @@
 package matching
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/runtime"
 )
 
 const (
@@ -365,71 +364,10 @@ func parseCursor(s string) (cursor, error) {
 // validator is a payload that checks itself.
 type validator interface{ Validate() error }
 
-// decode reads a payload strictly and validates it. A bad field is named.
+// decode reads a payload strictly (see runtime.Decode) and validates it.
 func decode(raw json.RawMessage, v validator) error {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(raw, v, err)
-	}
-	if dec.More() {
-		return fundbridge.Invalid("malformed payload: data after the JSON object")
+	if err := runtime.Decode(raw, v); err != nil {
+		return err
 	}
 	return v.Validate()
-}
-
-func decodeError(raw json.RawMessage, v any, err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return fundbridge.Invalid("malformed payload", fundbridge.FieldError{Field: typeErr.Field, Reason: "must be a " + typeErr.Type.String()})
-	case errors.As(err, &syntaxErr):
-		return fundbridge.Invalid("malformed JSON: " + err.Error())
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fundbridge.Invalid("malformed payload", fundbridge.FieldError{Field: name, Reason: "unknown field"})
-	}
-	// A field's own decoder failed (an amount as a number, say): find it.
-	if field, reason := failingField(raw, v); field != "" {
-		return fundbridge.Invalid("malformed payload", fundbridge.FieldError{Field: field, Reason: reason})
-	}
-	return fundbridge.Invalid("malformed payload: " + err.Error())
-}
-
-// failingField decodes each top-level field alone to name the one that
-// does not decode. Only used on the error path.
-func failingField(raw json.RawMessage, v any) (string, string) {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
-		return "", ""
-	}
-	t := reflect.TypeOf(v)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return "", ""
-	}
-	names := make([]string, 0, len(fields))
-	for k := range fields {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		for i := range t.NumField() {
-			sf := t.Field(i)
-			tag, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-			if tag != name {
-				continue
-			}
-			if err := json.Unmarshal(fields[name], reflect.New(sf.Type).Interface()); err != nil {
-				return name, err.Error()
-			}
-		}
-	}
-	return "", ""
 }

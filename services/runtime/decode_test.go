@@ -1,0 +1,60 @@
+package runtime
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
+)
+
+type person struct {
+	Name string `json:"name"`
+}
+
+type request struct {
+	person
+	Amount  money.Amount `json:"amount"`
+	Tags    []string     `json:"tags"`
+	Count   int          `json:"count"`
+	Consent bool         `json:"consent"`
+}
+
+func TestDecodeNamesEveryBadField(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		fields  []string
+	}{
+		{``, nil},
+		{`null`, nil},
+		{`{"name":"x","amount":"1.50","tags":["a"],"count":2,"consent":true}`, nil},
+		{`{"name":"x"`, []string{"body"}},
+		{`{"name":"x"} {}`, []string{"body"}},
+		{`[1]`, []string{"body"}},
+		{`{"colour":"red"}`, []string{"colour"}},
+		{`{"name":1,"amount":150,"count":"two","consent":"yes"}`, []string{"amount", "consent", "count", "name"}},
+		{`{"tags":["a",2,"c",{}]}`, []string{"tags[1]", "tags[3]"}},
+		{`{"amount":"lots"}`, []string{"amount"}},
+	} {
+		var r request
+		err := Decode(json.RawMessage(tc.payload), &r)
+		if tc.fields == nil {
+			if err != nil {
+				t.Errorf("%s: %v", tc.payload, err)
+			}
+			continue
+		}
+		if fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+			t.Errorf("%s: %v, want invalid", tc.payload, err)
+			continue
+		}
+		var named []string
+		for _, f := range fundbridge.ErrorFields(err) {
+			named = append(named, f.Field)
+		}
+		if !slices.Equal(named, tc.fields) {
+			t.Errorf("%s: names %v, want %v (%v)", tc.payload, named, tc.fields, err)
+		}
+	}
+}
