@@ -38,7 +38,8 @@ type devProcess struct {
 func startDev(t *testing.T, bin, dataDir string, env ...string) *devProcess {
 	t.Helper()
 	cmd := exec.Command(bin, "dev", "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), append([]string{"FUNDBRIDGE_DATA_DIR=" + dataDir}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"FUNDBRIDGE_DATA_DIR=" + dataDir,
+		"FUNDBRIDGE_OPERATOR_EMAIL=ops@dev.test", "FUNDBRIDGE_OPERATOR_PASSWORD=operator-password"}, env...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +91,29 @@ func (p *devProcess) stop(t *testing.T) string {
 	return string(rest)
 }
 
+func signIn(t *testing.T, base, email, password string) string {
+	t.Helper()
+	body := strings.NewReader(`{"email":"` + email + `","password":"` + password + `"}`)
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err = http.Post(base+"/api/v1/auth/token", "application/json", body)
+		if err == nil && resp.StatusCode == 200 {
+			break
+		}
+		body = strings.NewReader(`{"email":"` + email + `","password":"` + password + `"}`)
+	}
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign in: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return out.AccessToken
+}
+
 func getJSON(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -131,6 +155,9 @@ func TestDevRunsPrintsWhereAndStopsCleanly(t *testing.T) {
 	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Errorf("unknown route = %d %s, want 404 problem+json", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	// The operator signs in; the token outlives a restart (the signing key
+	// is kept in the data directory).
+	token := signIn(t, p.http, "ops@dev.test", "operator-password")
 	if out := p.stop(t); !strings.Contains(out, "Stopped.") {
 		t.Errorf("shutdown output %q lacks Stopped.", out)
 	}
@@ -138,8 +165,21 @@ func TestDevRunsPrintsWhereAndStopsCleanly(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataDir, "nats", "jetstream")); err != nil {
 		t.Errorf("no JetStream data under %s: %v", dataDir, err)
 	}
-	// And it starts again on the same directory.
+	// And it starts again on the same directory, with the same operator
+	// and signing key.
 	p = startDev(t, bin, dataDir)
+	req, _ := http.NewRequest("GET", p.http+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err = http.DefaultClient.Do(req); err == nil && resp.StatusCode != 503 {
+			break
+		}
+	}
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("a token from before the restart: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	p.stop(t)
 }
 
