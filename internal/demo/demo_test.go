@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/demo"
@@ -47,14 +48,24 @@ func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
 			t.Errorf("no deal at %s: %+v", step, first.Deals)
 		}
 	}
-	head, err := a.Store.Head(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// Matching reacts to the load asynchronously: let it settle first.
+	settle := func() uint64 {
+		for {
+			before, err := a.Store.Head(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond)
+			if after, _ := a.Store.Head(ctx); after == before {
+				return after
+			}
+		}
 	}
+	head := settle()
 	if _, err := demo.Load(ctx, cfg); err != nil {
 		t.Fatalf("second load: %v", err)
 	}
-	if again, _ := a.Store.Head(ctx); again != head {
+	if again := settle(); again != head {
 		t.Errorf("loading the same seed again appended %d commits", again-head)
 	}
 }
