@@ -119,7 +119,6 @@ func TestClosingBeyondDryPowderLeavesTheDealOpen(t *testing.T) {
 	p.do("PUT", "/api/v1/funds/"+fundID+"/mandate", fm, map[string]any{"stages": []string{"seed"},
 		"ticket_min": "1000000.00", "ticket_max": "30000000.00", "max_ownership": "0.30"})
 	var deals []string
-	var startups []string
 	for i := range 2 {
 		tok, _ := p.signUp(30+i, "seed")
 		d := p.do("POST", "/api/v1/applications", tok, map[string]any{"amount_requested": "30000000.00", "instruments": []string{"equity"}, "use_of_funds": "chips"})
@@ -143,7 +142,6 @@ func TestClosingBeyondDryPowderLeavesTheDealOpen(t *testing.T) {
 			t.Fatalf("accept = %d %s", r.status, r.raw)
 		}
 		deals = append(deals, dealID)
-		startups = append(startups, tok)
 	}
 	if r := p.do("POST", "/api/v1/deals/"+deals[0]+"/close", fm, map[string]any{}); r.status != 200 {
 		t.Fatalf("first close = %d %s", r.status, r.raw)
