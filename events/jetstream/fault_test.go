@@ -40,7 +40,9 @@ func TestLostServerFailsAppendsThenRecovers(t *testing.T) {
 	appendAt := func(v uint64) (events.AppendResult, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		return store.Append(ctx, events.AppendRequest{StreamID: "loan-fault", Expected: events.Exactly(v), Meta: events.Meta{Actor: actor},
+		// The key makes a retry safe: an append that failed as unavailable
+		// may still have been stored.
+		return store.Append(ctx, events.AppendRequest{StreamID: "loan-fault", Expected: events.Exactly(v), Meta: events.Meta{Actor: actor, IdempotencyKey: "k" + fmtInt(int(v))},
 			Events: []events.NewEvent{{Type: "test.happened.v1", Payload: json.RawMessage(`{"n":1}`)}}})
 	}
 	if _, err := appendAt(0); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	njs "github.com/nats-io/nats.go/jetstream"
@@ -127,24 +129,62 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]events.
 }
 
 // Subscribe delivers every event after the given position, then live ones.
+//
+// Decoding and fn run on a goroutine of their own, fed in order by the one
+// reading the consumer: catching up, reading and decoding overlap. fn is
+// never called after Subscribe returns.
 func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Event) error) error {
-	err := s.consume(ctx, nil, after+1, func(m njs.Msg, seq uint64) (bool, error) {
-		c, err := decodeCommit(m.Data())
-		if err != nil {
-			return false, fmt.Errorf("subscribe at %d: %w", seq, err)
-		}
-		for i := range c.Events {
-			if err := fn(c.event(i, seq)); err != nil {
-				return false, err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type delivery struct {
+		data []byte
+		seq  uint64
+	}
+	queue := make(chan delivery, subscribeQueue)
+	handled := make(chan error, 1)
+	go func() {
+		reuse := new(commit) // fn gets events, never the commit: decode into one
+		for d := range queue {
+			c, err := decodeCommitReusing(d.data, reuse)
+			if err != nil {
+				handled <- fmt.Errorf("subscribe at %d: %w", d.seq, err)
+				cancel()
+				return
+			}
+			for i := range c.Events {
+				if ctx.Err() != nil {
+					handled <- nil
+					return
+				}
+				if err := fn(c.event(i, d.seq)); err != nil {
+					handled <- err
+					cancel()
+					return
+				}
 			}
 		}
-		return true, nil
+		handled <- nil
+	}()
+	err := s.consume(ctx, nil, after+1, func(m njs.Msg, seq uint64) (bool, error) {
+		select {
+		case queue <- delivery{m.Data(), seq}:
+			return true, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
 	})
+	close(queue)
+	if ferr := <-handled; ferr != nil {
+		return ferr // fn failed, or a commit could not be decoded
+	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return nil
 	}
 	return err
 }
+
+// subscribeQueue is how many commits Subscribe reads ahead of fn.
+const subscribeQueue = 256
 
 // consume runs an ordered consumer from stream sequence start and calls fn
 // for each message until fn says stop, fn fails, or ctx ends. The ordered
@@ -186,15 +226,58 @@ func (s *Store) consume(ctx context.Context, subjects []string, start uint64, fn
 			}
 			return fmt.Errorf("ordered consumer: %w", unavailable(err))
 		}
-		md, err := m.Metadata()
-		if err != nil {
-			return fmt.Errorf("ordered consumer: %w", err)
+		seq, ok := streamSequence(m.Reply())
+		if !ok {
+			md, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("ordered consumer: %w", err)
+			}
+			seq = md.Sequence.Stream
 		}
-		more, err := fn(m, md.Sequence.Stream)
+		more, err := fn(m, seq)
 		if err != nil || !more {
 			return err
 		}
 	}
+}
+
+// streamSequence reads the stream sequence from a JetStream ack subject,
+// as m.Metadata does but without building the rest of the metadata:
+//
+//	$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>
+//	$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>[.<token>...]
+//
+// It reports false for anything else, and Metadata has the last word.
+func streamSequence(reply string) (uint64, bool) {
+	const prefix = "$JS.ACK."
+	if !strings.HasPrefix(reply, prefix) {
+		return 0, false
+	}
+	var dots [12]int // offsets of the first dots
+	n := 0
+	for i := 0; i < len(reply); i++ {
+		if reply[i] == '.' {
+			if n < len(dots) {
+				dots[n] = i
+			}
+			n++
+		}
+	}
+	var token int // index of <sseq> among the dot-separated tokens
+	switch tokens := n + 1; {
+	case tokens == 9:
+		token = 5
+	case tokens >= 11:
+		token = 7
+	default:
+		return 0, false
+	}
+	digits := reply[dots[token-1]+1 : dots[token]]
+	seq, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return seq, true
 }
 
 func (c *commit) event(i int, position uint64) events.Event {

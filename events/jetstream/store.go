@@ -10,13 +10,18 @@
 // With group commit on (the default when the server fsyncs every write),
 // appends arriving while another is being written are gathered into one
 // atomic batch: one fsync for many appends, each still checked on its own.
+// A batch has a fixed cost of its own on the server, so this pays only
+// with many appends in flight; with few, each is published directly.
 package jetstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +81,8 @@ type Store struct {
 	heads    *headCache
 	group    *groupCommitter
 
+	ackPrefix string // how the server's acknowledgements start
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -108,15 +115,17 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 	if err != nil {
 		return nil, fmt.Errorf("open event stream %s: %w", cfg.Name, unavailable(err))
 	}
+	ackPrefix, _ := json.Marshal(opts.Stream)
 	s := &Store{
-		opts:     opts,
-		nc:       nc,
-		js:       js,
-		stream:   stream,
-		registry: registry,
-		ids:      events.NewIDs(),
-		heads:    newHeadCache(1 << 16),
-		closed:   make(chan struct{}),
+		opts:      opts,
+		ackPrefix: `{"stream":` + string(ackPrefix) + `,"seq":`,
+		nc:        nc,
+		js:        js,
+		stream:    stream,
+		registry:  registry,
+		ids:       events.NewIDs(),
+		heads:     newHeadCache(1 << 16),
+		closed:    make(chan struct{}),
 	}
 	if opts.GroupCommit {
 		s.group = newGroupCommitter(s)
@@ -159,6 +168,13 @@ func (s *Store) subject(streamID string) (string, error) {
 		return "", err
 	}
 	return s.opts.SubjectPrefix + "." + typ + "." + id, nil
+}
+
+// validSubject is subject for a stream ID already validated: it splits
+// at the first dash without matching the pattern again.
+func (s *Store) validSubject(streamID string) string {
+	i := strings.IndexByte(streamID, '-')
+	return s.opts.SubjectPrefix + "." + streamID[:i] + "." + streamID[i+1:]
 }
 
 func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -214,7 +230,7 @@ func (s *Store) Append(ctx context.Context, req events.AppendRequest) (events.Ap
 		return events.AppendResult{}, fmt.Errorf("append %s: %w", req.StreamID, &events.UnavailableError{Err: errors.New("store closed")})
 	default:
 	}
-	subject, _ := s.subject(req.StreamID)
+	subject := s.validSubject(req.StreamID)
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 
@@ -256,7 +272,7 @@ func (s *Store) Append(ctx context.Context, req events.AppendRequest) (events.Ap
 			return events.AppendResult{}, err
 		}
 		c.First = h.version + 1
-		res, err := s.publish(ctx, req.StreamID, subject, c, h)
+		res, err := s.publish(ctx, req.StreamID, subject, c, h, retryable)
 		if err == nil {
 			return res, nil
 		}
@@ -274,6 +290,17 @@ func (s *Store) Append(ctx context.Context, req events.AppendRequest) (events.Ap
 			actual, herr := s.fetchHead(ctx, req.StreamID, subject)
 			if herr != nil {
 				return events.AppendResult{}, herr
+			}
+			if req.Expected != events.Any && actual.version == uint64(req.Expected) && attempt < 20 {
+				// A replicated stream refuses an append while another one to
+				// the same subject is still being replicated, and that one may
+				// yet fail: the expected version still holds, so try again.
+				select {
+				case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+				case <-ctx.Done():
+					return events.AppendResult{}, fmt.Errorf("append %s: %w", req.StreamID, unavailable(ctx.Err()))
+				}
+				continue
 			}
 			return events.AppendResult{}, &events.ConcurrencyError{StreamID: req.StreamID, Expected: req.Expected, Actual: actual.version}
 		}
@@ -312,18 +339,29 @@ func commitID(streamID, idempotencyKey, firstEventID string) string {
 	return "e:" + firstEventID
 }
 
-func (s *Store) publish(ctx context.Context, streamID, subject string, c *commit, h head) (events.AppendResult, error) {
-	msg := nats.NewMsg(subject)
-	msg.Data = c.appendTo(make([]byte, 0, 512))
-	msg.Header.Set(njs.MsgIDHeader, c.ID)
-	msg.Header.Set(njs.ExpectedLastSubjSeqHeader, strconv.FormatUint(h.seq, 10))
+// publish writes the commit if the event stream is still at h. A retryable
+// commit (named by the caller) carries its ID as Nats-Msg-Id, so that
+// JetStream drops a retry within its duplicate window. Other commits do not:
+// their IDs were made here and no retry can repeat them, so the server need
+// not remember them.
+func (s *Store) publish(ctx context.Context, streamID, subject string, c *commit, h head, retryable bool) (events.AppendResult, error) {
+	if !s.nc.IsConnected() {
+		// nats.go would buffer the request and send it after reconnecting,
+		// long after the caller gave up on it: refuse now, retryably.
+		return events.AppendResult{}, &events.UnavailableError{Err: fmt.Errorf("not connected to NATS (%s)", s.nc.Status())}
+	}
+	header := nats.Header{njs.ExpectedLastSubjSeqHeader: {strconv.FormatUint(h.seq, 10)}}
+	if retryable {
+		header[njs.MsgIDHeader] = []string{c.ID}
+	}
+	msg := &nats.Msg{Subject: subject, Data: c.appendTo(make([]byte, 0, c.sizeHint())), Header: header}
 
 	var ack *njs.PubAck
 	var err error
 	if s.group != nil {
 		ack, err = s.group.publish(ctx, msg)
 	} else {
-		ack, err = s.js.PublishMsg(ctx, msg)
+		ack, err = s.publishMsg(ctx, msg)
 	}
 	if err != nil {
 		if isWrongLastSequence(err) {
@@ -339,6 +377,62 @@ func (s *Store) publish(ctx context.Context, streamID, subject string, c *commit
 	}
 	s.heads.put(streamID, head{version: c.last(), seq: ack.Sequence})
 	return events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: ack.Sequence}, nil
+}
+
+// publishMsg is js.PublishMsg with the usual acknowledgement read by hand:
+// on every append's path, and encoding/json's share of a publish is large.
+func (s *Store) publishMsg(ctx context.Context, msg *nats.Msg) (*njs.PubAck, error) {
+	resp, err := s.nc.RequestMsgWithContext(ctx, msg)
+	if errors.Is(err, nats.ErrNoResponders) {
+		// No stream leader yet, as while a cluster elects one: JetStream's
+		// own publish waits a little and tries again.
+		return s.js.PublishMsg(ctx, msg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if seq, ok := parsePubAck(resp.Data, s.ackPrefix); ok {
+		return &njs.PubAck{Stream: s.opts.Stream, Sequence: seq}, nil
+	}
+	// Anything else (an error, a duplicate, a domain) as js.PublishMsg reads it.
+	var ack struct {
+		*njs.PubAck
+		Error *njs.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Data, &ack); err != nil {
+		return nil, njs.ErrInvalidJSAck
+	}
+	if ack.Error != nil {
+		return nil, fmt.Errorf("nats: %w", ack.Error)
+	}
+	if ack.PubAck == nil || ack.Stream == "" {
+		return nil, njs.ErrInvalidJSAck
+	}
+	return ack.PubAck, nil
+}
+
+// parsePubAck reads the acknowledgement of a stored message as the server
+// writes it, prefix then sequence: {"stream":"NAME","seq":123}.
+func parsePubAck(data []byte, prefix string) (uint64, bool) {
+	if len(data) < len(prefix)+2 || string(data[:len(prefix)]) != prefix || data[len(data)-1] != '}' {
+		return 0, false
+	}
+	digits := data[len(prefix) : len(data)-1]
+	if len(digits) == 0 || len(digits) > 20 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	var seq uint64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if seq > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		seq = seq*10 + d
+	}
+	return seq, seq > 0
 }
 
 // resultAt reports the append stored at seq, as a duplicate.
