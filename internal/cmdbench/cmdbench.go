@@ -90,7 +90,6 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 
 	client := runtime.NewClient(nc, 10*time.Second)
 	system := fundbridge.Actor{UserID: "bench", Role: fundbridge.RoleSystem}
-	operator := fundbridge.Actor{UserID: "bench-operator", Role: fundbridge.RoleOperator}
 	maxC := 0
 	for _, c := range cfg.Concurrency {
 		maxC = max(maxC, c)
@@ -104,7 +103,6 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		}
 	}
 
-	changes := make([]int, maxC)
 	var results []bench.Result
 	for _, c := range cfg.Concurrency {
 		raw, err := measure(ctx, cfg.Duration, c, func(g int) func(context.Context) error {
@@ -127,13 +125,13 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 			return nil, fmt.Errorf("raw publish c%d: %w", c, err)
 		}
 		cmds, err := measure(ctx, cfg.Duration, c, func(g int) func(context.Context) error {
-			stages := []fundbridge.Stage{fundbridge.StageStartup, fundbridge.StageSeed}
+			// Each command drafts a funding application: the service loads
+			// the company (for the stage it records) and the new
+			// application, decides, appends with "no stream", and replies.
+			founder := fundbridge.Actor{UserID: "founder-" + companies[g], Role: fundbridge.RoleStartup, OrgID: companies[g]}
+			body := json.RawMessage(`{"amount_requested":"5000000.00","instruments":["equity"],"use_of_funds":"GPUs and hiring","credit_data_consent":true}`)
 			return func(ctx context.Context) error {
-				// Each company moves back and forth; changes[g] survives
-				// from one concurrency level to the next.
-				body := fmt.Sprintf(`{"company_id":%q,"stage":%q}`, companies[g], stages[changes[g]%2])
-				changes[g]++
-				_, err := client.Call(ctx, applications.Name, "company.change_stage", &runtime.Request{Actor: operator, Payload: json.RawMessage(body)}, nil)
+				_, err := client.Call(ctx, applications.Name, "application.draft", &runtime.Request{Actor: founder, Payload: body}, nil)
 				return err
 			}
 		})
@@ -141,7 +139,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 			return nil, fmt.Errorf("commands c%d: %w", c, err)
 		}
 		met := cmds/raw >= 0.5
-		r := bench.Result{Scenario: fmt.Sprintf("command/change_stage/fsync/c%d", c), Metric: "commands_per_sec", Value: cmds, Unit: "cmd/s",
+		r := bench.Result{Scenario: fmt.Sprintf("command/application.draft/fsync/c%d", c), Metric: "commands_per_sec", Value: cmds, Unit: "cmd/s",
 			Baseline: raw, Ratio: cmds / raw, Target: ">= 0.50 of raw publish", Met: &met}
 		fmt.Fprintf(cfg.Progress, "%s: %.0f cmd/s, raw publish %.0f msg/s, ratio %.2f\n", r.Scenario, cmds, raw, r.Ratio)
 		results = append(results, r)
