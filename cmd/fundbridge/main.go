@@ -26,6 +26,7 @@ Usage:
   fundbridge dev [flags]              run everything in one process on an embedded NATS server (--demo loads a market)
   fundbridge serve <service> [flags]  run one service against an external NATS cluster
   fundbridge demo [flags]             load a realistic demo market through the HTTP API
+  fundbridge projections rebuild [name]  fold the read views again from the start of the log
   fundbridge bench store [flags]      measure the event store against raw JetStream
   fundbridge version                  print the version
 
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "projections":
+		return runProjections(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "bench":

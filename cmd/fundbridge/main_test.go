@@ -165,6 +165,11 @@ func TestDevRunsPrintsWhereAndStopsCleanly(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataDir, "nats", "jetstream")); err != nil {
 		t.Errorf("no JetStream data under %s: %v", dataDir, err)
 	}
+	// The views rebuild from the log on disk.
+	out, err := exec.Command(bin, "projections", "rebuild", "--data-dir", dataDir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Rebuilt all projections") {
+		t.Errorf("projections rebuild: %v\n%s", err, out)
+	}
 	// And it starts again on the same directory, with the same operator
 	// and signing key.
 	p = startDev(t, bin, dataDir)

@@ -29,6 +29,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/matching"
 	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/views"
 )
 
 // Deps is what services are built from. NC is the service's own NATS
@@ -40,6 +41,9 @@ type Deps struct {
 	NC         *nats.Conn
 	Log        *slog.Logger
 	BcryptCost int
+	// DataDir holds what a service keeps on local disk (the views'
+	// projection snapshots).
+	DataDir string
 }
 
 // Component is a service as the binary runs it: its operations on the
@@ -59,6 +63,10 @@ func Builders() map[string]func(Deps) Component {
 		},
 		matching.Name: func(d Deps) Component {
 			s := matching.New(d.Store, d.Registry, matching.WithClient(runtime.NewClient(d.NC, 0)), matching.WithLogger(d.Log))
+			return Component{Service: s.Runtime(), Run: s.Run}
+		},
+		views.Name: func(d Deps) Component {
+			s := views.New(d.Store, d.Registry, filepath.Join(d.DataDir, "projections"), views.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		funds.Name: func(d Deps) Component {
@@ -203,7 +211,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 		if err != nil {
 			return nil, err
 		}
-		c := build(Deps{Store: a.Store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost})
+		c := build(Deps{Store: a.Store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir})
 		a.services.Add(1)
 		go func() {
 			defer a.services.Done()

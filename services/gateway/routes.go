@@ -91,6 +91,19 @@ func apiRoutes() []Route {
 		{Method: post, Path: v1 + "/deals/{deal_id}/close", Service: "matching", Op: "deal.close", Tag: "deals",
 			Summary: "Close the deal: commit the fund's capital and fund the application"},
 
+		// Read views (operators live in spreadsheets: Accept: text/csv or ?format=csv).
+		{Method: get, Path: v1 + "/views/lifecycle-stages", Service: "views", Op: "lifecycle_stages", Tag: "views",
+			Query:   []string{"layer", "sector", "city", "period", "from", "to", "as_of", "after"},
+			Summary: "Financing by lifecycle stage: submitted, matched, in review, funded, amounts by instrument, conversion, median days to funding (operators)"},
+		{Method: get, Path: v1 + "/views/market", Service: "views", Op: "market_overview", Tag: "views", Query: []string{"after"},
+			Summary: "The market: totals by city, layer, sector, instrument and month (operators)"},
+		{Method: get, Path: v1 + "/views/companies/{company_id}/timeline", Service: "views", Op: "company_timeline", Tag: "views", Query: []string{"after"},
+			Summary: "A company's financing timeline, with the stage it was at (the company and operators)"},
+		{Method: get, Path: v1 + "/views/funds/{fund_id}/board", Service: "views", Op: "deal_board", Tag: "views", Query: []string{"after"},
+			Summary: "A fund's deal board: pipeline counts per step, recent activity, dry powder (its manager and operators)"},
+		{Method: get, Path: v1 + "/views/status", Service: "views", Op: "status", Tag: "views",
+			Summary: "Each projection's checkpoint and state (operators)"},
+
 		// Audit.
 		{Method: get, Path: v1 + "/streams/{stream_id}/events", Service: "audit", Op: "stream", Tag: "audit", Query: []string{"from"},
 			Summary: "A stream's events with who, when and which command (operators)"},

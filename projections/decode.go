@@ -1,0 +1,613 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+)
+
+// payloads decodes event payloads as the registry does, faster. Folding
+// the log decodes every payload, and encoding/json's reflection costs as
+// much as reading the log; so for a type the registry reads without an
+// upcast, the payload is read by hand into the registered Go type when it
+// is plain: exact keys, strings without escapes, integers, no nulls. At
+// the first byte outside that, the registry decodes it instead, so the
+// result is always what the registry gives (decode_test.go checks).
+type payloads struct {
+	registry *events.Registry
+	plans    sync.Map // event type → *typePlan, nil when there is no fast path
+}
+
+type typePlan struct {
+	t       reflect.Type
+	plan    *structPlan
+	scratch sync.Pool // of *t to decode into: the payload handed out is a copy anyway
+}
+
+// read decodes a plain payload; false if it is not plain (or tp is nil).
+func (tp *typePlan) read(data []byte) (any, bool) {
+	if tp == nil {
+		return nil, false
+	}
+	ptr := tp.scratch.Get()
+	if ptr == nil {
+		ptr = reflect.New(tp.t).Interface()
+	}
+	v := reflect.ValueOf(ptr).Elem()
+	var out any
+	r := reader{data: data}
+	ok := r.object(tp.plan, v) && r.end()
+	if ok {
+		out = v.Interface()
+	}
+	v.SetZero()
+	tp.scratch.Put(ptr)
+	return out, ok
+}
+
+func newPayloads(r *events.Registry) *payloads { return &payloads{registry: r} }
+
+// decode is registry.Decode.
+func (d *payloads) decode(e events.Event) (events.Event, any, error) {
+	if p, ok := d.plans.Load(e.Type); ok {
+		if payload, ok := p.(*typePlan).read(e.Payload); ok {
+			return e, payload, nil
+		}
+		return d.registry.Decode(e)
+	}
+	ue, payload, err := d.registry.Decode(e)
+	if err == nil && ue.Type == e.Type {
+		// Learn the type from the registry's answer; a type it reaches
+		// by upcasting always goes through it.
+		var tp *typePlan
+		if t := reflect.TypeOf(payload); t.Kind() == reflect.Struct {
+			if plan := compile(t, map[reflect.Type]*structPlan{}); plan != nil {
+				tp = &typePlan{t: t, plan: plan}
+			}
+		}
+		d.plans.Store(e.Type, tp)
+	}
+	return ue, payload, err
+}
+
+// A structPlan maps a struct's JSON keys to its fields, as encoding/json
+// resolves them (embedded structs' fields promoted, the shallowest or the
+// tagged one winning a clash).
+type structPlan struct {
+	fields map[string]*fieldPlan
+	order  []*fieldPlan    // in declaration order, which is the order Go writes keys in
+	folded map[string]bool // lower-cased keys: a key that only folds to one is left to encoding/json
+}
+
+type fieldPlan struct {
+	name  string
+	index []int
+	dec   valueDecoder
+	pos   int // in order
+}
+
+// valueDecoder reads one JSON value into v; false means "not plain".
+type valueDecoder func(r *reader, v reflect.Value) bool
+
+func compile(t reflect.Type, seen map[reflect.Type]*structPlan) *structPlan {
+	if p, ok := seen[t]; ok {
+		return p // a recursive type: the plan being built
+	}
+	sp := &structPlan{fields: map[string]*fieldPlan{}, folded: map[string]bool{}}
+	seen[t] = sp
+	type candidate struct {
+		name   string
+		index  []int
+		tagged bool
+		typ    reflect.Type
+	}
+	var found []candidate
+	var walk func(t reflect.Type, index []int) bool
+	walk = func(t reflect.Type, index []int) bool {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := f.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			if opts != "" && opts != "omitempty" && opts != "omitzero" {
+				return false // ",string" and the like: not plain
+			}
+			idx := append(append([]int(nil), index...), i)
+			if f.Anonymous && name == "" {
+				if f.Type.Kind() != reflect.Struct {
+					return false // embedded pointers and non-structs: leave them to encoding/json
+				}
+				if !walk(f.Type, idx) {
+					return false
+				}
+				continue
+			}
+			if !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			found = append(found, candidate{name: name, index: idx, tagged: tag != "" && tag[0] != ',', typ: f.Type})
+		}
+		return true
+	}
+	if !walk(t, nil) {
+		return nil
+	}
+	byName := map[string][]candidate{}
+	var names []string
+	for _, c := range found {
+		if byName[c.name] == nil {
+			names = append(names, c.name)
+		}
+		byName[c.name] = append(byName[c.name], c)
+	}
+	for _, name := range names {
+		cs := byName[name]
+		// The dominant field: the shallowest; among those, the only tagged one.
+		depth := len(cs[0].index)
+		for _, c := range cs {
+			depth = min(depth, len(c.index))
+		}
+		var top []candidate
+		for _, c := range cs {
+			if len(c.index) == depth {
+				top = append(top, c)
+			}
+		}
+		if len(top) > 1 {
+			var tagged []candidate
+			for _, c := range top {
+				if c.tagged {
+					tagged = append(tagged, c)
+				}
+			}
+			top = tagged
+		}
+		sp.folded[strings.ToLower(name)] = true
+		if len(top) != 1 {
+			continue // encoding/json ignores an ambiguous name
+		}
+		dec := decoderFor(top[0].typ, seen)
+		if dec == nil {
+			return nil
+		}
+		f := &fieldPlan{name: name, index: top[0].index, dec: dec, pos: len(sp.order)}
+		sp.fields[name] = f
+		sp.order = append(sp.order, f)
+	}
+	return sp
+}
+
+func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder {
+	switch t {
+	case reflect.TypeFor[money.Amount]():
+		return decodeAmount
+	case reflect.TypeFor[decimal.Decimal]():
+		return decodeUnmarshaler
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		return decodeUnmarshaler
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()) {
+		return nil // text unmarshalers have their own rules
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return func(r *reader, v reflect.Value) bool {
+			s, ok := r.str()
+			if ok {
+				v.SetString(s)
+			}
+			return ok
+		}
+	case reflect.Bool:
+		return func(r *reader, v reflect.Value) bool {
+			switch {
+			case r.literal("true"):
+				v.SetBool(true)
+			case r.literal("false"):
+				v.SetBool(false)
+			default:
+				return false
+			}
+			return true
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return func(r *reader, v reflect.Value) bool {
+			lit, ok := r.integer()
+			if !ok {
+				return false
+			}
+			n, err := strconv.ParseInt(lit, 10, 64)
+			if err != nil || v.OverflowInt(n) {
+				return false
+			}
+			v.SetInt(n)
+			return true
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return func(r *reader, v reflect.Value) bool {
+			lit, ok := r.integer()
+			if !ok || lit[0] == '-' {
+				return false
+			}
+			n, err := strconv.ParseUint(lit, 10, 64)
+			if err != nil || v.OverflowUint(n) {
+				return false
+			}
+			v.SetUint(n)
+			return true
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return nil // []byte is base64 in JSON
+		}
+		elem := decoderFor(t.Elem(), seen)
+		if elem == nil {
+			return nil
+		}
+		return func(r *reader, v reflect.Value) bool {
+			if !r.byte('[') {
+				return false
+			}
+			// As encoding/json: [] is an empty slice, not nil.
+			s := reflect.MakeSlice(t, 0, 4)
+			if !r.byte(']') {
+				for {
+					s = reflect.Append(s, reflect.Zero(t.Elem()))
+					if !elem(r, s.Index(s.Len()-1)) {
+						return false
+					}
+					if r.byte(']') {
+						break
+					}
+					if !r.byte(',') {
+						return false
+					}
+				}
+			}
+			v.Set(s)
+			return true
+		}
+	case reflect.Pointer:
+		elem := decoderFor(t.Elem(), seen)
+		if elem == nil {
+			return nil
+		}
+		return func(r *reader, v reflect.Value) bool {
+			if r.peek() == 'n' {
+				return false // null sets the pointer to nil: leave it to encoding/json
+			}
+			if v.IsNil() {
+				v.Set(reflect.New(t.Elem()))
+			}
+			return elem(r, v.Elem())
+		}
+	case reflect.Struct:
+		plan := compile(t, seen)
+		if plan == nil {
+			return nil
+		}
+		return func(r *reader, v reflect.Value) bool { return r.object(plan, v) }
+	}
+	return nil
+}
+
+// decodeAmount reads "1250000.00" as money.Amount.UnmarshalJSON does: an
+// amount with exactly two places is the same value FromDecimal makes;
+// anything else goes through UnmarshalJSON itself.
+func decodeAmount(r *reader, v reflect.Value) bool {
+	start := r.pos
+	if s, ok := r.str(); ok {
+		if d, err := decimal.NewFromString(s); err == nil && d.Exponent() == -2 {
+			v.Set(reflect.ValueOf(money.FromDecimal(d)))
+			return true
+		}
+	}
+	r.pos = start
+	return decodeUnmarshaler(r, v)
+}
+
+// decodeUnmarshaler hands the value's bytes to its UnmarshalJSON, as
+// encoding/json does; null is left to encoding/json.
+func decodeUnmarshaler(r *reader, v reflect.Value) bool {
+	r.space()
+	if r.peek() == 'n' {
+		return false
+	}
+	start := r.pos
+	if !r.skip(0) {
+		return false
+	}
+	return v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(r.data[start:r.pos]) == nil
+}
+
+// reader reads the plain subset of JSON; every method leaves pos after
+// what it read and any white space before it.
+type reader struct {
+	data []byte
+	pos  int
+}
+
+func (r *reader) space() {
+	for r.pos < len(r.data) {
+		switch r.data[r.pos] {
+		case ' ', '\t', '\n', '\r':
+			r.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (r *reader) peek() byte {
+	r.space()
+	if r.pos < len(r.data) {
+		return r.data[r.pos]
+	}
+	return 0
+}
+
+// byte consumes c if it comes next.
+func (r *reader) byte(c byte) bool {
+	if r.peek() == c {
+		r.pos++
+		return true
+	}
+	return false
+}
+
+func (r *reader) literal(lit string) bool {
+	r.space()
+	if bytes.HasPrefix(r.data[r.pos:], []byte(lit)) {
+		r.pos += len(lit)
+		return true
+	}
+	return false
+}
+
+func (r *reader) end() bool {
+	r.space()
+	return r.pos == len(r.data)
+}
+
+// str reads a string without escapes or control characters, in valid
+// UTF-8 (encoding/json would replace invalid bytes).
+func (r *reader) str() (string, bool) {
+	b, ok := r.plain()
+	return string(b), ok
+}
+
+// plain is str without the copy: the bytes inside the quotes.
+func (r *reader) plain() ([]byte, bool) {
+	if !r.byte('"') {
+		return nil, false
+	}
+	rest := r.data[r.pos:]
+	n := bytes.IndexByte(rest, '"')
+	if n < 0 {
+		return nil, false
+	}
+	ascii := true
+	for _, c := range rest[:n] {
+		if c < 0x20 || c == '\\' {
+			return nil, false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(rest[:n]) {
+		return nil, false
+	}
+	r.pos += n + 1
+	return rest[:n], true
+}
+
+// integer reads -?(0|[1-9][0-9]*) not followed by a fraction or exponent.
+func (r *reader) integer() (string, bool) {
+	r.space()
+	start, i, d := r.pos, r.pos, r.data
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	digits := i
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		i++
+	}
+	if i == digits || d[digits] == '0' && i-digits > 1 {
+		return "", false
+	}
+	if i < len(d) && (d[i] == '.' || d[i] == 'e' || d[i] == 'E') {
+		return "", false
+	}
+	r.pos = i
+	return string(d[start:i]), true
+}
+
+// object reads a JSON object into the struct v by plan. Unknown keys are
+// skipped, as encoding/json does; a key that differs from a field's only
+// in case is not plain.
+func (r *reader) object(plan *structPlan, v reflect.Value) bool {
+	if !r.byte('{') {
+		return false
+	}
+	if r.byte('}') {
+		return true
+	}
+	next := 0 // the field expected next: keys mostly come in order
+	for {
+		key, ok := r.plain()
+		if !ok || !r.byte(':') {
+			return false
+		}
+		var f *fieldPlan
+		if next < len(plan.order) && string(key) == plan.order[next].name {
+			f = plan.order[next]
+		} else {
+			f = plan.fields[string(key)]
+		}
+		if f != nil {
+			next = f.pos + 1
+			if !f.dec(r, v.FieldByIndex(f.index)) {
+				return false
+			}
+		} else {
+			for i := 0; i < len(key); i++ {
+				if key[i] >= utf8.RuneSelf {
+					return false // Unicode folding: leave it to encoding/json
+				}
+			}
+			if plan.folded[strings.ToLower(string(key))] || !r.skip(0) {
+				return false
+			}
+		}
+		if r.byte('}') {
+			return true
+		}
+		if !r.byte(',') {
+			return false
+		}
+	}
+}
+
+// skip reads over any JSON value, as strictly as encoding/json checks it.
+func (r *reader) skip(depth int) bool {
+	if depth > 256 {
+		return false
+	}
+	switch c := r.peek(); {
+	case c == '{':
+		r.pos++
+		if r.byte('}') {
+			return true
+		}
+		for {
+			if !r.skipString() || !r.byte(':') || !r.skip(depth+1) {
+				return false
+			}
+			if r.byte('}') {
+				return true
+			}
+			if !r.byte(',') {
+				return false
+			}
+		}
+	case c == '[':
+		r.pos++
+		if r.byte(']') {
+			return true
+		}
+		for {
+			if !r.skip(depth + 1) {
+				return false
+			}
+			if r.byte(']') {
+				return true
+			}
+			if !r.byte(',') {
+				return false
+			}
+		}
+	case c == '"':
+		return r.skipString()
+	case c == 't':
+		return r.literal("true")
+	case c == 'f':
+		return r.literal("false")
+	case c == 'n':
+		return r.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return r.skipNumber()
+	}
+	return false
+}
+
+// skipString reads a string with any valid escapes.
+func (r *reader) skipString() bool {
+	if !r.byte('"') {
+		return false
+	}
+	d := r.data
+	for i := r.pos; i < len(d); i++ {
+		switch c := d[i]; {
+		case c == '"':
+			r.pos = i + 1
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			i++
+			if i >= len(d) {
+				return false
+			}
+			switch d[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(d) {
+					return false
+				}
+				for _, h := range d[i+1 : i+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return false
+					}
+				}
+				i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// skipNumber reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (r *reader) skipNumber() bool {
+	d, i := r.data, r.pos
+	if d[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case !digits():
+		return false
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	r.pos = i
+	return true
+}

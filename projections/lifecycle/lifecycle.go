@@ -1,0 +1,508 @@
+// Package lifecycle is the operators' view of financing across company
+// lifecycle stages: per stage, how many applications were submitted,
+// matched, taken under review, funded, withdrawn, rejected or expired, for
+// how much, by which instrument, how they converted, and how long funding
+// took; sliced by layer, sector, city and period.
+//
+// Every count is of events, and each event counts under the slice it
+// carries: the stage, layer, sector and city the company had when it
+// happened, and the China month it was recorded in. The state keeps each
+// application's facts with their times rather than running totals, so a
+// query "as of" a past instant simply leaves out the facts recorded after
+// it: the answer is the one a fold of the log up to that instant gives,
+// without folding the log again.
+package lifecycle
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/applications"
+)
+
+// Name is the projection's name.
+const Name = "lifecycle"
+
+// schema changes whenever the state's shape or meaning does.
+const schema = "lifecycle.v2"
+
+// Fact is when something happened to an application, and the company's
+// slice at that moment. At is Unix nanoseconds.
+type Fact struct {
+	At     int64
+	Month  projections.Month
+	Stage  uint8  // index in fundbridge.Stages (reordering them changes the schema)
+	Layer  uint16 // indexes in the state's dictionary
+	Sector uint16
+	City   uint16
+}
+
+func (f Fact) happened(asOf int64) bool { return f.At <= asOf }
+
+// App is a submitted application: its submission, never changed after.
+type App struct {
+	ID        string
+	Requested projections.Fen
+	Submitted Fact
+}
+
+// Kinds of move.
+const (
+	moveMatched      uint8 = iota // first match
+	moveReview                    // first fund to take it under review
+	moveFirstFunding              // first deal that funded it
+	moveFunding                   // another deal that funded it
+	moveWithdrawn
+	moveRejected
+	moveExpired
+)
+
+// Move is a later step of an application that the funnel counts: only
+// the first match, review and end, every funding. Moves are appended and
+// never changed, as the applications are, so a snapshot captures them by
+// their slice headers without copying.
+type Move struct {
+	App        int32 // index in State.Apps
+	Kind       uint8
+	Instrument uint8 // of a funding: index in fundbridge.Instruments (reordering them changes the schema)
+	Fact       Fact
+	Amount     projections.Fen // of a funding
+}
+
+// Bits of State.Seen: which first moves an application has made.
+const (
+	seenMatched uint8 = 1 << iota
+	seenReview
+	seenFunded
+	seenEnded
+)
+
+// State is the projection's state as its snapshot holds it: slices only,
+// so that the same log always encodes to the same bytes.
+type State struct {
+	Dict  []string // layer, sector and city names, in the order first seen
+	Apps  []App    // in the order submitted
+	Moves []Move   // in log order
+	Seen  []uint8  // per application, the seen* bits
+}
+
+// Projection is the lifecycle view. Safe for concurrent queries.
+type Projection struct {
+	mu    sync.RWMutex
+	st    State
+	apps  map[string]int32  // application ID → index in st.Apps
+	words map[string]uint16 // dictionary index
+}
+
+// New returns an empty lifecycle view.
+func New() *Projection {
+	p := &Projection{}
+	p.Reset()
+	return p
+}
+
+func (p *Projection) Name() string   { return Name }
+func (p *Projection) Schema() string { return schema }
+
+// Handles: only events of submitted applications move the funnel; drafts
+// and company events do not (each event carries its own slice).
+func (p *Projection) Handles(eventType string) bool {
+	switch eventType {
+	case applications.ApplicationSubmitted{}.EventType(), applications.ApplicationMatched{}.EventType(),
+		applications.ApplicationUnderReview{}.EventType(), applications.ApplicationFunded{}.EventType(),
+		applications.ApplicationWithdrawn{}.EventType(), applications.ApplicationRejected{}.EventType(),
+		applications.ApplicationExpired{}.EventType():
+		return true
+	}
+	return false
+}
+
+func (p *Projection) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st = State{}
+	p.apps = map[string]int32{}
+	p.words = map[string]uint16{}
+}
+
+// Apply folds one application event. Errors are broken invariants: an
+// unknown stage, a bad amount, an application moved on without having
+// been submitted.
+func (p *Projection) Apply(e events.Event, payload any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch v := payload.(type) {
+	case applications.ApplicationSubmitted:
+		if v.ApplicationID == "" {
+			return fmt.Errorf("submission without an application ID")
+		}
+		if _, dup := p.apps[v.ApplicationID]; dup {
+			return fmt.Errorf("application %s submitted twice", v.ApplicationID)
+		}
+		f, err := p.fact(e, v.Slice)
+		if err != nil {
+			return err
+		}
+		requested, err := projections.ToFen("amount requested", v.AmountRequested)
+		if err != nil {
+			return err
+		}
+		p.apps[v.ApplicationID] = int32(len(p.st.Apps))
+		p.st.Apps = append(p.st.Apps, App{ID: v.ApplicationID, Requested: requested, Submitted: f})
+		p.st.Seen = append(p.st.Seen, 0)
+		return nil
+	case applications.ApplicationMatched:
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveMatched}, seenMatched)
+	case applications.ApplicationUnderReview:
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveReview}, seenReview)
+	case applications.ApplicationFunded:
+		i := slices.Index(fundbridge.Instruments, v.Instrument)
+		if i < 0 {
+			return fmt.Errorf("application %s funded by unknown instrument %q", v.ApplicationID, v.Instrument)
+		}
+		amount, err := projections.ToFen("amount funded", v.Amount)
+		if err != nil {
+			return err
+		}
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveFunding, Instrument: uint8(i), Amount: amount}, 0)
+	case applications.ApplicationWithdrawn:
+		// A draft may be withdrawn; it never entered the funnel.
+		return p.move(e, v.ApplicationID, v.Slice, false, Move{Kind: moveWithdrawn}, seenEnded)
+	case applications.ApplicationRejected:
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveRejected}, seenEnded)
+	case applications.ApplicationExpired:
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveExpired}, seenEnded)
+	}
+	return fmt.Errorf("unexpected payload %T", payload)
+}
+
+// move records m for a submitted application unless its first-only bit
+// is already seen; must says whether the application has to be known
+// (every move but a draft's withdrawal).
+func (p *Projection) move(e events.Event, id string, s applications.Slice, must bool, m Move, first uint8) error {
+	i, ok := p.apps[id]
+	if !ok {
+		if must {
+			return fmt.Errorf("application %q was never submitted", id)
+		}
+		return nil
+	}
+	f, err := p.fact(e, s)
+	if err != nil {
+		return err
+	}
+	seen := &p.st.Seen[i]
+	if m.Kind == moveFunding && *seen&seenFunded == 0 {
+		m.Kind, first = moveFirstFunding, seenFunded
+	}
+	if first != 0 {
+		if *seen&first != 0 {
+			return nil
+		}
+		*seen |= first
+	}
+	m.App, m.Fact = i, f
+	p.st.Moves = append(p.st.Moves, m)
+	return nil
+}
+
+func (p *Projection) fact(e events.Event, s applications.Slice) (Fact, error) {
+	stage := slices.Index(fundbridge.Stages, s.Stage)
+	if stage < 0 {
+		return Fact{}, fmt.Errorf("stage %q is not a lifecycle stage", s.Stage)
+	}
+	return Fact{
+		At: e.RecordedAt.UnixNano(), Month: projections.MonthOf(e.RecordedAt), Stage: uint8(stage),
+		Layer: p.word(string(s.Layer)), Sector: p.word(string(s.Sector)), City: p.word(string(s.City)),
+	}, nil
+}
+
+// word interns a slice value; there are a few dozen of them.
+func (p *Projection) word(s string) uint16 {
+	if i, ok := p.words[s]; ok {
+		return i
+	}
+	i := uint16(len(p.st.Dict))
+	p.st.Dict = append(p.st.Dict, s)
+	p.words[s] = i
+	return i
+}
+
+// MarshalState encodes the state with gob: for a state of many small
+// records it is faster and several times smaller than JSON (see the
+// codec figures of projections/bench).
+func (p *Projection) MarshalState() ([]byte, error) { return p.Freeze()() }
+
+// Freeze copies the seen bits, a byte per application; the rest is only
+// appended to, never changed, so the slice headers capture it.
+func (p *Projection) Freeze() func() ([]byte, error) {
+	p.mu.RLock()
+	st := State{Dict: p.st.Dict, Apps: p.st.Apps, Moves: p.st.Moves, Seen: slices.Clone(p.st.Seen)}
+	p.mu.RUnlock()
+	return func() ([]byte, error) {
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(&st); err != nil {
+			return nil, fmt.Errorf("%s: encode state: %w", Name, err)
+		}
+		return buf.Bytes(), nil
+	}
+}
+
+func (p *Projection) UnmarshalState(data []byte) error {
+	var st State
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&st); err != nil {
+		return fmt.Errorf("%s: decode state: %w", Name, err)
+	}
+	if len(st.Seen) != len(st.Apps) {
+		return fmt.Errorf("%s: %d applications but %d seen marks", Name, len(st.Apps), len(st.Seen))
+	}
+	apps := make(map[string]int32, len(st.Apps))
+	for i, a := range st.Apps {
+		apps[a.ID] = int32(i)
+	}
+	words := make(map[string]uint16, len(st.Dict))
+	for i, w := range st.Dict {
+		words[w] = uint16(i)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st, p.apps, p.words = st, apps, words
+	return nil
+}
+
+// Query picks the slice of the market to show.
+type Query struct {
+	Layer  fundbridge.Layer  // "" for all
+	Sector fundbridge.Sector // "" for all
+	City   fundbridge.City   // "" for all
+	// Period groups rows by month, quarter or year; "" gives one row per stage.
+	Period projections.Granularity
+	// From and To bound the time of the events counted: [From, To). Zero
+	// leaves that side open.
+	From, To time.Time
+	// AsOf counts only what was recorded at or before it; zero for all.
+	AsOf time.Time
+}
+
+// Row is one stage (in one period) of the funnel. Amounts are strings
+// with two places; conversions are decimal fractions with four.
+type Row struct {
+	Period          string           `json:"period,omitempty"`
+	Stage           fundbridge.Stage `json:"stage"`
+	Submitted       int              `json:"submitted"`
+	AmountRequested money.Amount     `json:"amount_requested"`
+	Matched         int              `json:"matched"`
+	InReview        int              `json:"in_review"`
+	Funded          int              `json:"funded"`
+	AmountFunded    money.Amount     `json:"amount_funded"`
+	Withdrawn       int              `json:"withdrawn"`
+	Rejected        int              `json:"rejected"`
+	Expired         int              `json:"expired"`
+	// Raised by instrument: what fundings of each kind brought in.
+	RaisedEquity          money.Amount `json:"raised_equity"`
+	RaisedVentureLoan     money.Amount `json:"raised_venture_loan"`
+	RaisedLoanPlusEquity  money.Amount `json:"raised_loan_plus_equity"`
+	RaisedPatentInsurance money.Amount `json:"raised_patent_insurance"`
+	// Conversions between the funnel's steps.
+	MatchedOfSubmitted string `json:"conversion_matched_submitted"`
+	InReviewOfMatched  string `json:"conversion_in_review_matched"`
+	FundedOfInReview   string `json:"conversion_funded_in_review"`
+	FundedOfSubmitted  string `json:"conversion_funded_submitted"`
+	// MedianDaysToFunding is the median time from submission to the first
+	// funding of the applications first funded in this row, in days with
+	// two places; "" when none was.
+	MedianDaysToFunding string `json:"median_days_to_funding"`
+}
+
+// maxPeriods bounds a query's rows: a century of months.
+const maxPeriods = 1200
+
+// bucket accumulates one row.
+type bucket struct {
+	submitted, matched, inReview, funded, withdrawn, rejected, expired int
+	requested, fundedAmount                                            projections.Total
+	raised                                                             map[uint8]*projections.Total // by instrument
+	toFunding                                                          []int64                      // nanoseconds
+}
+
+// Query answers q from the state: rows for every stage, and for every
+// period from the first to the last (or From to To) when grouped.
+func (p *Projection) Query(q Query) ([]Row, error) {
+	asOf := int64(1<<63 - 1)
+	if !q.AsOf.IsZero() {
+		asOf = q.AsOf.UnixNano()
+	}
+	from, to := int64(-1<<63), int64(1<<63-1)
+	if !q.From.IsZero() {
+		from = q.From.UnixNano()
+	}
+	if !q.To.IsZero() {
+		to = q.To.UnixNano()
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	// Filters by dictionary index; a value never seen matches nothing.
+	match := func(field string) (uint16, bool, bool) {
+		if field == "" {
+			return 0, false, true
+		}
+		i, ok := p.words[field]
+		return i, true, ok
+	}
+	layer, byLayer, ok1 := match(string(q.Layer))
+	sector, bySector, ok2 := match(string(q.Sector))
+	city, byCity, ok3 := match(string(q.City))
+	seen := ok1 && ok2 && ok3
+
+	buckets := map[int32]*[5]bucket{}
+	in := func(f Fact) *bucket {
+		if !f.happened(asOf) || f.At < from || f.At >= to ||
+			byLayer && f.Layer != layer || bySector && f.Sector != sector || byCity && f.City != city {
+			return nil
+		}
+		period := q.Period.Period(f.Month)
+		b := buckets[period]
+		if b == nil {
+			b = &[5]bucket{}
+			buckets[period] = b
+		}
+		return &b[f.Stage]
+	}
+	if seen {
+		for i := range p.st.Apps {
+			a := &p.st.Apps[i]
+			if b := in(a.Submitted); b != nil {
+				b.submitted++
+				b.requested.Add(a.Requested)
+			}
+		}
+		for i := range p.st.Moves {
+			m := &p.st.Moves[i]
+			b := in(m.Fact)
+			if b == nil {
+				continue
+			}
+			switch m.Kind {
+			case moveMatched:
+				b.matched++
+			case moveReview:
+				b.inReview++
+			case moveFirstFunding, moveFunding:
+				if m.Kind == moveFirstFunding {
+					b.funded++
+					b.toFunding = append(b.toFunding, m.Fact.At-p.st.Apps[m.App].Submitted.At)
+				}
+				b.fundedAmount.Add(m.Amount)
+				if b.raised == nil {
+					b.raised = map[uint8]*projections.Total{}
+				}
+				if b.raised[m.Instrument] == nil {
+					b.raised[m.Instrument] = &projections.Total{}
+				}
+				b.raised[m.Instrument].Add(m.Amount)
+			case moveWithdrawn:
+				b.withdrawn++
+			case moveRejected:
+				b.rejected++
+			case moveExpired:
+				b.expired++
+			}
+		}
+	}
+	first, last, err := periodRange(q, buckets)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for period := first; period <= last; period++ {
+		b := buckets[period]
+		if b == nil {
+			b = &[5]bucket{}
+		}
+		for s, stage := range fundbridge.Stages {
+			rows = append(rows, b[s].row(q.Period.Label(period), stage))
+		}
+	}
+	return rows, nil
+}
+
+// periodRange is the span of periods to list: From to To when given, else
+// the periods with activity (one, the zero period, without grouping).
+func periodRange(q Query, buckets map[int32]*[5]bucket) (first, last int32, err error) {
+	if q.Period == "" {
+		return 0, 0, nil
+	}
+	have := false
+	for period := range buckets {
+		if !have || period < first {
+			first = period
+		}
+		if !have || period > last {
+			last = period
+		}
+		have = true
+	}
+	if !q.From.IsZero() {
+		first = q.Period.Period(projections.MonthOf(q.From))
+	}
+	if !q.To.IsZero() {
+		last = q.Period.Period(projections.MonthOf(q.To.Add(-time.Nanosecond)))
+	}
+	switch {
+	case !have && (q.From.IsZero() || q.To.IsZero()):
+		return 0, -1, nil // nothing happened and no range to show
+	case last < first:
+		return 0, -1, nil
+	case last-first >= maxPeriods:
+		return 0, 0, fundbridge.Invalid("range too long", fundbridge.FieldError{Field: "to", Reason: fmt.Sprintf("more than %d periods", maxPeriods)})
+	}
+	return first, last, nil
+}
+
+func (b *bucket) row(period string, stage fundbridge.Stage) Row {
+	r := Row{
+		Period: period, Stage: stage,
+		Submitted: b.submitted, AmountRequested: b.requested.Amount(),
+		Matched: b.matched, InReview: b.inReview, Funded: b.funded, AmountFunded: b.fundedAmount.Amount(),
+		Withdrawn: b.withdrawn, Rejected: b.rejected, Expired: b.expired,
+		MatchedOfSubmitted: projections.Ratio(b.matched, b.submitted),
+		InReviewOfMatched:  projections.Ratio(b.inReview, b.matched),
+		FundedOfInReview:   projections.Ratio(b.funded, b.inReview),
+		FundedOfSubmitted:  projections.Ratio(b.funded, b.submitted),
+	}
+	for i, inst := range fundbridge.Instruments {
+		raised := money.Zero
+		if t := b.raised[uint8(i)]; t != nil {
+			raised = t.Amount()
+		}
+		switch inst {
+		case fundbridge.InstrumentEquity:
+			r.RaisedEquity = raised
+		case fundbridge.InstrumentVentureLoan:
+			r.RaisedVentureLoan = raised
+		case fundbridge.InstrumentLoanPlusEquity:
+			r.RaisedLoanPlusEquity = raised
+		case fundbridge.InstrumentPatentInsurance:
+			r.RaisedPatentInsurance = raised
+		}
+	}
+	if n := len(b.toFunding); n > 0 {
+		slices.Sort(b.toFunding)
+		median := decimal.NewFromInt(b.toFunding[n/2])
+		if n%2 == 0 {
+			median = median.Add(decimal.NewFromInt(b.toFunding[n/2-1])).Div(decimal.NewFromInt(2))
+		}
+		r.MedianDaysToFunding = median.DivRound(decimal.NewFromInt(int64(24*time.Hour)), 2).StringFixed(2)
+	}
+	return r
+}
