@@ -1,8 +1,8 @@
 # Fundbridge: make run starts everything; make test is what CI runs.
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
-# Packages where concurrency lives: the store and the service runtime.
-RACE_PKGS ?= ./events/... ./services/runtime/...
+# Packages where concurrency lives: the store, the service runtime, the projections.
+RACE_PKGS ?= ./events/... ./services/runtime/... ./projections/...
 
 .PHONY: run test vet lint race unit bench build
 
