@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/fundbridge/fundbridge"
 )
@@ -71,7 +70,29 @@ func (e *UnavailableError) Unwrap() error        { return e.Err }
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
 func (e *UnavailableError) ErrorCode() string    { return fundbridge.EUNAVAILABLE }
 
-var streamIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*-[A-Za-z0-9_-]+$`)
+// wellFormedStreamID reports whether id is "<type>-<id>": a lower-case
+// letter, then lower-case letters, digits or '_', a dash, then one or more
+// letters, digits, '_' or '-'. By hand, not a regexp: it runs on every append.
+func wellFormedStreamID(id string) bool {
+	if id == "" || id[0] < 'a' || id[0] > 'z' {
+		return false
+	}
+	i := 1
+	for ; i < len(id) && id[i] != '-'; i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	if i >= len(id)-1 { // no dash, or nothing after it
+		return false
+	}
+	for _, c := range []byte(id[i+1:]) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // SplitStreamID returns the aggregate type and id of "<type>-<id>".
 func SplitStreamID(streamID string) (aggregateType, id string, err error) {
@@ -95,7 +116,7 @@ func ValidateStreamID(streamID string) error {
 		return fundbridge.Invalid("empty stream ID", fundbridge.FieldError{Field: "stream_id", Reason: "required"})
 	case len(streamID) > MaxStreamIDLength:
 		return fundbridge.Invalid("stream ID too long", fundbridge.FieldError{Field: "stream_id", Reason: fmt.Sprintf("longer than %d characters", MaxStreamIDLength)})
-	case !streamIDPattern.MatchString(streamID):
+	case !wellFormedStreamID(streamID):
 		return fundbridge.Invalid("malformed stream ID", fundbridge.FieldError{Field: "stream_id", Reason: fmt.Sprintf("%q is not <aggregate-type>-<id>", streamID)})
 	}
 	return nil
