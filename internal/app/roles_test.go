@@ -63,7 +63,9 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/funds/" + fund + "/matches", nil, []string{"fund manager", "operator"}, []string{"startup", "other startup", "bank", "insurer"}},
 		{"GET", "/api/v1/deals", nil, []string{"startup", "other startup", "fund manager", "other fund manager", "operator"}, []string{"bank", "insurer"}},
 		{"GET", "/api/v1/deals/" + deal, nil, []string{"startup", "fund manager", "operator"}, []string{"bank", "insurer"}},
-		{"GET", "/api/v1/streams/application-" + app + "/events", nil, []string{"operator"}, []string{"startup", "other startup", "fund manager", "other fund manager", "bank", "insurer"}},
+		{"GET", "/api/v1/streams/application-" + app + "/events", nil, []string{"startup", "operator"}, []string{"bank", "insurer"}},
+		{"GET", "/api/v1/streams/fund-" + fund + "/events", nil, []string{"fund manager", "operator"}, []string{"bank", "insurer"}},
+		{"GET", "/api/v1/streams/deal-" + deal + "/events", nil, []string{"startup", "fund manager", "operator"}, []string{"bank", "insurer"}},
 		// Commands, by those who must be refused.
 		{"POST", "/api/v1/orgs", map[string]any{"name": "x", "role": "bank", "user": map[string]string{"email": "x@x.cn", "password": "0123456789ab", "name": "x"}},
 			nil, []string{"startup", "fund manager", "bank", "insurer"}},

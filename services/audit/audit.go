@@ -37,6 +37,36 @@ type StreamResult struct {
 	Events   []events.Event `json:"events"`
 }
 
+// owns reports whether the actor may read the stream that starts with
+// first: operators and the platform read every trail; a startup the
+// streams about its own company (a company's ID is its org's); a fund
+// manager the streams of the funds its org manages and their deals.
+// Anyone else is told the stream does not exist.
+func owns(a fundbridge.Actor, first events.Event) bool {
+	if a.Role == fundbridge.RoleOperator || a.Role == fundbridge.RoleSystem {
+		return true
+	}
+	if a.OrgID == "" {
+		return false
+	}
+	var who struct {
+		CompanyID  string `json:"company_id"`
+		ManagerOrg string `json:"manager_org"`
+	}
+	if json.Unmarshal(first.Payload, &who) != nil {
+		return false
+	}
+	switch a.Role {
+	case fundbridge.RoleStartup:
+		return who.CompanyID == a.OrgID
+	case fundbridge.RoleFundManager:
+		// A fund's first event names its manager; a deal's first event
+		// (deal.sourced) is written by the fund's manager org.
+		return who.ManagerOrg == a.OrgID || (first.Actor.Role == fundbridge.RoleFundManager && first.Actor.OrgID == a.OrgID)
+	}
+	return false
+}
+
 // Service returns the audit service over the store.
 func Service(store Reader) runtime.Service {
 	return runtime.Service{Name: Name, Operations: map[string]runtime.Handler{
@@ -48,10 +78,10 @@ func Service(store Reader) runtime.Service {
 			return runtime.Result{Value: HeadResult{Position: pos}, Position: pos}, nil
 		},
 		"stream": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
-			// Owners see their own streams' trails once the services that
-			// own them can say who owns what; until then, operators only.
-			if req.Actor.Role != fundbridge.RoleOperator && req.Actor.Role != fundbridge.RoleSystem {
-				return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only operators read the audit trail")
+			switch req.Actor.Role {
+			case fundbridge.RoleOperator, fundbridge.RoleSystem, fundbridge.RoleStartup, fundbridge.RoleFundManager:
+			default:
+				return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not read audit trails", fundbridge.Article(req.Actor.Role))
 			}
 			var q StreamQuery
 			if err := json.Unmarshal(req.Payload, &q); err != nil {
@@ -60,12 +90,15 @@ func Service(store Reader) runtime.Service {
 			if err := events.ValidateStreamID(q.StreamID); err != nil {
 				return runtime.Result{}, err
 			}
-			evs, err := store.ReadStream(ctx, q.StreamID, q.From)
+			evs, err := store.ReadStream(ctx, q.StreamID, 1)
 			if err != nil {
 				return runtime.Result{}, err
 			}
-			if len(evs) == 0 && q.From <= 1 {
+			if len(evs) == 0 || !owns(req.Actor, evs[0]) {
 				return runtime.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no stream %s", q.StreamID)
+			}
+			if q.From > 1 {
+				evs = evs[min(int(q.From-1), len(evs)):]
 			}
 			if evs == nil {
 				evs = []events.Event{}

@@ -60,14 +60,30 @@ func TestAuditTrailOverNATS(t *testing.T) {
 	if len(trail.Events) != 1 || trail.Events[0].Actor != startup || trail.Events[0].CausationID != "cmd1" || trail.Events[0].CorrelationID != "c1" {
 		t.Fatalf("trail = %+v: want who, and which command caused it", trail)
 	}
+	// A startup reads the trail of a stream about its own company.
+	if _, err := env.Store.Append(context.Background(), events.AppendRequest{
+		StreamID: "note-2", Expected: events.NoStream,
+		Events: []events.NewEvent{{Type: "note.noted.v1", Payload: json.RawMessage(`{"text":"mine","company_id":"org-s1"}`)}},
+		Meta:   events.Meta{Actor: startup},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := call("stream", startup, audit.StreamQuery{StreamID: "note-2"}, &trail); err != nil || len(trail.Events) != 1 {
+		t.Errorf("own trail = %+v %v", trail, err)
+	}
+	other := fundbridge.Actor{UserID: "s2", Role: fundbridge.RoleStartup, OrgID: "org-s2"}
+	if err := call("stream", other, audit.StreamQuery{StreamID: "note-2"}, nil); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Errorf("another startup's trail = %v, want not found", err)
+	}
 	for _, tc := range []struct {
 		name  string
 		actor fundbridge.Actor
 		q     audit.StreamQuery
 		code  string
 	}{
-		{"startup", startup, audit.StreamQuery{StreamID: "note-1"}, fundbridge.EFORBIDDEN},
-		{"missing stream", operator, audit.StreamQuery{StreamID: "note-2"}, fundbridge.ENOTFOUND},
+		{"a startup, not about its company", startup, audit.StreamQuery{StreamID: "note-1"}, fundbridge.ENOTFOUND},
+		{"a bank", fundbridge.Actor{UserID: "b", Role: fundbridge.RoleBank, OrgID: "bank"}, audit.StreamQuery{StreamID: "note-1"}, fundbridge.EFORBIDDEN},
+		{"missing stream", operator, audit.StreamQuery{StreamID: "note-9"}, fundbridge.ENOTFOUND},
 		{"bad stream ID", operator, audit.StreamQuery{StreamID: "note.1"}, fundbridge.EINVALID},
 	} {
 		if err := call("stream", tc.actor, tc.q, nil); fundbridge.ErrorCode(err) != tc.code {

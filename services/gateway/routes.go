@@ -106,6 +106,6 @@ func apiRoutes() []Route {
 
 		// Audit.
 		{Method: get, Path: v1 + "/streams/{stream_id}/events", Service: "audit", Op: "stream", Tag: "audit", Query: []string{"from"},
-			Summary: "A stream's events with who, when and which command (operators)"},
+			Summary: "A stream's events with who, when and which command (operators; owners for their own streams)"},
 	}
 }
