@@ -2,7 +2,9 @@ package projections
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
+	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,4 +269,22 @@ func (r *Runner) saveAll() {
 			l.saving = nil
 		}
 	}
+}
+
+// EncodeState encodes a projection's state for its snapshot (gob: several
+// times faster and smaller than JSON for these states, measured).
+func EncodeState(name string, state any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(state); err != nil {
+		return nil, fmt.Errorf("%s: encode state: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeState decodes what EncodeState wrote.
+func DecodeState(name string, data []byte, state any) error {
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(state); err != nil {
+		return fmt.Errorf("%s: decode state: %w", name, err)
+	}
+	return nil
 }

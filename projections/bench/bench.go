@@ -24,12 +24,8 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +33,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/bench"
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/money"
@@ -68,19 +65,8 @@ type Config struct {
 	Progress io.Writer // optional: a line as each figure is measured
 }
 
-// Result is one measured figure, shaped as events/bench's.
-type Result struct {
-	Scenario string  `json:"scenario"`
-	Metric   string  `json:"metric"`
-	Value    float64 `json:"value"`
-	Unit     string  `json:"unit"`
-	// Baseline is what Value is compared with, measured in the same run
-	// (or the budget, for memory and times); 0 if none.
-	Baseline float64 `json:"baseline"`
-	Ratio    float64 `json:"ratio"` // Value/Baseline
-	Target   string  `json:"target,omitempty"`
-	Met      *bool   `json:"met,omitempty"`
-}
+// Result is one measured figure, as events/bench measures them.
+type Result = bench.Result
 
 // Targets.
 const (
@@ -538,44 +524,4 @@ func submission(id string) applications.ApplicationSubmitted {
 }
 
 // PrintTable writes the results as an aligned table and a verdict line.
-func PrintTable(w io.Writer, rs []Result) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tmetric\tvalue\tunit\tbaseline\tratio\ttarget\tresult\t")
-	var missed []string
-	met := 0
-	for _, r := range rs {
-		baseline, ratio, verdict, target := "-", "-", "", r.Target
-		if r.Baseline > 0 {
-			baseline, ratio = format(r.Baseline), fmt.Sprintf("%.3f", r.Ratio)
-		}
-		if r.Met != nil {
-			verdict = word(*r.Met)
-			if *r.Met {
-				met++
-			} else {
-				missed = append(missed, r.Scenario+" "+r.Metric)
-			}
-		}
-		if target == "" {
-			target = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Scenario, r.Metric, format(r.Value), r.Unit, baseline, ratio, target, verdict)
-	}
-	tw.Flush()
-	sort.Strings(missed)
-	fmt.Fprintf(w, "targets: %d met, %d missed", met, len(missed))
-	if len(missed) > 0 {
-		fmt.Fprintf(w, " (%s)", strings.Join(missed, ", "))
-	}
-	fmt.Fprintln(w)
-}
-
-func format(v float64) string {
-	switch {
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 3, 64)
-}
+func PrintTable(w io.Writer, rs []Result) { bench.PrintTable(w, rs) }

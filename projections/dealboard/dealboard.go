@@ -4,8 +4,6 @@
 package dealboard
 
 import (
-	"bytes"
-	"encoding/gob"
 	"fmt"
 	"slices"
 	"strconv"
@@ -341,18 +339,14 @@ func (p *Projection) Freeze() func() ([]byte, error) {
 	}
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(&st); err != nil {
-			return nil, fmt.Errorf("%s: encode state: %w", Name, err)
-		}
-		return buf.Bytes(), nil
+		return projections.EncodeState(Name, &st)
 	}
 }
 
 func (p *Projection) UnmarshalState(data []byte) error {
 	var st State
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&st); err != nil {
-		return fmt.Errorf("%s: decode state: %w", Name, err)
+	if err := projections.DecodeState(Name, data, &st); err != nil {
+		return err
 	}
 	actors := make(map[fundbridge.Actor]uint32, len(st.Actors))
 	for i, a := range st.Actors {

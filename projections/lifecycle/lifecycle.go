@@ -14,8 +14,6 @@
 package lifecycle
 
 import (
-	"bytes"
-	"encoding/gob"
 	"fmt"
 	"slices"
 	"sync"
@@ -250,18 +248,14 @@ func (p *Projection) Freeze() func() ([]byte, error) {
 	st := State{Dict: p.st.Dict, Apps: p.st.Apps, Moves: p.st.Moves, Seen: slices.Clone(p.st.Seen)}
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(&st); err != nil {
-			return nil, fmt.Errorf("%s: encode state: %w", Name, err)
-		}
-		return buf.Bytes(), nil
+		return projections.EncodeState(Name, &st)
 	}
 }
 
 func (p *Projection) UnmarshalState(data []byte) error {
 	var st State
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&st); err != nil {
-		return fmt.Errorf("%s: decode state: %w", Name, err)
+	if err := projections.DecodeState(Name, data, &st); err != nil {
+		return err
 	}
 	if len(st.Seen) != len(st.Apps) {
 		return fmt.Errorf("%s: %d applications but %d seen marks", Name, len(st.Apps), len(st.Seen))

@@ -6,9 +6,7 @@
 package market
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/gob"
 	"fmt"
 	"slices"
 	"sync"
@@ -280,18 +278,14 @@ func (p *Projection) Freeze() func() ([]byte, error) {
 	st := State{Cells: slices.Clone(p.st.Cells), Funds: slices.Clone(p.st.Funds), Funded: slices.Clone(p.st.Funded)}
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(&st); err != nil {
-			return nil, fmt.Errorf("%s: encode state: %w", Name, err)
-		}
-		return buf.Bytes(), nil
+		return projections.EncodeState(Name, &st)
 	}
 }
 
 func (p *Projection) UnmarshalState(data []byte) error {
 	var st State
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&st); err != nil {
-		return fmt.Errorf("%s: decode state: %w", Name, err)
+	if err := projections.DecodeState(Name, data, &st); err != nil {
+		return err
 	}
 	cells := make(map[[2]string]int32, len(st.Cells))
 	for i, c := range st.Cells {

@@ -6,8 +6,6 @@
 package timeline
 
 import (
-	"bytes"
-	"encoding/gob"
 	"fmt"
 	"slices"
 	"strconv"
@@ -435,18 +433,14 @@ func (p *Projection) Freeze() func() ([]byte, error) {
 	st := State{Actors: p.st.Actors, Companies: slices.Clone(p.st.Companies), Deals: p.st.Deals, Funds: slices.Clone(p.st.Funds)}
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(&st); err != nil {
-			return nil, fmt.Errorf("%s: encode state: %w", Name, err)
-		}
-		return buf.Bytes(), nil
+		return projections.EncodeState(Name, &st)
 	}
 }
 
 func (p *Projection) UnmarshalState(data []byte) error {
 	var st State
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&st); err != nil {
-		return fmt.Errorf("%s: decode state: %w", Name, err)
+	if err := projections.DecodeState(Name, data, &st); err != nil {
+		return err
 	}
 	actors := make(map[fundbridge.Actor]uint32, len(st.Actors))
 	for i, a := range st.Actors {
