@@ -1,10 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strings"
 )
 
@@ -15,49 +15,95 @@ func wantsCSV(r *http.Request) bool {
 }
 
 // writeCSV writes a list result's items (or a single object) as CSV: one
-// column per field, nested values as JSON.
+// column per field in the order the service gives them, nested values as
+// JSON.
 func writeCSV(w http.ResponseWriter, r *http.Request, body json.RawMessage) {
-	var rows []map[string]json.RawMessage
+	var rows []json.RawMessage
 	var wrapper struct {
-		Items []map[string]json.RawMessage `json:"items"`
+		Items []json.RawMessage `json:"items"`
 	}
 	if err := json.Unmarshal(body, &wrapper); err == nil && wrapper.Items != nil {
 		rows = wrapper.Items
 	} else {
-		var one map[string]json.RawMessage
-		if err := json.Unmarshal(body, &one); err != nil {
+		rows = []json.RawMessage{body}
+	}
+	var cols []string
+	seen := map[string]bool{}
+	records := make([]map[string]json.RawMessage, len(rows))
+	for i, row := range rows {
+		keys, err := objectKeys(row)
+		if err != nil {
 			WriteProblem(w, r, err)
 			return
 		}
-		rows = []map[string]json.RawMessage{one}
-	}
-	seen := map[string]bool{}
-	var cols []string
-	for _, row := range rows {
-		for k := range row {
+		for _, k := range keys {
 			if !seen[k] {
 				seen[k] = true
 				cols = append(cols, k)
 			}
 		}
+		if err := json.Unmarshal(row, &records[i]); err != nil {
+			WriteProblem(w, r, err)
+			return
+		}
 	}
-	sort.Strings(cols)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	cw := csv.NewWriter(w)
 	_ = cw.Write(cols)
-	for _, row := range rows {
-		rec := make([]string, len(cols))
+	for _, rec := range records {
+		out := make([]string, len(cols))
 		for i, c := range cols {
-			v := row[c]
-			var s string
-			if err := json.Unmarshal(v, &s); err == nil {
-				rec[i] = s
-			} else if string(v) != "null" {
-				rec[i] = string(v)
-			}
+			out[i] = cell(rec[c])
 		}
-		_ = cw.Write(rec)
+		_ = cw.Write(out)
 	}
 	cw.Flush()
+}
+
+// objectKeys lists a JSON object's keys in their order.
+func objectKeys(obj json.RawMessage) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, err
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// cell renders one value. A text that a spreadsheet would take for a
+// formula is quoted with a leading apostrophe, so that a company named
+// "=HYPERLINK(...)" stays text.
+func cell(v json.RawMessage) string {
+	if len(v) == 0 || string(v) == "null" {
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return string(v) // numbers, booleans, nested values as JSON
+	}
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && !looksNumeric(s) {
+		return "'" + s
+	}
+	return s
+}
+
+func looksNumeric(s string) bool {
+	for i, c := range s {
+		if !(c >= '0' && c <= '9' || c == '.' || (i == 0 && (c == '-' || c == '+'))) {
+			return false
+		}
+	}
+	return len(s) > 1
 }

@@ -1,0 +1,31 @@
+package gateway
+
+import (
+	"encoding/csv"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestCSVKeepsColumnOrderAndDefusesFormulas(t *testing.T) {
+	rec := httptest.NewRecorder()
+	body := `{"items":[{"stage":"seed","name":"=HYPERLINK(\"x\")","amount":"-5.00","n":3,"tags":["a"]},{"stage":"growth","extra":null}],"next_cursor":"x"}`
+	writeCSV(rec, httptest.NewRequest("GET", "/x?format=csv", nil), []byte(body))
+	rows, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"stage", "name", "amount", "n", "tags", "extra"},
+		{"seed", `'=HYPERLINK("x")`, "-5.00", "3", `["a"]`, ""},
+		{"growth", "", "", "", "", ""},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows = %q", rows)
+	}
+	for i := range want {
+		if strings.Join(rows[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
+		}
+	}
+}
