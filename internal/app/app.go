@@ -171,14 +171,14 @@ type App struct {
 
 // Start starts the embedded NATS server, the store, every service (each on
 // its own connection, as in a cluster) and the gateway.
-func Start(ctx context.Context, o Options) (a *App, err error) {
+func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a = &App{log: o.Logger, httpErr: make(chan error, 1)}
+	a := &App{log: o.Logger, httpErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
-			a.Close()
+			a.Close() // what started so far
 		}
 	}()
 	natsDir := filepath.Join(o.DataDir, "nats")

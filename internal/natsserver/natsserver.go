@@ -75,6 +75,18 @@ func Start(o Options) (*Server, error) {
 			opts.Routes = append(opts.Routes, u)
 		}
 	}
+	// The server would only log a port in use and then never become
+	// ready: find out first, and say so.
+	if port > 0 {
+		if err := probe(host, port); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Cluster.Port > 0 {
+		if err := probe(opts.Cluster.Host, opts.Cluster.Port); err != nil {
+			return nil, err
+		}
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
@@ -112,6 +124,15 @@ func (s *Server) JetStreamReady() bool {
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+}
+
+// probe checks that host:port can be listened on.
+func probe(host string, port int) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
+	}
+	return ln.Close()
 }
 
 func splitAddr(addr, defaultHost string) (string, int, error) {
