@@ -15,6 +15,9 @@ import (
 // with a figure, and a verdict where there is a target. It asserts
 // nothing about speed.
 func TestRunTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a whole benchmark run, if tiny: not under -short")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	rs, err := bench.Run(ctx, bench.Config{DataDir: t.TempDir(), Events: 1500, Writers: 16, Rounds: 1, LagRate: 100, LagDuration: 300 * time.Millisecond})
