@@ -13,6 +13,9 @@ import (
 // with a figure and, where one applies, a baseline and a target verdict.
 // It asserts nothing about speed.
 func TestRunQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a whole benchmark run, if quick: not under -short (the race pass)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var progress strings.Builder
