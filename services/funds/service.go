@@ -99,9 +99,9 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Runtime() runtime.Service {
 	return runtime.Service{Name: Name, Logger: s.log, Operations: map[string]runtime.Handler{
 		OpRegister:   s.register,
-		OpSetMandate: s.setMandate,
-		OpCommit:     s.commit,
-		OpClose:      s.close,
+		OpSetMandate: onFund(s, OpSetMandate, "set fund mandates", managers(), func(c SetMandate) string { return c.FundID }, decideSetMandate),
+		OpCommit:     onFund(s, OpCommit, "commit fund capital", committers(), func(c CommitCapital) string { return c.FundID }, decideCommit),
+		OpClose:      onFund(s, OpClose, "close funds", managers(), func(c CloseFund) string { return c.FundID }, decideClose),
 		OpGet:        s.get,
 		OpList:       s.list,
 	}}
@@ -129,61 +129,27 @@ func (s *Service) register(ctx context.Context, req *runtime.Request) (runtime.R
 	})
 }
 
-func (s *Service) setMandate(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
-	if err := requireRole(req.Actor, "set fund mandates", managers()); err != nil {
-		return runtime.Result{}, err
+// onFund serves a command on an existing fund: the role first, then the
+// payload, then whether the actor may see the fund, then the decision.
+func onFund[C interface{ Validate() error }](s *Service, op, what string, roles []fundbridge.Role, fundID func(C) string,
+	decide func(fund, fundbridge.Actor, C) ([]events.Payload, error)) runtime.Handler {
+	return func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+		if err := requireRole(req.Actor, what, roles); err != nil {
+			return runtime.Result{}, err
+		}
+		var cmd C
+		if err := decode(req.Payload, &cmd); err != nil {
+			return runtime.Result{}, err
+		}
+		if err := cmd.Validate(); err != nil {
+			return runtime.Result{}, err
+		}
+		id := fundID(cmd)
+		if err := s.authorize(ctx, req.Actor, id); err != nil {
+			return runtime.Result{}, err
+		}
+		return s.execute(ctx, req, op, id, func(f fund) ([]events.Payload, error) { return decide(f, req.Actor, cmd) })
 	}
-	var cmd SetMandate
-	if err := decode(req.Payload, &cmd); err != nil {
-		return runtime.Result{}, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return runtime.Result{}, err
-	}
-	if err := s.authorize(ctx, req.Actor, cmd.FundID); err != nil {
-		return runtime.Result{}, err
-	}
-	return s.execute(ctx, req, OpSetMandate, cmd.FundID, func(f fund) ([]events.Payload, error) {
-		return decideSetMandate(f, req.Actor, cmd)
-	})
-}
-
-func (s *Service) commit(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
-	if err := requireRole(req.Actor, "commit fund capital", committers()); err != nil {
-		return runtime.Result{}, err
-	}
-	var cmd CommitCapital
-	if err := decode(req.Payload, &cmd); err != nil {
-		return runtime.Result{}, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return runtime.Result{}, err
-	}
-	if err := s.authorize(ctx, req.Actor, cmd.FundID); err != nil {
-		return runtime.Result{}, err
-	}
-	return s.execute(ctx, req, OpCommit, cmd.FundID, func(f fund) ([]events.Payload, error) {
-		return decideCommit(f, req.Actor, cmd)
-	})
-}
-
-func (s *Service) close(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
-	if err := requireRole(req.Actor, "close funds", managers()); err != nil {
-		return runtime.Result{}, err
-	}
-	var cmd CloseFund
-	if err := decode(req.Payload, &cmd); err != nil {
-		return runtime.Result{}, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return runtime.Result{}, err
-	}
-	if err := s.authorize(ctx, req.Actor, cmd.FundID); err != nil {
-		return runtime.Result{}, err
-	}
-	return s.execute(ctx, req, OpClose, cmd.FundID, func(f fund) ([]events.Payload, error) {
-		return decideClose(f, req.Actor, cmd)
-	})
 }
 
 // authorize refuses an actor who may not see the fund before the
