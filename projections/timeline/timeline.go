@@ -156,15 +156,7 @@ func (p *Projection) Reset() {
 }
 
 func (p *Projection) actor(a fundbridge.Actor) uint32 {
-	if i, ok := p.actors[a]; ok {
-		return i
-	}
-	// The event's strings are views of the message it came in: copy them.
-	a = fundbridge.Actor{UserID: strings.Clone(a.UserID), Role: fundbridge.Role(strings.Clone(string(a.Role))), OrgID: strings.Clone(a.OrgID)}
-	i := uint32(len(p.st.Actors))
-	p.st.Actors = append(p.st.Actors, a)
-	p.actors[a] = i
-	return i
+	return projections.InternActor(&p.st.Actors, p.actors, a)
 }
 
 // company returns the company's timeline, opening it if new.
@@ -442,10 +434,7 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	if err := projections.DecodeState(Name, data, &st); err != nil {
 		return err
 	}
-	actors := make(map[fundbridge.Actor]uint32, len(st.Actors))
-	for i, a := range st.Actors {
-		actors[a] = uint32(i)
-	}
+	actors := projections.IndexActors(st.Actors)
 	companies := make(map[string]int32, len(st.Companies))
 	for i, c := range st.Companies {
 		companies[c.ID] = int32(i)
