@@ -94,3 +94,20 @@ func Errorf(code, format string, args ...any) *Error {
 func Invalid(message string, fields ...FieldError) *Error {
 	return &Error{Code: EINVALID, Message: message, Fields: fields}
 }
+
+// FieldErrors collects every bad field of one input, so that a caller
+// fixes them all in one go.
+type FieldErrors []FieldError
+
+// Add names one bad field.
+func (fe *FieldErrors) Add(field, reason string) {
+	*fe = append(*fe, FieldError{Field: field, Reason: reason})
+}
+
+// Err is an EINVALID error naming the fields collected, or nil if none.
+func (fe FieldErrors) Err(message string) error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return Invalid(message, fe...)
+}

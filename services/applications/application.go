@@ -303,5 +303,5 @@ func termsProblems(t ApplicationTerms, complete bool) []fundbridge.FieldError {
 	fe.instruments(t.Instruments, complete)
 	fe.useOfFunds(t.UseOfFunds, complete)
 	fe.valuation(t.ValuationAsk)
-	return fe
+	return fe.FieldErrors
 }

@@ -61,7 +61,7 @@ func (c RegisterCompany) ValidateAt(now time.Time) error {
 	fe.uscc("uscc", c.USCC)
 	fe.profile(c.profile(), chinaToday(now))
 	enumCheck(&fe, "stage", c.Stage, fundbridge.Stages, true)
-	return fe.invalid("invalid company")
+	return fe.Err("invalid company")
 }
 
 // UpdateCompanyProfile is company.update (HTTP PATCH): the fields given
@@ -124,7 +124,7 @@ func (c UpdateCompanyProfile) ValidateAt(now time.Time) error {
 	if c.Headcount != nil {
 		fe.headcount(*c.Headcount)
 	}
-	return fe.invalid("invalid company profile")
+	return fe.Err("invalid company profile")
 }
 
 // ChangeCompanyStage is company.change_stage.
@@ -137,7 +137,7 @@ func (c ChangeCompanyStage) Validate() error {
 	var fe fieldErrors
 	fe.id("company_id", c.CompanyID, true)
 	enumCheck(&fe, "stage", c.Stage, fundbridge.Stages, true)
-	return fe.invalid("invalid stage change")
+	return fe.Err("invalid stage change")
 }
 
 // AddPatent is company.add_patent. The expiry is derived from the kind and
@@ -159,20 +159,20 @@ func (c AddPatent) ValidateAt(now time.Time) error {
 	today := chinaToday(now)
 	fe.id("company_id", c.CompanyID, true)
 	if reason := patentNumberProblem(c.Number); reason != "" {
-		fe.add("number", reason)
+		fe.Add("number", reason)
 	}
 	enumCheck(&fe, "kind", c.Kind, []PatentKind{PatentInvention, PatentUtilityModel, PatentDesign}, true)
 	fe.text("title", c.Title, maxTitleLength, true)
 	filed, filedOK := fe.date("filed_on", c.FiledOn, today, true)
 	if granted, ok := fe.date("granted_on", c.GrantedOn, today, false); ok && filedOK {
 		if granted.Before(filed) {
-			fe.add("granted_on", "must not be before filed_on")
+			fe.Add("granted_on", "must not be before filed_on")
 		} else if c.Kind.valid() && !granted.Before(PatentExpiry(c.Kind, filed)) {
-			fe.add("granted_on", "must be before the patent expires")
+			fe.Add("granted_on", "must be before the patent expires")
 		}
 	}
 	enumCheck(&fe, "holding", c.Holding, []PatentHolding{HoldingOwner, HoldingLicensee}, true)
-	return fe.invalid("invalid patent")
+	return fe.Err("invalid patent")
 }
 
 func (k PatentKind) valid() bool {
@@ -224,7 +224,7 @@ func (c DraftApplication) Validate() error {
 	fe.instruments(c.Instruments, false)
 	fe.useOfFunds(c.UseOfFunds, false)
 	fe.valuation(c.ValuationAsk)
-	return fe.invalid("invalid application")
+	return fe.Err("invalid application")
 }
 
 // UpdateApplication is application.update (HTTP PATCH) of a draft: the
@@ -274,7 +274,7 @@ func (c UpdateApplication) Validate() error {
 		fe.useOfFunds(*c.UseOfFunds, false)
 	}
 	fe.valuation(c.ValuationAsk.Value)
-	return fe.invalid("invalid application")
+	return fe.Err("invalid application")
 }
 
 // OptionalAmount is an amount in a partial update: left out, it leaves the
@@ -323,7 +323,7 @@ type SubmitApplication struct {
 func (c SubmitApplication) Validate() error {
 	var fe fieldErrors
 	fe.id("application_id", c.ApplicationID, true)
-	return fe.invalid("invalid submission")
+	return fe.Err("invalid submission")
 }
 
 // WithdrawApplication is application.withdraw.
@@ -336,7 +336,7 @@ func (c WithdrawApplication) Validate() error {
 	var fe fieldErrors
 	fe.id("application_id", c.ApplicationID, true)
 	fe.text("reason", c.Reason, maxReasonLength, false)
-	return fe.invalid("invalid withdrawal")
+	return fe.Err("invalid withdrawal")
 }
 
 // MarkMatched is application.mark_matched, sent by matching.
@@ -350,17 +350,17 @@ func (c MarkMatched) Validate() error {
 	fe.id("application_id", c.ApplicationID, true)
 	switch {
 	case len(c.FundIDs) == 0:
-		fe.add("fund_ids", "at least one fund is required")
+		fe.Add("fund_ids", "at least one fund is required")
 	case len(c.FundIDs) > maxFundsInMatch:
-		fe.add("fund_ids", fmt.Sprintf("%d funds, at most %d", len(c.FundIDs), maxFundsInMatch))
+		fe.Add("fund_ids", fmt.Sprintf("%d funds, at most %d", len(c.FundIDs), maxFundsInMatch))
 	}
 	for i, f := range c.FundIDs {
 		field := fmt.Sprintf("fund_ids[%d]", i)
 		if fe.id(field, f, true) && slices.Contains(c.FundIDs[:i], f) {
-			fe.add(field, "listed twice")
+			fe.Add(field, "listed twice")
 		}
 	}
-	return fe.invalid("invalid match")
+	return fe.Err("invalid match")
 }
 
 // MarkUnderReview is application.mark_under_review, sent when a fund
@@ -374,7 +374,7 @@ func (c MarkUnderReview) Validate() error {
 	var fe fieldErrors
 	fe.id("application_id", c.ApplicationID, true)
 	fe.id("fund_id", c.FundID, true)
-	return fe.invalid("invalid review")
+	return fe.Err("invalid review")
 }
 
 // MarkFunded is application.mark_funded, sent when a deal closes.
@@ -393,7 +393,7 @@ func (c MarkFunded) Validate() error {
 	fe.id("fund_id", c.FundID, true)
 	enumCheck(&fe, "instrument", c.Instrument, fundbridge.Instruments, true)
 	fe.amount("amount", c.Amount, maxRequest())
-	return fe.invalid("invalid funding")
+	return fe.Err("invalid funding")
 }
 
 // RejectApplication is application.reject, by an operator.
@@ -406,7 +406,7 @@ func (c RejectApplication) Validate() error {
 	var fe fieldErrors
 	fe.id("application_id", c.ApplicationID, true)
 	fe.text("reason", c.Reason, maxReasonLength, true)
-	return fe.invalid("invalid rejection")
+	return fe.Err("invalid rejection")
 }
 
 // ExpireApplication is application.expire.
@@ -417,7 +417,7 @@ type ExpireApplication struct {
 func (c ExpireApplication) Validate() error {
 	var fe fieldErrors
 	fe.id("application_id", c.ApplicationID, true)
-	return fe.invalid("invalid expiry")
+	return fe.Err("invalid expiry")
 }
 
 // Queries.
@@ -431,7 +431,7 @@ type GetCompany struct {
 func (q GetCompany) Validate() error {
 	var fe fieldErrors
 	fe.id("company_id", q.CompanyID, true)
-	return fe.invalid("invalid query")
+	return fe.Err("invalid query")
 }
 
 // ListCompanies is company.list.
@@ -457,7 +457,7 @@ func (q ListCompanies) Validate() error {
 	enumCheck(&fe, "city", q.City, fundbridge.Cities, false)
 	enumCheck(&fe, "sort", q.Sort, companySorts(), false)
 	fe.limit(q.Limit)
-	return fe.invalid("invalid query")
+	return fe.Err("invalid query")
 }
 
 // GetApplication is application.get.
@@ -469,7 +469,7 @@ type GetApplication struct {
 func (q GetApplication) Validate() error {
 	var fe fieldErrors
 	fe.id("application_id", q.ApplicationID, true)
-	return fe.invalid("invalid query")
+	return fe.Err("invalid query")
 }
 
 // ListApplications is application.list.
@@ -507,12 +507,12 @@ func (q ListApplications) Validate() error {
 	minOK := q.AmountMin == nil || fe.bound("amount_min", *q.AmountMin)
 	maxOK := q.AmountMax == nil || fe.bound("amount_max", *q.AmountMax)
 	if minOK && maxOK && q.AmountMin != nil && q.AmountMax != nil && q.AmountMin.GreaterThan(*q.AmountMax) {
-		fe.add("amount_min", "must not be above amount_max")
+		fe.Add("amount_min", "must not be above amount_max")
 	}
 	fe.id("company_id", q.CompanyID, false)
 	enumCheck(&fe, "sort", q.Sort, applicationSorts(), false)
 	fe.limit(q.Limit)
-	return fe.invalid("invalid query")
+	return fe.Err("invalid query")
 }
 
 // ListResult is a page of a list.
@@ -523,37 +523,26 @@ type ListResult[T any] struct {
 
 // Validation helpers.
 
-// fieldErrors collects every bad field of one input, so a user fixes
-// them all in one go.
-type fieldErrors []fundbridge.FieldError
-
-func (fe *fieldErrors) add(field, reason string) {
-	*fe = append(*fe, fundbridge.FieldError{Field: field, Reason: reason})
-}
-
-func (fe fieldErrors) invalid(message string) error {
-	if len(fe) == 0 {
-		return nil
-	}
-	return fundbridge.Invalid(message, fe...)
-}
+// fieldErrors collects every bad field of one input; the checks this
+// service shares among its commands are its methods.
+type fieldErrors struct{ fundbridge.FieldErrors }
 
 // id checks an ID that becomes part of a stream ID or NATS subject: letters,
 // digits, '_' and '-'. It reports whether the ID is present and well-formed.
 func (fe *fieldErrors) id(field, id string, required bool) bool {
 	if id == "" {
 		if required {
-			fe.add(field, "required")
+			fe.Add(field, "required")
 		}
 		return false
 	}
 	if len(id) > maxIDLength {
-		fe.add(field, fmt.Sprintf("longer than %d characters", maxIDLength))
+		fe.Add(field, fmt.Sprintf("longer than %d characters", maxIDLength))
 		return false
 	}
 	for _, ch := range id {
 		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
-			fe.add(field, fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
+			fe.Add(field, fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
 			return false
 		}
 	}
@@ -565,10 +554,10 @@ func enumCheck[T ~string](fe *fieldErrors, field string, v T, allowed []T, requi
 	switch {
 	case v == "":
 		if required {
-			fe.add(field, "required")
+			fe.Add(field, "required")
 		}
 	case !slices.Contains(allowed, v):
-		fe.add(field, fundbridge.EnumError(v, allowed))
+		fe.Add(field, fundbridge.EnumError(v, allowed))
 	}
 }
 
@@ -576,12 +565,12 @@ func (fe *fieldErrors) text(field, s string, max int, required bool) {
 	switch n := runeCount(s); {
 	case isBlank(s):
 		if required {
-			fe.add(field, "required")
+			fe.Add(field, "required")
 		}
 	case n > max:
-		fe.add(field, fmt.Sprintf("%d characters, at most %d", n, max))
+		fe.Add(field, fmt.Sprintf("%d characters, at most %d", n, max))
 	case !utf8.ValidString(s):
-		fe.add(field, "not valid UTF-8")
+		fe.Add(field, "not valid UTF-8")
 	}
 }
 
@@ -590,18 +579,18 @@ func (fe *fieldErrors) text(field, s string, max int, required bool) {
 func (fe *fieldErrors) date(field, s string, today time.Time, required bool) (time.Time, bool) {
 	if s == "" {
 		if required {
-			fe.add(field, "required")
+			fe.Add(field, "required")
 		}
 		return time.Time{}, false
 	}
 	d, err := time.Parse(dateLayout, s)
 	switch {
 	case err != nil:
-		fe.add(field, fmt.Sprintf("%q is not a real date YYYY-MM-DD", s))
+		fe.Add(field, fmt.Sprintf("%q is not a real date YYYY-MM-DD", s))
 	case d.After(today):
-		fe.add(field, fmt.Sprintf("%s is in the future", s))
+		fe.Add(field, fmt.Sprintf("%s is in the future", s))
 	case d.Year() < 1900:
-		fe.add(field, fmt.Sprintf("%s is before 1900", s))
+		fe.Add(field, fmt.Sprintf("%s is before 1900", s))
 	default:
 		return d, true
 	}
@@ -618,19 +607,19 @@ func chinaToday(now time.Time) time.Time {
 func (fe *fieldErrors) uscc(field, code string) {
 	switch {
 	case code == "":
-		fe.add(field, "required")
+		fe.Add(field, "required")
 	case len(code) != 18:
-		fe.add(field, fmt.Sprintf("must be 18 characters, not %d", utf8.RuneCountInString(code)))
+		fe.Add(field, fmt.Sprintf("must be 18 characters, not %d", utf8.RuneCountInString(code)))
 	default:
 		for i := 0; i < 18; i++ {
 			if !strings.ContainsRune("0123456789ABCDEFGHJKLMNPQRTUWXY", rune(code[i])) {
-				fe.add(field, fmt.Sprintf("character %d (%q) is not one of 0-9 and the upper-case letters A-Y without I, O, S, V and Z", i+1, code[i]))
+				fe.Add(field, fmt.Sprintf("character %d (%q) is not one of 0-9 and the upper-case letters A-Y without I, O, S, V and Z", i+1, code[i]))
 				return
 			}
 		}
 		if !fundbridge.ValidUSCC(code) {
 			check, _ := fundbridge.USCCCheck(code[:17])
-			fe.add(field, fmt.Sprintf("wrong check character %q: GB 32100-2015 gives %q for the first 17", code[17], check))
+			fe.Add(field, fmt.Sprintf("wrong check character %q: GB 32100-2015 gives %q for the first 17", code[17], check))
 		}
 	}
 }
@@ -648,7 +637,7 @@ func (fe *fieldErrors) profile(p CompanyProfile, today time.Time) {
 // sectorInLayer checks that the profile's sector belongs to its layer.
 func (fe *fieldErrors) sectorInLayer(p CompanyProfile) {
 	if p.Layer.Valid() && p.Sector.Valid() && p.Sector.Layer() != p.Layer {
-		fe.add("sector", fmt.Sprintf("%q belongs to layer %s, not %s; the %s layer has %v",
+		fe.Add("sector", fmt.Sprintf("%q belongs to layer %s, not %s; the %s layer has %v",
 			string(p.Sector), p.Sector.Layer(), p.Layer, p.Layer, fundbridge.SectorsOf(p.Layer)))
 	}
 }
@@ -656,25 +645,25 @@ func (fe *fieldErrors) sectorInLayer(p CompanyProfile) {
 // instruments checks a list of instruments: known and distinct.
 func (fe *fieldErrors) instruments(list []fundbridge.Instrument, required bool) {
 	if required && len(list) == 0 {
-		fe.add("instruments", "at least one instrument is required")
+		fe.Add("instruments", "at least one instrument is required")
 	}
 	for i, inst := range list {
 		field := fmt.Sprintf("instruments[%d]", i)
 		switch {
 		case !inst.Valid():
-			fe.add(field, fundbridge.EnumError(inst, fundbridge.Instruments))
+			fe.Add(field, fundbridge.EnumError(inst, fundbridge.Instruments))
 		case slices.Contains(list[:i], inst):
-			fe.add(field, fmt.Sprintf("%q is listed twice", string(inst)))
+			fe.Add(field, fmt.Sprintf("%q is listed twice", string(inst)))
 		}
 	}
 }
 
 func (fe *fieldErrors) useOfFunds(s string, required bool) {
 	if required && isBlank(s) {
-		fe.add("use_of_funds", "required")
+		fe.Add("use_of_funds", "required")
 	}
 	if n := runeCount(s); n > maxUseOfFunds {
-		fe.add("use_of_funds", fmt.Sprintf("%d characters, at most %d", n, maxUseOfFunds))
+		fe.Add("use_of_funds", fmt.Sprintf("%d characters, at most %d", n, maxUseOfFunds))
 	}
 }
 
@@ -684,27 +673,27 @@ func (fe *fieldErrors) valuation(v *money.Amount) {
 		return
 	}
 	if reason := amountProblem(*v, money.FromDecimal(money.MaxAmount)); reason != "" {
-		fe.add("valuation_ask", reason)
+		fe.Add("valuation_ask", reason)
 	}
 }
 
 func (fe *fieldErrors) headcount(n int) {
 	switch {
 	case n < 1:
-		fe.add("headcount", "must be at least 1")
+		fe.Add("headcount", "must be at least 1")
 	case n > maxHeadcount:
-		fe.add("headcount", fmt.Sprintf("must be at most %d", maxHeadcount))
+		fe.Add("headcount", fmt.Sprintf("must be at most %d", maxHeadcount))
 	}
 }
 
 // amount checks a required amount: positive, at most 2 places, at most max.
 func (fe *fieldErrors) amount(field string, a *money.Amount, max money.Amount) {
 	if a == nil {
-		fe.add(field, "required")
+		fe.Add(field, "required")
 		return
 	}
 	if reason := amountProblem(*a, max); reason != "" {
-		fe.add(field, reason)
+		fe.Add(field, reason)
 	}
 }
 
@@ -714,7 +703,7 @@ func (fe *fieldErrors) bound(field string, a money.Amount) bool {
 		return true
 	}
 	if reason := amountProblem(a, money.FromDecimal(money.MaxAmount)); reason != "" {
-		fe.add(field, reason)
+		fe.Add(field, reason)
 		return false
 	}
 	return true
@@ -742,9 +731,9 @@ func amountProblem(a money.Amount, max money.Amount) string {
 func (fe *fieldErrors) limit(n int) {
 	switch {
 	case n < 0:
-		fe.add("limit", "must not be negative")
+		fe.Add("limit", "must not be negative")
 	case n > maxLimit:
-		fe.add("limit", fmt.Sprintf("at most %d", maxLimit))
+		fe.Add("limit", fmt.Sprintf("at most %d", maxLimit))
 	}
 }
 

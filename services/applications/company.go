@@ -118,8 +118,8 @@ func updateCompanyProfile(c Company, cmd UpdateCompanyProfile) ([]events.Payload
 	}
 	profile := cmd.apply(c.Profile)
 	var fe fieldErrors
-	if fe.sectorInLayer(profile); len(fe) > 0 { // a new layer without a sector of it, say
-		return nil, fe.invalid("invalid company profile")
+	if fe.sectorInLayer(profile); len(fe.FieldErrors) > 0 { // a new layer without a sector of it, say
+		return nil, fe.Err("invalid company profile")
 	}
 	if profile == c.Profile {
 		return nil, nil

@@ -44,7 +44,7 @@ func (c RegisterFund) Validate() error {
 	if c.ManagerOrg != "" {
 		fe.ref("manager_org", c.ManagerOrg)
 	}
-	return fe.err("invalid fund")
+	return fe.Err("invalid fund")
 }
 
 // SetMandate replaces a fund's whole mandate. MaxOwnership is a string on
@@ -74,7 +74,7 @@ func (c SetMandate) Mandate() (Mandate, error) {
 	var fe fieldErrors
 	fe.fundID(c.FundID)
 	if len(c.Stages) == 0 {
-		fe.add("stages", "at least one stage is required")
+		fe.Add("stages", "at least one stage is required")
 	}
 	enumList(&fe, "stages", c.Stages, fundbridge.Stages, fundbridge.Stage.Valid)
 	enumList(&fe, "layers", c.Layers, fundbridge.Layers, fundbridge.Layer.Valid)
@@ -82,7 +82,7 @@ func (c SetMandate) Mandate() (Mandate, error) {
 	if len(c.Layers) > 0 {
 		for i, s := range c.Sectors {
 			if l := s.Layer(); l != "" && !slices.Contains(c.Layers, l) {
-				fe.add(fmt.Sprintf("sectors[%d]", i), fmt.Sprintf("%q belongs to layer %q, which is not among layers", s, l))
+				fe.Add(fmt.Sprintf("sectors[%d]", i), fmt.Sprintf("%q belongs to layer %q, which is not among layers", s, l))
 			}
 		}
 	}
@@ -90,30 +90,30 @@ func (c SetMandate) Mandate() (Mandate, error) {
 	minOK := fe.amount("ticket_min", c.TicketMin)
 	maxOK := fe.amount("ticket_max", c.TicketMax)
 	if minOK && maxOK && c.TicketMax.LessThan(c.TicketMin) {
-		fe.add("ticket_max", fmt.Sprintf("must be at least ticket_min %s", c.TicketMin))
+		fe.Add("ticket_max", fmt.Sprintf("must be at least ticket_min %s", c.TicketMin))
 	}
 	ownership := fe.fraction("max_ownership", c.MaxOwnership)
 	enumList(&fe, "excluded_sectors", c.ExcludedSectors, fundbridge.AllSectors(), fundbridge.Sector.Valid)
 	for i, s := range c.ExcludedSectors {
 		if slices.Contains(c.Sectors, s) {
-			fe.add(fmt.Sprintf("excluded_sectors[%d]", i), fmt.Sprintf("%q is also listed in sectors", s))
+			fe.Add(fmt.Sprintf("excluded_sectors[%d]", i), fmt.Sprintf("%q is also listed in sectors", s))
 		}
 	}
 	if len(c.ExcludedCompanies) > maxExcludedCompany {
-		fe.add("excluded_companies", fmt.Sprintf("%d companies, at most %d", len(c.ExcludedCompanies), maxExcludedCompany))
+		fe.Add("excluded_companies", fmt.Sprintf("%d companies, at most %d", len(c.ExcludedCompanies), maxExcludedCompany))
 	} else {
 		seen := make(map[string]bool, len(c.ExcludedCompanies))
 		for i, id := range c.ExcludedCompanies {
 			name := fmt.Sprintf("excluded_companies[%d]", i)
 			if fe.ref(name, id) {
 				if seen[id] {
-					fe.add(name, fmt.Sprintf("%q is listed twice", id))
+					fe.Add(name, fmt.Sprintf("%q is listed twice", id))
 				}
 				seen[id] = true
 			}
 		}
 	}
-	if err := fe.err("invalid mandate"); err != nil {
+	if err := fe.Err("invalid mandate"); err != nil {
 		return Mandate{}, err
 	}
 	return Mandate{
@@ -141,7 +141,7 @@ func (c CommitCapital) Validate() error {
 	fe.ref("application_id", c.ApplicationID)
 	fe.ref("company_id", c.CompanyID)
 	fe.amount("amount", c.Amount)
-	return fe.err("invalid commitment")
+	return fe.Err("invalid commitment")
 }
 
 // CloseFund closes a fund to new mandates and commitments.
@@ -155,7 +155,7 @@ func (c CloseFund) Validate() error {
 	var fe fieldErrors
 	fe.fundID(c.FundID)
 	fe.text("reason", c.Reason, maxReasonLength, false)
-	return fe.err("invalid close")
+	return fe.Err("invalid close")
 }
 
 // GetFund asks for one fund, as of at least position After.
@@ -168,7 +168,7 @@ type GetFund struct {
 func (q GetFund) Validate() error {
 	var fe fieldErrors
 	fe.fundID(q.FundID)
-	return fe.err("invalid query")
+	return fe.Err("invalid query")
 }
 
 // Sorts a fund list accepts; the default is by name.
@@ -209,30 +209,30 @@ func (q ListFunds) Validate() error {
 		fe.fundType("type", q.Type)
 	}
 	if q.Status != "" && q.Status != StatusOpen && q.Status != StatusClosed {
-		fe.add("status", fundbridge.EnumError(q.Status, []string{StatusOpen, StatusClosed}))
+		fe.Add("status", fundbridge.EnumError(q.Status, []string{StatusOpen, StatusClosed}))
 	}
 	if q.ManagerOrg != "" {
 		fe.ref("manager_org", q.ManagerOrg)
 	}
 	if q.Stage != "" && !q.Stage.Valid() {
-		fe.add("stage", fundbridge.EnumError(q.Stage, fundbridge.Stages))
+		fe.Add("stage", fundbridge.EnumError(q.Stage, fundbridge.Stages))
 	}
 	if q.Sector != "" && !q.Sector.Valid() {
-		fe.add("sector", fundbridge.EnumError(q.Sector, fundbridge.AllSectors()))
+		fe.Add("sector", fundbridge.EnumError(q.Sector, fundbridge.AllSectors()))
 	}
 	if q.City != "" && !q.City.Valid() {
-		fe.add("city", fundbridge.EnumError(q.City, fundbridge.Cities))
+		fe.Add("city", fundbridge.EnumError(q.City, fundbridge.Cities))
 	}
 	if !q.MinDryPowder.IsZero() {
 		fe.amount("min_dry_powder", q.MinDryPowder)
 	}
 	if q.Sort != "" && !slices.Contains(sorts(), q.Sort) {
-		fe.add("sort", fundbridge.EnumError(q.Sort, sorts()))
+		fe.Add("sort", fundbridge.EnumError(q.Sort, sorts()))
 	}
 	if q.Limit < 0 || q.Limit > maxListLimit {
-		fe.add("limit", fmt.Sprintf("must be between 1 and %d (0 for the default %d)", maxListLimit, defaultListLimit))
+		fe.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for the default %d)", maxListLimit, defaultListLimit))
 	}
-	return fe.err("invalid query")
+	return fe.Err("invalid query")
 }
 
 // FundList is a page of funds.
@@ -241,32 +241,22 @@ type FundList struct {
 	NextCursor string     `json:"next_cursor,omitempty"`
 }
 
-// fieldErrors gathers every bad field of one input.
-type fieldErrors []fundbridge.FieldError
-
-func (fe *fieldErrors) add(field, reason string) {
-	*fe = append(*fe, fundbridge.FieldError{Field: field, Reason: reason})
-}
-
-func (fe fieldErrors) err(message string) error {
-	if len(fe) == 0 {
-		return nil
-	}
-	return fundbridge.Invalid(message, fe...)
-}
+// fieldErrors collects every bad field of one input; the checks this
+// service shares among its commands are its methods.
+type fieldErrors struct{ fundbridge.FieldErrors }
 
 // text checks free text: valid UTF-8 without control characters, at most
 // max characters, and not blank when required.
 func (fe *fieldErrors) text(field, s string, max int, required bool) bool {
 	switch {
 	case required && strings.TrimSpace(s) == "":
-		fe.add(field, "required")
+		fe.Add(field, "required")
 	case !utf8.ValidString(s):
-		fe.add(field, "not valid UTF-8")
+		fe.Add(field, "not valid UTF-8")
 	case utf8.RuneCountInString(s) > max:
-		fe.add(field, fmt.Sprintf("longer than %d characters", max))
+		fe.Add(field, fmt.Sprintf("longer than %d characters", max))
 	case strings.ContainsFunc(s, unicode.IsControl):
-		fe.add(field, "contains control characters")
+		fe.Add(field, "contains control characters")
 	default:
 		return true
 	}
@@ -278,13 +268,13 @@ func (fe *fieldErrors) text(field, s string, max int, required bool) bool {
 func (fe *fieldErrors) ref(field, id string) bool {
 	switch {
 	case id == "":
-		fe.add(field, "required")
+		fe.Add(field, "required")
 	case !utf8.ValidString(id):
-		fe.add(field, "not valid UTF-8")
+		fe.Add(field, "not valid UTF-8")
 	case len(id) > maxRefLength:
-		fe.add(field, fmt.Sprintf("longer than %d bytes", maxRefLength))
+		fe.Add(field, fmt.Sprintf("longer than %d bytes", maxRefLength))
 	case strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		fe.add(field, "must not contain spaces or control characters")
+		fe.Add(field, "must not contain spaces or control characters")
 	default:
 		return true
 	}
@@ -296,20 +286,20 @@ func (fe *fieldErrors) ref(field, id string) bool {
 func (fe *fieldErrors) fundID(id string) {
 	switch {
 	case id == "":
-		fe.add("fund_id", "required")
+		fe.Add("fund_id", "required")
 	case len(id) > 100 || strings.ContainsFunc(id, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
 	}):
-		fe.add("fund_id", "must be 1 to 100 letters, digits, '_' or '-'")
+		fe.Add("fund_id", "must be 1 to 100 letters, digits, '_' or '-'")
 	}
 }
 
 func (fe *fieldErrors) fundType(field string, t FundType) {
 	switch {
 	case t == "":
-		fe.add(field, "required")
+		fe.Add(field, "required")
 	case !t.Valid():
-		fe.add(field, fundbridge.EnumError(t, FundTypes))
+		fe.Add(field, fundbridge.EnumError(t, FundTypes))
 	}
 }
 
@@ -321,13 +311,13 @@ func (fe *fieldErrors) amount(field string, a money.Amount) bool {
 	d := a.Decimal()
 	switch {
 	case d.IsNegative():
-		fe.add(field, "must not be negative")
+		fe.Add(field, "must not be negative")
 	case d.Exponent() < -2:
-		fe.add(field, "has more than 2 decimal places")
+		fe.Add(field, "has more than 2 decimal places")
 	case d.Exponent() > 14 || d.GreaterThan(money.MaxAmount):
-		fe.add(field, "is larger than ¥"+money.MaxAmount.String())
+		fe.Add(field, "is larger than ¥"+money.MaxAmount.String())
 	case d.IsZero():
-		fe.add(field, "required, and must be greater than 0")
+		fe.Add(field, "required, and must be greater than 0")
 	default:
 		return true
 	}
@@ -338,23 +328,23 @@ func (fe *fieldErrors) amount(field string, a money.Amount) bool {
 // plain decimal, without sign, exponent or spaces, of at most 4 places.
 func (fe *fieldErrors) fraction(field, s string) decimal.Decimal {
 	if s == "" {
-		fe.add(field, `required: a fraction like "0.20"`)
+		fe.Add(field, `required: a fraction like "0.20"`)
 		return decimal.Decimal{}
 	}
 	notDigit := func(r rune) bool { return r < '0' || r > '9' }
 	whole, places, point := strings.Cut(s, ".")
 	if whole == "" || strings.ContainsFunc(whole, notDigit) || point && (places == "" || strings.ContainsFunc(places, notDigit)) {
-		fe.add(field, fmt.Sprintf(`%q is not a decimal fraction like "0.20"`, s))
+		fe.Add(field, fmt.Sprintf(`%q is not a decimal fraction like "0.20"`, s))
 		return decimal.Decimal{}
 	}
 	d, err := decimal.NewFromString(s)
 	switch {
 	case err != nil:
-		fe.add(field, fmt.Sprintf(`%q is not a decimal fraction like "0.20"`, s))
+		fe.Add(field, fmt.Sprintf(`%q is not a decimal fraction like "0.20"`, s))
 	case len(places) > maxOwnershipPlaces:
-		fe.add(field, fmt.Sprintf("has more than %d decimal places", maxOwnershipPlaces))
+		fe.Add(field, fmt.Sprintf("has more than %d decimal places", maxOwnershipPlaces))
 	case !d.IsPositive() || d.GreaterThan(decimal.NewFromInt(1)):
-		fe.add(field, "must be greater than 0 and at most 1")
+		fe.Add(field, "must be greater than 0 and at most 1")
 	default:
 		return d
 	}
@@ -367,9 +357,9 @@ func enumList[T ~string](fe *fieldErrors, field string, values, allowed []T, val
 		name := fmt.Sprintf("%s[%d]", field, i)
 		switch {
 		case !valid(v):
-			fe.add(name, fundbridge.EnumError(v, allowed))
+			fe.Add(name, fundbridge.EnumError(v, allowed))
 		case slices.Contains(values[:i], v):
-			fe.add(name, fmt.Sprintf("%q is listed twice", v))
+			fe.Add(name, fmt.Sprintf("%q is listed twice", v))
 		}
 	}
 }

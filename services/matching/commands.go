@@ -39,7 +39,7 @@ func (q MatchesForFund) Validate() error {
 	fe.id("fund_id", q.FundID)
 	fe.limit(q.Limit)
 	fe.cursor(q.Cursor)
-	return fe.invalid("invalid query")
+	return fe.Err("invalid query")
 }
 
 // MatchesForApplication is match.for_application: the funds an
@@ -52,7 +52,7 @@ type MatchesForApplication struct {
 func (q MatchesForApplication) Validate() error {
 	var fe fieldErrors
 	fe.id("application_id", q.ApplicationID)
-	return fe.invalid("invalid query")
+	return fe.Err("invalid query")
 }
 
 // SourceDeal is deal.source: a fund manager opens a deal from a match.
@@ -66,9 +66,9 @@ func (c SourceDeal) Validate() error {
 	fe.id("fund_id", c.FundID)
 	fe.id("application_id", c.ApplicationID)
 	if n := len(DealID(c.FundID, c.ApplicationID)); n > maxDealIDLength {
-		fe.add("application_id", fmt.Sprintf("with the fund ID, makes a deal ID of %d characters; at most %d", n, maxDealIDLength))
+		fe.Add("application_id", fmt.Sprintf("with the fund ID, makes a deal ID of %d characters; at most %d", n, maxDealIDLength))
 	}
-	return fe.invalid("invalid deal")
+	return fe.Err("invalid deal")
 }
 
 // AdvanceDeal is deal.advance: one step forward, naming the step.
@@ -81,7 +81,7 @@ func (c AdvanceDeal) Validate() error {
 	var fe fieldErrors
 	fe.dealID(c.DealID)
 	fe.step("to", c.To, true)
-	return fe.invalid("invalid move")
+	return fe.Err("invalid move")
 }
 
 // PassDeal is deal.pass: the fund says no, with a reason.
@@ -94,7 +94,7 @@ func (c PassDeal) Validate() error {
 	var fe fieldErrors
 	fe.dealID(c.DealID)
 	fe.reason(c.Reason)
-	return fe.invalid("invalid pass")
+	return fe.Err("invalid pass")
 }
 
 // IssueTermSheet is deal.issue_term_sheet at ic_review.
@@ -109,7 +109,7 @@ func (c IssueTermSheet) Validate() error {
 	fe.dealID(c.DealID)
 	fe.positive("amount", c.Amount)
 	fe.positive("pre_money", c.PreMoney)
-	return fe.invalid("invalid term sheet")
+	return fe.Err("invalid term sheet")
 }
 
 // AcceptTermSheet is deal.accept_term_sheet, by the startup.
@@ -120,7 +120,7 @@ type AcceptTermSheet struct {
 func (c AcceptTermSheet) Validate() error {
 	var fe fieldErrors
 	fe.dealID(c.DealID)
-	return fe.invalid("invalid acceptance")
+	return fe.Err("invalid acceptance")
 }
 
 // DeclineTermSheet is deal.decline_term_sheet, by the startup.
@@ -133,7 +133,7 @@ func (c DeclineTermSheet) Validate() error {
 	var fe fieldErrors
 	fe.dealID(c.DealID)
 	fe.reason(c.Reason)
-	return fe.invalid("invalid decline")
+	return fe.Err("invalid decline")
 }
 
 // CloseDeal is deal.close: the fund commits the term sheet's amount.
@@ -144,7 +144,7 @@ type CloseDeal struct {
 func (c CloseDeal) Validate() error {
 	var fe fieldErrors
 	fe.dealID(c.DealID)
-	return fe.invalid("invalid closing")
+	return fe.Err("invalid closing")
 }
 
 // GetDeal is deal.get.
@@ -156,7 +156,7 @@ type GetDeal struct {
 func (q GetDeal) Validate() error {
 	var fe fieldErrors
 	fe.dealID(q.DealID)
-	return fe.invalid("invalid query")
+	return fe.Err("invalid query")
 }
 
 // Deal list sorts.
@@ -188,11 +188,11 @@ func (q ListDeals) Validate() error {
 	}
 	fe.step("step", q.Step, false)
 	if q.Sort != "" && !slices.Contains([]string{SortSourcedDesc, SortSourced, SortScoreDesc}, q.Sort) {
-		fe.add("sort", fundbridge.EnumError(q.Sort, []string{SortSourcedDesc, SortSourced, SortScoreDesc}))
+		fe.Add("sort", fundbridge.EnumError(q.Sort, []string{SortSourcedDesc, SortSourced, SortScoreDesc}))
 	}
 	fe.limit(q.Limit)
 	fe.cursor(q.Cursor)
-	return fe.invalid("invalid query")
+	return fe.Err("invalid query")
 }
 
 // FundMatch is one application on a fund's board.
@@ -237,30 +237,20 @@ type DealList struct {
 	Counts     map[Step]int `json:"counts"`
 }
 
-// fieldErrors gathers every bad field of one payload.
-type fieldErrors []fundbridge.FieldError
-
-func (fe *fieldErrors) add(field, reason string) {
-	*fe = append(*fe, fundbridge.FieldError{Field: field, Reason: reason})
-}
-
-func (fe *fieldErrors) invalid(msg string) error {
-	if len(*fe) == 0 {
-		return nil
-	}
-	return fundbridge.Invalid(msg, *fe...)
-}
+// fieldErrors collects every bad field of one input; the checks this
+// service shares among its commands are its methods.
+type fieldErrors struct{ fundbridge.FieldErrors }
 
 func (fe *fieldErrors) id(field, id string) {
 	switch {
 	case id == "":
-		fe.add(field, "required")
+		fe.Add(field, "required")
 	case len(id) > maxIDLength:
-		fe.add(field, fmt.Sprintf("longer than %d characters", maxIDLength))
+		fe.Add(field, fmt.Sprintf("longer than %d characters", maxIDLength))
 	case strings.ContainsFunc(id, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
 	}):
-		fe.add(field, fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
+		fe.Add(field, fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
 	}
 }
 
@@ -268,33 +258,33 @@ func (fe *fieldErrors) id(field, id string) {
 func (fe *fieldErrors) dealID(id string) {
 	switch {
 	case id == "":
-		fe.add("deal_id", "required")
+		fe.Add("deal_id", "required")
 	case len(id) > maxDealIDLength:
-		fe.add("deal_id", fmt.Sprintf("longer than %d characters", maxDealIDLength))
+		fe.Add("deal_id", fmt.Sprintf("longer than %d characters", maxDealIDLength))
 	case strings.ContainsFunc(id, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
 	}):
-		fe.add("deal_id", fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
+		fe.Add("deal_id", fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
 	}
 }
 
 func (fe *fieldErrors) step(field string, s Step, required bool) {
 	switch {
 	case s == "" && required:
-		fe.add(field, "required")
+		fe.Add(field, "required")
 	case s != "" && !s.Valid():
-		fe.add(field, fundbridge.EnumError(s, Steps()))
+		fe.Add(field, fundbridge.EnumError(s, Steps()))
 	}
 }
 
 func (fe *fieldErrors) reason(r string) {
 	switch {
 	case strings.TrimSpace(r) == "":
-		fe.add("reason", "required")
+		fe.Add("reason", "required")
 	case !utf8.ValidString(r):
-		fe.add("reason", "not valid UTF-8")
+		fe.Add("reason", "not valid UTF-8")
 	case utf8.RuneCountInString(r) > maxReasonLength:
-		fe.add("reason", fmt.Sprintf("longer than %d characters", maxReasonLength))
+		fe.Add("reason", fmt.Sprintf("longer than %d characters", maxReasonLength))
 	}
 }
 
@@ -304,17 +294,17 @@ func (fe *fieldErrors) positive(field string, a money.Amount) {
 	d := a.Decimal()
 	switch {
 	case !d.IsPositive():
-		fe.add(field, "must be more than 0.00")
+		fe.Add(field, "must be more than 0.00")
 	case d.Exponent() < -2:
-		fe.add(field, "has more than 2 decimal places")
+		fe.Add(field, "has more than 2 decimal places")
 	case d.GreaterThan(money.MaxAmount):
-		fe.add(field, "is larger than ¥"+money.MaxAmount.String())
+		fe.Add(field, "is larger than ¥"+money.MaxAmount.String())
 	}
 }
 
 func (fe *fieldErrors) limit(n int) {
 	if n < 0 || n > maxLimit {
-		fe.add("limit", fmt.Sprintf("must be between 1 and %d (0 for %d)", maxLimit, defaultLimit))
+		fe.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for %d)", maxLimit, defaultLimit))
 	}
 }
 
@@ -323,7 +313,7 @@ func (fe *fieldErrors) cursor(c string) {
 		return
 	}
 	if _, err := parseCursor(c); err != nil {
-		fe.add("cursor", "not a cursor this list gave out")
+		fe.Add("cursor", "not a cursor this list gave out")
 	}
 }
 
