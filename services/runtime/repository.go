@@ -152,13 +152,7 @@ func (r *Repository[S]) loadTracked(ctx context.Context, id string, cached bool)
 			}
 		}
 	}
-	var tail []events.Event
-	var err error
-	if pr, ok := r.store.(events.PositionedReader); ok {
-		tail, err = pr.ReadStreamAfter(ctx, streamID, from, after)
-	} else {
-		tail, err = r.store.ReadStream(ctx, streamID, from)
-	}
+	tail, err := r.readTail(ctx, streamID, from, after)
 	if err != nil {
 		return nil, false, fmt.Errorf("load %s: %w", streamID, err)
 	}
@@ -173,6 +167,36 @@ func (r *Repository[S]) loadTracked(ctx context.Context, id string, cached bool)
 		r.remember(streamID, a)
 	}
 	return a, false, nil
+}
+
+// refresh folds what was appended after a cached aggregate: usually
+// nothing, one round trip. The cached copy is never changed.
+func (r *Repository[S]) refresh(ctx context.Context, a *Aggregate[S]) (*Aggregate[S], error) {
+	streamID := r.StreamID(a.ID)
+	tail, err := r.readTail(ctx, streamID, a.Version+1, a.Position)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", streamID, err)
+	}
+	if len(tail) == 0 {
+		return a, nil
+	}
+	fresh := &Aggregate[S]{ID: a.ID, State: a.State, Version: a.Version, Position: a.Position, commands: maps.Clone(a.commands)}
+	for _, e := range tail {
+		if err := r.apply(fresh, e); err != nil {
+			return nil, err
+		}
+	}
+	r.remember(streamID, fresh)
+	return fresh, nil
+}
+
+// readTail reads the stream from version from, starting after position
+// after when the store can (a snapshot's or a cached aggregate's).
+func (r *Repository[S]) readTail(ctx context.Context, streamID string, from, after uint64) ([]events.Event, error) {
+	if pr, ok := r.store.(events.PositionedReader); ok {
+		return pr.ReadStreamAfter(ctx, streamID, from, after)
+	}
+	return r.store.ReadStream(ctx, streamID, from)
 }
 
 func (r *Repository[S]) apply(a *Aggregate[S], e events.Event) error {
@@ -246,7 +270,7 @@ func (r *Repository[S]) ExecuteAuthorized(ctx context.Context, id string, cmd Co
 			// Judged on cached state, which another instance may have moved
 			// on: a refusal or a no-op appends nothing, so no conflict would
 			// reveal it. Judge again on fresh state if there is any.
-			fresh, _, err := r.loadTracked(ctx, id, false)
+			fresh, err := r.refresh(ctx, a)
 			if err != nil {
 				return events.AppendResult{}, zero, err
 			}
