@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 # Packages where concurrency lives: the store, the service runtime, the projections.
-RACE_PKGS ?= ./events/... ./services/runtime/... ./projections/...
+RACE_PKGS ?= ./events/... ./services/svc/... ./projections/...
 
 .PHONY: run test vet lint race unit bench build
 

@@ -28,7 +28,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/matching"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views"
 )
 
@@ -49,7 +49,7 @@ type Deps struct {
 // Component is a service as the binary runs it: its operations on the
 // bus and, for services with read models or reactors, what runs beside.
 type Component struct {
-	Service runtime.Service
+	Service svc.Service
 	Run     func(ctx context.Context) error // nil if nothing runs beside
 }
 
@@ -62,7 +62,7 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		matching.Name: func(d Deps) Component {
-			s := matching.New(d.Store, d.Registry, matching.WithClient(runtime.NewClient(d.NC, 0)), matching.WithLogger(d.Log))
+			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewClient(d.NC, 0)), matching.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		views.Name: func(d Deps) Component {
@@ -74,7 +74,7 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		identity.Name: func(d Deps) Component {
-			s := identity.New(d.Store, d.Registry, runtime.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost})
+			s := identity.New(d.Store, d.Registry, svc.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost})
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 	}
@@ -106,7 +106,7 @@ func RunComponent(ctx context.Context, nc *nats.Conn, c Component, log *slog.Log
 	c.Service.Logger = log
 	errc := make(chan error, 2)
 	n := 1
-	go func() { errc <- runtime.Serve(ctx, nc, c.Service) }()
+	go func() { errc <- svc.Serve(ctx, nc, c.Service) }()
 	if c.Run != nil {
 		n++
 		go func() {

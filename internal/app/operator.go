@@ -10,7 +10,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/identity"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // BootstrapOperator makes sure the first operator account exists. Without
@@ -30,9 +30,9 @@ func BootstrapOperator(ctx context.Context, natsURL string, email, password stri
 		return identity.User{}, err
 	}
 	defer nc.Close()
-	client := runtime.NewClient(nc, 10*time.Second)
+	client := svc.NewClient(nc, 10*time.Second)
 	payload := fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)
-	req := &runtime.Request{Actor: fundbridge.Actor{UserID: "fundbridge", Role: fundbridge.RoleSystem}, Payload: []byte(payload)}
+	req := &svc.Request{Actor: fundbridge.Actor{UserID: "fundbridge", Role: fundbridge.RoleSystem}, Payload: []byte(payload)}
 	var res identity.BootstrapResult
 	for attempt := 0; attempt < 50; attempt++ { // the service may still be subscribing
 		if _, err = client.Call(ctx, identity.Name, "identity.bootstrap_operator", req, &res); fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {

@@ -25,7 +25,7 @@ import (
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Config sizes a run.
@@ -72,12 +72,12 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		return nil, err
 	}
 	defer snc.Close()
-	svc := applications.New(store, reg, applications.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	service := applications.New(store, reg, applications.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	svcCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); _ = svc.Run(svcCtx) }()
-	go func() { defer wg.Done(); _ = runtime.Serve(svcCtx, snc, svc.Runtime()) }()
+	go func() { defer wg.Done(); _ = service.Run(svcCtx) }()
+	go func() { defer wg.Done(); _ = svc.Serve(svcCtx, snc, service.Runtime()) }()
 	defer func() { stop(); wg.Wait() }()
 
 	js, err := njs.New(nc)
@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		return nil, err
 	}
 
-	client := runtime.NewClient(nc, 10*time.Second)
+	client := svc.NewClient(nc, 10*time.Second)
 	system := fundbridge.Actor{UserID: "bench", Role: fundbridge.RoleSystem}
 	maxC := 0
 	for _, c := range cfg.Concurrency {
@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	for i := range companies {
 		companies[i] = fmt.Sprintf("bench%04d", i)
 		body := fmt.Sprintf(`{"company_id":%q,"uscc":%q,"name":"Bench %d","city":"beijing","layer":"technology","sector":"nlp","founded_on":"2022-01-01","headcount":10,"stage":"seed"}`, companies[i], uscc(i), i)
-		if _, err := callUntilUp(ctx, client, "company.register", &runtime.Request{Actor: system, Payload: json.RawMessage(body)}); err != nil {
+		if _, err := callUntilUp(ctx, client, "company.register", &svc.Request{Actor: system, Payload: json.RawMessage(body)}); err != nil {
 			return nil, fmt.Errorf("register %s: %w", companies[i], err)
 		}
 	}
@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 			founder := fundbridge.Actor{UserID: "founder-" + companies[g], Role: fundbridge.RoleStartup, OrgID: companies[g]}
 			body := json.RawMessage(`{"amount_requested":"5000000.00","instruments":["equity"],"use_of_funds":"GPUs and hiring","credit_data_consent":true}`)
 			return func(ctx context.Context) error {
-				_, err := client.Call(ctx, applications.Name, "application.draft", &runtime.Request{Actor: founder, Payload: body}, nil)
+				_, err := client.Call(ctx, applications.Name, "application.draft", &svc.Request{Actor: founder, Payload: body}, nil)
 				return err
 			}
 		})
@@ -147,7 +147,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	return results, nil
 }
 
-func callUntilUp(ctx context.Context, c *runtime.Client, op string, req *runtime.Request) (runtime.Reply, error) {
+func callUntilUp(ctx context.Context, c *svc.Client, op string, req *svc.Request) (svc.Reply, error) {
 	for attempt := 0; ; attempt++ {
 		reply, err := c.Call(ctx, applications.Name, op, req, nil)
 		if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE || attempt > 100 {

@@ -8,7 +8,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Status is where an application is in its lifecycle:
@@ -80,8 +80,8 @@ func (a Application) deal(dealID string) (FundedDeal, bool) {
 	return FundedDeal{}, false
 }
 
-func applicationDecider() runtime.Decider[Application] {
-	return runtime.Decider[Application]{
+func applicationDecider() svc.Decider[Application] {
+	return svc.Decider[Application]{
 		Type:           "application",
 		Initial:        func() Application { return Application{} },
 		Evolve:         evolveApplication,

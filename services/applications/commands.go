@@ -10,7 +10,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Limits on what users enter.
@@ -741,10 +741,10 @@ func isBlank(s string) bool  { return strings.TrimSpace(s) == "" }
 func runeCount(s string) int { return utf8.RuneCountInString(s) }
 
 // decodePayload decodes a request payload strictly into T (see
-// runtime.Decode). An empty payload decodes as {}.
+// svc.Decode). An empty payload decodes as {}.
 func decodePayload[T any](payload json.RawMessage) (T, error) {
 	var v T
-	if err := runtime.Decode(payload, &v); err != nil {
+	if err := svc.Decode(payload, &v); err != nil {
 		var zero T
 		return zero, err
 	}

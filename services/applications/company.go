@@ -6,7 +6,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Company is the company aggregate's state, folded from its stream
@@ -62,8 +62,8 @@ func (c Company) patent(number string) (Patent, bool) {
 	return Patent{}, false
 }
 
-func companyDecider() runtime.Decider[Company] {
-	return runtime.Decider[Company]{
+func companyDecider() svc.Decider[Company] {
+	return svc.Decider[Company]{
 		Type:           "company",
 		Initial:        func() Company { return Company{} },
 		Evolve:         evolveCompany,

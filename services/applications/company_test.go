@@ -8,7 +8,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // refused is a "then" of a refusal: the error's code, and optionally a
@@ -23,7 +23,7 @@ type refused struct {
 // as a load does) into the decider's state, run when on it, and compare
 // with want: the events expected ([]events.Payload; nil for none) or a
 // refused.
-func check[S any](t *testing.T, d runtime.Decider[S], given []events.Payload, when func(S) ([]events.Payload, error), want any) {
+func check[S any](t *testing.T, d svc.Decider[S], given []events.Payload, when func(S) ([]events.Payload, error), want any) {
 	t.Helper()
 	reg := events.NewRegistry()
 	Register(reg)

@@ -14,7 +14,7 @@ import (
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/services/applications"
 	"github.com/fundbridge/fundbridge/services/funds"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 var (
@@ -34,7 +34,7 @@ type obj = map[string]any
 type harness struct {
 	t      *testing.T
 	env    *testenv.Env
-	client *runtime.Client
+	client *svc.Client
 }
 
 func start(t *testing.T) *harness {
@@ -43,11 +43,11 @@ func start(t *testing.T) *harness {
 	applications.Register(reg)
 	funds.Register(reg)
 	env := testenv.Start(t, reg)
-	svc := applications.New(env.Store, reg, applications.WithSnapshots(env.Snapshots))
+	srv := applications.New(env.Store, reg, applications.WithSnapshots(env.Snapshots))
 	ctx, cancel := context.WithCancel(context.Background())
 	served, followed := make(chan error, 1), make(chan error, 1)
-	go func() { followed <- svc.Run(ctx) }()
-	go func() { served <- runtime.Serve(ctx, env.Connect(t), svc.Runtime()) }()
+	go func() { followed <- srv.Run(ctx) }()
+	go func() { served <- svc.Serve(ctx, env.Connect(t), srv.Runtime()) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
@@ -57,7 +57,7 @@ func start(t *testing.T) *harness {
 			t.Errorf("run: %v", err)
 		}
 	})
-	h := &harness{t: t, env: env, client: runtime.NewClient(env.Conn, 5*time.Second)}
+	h := &harness{t: t, env: env, client: svc.NewClient(env.Conn, 5*time.Second)}
 	for range 200 { // until the subscriptions are live
 		_, err := h.call(operator, "company.list", obj{}, nil)
 		if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
@@ -68,14 +68,14 @@ func start(t *testing.T) *harness {
 	return h
 }
 
-type option func(*runtime.Request)
+type option func(*svc.Request)
 
-func withKey(key string) option        { return func(r *runtime.Request) { r.IdempotencyKey = key } }
-func ifMatch(version uint64) option    { return func(r *runtime.Request) { r.ExpectedVersion = &version } }
+func withKey(key string) option        { return func(r *svc.Request) { r.IdempotencyKey = key } }
+func ifMatch(version uint64) option    { return func(r *svc.Request) { r.ExpectedVersion = &version } }
 func rawJSON(s string) json.RawMessage { return json.RawMessage(s) }
 
-func (h *harness) call(actor fundbridge.Actor, op string, payload any, out any, opts ...option) (runtime.Reply, error) {
-	req := &runtime.Request{Actor: actor}
+func (h *harness) call(actor fundbridge.Actor, op string, payload any, out any, opts ...option) (svc.Reply, error) {
+	req := &svc.Request{Actor: actor}
 	switch p := payload.(type) {
 	case json.RawMessage:
 		req.Payload = p
@@ -93,7 +93,7 @@ func (h *harness) call(actor fundbridge.Actor, op string, payload any, out any, 
 }
 
 // must calls and fails the test on an error.
-func (h *harness) must(actor fundbridge.Actor, op string, payload any, out any, opts ...option) runtime.Reply {
+func (h *harness) must(actor fundbridge.Actor, op string, payload any, out any, opts ...option) svc.Reply {
 	h.t.Helper()
 	reply, err := h.call(actor, op, payload, out, opts...)
 	if err != nil {
@@ -364,12 +364,12 @@ func TestBadInputAppendsNothing(t *testing.T) {
 	// Malformed JSON cannot ride inside a request's payload; as a whole
 	// request it is refused before any handler runs.
 	for _, op := range []string{"company.register", "application.draft"} {
-		msg, err := h.env.Conn.Request(runtime.Subject(applications.Name, op),
+		msg, err := h.env.Conn.Request(svc.Subject(applications.Name, op),
 			[]byte(`{"id":"r1","actor":{"user":"alice","role":"startup","org":"acme"},"payload":{"amount_requested":`), 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var reply runtime.Reply
+		var reply svc.Reply
 		if err := json.Unmarshal(msg.Data, &reply); err != nil || reply.OK || reply.Error.Code != fundbridge.EINVALID {
 			t.Fatalf("%s with malformed JSON: %s", op, msg.Data)
 		}

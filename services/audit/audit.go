@@ -8,7 +8,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
@@ -68,34 +68,34 @@ func owns(a fundbridge.Actor, first events.Event) bool {
 }
 
 // Service returns the audit service over the store.
-func Service(store Reader) runtime.Service {
-	return runtime.Service{Name: Name, Operations: map[string]runtime.Handler{
-		"head": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func Service(store Reader) svc.Service {
+	return svc.Service{Name: Name, Operations: map[string]svc.Handler{
+		"head": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			pos, err := store.Head(ctx)
 			if err != nil {
-				return runtime.Result{}, err
+				return svc.Result{}, err
 			}
-			return runtime.Result{Value: HeadResult{Position: pos}, Position: pos}, nil
+			return svc.Result{Value: HeadResult{Position: pos}, Position: pos}, nil
 		},
-		"stream": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+		"stream": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			switch req.Actor.Role {
 			case fundbridge.RoleOperator, fundbridge.RoleSystem, fundbridge.RoleStartup, fundbridge.RoleFundManager:
 			default:
-				return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not read audit trails", fundbridge.Article(req.Actor.Role))
+				return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not read audit trails", fundbridge.Article(req.Actor.Role))
 			}
 			var q StreamQuery
 			if err := json.Unmarshal(req.Payload, &q); err != nil {
-				return runtime.Result{}, fundbridge.Invalid("malformed query: " + err.Error())
+				return svc.Result{}, fundbridge.Invalid("malformed query: " + err.Error())
 			}
 			if err := events.ValidateStreamID(q.StreamID); err != nil {
-				return runtime.Result{}, err
+				return svc.Result{}, err
 			}
 			evs, err := store.ReadStream(ctx, q.StreamID, 1)
 			if err != nil {
-				return runtime.Result{}, err
+				return svc.Result{}, err
 			}
 			if len(evs) == 0 || !owns(req.Actor, evs[0]) {
-				return runtime.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no stream %s", q.StreamID)
+				return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no stream %s", q.StreamID)
 			}
 			if q.From > 1 {
 				evs = evs[min(int(q.From-1), len(evs)):]
@@ -103,7 +103,7 @@ func Service(store Reader) runtime.Service {
 			if evs == nil {
 				evs = []events.Event{}
 			}
-			return runtime.Result{Value: StreamResult{StreamID: q.StreamID, Events: evs}}, nil
+			return svc.Result{Value: StreamResult{StreamID: q.StreamID, Events: evs}}, nil
 		},
 	}}
 }

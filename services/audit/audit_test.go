@@ -10,7 +10,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/services/audit"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 type noted struct {
@@ -23,7 +23,7 @@ func TestAuditTrailOverNATS(t *testing.T) {
 	env := testenv.Start(t, reg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runtime.Serve(ctx, env.Connect(t), audit.Service(env.Store)) }()
+	go func() { done <- svc.Serve(ctx, env.Connect(t), audit.Service(env.Store)) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	operator := fundbridge.Actor{UserID: "op", Role: fundbridge.RoleOperator}
@@ -36,12 +36,12 @@ func TestAuditTrailOverNATS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := runtime.NewClient(env.Conn, 5*time.Second)
+	client := svc.NewClient(env.Conn, 5*time.Second)
 	call := func(op string, actor fundbridge.Actor, q any, out any) error {
 		payload, _ := json.Marshal(q)
 		var err error
 		for range 100 { // until the service's subscription is live
-			_, err = client.Call(context.Background(), audit.Name, op, &runtime.Request{Actor: actor, Payload: payload}, out)
+			_, err = client.Call(context.Background(), audit.Name, op, &svc.Request{Actor: actor, Payload: payload}, out)
 			if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
 				return err
 			}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Limits on input, so that one command stays a small event.
@@ -364,5 +364,5 @@ func enumList[T ~string](fe *fieldErrors, field string, values, allowed []T, val
 	}
 }
 
-// decode reads a payload strictly; see runtime.Decode.
-func decode(payload json.RawMessage, v any) error { return runtime.Decode(payload, v) }
+// decode reads a payload strictly; see svc.Decode.
+func decode(payload json.RawMessage, v any) error { return svc.Decode(payload, v) }

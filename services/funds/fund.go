@@ -9,7 +9,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // aggregateType names the fund's streams: "fund-<id>".
@@ -78,8 +78,8 @@ func (f fund) commitment(dealID string) (Commitment, bool) {
 }
 
 // fundDecider is the fund aggregate for the repository.
-func fundDecider() runtime.Decider[fund] {
-	return runtime.Decider[fund]{
+func fundDecider() svc.Decider[fund] {
+	return svc.Decider[fund]{
 		Type:           aggregateType,
 		Initial:        func() fund { return fund{} },
 		Evolve:         evolve,

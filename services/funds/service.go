@@ -12,7 +12,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
@@ -32,14 +32,14 @@ const (
 type Service struct {
 	store    events.Store
 	registry *events.Registry
-	repo     *runtime.Repository[fund]
+	repo     *svc.Repository[fund]
 	view     *view
 	follower *projections.Follower
 	log      *slog.Logger
 }
 
 type config struct {
-	repo runtime.RepositoryOptions
+	repo svc.RepositoryOptions
 	log  *slog.Logger
 }
 
@@ -47,7 +47,7 @@ type config struct {
 type Option func(*config)
 
 // WithSnapshots keeps fund snapshots, so long-lived funds load fast.
-func WithSnapshots(s runtime.SnapshotStore) Option {
+func WithSnapshots(s svc.SnapshotStore) Option {
 	return func(c *config) { c.repo.Snapshots = s }
 }
 
@@ -67,7 +67,7 @@ func WithRetries(n int) Option {
 // store validates with; the service's event types are added to it if the
 // caller has not registered them.
 func New(store events.Store, registry *events.Registry, opts ...Option) *Service {
-	c := config{repo: runtime.RepositoryOptions{Retries: 10}, log: slog.Default()}
+	c := config{repo: svc.RepositoryOptions{Retries: 10}, log: slog.Default()}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -79,7 +79,7 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	return &Service{
 		store:    store,
 		registry: registry,
-		repo:     runtime.NewRepository(store, registry, fundDecider(), c.repo),
+		repo:     svc.NewRepository(store, registry, fundDecider(), c.repo),
 		view:     v,
 		follower: projections.NewFollower(Name, store, v.apply),
 		log:      c.log.With("service", Name),
@@ -96,8 +96,8 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Runtime is the service's operations on the bus.
-func (s *Service) Runtime() runtime.Service {
-	return runtime.Service{Name: Name, Logger: s.log, Operations: map[string]runtime.Handler{
+func (s *Service) Runtime() svc.Service {
+	return svc.Service{Name: Name, Logger: s.log, Operations: map[string]svc.Handler{
 		OpRegister:   s.register,
 		OpSetMandate: onFund(s, OpSetMandate, "set fund mandates", managers(), func(c SetMandate) string { return c.FundID }, decideSetMandate),
 		OpCommit:     onFund(s, OpCommit, "commit fund capital", committers(), func(c CommitCapital) string { return c.FundID }, decideCommit),
@@ -107,21 +107,21 @@ func (s *Service) Runtime() runtime.Service {
 	}}
 }
 
-func (s *Service) register(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func (s *Service) register(ctx context.Context, req *svc.Request) (svc.Result, error) {
 	if err := requireRole(req.Actor, "register funds", managers()); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	var cmd RegisterFund
 	if err := decode(req.Payload, &cmd); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	if err := cmd.Validate(); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	// Refusals that need no state come first, so the repository only
 	// loads IDs it then writes (see authorize).
 	if _, err := managerOrg(req.Actor, cmd); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	id := req.NewID(OpRegister)
 	return s.execute(ctx, req, OpRegister, id, func(f fund) ([]events.Payload, error) {
@@ -132,21 +132,21 @@ func (s *Service) register(ctx context.Context, req *runtime.Request) (runtime.R
 // onFund serves a command on an existing fund: the role first, then the
 // payload, then whether the actor may see the fund, then the decision.
 func onFund[C interface{ Validate() error }](s *Service, op, what string, roles []fundbridge.Role, fundID func(C) string,
-	decide func(fund, fundbridge.Actor, C) ([]events.Payload, error)) runtime.Handler {
-	return func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	decide func(fund, fundbridge.Actor, C) ([]events.Payload, error)) svc.Handler {
+	return func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 		if err := requireRole(req.Actor, what, roles); err != nil {
-			return runtime.Result{}, err
+			return svc.Result{}, err
 		}
 		var cmd C
 		if err := decode(req.Payload, &cmd); err != nil {
-			return runtime.Result{}, err
+			return svc.Result{}, err
 		}
 		if err := cmd.Validate(); err != nil {
-			return runtime.Result{}, err
+			return svc.Result{}, err
 		}
 		id := fundID(cmd)
 		if err := s.authorize(ctx, req.Actor, id); err != nil {
-			return runtime.Result{}, err
+			return svc.Result{}, err
 		}
 		return s.execute(ctx, req, op, id, func(f fund) ([]events.Payload, error) { return decide(f, req.Actor, cmd) })
 	}
@@ -196,8 +196,8 @@ func (s *Service) registeredManager(ctx context.Context, id string) (string, boo
 
 // execute runs one command on the fund and replies with the fund as the
 // detail view shows it.
-func (s *Service) execute(ctx context.Context, req *runtime.Request, op, id string, decide func(fund) ([]events.Payload, error)) (runtime.Result, error) {
-	cmd := runtime.Command{
+func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, decide func(fund) ([]events.Payload, error)) (svc.Result, error) {
+	cmd := svc.Command{
 		Meta: events.Meta{
 			Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey,
 		},
@@ -207,54 +207,54 @@ func (s *Service) execute(ctx context.Context, req *runtime.Request, op, id stri
 	switch {
 	case err == nil:
 	case fundbridge.ErrorCode(err) != fundbridge.EINTERNAL:
-		return runtime.Result{}, err // a refusal: its message is for the caller
+		return svc.Result{}, err // a refusal: its message is for the caller
 	case errors.Is(err, events.ErrConcurrency):
 		// Every retry lost to another writer: nothing was appended.
-		return runtime.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is changing too fast; try again", id)
+		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is changing too fast; try again", id)
 	default:
-		return runtime.Result{}, fmt.Errorf("%s on fund %s: %w", op, id, err)
+		return svc.Result{}, fmt.Errorf("%s on fund %s: %w", op, id, err)
 	}
 	if !visible(req.Actor, state) {
-		return runtime.Result{}, notFound(id) // a retried key of someone else's command
+		return svc.Result{}, notFound(id) // a retried key of someone else's command
 	}
-	return runtime.Result{Value: newFundView(state, true), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result{Value: newFundView(state, true), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) get(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func (s *Service) get(ctx context.Context, req *svc.Request) (svc.Result, error) {
 	var q GetFund
 	if err := decode(req.Payload, &q); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	if err := q.Validate(); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	f, ok := s.view.get(req.Actor, q.FundID)
 	if !ok {
-		return runtime.Result{}, notFound(q.FundID)
+		return svc.Result{}, notFound(q.FundID)
 	}
-	return runtime.Result{Value: newFundView(f, true), Position: s.follower.Position(), Version: f.Version}, nil
+	return svc.Result{Value: newFundView(f, true), Position: s.follower.Position(), Version: f.Version}, nil
 }
 
-func (s *Service) list(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func (s *Service) list(ctx context.Context, req *svc.Request) (svc.Result, error) {
 	if err := requireRole(req.Actor, "list funds", managers()); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	var q ListFunds
 	if err := decode(req.Payload, &q); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	if err := q.Validate(); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	page, err := s.view.list(req.Actor, q)
 	if err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
-	return runtime.Result{Value: page, Position: s.follower.Position()}, nil
+	return svc.Result{Value: page, Position: s.follower.Position()}, nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 var (
@@ -32,7 +32,7 @@ var (
 // harness is the funds service on a real NATS server, with a client.
 type harness struct {
 	env       *testenv.Env
-	client    *runtime.Client
+	client    *svc.Client
 	served    []*atomic.Int64 // requests each instance answered
 	conflicts *atomic.Int64   // appends refused for a stale expected version
 }
@@ -58,13 +58,13 @@ func start(t *testing.T, n int) *harness {
 	reg := events.NewRegistry()
 	funds.Register(reg)
 	env := testenv.Start(t, reg)
-	h := &harness{env: env, client: runtime.NewClient(env.Conn, 10*time.Second), conflicts: &atomic.Int64{}}
+	h := &harness{env: env, client: svc.NewClient(env.Conn, 10*time.Second), conflicts: &atomic.Int64{}}
 	for range n {
-		svc := funds.New(countingStore{env.Store, h.conflicts}, reg)
-		rt := svc.Runtime()
+		srv := funds.New(countingStore{env.Store, h.conflicts}, reg)
+		rt := srv.Runtime()
 		served := &atomic.Int64{}
 		for op, handler := range rt.Operations {
-			rt.Operations[op] = func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+			rt.Operations[op] = func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 				served.Add(1)
 				return handler(ctx, req)
 			}
@@ -74,12 +74,12 @@ func start(t *testing.T, n int) *harness {
 		nc := env.Connect(t)
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := svc.Run(ctx); err != nil {
+			if err := srv.Run(ctx); err != nil {
 				t.Errorf("run: %v", err)
 			}
 		})
 		wg.Go(func() {
-			if err := runtime.Serve(ctx, nc, rt); err != nil {
+			if err := svc.Serve(ctx, nc, rt); err != nil {
 				t.Errorf("serve: %v", err)
 			}
 		})
@@ -104,7 +104,7 @@ func start(t *testing.T, n int) *harness {
 
 // call sends payload (raw JSON as a string or json.RawMessage, anything
 // else marshalled) and decodes the result into out.
-func (h *harness) call(actor fundbridge.Actor, op string, payload any, out any, opts ...func(*runtime.Request)) (runtime.Reply, error) {
+func (h *harness) call(actor fundbridge.Actor, op string, payload any, out any, opts ...func(*svc.Request)) (svc.Reply, error) {
 	var data json.RawMessage
 	switch p := payload.(type) {
 	case string:
@@ -114,22 +114,22 @@ func (h *harness) call(actor fundbridge.Actor, op string, payload any, out any, 
 	default:
 		var err error
 		if data, err = json.Marshal(p); err != nil {
-			return runtime.Reply{}, err
+			return svc.Reply{}, err
 		}
 	}
-	req := &runtime.Request{Actor: actor, Payload: data}
+	req := &svc.Request{Actor: actor, Payload: data}
 	for _, o := range opts {
 		o(req)
 	}
 	return h.client.Call(context.Background(), funds.Name, op, req, out)
 }
 
-func withKey(key string) func(*runtime.Request) {
-	return func(r *runtime.Request) { r.IdempotencyKey = key }
+func withKey(key string) func(*svc.Request) {
+	return func(r *svc.Request) { r.IdempotencyKey = key }
 }
 
-func ifMatch(v uint64) func(*runtime.Request) {
-	return func(r *runtime.Request) { r.ExpectedVersion = &v }
+func ifMatch(v uint64) func(*svc.Request) {
+	return func(r *svc.Request) { r.ExpectedVersion = &v }
 }
 
 func (h *harness) head(t *testing.T) uint64 {
@@ -142,7 +142,7 @@ func (h *harness) head(t *testing.T) uint64 {
 }
 
 // register registers a fund and returns it.
-func (h *harness) register(t *testing.T, actor fundbridge.Actor, cmd funds.RegisterFund) (funds.FundView, runtime.Reply) {
+func (h *harness) register(t *testing.T, actor fundbridge.Actor, cmd funds.RegisterFund) (funds.FundView, svc.Reply) {
 	t.Helper()
 	var f funds.FundView
 	reply, err := h.call(actor, funds.OpRegister, cmd, &f)
@@ -333,11 +333,11 @@ func TestBadInputIsRefusedNamingTheFieldAndAppendsNothing(t *testing.T) {
 	// that is itself malformed is refused the same way.
 	for _, op := range []string{funds.OpRegister, funds.OpSetMandate} {
 		data := `{"actor":{"user":"u-a","role":"fund_manager","org":"org-a"},"payload":{"name": "x",}`
-		msg, err := h.env.Conn.Request(runtime.Subject(funds.Name, op), []byte(data), 5*time.Second)
+		msg, err := h.env.Conn.Request(svc.Subject(funds.Name, op), []byte(data), 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var reply runtime.Reply
+		var reply svc.Reply
 		if err := json.Unmarshal(msg.Data, &reply); err != nil || reply.OK || reply.Error == nil || reply.Error.Code != fundbridge.EINVALID {
 			t.Errorf("%s malformed JSON: %s, want invalid", op, msg.Data)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/fundbridge/fundbridge"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Route maps one HTTP endpoint onto one service operation. The route
@@ -58,7 +58,7 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 			WriteProblem(w, r, err)
 			return
 		}
-		req := &runtime.Request{
+		req := &svc.Request{
 			Actor:          actor,
 			CorrelationID:  middleware.GetReqID(r.Context()),
 			IdempotencyKey: r.Header.Get("Idempotency-Key"),
@@ -78,7 +78,7 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 		}
 		ctx := r.Context()
 		if tp := r.Header.Get("traceparent"); tp != "" {
-			ctx = runtime.WithTraceParent(ctx, tp)
+			ctx = svc.WithTraceParent(ctx, tp)
 		}
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
@@ -91,7 +91,7 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 	}
 }
 
-func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, reply runtime.Reply) {
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, reply svc.Reply) {
 	body := reply.Result
 	if len(body) == 0 {
 		body = json.RawMessage(`{}`)
@@ -213,7 +213,7 @@ func (g *Gateway) token(w http.ResponseWriter, r *http.Request) {
 		Role   fundbridge.Role `json:"role"`
 		OrgID  string          `json:"org_id"`
 	}
-	req := &runtime.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
+	req := &svc.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
 	if _, err := g.client.Call(r.Context(), "identity", "identity.authenticate", req, &user); err != nil {
 		WriteProblem(w, r, err)
 		return

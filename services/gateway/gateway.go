@@ -15,7 +15,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/audit"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // MaxBodyBytes bounds a request body.
@@ -33,7 +33,7 @@ type Options struct {
 // Gateway serves HTTP.
 type Gateway struct {
 	nc      *nats.Conn
-	client  *runtime.Client
+	client  *svc.Client
 	tokens  *Tokens
 	log     *slog.Logger
 	version string
@@ -45,7 +45,7 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Gateway{nc: nc, client: runtime.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes()}
+	return &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes()}
 }
 
 // Handler is the gateway's HTTP handler.
@@ -87,7 +87,7 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	var head audit.HeadResult
-	if _, err := g.client.Call(ctx, audit.Name, "head", &runtime.Request{Actor: gatewayActor()}, &head); err != nil {
+	if _, err := g.client.Call(ctx, audit.Name, "head", &svc.Request{Actor: gatewayActor()}, &head); err != nil {
 		WriteProblem(w, r, err)
 		return
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
@@ -28,7 +28,7 @@ type userState struct{ User User }
 type claimState struct{ UserID string }
 
 var (
-	orgDecider = runtime.Decider[orgState]{
+	orgDecider = svc.Decider[orgState]{
 		Type:    "org",
 		Initial: func() orgState { return orgState{} },
 		Evolve: func(s orgState, _ events.Event, p any) orgState {
@@ -38,7 +38,7 @@ var (
 			return s
 		},
 	}
-	userDecider = runtime.Decider[userState]{
+	userDecider = svc.Decider[userState]{
 		Type:    "user",
 		Initial: func() userState { return userState{} },
 		Evolve: func(s userState, _ events.Event, p any) userState {
@@ -48,7 +48,7 @@ var (
 			return s
 		},
 	}
-	claimDecider = runtime.Decider[claimState]{
+	claimDecider = svc.Decider[claimState]{
 		Type:    "email",
 		Initial: func() claimState { return claimState{} },
 		Evolve: func(s claimState, _ events.Event, p any) claimState {
@@ -95,7 +95,7 @@ func registerUser(s userState, e UserRegistered) ([]events.Payload, error) {
 
 // Caller is how the service reaches the others over NATS.
 type Caller interface {
-	Call(ctx context.Context, service, op string, req *runtime.Request, out any) (runtime.Reply, error)
+	Call(ctx context.Context, service, op string, req *svc.Request, out any) (svc.Reply, error)
 }
 
 // Options tune the service.
@@ -109,9 +109,9 @@ type Service struct {
 	store    events.Store
 	calls    Caller
 	cost     int
-	orgs     *runtime.Repository[orgState]
-	users    *runtime.Repository[userState]
-	claims   *runtime.Repository[claimState]
+	orgs     *svc.Repository[orgState]
+	users    *svc.Repository[userState]
+	claims   *svc.Repository[claimState]
 	follower *projections.Follower
 
 	mu      sync.RWMutex
@@ -130,9 +130,9 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 	}
 	s := &Service{
 		store: store, calls: calls, cost: opts.BcryptCost,
-		orgs:    runtime.NewRepository(store, registry, orgDecider, runtime.RepositoryOptions{}),
-		users:   runtime.NewRepository(store, registry, userDecider, runtime.RepositoryOptions{}),
-		claims:  runtime.NewRepository(store, registry, claimDecider, runtime.RepositoryOptions{}),
+		orgs:    svc.NewRepository(store, registry, orgDecider, svc.RepositoryOptions{}),
+		users:   svc.NewRepository(store, registry, userDecider, svc.RepositoryOptions{}),
+		claims:  svc.NewRepository(store, registry, claimDecider, svc.RepositoryOptions{}),
 		byEmail: map[string]UserRegistered{}, byID: map[string]UserRegistered{}, orgByID: map[string]Org{},
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), opts.BcryptCost)
@@ -168,8 +168,8 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Runtime is the service's operations on the bus.
-func (s *Service) Runtime() runtime.Service {
-	return runtime.Service{Name: Name, Operations: map[string]runtime.Handler{
+func (s *Service) Runtime() svc.Service {
+	return svc.Service{Name: Name, Operations: map[string]svc.Handler{
 		"identity.signup":             s.signup,
 		"identity.create_org":         s.createOrg,
 		"identity.authenticate":       s.authenticate,
@@ -178,30 +178,30 @@ func (s *Service) Runtime() runtime.Service {
 	}}
 }
 
-func decode(req *runtime.Request, v any) error { return runtime.Decode(req.Payload, v) }
+func decode(req *svc.Request, v any) error { return svc.Decode(req.Payload, v) }
 
 func emailStream(email string) string {
 	sum := sha256.Sum256([]byte(email))
 	return hex.EncodeToString(sum[:16])
 }
 
-func meta(req *runtime.Request, keySuffix string) runtime.Command {
+func meta(req *svc.Request, keySuffix string) svc.Command {
 	key := ""
 	if req.IdempotencyKey != "" {
 		key = req.IdempotencyKey + keySuffix
 	}
-	return runtime.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: key}}
+	return svc.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: key}}
 }
 
 // addUser claims the email, then registers the user; the claim makes
 // emails unique across concurrent sign-ups.
-func (s *Service) addUser(ctx context.Context, req *runtime.Request, u NewUser, userID, orgID string, role fundbridge.Role) (User, uint64, error) {
+func (s *Service) addUser(ctx context.Context, req *svc.Request, u NewUser, userID, orgID string, role fundbridge.Role) (User, uint64, error) {
 	user, pos, _, err := s.addUserOnce(ctx, req, u, userID, orgID, role)
 	return user, pos, err
 }
 
 // addUserOnce is addUser that also says whether the email was new.
-func (s *Service) addUserOnce(ctx context.Context, req *runtime.Request, u NewUser, userID, orgID string, role fundbridge.Role) (User, uint64, bool, error) {
+func (s *Service) addUserOnce(ctx context.Context, req *svc.Request, u NewUser, userID, orgID string, role fundbridge.Role) (User, uint64, bool, error) {
 	email, _ := normaliseEmail(u.Email)
 	claim, _, err := s.claims.Execute(ctx, emailStream(email), meta(req, ":claim"), func(st claimState) ([]events.Payload, error) {
 		return claimEmail(st, email, userID)
@@ -240,32 +240,32 @@ func (s *Service) emailTaken(email, userID string) bool {
 
 // signup registers a startup: its company (through the applications
 // service, which validates it), its org and its first user.
-func (s *Service) signup(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func (s *Service) signup(ctx context.Context, req *svc.Request) (svc.Result, error) {
 	var cmd SignupCommand
 	if err := decode(req, &cmd); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	if err := cmd.Validate(); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	userID := req.NewID("identity.signup.user")
 	if s.emailTaken(cmd.Email, userID) {
-		return runtime.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.Email)
+		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.Email)
 	}
 	companyID := req.NewID("identity.signup")
 	company := map[string]json.RawMessage{}
 	if err := json.Unmarshal(cmd.Company, &company); err != nil {
-		return runtime.Result{}, fundbridge.Invalid("invalid sign-up", fundbridge.FieldError{Field: "company", Reason: "must be an object"})
+		return svc.Result{}, fundbridge.Invalid("invalid sign-up", fundbridge.FieldError{Field: "company", Reason: "must be an object"})
 	}
 	company["company_id"], _ = json.Marshal(companyID)
 	payload, _ := json.Marshal(company)
 	system := fundbridge.Actor{UserID: Name, Role: fundbridge.RoleSystem}
-	call := &runtime.Request{Actor: system, CorrelationID: req.CorrelationID, CausationID: req.ID, Payload: payload}
+	call := &svc.Request{Actor: system, CorrelationID: req.CorrelationID, CausationID: req.ID, Payload: payload}
 	if req.IdempotencyKey != "" {
 		call.IdempotencyKey = req.IdempotencyKey + ":company"
 	}
 	if _, err := s.calls.Call(ctx, "applications", "company.register", call, nil); err != nil {
-		return runtime.Result{}, prefixFields(err, "company.")
+		return svc.Result{}, prefixFields(err, "company.")
 	}
 	var companyName struct {
 		Name string `json:"name"`
@@ -274,13 +274,13 @@ func (s *Service) signup(ctx context.Context, req *runtime.Request) (runtime.Res
 	if _, _, err := s.orgs.Execute(ctx, companyID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, Org{OrgID: companyID, Name: companyName.Name, Role: fundbridge.RoleStartup})
 	}); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	u, pos, err := s.addUser(ctx, req, cmd.NewUser, userID, companyID, fundbridge.RoleStartup)
 	if err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
-	return runtime.Result{Value: u, Position: pos}, nil
+	return svc.Result{Value: u, Position: pos}, nil
 }
 
 // prefixFields names a nested service's invalid fields from the caller's body.
@@ -296,42 +296,42 @@ func prefixFields(err error, prefix string) error {
 	return out
 }
 
-func (s *Service) createOrg(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func (s *Service) createOrg(ctx context.Context, req *svc.Request) (svc.Result, error) {
 	if req.Actor.Role != fundbridge.RoleOperator && req.Actor.Role != fundbridge.RoleSystem {
-		return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only operators onboard organisations")
+		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only operators onboard organisations")
 	}
 	var cmd CreateOrgCommand
 	if err := decode(req, &cmd); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	if err := cmd.Validate(); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	userID := req.NewID("identity.create_org.user")
 	if s.emailTaken(cmd.User.Email, userID) {
-		return runtime.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
+		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
 	}
 	orgID := req.NewID("identity.create_org")
 	org := Org{OrgID: orgID, Name: cmd.Name, Role: cmd.Role}
 	if _, _, err := s.orgs.Execute(ctx, orgID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, org)
 	}); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	u, pos, err := s.addUser(ctx, req, cmd.User, userID, orgID, cmd.Role)
 	if err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
-	return runtime.Result{Value: struct {
+	return svc.Result{Value: struct {
 		Org  Org  `json:"org"`
 		User User `json:"user"`
 	}{org, u}, Position: pos}, nil
 }
 
-func (s *Service) authenticate(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func (s *Service) authenticate(ctx context.Context, req *svc.Request) (svc.Result, error) {
 	var q AuthenticateQuery
 	if err := decode(req, &q); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	email, _ := normaliseEmail(q.Email)
 	s.mu.RLock()
@@ -352,38 +352,38 @@ func (s *Service) authenticate(ctx context.Context, req *runtime.Request) (runti
 		hash = []byte(u.PasswordHash)
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(q.Password)); err != nil || !ok {
-		return runtime.Result{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
+		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
 	}
-	return runtime.Result{Value: User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}}, nil
+	return svc.Result{Value: User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}}, nil
 }
 
 // bootstrapOperator creates the platform's first operator once; later
 // calls with the same email change nothing.
-func (s *Service) bootstrapOperator(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request) (svc.Result, error) {
 	if req.Actor.Role != fundbridge.RoleSystem {
-		return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only the platform bootstraps operators")
+		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only the platform bootstraps operators")
 	}
 	var cmd BootstrapOperatorCommand
 	if err := decode(req, &cmd); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	u := NewUser{Email: cmd.Email, Password: cmd.Password, Name: "Operator"}
 	if fields := u.validate(""); len(fields) > 0 {
-		return runtime.Result{}, fundbridge.Invalid("invalid operator", fields...)
+		return svc.Result{}, fundbridge.Invalid("invalid operator", fields...)
 	}
 	email, _ := normaliseEmail(cmd.Email)
 	// Fixed IDs: the first operator is the same on every start.
 	orgID, userID := "operators", "operator-"+emailStream(email)[:12]
-	if _, _, err := s.orgs.Execute(ctx, orgID, runtime.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID}}, func(st orgState) ([]events.Payload, error) {
+	if _, _, err := s.orgs.Execute(ctx, orgID, svc.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID}}, func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, Org{OrgID: orgID, Name: "Fundbridge operators", Role: fundbridge.RoleOperator})
 	}); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	user, pos, created, err := s.addUserOnce(ctx, req, u, userID, orgID, fundbridge.RoleOperator)
 	if err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
-	return runtime.Result{Value: BootstrapResult{User: user, Created: created}, Position: pos}, nil
+	return svc.Result{Value: BootstrapResult{User: user, Created: created}, Position: pos}, nil
 }
 
 // BootstrapResult says whether the operator was created by this call.
@@ -392,26 +392,26 @@ type BootstrapResult struct {
 	Created bool `json:"created"`
 }
 
-func (s *Service) me(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func (s *Service) me(ctx context.Context, req *svc.Request) (svc.Result, error) {
 	var q struct {
 		After uint64 `json:"after,omitempty"`
 	}
 	if len(req.Payload) > 0 {
 		if err := decode(req, &q); err != nil {
-			return runtime.Result{}, err
+			return svc.Result{}, err
 		}
 	}
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	s.mu.RLock()
 	u, ok := s.byID[req.Actor.UserID]
 	org := s.orgByID[u.OrgID]
 	s.mu.RUnlock()
 	if !ok {
-		return runtime.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", req.Actor.UserID)
+		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", req.Actor.UserID)
 	}
-	return runtime.Result{Value: struct {
+	return svc.Result{Value: struct {
 		User User `json:"user"`
 		Org  Org  `json:"org"`
 	}{User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}, org}}, nil

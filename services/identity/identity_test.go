@@ -9,7 +9,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 func TestDeciders(t *testing.T) {
@@ -71,21 +71,21 @@ func TestServiceOverNATS(t *testing.T) {
 	reg := events.NewRegistry()
 	Register(reg)
 	env := testenv.Start(t, reg)
-	client := runtime.NewClient(env.Conn, 5*time.Second)
-	svc := New(env.Store, reg, client, Options{BcryptCost: 4})
+	client := svc.NewClient(env.Conn, 5*time.Second)
+	srv := New(env.Store, reg, client, Options{BcryptCost: 4})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
-	go func() { _ = svc.Run(ctx); done <- struct{}{} }()
-	go func() { _ = runtime.Serve(ctx, env.Connect(t), svc.Runtime()); done <- struct{}{} }()
+	go func() { _ = srv.Run(ctx); done <- struct{}{} }()
+	go func() { _ = svc.Serve(ctx, env.Connect(t), srv.Runtime()); done <- struct{}{} }()
 	t.Cleanup(func() { cancel(); <-done; <-done })
 
 	system := fundbridge.Actor{UserID: "fundbridge", Role: fundbridge.RoleSystem}
-	call := func(op string, actor fundbridge.Actor, key string, payload any, out any) (runtime.Reply, error) {
+	call := func(op string, actor fundbridge.Actor, key string, payload any, out any) (svc.Reply, error) {
 		data, _ := json.Marshal(payload)
-		var reply runtime.Reply
+		var reply svc.Reply
 		var err error
 		for range 100 {
-			reply, err = client.Call(context.Background(), Name, op, &runtime.Request{Actor: actor, IdempotencyKey: key, Payload: data}, out)
+			reply, err = client.Call(context.Background(), Name, op, &svc.Request{Actor: actor, IdempotencyKey: key, Payload: data}, out)
 			if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
 				break
 			}

@@ -14,7 +14,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 const (
@@ -354,9 +354,9 @@ func parseCursor(s string) (cursor, error) {
 // validator is a payload that checks itself.
 type validator interface{ Validate() error }
 
-// decode reads a payload strictly (see runtime.Decode) and validates it.
+// decode reads a payload strictly (see svc.Decode) and validates it.
 func decode(raw json.RawMessage, v validator) error {
-	if err := runtime.Decode(raw, v); err != nil {
+	if err := svc.Decode(raw, v); err != nil {
 		return err
 	}
 	return v.Validate()

@@ -11,7 +11,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // The deal aggregate: one fund screening one application, step by step,
@@ -101,8 +101,8 @@ func (d Deal) exists() bool { return d.ID != "" }
 func (d Deal) open() bool { return d.exists() && d.Step != StepClosed && d.Step != StepPassed }
 
 // dealDecider folds deal streams for the repository.
-func dealDecider() runtime.Decider[Deal] {
-	return runtime.Decider[Deal]{Type: DealAggregate, Initial: func() Deal { return Deal{} }, Evolve: evolveDeal}
+func dealDecider() svc.Decider[Deal] {
+	return svc.Decider[Deal]{Type: DealAggregate, Initial: func() Deal { return Deal{} }, Evolve: evolveDeal}
 }
 
 // evolveDeal applies one event. Deal is a value and its pointers are

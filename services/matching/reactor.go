@@ -14,7 +14,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // The reactor tells the applications service what matching learned: new
@@ -121,7 +121,7 @@ func (h *delayHeap) Pop() any {
 
 type reactor struct {
 	views      *views
-	client     *runtime.Client
+	client     *svc.Client
 	log        *slog.Logger
 	minBackoff time.Duration
 	maxBackoff time.Duration
@@ -144,7 +144,7 @@ type reactor struct {
 	sent map[string]map[string]struct{}
 }
 
-func newReactor(v *views, client *runtime.Client, log *slog.Logger, minBackoff, maxBackoff time.Duration) *reactor {
+func newReactor(v *views, client *svc.Client, log *slog.Logger, minBackoff, maxBackoff time.Duration) *reactor {
 	return &reactor{
 		views: v, client: client, log: log, minBackoff: minBackoff, maxBackoff: maxBackoff, callWait: 10 * time.Second,
 		causes: map[taskKey]taskCause{}, attempts: map[taskKey]int{},
@@ -268,7 +268,7 @@ func (r *reactor) attempt(ctx context.Context, k taskKey, cause taskCause) outco
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.callWait)
 	defer cancel()
-	_, err = r.client.Call(ctx, c.service, c.op, &runtime.Request{
+	_, err = r.client.Call(ctx, c.service, c.op, &svc.Request{
 		Actor: systemActor(), CorrelationID: cause.correlation, CausationID: cause.causation,
 		IdempotencyKey: c.key, Payload: payload,
 	}, nil)
@@ -419,14 +419,14 @@ func (r *reactor) planFunded(dealID string) (*call, outcome) {
 
 // commitRequest is fund.commit for a deal's accepted term sheet, keyed by
 // the deal so that a retried closing commits once.
-func commitRequest(req *runtime.Request, d Deal) (*runtime.Request, error) {
+func commitRequest(req *svc.Request, d Deal) (*svc.Request, error) {
 	payload, err := json.Marshal(CommitCapital{
 		FundID: d.FundID, DealID: d.ID, ApplicationID: d.ApplicationID, CompanyID: d.CompanyID, Amount: d.TermSheet.Amount,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Request{
+	return &svc.Request{
 		Actor: systemActor(), CorrelationID: req.CorrelationID, CausationID: req.ID,
 		IdempotencyKey: "commit:" + d.ID, Payload: payload,
 	}, nil

@@ -14,7 +14,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
@@ -39,13 +39,13 @@ const (
 type Service struct {
 	store    events.Store
 	registry *events.Registry
-	client   *runtime.Client
+	client   *svc.Client
 	log      *slog.Logger
 
 	views    *views
 	follower *projections.Follower
 	reactor  *reactor
-	deals    *runtime.Repository[Deal]
+	deals    *svc.Repository[Deal]
 
 	minBackoff, maxBackoff time.Duration
 }
@@ -55,7 +55,7 @@ type Option func(*Service)
 
 // WithClient is how the service reaches the applications and funds
 // services. Without one, deals cannot close and the reactor waits.
-func WithClient(c *runtime.Client) Option { return func(s *Service) { s.client = c } }
+func WithClient(c *svc.Client) Option { return func(s *Service) { s.client = c } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
@@ -84,7 +84,7 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 		s.reactor.add(tasks)
 		return nil
 	})
-	s.deals = runtime.NewRepository(store, registry, dealDecider(), runtime.RepositoryOptions{Logger: s.log})
+	s.deals = svc.NewRepository(store, registry, dealDecider(), svc.RepositoryOptions{Logger: s.log})
 	return s
 }
 
@@ -119,11 +119,11 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Runtime is the service's operations on the bus.
-func (s *Service) Runtime() runtime.Service {
+func (s *Service) Runtime() svc.Service {
 	managers := []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleSystem}
 	startups := []fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleSystem}
 	viewers := []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem}
-	return runtime.Service{Name: Name, Logger: s.log, Operations: map[string]runtime.Handler{
+	return svc.Service{Name: Name, Logger: s.log, Operations: map[string]svc.Handler{
 		OpMatchesForFund:        handle([]fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem}, "see a fund's matches", s.matchesForFund),
 		OpMatchesForApplication: handle([]fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem}, "see an application's matches", s.matchesForApplication),
 		OpSource:                handle(managers, "source deals", s.source),
@@ -142,61 +142,61 @@ func (s *Service) Runtime() runtime.Service {
 func handle[C any, PC interface {
 	*C
 	validator
-}](roles []fundbridge.Role, what string, fn func(context.Context, *runtime.Request, C) (runtime.Result, error)) runtime.Handler {
-	return func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+}](roles []fundbridge.Role, what string, fn func(context.Context, *svc.Request, C) (svc.Result, error)) svc.Handler {
+	return func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 		if !slices.Contains(roles, req.Actor.Role) {
-			return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(req.Actor.Role), what)
+			return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(req.Actor.Role), what)
 		}
 		var c C
 		if err := decode(req.Payload, PC(&c)); err != nil {
-			return runtime.Result{}, err
+			return svc.Result{}, err
 		}
 		return fn(ctx, req, c)
 	}
 }
 
-func (s *Service) matchesForFund(ctx context.Context, req *runtime.Request, q MatchesForFund) (runtime.Result, error) {
+func (s *Service) matchesForFund(ctx context.Context, req *svc.Request, q MatchesForFund) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	out, err := s.views.fundMatches(req.Actor, q)
-	return runtime.Result{Value: out, Position: s.follower.Position()}, err
+	return svc.Result{Value: out, Position: s.follower.Position()}, err
 }
 
-func (s *Service) matchesForApplication(ctx context.Context, req *runtime.Request, q MatchesForApplication) (runtime.Result, error) {
+func (s *Service) matchesForApplication(ctx context.Context, req *svc.Request, q MatchesForApplication) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	out, err := s.views.applicationMatches(req.Actor, q)
-	return runtime.Result{Value: out, Position: s.follower.Position()}, err
+	return svc.Result{Value: out, Position: s.follower.Position()}, err
 }
 
-func (s *Service) get(ctx context.Context, req *runtime.Request, q GetDeal) (runtime.Result, error) {
+func (s *Service) get(ctx context.Context, req *svc.Request, q GetDeal) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	d, err := s.views.deal(req.Actor, q.DealID)
-	return runtime.Result{Value: d, Version: d.Version}, err
+	return svc.Result{Value: d, Version: d.Version}, err
 }
 
-func (s *Service) list(ctx context.Context, req *runtime.Request, q ListDeals) (runtime.Result, error) {
+func (s *Service) list(ctx context.Context, req *svc.Request, q ListDeals) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
-	return runtime.Result{Value: s.views.listDeals(req.Actor, q), Position: s.follower.Position()}, nil
+	return svc.Result{Value: s.views.listDeals(req.Actor, q), Position: s.follower.Position()}, nil
 }
 
-func (s *Service) source(ctx context.Context, req *runtime.Request, c SourceDeal) (runtime.Result, error) {
+func (s *Service) source(ctx context.Context, req *svc.Request, c SourceDeal) (svc.Result, error) {
 	src, err := s.views.sourcing(req.Actor, c)
 	if err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
 	return s.execute(ctx, req, DealID(c.FundID, c.ApplicationID), func(d Deal) ([]events.Payload, error) {
 		return decideSource(d, src)
 	})
 }
 
-func (s *Service) advance(ctx context.Context, req *runtime.Request, c AdvanceDeal) (runtime.Result, error) {
+func (s *Service) advance(ctx context.Context, req *svc.Request, c AdvanceDeal) (svc.Result, error) {
 	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
 		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
@@ -205,7 +205,7 @@ func (s *Service) advance(ctx context.Context, req *runtime.Request, c AdvanceDe
 	})
 }
 
-func (s *Service) pass(ctx context.Context, req *runtime.Request, c PassDeal) (runtime.Result, error) {
+func (s *Service) pass(ctx context.Context, req *svc.Request, c PassDeal) (svc.Result, error) {
 	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
 		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
@@ -214,7 +214,7 @@ func (s *Service) pass(ctx context.Context, req *runtime.Request, c PassDeal) (r
 	})
 }
 
-func (s *Service) issueTermSheet(ctx context.Context, req *runtime.Request, c IssueTermSheet) (runtime.Result, error) {
+func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c IssueTermSheet) (svc.Result, error) {
 	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
 		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
@@ -224,7 +224,7 @@ func (s *Service) issueTermSheet(ctx context.Context, req *runtime.Request, c Is
 	})
 }
 
-func (s *Service) acceptTermSheet(ctx context.Context, req *runtime.Request, c AcceptTermSheet) (runtime.Result, error) {
+func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c AcceptTermSheet) (svc.Result, error) {
 	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
 		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
@@ -233,7 +233,7 @@ func (s *Service) acceptTermSheet(ctx context.Context, req *runtime.Request, c A
 	})
 }
 
-func (s *Service) declineTermSheet(ctx context.Context, req *runtime.Request, c DeclineTermSheet) (runtime.Result, error) {
+func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c DeclineTermSheet) (svc.Result, error) {
 	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
 		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
@@ -245,7 +245,7 @@ func (s *Service) declineTermSheet(ctx context.Context, req *runtime.Request, c 
 // close has the fund commit the capital, then closes the deal. It runs
 // inside the deal's command, so nothing else moves the deal meanwhile in
 // this process; a retry commits once, by the deal's key.
-func (s *Service) close(ctx context.Context, req *runtime.Request, c CloseDeal) (runtime.Result, error) {
+func (s *Service) close(ctx context.Context, req *svc.Request, c CloseDeal) (svc.Result, error) {
 	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
 		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
@@ -269,16 +269,16 @@ func (s *Service) close(ctx context.Context, req *runtime.Request, c CloseDeal) 
 }
 
 // execute runs a deal command and replies with the deal as it now is.
-func (s *Service) execute(ctx context.Context, req *runtime.Request, dealID string, decide func(Deal) ([]events.Payload, error)) (runtime.Result, error) {
-	cmd := runtime.Command{
+func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, decide func(Deal) ([]events.Payload, error)) (svc.Result, error) {
+	cmd := svc.Command{
 		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
 		Expected: req.ExpectedVersion,
 	}
 	res, d, err := s.deals.Execute(ctx, dealID, cmd, decide)
 	if err != nil {
-		return runtime.Result{}, err
+		return svc.Result{}, err
 	}
-	return runtime.Result{Value: d, Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result{Value: d, Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // managedBy admits the manager of the deal's fund (and the platform);

@@ -20,7 +20,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/applications"
 	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/matching"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // responder is a test stand-in on real NATS for a service matching
@@ -28,25 +28,25 @@ import (
 // with the refusal it was told to give.
 type responder struct {
 	mu      sync.Mutex
-	got     []runtime.Request
+	got     []svc.Request
 	ops     []string
 	refusal map[string]*fundbridge.Error
 }
 
-func (r *responder) service(name string, ops ...string) runtime.Service {
-	svc := runtime.Service{Name: name, Operations: map[string]runtime.Handler{}, Logger: quiet()}
+func (r *responder) service(name string, ops ...string) svc.Service {
+	srv := svc.Service{Name: name, Operations: map[string]svc.Handler{}, Logger: quiet()}
 	for _, op := range ops {
-		svc.Operations[op] = func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+		srv.Operations[op] = func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.got, r.ops = append(r.got, *req), append(r.ops, op)
 			if e := r.refusal[op]; e != nil {
-				return runtime.Result{}, e
+				return svc.Result{}, e
 			}
-			return runtime.Result{}, nil
+			return svc.Result{}, nil
 		}
 	}
-	return svc
+	return srv
 }
 
 func (r *responder) refuse(op string, e *fundbridge.Error) {
@@ -59,10 +59,10 @@ func (r *responder) refuse(op string, e *fundbridge.Error) {
 }
 
 // requests lists what op received so far.
-func (r *responder) requests(op string) []runtime.Request {
+func (r *responder) requests(op string) []svc.Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []runtime.Request
+	var out []svc.Request
 	for i, o := range r.ops {
 		if o == op {
 			out = append(out, r.got[i])
@@ -72,7 +72,7 @@ func (r *responder) requests(op string) []runtime.Request {
 }
 
 // await waits until op has received n requests.
-func (r *responder) await(t *testing.T, op string, n int) []runtime.Request {
+func (r *responder) await(t *testing.T, op string, n int) []svc.Request {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -98,31 +98,31 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 type harness struct {
 	t      *testing.T
 	env    *testenv.Env
-	client *runtime.Client
+	client *svc.Client
 	last   uint64 // position of the last write, for read-your-writes
 }
 
-func serve(t *testing.T, nc *nats.Conn, svc runtime.Service) {
+func serve(t *testing.T, nc *nats.Conn, s svc.Service) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runtime.Serve(ctx, nc, svc) }()
+	go func() { done <- svc.Serve(ctx, nc, s) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
 func runService(t *testing.T, env *testenv.Env, reg *events.Registry) {
-	svc := matching.New(env.Store, reg, matching.WithLogger(quiet()),
-		matching.WithClient(runtime.NewClient(env.Connect(t), 5*time.Second)),
+	srv := matching.New(env.Store, reg, matching.WithLogger(quiet()),
+		matching.WithClient(svc.NewClient(env.Connect(t), 5*time.Second)),
 		matching.WithRetryBackoff(20*time.Millisecond, 200*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("run: %v", err)
 		}
 	})
-	serve(t, env.Connect(t), svc.Runtime())
+	serve(t, env.Connect(t), srv.Runtime())
 }
 
 func (h *harness) append(stream string, p events.Payload) {
@@ -150,11 +150,11 @@ func (h *harness) call(op string, actor fundbridge.Actor, payload any, out any, 
 		h.t.Fatal(err)
 	}
 	for range 200 {
-		req := &runtime.Request{Actor: actor, Payload: data}
+		req := &svc.Request{Actor: actor, Payload: data}
 		if len(key) > 0 {
 			req.IdempotencyKey = key[0]
 		}
-		var reply runtime.Reply
+		var reply svc.Reply
 		reply, err = h.client.Call(context.Background(), matching.Name, op, req, out)
 		if err == nil {
 			h.last = max(h.last, reply.Position)
@@ -218,7 +218,7 @@ func TestMatchingOverNATS(t *testing.T) {
 	funds.Register(reg)
 	matching.Register(reg)
 	env := testenv.Start(t, reg)
-	h := &harness{t: t, env: env, client: runtime.NewClient(env.Conn, 5*time.Second)}
+	h := &harness{t: t, env: env, client: svc.NewClient(env.Conn, 5*time.Second)}
 
 	apps, fundsSvc := &responder{}, &responder{}
 	serve(t, env.Connect(t), apps.service("applications", "application.mark_matched", "application.mark_under_review", "application.mark_funded"))
@@ -242,7 +242,7 @@ func TestMatchingOverNATS(t *testing.T) {
 	// New matches go to the applications service, as the platform, keyed
 	// by the application and its fund set.
 	matched := apps.await(t, "application.mark_matched", 2)
-	byApp := map[string]runtime.Request{}
+	byApp := map[string]svc.Request{}
 	for _, req := range matched {
 		var p struct {
 			ApplicationID string   `json:"application_id"`

@@ -21,7 +21,7 @@ import (
 	"github.com/fundbridge/fundbridge/projections/lifecycle"
 	"github.com/fundbridge/fundbridge/projections/market"
 	"github.com/fundbridge/fundbridge/projections/timeline"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
@@ -82,9 +82,9 @@ func (s *Service) Rebuild(ctx context.Context, name string, progress func(done, 
 func (s *Service) Status() []projections.Status { return s.runner.Status() }
 
 // Runtime is the service's operations on the bus.
-func (s *Service) Runtime() runtime.Service {
+func (s *Service) Runtime() svc.Service {
 	operators := []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem}
-	return runtime.Service{Name: Name, Logger: s.log, Operations: map[string]runtime.Handler{
+	return svc.Service{Name: Name, Logger: s.log, Operations: map[string]svc.Handler{
 		"lifecycle_stages": op(operators, s.lifecycleStages),
 		"market_overview":  op(operators, s.marketOverview),
 		"status":           op(operators, s.status),
@@ -95,27 +95,27 @@ func (s *Service) Runtime() runtime.Service {
 
 // op wraps a typed handler: the role check first (a role that may never
 // see this view is EFORBIDDEN), then the strict decoding of the payload.
-func op[P any](roles []fundbridge.Role, h func(context.Context, fundbridge.Actor, P) (any, error)) runtime.Handler {
-	return func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+func op[P any](roles []fundbridge.Role, h func(context.Context, fundbridge.Actor, P) (any, error)) svc.Handler {
+	return func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 		if !slices.Contains(roles, req.Actor.Role) {
-			return runtime.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s may not see this view", req.Actor.Role)
+			return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s may not see this view", req.Actor.Role)
 		}
 		var p P
 		if trimmed := bytes.TrimSpace(req.Payload); len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {
 			dec := json.NewDecoder(bytes.NewReader(trimmed))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&p); err != nil {
-				return runtime.Result{}, runtime.DecodeError(err)
+				return svc.Result{}, svc.DecodeError(err)
 			}
 			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-				return runtime.Result{}, fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "payload", Reason: "data after the JSON object"})
+				return svc.Result{}, fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "payload", Reason: "data after the JSON object"})
 			}
 		}
 		v, err := h(ctx, req.Actor, p)
 		if err != nil {
-			return runtime.Result{}, err
+			return svc.Result{}, err
 		}
-		return runtime.Result{Value: v}, nil
+		return svc.Result{Value: v}, nil
 	}
 }
 

@@ -18,14 +18,14 @@ import (
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/projections/sim"
 	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views"
 )
 
 type fixture struct {
 	env    *testenv.Env
 	svc    *views.Service
-	client *runtime.Client
+	client *svc.Client
 	head   uint64
 }
 
@@ -47,12 +47,12 @@ func setUp(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := views.New(env.Store, registry(), t.TempDir(), views.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := views.New(env.Store, registry(), t.TempDir(), views.WithLogger(slog.New(slog.DiscardHandler)))
 	runCtx, cancel := context.WithCancel(ctx)
 	ran := make(chan error, 1)
 	served := make(chan error, 1)
-	go func() { ran <- svc.Run(runCtx) }()
-	go func() { served <- runtime.Serve(runCtx, env.Conn, svc.Runtime()) }()
+	go func() { ran <- srv.Run(runCtx) }()
+	go func() { served <- svc.Serve(runCtx, env.Conn, srv.Runtime()) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
@@ -63,7 +63,7 @@ func setUp(t *testing.T) *fixture {
 		}
 	})
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		_, err := env.Conn.Request(runtime.Subject(views.Name, "status"), []byte("{"), time.Second)
+		_, err := env.Conn.Request(svc.Subject(views.Name, "status"), []byte("{"), time.Second)
 		if !errors.Is(err, nats.ErrNoResponders) {
 			break
 		}
@@ -72,7 +72,7 @@ func setUp(t *testing.T) *fixture {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return &fixture{env: env, svc: svc, client: runtime.NewClient(env.Conn, 10*time.Second), head: head}
+	return &fixture{env: env, svc: srv, client: svc.NewClient(env.Conn, 10*time.Second), head: head}
 }
 
 func (f *fixture) call(t *testing.T, actor fundbridge.Actor, op string, payload any, out any) error {
@@ -81,7 +81,7 @@ func (f *fixture) call(t *testing.T, actor fundbridge.Actor, op string, payload 
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.client.Call(context.Background(), views.Name, op, &runtime.Request{Actor: actor, Payload: data}, out)
+	_, err = f.client.Call(context.Background(), views.Name, op, &svc.Request{Actor: actor, Payload: data}, out)
 	return err
 }
 
@@ -261,7 +261,7 @@ func TestAnswers(t *testing.T) {
 		{`{"as_of":"yesterday"}`, "as_of"},
 		{`{"colour":"red"}`, "colour"},
 	} {
-		_, err := f.client.Call(context.Background(), views.Name, "lifecycle_stages", &runtime.Request{Actor: operator, Payload: json.RawMessage(c.payload)}, nil)
+		_, err := f.client.Call(context.Background(), views.Name, "lifecycle_stages", &svc.Request{Actor: operator, Payload: json.RawMessage(c.payload)}, nil)
 		fields := fundbridge.ErrorFields(err)
 		if fundbridge.ErrorCode(err) != fundbridge.EINVALID || len(fields) == 0 || fields[0].Field != c.field {
 			t.Errorf("%s: %v %v, want invalid naming %s", c.payload, err, fields, c.field)

@@ -1,8 +1,8 @@
-// Package runtime is how services talk: commands and queries as NATS
+// Package svc is how services talk: commands and queries as NATS
 // request/reply carrying who asks and why, replies that keep an error's
 // kind across the wire, queue groups so instances share the load, and the
 // aggregate repository that loads, decides and appends with retries.
-package runtime
+package svc
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package runtime
+package svc
 
 import (
 	"context"
@@ -37,21 +37,21 @@ type Service struct {
 
 // Serve subscribes the service's operations and serves them until ctx
 // ends; then it drains: no new requests are taken, those in flight finish.
-func Serve(ctx context.Context, nc *nats.Conn, svc Service) error {
-	if svc.MaxInFlight == 0 {
-		svc.MaxInFlight = 256
+func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
+	if s.MaxInFlight == 0 {
+		s.MaxInFlight = 256
 	}
-	log := svc.Logger
+	log := s.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("service", svc.Name)
-	slots := make(chan struct{}, svc.MaxInFlight)
+	log = log.With("service", s.Name)
+	slots := make(chan struct{}, s.MaxInFlight)
 	var inflight sync.WaitGroup
 	var subs []*nats.Subscription
-	for op, h := range svc.Operations {
-		subject := Subject(svc.Name, op)
-		sub, err := nc.QueueSubscribe(subject, "fb."+svc.Name, func(m *nats.Msg) {
+	for op, h := range s.Operations {
+		subject := Subject(s.Name, op)
+		sub, err := nc.QueueSubscribe(subject, "fb."+s.Name, func(m *nats.Msg) {
 			slots <- struct{}{}
 			inflight.Add(1)
 			go func() {
@@ -63,14 +63,14 @@ func Serve(ctx context.Context, nc *nats.Conn, svc Service) error {
 			for _, s := range subs {
 				_ = s.Unsubscribe()
 			}
-			return fmt.Errorf("serve %s: subscribe %s: %w", svc.Name, subject, err)
+			return fmt.Errorf("serve %s: subscribe %s: %w", s.Name, subject, err)
 		}
 		subs = append(subs, sub)
 	}
 	if err := nc.Flush(); err != nil {
-		return fmt.Errorf("serve %s: %w", svc.Name, err)
+		return fmt.Errorf("serve %s: %w", s.Name, err)
 	}
-	log.Debug("serving", "operations", len(svc.Operations))
+	log.Debug("serving", "operations", len(s.Operations))
 	<-ctx.Done()
 	for _, s := range subs {
 		_ = s.Drain()

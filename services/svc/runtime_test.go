@@ -1,4 +1,4 @@
-package runtime_test
+package svc_test
 
 import (
 	"context"
@@ -15,25 +15,25 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 var operator = fundbridge.Actor{UserID: "u-op", Role: fundbridge.RoleOperator}
 
-func serve(t *testing.T, nc *nats.Conn, svc runtime.Service) (stop func()) {
+func serve(t *testing.T, nc *nats.Conn, s svc.Service) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runtime.Serve(ctx, nc, svc) }()
+	go func() { done <- svc.Serve(ctx, nc, s) }()
 	// Wait until the subscriptions are live.
 	deadline := time.Now().Add(5 * time.Second)
-	for op := range svc.Operations {
+	for op := range s.Operations {
 		for {
-			if _, err := nc.Request(runtime.Subject(svc.Name, op), []byte("{"), time.Second); !errors.Is(err, nats.ErrNoResponders) {
+			if _, err := nc.Request(svc.Subject(s.Name, op), []byte("{"), time.Second); !errors.Is(err, nats.ErrNoResponders) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("service %s never came up", svc.Name)
+				t.Fatalf("service %s never came up", s.Name)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -54,29 +54,29 @@ func serve(t *testing.T, nc *nats.Conn, svc runtime.Service) (stop func()) {
 
 func TestErrorsKeepTheirKindAcrossTheWire(t *testing.T) {
 	env := testenv.Start(t, events.NewRegistry())
-	serve(t, env.Conn, runtime.Service{Name: "errs", Operations: map[string]runtime.Handler{
-		"fail": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	serve(t, env.Conn, svc.Service{Name: "errs", Operations: map[string]svc.Handler{
+		"fail": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			var in struct{ Code string }
 			_ = json.Unmarshal(req.Payload, &in)
 			switch in.Code {
 			case "invalid":
-				return runtime.Result{}, fundbridge.Invalid("bad amount", fundbridge.FieldError{Field: "amount", Reason: "more than 2 decimal places"})
+				return svc.Result{}, fundbridge.Invalid("bad amount", fundbridge.FieldError{Field: "amount", Reason: "more than 2 decimal places"})
 			case "conflict":
-				return runtime.Result{}, fmt.Errorf("wrapped: %w", &events.ConcurrencyError{StreamID: "x-1", Expected: 1, Actual: 2})
+				return svc.Result{}, fmt.Errorf("wrapped: %w", &events.ConcurrencyError{StreamID: "x-1", Expected: 1, Actual: 2})
 			case "panic":
 				panic("boom")
 			case "plain":
-				return runtime.Result{}, errors.New("database password is hunter2")
+				return svc.Result{}, errors.New("database password is hunter2")
 			case "":
-				return runtime.Result{Value: map[string]string{"echo": req.Actor.UserID}, Position: 7, Version: 3}, nil
+				return svc.Result{Value: map[string]string{"echo": req.Actor.UserID}, Position: 7, Version: 3}, nil
 			}
-			return runtime.Result{}, fundbridge.Errorf(in.Code, "failed with %s", in.Code)
+			return svc.Result{}, fundbridge.Errorf(in.Code, "failed with %s", in.Code)
 		},
 	}})
-	client := runtime.NewClient(env.Conn, 5*time.Second)
-	call := func(code string, actor fundbridge.Actor) (runtime.Reply, error) {
+	client := svc.NewClient(env.Conn, 5*time.Second)
+	call := func(code string, actor fundbridge.Actor) (svc.Reply, error) {
 		payload, _ := json.Marshal(map[string]string{"Code": code})
-		return client.Call(context.Background(), "errs", "fail", &runtime.Request{Actor: actor, Payload: payload}, nil)
+		return client.Call(context.Background(), "errs", "fail", &svc.Request{Actor: actor, Payload: payload}, nil)
 	}
 	for _, code := range []string{fundbridge.EINVALID, fundbridge.ENOTFOUND, fundbridge.EFORBIDDEN, fundbridge.ECONFLICT, fundbridge.EUNPROCESSABLE} {
 		_, err := call(code, operator)
@@ -99,11 +99,11 @@ func TestErrorsKeepTheirKindAcrossTheWire(t *testing.T) {
 		t.Errorf("no actor: %v, want unauthorized", err)
 	}
 	var out map[string]string
-	reply, err := client.Call(context.Background(), "errs", "fail", &runtime.Request{Actor: operator, Payload: json.RawMessage(`{}`)}, &out)
+	reply, err := client.Call(context.Background(), "errs", "fail", &svc.Request{Actor: operator, Payload: json.RawMessage(`{}`)}, &out)
 	if err != nil || out["echo"] != "u-op" || reply.Position != 7 || reply.Version != 3 {
 		t.Errorf("success = %+v %v %v", reply, out, err)
 	}
-	if _, err := client.Call(context.Background(), "nobody", "home", &runtime.Request{Actor: operator}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
+	if _, err := client.Call(context.Background(), "nobody", "home", &svc.Request{Actor: operator}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
 		t.Errorf("no such service: %v, want unavailable", err)
 	}
 }
@@ -112,20 +112,20 @@ func TestQueueGroupSharesLoadAndDrainFinishesInFlight(t *testing.T) {
 	env := testenv.Start(t, events.NewRegistry())
 	var served [2]atomic.Int64
 	release := make(chan struct{})
-	handler := func(i int) runtime.Handler {
-		return func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	handler := func(i int) svc.Handler {
+		return func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			served[i].Add(1)
 			if string(req.Payload) == `"slow"` {
 				<-release
 			}
-			return runtime.Result{Value: i}, nil
+			return svc.Result{Value: i}, nil
 		}
 	}
-	stop0 := serve(t, env.Connect(t), runtime.Service{Name: "work", Operations: map[string]runtime.Handler{"do": handler(0)}})
-	serve(t, env.Connect(t), runtime.Service{Name: "work", Operations: map[string]runtime.Handler{"do": handler(1)}})
-	client := runtime.NewClient(env.Conn, 5*time.Second)
+	stop0 := serve(t, env.Connect(t), svc.Service{Name: "work", Operations: map[string]svc.Handler{"do": handler(0)}})
+	serve(t, env.Connect(t), svc.Service{Name: "work", Operations: map[string]svc.Handler{"do": handler(1)}})
+	client := svc.NewClient(env.Conn, 5*time.Second)
 	for range 200 {
-		if _, err := client.Call(context.Background(), "work", "do", &runtime.Request{Actor: operator, Payload: json.RawMessage(`"fast"`)}, nil); err != nil {
+		if _, err := client.Call(context.Background(), "work", "do", &svc.Request{Actor: operator, Payload: json.RawMessage(`"fast"`)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,7 +139,7 @@ func TestQueueGroupSharesLoadAndDrainFinishesInFlight(t *testing.T) {
 	results := make(chan error, 20)
 	for range 20 {
 		go func() {
-			_, err := client.Call(context.Background(), "work", "do", &runtime.Request{Actor: operator, Payload: json.RawMessage(`"slow"`)}, nil)
+			_, err := client.Call(context.Background(), "work", "do", &svc.Request{Actor: operator, Payload: json.RawMessage(`"slow"`)}, nil)
 			results <- err
 		}()
 	}
@@ -161,17 +161,17 @@ func TestQueueGroupSharesLoadAndDrainFinishesInFlight(t *testing.T) {
 func TestLostConnectionIsRetryableNeverSuccess(t *testing.T) {
 	env := testenv.Start(t, events.NewRegistry())
 	started := make(chan struct{}, 1)
-	serve(t, env.Connect(t), runtime.Service{Name: "slow", Operations: map[string]runtime.Handler{
-		"do": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	serve(t, env.Connect(t), svc.Service{Name: "slow", Operations: map[string]svc.Handler{
+		"do": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			started <- struct{}{}
 			time.Sleep(300 * time.Millisecond)
-			return runtime.Result{Value: "done"}, nil
+			return svc.Result{Value: "done"}, nil
 		},
 	}})
-	client := runtime.NewClient(env.Connect(t, nats.MaxReconnects(-1)), 2*time.Second)
+	client := svc.NewClient(env.Connect(t, nats.MaxReconnects(-1)), 2*time.Second)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := client.Call(context.Background(), "slow", "do", &runtime.Request{Actor: operator}, nil)
+		_, err := client.Call(context.Background(), "slow", "do", &svc.Request{Actor: operator}, nil)
 		errc <- err
 	}()
 	<-started
@@ -202,7 +202,7 @@ func registry() *events.Registry {
 	return r
 }
 
-var counterDecider = runtime.Decider[counter]{
+var counterDecider = svc.Decider[counter]{
 	Type:           "counter",
 	Initial:        func() counter { return counter{} },
 	Evolve:         func(s counter, _ events.Event, p any) counter { s.Total += p.(counted).By; return s },
@@ -218,15 +218,15 @@ func add(by, limit int) func(counter) ([]events.Payload, error) {
 	}
 }
 
-func meta(key string) runtime.Command {
-	return runtime.Command{Meta: events.Meta{Actor: operator, IdempotencyKey: key}}
+func meta(key string) svc.Command {
+	return svc.Command{Meta: events.Meta{Actor: operator, IdempotencyKey: key}}
 }
 
 func TestRepositoryRetriesConflictsFromFreshState(t *testing.T) {
 	env := testenv.Start(t, registry())
 	// Two instances of a service: their caches go stale behind each other.
-	a := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
-	b := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	a := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
+	b := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var refused atomic.Int64
@@ -249,7 +249,7 @@ func TestRepositoryRetriesConflictsFromFreshState(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	got, err := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{}).Load(ctx, "c1")
+	got, err := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{}).Load(ctx, "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestRepositoryRetriesConflictsFromFreshState(t *testing.T) {
 
 func TestRepositoryIdempotencyAndIfMatch(t *testing.T) {
 	env := testenv.Start(t, registry())
-	repo := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	repo := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
 	ctx := context.Background()
 	first, s, err := repo.Execute(ctx, "c2", meta("k1"), add(5, 100))
 	if err != nil || s.Total != 5 {
@@ -271,7 +271,7 @@ func TestRepositoryIdempotencyAndIfMatch(t *testing.T) {
 		t.Fatalf("retry = %+v total %d %v; want the first result, nothing appended", again, s.Total, err)
 	}
 	// A fresh instance (no cache) recognises the key from the stream itself.
-	other := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	other := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
 	if res, _, err := other.Execute(ctx, "c2", meta("k1"), add(5, 100)); err != nil || !res.Duplicate {
 		t.Fatalf("retry on another instance = %+v %v", res, err)
 	}
@@ -296,8 +296,8 @@ func TestRepositoryIdempotencyAndIfMatch(t *testing.T) {
 
 func TestRepositorySnapshots(t *testing.T) {
 	env := testenv.Start(t, registry())
-	opts := runtime.RepositoryOptions{Snapshots: env.Snapshots, SnapshotEvery: 50}
-	repo := runtime.NewRepository(env.Store, registry(), counterDecider, opts)
+	opts := svc.RepositoryOptions{Snapshots: env.Snapshots, SnapshotEvery: 50}
+	repo := svc.NewRepository(env.Store, registry(), counterDecider, opts)
 	ctx := context.Background()
 	for i := range 120 {
 		if _, _, err := repo.Execute(ctx, "c3", meta(fmt.Sprint("k", i)), add(1, 1000)); err != nil {
@@ -320,7 +320,7 @@ func TestRepositorySnapshots(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	fresh := runtime.NewRepository(env.Store, registry(), counterDecider, opts)
+	fresh := svc.NewRepository(env.Store, registry(), counterDecider, opts)
 	got, err := fresh.Load(ctx, "counter-c3"[len("counter-"):])
 	if err != nil || got.State.Total != 120 || got.Version != 120 {
 		t.Fatalf("load from snapshot = %+v %v; want 120 at 120", got, err)
@@ -332,22 +332,22 @@ func TestRepositorySnapshots(t *testing.T) {
 	// A snapshot of another shape is ignored, not trusted.
 	changed := counterDecider
 	changed.SnapshotSchema = "counter.v2"
-	if got, err := runtime.NewRepository(env.Store, registry(), changed, opts).Load(ctx, "c3"); err != nil || got.State.Total != 120 {
+	if got, err := svc.NewRepository(env.Store, registry(), changed, opts).Load(ctx, "c3"); err != nil || got.State.Total != 120 {
 		t.Fatalf("load with a new schema = %+v %v", got, err)
 	}
 	// A corrupt snapshot falls back to the events.
 	if err := env.Snapshots.SaveSnapshot(ctx, events.Snapshot{StreamID: "counter-c3", Version: 120, Position: snap.Position, Schema: "counter.v1", State: json.RawMessage(`{"state":{"total":"x"}}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := runtime.NewRepository(env.Store, registry(), counterDecider, opts).Load(ctx, "c3"); err != nil || got.State.Total != 120 {
+	if got, err := svc.NewRepository(env.Store, registry(), counterDecider, opts).Load(ctx, "c3"); err != nil || got.State.Total != 120 {
 		t.Fatalf("load past a corrupt snapshot = %+v %v", got, err)
 	}
 }
 
 func TestRepositoryRejudgesRefusalsOnFreshState(t *testing.T) {
 	env := testenv.Start(t, registry())
-	a := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
-	b := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	a := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
+	b := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
 	ctx := context.Background()
 	// A does not cache what does not exist: B creating it is seen at once.
 	if got, _ := a.Load(ctx, "c4"); got.Version != 0 {
@@ -379,7 +379,7 @@ func TestRepositoryRejudgesRefusalsOnFreshState(t *testing.T) {
 
 func TestRepositoryAuthorizesBeforeReplaying(t *testing.T) {
 	env := testenv.Start(t, registry())
-	repo := runtime.NewRepository(env.Store, registry(), counterDecider, runtime.RepositoryOptions{})
+	repo := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
 	ctx := context.Background()
 	if _, _, err := repo.Execute(ctx, "c5", meta("owner-key"), add(1, 100)); err != nil {
 		t.Fatal(err)
