@@ -22,8 +22,8 @@ import (
 	"github.com/fundbridge/fundbridge/projections/market"
 	"github.com/fundbridge/fundbridge/projections/sim"
 	"github.com/fundbridge/fundbridge/projections/timeline"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 // noise is an event type only the writer knows: readers must skip it.
@@ -324,10 +324,10 @@ func crossCheck(t *testing.T, s set, stats sim.Stats) {
 		t.Errorf("funnel totals %+v: some outcome never happened", total)
 	}
 	mt := s.market.Overview()[0]
-	if int64(total.Submitted) != stats.ByType[applications.ApplicationSubmitted{}.EventType()] || mt.Applications != total.Submitted ||
+	if int64(total.Submitted) != stats.ByType[applicationsapi.ApplicationSubmitted{}.EventType()] || mt.Applications != total.Submitted ||
 		mt.Funded != total.Funded || !mt.AmountFunded.Equal(funded.Amount()) {
 		t.Errorf("lifecycle counts %d submitted, %d funded for %s; market %+v; %d submissions written",
-			total.Submitted, total.Funded, funded.Amount(), mt, stats.ByType[applications.ApplicationSubmitted{}.EventType()])
+			total.Submitted, total.Funded, funded.Amount(), mt, stats.ByType[applicationsapi.ApplicationSubmitted{}.EventType()])
 	}
 	deals := 0
 	for f := range int(stats.ByType["fund.registered.v1"]) {
@@ -339,8 +339,8 @@ func crossCheck(t *testing.T, s set, stats sim.Stats) {
 			deals += row.Deals
 		}
 	}
-	if int64(deals) != stats.ByType[matching.DealSourced{}.EventType()] {
-		t.Errorf("boards hold %d deals, %d were sourced", deals, stats.ByType[matching.DealSourced{}.EventType()])
+	if int64(deals) != stats.ByType[matchingapi.DealSourced{}.EventType()] {
+		t.Errorf("boards hold %d deals, %d were sourced", deals, stats.ByType[matchingapi.DealSourced{}.EventType()])
 	}
 }
 
@@ -354,13 +354,13 @@ func TestBrokenInvariantStopsOnlyThatProjection(t *testing.T) {
 	if _, err := sim.Write(ctx, env.Store, sim.Config{Seed: 3, Companies: 4, Funds: 4}); err != nil {
 		t.Fatal(err)
 	}
-	bad, err := json.Marshal(applications.CompanyRegistered{USCC: "91110000000000000X", Stage: fundbridge.StageSeed})
+	bad, err := json.Marshal(applicationsapi.CompanyRegistered{USCC: "91110000000000000X", Stage: fundbridge.StageSeed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := env.Store.Append(ctx, events.AppendRequest{
 		StreamID: "company-broken", Expected: events.NoStream,
-		Events: []events.NewEvent{{Type: applications.CompanyRegistered{}.EventType(), Payload: bad}},
+		Events: []events.NewEvent{{Type: applicationsapi.CompanyRegistered{}.EventType(), Payload: bad}},
 		Meta:   events.Meta{Actor: fundbridge.Actor{UserID: "tester", Role: fundbridge.RoleOperator}},
 	})
 	if err != nil {
@@ -368,7 +368,7 @@ func TestBrokenInvariantStopsOnlyThatProjection(t *testing.T) {
 	}
 	more, err := env.Store.Append(ctx, events.AppendRequest{
 		StreamID: "deal-f0000_x", Expected: events.NoStream,
-		Events: []events.NewEvent{{Type: matching.DealSourced{}.EventType(), Payload: json.RawMessage(
+		Events: []events.NewEvent{{Type: matchingapi.DealSourced{}.EventType(), Payload: json.RawMessage(
 			`{"deal_id":"f0000_x","fund_id":"f0000","application_id":"x","score":50,"company_id":"c000000","stage":"seed","layer":"technology","sector":"nlp","city":"beijing"}`)}},
 		Meta: events.Meta{Actor: fundbridge.Actor{UserID: "tester", Role: fundbridge.RoleFundManager, OrgID: "org0000"}},
 	})

@@ -23,11 +23,15 @@ import (
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/audit"
 	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
+	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views"
 )
@@ -83,10 +87,10 @@ func Builders() map[string]func(Deps) Component {
 // NewRegistry registers every event type of the product.
 func NewRegistry() *events.Registry {
 	r := events.NewRegistry()
-	identity.Register(r)
-	applications.Register(r)
-	funds.Register(r)
-	matching.Register(r)
+	identityapi.Register(r)
+	applicationsapi.Register(r)
+	fundsapi.Register(r)
+	matchingapi.Register(r)
 	return r
 }
 

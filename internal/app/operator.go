@@ -10,24 +10,25 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/identity"
+	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // BootstrapOperator makes sure the first operator account exists. Without
 // a password from the environment it generates one and prints it, once:
 // on later starts the account exists and keeps its password.
-func BootstrapOperator(ctx context.Context, natsURL string, email, password string, stdout io.Writer) (identity.User, error) {
+func BootstrapOperator(ctx context.Context, natsURL string, email, password string, stdout io.Writer) (identityapi.User, error) {
 	generated := password == ""
 	if generated {
 		b := make([]byte, 15)
 		if _, err := rand.Read(b); err != nil {
-			return identity.User{}, err
+			return identityapi.User{}, err
 		}
 		password = base64.RawURLEncoding.EncodeToString(b)
 	}
 	nc, err := Connect(natsURL, "fundbridge-bootstrap")
 	if err != nil {
-		return identity.User{}, err
+		return identityapi.User{}, err
 	}
 	defer nc.Close()
 	client := svc.NewClient(nc, 10*time.Second)
@@ -41,7 +42,7 @@ func BootstrapOperator(ctx context.Context, natsURL string, email, password stri
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		return identity.User{}, fmt.Errorf("operator account: %w", err)
+		return identityapi.User{}, fmt.Errorf("operator account: %w", err)
 	}
 	switch {
 	case res.Created && generated:

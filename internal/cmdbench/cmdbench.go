@@ -25,6 +25,7 @@ import (
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -59,7 +60,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	}
 	defer nc.Close()
 	reg := events.NewRegistry()
-	applications.Register(reg)
+	applicationsapi.Register(reg)
 	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: true})
 	if err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ import (
 	"github.com/fundbridge/fundbridge/projections/market"
 	"github.com/fundbridge/fundbridge/projections/sim"
 	"github.com/fundbridge/fundbridge/projections/timeline"
-	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 )
 
 // Config configures one run.
@@ -478,7 +478,7 @@ func (r *runner) lag(ctx context.Context, store events.Store, live *projections.
 				}
 				res, err := store.Append(ctx, events.AppendRequest{
 					StreamID: fmt.Sprintf("application-lag%d_%d", w, n), Expected: events.NoStream,
-					Events: []events.NewEvent{{Type: applications.ApplicationSubmitted{}.EventType(), Payload: payload}},
+					Events: []events.NewEvent{{Type: applicationsapi.ApplicationSubmitted{}.EventType(), Payload: payload}},
 					Meta:   events.Meta{Actor: fundbridge.Actor{UserID: "bench", Role: fundbridge.RoleStartup, OrgID: "bench"}},
 				})
 				if err != nil {
@@ -514,11 +514,11 @@ func (r *runner) lag(ctx context.Context, store events.Store, live *projections.
 	return nil
 }
 
-func submission(id string) applications.ApplicationSubmitted {
-	return applications.ApplicationSubmitted{
+func submission(id string) applicationsapi.ApplicationSubmitted {
+	return applicationsapi.ApplicationSubmitted{
 		ApplicationID: id, CompanyName: "Bench AI",
-		Slice: applications.Slice{CompanyID: "bench", Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerTechnology, Sector: "speech", City: "hangzhou"},
-		ApplicationTerms: applications.ApplicationTerms{AmountRequested: money.MustParse("8000000.00"),
+		Slice: applicationsapi.Slice{CompanyID: "bench", Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerTechnology, Sector: "speech", City: "hangzhou"},
+		ApplicationTerms: applicationsapi.ApplicationTerms{AmountRequested: money.MustParse("8000000.00"),
 			Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity}, UseOfFunds: "compute"},
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/funds"
-	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 // Name is the projection's name.
@@ -81,7 +81,7 @@ type State struct {
 type Projection struct {
 	mu     sync.RWMutex
 	st     State
-	steps  []matching.Step
+	steps  []matchingapi.Step
 	actors map[fundbridge.Actor]uint32
 	funds  map[string]int32
 	deals  map[string]int32
@@ -89,7 +89,7 @@ type Projection struct {
 
 // New returns an empty deal board view.
 func New() *Projection {
-	p := &Projection{steps: matching.Steps()}
+	p := &Projection{steps: matchingapi.Steps()}
 	p.Reset()
 	return p
 }
@@ -99,10 +99,10 @@ func (p *Projection) Schema() string { return schema }
 
 func (p *Projection) Handles(eventType string) bool {
 	switch eventType {
-	case funds.FundRegistered{}.EventType(), funds.MandateSet{}.EventType(), funds.CapitalCommitted{}.EventType(), funds.FundClosed{}.EventType(),
-		matching.DealSourced{}.EventType(), matching.DealAdvanced{}.EventType(), matching.DealPassed{}.EventType(),
-		matching.TermSheetIssued{}.EventType(), matching.TermSheetAccepted{}.EventType(), matching.TermSheetDeclined{}.EventType(),
-		matching.DealClosed{}.EventType():
+	case fundsapi.FundRegistered{}.EventType(), fundsapi.MandateSet{}.EventType(), fundsapi.CapitalCommitted{}.EventType(), fundsapi.FundClosed{}.EventType(),
+		matchingapi.DealSourced{}.EventType(), matchingapi.DealAdvanced{}.EventType(), matchingapi.DealPassed{}.EventType(),
+		matchingapi.TermSheetIssued{}.EventType(), matchingapi.TermSheetAccepted{}.EventType(), matchingapi.TermSheetDeclined{}.EventType(),
+		matchingapi.DealClosed{}.EventType():
 		return true
 	}
 	return false
@@ -139,7 +139,7 @@ func (p *Projection) fund(id string, create bool) (*Fund, int32, error) {
 	return &p.st.Funds[i], i, nil
 }
 
-func (p *Projection) step(s matching.Step) (uint8, error) {
+func (p *Projection) step(s matchingapi.Step) (uint8, error) {
 	i := slices.Index(p.steps, s)
 	if i < 0 {
 		return 0, fmt.Errorf("step %q is not a pipeline step", s)
@@ -148,7 +148,7 @@ func (p *Projection) step(s matching.Step) (uint8, error) {
 }
 
 // move puts the deal at step to, checking it stood at from (if given).
-func (p *Projection) move(d *Deal, at *uint8, f *Fund, from *matching.Step, to matching.Step) error {
+func (p *Projection) move(d *Deal, at *uint8, f *Fund, from *matchingapi.Step, to matchingapi.Step) error {
 	if from != nil {
 		want, err := p.step(*from)
 		if err != nil {
@@ -194,7 +194,7 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 // apply folds the event into its fund's board and describes it in act.
 func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
 	switch v := payload.(type) {
-	case funds.FundRegistered:
+	case fundsapi.FundRegistered:
 		if f, _, err = p.fund(v.FundID, true); err != nil {
 			return nil, err
 		}
@@ -203,7 +203,7 @@ func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
 		}
 		f.ManagerOrg, f.Name, f.Type = v.ManagerOrg, v.Name, string(v.Type)
 		act.Amount = f.Committed
-	case funds.MandateSet:
+	case fundsapi.MandateSet:
 		if f, _, err = p.fund(v.FundID, false); err != nil {
 			return nil, err
 		}
@@ -213,7 +213,7 @@ func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
 		if act.Extra, err = projections.ToFen("largest ticket", v.TicketMax); err != nil {
 			return nil, err
 		}
-	case funds.CapitalCommitted:
+	case fundsapi.CapitalCommitted:
 		if f, _, err = p.fund(v.FundID, false); err != nil {
 			return nil, err
 		}
@@ -227,12 +227,12 @@ func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
 		if i, ok := p.deals[v.DealID]; ok {
 			act.Deal = i
 		}
-	case funds.FundClosed:
+	case fundsapi.FundClosed:
 		if f, _, err = p.fund(v.FundID, false); err != nil {
 			return nil, err
 		}
 		f.Closed, act.Text = true, v.Reason
-	case matching.DealSourced:
+	case matchingapi.DealSourced:
 		if v.DealID == "" {
 			return nil, fmt.Errorf("deal sourced without an ID")
 		}
@@ -259,17 +259,17 @@ func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
 func (p *Projection) dealEvent(act *Activity, payload any) (*Fund, error) {
 	var dealID string
 	switch v := payload.(type) {
-	case matching.DealAdvanced:
+	case matchingapi.DealAdvanced:
 		dealID = v.DealID
-	case matching.DealPassed:
+	case matchingapi.DealPassed:
 		dealID = v.DealID
-	case matching.TermSheetIssued:
+	case matchingapi.TermSheetIssued:
 		dealID = v.DealID
-	case matching.TermSheetAccepted:
+	case matchingapi.TermSheetAccepted:
 		dealID = v.DealID
-	case matching.TermSheetDeclined:
+	case matchingapi.TermSheetDeclined:
 		dealID = v.DealID
-	case matching.DealClosed:
+	case matchingapi.DealClosed:
 		dealID = v.DealID
 	default:
 		return nil, fmt.Errorf("unexpected payload %T", payload)
@@ -283,15 +283,15 @@ func (p *Projection) dealEvent(act *Activity, payload any) (*Fund, error) {
 	act.Deal, act.Company, act.From = i, d.Company, *at
 	var err error
 	switch v := payload.(type) {
-	case matching.DealAdvanced:
+	case matchingapi.DealAdvanced:
 		err = p.move(d, at, f, &v.From, v.To)
-	case matching.DealPassed:
-		if s := p.steps[*at]; s == matching.StepClosed || s == matching.StepPassed {
+	case matchingapi.DealPassed:
+		if s := p.steps[*at]; s == matchingapi.StepClosed || s == matchingapi.StepPassed {
 			return nil, fmt.Errorf("deal %s passed but it is %s", d.ID, s)
 		}
-		err = p.move(d, at, f, nil, matching.StepPassed)
+		err = p.move(d, at, f, nil, matchingapi.StepPassed)
 		act.Text = v.Reason
-	case matching.TermSheetIssued:
+	case matchingapi.TermSheetIssued:
 		if act.Amount, err = projections.ToFen("term sheet amount", v.Amount); err != nil {
 			return nil, err
 		}
@@ -299,16 +299,16 @@ func (p *Projection) dealEvent(act *Activity, payload any) (*Fund, error) {
 			return nil, err
 		}
 		act.Has = true
-		err = p.move(d, at, f, nil, matching.StepTermSheet)
-	case matching.TermSheetDeclined:
-		err = p.move(d, at, f, nil, matching.StepICReview)
+		err = p.move(d, at, f, nil, matchingapi.StepTermSheet)
+	case matchingapi.TermSheetDeclined:
+		err = p.move(d, at, f, nil, matchingapi.StepICReview)
 		act.Text = v.Reason
-	case matching.DealClosed:
+	case matchingapi.DealClosed:
 		if act.Amount, err = projections.ToFen("deal amount", v.Amount); err != nil {
 			return nil, err
 		}
 		if f.ClosedDeal, err = f.ClosedDeal.Add(act.Amount); err == nil {
-			err = p.move(d, at, f, nil, matching.StepClosed)
+			err = p.move(d, at, f, nil, matchingapi.StepClosed)
 		}
 		act.Has = true
 	}
@@ -362,8 +362,8 @@ func (p *Projection) UnmarshalState(data []byte) error {
 
 // StepRow is how many deals stand at one step.
 type StepRow struct {
-	Step  matching.Step `json:"step"`
-	Deals int           `json:"deals"`
+	Step  matchingapi.Step `json:"step"`
+	Deals int              `json:"deals"`
 }
 
 // ActivityView is one recent event as readers see it.
@@ -413,27 +413,27 @@ func (p *Projection) activity(f *Fund, a *Activity) ActivityView {
 	}
 	from, to := p.steps[a.From], p.steps[a.To]
 	switch a.Type {
-	case funds.FundRegistered{}.EventType():
+	case fundsapi.FundRegistered{}.EventType():
 		v.Summary = fmt.Sprintf("Registered %s with %s of committed capital", f.Name, projections.Human(amount))
-	case funds.MandateSet{}.EventType():
+	case fundsapi.MandateSet{}.EventType():
 		v.Summary = fmt.Sprintf("Set the mandate: tickets %s to %s", projections.Human(amount), projections.Human(a.Extra.Amount()))
-	case funds.CapitalCommitted{}.EventType():
+	case fundsapi.CapitalCommitted{}.EventType():
 		v.Summary = fmt.Sprintf("Committed %s to company %s", projections.Human(amount), a.Company)
-	case funds.FundClosed{}.EventType():
+	case fundsapi.FundClosed{}.EventType():
 		v.Summary = withReason("Closed the fund", a.Text)
-	case matching.DealSourced{}.EventType():
+	case matchingapi.DealSourced{}.EventType():
 		v.Summary = fmt.Sprintf("Sourced company %s (match score %s)", a.Company, a.Text)
-	case matching.DealAdvanced{}.EventType():
+	case matchingapi.DealAdvanced{}.EventType():
 		v.Summary = fmt.Sprintf("Moved the deal with company %s from %s to %s", a.Company, from, to)
-	case matching.DealPassed{}.EventType():
+	case matchingapi.DealPassed{}.EventType():
 		v.Summary = withReason(fmt.Sprintf("Passed on company %s at %s", a.Company, from), a.Text)
-	case matching.TermSheetIssued{}.EventType():
+	case matchingapi.TermSheetIssued{}.EventType():
 		v.Summary = fmt.Sprintf("Issued a term sheet to company %s: %s at %s pre-money", a.Company, projections.Human(amount), projections.Human(a.Extra.Amount()))
-	case matching.TermSheetAccepted{}.EventType():
+	case matchingapi.TermSheetAccepted{}.EventType():
 		v.Summary = fmt.Sprintf("Company %s accepted the term sheet", a.Company)
-	case matching.TermSheetDeclined{}.EventType():
+	case matchingapi.TermSheetDeclined{}.EventType():
 		v.Summary = withReason(fmt.Sprintf("Company %s declined the term sheet", a.Company), a.Text)
-	case matching.DealClosed{}.EventType():
+	case matchingapi.DealClosed{}.EventType():
 		v.Summary = fmt.Sprintf("Closed the deal with company %s: %s", a.Company, projections.Human(amount))
 	}
 	return v
@@ -478,7 +478,7 @@ func (p *Projection) Board(fundID string) (Board, bool) {
 	}
 	for i, s := range p.steps {
 		b.Items[i] = StepRow{Step: s, Deals: int(f.Steps[i])}
-		if s != matching.StepClosed && s != matching.StepPassed {
+		if s != matchingapi.StepClosed && s != matchingapi.StepPassed {
 			b.OpenDeals += int(f.Steps[i])
 		}
 	}

@@ -25,7 +25,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 )
 
 // Name is the projection's name.
@@ -116,10 +116,10 @@ func (p *Projection) Schema() string { return schema }
 // and company events do not (each event carries its own slice).
 func (p *Projection) Handles(eventType string) bool {
 	switch eventType {
-	case applications.ApplicationSubmitted{}.EventType(), applications.ApplicationMatched{}.EventType(),
-		applications.ApplicationUnderReview{}.EventType(), applications.ApplicationFunded{}.EventType(),
-		applications.ApplicationWithdrawn{}.EventType(), applications.ApplicationRejected{}.EventType(),
-		applications.ApplicationExpired{}.EventType():
+	case applicationsapi.ApplicationSubmitted{}.EventType(), applicationsapi.ApplicationMatched{}.EventType(),
+		applicationsapi.ApplicationUnderReview{}.EventType(), applicationsapi.ApplicationFunded{}.EventType(),
+		applicationsapi.ApplicationWithdrawn{}.EventType(), applicationsapi.ApplicationRejected{}.EventType(),
+		applicationsapi.ApplicationExpired{}.EventType():
 		return true
 	}
 	return false
@@ -140,7 +140,7 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch v := payload.(type) {
-	case applications.ApplicationSubmitted:
+	case applicationsapi.ApplicationSubmitted:
 		if v.ApplicationID == "" {
 			return fmt.Errorf("submission without an application ID")
 		}
@@ -159,11 +159,11 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 		p.st.Apps = append(p.st.Apps, App{ID: v.ApplicationID, Requested: requested, Submitted: f})
 		p.st.Seen = append(p.st.Seen, 0)
 		return nil
-	case applications.ApplicationMatched:
+	case applicationsapi.ApplicationMatched:
 		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveMatched}, seenMatched)
-	case applications.ApplicationUnderReview:
+	case applicationsapi.ApplicationUnderReview:
 		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveReview}, seenReview)
-	case applications.ApplicationFunded:
+	case applicationsapi.ApplicationFunded:
 		i := slices.Index(fundbridge.Instruments, v.Instrument)
 		if i < 0 {
 			return fmt.Errorf("application %s funded by unknown instrument %q", v.ApplicationID, v.Instrument)
@@ -173,12 +173,12 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 			return err
 		}
 		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveFunding, Instrument: uint8(i), Amount: amount}, 0)
-	case applications.ApplicationWithdrawn:
+	case applicationsapi.ApplicationWithdrawn:
 		// A draft may be withdrawn; it never entered the funnel.
 		return p.move(e, v.ApplicationID, v.Slice, false, Move{Kind: moveWithdrawn}, seenEnded)
-	case applications.ApplicationRejected:
+	case applicationsapi.ApplicationRejected:
 		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveRejected}, seenEnded)
-	case applications.ApplicationExpired:
+	case applicationsapi.ApplicationExpired:
 		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveExpired}, seenEnded)
 	}
 	return fmt.Errorf("unexpected payload %T", payload)
@@ -187,7 +187,7 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 // move records m for a submitted application unless its first-only bit
 // is already seen; must says whether the application has to be known
 // (every move but a draft's withdrawal).
-func (p *Projection) move(e events.Event, id string, s applications.Slice, must bool, m Move, first uint8) error {
+func (p *Projection) move(e events.Event, id string, s applicationsapi.Slice, must bool, m Move, first uint8) error {
 	i, ok := p.apps[id]
 	if !ok {
 		if must {
@@ -214,7 +214,7 @@ func (p *Projection) move(e events.Event, id string, s applications.Slice, must 
 	return nil
 }
 
-func (p *Projection) fact(e events.Event, s applications.Slice) (Fact, error) {
+func (p *Projection) fact(e events.Event, s applicationsapi.Slice) (Fact, error) {
 	stage := slices.Index(fundbridge.Stages, s.Stage)
 	if stage < 0 {
 		return Fact{}, fmt.Errorf("stage %q is not a lifecycle stage", s.Stage)

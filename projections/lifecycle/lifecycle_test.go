@@ -11,7 +11,7 @@ import (
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/projections/lifecycle"
-	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 )
 
 // t0 is 23:00 on 30 November in China: an hour later it is December there.
@@ -35,18 +35,18 @@ func (f *feeder) must(at time.Time, payload events.Payload) {
 	}
 }
 
-func slice(stage fundbridge.Stage, city fundbridge.City) applications.Slice {
-	return applications.Slice{CompanyID: "c1", Stage: stage, Layer: fundbridge.LayerTechnology, Sector: "nlp", City: city}
+func slice(stage fundbridge.Stage, city fundbridge.City) applicationsapi.Slice {
+	return applicationsapi.Slice{CompanyID: "c1", Stage: stage, Layer: fundbridge.LayerTechnology, Sector: "nlp", City: city}
 }
 
-func submitted(id string, s applications.Slice, amount string) applications.ApplicationSubmitted {
-	return applications.ApplicationSubmitted{ApplicationID: id, Slice: s, ApplicationTerms: applications.ApplicationTerms{
+func submitted(id string, s applicationsapi.Slice, amount string) applicationsapi.ApplicationSubmitted {
+	return applicationsapi.ApplicationSubmitted{ApplicationID: id, Slice: s, ApplicationTerms: applicationsapi.ApplicationTerms{
 		AmountRequested: money.MustParse(amount), Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity}, UseOfFunds: "gpus",
 	}}
 }
 
-func funded(id string, s applications.Slice, in fundbridge.Instrument, amount string) applications.ApplicationFunded {
-	return applications.ApplicationFunded{ApplicationID: id, DealID: "d-" + id + string(in), FundID: "f1", Instrument: in, Amount: money.MustParse(amount), Slice: s}
+func funded(id string, s applicationsapi.Slice, in fundbridge.Instrument, amount string) applicationsapi.ApplicationFunded {
+	return applicationsapi.ApplicationFunded{ApplicationID: id, DealID: "d-" + id + string(in), FundID: "f1", Instrument: in, Amount: money.MustParse(amount), Slice: s}
 }
 
 func history(t *testing.T) *lifecycle.Projection {
@@ -55,23 +55,23 @@ func history(t *testing.T) *lifecycle.Projection {
 	seedBJ, seedSH, startup := slice(fundbridge.StageSeed, "beijing"), slice(fundbridge.StageSeed, "shanghai"), slice(fundbridge.StageStartup, "beijing")
 	// A: the whole funnel, funded twice.
 	f.must(t0, submitted("A", seedBJ, "1000000.00"))
-	f.must(t0.Add(time.Hour), applications.ApplicationMatched{ApplicationID: "A", FundIDs: []string{"f1"}, Slice: seedBJ})
-	f.must(t0.Add(90*time.Minute), applications.ApplicationMatched{ApplicationID: "A", FundIDs: []string{"f2"}, Slice: seedBJ})
-	f.must(t0.Add(2*time.Hour), applications.ApplicationUnderReview{ApplicationID: "A", FundID: "f1", Slice: seedBJ})
+	f.must(t0.Add(time.Hour), applicationsapi.ApplicationMatched{ApplicationID: "A", FundIDs: []string{"f1"}, Slice: seedBJ})
+	f.must(t0.Add(90*time.Minute), applicationsapi.ApplicationMatched{ApplicationID: "A", FundIDs: []string{"f2"}, Slice: seedBJ})
+	f.must(t0.Add(2*time.Hour), applicationsapi.ApplicationUnderReview{ApplicationID: "A", FundID: "f1", Slice: seedBJ})
 	f.must(t0.Add(10*day), funded("A", seedBJ, fundbridge.InstrumentEquity, "800000.00"))
 	f.must(t0.Add(11*day), funded("A", seedBJ, fundbridge.InstrumentVentureLoan, "200000.00"))
 	// B: expired, at another stage.
 	f.must(t0, submitted("B", startup, "300000.50"))
-	f.must(t0.Add(5*day), applications.ApplicationExpired{ApplicationID: "B", Slice: startup})
+	f.must(t0.Add(5*day), applicationsapi.ApplicationExpired{ApplicationID: "B", Slice: startup})
 	// C: matched and rejected, in Shanghai.
 	f.must(t0.Add(day), submitted("C", seedSH, "2000000.00"))
-	f.must(t0.Add(day+time.Hour), applications.ApplicationMatched{ApplicationID: "C", FundIDs: []string{"f1"}, Slice: seedSH})
-	f.must(t0.Add(2*day), applications.ApplicationRejected{ApplicationID: "C", Reason: "no", Slice: seedSH})
+	f.must(t0.Add(day+time.Hour), applicationsapi.ApplicationMatched{ApplicationID: "C", FundIDs: []string{"f1"}, Slice: seedSH})
+	f.must(t0.Add(2*day), applicationsapi.ApplicationRejected{ApplicationID: "C", Reason: "no", Slice: seedSH})
 	// D: a draft withdrawn never enters the funnel.
-	f.must(t0, applications.ApplicationWithdrawn{ApplicationID: "D", Slice: seedBJ})
+	f.must(t0, applicationsapi.ApplicationWithdrawn{ApplicationID: "D", Slice: seedBJ})
 	// E: funded by patent insurance without a review, three days in.
 	f.must(t0.Add(day), submitted("E", seedBJ, "50000.00"))
-	f.must(t0.Add(day+time.Hour), applications.ApplicationMatched{ApplicationID: "E", FundIDs: []string{"f1"}, Slice: seedBJ})
+	f.must(t0.Add(day+time.Hour), applicationsapi.ApplicationMatched{ApplicationID: "E", FundIDs: []string{"f1"}, Slice: seedBJ})
 	f.must(t0.Add(4*day), funded("E", seedBJ, fundbridge.InstrumentPatentInsurance, "50000.00"))
 	return f.p
 }
@@ -166,10 +166,10 @@ func TestInvariants(t *testing.T) {
 	s := slice(fundbridge.StageSeed, "beijing")
 	for name, payload := range map[string]events.Payload{
 		"unknown stage":        submitted("X", slice("unicorn", "beijing"), "1.00"),
-		"too many places":      applications.ApplicationSubmitted{ApplicationID: "X", Slice: s, ApplicationTerms: applications.ApplicationTerms{AmountRequested: decimalAmount(t, "1.005")}},
+		"too many places":      applicationsapi.ApplicationSubmitted{ApplicationID: "X", Slice: s, ApplicationTerms: applicationsapi.ApplicationTerms{AmountRequested: decimalAmount(t, "1.005")}},
 		"no ID":                submitted("", s, "1.00"),
-		"matched, unsubmitted": applications.ApplicationMatched{ApplicationID: "nope", Slice: s},
-		"expired, unsubmitted": applications.ApplicationExpired{ApplicationID: "nope", Slice: s},
+		"matched, unsubmitted": applicationsapi.ApplicationMatched{ApplicationID: "nope", Slice: s},
+		"expired, unsubmitted": applicationsapi.ApplicationExpired{ApplicationID: "nope", Slice: s},
 	} {
 		f := &feeder{t: t, p: lifecycle.New()}
 		if err := f.apply(t0, payload); err == nil {

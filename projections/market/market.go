@@ -17,8 +17,8 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
 // Name is the projection's name.
@@ -107,8 +107,8 @@ func (p *Projection) Schema() string { return schema }
 
 func (p *Projection) Handles(eventType string) bool {
 	switch eventType {
-	case applications.ApplicationSubmitted{}.EventType(), applications.ApplicationFunded{}.EventType(),
-		funds.FundRegistered{}.EventType(), funds.CapitalCommitted{}.EventType(), funds.FundClosed{}.EventType():
+	case applicationsapi.ApplicationSubmitted{}.EventType(), applicationsapi.ApplicationFunded{}.EventType(),
+		fundsapi.FundRegistered{}.EventType(), fundsapi.CapitalCommitted{}.EventType(), fundsapi.FundClosed{}.EventType():
 		return true
 	}
 	return false
@@ -156,7 +156,7 @@ func (p *Projection) month(e events.Event) string {
 }
 
 // slicePairs are the cells an application event counts in.
-func (p *Projection) slicePairs(e events.Event, s applications.Slice) [][2]string {
+func (p *Projection) slicePairs(e events.Event, s applicationsapi.Slice) [][2]string {
 	return [][2]string{
 		{DimTotal, ""}, {DimCity, string(s.City)}, {DimLayer, string(s.Layer)},
 		{DimSector, string(s.Sector)}, {DimMonth, p.month(e)},
@@ -169,7 +169,7 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch v := payload.(type) {
-	case applications.ApplicationSubmitted:
+	case applicationsapi.ApplicationSubmitted:
 		amount, err := projections.ToFen("amount requested", v.AmountRequested)
 		if err != nil {
 			return err
@@ -187,7 +187,7 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 				return err
 			}
 		}
-	case applications.ApplicationFunded:
+	case applicationsapi.ApplicationFunded:
 		amount, err := projections.ToFen("amount funded", v.Amount)
 		if err != nil {
 			return err
@@ -220,7 +220,7 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 		if c.AmountFunded, err = c.AmountFunded.Add(amount); err != nil {
 			return err
 		}
-	case funds.FundRegistered:
+	case fundsapi.FundRegistered:
 		if v.FundID == "" {
 			return fmt.Errorf("fund registered without an ID")
 		}
@@ -239,7 +239,7 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 				return err
 			}
 		}
-	case funds.CapitalCommitted:
+	case fundsapi.CapitalCommitted:
 		i, ok := p.funds[v.FundID]
 		if !ok {
 			return fmt.Errorf("capital committed by fund %q, which was never registered", v.FundID)
@@ -257,7 +257,7 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 				return err
 			}
 		}
-	case funds.FundClosed:
+	case fundsapi.FundClosed:
 		i, ok := p.funds[v.FundID]
 		if !ok {
 			return fmt.Errorf("fund %q closed, but it was never registered", v.FundID)

@@ -8,8 +8,8 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections/market"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
 func apply(t *testing.T, p *market.Projection, at time.Time, payload events.Payload) error {
@@ -21,22 +21,22 @@ func TestOverview(t *testing.T) {
 	p := market.New()
 	nov := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
 	dec := time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)
-	bj := applications.Slice{CompanyID: "c1", Stage: fundbridge.StageSeed, Layer: fundbridge.LayerTechnology, Sector: "nlp", City: "beijing"}
-	sz := applications.Slice{CompanyID: "c2", Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerApplication, Sector: "robotics", City: "shenzhen"}
+	bj := applicationsapi.Slice{CompanyID: "c1", Stage: fundbridge.StageSeed, Layer: fundbridge.LayerTechnology, Sector: "nlp", City: "beijing"}
+	sz := applicationsapi.Slice{CompanyID: "c2", Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerApplication, Sector: "robotics", City: "shenzhen"}
 	for _, step := range []struct {
 		at time.Time
 		p  events.Payload
 	}{
-		{nov, funds.FundRegistered{FundID: "f1", ManagerOrg: "o1", Type: funds.FundVC, CommittedCapital: money.MustParse("100000000.00")}},
-		{nov, funds.FundRegistered{FundID: "f2", ManagerOrg: "o2", Type: funds.FundAngel, CommittedCapital: money.MustParse("5000000.00")}},
-		{nov, applications.ApplicationSubmitted{ApplicationID: "a1", Slice: bj, ApplicationTerms: applications.ApplicationTerms{
+		{nov, fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "o1", Type: fundsapi.FundVC, CommittedCapital: money.MustParse("100000000.00")}},
+		{nov, fundsapi.FundRegistered{FundID: "f2", ManagerOrg: "o2", Type: fundsapi.FundAngel, CommittedCapital: money.MustParse("5000000.00")}},
+		{nov, applicationsapi.ApplicationSubmitted{ApplicationID: "a1", Slice: bj, ApplicationTerms: applicationsapi.ApplicationTerms{
 			AmountRequested: money.MustParse("3000000.00"), Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity, fundbridge.InstrumentVentureLoan}}}},
-		{dec, applications.ApplicationSubmitted{ApplicationID: "a2", Slice: sz, ApplicationTerms: applications.ApplicationTerms{
+		{dec, applicationsapi.ApplicationSubmitted{ApplicationID: "a2", Slice: sz, ApplicationTerms: applicationsapi.ApplicationTerms{
 			AmountRequested: money.MustParse("1000000.00"), Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity}}}},
-		{dec, applications.ApplicationFunded{ApplicationID: "a1", DealID: "d1", FundID: "f1", Instrument: fundbridge.InstrumentEquity, Amount: money.MustParse("2000000.00"), Slice: bj}},
-		{dec, applications.ApplicationFunded{ApplicationID: "a1", DealID: "d2", FundID: "f1", Instrument: fundbridge.InstrumentVentureLoan, Amount: money.MustParse("500000.00"), Slice: bj}},
-		{dec, funds.CapitalCommitted{FundID: "f1", DealID: "d1", Amount: money.MustParse("2000000.00")}},
-		{dec, funds.FundClosed{FundID: "f2"}},
+		{dec, applicationsapi.ApplicationFunded{ApplicationID: "a1", DealID: "d1", FundID: "f1", Instrument: fundbridge.InstrumentEquity, Amount: money.MustParse("2000000.00"), Slice: bj}},
+		{dec, applicationsapi.ApplicationFunded{ApplicationID: "a1", DealID: "d2", FundID: "f1", Instrument: fundbridge.InstrumentVentureLoan, Amount: money.MustParse("500000.00"), Slice: bj}},
+		{dec, fundsapi.CapitalCommitted{FundID: "f1", DealID: "d1", Amount: money.MustParse("2000000.00")}},
+		{dec, fundsapi.FundClosed{FundID: "f2"}},
 	} {
 		if err := apply(t, p, step.at, step.p); err != nil {
 			t.Fatalf("%s: %v", step.p.EventType(), err)
@@ -81,10 +81,10 @@ func TestOverview(t *testing.T) {
 		t.Errorf("first row %+v, want the total", first)
 	}
 
-	if err := apply(t, p, dec, funds.CapitalCommitted{FundID: "nosuch", Amount: money.MustParse("1.00")}); err == nil {
+	if err := apply(t, p, dec, fundsapi.CapitalCommitted{FundID: "nosuch", Amount: money.MustParse("1.00")}); err == nil {
 		t.Error("a commitment of an unknown fund applied")
 	}
-	if err := apply(t, p, dec, funds.FundRegistered{FundID: "f1", CommittedCapital: money.MustParse("1.00")}); err == nil {
+	if err := apply(t, p, dec, fundsapi.FundRegistered{FundID: "f1", CommittedCapital: money.MustParse("1.00")}); err == nil {
 		t.Error("a second registration applied")
 	}
 }

@@ -24,16 +24,16 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
-	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 // Register adds every event type the history writes.
 func Register(r *events.Registry) {
-	applications.Register(r)
-	funds.Register(r)
-	matching.Register(r)
+	applicationsapi.Register(r)
+	fundsapi.Register(r)
+	matchingapi.Register(r)
 }
 
 // EventsPerCompany is about how many events one company's script holds.
@@ -111,7 +111,7 @@ func Write(ctx context.Context, store events.Store, cfg Config) (Stats, error) {
 	}
 	// Some funds close once their investing is done.
 	for f := 1; f < cfg.Funds; f += 10 {
-		closing := step{stream: "fund-" + FundID(f), expected: events.Any, actor: manager(f), payloads: []events.Payload{funds.FundClosed{FundID: FundID(f), Reason: "investment period over"}}}
+		closing := step{stream: "fund-" + FundID(f), expected: events.Any, actor: manager(f), payloads: []events.Payload{fundsapi.FundClosed{FundID: FundID(f), Reason: "investment period over"}}}
 		if err := w.append(ctx, closing); err != nil {
 			return Stats{}, err
 		}
@@ -218,12 +218,12 @@ func yuan(r *rand.Rand, minM, maxM int) money.Amount {
 func (w *writer) fundSetup(f int) []step {
 	r := rand.New(rand.NewPCG(w.cfg.Seed, uint64(1<<40+f)))
 	id := FundID(f)
-	types := funds.FundTypes
-	reg := funds.FundRegistered{
+	types := fundsapi.FundTypes
+	reg := fundsapi.FundRegistered{
 		FundID: id, ManagerOrg: ManagerOrg(f), Name: fmt.Sprintf("Fund %d Capital", f),
 		Type: types[r.IntN(len(types))], CommittedCapital: yuan(r, 2_000, 20_000),
 	}
-	mandate := funds.MandateSet{FundID: id, Mandate: funds.Mandate{
+	mandate := fundsapi.MandateSet{FundID: id, Mandate: fundsapi.Mandate{
 		Stages: fundbridge.Stages, TicketMin: money.Yuan(1_000_000), TicketMax: money.Yuan(50_000_000), MaxOwnership: decimal.RequireFromString("0.30"),
 	}}
 	return []step{
@@ -256,28 +256,28 @@ func (w *writer) company(c int) []step {
 	stageIdx := pick(r, []int{30, 25, 20, 15, 10})
 	layer := fundbridge.Layers[r.IntN(len(fundbridge.Layers))]
 	sectors := fundbridge.SectorsOf(layer)
-	profile := applications.CompanyProfile{
+	profile := applicationsapi.CompanyProfile{
 		Name: fmt.Sprintf("Company %d AI", c), City: fundbridge.Cities[r.IntN(len(fundbridge.Cities))],
 		Layer: layer, Sector: sectors[r.IntN(len(sectors))], FoundedOn: "2020-01-15", Headcount: 5 + r.IntN(500),
 	}
 	companyStream := "company-" + id
-	s.emit(companyStream, me, applications.CompanyRegistered{CompanyID: id, USCC: fmt.Sprintf("91110000%010d", c), Stage: fundbridge.Stages[stageIdx], CompanyProfile: profile})
+	s.emit(companyStream, me, applicationsapi.CompanyRegistered{CompanyID: id, USCC: fmt.Sprintf("91110000%010d", c), Stage: fundbridge.Stages[stageIdx], CompanyProfile: profile})
 	if r.IntN(10) < 3 {
 		profile.Headcount += 10
-		s.emit(companyStream, me, applications.CompanyProfileUpdated{CompanyID: id, CompanyProfile: profile})
+		s.emit(companyStream, me, applicationsapi.CompanyProfileUpdated{CompanyID: id, CompanyProfile: profile})
 	}
 	for p := range r.IntN(3) {
-		s.emit(companyStream, me, applications.PatentAdded{
-			CompanyID: id, Number: fmt.Sprintf("CN2023%06d%d.%d", c, p, p), Kind: applications.PatentInvention,
-			Title: "Method for training models", FiledOn: "2023-03-01", GrantedOn: "2024-06-01", ExpiresOn: "2043-03-01", Holding: applications.HoldingOwner,
+		s.emit(companyStream, me, applicationsapi.PatentAdded{
+			CompanyID: id, Number: fmt.Sprintf("CN2023%06d%d.%d", c, p, p), Kind: applicationsapi.PatentInvention,
+			Title: "Method for training models", FiledOn: "2023-03-01", GrantedOn: "2024-06-01", ExpiresOn: "2043-03-01", Holding: applicationsapi.HoldingOwner,
 		})
 	}
 	for a := range 1 + r.IntN(3) {
 		if a > 0 && stageIdx < len(fundbridge.Stages)-1 && r.IntN(10) < 4 {
-			s.emit(companyStream, me, applications.CompanyStageChanged{CompanyID: id, From: fundbridge.Stages[stageIdx], To: fundbridge.Stages[stageIdx+1]})
+			s.emit(companyStream, me, applicationsapi.CompanyStageChanged{CompanyID: id, From: fundbridge.Stages[stageIdx], To: fundbridge.Stages[stageIdx+1]})
 			stageIdx++
 		}
-		slice := applications.Slice{CompanyID: id, Stage: fundbridge.Stages[stageIdx], Layer: profile.Layer, Sector: profile.Sector, City: profile.City}
+		slice := applicationsapi.Slice{CompanyID: id, Stage: fundbridge.Stages[stageIdx], Layer: profile.Layer, Sector: profile.Sector, City: profile.City}
 		w.application(r, s, fmt.Sprintf("%sa%d", id, a), profile.Name, slice, me)
 	}
 	return s.steps
@@ -285,9 +285,9 @@ func (w *writer) company(c int) []step {
 
 // application writes one application's life: drafted, submitted, then
 // expired, rejected, or matched and screened by deals to funding or an end.
-func (w *writer) application(r *rand.Rand, s *script, appID, name string, slice applications.Slice, me fundbridge.Actor) {
+func (w *writer) application(r *rand.Rand, s *script, appID, name string, slice applicationsapi.Slice, me fundbridge.Actor) {
 	stream := "application-" + appID
-	terms := applications.ApplicationTerms{AmountRequested: yuan(r, 1, 50), UseOfFunds: "GPUs and hiring", CreditDataConsent: r.IntN(2) == 0}
+	terms := applicationsapi.ApplicationTerms{AmountRequested: yuan(r, 1, 50), UseOfFunds: "GPUs and hiring", CreditDataConsent: r.IntN(2) == 0}
 	for _, in := range fundbridge.Instruments {
 		if r.IntN(3) == 0 {
 			terms.Instruments = append(terms.Instruments, in)
@@ -296,22 +296,22 @@ func (w *writer) application(r *rand.Rand, s *script, appID, name string, slice 
 	if len(terms.Instruments) == 0 {
 		terms.Instruments = []fundbridge.Instrument{fundbridge.InstrumentEquity}
 	}
-	s.emit(stream, me, applications.ApplicationDrafted{ApplicationID: appID, CompanyName: name, Slice: slice, ApplicationTerms: terms})
+	s.emit(stream, me, applicationsapi.ApplicationDrafted{ApplicationID: appID, CompanyName: name, Slice: slice, ApplicationTerms: terms})
 	if r.IntN(5) == 0 {
 		terms.AmountRequested = terms.AmountRequested.Add(money.Yuan(100_000))
-		s.emit(stream, me, applications.ApplicationUpdated{ApplicationID: appID, Slice: slice, ApplicationTerms: terms})
+		s.emit(stream, me, applicationsapi.ApplicationUpdated{ApplicationID: appID, Slice: slice, ApplicationTerms: terms})
 	}
 	if r.IntN(20) == 0 {
-		s.emit(stream, me, applications.ApplicationWithdrawn{ApplicationID: appID, Reason: "changed our plans", Slice: slice})
+		s.emit(stream, me, applicationsapi.ApplicationWithdrawn{ApplicationID: appID, Reason: "changed our plans", Slice: slice})
 		return
 	}
-	s.emit(stream, me, applications.ApplicationSubmitted{ApplicationID: appID, CompanyName: name, Slice: slice, ApplicationTerms: terms})
+	s.emit(stream, me, applicationsapi.ApplicationSubmitted{ApplicationID: appID, CompanyName: name, Slice: slice, ApplicationTerms: terms})
 	switch r.IntN(20) {
 	case 0, 1:
-		s.emit(stream, platform(), applications.ApplicationExpired{ApplicationID: appID, Slice: slice})
+		s.emit(stream, platform(), applicationsapi.ApplicationExpired{ApplicationID: appID, Slice: slice})
 		return
 	case 2:
-		s.emit(stream, operator(), applications.ApplicationRejected{ApplicationID: appID, Reason: "outside the platform's scope", Slice: slice})
+		s.emit(stream, operator(), applicationsapi.ApplicationRejected{ApplicationID: appID, Reason: "outside the platform's scope", Slice: slice})
 		return
 	}
 	matched := r.Perm(w.cfg.Funds)[:1+r.IntN(min(3, w.cfg.Funds))]
@@ -319,16 +319,16 @@ func (w *writer) application(r *rand.Rand, s *script, appID, name string, slice 
 	for i, f := range matched {
 		fundIDs[i] = FundID(f)
 	}
-	s.emit(stream, platform(), applications.ApplicationMatched{ApplicationID: appID, FundIDs: fundIDs, Slice: slice})
+	s.emit(stream, platform(), applicationsapi.ApplicationMatched{ApplicationID: appID, FundIDs: fundIDs, Slice: slice})
 	reviewed, funded := false, false
 	for _, f := range matched {
 		closed, screened := w.deal(r, s, f, appID, slice, me)
 		if screened && !reviewed {
-			s.emit(stream, platform(), applications.ApplicationUnderReview{ApplicationID: appID, FundID: FundID(f), Slice: slice})
+			s.emit(stream, platform(), applicationsapi.ApplicationUnderReview{ApplicationID: appID, FundID: FundID(f), Slice: slice})
 			reviewed = true
 		}
 		if closed != nil {
-			s.emit(stream, platform(), applications.ApplicationFunded{ApplicationID: appID, DealID: matching.DealID(FundID(f), appID), FundID: FundID(f),
+			s.emit(stream, platform(), applicationsapi.ApplicationFunded{ApplicationID: appID, DealID: matchingapi.DealID(FundID(f), appID), FundID: FundID(f),
 				Instrument: fundbridge.InstrumentEquity, Amount: *closed, Slice: slice})
 			funded = true
 		}
@@ -337,7 +337,7 @@ func (w *writer) application(r *rand.Rand, s *script, appID, name string, slice 
 	if !funded && r.IntN(3) == 0 || funded && r.IntN(8) == 0 {
 		others := []fundbridge.Instrument{fundbridge.InstrumentVentureLoan, fundbridge.InstrumentLoanPlusEquity, fundbridge.InstrumentPatentInsurance}
 		in := others[r.IntN(len(others))]
-		s.emit(stream, platform(), applications.ApplicationFunded{ApplicationID: appID, DealID: "x-" + appID, FundID: FundID(matched[0]),
+		s.emit(stream, platform(), applicationsapi.ApplicationFunded{ApplicationID: appID, DealID: "x-" + appID, FundID: FundID(matched[0]),
 			Instrument: in, Amount: yuan(r, 1, 20), Slice: slice})
 		funded = true
 	}
@@ -346,29 +346,29 @@ func (w *writer) application(r *rand.Rand, s *script, appID, name string, slice 
 	}
 	switch k := r.IntN(3); {
 	case k == 0:
-		s.emit(stream, me, applications.ApplicationWithdrawn{ApplicationID: appID, Reason: "raised elsewhere", Slice: slice})
+		s.emit(stream, me, applicationsapi.ApplicationWithdrawn{ApplicationID: appID, Reason: "raised elsewhere", Slice: slice})
 	case k == 1 || reviewed:
-		s.emit(stream, operator(), applications.ApplicationRejected{ApplicationID: appID, Reason: "no fund went ahead", Slice: slice})
+		s.emit(stream, operator(), applicationsapi.ApplicationRejected{ApplicationID: appID, Reason: "no fund went ahead", Slice: slice})
 	default:
-		s.emit(stream, platform(), applications.ApplicationExpired{ApplicationID: appID, Slice: slice})
+		s.emit(stream, platform(), applicationsapi.ApplicationExpired{ApplicationID: appID, Slice: slice})
 	}
 }
 
 // deal screens the application for fund f. It reports the equity
 // invested if the deal closed, and whether it got past sourcing.
-func (w *writer) deal(r *rand.Rand, s *script, f int, appID string, slice applications.Slice, me fundbridge.Actor) (*money.Amount, bool) {
-	dealID := matching.DealID(FundID(f), appID)
+func (w *writer) deal(r *rand.Rand, s *script, f int, appID string, slice applicationsapi.Slice, me fundbridge.Actor) (*money.Amount, bool) {
+	dealID := matchingapi.DealID(FundID(f), appID)
 	stream := "deal-" + dealID
 	fm := manager(f)
-	s.emit(stream, fm, matching.DealSourced{DealID: dealID, FundID: FundID(f), ApplicationID: appID, Score: 40 + r.IntN(60), Slice: slice})
-	pipeline := matching.Pipeline()
+	s.emit(stream, fm, matchingapi.DealSourced{DealID: dealID, FundID: FundID(f), ApplicationID: appID, Score: 40 + r.IntN(60), Slice: slice})
+	pipeline := matchingapi.Pipeline()
 	at := 0 // index in the pipeline
-	for pipeline[at] != matching.StepICReview {
+	for pipeline[at] != matchingapi.StepICReview {
 		if r.IntN(5) == 0 {
-			s.emit(stream, fm, matching.DealPassed{DealID: dealID, Step: pipeline[at], Reason: "not a fit"})
+			s.emit(stream, fm, matchingapi.DealPassed{DealID: dealID, Step: pipeline[at], Reason: "not a fit"})
 			return nil, at > 0
 		}
-		s.emit(stream, fm, matching.DealAdvanced{DealID: dealID, From: pipeline[at], To: pipeline[at+1]})
+		s.emit(stream, fm, matchingapi.DealAdvanced{DealID: dealID, From: pipeline[at], To: pipeline[at+1]})
 		at++
 	}
 	for round := 0; ; round++ {
@@ -376,18 +376,18 @@ func (w *writer) deal(r *rand.Rand, s *script, f int, appID string, slice applic
 		pre := yuan(r, 10, 500)
 		post := pre.Add(amount)
 		ownership := amount.Decimal().DivRound(post.Decimal(), 10)
-		s.emit(stream, fm, matching.TermSheetIssued{DealID: dealID, Amount: amount, PreMoney: pre, PostMoney: post, Ownership: ownership})
+		s.emit(stream, fm, matchingapi.TermSheetIssued{DealID: dealID, Amount: amount, PreMoney: pre, PostMoney: post, Ownership: ownership})
 		if round < 2 && r.IntN(5) == 0 {
-			s.emit(stream, me, matching.TermSheetDeclined{DealID: dealID, Reason: "valuation too low"})
+			s.emit(stream, me, matchingapi.TermSheetDeclined{DealID: dealID, Reason: "valuation too low"})
 			continue
 		}
 		if r.IntN(6) == 0 {
-			s.emit(stream, fm, matching.DealPassed{DealID: dealID, Step: matching.StepTermSheet, Reason: "startup went quiet"})
+			s.emit(stream, fm, matchingapi.DealPassed{DealID: dealID, Step: matchingapi.StepTermSheet, Reason: "startup went quiet"})
 			return nil, true
 		}
-		s.emit(stream, me, matching.TermSheetAccepted{DealID: dealID})
-		s.emit(stream, fm, matching.DealClosed{DealID: dealID, FundID: FundID(f), ApplicationID: appID, CompanyID: slice.CompanyID, Amount: amount, Ownership: ownership})
-		s.emit("fund-"+FundID(f), fm, funds.CapitalCommitted{FundID: FundID(f), DealID: dealID, ApplicationID: appID, CompanyID: slice.CompanyID, Amount: amount, DryPowderAfter: money.Zero})
+		s.emit(stream, me, matchingapi.TermSheetAccepted{DealID: dealID})
+		s.emit(stream, fm, matchingapi.DealClosed{DealID: dealID, FundID: FundID(f), ApplicationID: appID, CompanyID: slice.CompanyID, Amount: amount, Ownership: ownership})
+		s.emit("fund-"+FundID(f), fm, fundsapi.CapitalCommitted{FundID: FundID(f), DealID: dealID, ApplicationID: appID, CompanyID: slice.CompanyID, Amount: amount, DryPowderAfter: money.Zero})
 		return &amount, true
 	}
 }

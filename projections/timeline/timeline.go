@@ -19,9 +19,9 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
-	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 // Name is the projection's name.
@@ -33,16 +33,16 @@ const schema = "timeline.v1"
 // appending is safe, any other change changes the schema.
 func kinds() []string {
 	return []string{
-		applications.CompanyRegistered{}.EventType(), applications.CompanyProfileUpdated{}.EventType(),
-		applications.CompanyStageChanged{}.EventType(), applications.PatentAdded{}.EventType(),
-		applications.ApplicationDrafted{}.EventType(), applications.ApplicationUpdated{}.EventType(),
-		applications.ApplicationSubmitted{}.EventType(), applications.ApplicationMatched{}.EventType(),
-		applications.ApplicationUnderReview{}.EventType(), applications.ApplicationFunded{}.EventType(),
-		applications.ApplicationWithdrawn{}.EventType(), applications.ApplicationRejected{}.EventType(),
-		applications.ApplicationExpired{}.EventType(),
-		matching.DealSourced{}.EventType(), matching.DealAdvanced{}.EventType(), matching.DealPassed{}.EventType(),
-		matching.TermSheetIssued{}.EventType(), matching.TermSheetAccepted{}.EventType(),
-		matching.TermSheetDeclined{}.EventType(), matching.DealClosed{}.EventType(),
+		applicationsapi.CompanyRegistered{}.EventType(), applicationsapi.CompanyProfileUpdated{}.EventType(),
+		applicationsapi.CompanyStageChanged{}.EventType(), applicationsapi.PatentAdded{}.EventType(),
+		applicationsapi.ApplicationDrafted{}.EventType(), applicationsapi.ApplicationUpdated{}.EventType(),
+		applicationsapi.ApplicationSubmitted{}.EventType(), applicationsapi.ApplicationMatched{}.EventType(),
+		applicationsapi.ApplicationUnderReview{}.EventType(), applicationsapi.ApplicationFunded{}.EventType(),
+		applicationsapi.ApplicationWithdrawn{}.EventType(), applicationsapi.ApplicationRejected{}.EventType(),
+		applicationsapi.ApplicationExpired{}.EventType(),
+		matchingapi.DealSourced{}.EventType(), matchingapi.DealAdvanced{}.EventType(), matchingapi.DealPassed{}.EventType(),
+		matchingapi.TermSheetIssued{}.EventType(), matchingapi.TermSheetAccepted{}.EventType(),
+		matchingapi.TermSheetDeclined{}.EventType(), matchingapi.DealClosed{}.EventType(),
 	}
 }
 
@@ -142,7 +142,7 @@ func (p *Projection) Schema() string { return schema }
 
 func (p *Projection) Handles(eventType string) bool {
 	_, ok := p.kind[eventType]
-	return ok || eventType == funds.FundRegistered{}.EventType()
+	return ok || eventType == fundsapi.FundRegistered{}.EventType()
 }
 
 func (p *Projection) Reset() {
@@ -199,7 +199,7 @@ func instrumentMask(is []fundbridge.Instrument) (uint8, error) {
 func (p *Projection) Apply(e events.Event, payload any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if v, ok := payload.(funds.FundRegistered); ok {
+	if v, ok := payload.(fundsapi.FundRegistered); ok {
 		if v.FundID == "" {
 			return fmt.Errorf("fund registered without an ID")
 		}
@@ -241,7 +241,7 @@ func (p *Projection) companyActor(c *Company, a fundbridge.Actor) uint32 {
 func (p *Projection) entry(en *draft, payload any) (*Company, error) {
 	// slice handles the events that carry one: stage, company and the
 	// application they concern.
-	slice := func(s applications.Slice, appID string) (*Company, error) {
+	slice := func(s applicationsapi.Slice, appID string) (*Company, error) {
 		c, _, err := p.company(s.CompanyID)
 		if err != nil {
 			return nil, err
@@ -260,7 +260,7 @@ func (p *Projection) entry(en *draft, payload any) (*Company, error) {
 		return err
 	}
 	switch v := payload.(type) {
-	case applications.CompanyRegistered:
+	case applicationsapi.CompanyRegistered:
 		c, _, err := p.company(v.CompanyID)
 		if err != nil {
 			return nil, err
@@ -271,14 +271,14 @@ func (p *Projection) entry(en *draft, payload any) (*Company, error) {
 		c.Name, en.Stage = v.Name, c.Stage
 		en.text = fmt.Sprintf("%s (%s/%s, %s)", v.Name, v.Layer, v.Sector, v.City)
 		return c, nil
-	case applications.CompanyProfileUpdated:
+	case applicationsapi.CompanyProfileUpdated:
 		c, _, err := p.company(v.CompanyID)
 		if err != nil {
 			return nil, err
 		}
 		c.Name, en.Stage, en.text = v.Name, c.Stage, v.Name
 		return c, nil
-	case applications.CompanyStageChanged:
+	case applicationsapi.CompanyStageChanged:
 		c, _, err := p.company(v.CompanyID)
 		if err != nil {
 			return nil, err
@@ -288,26 +288,26 @@ func (p *Projection) entry(en *draft, payload any) (*Company, error) {
 		}
 		en.Stage, en.text = c.Stage, string(v.From)
 		return c, nil
-	case applications.PatentAdded:
+	case applicationsapi.PatentAdded:
 		c, _, err := p.company(v.CompanyID)
 		if err != nil {
 			return nil, err
 		}
 		en.Stage, en.ref, en.text = c.Stage, v.Number, fmt.Sprintf("%s patent %s: %s", v.Kind, v.Number, v.Title)
 		return c, nil
-	case applications.ApplicationDrafted:
+	case applicationsapi.ApplicationDrafted:
 		return p.terms(en, slice, v.Slice, v.ApplicationID, v.ApplicationTerms, amount)
-	case applications.ApplicationUpdated:
+	case applicationsapi.ApplicationUpdated:
 		return p.terms(en, slice, v.Slice, v.ApplicationID, v.ApplicationTerms, amount)
-	case applications.ApplicationSubmitted:
+	case applicationsapi.ApplicationSubmitted:
 		return p.terms(en, slice, v.Slice, v.ApplicationID, v.ApplicationTerms, amount)
-	case applications.ApplicationMatched:
+	case applicationsapi.ApplicationMatched:
 		en.text = strings.Join(v.FundIDs, ",")
 		return slice(v.Slice, v.ApplicationID)
-	case applications.ApplicationUnderReview:
+	case applicationsapi.ApplicationUnderReview:
 		en.text = v.FundID
 		return slice(v.Slice, v.ApplicationID)
-	case applications.ApplicationFunded:
+	case applicationsapi.ApplicationFunded:
 		mask, err := instrumentMask([]fundbridge.Instrument{v.Instrument})
 		if err != nil {
 			return nil, err
@@ -317,15 +317,15 @@ func (p *Projection) entry(en *draft, payload any) (*Company, error) {
 		}
 		en.Mask, en.text = mask, v.FundID
 		return slice(v.Slice, v.ApplicationID)
-	case applications.ApplicationWithdrawn:
+	case applicationsapi.ApplicationWithdrawn:
 		en.text = v.Reason
 		return slice(v.Slice, v.ApplicationID)
-	case applications.ApplicationRejected:
+	case applicationsapi.ApplicationRejected:
 		en.text = v.Reason
 		return slice(v.Slice, v.ApplicationID)
-	case applications.ApplicationExpired:
+	case applicationsapi.ApplicationExpired:
 		return slice(v.Slice, v.ApplicationID)
-	case matching.DealSourced:
+	case matchingapi.DealSourced:
 		if v.DealID == "" || v.FundID == "" {
 			return nil, fmt.Errorf("deal sourced without a deal or fund ID")
 		}
@@ -344,15 +344,15 @@ func (p *Projection) entry(en *draft, payload any) (*Company, error) {
 		p.st.Deals = append(p.st.Deals, d)
 		en.ref, en.text = d.ID, strconv.Itoa(v.Score)
 		return c, nil
-	case matching.DealAdvanced:
+	case matchingapi.DealAdvanced:
 		c, err := p.deal(en, v.DealID)
 		en.text = string(v.To)
 		return c, err
-	case matching.DealPassed:
+	case matchingapi.DealPassed:
 		c, err := p.deal(en, v.DealID)
 		en.text = string(v.Step) + ": " + v.Reason
 		return c, err
-	case matching.TermSheetIssued:
+	case matchingapi.TermSheetIssued:
 		c, err := p.deal(en, v.DealID)
 		if err != nil {
 			return nil, err
@@ -365,13 +365,13 @@ func (p *Projection) entry(en *draft, payload any) (*Company, error) {
 		}
 		en.text = percent(v.Ownership)
 		return c, nil
-	case matching.TermSheetAccepted:
+	case matchingapi.TermSheetAccepted:
 		return p.deal(en, v.DealID)
-	case matching.TermSheetDeclined:
+	case matchingapi.TermSheetDeclined:
 		c, err := p.deal(en, v.DealID)
 		en.text = v.Reason
 		return c, err
-	case matching.DealClosed:
+	case matchingapi.DealClosed:
 		c, err := p.deal(en, v.DealID)
 		if err != nil {
 			return nil, err
@@ -385,7 +385,7 @@ func (p *Projection) entry(en *draft, payload any) (*Company, error) {
 	return nil, fmt.Errorf("unexpected payload %T", payload)
 }
 
-func (p *Projection) terms(en *draft, slice func(applications.Slice, string) (*Company, error), s applications.Slice, id string, t applications.ApplicationTerms, amount func(money.Amount) error) (*Company, error) {
+func (p *Projection) terms(en *draft, slice func(applicationsapi.Slice, string) (*Company, error), s applicationsapi.Slice, id string, t applicationsapi.ApplicationTerms, amount func(money.Amount) error) (*Company, error) {
 	mask, err := instrumentMask(t.Instruments)
 	if err != nil {
 		return nil, err
@@ -535,57 +535,57 @@ func (p *Projection) view(c *Company, en *Entry, kinds []string) EntryView {
 		v.ApplicationID = ref
 	}
 	switch v.Type {
-	case applications.CompanyRegistered{}.EventType():
+	case applicationsapi.CompanyRegistered{}.EventType():
 		v.Summary = fmt.Sprintf("Registered %s at the %s stage", text, v.Stage)
-	case applications.CompanyProfileUpdated{}.EventType():
+	case applicationsapi.CompanyProfileUpdated{}.EventType():
 		v.Summary = "Updated the company profile of " + text
-	case applications.CompanyStageChanged{}.EventType():
+	case applicationsapi.CompanyStageChanged{}.EventType():
 		v.Summary = fmt.Sprintf("Moved from the %s stage to %s", text, v.Stage)
-	case applications.PatentAdded{}.EventType():
+	case applicationsapi.PatentAdded{}.EventType():
 		v.Summary = "Added " + text
-	case applications.ApplicationDrafted{}.EventType():
+	case applicationsapi.ApplicationDrafted{}.EventType():
 		withAmount()
 		v.Summary = fmt.Sprintf("Drafted an application for %s: %s", projections.Human(amount), instruments(en.Mask))
-	case applications.ApplicationUpdated{}.EventType():
+	case applicationsapi.ApplicationUpdated{}.EventType():
 		withAmount()
 		v.Summary = fmt.Sprintf("Updated the draft to %s: %s", projections.Human(amount), instruments(en.Mask))
-	case applications.ApplicationSubmitted{}.EventType():
+	case applicationsapi.ApplicationSubmitted{}.EventType():
 		withAmount()
 		v.Summary = fmt.Sprintf("Applied for %s: %s", projections.Human(amount), instruments(en.Mask))
-	case applications.ApplicationMatched{}.EventType():
+	case applicationsapi.ApplicationMatched{}.EventType():
 		ids := strings.Split(text, ",")
 		names := make([]string, len(ids))
 		for i, id := range ids {
 			names[i] = p.fundName(id)
 		}
 		v.Summary = fmt.Sprintf("Matched to %d fund(s): %s", len(ids), strings.Join(names, ", "))
-	case applications.ApplicationUnderReview{}.EventType():
+	case applicationsapi.ApplicationUnderReview{}.EventType():
 		v.FundID = text
 		v.Summary = "Under review by " + p.fundName(text)
-	case applications.ApplicationFunded{}.EventType():
+	case applicationsapi.ApplicationFunded{}.EventType():
 		withAmount()
 		v.FundID = text
 		v.Summary = fmt.Sprintf("Funded %s by %s (%s)", projections.Human(amount), p.fundName(text), instruments(en.Mask))
-	case applications.ApplicationWithdrawn{}.EventType():
+	case applicationsapi.ApplicationWithdrawn{}.EventType():
 		v.Summary = withReason("Withdrew the application", text)
-	case applications.ApplicationRejected{}.EventType():
+	case applicationsapi.ApplicationRejected{}.EventType():
 		v.Summary = withReason("Application rejected", text)
-	case applications.ApplicationExpired{}.EventType():
+	case applicationsapi.ApplicationExpired{}.EventType():
 		v.Summary = "Application expired without review"
-	case matching.DealSourced{}.EventType():
+	case matchingapi.DealSourced{}.EventType():
 		v.Summary = fmt.Sprintf("%s opened a deal (match score %s)", p.fundName(deal.Fund), text)
-	case matching.DealAdvanced{}.EventType():
+	case matchingapi.DealAdvanced{}.EventType():
 		v.Summary = fmt.Sprintf("%s moved the deal to %s", p.fundName(deal.Fund), text)
-	case matching.DealPassed{}.EventType():
+	case matchingapi.DealPassed{}.EventType():
 		v.Summary = fmt.Sprintf("%s passed at %s", p.fundName(deal.Fund), text)
-	case matching.TermSheetIssued{}.EventType():
+	case matchingapi.TermSheetIssued{}.EventType():
 		withAmount()
 		v.Summary = fmt.Sprintf("%s issued a term sheet: %s at %s pre-money for %s", p.fundName(deal.Fund), projections.Human(amount), projections.Human(en.Extra.Amount()), text)
-	case matching.TermSheetAccepted{}.EventType():
+	case matchingapi.TermSheetAccepted{}.EventType():
 		v.Summary = "Accepted the term sheet of " + p.fundName(deal.Fund)
-	case matching.TermSheetDeclined{}.EventType():
+	case matchingapi.TermSheetDeclined{}.EventType():
 		v.Summary = withReason("Declined the term sheet of "+p.fundName(deal.Fund), text)
-	case matching.DealClosed{}.EventType():
+	case matchingapi.DealClosed{}.EventType():
 		withAmount()
 		v.Summary = fmt.Sprintf("%s closed the deal: %s for %s", p.fundName(deal.Fund), projections.Human(amount), text)
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections/timeline"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
-	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 func TestTimeline(t *testing.T) {
@@ -30,20 +30,20 @@ func TestTimeline(t *testing.T) {
 			t.Fatalf("%s: %v", payload.EventType(), err)
 		}
 	}
-	seed := applications.Slice{CompanyID: "c1", Stage: fundbridge.StageSeed, Layer: fundbridge.LayerTechnology, Sector: "nlp", City: "beijing"}
+	seed := applicationsapi.Slice{CompanyID: "c1", Stage: fundbridge.StageSeed, Layer: fundbridge.LayerTechnology, Sector: "nlp", City: "beijing"}
 	startup := seed
 	startup.Stage = fundbridge.StageStartup
-	terms := applications.ApplicationTerms{AmountRequested: money.MustParse("5000000.00"),
+	terms := applicationsapi.ApplicationTerms{AmountRequested: money.MustParse("5000000.00"),
 		Instruments: []fundbridge.Instrument{fundbridge.InstrumentVentureLoan, fundbridge.InstrumentEquity}}
-	must(manager, funds.FundRegistered{FundID: "f1", ManagerOrg: "o1", Name: "Sky Fund", CommittedCapital: money.MustParse("1.00")})
-	must(founder, applications.CompanyRegistered{CompanyID: "c1", Stage: fundbridge.StageSeed, CompanyProfile: applications.CompanyProfile{Name: "Deep AI", City: "beijing", Layer: "technology", Sector: "nlp"}})
-	must(founder, applications.ApplicationSubmitted{ApplicationID: "a1", Slice: seed, ApplicationTerms: terms})
-	must(founder, applications.CompanyStageChanged{CompanyID: "c1", From: fundbridge.StageSeed, To: fundbridge.StageStartup})
-	must(manager, matching.DealSourced{DealID: "f1_a1", FundID: "f1", ApplicationID: "a1", Score: 81, Slice: startup})
-	must(manager, matching.DealAdvanced{DealID: "f1_a1", From: matching.StepSourced, To: matching.StepScreening})
-	must(manager, matching.TermSheetIssued{DealID: "f1_a1", Amount: money.MustParse("4000000.00"), PreMoney: money.MustParse("16000000.00"), PostMoney: money.MustParse("20000000.00"), Ownership: decimal.RequireFromString("0.2")})
-	must(manager, matching.DealClosed{DealID: "f1_a1", FundID: "f1", ApplicationID: "a1", CompanyID: "c1", Amount: money.MustParse("4000000.00"), Ownership: decimal.RequireFromString("0.2")})
-	must(founder, applications.ApplicationFunded{ApplicationID: "a1", DealID: "f1_a1", FundID: "f1", Instrument: fundbridge.InstrumentEquity, Amount: money.MustParse("4000000.00"), Slice: startup})
+	must(manager, fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "o1", Name: "Sky Fund", CommittedCapital: money.MustParse("1.00")})
+	must(founder, applicationsapi.CompanyRegistered{CompanyID: "c1", Stage: fundbridge.StageSeed, CompanyProfile: applicationsapi.CompanyProfile{Name: "Deep AI", City: "beijing", Layer: "technology", Sector: "nlp"}})
+	must(founder, applicationsapi.ApplicationSubmitted{ApplicationID: "a1", Slice: seed, ApplicationTerms: terms})
+	must(founder, applicationsapi.CompanyStageChanged{CompanyID: "c1", From: fundbridge.StageSeed, To: fundbridge.StageStartup})
+	must(manager, matchingapi.DealSourced{DealID: "f1_a1", FundID: "f1", ApplicationID: "a1", Score: 81, Slice: startup})
+	must(manager, matchingapi.DealAdvanced{DealID: "f1_a1", From: matchingapi.StepSourced, To: matchingapi.StepScreening})
+	must(manager, matchingapi.TermSheetIssued{DealID: "f1_a1", Amount: money.MustParse("4000000.00"), PreMoney: money.MustParse("16000000.00"), PostMoney: money.MustParse("20000000.00"), Ownership: decimal.RequireFromString("0.2")})
+	must(manager, matchingapi.DealClosed{DealID: "f1_a1", FundID: "f1", ApplicationID: "a1", CompanyID: "c1", Amount: money.MustParse("4000000.00"), Ownership: decimal.RequireFromString("0.2")})
+	must(founder, applicationsapi.ApplicationFunded{ApplicationID: "a1", DealID: "f1_a1", FundID: "f1", Instrument: fundbridge.InstrumentEquity, Amount: money.MustParse("4000000.00"), Slice: startup})
 
 	company, entries, ok := p.Timeline("c1")
 	if !ok || company.Name != "Deep AI" || company.Stage != fundbridge.StageStartup || len(entries) != 8 {
@@ -81,10 +81,10 @@ func TestTimeline(t *testing.T) {
 		t.Error("a timeline for a company never seen")
 	}
 	for name, bad := range map[string]events.Payload{
-		"no company":   applications.CompanyRegistered{Stage: fundbridge.StageSeed},
-		"bad stage":    applications.CompanyStageChanged{CompanyID: "c1", To: "unicorn"},
-		"unknown deal": matching.DealAdvanced{DealID: "nope"},
-		"bad amount":   applications.ApplicationSubmitted{ApplicationID: "a2", Slice: seed, ApplicationTerms: applications.ApplicationTerms{AmountRequested: money.MustParse("10000000000000.00").Add(money.MustParse("1.00"))}},
+		"no company":   applicationsapi.CompanyRegistered{Stage: fundbridge.StageSeed},
+		"bad stage":    applicationsapi.CompanyStageChanged{CompanyID: "c1", To: "unicorn"},
+		"unknown deal": matchingapi.DealAdvanced{DealID: "nope"},
+		"bad amount":   applicationsapi.ApplicationSubmitted{ApplicationID: "a2", Slice: seed, ApplicationTerms: applicationsapi.ApplicationTerms{AmountRequested: money.MustParse("10000000000000.00").Add(money.MustParse("1.00"))}},
 	} {
 		if err := apply(founder, bad); err == nil {
 			t.Errorf("%s: applied", name)

@@ -7,63 +7,27 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
-
-// Status is where an application is in its lifecycle:
-// draft → submitted → matched → under review → funded | withdrawn | rejected | expired.
-type Status string
-
-const (
-	StatusDraft       Status = "draft"
-	StatusSubmitted   Status = "submitted"
-	StatusMatched     Status = "matched"
-	StatusUnderReview Status = "under_review"
-	StatusFunded      Status = "funded"
-	StatusWithdrawn   Status = "withdrawn"
-	StatusRejected    Status = "rejected"
-	StatusExpired     Status = "expired"
-)
-
-// Statuses lists every status in lifecycle order.
-func Statuses() []Status {
-	return []Status{StatusDraft, StatusSubmitted, StatusMatched, StatusUnderReview, StatusFunded, StatusWithdrawn, StatusRejected, StatusExpired}
-}
 
 // Application is the application aggregate's state, folded from its stream
 // (application-<id>); the views fold the same state.
 type Application struct {
-	ID          string           `json:"id"` // empty until drafted
-	CompanyName string           `json:"company_name"`
-	Slice       Slice            `json:"slice"` // as of the latest event
-	Terms       ApplicationTerms `json:"terms"`
-	Status      Status           `json:"status"`
-	FundIDs     []string         `json:"fund_ids,omitempty"`    // matched, in the order matched
-	ReviewedBy  []string         `json:"reviewed_by,omitempty"` // funds that took it under review
-	Deals       []FundedDeal     `json:"deals,omitempty"`
-	History     []StatusChange   `json:"history,omitempty"`
-	Reason      string           `json:"reason,omitempty"` // of the withdrawal or rejection
-	CreatedAt   time.Time        `json:"created_at"`
-	SubmittedAt time.Time        `json:"submitted_at"` // zero while a draft
-	UpdatedAt   time.Time        `json:"updated_at"`
-	Version     uint64           `json:"version"`
-}
-
-// FundedDeal is a deal that funded the application.
-type FundedDeal struct {
-	DealID     string                `json:"deal_id"`
-	FundID     string                `json:"fund_id"`
-	Instrument fundbridge.Instrument `json:"instrument"`
-	Amount     money.Amount          `json:"amount"`
-	At         time.Time             `json:"at"`
-}
-
-// StatusChange is one step of the application's lifecycle.
-type StatusChange struct {
-	Status Status    `json:"status"`
-	At     time.Time `json:"at"`
-	Reason string    `json:"reason,omitempty"`
+	ID          string                           `json:"id"` // empty until drafted
+	CompanyName string                           `json:"company_name"`
+	Slice       applicationsapi.Slice            `json:"slice"` // as of the latest event
+	Terms       applicationsapi.ApplicationTerms `json:"terms"`
+	Status      applicationsapi.Status           `json:"status"`
+	FundIDs     []string                         `json:"fund_ids,omitempty"`    // matched, in the order matched
+	ReviewedBy  []string                         `json:"reviewed_by,omitempty"` // funds that took it under review
+	Deals       []applicationsapi.FundedDeal     `json:"deals,omitempty"`
+	History     []applicationsapi.StatusChange   `json:"history,omitempty"`
+	Reason      string                           `json:"reason,omitempty"` // of the withdrawal or rejection
+	CreatedAt   time.Time                        `json:"created_at"`
+	SubmittedAt time.Time                        `json:"submitted_at"` // zero while a draft
+	UpdatedAt   time.Time                        `json:"updated_at"`
+	Version     uint64                           `json:"version"`
 }
 
 // Exists reports whether the application has been drafted.
@@ -71,13 +35,13 @@ func (a Application) Exists() bool { return a.ID != "" }
 
 func (a Application) matchedTo(fundID string) bool { return slices.Contains(a.FundIDs, fundID) }
 
-func (a Application) deal(dealID string) (FundedDeal, bool) {
+func (a Application) deal(dealID string) (applicationsapi.FundedDeal, bool) {
 	for _, d := range a.Deals {
 		if d.DealID == dealID {
 			return d, true
 		}
 	}
-	return FundedDeal{}, false
+	return applicationsapi.FundedDeal{}, false
 }
 
 func applicationDecider() svc.Decider[Application] {
@@ -92,54 +56,54 @@ func applicationDecider() svc.Decider[Application] {
 // evolveApplication folds one event. Slices are appended to clipped copies,
 // so a state already handed out is never changed under its reader.
 func evolveApplication(a Application, e events.Event, payload any) Application {
-	moveTo := func(s Status, reason string) {
+	moveTo := func(s applicationsapi.Status, reason string) {
 		a.Status = s
-		a.History = append(slices.Clip(a.History), StatusChange{Status: s, At: e.RecordedAt, Reason: reason})
+		a.History = append(slices.Clip(a.History), applicationsapi.StatusChange{Status: s, At: e.RecordedAt, Reason: reason})
 	}
 	switch p := payload.(type) {
-	case ApplicationDrafted:
+	case applicationsapi.ApplicationDrafted:
 		a.ID, a.CompanyName, a.Slice, a.Terms = p.ApplicationID, p.CompanyName, p.Slice, p.ApplicationTerms
 		a.CreatedAt = e.RecordedAt
-		moveTo(StatusDraft, "")
-	case ApplicationUpdated:
+		moveTo(applicationsapi.StatusDraft, "")
+	case applicationsapi.ApplicationUpdated:
 		a.Slice, a.Terms = p.Slice, p.ApplicationTerms
-	case ApplicationSubmitted:
+	case applicationsapi.ApplicationSubmitted:
 		a.CompanyName, a.Slice, a.Terms = p.CompanyName, p.Slice, p.ApplicationTerms
 		a.SubmittedAt = e.RecordedAt
-		moveTo(StatusSubmitted, "")
-	case ApplicationMatched:
+		moveTo(applicationsapi.StatusSubmitted, "")
+	case applicationsapi.ApplicationMatched:
 		a.Slice = p.Slice
 		for _, f := range p.FundIDs {
 			if !a.matchedTo(f) {
 				a.FundIDs = append(slices.Clip(a.FundIDs), f)
 			}
 		}
-		if a.Status == StatusSubmitted {
-			moveTo(StatusMatched, "")
+		if a.Status == applicationsapi.StatusSubmitted {
+			moveTo(applicationsapi.StatusMatched, "")
 		}
-	case ApplicationUnderReview:
+	case applicationsapi.ApplicationUnderReview:
 		a.Slice = p.Slice
 		if !slices.Contains(a.ReviewedBy, p.FundID) {
 			a.ReviewedBy = append(slices.Clip(a.ReviewedBy), p.FundID)
 		}
-		if a.Status == StatusMatched {
-			moveTo(StatusUnderReview, "")
+		if a.Status == applicationsapi.StatusMatched {
+			moveTo(applicationsapi.StatusUnderReview, "")
 		}
-	case ApplicationFunded:
+	case applicationsapi.ApplicationFunded:
 		a.Slice = p.Slice
-		a.Deals = append(slices.Clip(a.Deals), FundedDeal{DealID: p.DealID, FundID: p.FundID, Instrument: p.Instrument, Amount: p.Amount, At: e.RecordedAt})
-		if a.Status != StatusFunded {
-			moveTo(StatusFunded, "")
+		a.Deals = append(slices.Clip(a.Deals), applicationsapi.FundedDeal{DealID: p.DealID, FundID: p.FundID, Instrument: p.Instrument, Amount: p.Amount, At: e.RecordedAt})
+		if a.Status != applicationsapi.StatusFunded {
+			moveTo(applicationsapi.StatusFunded, "")
 		}
-	case ApplicationWithdrawn:
+	case applicationsapi.ApplicationWithdrawn:
 		a.Slice, a.Reason = p.Slice, p.Reason
-		moveTo(StatusWithdrawn, p.Reason)
-	case ApplicationRejected:
+		moveTo(applicationsapi.StatusWithdrawn, p.Reason)
+	case applicationsapi.ApplicationRejected:
 		a.Slice, a.Reason = p.Slice, p.Reason
-		moveTo(StatusRejected, p.Reason)
-	case ApplicationExpired:
+		moveTo(applicationsapi.StatusRejected, p.Reason)
+	case applicationsapi.ApplicationExpired:
 		a.Slice = p.Slice
-		moveTo(StatusExpired, "")
+		moveTo(applicationsapi.StatusExpired, "")
 	default:
 		return a
 	}
@@ -159,66 +123,68 @@ func illegal(a Application, move string) error {
 	return fundbridge.Errorf(fundbridge.ECONFLICT, "application %s is %s: it cannot be %s", a.ID, a.Status, move)
 }
 
-func in(s Status, allowed ...Status) bool { return slices.Contains(allowed, s) }
+func in(s applicationsapi.Status, allowed ...applicationsapi.Status) bool {
+	return slices.Contains(allowed, s)
+}
 
 // draftApplication decides application.draft for the application id of
 // company c. The command is validated.
-func draftApplication(a Application, id string, c Company, cmd DraftApplication) ([]events.Payload, error) {
+func draftApplication(a Application, id string, c Company, cmd applicationsapi.DraftApplication) ([]events.Payload, error) {
 	if a.Exists() {
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "application %s already exists", a.ID)
 	}
 	if !c.Registered() {
 		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "company %s is not registered: register it before applying", cmd.CompanyID)
 	}
-	return []events.Payload{ApplicationDrafted{
-		ApplicationID: id, CompanyName: c.Profile.Name, Slice: c.slice(), ApplicationTerms: cmd.terms(),
+	return []events.Payload{applicationsapi.ApplicationDrafted{
+		ApplicationID: id, CompanyName: c.Profile.Name, Slice: c.slice(), ApplicationTerms: cmd.Terms(),
 	}}, nil
 }
 
 // updateApplication decides application.update: the terms are replaced
 // whole, and only while the application is a draft.
-func updateApplication(a Application, c Company, cmd UpdateApplication) ([]events.Payload, error) {
+func updateApplication(a Application, c Company, cmd applicationsapi.UpdateApplication) ([]events.Payload, error) {
 	if !a.Exists() {
 		return nil, applicationNotFound(cmd.ApplicationID)
 	}
-	if a.Status != StatusDraft {
+	if a.Status != applicationsapi.StatusDraft {
 		return nil, illegal(a, "updated (only drafts can be)")
 	}
-	terms := cmd.apply(a.Terms)
+	terms := cmd.Apply(a.Terms)
 	if sameJSON(terms, a.Terms) && c.slice() == a.Slice {
 		return nil, nil
 	}
-	return []events.Payload{ApplicationUpdated{ApplicationID: a.ID, Slice: c.slice(), ApplicationTerms: terms}}, nil
+	return []events.Payload{applicationsapi.ApplicationUpdated{ApplicationID: a.ID, Slice: c.slice(), ApplicationTerms: terms}}, nil
 }
 
 // submitApplication decides application.submit: a draft goes to matching
 // only when its terms are complete.
 func submitApplication(a Application, c Company) ([]events.Payload, error) {
-	if a.Status != StatusDraft {
+	if a.Status != applicationsapi.StatusDraft {
 		return nil, illegal(a, "submitted")
 	}
-	if problems := termsProblems(a.Terms, true); len(problems) > 0 {
+	if problems := applicationsapi.TermsProblems(a.Terms, true); len(problems) > 0 {
 		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: "the application is incomplete", Fields: problems}
 	}
-	return []events.Payload{ApplicationSubmitted{
+	return []events.Payload{applicationsapi.ApplicationSubmitted{
 		ApplicationID: a.ID, CompanyName: c.Profile.Name, Slice: c.slice(), ApplicationTerms: a.Terms,
 	}}, nil
 }
 
 // withdrawApplication decides application.withdraw: the startup may pull
 // out until the application is decided.
-func withdrawApplication(a Application, c Company, cmd WithdrawApplication) ([]events.Payload, error) {
-	if !in(a.Status, StatusDraft, StatusSubmitted, StatusMatched, StatusUnderReview) {
+func withdrawApplication(a Application, c Company, cmd applicationsapi.WithdrawApplication) ([]events.Payload, error) {
+	if !in(a.Status, applicationsapi.StatusDraft, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview) {
 		return nil, illegal(a, "withdrawn")
 	}
-	return []events.Payload{ApplicationWithdrawn{ApplicationID: a.ID, Reason: cmd.Reason, Slice: c.slice()}}, nil
+	return []events.Payload{applicationsapi.ApplicationWithdrawn{ApplicationID: a.ID, Reason: cmd.Reason, Slice: c.slice()}}, nil
 }
 
 // markMatched decides application.mark_matched. Matching is incremental, so
 // a later match adds funds (also while under review, without moving the
 // status back); funds already matched are not recorded twice.
-func markMatched(a Application, c Company, cmd MarkMatched) ([]events.Payload, error) {
-	if !in(a.Status, StatusSubmitted, StatusMatched, StatusUnderReview) {
+func markMatched(a Application, c Company, cmd applicationsapi.MarkMatched) ([]events.Payload, error) {
+	if !in(a.Status, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview) {
 		return nil, illegal(a, "matched")
 	}
 	var fresh []string
@@ -230,13 +196,13 @@ func markMatched(a Application, c Company, cmd MarkMatched) ([]events.Payload, e
 	if len(fresh) == 0 {
 		return nil, nil
 	}
-	return []events.Payload{ApplicationMatched{ApplicationID: a.ID, FundIDs: fresh, Slice: c.slice()}}, nil
+	return []events.Payload{applicationsapi.ApplicationMatched{ApplicationID: a.ID, FundIDs: fresh, Slice: c.slice()}}, nil
 }
 
 // markUnderReview decides application.mark_under_review. Several funds may
 // review at once; a fund already reviewing changes nothing.
-func markUnderReview(a Application, c Company, cmd MarkUnderReview) ([]events.Payload, error) {
-	if !in(a.Status, StatusMatched, StatusUnderReview) {
+func markUnderReview(a Application, c Company, cmd applicationsapi.MarkUnderReview) ([]events.Payload, error) {
+	if !in(a.Status, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview) {
 		return nil, illegal(a, "put under review")
 	}
 	if !a.matchedTo(cmd.FundID) {
@@ -245,13 +211,13 @@ func markUnderReview(a Application, c Company, cmd MarkUnderReview) ([]events.Pa
 	if slices.Contains(a.ReviewedBy, cmd.FundID) {
 		return nil, nil
 	}
-	return []events.Payload{ApplicationUnderReview{ApplicationID: a.ID, FundID: cmd.FundID, Slice: c.slice()}}, nil
+	return []events.Payload{applicationsapi.ApplicationUnderReview{ApplicationID: a.ID, FundID: cmd.FundID, Slice: c.slice()}}, nil
 }
 
 // markFunded decides application.mark_funded. An application may be funded
 // by several deals (a loan and its equity tranche); each is recorded once.
-func markFunded(a Application, c Company, cmd MarkFunded) ([]events.Payload, error) {
-	if !in(a.Status, StatusMatched, StatusUnderReview, StatusFunded) {
+func markFunded(a Application, c Company, cmd applicationsapi.MarkFunded) ([]events.Payload, error) {
+	if !in(a.Status, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview, applicationsapi.StatusFunded) {
 		return nil, illegal(a, "funded")
 	}
 	amount := *cmd.Amount
@@ -264,26 +230,26 @@ func markFunded(a Application, c Company, cmd MarkFunded) ([]events.Payload, err
 	if !a.matchedTo(cmd.FundID) {
 		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "fund %s was not matched to application %s", cmd.FundID, a.ID)
 	}
-	return []events.Payload{ApplicationFunded{
+	return []events.Payload{applicationsapi.ApplicationFunded{
 		ApplicationID: a.ID, DealID: cmd.DealID, FundID: cmd.FundID, Instrument: cmd.Instrument, Amount: amount, Slice: c.slice(),
 	}}, nil
 }
 
 // rejectApplication decides application.reject (by an operator).
-func rejectApplication(a Application, c Company, cmd RejectApplication) ([]events.Payload, error) {
-	if !in(a.Status, StatusSubmitted, StatusMatched, StatusUnderReview) {
+func rejectApplication(a Application, c Company, cmd applicationsapi.RejectApplication) ([]events.Payload, error) {
+	if !in(a.Status, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview) {
 		return nil, illegal(a, "rejected")
 	}
-	return []events.Payload{ApplicationRejected{ApplicationID: a.ID, Reason: cmd.Reason, Slice: c.slice()}}, nil
+	return []events.Payload{applicationsapi.ApplicationRejected{ApplicationID: a.ID, Reason: cmd.Reason, Slice: c.slice()}}, nil
 }
 
 // expireApplication decides application.expire: one nobody took under
 // review in time lapses.
 func expireApplication(a Application, c Company) ([]events.Payload, error) {
-	if !in(a.Status, StatusSubmitted, StatusMatched) {
+	if !in(a.Status, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched) {
 		return nil, illegal(a, "expired")
 	}
-	return []events.Payload{ApplicationExpired{ApplicationID: a.ID, Slice: c.slice()}}, nil
+	return []events.Payload{applicationsapi.ApplicationExpired{ApplicationID: a.ID, Slice: c.slice()}}, nil
 }
 
 // sameJSON compares values as they are recorded: decimals that print the
@@ -292,16 +258,4 @@ func sameJSON(a, b any) bool {
 	x, errX := json.Marshal(a)
 	y, errY := json.Marshal(b)
 	return errX == nil && errY == nil && string(x) == string(y)
-}
-
-// termsProblems lists what is wrong with terms; complete also requires
-// what a submission needs (instruments and the use of funds).
-func termsProblems(t ApplicationTerms, complete bool) []fundbridge.FieldError {
-	var fe fieldErrors
-	amount := t.AmountRequested
-	fe.amount("amount_requested", &amount, maxRequest())
-	fe.instruments(t.Instruments, complete)
-	fe.useOfFunds(t.UseOfFunds, complete)
-	fe.valuation(t.ValuationAsk)
-	return fe.FieldErrors
 }

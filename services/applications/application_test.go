@@ -8,6 +8,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 )
 
 func amount(s string) *money.Amount {
@@ -19,63 +20,63 @@ func amount(s string) *money.Amount {
 func company(t testing.TB, stage fundbridge.Stage) Company {
 	c := evolveCompany(Company{}, events.Event{Version: 1, RecordedAt: testNow()}, registered(t))
 	if stage != c.Stage {
-		c = evolveCompany(c, events.Event{Version: 2, RecordedAt: testNow()}, CompanyStageChanged{CompanyID: c.ID, From: c.Stage, To: stage})
+		c = evolveCompany(c, events.Event{Version: 2, RecordedAt: testNow()}, applicationsapi.CompanyStageChanged{CompanyID: c.ID, From: c.Stage, To: stage})
 	}
 	return c
 }
 
-func seedSlice() Slice {
-	return Slice{CompanyID: "acme", Stage: fundbridge.StageSeed, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"}
+func seedSlice() applicationsapi.Slice {
+	return applicationsapi.Slice{CompanyID: "acme", Stage: fundbridge.StageSeed, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"}
 }
 
-func growthSlice() Slice {
+func growthSlice() applicationsapi.Slice {
 	s := seedSlice()
 	s.Stage = fundbridge.StageGrowth
 	return s
 }
 
-func draftCmd() DraftApplication {
-	return DraftApplication{CompanyID: "acme", AmountRequested: amount("30000000.00"),
+func draftCmd() applicationsapi.DraftApplication {
+	return applicationsapi.DraftApplication{CompanyID: "acme", AmountRequested: amount("30000000.00"),
 		Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity, fundbridge.InstrumentVentureLoan},
 		UseOfFunds:  "GPU cluster and two more research engineers", ValuationAsk: amount("120000000"), CreditDataConsent: true}
 }
 
-func terms() ApplicationTerms { return draftCmd().terms() }
+func terms() applicationsapi.ApplicationTerms { return draftCmd().Terms() }
 
 // The lifecycle so far, as given events.
 func drafted() events.Payload {
-	return ApplicationDrafted{ApplicationID: "app1", CompanyName: "Acme Vision", Slice: seedSlice(), ApplicationTerms: terms()}
+	return applicationsapi.ApplicationDrafted{ApplicationID: "app1", CompanyName: "Acme Vision", Slice: seedSlice(), ApplicationTerms: terms()}
 }
 func submitted() events.Payload {
-	return ApplicationSubmitted{ApplicationID: "app1", CompanyName: "Acme Vision", Slice: seedSlice(), ApplicationTerms: terms()}
+	return applicationsapi.ApplicationSubmitted{ApplicationID: "app1", CompanyName: "Acme Vision", Slice: seedSlice(), ApplicationTerms: terms()}
 }
 func matched(funds ...string) events.Payload {
-	return ApplicationMatched{ApplicationID: "app1", FundIDs: funds, Slice: seedSlice()}
+	return applicationsapi.ApplicationMatched{ApplicationID: "app1", FundIDs: funds, Slice: seedSlice()}
 }
 func underReview(fund string) events.Payload {
-	return ApplicationUnderReview{ApplicationID: "app1", FundID: fund, Slice: seedSlice()}
+	return applicationsapi.ApplicationUnderReview{ApplicationID: "app1", FundID: fund, Slice: seedSlice()}
 }
 func funded(deal, fund string) events.Payload {
-	return ApplicationFunded{ApplicationID: "app1", DealID: deal, FundID: fund, Instrument: fundbridge.InstrumentEquity, Amount: money.MustParse("20000000"), Slice: seedSlice()}
+	return applicationsapi.ApplicationFunded{ApplicationID: "app1", DealID: deal, FundID: fund, Instrument: fundbridge.InstrumentEquity, Amount: money.MustParse("20000000"), Slice: seedSlice()}
 }
 
 // histories lists a given history for every status.
-func histories() map[Status][]events.Payload {
-	return map[Status][]events.Payload{
-		StatusDraft:       {drafted()},
-		StatusSubmitted:   {drafted(), submitted()},
-		StatusMatched:     {drafted(), submitted(), matched("f1", "f2")},
-		StatusUnderReview: {drafted(), submitted(), matched("f1", "f2"), underReview("f1")},
-		StatusFunded:      {drafted(), submitted(), matched("f1", "f2"), underReview("f1"), funded("d1", "f1")},
-		StatusWithdrawn:   {drafted(), submitted(), ApplicationWithdrawn{ApplicationID: "app1", Slice: seedSlice()}},
-		StatusRejected:    {drafted(), submitted(), ApplicationRejected{ApplicationID: "app1", Reason: "not AI", Slice: seedSlice()}},
-		StatusExpired:     {drafted(), submitted(), ApplicationExpired{ApplicationID: "app1", Slice: seedSlice()}},
+func histories() map[applicationsapi.Status][]events.Payload {
+	return map[applicationsapi.Status][]events.Payload{
+		applicationsapi.StatusDraft:       {drafted()},
+		applicationsapi.StatusSubmitted:   {drafted(), submitted()},
+		applicationsapi.StatusMatched:     {drafted(), submitted(), matched("f1", "f2")},
+		applicationsapi.StatusUnderReview: {drafted(), submitted(), matched("f1", "f2"), underReview("f1")},
+		applicationsapi.StatusFunded:      {drafted(), submitted(), matched("f1", "f2"), underReview("f1"), funded("d1", "f1")},
+		applicationsapi.StatusWithdrawn:   {drafted(), submitted(), applicationsapi.ApplicationWithdrawn{ApplicationID: "app1", Slice: seedSlice()}},
+		applicationsapi.StatusRejected:    {drafted(), submitted(), applicationsapi.ApplicationRejected{ApplicationID: "app1", Reason: "not AI", Slice: seedSlice()}},
+		applicationsapi.StatusExpired:     {drafted(), submitted(), applicationsapi.ApplicationExpired{ApplicationID: "app1", Slice: seedSlice()}},
 	}
 }
 
 // lifecycle checks a move from every status: those in allowed give the
 // events of want(status); the rest are conflicts naming the status.
-func lifecycle(t *testing.T, allowed []Status, when func(Application) ([]events.Payload, error), want func(Status) []events.Payload) {
+func lifecycle(t *testing.T, allowed []applicationsapi.Status, when func(Application) ([]events.Payload, error), want func(applicationsapi.Status) []events.Payload) {
 	d := applicationDecider()
 	for status, given := range histories() {
 		t.Run(string(status), func(t *testing.T) {
@@ -93,8 +94,8 @@ func lifecycle(t *testing.T, allowed []Status, when func(Application) ([]events.
 
 func TestApplicationDraft(t *testing.T) {
 	d := applicationDecider()
-	draft := func(c Company, cmd DraftApplication) func(Application) ([]events.Payload, error) {
-		return validated(cmd, func(a Application, cmd DraftApplication) ([]events.Payload, error) {
+	draft := func(c Company, cmd applicationsapi.DraftApplication) func(Application) ([]events.Payload, error) {
+		return validated(cmd, func(a Application, cmd applicationsapi.DraftApplication) ([]events.Payload, error) {
 			return draftApplication(a, "app1", c, cmd)
 		})
 	}
@@ -102,10 +103,10 @@ func TestApplicationDraft(t *testing.T) {
 		check(t, d, nil, draft(company(t, fundbridge.StageSeed), draftCmd()), []events.Payload{drafted()})
 	})
 	t.Run("a draft may wait for instruments and the use of funds", func(t *testing.T) {
-		cmd := DraftApplication{CompanyID: "acme", AmountRequested: amount("5000000")}
-		check(t, d, nil, draft(company(t, fundbridge.StageSeed), cmd), []events.Payload{ApplicationDrafted{
+		cmd := applicationsapi.DraftApplication{CompanyID: "acme", AmountRequested: amount("5000000")}
+		check(t, d, nil, draft(company(t, fundbridge.StageSeed), cmd), []events.Payload{applicationsapi.ApplicationDrafted{
 			ApplicationID: "app1", CompanyName: "Acme Vision", Slice: seedSlice(),
-			ApplicationTerms: ApplicationTerms{AmountRequested: money.MustParse("5000000"), Instruments: []fundbridge.Instrument{}},
+			ApplicationTerms: applicationsapi.ApplicationTerms{AmountRequested: money.MustParse("5000000"), Instruments: []fundbridge.Instrument{}},
 		}})
 	})
 	t.Run("the company must be registered", func(t *testing.T) {
@@ -114,23 +115,23 @@ func TestApplicationDraft(t *testing.T) {
 	t.Run("an existing application", func(t *testing.T) {
 		check(t, d, []events.Payload{drafted()}, draft(company(t, fundbridge.StageSeed), draftCmd()), refused{code: fundbridge.ECONFLICT})
 	})
-	bad := func(name, field, says string, edit func(*DraftApplication)) {
+	bad := func(name, field, says string, edit func(*applicationsapi.DraftApplication)) {
 		t.Run(name, func(t *testing.T) {
 			cmd := draftCmd()
 			edit(&cmd)
 			check(t, d, nil, draft(company(t, fundbridge.StageSeed), cmd), refused{code: fundbridge.EINVALID, field: field, says: says})
 		})
 	}
-	bad("amount missing", "amount_requested", "required", func(c *DraftApplication) { c.AmountRequested = nil })
-	bad("amount zero", "amount_requested", "greater than zero", func(c *DraftApplication) { c.AmountRequested = amount("0") })
-	bad("amount negative", "amount_requested", "negative", func(c *DraftApplication) { c.AmountRequested = decoded(t, `"-5"`) })
-	bad("amount with 3 places", "amount_requested", "2 decimal places", func(c *DraftApplication) { c.AmountRequested = decoded(t, `"100.005"`) })
-	bad("amount over ¥10bn", "amount_requested", "¥10bn", func(c *DraftApplication) { c.AmountRequested = amount("10000000000.01") })
-	bad("unknown instrument", "instruments[1]", "", func(c *DraftApplication) { c.Instruments[1] = "crypto" })
-	bad("instrument twice", "instruments[1]", "twice", func(c *DraftApplication) { c.Instruments[1] = fundbridge.InstrumentEquity })
-	bad("use of funds too long", "use_of_funds", "at most 2000", func(c *DraftApplication) { c.UseOfFunds = strings.Repeat("算", 2001) })
-	bad("zero valuation", "valuation_ask", "", func(c *DraftApplication) { c.ValuationAsk = amount("0") })
-	bad("no company", "company_id", "required", func(c *DraftApplication) { c.CompanyID = "" })
+	bad("amount missing", "amount_requested", "required", func(c *applicationsapi.DraftApplication) { c.AmountRequested = nil })
+	bad("amount zero", "amount_requested", "greater than zero", func(c *applicationsapi.DraftApplication) { c.AmountRequested = amount("0") })
+	bad("amount negative", "amount_requested", "negative", func(c *applicationsapi.DraftApplication) { c.AmountRequested = decoded(t, `"-5"`) })
+	bad("amount with 3 places", "amount_requested", "2 decimal places", func(c *applicationsapi.DraftApplication) { c.AmountRequested = decoded(t, `"100.005"`) })
+	bad("amount over ¥10bn", "amount_requested", "¥10bn", func(c *applicationsapi.DraftApplication) { c.AmountRequested = amount("10000000000.01") })
+	bad("unknown instrument", "instruments[1]", "", func(c *applicationsapi.DraftApplication) { c.Instruments[1] = "crypto" })
+	bad("instrument twice", "instruments[1]", "twice", func(c *applicationsapi.DraftApplication) { c.Instruments[1] = fundbridge.InstrumentEquity })
+	bad("use of funds too long", "use_of_funds", "at most 2000", func(c *applicationsapi.DraftApplication) { c.UseOfFunds = strings.Repeat("算", 2001) })
+	bad("zero valuation", "valuation_ask", "", func(c *applicationsapi.DraftApplication) { c.ValuationAsk = amount("0") })
+	bad("no company", "company_id", "required", func(c *applicationsapi.DraftApplication) { c.CompanyID = "" })
 	t.Run("¥10bn exactly is allowed", func(t *testing.T) {
 		cmd := draftCmd()
 		cmd.AmountRequested = amount("10000000000.00")
@@ -150,44 +151,44 @@ func decoded(t testing.TB, s string) *money.Amount {
 }
 
 func TestApplicationUpdate(t *testing.T) {
-	update := func(c Company, cmd UpdateApplication) func(Application) ([]events.Payload, error) {
-		return validated(cmd, func(a Application, cmd UpdateApplication) ([]events.Payload, error) {
+	update := func(c Company, cmd applicationsapi.UpdateApplication) func(Application) ([]events.Payload, error) {
+		return validated(cmd, func(a Application, cmd applicationsapi.UpdateApplication) ([]events.Payload, error) {
 			return updateApplication(a, c, cmd)
 		})
 	}
-	upd := UpdateApplication{ApplicationID: "app1", AmountRequested: amount("45000000"),
+	upd := applicationsapi.UpdateApplication{ApplicationID: "app1", AmountRequested: amount("45000000"),
 		Instruments: ptr([]fundbridge.Instrument{fundbridge.InstrumentLoanPlusEquity}), UseOfFunds: ptr("a second data centre")}
 	want := terms()
 	want.AmountRequested, want.Instruments, want.UseOfFunds = money.MustParse("45000000"), []fundbridge.Instrument{fundbridge.InstrumentLoanPlusEquity}, "a second data centre"
 	t.Run("from each status", func(t *testing.T) {
-		lifecycle(t, []Status{StatusDraft}, update(company(t, fundbridge.StageGrowth), upd), func(Status) []events.Payload {
+		lifecycle(t, []applicationsapi.Status{applicationsapi.StatusDraft}, update(company(t, fundbridge.StageGrowth), upd), func(applicationsapi.Status) []events.Payload {
 			// The company grew since the draft: the update records its current stage.
-			return []events.Payload{ApplicationUpdated{ApplicationID: "app1", Slice: growthSlice(), ApplicationTerms: want}}
+			return []events.Payload{applicationsapi.ApplicationUpdated{ApplicationID: "app1", Slice: growthSlice(), ApplicationTerms: want}}
 		})
 	})
 	t.Run("null removes the valuation ask", func(t *testing.T) {
-		var cmd UpdateApplication
+		var cmd applicationsapi.UpdateApplication
 		if err := json.Unmarshal([]byte(`{"application_id": "app1", "valuation_ask": null, "credit_data_consent": false}`), &cmd); err != nil {
 			t.Fatal(err)
 		}
 		want := terms()
 		want.ValuationAsk, want.CreditDataConsent = nil, false
 		check(t, applicationDecider(), []events.Payload{drafted()}, update(company(t, fundbridge.StageSeed), cmd),
-			[]events.Payload{ApplicationUpdated{ApplicationID: "app1", Slice: seedSlice(), ApplicationTerms: want}})
+			[]events.Payload{applicationsapi.ApplicationUpdated{ApplicationID: "app1", Slice: seedSlice(), ApplicationTerms: want}})
 	})
 	t.Run("unchanged appends nothing", func(t *testing.T) {
-		same := UpdateApplication{ApplicationID: "app1", AmountRequested: amount("30000000"), ValuationAsk: OptionalAmount{Set: true, Value: amount("120000000.00")}}
+		same := applicationsapi.UpdateApplication{ApplicationID: "app1", AmountRequested: amount("30000000"), ValuationAsk: applicationsapi.OptionalAmount{Set: true, Value: amount("120000000.00")}}
 		check(t, applicationDecider(), []events.Payload{drafted()}, update(company(t, fundbridge.StageSeed), same), []events.Payload(nil))
 	})
 	for _, bad := range []struct {
 		field string
-		cmd   UpdateApplication
+		cmd   applicationsapi.UpdateApplication
 	}{
-		{"amount_requested", UpdateApplication{AmountRequested: amount("0.00")}},
-		{"instruments[0]", UpdateApplication{Instruments: ptr([]fundbridge.Instrument{"bond"})}},
-		{"use_of_funds", UpdateApplication{UseOfFunds: ptr(strings.Repeat("x", 2001))}},
-		{"valuation_ask", UpdateApplication{ValuationAsk: OptionalAmount{Set: true, Value: decoded(t, `"-1"`)}}},
-		{"application_id", UpdateApplication{}},
+		{"amount_requested", applicationsapi.UpdateApplication{AmountRequested: amount("0.00")}},
+		{"instruments[0]", applicationsapi.UpdateApplication{Instruments: ptr([]fundbridge.Instrument{"bond"})}},
+		{"use_of_funds", applicationsapi.UpdateApplication{UseOfFunds: ptr(strings.Repeat("x", 2001))}},
+		{"valuation_ask", applicationsapi.UpdateApplication{ValuationAsk: applicationsapi.OptionalAmount{Set: true, Value: decoded(t, `"-1"`)}}},
+		{"application_id", applicationsapi.UpdateApplication{}},
 	} {
 		t.Run("invalid "+bad.field, func(t *testing.T) {
 			if bad.field != "application_id" {
@@ -203,129 +204,129 @@ func TestApplicationSubmit(t *testing.T) {
 		return submitApplication(a, company(t, fundbridge.StageSeed))
 	}
 	t.Run("from each status", func(t *testing.T) {
-		lifecycle(t, []Status{StatusDraft}, submit, func(Status) []events.Payload { return []events.Payload{submitted()} })
+		lifecycle(t, []applicationsapi.Status{applicationsapi.StatusDraft}, submit, func(applicationsapi.Status) []events.Payload { return []events.Payload{submitted()} })
 	})
 	t.Run("incomplete", func(t *testing.T) {
-		given := []events.Payload{ApplicationDrafted{ApplicationID: "app1", CompanyName: "Acme Vision", Slice: seedSlice(),
-			ApplicationTerms: ApplicationTerms{AmountRequested: money.MustParse("100"), UseOfFunds: " "}}}
+		given := []events.Payload{applicationsapi.ApplicationDrafted{ApplicationID: "app1", CompanyName: "Acme Vision", Slice: seedSlice(),
+			ApplicationTerms: applicationsapi.ApplicationTerms{AmountRequested: money.MustParse("100"), UseOfFunds: " "}}}
 		check(t, applicationDecider(), given, submit, refused{code: fundbridge.EUNPROCESSABLE, field: "instruments"})
 		check(t, applicationDecider(), given, submit, refused{code: fundbridge.EUNPROCESSABLE, field: "use_of_funds"})
 	})
 }
 
 func TestApplicationWithdraw(t *testing.T) {
-	cmd := WithdrawApplication{ApplicationID: "app1", Reason: "raised elsewhere"}
-	lifecycle(t, []Status{StatusDraft, StatusSubmitted, StatusMatched, StatusUnderReview},
-		validated(cmd, func(a Application, cmd WithdrawApplication) ([]events.Payload, error) {
+	cmd := applicationsapi.WithdrawApplication{ApplicationID: "app1", Reason: "raised elsewhere"}
+	lifecycle(t, []applicationsapi.Status{applicationsapi.StatusDraft, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview},
+		validated(cmd, func(a Application, cmd applicationsapi.WithdrawApplication) ([]events.Payload, error) {
 			return withdrawApplication(a, company(t, fundbridge.StageSeed), cmd)
 		}),
-		func(Status) []events.Payload {
-			return []events.Payload{ApplicationWithdrawn{ApplicationID: "app1", Reason: "raised elsewhere", Slice: seedSlice()}}
+		func(applicationsapi.Status) []events.Payload {
+			return []events.Payload{applicationsapi.ApplicationWithdrawn{ApplicationID: "app1", Reason: "raised elsewhere", Slice: seedSlice()}}
 		})
 }
 
 func TestApplicationMarkMatched(t *testing.T) {
 	d := applicationDecider()
 	match := func(funds ...string) func(Application) ([]events.Payload, error) {
-		return validated(MarkMatched{ApplicationID: "app1", FundIDs: funds}, func(a Application, cmd MarkMatched) ([]events.Payload, error) {
+		return validated(applicationsapi.MarkMatched{ApplicationID: "app1", FundIDs: funds}, func(a Application, cmd applicationsapi.MarkMatched) ([]events.Payload, error) {
 			return markMatched(a, company(t, fundbridge.StageSeed), cmd)
 		})
 	}
 	t.Run("from each status", func(t *testing.T) {
-		lifecycle(t, []Status{StatusSubmitted, StatusMatched, StatusUnderReview}, match("f3"), func(Status) []events.Payload {
+		lifecycle(t, []applicationsapi.Status{applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview}, match("f3"), func(applicationsapi.Status) []events.Payload {
 			return []events.Payload{matched("f3")}
 		})
 	})
 	t.Run("again adds only new funds", func(t *testing.T) {
-		check(t, d, histories()[StatusMatched], match("f2", "f3"), []events.Payload{matched("f3")})
+		check(t, d, histories()[applicationsapi.StatusMatched], match("f2", "f3"), []events.Payload{matched("f3")})
 	})
 	t.Run("nothing new is a no-op", func(t *testing.T) {
-		check(t, d, histories()[StatusMatched], match("f2", "f1"), []events.Payload(nil))
+		check(t, d, histories()[applicationsapi.StatusMatched], match("f2", "f1"), []events.Payload(nil))
 	})
 	t.Run("no funds", func(t *testing.T) {
-		check(t, d, histories()[StatusSubmitted], match(), refused{code: fundbridge.EINVALID, field: "fund_ids"})
+		check(t, d, histories()[applicationsapi.StatusSubmitted], match(), refused{code: fundbridge.EINVALID, field: "fund_ids"})
 	})
 	t.Run("a fund twice", func(t *testing.T) {
-		check(t, d, histories()[StatusSubmitted], match("f1", "f1"), refused{code: fundbridge.EINVALID, field: "fund_ids[1]"})
+		check(t, d, histories()[applicationsapi.StatusSubmitted], match("f1", "f1"), refused{code: fundbridge.EINVALID, field: "fund_ids[1]"})
 	})
 }
 
 func TestApplicationMarkUnderReview(t *testing.T) {
 	d := applicationDecider()
 	review := func(fund string) func(Application) ([]events.Payload, error) {
-		return validated(MarkUnderReview{ApplicationID: "app1", FundID: fund}, func(a Application, cmd MarkUnderReview) ([]events.Payload, error) {
+		return validated(applicationsapi.MarkUnderReview{ApplicationID: "app1", FundID: fund}, func(a Application, cmd applicationsapi.MarkUnderReview) ([]events.Payload, error) {
 			return markUnderReview(a, company(t, fundbridge.StageSeed), cmd)
 		})
 	}
 	t.Run("from each status", func(t *testing.T) {
-		lifecycle(t, []Status{StatusMatched, StatusUnderReview}, review("f2"), func(Status) []events.Payload { return []events.Payload{underReview("f2")} })
+		lifecycle(t, []applicationsapi.Status{applicationsapi.StatusMatched, applicationsapi.StatusUnderReview}, review("f2"), func(applicationsapi.Status) []events.Payload { return []events.Payload{underReview("f2")} })
 	})
 	t.Run("idempotent", func(t *testing.T) {
-		check(t, d, histories()[StatusUnderReview], review("f1"), []events.Payload(nil))
+		check(t, d, histories()[applicationsapi.StatusUnderReview], review("f1"), []events.Payload(nil))
 	})
 	t.Run("a fund not matched", func(t *testing.T) {
-		check(t, d, histories()[StatusMatched], review("f9"), refused{code: fundbridge.EUNPROCESSABLE, says: "f9"})
+		check(t, d, histories()[applicationsapi.StatusMatched], review("f9"), refused{code: fundbridge.EUNPROCESSABLE, says: "f9"})
 	})
 	t.Run("no fund", func(t *testing.T) {
-		check(t, d, histories()[StatusMatched], review(""), refused{code: fundbridge.EINVALID, field: "fund_id"})
+		check(t, d, histories()[applicationsapi.StatusMatched], review(""), refused{code: fundbridge.EINVALID, field: "fund_id"})
 	})
 }
 
 func TestApplicationMarkFunded(t *testing.T) {
 	d := applicationDecider()
 	fund := func(deal, fundID, amt string) func(Application) ([]events.Payload, error) {
-		cmd := MarkFunded{ApplicationID: "app1", DealID: deal, FundID: fundID, Instrument: fundbridge.InstrumentEquity, Amount: amount(amt)}
-		return validated(cmd, func(a Application, cmd MarkFunded) ([]events.Payload, error) {
+		cmd := applicationsapi.MarkFunded{ApplicationID: "app1", DealID: deal, FundID: fundID, Instrument: fundbridge.InstrumentEquity, Amount: amount(amt)}
+		return validated(cmd, func(a Application, cmd applicationsapi.MarkFunded) ([]events.Payload, error) {
 			return markFunded(a, company(t, fundbridge.StageSeed), cmd)
 		})
 	}
 	t.Run("from each status", func(t *testing.T) {
-		lifecycle(t, []Status{StatusMatched, StatusUnderReview, StatusFunded}, fund("d2", "f2", "20000000"), func(Status) []events.Payload {
+		lifecycle(t, []applicationsapi.Status{applicationsapi.StatusMatched, applicationsapi.StatusUnderReview, applicationsapi.StatusFunded}, fund("d2", "f2", "20000000"), func(applicationsapi.Status) []events.Payload {
 			return []events.Payload{funded("d2", "f2")}
 		})
 	})
 	t.Run("the same deal again is a no-op", func(t *testing.T) {
-		check(t, d, histories()[StatusFunded], fund("d1", "f1", "20000000.00"), []events.Payload(nil))
+		check(t, d, histories()[applicationsapi.StatusFunded], fund("d1", "f1", "20000000.00"), []events.Payload(nil))
 	})
 	t.Run("the same deal with other terms", func(t *testing.T) {
-		check(t, d, histories()[StatusFunded], fund("d1", "f1", "25000000"), refused{code: fundbridge.ECONFLICT, says: "d1"})
+		check(t, d, histories()[applicationsapi.StatusFunded], fund("d1", "f1", "25000000"), refused{code: fundbridge.ECONFLICT, says: "d1"})
 	})
 	t.Run("a fund not matched", func(t *testing.T) {
-		check(t, d, histories()[StatusMatched], fund("d1", "f9", "1000"), refused{code: fundbridge.EUNPROCESSABLE, says: "f9"})
+		check(t, d, histories()[applicationsapi.StatusMatched], fund("d1", "f9", "1000"), refused{code: fundbridge.EUNPROCESSABLE, says: "f9"})
 	})
 	t.Run("a zero amount", func(t *testing.T) {
-		check(t, d, histories()[StatusMatched], fund("d1", "f1", "0"), refused{code: fundbridge.EINVALID, field: "amount"})
+		check(t, d, histories()[applicationsapi.StatusMatched], fund("d1", "f1", "0"), refused{code: fundbridge.EINVALID, field: "amount"})
 	})
 	t.Run("records the deals", func(t *testing.T) {
-		a := fold(t, append(histories()[StatusFunded], funded("d2", "f2")))
-		if a.Status != StatusFunded || len(a.Deals) != 2 || a.Deals[1].DealID != "d2" || a.Deals[1].Amount.String() != "20000000.00" {
+		a := fold(t, append(histories()[applicationsapi.StatusFunded], funded("d2", "f2")))
+		if a.Status != applicationsapi.StatusFunded || len(a.Deals) != 2 || a.Deals[1].DealID != "d2" || a.Deals[1].Amount.String() != "20000000.00" {
 			t.Fatalf("state = %+v", a)
 		}
 	})
 }
 
 func TestApplicationReject(t *testing.T) {
-	cmd := RejectApplication{ApplicationID: "app1", Reason: "not an AI company"}
-	reject := validated(cmd, func(a Application, cmd RejectApplication) ([]events.Payload, error) {
+	cmd := applicationsapi.RejectApplication{ApplicationID: "app1", Reason: "not an AI company"}
+	reject := validated(cmd, func(a Application, cmd applicationsapi.RejectApplication) ([]events.Payload, error) {
 		return rejectApplication(a, company(t, fundbridge.StageSeed), cmd)
 	})
-	lifecycle(t, []Status{StatusSubmitted, StatusMatched, StatusUnderReview}, reject, func(Status) []events.Payload {
-		return []events.Payload{ApplicationRejected{ApplicationID: "app1", Reason: "not an AI company", Slice: seedSlice()}}
+	lifecycle(t, []applicationsapi.Status{applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview}, reject, func(applicationsapi.Status) []events.Payload {
+		return []events.Payload{applicationsapi.ApplicationRejected{ApplicationID: "app1", Reason: "not an AI company", Slice: seedSlice()}}
 	})
 	t.Run("a reason is required", func(t *testing.T) {
-		noReason := validated(RejectApplication{ApplicationID: "app1"}, func(a Application, cmd RejectApplication) ([]events.Payload, error) {
+		noReason := validated(applicationsapi.RejectApplication{ApplicationID: "app1"}, func(a Application, cmd applicationsapi.RejectApplication) ([]events.Payload, error) {
 			return rejectApplication(a, company(t, fundbridge.StageSeed), cmd)
 		})
-		check(t, applicationDecider(), histories()[StatusSubmitted], noReason, refused{code: fundbridge.EINVALID, field: "reason"})
+		check(t, applicationDecider(), histories()[applicationsapi.StatusSubmitted], noReason, refused{code: fundbridge.EINVALID, field: "reason"})
 	})
 }
 
 func TestApplicationExpire(t *testing.T) {
 	// The company moved on since it applied: the event records where it stands now.
-	lifecycle(t, []Status{StatusSubmitted, StatusMatched}, func(a Application) ([]events.Payload, error) {
+	lifecycle(t, []applicationsapi.Status{applicationsapi.StatusSubmitted, applicationsapi.StatusMatched}, func(a Application) ([]events.Payload, error) {
 		return expireApplication(a, company(t, fundbridge.StageGrowth))
-	}, func(Status) []events.Payload {
-		return []events.Payload{ApplicationExpired{ApplicationID: "app1", Slice: growthSlice()}}
+	}, func(applicationsapi.Status) []events.Payload {
+		return []events.Payload{applicationsapi.ApplicationExpired{ApplicationID: "app1", Slice: growthSlice()}}
 	})
 }
 
@@ -339,8 +340,8 @@ func fold(t *testing.T, given []events.Payload) Application {
 }
 
 func TestApplicationStateFolds(t *testing.T) {
-	a := fold(t, histories()[StatusUnderReview])
-	var statuses []Status
+	a := fold(t, histories()[applicationsapi.StatusUnderReview])
+	var statuses []applicationsapi.Status
 	for _, h := range a.History {
 		statuses = append(statuses, h.Status)
 	}
@@ -348,8 +349,8 @@ func TestApplicationStateFolds(t *testing.T) {
 		t.Fatalf("state = %+v", a)
 	}
 	// A later match while under review adds the fund and keeps the status.
-	b := fold(t, append(histories()[StatusUnderReview], matched("f3")))
-	if b.Status != StatusUnderReview || asJSON(b.FundIDs) != `["f1","f2","f3"]` || len(b.History) != 4 {
+	b := fold(t, append(histories()[applicationsapi.StatusUnderReview], matched("f3")))
+	if b.Status != applicationsapi.StatusUnderReview || asJSON(b.FundIDs) != `["f1","f2","f3"]` || len(b.History) != 4 {
 		t.Fatalf("state = %+v", b)
 	}
 }

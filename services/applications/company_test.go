@@ -8,6 +8,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -26,7 +27,7 @@ type refused struct {
 func check[S any](t *testing.T, d svc.Decider[S], given []events.Payload, when func(S) ([]events.Payload, error), want any) {
 	t.Helper()
 	reg := events.NewRegistry()
-	Register(reg)
+	applicationsapi.Register(reg)
 	state := d.Initial()
 	for i, p := range given {
 		data, err := json.Marshal(p)
@@ -96,15 +97,15 @@ func usccFor(t testing.TB, first17 string) string {
 	return first17 + string(check)
 }
 
-func registered(t testing.TB) CompanyRegistered {
-	return CompanyRegistered{CompanyID: "acme", USCC: usccFor(t, "91110108MA01C2XK0"), Stage: fundbridge.StageSeed, CompanyProfile: CompanyProfile{
+func registered(t testing.TB) applicationsapi.CompanyRegistered {
+	return applicationsapi.CompanyRegistered{CompanyID: "acme", USCC: usccFor(t, "91110108MA01C2XK0"), Stage: fundbridge.StageSeed, CompanyProfile: applicationsapi.CompanyProfile{
 		Name: "Acme Vision", City: "beijing", Layer: fundbridge.LayerTechnology, Sector: "computer_vision", FoundedOn: "2021-03-01", Headcount: 12,
 	}}
 }
 
-func registerCmd(t testing.TB) RegisterCompany {
+func registerCmd(t testing.TB) applicationsapi.RegisterCompany {
 	r := registered(t)
-	return RegisterCompany{CompanyID: r.CompanyID, USCC: r.USCC, Name: r.Name, City: r.City, Layer: r.Layer, Sector: r.Sector,
+	return applicationsapi.RegisterCompany{CompanyID: r.CompanyID, USCC: r.USCC, Name: r.Name, City: r.City, Layer: r.Layer, Sector: r.Sector,
 		FoundedOn: r.FoundedOn, Headcount: r.Headcount, Stage: r.Stage}
 }
 
@@ -133,29 +134,29 @@ func TestCompanyRegister(t *testing.T) {
 	t.Run("twice is a conflict", func(t *testing.T) {
 		check(t, d, []events.Payload{registered(t)}, validated(registerCmd(t), registerCompany), refused{code: fundbridge.ECONFLICT, says: "already registered"})
 	})
-	bad := func(field string, edit func(*RegisterCompany)) {
+	bad := func(field string, edit func(*applicationsapi.RegisterCompany)) {
 		t.Run("invalid "+field, func(t *testing.T) {
 			cmd := registerCmd(t)
 			edit(&cmd)
 			check(t, d, nil, validated(cmd, registerCompany), refused{code: fundbridge.EINVALID, field: field})
 		})
 	}
-	bad("uscc", func(c *RegisterCompany) { c.USCC = c.USCC[:17] + string(wrongCheck(c.USCC[17])) })
-	bad("uscc", func(c *RegisterCompany) { c.USCC = "91110108MA01C2XK" })
-	bad("uscc", func(c *RegisterCompany) { c.USCC = "91110108MA01C2XKI0" })
-	bad("company_id", func(c *RegisterCompany) { c.CompanyID = "" })
-	bad("company_id", func(c *RegisterCompany) { c.CompanyID = "acme.cn" })
-	bad("name", func(c *RegisterCompany) { c.Name = "  " })
-	bad("city", func(c *RegisterCompany) { c.City = "atlantis" })
-	bad("layer", func(c *RegisterCompany) { c.Layer = "middleware" })
-	bad("sector", func(c *RegisterCompany) { c.Sector = "blockchain" })
-	bad("sector", func(c *RegisterCompany) { c.Sector = "robotics" }) // an application-layer sector
-	bad("founded_on", func(c *RegisterCompany) { c.FoundedOn = "2023-02-30" })
-	bad("founded_on", func(c *RegisterCompany) { c.FoundedOn = "2025-06-16" })
-	bad("founded_on", func(c *RegisterCompany) { c.FoundedOn = "15/06/2020" })
-	bad("headcount", func(c *RegisterCompany) { c.Headcount = 0 })
-	bad("stage", func(c *RegisterCompany) { c.Stage = "series_b" })
-	bad("stage", func(c *RegisterCompany) { c.Stage = "" })
+	bad("uscc", func(c *applicationsapi.RegisterCompany) { c.USCC = c.USCC[:17] + string(wrongCheck(c.USCC[17])) })
+	bad("uscc", func(c *applicationsapi.RegisterCompany) { c.USCC = "91110108MA01C2XK" })
+	bad("uscc", func(c *applicationsapi.RegisterCompany) { c.USCC = "91110108MA01C2XKI0" })
+	bad("company_id", func(c *applicationsapi.RegisterCompany) { c.CompanyID = "" })
+	bad("company_id", func(c *applicationsapi.RegisterCompany) { c.CompanyID = "acme.cn" })
+	bad("name", func(c *applicationsapi.RegisterCompany) { c.Name = "  " })
+	bad("city", func(c *applicationsapi.RegisterCompany) { c.City = "atlantis" })
+	bad("layer", func(c *applicationsapi.RegisterCompany) { c.Layer = "middleware" })
+	bad("sector", func(c *applicationsapi.RegisterCompany) { c.Sector = "blockchain" })
+	bad("sector", func(c *applicationsapi.RegisterCompany) { c.Sector = "robotics" }) // an application-layer sector
+	bad("founded_on", func(c *applicationsapi.RegisterCompany) { c.FoundedOn = "2023-02-30" })
+	bad("founded_on", func(c *applicationsapi.RegisterCompany) { c.FoundedOn = "2025-06-16" })
+	bad("founded_on", func(c *applicationsapi.RegisterCompany) { c.FoundedOn = "15/06/2020" })
+	bad("headcount", func(c *applicationsapi.RegisterCompany) { c.Headcount = 0 })
+	bad("stage", func(c *applicationsapi.RegisterCompany) { c.Stage = "series_b" })
+	bad("stage", func(c *applicationsapi.RegisterCompany) { c.Stage = "" })
 	t.Run("founded today in Beijing, still yesterday in UTC", func(t *testing.T) {
 		cmd := registerCmd(t)
 		cmd.FoundedOn = "2025-06-16"
@@ -179,84 +180,84 @@ func TestCompanyUpdateProfile(t *testing.T) {
 	d := companyDecider()
 	profile := registered(t).CompanyProfile
 	t.Run("replaces the fields given", func(t *testing.T) {
-		upd := UpdateCompanyProfile{CompanyID: "acme", Name: ptr(" Acme Robotics "), City: ptr[fundbridge.City]("shenzhen"),
+		upd := applicationsapi.UpdateCompanyProfile{CompanyID: "acme", Name: ptr(" Acme Robotics "), City: ptr[fundbridge.City]("shenzhen"),
 			Layer: ptr(fundbridge.LayerApplication), Sector: ptr[fundbridge.Sector]("robotics"), Headcount: ptr(40)}
 		want := profile
 		want.Name, want.City, want.Layer, want.Sector, want.Headcount = "Acme Robotics", "shenzhen", fundbridge.LayerApplication, "robotics", 40
-		check(t, d, []events.Payload{registered(t)}, validated(upd, updateCompanyProfile), []events.Payload{CompanyProfileUpdated{CompanyID: "acme", CompanyProfile: want}})
+		check(t, d, []events.Payload{registered(t)}, validated(upd, updateCompanyProfile), []events.Payload{applicationsapi.CompanyProfileUpdated{CompanyID: "acme", CompanyProfile: want}})
 	})
 	t.Run("one field", func(t *testing.T) {
 		want := profile
 		want.FoundedOn = "2020-12-31"
-		check(t, d, []events.Payload{registered(t)}, validated(UpdateCompanyProfile{CompanyID: "acme", FoundedOn: ptr("2020-12-31")}, updateCompanyProfile),
-			[]events.Payload{CompanyProfileUpdated{CompanyID: "acme", CompanyProfile: want}})
+		check(t, d, []events.Payload{registered(t)}, validated(applicationsapi.UpdateCompanyProfile{CompanyID: "acme", FoundedOn: ptr("2020-12-31")}, updateCompanyProfile),
+			[]events.Payload{applicationsapi.CompanyProfileUpdated{CompanyID: "acme", CompanyProfile: want}})
 	})
 	t.Run("unchanged appends nothing", func(t *testing.T) {
-		same := UpdateCompanyProfile{CompanyID: "acme", Name: ptr(profile.Name), Headcount: ptr(profile.Headcount)}
+		same := applicationsapi.UpdateCompanyProfile{CompanyID: "acme", Name: ptr(profile.Name), Headcount: ptr(profile.Headcount)}
 		check(t, d, []events.Payload{registered(t)}, validated(same, updateCompanyProfile), []events.Payload(nil))
-		check(t, d, []events.Payload{registered(t)}, validated(UpdateCompanyProfile{CompanyID: "acme"}, updateCompanyProfile), []events.Payload(nil))
+		check(t, d, []events.Payload{registered(t)}, validated(applicationsapi.UpdateCompanyProfile{CompanyID: "acme"}, updateCompanyProfile), []events.Payload(nil))
 	})
 	t.Run("a new layer without a sector of it", func(t *testing.T) {
-		check(t, d, []events.Payload{registered(t)}, validated(UpdateCompanyProfile{CompanyID: "acme", Layer: ptr(fundbridge.LayerFoundation)}, updateCompanyProfile),
+		check(t, d, []events.Payload{registered(t)}, validated(applicationsapi.UpdateCompanyProfile{CompanyID: "acme", Layer: ptr(fundbridge.LayerFoundation)}, updateCompanyProfile),
 			refused{code: fundbridge.EINVALID, field: "sector"})
 	})
 	t.Run("unknown company", func(t *testing.T) {
-		check(t, d, nil, validated(UpdateCompanyProfile{CompanyID: "acme", Headcount: ptr(3)}, updateCompanyProfile), refused{code: fundbridge.ENOTFOUND})
+		check(t, d, nil, validated(applicationsapi.UpdateCompanyProfile{CompanyID: "acme", Headcount: ptr(3)}, updateCompanyProfile), refused{code: fundbridge.ENOTFOUND})
 	})
-	bad := func(field string, upd UpdateCompanyProfile) {
+	bad := func(field string, upd applicationsapi.UpdateCompanyProfile) {
 		t.Run("invalid "+field, func(t *testing.T) {
 			upd.CompanyID = "acme"
 			check(t, d, []events.Payload{registered(t)}, validated(upd, updateCompanyProfile), refused{code: fundbridge.EINVALID, field: field})
 		})
 	}
-	bad("headcount", UpdateCompanyProfile{Headcount: ptr(0)})
-	bad("name", UpdateCompanyProfile{Name: ptr("")})
-	bad("city", UpdateCompanyProfile{City: ptr[fundbridge.City]("")})
-	bad("sector", UpdateCompanyProfile{Sector: ptr[fundbridge.Sector]("metaverse")})
-	bad("founded_on", UpdateCompanyProfile{FoundedOn: ptr("2099-01-01")})
+	bad("headcount", applicationsapi.UpdateCompanyProfile{Headcount: ptr(0)})
+	bad("name", applicationsapi.UpdateCompanyProfile{Name: ptr("")})
+	bad("city", applicationsapi.UpdateCompanyProfile{City: ptr[fundbridge.City]("")})
+	bad("sector", applicationsapi.UpdateCompanyProfile{Sector: ptr[fundbridge.Sector]("metaverse")})
+	bad("founded_on", applicationsapi.UpdateCompanyProfile{FoundedOn: ptr("2099-01-01")})
 }
 
 func TestCompanyChangeStage(t *testing.T) {
 	d := companyDecider()
 	t.Run("moves on", func(t *testing.T) {
-		check(t, d, []events.Payload{registered(t)}, validated(ChangeCompanyStage{CompanyID: "acme", Stage: fundbridge.StageGrowth}, changeCompanyStage),
-			[]events.Payload{CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageSeed, To: fundbridge.StageGrowth}})
+		check(t, d, []events.Payload{registered(t)}, validated(applicationsapi.ChangeCompanyStage{CompanyID: "acme", Stage: fundbridge.StageGrowth}, changeCompanyStage),
+			[]events.Payload{applicationsapi.CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageSeed, To: fundbridge.StageGrowth}})
 	})
 	t.Run("steps back", func(t *testing.T) {
-		given := []events.Payload{registered(t), CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageSeed, To: fundbridge.StageGrowth}}
-		check(t, d, given, validated(ChangeCompanyStage{CompanyID: "acme", Stage: fundbridge.StageStartup}, changeCompanyStage),
-			[]events.Payload{CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageGrowth, To: fundbridge.StageStartup}})
+		given := []events.Payload{registered(t), applicationsapi.CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageSeed, To: fundbridge.StageGrowth}}
+		check(t, d, given, validated(applicationsapi.ChangeCompanyStage{CompanyID: "acme", Stage: fundbridge.StageStartup}, changeCompanyStage),
+			[]events.Payload{applicationsapi.CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageGrowth, To: fundbridge.StageStartup}})
 	})
 	t.Run("same stage is a conflict", func(t *testing.T) {
-		check(t, d, []events.Payload{registered(t)}, validated(ChangeCompanyStage{CompanyID: "acme", Stage: fundbridge.StageSeed}, changeCompanyStage),
+		check(t, d, []events.Payload{registered(t)}, validated(applicationsapi.ChangeCompanyStage{CompanyID: "acme", Stage: fundbridge.StageSeed}, changeCompanyStage),
 			refused{code: fundbridge.ECONFLICT, says: "already at stage seed"})
 	})
 	t.Run("unknown stage", func(t *testing.T) {
-		check(t, d, []events.Payload{registered(t)}, validated(ChangeCompanyStage{CompanyID: "acme", Stage: "unicorn"}, changeCompanyStage),
+		check(t, d, []events.Payload{registered(t)}, validated(applicationsapi.ChangeCompanyStage{CompanyID: "acme", Stage: "unicorn"}, changeCompanyStage),
 			refused{code: fundbridge.EINVALID, field: "stage"})
 	})
 	t.Run("unknown company", func(t *testing.T) {
-		check(t, d, nil, validated(ChangeCompanyStage{CompanyID: "acme", Stage: fundbridge.StageGrowth}, changeCompanyStage), refused{code: fundbridge.ENOTFOUND})
+		check(t, d, nil, validated(applicationsapi.ChangeCompanyStage{CompanyID: "acme", Stage: fundbridge.StageGrowth}, changeCompanyStage), refused{code: fundbridge.ENOTFOUND})
 	})
 }
 
 func TestCompanyAddPatent(t *testing.T) {
 	d := companyDecider()
-	patent := AddPatent{CompanyID: "acme", Number: "CN202310123456.7", Kind: PatentInvention, Title: "Depth from a single image", FiledOn: "2023-01-10", GrantedOn: "2024-08-01", Holding: HoldingOwner}
-	added := func(p AddPatent, expires string) PatentAdded {
-		return PatentAdded{CompanyID: "acme", Number: p.Number, Kind: p.Kind, Title: p.Title, FiledOn: p.FiledOn, GrantedOn: p.GrantedOn, ExpiresOn: expires, Holding: p.Holding}
+	patent := applicationsapi.AddPatent{CompanyID: "acme", Number: "CN202310123456.7", Kind: applicationsapi.PatentInvention, Title: "Depth from a single image", FiledOn: "2023-01-10", GrantedOn: "2024-08-01", Holding: applicationsapi.HoldingOwner}
+	added := func(p applicationsapi.AddPatent, expires string) applicationsapi.PatentAdded {
+		return applicationsapi.PatentAdded{CompanyID: "acme", Number: p.Number, Kind: p.Kind, Title: p.Title, FiledOn: p.FiledOn, GrantedOn: p.GrantedOn, ExpiresOn: expires, Holding: p.Holding}
 	}
 	for _, tc := range []struct {
 		name          string
-		kind          PatentKind
+		kind          applicationsapi.PatentKind
 		filed, expiry string
 	}{
-		{"invention: 20 years", PatentInvention, "2023-01-10", "2043-01-10"},
-		{"utility model: 10 years", PatentUtilityModel, "2023-01-10", "2033-01-10"},
-		{"design: 15 years", PatentDesign, "2023-01-10", "2038-01-10"},
-		{"design filed before the 2021 amendment: 10 years", PatentDesign, "2021-05-31", "2031-05-31"},
-		{"from 29 February", PatentInvention, "2024-02-29", "2044-02-29"},
-		{"from 29 February to a common year", PatentUtilityModel, "2024-02-29", "2034-02-28"},
+		{"invention: 20 years", applicationsapi.PatentInvention, "2023-01-10", "2043-01-10"},
+		{"utility model: 10 years", applicationsapi.PatentUtilityModel, "2023-01-10", "2033-01-10"},
+		{"design: 15 years", applicationsapi.PatentDesign, "2023-01-10", "2038-01-10"},
+		{"design filed before the 2021 amendment: 10 years", applicationsapi.PatentDesign, "2021-05-31", "2031-05-31"},
+		{"from 29 February", applicationsapi.PatentInvention, "2024-02-29", "2044-02-29"},
+		{"from 29 February to a common year", applicationsapi.PatentUtilityModel, "2024-02-29", "2034-02-28"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := patent
@@ -266,7 +267,7 @@ func TestCompanyAddPatent(t *testing.T) {
 	}
 	t.Run("a licensee with a pending patent", func(t *testing.T) {
 		p := patent
-		p.GrantedOn, p.Holding, p.Number = "", HoldingLicensee, "CN202420000001.X"
+		p.GrantedOn, p.Holding, p.Number = "", applicationsapi.HoldingLicensee, "CN202420000001.X"
 		check(t, d, []events.Payload{registered(t)}, validated(p, addPatent), []events.Payload{added(p, "2043-01-10")})
 	})
 	t.Run("duplicate number is a conflict", func(t *testing.T) {
@@ -275,49 +276,49 @@ func TestCompanyAddPatent(t *testing.T) {
 	t.Run("unknown company", func(t *testing.T) {
 		check(t, d, nil, validated(patent, addPatent), refused{code: fundbridge.ENOTFOUND})
 	})
-	bad := func(field string, edit func(*AddPatent)) {
+	bad := func(field string, edit func(*applicationsapi.AddPatent)) {
 		t.Run("invalid "+field, func(t *testing.T) {
 			p := patent
 			edit(&p)
 			check(t, d, []events.Payload{registered(t)}, validated(p, addPatent), refused{code: fundbridge.EINVALID, field: field})
 		})
 	}
-	bad("number", func(p *AddPatent) { p.Number = "CN20231012345.7" })
-	bad("number", func(p *AddPatent) { p.Number = "US202310123456.7" })
-	bad("number", func(p *AddPatent) { p.Number = "CN202310123456-7" })
-	bad("number", func(p *AddPatent) { p.Number = "CN2023101234A6.7" })
-	bad("number", func(p *AddPatent) { p.Number = "CN202310123456.Y" })
-	bad("kind", func(p *AddPatent) { p.Kind = "software" })
-	bad("holding", func(p *AddPatent) { p.Holding = "pledgee" })
-	bad("title", func(p *AddPatent) { p.Title = "" })
-	bad("filed_on", func(p *AddPatent) { p.FiledOn = "2026-01-01" })
-	bad("filed_on", func(p *AddPatent) { p.FiledOn = "" })
-	bad("granted_on", func(p *AddPatent) { p.GrantedOn = "2022-12-31" })
-	bad("granted_on", func(p *AddPatent) { p.GrantedOn = "2023-13-01" })
+	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN20231012345.7" })
+	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "US202310123456.7" })
+	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN202310123456-7" })
+	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN2023101234A6.7" })
+	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN202310123456.Y" })
+	bad("kind", func(p *applicationsapi.AddPatent) { p.Kind = "software" })
+	bad("holding", func(p *applicationsapi.AddPatent) { p.Holding = "pledgee" })
+	bad("title", func(p *applicationsapi.AddPatent) { p.Title = "" })
+	bad("filed_on", func(p *applicationsapi.AddPatent) { p.FiledOn = "2026-01-01" })
+	bad("filed_on", func(p *applicationsapi.AddPatent) { p.FiledOn = "" })
+	bad("granted_on", func(p *applicationsapi.AddPatent) { p.GrantedOn = "2022-12-31" })
+	bad("granted_on", func(p *applicationsapi.AddPatent) { p.GrantedOn = "2023-13-01" })
 }
 
 func TestCompanyStateFolds(t *testing.T) {
 	d := companyDecider()
 	reg := events.NewRegistry()
-	Register(reg)
+	applicationsapi.Register(reg)
 	c := d.Initial()
 	at := testNow()
 	for i, p := range []events.Payload{
 		registered(t),
-		CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageSeed, To: fundbridge.StageStartup},
-		PatentAdded{CompanyID: "acme", Number: "CN202310123456.7", Kind: PatentInvention, FiledOn: "2023-01-10", ExpiresOn: "2043-01-10", Holding: HoldingOwner},
-		PatentAdded{CompanyID: "acme", Number: "CN202310123450.1"},
-		PatentAdded{CompanyID: "acme", Number: "CN202310123451.2"}, // three appends leave spare capacity
+		applicationsapi.CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageSeed, To: fundbridge.StageStartup},
+		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123456.7", Kind: applicationsapi.PatentInvention, FiledOn: "2023-01-10", ExpiresOn: "2043-01-10", Holding: applicationsapi.HoldingOwner},
+		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123450.1"},
+		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123451.2"}, // three appends leave spare capacity
 	} {
 		c = d.Evolve(c, events.Event{Version: uint64(i + 1), RecordedAt: at}, p)
 	}
 	// Two futures of one state must not share what they append.
-	a := d.Evolve(c, events.Event{Version: 6, RecordedAt: at}, PatentAdded{CompanyID: "acme", Number: "CN202310123457.5"})
-	b := d.Evolve(c, events.Event{Version: 6, RecordedAt: at}, PatentAdded{CompanyID: "acme", Number: "CN202310123458.3"})
+	a := d.Evolve(c, events.Event{Version: 6, RecordedAt: at}, applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123457.5"})
+	b := d.Evolve(c, events.Event{Version: 6, RecordedAt: at}, applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123458.3"})
 	if len(c.Patents) != 3 || a.Patents[3].Number != "CN202310123457.5" || b.Patents[3].Number != "CN202310123458.3" || c.Version != 5 {
 		t.Fatalf("evolve shared or changed its input: %v / %v / %v", c.Patents, a.Patents, b.Patents)
 	}
-	if c.Stage != fundbridge.StageStartup || len(c.StageHistory) != 2 || c.slice() != (Slice{CompanyID: "acme", Stage: "startup", Layer: "technology", Sector: "computer_vision", City: "beijing"}) {
+	if c.Stage != fundbridge.StageStartup || len(c.StageHistory) != 2 || c.slice() != (applicationsapi.Slice{CompanyID: "acme", Stage: "startup", Layer: "technology", Sector: "computer_vision", City: "beijing"}) {
 		t.Fatalf("state = %+v", c)
 	}
 }

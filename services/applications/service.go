@@ -5,19 +5,20 @@ package applications
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
-const Name = "applications"
+const Name = applicationsapi.Name
 
 // Service decides the commands on companies and applications and answers
 // queries from its views.
@@ -68,42 +69,27 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
-	startup, operator, system := fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem
-	anyone := []fundbridge.Role{startup, fundbridge.RoleFundManager, fundbridge.RoleBank, fundbridge.RoleInsurer, operator, system}
-	return svc.Service{Name: Name, Logger: s.log, Operations: map[string]svc.Handler{
-		"company.register":              op("company.register", []fundbridge.Role{startup, operator, system}, s.registerCompany),
-		"company.update":                op("company.update", []fundbridge.Role{startup, operator}, s.updateCompany),
-		"company.change_stage":          op("company.change_stage", []fundbridge.Role{startup, operator}, s.changeStage),
-		"company.add_patent":            op("company.add_patent", []fundbridge.Role{startup, operator}, s.addPatent),
-		"company.get":                   op("company.get", anyone, s.getCompany),
-		"company.list":                  op("company.list", anyone, s.listCompanies),
-		"application.draft":             op("application.draft", []fundbridge.Role{startup, operator}, s.draft),
-		"application.update":            op("application.update", []fundbridge.Role{startup, operator}, s.update),
-		"application.submit":            op("application.submit", []fundbridge.Role{startup, operator}, s.submit),
-		"application.withdraw":          op("application.withdraw", []fundbridge.Role{startup}, s.withdraw),
-		"application.mark_matched":      op("application.mark_matched", []fundbridge.Role{system, operator}, s.markMatched),
-		"application.mark_under_review": op("application.mark_under_review", []fundbridge.Role{system, operator}, s.markUnderReview),
-		"application.mark_funded":       op("application.mark_funded", []fundbridge.Role{system, operator}, s.markFunded),
-		"application.reject":            op("application.reject", []fundbridge.Role{operator}, s.reject),
-		"application.expire":            op("application.expire", []fundbridge.Role{system, operator}, s.expire),
-		"application.get":               op("application.get", anyone, s.getApplication),
-		"application.list":              op("application.list", anyone, s.listApplications),
-	}}
-}
-
-// op wraps a typed handler: the role check first (a role that may never do
-// this is EFORBIDDEN), then the strict decoding of the payload.
-func op[P any](name string, roles []fundbridge.Role, h func(context.Context, *svc.Request, P) (svc.Result, error)) svc.Handler {
-	return func(ctx context.Context, req *svc.Request) (svc.Result, error) {
-		if !slices.Contains(roles, req.Actor.Role) {
-			return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "the %s role may not call %s", req.Actor.Role, name)
-		}
-		p, err := decodePayload[P](req.Payload)
-		if err != nil {
-			return svc.Result{}, err
-		}
-		return h(ctx, req, p)
-	}
+	now := svc.WithClock(func() time.Time { return s.now() })
+	return svc.Service{Name: Name, Logger: s.log, Description: "Companies, their patents and funding applications",
+		Operations: svc.Operations(
+			svc.Handle(applicationsapi.RegisterCompanyEndpoint, s.registerCompany, now),
+			svc.Handle(applicationsapi.UpdateCompanyEndpoint, s.updateCompany, now),
+			svc.Handle(applicationsapi.ChangeCompanyStageEndpoint, s.changeStage, now),
+			svc.Handle(applicationsapi.AddPatentEndpoint, s.addPatent, now),
+			svc.Handle(applicationsapi.GetCompanyEndpoint, s.getCompany),
+			svc.Handle(applicationsapi.ListCompaniesEndpoint, s.listCompanies),
+			svc.Handle(applicationsapi.DraftApplicationEndpoint, s.draft, now),
+			svc.Handle(applicationsapi.UpdateApplicationEndpoint, s.update, now),
+			svc.Handle(applicationsapi.SubmitApplicationEndpoint, s.submit, now),
+			svc.Handle(applicationsapi.WithdrawApplicationEndpoint, s.withdraw, now),
+			svc.Handle(applicationsapi.MarkMatchedEndpoint, s.markMatched, now),
+			svc.Handle(applicationsapi.MarkUnderReviewEndpoint, s.markUnderReview, now),
+			svc.Handle(applicationsapi.MarkFundedEndpoint, s.markFunded, now),
+			svc.Handle(applicationsapi.RejectApplicationEndpoint, s.reject, now),
+			svc.Handle(applicationsapi.ExpireApplicationEndpoint, s.expire, now),
+			svc.Handle(applicationsapi.GetApplicationEndpoint, s.getApplication),
+			svc.Handle(applicationsapi.ListApplicationsEndpoint, s.listApplications),
+		)}
 }
 
 // command is the repository's view of a request.
@@ -114,14 +100,6 @@ func command(req *svc.Request) svc.Command {
 		},
 		Expected: req.ExpectedVersion,
 	}
-}
-
-// ownOrg fills a startup's omitted company ID with its own org.
-func ownOrg(actor fundbridge.Actor, companyID string) string {
-	if companyID == "" && actor.Role == fundbridge.RoleStartup {
-		return actor.OrgID
-	}
-	return companyID
 }
 
 // mayChangeCompany: a company's own startup users and operators change it;
@@ -135,19 +113,7 @@ func mayChangeCompany(actor fundbridge.Actor, companyID string) error {
 
 // Company commands.
 
-func (s *Service) registerCompany(ctx context.Context, req *svc.Request, cmd RegisterCompany) (svc.Result, error) {
-	if req.Actor.Role == fundbridge.RoleStartup {
-		if req.Actor.OrgID == "" {
-			return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "a startup user without an organisation cannot register a company")
-		}
-		if cmd.CompanyID != "" && cmd.CompanyID != req.Actor.OrgID {
-			return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "a startup registers only its own organisation as a company")
-		}
-		cmd.CompanyID = req.Actor.OrgID
-	}
-	if err := cmd.ValidateAt(s.now()); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) registerCompany(ctx context.Context, req *svc.Request, cmd applicationsapi.RegisterCompany) (svc.Result, error) {
 	// One company per USCC. The view may lag a concurrent registration, so
 	// this catches mistakes, not races.
 	if holder, taken := s.views.uscc(cmd.USCC); taken && holder != cmd.CompanyID {
@@ -157,33 +123,21 @@ func (s *Service) registerCompany(ctx context.Context, req *svc.Request, cmd Reg
 	return s.executeCompany(ctx, req, cmd.CompanyID, func(c Company) ([]events.Payload, error) { return registerCompany(c, cmd) })
 }
 
-func (s *Service) updateCompany(ctx context.Context, req *svc.Request, cmd UpdateCompanyProfile) (svc.Result, error) {
-	cmd.CompanyID = ownOrg(req.Actor, cmd.CompanyID)
-	if err := cmd.ValidateAt(s.now()); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) updateCompany(ctx context.Context, req *svc.Request, cmd applicationsapi.UpdateCompanyProfile) (svc.Result, error) {
 	if err := mayChangeCompany(req.Actor, cmd.CompanyID); err != nil {
 		return svc.Result{}, err
 	}
 	return s.executeCompany(ctx, req, cmd.CompanyID, func(c Company) ([]events.Payload, error) { return updateCompanyProfile(c, cmd) })
 }
 
-func (s *Service) changeStage(ctx context.Context, req *svc.Request, cmd ChangeCompanyStage) (svc.Result, error) {
-	cmd.CompanyID = ownOrg(req.Actor, cmd.CompanyID)
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) changeStage(ctx context.Context, req *svc.Request, cmd applicationsapi.ChangeCompanyStage) (svc.Result, error) {
 	if err := mayChangeCompany(req.Actor, cmd.CompanyID); err != nil {
 		return svc.Result{}, err
 	}
 	return s.executeCompany(ctx, req, cmd.CompanyID, func(c Company) ([]events.Payload, error) { return changeCompanyStage(c, cmd) })
 }
 
-func (s *Service) addPatent(ctx context.Context, req *svc.Request, cmd AddPatent) (svc.Result, error) {
-	cmd.CompanyID = ownOrg(req.Actor, cmd.CompanyID)
-	if err := cmd.ValidateAt(s.now()); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) addPatent(ctx context.Context, req *svc.Request, cmd applicationsapi.AddPatent) (svc.Result, error) {
 	if err := mayChangeCompany(req.Actor, cmd.CompanyID); err != nil {
 		return svc.Result{}, err
 	}
@@ -195,16 +149,12 @@ func (s *Service) executeCompany(ctx context.Context, req *svc.Request, id strin
 	if err != nil {
 		return svc.Result{}, fmt.Errorf("company %s: %w", id, err)
 	}
-	return svc.Result{Value: presentCompany(c, chinaToday(s.now())), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result{Value: presentCompany(c, applicationsapi.ChinaToday(s.now())), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // Application commands.
 
-func (s *Service) draft(ctx context.Context, req *svc.Request, cmd DraftApplication) (svc.Result, error) {
-	cmd.CompanyID = ownOrg(req.Actor, cmd.CompanyID)
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) draft(ctx context.Context, req *svc.Request, cmd applicationsapi.DraftApplication) (svc.Result, error) {
 	if err := mayChangeCompany(req.Actor, cmd.CompanyID); err != nil {
 		return svc.Result{}, err
 	}
@@ -222,71 +172,47 @@ func (s *Service) draft(ctx context.Context, req *svc.Request, cmd DraftApplicat
 	return svc.Result{Value: presentApplication(a, nil), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) update(ctx context.Context, req *svc.Request, cmd UpdateApplication) (svc.Result, error) {
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) update(ctx context.Context, req *svc.Request, cmd applicationsapi.UpdateApplication) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return updateApplication(a, c, cmd)
 	})
 }
 
-func (s *Service) submit(ctx context.Context, req *svc.Request, cmd SubmitApplication) (svc.Result, error) {
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) submit(ctx context.Context, req *svc.Request, cmd applicationsapi.SubmitApplication) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, submitApplication)
 }
 
-func (s *Service) withdraw(ctx context.Context, req *svc.Request, cmd WithdrawApplication) (svc.Result, error) {
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) withdraw(ctx context.Context, req *svc.Request, cmd applicationsapi.WithdrawApplication) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return withdrawApplication(a, c, cmd)
 	})
 }
 
-func (s *Service) markMatched(ctx context.Context, req *svc.Request, cmd MarkMatched) (svc.Result, error) {
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) markMatched(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkMatched) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return markMatched(a, c, cmd)
 	})
 }
 
-func (s *Service) markUnderReview(ctx context.Context, req *svc.Request, cmd MarkUnderReview) (svc.Result, error) {
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) markUnderReview(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkUnderReview) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return markUnderReview(a, c, cmd)
 	})
 }
 
-func (s *Service) markFunded(ctx context.Context, req *svc.Request, cmd MarkFunded) (svc.Result, error) {
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) markFunded(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkFunded) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return markFunded(a, c, cmd)
 	})
 }
 
-func (s *Service) reject(ctx context.Context, req *svc.Request, cmd RejectApplication) (svc.Result, error) {
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) reject(ctx context.Context, req *svc.Request, cmd applicationsapi.RejectApplication) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return rejectApplication(a, c, cmd)
 	})
 }
 
-func (s *Service) expire(ctx context.Context, req *svc.Request, cmd ExpireApplication) (svc.Result, error) {
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) expire(ctx context.Context, req *svc.Request, cmd applicationsapi.ExpireApplication) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, expireApplication)
 }
 
@@ -347,11 +273,7 @@ func (s *Service) company(ctx context.Context, id string) (Company, error) {
 
 // Queries.
 
-func (s *Service) getCompany(ctx context.Context, req *svc.Request, q GetCompany) (svc.Result, error) {
-	q.CompanyID = ownOrg(req.Actor, q.CompanyID)
-	if err := q.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) getCompany(ctx context.Context, req *svc.Request, q applicationsapi.GetCompany) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -362,10 +284,7 @@ func (s *Service) getCompany(ctx context.Context, req *svc.Request, q GetCompany
 	return svc.Result{Value: c, Version: c.Version}, nil
 }
 
-func (s *Service) listCompanies(ctx context.Context, req *svc.Request, q ListCompanies) (svc.Result, error) {
-	if err := q.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) listCompanies(ctx context.Context, req *svc.Request, q applicationsapi.ListCompanies) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -376,10 +295,7 @@ func (s *Service) listCompanies(ctx context.Context, req *svc.Request, q ListCom
 	return svc.Result{Value: page}, nil
 }
 
-func (s *Service) getApplication(ctx context.Context, req *svc.Request, q GetApplication) (svc.Result, error) {
-	if err := q.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) getApplication(ctx context.Context, req *svc.Request, q applicationsapi.GetApplication) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -390,10 +306,7 @@ func (s *Service) getApplication(ctx context.Context, req *svc.Request, q GetApp
 	return svc.Result{Value: a, Version: a.Version}, nil
 }
 
-func (s *Service) listApplications(ctx context.Context, req *svc.Request, q ListApplications) (svc.Result, error) {
-	if err := q.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) listApplications(ctx context.Context, req *svc.Request, q applicationsapi.ListApplications) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -402,4 +315,15 @@ func (s *Service) listApplications(ctx context.Context, req *svc.Request, q List
 		return svc.Result{}, err
 	}
 	return svc.Result{Value: page}, nil
+}
+
+// decodePayload decodes a request payload strictly into T (see
+// svc.Decode). An empty payload decodes as {}.
+func decodePayload[T any](payload json.RawMessage) (T, error) {
+	var v T
+	if err := svc.Decode(payload, &v); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -40,8 +41,8 @@ type harness struct {
 func start(t *testing.T) *harness {
 	t.Helper()
 	reg := events.NewRegistry()
-	applications.Register(reg)
-	funds.Register(reg)
+	applicationsapi.Register(reg)
+	fundsapi.Register(reg)
 	env := testenv.Start(t, reg)
 	srv := applications.New(env.Store, reg, applications.WithSnapshots(env.Snapshots))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -128,10 +129,10 @@ func (h *harness) head() uint64 {
 
 func (h *harness) registerFund(fundID, managerOrg string) uint64 {
 	h.t.Helper()
-	payload, _ := json.Marshal(funds.FundRegistered{FundID: fundID, ManagerOrg: managerOrg, Name: "Fund " + fundID, Type: funds.FundVC})
+	payload, _ := json.Marshal(fundsapi.FundRegistered{FundID: fundID, ManagerOrg: managerOrg, Name: "Fund " + fundID, Type: fundsapi.FundVC})
 	res, err := h.env.Store.Append(context.Background(), events.AppendRequest{
 		StreamID: "fund-" + fundID, Expected: events.NoStream,
-		Events: []events.NewEvent{{Type: funds.FundRegistered{}.EventType(), Payload: payload}},
+		Events: []events.NewEvent{{Type: fundsapi.FundRegistered{}.EventType(), Payload: payload}},
 		Meta:   events.Meta{Actor: fundbridge.Actor{UserID: "fm", Role: fundbridge.RoleFundManager, OrgID: managerOrg}},
 	})
 	if err != nil {
@@ -161,7 +162,7 @@ func draft(amount string) obj {
 
 func TestEveryOperation(t *testing.T) {
 	h := start(t)
-	var c applications.CompanyView
+	var c applicationsapi.CompanyView
 
 	// A startup registers its own organisation; the platform registers another.
 	reg := company(t, "", "Acme Vision", 1)
@@ -184,7 +185,7 @@ func TestEveryOperation(t *testing.T) {
 	r = h.must(alice, "company.add_patent", obj{"number": "CN202320654321.X", "kind": "utility_model", "title": "Gripper", "filed_on": "2023-05-02", "holding": "licensee"}, &c)
 	h.refused(alice, "company.add_patent", obj{"number": "CN202310123456.7", "kind": "invention", "title": "Again", "filed_on": "2023-01-10", "holding": "owner"}, fundbridge.ECONFLICT, "number")
 
-	var got applications.CompanyView
+	var got applicationsapi.CompanyView
 	r = h.must(alice, "company.get", obj{"after": r.Position}, &got)
 	if got.Stage != fundbridge.StageGrowth || len(got.Patents) != 2 || got.Version != 5 || r.Version != 5 || len(got.StageHistory) != 2 {
 		t.Fatalf("got %+v", got)
@@ -195,17 +196,17 @@ func TestEveryOperation(t *testing.T) {
 	if p := got.Patents[1]; p.ExpiresOn != "2033-05-02" || p.Valid {
 		t.Fatalf("pending patent %+v", p)
 	}
-	var companies applications.ListResult[applications.CompanyView]
+	var companies applicationsapi.ListResult[applicationsapi.CompanyView]
 	h.must(operator, "company.list", obj{"after": h.head()}, &companies)
 	if len(companies.Items) != 2 || companies.Items[0].ID != "acme" {
 		t.Fatalf("companies %+v", companies)
 	}
 
 	// The application's whole lifecycle.
-	var a applications.ApplicationView
+	var a applicationsapi.ApplicationView
 	h.must(alice, "application.draft", obj{"amount_requested": "30000000"}, &a)
 	id := a.ID
-	if a.Status != applications.StatusDraft || a.CompanyID != "acme" || a.Stage != fundbridge.StageGrowth || a.Sector != "robotics" || a.CompanyName != "Acme Robotics" {
+	if a.Status != applicationsapi.StatusDraft || a.CompanyID != "acme" || a.Stage != fundbridge.StageGrowth || a.Sector != "robotics" || a.CompanyName != "Acme Robotics" {
 		t.Fatalf("drafted %+v", a)
 	}
 	h.refused(alice, "application.submit", obj{"application_id": id}, fundbridge.EUNPROCESSABLE, "instruments", "use_of_funds")
@@ -216,23 +217,23 @@ func TestEveryOperation(t *testing.T) {
 		t.Fatalf("updated %+v", a)
 	}
 	h.must(alice, "application.submit", obj{"application_id": id}, &a)
-	if a.Status != applications.StatusSubmitted || a.SubmittedAt == nil {
+	if a.Status != applicationsapi.StatusSubmitted || a.SubmittedAt == nil {
 		t.Fatalf("submitted %+v", a)
 	}
 	h.refused(alice, "application.update", u, fundbridge.ECONFLICT)
 	h.registerFund("f1", "seedcap")
 	h.must(system, "application.mark_matched", obj{"application_id": id, "fund_ids": []string{"f1"}}, &a)
-	if a.Status != applications.StatusMatched {
+	if a.Status != applicationsapi.StatusMatched {
 		t.Fatalf("matched %+v", a)
 	}
 	h.must(system, "application.mark_under_review", obj{"application_id": id, "fund_id": "f1"}, &a)
 	r = h.must(system, "application.mark_funded", obj{"application_id": id, "deal_id": "d1", "fund_id": "f1", "instrument": "equity", "amount": "25000000.00"}, &a)
-	if a.Status != applications.StatusFunded || len(a.Deals) != 1 {
+	if a.Status != applicationsapi.StatusFunded || len(a.Deals) != 1 {
 		t.Fatalf("funded %+v", a)
 	}
 	h.refused(alice, "application.withdraw", obj{"application_id": id}, fundbridge.ECONFLICT)
 
-	var view applications.ApplicationView
+	var view applicationsapi.ApplicationView
 	r = h.must(alice, "application.get", obj{"application_id": id, "after": r.Position}, &view)
 	var steps []string
 	for _, s := range view.StatusHistory {
@@ -256,19 +257,19 @@ func TestEveryOperation(t *testing.T) {
 		}
 	}
 	h.must(operator, "application.reject", obj{"application_id": ends["reject"], "reason": "not an AI company"}, &a)
-	if a.Status != applications.StatusRejected || a.Reason != "not an AI company" {
+	if a.Status != applicationsapi.StatusRejected || a.Reason != "not an AI company" {
 		t.Fatalf("rejected %+v", a)
 	}
 	h.must(system, "application.expire", obj{"application_id": ends["expire"]}, &a)
-	if a.Status != applications.StatusExpired {
+	if a.Status != applicationsapi.StatusExpired {
 		t.Fatalf("expired %+v", a)
 	}
 	r = h.must(alice, "application.withdraw", obj{"application_id": ends["withdraw"], "reason": "raised elsewhere"}, &a)
-	if a.Status != applications.StatusWithdrawn {
+	if a.Status != applicationsapi.StatusWithdrawn {
 		t.Fatalf("withdrawn %+v", a)
 	}
 
-	var list applications.ListResult[applications.ApplicationView]
+	var list applicationsapi.ListResult[applicationsapi.ApplicationView]
 	h.must(operator, "application.list", obj{"after": r.Position}, &list)
 	if len(list.Items) != 4 {
 		t.Fatalf("listed %d applications", len(list.Items))
@@ -383,7 +384,7 @@ func TestWhoSeesAndChangesWhat(t *testing.T) {
 	h := start(t)
 	h.must(alice, "company.register", company(t, "acme", "Acme Vision", 1), nil)
 	h.must(bob, "company.register", company(t, "beta", "Beta Speech", 2), nil)
-	var a applications.ApplicationView
+	var a applicationsapi.ApplicationView
 	h.must(alice, "application.draft", obj{"amount_requested": "8000000", "instruments": []string{"equity"}, "use_of_funds": "data"}, &a)
 	id := a.ID
 
@@ -398,12 +399,12 @@ func TestWhoSeesAndChangesWhat(t *testing.T) {
 	h.refused(bob, "application.submit", obj{"application_id": id}, fundbridge.ENOTFOUND)
 	h.refused(bob, "application.withdraw", obj{"application_id": id}, fundbridge.ENOTFOUND)
 	h.refused(bob, "application.draft", obj{"company_id": "acme", "amount_requested": "1"}, fundbridge.ENOTFOUND)
-	var list applications.ListResult[applications.ApplicationView]
+	var list applicationsapi.ListResult[applicationsapi.ApplicationView]
 	h.must(bob, "application.list", obj{"company_id": "acme"}, &list)
 	if len(list.Items) != 0 {
 		t.Fatalf("bob lists %+v", list.Items)
 	}
-	var companies applications.ListResult[applications.CompanyView]
+	var companies applicationsapi.ListResult[applicationsapi.CompanyView]
 	h.must(bob, "company.list", obj{"after": h.head()}, &companies)
 	if len(companies.Items) != 1 || companies.Items[0].ID != "beta" {
 		t.Fatalf("bob lists %+v", companies.Items)
@@ -436,7 +437,7 @@ func TestWhoSeesAndChangesWhat(t *testing.T) {
 	h.registerFund("f1", "seedcap")
 	h.registerFund("f2", "othercap")
 	r = h.must(system, "application.mark_matched", obj{"application_id": id, "fund_ids": []string{"f1"}}, nil)
-	var seen applications.ApplicationView
+	var seen applicationsapi.ApplicationView
 	h.must(fiona, "application.get", obj{"application_id": id, "after": r.Position}, &seen)
 	if seen.ID != id || seen.CreditDataShared || seen.AmountRequested.String() != "8000000.00" || seen.CompanyName != "Acme Vision" {
 		t.Fatalf("fiona sees %+v", seen)
@@ -446,7 +447,7 @@ func TestWhoSeesAndChangesWhat(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].ID != id {
 		t.Fatalf("fiona lists %+v", list.Items)
 	}
-	var acme applications.CompanyView
+	var acme applicationsapi.CompanyView
 	h.must(fiona, "company.get", obj{"company_id": "acme"}, &acme)
 	h.refused(fiona, "company.get", obj{"company_id": "beta"}, fundbridge.ENOTFOUND)
 	h.must(fiona, "company.list", obj{}, &companies)
@@ -486,7 +487,7 @@ func TestWhoSeesAndChangesWhat(t *testing.T) {
 
 func TestIdempotencyAndIfMatch(t *testing.T) {
 	h := start(t)
-	var c applications.CompanyView
+	var c applicationsapi.CompanyView
 	first := h.must(system, "company.register", company(t, "acme", "Acme Vision", 1), &c, withKey("signup-acme"))
 	again := h.must(system, "company.register", company(t, "acme", "Acme Vision", 1), &c, withKey("signup-acme"))
 	if again.Position != first.Position || again.Version != 1 {
@@ -494,7 +495,7 @@ func TestIdempotencyAndIfMatch(t *testing.T) {
 	}
 	h.refused(system, "company.register", company(t, "acme", "Acme Vision", 1), fundbridge.ECONFLICT)
 
-	var a, b applications.ApplicationView
+	var a, b applicationsapi.ApplicationView
 	r1 := h.must(alice, "application.draft", draft("5000000"), &a, withKey("draft-1"))
 	r2 := h.must(alice, "application.draft", draft("5000000"), &b, withKey("draft-1"))
 	if a.ID != b.ID || r1.Position != r2.Position || r1.Version != 1 || r2.Version != 1 {
@@ -504,12 +505,12 @@ func TestIdempotencyAndIfMatch(t *testing.T) {
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("stream holds %d events (%v)", len(evs), err)
 	}
-	var list applications.ListResult[applications.ApplicationView]
+	var list applicationsapi.ListResult[applicationsapi.ApplicationView]
 	h.must(alice, "application.list", obj{"after": r2.Position}, &list)
 	if len(list.Items) != 1 {
 		t.Fatalf("%d applications after a retried draft", len(list.Items))
 	}
-	var other applications.ApplicationView
+	var other applicationsapi.ApplicationView
 	h.must(alice, "application.draft", draft("5000000"), &other, withKey("draft-2"))
 	if other.ID == a.ID {
 		t.Fatal("another key drafted the same application")
@@ -549,20 +550,20 @@ func TestReadYourWritesAndLists(t *testing.T) {
 	// Read your writes: the query waits for the command's position.
 	owner := fundbridge.Actor{UserID: "u3", Role: fundbridge.RoleStartup, OrgID: "c3"}
 	r := h.must(owner, "company.change_stage", obj{"stage": "pre_ipo"}, nil)
-	var c applications.CompanyView
+	var c applicationsapi.CompanyView
 	h.must(owner, "company.get", obj{"after": r.Position}, &c)
 	if c.Stage != fundbridge.StagePreIPO || c.Version != r.Version {
 		t.Fatalf("read after write: %+v", c)
 	}
 
-	ids := func(items []applications.CompanyView) string {
+	ids := func(items []applicationsapi.CompanyView) string {
 		var s []string
 		for _, c := range items {
 			s = append(s, c.ID)
 		}
 		return strings.Join(s, ",")
 	}
-	var page applications.ListResult[applications.CompanyView]
+	var page applicationsapi.ListResult[applicationsapi.CompanyView]
 	h.must(operator, "company.list", obj{"after": r.Position}, &page)
 	if ids(page.Items) != "c2,c4,c3,c1" { // by name, ignoring case
 		t.Fatalf("by name: %s", ids(page.Items))
@@ -582,7 +583,7 @@ func TestReadYourWritesAndLists(t *testing.T) {
 	var all []string
 	cursor := ""
 	for range 5 {
-		page = applications.ListResult[applications.CompanyView]{}
+		page = applicationsapi.ListResult[applicationsapi.CompanyView]{}
 		h.must(operator, "company.list", obj{"sort": "founded_on", "limit": 3, "cursor": cursor}, &page)
 		all = append(all, ids(page.Items))
 		if cursor = page.NextCursor; cursor == "" {
@@ -613,21 +614,21 @@ func TestReadYourWritesAndLists(t *testing.T) {
 		{"c4", "12000000.50", []string{"patent_insurance"}, false},
 		{"c2", "3500000", []string{"equity", "patent_insurance"}, true},
 	} {
-		var a applications.ApplicationView
+		var a applicationsapi.ApplicationView
 		h.must(operator, "application.draft", obj{"company_id": x.company, "amount_requested": x.amount, "instruments": x.instruments, "use_of_funds": "growth"}, &a)
 		made[fmt.Sprint(i)] = a.ID
 		if x.submit {
 			r = h.must(operator, "application.submit", obj{"application_id": a.ID}, nil)
 		}
 	}
-	amounts := func(items []applications.ApplicationView) string {
+	amounts := func(items []applicationsapi.ApplicationView) string {
 		var s []string
 		for _, a := range items {
 			s = append(s, a.AmountRequested.String())
 		}
 		return strings.Join(s, ",")
 	}
-	var apps applications.ListResult[applications.ApplicationView]
+	var apps applicationsapi.ListResult[applicationsapi.ApplicationView]
 	h.must(operator, "application.list", obj{"sort": "amount_requested", "after": r.Position}, &apps)
 	if amounts(apps.Items) != "2000000.00,3500000.00,12000000.50,50000000.00,300000000.00" {
 		t.Fatalf("by amount: %s", amounts(apps.Items))
@@ -656,7 +657,7 @@ func TestReadYourWritesAndLists(t *testing.T) {
 	var pages []string
 	cursor = ""
 	for range 5 {
-		apps = applications.ListResult[applications.ApplicationView]{}
+		apps = applicationsapi.ListResult[applicationsapi.ApplicationView]{}
 		h.must(operator, "application.list", obj{"sort": "-amount_requested", "limit": 2, "cursor": cursor}, &apps)
 		pages = append(pages, amounts(apps.Items))
 		if cursor = apps.NextCursor; cursor == "" {

@@ -12,64 +12,20 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
-// CompanyView is a company as users see it.
-type CompanyView struct {
-	ID           string            `json:"company_id"`
-	Name         string            `json:"name"`
-	USCC         string            `json:"uscc"`
-	City         fundbridge.City   `json:"city"`
-	Layer        fundbridge.Layer  `json:"layer"`
-	Sector       fundbridge.Sector `json:"sector"`
-	FoundedOn    string            `json:"founded_on"`
-	Headcount    int               `json:"headcount"`
-	Stage        fundbridge.Stage  `json:"stage"`
-	Patents      []PatentView      `json:"patents"`
-	StageHistory []StageChange     `json:"stage_history"`
-	RegisteredAt time.Time         `json:"registered_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
-	Version      uint64            `json:"version"`
-}
-
-// PatentView is a patent with whether it is in force today.
-type PatentView struct {
-	Patent
-	Valid bool `json:"valid"` // granted and not expired
-}
-
-// ApplicationView is an application as users see it.
-type ApplicationView struct {
-	ID          string `json:"application_id"`
-	CompanyName string `json:"company_name"`
-	Slice              // company_id, stage, layer, sector, city as of the latest event
-	Status      Status `json:"status"`
-	ApplicationTerms
-	// CreditDataShared says whether credit data may be shown to this
-	// reader; there is no credit data in the view yet, only the flag.
-	CreditDataShared bool           `json:"credit_data_shared"`
-	FundIDs          []string       `json:"fund_ids"`    // a fund manager sees only its own funds
-	ReviewedBy       []string       `json:"reviewed_by"` // funds screening it
-	Deals            []FundedDeal   `json:"deals"`
-	StatusHistory    []StatusChange `json:"status_history"`
-	Reason           string         `json:"reason,omitempty"`
-	CreatedAt        time.Time      `json:"created_at"`
-	SubmittedAt      *time.Time     `json:"submitted_at,omitempty"`
-	UpdatedAt        time.Time      `json:"updated_at"`
-	Version          uint64         `json:"version"`
-}
-
-func presentCompany(c Company, today time.Time) CompanyView {
-	v := CompanyView{
+func presentCompany(c Company, today time.Time) applicationsapi.CompanyView {
+	v := applicationsapi.CompanyView{
 		ID: c.ID, Name: c.Profile.Name, USCC: c.USCC, City: c.Profile.City, Layer: c.Profile.Layer, Sector: c.Profile.Sector,
 		FoundedOn: c.Profile.FoundedOn, Headcount: c.Profile.Headcount, Stage: c.Stage,
-		Patents: make([]PatentView, len(c.Patents)), StageHistory: nonNil(c.StageHistory),
+		Patents: make([]applicationsapi.PatentView, len(c.Patents)), StageHistory: nonNil(c.StageHistory),
 		RegisteredAt: c.RegisteredAt, UpdatedAt: c.UpdatedAt, Version: c.Version,
 	}
-	day := today.Format(dateLayout)
+	day := today.Format(applicationsapi.DateLayout)
 	for i, p := range c.Patents {
-		v.Patents[i] = PatentView{Patent: p, Valid: p.GrantedOn != "" && p.GrantedOn <= day && day < p.ExpiresOn}
+		v.Patents[i] = applicationsapi.PatentView{Patent: p, Valid: p.GrantedOn != "" && p.GrantedOn <= day && day < p.ExpiresOn}
 	}
 	return v
 }
@@ -77,8 +33,8 @@ func presentCompany(c Company, today time.Time) CompanyView {
 // presentApplication shows a to a reader; own, when set, limits the funds
 // shown to the reader's own, so a fund manager does not learn who else
 // was matched or what they paid.
-func presentApplication(a Application, own func(fundID string) bool) ApplicationView {
-	v := ApplicationView{
+func presentApplication(a Application, own func(fundID string) bool) applicationsapi.ApplicationView {
+	v := applicationsapi.ApplicationView{
 		ID: a.ID, CompanyName: a.CompanyName, Slice: a.Slice, Status: a.Status, ApplicationTerms: a.Terms,
 		CreditDataShared: a.Terms.CreditDataConsent,
 		FundIDs:          nonNil(a.FundIDs), ReviewedBy: nonNil(a.ReviewedBy), Deals: nonNil(a.Deals),
@@ -93,7 +49,7 @@ func presentApplication(a Application, own func(fundID string) bool) Application
 	if own != nil {
 		v.FundIDs = slices.DeleteFunc(slices.Clone(v.FundIDs), func(f string) bool { return !own(f) })
 		v.ReviewedBy = slices.DeleteFunc(slices.Clone(v.ReviewedBy), func(f string) bool { return !own(f) })
-		v.Deals = slices.DeleteFunc(slices.Clone(v.Deals), func(d FundedDeal) bool { return !own(d.FundID) })
+		v.Deals = slices.DeleteFunc(slices.Clone(v.Deals), func(d applicationsapi.FundedDeal) bool { return !own(d.FundID) })
 	}
 	return v
 }
@@ -162,7 +118,7 @@ func (v *views) apply(e events.Event) error {
 	before := v.applications[id]
 	a := evolveApplication(before, e, payload)
 	v.applications[id] = a
-	if _, drafted := payload.(ApplicationDrafted); drafted && !before.Exists() {
+	if _, drafted := payload.(applicationsapi.ApplicationDrafted); drafted && !before.Exists() {
 		v.appsByCompany[a.Slice.CompanyID] = append(v.appsByCompany[a.Slice.CompanyID], id)
 	}
 	for _, f := range a.FundIDs {
@@ -180,19 +136,19 @@ func (v *views) applyFund(e events.Event) error {
 	if !strings.HasPrefix(e.Type, "fund.registered.") { // nothing else of a fund matters here
 		return nil
 	}
-	var reg funds.FundRegistered
+	var reg fundsapi.FundRegistered
 	switch {
 	case v.registry.Readable(e.Type):
 		_, payload, err := v.registry.Decode(e)
 		if err != nil {
 			return fmt.Errorf("applications view: %w", err)
 		}
-		p, ok := payload.(funds.FundRegistered)
+		p, ok := payload.(fundsapi.FundRegistered)
 		if !ok {
 			return nil
 		}
 		reg = p
-	case e.Type == (funds.FundRegistered{}).EventType():
+	case e.Type == (fundsapi.FundRegistered{}).EventType():
 		if err := json.Unmarshal(e.Payload, &reg); err != nil {
 			return fmt.Errorf("applications view: decode %s@%d: %w", e.StreamID, e.Version, err)
 		}
@@ -268,22 +224,22 @@ func (v *views) uscc(code string) (string, bool) {
 	return id, ok
 }
 
-func (v *views) company(actor fundbridge.Actor, id string) (CompanyView, error) {
+func (v *views) company(actor fundbridge.Actor, id string) (applicationsapi.CompanyView, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	c, ok := v.companies[id]
 	if !ok || !c.Registered() || !v.canSeeCompany(actor, id) {
-		return CompanyView{}, companyNotFound(id)
+		return applicationsapi.CompanyView{}, companyNotFound(id)
 	}
-	return presentCompany(c, chinaToday(v.now())), nil
+	return presentCompany(c, applicationsapi.ChinaToday(v.now())), nil
 }
 
-func (v *views) application(actor fundbridge.Actor, id string) (ApplicationView, error) {
+func (v *views) application(actor fundbridge.Actor, id string) (applicationsapi.ApplicationView, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	a, ok := v.applications[id]
 	if !ok || !a.Exists() || !v.canSeeApplication(actor, a) {
-		return ApplicationView{}, applicationNotFound(id)
+		return applicationsapi.ApplicationView{}, applicationNotFound(id)
 	}
 	return presentApplication(a, v.ownFunds(actor)), nil
 }
@@ -296,9 +252,9 @@ func listForbidden(actor fundbridge.Actor, what string) error {
 	return fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s does not list %s", actor.Role, what)
 }
 
-func (v *views) listCompanies(actor fundbridge.Actor, q ListCompanies) (ListResult[CompanyView], error) {
+func (v *views) listCompanies(actor fundbridge.Actor, q applicationsapi.ListCompanies) (applicationsapi.ListResult[applicationsapi.CompanyView], error) {
 	if err := listForbidden(actor, "companies"); err != nil {
-		return ListResult[CompanyView]{}, err
+		return applicationsapi.ListResult[applicationsapi.CompanyView]{}, err
 	}
 	sortBy := q.Sort
 	if sortBy == "" {
@@ -306,7 +262,7 @@ func (v *views) listCompanies(actor fundbridge.Actor, q ListCompanies) (ListResu
 	}
 	after, err := decodeCursor(q.Cursor, sortBy)
 	if err != nil {
-		return ListResult[CompanyView]{}, err
+		return applicationsapi.ListResult[applicationsapi.CompanyView]{}, err
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -342,8 +298,8 @@ func (v *views) listCompanies(actor fundbridge.Actor, q ListCompanies) (ListResu
 		key = func(c Company) string { return c.Profile.FoundedOn }
 	}
 	page, next := paginate(hits, key, func(c Company) string { return c.ID }, sortBy, after, q.Limit)
-	today := chinaToday(v.now())
-	out := ListResult[CompanyView]{Items: make([]CompanyView, len(page)), NextCursor: next}
+	today := applicationsapi.ChinaToday(v.now())
+	out := applicationsapi.ListResult[applicationsapi.CompanyView]{Items: make([]applicationsapi.CompanyView, len(page)), NextCursor: next}
 	for i, c := range page {
 		out.Items[i] = presentCompany(c, today)
 	}
@@ -369,9 +325,9 @@ func (v *views) fundManagerApplications(actor fundbridge.Actor) []string {
 	return ids
 }
 
-func (v *views) listApplications(actor fundbridge.Actor, q ListApplications) (ListResult[ApplicationView], error) {
+func (v *views) listApplications(actor fundbridge.Actor, q applicationsapi.ListApplications) (applicationsapi.ListResult[applicationsapi.ApplicationView], error) {
 	if err := listForbidden(actor, "applications"); err != nil {
-		return ListResult[ApplicationView]{}, err
+		return applicationsapi.ListResult[applicationsapi.ApplicationView]{}, err
 	}
 	sortBy := q.Sort
 	if sortBy == "" {
@@ -379,7 +335,7 @@ func (v *views) listApplications(actor fundbridge.Actor, q ListApplications) (Li
 	}
 	after, err := decodeCursor(q.Cursor, sortBy)
 	if err != nil {
-		return ListResult[ApplicationView]{}, err
+		return applicationsapi.ListResult[applicationsapi.ApplicationView]{}, err
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -399,7 +355,7 @@ func (v *views) listApplications(actor fundbridge.Actor, q ListApplications) (Li
 	var hits []Application
 	for _, id := range ids {
 		a, ok := v.applications[id]
-		if !ok || !v.canSeeApplication(actor, a) || !q.matches(a) {
+		if !ok || !v.canSeeApplication(actor, a) || !matches(q, a) {
 			continue
 		}
 		hits = append(hits, a)
@@ -415,14 +371,14 @@ func (v *views) listApplications(actor fundbridge.Actor, q ListApplications) (Li
 	}
 	page, next := paginate(hits, key, func(a Application) string { return a.ID }, sortBy, after, q.Limit)
 	own := v.ownFunds(actor)
-	out := ListResult[ApplicationView]{Items: make([]ApplicationView, len(page)), NextCursor: next}
+	out := applicationsapi.ListResult[applicationsapi.ApplicationView]{Items: make([]applicationsapi.ApplicationView, len(page)), NextCursor: next}
 	for i, a := range page {
 		out.Items[i] = presentApplication(a, own)
 	}
 	return out, nil
 }
 
-func (q ListApplications) matches(a Application) bool {
+func matches(q applicationsapi.ListApplications, a Application) bool {
 	s := a.Slice
 	switch {
 	case q.Status != "" && a.Status != q.Status,
@@ -492,7 +448,7 @@ func decodeCursor(s, sortBy string) (*cursor, error) {
 // and the cursor of the next, if there is more.
 func paginate[T any](items []T, key, id func(T) string, sortBy string, after *cursor, limit int) ([]T, string) {
 	if limit == 0 {
-		limit = defaultLimit
+		limit = applicationsapi.DefaultLimit
 	}
 	desc := strings.HasPrefix(sortBy, "-")
 	cmp := func(k1, id1, k2, id2 string) int {

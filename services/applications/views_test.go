@@ -7,14 +7,15 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
 // The view learns fund managers from the funds service's events even when
 // the registry does not know them, and in whichever order they come.
 func TestViewsLearnFundManagersInAnyOrder(t *testing.T) {
 	reg := events.NewRegistry()
-	Register(reg) // not funds.Register: this instance may run without it
+	applicationsapi.Register(reg) // not funds.Register: this instance may run without it
 	v := newViews(reg, testNow)
 	pos := uint64(0)
 	feed := func(stream string, p events.Payload) {
@@ -31,9 +32,9 @@ func TestViewsLearnFundManagersInAnyOrder(t *testing.T) {
 	for _, p := range []events.Payload{drafted(), submitted(), matched("f1", "f2")} {
 		feed("application-app1", p)
 	}
-	feed("fund-f1", funds.FundRegistered{FundID: "f1", ManagerOrg: "seedcap"}) // after the match
-	feed("fund-f9", funds.MandateSet{FundID: "f9"})                            // unknown here: passes by
-	feed("deal-d1", funds.FundClosed{FundID: "f9"})
+	feed("fund-f1", fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "seedcap"}) // after the match
+	feed("fund-f9", fundsapi.MandateSet{FundID: "f9"})                            // unknown here: passes by
+	feed("deal-d1", fundsapi.FundClosed{FundID: "f9"})
 
 	fm := fundbridge.Actor{UserID: "fiona", Role: fundbridge.RoleFundManager, OrgID: "seedcap"}
 	a, err := v.application(fm, "app1")
@@ -47,7 +48,7 @@ func TestViewsLearnFundManagersInAnyOrder(t *testing.T) {
 	if _, err := v.company(fm, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	page, err := v.listApplications(fm, ListApplications{})
+	page, err := v.listApplications(fm, applicationsapi.ListApplications{})
 	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("listed %+v, %v", page, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // The bus carries payloads inside a JSON envelope, so some of these cannot
@@ -22,8 +24,8 @@ func TestDecodeNamesEveryBadField(t *testing.T) {
 		{"wrong types", `{"name":1,"type":["vc"],"committed_capital":100}`, []string{"committed_capital", "name", "type"}},
 		{"amount not a decimal", `{"committed_capital":"lots"}`, []string{"committed_capital"}},
 	} {
-		var cmd RegisterFund
-		err := decode(json.RawMessage(tc.payload), &cmd)
+		var cmd fundsapi.RegisterFund
+		err := svc.Decode(json.RawMessage(tc.payload), &cmd)
 		if fundbridge.ErrorCode(err) != fundbridge.EINVALID {
 			t.Errorf("%s: %v, want invalid", tc.name, err)
 			continue
@@ -36,8 +38,8 @@ func TestDecodeNamesEveryBadField(t *testing.T) {
 			t.Errorf("%s: %v names %v, want %v", tc.name, err, named, tc.fields)
 		}
 	}
-	var m SetMandate
-	err := decode(json.RawMessage(`{"stages":["seed",5,null,{}],"max_ownership":0.2}`), &m)
+	var m fundsapi.SetMandate
+	err := svc.Decode(json.RawMessage(`{"stages":["seed",5,null,{}],"max_ownership":0.2}`), &m)
 	var named []string
 	for _, f := range fundbridge.ErrorFields(err) {
 		named = append(named, f.Field)
@@ -46,11 +48,11 @@ func TestDecodeNamesEveryBadField(t *testing.T) {
 		t.Errorf("%v names %v, want %v", err, named, want)
 	}
 	// Keys match fields as encoding/json matches them.
-	var c CloseFund
-	if err := decode(json.RawMessage(`{"FUND_ID":"f1","Reason":"done"}`), &c); err != nil || c.FundID != "f1" || c.Reason != "done" {
+	var c fundsapi.CloseFund
+	if err := svc.Decode(json.RawMessage(`{"FUND_ID":"f1","Reason":"done"}`), &c); err != nil || c.FundID != "f1" || c.Reason != "done" {
 		t.Errorf("case-insensitive keys: %+v %v", c, err)
 	}
-	if err := decode(nil, &c); err != nil {
+	if err := svc.Decode(nil, &c); err != nil {
 		t.Errorf("an empty payload is an empty object: %v", err)
 	}
 }

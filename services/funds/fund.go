@@ -9,51 +9,32 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // aggregateType names the fund's streams: "fund-<id>".
 const aggregateType = "fund"
 
-// Valid reports whether t is a known fund type.
-func (t FundType) Valid() bool { return slices.Contains(FundTypes, t) }
-
-// Fund statuses as views show them.
-const (
-	StatusOpen   = "open"
-	StatusClosed = "closed"
-)
-
-// Commitment is one deal's equity commitment as the fund recorded it.
-type Commitment struct {
-	DealID         string       `json:"deal_id"`
-	ApplicationID  string       `json:"application_id"`
-	CompanyID      string       `json:"company_id"`
-	Amount         money.Amount `json:"amount"`
-	DryPowderAfter money.Amount `json:"dry_powder_after"`
-	CommittedAt    time.Time    `json:"committed_at"`
-	Version        uint64       `json:"version"` // of the fund stream that recorded it
-}
-
 // fund is the aggregate's state. It is a value: evolve returns a new one
 // and never writes into the slices of the one it was given, so the
 // repository's cache and the views can share states without copying.
 // Fields are exported for snapshots.
 type fund struct {
-	ID               string       `json:"id"`
-	ManagerOrg       string       `json:"manager_org"`
-	Name             string       `json:"name"`
-	Type             FundType     `json:"type"`
-	CommittedCapital money.Amount `json:"committed_capital"`
+	ID               string            `json:"id"`
+	ManagerOrg       string            `json:"manager_org"`
+	Name             string            `json:"name"`
+	Type             fundsapi.FundType `json:"type"`
+	CommittedCapital money.Amount      `json:"committed_capital"`
 	// Invested is the sum of all commitments; dry powder is what is left.
-	Invested     money.Amount `json:"invested"`
-	Mandate      *Mandate     `json:"mandate,omitempty"`
-	Commitments  []Commitment `json:"commitments,omitempty"` // in commit order
-	Closed       bool         `json:"closed"`
-	CloseReason  string       `json:"close_reason,omitempty"`
-	RegisteredAt time.Time    `json:"registered_at"`
-	UpdatedAt    time.Time    `json:"updated_at"`
-	Version      uint64       `json:"version"`
+	Invested     money.Amount          `json:"invested"`
+	Mandate      *fundsapi.Mandate     `json:"mandate,omitempty"`
+	Commitments  []fundsapi.Commitment `json:"commitments,omitempty"` // in commit order
+	Closed       bool                  `json:"closed"`
+	CloseReason  string                `json:"close_reason,omitempty"`
+	RegisteredAt time.Time             `json:"registered_at"`
+	UpdatedAt    time.Time             `json:"updated_at"`
+	Version      uint64                `json:"version"`
 }
 
 func (f fund) exists() bool { return f.ID != "" }
@@ -63,18 +44,18 @@ func (f fund) DryPowder() money.Amount { return f.CommittedCapital.Sub(f.Investe
 
 func (f fund) status() string {
 	if f.Closed {
-		return StatusClosed
+		return fundsapi.StatusClosed
 	}
-	return StatusOpen
+	return fundsapi.StatusOpen
 }
 
-func (f fund) commitment(dealID string) (Commitment, bool) {
+func (f fund) commitment(dealID string) (fundsapi.Commitment, bool) {
 	for _, c := range f.Commitments {
 		if c.DealID == dealID {
 			return c, true
 		}
 	}
-	return Commitment{}, false
+	return fundsapi.Commitment{}, false
 }
 
 // fundDecider is the fund aggregate for the repository.
@@ -91,21 +72,21 @@ func fundDecider() svc.Decider[fund] {
 // they grow, never appended to in place.
 func evolve(s fund, e events.Event, payload any) fund {
 	switch p := payload.(type) {
-	case FundRegistered:
+	case fundsapi.FundRegistered:
 		s = fund{
 			ID: p.FundID, ManagerOrg: p.ManagerOrg, Name: p.Name, Type: p.Type,
 			CommittedCapital: p.CommittedCapital, RegisteredAt: e.RecordedAt,
 		}
-	case MandateSet:
+	case fundsapi.MandateSet:
 		m := cloneMandate(p.Mandate)
 		s.Mandate = &m
-	case CapitalCommitted:
-		s.Commitments = append(slices.Clip(s.Commitments), Commitment{
+	case fundsapi.CapitalCommitted:
+		s.Commitments = append(slices.Clip(s.Commitments), fundsapi.Commitment{
 			DealID: p.DealID, ApplicationID: p.ApplicationID, CompanyID: p.CompanyID,
 			Amount: p.Amount, DryPowderAfter: p.DryPowderAfter, CommittedAt: e.RecordedAt, Version: e.Version,
 		})
 		s.Invested = s.Invested.Add(p.Amount)
-	case FundClosed:
+	case fundsapi.FundClosed:
 		s.Closed, s.CloseReason = true, p.Reason
 	default:
 		return s // a type this version does not know changes nothing
@@ -114,7 +95,7 @@ func evolve(s fund, e events.Event, payload any) fund {
 	return s
 }
 
-func cloneMandate(m Mandate) Mandate {
+func cloneMandate(m fundsapi.Mandate) fundsapi.Mandate {
 	m.Stages = slices.Clone(m.Stages)
 	m.Layers = slices.Clone(m.Layers)
 	m.Sectors = slices.Clone(m.Sectors)
@@ -173,19 +154,6 @@ func visible(a fundbridge.Actor, f fund) bool {
 	return false
 }
 
-// managers are the roles that register and run funds; ownership is
-// checked on top for existing funds.
-func managers() []fundbridge.Role {
-	return []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem}
-}
-
-// committers are the roles that commit capital: the matching service's
-// sagas (system) and operators. A fund manager commits through the
-// screening pipeline, never directly.
-func committers() []fundbridge.Role {
-	return []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem}
-}
-
 // requireRole refuses roles that may never do this, whatever the fund.
 func requireRole(a fundbridge.Actor, what string, roles []fundbridge.Role) error {
 	if !slices.Contains(roles, a.Role) {
@@ -200,7 +168,7 @@ func requireRole(a fundbridge.Actor, what string, roles []fundbridge.Role) error
 // authorizeManage lets the managing org, operators and the platform change
 // an existing fund; to anyone else the fund does not exist.
 func authorizeManage(a fundbridge.Actor, s fund, id, what string) error {
-	if err := requireRole(a, what, managers()); err != nil {
+	if err := requireRole(a, what, fundsapi.Managers()); err != nil {
 		return err
 	}
 	if !s.exists() || !visible(a, s) {
@@ -211,8 +179,8 @@ func authorizeManage(a fundbridge.Actor, s fund, id, what string) error {
 
 // decideRegister registers a new fund with the given ID. A fund manager
 // registers for its own org; operators and the platform name the org.
-func decideRegister(s fund, a fundbridge.Actor, id string, cmd RegisterFund) ([]events.Payload, error) {
-	if err := requireRole(a, "register funds", managers()); err != nil {
+func decideRegister(s fund, a fundbridge.Actor, id string, cmd fundsapi.RegisterFund) ([]events.Payload, error) {
+	if err := requireRole(a, "register funds", fundsapi.Managers()); err != nil {
 		return nil, err
 	}
 	if err := cmd.Validate(); err != nil {
@@ -225,14 +193,14 @@ func decideRegister(s fund, a fundbridge.Actor, id string, cmd RegisterFund) ([]
 	if s.exists() {
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is already registered", id)
 	}
-	return []events.Payload{FundRegistered{
+	return []events.Payload{fundsapi.FundRegistered{
 		FundID: id, ManagerOrg: manager, Name: strings.TrimSpace(cmd.Name), Type: cmd.Type, CommittedCapital: cmd.CommittedCapital,
 	}}, nil
 }
 
 // managerOrg is the org a new fund belongs to: a fund manager's own, or
 // the one an operator or the platform names.
-func managerOrg(a fundbridge.Actor, cmd RegisterFund) (string, error) {
+func managerOrg(a fundbridge.Actor, cmd fundsapi.RegisterFund) (string, error) {
 	if a.Role == fundbridge.RoleFundManager {
 		if cmd.ManagerOrg != "" && cmd.ManagerOrg != a.OrgID {
 			return "", fundbridge.Errorf(fundbridge.EFORBIDDEN, "a fund manager registers funds for its own org only")
@@ -247,7 +215,7 @@ func managerOrg(a fundbridge.Actor, cmd RegisterFund) (string, error) {
 
 // decideSetMandate replaces the whole mandate. Setting the mandate the fund
 // already has appends nothing.
-func decideSetMandate(s fund, a fundbridge.Actor, cmd SetMandate) ([]events.Payload, error) {
+func decideSetMandate(s fund, a fundbridge.Actor, cmd fundsapi.SetMandate) ([]events.Payload, error) {
 	if err := authorizeManage(a, s, cmd.FundID, "set fund mandates"); err != nil {
 		return nil, err
 	}
@@ -267,10 +235,10 @@ func decideSetMandate(s fund, a fundbridge.Actor, cmd SetMandate) ([]events.Payl
 	if s.Mandate != nil && sameMandate(*s.Mandate, m) {
 		return nil, nil
 	}
-	return []events.Payload{MandateSet{FundID: s.ID, Mandate: m}}, nil
+	return []events.Payload{fundsapi.MandateSet{FundID: s.ID, Mandate: m}}, nil
 }
 
-func sameMandate(a, b Mandate) bool {
+func sameMandate(a, b fundsapi.Mandate) bool {
 	return slices.Equal(a.Stages, b.Stages) && slices.Equal(a.Layers, b.Layers) && slices.Equal(a.Sectors, b.Sectors) &&
 		slices.Equal(a.Cities, b.Cities) && a.TicketMin.Equal(b.TicketMin) && a.TicketMax.Equal(b.TicketMax) &&
 		a.MaxOwnership.Equal(b.MaxOwnership) && slices.Equal(a.ExcludedSectors, b.ExcludedSectors) &&
@@ -280,8 +248,8 @@ func sameMandate(a, b Mandate) bool {
 // decideCommit commits equity to a deal out of dry powder. A deal is
 // committed at most once: the same commitment again changes nothing, so
 // the matching service may retry without an idempotency key.
-func decideCommit(s fund, a fundbridge.Actor, cmd CommitCapital) ([]events.Payload, error) {
-	if err := requireRole(a, "commit fund capital", committers()); err != nil {
+func decideCommit(s fund, a fundbridge.Actor, cmd fundsapi.CommitCapital) ([]events.Payload, error) {
+	if err := requireRole(a, "commit fund capital", fundsapi.Committers()); err != nil {
 		return nil, err
 	}
 	if err := cmd.Validate(); err != nil {
@@ -304,14 +272,14 @@ func decideCommit(s fund, a fundbridge.Actor, cmd CommitCapital) ([]events.Paylo
 	if cmd.Amount.GreaterThan(dry) {
 		return nil, &DryPowderError{FundID: s.ID, Amount: cmd.Amount, DryPowder: dry}
 	}
-	return []events.Payload{CapitalCommitted{
+	return []events.Payload{fundsapi.CapitalCommitted{
 		FundID: s.ID, DealID: cmd.DealID, ApplicationID: cmd.ApplicationID, CompanyID: cmd.CompanyID,
 		Amount: cmd.Amount, DryPowderAfter: dry.Sub(cmd.Amount),
 	}}, nil
 }
 
 // decideClose closes the fund to new mandates and commitments.
-func decideClose(s fund, a fundbridge.Actor, cmd CloseFund) ([]events.Payload, error) {
+func decideClose(s fund, a fundbridge.Actor, cmd fundsapi.CloseFund) ([]events.Payload, error) {
 	if err := authorizeManage(a, s, cmd.FundID, "close funds"); err != nil {
 		return nil, err
 	}
@@ -321,5 +289,5 @@ func decideClose(s fund, a fundbridge.Actor, cmd CloseFund) ([]events.Payload, e
 	if s.Closed {
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is already closed", s.ID)
 	}
-	return []events.Payload{FundClosed{FundID: s.ID, Reason: strings.TrimSpace(cmd.Reason)}}, nil
+	return []events.Payload{fundsapi.FundClosed{FundID: s.ID, Reason: strings.TrimSpace(cmd.Reason)}}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
 var (
@@ -29,7 +30,7 @@ var (
 func fold(t *testing.T, history []events.Payload) fund {
 	t.Helper()
 	reg := events.NewRegistry()
-	Register(reg)
+	fundsapi.Register(reg)
 	s := fundDecider().Initial()
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	for i, p := range history {
@@ -125,10 +126,10 @@ func rawAmount(s string) money.Amount {
 	return a
 }
 
-var registered = FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Qiming AI Seed I", Type: FundSeed, CommittedCapital: amt("500000000.00")}
+var registered = fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Qiming AI Seed I", Type: fundsapi.FundSeed, CommittedCapital: amt("500000000.00")}
 
-func validMandate() SetMandate {
-	return SetMandate{
+func validMandate() fundsapi.SetMandate {
+	return fundsapi.SetMandate{
 		FundID: "f1", Stages: []fundbridge.Stage{fundbridge.StageSeed, fundbridge.StageStartup},
 		Layers:  []fundbridge.Layer{fundbridge.LayerTechnology, fundbridge.LayerApplication},
 		Sectors: []fundbridge.Sector{"computer_vision", "robotics"}, Cities: []fundbridge.City{"beijing", "shenzhen"},
@@ -137,29 +138,29 @@ func validMandate() SetMandate {
 	}
 }
 
-func mandateSet(m SetMandate) MandateSet {
+func mandateSet(m fundsapi.SetMandate) fundsapi.MandateSet {
 	mandate, err := m.Mandate()
 	if err != nil {
 		panic(err)
 	}
-	return MandateSet{FundID: m.FundID, Mandate: mandate}
+	return fundsapi.MandateSet{FundID: m.FundID, Mandate: mandate}
 }
 
-func commitment(deal, amount, after string) CapitalCommitted {
-	return CapitalCommitted{FundID: "f1", DealID: deal, ApplicationID: "app-" + deal, CompanyID: "co-" + deal, Amount: amt(amount), DryPowderAfter: amt(after)}
+func commitment(deal, amount, after string) fundsapi.CapitalCommitted {
+	return fundsapi.CapitalCommitted{FundID: "f1", DealID: deal, ApplicationID: "app-" + deal, CompanyID: "co-" + deal, Amount: amt(amount), DryPowderAfter: amt(after)}
 }
 
-func commit(deal, amount string) CommitCapital {
-	return CommitCapital{FundID: "f1", DealID: deal, ApplicationID: "app-" + deal, CompanyID: "co-" + deal, Amount: amt(amount)}
+func commit(deal, amount string) fundsapi.CommitCapital {
+	return fundsapi.CommitCapital{FundID: "f1", DealID: deal, ApplicationID: "app-" + deal, CompanyID: "co-" + deal, Amount: amt(amount)}
 }
 
 func TestRegister(t *testing.T) {
-	cmd := RegisterFund{Name: "  Qiming AI Seed I ", Type: FundSeed, CommittedCapital: amt("500000000.00")}
-	register := func(a fundbridge.Actor, c RegisterFund) func(fund) ([]events.Payload, error) {
+	cmd := fundsapi.RegisterFund{Name: "  Qiming AI Seed I ", Type: fundsapi.FundSeed, CommittedCapital: amt("500000000.00")}
+	register := func(a fundbridge.Actor, c fundsapi.RegisterFund) func(fund) ([]events.Payload, error) {
 		return func(s fund) ([]events.Payload, error) { return decideRegister(s, a, "f1", c) }
 	}
-	with := func(f func(*RegisterFund)) RegisterFund { c := cmd; f(&c); return c }
-	onBehalf := with(func(c *RegisterFund) { c.ManagerOrg = "org-a" })
+	with := func(f func(*fundsapi.RegisterFund)) fundsapi.RegisterFund { c := cmd; f(&c); return c }
+	onBehalf := with(func(c *fundsapi.RegisterFund) { c.ManagerOrg = "org-a" })
 	check(t, []scenario{
 		{name: "fund manager registers for its own org", when: register(managerA, cmd), then: []events.Payload{registered}},
 		{name: "fund manager naming its own org", when: register(managerA, onBehalf), then: []events.Payload{registered}},
@@ -172,24 +173,24 @@ func TestRegister(t *testing.T) {
 		{name: "bank", when: register(bank, onBehalf), code: fundbridge.EFORBIDDEN},
 		{name: "insurer", when: register(insurer, onBehalf), code: fundbridge.EFORBIDDEN},
 		{name: "already registered", given: []events.Payload{registered}, when: register(managerA, cmd), code: fundbridge.ECONFLICT},
-		{name: "at the ¥10 trillion bound", when: register(managerA, with(func(c *RegisterFund) { c.CommittedCapital = amt("10000000000000.00") })),
-			then: []events.Payload{FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Qiming AI Seed I", Type: FundSeed, CommittedCapital: amt("10000000000000.00")}}},
+		{name: "at the ¥10 trillion bound", when: register(managerA, with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = amt("10000000000000.00") })),
+			then: []events.Payload{fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Qiming AI Seed I", Type: fundsapi.FundSeed, CommittedCapital: amt("10000000000000.00")}}},
 	})
 	invalid := []struct {
 		name, field string
-		c           RegisterFund
+		c           fundsapi.RegisterFund
 	}{
-		{"blank name", "name", with(func(c *RegisterFund) { c.Name = "   " })},
-		{"long name", "name", with(func(c *RegisterFund) { c.Name = strings.Repeat("基", 201) })},
-		{"control character in name", "name", with(func(c *RegisterFund) { c.Name = "Fund\x00" })},
-		{"no type", "type", with(func(c *RegisterFund) { c.Type = "" })},
-		{"bad type", "type", with(func(c *RegisterFund) { c.Type = "hedge" })},
-		{"no capital", "committed_capital", with(func(c *RegisterFund) { c.CommittedCapital = money.Zero })},
-		{"negative capital", "committed_capital", with(func(c *RegisterFund) { c.CommittedCapital = rawAmount("-1.00") })},
-		{"three places", "committed_capital", with(func(c *RegisterFund) { c.CommittedCapital = rawAmount("1.001") })},
-		{"overflowing capital", "committed_capital", with(func(c *RegisterFund) { c.CommittedCapital = rawAmount("10000000000000.01") })},
-		{"astronomical exponent", "committed_capital", with(func(c *RegisterFund) { c.CommittedCapital = rawAmount("1e9999") })},
-		{"manager org with a space", "manager_org", with(func(c *RegisterFund) { c.ManagerOrg = "org a" })},
+		{"blank name", "name", with(func(c *fundsapi.RegisterFund) { c.Name = "   " })},
+		{"long name", "name", with(func(c *fundsapi.RegisterFund) { c.Name = strings.Repeat("基", 201) })},
+		{"control character in name", "name", with(func(c *fundsapi.RegisterFund) { c.Name = "Fund\x00" })},
+		{"no type", "type", with(func(c *fundsapi.RegisterFund) { c.Type = "" })},
+		{"bad type", "type", with(func(c *fundsapi.RegisterFund) { c.Type = "hedge" })},
+		{"no capital", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = money.Zero })},
+		{"negative capital", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = rawAmount("-1.00") })},
+		{"three places", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = rawAmount("1.001") })},
+		{"overflowing capital", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = rawAmount("10000000000000.01") })},
+		{"astronomical exponent", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = rawAmount("1e9999") })},
+		{"manager org with a space", "manager_org", with(func(c *fundsapi.RegisterFund) { c.ManagerOrg = "org a" })},
 	}
 	var scs []scenario
 	for _, tc := range invalid {
@@ -199,12 +200,12 @@ func TestRegister(t *testing.T) {
 }
 
 func TestSetMandate(t *testing.T) {
-	set := func(a fundbridge.Actor, c SetMandate) func(fund) ([]events.Payload, error) {
+	set := func(a fundbridge.Actor, c fundsapi.SetMandate) func(fund) ([]events.Payload, error) {
 		return func(s fund) ([]events.Payload, error) { return decideSetMandate(s, a, c) }
 	}
-	with := func(f func(*SetMandate)) SetMandate { c := validMandate(); f(&c); return c }
+	with := func(f func(*fundsapi.SetMandate)) fundsapi.SetMandate { c := validMandate(); f(&c); return c }
 	m := validMandate()
-	wider := with(func(c *SetMandate) {
+	wider := with(func(c *fundsapi.SetMandate) {
 		c.Cities = nil
 		c.Layers = nil
 		c.TicketMax = amt("500000000.00")
@@ -214,47 +215,47 @@ func TestSetMandate(t *testing.T) {
 		{name: "managing org sets it", given: []events.Payload{registered}, when: set(managerA, m), then: []events.Payload{mandateSet(m)}},
 		{name: "operator replaces it whole", given: []events.Payload{registered, mandateSet(m)}, when: set(operator, wider), then: []events.Payload{mandateSet(wider)}},
 		{name: "the same mandate again changes nothing", given: []events.Payload{registered, mandateSet(m)},
-			when: set(managerA, with(func(c *SetMandate) { c.MaxOwnership = "0.2" }))},
+			when: set(managerA, with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "0.2" }))},
 		{name: "another manager's fund", given: []events.Payload{registered}, when: set(managerB, m), code: fundbridge.ENOTFOUND},
 		{name: "no such fund", when: set(operator, m), code: fundbridge.ENOTFOUND},
 		{name: "startup", given: []events.Payload{registered}, when: set(startup, m), code: fundbridge.EFORBIDDEN},
 		{name: "bank", given: []events.Payload{registered}, when: set(bank, m), code: fundbridge.EFORBIDDEN},
-		{name: "closed fund", given: []events.Payload{registered, FundClosed{FundID: "f1"}}, when: set(managerA, m), code: fundbridge.ECONFLICT},
+		{name: "closed fund", given: []events.Payload{registered, fundsapi.FundClosed{FundID: "f1"}}, when: set(managerA, m), code: fundbridge.ECONFLICT},
 		{name: "ticket above committed capital", given: []events.Payload{registered},
-			when: set(managerA, with(func(c *SetMandate) { c.TicketMax = amt("500000000.01") })),
+			when: set(managerA, with(func(c *fundsapi.SetMandate) { c.TicketMax = amt("500000000.01") })),
 			code: fundbridge.EUNPROCESSABLE, field: "ticket_max", msg: "ticket maximum ¥500000000.01 exceeds committed capital ¥500000000.00"},
 	})
 
 	invalid := []struct {
 		name, field string
-		c           SetMandate
+		c           fundsapi.SetMandate
 	}{
-		{"no fund", "fund_id", with(func(c *SetMandate) { c.FundID = "" })},
-		{"fund ID with a dot", "fund_id", with(func(c *SetMandate) { c.FundID = "f.1" })},
-		{"no stages", "stages", with(func(c *SetMandate) { c.Stages = nil })},
-		{"unknown stage", "stages[1]", with(func(c *SetMandate) { c.Stages = []fundbridge.Stage{"seed", "series_a"} })},
-		{"stage twice", "stages[1]", with(func(c *SetMandate) { c.Stages = []fundbridge.Stage{"seed", "seed"} })},
-		{"unknown layer", "layers[0]", with(func(c *SetMandate) { c.Layers = []fundbridge.Layer{"quantum"} })},
-		{"unknown sector", "sectors[0]", with(func(c *SetMandate) { c.Sectors = []fundbridge.Sector{"crypto"} })},
-		{"sector outside the layers", "sectors[1]", with(func(c *SetMandate) { c.Layers = []fundbridge.Layer{"technology"} })},
-		{"unknown city", "cities[1]", with(func(c *SetMandate) { c.Cities = []fundbridge.City{"beijing", "atlantis"} })},
-		{"no ticket minimum", "ticket_min", with(func(c *SetMandate) { c.TicketMin = money.Zero })},
-		{"negative ticket minimum", "ticket_min", with(func(c *SetMandate) { c.TicketMin = rawAmount("-5.00") })},
-		{"ticket with 3 places", "ticket_max", with(func(c *SetMandate) { c.TicketMax = rawAmount("20000000.001") })},
-		{"overflowing ticket", "ticket_max", with(func(c *SetMandate) { c.TicketMax = rawAmount("99999999999999.99") })},
-		{"ticket maximum below minimum", "ticket_max", with(func(c *SetMandate) { c.TicketMax = amt("1000000.00") })},
-		{"no max ownership", "max_ownership", with(func(c *SetMandate) { c.MaxOwnership = "" })},
-		{"zero ownership", "max_ownership", with(func(c *SetMandate) { c.MaxOwnership = "0" })},
-		{"ownership above 1", "max_ownership", with(func(c *SetMandate) { c.MaxOwnership = "1.01" })},
-		{"ownership as a percentage", "max_ownership", with(func(c *SetMandate) { c.MaxOwnership = "20" })},
-		{"ownership with 5 places", "max_ownership", with(func(c *SetMandate) { c.MaxOwnership = "0.12345" })},
-		{"ownership with an exponent", "max_ownership", with(func(c *SetMandate) { c.MaxOwnership = "2e-1" })},
-		{"negative ownership", "max_ownership", with(func(c *SetMandate) { c.MaxOwnership = "-0.2" })},
-		{"ownership not a number", "max_ownership", with(func(c *SetMandate) { c.MaxOwnership = "a fifth" })},
-		{"unknown excluded sector", "excluded_sectors[0]", with(func(c *SetMandate) { c.ExcludedSectors = []fundbridge.Sector{"casinos"} })},
-		{"sector both listed and excluded", "excluded_sectors[0]", with(func(c *SetMandate) { c.ExcludedSectors = []fundbridge.Sector{"robotics"} })},
-		{"empty excluded company", "excluded_companies[1]", with(func(c *SetMandate) { c.ExcludedCompanies = []string{"co-9", ""} })},
-		{"excluded company twice", "excluded_companies[1]", with(func(c *SetMandate) { c.ExcludedCompanies = []string{"co-9", "co-9"} })},
+		{"no fund", "fund_id", with(func(c *fundsapi.SetMandate) { c.FundID = "" })},
+		{"fund ID with a dot", "fund_id", with(func(c *fundsapi.SetMandate) { c.FundID = "f.1" })},
+		{"no stages", "stages", with(func(c *fundsapi.SetMandate) { c.Stages = nil })},
+		{"unknown stage", "stages[1]", with(func(c *fundsapi.SetMandate) { c.Stages = []fundbridge.Stage{"seed", "series_a"} })},
+		{"stage twice", "stages[1]", with(func(c *fundsapi.SetMandate) { c.Stages = []fundbridge.Stage{"seed", "seed"} })},
+		{"unknown layer", "layers[0]", with(func(c *fundsapi.SetMandate) { c.Layers = []fundbridge.Layer{"quantum"} })},
+		{"unknown sector", "sectors[0]", with(func(c *fundsapi.SetMandate) { c.Sectors = []fundbridge.Sector{"crypto"} })},
+		{"sector outside the layers", "sectors[1]", with(func(c *fundsapi.SetMandate) { c.Layers = []fundbridge.Layer{"technology"} })},
+		{"unknown city", "cities[1]", with(func(c *fundsapi.SetMandate) { c.Cities = []fundbridge.City{"beijing", "atlantis"} })},
+		{"no ticket minimum", "ticket_min", with(func(c *fundsapi.SetMandate) { c.TicketMin = money.Zero })},
+		{"negative ticket minimum", "ticket_min", with(func(c *fundsapi.SetMandate) { c.TicketMin = rawAmount("-5.00") })},
+		{"ticket with 3 places", "ticket_max", with(func(c *fundsapi.SetMandate) { c.TicketMax = rawAmount("20000000.001") })},
+		{"overflowing ticket", "ticket_max", with(func(c *fundsapi.SetMandate) { c.TicketMax = rawAmount("99999999999999.99") })},
+		{"ticket maximum below minimum", "ticket_max", with(func(c *fundsapi.SetMandate) { c.TicketMax = amt("1000000.00") })},
+		{"no max ownership", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "" })},
+		{"zero ownership", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "0" })},
+		{"ownership above 1", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "1.01" })},
+		{"ownership as a percentage", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "20" })},
+		{"ownership with 5 places", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "0.12345" })},
+		{"ownership with an exponent", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "2e-1" })},
+		{"negative ownership", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "-0.2" })},
+		{"ownership not a number", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "a fifth" })},
+		{"unknown excluded sector", "excluded_sectors[0]", with(func(c *fundsapi.SetMandate) { c.ExcludedSectors = []fundbridge.Sector{"casinos"} })},
+		{"sector both listed and excluded", "excluded_sectors[0]", with(func(c *fundsapi.SetMandate) { c.ExcludedSectors = []fundbridge.Sector{"robotics"} })},
+		{"empty excluded company", "excluded_companies[1]", with(func(c *fundsapi.SetMandate) { c.ExcludedCompanies = []string{"co-9", ""} })},
+		{"excluded company twice", "excluded_companies[1]", with(func(c *fundsapi.SetMandate) { c.ExcludedCompanies = []string{"co-9", "co-9"} })},
 	}
 	var scs []scenario
 	for _, tc := range invalid {
@@ -263,7 +264,7 @@ func TestSetMandate(t *testing.T) {
 	check(t, scs)
 
 	// Every bad field is named at once, not just the first.
-	err := with(func(c *SetMandate) { c.Stages = nil; c.TicketMin = money.Zero; c.MaxOwnership = "2" }).Validate()
+	err := with(func(c *fundsapi.SetMandate) { c.Stages = nil; c.TicketMin = money.Zero; c.MaxOwnership = "2" }).Validate()
 	for _, f := range []string{"stages", "ticket_min", "max_ownership"} {
 		if !namesField(err, f) {
 			t.Errorf("%v does not name %s", err, f)
@@ -275,8 +276,8 @@ func TestSetMandate(t *testing.T) {
 }
 
 func TestCommit(t *testing.T) {
-	small := FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Small", Type: FundAngel, CommittedCapital: amt("50000000.00")}
-	do := func(a fundbridge.Actor, c CommitCapital) func(fund) ([]events.Payload, error) {
+	small := fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Small", Type: fundsapi.FundAngel, CommittedCapital: amt("50000000.00")}
+	do := func(a fundbridge.Actor, c fundsapi.CommitCapital) func(fund) ([]events.Payload, error) {
 		return func(s fund) ([]events.Payload, error) { return decideCommit(s, a, c) }
 	}
 	twenty := []events.Payload{small, commitment("d0", "30000000.00", "20000000.00")}
@@ -294,24 +295,24 @@ func TestCommit(t *testing.T) {
 		{name: "anything once none is left", given: append(twenty, commitment("d1", "20000000.00", "0.00")),
 			when: do(platform, commit("d2", "0.01")), code: fundbridge.EUNPROCESSABLE},
 		{name: "the same deal again changes nothing", given: twenty, when: do(platform, commit("d0", "30000000.00"))},
-		{name: "the same deal again after closing changes nothing", given: append(twenty, FundClosed{FundID: "f1"}),
+		{name: "the same deal again after closing changes nothing", given: append(twenty, fundsapi.FundClosed{FundID: "f1"}),
 			when: do(platform, commit("d0", "30000000.00"))},
 		{name: "the same deal with another amount", given: twenty, when: do(platform, commit("d0", "1.00")), code: fundbridge.ECONFLICT},
-		{name: "closed fund", given: []events.Payload{small, FundClosed{FundID: "f1"}}, when: do(platform, commit("d1", "1.00")), code: fundbridge.ECONFLICT},
+		{name: "closed fund", given: []events.Payload{small, fundsapi.FundClosed{FundID: "f1"}}, when: do(platform, commit("d1", "1.00")), code: fundbridge.ECONFLICT},
 		{name: "no such fund", when: do(platform, commit("d1", "1.00")), code: fundbridge.ENOTFOUND},
 		{name: "fund manager", given: []events.Payload{small}, when: do(managerA, commit("d1", "1.00")), code: fundbridge.EFORBIDDEN},
 		{name: "startup", given: []events.Payload{small}, when: do(startup, commit("d1", "1.00")), code: fundbridge.EFORBIDDEN},
 		{name: "zero", given: []events.Payload{small}, when: do(platform, commit("d1", "0.00")), code: fundbridge.EINVALID, field: "amount"},
-		{name: "three places", given: []events.Payload{small}, when: do(platform, CommitCapital{FundID: "f1", DealID: "d1", ApplicationID: "a", CompanyID: "c", Amount: rawAmount("1.005")}),
+		{name: "three places", given: []events.Payload{small}, when: do(platform, fundsapi.CommitCapital{FundID: "f1", DealID: "d1", ApplicationID: "a", CompanyID: "c", Amount: rawAmount("1.005")}),
 			code: fundbridge.EINVALID, field: "amount"},
-		{name: "no deal", given: []events.Payload{small}, when: do(platform, CommitCapital{FundID: "f1", ApplicationID: "a", CompanyID: "c", Amount: amt("1.00")}),
+		{name: "no deal", given: []events.Payload{small}, when: do(platform, fundsapi.CommitCapital{FundID: "f1", ApplicationID: "a", CompanyID: "c", Amount: amt("1.00")}),
 			code: fundbridge.EINVALID, field: "deal_id"},
-		{name: "no application or company", given: []events.Payload{small}, when: do(platform, CommitCapital{FundID: "f1", DealID: "d", Amount: amt("1.00")}),
+		{name: "no application or company", given: []events.Payload{small}, when: do(platform, fundsapi.CommitCapital{FundID: "f1", DealID: "d", Amount: amt("1.00")}),
 			code: fundbridge.EINVALID, field: "company_id"},
 	})
 
 	// Dry powder is exact: a hundred commitments of ¥0.01 leave ¥0.99 of ¥1.99.
-	history := []events.Payload{FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Tiny", Type: FundAngel, CommittedCapital: amt("1.99")}}
+	history := []events.Payload{fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Tiny", Type: fundsapi.FundAngel, CommittedCapital: amt("1.99")}}
 	s := fold(t, history)
 	for i := range 100 {
 		got, err := decideCommit(s, platform, commit("d"+string(rune('A'+i%26))+strings.Repeat("x", i/26), "0.01"))
@@ -331,24 +332,24 @@ func TestCommit(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	do := func(a fundbridge.Actor, c CloseFund) func(fund) ([]events.Payload, error) {
+	do := func(a fundbridge.Actor, c fundsapi.CloseFund) func(fund) ([]events.Payload, error) {
 		return func(s fund) ([]events.Payload, error) { return decideClose(s, a, c) }
 	}
 	given := []events.Payload{registered}
 	check(t, []scenario{
-		{name: "managing org closes", given: given, when: do(managerA, CloseFund{FundID: "f1", Reason: " fully invested "}),
-			then: []events.Payload{FundClosed{FundID: "f1", Reason: "fully invested"}}},
-		{name: "operator closes without a reason", given: given, when: do(operator, CloseFund{FundID: "f1"}), then: []events.Payload{FundClosed{FundID: "f1"}}},
-		{name: "another manager's fund", given: given, when: do(managerB, CloseFund{FundID: "f1"}), code: fundbridge.ENOTFOUND},
-		{name: "insurer", given: given, when: do(insurer, CloseFund{FundID: "f1"}), code: fundbridge.EFORBIDDEN},
-		{name: "no such fund", when: do(operator, CloseFund{FundID: "f1"}), code: fundbridge.ENOTFOUND},
-		{name: "already closed", given: append(given, FundClosed{FundID: "f1"}), when: do(managerA, CloseFund{FundID: "f1"}), code: fundbridge.ECONFLICT},
-		{name: "reason too long", given: given, when: do(managerA, CloseFund{FundID: "f1", Reason: strings.Repeat("x", 501)}), code: fundbridge.EINVALID, field: "reason"},
+		{name: "managing org closes", given: given, when: do(managerA, fundsapi.CloseFund{FundID: "f1", Reason: " fully invested "}),
+			then: []events.Payload{fundsapi.FundClosed{FundID: "f1", Reason: "fully invested"}}},
+		{name: "operator closes without a reason", given: given, when: do(operator, fundsapi.CloseFund{FundID: "f1"}), then: []events.Payload{fundsapi.FundClosed{FundID: "f1"}}},
+		{name: "another manager's fund", given: given, when: do(managerB, fundsapi.CloseFund{FundID: "f1"}), code: fundbridge.ENOTFOUND},
+		{name: "insurer", given: given, when: do(insurer, fundsapi.CloseFund{FundID: "f1"}), code: fundbridge.EFORBIDDEN},
+		{name: "no such fund", when: do(operator, fundsapi.CloseFund{FundID: "f1"}), code: fundbridge.ENOTFOUND},
+		{name: "already closed", given: append(given, fundsapi.FundClosed{FundID: "f1"}), when: do(managerA, fundsapi.CloseFund{FundID: "f1"}), code: fundbridge.ECONFLICT},
+		{name: "reason too long", given: given, when: do(managerA, fundsapi.CloseFund{FundID: "f1", Reason: strings.Repeat("x", 501)}), code: fundbridge.EINVALID, field: "reason"},
 	})
 }
 
 func TestStateSurvivesASnapshot(t *testing.T) {
-	s := fold(t, []events.Payload{registered, mandateSet(validMandate()), commitment("d1", "1.00", "499999999.00"), FundClosed{FundID: "f1", Reason: "done"}})
+	s := fold(t, []events.Payload{registered, mandateSet(validMandate()), commitment("d1", "1.00", "499999999.00"), fundsapi.FundClosed{FundID: "f1", Reason: "done"}})
 	data := mustJSON(t, s)
 	var back fund
 	if err := json.Unmarshal([]byte(data), &back); err != nil {
@@ -362,10 +363,10 @@ func TestStateSurvivesASnapshot(t *testing.T) {
 func TestEvolveNeverWritesIntoItsInput(t *testing.T) {
 	base := fold(t, []events.Payload{registered, mandateSet(validMandate()), commitment("d1", "1.00", "499999999.00")})
 	reg := events.NewRegistry()
-	Register(reg)
+	fundsapi.Register(reg)
 	branch := func(deal string) fund {
 		data, _ := json.Marshal(commitment(deal, "1.00", "499999998.00"))
-		e, p, err := reg.Decode(events.Event{Type: CapitalCommitted{}.EventType(), StreamID: "fund-f1", Version: 4, Payload: data})
+		e, p, err := reg.Decode(events.Event{Type: fundsapi.CapitalCommitted{}.EventType(), StreamID: "fund-f1", Version: 4, Payload: data})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -378,7 +379,7 @@ func TestEvolveNeverWritesIntoItsInput(t *testing.T) {
 	if a.Commitments[1].DealID != "d2" || b.Commitments[1].DealID != "d3" {
 		t.Fatalf("two branches from one state share storage: %s and %s", a.Commitments[1].DealID, b.Commitments[1].DealID)
 	}
-	if s := fold(t, []events.Payload{registered, FundClosed{FundID: "f1", Reason: "done"}}); s.status() != StatusClosed || s.CloseReason != "done" {
+	if s := fold(t, []events.Payload{registered, fundsapi.FundClosed{FundID: "f1", Reason: "done"}}); s.status() != fundsapi.StatusClosed || s.CloseReason != "done" {
 		t.Fatalf("closed fund folds to %+v", s)
 	}
 }

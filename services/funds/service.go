@@ -12,21 +12,12 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
-const Name = "funds"
-
-// Operations of the service.
-const (
-	OpRegister   = "fund.register"
-	OpSetMandate = "fund.set_mandate"
-	OpCommit     = "fund.commit"
-	OpClose      = "fund.close"
-	OpGet        = "fund.get"
-	OpList       = "fund.list"
-)
+const Name = fundsapi.Name
 
 // Service decides fund commands and answers fund queries.
 type Service struct {
@@ -72,8 +63,8 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 		o(&c)
 	}
 	c.repo.Logger = c.log
-	if !registry.Readable(FundRegistered{}.EventType()) {
-		Register(registry)
+	if !registry.Readable(fundsapi.FundRegistered{}.EventType()) {
+		fundsapi.Register(registry)
 	}
 	v := newView(registry)
 	return &Service{
@@ -97,25 +88,20 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
-	return svc.Service{Name: Name, Logger: s.log, Operations: map[string]svc.Handler{
-		OpRegister:   s.register,
-		OpSetMandate: onFund(s, OpSetMandate, "set fund mandates", managers(), func(c SetMandate) string { return c.FundID }, decideSetMandate),
-		OpCommit:     onFund(s, OpCommit, "commit fund capital", committers(), func(c CommitCapital) string { return c.FundID }, decideCommit),
-		OpClose:      onFund(s, OpClose, "close funds", managers(), func(c CloseFund) string { return c.FundID }, decideClose),
-		OpGet:        s.get,
-		OpList:       s.list,
-	}}
+	return svc.Service{Name: Name, Logger: s.log, Description: "Funds, their mandates, commitments and dry powder",
+		Operations: svc.Operations(
+			svc.Handle(fundsapi.RegisterFundEndpoint, s.register),
+			svc.Handle(fundsapi.SetMandateEndpoint, onFund(s, fundsapi.OpSetMandate, "set fund mandates", fundsapi.Managers(), func(c fundsapi.SetMandate) string { return c.FundID }, decideSetMandate)),
+			svc.Handle(fundsapi.CommitCapitalEndpoint, onFund(s, fundsapi.OpCommit, "commit fund capital", fundsapi.Committers(), func(c fundsapi.CommitCapital) string { return c.FundID }, decideCommit)),
+			svc.Handle(fundsapi.CloseFundEndpoint, onFund(s, fundsapi.OpClose, "close funds", fundsapi.Managers(), func(c fundsapi.CloseFund) string { return c.FundID }, decideClose)),
+			svc.Handle(fundsapi.GetFundEndpoint, s.get),
+			svc.Handle(fundsapi.ListFundsEndpoint, s.list),
+		)}
 }
 
-func (s *Service) register(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	if err := requireRole(req.Actor, "register funds", managers()); err != nil {
-		return svc.Result{}, err
-	}
-	var cmd RegisterFund
-	if err := decode(req.Payload, &cmd); err != nil {
-		return svc.Result{}, err
-	}
-	if err := cmd.Validate(); err != nil {
+func (s *Service) register(ctx context.Context, req *svc.Request, cmd fundsapi.RegisterFund) (svc.Result, error) {
+	// A fund manager without an org may register nothing.
+	if err := requireRole(req.Actor, "register funds", fundsapi.Managers()); err != nil {
 		return svc.Result{}, err
 	}
 	// Refusals that need no state come first, so the repository only
@@ -123,25 +109,18 @@ func (s *Service) register(ctx context.Context, req *svc.Request) (svc.Result, e
 	if _, err := managerOrg(req.Actor, cmd); err != nil {
 		return svc.Result{}, err
 	}
-	id := req.NewID(OpRegister)
-	return s.execute(ctx, req, OpRegister, id, func(f fund) ([]events.Payload, error) {
+	id := req.NewID(fundsapi.OpRegister)
+	return s.execute(ctx, req, fundsapi.OpRegister, id, func(f fund) ([]events.Payload, error) {
 		return decideRegister(f, req.Actor, id, cmd)
 	})
 }
 
-// onFund serves a command on an existing fund: the role first, then the
-// payload, then whether the actor may see the fund, then the decision.
-func onFund[C interface{ Validate() error }](s *Service, op, what string, roles []fundbridge.Role, fundID func(C) string,
-	decide func(fund, fundbridge.Actor, C) ([]events.Payload, error)) svc.Handler {
-	return func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+// onFund serves a command on an existing fund: whether the actor may see
+// the fund, then the decision. Handle has checked the role and payload.
+func onFund[C any](s *Service, op, what string, roles []fundbridge.Role, fundID func(C) string,
+	decide func(fund, fundbridge.Actor, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result, error) {
+	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result, error) {
 		if err := requireRole(req.Actor, what, roles); err != nil {
-			return svc.Result{}, err
-		}
-		var cmd C
-		if err := decode(req.Payload, &cmd); err != nil {
-			return svc.Result{}, err
-		}
-		if err := cmd.Validate(); err != nil {
 			return svc.Result{}, err
 		}
 		id := fundID(cmd)
@@ -187,9 +166,9 @@ func (s *Service) registeredManager(ctx context.Context, id string) (string, boo
 	if err != nil {
 		return "", false, fmt.Errorf("read fund %s: %w", id, err)
 	}
-	registered, ok := payload.(FundRegistered)
+	registered, ok := payload.(fundsapi.FundRegistered)
 	if !ok {
-		return "", false, fmt.Errorf("read fund %s: first event is %s, not %s", id, evs[0].Type, FundRegistered{}.EventType())
+		return "", false, fmt.Errorf("read fund %s: first event is %s, not %s", id, evs[0].Type, fundsapi.FundRegistered{}.EventType())
 	}
 	return registered.ManagerOrg, true, nil
 }
@@ -220,14 +199,7 @@ func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, 
 	return svc.Result{Value: newFundView(state, true), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) get(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	var q GetFund
-	if err := decode(req.Payload, &q); err != nil {
-		return svc.Result{}, err
-	}
-	if err := q.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) get(ctx context.Context, req *svc.Request, q fundsapi.GetFund) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -238,15 +210,8 @@ func (s *Service) get(ctx context.Context, req *svc.Request) (svc.Result, error)
 	return svc.Result{Value: newFundView(f, true), Position: s.follower.Position(), Version: f.Version}, nil
 }
 
-func (s *Service) list(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	if err := requireRole(req.Actor, "list funds", managers()); err != nil {
-		return svc.Result{}, err
-	}
-	var q ListFunds
-	if err := decode(req.Payload, &q); err != nil {
-		return svc.Result{}, err
-	}
-	if err := q.Validate(); err != nil {
+func (s *Service) list(ctx context.Context, req *svc.Request, q fundsapi.ListFunds) (svc.Result, error) {
+	if err := requireRole(req.Actor, "list funds", fundsapi.Managers()); err != nil {
 		return svc.Result{}, err
 	}
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {

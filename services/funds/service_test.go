@@ -16,6 +16,7 @@ import (
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -56,7 +57,7 @@ func (s countingStore) Append(ctx context.Context, req events.AppendRequest) (ev
 func start(t *testing.T, n int) *harness {
 	t.Helper()
 	reg := events.NewRegistry()
-	funds.Register(reg)
+	fundsapi.Register(reg)
 	env := testenv.Start(t, reg)
 	h := &harness{env: env, client: svc.NewClient(env.Conn, 10*time.Second), conflicts: &atomic.Int64{}}
 	for range n {
@@ -87,7 +88,7 @@ func start(t *testing.T, n int) *harness {
 	}
 	// Until every instance answers.
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		_, err := h.call(operator, funds.OpGet, funds.GetFund{FundID: "none"}, nil)
+		_, err := h.call(operator, fundsapi.OpGet, fundsapi.GetFund{FundID: "none"}, nil)
 		if code := fundbridge.ErrorCode(err); code != fundbridge.EUNAVAILABLE && code != fundbridge.ENOTFOUND {
 			t.Fatalf("probe: %v", err)
 		}
@@ -142,20 +143,20 @@ func (h *harness) head(t *testing.T) uint64 {
 }
 
 // register registers a fund and returns it.
-func (h *harness) register(t *testing.T, actor fundbridge.Actor, cmd funds.RegisterFund) (funds.FundView, svc.Reply) {
+func (h *harness) register(t *testing.T, actor fundbridge.Actor, cmd fundsapi.RegisterFund) (fundsapi.FundView, svc.Reply) {
 	t.Helper()
-	var f funds.FundView
-	reply, err := h.call(actor, funds.OpRegister, cmd, &f)
+	var f fundsapi.FundView
+	reply, err := h.call(actor, fundsapi.OpRegister, cmd, &f)
 	if err != nil {
 		t.Fatalf("register %s: %v", cmd.Name, err)
 	}
 	return f, reply
 }
 
-func (h *harness) get(t *testing.T, actor fundbridge.Actor, id string, after uint64) funds.FundView {
+func (h *harness) get(t *testing.T, actor fundbridge.Actor, id string, after uint64) fundsapi.FundView {
 	t.Helper()
-	var f funds.FundView
-	if _, err := h.call(actor, funds.OpGet, funds.GetFund{FundID: id, After: after}, &f); err != nil {
+	var f fundsapi.FundView
+	if _, err := h.call(actor, fundsapi.OpGet, fundsapi.GetFund{FundID: id, After: after}, &f); err != nil {
 		t.Fatalf("get %s: %v", id, err)
 	}
 	return f
@@ -170,8 +171,8 @@ func wantCode(t *testing.T, what string, err error, code string) {
 
 func amt(s string) money.Amount { return money.MustParse(s) }
 
-func mandate(id string) funds.SetMandate {
-	return funds.SetMandate{
+func mandate(id string) fundsapi.SetMandate {
+	return fundsapi.SetMandate{
 		FundID: id, Stages: []fundbridge.Stage{"seed", "startup"}, Layers: []fundbridge.Layer{"application"},
 		Sectors: []fundbridge.Sector{"robotics", "healthcare"}, Cities: []fundbridge.City{"shenzhen"},
 		TicketMin: amt("1000000.00"), TicketMax: amt("30000000.00"), MaxOwnership: "0.20",
@@ -180,8 +181,8 @@ func mandate(id string) funds.SetMandate {
 
 func TestEveryOperation(t *testing.T) {
 	h := start(t, 1)
-	f, reply := h.register(t, managerA, funds.RegisterFund{Name: "Shenzhen Robotics Seed", Type: funds.FundSeed, CommittedCapital: amt("50000000.00")})
-	if f.ID == "" || f.ManagerOrg != "org-a" || f.Status != funds.StatusOpen || f.DryPowder.String() != "50000000.00" ||
+	f, reply := h.register(t, managerA, fundsapi.RegisterFund{Name: "Shenzhen Robotics Seed", Type: fundsapi.FundSeed, CommittedCapital: amt("50000000.00")})
+	if f.ID == "" || f.ManagerOrg != "org-a" || f.Status != fundsapi.StatusOpen || f.DryPowder.String() != "50000000.00" ||
 		f.Version != 1 || reply.Version != 1 || reply.Position == 0 || f.Mandate != nil || f.Commitments == nil {
 		t.Fatalf("registered %+v (reply %+v)", f, reply)
 	}
@@ -189,15 +190,15 @@ func TestEveryOperation(t *testing.T) {
 		t.Fatalf("get = %+v", got)
 	}
 
-	var m funds.FundView
-	reply, err := h.call(managerA, funds.OpSetMandate, mandate(f.ID), &m)
+	var m fundsapi.FundView
+	reply, err := h.call(managerA, fundsapi.OpSetMandate, mandate(f.ID), &m)
 	if err != nil || m.Mandate == nil || reply.Version != 2 || m.Mandate.MaxOwnership.String() != "0.2" || len(m.Mandate.Sectors) != 2 {
 		t.Fatalf("set mandate = %+v %+v %v", m, reply, err)
 	}
 
-	commit := funds.CommitCapital{FundID: f.ID, DealID: "deal-1", ApplicationID: "app-1", CompanyID: "co-1", Amount: amt("30000000.00")}
-	var c funds.FundView
-	reply, err = h.call(platform, funds.OpCommit, commit, &c)
+	commit := fundsapi.CommitCapital{FundID: f.ID, DealID: "deal-1", ApplicationID: "app-1", CompanyID: "co-1", Amount: amt("30000000.00")}
+	var c fundsapi.FundView
+	reply, err = h.call(platform, fundsapi.OpCommit, commit, &c)
 	if err != nil || c.DryPowder.String() != "20000000.00" || c.Invested.String() != "30000000.00" || len(c.Commitments) != 1 ||
 		c.Commitments[0].DryPowderAfter.String() != "20000000.00" || reply.Version != 3 {
 		t.Fatalf("commit = %+v %+v %v", c, reply, err)
@@ -205,48 +206,48 @@ func TestEveryOperation(t *testing.T) {
 	committed := reply
 	// The same deal again, without an idempotency key: nothing new.
 	before := h.head(t)
-	reply, err = h.call(platform, funds.OpCommit, commit, &c)
+	reply, err = h.call(platform, fundsapi.OpCommit, commit, &c)
 	if err != nil || reply.Version != 3 || reply.Position != committed.Position || len(c.Commitments) != 1 || h.head(t) != before {
 		t.Fatalf("commit of the same deal again = %+v %+v %v", c, reply, err)
 	}
 	bigger := commit
 	bigger.DealID, bigger.Amount = "deal-2", amt("30000000.00")
-	_, err = h.call(operator, funds.OpCommit, bigger, nil)
+	_, err = h.call(operator, fundsapi.OpCommit, bigger, nil)
 	wantCode(t, "commit beyond dry powder", err, fundbridge.EUNPROCESSABLE)
 	if msg := fundbridge.ErrorMessage(err); msg != "commitment ¥30m exceeds dry powder ¥20m" {
 		t.Errorf("message %q", msg)
 	}
 
-	var page funds.FundList
-	if _, err := h.call(managerA, funds.OpList, funds.ListFunds{After: reply.Position}, &page); err != nil || len(page.Items) != 1 ||
+	var page fundsapi.FundList
+	if _, err := h.call(managerA, fundsapi.OpList, fundsapi.ListFunds{After: reply.Position}, &page); err != nil || len(page.Items) != 1 ||
 		page.Items[0].ID != f.ID || page.Items[0].CommitmentCount != 1 || page.Items[0].Commitments != nil {
 		t.Fatalf("list = %+v %v", page, err)
 	}
 
-	var closed funds.FundView
-	reply, err = h.call(managerA, funds.OpClose, funds.CloseFund{FundID: f.ID, Reason: "fully invested"}, &closed)
-	if err != nil || closed.Status != funds.StatusClosed || closed.CloseReason != "fully invested" || reply.Version != 4 {
+	var closed fundsapi.FundView
+	reply, err = h.call(managerA, fundsapi.OpClose, fundsapi.CloseFund{FundID: f.ID, Reason: "fully invested"}, &closed)
+	if err != nil || closed.Status != fundsapi.StatusClosed || closed.CloseReason != "fully invested" || reply.Version != 4 {
 		t.Fatalf("close = %+v %v", closed, err)
 	}
 	before = h.head(t)
 	commit.DealID = "deal-3"
-	_, err = h.call(platform, funds.OpCommit, commit, nil)
+	_, err = h.call(platform, fundsapi.OpCommit, commit, nil)
 	wantCode(t, "commit to a closed fund", err, fundbridge.ECONFLICT)
-	_, err = h.call(managerA, funds.OpSetMandate, mandate(f.ID), nil)
+	_, err = h.call(managerA, fundsapi.OpSetMandate, mandate(f.ID), nil)
 	wantCode(t, "mandate of a closed fund", err, fundbridge.ECONFLICT)
-	_, err = h.call(managerA, funds.OpClose, funds.CloseFund{FundID: f.ID}, nil)
+	_, err = h.call(managerA, fundsapi.OpClose, fundsapi.CloseFund{FundID: f.ID}, nil)
 	wantCode(t, "close twice", err, fundbridge.ECONFLICT)
 	if h.head(t) != before {
 		t.Error("a refused command appended")
 	}
-	if got := h.get(t, operator, f.ID, reply.Position); got.Status != funds.StatusClosed || got.Version != 4 || len(got.Commitments) != 1 {
+	if got := h.get(t, operator, f.ID, reply.Position); got.Status != fundsapi.StatusClosed || got.Version != 4 || len(got.Commitments) != 1 {
 		t.Fatalf("closed fund reads %+v", got)
 	}
 }
 
 func TestBadInputIsRefusedNamingTheFieldAndAppendsNothing(t *testing.T) {
 	h := start(t, 1)
-	f, _ := h.register(t, managerA, funds.RegisterFund{Name: "Fund", Type: funds.FundVC, CommittedCapital: amt("100000000.00")})
+	f, _ := h.register(t, managerA, fundsapi.RegisterFund{Name: "Fund", Type: fundsapi.FundVC, CommittedCapital: amt("100000000.00")})
 	register := func(name, typ, capital string) string {
 		return fmt.Sprintf(`{"name":%s,"type":%s,"committed_capital":%s}`, name, typ, capital)
 	}
@@ -272,45 +273,45 @@ func TestBadInputIsRefusedNamingTheFieldAndAppendsNothing(t *testing.T) {
 		name, op, payload string
 		fields            []string // named in the error; none for malformed JSON
 	}{
-		{"not an object", funds.OpRegister, `["x"]`, nil},
-		{"unknown field", funds.OpRegister, `{"name":"x","type":"vc","committed_capital":"1.00","colour":"red"}`, []string{"colour"}},
-		{"missing fields", funds.OpRegister, `{}`, []string{"name", "type", "committed_capital"}},
-		{"empty payload", funds.OpRegister, ``, []string{"name", "type", "committed_capital"}},
-		{"name as a number", funds.OpRegister, register(`5`, `"vc"`, `"1.00"`), []string{"name"}},
-		{"type as an array", funds.OpRegister, register(`"x"`, `["vc"]`, `"1.00"`), []string{"type"}},
-		{"wrong types at once", funds.OpRegister, register(`true`, `"vc"`, `100`), []string{"name", "committed_capital"}},
-		{"capital as a number", funds.OpRegister, register(`"x"`, `"vc"`, `1000000`), []string{"committed_capital"}},
-		{"negative capital", funds.OpRegister, register(`"x"`, `"vc"`, `"-1.00"`), []string{"committed_capital"}},
-		{"zero capital", funds.OpRegister, register(`"x"`, `"vc"`, `"0.00"`), []string{"committed_capital"}},
-		{"capital with 3 places", funds.OpRegister, register(`"x"`, `"vc"`, `"1000.005"`), []string{"committed_capital"}},
-		{"overflowing capital", funds.OpRegister, register(`"x"`, `"vc"`, `"10000000000000.01"`), []string{"committed_capital"}},
-		{"capital not a number", funds.OpRegister, register(`"x"`, `"vc"`, `"lots"`), []string{"committed_capital"}},
-		{"bad type", funds.OpRegister, register(`"x"`, `"hedge"`, `"1.00"`), []string{"type"}},
-		{"blank name", funds.OpRegister, register(`"  "`, `"vc"`, `"1.00"`), []string{"name"}},
+		{"not an object", fundsapi.OpRegister, `["x"]`, nil},
+		{"unknown field", fundsapi.OpRegister, `{"name":"x","type":"vc","committed_capital":"1.00","colour":"red"}`, []string{"colour"}},
+		{"missing fields", fundsapi.OpRegister, `{}`, []string{"name", "type", "committed_capital"}},
+		{"empty payload", fundsapi.OpRegister, ``, []string{"name", "type", "committed_capital"}},
+		{"name as a number", fundsapi.OpRegister, register(`5`, `"vc"`, `"1.00"`), []string{"name"}},
+		{"type as an array", fundsapi.OpRegister, register(`"x"`, `["vc"]`, `"1.00"`), []string{"type"}},
+		{"wrong types at once", fundsapi.OpRegister, register(`true`, `"vc"`, `100`), []string{"name", "committed_capital"}},
+		{"capital as a number", fundsapi.OpRegister, register(`"x"`, `"vc"`, `1000000`), []string{"committed_capital"}},
+		{"negative capital", fundsapi.OpRegister, register(`"x"`, `"vc"`, `"-1.00"`), []string{"committed_capital"}},
+		{"zero capital", fundsapi.OpRegister, register(`"x"`, `"vc"`, `"0.00"`), []string{"committed_capital"}},
+		{"capital with 3 places", fundsapi.OpRegister, register(`"x"`, `"vc"`, `"1000.005"`), []string{"committed_capital"}},
+		{"overflowing capital", fundsapi.OpRegister, register(`"x"`, `"vc"`, `"10000000000000.01"`), []string{"committed_capital"}},
+		{"capital not a number", fundsapi.OpRegister, register(`"x"`, `"vc"`, `"lots"`), []string{"committed_capital"}},
+		{"bad type", fundsapi.OpRegister, register(`"x"`, `"hedge"`, `"1.00"`), []string{"type"}},
+		{"blank name", fundsapi.OpRegister, register(`"  "`, `"vc"`, `"1.00"`), []string{"name"}},
 
-		{"unknown field", funds.OpSetMandate, mandateJSON(map[string]string{"ticket": `"1.00"`}), []string{"ticket"}},
-		{"missing fields", funds.OpSetMandate, `{"fund_id":"` + f.ID + `"}`, []string{"stages", "ticket_min", "ticket_max", "max_ownership"}},
-		{"missing fund", funds.OpSetMandate, mandateJSON(map[string]string{"fund_id": ""}), []string{"fund_id"}},
-		{"stages as a string", funds.OpSetMandate, mandateJSON(map[string]string{"stages": `"seed"`}), []string{"stages"}},
-		{"stage as a number", funds.OpSetMandate, mandateJSON(map[string]string{"stages": `["seed", 5]`}), []string{"stages[1]"}},
-		{"unknown stage", funds.OpSetMandate, mandateJSON(map[string]string{"stages": `["seed", "series_b"]`}), []string{"stages[1]"}},
-		{"unknown layer", funds.OpSetMandate, mandateJSON(map[string]string{"layers": `["quantum"]`}), []string{"layers[0]"}},
-		{"unknown sector", funds.OpSetMandate, mandateJSON(map[string]string{"sectors": `["nlp","crypto"]`}), []string{"sectors[1]"}},
-		{"sector outside the layers", funds.OpSetMandate, mandateJSON(map[string]string{"layers": `["foundation"]`, "sectors": `["ai_chips","nlp"]`}), []string{"sectors[1]"}},
-		{"unknown city", funds.OpSetMandate, mandateJSON(map[string]string{"cities": `["atlantis"]`}), []string{"cities[0]"}},
-		{"ticket as a number", funds.OpSetMandate, mandateJSON(map[string]string{"ticket_min": `1000000`}), []string{"ticket_min"}},
-		{"negative ticket", funds.OpSetMandate, mandateJSON(map[string]string{"ticket_min": `"-1.00"`}), []string{"ticket_min"}},
-		{"zero ticket", funds.OpSetMandate, mandateJSON(map[string]string{"ticket_max": `"0.00"`}), []string{"ticket_max"}},
-		{"ticket with 3 places", funds.OpSetMandate, mandateJSON(map[string]string{"ticket_max": `"5000000.001"`}), []string{"ticket_max"}},
-		{"overflowing ticket", funds.OpSetMandate, mandateJSON(map[string]string{"ticket_max": `"99999999999999.99"`}), []string{"ticket_max"}},
-		{"ticket range upside down", funds.OpSetMandate, mandateJSON(map[string]string{"ticket_max": `"999999.99"`}), []string{"ticket_max"}},
-		{"max ownership as a number", funds.OpSetMandate, mandateJSON(map[string]string{"max_ownership": `0.2`}), []string{"max_ownership"}},
-		{"max ownership above 1", funds.OpSetMandate, mandateJSON(map[string]string{"max_ownership": `"1.5"`}), []string{"max_ownership"}},
-		{"max ownership zero", funds.OpSetMandate, mandateJSON(map[string]string{"max_ownership": `"0.00"`}), []string{"max_ownership"}},
-		{"max ownership with 5 places", funds.OpSetMandate, mandateJSON(map[string]string{"max_ownership": `"0.00001"`}), []string{"max_ownership"}},
-		{"excluded sector unknown", funds.OpSetMandate, mandateJSON(map[string]string{"excluded_sectors": `["casinos"]`}), []string{"excluded_sectors[0]"}},
-		{"excluded company blank", funds.OpSetMandate, mandateJSON(map[string]string{"excluded_companies": `["co-1", ""]`}), []string{"excluded_companies[1]"}},
-		{"excluded companies as numbers", funds.OpSetMandate, mandateJSON(map[string]string{"excluded_companies": `[1]`}), []string{"excluded_companies[0]"}},
+		{"unknown field", fundsapi.OpSetMandate, mandateJSON(map[string]string{"ticket": `"1.00"`}), []string{"ticket"}},
+		{"missing fields", fundsapi.OpSetMandate, `{"fund_id":"` + f.ID + `"}`, []string{"stages", "ticket_min", "ticket_max", "max_ownership"}},
+		{"missing fund", fundsapi.OpSetMandate, mandateJSON(map[string]string{"fund_id": ""}), []string{"fund_id"}},
+		{"stages as a string", fundsapi.OpSetMandate, mandateJSON(map[string]string{"stages": `"seed"`}), []string{"stages"}},
+		{"stage as a number", fundsapi.OpSetMandate, mandateJSON(map[string]string{"stages": `["seed", 5]`}), []string{"stages[1]"}},
+		{"unknown stage", fundsapi.OpSetMandate, mandateJSON(map[string]string{"stages": `["seed", "series_b"]`}), []string{"stages[1]"}},
+		{"unknown layer", fundsapi.OpSetMandate, mandateJSON(map[string]string{"layers": `["quantum"]`}), []string{"layers[0]"}},
+		{"unknown sector", fundsapi.OpSetMandate, mandateJSON(map[string]string{"sectors": `["nlp","crypto"]`}), []string{"sectors[1]"}},
+		{"sector outside the layers", fundsapi.OpSetMandate, mandateJSON(map[string]string{"layers": `["foundation"]`, "sectors": `["ai_chips","nlp"]`}), []string{"sectors[1]"}},
+		{"unknown city", fundsapi.OpSetMandate, mandateJSON(map[string]string{"cities": `["atlantis"]`}), []string{"cities[0]"}},
+		{"ticket as a number", fundsapi.OpSetMandate, mandateJSON(map[string]string{"ticket_min": `1000000`}), []string{"ticket_min"}},
+		{"negative ticket", fundsapi.OpSetMandate, mandateJSON(map[string]string{"ticket_min": `"-1.00"`}), []string{"ticket_min"}},
+		{"zero ticket", fundsapi.OpSetMandate, mandateJSON(map[string]string{"ticket_max": `"0.00"`}), []string{"ticket_max"}},
+		{"ticket with 3 places", fundsapi.OpSetMandate, mandateJSON(map[string]string{"ticket_max": `"5000000.001"`}), []string{"ticket_max"}},
+		{"overflowing ticket", fundsapi.OpSetMandate, mandateJSON(map[string]string{"ticket_max": `"99999999999999.99"`}), []string{"ticket_max"}},
+		{"ticket range upside down", fundsapi.OpSetMandate, mandateJSON(map[string]string{"ticket_max": `"999999.99"`}), []string{"ticket_max"}},
+		{"max ownership as a number", fundsapi.OpSetMandate, mandateJSON(map[string]string{"max_ownership": `0.2`}), []string{"max_ownership"}},
+		{"max ownership above 1", fundsapi.OpSetMandate, mandateJSON(map[string]string{"max_ownership": `"1.5"`}), []string{"max_ownership"}},
+		{"max ownership zero", fundsapi.OpSetMandate, mandateJSON(map[string]string{"max_ownership": `"0.00"`}), []string{"max_ownership"}},
+		{"max ownership with 5 places", fundsapi.OpSetMandate, mandateJSON(map[string]string{"max_ownership": `"0.00001"`}), []string{"max_ownership"}},
+		{"excluded sector unknown", fundsapi.OpSetMandate, mandateJSON(map[string]string{"excluded_sectors": `["casinos"]`}), []string{"excluded_sectors[0]"}},
+		{"excluded company blank", fundsapi.OpSetMandate, mandateJSON(map[string]string{"excluded_companies": `["co-1", ""]`}), []string{"excluded_companies[1]"}},
+		{"excluded companies as numbers", fundsapi.OpSetMandate, mandateJSON(map[string]string{"excluded_companies": `[1]`}), []string{"excluded_companies[0]"}},
 	}
 	before := h.head(t)
 	for _, tc := range cases {
@@ -331,7 +332,7 @@ func TestBadInputIsRefusedNamingTheFieldAndAppendsNothing(t *testing.T) {
 	}
 	// Malformed JSON cannot travel inside a request's payload; a request
 	// that is itself malformed is refused the same way.
-	for _, op := range []string{funds.OpRegister, funds.OpSetMandate} {
+	for _, op := range []string{fundsapi.OpRegister, fundsapi.OpSetMandate} {
 		data := `{"actor":{"user":"u-a","role":"fund_manager","org":"org-a"},"payload":{"name": "x",}`
 		msg, err := h.env.Conn.Request(svc.Subject(funds.Name, op), []byte(data), 5*time.Second)
 		if err != nil {
@@ -347,64 +348,64 @@ func TestBadInputIsRefusedNamingTheFieldAndAppendsNothing(t *testing.T) {
 	}
 	// The valid base payload is accepted, so the cases above failed for
 	// the reason each names.
-	if _, err := h.call(managerA, funds.OpSetMandate, mandateJSON(nil), nil); err != nil {
+	if _, err := h.call(managerA, fundsapi.OpSetMandate, mandateJSON(nil), nil); err != nil {
 		t.Fatalf("valid mandate: %v", err)
 	}
-	if _, err := h.call(managerA, funds.OpRegister, register(`"x"`, `"vc"`, `"1.00"`), nil); err != nil {
+	if _, err := h.call(managerA, fundsapi.OpRegister, register(`"x"`, `"vc"`, `"1.00"`), nil); err != nil {
 		t.Fatalf("valid registration: %v", err)
 	}
 }
 
 func TestRolesSeeAndChangeOnlyWhatTheyMay(t *testing.T) {
 	h := start(t, 1)
-	a, _ := h.register(t, managerA, funds.RegisterFund{Name: "A Fund", Type: funds.FundVC, CommittedCapital: amt("100000000.00")})
-	_, reply := h.register(t, managerB, funds.RegisterFund{Name: "B Fund", Type: funds.FundAngel, CommittedCapital: amt("10000000.00")})
-	g, _ := h.register(t, operator, funds.RegisterFund{Name: "Guidance Fund", Type: funds.FundGuidance, CommittedCapital: amt("1000000000.00"), ManagerOrg: "org-gov"})
+	a, _ := h.register(t, managerA, fundsapi.RegisterFund{Name: "A Fund", Type: fundsapi.FundVC, CommittedCapital: amt("100000000.00")})
+	_, reply := h.register(t, managerB, fundsapi.RegisterFund{Name: "B Fund", Type: fundsapi.FundAngel, CommittedCapital: amt("10000000.00")})
+	g, _ := h.register(t, operator, fundsapi.RegisterFund{Name: "Guidance Fund", Type: fundsapi.FundGuidance, CommittedCapital: amt("1000000000.00"), ManagerOrg: "org-gov"})
 	if g.ManagerOrg != "org-gov" {
 		t.Fatalf("operator registered for %q", g.ManagerOrg)
 	}
-	_, err := h.call(operator, funds.OpRegister, funds.RegisterFund{Name: "No org", Type: funds.FundVC, CommittedCapital: amt("1.00")}, nil)
+	_, err := h.call(operator, fundsapi.OpRegister, fundsapi.RegisterFund{Name: "No org", Type: fundsapi.FundVC, CommittedCapital: amt("1.00")}, nil)
 	wantCode(t, "operator registering without manager_org", err, fundbridge.EINVALID)
-	_, err = h.call(managerB, funds.OpRegister, funds.RegisterFund{Name: "Squat", Type: funds.FundVC, CommittedCapital: amt("1.00"), ManagerOrg: "org-a"}, nil)
+	_, err = h.call(managerB, fundsapi.OpRegister, fundsapi.RegisterFund{Name: "Squat", Type: fundsapi.FundVC, CommittedCapital: amt("1.00"), ManagerOrg: "org-a"}, nil)
 	wantCode(t, "manager registering for another org", err, fundbridge.EFORBIDDEN)
-	var keyed funds.FundView
-	if _, err := h.call(managerA, funds.OpSetMandate, mandate(a.ID), &keyed, withKey("mandate-1")); err != nil {
+	var keyed fundsapi.FundView
+	if _, err := h.call(managerA, fundsapi.OpSetMandate, mandate(a.ID), &keyed, withKey("mandate-1")); err != nil {
 		t.Fatal(err)
 	}
 
 	before := h.head(t)
-	_, err = h.call(managerB, funds.OpGet, funds.GetFund{FundID: a.ID, After: reply.Position}, nil)
+	_, err = h.call(managerB, fundsapi.OpGet, fundsapi.GetFund{FundID: a.ID, After: reply.Position}, nil)
 	wantCode(t, "B reads A's fund", err, fundbridge.ENOTFOUND)
-	_, err = h.call(managerB, funds.OpSetMandate, mandate(a.ID), nil)
+	_, err = h.call(managerB, fundsapi.OpSetMandate, mandate(a.ID), nil)
 	wantCode(t, "B sets A's mandate", err, fundbridge.ENOTFOUND)
-	_, err = h.call(managerB, funds.OpSetMandate, mandate(a.ID), nil, ifMatch(1))
+	_, err = h.call(managerB, fundsapi.OpSetMandate, mandate(a.ID), nil, ifMatch(1))
 	wantCode(t, "B sets A's mandate with a stale If-Match", err, fundbridge.ENOTFOUND)
-	_, err = h.call(managerB, funds.OpSetMandate, mandate(a.ID), nil, withKey("mandate-1"))
+	_, err = h.call(managerB, fundsapi.OpSetMandate, mandate(a.ID), nil, withKey("mandate-1"))
 	wantCode(t, "B replays A's idempotency key", err, fundbridge.ENOTFOUND)
-	_, err = h.call(managerB, funds.OpClose, funds.CloseFund{FundID: a.ID}, nil)
+	_, err = h.call(managerB, fundsapi.OpClose, fundsapi.CloseFund{FundID: a.ID}, nil)
 	wantCode(t, "B closes A's fund", err, fundbridge.ENOTFOUND)
-	_, err = h.call(managerB, funds.OpCommit, funds.CommitCapital{FundID: a.ID, DealID: "d", ApplicationID: "ap", CompanyID: "c", Amount: amt("1.00")}, nil)
+	_, err = h.call(managerB, fundsapi.OpCommit, fundsapi.CommitCapital{FundID: a.ID, DealID: "d", ApplicationID: "ap", CompanyID: "c", Amount: amt("1.00")}, nil)
 	wantCode(t, "fund manager commits directly", err, fundbridge.EFORBIDDEN)
 	for _, actor := range []fundbridge.Actor{startup, bank, insurer} {
-		_, err = h.call(actor, funds.OpList, funds.ListFunds{}, nil)
+		_, err = h.call(actor, fundsapi.OpList, fundsapi.ListFunds{}, nil)
 		wantCode(t, string(actor.Role)+" lists", err, fundbridge.EFORBIDDEN)
-		_, err = h.call(actor, funds.OpGet, funds.GetFund{FundID: a.ID}, nil)
+		_, err = h.call(actor, fundsapi.OpGet, fundsapi.GetFund{FundID: a.ID}, nil)
 		wantCode(t, string(actor.Role)+" reads", err, fundbridge.ENOTFOUND)
-		_, err = h.call(actor, funds.OpRegister, funds.RegisterFund{Name: "x", Type: funds.FundVC, CommittedCapital: amt("1.00"), ManagerOrg: actor.OrgID}, nil)
+		_, err = h.call(actor, fundsapi.OpRegister, fundsapi.RegisterFund{Name: "x", Type: fundsapi.FundVC, CommittedCapital: amt("1.00"), ManagerOrg: actor.OrgID}, nil)
 		wantCode(t, string(actor.Role)+" registers", err, fundbridge.EFORBIDDEN)
-		_, err = h.call(actor, funds.OpSetMandate, mandate(a.ID), nil)
+		_, err = h.call(actor, fundsapi.OpSetMandate, mandate(a.ID), nil)
 		wantCode(t, string(actor.Role)+" sets a mandate", err, fundbridge.EFORBIDDEN)
-		_, err = h.call(actor, funds.OpClose, funds.CloseFund{FundID: a.ID}, nil)
+		_, err = h.call(actor, fundsapi.OpClose, fundsapi.CloseFund{FundID: a.ID}, nil)
 		wantCode(t, string(actor.Role)+" closes", err, fundbridge.EFORBIDDEN)
 	}
 	if h.head(t) != before {
 		t.Fatal("a refused command appended")
 	}
 
-	names := func(actor fundbridge.Actor, q funds.ListFunds) []string {
+	names := func(actor fundbridge.Actor, q fundsapi.ListFunds) []string {
 		t.Helper()
-		var page funds.FundList
-		if _, err := h.call(actor, funds.OpList, q, &page); err != nil {
+		var page fundsapi.FundList
+		if _, err := h.call(actor, fundsapi.OpList, q, &page); err != nil {
 			t.Fatal(err)
 		}
 		var out []string
@@ -413,16 +414,16 @@ func TestRolesSeeAndChangeOnlyWhatTheyMay(t *testing.T) {
 		}
 		return out
 	}
-	if got := names(managerB, funds.ListFunds{}); !slices.Equal(got, []string{"B Fund"}) {
+	if got := names(managerB, fundsapi.ListFunds{}); !slices.Equal(got, []string{"B Fund"}) {
 		t.Errorf("B lists %v", got)
 	}
-	if got := names(managerB, funds.ListFunds{ManagerOrg: "org-a"}); len(got) != 0 {
+	if got := names(managerB, fundsapi.ListFunds{ManagerOrg: "org-a"}); len(got) != 0 {
 		t.Errorf("B lists A's funds by org: %v", got)
 	}
-	if got := names(operator, funds.ListFunds{}); !slices.Equal(got, []string{"A Fund", "B Fund", "Guidance Fund"}) {
+	if got := names(operator, fundsapi.ListFunds{}); !slices.Equal(got, []string{"A Fund", "B Fund", "Guidance Fund"}) {
 		t.Errorf("operator lists %v", got)
 	}
-	if got := names(platform, funds.ListFunds{ManagerOrg: "org-a"}); !slices.Equal(got, []string{"A Fund"}) {
+	if got := names(platform, fundsapi.ListFunds{ManagerOrg: "org-a"}); !slices.Equal(got, []string{"A Fund"}) {
 		t.Errorf("platform lists %v", got)
 	}
 	if got := h.get(t, operator, a.ID, 0); got.ManagerOrg != "org-a" {
@@ -431,8 +432,8 @@ func TestRolesSeeAndChangeOnlyWhatTheyMay(t *testing.T) {
 	if got := h.get(t, managerA, a.ID, 0); got.Mandate == nil {
 		t.Errorf("A reads its own fund without its mandate: %+v", got)
 	}
-	var byOperator funds.FundView
-	if _, err := h.call(operator, funds.OpClose, funds.CloseFund{FundID: a.ID, Reason: "wound down"}, &byOperator); err != nil || byOperator.Status != funds.StatusClosed {
+	var byOperator fundsapi.FundView
+	if _, err := h.call(operator, fundsapi.OpClose, fundsapi.CloseFund{FundID: a.ID, Reason: "wound down"}, &byOperator); err != nil || byOperator.Status != fundsapi.StatusClosed {
 		t.Fatalf("operator closes A's fund: %+v %v", byOperator, err)
 	}
 }
@@ -451,7 +452,7 @@ func TestConcurrentCommitmentsNeverExceedCommittedCapital(t *testing.T) {
 
 // raceCommitments sends 20 commitments of ¥7m at once to a ¥100m fund.
 func raceCommitments(t *testing.T, h *harness, name string) {
-	f, _ := h.register(t, operator, funds.RegisterFund{Name: name, Type: funds.FundVC, CommittedCapital: amt("100000000.00"), ManagerOrg: "org-a"})
+	f, _ := h.register(t, operator, fundsapi.RegisterFund{Name: name, Type: fundsapi.FundVC, CommittedCapital: amt("100000000.00"), ManagerOrg: "org-a"})
 	served := []int64{h.served[0].Load(), h.served[1].Load()}
 	conflicts := h.conflicts.Load()
 	var (
@@ -463,7 +464,7 @@ func raceCommitments(t *testing.T, h *harness, name string) {
 	for i := range 20 {
 		wg.Go(func() {
 			deal := fmt.Sprintf("deal-%02d", i)
-			reply, err := h.call(platform, funds.OpCommit, funds.CommitCapital{
+			reply, err := h.call(platform, fundsapi.OpCommit, fundsapi.CommitCapital{
 				FundID: f.ID, DealID: deal, ApplicationID: "app-" + deal, CompanyID: "co-" + deal, Amount: amt("7000000.00"),
 			}, nil)
 			switch fundbridge.ErrorCode(err) {
@@ -505,10 +506,10 @@ func raceCommitments(t *testing.T, h *harness, name string) {
 		if e.Version != uint64(i+1) {
 			t.Fatalf("event %d has version %d", i, e.Version)
 		}
-		if e.Type != (funds.CapitalCommitted{}).EventType() {
+		if e.Type != (fundsapi.CapitalCommitted{}).EventType() {
 			continue
 		}
-		var c funds.CapitalCommitted
+		var c fundsapi.CapitalCommitted
 		if err := json.Unmarshal(e.Payload, &c); err != nil {
 			t.Fatal(err)
 		}
@@ -521,52 +522,52 @@ func raceCommitments(t *testing.T, h *harness, name string) {
 
 func TestIdempotencyKeyAndIfMatch(t *testing.T) {
 	h := start(t, 1)
-	cmd := funds.RegisterFund{Name: "Retry Fund", Type: funds.FundPE, CommittedCapital: amt("80000000.00")}
-	var first, again, other funds.FundView
-	r1, err := h.call(managerA, funds.OpRegister, cmd, &first, withKey("k-1"))
+	cmd := fundsapi.RegisterFund{Name: "Retry Fund", Type: fundsapi.FundPE, CommittedCapital: amt("80000000.00")}
+	var first, again, other fundsapi.FundView
+	r1, err := h.call(managerA, fundsapi.OpRegister, cmd, &first, withKey("k-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	head := h.head(t)
-	r2, err := h.call(managerA, funds.OpRegister, cmd, &again, withKey("k-1"))
+	r2, err := h.call(managerA, fundsapi.OpRegister, cmd, &again, withKey("k-1"))
 	if err != nil || again.ID != first.ID || r2.Position != r1.Position || r2.Version != 1 || h.head(t) != head {
 		t.Fatalf("retry = %s at %d (%v), want %s at %d and nothing appended", again.ID, r2.Position, err, first.ID, r1.Position)
 	}
-	if _, err := h.call(managerA, funds.OpRegister, cmd, &other, withKey("k-2")); err != nil || other.ID == first.ID {
+	if _, err := h.call(managerA, fundsapi.OpRegister, cmd, &other, withKey("k-2")); err != nil || other.ID == first.ID {
 		t.Fatalf("another key = %s (%v), want a new fund", other.ID, err)
 	}
-	if _, err := h.call(managerB, funds.OpRegister, cmd, &other, withKey("k-1")); err != nil || other.ID == first.ID || other.ManagerOrg != "org-b" {
+	if _, err := h.call(managerB, fundsapi.OpRegister, cmd, &other, withKey("k-1")); err != nil || other.ID == first.ID || other.ManagerOrg != "org-b" {
 		t.Fatalf("another org's key = %+v (%v), want its own fund", other, err)
 	}
 
 	// If-Match: the version the client last saw.
-	_, err = h.call(managerA, funds.OpSetMandate, mandate(first.ID), nil, ifMatch(0))
+	_, err = h.call(managerA, fundsapi.OpSetMandate, mandate(first.ID), nil, ifMatch(0))
 	wantCode(t, "stale If-Match", err, fundbridge.ECONFLICT)
 	if h.get(t, managerA, first.ID, r1.Position).Version != 1 {
 		t.Fatal("a conflicting command appended")
 	}
-	reply, err := h.call(managerA, funds.OpSetMandate, mandate(first.ID), nil, ifMatch(1))
+	reply, err := h.call(managerA, fundsapi.OpSetMandate, mandate(first.ID), nil, ifMatch(1))
 	if err != nil || reply.Version != 2 {
 		t.Fatalf("current If-Match = %+v %v", reply, err)
 	}
-	_, err = h.call(managerA, funds.OpClose, funds.CloseFund{FundID: first.ID}, nil, ifMatch(1))
+	_, err = h.call(managerA, fundsapi.OpClose, fundsapi.CloseFund{FundID: first.ID}, nil, ifMatch(1))
 	wantCode(t, "If-Match on a version since changed", err, fundbridge.ECONFLICT)
 }
 
 func TestReadYourWrites(t *testing.T) {
 	h := start(t, 1)
 	for i := range 10 {
-		f, reply := h.register(t, managerA, funds.RegisterFund{Name: fmt.Sprintf("Fund %d", i), Type: funds.FundSeed, CommittedCapital: amt("100000000.00")})
+		f, reply := h.register(t, managerA, fundsapi.RegisterFund{Name: fmt.Sprintf("Fund %d", i), Type: fundsapi.FundSeed, CommittedCapital: amt("100000000.00")})
 		if got := h.get(t, managerA, f.ID, reply.Position); got.ID != f.ID {
 			t.Fatalf("fund %d not visible right after its write", i)
 		}
-		var m funds.FundView
-		reply, err := h.call(managerA, funds.OpSetMandate, mandate(f.ID), &m)
+		var m fundsapi.FundView
+		reply, err := h.call(managerA, fundsapi.OpSetMandate, mandate(f.ID), &m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var page funds.FundList
-		if _, err := h.call(managerA, funds.OpList, funds.ListFunds{Stage: "seed", After: reply.Position}, &page); err != nil || len(page.Items) != i+1 {
+		var page fundsapi.FundList
+		if _, err := h.call(managerA, fundsapi.OpList, fundsapi.ListFunds{Stage: "seed", After: reply.Position}, &page); err != nil || len(page.Items) != i+1 {
 			t.Fatalf("list after mandate %d: %d items %v", i, len(page.Items), err)
 		}
 	}
@@ -576,53 +577,53 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 	h := start(t, 1)
 	type spec struct {
 		name, org, capital string
-		typ                funds.FundType
-		mandate            func(id string) *funds.SetMandate
+		typ                fundsapi.FundType
+		mandate            func(id string) *fundsapi.SetMandate
 	}
-	only := func(f func(*funds.SetMandate)) func(string) *funds.SetMandate {
-		return func(id string) *funds.SetMandate { m := mandate(id); f(&m); return &m }
+	only := func(f func(*fundsapi.SetMandate)) func(string) *fundsapi.SetMandate {
+		return func(id string) *fundsapi.SetMandate { m := mandate(id); f(&m); return &m }
 	}
 	specs := []spec{
-		{"Alpha Seed", "org-a", "50000000.00", funds.FundSeed, only(func(m *funds.SetMandate) {})},
-		{"beta Angel", "org-a", "10000000.00", funds.FundAngel, only(func(m *funds.SetMandate) {
+		{"Alpha Seed", "org-a", "50000000.00", fundsapi.FundSeed, only(func(m *fundsapi.SetMandate) {})},
+		{"beta Angel", "org-a", "10000000.00", fundsapi.FundAngel, only(func(m *fundsapi.SetMandate) {
 			m.Layers, m.Sectors, m.Cities, m.TicketMax = nil, nil, nil, amt("5000000.00") // any sector, anywhere
 		})},
-		{"Gamma VC", "org-b", "300000000.00", funds.FundVC, only(func(m *funds.SetMandate) {
+		{"Gamma VC", "org-b", "300000000.00", fundsapi.FundVC, only(func(m *fundsapi.SetMandate) {
 			m.Stages, m.Layers, m.Sectors = []fundbridge.Stage{"growth"}, []fundbridge.Layer{"technology"}, nil // the whole layer
 		})},
-		{"Delta PE", "org-b", "900000000.00", funds.FundPE, nil},
-		{"Epsilon Guidance", "org-gov", "2000000000.00", funds.FundGuidance, only(func(m *funds.SetMandate) {
+		{"Delta PE", "org-b", "900000000.00", fundsapi.FundPE, nil},
+		{"Epsilon Guidance", "org-gov", "2000000000.00", fundsapi.FundGuidance, only(func(m *fundsapi.SetMandate) {
 			m.Sectors, m.Layers, m.Cities, m.ExcludedSectors = nil, nil, []fundbridge.City{"hefei", "shenzhen"}, []fundbridge.Sector{"healthcare"}
 		})},
 	}
 	ids := map[string]string{}
 	var last uint64
 	for _, s := range specs {
-		f, reply := h.register(t, operator, funds.RegisterFund{Name: s.name, Type: s.typ, CommittedCapital: amt(s.capital), ManagerOrg: s.org})
+		f, reply := h.register(t, operator, fundsapi.RegisterFund{Name: s.name, Type: s.typ, CommittedCapital: amt(s.capital), ManagerOrg: s.org})
 		ids[s.name], last = f.ID, reply.Position
 		if s.mandate != nil {
-			if reply, err := h.call(operator, funds.OpSetMandate, s.mandate(f.ID), nil); err != nil {
+			if reply, err := h.call(operator, fundsapi.OpSetMandate, s.mandate(f.ID), nil); err != nil {
 				t.Fatalf("%s: %v", s.name, err)
 			} else {
 				last = reply.Position
 			}
 		}
 	}
-	commitment := funds.CommitCapital{FundID: ids["Gamma VC"], DealID: "d1", ApplicationID: "a1", CompanyID: "c1", Amount: amt("295000000.00")}
-	if _, err := h.call(platform, funds.OpCommit, commitment, nil); err != nil {
+	commitment := fundsapi.CommitCapital{FundID: ids["Gamma VC"], DealID: "d1", ApplicationID: "a1", CompanyID: "c1", Amount: amt("295000000.00")}
+	if _, err := h.call(platform, fundsapi.OpCommit, commitment, nil); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := h.call(operator, funds.OpClose, funds.CloseFund{FundID: ids["Delta PE"]}, nil)
+	reply, err := h.call(operator, fundsapi.OpClose, fundsapi.CloseFund{FundID: ids["Delta PE"]}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	last = reply.Position
 
-	list := func(q funds.ListFunds) ([]string, string) {
+	list := func(q fundsapi.ListFunds) ([]string, string) {
 		t.Helper()
 		q.After = last
-		var page funds.FundList
-		if _, err := h.call(operator, funds.OpList, q, &page); err != nil {
+		var page fundsapi.FundList
+		if _, err := h.call(operator, fundsapi.OpList, q, &page); err != nil {
 			t.Fatalf("list %+v: %v", q, err)
 		}
 		var out []string
@@ -633,24 +634,24 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		q    funds.ListFunds
+		q    fundsapi.ListFunds
 		want []string
 	}{
-		{"all by name, case-insensitively", funds.ListFunds{}, []string{"Alpha Seed", "beta Angel", "Delta PE", "Epsilon Guidance", "Gamma VC"}},
-		{"by type", funds.ListFunds{Type: funds.FundAngel}, []string{"beta Angel"}},
-		{"open", funds.ListFunds{Status: funds.StatusOpen}, []string{"Alpha Seed", "beta Angel", "Epsilon Guidance", "Gamma VC"}},
-		{"closed", funds.ListFunds{Status: funds.StatusClosed}, []string{"Delta PE"}},
-		{"by manager org", funds.ListFunds{ManagerOrg: "org-b"}, []string{"Delta PE", "Gamma VC"}},
-		{"by stage", funds.ListFunds{Stage: "growth"}, []string{"Gamma VC"}},
-		{"by sector: listed, any, or the whole layer", funds.ListFunds{Sector: "robotics"}, []string{"Alpha Seed", "beta Angel", "Epsilon Guidance"}},
-		{"by sector: an exclusion wins", funds.ListFunds{Sector: "healthcare"}, []string{"Alpha Seed", "beta Angel"}},
-		{"by sector: by layer", funds.ListFunds{Sector: "nlp"}, []string{"beta Angel", "Epsilon Guidance", "Gamma VC"}},
-		{"by city: listed or anywhere", funds.ListFunds{City: "hefei"}, []string{"beta Angel", "Epsilon Guidance"}},
-		{"by minimum dry powder", funds.ListFunds{MinDryPowder: amt("10000000.00")}, []string{"Alpha Seed", "beta Angel", "Delta PE", "Epsilon Guidance"}},
-		{"by dry powder, most first", funds.ListFunds{Sort: funds.SortDryPowderDesc}, []string{"Epsilon Guidance", "Delta PE", "Alpha Seed", "beta Angel", "Gamma VC"}},
-		{"by dry powder", funds.ListFunds{Sort: funds.SortDryPowder, Status: funds.StatusOpen}, []string{"Gamma VC", "beta Angel", "Alpha Seed", "Epsilon Guidance"}},
-		{"by committed capital, most first", funds.ListFunds{Sort: funds.SortCommittedCapitalDesc}, []string{"Epsilon Guidance", "Delta PE", "Gamma VC", "Alpha Seed", "beta Angel"}},
-		{"filters combine", funds.ListFunds{Stage: "seed", City: "shenzhen", Sort: "-name"}, []string{"Epsilon Guidance", "beta Angel", "Alpha Seed"}},
+		{"all by name, case-insensitively", fundsapi.ListFunds{}, []string{"Alpha Seed", "beta Angel", "Delta PE", "Epsilon Guidance", "Gamma VC"}},
+		{"by type", fundsapi.ListFunds{Type: fundsapi.FundAngel}, []string{"beta Angel"}},
+		{"open", fundsapi.ListFunds{Status: fundsapi.StatusOpen}, []string{"Alpha Seed", "beta Angel", "Epsilon Guidance", "Gamma VC"}},
+		{"closed", fundsapi.ListFunds{Status: fundsapi.StatusClosed}, []string{"Delta PE"}},
+		{"by manager org", fundsapi.ListFunds{ManagerOrg: "org-b"}, []string{"Delta PE", "Gamma VC"}},
+		{"by stage", fundsapi.ListFunds{Stage: "growth"}, []string{"Gamma VC"}},
+		{"by sector: listed, any, or the whole layer", fundsapi.ListFunds{Sector: "robotics"}, []string{"Alpha Seed", "beta Angel", "Epsilon Guidance"}},
+		{"by sector: an exclusion wins", fundsapi.ListFunds{Sector: "healthcare"}, []string{"Alpha Seed", "beta Angel"}},
+		{"by sector: by layer", fundsapi.ListFunds{Sector: "nlp"}, []string{"beta Angel", "Epsilon Guidance", "Gamma VC"}},
+		{"by city: listed or anywhere", fundsapi.ListFunds{City: "hefei"}, []string{"beta Angel", "Epsilon Guidance"}},
+		{"by minimum dry powder", fundsapi.ListFunds{MinDryPowder: amt("10000000.00")}, []string{"Alpha Seed", "beta Angel", "Delta PE", "Epsilon Guidance"}},
+		{"by dry powder, most first", fundsapi.ListFunds{Sort: fundsapi.SortDryPowderDesc}, []string{"Epsilon Guidance", "Delta PE", "Alpha Seed", "beta Angel", "Gamma VC"}},
+		{"by dry powder", fundsapi.ListFunds{Sort: fundsapi.SortDryPowder, Status: fundsapi.StatusOpen}, []string{"Gamma VC", "beta Angel", "Alpha Seed", "Epsilon Guidance"}},
+		{"by committed capital, most first", fundsapi.ListFunds{Sort: fundsapi.SortCommittedCapitalDesc}, []string{"Epsilon Guidance", "Delta PE", "Gamma VC", "Alpha Seed", "beta Angel"}},
+		{"filters combine", fundsapi.ListFunds{Stage: "seed", City: "shenzhen", Sort: "-name"}, []string{"Epsilon Guidance", "beta Angel", "Alpha Seed"}},
 	} {
 		if got, _ := list(tc.q); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
@@ -658,12 +659,12 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 	}
 
 	// Pages of two walk the whole list once, in order.
-	for _, sort := range []string{funds.SortName, funds.SortDryPowderDesc, funds.SortCommittedCapital} {
-		all, _ := list(funds.ListFunds{Sort: sort})
+	for _, sort := range []string{fundsapi.SortName, fundsapi.SortDryPowderDesc, fundsapi.SortCommittedCapital} {
+		all, _ := list(fundsapi.ListFunds{Sort: sort})
 		var walked []string
 		cursor := ""
 		for pages := 0; ; pages++ {
-			got, next := list(funds.ListFunds{Sort: sort, Limit: 2, Cursor: cursor})
+			got, next := list(fundsapi.ListFunds{Sort: sort, Limit: 2, Cursor: cursor})
 			walked = append(walked, got...)
 			if next == "" {
 				break
@@ -677,30 +678,30 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 			t.Errorf("%s: pages walked %v, want %v", sort, walked, all)
 		}
 	}
-	_, next := list(funds.ListFunds{Limit: 2})
+	_, next := list(fundsapi.ListFunds{Limit: 2})
 	for _, tc := range []struct {
 		name  string
-		q     funds.ListFunds
+		q     fundsapi.ListFunds
 		field string
 	}{
-		{"cursor of another sort", funds.ListFunds{Limit: 2, Cursor: next, Sort: funds.SortDryPowder}, "cursor"},
-		{"cursor of other filters", funds.ListFunds{Limit: 2, Cursor: next, Type: funds.FundVC}, "cursor"},
-		{"forged cursor", funds.ListFunds{Cursor: "bm90IGEgY3Vyc29y"}, "cursor"},
-		{"bad type", funds.ListFunds{Type: "hedge"}, "type"},
-		{"bad status", funds.ListFunds{Status: "dormant"}, "status"},
-		{"bad stage", funds.ListFunds{Stage: "series_a"}, "stage"},
-		{"bad sector", funds.ListFunds{Sector: "crypto"}, "sector"},
-		{"bad city", funds.ListFunds{City: "atlantis"}, "city"},
-		{"bad sort", funds.ListFunds{Sort: "-age"}, "sort"},
-		{"limit too high", funds.ListFunds{Limit: 201}, "limit"},
-		{"negative limit", funds.ListFunds{Limit: -1}, "limit"},
+		{"cursor of another sort", fundsapi.ListFunds{Limit: 2, Cursor: next, Sort: fundsapi.SortDryPowder}, "cursor"},
+		{"cursor of other filters", fundsapi.ListFunds{Limit: 2, Cursor: next, Type: fundsapi.FundVC}, "cursor"},
+		{"forged cursor", fundsapi.ListFunds{Cursor: "bm90IGEgY3Vyc29y"}, "cursor"},
+		{"bad type", fundsapi.ListFunds{Type: "hedge"}, "type"},
+		{"bad status", fundsapi.ListFunds{Status: "dormant"}, "status"},
+		{"bad stage", fundsapi.ListFunds{Stage: "series_a"}, "stage"},
+		{"bad sector", fundsapi.ListFunds{Sector: "crypto"}, "sector"},
+		{"bad city", fundsapi.ListFunds{City: "atlantis"}, "city"},
+		{"bad sort", fundsapi.ListFunds{Sort: "-age"}, "sort"},
+		{"limit too high", fundsapi.ListFunds{Limit: 201}, "limit"},
+		{"negative limit", fundsapi.ListFunds{Limit: -1}, "limit"},
 	} {
-		_, err := h.call(operator, funds.OpList, tc.q, nil)
+		_, err := h.call(operator, fundsapi.OpList, tc.q, nil)
 		if fundbridge.ErrorCode(err) != fundbridge.EINVALID || len(fundbridge.ErrorFields(err)) == 0 || fundbridge.ErrorFields(err)[0].Field != tc.field {
 			t.Errorf("%s: %v, want invalid naming %s", tc.name, err, tc.field)
 		}
 	}
-	_, err = h.call(operator, funds.OpList, `{"min_dry_powder": 5}`, nil)
+	_, err = h.call(operator, fundsapi.OpList, `{"min_dry_powder": 5}`, nil)
 	if fundbridge.ErrorCode(err) != fundbridge.EINVALID || fundbridge.ErrorFields(err)[0].Field != "min_dry_powder" {
 		t.Errorf("min_dry_powder as a number: %v", err)
 	}

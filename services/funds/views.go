@@ -10,37 +10,17 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
-
-// FundView is a fund as readers see it. Lists leave out the commitments;
-// the detail lists them all.
-type FundView struct {
-	ID               string       `json:"fund_id"`
-	Name             string       `json:"name"`
-	Type             FundType     `json:"type"`
-	ManagerOrg       string       `json:"manager_org"`
-	CommittedCapital money.Amount `json:"committed_capital"`
-	Invested         money.Amount `json:"invested"` // sum of commitments
-	DryPowder        money.Amount `json:"dry_powder"`
-	Mandate          *Mandate     `json:"mandate"` // null until one is set
-	Status           string       `json:"status"`  // open or closed
-	CloseReason      string       `json:"close_reason,omitempty"`
-	CommitmentCount  int          `json:"commitment_count"`
-	Commitments      []Commitment `json:"commitments,omitzero"`
-	RegisteredAt     time.Time    `json:"registered_at"`
-	UpdatedAt        time.Time    `json:"updated_at"`
-	Version          uint64       `json:"version"`
-}
 
 // newFundView renders a fund state; detail adds the commitments. It
 // copies what it shares, so a view handed out never aliases a state.
-func newFundView(f fund, detail bool) FundView {
-	v := FundView{
+func newFundView(f fund, detail bool) fundsapi.FundView {
+	v := fundsapi.FundView{
 		ID: f.ID, Name: f.Name, Type: f.Type, ManagerOrg: f.ManagerOrg,
 		CommittedCapital: f.CommittedCapital, Invested: f.Invested, DryPowder: f.DryPowder(),
 		Status: f.status(), CloseReason: f.CloseReason, CommitmentCount: len(f.Commitments),
@@ -51,7 +31,7 @@ func newFundView(f fund, detail bool) FundView {
 		v.Mandate = &m
 	}
 	if detail {
-		v.Commitments = append([]Commitment{}, f.Commitments...)
+		v.Commitments = append([]fundsapi.Commitment{}, f.Commitments...)
 	}
 	return v
 }
@@ -105,21 +85,21 @@ func (v *view) manager(id string) (string, bool) {
 }
 
 // list answers a validated query with the funds the actor may see.
-func (v *view) list(a fundbridge.Actor, q ListFunds) (FundList, error) {
+func (v *view) list(a fundbridge.Actor, q fundsapi.ListFunds) (fundsapi.FundList, error) {
 	order := q.Sort
 	if order == "" {
-		order = SortName
+		order = fundsapi.SortName
 	}
 	limit := q.Limit
 	if limit == 0 {
-		limit = defaultListLimit
+		limit = fundsapi.DefaultListLimit
 	}
 	query := fingerprint(q, order)
 	var after *sortKey
 	if q.Cursor != "" {
 		k, err := decodeCursor(q.Cursor, query, order)
 		if err != nil {
-			return FundList{}, err
+			return fundsapi.FundList{}, err
 		}
 		after = &k
 	}
@@ -130,7 +110,7 @@ func (v *view) list(a fundbridge.Actor, q ListFunds) (FundList, error) {
 	var matched []entry
 	v.mu.RLock()
 	for _, f := range v.funds {
-		if !f.exists() || !visible(a, f) || !q.matches(f) {
+		if !f.exists() || !visible(a, f) || !matches(q, f) {
 			continue
 		}
 		k := keyOf(order, f)
@@ -140,7 +120,7 @@ func (v *view) list(a fundbridge.Actor, q ListFunds) (FundList, error) {
 	}
 	v.mu.RUnlock()
 	slices.SortFunc(matched, func(x, y entry) int { return compareKeys(order, x.k, y.k) })
-	out := FundList{Items: make([]FundView, 0, min(limit, len(matched)))}
+	out := fundsapi.FundList{Items: make([]fundsapi.FundView, 0, min(limit, len(matched)))}
 	for i, e := range matched {
 		if i == limit {
 			out.NextCursor = encodeCursor(query, order, matched[i-1].k)
@@ -153,7 +133,7 @@ func (v *view) list(a fundbridge.Actor, q ListFunds) (FundList, error) {
 
 // matches applies the filters. Stage, sector and city ask whether the
 // mandate would take such a company: empty sectors or cities take any.
-func (q ListFunds) matches(f fund) bool {
+func matches(q fundsapi.ListFunds, f fund) bool {
 	switch {
 	case q.Type != "" && f.Type != q.Type,
 		q.Status != "" && f.status() != q.Status,
@@ -171,14 +151,14 @@ func (q ListFunds) matches(f fund) bool {
 	if q.Stage != "" && !slices.Contains(m.Stages, q.Stage) {
 		return false
 	}
-	if q.Sector != "" && !m.takesSector(q.Sector) {
+	if q.Sector != "" && !takesSector(m, q.Sector) {
 		return false
 	}
 	return q.City == "" || len(m.Cities) == 0 || slices.Contains(m.Cities, q.City)
 }
 
 // takesSector reports whether the mandate invests in the sector.
-func (m *Mandate) takesSector(s fundbridge.Sector) bool {
+func takesSector(m *fundsapi.Mandate, s fundbridge.Sector) bool {
 	switch {
 	case slices.Contains(m.ExcludedSectors, s):
 		return false
@@ -201,9 +181,9 @@ type sortKey struct {
 func keyOf(order string, f fund) sortKey {
 	k := sortKey{name: f.Name, id: f.ID}
 	switch strings.TrimPrefix(order, "-") {
-	case SortDryPowder:
+	case fundsapi.SortDryPowder:
 		k.amount = f.DryPowder()
-	case SortCommittedCapital:
+	case fundsapi.SortCommittedCapital:
 		k.amount = f.CommittedCapital
 	}
 	return k
@@ -212,7 +192,7 @@ func keyOf(order string, f fund) sortKey {
 func compareKeys(order string, a, b sortKey) int {
 	var c int
 	switch strings.TrimPrefix(order, "-") {
-	case SortDryPowder, SortCommittedCapital:
+	case fundsapi.SortDryPowder, fundsapi.SortCommittedCapital:
 		c = a.amount.Cmp(b.amount)
 	default:
 		c = cmp.Compare(strings.ToLower(a.name), strings.ToLower(b.name))
@@ -237,7 +217,7 @@ type cursor struct {
 	ID    string `json:"id"`
 }
 
-func fingerprint(q ListFunds, order string) string {
+func fingerprint(q fundsapi.ListFunds, order string) string {
 	floor := ""
 	if !q.MinDryPowder.IsZero() {
 		floor = q.MinDryPowder.String()
@@ -249,7 +229,7 @@ func fingerprint(q ListFunds, order string) string {
 
 func encodeCursor(query, order string, k sortKey) string {
 	c := cursor{Query: query, ID: k.id, Key: k.name}
-	if strings.TrimPrefix(order, "-") != SortName {
+	if strings.TrimPrefix(order, "-") != fundsapi.SortName {
 		c.Key = k.amount.String()
 	}
 	data, _ := json.Marshal(c) // strings only: cannot fail
@@ -272,7 +252,7 @@ func decodeCursor(s, query, order string) (sortKey, error) {
 		return sortKey{}, bad("issued for another sort or other filters")
 	}
 	k := sortKey{name: c.Key, id: c.ID}
-	if strings.TrimPrefix(order, "-") != SortName {
+	if strings.TrimPrefix(order, "-") != fundsapi.SortName {
 		a, err := money.Parse("cursor", c.Key)
 		if err != nil {
 			return sortKey{}, bad("not a cursor this service issued")

@@ -17,14 +17,15 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
 const Name = "identity"
 
-type orgState struct{ Org Org }
-type userState struct{ User User }
+type orgState struct{ Org identityapi.Org }
+type userState struct{ User identityapi.User }
 type claimState struct{ UserID string }
 
 var (
@@ -32,8 +33,8 @@ var (
 		Type:    "org",
 		Initial: func() orgState { return orgState{} },
 		Evolve: func(s orgState, _ events.Event, p any) orgState {
-			if e, ok := p.(OrgCreated); ok {
-				s.Org = Org(e)
+			if e, ok := p.(identityapi.OrgCreated); ok {
+				s.Org = identityapi.Org(e)
 			}
 			return s
 		},
@@ -42,8 +43,8 @@ var (
 		Type:    "user",
 		Initial: func() userState { return userState{} },
 		Evolve: func(s userState, _ events.Event, p any) userState {
-			if e, ok := p.(UserRegistered); ok {
-				s.User = User{UserID: e.UserID, Email: e.Email, Name: e.Name, Role: e.Role, OrgID: e.OrgID}
+			if e, ok := p.(identityapi.UserRegistered); ok {
+				s.User = identityapi.User{UserID: e.UserID, Email: e.Email, Name: e.Name, Role: e.Role, OrgID: e.OrgID}
 			}
 			return s
 		},
@@ -52,7 +53,7 @@ var (
 		Type:    "email",
 		Initial: func() claimState { return claimState{} },
 		Evolve: func(s claimState, _ events.Event, p any) claimState {
-			if e, ok := p.(EmailClaimed); ok {
+			if e, ok := p.(identityapi.EmailClaimed); ok {
 				s.UserID = e.UserID
 			}
 			return s
@@ -61,21 +62,21 @@ var (
 )
 
 // createOrg opens the org once; the same creation again changes nothing.
-func createOrg(s orgState, o Org) ([]events.Payload, error) {
+func createOrg(s orgState, o identityapi.Org) ([]events.Payload, error) {
 	if s.Org.OrgID != "" {
 		if s.Org == o {
 			return nil, nil
 		}
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "org %s already exists", o.OrgID)
 	}
-	return []events.Payload{OrgCreated(o)}, nil
+	return []events.Payload{identityapi.OrgCreated(o)}, nil
 }
 
 // claimEmail reserves the address for the user, once.
 func claimEmail(s claimState, email, userID string) ([]events.Payload, error) {
 	switch s.UserID {
 	case "":
-		return []events.Payload{EmailClaimed{Email: email, UserID: userID}}, nil
+		return []events.Payload{identityapi.EmailClaimed{Email: email, UserID: userID}}, nil
 	case userID:
 		return nil, nil
 	}
@@ -83,7 +84,7 @@ func claimEmail(s claimState, email, userID string) ([]events.Payload, error) {
 }
 
 // registerUser adds the user once.
-func registerUser(s userState, e UserRegistered) ([]events.Payload, error) {
+func registerUser(s userState, e identityapi.UserRegistered) ([]events.Payload, error) {
 	if s.User.UserID != "" {
 		if s.User.Email == e.Email && s.User.OrgID == e.OrgID {
 			return nil, nil
@@ -115,9 +116,9 @@ type Service struct {
 	follower *projections.Follower
 
 	mu      sync.RWMutex
-	byEmail map[string]UserRegistered
-	byID    map[string]UserRegistered
-	orgByID map[string]Org
+	byEmail map[string]identityapi.UserRegistered
+	byID    map[string]identityapi.UserRegistered
+	orgByID map[string]identityapi.Org
 	// dummyHash is compared against when the email is unknown, so that a
 	// wrong email costs as long as a wrong password.
 	dummyHash []byte
@@ -133,11 +134,11 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 		orgs:    svc.NewRepository(store, registry, orgDecider, svc.RepositoryOptions{}),
 		users:   svc.NewRepository(store, registry, userDecider, svc.RepositoryOptions{}),
 		claims:  svc.NewRepository(store, registry, claimDecider, svc.RepositoryOptions{}),
-		byEmail: map[string]UserRegistered{}, byID: map[string]UserRegistered{}, orgByID: map[string]Org{},
+		byEmail: map[string]identityapi.UserRegistered{}, byID: map[string]identityapi.UserRegistered{}, orgByID: map[string]identityapi.Org{},
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), opts.BcryptCost)
 	s.follower = projections.NewFollower("identity", store, func(e events.Event) error {
-		if e.Type != (UserRegistered{}).EventType() && e.Type != (OrgCreated{}).EventType() {
+		if e.Type != (identityapi.UserRegistered{}).EventType() && e.Type != (identityapi.OrgCreated{}).EventType() {
 			return nil
 		}
 		_, p, err := registry.Decode(e)
@@ -147,11 +148,11 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		switch v := p.(type) {
-		case UserRegistered:
+		case identityapi.UserRegistered:
 			s.byEmail[v.Email] = v
 			s.byID[v.UserID] = v
-		case OrgCreated:
-			s.orgByID[v.OrgID] = Org(v)
+		case identityapi.OrgCreated:
+			s.orgByID[v.OrgID] = identityapi.Org(v)
 		}
 		return nil
 	})
@@ -195,35 +196,35 @@ func meta(req *svc.Request, keySuffix string) svc.Command {
 
 // addUser claims the email, then registers the user; the claim makes
 // emails unique across concurrent sign-ups.
-func (s *Service) addUser(ctx context.Context, req *svc.Request, u NewUser, userID, orgID string, role fundbridge.Role) (User, uint64, error) {
+func (s *Service) addUser(ctx context.Context, req *svc.Request, u identityapi.NewUser, userID, orgID string, role fundbridge.Role) (identityapi.User, uint64, error) {
 	user, pos, _, err := s.addUserOnce(ctx, req, u, userID, orgID, role)
 	return user, pos, err
 }
 
 // addUserOnce is addUser that also says whether the email was new.
-func (s *Service) addUserOnce(ctx context.Context, req *svc.Request, u NewUser, userID, orgID string, role fundbridge.Role) (User, uint64, bool, error) {
-	email, _ := normaliseEmail(u.Email)
+func (s *Service) addUserOnce(ctx context.Context, req *svc.Request, u identityapi.NewUser, userID, orgID string, role fundbridge.Role) (identityapi.User, uint64, bool, error) {
+	email, _ := identityapi.NormaliseEmail(u.Email)
 	claim, _, err := s.claims.Execute(ctx, emailStream(email), meta(req, ":claim"), func(st claimState) ([]events.Payload, error) {
 		return claimEmail(st, email, userID)
 	})
 	if err != nil {
-		return User{}, 0, false, err
+		return identityapi.User{}, 0, false, err
 	}
 	created := claim.FirstVersion <= claim.LastVersion && !claim.Duplicate
-	user := User{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID}
+	user := identityapi.User{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID}
 	if !created && role == fundbridge.RoleOperator && orgID == "operators" {
 		return user, claim.Position, false, nil // the first operator exists: keep its password
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), s.cost)
 	if err != nil {
-		return User{}, 0, false, fmt.Errorf("hash password: %w", err)
+		return identityapi.User{}, 0, false, fmt.Errorf("hash password: %w", err)
 	}
-	e := UserRegistered{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID, PasswordHash: string(hash)}
+	e := identityapi.UserRegistered{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID, PasswordHash: string(hash)}
 	res, _, err := s.users.Execute(ctx, userID, meta(req, ":user"), func(st userState) ([]events.Payload, error) {
 		return registerUser(st, e)
 	})
 	if err != nil {
-		return User{}, 0, false, err
+		return identityapi.User{}, 0, false, err
 	}
 	return user, res.Position, created, nil
 }
@@ -231,7 +232,7 @@ func (s *Service) addUserOnce(ctx context.Context, req *svc.Request, u NewUser, 
 // emailTaken reports whether another user than userID has the email; a
 // retried request finds its own user there.
 func (s *Service) emailTaken(email, userID string) bool {
-	norm, _ := normaliseEmail(email)
+	norm, _ := identityapi.NormaliseEmail(email)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	u, taken := s.byEmail[norm]
@@ -241,7 +242,7 @@ func (s *Service) emailTaken(email, userID string) bool {
 // signup registers a startup: its company (through the applications
 // service, which validates it), its org and its first user.
 func (s *Service) signup(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	var cmd SignupCommand
+	var cmd identityapi.SignupCommand
 	if err := decode(req, &cmd); err != nil {
 		return svc.Result{}, err
 	}
@@ -272,7 +273,7 @@ func (s *Service) signup(ctx context.Context, req *svc.Request) (svc.Result, err
 	}
 	_ = json.Unmarshal(cmd.Company, &companyName)
 	if _, _, err := s.orgs.Execute(ctx, companyID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
-		return createOrg(st, Org{OrgID: companyID, Name: companyName.Name, Role: fundbridge.RoleStartup})
+		return createOrg(st, identityapi.Org{OrgID: companyID, Name: companyName.Name, Role: fundbridge.RoleStartup})
 	}); err != nil {
 		return svc.Result{}, err
 	}
@@ -300,7 +301,7 @@ func (s *Service) createOrg(ctx context.Context, req *svc.Request) (svc.Result, 
 	if req.Actor.Role != fundbridge.RoleOperator && req.Actor.Role != fundbridge.RoleSystem {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only operators onboard organisations")
 	}
-	var cmd CreateOrgCommand
+	var cmd identityapi.CreateOrgCommand
 	if err := decode(req, &cmd); err != nil {
 		return svc.Result{}, err
 	}
@@ -312,7 +313,7 @@ func (s *Service) createOrg(ctx context.Context, req *svc.Request) (svc.Result, 
 		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
 	}
 	orgID := req.NewID("identity.create_org")
-	org := Org{OrgID: orgID, Name: cmd.Name, Role: cmd.Role}
+	org := identityapi.Org{OrgID: orgID, Name: cmd.Name, Role: cmd.Role}
 	if _, _, err := s.orgs.Execute(ctx, orgID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, org)
 	}); err != nil {
@@ -323,17 +324,17 @@ func (s *Service) createOrg(ctx context.Context, req *svc.Request) (svc.Result, 
 		return svc.Result{}, err
 	}
 	return svc.Result{Value: struct {
-		Org  Org  `json:"org"`
-		User User `json:"user"`
+		Org  identityapi.Org  `json:"org"`
+		User identityapi.User `json:"user"`
 	}{org, u}, Position: pos}, nil
 }
 
 func (s *Service) authenticate(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	var q AuthenticateQuery
+	var q identityapi.AuthenticateQuery
 	if err := decode(req, &q); err != nil {
 		return svc.Result{}, err
 	}
-	email, _ := normaliseEmail(q.Email)
+	email, _ := identityapi.NormaliseEmail(q.Email)
 	s.mu.RLock()
 	u, ok := s.byEmail[email]
 	s.mu.RUnlock()
@@ -354,7 +355,7 @@ func (s *Service) authenticate(ctx context.Context, req *svc.Request) (svc.Resul
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(q.Password)); err != nil || !ok {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
 	}
-	return svc.Result{Value: User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}}, nil
+	return svc.Result{Value: identityapi.User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}}, nil
 }
 
 // bootstrapOperator creates the platform's first operator once; later
@@ -363,19 +364,19 @@ func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request) (svc.
 	if req.Actor.Role != fundbridge.RoleSystem {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only the platform bootstraps operators")
 	}
-	var cmd BootstrapOperatorCommand
+	var cmd identityapi.BootstrapOperatorCommand
 	if err := decode(req, &cmd); err != nil {
 		return svc.Result{}, err
 	}
-	u := NewUser{Email: cmd.Email, Password: cmd.Password, Name: "Operator"}
-	if fields := u.validate(""); len(fields) > 0 {
+	u := identityapi.NewUser{Email: cmd.Email, Password: cmd.Password, Name: "Operator"}
+	if fields := u.Problems(""); len(fields) > 0 {
 		return svc.Result{}, fundbridge.Invalid("invalid operator", fields...)
 	}
-	email, _ := normaliseEmail(cmd.Email)
+	email, _ := identityapi.NormaliseEmail(cmd.Email)
 	// Fixed IDs: the first operator is the same on every start.
 	orgID, userID := "operators", "operator-"+emailStream(email)[:12]
 	if _, _, err := s.orgs.Execute(ctx, orgID, svc.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID}}, func(st orgState) ([]events.Payload, error) {
-		return createOrg(st, Org{OrgID: orgID, Name: "Fundbridge operators", Role: fundbridge.RoleOperator})
+		return createOrg(st, identityapi.Org{OrgID: orgID, Name: "Fundbridge operators", Role: fundbridge.RoleOperator})
 	}); err != nil {
 		return svc.Result{}, err
 	}
@@ -388,8 +389,8 @@ func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request) (svc.
 
 // BootstrapResult says whether the operator was created by this call.
 type BootstrapResult struct {
-	User    User `json:"user"`
-	Created bool `json:"created"`
+	User    identityapi.User `json:"user"`
+	Created bool             `json:"created"`
 }
 
 func (s *Service) me(ctx context.Context, req *svc.Request) (svc.Result, error) {
@@ -412,7 +413,7 @@ func (s *Service) me(ctx context.Context, req *svc.Request) (svc.Result, error) 
 		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", req.Actor.UserID)
 	}
 	return svc.Result{Value: struct {
-		User User `json:"user"`
-		Org  Org  `json:"org"`
-	}{User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}, org}}, nil
+		User identityapi.User `json:"user"`
+		Org  identityapi.Org  `json:"org"`
+	}{identityapi.User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}, org}}, nil
 }

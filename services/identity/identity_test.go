@@ -9,13 +9,14 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
+	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 func TestDeciders(t *testing.T) {
-	org := Org{OrgID: "o1", Name: "Qiming", Role: fundbridge.RoleFundManager}
+	org := identityapi.Org{OrgID: "o1", Name: "Qiming", Role: fundbridge.RoleFundManager}
 	// given nothing, when created, then created
-	if evs, err := createOrg(orgState{}, org); err != nil || len(evs) != 1 || evs[0] != OrgCreated(org) {
+	if evs, err := createOrg(orgState{}, org); err != nil || len(evs) != 1 || evs[0] != identityapi.OrgCreated(org) {
 		t.Errorf("create org = %v %v", evs, err)
 	}
 	// given created, when created the same, then nothing
@@ -23,7 +24,7 @@ func TestDeciders(t *testing.T) {
 		t.Errorf("create the same org again = %v %v", evs, err)
 	}
 	// given created, when created differently, then conflict
-	if _, err := createOrg(orgState{Org: org}, Org{OrgID: "o1", Name: "Other", Role: fundbridge.RoleBank}); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
+	if _, err := createOrg(orgState{Org: org}, identityapi.Org{OrgID: "o1", Name: "Other", Role: fundbridge.RoleBank}); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
 		t.Errorf("create another org at the same ID = %v", err)
 	}
 	// email claims are exclusive
@@ -36,17 +37,17 @@ func TestDeciders(t *testing.T) {
 	if _, err := claimEmail(claimState{UserID: "u1"}, "a@b.cn", "u2"); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
 		t.Errorf("another user's claim = %v", err)
 	}
-	u := UserRegistered{UserID: "u1", Email: "a@b.cn", OrgID: "o1", Role: fundbridge.RoleBank}
+	u := identityapi.UserRegistered{UserID: "u1", Email: "a@b.cn", OrgID: "o1", Role: fundbridge.RoleBank}
 	if evs, _ := registerUser(userState{}, u); len(evs) != 1 {
 		t.Errorf("register = %v", evs)
 	}
-	if _, err := registerUser(userState{User: User{UserID: "u1", Email: "x@y.cn", OrgID: "o1"}}, u); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
+	if _, err := registerUser(userState{User: identityapi.User{UserID: "u1", Email: "x@y.cn", OrgID: "o1"}}, u); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
 		t.Errorf("register over another user = %v", err)
 	}
 }
 
 func TestValidation(t *testing.T) {
-	cmd := CreateOrgCommand{Name: "", Role: fundbridge.RoleStartup, User: NewUser{Email: "not-an-email", Password: "short", Name: ""}}
+	cmd := identityapi.CreateOrgCommand{Name: "", Role: fundbridge.RoleStartup, User: identityapi.NewUser{Email: "not-an-email", Password: "short", Name: ""}}
 	err := cmd.Validate()
 	want := map[string]bool{"name": true, "role": true, "user.email": true, "user.password": true, "user.name": true}
 	for _, f := range fundbridge.ErrorFields(err) {
@@ -56,12 +57,12 @@ func TestValidation(t *testing.T) {
 		t.Errorf("validate = %v; fields not named: %v", err, want)
 	}
 	for _, ok := range []string{"li@sequoia.cn", "A.B+c@Example.COM"} {
-		if _, valid := normaliseEmail(ok); !valid {
+		if _, valid := identityapi.NormaliseEmail(ok); !valid {
 			t.Errorf("%q refused", ok)
 		}
 	}
 	for _, bad := range []string{"", "x", "x@y", "Li <li@a.cn>", "li@a.cn ", "a@@b.cn"} {
-		if _, valid := normaliseEmail(bad); valid {
+		if _, valid := identityapi.NormaliseEmail(bad); valid {
 			t.Errorf("%q accepted", bad)
 		}
 	}
@@ -69,7 +70,7 @@ func TestValidation(t *testing.T) {
 
 func TestServiceOverNATS(t *testing.T) {
 	reg := events.NewRegistry()
-	Register(reg)
+	identityapi.Register(reg)
 	env := testenv.Start(t, reg)
 	client := svc.NewClient(env.Conn, 5*time.Second)
 	srv := New(env.Store, reg, client, Options{BcryptCost: 4})
@@ -94,37 +95,37 @@ func TestServiceOverNATS(t *testing.T) {
 		return reply, err
 	}
 	var boot BootstrapResult
-	if _, err := call("identity.bootstrap_operator", system, "", BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "correct horse battery"}, &boot); err != nil || !boot.Created {
+	if _, err := call("identity.bootstrap_operator", system, "", identityapi.BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "correct horse battery"}, &boot); err != nil || !boot.Created {
 		t.Fatalf("bootstrap = %+v %v", boot, err)
 	}
-	if _, err := call("identity.bootstrap_operator", system, "", BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "another password!"}, &boot); err != nil || boot.Created {
+	if _, err := call("identity.bootstrap_operator", system, "", identityapi.BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "another password!"}, &boot); err != nil || boot.Created {
 		t.Fatalf("second bootstrap = %+v %v; want the existing operator, unchanged", boot, err)
 	}
 	operator := fundbridge.Actor{UserID: boot.User.UserID, Role: fundbridge.RoleOperator, OrgID: "operators"}
-	var user User
-	reply, err := call("identity.authenticate", system, "", AuthenticateQuery{Email: "OPS@fundbridge.cn", Password: "correct horse battery"}, &user)
+	var user identityapi.User
+	reply, err := call("identity.authenticate", system, "", identityapi.AuthenticateQuery{Email: "OPS@fundbridge.cn", Password: "correct horse battery"}, &user)
 	if err != nil || user.Role != fundbridge.RoleOperator {
 		t.Fatalf("authenticate = %+v %v", user, err)
 	}
 	_ = reply
-	if _, err := call("identity.authenticate", system, "", AuthenticateQuery{Email: "ops@fundbridge.cn", Password: "another password!"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
+	if _, err := call("identity.authenticate", system, "", identityapi.AuthenticateQuery{Email: "ops@fundbridge.cn", Password: "another password!"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
 		t.Errorf("the second bootstrap's password works: %v", err)
 	}
-	if _, err := call("identity.authenticate", system, "", AuthenticateQuery{Email: "nobody@x.cn", Password: "whatever1234"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
+	if _, err := call("identity.authenticate", system, "", identityapi.AuthenticateQuery{Email: "nobody@x.cn", Password: "whatever1234"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
 		t.Errorf("unknown email = %v", err)
 	}
 
-	org := CreateOrgCommand{Name: "ICBC Beijing", Role: fundbridge.RoleBank, User: NewUser{Email: "credit@icbc.cn", Password: "0123456789", Name: "Wang"}}
+	org := identityapi.CreateOrgCommand{Name: "ICBC Beijing", Role: fundbridge.RoleBank, User: identityapi.NewUser{Email: "credit@icbc.cn", Password: "0123456789", Name: "Wang"}}
 	var created struct {
-		Org  Org  `json:"org"`
-		User User `json:"user"`
+		Org  identityapi.Org  `json:"org"`
+		User identityapi.User `json:"user"`
 	}
 	if _, err := call("identity.create_org", operator, "onboard-icbc", org, &created); err != nil || created.User.Role != fundbridge.RoleBank || created.User.OrgID != created.Org.OrgID {
 		t.Fatalf("create org = %+v %v", created, err)
 	}
 	var again struct {
-		Org  Org  `json:"org"`
-		User User `json:"user"`
+		Org  identityapi.Org  `json:"org"`
+		User identityapi.User `json:"user"`
 	}
 	if _, err := call("identity.create_org", operator, "onboard-icbc", org, &again); err != nil || again.Org.OrgID != created.Org.OrgID {
 		t.Fatalf("retried create org = %+v %v; want the first result", again, err)
@@ -133,7 +134,7 @@ func TestServiceOverNATS(t *testing.T) {
 		t.Errorf("second org with the same email = %v, want conflict", err)
 	}
 	bank := fundbridge.Actor{UserID: created.User.UserID, Role: fundbridge.RoleBank, OrgID: created.Org.OrgID}
-	if _, err := call("identity.create_org", bank, "", CreateOrgCommand{Name: "x", Role: fundbridge.RoleBank, User: NewUser{Email: "x@x.cn", Password: "0123456789", Name: "x"}}, nil); fundbridge.ErrorCode(err) != fundbridge.EFORBIDDEN {
+	if _, err := call("identity.create_org", bank, "", identityapi.CreateOrgCommand{Name: "x", Role: fundbridge.RoleBank, User: identityapi.NewUser{Email: "x@x.cn", Password: "0123456789", Name: "x"}}, nil); fundbridge.ErrorCode(err) != fundbridge.EFORBIDDEN {
 		t.Errorf("a bank onboarding an org = %v, want forbidden", err)
 	}
 	head, _ := env.Store.Head(context.Background())
@@ -144,8 +145,8 @@ func TestServiceOverNATS(t *testing.T) {
 		t.Errorf("bad input appended: head %d → %d", head, after)
 	}
 	var me struct {
-		User User `json:"user"`
-		Org  Org  `json:"org"`
+		User identityapi.User `json:"user"`
+		Org  identityapi.Org  `json:"org"`
 	}
 	if _, err := call("identity.me", bank, "", map[string]any{"after": 0}, &me); err != nil || me.Org.Name != "ICBC Beijing" {
 		t.Errorf("me = %+v %v", me, err)

@@ -11,8 +11,9 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 // The match engine: open funds and open applications in memory, indexed
@@ -33,24 +34,14 @@ const (
 
 // FundInfo is what the engine knows of a fund.
 type FundInfo struct {
-	ID               string         `json:"fund_id"`
-	ManagerOrg       string         `json:"manager_org"`
-	Name             string         `json:"name"`
-	Type             funds.FundType `json:"type"`
-	CommittedCapital money.Amount   `json:"committed_capital"`
-	DryPowder        money.Amount   `json:"dry_powder"`
-	Open             bool           `json:"open"`
-	Mandate          *funds.Mandate `json:"mandate,omitempty"` // nil until set; read-only
-}
-
-// Application is what the engine keeps of an open application.
-type Application struct {
-	ID          string                  `json:"application_id"`
-	CompanyName string                  `json:"company_name"`
-	Amount      money.Amount            `json:"amount_requested"`
-	Instruments []fundbridge.Instrument `json:"instruments"`
-	Valuation   *money.Amount           `json:"valuation_ask,omitempty"`
-	applications.Slice
+	ID               string            `json:"fund_id"`
+	ManagerOrg       string            `json:"manager_org"`
+	Name             string            `json:"name"`
+	Type             fundsapi.FundType `json:"type"`
+	CommittedCapital money.Amount      `json:"committed_capital"`
+	DryPowder        money.Amount      `json:"dry_powder"`
+	Open             bool              `json:"open"`
+	Mandate          *fundsapi.Mandate `json:"mandate,omitempty"` // nil until set; read-only
 }
 
 // Match is one entry of a board.
@@ -89,7 +80,7 @@ type fund struct {
 }
 
 type mandate struct {
-	src               funds.Mandate
+	src               fundsapi.Mandate
 	stages            uint8
 	layers            uint8
 	sectors           uint32
@@ -106,7 +97,7 @@ type mandate struct {
 
 type app struct {
 	h         uint32
-	info      Application
+	info      matchingapi.Application
 	stageBit  uint8
 	layerBit  uint8
 	sectorBit uint32 // 0 for a sector the engine does not know
@@ -195,7 +186,7 @@ func (e *Engine) band(d decimal.Decimal) int {
 func fen(a money.Amount) decimal.Decimal { return a.Decimal().Round(2) }
 
 // RegisterFund adds a fund, open, its dry powder its committed capital.
-func (e *Engine) RegisterFund(id, managerOrg, name string, typ funds.FundType, committed money.Amount) {
+func (e *Engine) RegisterFund(id, managerOrg, name string, typ fundsapi.FundType, committed money.Amount) {
 	f := e.funds[id]
 	if f == nil {
 		f = &fund{}
@@ -220,7 +211,7 @@ func (e *Engine) fundOrNew(id string) *fund {
 // SetMandate replaces a fund's mandate and rematches it against the open
 // applications its new mandate could take. It returns the applications
 // that newly match the fund.
-func (e *Engine) SetMandate(fundID string, m funds.Mandate) (gained []string) {
+func (e *Engine) SetMandate(fundID string, m fundsapi.Mandate) (gained []string) {
 	f := e.fundOrNew(fundID)
 	src := m
 	f.info.Mandate = &src
@@ -323,7 +314,7 @@ func (m *mandate) accepts(slot int, layerBit uint8) bool {
 	return (m.sectors == 0 && m.layers == 0) || m.sectors&bit != 0 || m.layers&layerBit != 0
 }
 
-func (e *Engine) compileMandate(src funds.Mandate) *mandate {
+func (e *Engine) compileMandate(src fundsapi.Mandate) *mandate {
 	// Fresh copies, allocated together, so one evaluation's comparisons
 	// touch few cache lines.
 	m := &mandate{src: src, min: fen(src.TicketMin).Copy(), max: fen(src.TicketMax).Copy(), restrictCities: len(src.Cities) > 0}
@@ -371,7 +362,7 @@ func (e *Engine) compileMandate(src funds.Mandate) *mandate {
 
 // OpenApplication indexes a submitted application and puts it on the
 // board of every fund it matches. It returns how many funds it matches.
-func (e *Engine) OpenApplication(s applications.ApplicationSubmitted) int {
+func (e *Engine) OpenApplication(s applicationsapi.ApplicationSubmitted) int {
 	if _, open := e.apps[s.ApplicationID]; open {
 		e.CloseApplication(s.ApplicationID)
 	}
@@ -412,9 +403,9 @@ func (e *Engine) CloseApplication(id string) {
 	e.free = append(e.free, a.h)
 }
 
-func (e *Engine) compileApp(s applications.ApplicationSubmitted) *app {
+func (e *Engine) compileApp(s applicationsapi.ApplicationSubmitted) *app {
 	a := &app{
-		info: Application{
+		info: matchingapi.Application{
 			ID: s.ApplicationID, CompanyName: s.CompanyName, Amount: s.AmountRequested,
 			Instruments: slices.Clone(s.Instruments), Slice: s.Slice,
 		},
@@ -692,10 +683,10 @@ func (e *Engine) Fund(id string) (FundInfo, bool) {
 func (e *Engine) FundsOf(org string) []string { return e.byOrg[org] }
 
 // Application returns an open application.
-func (e *Engine) Application(id string) (Application, bool) {
+func (e *Engine) Application(id string) (matchingapi.Application, bool) {
 	a := e.apps[id]
 	if a == nil {
-		return Application{}, false
+		return matchingapi.Application{}, false
 	}
 	return a.info, true
 }
@@ -817,7 +808,7 @@ func list[T ~string](vs []T) string {
 }
 
 // focus describes what sectors a mandate names.
-func focus(m funds.Mandate) string {
+func focus(m fundsapi.Mandate) string {
 	var parts []string
 	if len(m.Sectors) > 0 {
 		parts = append(parts, "sectors "+list(m.Sectors))

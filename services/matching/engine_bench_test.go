@@ -12,8 +12,8 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
 // market generates a seeded, realistic market: funds that specialise in
@@ -88,11 +88,11 @@ func asEnum[T ~string](ss []string) []T {
 	return out
 }
 
-func (g *market) mandate() funds.Mandate {
+func (g *market) mandate() fundsapi.Mandate {
 	sectors := fundbridge.AllSectors()
 	primary := g.stage()
 	i := slices.Index(fundbridge.Stages, primary)
-	m := funds.Mandate{Stages: []fundbridge.Stage{primary}}
+	m := fundsapi.Mandate{Stages: []fundbridge.Stage{primary}}
 	if w := g.r.IntN(100); w < 50 && i+1 < len(fundbridge.Stages) {
 		m.Stages = append(m.Stages, fundbridge.Stages[i+1])
 	} else if w < 60 && i > 0 {
@@ -122,21 +122,21 @@ func (g *market) mandate() funds.Mandate {
 }
 
 // fund returns a fund's ID, org, committed capital and mandate.
-func (g *market) fund(i int) (id, org string, committed money.Amount, m funds.Mandate) {
+func (g *market) fund(i int) (id, org string, committed money.Amount, m fundsapi.Mandate) {
 	m = g.mandate()
 	committed = money.FromDecimal(m.TicketMax.Decimal().Mul(decimal.NewFromInt(int64(10 + g.r.IntN(31)))))
 	return fmt.Sprintf("f%05d", i), fmt.Sprintf("org%04d", i/3), committed, m
 }
 
-func (g *market) application(i int) applications.ApplicationSubmitted {
+func (g *market) application(i int) applicationsapi.ApplicationSubmitted {
 	sectors := fundbridge.AllSectors()
 	stage := g.stage()
 	sector := sectors[g.r.IntN(len(sectors))]
 	lo, hi := stageTicket(stage)
-	s := applications.ApplicationSubmitted{
+	s := applicationsapi.ApplicationSubmitted{
 		ApplicationID: fmt.Sprintf("a%06d", i),
 		CompanyName:   fmt.Sprintf("Company %d", i),
-		Slice:         applications.Slice{CompanyID: fmt.Sprintf("c%d", i), Stage: stage, Layer: sector.Layer(), Sector: sector, City: g.city()},
+		Slice:         applicationsapi.Slice{CompanyID: fmt.Sprintf("c%d", i), Stage: stage, Layer: sector.Layer(), Sector: sector, City: g.city()},
 	}
 	s.AmountRequested = g.yuan(lo, hi)
 	switch w := g.r.IntN(100); {
@@ -161,7 +161,7 @@ func (g *market) application(i int) applications.ApplicationSubmitted {
 func (g *market) addFunds(e *Engine, n int) {
 	for i := range n {
 		id, org, committed, m := g.fund(i)
-		e.RegisterFund(id, org, "Fund "+id, funds.FundVC, committed)
+		e.RegisterFund(id, org, "Fund "+id, fundsapi.FundVC, committed)
 		e.SetMandate(id, m)
 	}
 }
@@ -186,7 +186,7 @@ func BenchmarkMatchNewApplication(b *testing.B) {
 	g := newMarket(1)
 	e := NewEngine()
 	g.addFunds(e, 10_000)
-	apps := make([]applications.ApplicationSubmitted, 4096)
+	apps := make([]applicationsapi.ApplicationSubmitted, 4096)
 	for i := range apps {
 		apps[i] = g.application(i)
 	}
@@ -210,8 +210,8 @@ func BenchmarkMandateChange(b *testing.B) {
 	g := newMarket(2)
 	e := NewEngine()
 	g.addApplications(e, 100_000)
-	e.RegisterFund("broad", "org", "Broad Fund", funds.FundPE, money.Yuan(50_000_000_000))
-	broad := []funds.Mandate{
+	e.RegisterFund("broad", "org", "Broad Fund", fundsapi.FundPE, money.Yuan(50_000_000_000))
+	broad := []fundsapi.Mandate{
 		{Stages: fundbridge.Stages, TicketMin: money.Yuan(100_000), TicketMax: money.Yuan(1_000_000_000), MaxOwnership: decimal.RequireFromString("0.25")},
 		{Stages: fundbridge.Stages, TicketMin: money.Yuan(100_000), TicketMax: money.Yuan(1_000_000_000), MaxOwnership: decimal.RequireFromString("0.15"),
 			Cities: []fundbridge.City{"beijing", "shanghai", "shenzhen", "hangzhou"}},

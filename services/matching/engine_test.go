@@ -9,16 +9,16 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
 func yuanM(n int64) money.Amount { return money.Yuan(n * 1_000_000) }
 
 // testMandate: growth and expansion, computer vision, Beijing or
 // Shanghai, ¥10m–¥50m, at most 20%.
-func testMandate(mods ...func(*funds.Mandate)) funds.Mandate {
-	m := funds.Mandate{
+func testMandate(mods ...func(*fundsapi.Mandate)) fundsapi.Mandate {
+	m := fundsapi.Mandate{
 		Stages:       []fundbridge.Stage{fundbridge.StageGrowth, fundbridge.StageExpansion},
 		Sectors:      []fundbridge.Sector{"computer_vision"},
 		Cities:       []fundbridge.City{"beijing", "shanghai"},
@@ -34,12 +34,12 @@ func testMandate(mods ...func(*funds.Mandate)) funds.Mandate {
 
 // testApplication: a growth computer-vision company in Beijing asking
 // ¥30m of equity at ¥150m pre-money (16.67%).
-func testApplication(id string, mods ...func(*applications.ApplicationSubmitted)) applications.ApplicationSubmitted {
+func testApplication(id string, mods ...func(*applicationsapi.ApplicationSubmitted)) applicationsapi.ApplicationSubmitted {
 	v := yuanM(150)
-	a := applications.ApplicationSubmitted{
+	a := applicationsapi.ApplicationSubmitted{
 		ApplicationID: id, CompanyName: "Company " + id,
-		Slice: applications.Slice{CompanyID: "c-" + id, Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"},
-		ApplicationTerms: applications.ApplicationTerms{
+		Slice: applicationsapi.Slice{CompanyID: "c-" + id, Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"},
+		ApplicationTerms: applicationsapi.ApplicationTerms{
 			AmountRequested: yuanM(30), Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity}, ValuationAsk: &v,
 		},
 	}
@@ -51,9 +51,9 @@ func testApplication(id string, mods ...func(*applications.ApplicationSubmitted)
 
 // engineWith registers fund "f1" (¥1b committed) with the mandate and
 // opens the applications.
-func engineWith(m funds.Mandate, apps ...applications.ApplicationSubmitted) *Engine {
+func engineWith(m fundsapi.Mandate, apps ...applicationsapi.ApplicationSubmitted) *Engine {
 	e := NewEngine()
-	e.RegisterFund("f1", "org-1", "Fund One", funds.FundVC, yuanM(1000))
+	e.RegisterFund("f1", "org-1", "Fund One", fundsapi.FundVC, yuanM(1000))
 	e.SetMandate("f1", m)
 	for _, a := range apps {
 		e.OpenApplication(a)
@@ -78,35 +78,35 @@ func explain(t *testing.T, e *Engine, fundID, appID string) Evaluation {
 func TestEngineHardFilters(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		mandate []func(*funds.Mandate)
-		app     []func(*applications.ApplicationSubmitted)
+		mandate []func(*fundsapi.Mandate)
+		app     []func(*applicationsapi.ApplicationSubmitted)
 		setup   func(*Engine)
 		against string
 	}{
-		{name: "stage", app: mods(func(a *applications.ApplicationSubmitted) { a.Stage = fundbridge.StageSeed }),
+		{name: "stage", app: mods(func(a *applicationsapi.ApplicationSubmitted) { a.Stage = fundbridge.StageSeed }),
 			against: "stage seed is not in mandate (growth, expansion)"},
-		{name: "sector", app: mods(func(a *applications.ApplicationSubmitted) { a.Sector = "nlp" }),
+		{name: "sector", app: mods(func(a *applicationsapi.ApplicationSubmitted) { a.Sector = "nlp" }),
 			against: "sector nlp is outside mandate (sectors computer_vision)"},
-		{name: "layer", mandate: mmods(func(m *funds.Mandate) { m.Sectors, m.Layers = nil, []fundbridge.Layer{fundbridge.LayerApplication} }),
+		{name: "layer", mandate: mmods(func(m *fundsapi.Mandate) { m.Sectors, m.Layers = nil, []fundbridge.Layer{fundbridge.LayerApplication} }),
 			against: "sector computer_vision is outside mandate (layers application)"},
-		{name: "excluded sector", mandate: mmods(func(m *funds.Mandate) { m.Sectors, m.ExcludedSectors = nil, []fundbridge.Sector{"computer_vision"} }),
+		{name: "excluded sector", mandate: mmods(func(m *fundsapi.Mandate) { m.Sectors, m.ExcludedSectors = nil, []fundbridge.Sector{"computer_vision"} }),
 			against: "sector computer_vision is excluded by mandate"},
-		{name: "excluded company", mandate: mmods(func(m *funds.Mandate) { m.ExcludedCompanies = []string{"c-a1"} }),
+		{name: "excluded company", mandate: mmods(func(m *fundsapi.Mandate) { m.ExcludedCompanies = []string{"c-a1"} }),
 			against: "company c-a1 is excluded by mandate"},
-		{name: "ticket above", mandate: mmods(func(m *funds.Mandate) { m.TicketMin, m.TicketMax = yuanM(5), yuanM(20) }),
+		{name: "ticket above", mandate: mmods(func(m *fundsapi.Mandate) { m.TicketMin, m.TicketMax = yuanM(5), yuanM(20) }),
 			against: "ticket ¥30m above fund maximum ¥20m"},
-		{name: "ticket below", app: mods(func(a *applications.ApplicationSubmitted) { a.AmountRequested = yuanM(1) }),
+		{name: "ticket below", app: mods(func(a *applicationsapi.ApplicationSubmitted) { a.AmountRequested = yuanM(1) }),
 			against: "ticket ¥1m below fund minimum ¥10m"},
 		{name: "dry powder below minimum ticket", setup: func(e *Engine) { e.SetDryPowder("f1", yuanM(8)) },
 			against: "dry powder ¥8m below fund minimum ticket ¥10m"},
 		{name: "dry powder short of the ticket", setup: func(e *Engine) { e.SetDryPowder("f1", yuanM(25)) },
 			against: "dry powder ¥25m cannot cover ticket ¥30m"},
 		{name: "dry powder short of the fund maximum", setup: func(e *Engine) { e.SetDryPowder("f1", yuanM(15)) },
-			mandate: mmods(func(m *funds.Mandate) { m.TicketMax = yuanM(20) }),
+			mandate: mmods(func(m *fundsapi.Mandate) { m.TicketMax = yuanM(20) }),
 			against: "dry powder ¥15m cannot cover ticket ¥20m"},
-		{name: "city", app: mods(func(a *applications.ApplicationSubmitted) { a.City = "hangzhou" }),
+		{name: "city", app: mods(func(a *applicationsapi.ApplicationSubmitted) { a.City = "hangzhou" }),
 			against: "city hangzhou is outside mandate cities (beijing, shanghai)"},
-		{name: "instruments", app: mods(func(a *applications.ApplicationSubmitted) {
+		{name: "instruments", app: mods(func(a *applicationsapi.ApplicationSubmitted) {
 			a.Instruments = []fundbridge.Instrument{fundbridge.InstrumentVentureLoan, fundbridge.InstrumentPatentInsurance}
 		}), against: "wants venture_loan, patent_insurance; the fund invests equity"},
 		{name: "closed fund", setup: func(e *Engine) { e.CloseFund("f1") }, against: "fund is closed"},
@@ -133,14 +133,14 @@ func TestEngineHardFilters(t *testing.T) {
 	}
 	t.Run("no mandate", func(t *testing.T) {
 		e := NewEngine()
-		e.RegisterFund("f1", "org-1", "Fund One", funds.FundVC, yuanM(1000))
+		e.RegisterFund("f1", "org-1", "Fund One", fundsapi.FundVC, yuanM(1000))
 		e.OpenApplication(testApplication("a1"))
 		if ev := explain(t, e, "f1", "a1"); ev.Matches || !slices.Equal(ev.Against, []string{"fund has no mandate yet"}) {
 			t.Errorf("evaluation = %+v", ev)
 		}
 	})
 	t.Run("loan plus equity takes equity", func(t *testing.T) {
-		e := engineWith(testMandate(), testApplication("a1", func(a *applications.ApplicationSubmitted) {
+		e := engineWith(testMandate(), testApplication("a1", func(a *applicationsapi.ApplicationSubmitted) {
 			a.Instruments = []fundbridge.Instrument{fundbridge.InstrumentLoanPlusEquity}
 		}))
 		if ev := explain(t, e, "f1", "a1"); !ev.Matches {
@@ -148,7 +148,7 @@ func TestEngineHardFilters(t *testing.T) {
 		}
 	})
 	t.Run("every failed filter is explained", func(t *testing.T) {
-		e := engineWith(testMandate(), testApplication("a1", func(a *applications.ApplicationSubmitted) {
+		e := engineWith(testMandate(), testApplication("a1", func(a *applicationsapi.ApplicationSubmitted) {
 			a.Stage, a.City, a.AmountRequested = fundbridge.StageSeed, "wuhan", yuanM(80)
 		}))
 		ev := explain(t, e, "f1", "a1")
@@ -161,11 +161,11 @@ func TestEngineHardFilters(t *testing.T) {
 	})
 }
 
-func mods(fs ...func(*applications.ApplicationSubmitted)) []func(*applications.ApplicationSubmitted) {
+func mods(fs ...func(*applicationsapi.ApplicationSubmitted)) []func(*applicationsapi.ApplicationSubmitted) {
 	return fs
 }
 
-func mmods(fs ...func(*funds.Mandate)) []func(*funds.Mandate) { return fs }
+func mmods(fs ...func(*fundsapi.Mandate)) []func(*fundsapi.Mandate) { return fs }
 
 func TestEngineScoreAndReasons(t *testing.T) {
 	perfectFor := []string{
@@ -179,34 +179,34 @@ func TestEngineScoreAndReasons(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		mandate []func(*funds.Mandate)
-		app     []func(*applications.ApplicationSubmitted)
+		mandate []func(*fundsapi.Mandate)
+		app     []func(*applicationsapi.ApplicationSubmitted)
 		dry     int64 // ¥m; 0 keeps ¥1b
 		score   int
 		pro     string // a reason for that must be given
 		con     string // a reason against that must be given
 	}{
 		{name: "perfect", score: 100},
-		{name: "layer only", mandate: mmods(func(m *funds.Mandate) { m.Sectors, m.Layers = nil, []fundbridge.Layer{fundbridge.LayerTechnology} }),
+		{name: "layer only", mandate: mmods(func(m *fundsapi.Mandate) { m.Sectors, m.Layers = nil, []fundbridge.Layer{fundbridge.LayerTechnology} }),
 			score: 90, pro: "layer technology is in mandate (sector computer_vision not listed by name)"},
-		{name: "any sector", mandate: mmods(func(m *funds.Mandate) { m.Sectors = nil }), score: 85, pro: "mandate is open to any sector"},
-		{name: "sector listed beside another layer", mandate: mmods(func(m *funds.Mandate) { m.Layers = []fundbridge.Layer{fundbridge.LayerApplication} }),
+		{name: "any sector", mandate: mmods(func(m *fundsapi.Mandate) { m.Sectors = nil }), score: 85, pro: "mandate is open to any sector"},
+		{name: "sector listed beside another layer", mandate: mmods(func(m *fundsapi.Mandate) { m.Layers = []fundbridge.Layer{fundbridge.LayerApplication} }),
 			score: 100, pro: "sector computer_vision is a focus sector"},
-		{name: "any city", mandate: mmods(func(m *funds.Mandate) { m.Cities = nil }), score: 97, pro: "mandate takes any city"},
-		{name: "ownership above maximum", mandate: mmods(func(m *funds.Mandate) { m.MaxOwnership = decimal.RequireFromString("0.15") }),
+		{name: "any city", mandate: mmods(func(m *fundsapi.Mandate) { m.Cities = nil }), score: 97, pro: "mandate takes any city"},
+		{name: "ownership above maximum", mandate: mmods(func(m *fundsapi.Mandate) { m.MaxOwnership = decimal.RequireFromString("0.15") }),
 			score: 80, con: "ownership 16.67% at the valuation ask is above fund maximum 15.00%"},
-		{name: "no maximum ownership", mandate: mmods(func(m *funds.Mandate) { m.MaxOwnership = decimal.Zero }),
+		{name: "no maximum ownership", mandate: mmods(func(m *fundsapi.Mandate) { m.MaxOwnership = decimal.Zero }),
 			score: 95, pro: "ownership 16.67% at the valuation ask; the fund sets no maximum"},
-		{name: "no valuation ask", app: mods(func(a *applications.ApplicationSubmitted) { a.ValuationAsk = nil }),
+		{name: "no valuation ask", app: mods(func(a *applicationsapi.ApplicationSubmitted) { a.ValuationAsk = nil }),
 			score: 90, con: "no valuation ask yet to check ownership against"},
-		{name: "ticket at the edge", app: mods(func(a *applications.ApplicationSubmitted) { a.AmountRequested, a.ValuationAsk = yuanM(49), nil }),
+		{name: "ticket at the edge", app: mods(func(a *applicationsapi.ApplicationSubmitted) { a.AmountRequested, a.ValuationAsk = yuanM(49), nil }),
 			score: 100 - 16 - 10, con: "ticket ¥49m is at the edge of fund range ¥10m–¥50m"},
-		{name: "ticket off centre", app: mods(func(a *applications.ApplicationSubmitted) {
+		{name: "ticket off centre", app: mods(func(a *applicationsapi.ApplicationSubmitted) {
 			v := yuanM(200)
 			a.AmountRequested, a.ValuationAsk = yuanM(40), &v
 		}),
 			score: 100 - 8, pro: "ticket ¥40m is within fund range ¥10m–¥50m"},
-		{name: "ticket at the minimum", app: mods(func(a *applications.ApplicationSubmitted) { a.AmountRequested = yuanM(10) }),
+		{name: "ticket at the minimum", app: mods(func(a *applicationsapi.ApplicationSubmitted) { a.AmountRequested = yuanM(10) }),
 			score: 100 - 16, con: "ticket ¥10m is at the edge of fund range ¥10m–¥50m"},
 		{name: "dry powder 5x", dry: 150, score: 97, pro: "dry powder ¥150m is over 5x the ticket"},
 		{name: "dry powder 2x", dry: 60, score: 93, pro: "dry powder ¥60m is over 2x the ticket"},
@@ -235,9 +235,9 @@ func TestEngineScoreAndReasons(t *testing.T) {
 }
 
 func TestEngineRankingIsDeterministic(t *testing.T) {
-	var apps []applications.ApplicationSubmitted
+	var apps []applicationsapi.ApplicationSubmitted
 	for i, amount := range []int64{30, 12, 30, 45, 30, 25} {
-		apps = append(apps, testApplication(fmt.Sprintf("a%d", 6-i), func(a *applications.ApplicationSubmitted) { a.AmountRequested = yuanM(amount) }))
+		apps = append(apps, testApplication(fmt.Sprintf("a%d", 6-i), func(a *applicationsapi.ApplicationSubmitted) { a.AmountRequested = yuanM(amount) }))
 	}
 	want := []Match{{"f1", "a2", 100}, {"f1", "a4", 100}, {"f1", "a6", 100}, {"f1", "a1", 96}, {"f1", "a5", 84}, {"f1", "a3", 68}}
 	for range 5 {
@@ -251,7 +251,7 @@ func TestEngineRankingIsDeterministic(t *testing.T) {
 	}
 	e := engineWith(testMandate(), apps...)
 	for _, f := range []string{"f3", "f2"} {
-		e.RegisterFund(f, "org-1", f, funds.FundVC, yuanM(1000))
+		e.RegisterFund(f, "org-1", f, fundsapi.FundVC, yuanM(1000))
 		e.SetMandate(f, testMandate())
 	}
 	got := e.ApplicationBoard("a2")
@@ -262,20 +262,20 @@ func TestEngineRankingIsDeterministic(t *testing.T) {
 
 func TestEngineRematchesOnMandateChange(t *testing.T) {
 	growthCV := testApplication("growth-cv")
-	growthNLP := testApplication("growth-nlp", func(a *applications.ApplicationSubmitted) { a.Sector = "nlp" })
-	seedCV := testApplication("seed-cv", func(a *applications.ApplicationSubmitted) {
+	growthNLP := testApplication("growth-nlp", func(a *applicationsapi.ApplicationSubmitted) { a.Sector = "nlp" })
+	seedCV := testApplication("seed-cv", func(a *applicationsapi.ApplicationSubmitted) {
 		a.Stage, a.AmountRequested = fundbridge.StageSeed, yuanM(2)
 	})
 	e := engineWith(testMandate(), growthCV, growthNLP, seedCV)
 	for i := range 200 { // applications the mandates never reach: other stages
-		e.OpenApplication(testApplication(fmt.Sprintf("preipo-%03d", i), func(a *applications.ApplicationSubmitted) { a.Stage = fundbridge.StagePreIPO }))
+		e.OpenApplication(testApplication(fmt.Sprintf("preipo-%03d", i), func(a *applicationsapi.ApplicationSubmitted) { a.Stage = fundbridge.StagePreIPO }))
 	}
 	if board := ids(e.FundBoard("f1")); !slices.Equal(board, []string{"growth-cv"}) {
 		t.Fatalf("board = %v", board)
 	}
 
 	before := e.Evaluations
-	gained := e.SetMandate("f1", testMandate(func(m *funds.Mandate) {
+	gained := e.SetMandate("f1", testMandate(func(m *fundsapi.Mandate) {
 		m.Stages = []fundbridge.Stage{fundbridge.StageSeed, fundbridge.StageGrowth}
 		m.Sectors = []fundbridge.Sector{"nlp"}
 		m.TicketMin = yuanM(1)
@@ -292,7 +292,7 @@ func TestEngineRematchesOnMandateChange(t *testing.T) {
 	}
 
 	before = e.Evaluations
-	e.OpenApplication(testApplication("growth-nlp-2", func(a *applications.ApplicationSubmitted) { a.Sector = "nlp" }))
+	e.OpenApplication(testApplication("growth-nlp-2", func(a *applicationsapi.ApplicationSubmitted) { a.Sector = "nlp" }))
 	if n := e.Evaluations - before; n != 1 {
 		t.Errorf("a new application evaluated %d funds, want the 1 whose mandate could take it", n)
 	}
@@ -300,7 +300,7 @@ func TestEngineRematchesOnMandateChange(t *testing.T) {
 
 func TestEngineWithdrawnApplicationLeavesTheBoards(t *testing.T) {
 	e := engineWith(testMandate(), testApplication("a1"), testApplication("a2"))
-	e.RegisterFund("f2", "org-2", "Fund Two", funds.FundVC, yuanM(1000))
+	e.RegisterFund("f2", "org-2", "Fund Two", fundsapi.FundVC, yuanM(1000))
 	e.SetMandate("f2", testMandate())
 	e.CloseApplication("a1")
 	for _, f := range []string{"f1", "f2"} {
@@ -315,7 +315,7 @@ func TestEngineWithdrawnApplicationLeavesTheBoards(t *testing.T) {
 		t.Errorf("withdrawn application's board = %v", b)
 	}
 	// Its handle is reused; the newcomer must not inherit its matches.
-	e.OpenApplication(testApplication("a3", func(a *applications.ApplicationSubmitted) { a.Stage = fundbridge.StageSeed }))
+	e.OpenApplication(testApplication("a3", func(a *applicationsapi.ApplicationSubmitted) { a.Stage = fundbridge.StageSeed }))
 	if board := ids(e.FundBoard("f1")); !slices.Equal(board, []string{"a2"}) {
 		t.Errorf("board = %v after a non-matching newcomer, want a2 only", board)
 	}
@@ -323,7 +323,7 @@ func TestEngineWithdrawnApplicationLeavesTheBoards(t *testing.T) {
 
 func TestEngineClosedFundLeavesTheBoards(t *testing.T) {
 	e := engineWith(testMandate(), testApplication("a1"))
-	e.RegisterFund("f2", "org-2", "Fund Two", funds.FundVC, yuanM(1000))
+	e.RegisterFund("f2", "org-2", "Fund Two", fundsapi.FundVC, yuanM(1000))
 	e.SetMandate("f2", testMandate())
 	e.CloseFund("f1")
 	if got := fundIDs(e.ApplicationBoard("a1")); !slices.Equal(got, []string{"f2"}) {
@@ -343,7 +343,7 @@ func TestEngineClosedFundLeavesTheBoards(t *testing.T) {
 
 func TestEngineDryPowderDropRemovesMatches(t *testing.T) {
 	e := engineWith(testMandate(),
-		testApplication("a10", func(a *applications.ApplicationSubmitted) { a.AmountRequested = yuanM(10) }),
+		testApplication("a10", func(a *applicationsapi.ApplicationSubmitted) { a.AmountRequested = yuanM(10) }),
 		testApplication("a30"))
 	if gained := e.SetDryPowder("f1", yuanM(20)); len(gained) != 0 {
 		t.Errorf("less dry powder gained %v", gained)

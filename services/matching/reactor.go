@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge"
-	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -25,51 +27,12 @@ import (
 // replays the log sends nothing already recorded, and repeats carry the
 // same idempotency key.
 
-// Operations sent to other services.
-const (
-	applicationsService = "applications"
-	fundsService        = "funds"
-	opMarkMatched       = "application.mark_matched"
-	opMarkUnderReview   = "application.mark_under_review"
-	opMarkFunded        = "application.mark_funded"
-	opCommit            = "fund.commit"
-	// maxFundsPerMatch bounds one mark_matched; more go in later sends.
-	maxFundsPerMatch = 500
-)
+// maxFundsPerMatch bounds one mark_matched; more go in later sends.
+const maxFundsPerMatch = 500
 
 // systemActor is matching acting as the platform.
 func systemActor() fundbridge.Actor {
 	return fundbridge.Actor{UserID: Name, Role: fundbridge.RoleSystem}
-}
-
-// MarkMatched is the payload of application.mark_matched.
-type MarkMatched struct {
-	ApplicationID string   `json:"application_id"`
-	FundIDs       []string `json:"fund_ids"`
-}
-
-// MarkUnderReview is the payload of application.mark_under_review.
-type MarkUnderReview struct {
-	ApplicationID string `json:"application_id"`
-	FundID        string `json:"fund_id"`
-}
-
-// MarkFunded is the payload of application.mark_funded.
-type MarkFunded struct {
-	ApplicationID string                `json:"application_id"`
-	DealID        string                `json:"deal_id"`
-	FundID        string                `json:"fund_id"`
-	Instrument    fundbridge.Instrument `json:"instrument"`
-	Amount        money.Amount          `json:"amount"`
-}
-
-// CommitCapital is the payload of fund.commit.
-type CommitCapital struct {
-	FundID        string       `json:"fund_id"`
-	DealID        string       `json:"deal_id"`
-	ApplicationID string       `json:"application_id"`
-	CompanyID     string       `json:"company_id"`
-	Amount        money.Amount `json:"amount"`
 }
 
 type taskKind uint8
@@ -251,9 +214,10 @@ func (r *reactor) run(ctx context.Context, ready func(context.Context) error) {
 
 // call is one request to another service, as the platform.
 type call struct {
-	service, op, key string
-	payload          any
-	onSuccess        func()
+	endpoint  svc.EndpointInfo
+	key       string
+	payload   any
+	onSuccess func()
 }
 
 func (r *reactor) attempt(ctx context.Context, k taskKey, cause taskCause) outcome {
@@ -263,12 +227,12 @@ func (r *reactor) attempt(ctx context.Context, k taskKey, cause taskCause) outco
 	}
 	payload, err := json.Marshal(c.payload)
 	if err != nil {
-		r.log.Error("encode request", "op", c.op, "err", err)
+		r.log.Error("encode request", "op", c.endpoint.Op, "err", err)
 		return done
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.callWait)
 	defer cancel()
-	_, err = r.client.Call(ctx, c.service, c.op, &svc.Request{
+	_, err = r.client.Call(ctx, c.endpoint.Service, c.endpoint.Op, &svc.Request{
 		Actor: systemActor(), CorrelationID: cause.correlation, CausationID: cause.causation,
 		IdempotencyKey: c.key, Payload: payload,
 	}, nil)
@@ -279,13 +243,13 @@ func (r *reactor) attempt(ctx context.Context, k taskKey, cause taskCause) outco
 		}
 		return done
 	case fundbridge.EUNAVAILABLE, fundbridge.EINTERNAL:
-		r.log.Warn("will retry", "op", c.op, "key", c.key, "err", err)
+		r.log.Warn("will retry", "op", c.endpoint.Op, "key", c.key, "err", err)
 		return later
 	case fundbridge.ECONFLICT:
-		r.log.Info("refused: the application has moved on", "op", c.op, "key", c.key, "err", err)
+		r.log.Info("refused: the application has moved on", "op", c.endpoint.Op, "key", c.key, "err", err)
 		return done
 	default:
-		r.log.Error("refused", "op", c.op, "key", c.key, "err", err)
+		r.log.Error("refused", "op", c.endpoint.Op, "key", c.key, "err", err)
 		return done
 	}
 }
@@ -335,8 +299,8 @@ func (r *reactor) planMatch(appID string) (*call, outcome) {
 	}
 	slices.Sort(fresh)
 	return &call{
-		service: applicationsService, op: opMarkMatched, key: matchKey(appID, fresh),
-		payload: MarkMatched{ApplicationID: appID, FundIDs: fresh},
+		endpoint: applicationsapi.MarkMatchedEndpoint.Info(), key: matchKey(appID, fresh),
+		payload: applicationsapi.MarkMatched{ApplicationID: appID, FundIDs: fresh},
 		onSuccess: func() {
 			addTo(&sent, fresh...)
 			r.sent[appID] = sent
@@ -383,7 +347,7 @@ func (r *reactor) awaitMatch(st *appState, appID, fundID string) bool {
 
 func (r *reactor) planReview(dealID string) (*call, outcome) {
 	d, ok := r.views.deals[dealID]
-	if !ok || !d.open() || d.Step == StepSourced {
+	if !ok || !dealOpen(d) || d.Step == matchingapi.StepSourced {
 		return nil, done
 	}
 	st := r.views.apps[d.ApplicationID]
@@ -394,14 +358,14 @@ func (r *reactor) planReview(dealID string) (*call, outcome) {
 		return nil, later
 	}
 	return &call{
-		service: applicationsService, op: opMarkUnderReview, key: "under_review:" + dealID,
-		payload: MarkUnderReview{ApplicationID: d.ApplicationID, FundID: d.FundID},
+		endpoint: applicationsapi.MarkUnderReviewEndpoint.Info(), key: "under_review:" + dealID,
+		payload: applicationsapi.MarkUnderReview{ApplicationID: d.ApplicationID, FundID: d.FundID},
 	}, done
 }
 
 func (r *reactor) planFunded(dealID string) (*call, outcome) {
 	d, ok := r.views.deals[dealID]
-	if !ok || d.Step != StepClosed || d.Closed == nil {
+	if !ok || d.Step != matchingapi.StepClosed || d.Closed == nil {
 		return nil, done
 	}
 	st := r.views.apps[d.ApplicationID]
@@ -411,23 +375,20 @@ func (r *reactor) planFunded(dealID string) (*call, outcome) {
 	if st != nil && st.open() && r.awaitMatch(st, d.ApplicationID, d.FundID) {
 		return nil, later
 	}
+	amount := d.Closed.Amount
 	return &call{
-		service: applicationsService, op: opMarkFunded, key: "funded:" + dealID,
-		payload: MarkFunded{ApplicationID: d.ApplicationID, DealID: dealID, FundID: d.FundID, Instrument: fundbridge.InstrumentEquity, Amount: d.Closed.Amount},
+		endpoint: applicationsapi.MarkFundedEndpoint.Info(), key: "funded:" + dealID,
+		payload: applicationsapi.MarkFunded{ApplicationID: d.ApplicationID, DealID: dealID, FundID: d.FundID, Instrument: fundbridge.InstrumentEquity, Amount: &amount},
 	}, done
 }
 
 // commitRequest is fund.commit for a deal's accepted term sheet, keyed by
 // the deal so that a retried closing commits once.
-func commitRequest(req *svc.Request, d Deal) (*svc.Request, error) {
-	payload, err := json.Marshal(CommitCapital{
-		FundID: d.FundID, DealID: d.ID, ApplicationID: d.ApplicationID, CompanyID: d.CompanyID, Amount: d.TermSheet.Amount,
-	})
-	if err != nil {
-		return nil, err
-	}
+func commitRequest(req *svc.Request, d matchingapi.Deal) (*svc.Request, fundsapi.CommitCapital) {
 	return &svc.Request{
-		Actor: systemActor(), CorrelationID: req.CorrelationID, CausationID: req.ID,
-		IdempotencyKey: "commit:" + d.ID, Payload: payload,
-	}, nil
+			Actor: systemActor(), CorrelationID: req.CorrelationID, CausationID: req.ID,
+			IdempotencyKey: "commit:" + d.ID,
+		}, fundsapi.CommitCapital{
+			FundID: d.FundID, DealID: d.ID, ApplicationID: d.ApplicationID, CompanyID: d.CompanyID, Amount: d.TermSheet.Amount,
+		}
 }

@@ -7,33 +7,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
-const Name = "matching"
-
-// Operations.
-const (
-	OpMatchesForFund        = "match.for_fund"
-	OpMatchesForApplication = "match.for_application"
-	OpSource                = "deal.source"
-	OpAdvance               = "deal.advance"
-	OpPass                  = "deal.pass"
-	OpIssueTermSheet        = "deal.issue_term_sheet"
-	OpAcceptTermSheet       = "deal.accept_term_sheet"
-	OpDeclineTermSheet      = "deal.decline_term_sheet"
-	OpClose                 = "deal.close"
-	OpGet                   = "deal.get"
-	OpList                  = "deal.list"
-)
+const Name = matchingapi.Name
 
 // Service is the matching service.
 type Service struct {
@@ -45,7 +31,7 @@ type Service struct {
 	views    *views
 	follower *projections.Follower
 	reactor  *reactor
-	deals    *svc.Repository[Deal]
+	deals    *svc.Repository[matchingapi.Deal]
 
 	minBackoff, maxBackoff time.Duration
 }
@@ -120,42 +106,23 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
-	managers := []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleSystem}
-	startups := []fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleSystem}
-	viewers := []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem}
-	return svc.Service{Name: Name, Logger: s.log, Operations: map[string]svc.Handler{
-		OpMatchesForFund:        handle([]fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem}, "see a fund's matches", s.matchesForFund),
-		OpMatchesForApplication: handle([]fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem}, "see an application's matches", s.matchesForApplication),
-		OpSource:                handle(managers, "source deals", s.source),
-		OpAdvance:               handle(managers, "move deals", s.advance),
-		OpPass:                  handle(managers, "pass on deals", s.pass),
-		OpIssueTermSheet:        handle(managers, "issue term sheets", s.issueTermSheet),
-		OpAcceptTermSheet:       handle(startups, "accept term sheets", s.acceptTermSheet),
-		OpDeclineTermSheet:      handle(startups, "decline term sheets", s.declineTermSheet),
-		OpClose:                 handle(managers, "close deals", s.close),
-		OpGet:                   handle(viewers, "see deals", s.get),
-		OpList:                  handle(viewers, "list deals", s.list),
-	}}
+	return svc.Service{Name: Name, Logger: s.log, Description: "Matches applications to fund mandates; the deal pipeline to closing",
+		Operations: svc.Operations(
+			svc.Handle(matchingapi.MatchesForFundEndpoint, s.matchesForFund),
+			svc.Handle(matchingapi.MatchesForApplicationEndpoint, s.matchesForApplication),
+			svc.Handle(matchingapi.SourceDealEndpoint, s.source),
+			svc.Handle(matchingapi.AdvanceDealEndpoint, s.advance),
+			svc.Handle(matchingapi.PassDealEndpoint, s.pass),
+			svc.Handle(matchingapi.IssueTermSheetEndpoint, s.issueTermSheet),
+			svc.Handle(matchingapi.AcceptTermSheetEndpoint, s.acceptTermSheet),
+			svc.Handle(matchingapi.DeclineTermSheetEndpoint, s.declineTermSheet),
+			svc.Handle(matchingapi.CloseDealEndpoint, s.close),
+			svc.Handle(matchingapi.GetDealEndpoint, s.get),
+			svc.Handle(matchingapi.ListDealsEndpoint, s.list),
+		)}
 }
 
-// handle checks the role, decodes and validates the payload, then runs fn.
-func handle[C any, PC interface {
-	*C
-	validator
-}](roles []fundbridge.Role, what string, fn func(context.Context, *svc.Request, C) (svc.Result, error)) svc.Handler {
-	return func(ctx context.Context, req *svc.Request) (svc.Result, error) {
-		if !slices.Contains(roles, req.Actor.Role) {
-			return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(req.Actor.Role), what)
-		}
-		var c C
-		if err := decode(req.Payload, PC(&c)); err != nil {
-			return svc.Result{}, err
-		}
-		return fn(ctx, req, c)
-	}
-}
-
-func (s *Service) matchesForFund(ctx context.Context, req *svc.Request, q MatchesForFund) (svc.Result, error) {
+func (s *Service) matchesForFund(ctx context.Context, req *svc.Request, q matchingapi.MatchesForFund) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -163,7 +130,7 @@ func (s *Service) matchesForFund(ctx context.Context, req *svc.Request, q Matche
 	return svc.Result{Value: out, Position: s.follower.Position()}, err
 }
 
-func (s *Service) matchesForApplication(ctx context.Context, req *svc.Request, q MatchesForApplication) (svc.Result, error) {
+func (s *Service) matchesForApplication(ctx context.Context, req *svc.Request, q matchingapi.MatchesForApplication) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -171,7 +138,7 @@ func (s *Service) matchesForApplication(ctx context.Context, req *svc.Request, q
 	return svc.Result{Value: out, Position: s.follower.Position()}, err
 }
 
-func (s *Service) get(ctx context.Context, req *svc.Request, q GetDeal) (svc.Result, error) {
+func (s *Service) get(ctx context.Context, req *svc.Request, q matchingapi.GetDeal) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -179,25 +146,25 @@ func (s *Service) get(ctx context.Context, req *svc.Request, q GetDeal) (svc.Res
 	return svc.Result{Value: d, Version: d.Version}, err
 }
 
-func (s *Service) list(ctx context.Context, req *svc.Request, q ListDeals) (svc.Result, error) {
+func (s *Service) list(ctx context.Context, req *svc.Request, q matchingapi.ListDeals) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
 	return svc.Result{Value: s.views.listDeals(req.Actor, q), Position: s.follower.Position()}, nil
 }
 
-func (s *Service) source(ctx context.Context, req *svc.Request, c SourceDeal) (svc.Result, error) {
+func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.SourceDeal) (svc.Result, error) {
 	src, err := s.views.sourcing(req.Actor, c)
 	if err != nil {
 		return svc.Result{}, err
 	}
-	return s.execute(ctx, req, DealID(c.FundID, c.ApplicationID), func(d Deal) ([]events.Payload, error) {
+	return s.execute(ctx, req, matchingapi.DealID(c.FundID, c.ApplicationID), func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideSource(d, src)
 	})
 }
 
-func (s *Service) advance(ctx context.Context, req *svc.Request, c AdvanceDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+func (s *Service) advance(ctx context.Context, req *svc.Request, c matchingapi.AdvanceDeal) (svc.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
 		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
 		}
@@ -205,8 +172,8 @@ func (s *Service) advance(ctx context.Context, req *svc.Request, c AdvanceDeal) 
 	})
 }
 
-func (s *Service) pass(ctx context.Context, req *svc.Request, c PassDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+func (s *Service) pass(ctx context.Context, req *svc.Request, c matchingapi.PassDeal) (svc.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
 		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
 		}
@@ -214,8 +181,8 @@ func (s *Service) pass(ctx context.Context, req *svc.Request, c PassDeal) (svc.R
 	})
 }
 
-func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c IssueTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c matchingapi.IssueTermSheet) (svc.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
 		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
 		}
@@ -224,8 +191,8 @@ func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c IssueT
 	})
 }
 
-func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c AcceptTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c matchingapi.AcceptTermSheet) (svc.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
 		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
 		}
@@ -233,8 +200,8 @@ func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c Accep
 	})
 }
 
-func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c DeclineTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c matchingapi.DeclineTermSheet) (svc.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
 		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
 		}
@@ -245,8 +212,8 @@ func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c Decl
 // close has the fund commit the capital, then closes the deal. It runs
 // inside the deal's command, so nothing else moves the deal meanwhile in
 // this process; a retry commits once, by the deal's key.
-func (s *Service) close(ctx context.Context, req *svc.Request, c CloseDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d Deal) ([]events.Payload, error) {
+func (s *Service) close(ctx context.Context, req *svc.Request, c matchingapi.CloseDeal) (svc.Result, error) {
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
 		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
 			return nil, err
 		}
@@ -257,11 +224,8 @@ func (s *Service) close(ctx context.Context, req *svc.Request, c CloseDeal) (svc
 		if s.client == nil {
 			return nil, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "the funds service is not reachable from matching")
 		}
-		commit, err := commitRequest(req, d)
-		if err != nil {
-			return nil, fmt.Errorf("close %s: %w", d.ID, err)
-		}
-		if _, err := s.client.Call(ctx, fundsService, opCommit, commit, nil); err != nil {
+		commit, capital := commitRequest(req, d)
+		if _, _, err := svc.Call(ctx, s.client, fundsapi.CommitCapitalEndpoint, commit, capital); err != nil {
 			return nil, err // the funds service's refusal, as it is
 		}
 		return closing, nil
@@ -269,7 +233,7 @@ func (s *Service) close(ctx context.Context, req *svc.Request, c CloseDeal) (svc
 }
 
 // execute runs a deal command and replies with the deal as it now is.
-func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, decide func(Deal) ([]events.Payload, error)) (svc.Result, error) {
+func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, decide func(matchingapi.Deal) ([]events.Payload, error)) (svc.Result, error) {
 	cmd := svc.Command{
 		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
 		Expected: req.ExpectedVersion,
@@ -283,8 +247,8 @@ func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, 
 
 // managedBy admits the manager of the deal's fund (and the platform);
 // to anyone else the deal does not exist.
-func (s *Service) managedBy(actor fundbridge.Actor, d Deal, id string) error {
-	if d.exists() {
+func (s *Service) managedBy(actor fundbridge.Actor, d matchingapi.Deal, id string) error {
+	if dealExists(d) {
 		if f, ok := s.views.fund(d.FundID); ok && manages(actor, f) {
 			return nil
 		}
@@ -293,8 +257,8 @@ func (s *Service) managedBy(actor fundbridge.Actor, d Deal, id string) error {
 }
 
 // ownedBy admits the startup that applied (and the platform).
-func ownedBy(actor fundbridge.Actor, d Deal, id string) error {
-	if d.exists() && (actor.Role == fundbridge.RoleSystem || actor.OrgID != "" && actor.OrgID == d.CompanyID) {
+func ownedBy(actor fundbridge.Actor, d matchingapi.Deal, id string) error {
+	if dealExists(d) && (actor.Role == fundbridge.RoleSystem || actor.OrgID != "" && actor.OrgID == d.CompanyID) {
 		return nil
 	}
 	return fundbridge.Errorf(fundbridge.ENOTFOUND, "no deal %s", id)

@@ -17,9 +17,10 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -177,10 +178,10 @@ func (h *harness) refused(op string, actor fundbridge.Actor, payload any, code s
 	return err
 }
 
-func (h *harness) deal(id string) matching.Deal {
+func (h *harness) deal(id string) matchingapi.Deal {
 	h.t.Helper()
-	var d matching.Deal
-	if err := h.call(matching.OpGet, operator, matching.GetDeal{DealID: id, After: h.last}, &d); err != nil {
+	var d matchingapi.Deal
+	if err := h.call(matchingapi.OpGet, operator, matchingapi.GetDeal{DealID: id, After: h.last}, &d); err != nil {
 		h.t.Fatal(err)
 	}
 	return d
@@ -197,26 +198,26 @@ var (
 
 func yuanM(n int64) money.Amount { return money.Yuan(n * 1_000_000) }
 
-func submitted(id, company string, stage fundbridge.Stage, amountM int64) applications.ApplicationSubmitted {
+func submitted(id, company string, stage fundbridge.Stage, amountM int64) applicationsapi.ApplicationSubmitted {
 	v := yuanM(150)
-	return applications.ApplicationSubmitted{
+	return applicationsapi.ApplicationSubmitted{
 		ApplicationID: id, CompanyName: "Company " + company,
-		Slice: applications.Slice{CompanyID: company, Stage: stage, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"},
-		ApplicationTerms: applications.ApplicationTerms{
+		Slice: applicationsapi.Slice{CompanyID: company, Stage: stage, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"},
+		ApplicationTerms: applicationsapi.ApplicationTerms{
 			AmountRequested: yuanM(amountM), Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity}, ValuationAsk: &v,
 		},
 	}
 }
 
-func slice(company string) applications.Slice {
-	return applications.Slice{CompanyID: company, Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"}
+func slice(company string) applicationsapi.Slice {
+	return applicationsapi.Slice{CompanyID: company, Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerTechnology, Sector: "computer_vision", City: "beijing"}
 }
 
 func TestMatchingOverNATS(t *testing.T) {
 	reg := events.NewRegistry()
-	applications.Register(reg)
-	funds.Register(reg)
-	matching.Register(reg)
+	applicationsapi.Register(reg)
+	fundsapi.Register(reg)
+	matchingapi.Register(reg)
 	env := testenv.Start(t, reg)
 	h := &harness{t: t, env: env, client: svc.NewClient(env.Conn, 5*time.Second)}
 
@@ -225,13 +226,13 @@ func TestMatchingOverNATS(t *testing.T) {
 	serve(t, env.Connect(t), fundsSvc.service("funds", "fund.commit"))
 
 	// The market, as the applications and funds services record it.
-	h.append("fund-fund1", funds.FundRegistered{FundID: "fund1", ManagerOrg: "org-fm1", Name: "Fund One", Type: funds.FundVC, CommittedCapital: yuanM(1000)})
-	h.append("fund-fund1", funds.MandateSet{FundID: "fund1", Mandate: funds.Mandate{
+	h.append("fund-fund1", fundsapi.FundRegistered{FundID: "fund1", ManagerOrg: "org-fm1", Name: "Fund One", Type: fundsapi.FundVC, CommittedCapital: yuanM(1000)})
+	h.append("fund-fund1", fundsapi.MandateSet{FundID: "fund1", Mandate: fundsapi.Mandate{
 		Stages: []fundbridge.Stage{fundbridge.StageGrowth, fundbridge.StageExpansion}, Sectors: []fundbridge.Sector{"computer_vision"},
 		Cities: []fundbridge.City{"beijing", "shanghai"}, TicketMin: yuanM(10), TicketMax: yuanM(50), MaxOwnership: decimal.RequireFromString("0.20"),
 	}})
-	h.append("fund-fund2", funds.FundRegistered{FundID: "fund2", ManagerOrg: "org-fm2", Name: "Seed Two", Type: funds.FundSeed, CommittedCapital: yuanM(100)})
-	h.append("fund-fund2", funds.MandateSet{FundID: "fund2", Mandate: funds.Mandate{
+	h.append("fund-fund2", fundsapi.FundRegistered{FundID: "fund2", ManagerOrg: "org-fm2", Name: "Seed Two", Type: fundsapi.FundSeed, CommittedCapital: yuanM(100)})
+	h.append("fund-fund2", fundsapi.MandateSet{FundID: "fund2", Mandate: fundsapi.Mandate{
 		Stages: []fundbridge.Stage{fundbridge.StageSeed}, TicketMin: yuanM(1), TicketMax: yuanM(5), MaxOwnership: decimal.RequireFromString("0.15"),
 	}})
 	h.append("application-app1", submitted("app1", "co-1", fundbridge.StageGrowth, 30))
@@ -263,12 +264,12 @@ func TestMatchingOverNATS(t *testing.T) {
 		t.Fatalf("mark_matched went to %v, want app1 and app3", byApp)
 	}
 	// ... which records them.
-	h.append("application-app1", applications.ApplicationMatched{ApplicationID: "app1", FundIDs: []string{"fund1"}, Slice: slice("co-1")})
-	h.append("application-app3", applications.ApplicationMatched{ApplicationID: "app3", FundIDs: []string{"fund1"}, Slice: slice("co-3")})
+	h.append("application-app1", applicationsapi.ApplicationMatched{ApplicationID: "app1", FundIDs: []string{"fund1"}, Slice: slice("co-1")})
+	h.append("application-app3", applicationsapi.ApplicationMatched{ApplicationID: "app3", FundIDs: []string{"fund1"}, Slice: slice("co-3")})
 
 	t.Run("match.for_fund", func(t *testing.T) {
-		var page1, page2 matching.FundMatches
-		if err := h.call(matching.OpMatchesForFund, manager1, matching.MatchesForFund{FundID: "fund1", Limit: 1, After: h.last}, &page1); err != nil {
+		var page1, page2 matchingapi.FundMatches
+		if err := h.call(matchingapi.OpMatchesForFund, manager1, matchingapi.MatchesForFund{FundID: "fund1", Limit: 1, After: h.last}, &page1); err != nil {
 			t.Fatal(err)
 		}
 		if len(page1.Items) != 1 || page1.Items[0].ID != "app1" || page1.Items[0].Score != 100 || page1.NextCursor == "" {
@@ -277,7 +278,7 @@ func TestMatchingOverNATS(t *testing.T) {
 		if !slices.Contains(page1.Items[0].For, "sector computer_vision is a focus sector") || !slices.Contains(page1.Items[0].For, "stage growth is in mandate") {
 			t.Errorf("reasons for = %q", page1.Items[0].For)
 		}
-		if err := h.call(matching.OpMatchesForFund, manager1, matching.MatchesForFund{FundID: "fund1", Limit: 1, Cursor: page1.NextCursor}, &page2); err != nil {
+		if err := h.call(matchingapi.OpMatchesForFund, manager1, matchingapi.MatchesForFund{FundID: "fund1", Limit: 1, Cursor: page1.NextCursor}, &page2); err != nil {
 			t.Fatal(err)
 		}
 		if len(page2.Items) != 1 || page2.Items[0].ID != "app3" || page2.Items[0].Score >= 100 || page2.NextCursor != "" {
@@ -286,70 +287,70 @@ func TestMatchingOverNATS(t *testing.T) {
 		if !slices.Contains(page2.Items[0].Against, "ownership 23.08% at the valuation ask is above fund maximum 20.00%") {
 			t.Errorf("reasons against = %q", page2.Items[0].Against)
 		}
-		var all matching.FundMatches
-		if err := h.call(matching.OpMatchesForFund, operator, matching.MatchesForFund{FundID: "fund1"}, &all); err != nil || len(all.Items) != 2 {
+		var all matchingapi.FundMatches
+		if err := h.call(matchingapi.OpMatchesForFund, operator, matchingapi.MatchesForFund{FundID: "fund1"}, &all); err != nil || len(all.Items) != 2 {
 			t.Errorf("operator sees %+v, %v", all, err)
 		}
-		h.refused(matching.OpMatchesForFund, manager2, matching.MatchesForFund{FundID: "fund1"}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpMatchesForFund, startup1, matching.MatchesForFund{FundID: "fund1"}, fundbridge.EFORBIDDEN)
-		h.refused(matching.OpMatchesForFund, banker, matching.MatchesForFund{FundID: "fund1"}, fundbridge.EFORBIDDEN)
-		h.refused(matching.OpMatchesForFund, manager1, matching.MatchesForFund{FundID: "fund1", Limit: 500}, fundbridge.EINVALID)
-		h.refused(matching.OpMatchesForFund, manager1, map[string]any{"fund_id": "fund1", "colour": "red"}, fundbridge.EINVALID)
+		h.refused(matchingapi.OpMatchesForFund, manager2, matchingapi.MatchesForFund{FundID: "fund1"}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpMatchesForFund, startup1, matchingapi.MatchesForFund{FundID: "fund1"}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpMatchesForFund, banker, matchingapi.MatchesForFund{FundID: "fund1"}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpMatchesForFund, manager1, matchingapi.MatchesForFund{FundID: "fund1", Limit: 500}, fundbridge.EINVALID)
+		h.refused(matchingapi.OpMatchesForFund, manager1, map[string]any{"fund_id": "fund1", "colour": "red"}, fundbridge.EINVALID)
 	})
 
 	t.Run("match.for_application", func(t *testing.T) {
-		var got matching.ApplicationMatches
-		if err := h.call(matching.OpMatchesForApplication, startup1, matching.MatchesForApplication{ApplicationID: "app1", After: h.last}, &got); err != nil {
+		var got matchingapi.ApplicationMatches
+		if err := h.call(matchingapi.OpMatchesForApplication, startup1, matchingapi.MatchesForApplication{ApplicationID: "app1", After: h.last}, &got); err != nil {
 			t.Fatal(err)
 		}
 		if len(got.Items) != 1 || got.Items[0].FundID != "fund1" || got.Items[0].FundName != "Fund One" || got.Status != "matched" {
 			t.Fatalf("matches = %+v", got)
 		}
-		var none matching.ApplicationMatches
-		if err := h.call(matching.OpMatchesForApplication, startup2, matching.MatchesForApplication{ApplicationID: "app2"}, &none); err != nil || len(none.Items) != 0 {
+		var none matchingapi.ApplicationMatches
+		if err := h.call(matchingapi.OpMatchesForApplication, startup2, matchingapi.MatchesForApplication{ApplicationID: "app2"}, &none); err != nil || len(none.Items) != 0 {
 			t.Errorf("app2 matches = %+v, %v; want none", none, err)
 		}
-		if err := h.call(matching.OpMatchesForApplication, operator, matching.MatchesForApplication{ApplicationID: "app1"}, &got); err != nil {
+		if err := h.call(matchingapi.OpMatchesForApplication, operator, matchingapi.MatchesForApplication{ApplicationID: "app1"}, &got); err != nil {
 			t.Error(err)
 		}
-		h.refused(matching.OpMatchesForApplication, startup2, matching.MatchesForApplication{ApplicationID: "app1"}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpMatchesForApplication, manager1, matching.MatchesForApplication{ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpMatchesForApplication, startup2, matchingapi.MatchesForApplication{ApplicationID: "app1"}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpMatchesForApplication, manager1, matchingapi.MatchesForApplication{ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
 	})
 
-	deal := matching.DealID("fund1", "app1")
+	deal := matchingapi.DealID("fund1", "app1")
 	t.Run("deal.source", func(t *testing.T) {
-		err := h.refused(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app2"}, fundbridge.EUNPROCESSABLE)
+		err := h.refused(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app2"}, fundbridge.EUNPROCESSABLE)
 		if !strings.Contains(fundbridge.ErrorMessage(err), "stage seed is not in mandate (growth, expansion)") {
 			t.Errorf("refusal names no reason: %v", err)
 		}
-		h.refused(matching.OpSource, manager2, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "nope"}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpSource, startup1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
-		h.refused(matching.OpSource, operator, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
-		h.refused(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1"}, fundbridge.EINVALID)
+		h.refused(matchingapi.OpSource, manager2, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "nope"}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpSource, startup1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpSource, operator, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1"}, fundbridge.EINVALID)
 
-		var d, again matching.Deal
-		if err := h.call(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, &d, "source-1"); err != nil {
+		var d, again matchingapi.Deal
+		if err := h.call(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, &d, "source-1"); err != nil {
 			t.Fatal(err)
 		}
-		if d.ID != deal || d.Step != matching.StepSourced || d.Score != 100 || d.CompanyID != "co-1" || d.Stage != fundbridge.StageGrowth || d.Version != 1 {
+		if d.ID != deal || d.Step != matchingapi.StepSourced || d.Score != 100 || d.CompanyID != "co-1" || d.Stage != fundbridge.StageGrowth || d.Version != 1 {
 			t.Fatalf("sourced deal = %+v", d)
 		}
-		if err := h.call(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, &again, "source-1"); err != nil || again.Version != 1 {
+		if err := h.call(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, &again, "source-1"); err != nil || again.Version != 1 {
 			t.Errorf("a retry with the same key: %+v, %v; want the first result", again, err)
 		}
-		h.refused(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.ECONFLICT)
+		h.refused(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.ECONFLICT)
 	})
 
 	t.Run("deal.advance", func(t *testing.T) {
-		h.refused(matching.OpAdvance, manager1, matching.AdvanceDeal{DealID: deal, To: matching.StepFirstMeeting}, fundbridge.ECONFLICT)
-		h.refused(matching.OpAdvance, manager2, matching.AdvanceDeal{DealID: deal, To: matching.StepScreening}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpAdvance, startup1, matching.AdvanceDeal{DealID: deal, To: matching.StepScreening}, fundbridge.EFORBIDDEN)
-		h.refused(matching.OpAdvance, manager1, matching.AdvanceDeal{DealID: "fund1_nope", To: matching.StepScreening}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpAdvance, manager1, matching.AdvanceDeal{DealID: deal, To: "signed"}, fundbridge.EINVALID)
-		for _, to := range []matching.Step{matching.StepScreening, matching.StepFirstMeeting, matching.StepDueDiligence, matching.StepICReview} {
-			var d matching.Deal
-			if err := h.call(matching.OpAdvance, manager1, matching.AdvanceDeal{DealID: deal, To: to}, &d); err != nil || d.Step != to {
+		h.refused(matchingapi.OpAdvance, manager1, matchingapi.AdvanceDeal{DealID: deal, To: matchingapi.StepFirstMeeting}, fundbridge.ECONFLICT)
+		h.refused(matchingapi.OpAdvance, manager2, matchingapi.AdvanceDeal{DealID: deal, To: matchingapi.StepScreening}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpAdvance, startup1, matchingapi.AdvanceDeal{DealID: deal, To: matchingapi.StepScreening}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpAdvance, manager1, matchingapi.AdvanceDeal{DealID: "fund1_nope", To: matchingapi.StepScreening}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpAdvance, manager1, matchingapi.AdvanceDeal{DealID: deal, To: "signed"}, fundbridge.EINVALID)
+		for _, to := range []matchingapi.Step{matchingapi.StepScreening, matchingapi.StepFirstMeeting, matchingapi.StepDueDiligence, matchingapi.StepICReview} {
+			var d matchingapi.Deal
+			if err := h.call(matchingapi.OpAdvance, manager1, matchingapi.AdvanceDeal{DealID: deal, To: to}, &d); err != nil || d.Step != to {
 				t.Fatalf("advance to %s: %+v, %v", to, d, err)
 			}
 		}
@@ -358,42 +359,42 @@ func TestMatchingOverNATS(t *testing.T) {
 		if string(rev[0].Payload) != `{"application_id":"app1","fund_id":"fund1"}` || rev[0].IdempotencyKey != "under_review:"+deal {
 			t.Errorf("mark_under_review = %s, key %q", rev[0].Payload, rev[0].IdempotencyKey)
 		}
-		h.append("application-app1", applications.ApplicationUnderReview{ApplicationID: "app1", FundID: "fund1", Slice: slice("co-1")})
+		h.append("application-app1", applicationsapi.ApplicationUnderReview{ApplicationID: "app1", FundID: "fund1", Slice: slice("co-1")})
 	})
 
 	t.Run("term sheets", func(t *testing.T) {
-		err := h.refused(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(12), PreMoney: yuanM(40)}, fundbridge.EUNPROCESSABLE)
+		err := h.refused(matchingapi.OpIssueTermSheet, manager1, matchingapi.IssueTermSheet{DealID: deal, Amount: yuanM(12), PreMoney: yuanM(40)}, fundbridge.EUNPROCESSABLE)
 		if msg := fundbridge.ErrorMessage(err); !strings.Contains(msg, "ownership 23.08%") || !strings.Contains(msg, "fund maximum 20.00%") {
 			t.Errorf("refusal = %q: name both ownerships", msg)
 		}
-		h.refused(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(60), PreMoney: yuanM(600)}, fundbridge.EUNPROCESSABLE)
-		h.refused(matching.OpIssueTermSheet, manager1, map[string]any{"deal_id": deal, "amount": 10000000, "pre_money": "50000000.00"}, fundbridge.EINVALID)
-		h.refused(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, PreMoney: yuanM(40)}, fundbridge.EINVALID)
-		h.refused(matching.OpIssueTermSheet, manager2, matching.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpIssueTermSheet, startup1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpIssueTermSheet, manager1, matchingapi.IssueTermSheet{DealID: deal, Amount: yuanM(60), PreMoney: yuanM(600)}, fundbridge.EUNPROCESSABLE)
+		h.refused(matchingapi.OpIssueTermSheet, manager1, map[string]any{"deal_id": deal, "amount": 10000000, "pre_money": "50000000.00"}, fundbridge.EINVALID)
+		h.refused(matchingapi.OpIssueTermSheet, manager1, matchingapi.IssueTermSheet{DealID: deal, PreMoney: yuanM(40)}, fundbridge.EINVALID)
+		h.refused(matchingapi.OpIssueTermSheet, manager2, matchingapi.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpIssueTermSheet, startup1, matchingapi.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, fundbridge.EFORBIDDEN)
 
-		var d matching.Deal
-		if err := h.call(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(40)}, &d); err != nil {
+		var d matchingapi.Deal
+		if err := h.call(matchingapi.OpIssueTermSheet, manager1, matchingapi.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(40)}, &d); err != nil {
 			t.Fatal(err)
 		}
-		if d.Step != matching.StepTermSheet || d.TermSheet.Percent != "20.00%" || !d.TermSheet.PostMoney.Equal(yuanM(50)) {
+		if d.Step != matchingapi.StepTermSheet || d.TermSheet.Percent != "20.00%" || !d.TermSheet.PostMoney.Equal(yuanM(50)) {
 			t.Fatalf("deal = %+v, term sheet %+v", d, d.TermSheet)
 		}
-		h.refused(matching.OpDeclineTermSheet, startup2, matching.DeclineTermSheet{DealID: deal, Reason: "no"}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpDeclineTermSheet, manager1, matching.DeclineTermSheet{DealID: deal, Reason: "no"}, fundbridge.EFORBIDDEN)
-		h.refused(matching.OpDeclineTermSheet, startup1, matching.DeclineTermSheet{DealID: deal}, fundbridge.EINVALID)
-		var declined, reissued, accepted matching.Deal
-		if err := h.call(matching.OpDeclineTermSheet, startup1, matching.DeclineTermSheet{DealID: deal, Reason: "valuation too low"}, &declined); err != nil ||
-			declined.Step != matching.StepICReview || declined.TermSheet != nil || declined.DeclineNote != "valuation too low" {
+		h.refused(matchingapi.OpDeclineTermSheet, startup2, matchingapi.DeclineTermSheet{DealID: deal, Reason: "no"}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpDeclineTermSheet, manager1, matchingapi.DeclineTermSheet{DealID: deal, Reason: "no"}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpDeclineTermSheet, startup1, matchingapi.DeclineTermSheet{DealID: deal}, fundbridge.EINVALID)
+		var declined, reissued, accepted matchingapi.Deal
+		if err := h.call(matchingapi.OpDeclineTermSheet, startup1, matchingapi.DeclineTermSheet{DealID: deal, Reason: "valuation too low"}, &declined); err != nil ||
+			declined.Step != matchingapi.StepICReview || declined.TermSheet != nil || declined.DeclineNote != "valuation too low" {
 			t.Fatalf("declined: %+v, %v", declined, err)
 		}
-		if err := h.call(matching.OpIssueTermSheet, manager1, matching.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, &reissued); err != nil || reissued.TermSheet.Percent != "16.67%" {
+		if err := h.call(matchingapi.OpIssueTermSheet, manager1, matchingapi.IssueTermSheet{DealID: deal, Amount: yuanM(10), PreMoney: yuanM(50)}, &reissued); err != nil || reissued.TermSheet.Percent != "16.67%" {
 			t.Fatalf("reissued: %+v, %v", reissued, err)
 		}
-		h.refused(matching.OpClose, manager1, matching.CloseDeal{DealID: deal}, fundbridge.ECONFLICT) // not accepted yet
-		h.refused(matching.OpAcceptTermSheet, startup2, matching.AcceptTermSheet{DealID: deal}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpAcceptTermSheet, manager1, matching.AcceptTermSheet{DealID: deal}, fundbridge.EFORBIDDEN)
-		if err := h.call(matching.OpAcceptTermSheet, startup1, matching.AcceptTermSheet{DealID: deal}, &accepted); err != nil || !accepted.TermSheet.Accepted {
+		h.refused(matchingapi.OpClose, manager1, matchingapi.CloseDeal{DealID: deal}, fundbridge.ECONFLICT) // not accepted yet
+		h.refused(matchingapi.OpAcceptTermSheet, startup2, matchingapi.AcceptTermSheet{DealID: deal}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpAcceptTermSheet, manager1, matchingapi.AcceptTermSheet{DealID: deal}, fundbridge.EFORBIDDEN)
+		if err := h.call(matchingapi.OpAcceptTermSheet, startup1, matchingapi.AcceptTermSheet{DealID: deal}, &accepted); err != nil || !accepted.TermSheet.Accepted {
 			t.Fatalf("accepted: %+v, %v", accepted, err)
 		}
 	})
@@ -404,12 +405,12 @@ func TestMatchingOverNATS(t *testing.T) {
 			t.Fatal(err)
 		}
 		fundsSvc.refuse("fund.commit", fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "commitment ¥10m beyond dry powder ¥5m"))
-		err = h.refused(matching.OpClose, manager1, matching.CloseDeal{DealID: deal}, fundbridge.EUNPROCESSABLE)
+		err = h.refused(matchingapi.OpClose, manager1, matchingapi.CloseDeal{DealID: deal}, fundbridge.EUNPROCESSABLE)
 		if fundbridge.ErrorMessage(err) != "commitment ¥10m beyond dry powder ¥5m" {
 			t.Errorf("refusal = %q, want the funds service's, as it is", fundbridge.ErrorMessage(err))
 		}
 		fundsSvc.refuse("fund.commit", fundbridge.Errorf(fundbridge.ECONFLICT, "fund fund1 is closed"))
-		h.refused(matching.OpClose, manager1, matching.CloseDeal{DealID: deal}, fundbridge.ECONFLICT)
+		h.refused(matchingapi.OpClose, manager1, matchingapi.CloseDeal{DealID: deal}, fundbridge.ECONFLICT)
 		after, err := env.Store.ReadStream(context.Background(), "deal-"+deal, 1)
 		if err != nil {
 			t.Fatal(err)
@@ -417,20 +418,20 @@ func TestMatchingOverNATS(t *testing.T) {
 		if len(after) != len(before) {
 			t.Errorf("a refused closing appended %d events", len(after)-len(before))
 		}
-		if d := h.deal(deal); d.Step != matching.StepTermSheet || d.Closed != nil {
+		if d := h.deal(deal); d.Step != matchingapi.StepTermSheet || d.Closed != nil {
 			t.Errorf("deal = %+v, want it still at term_sheet", d)
 		}
-		h.refused(matching.OpClose, manager2, matching.CloseDeal{DealID: deal}, fundbridge.ENOTFOUND)
-		h.refused(matching.OpClose, startup1, matching.CloseDeal{DealID: deal}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpClose, manager2, matchingapi.CloseDeal{DealID: deal}, fundbridge.ENOTFOUND)
+		h.refused(matchingapi.OpClose, startup1, matchingapi.CloseDeal{DealID: deal}, fundbridge.EFORBIDDEN)
 	})
 
 	t.Run("deal.close", func(t *testing.T) {
 		fundsSvc.refuse("fund.commit", nil)
-		var d matching.Deal
-		if err := h.call(matching.OpClose, manager1, matching.CloseDeal{DealID: deal}, &d); err != nil {
+		var d matchingapi.Deal
+		if err := h.call(matchingapi.OpClose, manager1, matchingapi.CloseDeal{DealID: deal}, &d); err != nil {
 			t.Fatal(err)
 		}
-		if d.Step != matching.StepClosed || d.Closed.Percent != "16.67%" || !d.Closed.Amount.Equal(yuanM(10)) {
+		if d.Step != matchingapi.StepClosed || d.Closed.Percent != "16.67%" || !d.Closed.Amount.Equal(yuanM(10)) {
 			t.Fatalf("closed deal = %+v", d)
 		}
 		commits := fundsSvc.requests("fund.commit")
@@ -451,70 +452,70 @@ func TestMatchingOverNATS(t *testing.T) {
 		if string(funded[0].Payload) != wantFunded || funded[0].IdempotencyKey != "funded:"+deal {
 			t.Errorf("mark_funded = %s key %q\nwant %s", funded[0].Payload, funded[0].IdempotencyKey, wantFunded)
 		}
-		h.refused(matching.OpPass, manager1, matching.PassDeal{DealID: deal, Reason: "too late"}, fundbridge.ECONFLICT)
-		h.append("application-app1", applications.ApplicationFunded{ApplicationID: "app1", DealID: deal, FundID: "fund1", Instrument: fundbridge.InstrumentEquity, Amount: yuanM(10), Slice: slice("co-1")})
+		h.refused(matchingapi.OpPass, manager1, matchingapi.PassDeal{DealID: deal, Reason: "too late"}, fundbridge.ECONFLICT)
+		h.append("application-app1", applicationsapi.ApplicationFunded{ApplicationID: "app1", DealID: deal, FundID: "fund1", Instrument: fundbridge.InstrumentEquity, Amount: yuanM(10), Slice: slice("co-1")})
 	})
 
 	t.Run("deal.get and deal.list", func(t *testing.T) {
-		other := matching.DealID("fund1", "app3")
-		if err := h.call(matching.OpSource, manager1, matching.SourceDeal{FundID: "fund1", ApplicationID: "app3"}, nil); err != nil {
+		other := matchingapi.DealID("fund1", "app3")
+		if err := h.call(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app3"}, nil); err != nil {
 			t.Fatal(err)
 		}
-		h.refused(matching.OpPass, manager1, matching.PassDeal{DealID: other}, fundbridge.EINVALID)
-		h.refused(matching.OpPass, manager2, matching.PassDeal{DealID: other, Reason: "no"}, fundbridge.ENOTFOUND)
-		if err := h.call(matching.OpPass, manager1, matching.PassDeal{DealID: other, Reason: "valuation too rich"}, nil); err != nil {
+		h.refused(matchingapi.OpPass, manager1, matchingapi.PassDeal{DealID: other}, fundbridge.EINVALID)
+		h.refused(matchingapi.OpPass, manager2, matchingapi.PassDeal{DealID: other, Reason: "no"}, fundbridge.ENOTFOUND)
+		if err := h.call(matchingapi.OpPass, manager1, matchingapi.PassDeal{DealID: other, Reason: "valuation too rich"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
 			actor fundbridge.Actor
 			code  string
 		}{{manager1, ""}, {startup1, ""}, {operator, ""}, {manager2, fundbridge.ENOTFOUND}, {startup2, fundbridge.ENOTFOUND}, {banker, fundbridge.EFORBIDDEN}} {
-			var d matching.Deal
-			err := h.call(matching.OpGet, tc.actor, matching.GetDeal{DealID: deal, After: h.last}, &d)
+			var d matchingapi.Deal
+			err := h.call(matchingapi.OpGet, tc.actor, matchingapi.GetDeal{DealID: deal, After: h.last}, &d)
 			if fundbridge.ErrorCode(err) != tc.code || (tc.code == "" && d.ID != deal) {
 				t.Errorf("deal.get as %s %s: %+v, %v; want %q", tc.actor.Role, tc.actor.OrgID, d.ID, err, tc.code)
 			}
 		}
-		list := func(actor fundbridge.Actor, q matching.ListDeals) matching.DealList {
+		list := func(actor fundbridge.Actor, q matchingapi.ListDeals) matchingapi.DealList {
 			t.Helper()
-			var l matching.DealList
-			if err := h.call(matching.OpList, actor, q, &l); err != nil {
+			var l matchingapi.DealList
+			if err := h.call(matchingapi.OpList, actor, q, &l); err != nil {
 				t.Fatal(err)
 			}
 			return l
 		}
-		l := list(manager1, matching.ListDeals{After: h.last})
-		if len(l.Items) != 2 || l.Items[0].ID != other || l.Counts[matching.StepClosed] != 1 || l.Counts[matching.StepPassed] != 1 || l.Counts[matching.StepSourced] != 0 {
+		l := list(manager1, matchingapi.ListDeals{After: h.last})
+		if len(l.Items) != 2 || l.Items[0].ID != other || l.Counts[matchingapi.StepClosed] != 1 || l.Counts[matchingapi.StepPassed] != 1 || l.Counts[matchingapi.StepSourced] != 0 {
 			t.Errorf("manager's list = %+v", l)
 		}
-		if l := list(manager1, matching.ListDeals{Step: matching.StepPassed}); len(l.Items) != 1 || l.Items[0].PassReason != "valuation too rich" || l.Counts[matching.StepClosed] != 1 {
+		if l := list(manager1, matchingapi.ListDeals{Step: matchingapi.StepPassed}); len(l.Items) != 1 || l.Items[0].PassReason != "valuation too rich" || l.Counts[matchingapi.StepClosed] != 1 {
 			t.Errorf("passed deals = %+v", l)
 		}
-		page := list(manager1, matching.ListDeals{Limit: 1, Sort: matching.SortSourced})
-		next := list(manager1, matching.ListDeals{Limit: 1, Sort: matching.SortSourced, Cursor: page.NextCursor})
+		page := list(manager1, matchingapi.ListDeals{Limit: 1, Sort: matchingapi.SortSourced})
+		next := list(manager1, matchingapi.ListDeals{Limit: 1, Sort: matchingapi.SortSourced, Cursor: page.NextCursor})
 		if page.Items[0].ID != deal || page.NextCursor == "" || len(next.Items) != 1 || next.Items[0].ID != other || next.NextCursor != "" {
 			t.Errorf("pages = %+v then %+v", page, next)
 		}
-		if l := list(manager2, matching.ListDeals{}); len(l.Items) != 0 {
+		if l := list(manager2, matchingapi.ListDeals{}); len(l.Items) != 0 {
 			t.Errorf("another manager sees %+v", l.Items)
 		}
-		if l := list(manager2, matching.ListDeals{FundID: "fund1"}); len(l.Items) != 0 || l.Counts[matching.StepClosed] != 0 {
+		if l := list(manager2, matchingapi.ListDeals{FundID: "fund1"}); len(l.Items) != 0 || l.Counts[matchingapi.StepClosed] != 0 {
 			t.Errorf("another manager filtering on fund1 sees %+v", l)
 		}
-		if l := list(startup1, matching.ListDeals{}); len(l.Items) != 1 || l.Items[0].ID != deal {
+		if l := list(startup1, matchingapi.ListDeals{}); len(l.Items) != 1 || l.Items[0].ID != deal {
 			t.Errorf("the startup sees %+v", l.Items)
 		}
-		if l := list(operator, matching.ListDeals{ApplicationID: "app3"}); len(l.Items) != 1 || l.Items[0].ID != other {
+		if l := list(operator, matchingapi.ListDeals{ApplicationID: "app3"}); len(l.Items) != 1 || l.Items[0].ID != other {
 			t.Errorf("operator filtering on app3 sees %+v", l.Items)
 		}
-		h.refused(matching.OpList, banker, matching.ListDeals{}, fundbridge.EFORBIDDEN)
-		h.refused(matching.OpList, manager1, matching.ListDeals{Cursor: "not-a-cursor"}, fundbridge.EINVALID)
+		h.refused(matchingapi.OpList, banker, matchingapi.ListDeals{}, fundbridge.EFORBIDDEN)
+		h.refused(matchingapi.OpList, manager1, matchingapi.ListDeals{Cursor: "not-a-cursor"}, fundbridge.EINVALID)
 	})
 
 	t.Run("a withdrawn application leaves the board", func(t *testing.T) {
-		h.append("application-app3", applications.ApplicationWithdrawn{ApplicationID: "app3", Slice: slice("co-3")})
-		var board matching.FundMatches
-		if err := h.call(matching.OpMatchesForFund, manager1, matching.MatchesForFund{FundID: "fund1", After: h.last}, &board); err != nil {
+		h.append("application-app3", applicationsapi.ApplicationWithdrawn{ApplicationID: "app3", Slice: slice("co-3")})
+		var board matchingapi.FundMatches
+		if err := h.call(matchingapi.OpMatchesForFund, manager1, matchingapi.MatchesForFund{FundID: "fund1", After: h.last}, &board); err != nil {
 			t.Fatal(err)
 		}
 		if len(board.Items) != 0 {

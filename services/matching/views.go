@@ -10,8 +10,9 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/services/applications"
-	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 // Application statuses as matching folds them from the applications
@@ -64,7 +65,7 @@ type views struct {
 	mu           sync.RWMutex
 	engine       *Engine
 	apps         map[string]*appState
-	deals        map[string]Deal
+	deals        map[string]matchingapi.Deal
 	dealsByFund  map[string][]string
 	dealsByApp   map[string][]string
 	dealsByOwner map[string][]string // company ID → deal IDs
@@ -72,7 +73,7 @@ type views struct {
 
 func newViews(registry *events.Registry) *views {
 	return &views{
-		registry: registry, engine: NewEngine(), apps: map[string]*appState{}, deals: map[string]Deal{},
+		registry: registry, engine: NewEngine(), apps: map[string]*appState{}, deals: map[string]matchingapi.Deal{},
 		dealsByFund: map[string][]string{}, dealsByApp: map[string][]string{}, dealsByOwner: map[string][]string{},
 	}
 }
@@ -81,7 +82,7 @@ func newViews(registry *events.Registry) *views {
 // for the reactor. It never blocks on anything but the views' lock.
 func (v *views) apply(e events.Event) ([]task, error) {
 	kind, _, _ := strings.Cut(e.Type, ".")
-	if kind != "fund" && kind != "application" && kind != DealAggregate {
+	if kind != "fund" && kind != "application" && kind != matchingapi.DealAggregate {
 		return nil, nil
 	}
 	e, payload, err := v.registry.Decode(e)
@@ -101,23 +102,23 @@ func (v *views) apply(e events.Event) ([]task, error) {
 		}
 	}
 	switch p := payload.(type) {
-	case funds.FundRegistered:
+	case fundsapi.FundRegistered:
 		v.engine.RegisterFund(p.FundID, p.ManagerOrg, p.Name, p.Type, p.CommittedCapital)
-	case funds.MandateSet:
+	case fundsapi.MandateSet:
 		matchTasks(v.engine.SetMandate(p.FundID, p.Mandate))
-	case funds.CapitalCommitted:
+	case fundsapi.CapitalCommitted:
 		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
-	case funds.FundClosed:
+	case fundsapi.FundClosed:
 		v.engine.CloseFund(p.FundID)
 
-	case applications.ApplicationDrafted:
+	case applicationsapi.ApplicationDrafted:
 		v.app(p.ApplicationID, p.CompanyID).status = statusDraft
-	case applications.ApplicationSubmitted:
+	case applicationsapi.ApplicationSubmitted:
 		v.app(p.ApplicationID, p.CompanyID).status = statusSubmitted
 		if v.engine.OpenApplication(p) > 0 {
 			matchTasks([]string{p.ApplicationID})
 		}
-	case applications.ApplicationMatched:
+	case applicationsapi.ApplicationMatched:
 		a := v.app(p.ApplicationID, p.CompanyID)
 		if a.status == statusSubmitted {
 			a.status = statusMatched
@@ -126,46 +127,46 @@ func (v *views) apply(e events.Event) ([]task, error) {
 		// Reviews and fundings wait for their fund's match to be recorded.
 		for _, id := range v.dealsByApp[p.ApplicationID] {
 			switch d := v.deals[id]; {
-			case d.Step == StepClosed:
+			case d.Step == matchingapi.StepClosed:
 				out = append(out, task{key: taskKey{kind: taskFunded, id: id}, cause: cause})
-			case d.open() && d.Step != StepSourced:
+			case dealOpen(d) && d.Step != matchingapi.StepSourced:
 				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
 			}
 		}
-	case applications.ApplicationUnderReview:
+	case applicationsapi.ApplicationUnderReview:
 		a := v.app(p.ApplicationID, p.CompanyID)
 		a.status = statusUnderReview
 		addTo(&a.reviewing, p.FundID)
-	case applications.ApplicationFunded:
+	case applicationsapi.ApplicationFunded:
 		a := v.app(p.ApplicationID, p.CompanyID)
 		a.status = statusFunded
 		addTo(&a.funded, p.DealID)
 		v.engine.CloseApplication(p.ApplicationID)
-	case applications.ApplicationWithdrawn:
+	case applicationsapi.ApplicationWithdrawn:
 		v.closeApp(p.ApplicationID, p.CompanyID, statusWithdrawn)
-	case applications.ApplicationRejected:
+	case applicationsapi.ApplicationRejected:
 		v.closeApp(p.ApplicationID, p.CompanyID, statusRejected)
-	case applications.ApplicationExpired:
+	case applicationsapi.ApplicationExpired:
 		v.closeApp(p.ApplicationID, p.CompanyID, statusExpired)
 	// application.updated.v1 only changes a draft; the submission carries
 	// the terms matching uses.
 
-	case DealSourced, DealAdvanced, DealPassed, TermSheetIssued, TermSheetAccepted, TermSheetDeclined, DealClosed:
-		id := strings.TrimPrefix(e.StreamID, DealAggregate+"-")
+	case matchingapi.DealSourced, matchingapi.DealAdvanced, matchingapi.DealPassed, matchingapi.TermSheetIssued, matchingapi.TermSheetAccepted, matchingapi.TermSheetDeclined, matchingapi.DealClosed:
+		id := strings.TrimPrefix(e.StreamID, matchingapi.DealAggregate+"-")
 		before, known := v.deals[id]
 		d := evolveDeal(before, e, payload)
 		v.deals[id] = d
-		if !known && d.exists() {
+		if !known && dealExists(d) {
 			v.dealsByFund[d.FundID] = append(v.dealsByFund[d.FundID], id)
 			v.dealsByApp[d.ApplicationID] = append(v.dealsByApp[d.ApplicationID], id)
 			v.dealsByOwner[d.CompanyID] = append(v.dealsByOwner[d.CompanyID], id)
 		}
 		switch p := payload.(type) {
-		case DealAdvanced:
-			if p.To == StepScreening {
+		case matchingapi.DealAdvanced:
+			if p.To == matchingapi.StepScreening {
 				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
 			}
-		case DealClosed:
+		case matchingapi.DealClosed:
 			out = append(out, task{key: taskKey{kind: taskFunded, id: id}, cause: cause})
 		}
 	}
@@ -202,7 +203,7 @@ func manages(actor fundbridge.Actor, f FundInfo) bool {
 
 // canSee is the deal visibility rule: the fund's manager, the startup
 // that applied, operators.
-func (v *views) canSee(actor fundbridge.Actor, d Deal) bool {
+func (v *views) canSee(actor fundbridge.Actor, d matchingapi.Deal) bool {
 	switch actor.Role {
 	case fundbridge.RoleOperator, fundbridge.RoleSystem:
 		return true
@@ -223,7 +224,7 @@ func (v *views) fund(id string) (FundInfo, bool) {
 
 // sourcing gathers what deal.source decides on: the fund the actor runs,
 // the open application and the engine's verdict on the pair.
-func (v *views) sourcing(actor fundbridge.Actor, c SourceDeal) (Sourcing, error) {
+func (v *views) sourcing(actor fundbridge.Actor, c matchingapi.SourceDeal) (Sourcing, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	f, ok := v.engine.Fund(c.FundID)
@@ -239,69 +240,69 @@ func (v *views) sourcing(actor fundbridge.Actor, c SourceDeal) (Sourcing, error)
 }
 
 // fundMatches pages a fund's board, best first, with the reasons.
-func (v *views) fundMatches(actor fundbridge.Actor, q MatchesForFund) (FundMatches, error) {
+func (v *views) fundMatches(actor fundbridge.Actor, q matchingapi.MatchesForFund) (matchingapi.FundMatches, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	f, ok := v.engine.Fund(q.FundID)
 	if !ok || !manages(actor, f) {
-		return FundMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
+		return matchingapi.FundMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
 	}
 	board := v.engine.FundBoard(q.FundID)
 	start := 0
 	if q.Cursor != "" {
-		c, _ := parseCursor(q.Cursor) // validated
+		c, _ := matchingapi.ParseCursor(q.Cursor) // validated
 		start = sort.Search(len(board), func(i int) bool {
-			return cmp.Or(cmp.Compare(int64(-board[i].Score), c.key), strings.Compare(board[i].ApplicationID, c.id)) > 0
+			return cmp.Or(cmp.Compare(int64(-board[i].Score), c.Key), strings.Compare(board[i].ApplicationID, c.ID)) > 0
 		})
 	}
-	page := board[start:min(len(board), start+limitOr(q.Limit))]
-	out := FundMatches{FundID: q.FundID, Items: make([]FundMatch, 0, len(page))}
+	page := board[start:min(len(board), start+matchingapi.LimitOr(q.Limit))]
+	out := matchingapi.FundMatches{FundID: q.FundID, Items: make([]matchingapi.FundMatch, 0, len(page))}
 	for _, m := range page {
 		a, _ := v.engine.Application(m.ApplicationID)
 		ev, _ := v.engine.Explain(q.FundID, m.ApplicationID)
-		item := FundMatch{Application: a, Score: m.Score, For: ev.For, Against: ev.Against}
-		if d, ok := v.deals[DealID(q.FundID, m.ApplicationID)]; ok {
+		item := matchingapi.FundMatch{Application: a, Score: m.Score, For: ev.For, Against: ev.Against}
+		if d, ok := v.deals[matchingapi.DealID(q.FundID, m.ApplicationID)]; ok {
 			item.DealID, item.DealStep = d.ID, d.Step
 		}
 		out.Items = append(out.Items, item)
 	}
 	if start+len(page) < len(board) {
 		last := page[len(page)-1]
-		out.NextCursor = cursor{key: int64(-last.Score), id: last.ApplicationID}.String()
+		out.NextCursor = matchingapi.Cursor{Key: int64(-last.Score), ID: last.ApplicationID}.String()
 	}
 	return out, nil
 }
 
 // applicationMatches lists the funds an application matches, best first.
-func (v *views) applicationMatches(actor fundbridge.Actor, q MatchesForApplication) (ApplicationMatches, error) {
+func (v *views) applicationMatches(actor fundbridge.Actor, q matchingapi.MatchesForApplication) (matchingapi.ApplicationMatches, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	a := v.apps[q.ApplicationID]
 	if a == nil || !(actor.Role == fundbridge.RoleOperator || actor.Role == fundbridge.RoleSystem || actor.OrgID != "" && actor.OrgID == a.companyID) {
-		return ApplicationMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no application %s", q.ApplicationID)
+		return matchingapi.ApplicationMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no application %s", q.ApplicationID)
 	}
-	out := ApplicationMatches{ApplicationID: q.ApplicationID, Status: a.status, Items: []ApplicationMatch{}}
+	out := matchingapi.ApplicationMatches{ApplicationID: q.ApplicationID, Status: a.status, Items: []matchingapi.ApplicationMatch{}}
 	for _, m := range v.engine.ApplicationBoard(q.ApplicationID) {
 		f, _ := v.engine.Fund(m.FundID)
 		ev, _ := v.engine.Explain(m.FundID, q.ApplicationID)
-		out.Items = append(out.Items, ApplicationMatch{FundID: f.ID, FundName: f.Name, FundType: f.Type, Score: m.Score, For: ev.For, Against: ev.Against})
+		out.Items = append(out.Items, matchingapi.ApplicationMatch{FundID: f.ID, FundName: f.Name, FundType: f.Type, Score: m.Score, For: ev.For, Against: ev.Against})
 	}
 	return out, nil
 }
 
-func (v *views) deal(actor fundbridge.Actor, id string) (Deal, error) {
+func (v *views) deal(actor fundbridge.Actor, id string) (matchingapi.Deal, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	d, ok := v.deals[id]
 	if !ok || !v.canSee(actor, d) {
-		return Deal{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no deal %s", id)
+		return matchingapi.Deal{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no deal %s", id)
 	}
 	return d, nil
 }
 
 // listDeals filters the deals the actor may see, counts them per step,
 // then pages them in the order asked.
-func (v *views) listDeals(actor fundbridge.Actor, q ListDeals) DealList {
+func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) matchingapi.DealList {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	var ids []string
@@ -322,20 +323,20 @@ func (v *views) listDeals(actor fundbridge.Actor, q ListDeals) DealList {
 			ids = append(ids, id)
 		}
 	}
-	key := func(d Deal) int64 {
+	key := func(d matchingapi.Deal) int64 {
 		switch q.Sort {
-		case SortSourced:
+		case matchingapi.SortSourced:
 			return int64(d.Position)
-		case SortScoreDesc:
+		case matchingapi.SortScoreDesc:
 			return int64(-d.Score)
 		}
 		return -int64(d.Position)
 	}
-	out := DealList{Items: []Deal{}, Counts: map[Step]int{}}
-	for _, s := range Steps() {
+	out := matchingapi.DealList{Items: []matchingapi.Deal{}, Counts: map[matchingapi.Step]int{}}
+	for _, s := range matchingapi.Steps() {
 		out.Counts[s] = 0
 	}
-	var items []Deal
+	var items []matchingapi.Deal
 	for _, id := range ids {
 		d := v.deals[id]
 		if !v.canSee(actor, d) || (q.FundID != "" && d.FundID != q.FundID) || (q.ApplicationID != "" && d.ApplicationID != q.ApplicationID) {
@@ -346,20 +347,22 @@ func (v *views) listDeals(actor fundbridge.Actor, q ListDeals) DealList {
 			items = append(items, d)
 		}
 	}
-	order := func(x, y Deal) int { return cmp.Or(cmp.Compare(key(x), key(y)), strings.Compare(x.ID, y.ID)) }
+	order := func(x, y matchingapi.Deal) int {
+		return cmp.Or(cmp.Compare(key(x), key(y)), strings.Compare(x.ID, y.ID))
+	}
 	slices.SortFunc(items, order)
 	start := 0
 	if q.Cursor != "" {
-		c, _ := parseCursor(q.Cursor)
+		c, _ := matchingapi.ParseCursor(q.Cursor)
 		start = sort.Search(len(items), func(i int) bool {
-			return cmp.Or(cmp.Compare(key(items[i]), c.key), strings.Compare(items[i].ID, c.id)) > 0
+			return cmp.Or(cmp.Compare(key(items[i]), c.Key), strings.Compare(items[i].ID, c.ID)) > 0
 		})
 	}
-	page := items[start:min(len(items), start+limitOr(q.Limit))]
+	page := items[start:min(len(items), start+matchingapi.LimitOr(q.Limit))]
 	out.Items = append(out.Items, page...)
 	if start+len(page) < len(items) {
 		last := page[len(page)-1]
-		out.NextCursor = cursor{key: key(last), id: last.ID}.String()
+		out.NextCursor = matchingapi.Cursor{Key: key(last), ID: last.ID}.String()
 	}
 	return out
 }

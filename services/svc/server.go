@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/fundbridge/fundbridge"
 )
@@ -25,21 +29,40 @@ type Result struct {
 // Handler serves one operation.
 type Handler func(ctx context.Context, req *Request) (Result, error)
 
-// Service is a named set of operations. Instances of one service form a
-// NATS queue group, so each request reaches exactly one of them.
+// Service is a named set of operations, served as a NATS micro service:
+// `nats micro ls`, `info` and `stats` show it with its endpoints.
+// Instances of one service form a NATS queue group, so each request
+// reaches exactly one of them.
 type Service struct {
-	Name       string
-	Operations map[string]Handler
+	Name        string
+	Version     string // semantic version shown by nats micro; default 1.0.0
+	Description string
+	Operations  map[string]Handler
 	// MaxInFlight bounds concurrent requests per instance. Default 256.
 	MaxInFlight int
 	Logger      *slog.Logger
 }
 
-// Serve subscribes the service's operations and serves them until ctx
-// ends; then it drains: no new requests are taken, those in flight finish.
+// QueueGroup is the queue group a service's instances share.
+func QueueGroup(service string) string { return "fb." + service }
+
+// endpointName is an op as a micro endpoint name, which may not hold dots.
+func endpointName(op string) string { return strings.ReplaceAll(op, ".", "_") }
+
+// Serve serves the service's operations until ctx ends; then it drains:
+// no new requests are taken, those in flight finish.
+//
+// micro counts a request when its handler returns, and runs one handler
+// at a time per endpoint; the handler here only hands the request to a
+// goroutine (bounded by MaxInFlight), so requests run concurrently. The
+// processing times and errors micro would measure are therefore kept
+// here and reported in each endpoint's stats data.
 func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	if s.MaxInFlight == 0 {
 		s.MaxInFlight = 256
+	}
+	if s.Version == "" {
+		s.Version = "1.0.0"
 	}
 	log := s.Logger
 	if log == nil {
@@ -48,46 +71,95 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	log = log.With("service", s.Name)
 	slots := make(chan struct{}, s.MaxInFlight)
 	var inflight sync.WaitGroup
-	var subs []*nats.Subscription
-	for op, h := range s.Operations {
-		subject := Subject(s.Name, op)
-		sub, err := nc.QueueSubscribe(subject, "fb."+s.Name, func(m *nats.Msg) {
+	stats := map[string]*opStats{}
+	for op := range s.Operations {
+		stats[endpointName(op)] = &opStats{}
+	}
+	before := nc.NumSubscriptions()
+	ms, err := micro.AddService(nc, micro.Config{
+		Name: s.Name, Version: s.Version, Description: s.Description, QueueGroup: QueueGroup(s.Name),
+		StatsHandler: func(e *micro.Endpoint) any { return stats[e.Name].snapshot() },
+	})
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", s.Name, err)
+	}
+	ops := slices.Sorted(maps.Keys(s.Operations))
+	for _, op := range ops {
+		h, st := s.Operations[op], stats[endpointName(op)]
+		handler := micro.HandlerFunc(func(r micro.Request) {
+			m := &nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}
 			slots <- struct{}{}
 			inflight.Add(1)
 			go func() {
 				defer func() { <-slots; inflight.Done() }()
-				serveOne(ctx, log, op, h, m)
+				start := time.Now()
+				failed := serveOne(ctx, nc, log, op, h, m)
+				st.record(time.Since(start), failed)
 			}()
 		})
-		if err != nil {
-			for _, s := range subs {
-				_ = s.Unsubscribe()
-			}
-			return fmt.Errorf("serve %s: subscribe %s: %w", s.Name, subject, err)
+		if err := ms.AddEndpoint(endpointName(op), handler, micro.WithEndpointSubject(Subject(s.Name, op)),
+			micro.WithEndpointMetadata(map[string]string{"op": op})); err != nil {
+			_ = ms.Stop()
+			return fmt.Errorf("serve %s: endpoint %s: %w", s.Name, op, err)
 		}
-		subs = append(subs, sub)
 	}
+	owned := nc.NumSubscriptions() - before
 	if err := nc.Flush(); err != nil {
+		_ = ms.Stop()
 		return fmt.Errorf("serve %s: %w", s.Name, err)
 	}
 	log.Debug("serving", "operations", len(s.Operations))
 	<-ctx.Done()
-	for _, s := range subs {
-		_ = s.Drain()
+	// Stop drains every subscription: the server sends no more, and what
+	// it sent is still handed to the handlers. A drained subscription
+	// leaves the connection, so the count of subscriptions says when all
+	// are done. A lost connection cannot drain: wait for it only briefly.
+	// Requests already taken finish either way.
+	target := nc.NumSubscriptions() - owned
+	if err := ms.Stop(); err != nil {
+		log.Warn("stop", "err", err)
 	}
-	// Drain flushes to the server; a lost connection cannot, so wait for
-	// it only briefly. Requests already taken finish either way.
 	deadline := time.Now().Add(5 * time.Second)
-	for _, s := range subs {
-		for s.IsValid() && nc.IsConnected() && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+	for nc.NumSubscriptions() > target && nc.IsConnected() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
 	}
 	inflight.Wait()
 	return nil
 }
 
-func serveOne(ctx context.Context, log *slog.Logger, op string, h Handler, m *nats.Msg) {
+// opStats is what micro would measure of an endpoint had it run the
+// requests itself.
+type opStats struct {
+	mu         sync.Mutex
+	requests   int
+	errors     int
+	processing time.Duration
+}
+
+func (s *opStats) record(d time.Duration, failed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	s.processing += d
+	if failed {
+		s.errors++
+	}
+}
+
+func (s *opStats) snapshot() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	avg := time.Duration(0)
+	if s.requests > 0 {
+		avg = s.processing / time.Duration(s.requests)
+	}
+	return map[string]any{"requests": s.requests, "errors": s.errors, "processing_time": s.processing, "average_processing_time": avg}
+}
+
+// serveOne decodes, runs and answers one request, and reports whether it
+// failed. An error reply carries micro's error headers as well as the
+// coded error in its body.
+func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h Handler, m *nats.Msg) (failed bool) {
 	// Requests already taken finish even while the service shuts down.
 	ctx = context.WithoutCancel(ctx)
 	var req Request
@@ -97,8 +169,16 @@ func serveOne(ctx context.Context, log *slog.Logger, op string, h Handler, m *na
 			log.Error("marshal reply", "op", op, "err", err)
 			data = []byte(`{"ok":false,"error":{"code":"internal","message":"internal error"}}`)
 		}
-		if m.Reply != "" {
-			_ = m.Respond(data)
+		if m.Reply == "" {
+			return
+		}
+		out := &nats.Msg{Subject: m.Reply, Data: data}
+		if r.Error != nil {
+			failed = true
+			out.Header = nats.Header{micro.ErrorHeader: []string{r.Error.Message}, micro.ErrorCodeHeader: []string{string(r.Error.Code)}}
+		}
+		if err := nc.PublishMsg(out); err != nil {
+			log.Warn("reply", "op", op, "err", err)
 		}
 	}
 	if err := json.Unmarshal(m.Data, &req); err != nil {
@@ -143,6 +223,7 @@ func serveOne(ctx context.Context, log *slog.Logger, op string, h Handler, m *na
 		r.Result = data
 	}
 	reply(r)
+	return
 }
 
 // safeCall turns a handler's panic into an internal error: one bad request

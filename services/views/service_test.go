@@ -17,7 +17,7 @@ import (
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/projections/sim"
-	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views"
 )
@@ -197,14 +197,14 @@ func TestAnswers(t *testing.T) {
 
 	// Read your writes: a submission shows once the query waits for it.
 	company := sim.CompanyID(3)
-	payload, _ := json.Marshal(applications.ApplicationSubmitted{
+	payload, _ := json.Marshal(applicationsapi.ApplicationSubmitted{
 		ApplicationID: "fresh", CompanyName: "Fresh AI",
-		Slice:            applications.Slice{CompanyID: company, Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerApplication, Sector: "robotics", City: "hefei"},
-		ApplicationTerms: applications.ApplicationTerms{AmountRequested: money.MustParse("5000000.00"), Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity, fundbridge.InstrumentVentureLoan}, UseOfFunds: "robots"},
+		Slice:            applicationsapi.Slice{CompanyID: company, Stage: fundbridge.StageGrowth, Layer: fundbridge.LayerApplication, Sector: "robotics", City: "hefei"},
+		ApplicationTerms: applicationsapi.ApplicationTerms{AmountRequested: money.MustParse("5000000.00"), Instruments: []fundbridge.Instrument{fundbridge.InstrumentEquity, fundbridge.InstrumentVentureLoan}, UseOfFunds: "robots"},
 	})
 	res, err := f.env.Store.Append(context.Background(), events.AppendRequest{
 		StreamID: "application-fresh", Expected: events.NoStream,
-		Events: []events.NewEvent{{Type: applications.ApplicationSubmitted{}.EventType(), Payload: payload}},
+		Events: []events.NewEvent{{Type: applicationsapi.ApplicationSubmitted{}.EventType(), Payload: payload}},
 		Meta:   events.Meta{Actor: actor("u-"+company, fundbridge.RoleStartup, company)},
 	})
 	if err != nil {
@@ -220,7 +220,7 @@ func TestAnswers(t *testing.T) {
 	if err := f.call(t, operator, "company_timeline", map[string]any{"company_id": company, "after": res.Position}, &tl); err != nil {
 		t.Fatal(err)
 	}
-	if first := tl.Items[0]; first.Type != (applications.CompanyRegistered{}).EventType() || !strings.HasPrefix(first.Summary, "Registered ") {
+	if first := tl.Items[0]; first.Type != (applicationsapi.CompanyRegistered{}).EventType() || !strings.HasPrefix(first.Summary, "Registered ") {
 		t.Errorf("first entry %+v", first)
 	}
 	last := tl.Items[len(tl.Items)-1]
@@ -286,10 +286,10 @@ func TestAnswers(t *testing.T) {
 func TestStatusReportsAStoppedProjection(t *testing.T) {
 	f := setUp(t)
 	operator := actor("u-op", fundbridge.RoleOperator, "")
-	bad, _ := json.Marshal(applications.CompanyRegistered{Stage: "unicorn", CompanyProfile: applications.CompanyProfile{Name: "Nobody"}})
+	bad, _ := json.Marshal(applicationsapi.CompanyRegistered{Stage: "unicorn", CompanyProfile: applicationsapi.CompanyProfile{Name: "Nobody"}})
 	res, err := f.env.Store.Append(context.Background(), events.AppendRequest{
 		StreamID: "company-nobody", Expected: events.NoStream,
-		Events: []events.NewEvent{{Type: applications.CompanyRegistered{}.EventType(), Payload: bad}},
+		Events: []events.NewEvent{{Type: applicationsapi.CompanyRegistered{}.EventType(), Payload: bad}},
 		Meta:   events.Meta{Actor: operator},
 	})
 	if err != nil {

@@ -1,11 +1,14 @@
-package matching
+package matchingapi
 
 import (
+	"slices"
+	"time"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 )
 
 // The events of the screening pipeline: one deal per (fund, application),
@@ -19,7 +22,7 @@ type DealSourced struct {
 	FundID        string `json:"fund_id"`
 	ApplicationID string `json:"application_id"`
 	Score         int    `json:"score"`
-	applications.Slice
+	applicationsapi.Slice
 }
 
 // DealAdvanced moves a deal one step forward.
@@ -84,4 +87,72 @@ func Register(r *events.Registry) {
 	events.Register[TermSheetAccepted](r, TermSheetAccepted{}.EventType())
 	events.Register[TermSheetDeclined](r, TermSheetDeclined{}.EventType())
 	events.Register[DealClosed](r, DealClosed{}.EventType())
+}
+
+// DealAggregate is the deal's stream type.
+const DealAggregate = "deal"
+
+// Step is where a deal stands in the screening pipeline.
+type Step string
+
+const (
+	StepSourced      Step = "sourced"
+	StepScreening    Step = "screening"
+	StepFirstMeeting Step = "first_meeting"
+	StepDueDiligence Step = "due_diligence"
+	StepICReview     Step = "ic_review"
+	StepTermSheet    Step = "term_sheet"
+	StepClosed       Step = "closed"
+	StepPassed       Step = "passed" // terminal, from any open step
+)
+
+// Pipeline lists the steps in order; passed is off the line.
+func Pipeline() []Step {
+	return []Step{StepSourced, StepScreening, StepFirstMeeting, StepDueDiligence, StepICReview, StepTermSheet, StepClosed}
+}
+
+// Steps lists every step a deal can be at, passed last.
+func Steps() []Step { return append(Pipeline(), StepPassed) }
+
+// Valid reports whether s is a known step.
+func (s Step) Valid() bool { return slices.Contains(Steps(), s) }
+
+// DealID is the deal of a fund and an application.
+func DealID(fundID, applicationID string) string { return fundID + "_" + applicationID }
+
+// TermSheet is the offer on the table.
+type TermSheet struct {
+	Amount    money.Amount    `json:"amount"`
+	PreMoney  money.Amount    `json:"pre_money"`
+	PostMoney money.Amount    `json:"post_money"`
+	Ownership decimal.Decimal `json:"ownership"`         // fraction, 10 places
+	Percent   string          `json:"ownership_percent"` // "16.67%"
+	Accepted  bool            `json:"accepted"`
+}
+
+// Deal is the aggregate's state, and also how the views show a deal.
+type Deal struct {
+	ID            string `json:"deal_id"`
+	FundID        string `json:"fund_id"`
+	ApplicationID string `json:"application_id"`
+	applicationsapi.Slice
+	Score       int          `json:"score"` // at sourcing
+	Step        Step         `json:"step"`
+	PassedAt    Step         `json:"passed_at,omitempty"`
+	PassReason  string       `json:"pass_reason,omitempty"`
+	TermSheet   *TermSheet   `json:"term_sheet,omitempty"` // never mutated: replaced
+	DeclineNote string       `json:"last_decline_reason,omitempty"`
+	Closed      *DealClosing `json:"closing,omitempty"`
+	SourcedAt   time.Time    `json:"sourced_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+	Version     uint64       `json:"version"`
+	// Position of the sourcing, to list deals in the order they came.
+	Position uint64 `json:"-"`
+}
+
+// DealClosing is what a closed deal invested.
+type DealClosing struct {
+	Amount    money.Amount    `json:"amount"`
+	Ownership decimal.Decimal `json:"ownership"`
+	Percent   string          `json:"ownership_percent"`
 }

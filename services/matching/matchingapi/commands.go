@@ -1,8 +1,7 @@
-package matching
+package matchingapi
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,13 +12,13 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/funds"
-	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
 const (
-	defaultLimit    = 50
-	maxLimit        = 200
+	DefaultLimit    = 50
+	MaxLimit        = 200
 	maxIDLength     = 128
 	maxReasonLength = 2000
 	// maxDealIDLength keeps "deal-<id>" within a stream ID.
@@ -214,12 +213,12 @@ type FundMatches struct {
 
 // ApplicationMatch is one fund an application matches.
 type ApplicationMatch struct {
-	FundID   string         `json:"fund_id"`
-	FundName string         `json:"fund_name"`
-	FundType funds.FundType `json:"fund_type"`
-	Score    int            `json:"score"`
-	For      []string       `json:"reasons_for"`
-	Against  []string       `json:"reasons_against"`
+	FundID   string            `json:"fund_id"`
+	FundName string            `json:"fund_name"`
+	FundType fundsapi.FundType `json:"fund_type"`
+	Score    int               `json:"score"`
+	For      []string          `json:"reasons_for"`
+	Against  []string          `json:"reasons_against"`
 }
 
 // ApplicationMatches answers match.for_application.
@@ -303,8 +302,8 @@ func (fe *fieldErrors) positive(field string, a money.Amount) {
 }
 
 func (fe *fieldErrors) limit(n int) {
-	if n < 0 || n > maxLimit {
-		fe.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for %d)", maxLimit, defaultLimit))
+	if n < 0 || n > MaxLimit {
+		fe.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for %d)", MaxLimit, DefaultLimit))
 	}
 }
 
@@ -312,52 +311,51 @@ func (fe *fieldErrors) cursor(c string) {
 	if c == "" {
 		return
 	}
-	if _, err := parseCursor(c); err != nil {
+	if _, err := ParseCursor(c); err != nil {
 		fe.Add("cursor", "not a cursor this list gave out")
 	}
 }
 
-func limitOr(n int) int {
+func LimitOr(n int) int {
 	if n == 0 {
-		return defaultLimit
+		return DefaultLimit
 	}
 	return n
 }
 
 // cursor is the sort key and ID of the last item of a page; the next
 // page starts strictly after it, so items added meanwhile shift nothing.
-type cursor struct {
-	key int64
-	id  string
+type Cursor struct {
+	Key int64
+	ID  string
 }
 
-func (c cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.key, 10) + ":" + c.id))
+func (c Cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.Key, 10) + ":" + c.ID))
 }
 
-func parseCursor(s string) (cursor, error) {
+func ParseCursor(s string) (Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return cursor{}, err
+		return Cursor{}, err
 	}
 	k, id, ok := strings.Cut(string(b), ":")
 	if !ok || id == "" {
-		return cursor{}, errors.New("malformed cursor")
+		return Cursor{}, errors.New("malformed cursor")
 	}
 	n, err := strconv.ParseInt(k, 10, 64)
 	if err != nil {
-		return cursor{}, err
+		return Cursor{}, err
 	}
-	return cursor{key: n, id: id}, nil
+	return Cursor{Key: n, ID: id}, nil
 }
 
-// validator is a payload that checks itself.
-type validator interface{ Validate() error }
-
-// decode reads a payload strictly (see svc.Decode) and validates it.
-func decode(raw json.RawMessage, v validator) error {
-	if err := svc.Decode(raw, v); err != nil {
-		return err
-	}
-	return v.Validate()
+// Application is what the engine keeps of an open application.
+type Application struct {
+	ID          string                  `json:"application_id"`
+	CompanyName string                  `json:"company_name"`
+	Amount      money.Amount            `json:"amount_requested"`
+	Instruments []fundbridge.Instrument `json:"instruments"`
+	Valuation   *money.Amount           `json:"valuation_ask,omitempty"`
+	applicationsapi.Slice
 }

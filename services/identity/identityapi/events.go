@@ -1,4 +1,4 @@
-package identity
+package identityapi
 
 import (
 	"github.com/fundbridge/fundbridge"

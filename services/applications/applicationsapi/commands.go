@@ -1,7 +1,6 @@
-package applications
+package applicationsapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,12 +9,11 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Limits on what users enter.
 const (
-	dateLayout      = "2006-01-02"
+	DateLayout      = "2006-01-02"
 	maxRequestYuan  = 10_000_000_000 // ¥10bn: the largest amount one application may ask for
 	maxUseOfFunds   = 2000           // characters
 	maxNameLength   = 200            // characters
@@ -24,11 +22,11 @@ const (
 	maxHeadcount    = 10_000_000
 	maxIDLength     = 128
 	maxFundsInMatch = 500
-	defaultLimit    = 50
-	maxLimit        = 200
+	DefaultLimit    = 50
+	MaxLimit        = 200
 )
 
-func maxRequest() money.Amount { return money.Yuan(maxRequestYuan) }
+func MaxRequest() money.Amount { return money.Yuan(maxRequestYuan) }
 
 // Commands of the company aggregate.
 
@@ -47,7 +45,7 @@ type RegisterCompany struct {
 	Stage     fundbridge.Stage  `json:"stage"`
 }
 
-func (c RegisterCompany) profile() CompanyProfile {
+func (c RegisterCompany) Profile() CompanyProfile {
 	return CompanyProfile{Name: strings.TrimSpace(c.Name), City: c.City, Layer: c.Layer, Sector: c.Sector, FoundedOn: c.FoundedOn, Headcount: c.Headcount}
 }
 
@@ -59,7 +57,7 @@ func (c RegisterCompany) ValidateAt(now time.Time) error {
 	var fe fieldErrors
 	fe.id("company_id", c.CompanyID, true)
 	fe.uscc("uscc", c.USCC)
-	fe.profile(c.profile(), chinaToday(now))
+	fe.profile(c.Profile(), ChinaToday(now))
 	enumCheck(&fe, "stage", c.Stage, fundbridge.Stages, true)
 	return fe.Err("invalid company")
 }
@@ -77,7 +75,7 @@ type UpdateCompanyProfile struct {
 }
 
 // apply returns the profile p with the command's fields in it.
-func (c UpdateCompanyProfile) apply(p CompanyProfile) CompanyProfile {
+func (c UpdateCompanyProfile) Apply(p CompanyProfile) CompanyProfile {
 	if c.Name != nil {
 		p.Name = strings.TrimSpace(*c.Name)
 	}
@@ -119,7 +117,7 @@ func (c UpdateCompanyProfile) ValidateAt(now time.Time) error {
 		enumCheck(&fe, "sector", *c.Sector, fundbridge.AllSectors(), true)
 	}
 	if c.FoundedOn != nil {
-		fe.date("founded_on", *c.FoundedOn, chinaToday(now), true)
+		fe.date("founded_on", *c.FoundedOn, ChinaToday(now), true)
 	}
 	if c.Headcount != nil {
 		fe.headcount(*c.Headcount)
@@ -156,7 +154,7 @@ func (c AddPatent) Validate() error { return c.ValidateAt(time.Now()) }
 
 func (c AddPatent) ValidateAt(now time.Time) error {
 	var fe fieldErrors
-	today := chinaToday(now)
+	today := ChinaToday(now)
 	fe.id("company_id", c.CompanyID, true)
 	if reason := patentNumberProblem(c.Number); reason != "" {
 		fe.Add("number", reason)
@@ -213,14 +211,14 @@ type DraftApplication struct {
 	CreditDataConsent bool                    `json:"credit_data_consent"`
 }
 
-func (c DraftApplication) terms() ApplicationTerms {
-	return newTerms(c.AmountRequested, c.Instruments, c.UseOfFunds, c.ValuationAsk, c.CreditDataConsent)
+func (c DraftApplication) Terms() ApplicationTerms {
+	return NewTerms(c.AmountRequested, c.Instruments, c.UseOfFunds, c.ValuationAsk, c.CreditDataConsent)
 }
 
 func (c DraftApplication) Validate() error {
 	var fe fieldErrors
 	fe.id("company_id", c.CompanyID, true)
-	fe.amount("amount_requested", c.AmountRequested, maxRequest())
+	fe.amount("amount_requested", c.AmountRequested, MaxRequest())
 	fe.instruments(c.Instruments, false)
 	fe.useOfFunds(c.UseOfFunds, false)
 	fe.valuation(c.ValuationAsk)
@@ -239,7 +237,7 @@ type UpdateApplication struct {
 }
 
 // apply returns the terms t with the command's fields in it.
-func (c UpdateApplication) apply(t ApplicationTerms) ApplicationTerms {
+func (c UpdateApplication) Apply(t ApplicationTerms) ApplicationTerms {
 	if c.AmountRequested != nil {
 		t.AmountRequested = *c.AmountRequested
 	}
@@ -265,7 +263,7 @@ func (c UpdateApplication) Validate() error {
 	var fe fieldErrors
 	fe.id("application_id", c.ApplicationID, true)
 	if c.AmountRequested != nil {
-		fe.amount("amount_requested", c.AmountRequested, maxRequest())
+		fe.amount("amount_requested", c.AmountRequested, MaxRequest())
 	}
 	if c.Instruments != nil {
 		fe.instruments(*c.Instruments, false)
@@ -304,7 +302,7 @@ func (o OptionalAmount) MarshalJSON() ([]byte, error) {
 	return o.Value.MarshalJSON()
 }
 
-func newTerms(amount *money.Amount, instruments []fundbridge.Instrument, useOfFunds string, valuation *money.Amount, consent bool) ApplicationTerms {
+func NewTerms(amount *money.Amount, instruments []fundbridge.Instrument, useOfFunds string, valuation *money.Amount, consent bool) ApplicationTerms {
 	t := ApplicationTerms{Instruments: slices.Clone(instruments), UseOfFunds: strings.TrimSpace(useOfFunds), ValuationAsk: valuation, CreditDataConsent: consent}
 	if t.Instruments == nil {
 		t.Instruments = []fundbridge.Instrument{}
@@ -392,7 +390,7 @@ func (c MarkFunded) Validate() error {
 	fe.id("deal_id", c.DealID, true)
 	fe.id("fund_id", c.FundID, true)
 	enumCheck(&fe, "instrument", c.Instrument, fundbridge.Instruments, true)
-	fe.amount("amount", c.Amount, maxRequest())
+	fe.amount("amount", c.Amount, MaxRequest())
 	return fe.Err("invalid funding")
 }
 
@@ -583,7 +581,7 @@ func (fe *fieldErrors) date(field, s string, today time.Time, required bool) (ti
 		}
 		return time.Time{}, false
 	}
-	d, err := time.Parse(dateLayout, s)
+	d, err := time.Parse(DateLayout, s)
 	switch {
 	case err != nil:
 		fe.Add(field, fmt.Sprintf("%q is not a real date YYYY-MM-DD", s))
@@ -597,9 +595,9 @@ func (fe *fieldErrors) date(field, s string, today time.Time, required bool) (ti
 	return time.Time{}, false
 }
 
-// chinaToday is today's date in China (UTC+8, no daylight saving) as
+// ChinaToday is today's date in China (UTC+8, no daylight saving) as
 // midnight UTC, comparable with parsed dates.
-func chinaToday(now time.Time) time.Time {
+func ChinaToday(now time.Time) time.Time {
 	y, m, d := now.In(time.FixedZone("CST", 8*3600)).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
@@ -632,6 +630,13 @@ func (fe *fieldErrors) profile(p CompanyProfile, today time.Time) {
 	fe.sectorInLayer(p)
 	fe.date("founded_on", p.FoundedOn, today, true)
 	fe.headcount(p.Headcount)
+}
+
+// SectorInLayer refuses a profile whose sector is not of its layer.
+func SectorInLayer(p CompanyProfile) error {
+	var fe fieldErrors
+	fe.sectorInLayer(p)
+	return fe.Err("invalid company profile")
 }
 
 // sectorInLayer checks that the profile's sector belongs to its layer.
@@ -720,7 +725,7 @@ func amountProblem(a money.Amount, max money.Amount) string {
 	case a.Decimal().Exponent() < -2:
 		return "has more than 2 decimal places"
 	case a.GreaterThan(max):
-		if max.Equal(maxRequest()) {
+		if max.Equal(MaxRequest()) {
 			return "must be at most ¥10bn (10000000000.00)"
 		}
 		return "must be at most ¥" + max.String()
@@ -732,21 +737,103 @@ func (fe *fieldErrors) limit(n int) {
 	switch {
 	case n < 0:
 		fe.Add("limit", "must not be negative")
-	case n > maxLimit:
-		fe.Add("limit", fmt.Sprintf("at most %d", maxLimit))
+	case n > MaxLimit:
+		fe.Add("limit", fmt.Sprintf("at most %d", MaxLimit))
 	}
 }
 
 func isBlank(s string) bool  { return strings.TrimSpace(s) == "" }
 func runeCount(s string) int { return utf8.RuneCountInString(s) }
 
-// decodePayload decodes a request payload strictly into T (see
-// svc.Decode). An empty payload decodes as {}.
-func decodePayload[T any](payload json.RawMessage) (T, error) {
-	var v T
-	if err := svc.Decode(payload, &v); err != nil {
-		var zero T
-		return zero, err
-	}
-	return v, nil
+// TermsProblems lists what is wrong with terms; complete also requires
+// what a submission needs (instruments and the use of funds).
+func TermsProblems(t ApplicationTerms, complete bool) []fundbridge.FieldError {
+	var fe fieldErrors
+	amount := t.AmountRequested
+	fe.amount("amount_requested", &amount, MaxRequest())
+	fe.instruments(t.Instruments, complete)
+	fe.useOfFunds(t.UseOfFunds, complete)
+	fe.valuation(t.ValuationAsk)
+	return fe.FieldErrors
+}
+
+// CompanyView is a company as users see it.
+type CompanyView struct {
+	ID           string            `json:"company_id"`
+	Name         string            `json:"name"`
+	USCC         string            `json:"uscc"`
+	City         fundbridge.City   `json:"city"`
+	Layer        fundbridge.Layer  `json:"layer"`
+	Sector       fundbridge.Sector `json:"sector"`
+	FoundedOn    string            `json:"founded_on"`
+	Headcount    int               `json:"headcount"`
+	Stage        fundbridge.Stage  `json:"stage"`
+	Patents      []PatentView      `json:"patents"`
+	StageHistory []StageChange     `json:"stage_history"`
+	RegisteredAt time.Time         `json:"registered_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+	Version      uint64            `json:"version"`
+}
+
+// PatentView is a patent with whether it is in force today.
+type PatentView struct {
+	Patent
+	Valid bool `json:"valid"` // granted and not expired
+}
+
+// ApplicationView is an application as users see it.
+type ApplicationView struct {
+	ID          string `json:"application_id"`
+	CompanyName string `json:"company_name"`
+	Slice              // company_id, stage, layer, sector, city as of the latest event
+	Status      Status `json:"status"`
+	ApplicationTerms
+	// CreditDataShared says whether credit data may be shown to this
+	// reader; there is no credit data in the view yet, only the flag.
+	CreditDataShared bool           `json:"credit_data_shared"`
+	FundIDs          []string       `json:"fund_ids"`    // a fund manager sees only its own funds
+	ReviewedBy       []string       `json:"reviewed_by"` // funds screening it
+	Deals            []FundedDeal   `json:"deals"`
+	StatusHistory    []StatusChange `json:"status_history"`
+	Reason           string         `json:"reason,omitempty"`
+	CreatedAt        time.Time      `json:"created_at"`
+	SubmittedAt      *time.Time     `json:"submitted_at,omitempty"`
+	UpdatedAt        time.Time      `json:"updated_at"`
+	Version          uint64         `json:"version"`
+}
+
+// Patent is a patent the company owns or licenses.
+type Patent struct {
+	Number    string        `json:"number"`
+	Kind      PatentKind    `json:"kind"`
+	Title     string        `json:"title"`
+	FiledOn   string        `json:"filed_on"`
+	GrantedOn string        `json:"granted_on,omitempty"`
+	ExpiresOn string        `json:"expires_on"`
+	Holding   PatentHolding `json:"holding"`
+	AddedAt   time.Time     `json:"added_at"`
+}
+
+// StageChange is one move of the company's lifecycle stage; registration
+// is the first, with an empty From.
+type StageChange struct {
+	From fundbridge.Stage `json:"from,omitempty"`
+	To   fundbridge.Stage `json:"to"`
+	At   time.Time        `json:"at"`
+}
+
+// FundedDeal is a deal that funded the application.
+type FundedDeal struct {
+	DealID     string                `json:"deal_id"`
+	FundID     string                `json:"fund_id"`
+	Instrument fundbridge.Instrument `json:"instrument"`
+	Amount     money.Amount          `json:"amount"`
+	At         time.Time             `json:"at"`
+}
+
+// StatusChange is one step of the application's lifecycle.
+type StatusChange struct {
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
 }

@@ -1,7 +1,6 @@
-package funds
+package fundsapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Limits on input, so that one command stays a small event.
@@ -22,8 +20,8 @@ const (
 	maxReasonLength    = 500
 	maxExcludedCompany = 1000
 	maxOwnershipPlaces = 4
-	defaultListLimit   = 50
-	maxListLimit       = 200
+	DefaultListLimit   = 50
+	MaxListLimit       = 200
 )
 
 // RegisterFund registers a fund. ManagerOrg is for operators registering
@@ -229,8 +227,8 @@ func (q ListFunds) Validate() error {
 	if q.Sort != "" && !slices.Contains(sorts(), q.Sort) {
 		fe.Add("sort", fundbridge.EnumError(q.Sort, sorts()))
 	}
-	if q.Limit < 0 || q.Limit > maxListLimit {
-		fe.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for the default %d)", maxListLimit, defaultListLimit))
+	if q.Limit < 0 || q.Limit > MaxListLimit {
+		fe.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for the default %d)", MaxListLimit, DefaultListLimit))
 	}
 	return fe.Err("invalid query")
 }
@@ -363,6 +361,3 @@ func enumList[T ~string](fe *fieldErrors, field string, values, allowed []T, val
 		}
 	}
 }
-
-// decode reads a payload strictly; see svc.Decode.
-func decode(payload json.RawMessage, v any) error { return svc.Decode(payload, v) }

@@ -1,6 +1,9 @@
-package funds
+package fundsapi
 
 import (
+	"slices"
+	"time"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/fundbridge/fundbridge"
@@ -79,4 +82,44 @@ func Register(r *events.Registry) {
 	events.Register[MandateSet](r, MandateSet{}.EventType())
 	events.Register[CapitalCommitted](r, CapitalCommitted{}.EventType())
 	events.Register[FundClosed](r, FundClosed{}.EventType())
+}
+
+// Fund statuses as views show them.
+const (
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// Valid reports whether t is a known fund type.
+func (t FundType) Valid() bool { return slices.Contains(FundTypes, t) }
+
+// FundView is a fund as readers see it. Lists leave out the commitments;
+// the detail lists them all.
+type FundView struct {
+	ID               string       `json:"fund_id"`
+	Name             string       `json:"name"`
+	Type             FundType     `json:"type"`
+	ManagerOrg       string       `json:"manager_org"`
+	CommittedCapital money.Amount `json:"committed_capital"`
+	Invested         money.Amount `json:"invested"` // sum of commitments
+	DryPowder        money.Amount `json:"dry_powder"`
+	Mandate          *Mandate     `json:"mandate"` // null until one is set
+	Status           string       `json:"status"`  // open or closed
+	CloseReason      string       `json:"close_reason,omitempty"`
+	CommitmentCount  int          `json:"commitment_count"`
+	Commitments      []Commitment `json:"commitments,omitzero"`
+	RegisteredAt     time.Time    `json:"registered_at"`
+	UpdatedAt        time.Time    `json:"updated_at"`
+	Version          uint64       `json:"version"`
+}
+
+// Commitment is one deal's equity commitment as the fund recorded it.
+type Commitment struct {
+	DealID         string       `json:"deal_id"`
+	ApplicationID  string       `json:"application_id"`
+	CompanyID      string       `json:"company_id"`
+	Amount         money.Amount `json:"amount"`
+	DryPowderAfter money.Amount `json:"dry_powder_after"`
+	CommittedAt    time.Time    `json:"committed_at"`
+	Version        uint64       `json:"version"` // of the fund stream that recorded it
 }

@@ -1,4 +1,4 @@
-package identity
+package identityapi
 
 import (
 	"encoding/json"
@@ -67,9 +67,9 @@ type Org struct {
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
 
-func (u NewUser) validate(prefix string) []fundbridge.FieldError {
+func (u NewUser) Problems(prefix string) []fundbridge.FieldError {
 	var fields []fundbridge.FieldError
-	if _, ok := normaliseEmail(u.Email); !ok {
+	if _, ok := NormaliseEmail(u.Email); !ok {
 		fields = append(fields, fundbridge.FieldError{Field: prefix + "email", Reason: "must be an email address like name@example.com"})
 	}
 	switch {
@@ -86,7 +86,7 @@ func (u NewUser) validate(prefix string) []fundbridge.FieldError {
 
 // Validate checks the user part; the company is validated by its service.
 func (c SignupCommand) Validate() error {
-	fields := c.NewUser.validate("")
+	fields := c.NewUser.Problems("")
 	if len(c.Company) == 0 || string(c.Company) == "null" {
 		fields = append(fields, fundbridge.FieldError{Field: "company", Reason: "required"})
 	}
@@ -107,14 +107,14 @@ func (c CreateOrgCommand) Validate() error {
 	default:
 		fields = append(fields, fundbridge.FieldError{Field: "role", Reason: `must be one of "fund_manager", "bank", "insurer", "operator" (startups sign themselves up)`})
 	}
-	fields = append(fields, c.User.validate("user.")...)
+	fields = append(fields, c.User.Problems("user.")...)
 	if len(fields) > 0 {
 		return fundbridge.Invalid("invalid org", fields...)
 	}
 	return nil
 }
 
-func normaliseEmail(s string) (string, bool) {
+func NormaliseEmail(s string) (string, bool) {
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Address != s || !strings.Contains(addr.Address[strings.LastIndexByte(addr.Address, '@'):], ".") || len(s) > 254 {
 		return "", false

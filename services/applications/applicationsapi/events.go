@@ -1,6 +1,8 @@
-package applications
+package applicationsapi
 
 import (
+	"time"
+
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
@@ -174,4 +176,48 @@ func Register(r *events.Registry) {
 	events.Register[ApplicationWithdrawn](r, ApplicationWithdrawn{}.EventType())
 	events.Register[ApplicationRejected](r, ApplicationRejected{}.EventType())
 	events.Register[ApplicationExpired](r, ApplicationExpired{}.EventType())
+}
+
+// Status is where an application is in its lifecycle:
+// draft → submitted → matched → under review → funded | withdrawn | rejected | expired.
+type Status string
+
+const (
+	StatusDraft       Status = "draft"
+	StatusSubmitted   Status = "submitted"
+	StatusMatched     Status = "matched"
+	StatusUnderReview Status = "under_review"
+	StatusFunded      Status = "funded"
+	StatusWithdrawn   Status = "withdrawn"
+	StatusRejected    Status = "rejected"
+	StatusExpired     Status = "expired"
+)
+
+// Statuses lists every status in lifecycle order.
+func Statuses() []Status {
+	return []Status{StatusDraft, StatusSubmitted, StatusMatched, StatusUnderReview, StatusFunded, StatusWithdrawn, StatusRejected, StatusExpired}
+}
+
+// PatentExpiry is when a Chinese patent's term ends: 20 years from filing
+// for an invention, 10 for a utility model, and 15 for a design filed on or
+// after 2021-06-01 (the fourth amendment of the Patent Law; designs filed
+// before had 10). A term from 29 February ends on 28 February.
+func PatentExpiry(kind PatentKind, filed time.Time) time.Time {
+	years := 0
+	switch kind {
+	case PatentInvention:
+		years = 20
+	case PatentUtilityModel:
+		years = 10
+	case PatentDesign:
+		years = 15
+		if filed.Before(time.Date(2021, time.June, 1, 0, 0, 0, 0, time.UTC)) {
+			years = 10
+		}
+	}
+	end := time.Date(filed.Year()+years, filed.Month(), filed.Day(), 0, 0, 0, 0, time.UTC)
+	if end.Month() != filed.Month() { // 29 February in a common year rolled into March
+		end = end.AddDate(0, 0, -end.Day())
+	}
+	return end
 }
