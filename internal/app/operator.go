@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge"
-	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -32,11 +31,11 @@ func BootstrapOperator(ctx context.Context, natsURL string, email, password stri
 	}
 	defer nc.Close()
 	client := svc.NewClient(nc, 10*time.Second)
-	payload := fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)
-	req := &svc.Request{Actor: fundbridge.Actor{UserID: "fundbridge", Role: fundbridge.RoleSystem}, Payload: []byte(payload)}
-	var res identity.BootstrapResult
+	system := fundbridge.Actor{UserID: "fundbridge", Role: fundbridge.RoleSystem}
+	var res identityapi.BootstrapResult
 	for attempt := 0; attempt < 50; attempt++ { // the service may still be subscribing
-		if _, err = client.Call(ctx, identity.Name, "identity.bootstrap_operator", req, &res); fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
+		cmd := identityapi.BootstrapOperatorCommand{Email: email, Password: password}
+		if res, _, err = svc.Call(ctx, client, identityapi.BootstrapOperatorEndpoint, &svc.Request{Actor: system}, cmd); fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -8,33 +8,17 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/audit/auditapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
-const Name = "audit"
+const Name = auditapi.Name
 
 // Reader is what the service needs of the store.
 type Reader interface {
 	ReadStream(ctx context.Context, streamID string, from uint64) ([]events.Event, error)
 	Head(ctx context.Context) (uint64, error)
-}
-
-// HeadResult is the answer to "head".
-type HeadResult struct {
-	Position uint64 `json:"position"`
-}
-
-// StreamQuery asks for a stream's events from a version.
-type StreamQuery struct {
-	StreamID string `json:"stream_id"`
-	From     uint64 `json:"from,omitempty"`
-}
-
-// StreamResult is the answer to "stream".
-type StreamResult struct {
-	StreamID string         `json:"stream_id"`
-	Events   []events.Event `json:"events"`
 }
 
 // owns reports whether the actor may read the stream that starts with
@@ -69,41 +53,29 @@ func owns(a fundbridge.Actor, first events.Event) bool {
 
 // Service returns the audit service over the store.
 func Service(store Reader) svc.Service {
-	return svc.Service{Name: Name, Operations: map[string]svc.Handler{
-		"head": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
-			pos, err := store.Head(ctx)
-			if err != nil {
-				return svc.Result{}, err
-			}
-			return svc.Result{Value: HeadResult{Position: pos}, Position: pos}, nil
-		},
-		"stream": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
-			switch req.Actor.Role {
-			case fundbridge.RoleOperator, fundbridge.RoleSystem, fundbridge.RoleStartup, fundbridge.RoleFundManager:
-			default:
-				return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not read audit trails", fundbridge.Article(req.Actor.Role))
-			}
-			var q StreamQuery
-			if err := json.Unmarshal(req.Payload, &q); err != nil {
-				return svc.Result{}, fundbridge.Invalid("malformed query: " + err.Error())
-			}
-			if err := events.ValidateStreamID(q.StreamID); err != nil {
-				return svc.Result{}, err
-			}
-			evs, err := store.ReadStream(ctx, q.StreamID, 1)
-			if err != nil {
-				return svc.Result{}, err
-			}
-			if len(evs) == 0 || !owns(req.Actor, evs[0]) {
-				return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no stream %s", q.StreamID)
-			}
-			if q.From > 1 {
-				evs = evs[min(int(q.From-1), len(evs)):]
-			}
-			if evs == nil {
-				evs = []events.Event{}
-			}
-			return svc.Result{Value: StreamResult{StreamID: q.StreamID, Events: evs}}, nil
-		},
-	}}
+	head := func(ctx context.Context, _ *svc.Request, _ auditapi.HeadQuery) (svc.Result, error) {
+		pos, err := store.Head(ctx)
+		if err != nil {
+			return svc.Result{}, err
+		}
+		return svc.Result{Value: auditapi.HeadResult{Position: pos}, Position: pos}, nil
+	}
+	stream := func(ctx context.Context, req *svc.Request, q auditapi.StreamQuery) (svc.Result, error) {
+		evs, err := store.ReadStream(ctx, q.StreamID, 1)
+		if err != nil {
+			return svc.Result{}, err
+		}
+		if len(evs) == 0 || !owns(req.Actor, evs[0]) {
+			return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no stream %s", q.StreamID)
+		}
+		if q.From > 1 {
+			evs = evs[min(int(q.From-1), len(evs)):]
+		}
+		if evs == nil {
+			evs = []events.Event{}
+		}
+		return svc.Result{Value: auditapi.StreamResult{StreamID: q.StreamID, Events: evs}}, nil
+	}
+	return svc.Service{Name: Name, Description: "The raw event log: its head, and any stream's events with who, when and why",
+		Operations: svc.Operations(svc.Handle(auditapi.HeadEndpoint, head), svc.Handle(auditapi.StreamEndpoint, stream))}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/services/audit"
+	"github.com/fundbridge/fundbridge/services/audit/auditapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -49,12 +50,12 @@ func TestAuditTrailOverNATS(t *testing.T) {
 		}
 		return err
 	}
-	var head audit.HeadResult
+	var head auditapi.HeadResult
 	if err := call("head", operator, nil, &head); err != nil || head.Position != res.Position {
 		t.Fatalf("head = %+v %v, want %d", head, err, res.Position)
 	}
-	var trail audit.StreamResult
-	if err := call("stream", operator, audit.StreamQuery{StreamID: "note-1"}, &trail); err != nil {
+	var trail auditapi.StreamResult
+	if err := call("stream", operator, auditapi.StreamQuery{StreamID: "note-1"}, &trail); err != nil {
 		t.Fatal(err)
 	}
 	if len(trail.Events) != 1 || trail.Events[0].Actor != startup || trail.Events[0].CausationID != "cmd1" || trail.Events[0].CorrelationID != "c1" {
@@ -68,23 +69,23 @@ func TestAuditTrailOverNATS(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := call("stream", startup, audit.StreamQuery{StreamID: "note-2"}, &trail); err != nil || len(trail.Events) != 1 {
+	if err := call("stream", startup, auditapi.StreamQuery{StreamID: "note-2"}, &trail); err != nil || len(trail.Events) != 1 {
 		t.Errorf("own trail = %+v %v", trail, err)
 	}
 	other := fundbridge.Actor{UserID: "s2", Role: fundbridge.RoleStartup, OrgID: "org-s2"}
-	if err := call("stream", other, audit.StreamQuery{StreamID: "note-2"}, nil); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+	if err := call("stream", other, auditapi.StreamQuery{StreamID: "note-2"}, nil); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
 		t.Errorf("another startup's trail = %v, want not found", err)
 	}
 	for _, tc := range []struct {
 		name  string
 		actor fundbridge.Actor
-		q     audit.StreamQuery
+		q     auditapi.StreamQuery
 		code  string
 	}{
-		{"a startup, not about its company", startup, audit.StreamQuery{StreamID: "note-1"}, fundbridge.ENOTFOUND},
-		{"a bank", fundbridge.Actor{UserID: "b", Role: fundbridge.RoleBank, OrgID: "bank"}, audit.StreamQuery{StreamID: "note-1"}, fundbridge.EFORBIDDEN},
-		{"missing stream", operator, audit.StreamQuery{StreamID: "note-9"}, fundbridge.ENOTFOUND},
-		{"bad stream ID", operator, audit.StreamQuery{StreamID: "note.1"}, fundbridge.EINVALID},
+		{"a startup, not about its company", startup, auditapi.StreamQuery{StreamID: "note-1"}, fundbridge.ENOTFOUND},
+		{"a bank", fundbridge.Actor{UserID: "b", Role: fundbridge.RoleBank, OrgID: "bank"}, auditapi.StreamQuery{StreamID: "note-1"}, fundbridge.EFORBIDDEN},
+		{"missing stream", operator, auditapi.StreamQuery{StreamID: "note-9"}, fundbridge.ENOTFOUND},
+		{"bad stream ID", operator, auditapi.StreamQuery{StreamID: "note.1"}, fundbridge.EINVALID},
 	} {
 		if err := call("stream", tc.actor, tc.q, nil); fundbridge.ErrorCode(err) != tc.code {
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.code)

@@ -15,26 +15,20 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
-// Route maps one HTTP endpoint onto one service operation. The route
-// table is the API: the router and the OpenAPI document are both built
-// from it, so they cannot drift apart.
+// Route maps one HTTP endpoint onto one service endpoint. The route
+// table is built from the services' contracts (their svc.Endpoint values),
+// and the router and the OpenAPI document are both built from it, so none
+// of them can drift apart.
 type Route struct {
-	Method  string
-	Path    string // chi pattern; {params} join the payload under their names
-	Service string
-	Op      string
-	Summary string
-	Tag     string
-	Public  bool // no token needed
-	Created bool // a successful POST creates a resource: 201
-	// Query lists the query parameters a GET accepts (also in OpenAPI).
-	Query []string
+	svc.Route
+	Endpoint svc.EndpointInfo
 }
 
-func (rt Route) isCommand() bool { return rt.Method != http.MethodGet }
+func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
 
 // numericParams are query parameters the services take as numbers.
 var numericParams = map[string]bool{"limit": true, "after": true}
@@ -82,7 +76,7 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		reply, err := g.client.Call(ctx, rt.Service, rt.Op, req, nil)
+		reply, err := g.client.Call(ctx, rt.Endpoint.Service, rt.Endpoint.Op, req, nil)
 		if err != nil {
 			WriteProblem(w, r, err)
 			return
@@ -201,20 +195,15 @@ func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
 
 // token signs a user in: email and password in, bearer token out.
 func (g *Gateway) token(w http.ResponseWriter, r *http.Request) {
-	payload, err := g.payload(Route{Method: http.MethodPost}, r)
+	payload, err := g.payload(Route{Endpoint: svc.EndpointInfo{Kind: svc.IsCommand}}, r)
 	if err != nil {
 		WriteProblem(w, r, err)
 		return
 	}
-	var user struct {
-		UserID string          `json:"user_id"`
-		Email  string          `json:"email"`
-		Name   string          `json:"name"`
-		Role   fundbridge.Role `json:"role"`
-		OrgID  string          `json:"org_id"`
-	}
+	var user identityapi.User
+	auth := identityapi.AuthenticateEndpoint
 	req := &svc.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
-	if _, err := g.client.Call(r.Context(), "identity", "identity.authenticate", req, &user); err != nil {
+	if _, err := g.client.Call(r.Context(), auth.Service, auth.Op, req, &user); err != nil {
 		WriteProblem(w, r, err)
 		return
 	}

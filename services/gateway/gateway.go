@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fundbridge/fundbridge"
-	"github.com/fundbridge/fundbridge/services/audit"
+	"github.com/fundbridge/fundbridge/services/audit/auditapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -86,8 +86,8 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	var head audit.HeadResult
-	if _, err := g.client.Call(ctx, audit.Name, "head", &svc.Request{Actor: gatewayActor()}, &head); err != nil {
+	head, _, err := svc.Call(ctx, g.client, auditapi.HeadEndpoint, &svc.Request{Actor: gatewayActor()}, auditapi.HeadQuery{})
+	if err != nil {
 		WriteProblem(w, r, err)
 		return
 	}

@@ -39,11 +39,11 @@ func (g *Gateway) OpenAPI() map[string]any {
 			"default": problem,
 		}
 		op := map[string]any{
-			"operationId": rt.Op,
+			"operationId": rt.Endpoint.Op,
 			"summary":     rt.Summary,
 			"tags":        []string{rt.Tag},
 			"responses":   responses,
-			"x-service":   rt.Service,
+			"x-service":   rt.Endpoint.Service,
 		}
 		if len(params) > 0 {
 			op["parameters"] = params

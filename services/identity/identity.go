@@ -17,12 +17,13 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Name is the service's name on the bus.
-const Name = "identity"
+const Name = identityapi.Name
 
 type orgState struct{ Org identityapi.Org }
 type userState struct{ User identityapi.User }
@@ -170,16 +171,15 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
-	return svc.Service{Name: Name, Operations: map[string]svc.Handler{
-		"identity.signup":             s.signup,
-		"identity.create_org":         s.createOrg,
-		"identity.authenticate":       s.authenticate,
-		"identity.bootstrap_operator": s.bootstrapOperator,
-		"identity.me":                 s.me,
-	}}
+	return svc.Service{Name: Name, Description: "Orgs, users and sign-in",
+		Operations: svc.Operations(
+			svc.Handle(identityapi.SignupEndpoint, s.signup),
+			svc.Handle(identityapi.CreateOrgEndpoint, s.createOrg),
+			svc.Handle(identityapi.AuthenticateEndpoint, s.authenticate),
+			svc.Handle(identityapi.BootstrapOperatorEndpoint, s.bootstrapOperator),
+			svc.Handle(identityapi.MeEndpoint, s.me),
+		)}
 }
-
-func decode(req *svc.Request, v any) error { return svc.Decode(req.Payload, v) }
 
 func emailStream(email string) string {
 	sum := sha256.Sum256([]byte(email))
@@ -241,14 +241,7 @@ func (s *Service) emailTaken(email, userID string) bool {
 
 // signup registers a startup: its company (through the applications
 // service, which validates it), its org and its first user.
-func (s *Service) signup(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	var cmd identityapi.SignupCommand
-	if err := decode(req, &cmd); err != nil {
-		return svc.Result{}, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) signup(ctx context.Context, req *svc.Request, cmd identityapi.SignupCommand) (svc.Result, error) {
 	userID := req.NewID("identity.signup.user")
 	if s.emailTaken(cmd.Email, userID) {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.Email)
@@ -265,7 +258,8 @@ func (s *Service) signup(ctx context.Context, req *svc.Request) (svc.Result, err
 	if req.IdempotencyKey != "" {
 		call.IdempotencyKey = req.IdempotencyKey + ":company"
 	}
-	if _, err := s.calls.Call(ctx, "applications", "company.register", call, nil); err != nil {
+	register := applicationsapi.RegisterCompanyEndpoint
+	if _, err := s.calls.Call(ctx, register.Service, register.Op, call, nil); err != nil {
 		return svc.Result{}, prefixFields(err, "company.")
 	}
 	var companyName struct {
@@ -297,17 +291,7 @@ func prefixFields(err error, prefix string) error {
 	return out
 }
 
-func (s *Service) createOrg(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	if req.Actor.Role != fundbridge.RoleOperator && req.Actor.Role != fundbridge.RoleSystem {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only operators onboard organisations")
-	}
-	var cmd identityapi.CreateOrgCommand
-	if err := decode(req, &cmd); err != nil {
-		return svc.Result{}, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) createOrg(ctx context.Context, req *svc.Request, cmd identityapi.CreateOrgCommand) (svc.Result, error) {
 	userID := req.NewID("identity.create_org.user")
 	if s.emailTaken(cmd.User.Email, userID) {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
@@ -323,17 +307,10 @@ func (s *Service) createOrg(ctx context.Context, req *svc.Request) (svc.Result, 
 	if err != nil {
 		return svc.Result{}, err
 	}
-	return svc.Result{Value: struct {
-		Org  identityapi.Org  `json:"org"`
-		User identityapi.User `json:"user"`
-	}{org, u}, Position: pos}, nil
+	return svc.Result{Value: identityapi.OrgOnboarded{Org: org, User: u}, Position: pos}, nil
 }
 
-func (s *Service) authenticate(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	var q identityapi.AuthenticateQuery
-	if err := decode(req, &q); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identityapi.AuthenticateQuery) (svc.Result, error) {
 	email, _ := identityapi.NormaliseEmail(q.Email)
 	s.mu.RLock()
 	u, ok := s.byEmail[email]
@@ -360,14 +337,7 @@ func (s *Service) authenticate(ctx context.Context, req *svc.Request) (svc.Resul
 
 // bootstrapOperator creates the platform's first operator once; later
 // calls with the same email change nothing.
-func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	if req.Actor.Role != fundbridge.RoleSystem {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only the platform bootstraps operators")
-	}
-	var cmd identityapi.BootstrapOperatorCommand
-	if err := decode(req, &cmd); err != nil {
-		return svc.Result{}, err
-	}
+func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request, cmd identityapi.BootstrapOperatorCommand) (svc.Result, error) {
 	u := identityapi.NewUser{Email: cmd.Email, Password: cmd.Password, Name: "Operator"}
 	if fields := u.Problems(""); len(fields) > 0 {
 		return svc.Result{}, fundbridge.Invalid("invalid operator", fields...)
@@ -384,24 +354,10 @@ func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request) (svc.
 	if err != nil {
 		return svc.Result{}, err
 	}
-	return svc.Result{Value: BootstrapResult{User: user, Created: created}, Position: pos}, nil
+	return svc.Result{Value: identityapi.BootstrapResult{User: user, Created: created}, Position: pos}, nil
 }
 
-// BootstrapResult says whether the operator was created by this call.
-type BootstrapResult struct {
-	User    identityapi.User `json:"user"`
-	Created bool             `json:"created"`
-}
-
-func (s *Service) me(ctx context.Context, req *svc.Request) (svc.Result, error) {
-	var q struct {
-		After uint64 `json:"after,omitempty"`
-	}
-	if len(req.Payload) > 0 {
-		if err := decode(req, &q); err != nil {
-			return svc.Result{}, err
-		}
-	}
+func (s *Service) me(ctx context.Context, req *svc.Request, q identityapi.MeQuery) (svc.Result, error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result{}, err
 	}
@@ -412,8 +368,5 @@ func (s *Service) me(ctx context.Context, req *svc.Request) (svc.Result, error) 
 	if !ok {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", req.Actor.UserID)
 	}
-	return svc.Result{Value: struct {
-		User identityapi.User `json:"user"`
-		Org  identityapi.Org  `json:"org"`
-	}{identityapi.User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}, org}}, nil
+	return svc.Result{Value: identityapi.Me{User: identityapi.User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}, Org: org}}, nil
 }

@@ -94,7 +94,7 @@ func TestServiceOverNATS(t *testing.T) {
 		}
 		return reply, err
 	}
-	var boot BootstrapResult
+	var boot identityapi.BootstrapResult
 	if _, err := call("identity.bootstrap_operator", system, "", identityapi.BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "correct horse battery"}, &boot); err != nil || !boot.Created {
 		t.Fatalf("bootstrap = %+v %v", boot, err)
 	}

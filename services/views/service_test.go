@@ -20,6 +20,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views"
+	"github.com/fundbridge/fundbridge/services/views/viewsapi"
 )
 
 type fixture struct {
@@ -147,7 +148,7 @@ func TestRoles(t *testing.T) {
 		t.Errorf("board of an unknown fund: %v", err)
 	}
 	// A startup may leave out its own company.
-	var own views.TimelineResult
+	var own viewsapi.TimelineResult
 	if err := f.call(t, owner, "company_timeline", map[string]any{"after": f.head}, &own); err != nil || own.Company.ID != company {
 		t.Errorf("own timeline without an ID: %+v %v", own.Company, err)
 	}
@@ -171,7 +172,7 @@ func TestAnswers(t *testing.T) {
 			t.Errorf("%s is %T, want a string", field, raw.Items[0][field])
 		}
 	}
-	var life views.LifecycleResult
+	var life viewsapi.LifecycleResult
 	if err := f.call(t, operator, "lifecycle_stages", map[string]any{"period": "month", "after": f.head}, &life); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func TestAnswers(t *testing.T) {
 	if r := life.Items[2]; r.Stage != fundbridge.StageGrowth || r.Submitted < 1 || r.AmountRequested.LessThan(money.MustParse("5000000.00")) {
 		t.Errorf("growth row after the submission: %+v", r)
 	}
-	var tl views.TimelineResult
+	var tl viewsapi.TimelineResult
 	if err := f.call(t, operator, "company_timeline", map[string]any{"company_id": company, "after": res.Position}, &tl); err != nil {
 		t.Fatal(err)
 	}
@@ -229,14 +230,14 @@ func TestAnswers(t *testing.T) {
 		t.Errorf("last entry %+v", last)
 	}
 
-	var mk views.MarketResult
+	var mk viewsapi.MarketResult
 	if err := f.call(t, operator, "market_overview", map[string]any{"after": res.Position}, &mk); err != nil {
 		t.Fatal(err)
 	}
 	if top := mk.Items[0]; top.Dimension != "total" || top.Applications == 0 || top.FundsRegistered != 6 || top.DryPowder == nil {
 		t.Errorf("market total %+v", top)
 	}
-	var board views.DealBoardResult
+	var board viewsapi.DealBoardResult
 	if err := f.call(t, operator, "deal_board", map[string]any{"fund_id": sim.FundID(0)}, &board); err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +303,7 @@ func TestStatusReportsAStoppedProjection(t *testing.T) {
 	if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
 		t.Errorf("timeline past the broken event: %v, want unavailable", err)
 	}
-	var st views.StatusResult
+	var st viewsapi.StatusResult
 	if err := f.call(t, operator, "status", nil, &st); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,58 @@
+package identityapi
+
+import (
+	"net/http"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/services/svc"
+)
+
+// Name is the service's name on the bus.
+const Name = "identity"
+
+// OrgOnboarded answers identity.create_org: the org and its first user.
+type OrgOnboarded struct {
+	Org  Org  `json:"org"`
+	User User `json:"user"`
+}
+
+// MeQuery asks who the caller is, as of at least position After.
+type MeQuery struct {
+	After uint64 `json:"after,omitempty"`
+}
+
+// Me is the caller's user and org.
+type Me struct {
+	User User `json:"user"`
+	Org  Org  `json:"org"`
+}
+
+// BootstrapResult says whether the operator was created by this call.
+type BootstrapResult struct {
+	User    User `json:"user"`
+	Created bool `json:"created"`
+}
+
+const v1 = svc.APIPrefix
+
+// The service's endpoints. Sign-in (POST /auth/token) is the gateway's
+// own route: it authenticates here, then issues the token.
+var (
+	SignupEndpoint = svc.NewCommand[SignupCommand, User](Name, "identity.signup", nil,
+		&svc.Route{Method: http.MethodPost, Path: v1 + "/auth/signup", Tag: "auth", Public: true, Created: true,
+			Summary: "Sign a startup up: its company and first user"})
+	MeEndpoint = svc.NewQuery[MeQuery, Me](Name, "identity.me", nil,
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/me", Tag: "auth", Query: []string{"after"}, Summary: "Who the token belongs to"})
+	CreateOrgEndpoint = svc.NewCommand[CreateOrgCommand, OrgOnboarded](Name, "identity.create_org",
+		[]fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem},
+		&svc.Route{Method: http.MethodPost, Path: v1 + "/orgs", Tag: "auth", Created: true,
+			Summary: "Onboard a fund manager, bank, insurer or operator org with its first user (operators)"}).Doing("onboard organisations")
+	AuthenticateEndpoint      = svc.NewQuery[AuthenticateQuery, User](Name, "identity.authenticate", nil, nil)
+	BootstrapOperatorEndpoint = svc.NewCommand[BootstrapOperatorCommand, BootstrapResult](Name, "identity.bootstrap_operator",
+		[]fundbridge.Role{fundbridge.RoleSystem}, nil).Doing("bootstrap operators")
+)
+
+// Endpoints lists every endpoint of the service.
+func Endpoints() []svc.Described {
+	return []svc.Described{SignupEndpoint, MeEndpoint, CreateOrgEndpoint, AuthenticateEndpoint, BootstrapOperatorEndpoint}
+}

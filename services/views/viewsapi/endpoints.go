@@ -1,0 +1,43 @@
+package viewsapi
+
+import (
+	"net/http"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/services/svc"
+)
+
+// Name is the service's name on the bus.
+const Name = "views"
+
+var operators = []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem}
+
+const v1 = svc.APIPrefix
+
+func view[Req, Resp any](op string, roles []fundbridge.Role, route svc.Route) svc.Endpoint[Req, Resp] {
+	route.Method, route.Path, route.Tag = http.MethodGet, v1+route.Path, "views"
+	return svc.NewQuery[Req, Resp](Name, op, roles, &route).Doing("see this view")
+}
+
+// The service's endpoints. Operators live in spreadsheets: each view is
+// also CSV (Accept: text/csv or ?format=csv).
+var (
+	LifecycleStagesEndpoint = view[LifecycleQuery, LifecycleResult]("lifecycle_stages", operators, svc.Route{Path: "/views/lifecycle-stages",
+		Query:   []string{"layer", "sector", "city", "period", "from", "to", "as_of", "after"},
+		Summary: "Financing by lifecycle stage: submitted, matched, in review, funded, amounts by instrument, conversion, median days to funding (operators)"})
+	MarketOverviewEndpoint = view[MarketQuery, MarketResult]("market_overview", operators, svc.Route{Path: "/views/market", Query: []string{"after"},
+		Summary: "The market: totals by city, layer, sector, instrument and month (operators)"})
+	CompanyTimelineEndpoint = view[TimelineQuery, TimelineResult]("company_timeline", []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleStartup},
+		svc.Route{Path: "/views/companies/{company_id}/timeline", Query: []string{"after"},
+			Summary: "A company's financing timeline, with the stage it was at (the company and operators)"})
+	DealBoardEndpoint = view[DealBoardQuery, DealBoardResult]("deal_board", []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleFundManager},
+		svc.Route{Path: "/views/funds/{fund_id}/board", Query: []string{"after"},
+			Summary: "A fund's deal board: pipeline counts per step, recent activity, dry powder (its manager and operators)"})
+	StatusEndpoint = view[StatusQuery, StatusResult]("status", operators, svc.Route{Path: "/views/status",
+		Summary: "Each projection's checkpoint and state (operators)"})
+)
+
+// Endpoints lists every endpoint of the service.
+func Endpoints() []svc.Described {
+	return []svc.Described{LifecycleStagesEndpoint, MarketOverviewEndpoint, CompanyTimelineEndpoint, DealBoardEndpoint, StatusEndpoint}
+}
