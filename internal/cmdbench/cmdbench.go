@@ -99,7 +99,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	for i := range companies {
 		companies[i] = fmt.Sprintf("bench%04d", i)
 		body := fmt.Sprintf(`{"company_id":%q,"uscc":%q,"name":"Bench %d","city":"beijing","layer":"technology","sector":"nlp","founded_on":"2022-01-01","headcount":10,"stage":"seed"}`, companies[i], uscc(i), i)
-		if _, err := callUntilUp(ctx, client, "company.register", &svc.Request{Actor: system, Payload: json.RawMessage(body)}); err != nil {
+		if _, err := callUntilUp(ctx, client, applicationsapi.RegisterCompanyEndpoint.Op, &svc.Request{Actor: system, Payload: json.RawMessage(body)}); err != nil {
 			return nil, fmt.Errorf("register %s: %w", companies[i], err)
 		}
 	}
@@ -132,7 +132,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 			founder := fundbridge.Actor{UserID: "founder-" + companies[g], Role: fundbridge.RoleStartup, OrgID: companies[g]}
 			body := json.RawMessage(`{"amount_requested":"5000000.00","instruments":["equity"],"use_of_funds":"GPUs and hiring","credit_data_consent":true}`)
 			return func(ctx context.Context) error {
-				_, err := client.Call(ctx, applications.Name, "application.draft", &svc.Request{Actor: founder, Payload: body}, nil)
+				_, err := client.Call(ctx, applicationsapi.Name, applicationsapi.DraftApplicationEndpoint.Op, &svc.Request{Actor: founder, Payload: body}, nil)
 				return err
 			}
 		})

@@ -162,7 +162,7 @@ func (s *Service) draft(ctx context.Context, req *svc.Request, cmd applicationsa
 	if err != nil {
 		return svc.Result{}, fmt.Errorf("draft for company %s: %w", cmd.CompanyID, err)
 	}
-	id := req.NewID("application.draft")
+	id := req.NewID(applicationsapi.DraftApplicationEndpoint.Op)
 	res, a, err := s.applications.Execute(ctx, id, command(req), func(a Application) ([]events.Payload, error) {
 		return draftApplication(a, id, company, cmd)
 	})

@@ -1,7 +1,6 @@
 package applications
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
 func presentCompany(c Company, today time.Time) applicationsapi.CompanyView {
@@ -410,35 +410,14 @@ func amountKey(a money.Amount) string {
 	return s
 }
 
-// cursor is where a page ended: the sort, and the last item's key and ID.
-type cursor struct {
-	Sort string `json:"s"`
-	Key  string `json:"k"`
-	ID   string `json:"i"`
-}
-
-func encodeCursor(c cursor) string {
-	data, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(data)
-}
-
-func decodeCursor(s, sortBy string) (*cursor, error) {
+// decodeCursor reads a cursor given out for sortBy; nil for none.
+func decodeCursor(s, sortBy string) (*cursor.Cursor, error) {
 	if s == "" {
 		return nil, nil
 	}
-	bad := func(reason string) error {
-		return fundbridge.Invalid("invalid cursor", fundbridge.FieldError{Field: "cursor", Reason: reason})
-	}
-	data, err := base64.RawURLEncoding.DecodeString(s)
+	c, err := cursor.Parse(s, sortBy)
 	if err != nil {
-		return nil, bad("not a cursor this service issued")
-	}
-	var c cursor
-	if err := json.Unmarshal(data, &c); err != nil || c.ID == "" {
-		return nil, bad("not a cursor this service issued")
-	}
-	if c.Sort != sortBy {
-		return nil, bad(fmt.Sprintf("issued for sort %q, not %q", c.Sort, sortBy))
+		return nil, err
 	}
 	return &c, nil
 }
@@ -446,7 +425,7 @@ func decodeCursor(s, sortBy string) (*cursor, error) {
 // paginate orders items by (key, id), ascending or, for a sort starting
 // with '-', descending; skips those up to the cursor; and returns one page
 // and the cursor of the next, if there is more.
-func paginate[T any](items []T, key, id func(T) string, sortBy string, after *cursor, limit int) ([]T, string) {
+func paginate[T any](items []T, key, id func(T) string, sortBy string, after *cursor.Cursor, limit int) ([]T, string) {
 	if limit == 0 {
 		limit = applicationsapi.DefaultLimit
 	}
@@ -478,5 +457,5 @@ func paginate[T any](items []T, key, id func(T) string, sortBy string, after *cu
 		return page, ""
 	}
 	last := page[len(page)-1]
-	return page, encodeCursor(cursor{Sort: sortBy, Key: key(last), ID: id(last)})
+	return page, cursor.Cursor{Query: sortBy, Key: key(last), ID: id(last)}.String()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
 // The view learns fund managers from the funds service's events even when
@@ -60,7 +61,7 @@ func TestPaginateWalksEveryItemOnce(t *testing.T) {
 	id := func(s string) string { return s }
 	for _, sortBy := range []string{"k", "-k"} {
 		var got []string
-		var after *cursor
+		var after *cursor.Cursor
 		for range 10 {
 			page, next := paginate(append([]string(nil), items...), key, id, sortBy, after, 2)
 			got = append(got, page...)

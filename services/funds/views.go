@@ -3,9 +3,7 @@ package funds
 import (
 	"cmp"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
 // newFundView renders a fund state; detail adds the commitments. It
@@ -209,14 +208,6 @@ func compareKeys(order string, a, b sortKey) int {
 	return c
 }
 
-// cursor is the last item of a page and the query it belongs to, so a
-// cursor used with other filters or another sort is refused, not misread.
-type cursor struct {
-	Query string `json:"q"`
-	Key   string `json:"k"`
-	ID    string `json:"id"`
-}
-
 func fingerprint(q fundsapi.ListFunds, order string) string {
 	floor := ""
 	if !q.MinDryPowder.IsZero() {
@@ -228,34 +219,23 @@ func fingerprint(q fundsapi.ListFunds, order string) string {
 }
 
 func encodeCursor(query, order string, k sortKey) string {
-	c := cursor{Query: query, ID: k.id, Key: k.name}
+	c := cursor.Cursor{Query: query, ID: k.id, Key: k.name}
 	if strings.TrimPrefix(order, "-") != fundsapi.SortName {
 		c.Key = k.amount.String()
 	}
-	data, _ := json.Marshal(c) // strings only: cannot fail
-	return base64.RawURLEncoding.EncodeToString(data)
+	return c.String()
 }
 
 func decodeCursor(s, query, order string) (sortKey, error) {
-	bad := func(reason string) error {
-		return fundbridge.Invalid("invalid cursor", fundbridge.FieldError{Field: "cursor", Reason: reason})
-	}
-	data, err := base64.RawURLEncoding.DecodeString(s)
+	c, err := cursor.Parse(s, query)
 	if err != nil {
-		return sortKey{}, bad("not a cursor this service issued")
-	}
-	var c cursor
-	if err := json.Unmarshal(data, &c); err != nil || c.ID == "" {
-		return sortKey{}, bad("not a cursor this service issued")
-	}
-	if c.Query != query {
-		return sortKey{}, bad("issued for another sort or other filters")
+		return sortKey{}, err
 	}
 	k := sortKey{name: c.Key, id: c.ID}
 	if strings.TrimPrefix(order, "-") != fundsapi.SortName {
 		a, err := money.Parse("cursor", c.Key)
 		if err != nil {
-			return sortKey{}, bad("not a cursor this service issued")
+			return sortKey{}, fundbridge.Invalid("invalid cursor", fundbridge.FieldError{Field: "cursor", Reason: "not a cursor this service issued"})
 		}
 		k.amount = a
 	}

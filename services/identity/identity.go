@@ -246,7 +246,7 @@ func (s *Service) signup(ctx context.Context, req *svc.Request, cmd identityapi.
 	if s.emailTaken(cmd.Email, userID) {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.Email)
 	}
-	companyID := req.NewID("identity.signup")
+	companyID := req.NewID(identityapi.SignupEndpoint.Op)
 	company := map[string]json.RawMessage{}
 	if err := json.Unmarshal(cmd.Company, &company); err != nil {
 		return svc.Result{}, fundbridge.Invalid("invalid sign-up", fundbridge.FieldError{Field: "company", Reason: "must be an object"})
@@ -296,7 +296,7 @@ func (s *Service) createOrg(ctx context.Context, req *svc.Request, cmd identitya
 	if s.emailTaken(cmd.User.Email, userID) {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
 	}
-	orgID := req.NewID("identity.create_org")
+	orgID := req.NewID(identityapi.CreateOrgEndpoint.Op)
 	org := identityapi.Org{OrgID: orgID, Name: cmd.Name, Role: cmd.Role}
 	if _, _, err := s.orgs.Execute(ctx, orgID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, org)

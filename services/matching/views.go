@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
 // Application statuses as matching folds them from the applications
@@ -250,12 +252,12 @@ func (v *views) fundMatches(actor fundbridge.Actor, q matchingapi.MatchesForFund
 	board := v.engine.FundBoard(q.FundID)
 	start := 0
 	if q.Cursor != "" {
-		c, _ := matchingapi.ParseCursor(q.Cursor) // validated
+		key, id := pageAfter(q.Cursor)
 		start = sort.Search(len(board), func(i int) bool {
-			return cmp.Or(cmp.Compare(int64(-board[i].Score), c.Key), strings.Compare(board[i].ApplicationID, c.ID)) > 0
+			return cmp.Or(cmp.Compare(int64(-board[i].Score), key), strings.Compare(board[i].ApplicationID, id)) > 0
 		})
 	}
-	page := board[start:min(len(board), start+matchingapi.LimitOr(q.Limit))]
+	page := board[start:min(len(board), start+limitOr(q.Limit))]
 	out := matchingapi.FundMatches{FundID: q.FundID, Items: make([]matchingapi.FundMatch, 0, len(page))}
 	for _, m := range page {
 		a, _ := v.engine.Application(m.ApplicationID)
@@ -268,7 +270,7 @@ func (v *views) fundMatches(actor fundbridge.Actor, q matchingapi.MatchesForFund
 	}
 	if start+len(page) < len(board) {
 		last := page[len(page)-1]
-		out.NextCursor = matchingapi.Cursor{Key: int64(-last.Score), ID: last.ApplicationID}.String()
+		out.NextCursor = pageCursor(int64(-last.Score), last.ApplicationID)
 	}
 	return out, nil
 }
@@ -353,16 +355,39 @@ func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) match
 	slices.SortFunc(items, order)
 	start := 0
 	if q.Cursor != "" {
-		c, _ := matchingapi.ParseCursor(q.Cursor)
+		k, id := pageAfter(q.Cursor)
 		start = sort.Search(len(items), func(i int) bool {
-			return cmp.Or(cmp.Compare(key(items[i]), c.Key), strings.Compare(items[i].ID, c.ID)) > 0
+			return cmp.Or(cmp.Compare(key(items[i]), k), strings.Compare(items[i].ID, id)) > 0
 		})
 	}
-	page := items[start:min(len(items), start+matchingapi.LimitOr(q.Limit))]
+	page := items[start:min(len(items), start+limitOr(q.Limit))]
 	out.Items = append(out.Items, page...)
 	if start+len(page) < len(items) {
 		last := page[len(page)-1]
-		out.NextCursor = matchingapi.Cursor{Key: key(last), ID: last.ID}.String()
+		out.NextCursor = pageCursor(key(last), last.ID)
 	}
 	return out
+}
+
+// pageCursor is where a page sorted by a number, then an ID, ended.
+func pageCursor(key int64, id string) string {
+	return cursor.Cursor{Key: strconv.FormatInt(key, 10), ID: id}.String()
+}
+
+// pageAfter reads a cursor from pageCursor; the request's validation has
+// checked it is one.
+func pageAfter(s string) (key int64, id string) {
+	c, err := cursor.Parse(s, "")
+	if err != nil {
+		return 0, ""
+	}
+	key, _ = strconv.ParseInt(c.Key, 10, 64)
+	return key, c.ID
+}
+
+func limitOr(n int) int {
+	if n == 0 {
+		return matchingapi.DefaultLimit
+	}
+	return n
 }

@@ -1,11 +1,8 @@
 package matchingapi
 
 import (
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -14,6 +11,7 @@ import (
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
 const (
@@ -311,43 +309,9 @@ func (fe *fieldErrors) cursor(c string) {
 	if c == "" {
 		return
 	}
-	if _, err := ParseCursor(c); err != nil {
+	if cursor.WellFormed(c) != nil {
 		fe.Add("cursor", "not a cursor this list gave out")
 	}
-}
-
-func LimitOr(n int) int {
-	if n == 0 {
-		return DefaultLimit
-	}
-	return n
-}
-
-// cursor is the sort key and ID of the last item of a page; the next
-// page starts strictly after it, so items added meanwhile shift nothing.
-type Cursor struct {
-	Key int64
-	ID  string
-}
-
-func (c Cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.Key, 10) + ":" + c.ID))
-}
-
-func ParseCursor(s string) (Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Cursor{}, err
-	}
-	k, id, ok := strings.Cut(string(b), ":")
-	if !ok || id == "" {
-		return Cursor{}, errors.New("malformed cursor")
-	}
-	n, err := strconv.ParseInt(k, 10, 64)
-	if err != nil {
-		return Cursor{}, err
-	}
-	return Cursor{Key: n, ID: id}, nil
 }
 
 // Application is what the engine keeps of an open application.
