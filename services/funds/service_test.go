@@ -369,7 +369,8 @@ func TestRolesSeeAndChangeOnlyWhatTheyMay(t *testing.T) {
 	_, err = h.call(managerB, fundsapi.OpRegister, fundsapi.RegisterFund{Name: "Squat", Type: fundsapi.FundVC, CommittedCapital: amt("1.00"), ManagerOrg: "org-a"}, nil)
 	wantCode(t, "manager registering for another org", err, fundbridge.EFORBIDDEN)
 	var keyed fundsapi.FundView
-	if _, err := h.call(managerA, fundsapi.OpSetMandate, mandate(a.ID), &keyed, withKey("mandate-1")); err != nil {
+	mandated, err := h.call(managerA, fundsapi.OpSetMandate, mandate(a.ID), &keyed, withKey("mandate-1"))
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -429,7 +430,7 @@ func TestRolesSeeAndChangeOnlyWhatTheyMay(t *testing.T) {
 	if got := h.get(t, operator, a.ID, 0); got.ManagerOrg != "org-a" {
 		t.Errorf("operator reads %+v", got)
 	}
-	if got := h.get(t, managerA, a.ID, 0); got.Mandate == nil {
+	if got := h.get(t, managerA, a.ID, mandated.Position); got.Mandate == nil {
 		t.Errorf("A reads its own fund without its mandate: %+v", got)
 	}
 	var byOperator fundsapi.FundView

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/svc/check"
 )
 
 // Limits on what users enter.
@@ -55,10 +56,10 @@ func (c RegisterCompany) Validate() error { return c.ValidateAt(time.Now()) }
 // ValidateAt checks the command as of now (dates may not be in the future).
 func (c RegisterCompany) ValidateAt(now time.Time) error {
 	var fe fieldErrors
-	fe.id("company_id", c.CompanyID, true)
+	fe.ID("company_id", c.CompanyID, maxIDLength, true)
 	fe.uscc("uscc", c.USCC)
 	fe.profile(c.Profile(), ChinaToday(now))
-	enumCheck(&fe, "stage", c.Stage, fundbridge.Stages, true)
+	check.Enum(&fe.Fields, "stage", c.Stage, fundbridge.Stages, true)
 	return fe.Err("invalid company")
 }
 
@@ -103,18 +104,18 @@ func (c UpdateCompanyProfile) Validate() error { return c.ValidateAt(time.Now())
 // layer is checked against the merged profile when deciding.
 func (c UpdateCompanyProfile) ValidateAt(now time.Time) error {
 	var fe fieldErrors
-	fe.id("company_id", c.CompanyID, true)
+	fe.ID("company_id", c.CompanyID, maxIDLength, true)
 	if c.Name != nil {
-		fe.text("name", *c.Name, maxNameLength, true)
+		fe.Text("name", *c.Name, maxNameLength, true)
 	}
 	if c.City != nil {
-		enumCheck(&fe, "city", *c.City, fundbridge.Cities, true)
+		check.Enum(&fe.Fields, "city", *c.City, fundbridge.Cities, true)
 	}
 	if c.Layer != nil {
-		enumCheck(&fe, "layer", *c.Layer, fundbridge.Layers, true)
+		check.Enum(&fe.Fields, "layer", *c.Layer, fundbridge.Layers, true)
 	}
 	if c.Sector != nil {
-		enumCheck(&fe, "sector", *c.Sector, fundbridge.AllSectors(), true)
+		check.Enum(&fe.Fields, "sector", *c.Sector, fundbridge.AllSectors(), true)
 	}
 	if c.FoundedOn != nil {
 		fe.date("founded_on", *c.FoundedOn, ChinaToday(now), true)
@@ -133,8 +134,8 @@ type ChangeCompanyStage struct {
 
 func (c ChangeCompanyStage) Validate() error {
 	var fe fieldErrors
-	fe.id("company_id", c.CompanyID, true)
-	enumCheck(&fe, "stage", c.Stage, fundbridge.Stages, true)
+	fe.ID("company_id", c.CompanyID, maxIDLength, true)
+	check.Enum(&fe.Fields, "stage", c.Stage, fundbridge.Stages, true)
 	return fe.Err("invalid stage change")
 }
 
@@ -155,12 +156,12 @@ func (c AddPatent) Validate() error { return c.ValidateAt(time.Now()) }
 func (c AddPatent) ValidateAt(now time.Time) error {
 	var fe fieldErrors
 	today := ChinaToday(now)
-	fe.id("company_id", c.CompanyID, true)
+	fe.ID("company_id", c.CompanyID, maxIDLength, true)
 	if reason := patentNumberProblem(c.Number); reason != "" {
 		fe.Add("number", reason)
 	}
-	enumCheck(&fe, "kind", c.Kind, []PatentKind{PatentInvention, PatentUtilityModel, PatentDesign}, true)
-	fe.text("title", c.Title, maxTitleLength, true)
+	check.Enum(&fe.Fields, "kind", c.Kind, []PatentKind{PatentInvention, PatentUtilityModel, PatentDesign}, true)
+	fe.Text("title", c.Title, maxTitleLength, true)
 	filed, filedOK := fe.date("filed_on", c.FiledOn, today, true)
 	if granted, ok := fe.date("granted_on", c.GrantedOn, today, false); ok && filedOK {
 		if granted.Before(filed) {
@@ -169,7 +170,7 @@ func (c AddPatent) ValidateAt(now time.Time) error {
 			fe.Add("granted_on", "must be before the patent expires")
 		}
 	}
-	enumCheck(&fe, "holding", c.Holding, []PatentHolding{HoldingOwner, HoldingLicensee}, true)
+	check.Enum(&fe.Fields, "holding", c.Holding, []PatentHolding{HoldingOwner, HoldingLicensee}, true)
 	return fe.Err("invalid patent")
 }
 
@@ -217,7 +218,7 @@ func (c DraftApplication) Terms() ApplicationTerms {
 
 func (c DraftApplication) Validate() error {
 	var fe fieldErrors
-	fe.id("company_id", c.CompanyID, true)
+	fe.ID("company_id", c.CompanyID, maxIDLength, true)
 	fe.amount("amount_requested", c.AmountRequested, MaxRequest())
 	fe.instruments(c.Instruments, false)
 	fe.useOfFunds(c.UseOfFunds, false)
@@ -261,7 +262,7 @@ func (c UpdateApplication) Apply(t ApplicationTerms) ApplicationTerms {
 
 func (c UpdateApplication) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", c.ApplicationID, true)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
 	if c.AmountRequested != nil {
 		fe.amount("amount_requested", c.AmountRequested, MaxRequest())
 	}
@@ -320,7 +321,7 @@ type SubmitApplication struct {
 
 func (c SubmitApplication) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", c.ApplicationID, true)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
 	return fe.Err("invalid submission")
 }
 
@@ -332,8 +333,8 @@ type WithdrawApplication struct {
 
 func (c WithdrawApplication) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", c.ApplicationID, true)
-	fe.text("reason", c.Reason, maxReasonLength, false)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, false)
 	return fe.Err("invalid withdrawal")
 }
 
@@ -345,7 +346,7 @@ type MarkMatched struct {
 
 func (c MarkMatched) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", c.ApplicationID, true)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
 	switch {
 	case len(c.FundIDs) == 0:
 		fe.Add("fund_ids", "at least one fund is required")
@@ -354,7 +355,7 @@ func (c MarkMatched) Validate() error {
 	}
 	for i, f := range c.FundIDs {
 		field := fmt.Sprintf("fund_ids[%d]", i)
-		if fe.id(field, f, true) && slices.Contains(c.FundIDs[:i], f) {
+		if fe.ID(field, f, maxIDLength, true) && slices.Contains(c.FundIDs[:i], f) {
 			fe.Add(field, "listed twice")
 		}
 	}
@@ -370,8 +371,8 @@ type MarkUnderReview struct {
 
 func (c MarkUnderReview) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", c.ApplicationID, true)
-	fe.id("fund_id", c.FundID, true)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
+	fe.ID("fund_id", c.FundID, maxIDLength, true)
 	return fe.Err("invalid review")
 }
 
@@ -386,10 +387,10 @@ type MarkFunded struct {
 
 func (c MarkFunded) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", c.ApplicationID, true)
-	fe.id("deal_id", c.DealID, true)
-	fe.id("fund_id", c.FundID, true)
-	enumCheck(&fe, "instrument", c.Instrument, fundbridge.Instruments, true)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.ID("fund_id", c.FundID, maxIDLength, true)
+	check.Enum(&fe.Fields, "instrument", c.Instrument, fundbridge.Instruments, true)
 	fe.amount("amount", c.Amount, MaxRequest())
 	return fe.Err("invalid funding")
 }
@@ -402,8 +403,8 @@ type RejectApplication struct {
 
 func (c RejectApplication) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", c.ApplicationID, true)
-	fe.text("reason", c.Reason, maxReasonLength, true)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid rejection")
 }
 
@@ -414,7 +415,7 @@ type ExpireApplication struct {
 
 func (c ExpireApplication) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", c.ApplicationID, true)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
 	return fe.Err("invalid expiry")
 }
 
@@ -428,7 +429,7 @@ type GetCompany struct {
 
 func (q GetCompany) Validate() error {
 	var fe fieldErrors
-	fe.id("company_id", q.CompanyID, true)
+	fe.ID("company_id", q.CompanyID, maxIDLength, true)
 	return fe.Err("invalid query")
 }
 
@@ -449,12 +450,12 @@ func companySorts() []string { return []string{"name", "-name", "founded_on", "-
 
 func (q ListCompanies) Validate() error {
 	var fe fieldErrors
-	enumCheck(&fe, "stage", q.Stage, fundbridge.Stages, false)
-	enumCheck(&fe, "layer", q.Layer, fundbridge.Layers, false)
-	enumCheck(&fe, "sector", q.Sector, fundbridge.AllSectors(), false)
-	enumCheck(&fe, "city", q.City, fundbridge.Cities, false)
-	enumCheck(&fe, "sort", q.Sort, companySorts(), false)
-	fe.limit(q.Limit)
+	check.Enum(&fe.Fields, "stage", q.Stage, fundbridge.Stages, false)
+	check.Enum(&fe.Fields, "layer", q.Layer, fundbridge.Layers, false)
+	check.Enum(&fe.Fields, "sector", q.Sector, fundbridge.AllSectors(), false)
+	check.Enum(&fe.Fields, "city", q.City, fundbridge.Cities, false)
+	check.Enum(&fe.Fields, "sort", q.Sort, companySorts(), false)
+	fe.Limit(q.Limit, MaxLimit, DefaultLimit)
 	return fe.Err("invalid query")
 }
 
@@ -466,7 +467,7 @@ type GetApplication struct {
 
 func (q GetApplication) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", q.ApplicationID, true)
+	fe.ID("application_id", q.ApplicationID, maxIDLength, true)
 	return fe.Err("invalid query")
 }
 
@@ -496,20 +497,20 @@ func applicationSorts() []string {
 
 func (q ListApplications) Validate() error {
 	var fe fieldErrors
-	enumCheck(&fe, "status", q.Status, Statuses(), false)
-	enumCheck(&fe, "stage", q.Stage, fundbridge.Stages, false)
-	enumCheck(&fe, "layer", q.Layer, fundbridge.Layers, false)
-	enumCheck(&fe, "sector", q.Sector, fundbridge.AllSectors(), false)
-	enumCheck(&fe, "city", q.City, fundbridge.Cities, false)
-	enumCheck(&fe, "instrument", q.Instrument, fundbridge.Instruments, false)
+	check.Enum(&fe.Fields, "status", q.Status, Statuses(), false)
+	check.Enum(&fe.Fields, "stage", q.Stage, fundbridge.Stages, false)
+	check.Enum(&fe.Fields, "layer", q.Layer, fundbridge.Layers, false)
+	check.Enum(&fe.Fields, "sector", q.Sector, fundbridge.AllSectors(), false)
+	check.Enum(&fe.Fields, "city", q.City, fundbridge.Cities, false)
+	check.Enum(&fe.Fields, "instrument", q.Instrument, fundbridge.Instruments, false)
 	minOK := q.AmountMin == nil || fe.bound("amount_min", *q.AmountMin)
 	maxOK := q.AmountMax == nil || fe.bound("amount_max", *q.AmountMax)
 	if minOK && maxOK && q.AmountMin != nil && q.AmountMax != nil && q.AmountMin.GreaterThan(*q.AmountMax) {
 		fe.Add("amount_min", "must not be above amount_max")
 	}
-	fe.id("company_id", q.CompanyID, false)
-	enumCheck(&fe, "sort", q.Sort, applicationSorts(), false)
-	fe.limit(q.Limit)
+	fe.ID("company_id", q.CompanyID, maxIDLength, false)
+	check.Enum(&fe.Fields, "sort", q.Sort, applicationSorts(), false)
+	fe.Limit(q.Limit, MaxLimit, DefaultLimit)
 	return fe.Err("invalid query")
 }
 
@@ -523,54 +524,7 @@ type ListResult[T any] struct {
 
 // fieldErrors collects every bad field of one input; the checks this
 // service shares among its commands are its methods.
-type fieldErrors struct{ fundbridge.FieldErrors }
-
-// id checks an ID that becomes part of a stream ID or NATS subject: letters,
-// digits, '_' and '-'. It reports whether the ID is present and well-formed.
-func (fe *fieldErrors) id(field, id string, required bool) bool {
-	if id == "" {
-		if required {
-			fe.Add(field, "required")
-		}
-		return false
-	}
-	if len(id) > maxIDLength {
-		fe.Add(field, fmt.Sprintf("longer than %d characters", maxIDLength))
-		return false
-	}
-	for _, ch := range id {
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
-			fe.Add(field, fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
-			return false
-		}
-	}
-	return true
-}
-
-// enumCheck checks an enum value against what is allowed.
-func enumCheck[T ~string](fe *fieldErrors, field string, v T, allowed []T, required bool) {
-	switch {
-	case v == "":
-		if required {
-			fe.Add(field, "required")
-		}
-	case !slices.Contains(allowed, v):
-		fe.Add(field, fundbridge.EnumError(v, allowed))
-	}
-}
-
-func (fe *fieldErrors) text(field, s string, max int, required bool) {
-	switch n := runeCount(s); {
-	case isBlank(s):
-		if required {
-			fe.Add(field, "required")
-		}
-	case n > max:
-		fe.Add(field, fmt.Sprintf("%d characters, at most %d", n, max))
-	case !utf8.ValidString(s):
-		fe.Add(field, "not valid UTF-8")
-	}
-}
+type fieldErrors struct{ check.Fields }
 
 // date checks a YYYY-MM-DD date that is real, not in the future (as of
 // today in China) and not before 1900.
@@ -623,10 +577,10 @@ func (fe *fieldErrors) uscc(field, code string) {
 }
 
 func (fe *fieldErrors) profile(p CompanyProfile, today time.Time) {
-	fe.text("name", p.Name, maxNameLength, true)
-	enumCheck(fe, "city", p.City, fundbridge.Cities, true)
-	enumCheck(fe, "layer", p.Layer, fundbridge.Layers, true)
-	enumCheck(fe, "sector", p.Sector, fundbridge.AllSectors(), true)
+	fe.Text("name", p.Name, maxNameLength, true)
+	check.Enum(&fe.Fields, "city", p.City, fundbridge.Cities, true)
+	check.Enum(&fe.Fields, "layer", p.Layer, fundbridge.Layers, true)
+	check.Enum(&fe.Fields, "sector", p.Sector, fundbridge.AllSectors(), true)
 	fe.sectorInLayer(p)
 	fe.date("founded_on", p.FoundedOn, today, true)
 	fe.headcount(p.Headcount)
@@ -652,24 +606,11 @@ func (fe *fieldErrors) instruments(list []fundbridge.Instrument, required bool) 
 	if required && len(list) == 0 {
 		fe.Add("instruments", "at least one instrument is required")
 	}
-	for i, inst := range list {
-		field := fmt.Sprintf("instruments[%d]", i)
-		switch {
-		case !inst.Valid():
-			fe.Add(field, fundbridge.EnumError(inst, fundbridge.Instruments))
-		case slices.Contains(list[:i], inst):
-			fe.Add(field, fmt.Sprintf("%q is listed twice", string(inst)))
-		}
-	}
+	check.EnumList(&fe.Fields, "instruments", list, fundbridge.Instruments)
 }
 
 func (fe *fieldErrors) useOfFunds(s string, required bool) {
-	if required && isBlank(s) {
-		fe.Add("use_of_funds", "required")
-	}
-	if n := runeCount(s); n > maxUseOfFunds {
-		fe.Add("use_of_funds", fmt.Sprintf("%d characters, at most %d", n, maxUseOfFunds))
-	}
+	fe.Text("use_of_funds", s, maxUseOfFunds, required)
 }
 
 // valuation checks an optional pre-money valuation ask.
@@ -677,7 +618,7 @@ func (fe *fieldErrors) valuation(v *money.Amount) {
 	if v == nil {
 		return
 	}
-	if reason := amountProblem(*v, money.FromDecimal(money.MaxAmount)); reason != "" {
+	if reason := check.AmountProblem(*v, money.FromDecimal(money.MaxAmount)); reason != "" {
 		fe.Add("valuation_ask", reason)
 	}
 }
@@ -697,7 +638,7 @@ func (fe *fieldErrors) amount(field string, a *money.Amount, max money.Amount) {
 		fe.Add(field, "required")
 		return
 	}
-	if reason := amountProblem(*a, max); reason != "" {
+	if reason := check.AmountProblem(*a, max); reason != "" {
 		fe.Add(field, reason)
 	}
 }
@@ -707,43 +648,12 @@ func (fe *fieldErrors) bound(field string, a money.Amount) bool {
 	if a.IsZero() {
 		return true
 	}
-	if reason := amountProblem(a, money.FromDecimal(money.MaxAmount)); reason != "" {
+	if reason := check.AmountProblem(a, money.FromDecimal(money.MaxAmount)); reason != "" {
 		fe.Add(field, reason)
 		return false
 	}
 	return true
 }
-
-// amountProblem says what is wrong with an entered amount, or "". JSON
-// decoding accepts any decimal string, so the money rules are checked here.
-func amountProblem(a money.Amount, max money.Amount) string {
-	switch {
-	case a.IsNegative():
-		return "must not be negative"
-	case a.IsZero():
-		return "must be greater than zero"
-	case a.Decimal().Exponent() < -2:
-		return "has more than 2 decimal places"
-	case a.GreaterThan(max):
-		if max.Equal(MaxRequest()) {
-			return "must be at most ¥10bn (10000000000.00)"
-		}
-		return "must be at most ¥" + max.String()
-	}
-	return ""
-}
-
-func (fe *fieldErrors) limit(n int) {
-	switch {
-	case n < 0:
-		fe.Add("limit", "must not be negative")
-	case n > MaxLimit:
-		fe.Add("limit", fmt.Sprintf("at most %d", MaxLimit))
-	}
-}
-
-func isBlank(s string) bool  { return strings.TrimSpace(s) == "" }
-func runeCount(s string) int { return utf8.RuneCountInString(s) }
 
 // TermsProblems lists what is wrong with terms; complete also requires
 // what a submission needs (instruments and the use of funds).

@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/svc/check"
 )
 
 // Limits on input, so that one command stays a small event.
@@ -36,11 +35,11 @@ type RegisterFund struct {
 // Validate names every bad field.
 func (c RegisterFund) Validate() error {
 	var fe fieldErrors
-	fe.text("name", c.Name, maxNameLength, true)
+	fe.Line("name", c.Name, maxNameLength, true)
 	fe.fundType("type", c.Type)
-	fe.amount("committed_capital", c.CommittedCapital)
+	fe.Amount("committed_capital", c.CommittedCapital, maxAmount())
 	if c.ManagerOrg != "" {
-		fe.ref("manager_org", c.ManagerOrg)
+		fe.Ref("manager_org", c.ManagerOrg, maxRefLength)
 	}
 	return fe.Err("invalid fund")
 }
@@ -74,9 +73,9 @@ func (c SetMandate) Mandate() (Mandate, error) {
 	if len(c.Stages) == 0 {
 		fe.Add("stages", "at least one stage is required")
 	}
-	enumList(&fe, "stages", c.Stages, fundbridge.Stages, fundbridge.Stage.Valid)
-	enumList(&fe, "layers", c.Layers, fundbridge.Layers, fundbridge.Layer.Valid)
-	enumList(&fe, "sectors", c.Sectors, fundbridge.AllSectors(), fundbridge.Sector.Valid)
+	check.EnumList(&fe.Fields, "stages", c.Stages, fundbridge.Stages)
+	check.EnumList(&fe.Fields, "layers", c.Layers, fundbridge.Layers)
+	check.EnumList(&fe.Fields, "sectors", c.Sectors, fundbridge.AllSectors())
 	if len(c.Layers) > 0 {
 		for i, s := range c.Sectors {
 			if l := s.Layer(); l != "" && !slices.Contains(c.Layers, l) {
@@ -84,14 +83,14 @@ func (c SetMandate) Mandate() (Mandate, error) {
 			}
 		}
 	}
-	enumList(&fe, "cities", c.Cities, fundbridge.Cities, fundbridge.City.Valid)
-	minOK := fe.amount("ticket_min", c.TicketMin)
-	maxOK := fe.amount("ticket_max", c.TicketMax)
+	check.EnumList(&fe.Fields, "cities", c.Cities, fundbridge.Cities)
+	minOK := fe.Amount("ticket_min", c.TicketMin, maxAmount())
+	maxOK := fe.Amount("ticket_max", c.TicketMax, maxAmount())
 	if minOK && maxOK && c.TicketMax.LessThan(c.TicketMin) {
 		fe.Add("ticket_max", fmt.Sprintf("must be at least ticket_min %s", c.TicketMin))
 	}
 	ownership := fe.fraction("max_ownership", c.MaxOwnership)
-	enumList(&fe, "excluded_sectors", c.ExcludedSectors, fundbridge.AllSectors(), fundbridge.Sector.Valid)
+	check.EnumList(&fe.Fields, "excluded_sectors", c.ExcludedSectors, fundbridge.AllSectors())
 	for i, s := range c.ExcludedSectors {
 		if slices.Contains(c.Sectors, s) {
 			fe.Add(fmt.Sprintf("excluded_sectors[%d]", i), fmt.Sprintf("%q is also listed in sectors", s))
@@ -103,7 +102,7 @@ func (c SetMandate) Mandate() (Mandate, error) {
 		seen := make(map[string]bool, len(c.ExcludedCompanies))
 		for i, id := range c.ExcludedCompanies {
 			name := fmt.Sprintf("excluded_companies[%d]", i)
-			if fe.ref(name, id) {
+			if fe.Ref(name, id, maxRefLength) {
 				if seen[id] {
 					fe.Add(name, fmt.Sprintf("%q is listed twice", id))
 				}
@@ -135,10 +134,10 @@ type CommitCapital struct {
 func (c CommitCapital) Validate() error {
 	var fe fieldErrors
 	fe.fundID(c.FundID)
-	fe.ref("deal_id", c.DealID)
-	fe.ref("application_id", c.ApplicationID)
-	fe.ref("company_id", c.CompanyID)
-	fe.amount("amount", c.Amount)
+	fe.Ref("deal_id", c.DealID, maxRefLength)
+	fe.Ref("application_id", c.ApplicationID, maxRefLength)
+	fe.Ref("company_id", c.CompanyID, maxRefLength)
+	fe.Amount("amount", c.Amount, maxAmount())
 	return fe.Err("invalid commitment")
 }
 
@@ -152,7 +151,7 @@ type CloseFund struct {
 func (c CloseFund) Validate() error {
 	var fe fieldErrors
 	fe.fundID(c.FundID)
-	fe.text("reason", c.Reason, maxReasonLength, false)
+	fe.Line("reason", c.Reason, maxReasonLength, false)
 	return fe.Err("invalid close")
 }
 
@@ -210,7 +209,7 @@ func (q ListFunds) Validate() error {
 		fe.Add("status", fundbridge.EnumError(q.Status, []string{StatusOpen, StatusClosed}))
 	}
 	if q.ManagerOrg != "" {
-		fe.ref("manager_org", q.ManagerOrg)
+		fe.Ref("manager_org", q.ManagerOrg, maxRefLength)
 	}
 	if q.Stage != "" && !q.Stage.Valid() {
 		fe.Add("stage", fundbridge.EnumError(q.Stage, fundbridge.Stages))
@@ -222,7 +221,7 @@ func (q ListFunds) Validate() error {
 		fe.Add("city", fundbridge.EnumError(q.City, fundbridge.Cities))
 	}
 	if !q.MinDryPowder.IsZero() {
-		fe.amount("min_dry_powder", q.MinDryPowder)
+		fe.Amount("min_dry_powder", q.MinDryPowder, maxAmount())
 	}
 	if q.Sort != "" && !slices.Contains(sorts(), q.Sort) {
 		fe.Add("sort", fundbridge.EnumError(q.Sort, sorts()))
@@ -241,43 +240,7 @@ type FundList struct {
 
 // fieldErrors collects every bad field of one input; the checks this
 // service shares among its commands are its methods.
-type fieldErrors struct{ fundbridge.FieldErrors }
-
-// text checks free text: valid UTF-8 without control characters, at most
-// max characters, and not blank when required.
-func (fe *fieldErrors) text(field, s string, max int, required bool) bool {
-	switch {
-	case required && strings.TrimSpace(s) == "":
-		fe.Add(field, "required")
-	case !utf8.ValidString(s):
-		fe.Add(field, "not valid UTF-8")
-	case utf8.RuneCountInString(s) > max:
-		fe.Add(field, fmt.Sprintf("longer than %d characters", max))
-	case strings.ContainsFunc(s, unicode.IsControl):
-		fe.Add(field, "contains control characters")
-	default:
-		return true
-	}
-	return false
-}
-
-// ref checks a reference to something another service owns: an opaque,
-// non-blank ID without spaces or control characters.
-func (fe *fieldErrors) ref(field, id string) bool {
-	switch {
-	case id == "":
-		fe.Add(field, "required")
-	case !utf8.ValidString(id):
-		fe.Add(field, "not valid UTF-8")
-	case len(id) > maxRefLength:
-		fe.Add(field, fmt.Sprintf("longer than %d bytes", maxRefLength))
-	case strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		fe.Add(field, "must not contain spaces or control characters")
-	default:
-		return true
-	}
-	return false
-}
+type fieldErrors struct{ check.Fields }
 
 // fundID checks a fund ID: what a stream ID and a NATS subject token may
 // hold, so a bad one is refused here rather than by the store.
@@ -299,27 +262,6 @@ func (fe *fieldErrors) fundType(field string, t FundType) {
 	case !t.Valid():
 		fe.Add(field, fundbridge.EnumError(t, FundTypes))
 	}
-}
-
-// amount checks a decoded amount by the rules money.Parse applies to
-// what people enter, and requires it to be positive. The exponent is
-// checked before any comparison, which would first expand "1e9999" to
-// ten thousand digits.
-func (fe *fieldErrors) amount(field string, a money.Amount) bool {
-	d := a.Decimal()
-	switch {
-	case d.IsNegative():
-		fe.Add(field, "must not be negative")
-	case d.Exponent() < -2:
-		fe.Add(field, "has more than 2 decimal places")
-	case d.Exponent() > 14 || d.GreaterThan(money.MaxAmount):
-		fe.Add(field, "is larger than ¥"+money.MaxAmount.String())
-	case d.IsZero():
-		fe.Add(field, "required, and must be greater than 0")
-	default:
-		return true
-	}
-	return false
 }
 
 // fraction parses a share in (0, 1] given as a string like "0.20": a
@@ -349,15 +291,5 @@ func (fe *fieldErrors) fraction(field, s string) decimal.Decimal {
 	return decimal.Decimal{}
 }
 
-// enumList checks each value of a list is known and listed once.
-func enumList[T ~string](fe *fieldErrors, field string, values, allowed []T, valid func(T) bool) {
-	for i, v := range values {
-		name := fmt.Sprintf("%s[%d]", field, i)
-		switch {
-		case !valid(v):
-			fe.Add(name, fundbridge.EnumError(v, allowed))
-		case slices.Contains(values[:i], v):
-			fe.Add(name, fmt.Sprintf("%q is listed twice", v))
-		}
-	}
-}
+// maxAmount is the largest amount money.Parse takes.
+func maxAmount() money.Amount { return money.FromDecimal(money.MaxAmount) }

@@ -3,14 +3,13 @@ package matchingapi
 import (
 	"fmt"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/svc/check"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
@@ -33,8 +32,8 @@ type MatchesForFund struct {
 
 func (q MatchesForFund) Validate() error {
 	var fe fieldErrors
-	fe.id("fund_id", q.FundID)
-	fe.limit(q.Limit)
+	fe.ID("fund_id", q.FundID, maxIDLength, true)
+	fe.Limit(q.Limit, MaxLimit, DefaultLimit)
 	fe.cursor(q.Cursor)
 	return fe.Err("invalid query")
 }
@@ -48,7 +47,7 @@ type MatchesForApplication struct {
 
 func (q MatchesForApplication) Validate() error {
 	var fe fieldErrors
-	fe.id("application_id", q.ApplicationID)
+	fe.ID("application_id", q.ApplicationID, maxIDLength, true)
 	return fe.Err("invalid query")
 }
 
@@ -60,8 +59,8 @@ type SourceDeal struct {
 
 func (c SourceDeal) Validate() error {
 	var fe fieldErrors
-	fe.id("fund_id", c.FundID)
-	fe.id("application_id", c.ApplicationID)
+	fe.ID("fund_id", c.FundID, maxIDLength, true)
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
 	if n := len(DealID(c.FundID, c.ApplicationID)); n > maxDealIDLength {
 		fe.Add("application_id", fmt.Sprintf("with the fund ID, makes a deal ID of %d characters; at most %d", n, maxDealIDLength))
 	}
@@ -76,7 +75,7 @@ type AdvanceDeal struct {
 
 func (c AdvanceDeal) Validate() error {
 	var fe fieldErrors
-	fe.dealID(c.DealID)
+	fe.ID("deal_id", c.DealID, maxDealIDLength, true)
 	fe.step("to", c.To, true)
 	return fe.Err("invalid move")
 }
@@ -89,8 +88,8 @@ type PassDeal struct {
 
 func (c PassDeal) Validate() error {
 	var fe fieldErrors
-	fe.dealID(c.DealID)
-	fe.reason(c.Reason)
+	fe.ID("deal_id", c.DealID, maxDealIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid pass")
 }
 
@@ -103,9 +102,9 @@ type IssueTermSheet struct {
 
 func (c IssueTermSheet) Validate() error {
 	var fe fieldErrors
-	fe.dealID(c.DealID)
-	fe.positive("amount", c.Amount)
-	fe.positive("pre_money", c.PreMoney)
+	fe.ID("deal_id", c.DealID, maxDealIDLength, true)
+	fe.Amount("amount", c.Amount, money.FromDecimal(money.MaxAmount))
+	fe.Amount("pre_money", c.PreMoney, money.FromDecimal(money.MaxAmount))
 	return fe.Err("invalid term sheet")
 }
 
@@ -116,7 +115,7 @@ type AcceptTermSheet struct {
 
 func (c AcceptTermSheet) Validate() error {
 	var fe fieldErrors
-	fe.dealID(c.DealID)
+	fe.ID("deal_id", c.DealID, maxDealIDLength, true)
 	return fe.Err("invalid acceptance")
 }
 
@@ -128,8 +127,8 @@ type DeclineTermSheet struct {
 
 func (c DeclineTermSheet) Validate() error {
 	var fe fieldErrors
-	fe.dealID(c.DealID)
-	fe.reason(c.Reason)
+	fe.ID("deal_id", c.DealID, maxDealIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid decline")
 }
 
@@ -140,7 +139,7 @@ type CloseDeal struct {
 
 func (c CloseDeal) Validate() error {
 	var fe fieldErrors
-	fe.dealID(c.DealID)
+	fe.ID("deal_id", c.DealID, maxDealIDLength, true)
 	return fe.Err("invalid closing")
 }
 
@@ -152,7 +151,7 @@ type GetDeal struct {
 
 func (q GetDeal) Validate() error {
 	var fe fieldErrors
-	fe.dealID(q.DealID)
+	fe.ID("deal_id", q.DealID, maxDealIDLength, true)
 	return fe.Err("invalid query")
 }
 
@@ -178,16 +177,16 @@ type ListDeals struct {
 func (q ListDeals) Validate() error {
 	var fe fieldErrors
 	if q.FundID != "" {
-		fe.id("fund_id", q.FundID)
+		fe.ID("fund_id", q.FundID, maxIDLength, true)
 	}
 	if q.ApplicationID != "" {
-		fe.id("application_id", q.ApplicationID)
+		fe.ID("application_id", q.ApplicationID, maxIDLength, true)
 	}
 	fe.step("step", q.Step, false)
 	if q.Sort != "" && !slices.Contains([]string{SortSourcedDesc, SortSourced, SortScoreDesc}, q.Sort) {
 		fe.Add("sort", fundbridge.EnumError(q.Sort, []string{SortSourcedDesc, SortSourced, SortScoreDesc}))
 	}
-	fe.limit(q.Limit)
+	fe.Limit(q.Limit, MaxLimit, DefaultLimit)
 	fe.cursor(q.Cursor)
 	return fe.Err("invalid query")
 }
@@ -236,34 +235,7 @@ type DealList struct {
 
 // fieldErrors collects every bad field of one input; the checks this
 // service shares among its commands are its methods.
-type fieldErrors struct{ fundbridge.FieldErrors }
-
-func (fe *fieldErrors) id(field, id string) {
-	switch {
-	case id == "":
-		fe.Add(field, "required")
-	case len(id) > maxIDLength:
-		fe.Add(field, fmt.Sprintf("longer than %d characters", maxIDLength))
-	case strings.ContainsFunc(id, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
-	}):
-		fe.Add(field, fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
-	}
-}
-
-// dealID checks a deal ID: two IDs joined, within a stream ID.
-func (fe *fieldErrors) dealID(id string) {
-	switch {
-	case id == "":
-		fe.Add("deal_id", "required")
-	case len(id) > maxDealIDLength:
-		fe.Add("deal_id", fmt.Sprintf("longer than %d characters", maxDealIDLength))
-	case strings.ContainsFunc(id, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
-	}):
-		fe.Add("deal_id", fmt.Sprintf("%q may hold only letters, digits, '_' and '-'", id))
-	}
-}
+type fieldErrors struct{ check.Fields }
 
 func (fe *fieldErrors) step(field string, s Step, required bool) {
 	switch {
@@ -271,37 +243,6 @@ func (fe *fieldErrors) step(field string, s Step, required bool) {
 		fe.Add(field, "required")
 	case s != "" && !s.Valid():
 		fe.Add(field, fundbridge.EnumError(s, Steps()))
-	}
-}
-
-func (fe *fieldErrors) reason(r string) {
-	switch {
-	case strings.TrimSpace(r) == "":
-		fe.Add("reason", "required")
-	case !utf8.ValidString(r):
-		fe.Add("reason", "not valid UTF-8")
-	case utf8.RuneCountInString(r) > maxReasonLength:
-		fe.Add("reason", fmt.Sprintf("longer than %d characters", maxReasonLength))
-	}
-}
-
-// positive checks a decoded amount the way money.Parse would, and that
-// it is above zero.
-func (fe *fieldErrors) positive(field string, a money.Amount) {
-	d := a.Decimal()
-	switch {
-	case !d.IsPositive():
-		fe.Add(field, "must be more than 0.00")
-	case d.Exponent() < -2:
-		fe.Add(field, "has more than 2 decimal places")
-	case d.GreaterThan(money.MaxAmount):
-		fe.Add(field, "is larger than ¥"+money.MaxAmount.String())
-	}
-}
-
-func (fe *fieldErrors) limit(n int) {
-	if n < 0 || n > MaxLimit {
-		fe.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for %d)", MaxLimit, DefaultLimit))
 	}
 }
 
