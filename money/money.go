@@ -160,11 +160,12 @@ func Split(total Amount, weights []decimal.Decimal) ([]Amount, error) {
 	rems := make([]rem, len(weights))
 	allocated := decimal.Zero
 	for i, w := range weights {
-		exact := fen.Mul(w).Div(sum)
-		floor := exact.Floor()
+		// Whole fen and remainder, exactly: every remainder is over the
+		// same sum, so comparing remainders compares the fractions.
+		floor, r := fen.Mul(w).QuoRem(sum, 0)
 		parts[i] = Amount{floor.Shift(-2)}
 		allocated = allocated.Add(floor)
-		rems[i] = rem{i, exact.Sub(floor)}
+		rems[i] = rem{i, r}
 	}
 	left := fen.Sub(allocated).IntPart()
 	sort.SliceStable(rems, func(a, b int) bool { return rems[a].r.GreaterThan(rems[b].r) })
