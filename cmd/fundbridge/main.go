@@ -28,6 +28,7 @@ Usage:
   fundbridge demo [flags]             load a realistic demo market through the HTTP API
   fundbridge projections rebuild [name]  fold the read views again from the start of the log
   fundbridge bench store [flags]      measure the event store against raw JetStream
+  fundbridge schedule [flags]         print a loan's repayment schedule (--help for the flags)
   fundbridge version                  print the version
 
 Services: %s
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "schedule":
+		return runSchedule(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "fundbridge", version)
 		return nil
