@@ -87,17 +87,7 @@ func (t Terms) Validate() error {
 // Check adds every bad term to fe, its field named prefix + JSON name, so
 // a command holding terms reports them where they sit ("loan.months").
 func (t Terms) Check(fe *fundbridge.FieldErrors, prefix string) {
-	p := t.Principal.Decimal()
-	switch {
-	case p.IsNegative():
-		fe.Add(prefix+"principal", "must not be negative")
-	case p.Exponent() < -2:
-		fe.Add(prefix+"principal", "has more than 2 decimal places")
-	case p.Exponent() > 14 || p.GreaterThan(money.MaxAmount):
-		fe.Add(prefix+"principal", "is larger than ¥"+money.MaxAmount.String())
-	case p.IsZero():
-		fe.Add(prefix+"principal", "required, and must be greater than 0")
-	}
+	money.Check(fe, prefix+"principal", t.Principal)
 	if reason := RateProblem(t.AnnualRate); reason != "" {
 		fe.Add(prefix+"annual_rate", reason)
 	}
