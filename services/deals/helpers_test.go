@@ -30,9 +30,9 @@ var (
 	deadline = now.Add(14 * 24 * time.Hour)
 )
 
-func amt(s string) money.Amount        { return money.MustParse(s) }
-func dec(s string) decimal.Decimal     { return decimal.RequireFromString(s) }
-func date(s string) time.Time          { t, _ := time.Parse(time.DateOnly, s); return t }
+func amt(s string) money.Amount         { return money.MustParse(s) }
+func dec(s string) decimal.Decimal      { return decimal.RequireFromString(s) }
+func date(s string) time.Time           { t, _ := time.Parse(time.DateOnly, s); return t }
 func days(t time.Time, n int) time.Time { return t.Add(time.Duration(n) * 24 * time.Hour) }
 
 // fold replays history through the registry, as the repository does, so
