@@ -30,8 +30,8 @@ func decideDeclareDefault(l Loan, a fundbridge.Actor, now time.Time, cmd dealsap
 	}
 	d := dealsapi.LoanDefaulted{LoanID: l.ID, Reason: strings.TrimSpace(cmd.Reason), Principal: l.Outstanding(), Fees: l.FeesOwed}
 	today := day(now)
-	for _, in := range l.Schedule {
-		if !in.Due.After(today) {
+	for i := l.Next; i < len(l.Schedule); i++ {
+		if in := l.Installment(i); !in.Due.After(today) {
 			d.Interest = d.Interest.Add(in.owedInterest())
 		}
 	}

@@ -25,7 +25,8 @@ func decideRepayEarly(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.Lo
 	}
 	today := day(now)
 	next := -1
-	for i, in := range l.Schedule {
+	for i := l.Next; i < len(l.Schedule); i++ {
+		in := l.Installment(i)
 		if in.settled() {
 			continue
 		}
@@ -42,7 +43,7 @@ func decideRepayEarly(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.Lo
 	if next < 0 {
 		return nil, fmt.Errorf("loan %s is repaying with every period settled", l.ID)
 	}
-	in, outstanding := l.Schedule[next], l.Outstanding()
+	in, outstanding := l.Installment(next), l.Outstanding()
 	interest := in.owedInterest()
 	payoff := interest.Add(outstanding)
 	switch {

@@ -16,7 +16,7 @@ import (
 )
 
 // Installment is one period of a fixed schedule and what has been paid
-// of it.
+// of it, as the loan sees it now.
 type Installment struct {
 	dealsapi.ScheduledPeriod
 	PaidInterest  money.Amount `json:"paid_interest"`
@@ -45,19 +45,28 @@ func (b LoanBank) Outstanding() money.Amount { return b.Drawn.Sub(b.PrincipalRep
 // Loan is a closed deal's loan in servicing. It is a value: evolve never
 // writes into the slices it was given.
 type Loan struct {
-	ID              string                     `json:"id"`
-	BorrowerID      string                     `json:"borrower_id"`
-	LeadBankID      string                     `json:"lead_bank_id"`
-	EquityFundID    string                     `json:"equity_fund_id"`
-	Terms           dealsapi.LoanTerms         `json:"terms"` // as agreed; Principal is the loan amount
-	RiskSharing     dealsapi.RiskSharing       `json:"risk_sharing"`
-	Warrant         *dealsapi.Warrant          `json:"warrant,omitempty"`
-	Banks           []LoanBank                 `json:"banks"`
-	Status          dealsapi.LoanStatus        `json:"status"`
-	Drawn           money.Amount               `json:"drawn"`
-	Principal       money.Amount               `json:"principal"` // the schedule's: what was drawn
-	Start           time.Time                  `json:"start"`
-	Schedule        []Installment              `json:"schedule,omitempty"`
+	ID           string               `json:"id"`
+	BorrowerID   string               `json:"borrower_id"`
+	LeadBankID   string               `json:"lead_bank_id"`
+	EquityFundID string               `json:"equity_fund_id"`
+	Terms        dealsapi.LoanTerms   `json:"terms"` // as agreed; Principal is the loan amount
+	RiskSharing  dealsapi.RiskSharing `json:"risk_sharing"`
+	Warrant      *dealsapi.Warrant    `json:"warrant,omitempty"`
+	Banks        []LoanBank           `json:"banks"`
+	Status       dealsapi.LoanStatus  `json:"status"`
+	Drawn        money.Amount         `json:"drawn"`
+	Principal    money.Amount         `json:"principal"` // the schedule's: what was drawn
+	Start        time.Time            `json:"start"`
+	// Schedule is never written into, only replaced (by an early
+	// repayment), so states share it. Payments go to the oldest period
+	// first, so what is paid is a cursor: every period before Next is
+	// settled, Next has PaidInterest and PaidPrincipal, later ones nothing.
+	// Folding a repayment is then O(periods it pays), not O(schedule).
+	Schedule        []dealsapi.ScheduledPeriod `json:"schedule,omitempty"`
+	Next            int                        `json:"next"`
+	PaidInterest    money.Amount               `json:"paid_interest"`
+	PaidPrincipal   money.Amount               `json:"paid_principal"`
+	OverdueThrough  int                        `json:"overdue_through"` // arrears recorded up to this period number
 	FeesOwed        money.Amount               `json:"fees_owed"`
 	PrincipalRepaid money.Amount               `json:"principal_repaid"`
 	Default         *dealsapi.LoanDefaulted    `json:"default,omitempty"`
@@ -85,7 +94,8 @@ func (l Loan) Undrawn() money.Amount {
 // now, and the days past due of the oldest of them.
 func (l Loan) Arrears(now time.Time) (money.Amount, int) {
 	today, sum, days := day(now), money.Zero, 0
-	for _, in := range l.Schedule {
+	for i := l.Next; i < len(l.Schedule); i++ {
+		in := l.Installment(i)
 		if in.settled() || !today.After(in.Due) {
 			continue
 		}
@@ -95,6 +105,27 @@ func (l Loan) Arrears(now time.Time) (money.Amount, int) {
 		sum = sum.Add(in.owed())
 	}
 	return sum, days
+}
+
+// Installment is period i (from 0) of the schedule with what is paid of it.
+func (l Loan) Installment(i int) Installment {
+	in := Installment{ScheduledPeriod: l.Schedule[i], Overdue: l.Schedule[i].Number <= l.OverdueThrough}
+	switch {
+	case i < l.Next:
+		in.PaidInterest, in.PaidPrincipal = in.Interest, in.Principal
+	case i == l.Next:
+		in.PaidInterest, in.PaidPrincipal = l.PaidInterest, l.PaidPrincipal
+	}
+	return in
+}
+
+// advance moves the cursor past settled periods (also any a tiny loan's
+// rounding left at 0.00).
+func (l *Loan) advance() {
+	for l.Next < len(l.Schedule) && l.Installment(l.Next).settled() {
+		l.Next++
+		l.PaidInterest, l.PaidPrincipal = money.Zero, money.Zero
+	}
 }
 
 // EvolveLoan folds one event into a loan.
@@ -111,34 +142,32 @@ func EvolveLoan(l Loan, e events.Event, payload any) Loan {
 		l.Banks = l.withBanks(p.Banks, func(b *LoanBank, a money.Amount) { b.Drawn = b.Drawn.Add(a) })
 	case dealsapi.ScheduleFixed:
 		l.Status, l.Principal, l.Start = dealsapi.StatusRepaying, p.Principal, p.Start
-		l.Schedule = make([]Installment, len(p.Periods))
-		for i, sp := range p.Periods {
-			l.Schedule[i] = Installment{ScheduledPeriod: sp}
-		}
+		l.Schedule, l.Next = p.Periods, 0
+		l.advance()
 	case dealsapi.FeeCharged:
 		l.FeesOwed = l.FeesOwed.Add(p.Amount)
 	case dealsapi.RepaymentReceived:
 		l.FeesOwed = l.FeesOwed.Sub(p.Fees)
 		l.PrincipalRepaid = l.PrincipalRepaid.Add(p.Principal)
-		l.Schedule = slices.Clone(l.Schedule)
 		for _, pp := range p.Periods {
-			in := &l.Schedule[pp.Number-l.Schedule[0].Number]
-			in.PaidInterest, in.PaidPrincipal = in.PaidInterest.Add(pp.Interest), in.PaidPrincipal.Add(pp.Principal)
+			if l.Next < len(l.Schedule) && l.Schedule[l.Next].Number == pp.Number {
+				l.PaidInterest, l.PaidPrincipal = l.PaidInterest.Add(pp.Interest), l.PaidPrincipal.Add(pp.Principal)
+				l.advance()
+			}
 		}
 		l.Banks = l.withRepayment(p.Banks)
 	case dealsapi.PeriodOverdue:
-		l.Schedule = slices.Clone(l.Schedule)
-		l.Schedule[p.Number-l.Schedule[0].Number].Overdue = true
+		l.OverdueThrough = max(l.OverdueThrough, p.Number)
 	case dealsapi.EarlyRepaymentReceived:
 		l.PrincipalRepaid = l.PrincipalRepaid.Add(p.Principal)
-		k := p.Period - l.Schedule[0].Number
-		paid := l.Schedule[k]
-		paid.PaidInterest, paid.PaidPrincipal = paid.PaidInterest.Add(p.Interest), paid.PaidPrincipal.Add(p.Principal)
-		paid.Principal, paid.Interest = paid.PaidPrincipal, paid.PaidInterest
-		paid.Payment, paid.Balance = paid.Principal.Add(paid.Interest), p.OutstandingAfter
-		l.Schedule = append(slices.Clone(l.Schedule[:k]), paid)
-		for _, sp := range p.Remaining {
-			l.Schedule = append(l.Schedule, Installment{ScheduledPeriod: sp})
+		k := slices.IndexFunc(l.Schedule, func(sp dealsapi.ScheduledPeriod) bool { return sp.Number == p.Period })
+		if k >= 0 {
+			paid := l.Schedule[k]
+			paid.Interest, paid.Principal = l.PaidInterest.Add(p.Interest), l.PaidPrincipal.Add(p.Principal)
+			paid.Payment, paid.Balance = paid.Principal.Add(paid.Interest), p.OutstandingAfter
+			l.Schedule = append(append(slices.Clone(l.Schedule[:k]), paid), p.Remaining...)
+			l.Next, l.PaidInterest, l.PaidPrincipal = k+1, money.Zero, money.Zero
+			l.advance()
 		}
 		l.Banks = l.withRepayment(p.Banks)
 	case dealsapi.LoanRepaid:
@@ -297,7 +326,8 @@ func decideRepay(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.LoanAmo
 	}
 	owed, through := l.FeesOwed, 0
 	today := day(now)
-	for _, in := range l.Schedule {
+	for i := l.Next; i < len(l.Schedule); i++ {
+		in := l.Installment(i)
 		if in.settled() {
 			continue
 		}
@@ -313,7 +343,8 @@ func decideRepay(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.LoanAmo
 	left := cmd.Amount
 	take := func(due money.Amount) money.Amount { t := money.Min(left, due); left = left.Sub(t); return t }
 	r.Fees = take(l.FeesOwed)
-	for _, in := range l.Schedule {
+	for i := l.Next; i < len(l.Schedule); i++ {
+		in := l.Installment(i)
 		if left.IsZero() {
 			break
 		}
@@ -340,8 +371,8 @@ func decideRepay(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.LoanAmo
 // owedInterestAndPrincipal is everything the schedule still asks for.
 func (l Loan) owedInterestAndPrincipal() money.Amount {
 	sum := money.Zero
-	for _, in := range l.Schedule {
-		sum = sum.Add(in.owed())
+	for i := l.Next; i < len(l.Schedule); i++ {
+		sum = sum.Add(l.Installment(i).owed())
 	}
 	return sum
 }
@@ -403,7 +434,8 @@ func decideRecordArrears(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi
 	}
 	today := day(now)
 	var out []events.Payload
-	for _, in := range l.Schedule {
+	for i := l.Next; i < len(l.Schedule); i++ {
+		in := l.Installment(i)
 		if in.settled() || in.Overdue || !today.After(in.Due) {
 			continue
 		}

@@ -185,7 +185,7 @@ func TestEarlyRepayment(t *testing.T) {
 		t.Errorf("remaining schedule %+v … %+v", r[0], r[len(r)-1])
 	}
 	l := fold(t, EvolveLoan, append(paid, part))
-	if l.Outstanding().String() != "477475.62" || len(l.Schedule) != 36 || !l.Schedule[1].settled() || l.Schedule[1].Principal.String() != "496469.45" {
+	if l.Outstanding().String() != "477475.62" || len(l.Schedule) != 36 || !l.Installment(1).settled() || l.Schedule[1].Principal.String() != "496469.45" {
 		t.Errorf("after the early repayment: outstanding %s, period 2 %+v", l.Outstanding(), l.Schedule[1])
 	}
 	sumBanks := money.Zero
