@@ -45,3 +45,6 @@ func Sum(amounts []Amount) Amount {
 	}
 	return s
 }
+
+// Fen is n fen: Fen(2967993) is ¥29,679.93.
+func Fen(n int64) Amount { return Amount{decimal.New(n, -2)} }

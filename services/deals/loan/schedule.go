@@ -16,6 +16,7 @@ package loan
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,6 +191,11 @@ const powPlaces = 34
 
 // compute builds the periods after the first paid, for balance outstanding
 // at that point. Terms are valid.
+//
+// The period loop works in whole fen (int64) with exact 128-bit products:
+// a balance is at most 10^15 fen and a rate has at most 6 places, so
+// balance × rate fits in 128 bits and half-up rounding of the quotient is
+// exact, the same figures decimal gives at a fraction of the cost.
 func compute(t Terms, paid int, balance money.Amount) Schedule {
 	left := t.Months - paid
 	interestOnly := max(t.InterestOnlyMonths-paid, 0)
@@ -197,48 +203,54 @@ func compute(t Terms, paid int, balance money.Amount) Schedule {
 	if left == 0 {
 		return s
 	}
-	bal := balance.Decimal()
+	bal := balance.Decimal().Shift(2).IntPart()
+	rate := uint64(t.AnnualRate.Shift(MaxRatePlaces).IntPart()) // millionths
 	// level is the installment (equal installment) or the principal part
-	// (equal principal) of the amortizing months.
-	var level decimal.Decimal
+	// (equal principal) of the amortizing months, in fen.
+	var level int64
 	switch amortizing := int64(left - interestOnly); t.Method {
 	case EqualInstallment:
-		level = installment(bal, t.AnnualRate, amortizing)
+		level = installment(balance.Decimal(), t.AnnualRate, amortizing).Shift(2).IntPart()
 	case EqualPrincipal:
-		level = bal.DivRound(decimal.NewFromInt(amortizing), 2)
+		level = int64(divHalfUp(uint64(bal), 1, uint64(amortizing)))
 	}
-	totalPay, totalInterest := decimal.Zero, decimal.Zero
+	var totalPay, totalInterest int64
 	for k := 1; k <= left; k++ {
-		interest := bal.Mul(t.AnnualRate).DivRound(twelve, 2)
-		var principal decimal.Decimal
+		interest := int64(divHalfUp(uint64(bal), rate, 12*1_000_000))
+		var principal int64
 		switch {
 		case k == left:
 			principal = bal
 		case k <= interestOnly || t.Method == InterestOnlyBullet:
-			principal = decimal.Zero
+			principal = 0
 		case t.Method == EqualInstallment:
-			principal = level.Sub(interest)
+			principal = level - interest
 		default:
 			principal = level
 		}
 		// Rounding up tiny loans could repay more than is owed before the
 		// end; the balance never goes below zero.
-		if principal.GreaterThan(bal) {
-			principal = bal
-		}
-		if principal.IsNegative() {
-			principal = decimal.Zero
-		}
-		bal = bal.Sub(principal)
-		pay := principal.Add(interest)
-		totalPay, totalInterest = totalPay.Add(pay), totalInterest.Add(interest)
+		principal = max(0, min(principal, bal))
+		bal -= principal
+		totalPay, totalInterest = totalPay+principal+interest, totalInterest+interest
 		s.Periods = append(s.Periods, Period{
-			Number: paid + k, Payment: money.FromDecimal(pay), Principal: money.FromDecimal(principal),
-			Interest: money.FromDecimal(interest), Balance: money.FromDecimal(bal),
+			Number: paid + k, Payment: money.Fen(principal + interest), Principal: money.Fen(principal),
+			Interest: money.Fen(interest), Balance: money.Fen(bal),
 		})
 	}
-	s.TotalPayment, s.TotalInterest = money.FromDecimal(totalPay), money.FromDecimal(totalInterest)
+	s.TotalPayment, s.TotalInterest = money.Fen(totalPay), money.Fen(totalInterest)
 	return s
+}
+
+// divHalfUp is a·b / c rounded half-up, exactly; the quotient must fit
+// in 64 bits.
+func divHalfUp(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	q, r := bits.Div64(hi, lo, c)
+	if r >= c-r {
+		q++
+	}
+	return q
 }
 
 // installment is P·r·(1+r)^n / ((1+r)^n − 1) rounded half-up to the fen.
