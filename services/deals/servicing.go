@@ -362,19 +362,13 @@ func decideRepay(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.LoanAmo
 	}
 	r.Banks, r.OutstandingAfter = banks, l.Outstanding().Sub(r.Principal)
 	out := []events.Payload{r}
-	if cmd.Amount.Equal(l.FeesOwed.Add(l.owedInterestAndPrincipal())) {
+	// Interest is paid before principal, and a period after the balance
+	// reaches zero asks for no interest: no principal left and no fees
+	// left means nothing is owed.
+	if r.OutstandingAfter.IsZero() && r.Fees.Equal(l.FeesOwed) {
 		out = append(out, dealsapi.LoanRepaid{LoanID: l.ID})
 	}
 	return out, nil
-}
-
-// owedInterestAndPrincipal is everything the schedule still asks for.
-func (l Loan) owedInterestAndPrincipal() money.Amount {
-	sum := money.Zero
-	for i := l.Next; i < len(l.Schedule); i++ {
-		sum = sum.Add(l.Installment(i).owed())
-	}
-	return sum
 }
 
 // splitRepayment splits a repayment's parts to the banks in proportion
