@@ -166,10 +166,7 @@ func yuan(a money.Amount) string {
 
 // DecideOnboardBank adds a bank (operators and the platform).
 func DecideOnboardBank(b Bank, a fundbridge.Actor, cmd dealsapi.OnboardBank) ([]events.Payload, error) {
-	if err := requireRole(a, "onboard banks", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
+	if err := platformOnly(a, "onboard banks", cmd.Validate); err != nil {
 		return nil, err
 	}
 	if b.exists() {
@@ -182,10 +179,7 @@ func DecideOnboardBank(b Bank, a fundbridge.Actor, cmd dealsapi.OnboardBank) ([]
 
 // DecideSetBankLimits changes a bank's limits (operators and the platform).
 func DecideSetBankLimits(b Bank, a fundbridge.Actor, cmd dealsapi.SetBankLimits) ([]events.Payload, error) {
-	if err := requireRole(a, "set bank limits", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
+	if err := platformOnly(a, "set bank limits", cmd.Validate); err != nil {
 		return nil, err
 	}
 	if !b.exists() {
@@ -233,10 +227,7 @@ func DecideWithdrawProgramme(b Bank, a fundbridge.Actor, cmd dealsapi.WithdrawPr
 // (the platform, as a bank commits). On the bank's own stream, two deals
 // cannot both pass a limit that only one fits under.
 func DecideReserveExposure(b Bank, a fundbridge.Actor, cmd dealsapi.ReserveExposure) ([]events.Payload, error) {
-	if err := requireRole(a, "reserve bank exposure", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
+	if err := platformOnly(a, "reserve bank exposure", cmd.Validate); err != nil {
 		return nil, err
 	}
 	if !b.exists() {
@@ -256,10 +247,7 @@ func DecideReserveExposure(b Bank, a fundbridge.Actor, cmd dealsapi.ReserveExpos
 
 // DecideReleaseExposure gives back exposure the bank carries for a deal.
 func DecideReleaseExposure(b Bank, a fundbridge.Actor, cmd dealsapi.ReleaseExposure) ([]events.Payload, error) {
-	if err := requireRole(a, "release bank exposure", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
+	if err := platformOnly(a, "release bank exposure", cmd.Validate); err != nil {
 		return nil, err
 	}
 	if !b.exists() {
@@ -293,6 +281,15 @@ func requireRole(a fundbridge.Actor, what string, roles ...fundbridge.Role) erro
 		return fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s without an org may not %s", fundbridge.Article(a.Role), what)
 	}
 	return nil
+}
+
+// platformOnly checks a command only operators and the platform send:
+// sagas, deadlines and back-office corrections.
+func platformOnly(a fundbridge.Actor, what string, validate func() error) error {
+	if err := requireRole(a, what, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
+		return err
+	}
+	return validate()
 }
 
 // notFound answers both for what does not exist and for what the actor

@@ -131,9 +131,6 @@ func BenchmarkServicing10kLoans(b *testing.B) {
 // in fen, the cursor, and each bank's outstanding principal.
 type rawLoan struct {
 	interest, principal []int64
-	next                int
-	paidInterest        int64
-	paidPrincipal       int64
 	banks               []int64
 	bankInterest        []int64
 }
@@ -166,9 +163,8 @@ func rawRepay(loans []rawLoan) time.Duration {
 		l := &loans[i]
 		for k := range repaymentsByLoan {
 			amount := l.interest[k] + l.principal[k]
-			interest := min(amount, l.interest[k]-l.paidInterest)
+			interest := min(amount, l.interest[k])
 			principal := amount - interest
-			l.next++
 			splitRaw(interest, l.banks, parts)
 			for b := range l.banks {
 				l.bankInterest[b] += parts[b]

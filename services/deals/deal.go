@@ -283,10 +283,7 @@ func invited(d Deal, a fundbridge.Actor, now time.Time, dealID, bankID, what str
 // platform, once the funds service committed it). The same record again
 // changes nothing.
 func decideRecordEquity(d Deal, a fundbridge.Actor, now time.Time, cmd dealsapi.RecordEquityCommitted) ([]events.Payload, error) {
-	if err := requireRole(a, "record equity commitments", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
+	if err := platformOnly(a, "record equity commitments", cmd.Validate); err != nil {
 		return nil, err
 	}
 	if !d.exists() {
@@ -316,10 +313,7 @@ func decideRecordEquity(d Deal, a fundbridge.Actor, now time.Time, cmd dealsapi.
 // bank's commitment and the equity tranche if it was in. The deadline
 // firing again changes nothing.
 func decideExpire(d Deal, a fundbridge.Actor, now time.Time, cmd dealsapi.DealRef) ([]events.Payload, error) {
-	if err := requireRole(a, "expire deals", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
+	if err := platformOnly(a, "expire deals", cmd.Validate); err != nil {
 		return nil, err
 	}
 	switch {

@@ -30,10 +30,8 @@ func decideDeclareDefault(l Loan, a fundbridge.Actor, now time.Time, cmd dealsap
 	}
 	d := dealsapi.LoanDefaulted{LoanID: l.ID, Reason: strings.TrimSpace(cmd.Reason), Principal: l.Outstanding(), Fees: l.FeesOwed}
 	today := day(now)
-	for i := l.Next; i < len(l.Schedule); i++ {
-		if in := l.Installment(i); !in.Due.After(today) {
-			d.Interest = d.Interest.Add(in.owedInterest())
-		}
+	for i := l.Next; i < len(l.Schedule) && !l.Schedule[i].Due.After(today); i++ {
+		d.Interest = d.Interest.Add(l.Installment(i).owedInterest())
 	}
 	d.Loss = d.Principal.Add(d.Interest).Add(d.Fees)
 	parts, err := money.Split(d.Loss, l.RiskSharing.Shares())

@@ -96,7 +96,10 @@ func (l Loan) Arrears(now time.Time) (money.Amount, int) {
 	today, sum, days := day(now), money.Zero, 0
 	for i := l.Next; i < len(l.Schedule); i++ {
 		in := l.Installment(i)
-		if in.settled() || !today.After(in.Due) {
+		if !today.After(in.Due) {
+			break // periods fall due in order
+		}
+		if in.settled() {
 			continue
 		}
 		if sum.IsZero() {
@@ -414,10 +417,7 @@ func (l Loan) splitRepayment(fees, interest, principal money.Amount) ([]dealsapi
 // decideRecordArrears records each period still unpaid after its due
 // date, once (the platform, when a period's durable deadline fires).
 func decideRecordArrears(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.LoanRef) ([]events.Payload, error) {
-	if err := requireRole(a, "record arrears", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
+	if err := platformOnly(a, "record arrears", cmd.Validate); err != nil {
 		return nil, err
 	}
 	if !l.exists() {
@@ -430,7 +430,10 @@ func decideRecordArrears(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi
 	var out []events.Payload
 	for i := l.Next; i < len(l.Schedule); i++ {
 		in := l.Installment(i)
-		if in.settled() || in.Overdue || !today.After(in.Due) {
+		if !today.After(in.Due) {
+			break // periods fall due in order
+		}
+		if in.settled() || in.Overdue {
 			continue
 		}
 		out = append(out, dealsapi.PeriodOverdue{LoanID: l.ID, Number: in.Number, Due: in.Due, Overdue: in.owed(),
