@@ -1,9 +1,3 @@
-// Package deals is the deals service's domain: banks with their limits
-// and lending programmes, loan plus external direct investment deals
-// (贷款+外部直投) syndicated among banks, and the loans they service. Every
-// decide function is pure: what it needs from elsewhere (a bank's
-// exposure, the application, the time) is passed in; every evolve
-// function folds one event into a new state without touching the old one.
 package deals
 
 import (
