@@ -30,7 +30,7 @@ func decideDeclareDefault(l Loan, a fundbridge.Actor, now time.Time, cmd dealsap
 	}
 	d := dealsapi.LoanDefaulted{LoanID: l.ID, Reason: strings.TrimSpace(cmd.Reason), Principal: l.Outstanding(), Fees: l.FeesOwed}
 	today := day(now)
-	for i := l.Next; i < len(l.Schedule) && !l.Schedule[i].Due.After(today); i++ {
+	for i := l.Next; i < len(l.Schedule) && !l.Schedule[i].Due().After(today); i++ {
 		d.Interest = d.Interest.Add(l.Installment(i).owedInterest())
 	}
 	d.Loss = d.Principal.Add(d.Interest).Add(d.Fees)

@@ -82,8 +82,8 @@ func checkLoan(t *testing.T, l Loan, step string) {
 	if !owed.Equal(l.Outstanding()) {
 		t.Fatalf("%s: schedule asks for %s of principal, %s outstanding", step, owed, l.Outstanding())
 	}
-	if last := l.Schedule[len(l.Schedule)-1]; !last.Balance.IsZero() {
-		t.Fatalf("%s: schedule ends at %s", step, last.Balance)
+	if last := l.Schedule[len(l.Schedule)-1]; last.balance != 0 {
+		t.Fatalf("%s: schedule ends at %d fen", step, last.balance)
 	}
 }
 
@@ -146,7 +146,7 @@ func TestLoansKeepTheirBooksExact(t *testing.T) {
 				out, err := decideRecordArrears(l, platform, at, dealsapi.LoanRef{LoanID: l.ID})
 				step("recording arrears", out, err)
 				owed := l.FeesOwed
-				for i := l.Next; i < len(l.Schedule) && !l.Schedule[i].Due.After(day(at)); i++ {
+				for i := l.Next; i < len(l.Schedule) && !l.Schedule[i].Due().After(day(at)); i++ {
 					owed = owed.Add(l.Installment(i).owed())
 				}
 				if owed.IsZero() {

@@ -62,7 +62,7 @@ type Loan struct {
 	// first, so what is paid is a cursor: every period before Next is
 	// settled, Next has PaidInterest and PaidPrincipal, later ones nothing.
 	// Folding a repayment is then O(periods it pays), not O(schedule).
-	Schedule        []dealsapi.ScheduledPeriod `json:"schedule,omitempty"`
+	Schedule        []period                   `json:"schedule,omitempty"`
 	Next            int                        `json:"next"`
 	PaidInterest    money.Amount               `json:"paid_interest"`
 	PaidPrincipal   money.Amount               `json:"paid_principal"`
@@ -112,7 +112,7 @@ func (l Loan) Arrears(now time.Time) (money.Amount, int) {
 
 // Installment is period i (from 0) of the schedule with what is paid of it.
 func (l Loan) Installment(i int) Installment {
-	in := Installment{ScheduledPeriod: l.Schedule[i], Overdue: l.Schedule[i].Number <= l.OverdueThrough}
+	in := Installment{ScheduledPeriod: l.Schedule[i].scheduled(), Overdue: l.Schedule[i].number <= l.OverdueThrough}
 	switch {
 	case i < l.Next:
 		in.PaidInterest, in.PaidPrincipal = in.Interest, in.Principal
@@ -145,7 +145,7 @@ func EvolveLoan(l Loan, e events.Event, payload any) Loan {
 		l.Banks = l.withBanks(p.Banks, func(b *LoanBank, a money.Amount) { b.Drawn = b.Drawn.Add(a) })
 	case dealsapi.ScheduleFixed:
 		l.Status, l.Principal, l.Start = dealsapi.StatusRepaying, p.Principal, p.Start
-		l.Schedule, l.Next = p.Periods, 0
+		l.Schedule, l.Next = compactAll(p.Periods), 0
 		l.advance()
 	case dealsapi.FeeCharged:
 		l.FeesOwed = l.FeesOwed.Add(p.Amount)
@@ -153,7 +153,7 @@ func EvolveLoan(l Loan, e events.Event, payload any) Loan {
 		l.FeesOwed = l.FeesOwed.Sub(p.Fees)
 		l.PrincipalRepaid = l.PrincipalRepaid.Add(p.Principal)
 		for _, pp := range p.Periods {
-			if l.Next < len(l.Schedule) && l.Schedule[l.Next].Number == pp.Number {
+			if l.Next < len(l.Schedule) && l.Schedule[l.Next].number == pp.Number {
 				l.PaidInterest, l.PaidPrincipal = l.PaidInterest.Add(pp.Interest), l.PaidPrincipal.Add(pp.Principal)
 				l.advance()
 			}
@@ -163,12 +163,12 @@ func EvolveLoan(l Loan, e events.Event, payload any) Loan {
 		l.OverdueThrough = max(l.OverdueThrough, p.Number)
 	case dealsapi.EarlyRepaymentReceived:
 		l.PrincipalRepaid = l.PrincipalRepaid.Add(p.Principal)
-		k := slices.IndexFunc(l.Schedule, func(sp dealsapi.ScheduledPeriod) bool { return sp.Number == p.Period })
+		k := slices.IndexFunc(l.Schedule, func(sp period) bool { return sp.number == p.Period })
 		if k >= 0 {
-			paid := l.Schedule[k]
+			paid := l.Schedule[k].scheduled()
 			paid.Interest, paid.Principal = l.PaidInterest.Add(p.Interest), l.PaidPrincipal.Add(p.Principal)
 			paid.Payment, paid.Balance = paid.Principal.Add(paid.Interest), p.OutstandingAfter
-			l.Schedule = append(append(slices.Clone(l.Schedule[:k]), paid), p.Remaining...)
+			l.Schedule = append(append(slices.Clone(l.Schedule[:k]), compact(paid)), compactAll(p.Remaining)...)
 			l.Next, l.PaidInterest, l.PaidPrincipal = k+1, money.Zero, money.Zero
 			l.advance()
 		}

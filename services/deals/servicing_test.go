@@ -1,6 +1,8 @@
 package deals
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,8 +187,8 @@ func TestEarlyRepayment(t *testing.T) {
 		t.Errorf("remaining schedule %+v … %+v", r[0], r[len(r)-1])
 	}
 	l := fold(t, EvolveLoan, append(paid, part))
-	if l.Outstanding().String() != "477475.62" || len(l.Schedule) != 36 || !l.Installment(1).settled() || l.Schedule[1].Principal.String() != "496469.45" {
-		t.Errorf("after the early repayment: outstanding %s, period 2 %+v", l.Outstanding(), l.Schedule[1])
+	if l.Outstanding().String() != "477475.62" || len(l.Schedule) != 36 || !l.Installment(1).settled() || l.Installment(1).Principal.String() != "496469.45" {
+		t.Errorf("after the early repayment: outstanding %s, period 2 %+v", l.Outstanding(), l.Installment(1))
 	}
 	sumBanks := money.Zero
 	for _, b := range l.Banks {
@@ -238,4 +240,21 @@ func TestDefaultAndWarrant(t *testing.T) {
 		{name: "by another bank", given: inRepayment(t), when: exercise(bankB, date("2026-06-01")), code: fundbridge.EFORBIDDEN},
 		{name: "twice", given: with(inRepayment(t), exercised), when: exercise(leadBank, date("2026-06-02")), code: fundbridge.ECONFLICT},
 	})
+}
+
+// A loan's state reads back from JSON as it was (snapshots), its
+// schedule written as the contract writes periods, amounts as strings.
+func TestLoanStateRoundTrips(t *testing.T) {
+	l := fold(t, EvolveLoan, with(inRepayment(t), firstPaid(), dealsapi.PeriodOverdue{LoanID: "deal-1", Number: 2}))
+	data := mustJSON(t, l)
+	var back Loan
+	if err := json.Unmarshal([]byte(data), &back); err != nil {
+		t.Fatal(err)
+	}
+	if again := mustJSON(t, back); again != data {
+		t.Errorf("wrote %.400s\nread back %.400s", data, again)
+	}
+	if want := mustJSON(t, fixed(t, "1000000").Periods[0]); !strings.Contains(data, want) {
+		t.Errorf("period 1 is not written as the contract writes it (%s): %.300s", want, data)
+	}
 }

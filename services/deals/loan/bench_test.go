@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,6 +116,10 @@ func BenchmarkSchedules10kLoans360Months(b *testing.B) {
 	b.ReportMetric(float64(allocs), "ours-allocs/10k-loans")
 	b.ReportMetric(float64(bytes)/1e6, "ours-MB-allocated/10k-loans")
 	b.ReportMetric(float64(retained)/1e6, "ours-MB-held/10k-loans")
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "MB-peak-RSS")
+	}
 }
 
 func median(xs []float64) float64 {
