@@ -57,11 +57,12 @@ type Loan struct {
 	Drawn        money.Amount         `json:"drawn"`
 	Principal    money.Amount         `json:"principal"` // the schedule's: what was drawn
 	Start        time.Time            `json:"start"`
-	// Schedule is never written into, only replaced (by an early
-	// repayment), so states share it. Payments go to the oldest period
-	// first, so what is paid is a cursor: every period before Next is
-	// settled, Next has PaidInterest and PaidPrincipal, later ones nothing.
-	// Folding a repayment is then O(periods it pays), not O(schedule).
+	// Schedule (in whole fen, see period) is never written into, only
+	// replaced by an early repayment, so states share it. Payments go to
+	// the oldest period first, so what is paid is a cursor: every period
+	// before Next is settled, Next has PaidInterest and PaidPrincipal,
+	// later ones nothing. Folding a repayment is then O(periods it pays),
+	// not O(schedule).
 	Schedule        []period                   `json:"schedule,omitempty"`
 	Next            int                        `json:"next"`
 	PaidInterest    money.Amount               `json:"paid_interest"`
