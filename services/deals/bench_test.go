@@ -90,7 +90,9 @@ func BenchmarkServicing10kLoans(b *testing.B) {
 		heldMB = append(heldMB, float64(ms.HeapAlloc-heapBefore)/1e6)
 
 		raw := rawLoans(loans)
+		runtime.GC()
 		rawTook := rawRepay(raw)
+		runtime.GC()
 
 		runtime.ReadMemStats(&ms)
 		mallocs, total := ms.Mallocs, ms.TotalAlloc
