@@ -71,8 +71,11 @@ func scheduleTerms(principal, rate string, months int, method string, interestOn
 	} else {
 		terms.AnnualRate = r
 	}
-	// Check the rest only once what was read parsed, so a bad flag is
-	// named once, for what is wrong with it.
+	if months == 0 {
+		fe.Add("months", fmt.Sprintf("required: the tenor in months, 1 to %d", loan.MaxMonths))
+	}
+	// The calculator checks the rest; a flag already found bad is named
+	// once, for what was wrong with it first.
 	terms.Check(&fe, "")
 	var named fundbridge.FieldErrors
 	seen := map[string]bool{}

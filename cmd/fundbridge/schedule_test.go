@@ -80,6 +80,7 @@ func TestScheduleHelpAndBadInput(t *testing.T) {
 		{[]string{"--principal", "1000", "--annual-rate", "0.04", "--months", "12", "--method", "balloon"}, []string{`--method: "balloon" is not one of`}},
 		{[]string{"--principal", "1000", "--annual-rate", "0.04", "--months", "12", "--interest-only-months", "12"}, []string{"--interest-only-months: 12 must be fewer than the 12 months"}},
 		{[]string{"--annual-rate", "0.04", "--months", "12"}, []string{"--principal: required"}},
+		{[]string{"--principal", "1000", "--annual-rate", "0.04"}, []string{"--months: required"}},
 		{[]string{"--months", "twelve"}, []string{"-months"}},
 	} {
 		out, _, err := schedule(t, c.args...)
