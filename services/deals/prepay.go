@@ -8,7 +8,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
-	"github.com/fundbridge/fundbridge/services/deals/loan"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
 )
 
 // decideRepayEarly prepays principal with the next period: its interest

@@ -12,7 +12,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
-	"github.com/fundbridge/fundbridge/services/deals/loan"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
 )
 
 // Installment is one period of a fixed schedule and what has been paid

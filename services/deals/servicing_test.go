@@ -10,7 +10,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
-	"github.com/fundbridge/fundbridge/services/deals/loan"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
 )
 
 func drawn(amount, lead, b, after, undrawn string) dealsapi.LoanDrawnDown {

@@ -8,7 +8,8 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/deals/loan"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
+	"github.com/fundbridge/fundbridge/services/svc/check"
 )
 
 // The commands of the deals service. Rates and fractions are strings on
@@ -28,8 +29,8 @@ type OnboardBank struct {
 
 func (c OnboardBank) Validate() error {
 	var fe fieldErrors
-	fe.id("bank_id", c.BankID)
-	fe.text("name", c.Name, maxNameLength, true)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.Line("name", c.Name, maxNameLength, true)
 	fe.limits(c.CreditLimit, c.SingleBorrowerLimit)
 	return fe.Err("invalid bank")
 }
@@ -44,7 +45,7 @@ type SetBankLimits struct {
 
 func (c SetBankLimits) Validate() error {
 	var fe fieldErrors
-	fe.id("bank_id", c.BankID)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
 	fe.limits(c.CreditLimit, c.SingleBorrowerLimit)
 	return fe.Err("invalid limits")
 }
@@ -58,18 +59,18 @@ type PublishProgramme struct {
 
 func (c PublishProgramme) Validate() error {
 	var fe fieldErrors
-	fe.id("bank_id", c.BankID)
-	fe.id("programme_id", c.ProgrammeID)
-	fe.text("name", c.Name, maxNameLength, true)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.ID("programme_id", c.ProgrammeID, maxIDLength, true)
+	fe.Line("name", c.Name, maxNameLength, true)
 	if len(c.Stages) == 0 {
 		fe.Add("stages", "at least one stage is required")
 	}
-	enumList(&fe, "stages", c.Stages, fundbridge.Stages, fundbridge.Stage.Valid)
-	enumList(&fe, "layers", c.Layers, fundbridge.Layers, fundbridge.Layer.Valid)
-	enumList(&fe, "sectors", c.Sectors, fundbridge.AllSectors(), fundbridge.Sector.Valid)
-	enumList(&fe, "cities", c.Cities, fundbridge.Cities, fundbridge.City.Valid)
-	minOK := money.Check(&fe.FieldErrors, "loan_min", c.LoanMin)
-	maxOK := money.Check(&fe.FieldErrors, "loan_max", c.LoanMax)
+	check.EnumList(&fe.Fields, "stages", c.Stages, fundbridge.Stages)
+	check.EnumList(&fe.Fields, "layers", c.Layers, fundbridge.Layers)
+	check.EnumList(&fe.Fields, "sectors", c.Sectors, fundbridge.AllSectors())
+	check.EnumList(&fe.Fields, "cities", c.Cities, fundbridge.Cities)
+	minOK := fe.Amount("loan_min", c.LoanMin, maxAmount())
+	maxOK := fe.Amount("loan_max", c.LoanMax, maxAmount())
 	if minOK && maxOK && c.LoanMax.LessThan(c.LoanMin) {
 		fe.Add("loan_max", "must be at least loan_min "+c.LoanMin.String())
 	}
@@ -86,8 +87,8 @@ type WithdrawProgramme struct {
 
 func (c WithdrawProgramme) Validate() error {
 	var fe fieldErrors
-	fe.id("bank_id", c.BankID)
-	fe.id("programme_id", c.ProgrammeID)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.ID("programme_id", c.ProgrammeID, maxIDLength, true)
 	return fe.Err("invalid withdrawal")
 }
 
@@ -102,10 +103,10 @@ type ReserveExposure struct {
 
 func (c ReserveExposure) Validate() error {
 	var fe fieldErrors
-	fe.id("bank_id", c.BankID)
-	fe.id("deal_id", c.DealID)
-	fe.ref("borrower_id", c.BorrowerID)
-	money.Check(&fe.FieldErrors, "amount", c.Amount)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.Ref("borrower_id", c.BorrowerID, maxRefLength)
+	fe.Amount("amount", c.Amount, maxAmount())
 	return fe.Err("invalid reservation")
 }
 
@@ -119,10 +120,10 @@ type ReleaseExposure struct {
 
 func (c ReleaseExposure) Validate() error {
 	var fe fieldErrors
-	fe.id("bank_id", c.BankID)
-	fe.id("deal_id", c.DealID)
-	money.Check(&fe.FieldErrors, "amount", c.Amount)
-	fe.text("reason", c.Reason, maxReasonLength, true)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.Amount("amount", c.Amount, maxAmount())
+	fe.Text("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid release")
 }
 
@@ -181,9 +182,9 @@ func (c ProposeDeal) Validate() error {
 // Proposal validates the command and returns the deal it proposes.
 func (c ProposeDeal) Proposal(dealID string) (DealProposed, error) {
 	var fe fieldErrors
-	fe.ref("borrower_id", c.BorrowerID)
-	fe.ref("application_id", c.ApplicationID)
-	fe.id("lead_bank_id", c.LeadBankID)
+	fe.Ref("borrower_id", c.BorrowerID, maxRefLength)
+	fe.Ref("application_id", c.ApplicationID, maxRefLength)
+	fe.ID("lead_bank_id", c.LeadBankID, maxIDLength, true)
 	terms := LoanTerms{Principal: c.Loan.Principal, Months: c.Loan.Months, Method: c.Loan.Method, InterestOnlyMonths: c.Loan.InterestOnlyMonths}
 	if c.Loan.AnnualRate == "" {
 		fe.Add("loan.annual_rate", `required: a fraction like "0.0435" for 4.35%`)
@@ -197,12 +198,7 @@ func (c ProposeDeal) Proposal(dealID string) (DealProposed, error) {
 	terms.Schedule().Check(&sched, "loan.")
 	fe.merge(sched)
 	equity := c.equity(&fe)
-	switch {
-	case c.Sequence == "":
-		fe.Add("sequence", "required: "+quoted(Sequences))
-	case !c.Sequence.Valid():
-		fe.Add("sequence", fundbridge.EnumError(c.Sequence, Sequences))
-	}
+	check.Enum(&fe.Fields, "sequence", c.Sequence, Sequences, true)
 	warrant := c.warrant(&fe, terms.Principal)
 	risk := c.riskSharing(&fe)
 	if c.SyndicationDeadline.IsZero() {
@@ -219,9 +215,9 @@ func (c ProposeDeal) Proposal(dealID string) (DealProposed, error) {
 }
 
 func (c ProposeDeal) equity(fe *fieldErrors) EquityTranche {
-	fe.ref("equity.fund_id", c.Equity.FundID)
-	amountOK := money.Check(&fe.FieldErrors, "equity.amount", c.Equity.Amount)
-	preOK := money.Check(&fe.FieldErrors, "equity.pre_money", c.Equity.PreMoney)
+	fe.Ref("equity.fund_id", c.Equity.FundID, maxRefLength)
+	amountOK := fe.Amount("equity.amount", c.Equity.Amount, maxAmount())
+	preOK := fe.Amount("equity.pre_money", c.Equity.PreMoney, maxAmount())
 	if !amountOK || !preOK {
 		return EquityTranche{}
 	}
@@ -238,13 +234,13 @@ func (c ProposeDeal) warrant(fe *fieldErrors, principal money.Amount) *Warrant {
 		return nil
 	}
 	coverage, _ := fe.fraction("warrant.coverage", w.Coverage, false)
-	money.Check(&fe.FieldErrors, "warrant.strike_valuation", w.StrikeValuation)
+	fe.Amount("warrant.strike_valuation", w.StrikeValuation, maxAmount())
 	from, fromOK := fe.date("warrant.exercise_from", w.ExerciseFrom)
 	until, untilOK := fe.date("warrant.exercise_until", w.ExerciseUntil)
 	if fromOK && untilOK && until.Before(from) {
 		fe.Add("warrant.exercise_until", "must not be before exercise_from "+w.ExerciseFrom)
 	}
-	fe.ref("warrant.holder_id", w.HolderID)
+	fe.Ref("warrant.holder_id", w.HolderID, maxRefLength)
 	return &Warrant{
 		Coverage: coverage, Amount: principal.Mul(coverage), StrikeValuation: w.StrikeValuation,
 		ExerciseFrom: from, ExerciseUntil: until, HolderID: w.HolderID,
@@ -275,8 +271,8 @@ type InviteBank struct {
 
 func (c InviteBank) Validate() error {
 	var fe fieldErrors
-	fe.id("deal_id", c.DealID)
-	fe.id("bank_id", c.BankID)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
 	return fe.Err("invalid invitation")
 }
 
@@ -289,9 +285,9 @@ type CommitToDeal struct {
 
 func (c CommitToDeal) Validate() error {
 	var fe fieldErrors
-	fe.id("deal_id", c.DealID)
-	fe.id("bank_id", c.BankID)
-	money.Check(&fe.FieldErrors, "amount", c.Amount)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.Amount("amount", c.Amount, maxAmount())
 	return fe.Err("invalid commitment")
 }
 
@@ -304,9 +300,9 @@ type DeclineDeal struct {
 
 func (c DeclineDeal) Validate() error {
 	var fe fieldErrors
-	fe.id("deal_id", c.DealID)
-	fe.id("bank_id", c.BankID)
-	fe.text("reason", c.Reason, maxReasonLength, false)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, false)
 	return fe.Err("invalid decline")
 }
 
@@ -320,9 +316,9 @@ type RecordEquityCommitted struct {
 
 func (c RecordEquityCommitted) Validate() error {
 	var fe fieldErrors
-	fe.id("deal_id", c.DealID)
-	fe.ref("fund_id", c.FundID)
-	money.Check(&fe.FieldErrors, "amount", c.Amount)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.Ref("fund_id", c.FundID, maxRefLength)
+	fe.Amount("amount", c.Amount, maxAmount())
 	return fe.Err("invalid equity commitment")
 }
 
@@ -333,7 +329,7 @@ type DealRef struct {
 
 func (c DealRef) Validate() error {
 	var fe fieldErrors
-	fe.id("deal_id", c.DealID)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
 	return fe.Err("invalid deal")
 }
 
@@ -346,8 +342,8 @@ type LoanAmount struct {
 
 func (c LoanAmount) Validate() error {
 	var fe fieldErrors
-	fe.id("loan_id", c.LoanID)
-	money.Check(&fe.FieldErrors, "amount", c.Amount)
+	fe.ID("loan_id", c.LoanID, maxIDLength, true)
+	fe.Amount("amount", c.Amount, maxAmount())
 	return fe.Err("invalid amount")
 }
 
@@ -360,9 +356,9 @@ type ChargeFee struct {
 
 func (c ChargeFee) Validate() error {
 	var fe fieldErrors
-	fe.id("loan_id", c.LoanID)
-	money.Check(&fe.FieldErrors, "amount", c.Amount)
-	fe.text("reason", c.Reason, maxReasonLength, true)
+	fe.ID("loan_id", c.LoanID, maxIDLength, true)
+	fe.Amount("amount", c.Amount, maxAmount())
+	fe.Text("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid fee")
 }
 
@@ -374,7 +370,7 @@ type LoanRef struct {
 
 func (c LoanRef) Validate() error {
 	var fe fieldErrors
-	fe.id("loan_id", c.LoanID)
+	fe.ID("loan_id", c.LoanID, maxIDLength, true)
 	return fe.Err("invalid loan")
 }
 
@@ -386,7 +382,7 @@ type DeclareDefault struct {
 
 func (c DeclareDefault) Validate() error {
 	var fe fieldErrors
-	fe.id("loan_id", c.LoanID)
-	fe.text("reason", c.Reason, maxReasonLength, true)
+	fe.ID("loan_id", c.LoanID, maxIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid default")
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/deals/loan"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
 )
 
 // RepaymentMethod is how a loan is repaid; see package loan.

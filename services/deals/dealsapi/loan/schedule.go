@@ -2,7 +2,8 @@
 // equal principal (等额本金) and interest-only then bullet (先息后本), with
 // optional interest-only months first. The same code serves the deals
 // service, the schedule preview and `fundbridge schedule`, so a startup and
-// a bank see the same figures.
+// a bank see the same figures; it is part of the deals contract so that the
+// gateway and the command may import it.
 //
 // Conventions, so that every figure can be checked by hand: the monthly
 // rate is the annual rate / 12; the equal installment is
@@ -25,6 +26,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/svc/check"
 )
 
 // Method is how a loan is repaid.
@@ -88,7 +90,9 @@ func (t Terms) Validate() error {
 // Check adds every bad term to fe, its field named prefix + JSON name, so
 // a command holding terms reports them where they sit ("loan.months").
 func (t Terms) Check(fe *fundbridge.FieldErrors, prefix string) {
-	money.Check(fe, prefix+"principal", t.Principal)
+	if reason := check.AmountProblem(t.Principal, money.FromDecimal(money.MaxAmount)); reason != "" {
+		fe.Add(prefix+"principal", reason)
+	}
 	if reason := RateProblem(t.AnnualRate); reason != "" {
 		fe.Add(prefix+"annual_rate", reason)
 	}

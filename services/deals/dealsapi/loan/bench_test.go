@@ -72,7 +72,7 @@ func rawSchedule(t Terms) []rawPeriod {
 // every round, and reports each pass's time, ours's allocations and the
 // heap the 10,000 schedules hold, with the median ratio ours/raw.
 //
-//	go test -run '^$' -bench Schedules10k -benchtime 5x ./services/deals/loan/
+//	go test -run '^$' -bench Schedules10k -benchtime 5x ./services/deals/dealsapi/loan/
 func BenchmarkSchedules10kLoans360Months(b *testing.B) {
 	loans := benchLoans()
 	var ratios, ours, raws []float64
