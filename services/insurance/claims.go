@@ -1,0 +1,203 @@
+package insurance
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+)
+
+// Claim statuses.
+const (
+	ClaimFiled    = "filed"     // waiting for the assessor
+	ClaimAssessed = "assessed"  // the amount owed is fixed; nothing paid yet
+	ClaimPartPaid = "part_paid" // some of the assessed amount paid
+	ClaimSettled  = "settled"   // the assessed amount paid in full
+	ClaimDenied   = "denied"
+)
+
+// Claim is one claim on a policy.
+type Claim struct {
+	ClaimID     string       `json:"claim_id"`
+	IncidentOn  time.Time    `json:"incident_on"`
+	Claimed     money.Amount `json:"claimed"`
+	Description string       `json:"description"`
+	Assessed    money.Amount `json:"assessed"`
+	Paid        money.Amount `json:"paid"`
+	Status      string       `json:"status"`
+	DenyReason  string       `json:"deny_reason,omitempty"`
+	FiledAt     time.Time    `json:"filed_at"`
+}
+
+func (p Policy) claim(id string) (Claim, bool) {
+	for _, c := range p.Claims {
+		if c.ClaimID == id {
+			return c, true
+		}
+	}
+	return Claim{}, false
+}
+
+// evolveClaims folds a claim event into the policy.
+func evolveClaims(p Policy, e events.Event, payload any) Policy {
+	switch ev := payload.(type) {
+	case api.ClaimFiled:
+		on, _ := api.ParseDate(ev.IncidentOn)
+		p.Claims = append(slices.Clip(p.Claims), Claim{
+			ClaimID: ev.ClaimID, IncidentOn: on, Claimed: ev.Amount, Description: ev.Description, Status: ClaimFiled, FiledAt: e.RecordedAt,
+		})
+	case api.ClaimAssessed:
+		p.Claims = withClaim(p.Claims, ev.ClaimID, func(c *Claim) { c.Assessed, c.Status = ev.Amount, ClaimAssessed })
+	case api.ClaimSettled:
+		p.Claims = withClaim(p.Claims, ev.ClaimID, func(c *Claim) {
+			c.Paid = ev.PaidOnClaim
+			c.Status = ClaimPartPaid
+			if c.Paid.Cmp(c.Assessed) >= 0 {
+				c.Status = ClaimSettled
+			}
+		})
+		p.ClaimsPaid = p.ClaimsPaid.Add(ev.Amount)
+	case api.ClaimDenied:
+		p.Claims = withClaim(p.Claims, ev.ClaimID, func(c *Claim) { c.Status, c.DenyReason = ClaimDenied, ev.Reason })
+	}
+	return p
+}
+
+func withClaim(claims []Claim, id string, change func(*Claim)) []Claim {
+	claims = slices.Clone(claims)
+	for i := range claims {
+		if claims[i].ClaimID == id {
+			change(&claims[i])
+		}
+	}
+	return claims
+}
+
+// decideFileClaim files a claim for an incident inside the period of
+// cover (before a cancellation took effect), once the premium is paid and
+// while some of the aggregate limit is left.
+func decideFileClaim(p Policy, a fundbridge.Actor, cmd api.FileClaim, now time.Time) ([]events.Payload, error) {
+	if err := requirePolicy(p, a, cmd.PolicyID, "file claims", fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
+		return nil, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	if !p.PremiumPaid {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s covers nothing until its premium is paid", p.ID)
+	}
+	incident, _ := api.ParseDate(cmd.IncidentOn)
+	last := p.lastCoveredDay()
+	switch {
+	case incident.After(api.Today(now)):
+		return nil, fundbridge.Invalid("invalid claim", fundbridge.FieldError{Field: "incident_on", Reason: "must not be in the future"})
+	case incident.Before(p.StartsOn) || incident.After(last):
+		return nil, &fundbridge.Error{
+			Code:    fundbridge.EUNPROCESSABLE,
+			Message: fmt.Sprintf("the incident on %s is outside the cover of policy %s, %s to %s", cmd.IncidentOn, p.Number, p.StartsOn.Format(api.DateLayout), last.Format(api.DateLayout)),
+			Fields:  []fundbridge.FieldError{{Field: "incident_on", Reason: "must be inside the period of cover"}},
+		}
+	case !p.RemainingLimit().IsPositive():
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "policy %s has paid its whole aggregate limit of ¥%s", p.Number, p.AggregateLimit)
+	}
+	return []events.Payload{api.ClaimFiled{
+		PolicyID: p.ID, ClaimID: fmt.Sprintf("%s-c%d", p.ID, len(p.Claims)+1), IncidentOn: cmd.IncidentOn,
+		Amount: cmd.Amount, Description: strings.TrimSpace(cmd.Description),
+	}}, nil
+}
+
+// insurerClaim finds a claim the insurer (or the platform) may act on.
+func insurerClaim(p Policy, a fundbridge.Actor, policyID, claimID, what string) (Claim, error) {
+	if err := requirePolicy(p, a, policyID, what, fundbridge.RoleInsurer, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
+		return Claim{}, err
+	}
+	c, ok := p.claim(claimID)
+	if !ok {
+		return Claim{}, notFound("claim", claimID)
+	}
+	return c, nil
+}
+
+// decideAssessClaim fixes what the policy owes on a claim, at most what
+// was claimed. A claim may be assessed again until something is paid.
+func decideAssessClaim(p Policy, a fundbridge.Actor, cmd api.AssessClaim) ([]events.Payload, error) {
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := insurerClaim(p, a, cmd.PolicyID, cmd.ClaimID, "assess claims")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Status == ClaimAssessed && c.Assessed.Equal(cmd.Amount):
+		return nil, nil
+	case c.Status != ClaimFiled && c.Status != ClaimAssessed:
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s", c.ClaimID, c.Status)
+	case cmd.Amount.GreaterThan(c.Claimed):
+		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("assessed ¥%s is more than the ¥%s claimed", cmd.Amount, c.Claimed),
+			Fields: []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed the amount claimed, " + c.Claimed.String()}}}
+	}
+	return []events.Payload{api.ClaimAssessed{PolicyID: p.ID, ClaimID: c.ClaimID, Amount: cmd.Amount, Note: strings.TrimSpace(cmd.Note)}}, nil
+}
+
+// LimitError refuses a settlement above what the policy can still pay.
+type LimitError struct {
+	PolicyNumber string
+	Amount       money.Amount
+	Remaining    money.Amount
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("settlement ¥%s is above the ¥%s left of policy %s's aggregate limit", e.Amount, e.Remaining, e.PolicyNumber)
+}
+func (e *LimitError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
+
+// decideSettleClaim pays towards an assessed claim: at most what is left
+// of its assessment and of the policy's aggregate limit. Several partial
+// settlements may follow each other.
+func decideSettleClaim(p Policy, a fundbridge.Actor, cmd api.SettleClaim) ([]events.Payload, error) {
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := insurerClaim(p, a, cmd.PolicyID, cmd.ClaimID, "settle claims")
+	if err != nil {
+		return nil, err
+	}
+	if c.Status != ClaimAssessed && c.Status != ClaimPartPaid {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s: only an assessed claim is settled", c.ClaimID, c.Status)
+	}
+	if owed := c.Assessed.Sub(c.Paid); cmd.Amount.GreaterThan(owed) {
+		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("settlement ¥%s is above the ¥%s still owed on claim %s", cmd.Amount, owed, c.ClaimID),
+			Fields: []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed what is owed on the claim, " + owed.String()}}}
+	}
+	if left := p.RemainingLimit(); cmd.Amount.GreaterThan(left) {
+		return nil, &LimitError{PolicyNumber: p.Number, Amount: cmd.Amount, Remaining: left}
+	}
+	return []events.Payload{api.ClaimSettled{
+		PolicyID: p.ID, ClaimID: c.ClaimID, Amount: cmd.Amount, PaidOnClaim: c.Paid.Add(cmd.Amount), RemainingLimit: p.RemainingLimit().Sub(cmd.Amount),
+	}}, nil
+}
+
+// decideDenyClaim refuses a claim on which nothing has been paid.
+func decideDenyClaim(p Policy, a fundbridge.Actor, cmd api.DenyClaim) ([]events.Payload, error) {
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := insurerClaim(p, a, cmd.PolicyID, cmd.ClaimID, "deny claims")
+	if err != nil {
+		return nil, err
+	}
+	reason := strings.TrimSpace(cmd.Reason)
+	switch {
+	case c.Status == ClaimDenied && c.DenyReason == reason:
+		return nil, nil
+	case c.Status != ClaimFiled && c.Status != ClaimAssessed:
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s", c.ClaimID, c.Status)
+	}
+	return []events.Payload{api.ClaimDenied{PolicyID: p.ID, ClaimID: c.ClaimID, Reason: reason}}, nil
+}

@@ -1,0 +1,73 @@
+package insurance
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+	"github.com/fundbridge/fundbridge/services/svc"
+)
+
+// tableType names the rating table streams: "ratingtable-<insurer id>".
+// Each insurer has one current table; publishing replaces it, and the
+// stream keeps every table it ever published.
+const tableType = "ratingtable"
+
+// TableState is the rating table aggregate's state: the current table.
+type TableState struct {
+	InsurerID   string          `json:"insurer_id"`
+	Table       api.RatingTable `json:"table"`
+	PublishedAt time.Time       `json:"published_at"`
+	Version     uint64          `json:"version"`
+}
+
+// Exists reports whether the insurer has published a table.
+func (t TableState) Exists() bool { return t.InsurerID != "" }
+
+// tableDecider is the rating table aggregate for the repository.
+func tableDecider() svc.Decider[TableState] {
+	return svc.Decider[TableState]{Type: tableType, Initial: func() TableState { return TableState{} }, Evolve: evolveTable, SnapshotSchema: "insurance-table.v1"}
+}
+
+// evolveTable folds one event into the state; the event's table is never
+// shared with the state of another version, since each decode is fresh.
+func evolveTable(t TableState, e events.Event, payload any) TableState {
+	if p, ok := payload.(api.RatingTablePublished); ok {
+		t = TableState{InsurerID: p.InsurerID, Table: p.Table, PublishedAt: e.RecordedAt, Version: e.Version}
+	}
+	return t
+}
+
+// decidePublishTable publishes an insurer's table: an insurer its own,
+// operators any insurer's. Publishing the current table again changes
+// nothing.
+func decidePublishTable(t TableState, a fundbridge.Actor, cmd api.PublishRatingTable) ([]events.Payload, error) {
+	if err := requireRole(a, "publish rating tables", fundbridge.RoleInsurer, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
+		return nil, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	insurer, err := actingOrg(a, cmd.InsurerID, "insurer_id", "publish a rating table")
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Table.InsurerID != "" && cmd.Table.InsurerID != insurer {
+		return nil, fundbridge.Invalid("invalid rating table", fundbridge.FieldError{Field: "table.insurer_id", Reason: "must be the publishing insurer, " + insurer})
+	}
+	table := cmd.Table
+	table.InsurerID = insurer
+	if t.Exists() && sameJSON(t.Table, table) {
+		return nil, nil
+	}
+	return []events.Payload{api.RatingTablePublished{InsurerID: insurer, Table: table}}, nil
+}
+
+// sameJSON compares two values as the log would store them.
+func sameJSON(a, b any) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(x) == string(y)
+}
