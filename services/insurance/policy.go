@@ -163,11 +163,8 @@ func decideBind(p Policy, a fundbridge.Actor, id string, cmd api.BindPolicy, r R
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "quote %s on request %s has not been accepted", cmd.QuoteID, r.ID)
 	}
 	starts := r.policyStart(api.Today(now))
-	for i, pat := range r.Patents {
-		if reason := expiryProblem(pat, starts); reason != "" {
-			return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: "the policy cannot be bound: " + reason,
-				Fields: []fundbridge.FieldError{{Field: fmt.Sprintf("patents[%d]", i), Reason: reason}}}
-		}
+	if err := patentsLastFrom(r, starts); err != nil {
+		return nil, err
 	}
 	return []events.Payload{api.PolicyBound{
 		PolicyID: id, PolicyNumber: PolicyNumber(q.InsurerID, q.QuoteID, r.Coverage, starts), RequestID: r.ID, QuoteID: q.QuoteID,
@@ -175,6 +172,19 @@ func decideBind(p Policy, a fundbridge.Actor, id string, cmd api.BindPolicy, r R
 		Patents: slices.Clone(r.Patents), SumInsured: r.SumInsured, AggregateLimit: q.AggregateLimit, Premium: q.Premium,
 		StartsOn: starts.Format(api.DateLayout), EndsOn: api.PeriodEnd(starts, r.Months).Format(api.DateLayout), LoanDealID: r.LoanDealID,
 	}}, nil
+}
+
+// patentsLastFrom refuses a policy starting on starts if a patent would
+// then have less than MinYearsToExpiry years left: a request's start may
+// have passed by the time a quote is accepted.
+func patentsLastFrom(r Request, starts time.Time) error {
+	for i, pat := range r.Patents {
+		if reason := expiryProblem(pat, starts); reason != "" {
+			return &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: "the policy cannot start on " + starts.Format(api.DateLayout) + ": " + reason,
+				Fields: []fundbridge.FieldError{{Field: fmt.Sprintf("patents[%d]", i), Reason: reason}}}
+		}
+	}
+	return nil
 }
 
 // decideApplySubsidy records the subsidy a programme granted, before the

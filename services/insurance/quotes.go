@@ -19,8 +19,7 @@ func decideDecline(r Request, a fundbridge.Actor, cmd api.DeclineInsurance, now 
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
-	r.ID = cmd.RequestID
-	insurer, err := insurerOf(r, a, cmd.InsurerID, "decline insurance")
+	insurer, err := insurerOf(r, a, cmd.RequestID, cmd.InsurerID, "decline insurance")
 	if err != nil {
 		return nil, err
 	}
@@ -87,8 +86,12 @@ func decideAccept(r Request, a fundbridge.Actor, cmd api.AcceptQuote, now time.T
 	if err := requireOpen(r); err != nil {
 		return nil, err
 	}
-	if today := api.Today(now); !q.validOn(today) {
+	today := api.Today(now)
+	if !q.validOn(today) {
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "quote %s expired: it could be accepted until %s", q.QuoteID, q.ValidUntil.Format(api.DateLayout))
+	}
+	if err := patentsLastFrom(r, r.policyStart(today)); err != nil {
+		return nil, err
 	}
 	return []events.Payload{api.QuoteAccepted{RequestID: r.ID, QuoteID: q.QuoteID, InsurerID: q.InsurerID, PolicyID: PolicyID(q.QuoteID)}}, nil
 }

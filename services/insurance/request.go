@@ -277,7 +277,7 @@ func loanProblems(cmd api.RequestInsurance, company string, deal *LoanDealFacts)
 
 // insurerOf is the insurer an insurer's command acts for, and refuses a
 // request not sent to it as not found.
-func insurerOf(r Request, a fundbridge.Actor, named, what string) (string, error) {
+func insurerOf(r Request, a fundbridge.Actor, requestID, named, what string) (string, error) {
 	if err := requireRole(a, what, fundbridge.RoleInsurer, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
 		return "", err
 	}
@@ -286,7 +286,7 @@ func insurerOf(r Request, a fundbridge.Actor, named, what string) (string, error
 		return "", err
 	}
 	if !r.Exists() || !slices.Contains(r.Insurers, insurer) {
-		return "", notFound("insurance request", r.ID)
+		return "", notFound("insurance request", requestID)
 	}
 	return insurer, nil
 }
@@ -304,8 +304,7 @@ func decideQuote(r Request, a fundbridge.Actor, cmd api.QuoteInsurance, table ap
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
-	r.ID = cmd.RequestID
-	insurer, err := insurerOf(r, a, cmd.InsurerID, "quote insurance")
+	insurer, err := insurerOf(r, a, cmd.RequestID, cmd.InsurerID, "quote insurance")
 	if err != nil {
 		return nil, err
 	}

@@ -195,7 +195,13 @@ func TestAcceptQuote(t *testing.T) {
 	other := quoted
 	other.QuoteID, other.InsurerID = "r1-q2", "ins-b"
 	expired := api.QuoteExpired{RequestID: "r1", QuoteID: "r1-q1", InsurerID: "ins-a"}
+	tight := requested
+	tight.Patents = []api.InsuredPatent{insured(pGood)}
+	tight.Patents[0].ExpiresOn = "2029-03-05"
 	check(t, requestDecider(), []scenario[Request]{
+		{name: "refused: accepted late, cover would start with a patent under 3 years from expiry", given: []events.Payload{tight, quoted}, when: accept(founder, "r1-q1", on("2026-03-10")),
+			code: fundbridge.EUNPROCESSABLE, field: "patents[0]", says: "cannot start on 2026-03-10"},
+		{name: "accepted in time with the same patent", given: []events.Payload{tight, quoted}, when: accept(founder, "r1-q1", on("2026-03-05")), then: []events.Payload{accepted}},
 		{name: "on its last valid day", given: []events.Payload{requested, quoted}, when: accept(founder, "r1-q1", on("2026-03-31")), then: []events.Payload{accepted}},
 		{name: "again: no change", given: []events.Payload{requested, quoted, accepted}, when: accept(founder, "r1-q1", now), then: nil},
 		{name: "refused: quote expired (the deadline not yet run)", given: []events.Payload{requested, quoted}, when: accept(founder, "r1-q1", on("2026-04-01")), code: fundbridge.ECONFLICT, says: "expired"},

@@ -178,6 +178,9 @@ func decideDraw(g Programme, a fundbridge.Actor, cmd api.DrawSubsidy) ([]events.
 		return nil, &BudgetExhaustedError{ProgrammeID: g.ID, Budget: g.Budget}
 	}
 	whole := money.Min(cmd.Premium.Mul(g.Share), capLeft)
+	if !whole.IsPositive() {
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "subsidy programme %s's share of a premium of ¥%s rounds to nothing", g.ID, cmd.Premium)
+	}
 	amount := money.Min(whole, left)
 	return []events.Payload{api.SubsidyDrawn{
 		ProgrammeID: g.ID, PolicyID: cmd.PolicyID, CompanyID: cmd.CompanyID, Year: year, Premium: cmd.Premium,

@@ -72,6 +72,8 @@ func TestDrawSubsidy(t *testing.T) {
 	nextYearThen := drawn("p5", "co-1", "30000.00", "10000.00", "5000.00", "0.00") // the cap is whole again; the budget is not
 	nextYearThen.Year = 2027
 	closed := api.SubsidyProgrammeClosed{ProgrammeID: "sz-2026", Reason: "budget year over"}
+	fortyPercent := programme
+	fortyPercent.Share = decimal.RequireFromString("0.4")
 	check(t, programmeDecider(), []scenario[Programme]{
 		{name: "half the premium", given: []events.Payload{programme}, when: draw(drawFor("p1", "co-1", "15000.00")), then: []events.Payload{first}},
 		{name: "half a premium in odd fen, half-up", given: []events.Payload{programme}, when: draw(drawFor("p1", "co-1", "3000.01")), then: []events.Payload{drawn("p1", "co-1", "3000.01", "1500.01", "1500.01", "28499.99")}},
@@ -79,6 +81,8 @@ func TestDrawSubsidy(t *testing.T) {
 		{name: "what is left of the company's cap", given: []events.Payload{programme, first}, when: draw(drawFor("p2", "co-1", "15000.00")), then: []events.Payload{drawn("p2", "co-1", "15000.00", "2500.00", "2500.00", "20000.00")}},
 		{name: "a new year, a new cap (capped by the budget)", given: busy, when: draw(nextYear), then: []events.Payload{nextYearThen}},
 		{name: "capped by what is left of the budget", given: busy, when: draw(drawFor("p4", "co-4", "20000.00")), then: []events.Payload{spent[4]}},
+		{name: "half a fen rounds up", given: []events.Payload{programme}, when: draw(drawFor("p1", "co-1", "0.01")), then: []events.Payload{drawn("p1", "co-1", "0.01", "0.01", "0.01", "29999.99")}},
+		{name: "refused: a share that rounds to nothing", given: []events.Payload{fortyPercent}, when: draw(drawFor("p1", "co-1", "0.01")), code: fundbridge.EUNPROCESSABLE, says: "rounds to nothing"},
 		{name: "the same policy again: no change", given: []events.Payload{programme, first}, when: draw(drawFor("p1", "co-1", "15000.00")), then: nil},
 		{name: "refused: subsidy budget exhausted", given: spent, when: draw(drawFor("p5", "co-5", "1000.00")), code: fundbridge.EUNPROCESSABLE, says: "whole budget of ¥30000.00"},
 		{name: "refused: the company's cap used", given: busy, when: draw(drawFor("p5", "co-1", "1000.00")), code: fundbridge.EUNPROCESSABLE, says: "cap of ¥10000.00"},

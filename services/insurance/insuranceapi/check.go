@@ -113,9 +113,9 @@ func (fe *fieldErrors) fraction(field string, d decimal.Decimal, places int32, l
 	switch {
 	case d.Exponent() < -places:
 		fe.Add(field, fmt.Sprintf("has more than %d decimal places", places))
-	case d.Exponent() > 2 || !d.IsPositive():
+	case !d.IsPositive():
 		fe.Add(field, "required, and must be greater than 0")
-	case d.GreaterThan(limit):
+	case d.Exponent() > 2 || d.GreaterThan(limit): // the exponent first: no expanding 1e9999
 		fe.Add(field, "must be at most "+limit.String())
 	default:
 		return true

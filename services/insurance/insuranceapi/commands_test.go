@@ -99,10 +99,11 @@ func TestValidateRatingTable(t *testing.T) {
 	table.Rates[5] = table.Rates[4]             // twice
 	table.PortfolioFactors[1].MinPatents = 2    // not increasing
 	table.PortfolioFactors[0].Factor = d("1.2") // not a discount
+	table.Rates[6].Rate = d("1e9999")           // enormous, without expanding it
 	table.MinimumPremium = rawAmount("-1")
 	expectFields(t, "a broken table", table.Validate(),
 		"age_bands[1].from_years", "age_bands[3].to_years", "rates[0].rate", "rates[1].rate", "rates[2].coverage", "rates[3].age_band",
-		"rates[5]", "rates", "portfolio_factors[0].factor", "portfolio_factors[1].min_patents", "minimum_premium")
+		"rates[5]", "rates[6].rate", "rates", "portfolio_factors[0].factor", "portfolio_factors[1].min_patents", "minimum_premium")
 	expectFields(t, "an empty table", RatingTable{}.Validate(), "age_bands", "rates")
 	expectFields(t, "a wrapped table", PublishRatingTable{InsurerID: "i j", Table: RatingTable{AgeBands: []AgeBand{{Name: "all"}}}}.Validate(), "insurer_id", "table.rates")
 }
