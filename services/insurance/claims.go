@@ -31,6 +31,8 @@ type Claim struct {
 	Paid        money.Amount `json:"paid"`
 	Status      string       `json:"status"`
 	DenyReason  string       `json:"deny_reason,omitempty"`
+	LoanDealID  string       `json:"loan_deal_id,omitempty"` // a guarantee claim's
+	DefaultID   string       `json:"default_id,omitempty"`
 	FiledAt     time.Time    `json:"filed_at"`
 }
 
@@ -49,7 +51,8 @@ func evolveClaims(p Policy, e events.Event, payload any) Policy {
 	case api.ClaimFiled:
 		on, _ := api.ParseDate(ev.IncidentOn)
 		p.Claims = append(slices.Clip(p.Claims), Claim{
-			ClaimID: ev.ClaimID, IncidentOn: on, Claimed: ev.Amount, Description: ev.Description, Status: ClaimFiled, FiledAt: e.RecordedAt,
+			ClaimID: ev.ClaimID, IncidentOn: on, Claimed: ev.Amount, Description: ev.Description, Status: ClaimFiled,
+			LoanDealID: ev.LoanDealID, DefaultID: ev.DefaultID, FiledAt: e.RecordedAt,
 		})
 	case api.ClaimAssessed:
 		p.Claims = withClaim(p.Claims, ev.ClaimID, func(c *Claim) { c.Assessed, c.Status = ev.Amount, ClaimAssessed })
@@ -88,26 +91,73 @@ func decideFileClaim(p Policy, a fundbridge.Actor, cmd api.FileClaim, now time.T
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
-	if !p.PremiumPaid {
-		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s covers nothing until its premium is paid", p.ID)
+	if err := p.claimable(cmd.IncidentOn, "incident_on", now); err != nil {
+		return nil, err
 	}
-	incident, _ := api.ParseDate(cmd.IncidentOn)
+	return []events.Payload{api.ClaimFiled{
+		PolicyID: p.ID, ClaimID: p.nextClaimID(), IncidentOn: cmd.IncidentOn,
+		Amount: cmd.Amount, Description: strings.TrimSpace(cmd.Description),
+	}}, nil
+}
+
+func (p Policy) nextClaimID() string { return fmt.Sprintf("%s-c%d", p.ID, len(p.Claims)+1) }
+
+// claimable refuses a claim for an incident on day (a YYYY-MM-DD the
+// command's Validate checked) unless the premium is paid, the day is
+// inside the period of cover and not in the future, and some of the
+// aggregate limit is left.
+func (p Policy) claimable(day, field string, now time.Time) error {
+	if !p.PremiumPaid {
+		return fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s covers nothing until its premium is paid", p.ID)
+	}
+	incident, _ := api.ParseDate(day)
 	last := p.lastCoveredDay()
 	switch {
 	case incident.After(api.Today(now)):
-		return nil, fundbridge.Invalid("invalid claim", fundbridge.FieldError{Field: "incident_on", Reason: "must not be in the future"})
+		return fundbridge.Invalid("invalid claim", fundbridge.FieldError{Field: field, Reason: "must not be in the future"})
 	case incident.Before(p.StartsOn) || incident.After(last):
-		return nil, &fundbridge.Error{
+		return &fundbridge.Error{
 			Code:    fundbridge.EUNPROCESSABLE,
-			Message: fmt.Sprintf("the incident on %s is outside the cover of policy %s, %s to %s", cmd.IncidentOn, p.Number, p.StartsOn.Format(api.DateLayout), last.Format(api.DateLayout)),
-			Fields:  []fundbridge.FieldError{{Field: "incident_on", Reason: "must be inside the period of cover"}},
+			Message: fmt.Sprintf("the incident on %s is outside the cover of policy %s, %s to %s", day, p.Number, p.StartsOn.Format(api.DateLayout), last.Format(api.DateLayout)),
+			Fields:  []fundbridge.FieldError{{Field: field, Reason: "must be inside the period of cover"}},
 		}
 	case !p.RemainingLimit().IsPositive():
-		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "policy %s has paid its whole aggregate limit of ¥%s", p.Number, p.AggregateLimit)
+		return fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "policy %s has paid its whole aggregate limit of ¥%s", p.Number, p.AggregateLimit)
+	}
+	return nil
+}
+
+// decideGuaranteeClaim files, for the bank, the insurer's share of a
+// defaulted loan the policy guarantees: the loss the deal's risk-sharing
+// table allocates × the insurer's share, half-up to the fen. The process
+// manager sends it when the deal records the default; a second claim for
+// the same default changes nothing, so it is filed once.
+func decideGuaranteeClaim(p Policy, a fundbridge.Actor, cmd api.FileGuaranteeClaim, now time.Time) ([]events.Payload, error) {
+	if err := requirePolicy(p, a, cmd.PolicyID, "file guarantee claims", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
+		return nil, err
+	}
+	share, err := cmd.ShareFraction()
+	if err != nil {
+		return nil, err
+	}
+	if slices.ContainsFunc(p.Claims, func(c Claim) bool { return c.DefaultID == cmd.DefaultID }) {
+		return nil, nil
+	}
+	if p.Coverage != api.CoveragePledgeGuarantee || p.LoanDealID != cmd.LoanDealID {
+		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("policy %s does not guarantee loan deal %s", p.Number, cmd.LoanDealID),
+			Fields: []fundbridge.FieldError{{Field: "loan_deal_id", Reason: "not the loan this policy guarantees"}}}
+	}
+	if err := p.claimable(cmd.DefaultedOn, "defaulted_on", now); err != nil {
+		return nil, err
+	}
+	amount := cmd.Loss.Mul(share)
+	if !amount.IsPositive() {
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "the insurer's share %s of a loss of ¥%s rounds to nothing", cmd.Share, cmd.Loss)
 	}
 	return []events.Payload{api.ClaimFiled{
-		PolicyID: p.ID, ClaimID: fmt.Sprintf("%s-c%d", p.ID, len(p.Claims)+1), IncidentOn: cmd.IncidentOn,
-		Amount: cmd.Amount, Description: strings.TrimSpace(cmd.Description),
+		PolicyID: p.ID, ClaimID: p.nextClaimID(), IncidentOn: cmd.DefaultedOn, Amount: amount,
+		Description: fmt.Sprintf("loan deal %s defaulted on %s: the insurer's share %s of a loss of ¥%s", cmd.LoanDealID, cmd.DefaultedOn, share, cmd.Loss),
+		LoanDealID:  cmd.LoanDealID, DefaultID: cmd.DefaultID, Loss: cmd.Loss, Share: share.String(),
 	}}, nil
 }
 

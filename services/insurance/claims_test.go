@@ -121,3 +121,34 @@ func TestSettleClaim(t *testing.T) {
 		t.Errorf("after settling in full: claim %s, paid %s, left %s", c.Status, done.ClaimsPaid, done.RemainingLimit())
 	}
 }
+
+func TestGuaranteeClaim(t *testing.T) {
+	guarantee := bound
+	guarantee.Coverage, guarantee.LoanDealID = api.CoveragePledgeGuarantee, "deal-1"
+	guarantee.PolicyNumber = PolicyNumber("ins-a", "r1-q1", api.CoveragePledgeGuarantee, on("2026-03-01"))
+	claimFor := func(a fundbridge.Actor, deal, defaultID, day string) func(Policy) ([]events.Payload, error) {
+		return func(p Policy) ([]events.Payload, error) {
+			return decideGuaranteeClaim(p, a, api.FileGuaranteeClaim{
+				PolicyID: policyID, LoanDealID: deal, DefaultID: defaultID, DefaultedOn: day, Loss: amt("3333333.33"), Share: "0.30",
+			}, on("2026-11-01"))
+		}
+	}
+	// 30% of ¥3,333,333.33 is ¥999,999.999: ¥1,000,000.00 half-up.
+	filedForBank := api.ClaimFiled{
+		PolicyID: policyID, ClaimID: claim1, IncidentOn: "2026-10-15", Amount: amt("1000000.00"),
+		Description: "loan deal deal-1 defaulted on 2026-10-15: the insurer's share 0.3 of a loss of ¥3333333.33",
+		LoanDealID:  "deal-1", DefaultID: "default-1", Loss: amt("3333333.33"), Share: "0.3",
+	}
+	check(t, policyDecider(), []scenario[Policy]{
+		{name: "the insurer's share of the loss", given: []events.Payload{guarantee, paid}, when: claimFor(platformActor, "deal-1", "default-1", "2026-10-15"), then: []events.Payload{filedForBank}},
+		{name: "once per default", given: []events.Payload{guarantee, paid, filedForBank}, when: claimFor(platformActor, "deal-1", "default-1", "2026-10-15"), then: nil},
+		{name: "refused: another loan", given: []events.Payload{guarantee, paid}, when: claimFor(platformActor, "deal-2", "default-1", "2026-10-15"), code: fundbridge.EUNPROCESSABLE, field: "loan_deal_id"},
+		{name: "refused: not a guarantee policy", given: []events.Payload{bound, paid}, when: claimFor(platformActor, "deal-1", "default-1", "2026-10-15"), code: fundbridge.EUNPROCESSABLE},
+		{name: "refused: a default outside the period", given: []events.Payload{guarantee, paid}, when: claimFor(platformActor, "deal-1", "default-1", "2026-02-01"), code: fundbridge.EUNPROCESSABLE, field: "defaulted_on"},
+		{name: "refused: the premium unpaid", given: []events.Payload{guarantee}, when: claimFor(platformActor, "deal-1", "default-1", "2026-10-15"), code: fundbridge.ECONFLICT},
+		{name: "refused: the startup", given: []events.Payload{guarantee, paid}, when: claimFor(founder, "deal-1", "default-1", "2026-10-15"), code: fundbridge.EFORBIDDEN},
+		{name: "refused: a share above the whole", given: []events.Payload{guarantee, paid}, when: func(p Policy) ([]events.Payload, error) {
+			return decideGuaranteeClaim(p, platformActor, api.FileGuaranteeClaim{PolicyID: policyID, LoanDealID: "deal-1", DefaultID: "d", DefaultedOn: "2026-10-15", Loss: amt("1.00"), Share: "1.2"}, on("2026-11-01"))
+		}, code: fundbridge.EINVALID, field: "insurer_share"},
+	})
+}

@@ -123,6 +123,23 @@ func (fe *fieldErrors) fraction(field string, d decimal.Decimal, places int32, l
 	return false
 }
 
+// share parses a fraction in (0, 1] given as a string like "0.50": a
+// plain decimal of at most four places, without sign, exponent or spaces.
+func (fe *fieldErrors) share(field, s string) decimal.Decimal {
+	d, err := decimal.NewFromString(s)
+	switch {
+	case s == "":
+		fe.Add(field, "required: a fraction like \"0.50\"")
+	case err != nil || strings.ContainsAny(s, "eE+- "):
+		fe.Add(field, "must be a decimal fraction like \"0.50\"")
+	default:
+		if fe.fraction(field, d, maxSharePlaces, decimal.NewFromInt(1)) {
+			return d
+		}
+	}
+	return decimal.Decimal{}
+}
+
 // date checks a YYYY-MM-DD day; empty passes unless required.
 func (fe *fieldErrors) date(field, s string, required bool) (time.Time, bool) {
 	if s == "" {

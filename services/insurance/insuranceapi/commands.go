@@ -2,7 +2,6 @@ package insuranceapi
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -216,6 +215,37 @@ func (c FileClaim) Validate() error {
 	return fe.Err("invalid claim")
 }
 
+// FileGuaranteeClaim is the platform claiming, for the bank, the
+// insurer's share of a defaulted loan the policy guarantees. The process
+// manager sends it when the deal records the default; DefaultID makes it
+// once per default.
+type FileGuaranteeClaim struct {
+	PolicyID    string       `json:"policy_id"`
+	LoanDealID  string       `json:"loan_deal_id"`
+	DefaultID   string       `json:"default_id"`
+	DefaultedOn string       `json:"defaulted_on"`
+	Loss        money.Amount `json:"loss"`          // the loss the risk-sharing table allocates
+	Share       string       `json:"insurer_share"` // the insurer's share of it, e.g. "0.30"
+}
+
+// Validate names every bad field.
+func (c FileGuaranteeClaim) Validate() error {
+	_, err := c.ShareFraction()
+	return err
+}
+
+// ShareFraction validates the command and returns the insurer's share.
+func (c FileGuaranteeClaim) ShareFraction() (decimal.Decimal, error) {
+	var fe fieldErrors
+	fe.id("policy_id", c.PolicyID)
+	fe.id("loan_deal_id", c.LoanDealID)
+	fe.id("default_id", c.DefaultID)
+	fe.date("defaulted_on", c.DefaultedOn, true)
+	fe.positive("loss", c.Loss)
+	share := fe.share("insurer_share", c.Share)
+	return share, fe.Err("invalid guarantee claim")
+}
+
 // ClaimAmount is a claim's assessment (what the policy owes) or one
 // settlement (a payment towards it).
 type ClaimAmount struct {
@@ -317,15 +347,7 @@ func (c CreateSubsidyProgramme) ShareFraction() (decimal.Decimal, error) {
 	var fe fieldErrors
 	fe.text("name", c.Name, maxNameLength, true)
 	fe.text("sponsor", c.Sponsor, maxNameLength, true)
-	share, err := decimal.NewFromString(c.Share)
-	switch {
-	case c.Share == "":
-		fe.Add("share", "required: a fraction of the premium, like \"0.50\"")
-	case err != nil || strings.ContainsAny(c.Share, "eE+- "):
-		fe.Add("share", "must be a decimal fraction like \"0.50\"")
-	default:
-		fe.fraction("share", share, maxSharePlaces, decimal.NewFromInt(1))
-	}
+	share := fe.share("share", c.Share)
 	fe.positive("cap_per_company_per_year", c.CapPerYear)
 	fe.positive("budget", c.Budget)
 	if len(c.Coverages) == 0 {

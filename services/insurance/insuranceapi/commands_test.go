@@ -83,6 +83,8 @@ func TestValidateNamesEveryBadField(t *testing.T) {
 		"share")
 	expectFields(t, "a bad draw", DrawSubsidy{ProgrammeID: "g", PolicyID: "p", City: "atlantis", Coverage: CoverageEnforcement, Premium: money.MustParse("1.00")}.Validate(),
 		"company_id", "city", "starts_on")
+	expectFields(t, "a bad guarantee claim", FileGuaranteeClaim{PolicyID: "p", DefaultedOn: "2026-02-29", Loss: rawAmount("0"), Share: "30%"}.Validate(),
+		"loan_deal_id", "default_id", "defaulted_on", "loss", "insurer_share")
 	expectFields(t, "a bad return", ReturnSubsidy{ProgrammeID: "g", PolicyID: "p"}.Validate(), "amount")
 	expectFields(t, "a bad closure", CloseSubsidyProgramme{}.Validate(), "programme_id")
 }

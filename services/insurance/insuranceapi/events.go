@@ -123,13 +123,20 @@ type PremiumPaid struct {
 	Premium  money.Amount `json:"premium"`
 }
 
-// ClaimFiled: the insured asks the insurer to pay for an incident.
+// ClaimFiled: the insured asks the insurer to pay for an incident. A
+// guarantee claim names the loan default it is for (filed once per
+// default): the insurer's share of the loss under the deal's risk-sharing
+// table.
 type ClaimFiled struct {
 	PolicyID    string       `json:"policy_id"`
 	ClaimID     string       `json:"claim_id"`
 	IncidentOn  string       `json:"incident_on"`
 	Amount      money.Amount `json:"amount"` // claimed
 	Description string       `json:"description"`
+	LoanDealID  string       `json:"loan_deal_id,omitempty"`
+	DefaultID   string       `json:"default_id,omitempty"`
+	Loss        money.Amount `json:"loss,omitzero"`
+	Share       string       `json:"insurer_share,omitempty"`
 }
 
 // ClaimAssessed: the insurer's assessor fixed what the policy owes for the
