@@ -163,7 +163,7 @@ func decideGuaranteeClaim(p Policy, a fundbridge.Actor, cmd api.FileGuaranteeCla
 
 // insurerClaim finds a claim the insurer (or the platform) may act on.
 func insurerClaim(p Policy, a fundbridge.Actor, policyID, claimID, what string) (Claim, error) {
-	if err := requirePolicy(p, a, policyID, what, fundbridge.RoleInsurer, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
+	if err := requirePolicy(p, a, policyID, what, insurerRoles()...); err != nil {
 		return Claim{}, err
 	}
 	c, ok := p.claim(claimID)
@@ -176,6 +176,9 @@ func insurerClaim(p Policy, a fundbridge.Actor, policyID, claimID, what string) 
 // decideAssessClaim fixes what the policy owes on a claim, at most what
 // was claimed. A claim may be assessed again until something is paid.
 func decideAssessClaim(p Policy, a fundbridge.Actor, cmd api.AssessClaim) ([]events.Payload, error) {
+	if err := requireRole(a, "assess claims", insurerRoles()...); err != nil {
+		return nil, err
+	}
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
@@ -211,6 +214,9 @@ func (e *LimitError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
 // of its assessment and of the policy's aggregate limit. Several partial
 // settlements may follow each other.
 func decideSettleClaim(p Policy, a fundbridge.Actor, cmd api.SettleClaim) ([]events.Payload, error) {
+	if err := requireRole(a, "settle claims", insurerRoles()...); err != nil {
+		return nil, err
+	}
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
@@ -235,6 +241,9 @@ func decideSettleClaim(p Policy, a fundbridge.Actor, cmd api.SettleClaim) ([]eve
 
 // decideDenyClaim refuses a claim on which nothing has been paid.
 func decideDenyClaim(p Policy, a fundbridge.Actor, cmd api.DenyClaim) ([]events.Payload, error) {
+	if err := requireRole(a, "deny claims", insurerRoles()...); err != nil {
+		return nil, err
+	}
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}

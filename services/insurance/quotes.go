@@ -16,6 +16,9 @@ import (
 // decideDecline records an insurer's refusal to quote. Declining again
 // with the same reason changes nothing.
 func decideDecline(r Request, a fundbridge.Actor, cmd api.DeclineInsurance, now time.Time) ([]events.Payload, error) {
+	if err := requireRole(a, "decline insurance", insurerRoles()...); err != nil {
+		return nil, err
+	}
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}

@@ -275,10 +275,16 @@ func loanProblems(cmd api.RequestInsurance, company string, deal *LoanDealFacts)
 	return nil
 }
 
+// insurerRoles may act for an insurer: the insurer itself, operators and
+// the platform.
+func insurerRoles() []fundbridge.Role {
+	return []fundbridge.Role{fundbridge.RoleInsurer, fundbridge.RoleOperator, fundbridge.RoleSystem}
+}
+
 // insurerOf is the insurer an insurer's command acts for, and refuses a
 // request not sent to it as not found.
 func insurerOf(r Request, a fundbridge.Actor, requestID, named, what string) (string, error) {
-	if err := requireRole(a, what, fundbridge.RoleInsurer, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
+	if err := requireRole(a, what, insurerRoles()...); err != nil {
 		return "", err
 	}
 	insurer, err := actingOrg(a, named, "insurer_id", what)
@@ -301,6 +307,9 @@ func requireOpen(r Request) error {
 // decideQuote decides an insurer's quote. The premium must fall within
 // the quote band around what the insurer's own published table gives.
 func decideQuote(r Request, a fundbridge.Actor, cmd api.QuoteInsurance, table api.RatingTable, tableVersion uint64, now time.Time) ([]events.Payload, error) {
+	if err := requireRole(a, "quote insurance", insurerRoles()...); err != nil {
+		return nil, err
+	}
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ type Premium struct {
 	// Rate is the governing annual rate: a policy on several patents is
 	// rated on the riskiest of them, whose number and age band follow.
 	Rate            decimal.Decimal `json:"rate"`
-	RatedOn         string          `json:"rated_on"`
+	GoverningPatent string          `json:"governing_patent"`
 	AgeBand         string          `json:"age_band"`
 	PortfolioFactor decimal.Decimal `json:"portfolio_factor"`
 	// PeriodFactor is months/12, as a fraction string ("12/12").
@@ -136,8 +136,8 @@ func (t RatingTable) Premium(in PremiumInput) (Premium, error) {
 			return Premium{}, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "insurer %s publishes no %s rate for a %s patent aged %s with claims history %q",
 				t.InsurerID, in.Coverage, pat.Kind, band.Name, in.Claims)
 		}
-		if p.RatedOn == "" || rate.GreaterThan(p.Rate) {
-			p.Rate, p.RatedOn, p.AgeBand = rate, pat.Number, band.Name
+		if p.GoverningPatent == "" || rate.GreaterThan(p.Rate) {
+			p.Rate, p.GoverningPatent, p.AgeBand = rate, pat.Number, band.Name
 		}
 	}
 	p.PortfolioFactor = t.portfolioFactor(len(in.Patents))

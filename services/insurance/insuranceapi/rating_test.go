@@ -39,7 +39,7 @@ func TestWorkedExample(t *testing.T) {
 	// 0.02×1.00×0.95×1.25 = 0.02375, published as 0.0238. The utility
 	// model governs; three patents earn the 0.95 portfolio factor:
 	// 0.0300 × 2,000,000 × 0.95 × 12/12 = 57,000.00.
-	want := Premium{Rate: decimal.RequireFromString("0.03"), RatedOn: "CN202220000002.2", AgeBand: "3-6",
+	want := Premium{Rate: decimal.RequireFromString("0.03"), GoverningPatent: "CN202220000002.2", AgeBand: "3-6",
 		PortfolioFactor: decimal.RequireFromString("0.95"), PeriodFactor: "12/12", Computed: money.MustParse("57000.00"), Amount: money.MustParse("57000.00")}
 	if g, w := mustJSON(t, p), mustJSON(t, want); g != w {
 		t.Errorf("premium\n  %s\nwant\n  %s", g, w)
