@@ -5,8 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
 )
@@ -90,7 +88,7 @@ func TestValidateNamesEveryBadField(t *testing.T) {
 }
 
 func TestValidateRatingTable(t *testing.T) {
-	d := decimal.RequireFromString
+	d := MustFraction
 	table := SampleRatingTable("")
 	table.AgeBands[1].From = 4                  // a gap after 0-2
 	table.AgeBands[3].To = 30                   // the last band must be open
@@ -108,4 +106,20 @@ func TestValidateRatingTable(t *testing.T) {
 		"rates[5]", "rates[6].rate", "rates", "portfolio_factors[0].factor", "portfolio_factors[1].min_patents", "minimum_premium")
 	expectFields(t, "an empty table", RatingTable{}.Validate(), "age_bands", "rates")
 	expectFields(t, "a wrapped table", PublishRatingTable{InsurerID: "i j", Table: RatingTable{AgeBands: []AgeBand{{Name: "all"}}}}.Validate(), "insurer_id", "table.rates")
+}
+
+func TestFractionIsADecimalString(t *testing.T) {
+	var r Rate
+	if err := json.Unmarshal([]byte(`{"rate":"0.0150"}`), &r); err != nil || r.Rate.String() != "0.015" {
+		t.Errorf("a decimal string: %v, %s", err, r.Rate)
+	}
+	for _, bad := range []string{`0.015`, `"1.5e-2"`, `"-0.01"`, `"+0.01"`, `""`, `" 0.01"`, `"abc"`, `null`} {
+		var r Rate
+		if err := json.Unmarshal([]byte(`{"rate":`+bad+`}`), &r); err == nil {
+			t.Errorf("rate %s accepted as %s", bad, r.Rate)
+		}
+	}
+	if got := mustJSON(t, PortfolioFactor{MinPatents: 3, Factor: MustFraction("0.95")}); got != `{"min_patents":3,"factor":"0.95"}` {
+		t.Errorf("written as %s", got)
+	}
 }

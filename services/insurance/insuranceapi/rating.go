@@ -59,18 +59,18 @@ func (b AgeBand) holds(age int) bool { return age >= b.From && (b.To == 0 || age
 
 // Rate is one cell of the table.
 type Rate struct {
-	Coverage   Coverage        `json:"coverage"`
-	PatentKind PatentKind      `json:"patent_kind"`
-	AgeBand    string          `json:"age_band"`
-	Claims     ClaimsBand      `json:"claims"`
-	Rate       decimal.Decimal `json:"rate"`
+	Coverage   Coverage   `json:"coverage"`
+	PatentKind PatentKind `json:"patent_kind"`
+	AgeBand    string     `json:"age_band"`
+	Claims     ClaimsBand `json:"claims"`
+	Rate       Fraction   `json:"rate"`
 }
 
 // PortfolioFactor multiplies the premium of a policy on at least
 // MinPatents patents.
 type PortfolioFactor struct {
-	MinPatents int             `json:"min_patents"`
-	Factor     decimal.Decimal `json:"factor"`
+	MinPatents int      `json:"min_patents"`
+	Factor     Fraction `json:"factor"`
 }
 
 // RatedPatent is what the table prices about one patent.
@@ -163,7 +163,7 @@ func (t RatingTable) ageBand(age int) (AgeBand, bool) {
 func (t RatingTable) rate(c Coverage, k PatentKind, band string, claims ClaimsBand) (decimal.Decimal, bool) {
 	for _, r := range t.Rates {
 		if r.Coverage == c && r.PatentKind == k && r.AgeBand == band && r.Claims == claims {
-			return r.Rate, true
+			return r.Rate.Decimal, true
 		}
 	}
 	return decimal.Decimal{}, false
@@ -173,7 +173,7 @@ func (t RatingTable) portfolioFactor(patents int) decimal.Decimal {
 	f, best := decimal.NewFromInt(1), 0
 	for _, pf := range t.PortfolioFactors {
 		if pf.MinPatents <= patents && pf.MinPatents > best {
-			f, best = pf.Factor, pf.MinPatents
+			f, best = pf.Factor.Decimal, pf.MinPatents
 		}
 	}
 	return f

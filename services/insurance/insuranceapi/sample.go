@@ -51,8 +51,8 @@ func SampleRatingTable(insurerID string) RatingTable {
 	t := RatingTable{
 		InsurerID: insurerID,
 		PortfolioFactors: []PortfolioFactor{
-			{MinPatents: 3, Factor: d("0.95")},
-			{MinPatents: 10, Factor: d("0.90")},
+			{MinPatents: 3, Factor: MustFraction("0.95")},
+			{MinPatents: 10, Factor: MustFraction("0.90")},
 		},
 		MinimumPremium: money.MustParse("3000.00"),
 	}
@@ -65,7 +65,7 @@ func SampleRatingTable(insurerID string) RatingTable {
 				for _, c := range claims {
 					t.Rates = append(t.Rates, Rate{
 						Coverage: b.c, PatentKind: k.k, AgeBand: a.b.Name, Claims: c.b,
-						Rate: b.rate.Mul(k.f).Mul(a.f).Mul(c.f).Round(4),
+						Rate: Fraction{b.rate.Mul(k.f).Mul(a.f).Mul(c.f).Round(4)},
 					})
 				}
 			}

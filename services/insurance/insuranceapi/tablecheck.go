@@ -85,7 +85,7 @@ func (t RatingTable) checkRates(fe *fieldErrors, bands map[string]bool) {
 			fe.Add(at+".age_band", fmt.Sprintf("%q is not one of the table's age bands", r.AgeBand))
 		}
 		enum(fe, at+".claims", r.Claims, ClaimsBands)
-		fe.fraction(at+".rate", r.Rate, maxRatePlaces, decimal.NewFromInt(1))
+		fe.fraction(at+".rate", r.Rate.Decimal, maxRatePlaces, decimal.NewFromInt(1))
 		key := rateKey{r.Coverage, r.PatentKind, r.AgeBand, r.Claims}
 		if seen[key] {
 			fe.Add(at, fmt.Sprintf("a second rate for %s, %s, %s, %s", r.Coverage, r.PatentKind, r.AgeBand, r.Claims))
@@ -122,6 +122,6 @@ func (t RatingTable) checkPortfolio(fe *fieldErrors) {
 		} else {
 			prev = pf.MinPatents
 		}
-		fe.fraction(at+".factor", pf.Factor, maxFactorPlaces, decimal.NewFromInt(1))
+		fe.fraction(at+".factor", pf.Factor.Decimal, maxFactorPlaces, decimal.NewFromInt(1))
 	}
 }
