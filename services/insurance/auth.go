@@ -1,8 +1,3 @@
-// Package insurance owns patent insurance: insurers' rating tables,
-// startups' requests and the quotes on them, policies with their premium,
-// claims, expiry and cancellation, and the public programmes that
-// subsidise premiums. This file and the aggregates beside it are the pure
-// domain: deciders and evolvers, no I/O.
 package insurance
 
 import (

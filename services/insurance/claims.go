@@ -91,6 +91,9 @@ func decideFileClaim(p Policy, a fundbridge.Actor, cmd api.FileClaim, now time.T
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
+	if p.Coverage == api.CoveragePledgeGuarantee {
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "policy %s guarantees loan deal %s: it pays when the loan defaults, claimed by the platform", p.Number, p.LoanDealID)
+	}
 	if err := p.claimable(cmd.IncidentOn, "incident_on", now); err != nil {
 		return nil, err
 	}

@@ -147,6 +147,9 @@ func TestGuaranteeClaim(t *testing.T) {
 		{name: "refused: a default outside the period", given: []events.Payload{guarantee, paid}, when: claimFor(platformActor, "deal-1", "default-1", "2026-02-01"), code: fundbridge.EUNPROCESSABLE, field: "defaulted_on"},
 		{name: "refused: the premium unpaid", given: []events.Payload{guarantee}, when: claimFor(platformActor, "deal-1", "default-1", "2026-10-15"), code: fundbridge.ECONFLICT},
 		{name: "refused: the startup", given: []events.Payload{guarantee, paid}, when: claimFor(founder, "deal-1", "default-1", "2026-10-15"), code: fundbridge.EFORBIDDEN},
+		{name: "refused: an ordinary claim on a guarantee", given: []events.Payload{guarantee, paid}, when: func(p Policy) ([]events.Payload, error) {
+			return decideFileClaim(p, founder, api.FileClaim{PolicyID: policyID, IncidentOn: "2026-10-15", Amount: amt("1.00"), Description: "x"}, on("2026-11-01"))
+		}, code: fundbridge.EUNPROCESSABLE, says: "claimed by the platform"},
 		{name: "refused: a share above the whole", given: []events.Payload{guarantee, paid}, when: func(p Policy) ([]events.Payload, error) {
 			return decideGuaranteeClaim(p, platformActor, api.FileGuaranteeClaim{PolicyID: policyID, LoanDealID: "deal-1", DefaultID: "d", DefaultedOn: "2026-10-15", Loss: amt("1.00"), Share: "1.2"}, on("2026-11-01"))
 		}, code: fundbridge.EINVALID, field: "insurer_share"},
