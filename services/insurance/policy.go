@@ -158,7 +158,7 @@ func decideBind(p Policy, a fundbridge.Actor, id string, cmd api.BindPolicy, r R
 		}
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s is already bound from quote %s", p.ID, p.QuoteID)
 	}
-	q, _, ok := r.quote(cmd.QuoteID)
+	q, ok := r.quote(cmd.QuoteID)
 	if !ok || r.Status != RequestAccepted || r.Accepted != q.QuoteID || id != PolicyID(q.QuoteID) {
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "quote %s on request %s has not been accepted", cmd.QuoteID, r.ID)
 	}

@@ -53,7 +53,7 @@ func decideExpireQuote(r Request, a fundbridge.Actor, cmd api.ExpireQuote, now t
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
-	q, _, ok := r.quote(cmd.QuoteID)
+	q, ok := r.quote(cmd.QuoteID)
 	if !r.Exists() || !ok {
 		return nil, notFound("quote", cmd.QuoteID)
 	}
@@ -79,7 +79,7 @@ func decideAccept(r Request, a fundbridge.Actor, cmd api.AcceptQuote, now time.T
 	if !r.Exists() || !r.visible(a) {
 		return nil, notFound("insurance request", cmd.RequestID)
 	}
-	q, _, ok := r.quote(cmd.QuoteID)
+	q, ok := r.quote(cmd.QuoteID)
 	if !ok {
 		return nil, notFound("quote", cmd.QuoteID)
 	}

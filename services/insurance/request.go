@@ -81,13 +81,13 @@ type Request struct {
 // Exists reports whether the request was made.
 func (r Request) Exists() bool { return r.ID != "" }
 
-func (r Request) quote(id string) (Quote, int, bool) {
-	for i, q := range r.Quotes {
+func (r Request) quote(id string) (Quote, bool) {
+	for _, q := range r.Quotes {
 		if q.QuoteID == id {
-			return q, i, true
+			return q, true
 		}
 	}
-	return Quote{}, -1, false
+	return Quote{}, false
 }
 
 // openQuoteBy is the insurer's quote that can still be accepted on day.
