@@ -12,6 +12,15 @@ import (
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 )
 
+// cases is how many random cases a property test tries: fewer under
+// -short (the race detector's pass), where each costs ten times more.
+func cases(n int) int {
+	if testing.Short() {
+		return n / 10
+	}
+	return n
+}
+
 func randomAmount(r *rand.Rand, maxFen int64) money.Amount {
 	return money.FromDecimal(decimal.New(1+r.Int64N(maxFen), -2))
 }
@@ -23,7 +32,7 @@ func randomAmount(r *rand.Rand, maxFen int64) money.Amount {
 func TestRefundPlusEarnedIsThePremium(t *testing.T) {
 	r := rand.New(rand.NewPCG(2026, 3))
 	start, _ := api.ParseDate("2026-03-01")
-	for i := range 20000 {
+	for i := range cases(20000) {
 		months := 1 + r.IntN(api.MaxMonths)
 		premium := randomAmount(r, 100_000_000)
 		history := []events.Payload{func() api.PolicyBound {
@@ -70,7 +79,7 @@ func TestRefundPlusEarnedIsThePremium(t *testing.T) {
 // zero.
 func TestSubsidyDrawsNeverExceedTheBudget(t *testing.T) {
 	r := rand.New(rand.NewPCG(2026, 4))
-	for round := range 300 {
+	for round := range cases(300) {
 		created := programme
 		created.Budget = randomAmount(r, 10_000_000)
 		created.CapPerYear = randomAmount(r, 2_000_000)

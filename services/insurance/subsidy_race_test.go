@@ -27,9 +27,6 @@ import (
 // was left; none negative; and every bind that drew nothing was told the
 // budget is exhausted.
 func TestConcurrentBindsNeverOverdrawTheBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("races real appends on JetStream")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	registry := events.NewRegistry()

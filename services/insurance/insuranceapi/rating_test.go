@@ -108,6 +108,15 @@ func randomInput(r *rand.Rand) PremiumInput {
 	return in
 }
 
+// cases is how many random cases a property test tries: fewer under
+// -short (the race detector's pass), where each costs ten times more.
+func cases(n int) int {
+	if testing.Short() {
+		return n / 10
+	}
+	return n
+}
+
 func randomAmount(r *rand.Rand, maxFen int64) money.Amount {
 	return money.FromDecimal(decimal.New(1+r.Int64N(maxFen), -2))
 }
@@ -117,7 +126,7 @@ func randomAmount(r *rand.Rand, maxFen int64) money.Amount {
 func TestPremiumProperties(t *testing.T) {
 	table := SampleRatingTable("ins-a")
 	r := rand.New(rand.NewPCG(12, 2026))
-	for i := range 20000 {
+	for i := range cases(20000) {
 		in := randomInput(r)
 		a, b := randomAmount(r, 1_000_000_000_00), randomAmount(r, 1_000_000_000_00)
 		if b.LessThan(a) {
@@ -155,7 +164,7 @@ func TestPremiumProperties(t *testing.T) {
 // share and what is left add up to the whole.
 func TestProRataProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 2026))
-	for range 50000 {
+	for range cases(50000) {
 		a := randomAmount(r, 10_000_000_00)
 		whole := 1 + r.IntN(1100)
 		part := r.IntN(whole + 1)
@@ -175,7 +184,7 @@ func TestProRataProperties(t *testing.T) {
 
 func TestQuoteBandEdgesAreInside(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 2026))
-	for range 20000 {
+	for range cases(20000) {
 		table := randomAmount(r, 1_000_000_00)
 		low, high := QuoteBand(table)
 		d := table.Decimal()
