@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 )
 
 // Coverage is what a policy pays for.
@@ -32,30 +34,23 @@ var Coverages = []Coverage{CoverageEnforcement, CoverageInfringementLoss, Covera
 // Valid reports whether c is a known coverage type.
 func (c Coverage) Valid() bool { return slices.Contains(Coverages, c) }
 
-// PatentKind is the kind of a Chinese patent. The values are those the
-// applications service records on company.patent_added.v1.
-type PatentKind string
+// PatentKind and PatentHolding are the applications service's: a policy
+// insures patents as that service registers them.
+type (
+	PatentKind    = applicationsapi.PatentKind
+	PatentHolding = applicationsapi.PatentHolding
+)
 
 const (
-	PatentInvention    PatentKind = "invention"     // 发明, 20 years from filing
-	PatentUtilityModel PatentKind = "utility_model" // 实用新型, 10 years
-	PatentDesign       PatentKind = "design"        // 外观设计, 15 years (10 if filed before 2021-06-01)
+	PatentInvention    = applicationsapi.PatentInvention    // 发明, 20 years from filing
+	PatentUtilityModel = applicationsapi.PatentUtilityModel // 实用新型, 10 years
+	PatentDesign       = applicationsapi.PatentDesign       // 外观设计, 15 years (10 if filed before 2021-06-01)
+	HoldingOwner       = applicationsapi.HoldingOwner
+	HoldingLicensee    = applicationsapi.HoldingLicensee
 )
 
 // PatentKinds lists every patent kind.
 var PatentKinds = []PatentKind{PatentInvention, PatentUtilityModel, PatentDesign}
-
-// Valid reports whether k is a known patent kind.
-func (k PatentKind) Valid() bool { return slices.Contains(PatentKinds, k) }
-
-// PatentHolding is how a company holds a patent, as the applications
-// service records it.
-type PatentHolding string
-
-const (
-	HoldingOwner    PatentHolding = "owner"
-	HoldingLicensee PatentHolding = "licensee"
-)
 
 // ClaimsBand groups a company's patent-insurance claims paid in the three
 // years before a request; the rating table prices each band.
