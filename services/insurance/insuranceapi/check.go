@@ -2,16 +2,13 @@ package insuranceapi
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
-	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/svc/check"
 )
 
 // Limits on input, so that one command stays a small event.
@@ -26,85 +23,29 @@ const (
 	maxSharePlaces   = 4
 )
 
-// fieldErrors collects every bad field of one input; the checks the
-// commands share are its methods. Each returns whether the field is good.
-type fieldErrors struct{ fundbridge.FieldErrors }
+// fieldErrors collects every bad field of one input: the shared checks
+// (svc/check) under this contract's limits, and the ones only insurance
+// needs. Each returns whether the field is good.
+type fieldErrors struct{ check.Fields }
 
-// id checks an ID that names a stream or a NATS subject token: 1 to 100
-// letters, digits, '_' or '-', so a bad one is refused here, not by the store.
-func (fe *fieldErrors) id(field, id string) bool {
-	switch {
-	case id == "":
-		fe.Add(field, "required")
-	case len(id) > maxIDLength || strings.ContainsFunc(id, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
-	}):
-		fe.Add(field, fmt.Sprintf("must be 1 to %d letters, digits, '_' or '-'", maxIDLength))
-	default:
-		return true
-	}
-	return false
-}
-
-// text checks free text: valid UTF-8 without control characters (but
-// line breaks), at most max characters, and not blank when required.
-func (fe *fieldErrors) text(field, s string, max int, required bool) bool {
-	switch {
-	case required && strings.TrimSpace(s) == "":
-		fe.Add(field, "required")
-	case !utf8.ValidString(s):
-		fe.Add(field, "not valid UTF-8")
-	case utf8.RuneCountInString(s) > max:
-		fe.Add(field, fmt.Sprintf("longer than %d characters", max))
-	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }):
-		fe.Add(field, "contains control characters")
-	default:
-		return true
-	}
-	return false
-}
+// id checks a required ID that names a stream or a NATS subject token.
+func (fe *fieldErrors) id(field, id string) bool { return fe.ID(field, id, maxIDLength, true) }
 
 // enum checks a required value of a closed set.
 func enum[T ~string](fe *fieldErrors, field string, v T, allowed []T) bool {
-	switch {
-	case v == "":
-		fe.Add(field, "required")
-	case !slices.Contains(allowed, v):
-		fe.Add(field, fundbridge.EnumError(v, allowed))
-	default:
-		return true
-	}
-	return false
+	return check.Enum(&fe.Fields, field, v, allowed, true)
 }
 
-// money checks a decoded amount by the rules money.Parse applies to what
-// people enter. The exponent is checked before any comparison, which
-// would first expand "1e9999" to ten thousand digits.
+// money checks an amount that may be zero; positive one that may not.
 func (fe *fieldErrors) money(field string, a money.Amount) bool {
-	d := a.Decimal()
-	switch {
-	case d.IsNegative():
-		fe.Add(field, "must not be negative")
-	case d.Exponent() < -2:
-		fe.Add(field, "has more than 2 decimal places")
-	case d.Exponent() > 14 || d.GreaterThan(money.MaxAmount):
-		fe.Add(field, "is larger than ¥"+money.MaxAmount.String())
-	default:
+	if a.Decimal().IsZero() {
 		return true
 	}
-	return false
+	return fe.positive(field, a)
 }
 
-// positive checks an amount that must be above zero.
 func (fe *fieldErrors) positive(field string, a money.Amount) bool {
-	if !fe.money(field, a) {
-		return false
-	}
-	if a.IsZero() {
-		fe.Add(field, "required, and must be greater than 0")
-		return false
-	}
-	return true
+	return fe.Amount(field, a, money.FromDecimal(money.MaxAmount))
 }
 
 // fraction checks a share or rate: above 0, at most limit, with at most

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/svc/check"
 )
 
 // The commands of the insurance service. Each Validate names every bad
@@ -44,7 +45,7 @@ func (c RequestInsurance) Validate() error {
 		seen := map[string]bool{}
 		for i, n := range c.Patents {
 			at := fmt.Sprintf("patents[%d]", i)
-			if fe.text(at, n, 40, true) {
+			if fe.Line(at, n, 40, true) {
 				if seen[n] {
 					fe.Add(at, fmt.Sprintf("%q is listed twice", n))
 				}
@@ -95,7 +96,7 @@ func (c QuoteInsurance) Validate() error {
 		fe.id("insurer_id", c.InsurerID)
 	}
 	fe.positive("premium", c.Premium)
-	fe.text("note", c.Note, maxReasonLength, false)
+	fe.Line("note", c.Note, maxReasonLength, false)
 	return fe.Err("invalid quote")
 }
 
@@ -113,7 +114,7 @@ func (c DeclineInsurance) Validate() error {
 	if c.InsurerID != "" {
 		fe.id("insurer_id", c.InsurerID)
 	}
-	fe.text("reason", c.Reason, maxReasonLength, true)
+	fe.Line("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid decline")
 }
 
@@ -162,7 +163,7 @@ type WithdrawRequest struct {
 func (c WithdrawRequest) Validate() error {
 	var fe fieldErrors
 	fe.id("request_id", c.RequestID)
-	fe.text("reason", c.Reason, maxReasonLength, false)
+	fe.Line("reason", c.Reason, maxReasonLength, false)
 	return fe.Err("invalid withdrawal")
 }
 
@@ -211,7 +212,7 @@ func (c FileClaim) Validate() error {
 	fe.id("policy_id", c.PolicyID)
 	fe.date("incident_on", c.IncidentOn, true)
 	fe.positive("amount", c.Amount)
-	fe.text("description", c.Description, maxTextLength, true)
+	fe.Text("description", c.Description, maxTextLength, true)
 	return fe.Err("invalid claim")
 }
 
@@ -261,7 +262,7 @@ func (c ClaimAmount) Validate() error {
 	fe.id("policy_id", c.PolicyID)
 	fe.id("claim_id", c.ClaimID)
 	fe.positive("amount", c.Amount)
-	fe.text("note", c.Note, maxReasonLength, false)
+	fe.Line("note", c.Note, maxReasonLength, false)
 	return fe.Err("invalid claim amount")
 }
 
@@ -290,7 +291,7 @@ func (c DenyClaim) Validate() error {
 	var fe fieldErrors
 	fe.id("policy_id", c.PolicyID)
 	fe.id("claim_id", c.ClaimID)
-	fe.text("reason", c.Reason, maxReasonLength, true)
+	fe.Line("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid claim denial")
 }
 
@@ -320,7 +321,7 @@ func (c CancelPolicy) Validate() error {
 	var fe fieldErrors
 	fe.id("policy_id", c.PolicyID)
 	fe.date("effective_on", c.EffectiveOn, false)
-	fe.text("reason", c.Reason, maxReasonLength, false)
+	fe.Line("reason", c.Reason, maxReasonLength, false)
 	return fe.Err("invalid cancellation")
 }
 
@@ -345,8 +346,8 @@ func (c CreateSubsidyProgramme) Validate() error {
 // ShareFraction validates the command and returns its share.
 func (c CreateSubsidyProgramme) ShareFraction() (decimal.Decimal, error) {
 	var fe fieldErrors
-	fe.text("name", c.Name, maxNameLength, true)
-	fe.text("sponsor", c.Sponsor, maxNameLength, true)
+	fe.Line("name", c.Name, maxNameLength, true)
+	fe.Line("sponsor", c.Sponsor, maxNameLength, true)
 	share := fe.share("share", c.Share)
 	fe.positive("cap_per_company_per_year", c.CapPerYear)
 	fe.positive("budget", c.Budget)
@@ -363,16 +364,7 @@ func enumList[T ~string](fe *fieldErrors, field string, list, allowed []T) {
 		fe.Add(field, fmt.Sprintf("%d listed, at most %d", len(list), maxProgrammeList))
 		return
 	}
-	seen := map[T]bool{}
-	for i, v := range list {
-		at := fmt.Sprintf("%s[%d]", field, i)
-		if enum(fe, at, v, allowed) {
-			if seen[v] {
-				fe.Add(at, fmt.Sprintf("%q is listed twice", v))
-			}
-			seen[v] = true
-		}
-	}
+	check.EnumList(&fe.Fields, field, list, allowed)
 }
 
 // DrawSubsidy asks a programme for a bound policy's subsidy. The platform
@@ -427,7 +419,7 @@ type CloseSubsidyProgramme struct {
 func (c CloseSubsidyProgramme) Validate() error {
 	var fe fieldErrors
 	fe.id("programme_id", c.ProgrammeID)
-	fe.text("reason", c.Reason, maxReasonLength, false)
+	fe.Line("reason", c.Reason, maxReasonLength, false)
 	return fe.Err("invalid programme closure")
 }
 

@@ -38,7 +38,7 @@ func (t RatingTable) checkAgeBands(fe *fieldErrors) map[string]bool {
 	next := 0
 	for i, b := range t.AgeBands {
 		at := fmt.Sprintf("age_bands[%d]", i)
-		if fe.text(at+".name", b.Name, 40, true) {
+		if fe.Line(at+".name", b.Name, 40, true) {
 			if names[b.Name] {
 				fe.Add(at+".name", fmt.Sprintf("%q is used twice", b.Name))
 			}
