@@ -164,8 +164,16 @@ func decideGuaranteeClaim(p Policy, a fundbridge.Actor, cmd api.FileGuaranteeCla
 	}}, nil
 }
 
-// insurerClaim finds a claim the insurer (or the platform) may act on.
-func insurerClaim(p Policy, a fundbridge.Actor, policyID, claimID, what string) (Claim, error) {
+// insurerClaim checks an insurer's command on a claim: the role, then
+// the input, then the claim, on a policy the insurer (or the platform)
+// may act on.
+func insurerClaim(p Policy, a fundbridge.Actor, cmd interface{ Validate() error }, policyID, claimID, what string) (Claim, error) {
+	if err := requireRole(a, what, insurerRoles()...); err != nil {
+		return Claim{}, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return Claim{}, err
+	}
 	if err := requirePolicy(p, a, policyID, what, insurerRoles()...); err != nil {
 		return Claim{}, err
 	}
@@ -179,13 +187,7 @@ func insurerClaim(p Policy, a fundbridge.Actor, policyID, claimID, what string) 
 // decideAssessClaim fixes what the policy owes on a claim, at most what
 // was claimed. A claim may be assessed again until something is paid.
 func decideAssessClaim(p Policy, a fundbridge.Actor, cmd api.AssessClaim) ([]events.Payload, error) {
-	if err := requireRole(a, "assess claims", insurerRoles()...); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return nil, err
-	}
-	c, err := insurerClaim(p, a, cmd.PolicyID, cmd.ClaimID, "assess claims")
+	c, err := insurerClaim(p, a, cmd, cmd.PolicyID, cmd.ClaimID, "assess claims")
 	if err != nil {
 		return nil, err
 	}
@@ -217,13 +219,7 @@ func (e *LimitError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
 // of its assessment and of the policy's aggregate limit. Several partial
 // settlements may follow each other.
 func decideSettleClaim(p Policy, a fundbridge.Actor, cmd api.SettleClaim) ([]events.Payload, error) {
-	if err := requireRole(a, "settle claims", insurerRoles()...); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return nil, err
-	}
-	c, err := insurerClaim(p, a, cmd.PolicyID, cmd.ClaimID, "settle claims")
+	c, err := insurerClaim(p, a, cmd, cmd.PolicyID, cmd.ClaimID, "settle claims")
 	if err != nil {
 		return nil, err
 	}
@@ -244,13 +240,7 @@ func decideSettleClaim(p Policy, a fundbridge.Actor, cmd api.SettleClaim) ([]eve
 
 // decideDenyClaim refuses a claim on which nothing has been paid.
 func decideDenyClaim(p Policy, a fundbridge.Actor, cmd api.DenyClaim) ([]events.Payload, error) {
-	if err := requireRole(a, "deny claims", insurerRoles()...); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return nil, err
-	}
-	c, err := insurerClaim(p, a, cmd.PolicyID, cmd.ClaimID, "deny claims")
+	c, err := insurerClaim(p, a, cmd, cmd.PolicyID, cmd.ClaimID, "deny claims")
 	if err != nil {
 		return nil, err
 	}

@@ -16,13 +16,7 @@ import (
 // decideDecline records an insurer's refusal to quote. Declining again
 // with the same reason changes nothing.
 func decideDecline(r Request, a fundbridge.Actor, cmd api.DeclineInsurance, now time.Time) ([]events.Payload, error) {
-	if err := requireRole(a, "decline insurance", insurerRoles()...); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return nil, err
-	}
-	insurer, err := insurerOf(r, a, cmd.RequestID, cmd.InsurerID, "decline insurance")
+	insurer, err := insurerOf(r, a, cmd, cmd.RequestID, cmd.InsurerID, "decline insurance")
 	if err != nil {
 		return nil, err
 	}

@@ -281,10 +281,14 @@ func insurerRoles() []fundbridge.Role {
 	return []fundbridge.Role{fundbridge.RoleInsurer, fundbridge.RoleOperator, fundbridge.RoleSystem}
 }
 
-// insurerOf is the insurer an insurer's command acts for, and refuses a
-// request not sent to it as not found.
-func insurerOf(r Request, a fundbridge.Actor, requestID, named, what string) (string, error) {
+// insurerOf checks an insurer's command on a request: the role, then the
+// input, then that the request was sent to the insurer it acts for (else
+// it is not found). It returns that insurer.
+func insurerOf(r Request, a fundbridge.Actor, cmd interface{ Validate() error }, requestID, named, what string) (string, error) {
 	if err := requireRole(a, what, insurerRoles()...); err != nil {
+		return "", err
+	}
+	if err := cmd.Validate(); err != nil {
 		return "", err
 	}
 	insurer, err := actingOrg(a, named, "insurer_id", what)
@@ -307,13 +311,7 @@ func requireOpen(r Request) error {
 // decideQuote decides an insurer's quote. The premium must fall within
 // the quote band around what the insurer's own published table gives.
 func decideQuote(r Request, a fundbridge.Actor, cmd api.QuoteInsurance, table api.RatingTable, tableVersion uint64, now time.Time) ([]events.Payload, error) {
-	if err := requireRole(a, "quote insurance", insurerRoles()...); err != nil {
-		return nil, err
-	}
-	if err := cmd.Validate(); err != nil {
-		return nil, err
-	}
-	insurer, err := insurerOf(r, a, cmd.RequestID, cmd.InsurerID, "quote insurance")
+	insurer, err := insurerOf(r, a, cmd, cmd.RequestID, cmd.InsurerID, "quote insurance")
 	if err != nil {
 		return nil, err
 	}
