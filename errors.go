@@ -10,7 +10,7 @@ import (
 )
 
 // Error codes. They are stable strings because they cross NATS and HTTP:
-// the gateway maps each to a status (400, 403, 404, 409, 422, 503).
+// the gateway maps each to a status (400, 401, 403, 404, 409, 422, 429, 503).
 const (
 	EINVALID       = "invalid"       // malformed input; nothing was appended
 	EUNAUTHORIZED  = "unauthorized"  // no or bad credentials
@@ -19,6 +19,7 @@ const (
 	ECONFLICT      = "conflict"      // stale version or a state that forbids the command
 	EUNPROCESSABLE = "unprocessable" // well-formed but refused by a business rule
 	EUNAVAILABLE   = "unavailable"   // a dependency is down; retrying may succeed
+	ETOOMANY       = "too_many"      // over a rate limit; retry after the time the error says
 	EINTERNAL      = "internal"      // a bug or an unexpected failure
 )
 

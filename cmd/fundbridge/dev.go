@@ -24,8 +24,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	seed := f.int("seed", 1, "seed of the demo market")
 	logFormat := f.string("log-format", "text", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
+	limits := limitFlags(f)
 	if err := f.Parse(args); err != nil {
 		return err
+	}
+	lim, err := limits()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if f.NArg() > 0 {
 		return fmt.Errorf("%w: dev takes no arguments, got %q", errUsage, f.Args())
@@ -34,7 +39,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	a, err := app.Start(ctx, app.Options{DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version})
+	a, err := app.Start(ctx, app.Options{DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version, Limits: lim})
 	if err != nil {
 		return err
 	}

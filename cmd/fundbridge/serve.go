@@ -29,8 +29,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keyFile := f.string("token-key-file", "./data/gateway/token.key", "the gateway's token signing key (created when missing; share it between gateway instances)")
 	logFormat := f.string("log-format", "json", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
+	limits := limitFlags(f)
 	if err := f.Parse(args[1:]); err != nil {
 		return err
+	}
+	lim, err := limits()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	log, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
@@ -59,7 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version}).Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version, Limits: lim}).Handler(), ReadHeaderTimeout: 10 * time.Second}
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())

@@ -154,6 +154,8 @@ type Options struct {
 	Version  string
 	// BcryptCost lowers the password work factor in tests; 0 is the default.
 	BcryptCost int
+	// Limits are the gateway's abuse limits; zero fields take the defaults.
+	Limits gateway.Limits
 }
 
 // App is the running product.
@@ -244,7 +246,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
-	a.http = &http.Server{Handler: gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version}).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.http = &http.Server{Handler: gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits}).Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }

@@ -20,24 +20,37 @@ type product struct {
 	app     *app.App
 	base    string
 	opToken string
+	rec     *recorder
 }
 
 func start(t *testing.T) *product {
 	t.Helper()
+	return startWith(t, func(*app.Options) {})
+}
+
+// startWith starts the product with options changed by opts. Everything
+// it says is scanned for secrets when the test ends.
+func startWith(t *testing.T, opts func(*app.Options)) *product {
+	t.Helper()
 	ctx := context.Background()
-	a, err := app.Start(ctx, app.Options{
-		DataDir: t.TempDir(), NATSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Fsync: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", BcryptCost: 4,
-	})
+	rec, dataDir := newRecorder(), t.TempDir()
+	t.Cleanup(func() { rec.check(t, dataDir) }) // after the product has stopped
+	o := app.Options{
+		DataDir: dataDir, NATSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Fsync: true,
+		Logger: slog.New(slog.NewTextHandler(rec, &slog.HandlerOptions{Level: slog.LevelDebug})), Version: "test", BcryptCost: 4,
+	}
+	opts(&o)
+	a, err := app.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	p := &product{t: t, app: a, base: "http://" + a.HTTPAddr.String()}
-	if _, err := app.BootstrapOperator(ctx, a.NATSURL, "ops@fundbridge.test", "operator-password", io.Discard); err != nil {
+	p := &product{t: t, app: a, base: "http://" + a.HTTPAddr.String(), rec: rec}
+	rec.request([]byte(`{"password":"` + operatorPassword + `"}`))
+	if _, err := app.BootstrapOperator(ctx, a.NATSURL, "ops@fundbridge.test", operatorPassword, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	p.opToken = p.signIn("ops@fundbridge.test", "operator-password")
+	p.opToken = p.signIn("ops@fundbridge.test", operatorPassword)
 	return p
 }
 
@@ -72,6 +85,7 @@ func (p *product) do(method, path, token string, body any, headers ...string) re
 		if err != nil {
 			p.t.Fatal(err)
 		}
+		p.rec.request(data)
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, p.base+path, rd)
@@ -93,6 +107,7 @@ func (p *product) do(method, path, token string, body any, headers ...string) re
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	p.record(raw)
 	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	_ = json.Unmarshal(raw, &r.body)
 	return r

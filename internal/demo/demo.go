@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,8 +97,8 @@ func (l *loader) call(ctx context.Context, method, path, token, key string, body
 		}
 		data, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusServiceUnavailable && attempt < 20 {
-			time.Sleep(100 * time.Millisecond) // views catching up, or a service starting
+		if retry := retryDelay(resp); retry > 0 && attempt < 20 {
+			time.Sleep(retry)
 			if body != nil {
 				b, _ := json.Marshal(body)
 				rd = bytes.NewReader(b)
@@ -114,6 +115,22 @@ func (l *loader) call(ctx context.Context, method, path, token, key string, body
 		}
 		return nil
 	}
+}
+
+// retryDelay is how long to wait before sending a request again: a 503
+// (views catching up, or a service starting) shortly, a 429 (a rate
+// limit) as long as Retry-After says. Zero means do not retry.
+func retryDelay(resp *http.Response) time.Duration {
+	switch resp.StatusCode {
+	case http.StatusServiceUnavailable:
+		return 100 * time.Millisecond
+	case http.StatusTooManyRequests:
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			return time.Duration(min(s, 60)) * time.Second
+		}
+		return time.Second
+	}
+	return 0
 }
 
 type apiError struct {

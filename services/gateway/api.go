@@ -201,9 +201,16 @@ func (g *Gateway) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var user identityapi.User
+	attempt, err := g.limits.beginSignIn(accountKey(payload), clientAddress(r))
+	if err != nil {
+		WriteProblem(w, r, err)
+		return
+	}
 	auth := identityapi.AuthenticateEndpoint
 	req := &svc.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
-	if _, err := g.client.Call(r.Context(), auth.Service, auth.Op, req, &user); err != nil {
+	_, err = g.client.Call(r.Context(), auth.Service, auth.Op, req, &user)
+	attempt.finish(err)
+	if err != nil {
 		WriteProblem(w, r, err)
 		return
 	}

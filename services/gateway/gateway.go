@@ -15,6 +15,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/audit/auditapi"
+	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -28,6 +29,8 @@ type Options struct {
 	Version string
 	// Timeout bounds each call to a service. Default 10s.
 	Timeout time.Duration
+	// Limits are the abuse limits; zero fields take DefaultLimits'.
+	Limits Limits
 }
 
 // Gateway serves HTTP.
@@ -38,6 +41,7 @@ type Gateway struct {
 	log     *slog.Logger
 	version string
 	routes  []Route
+	limits  *limiter
 }
 
 // New returns a gateway that reaches the services over nc.
@@ -45,7 +49,7 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes()}
+	return &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes(), limits: newLimiter(opts.Limits)}
 }
 
 // Handler is the gateway's HTTP handler.
@@ -58,6 +62,12 @@ func (g *Gateway) Handler() http.Handler {
 	r.Post("/api/v1/auth/token", g.token)
 	for _, rt := range g.routes {
 		h := http.Handler(g.forward(rt))
+		if rt.isCommand() && !rt.Public {
+			h = g.limitWrites(h)
+		}
+		if rt.Endpoint.Op == identityapi.SignupEndpoint.Op {
+			h = g.limitSignUp(h)
+		}
 		if !rt.Public {
 			h = g.authenticate(h)
 		}

@@ -35,6 +35,8 @@ func StatusFor(code string) int {
 		return http.StatusUnprocessableEntity
 	case fundbridge.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case fundbridge.ETOOMANY:
+		return http.StatusTooManyRequests
 	case "method_not_allowed":
 		return http.StatusMethodNotAllowed
 	case "too_large":
@@ -59,6 +61,9 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
+	}
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", retryAfterSeconds(err))
 	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
