@@ -132,11 +132,11 @@ func (p *product) signIn(email, password string) string {
 func (p *product) onboard(name, role, email string) (token, orgID string) {
 	p.t.Helper()
 	r := p.do("POST", "/api/v1/orgs", p.opToken, map[string]any{"name": name, "role": role,
-		"user": map[string]string{"email": email, "password": "password-" + role, "name": "User of " + name}})
+		"user": map[string]string{"email": email, "password": "quiet harbour " + role, "name": "User of " + name}})
 	if r.status != 201 {
 		p.t.Fatalf("onboard %s: %d %s", name, r.status, r.raw)
 	}
-	return p.signIn(email, "password-"+role), r.body["org"].(map[string]any)["org_id"].(string)
+	return p.signIn(email, "quiet harbour "+role), r.body["org"].(map[string]any)["org_id"].(string)
 }
 
 func wantProblem(t *testing.T, r response, status int, fields ...string) {
@@ -199,22 +199,22 @@ func TestAuthentication(t *testing.T) {
 func TestOnboardingOrgs(t *testing.T) {
 	p := start(t)
 	r := p.do("POST", "/api/v1/orgs", p.opToken, map[string]any{"name": "Hillhouse", "role": "fund_manager",
-		"user": map[string]string{"email": "zhang@hillhouse.cn", "password": "a-long-password", "name": "Zhang"}}, "Idempotency-Key", "hh-1")
+		"user": map[string]string{"email": "zhang@hillhouse.cn", "password": "amber falcon orchard", "name": "Zhang"}}, "Idempotency-Key", "hh-1")
 	if r.status != 201 || r.header.Get("Fundbridge-Position") == "" || r.body["position"] == nil {
 		t.Fatalf("onboard = %d %v %s", r.status, r.header, r.raw)
 	}
 	again := p.do("POST", "/api/v1/orgs", p.opToken, map[string]any{"name": "Hillhouse", "role": "fund_manager",
-		"user": map[string]string{"email": "zhang@hillhouse.cn", "password": "a-long-password", "name": "Zhang"}}, "Idempotency-Key", "hh-1")
+		"user": map[string]string{"email": "zhang@hillhouse.cn", "password": "amber falcon orchard", "name": "Zhang"}}, "Idempotency-Key", "hh-1")
 	if again.status != 201 || again.body["org"].(map[string]any)["org_id"] != r.body["org"].(map[string]any)["org_id"] {
 		t.Errorf("retry with the same key = %d %s, want the first result", again.status, again.raw)
 	}
 	dup := p.do("POST", "/api/v1/orgs", p.opToken, map[string]any{"name": "Hillhouse 2", "role": "fund_manager",
-		"user": map[string]string{"email": "zhang@hillhouse.cn", "password": "a-long-password", "name": "Zhang"}})
+		"user": map[string]string{"email": "zhang@hillhouse.cn", "password": "amber falcon orchard", "name": "Zhang"}})
 	wantProblem(t, dup, 409)
 
-	fm := p.signIn("zhang@hillhouse.cn", "a-long-password")
+	fm := p.signIn("zhang@hillhouse.cn", "amber falcon orchard")
 	wantProblem(t, p.do("POST", "/api/v1/orgs", fm, map[string]any{"name": "x", "role": "bank",
-		"user": map[string]string{"email": "x@x.cn", "password": "a-long-password", "name": "x"}}), 403)
+		"user": map[string]string{"email": "x@x.cn", "password": "amber falcon orchard", "name": "x"}}), 403)
 	me := p.do("GET", "/api/v1/me", fm, nil)
 	if me.body["org"].(map[string]any)["name"] != "Hillhouse" {
 		t.Errorf("me = %s", me.raw)
@@ -229,7 +229,7 @@ func TestBadInputIsAProblemAndAppendsNothing(t *testing.T) {
 	}
 	valid := func() map[string]any {
 		return map[string]any{"name": "CICC Capital", "role": "fund_manager",
-			"user": map[string]any{"email": "a@cicc.cn", "password": "a-long-password", "name": "A"}}
+			"user": map[string]any{"email": "a@cicc.cn", "password": "amber falcon orchard", "name": "A"}}
 	}
 	with := func(k string, v any) map[string]any { m := valid(); m[k] = v; return m }
 	cases := []struct {

@@ -23,11 +23,11 @@ func company(n int, stage string) map[string]any {
 func (p *product) signUp(n int, stage string) (string, string) {
 	p.t.Helper()
 	email := fmt.Sprintf("founder%d@startup.cn", n)
-	r := p.do("POST", "/api/v1/auth/signup", "", map[string]any{"email": email, "password": "founder-password", "name": "Founder", "company": company(n, stage)})
+	r := p.do("POST", "/api/v1/auth/signup", "", map[string]any{"email": email, "password": "river stone lantern", "name": "Founder", "company": company(n, stage)})
 	if r.status != 201 {
 		p.t.Fatalf("sign up: %d %s", r.status, r.raw)
 	}
-	return p.signIn(email, "founder-password"), r.body["org_id"].(string)
+	return p.signIn(email, "river stone lantern"), r.body["org_id"].(string)
 }
 
 func TestStartupsOverHTTP(t *testing.T) {
@@ -131,7 +131,7 @@ func TestStartupBadInputAppendsNothing(t *testing.T) {
 	signup := func(k string, v any) map[string]any {
 		c := company(11, "seed")
 		c[k] = v
-		return map[string]any{"email": "x@startup.cn", "password": "founder-password", "name": "X", "company": c}
+		return map[string]any{"email": "x@startup.cn", "password": "river stone lantern", "name": "X", "company": c}
 	}
 	for _, tc := range []struct {
 		name  string

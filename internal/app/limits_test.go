@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -83,5 +84,20 @@ func TestWritesAreLimitedPerUser(t *testing.T) {
 	}
 	if r := p.do("POST", "/api/v1/funds", p.opToken, map[string]any{"name": "x", "type": "vc", "committed_capital": "x"}); r.status != 400 {
 		t.Errorf("a write by another user: %d %s", r.status, r.raw)
+	}
+}
+
+func TestWeakPasswordsAreRefusedAtSignUpAndOnboarding(t *testing.T) {
+	p := start(t)
+	head, _ := p.app.Store.Head(context.Background())
+	for _, weak := range []string{"aaaaaaaaaa", "1234567890", "password12", "          ", "founder77-is-here"} {
+		r := p.do("POST", "/api/v1/auth/signup", "", map[string]any{"email": "founder77@startup.cn", "password": weak, "name": "Founder", "company": company(77, "seed")})
+		wantProblem(t, r, 400, "password")
+		r = p.do("POST", "/api/v1/orgs", p.opToken, map[string]any{"name": "Qiming", "role": "fund_manager",
+			"user": map[string]string{"email": "founder77@startup.cn", "password": weak, "name": "Partner"}})
+		wantProblem(t, r, 400, "user.password")
+	}
+	if after, _ := p.app.Store.Head(context.Background()); after != head {
+		t.Errorf("weak passwords appended: head %d → %d", head, after)
 	}
 }

@@ -52,7 +52,7 @@ func (r *recorder) request(body []byte) {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, e := range x {
-				if s, ok := e.(string); ok && k == "password" && len(s) >= 8 {
+				if s, ok := e.(string); ok && k == "password" && len(strings.TrimSpace(s)) >= 8 {
 					r.passwords[s] = true
 				}
 				walk(e)

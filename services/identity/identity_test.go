@@ -98,7 +98,7 @@ func TestServiceOverNATS(t *testing.T) {
 	if _, err := call("identity.bootstrap_operator", system, "", identityapi.BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "correct horse battery"}, &boot); err != nil || !boot.Created {
 		t.Fatalf("bootstrap = %+v %v", boot, err)
 	}
-	if _, err := call("identity.bootstrap_operator", system, "", identityapi.BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "another password!"}, &boot); err != nil || boot.Created {
+	if _, err := call("identity.bootstrap_operator", system, "", identityapi.BootstrapOperatorCommand{Email: "ops@fundbridge.cn", Password: "a different harbour lantern"}, &boot); err != nil || boot.Created {
 		t.Fatalf("second bootstrap = %+v %v; want the existing operator, unchanged", boot, err)
 	}
 	operator := fundbridge.Actor{UserID: boot.User.UserID, Role: fundbridge.RoleOperator, OrgID: "operators"}
@@ -108,14 +108,14 @@ func TestServiceOverNATS(t *testing.T) {
 		t.Fatalf("authenticate = %+v %v", user, err)
 	}
 	_ = reply
-	if _, err := call("identity.authenticate", system, "", identityapi.AuthenticateQuery{Email: "ops@fundbridge.cn", Password: "another password!"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
+	if _, err := call("identity.authenticate", system, "", identityapi.AuthenticateQuery{Email: "ops@fundbridge.cn", Password: "a different harbour lantern"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
 		t.Errorf("the second bootstrap's password works: %v", err)
 	}
 	if _, err := call("identity.authenticate", system, "", identityapi.AuthenticateQuery{Email: "nobody@x.cn", Password: "whatever1234"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
 		t.Errorf("unknown email = %v", err)
 	}
 
-	org := identityapi.CreateOrgCommand{Name: "ICBC Beijing", Role: fundbridge.RoleBank, User: identityapi.NewUser{Email: "credit@icbc.cn", Password: "0123456789", Name: "Wang"}}
+	org := identityapi.CreateOrgCommand{Name: "ICBC Beijing", Role: fundbridge.RoleBank, User: identityapi.NewUser{Email: "credit@icbc.cn", Password: "teal walrus quietly hums", Name: "Wang"}}
 	var created struct {
 		Org  identityapi.Org  `json:"org"`
 		User identityapi.User `json:"user"`
@@ -134,11 +134,11 @@ func TestServiceOverNATS(t *testing.T) {
 		t.Errorf("second org with the same email = %v, want conflict", err)
 	}
 	bank := fundbridge.Actor{UserID: created.User.UserID, Role: fundbridge.RoleBank, OrgID: created.Org.OrgID}
-	if _, err := call("identity.create_org", bank, "", identityapi.CreateOrgCommand{Name: "x", Role: fundbridge.RoleBank, User: identityapi.NewUser{Email: "x@x.cn", Password: "0123456789", Name: "x"}}, nil); fundbridge.ErrorCode(err) != fundbridge.EFORBIDDEN {
+	if _, err := call("identity.create_org", bank, "", identityapi.CreateOrgCommand{Name: "x", Role: fundbridge.RoleBank, User: identityapi.NewUser{Email: "x@x.cn", Password: "teal walrus quietly hums", Name: "x"}}, nil); fundbridge.ErrorCode(err) != fundbridge.EFORBIDDEN {
 		t.Errorf("a bank onboarding an org = %v, want forbidden", err)
 	}
 	head, _ := env.Store.Head(context.Background())
-	if _, err := call("identity.create_org", operator, "", map[string]any{"name": "x", "role": "bank", "user": map[string]any{"email": "y@y.cn", "password": "0123456789", "name": "y"}, "extra": true}, nil); fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+	if _, err := call("identity.create_org", operator, "", map[string]any{"name": "x", "role": "bank", "user": map[string]any{"email": "y@y.cn", "password": "teal walrus quietly hums", "name": "y"}, "extra": true}, nil); fundbridge.ErrorCode(err) != fundbridge.EINVALID {
 		t.Errorf("unknown field = %v", err)
 	}
 	if after, _ := env.Store.Head(context.Background()); after != head {

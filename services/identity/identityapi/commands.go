@@ -64,19 +64,13 @@ type Org struct {
 	Role  fundbridge.Role `json:"role"`
 }
 
-// MinPasswordLength is the shortest password accepted.
-const MinPasswordLength = 10
-
 func (u NewUser) Problems(prefix string) []fundbridge.FieldError {
 	var fields []fundbridge.FieldError
 	if _, ok := NormaliseEmail(u.Email); !ok {
 		fields = append(fields, fundbridge.FieldError{Field: prefix + "email", Reason: "must be an email address like name@example.com"})
 	}
-	switch {
-	case utf8.RuneCountInString(u.Password) < MinPasswordLength:
-		fields = append(fields, fundbridge.FieldError{Field: prefix + "password", Reason: "must be at least 10 characters"})
-	case len(u.Password) > 72: // bcrypt reads no further
-		fields = append(fields, fundbridge.FieldError{Field: prefix + "password", Reason: "must be at most 72 bytes"})
+	if reason := passwordProblem(u.Password, u.Email, u.Name); reason != "" {
+		fields = append(fields, fundbridge.FieldError{Field: prefix + "password", Reason: reason})
 	}
 	if n := strings.TrimSpace(u.Name); n == "" || utf8.RuneCountInString(n) > 200 {
 		fields = append(fields, fundbridge.FieldError{Field: prefix + "name", Reason: "required, at most 200 characters"})
