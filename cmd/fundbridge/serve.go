@@ -64,7 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version, Limits: lim}).Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv := gateway.NewServer(gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version, Limits: lim}).Handler(), gateway.ServerTimeouts{})
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())

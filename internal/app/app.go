@@ -156,6 +156,8 @@ type Options struct {
 	BcryptCost int
 	// Limits are the gateway's abuse limits; zero fields take the defaults.
 	Limits gateway.Limits
+	// HTTPTimeouts bound each HTTP connection; zero fields take the defaults.
+	HTTPTimeouts gateway.ServerTimeouts
 }
 
 // App is the running product.
@@ -246,7 +248,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
-	a.http = &http.Server{Handler: gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits}).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits}).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }

@@ -74,7 +74,7 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 		if tp := r.Header.Get("traceparent"); tp != "" {
 			ctx = svc.WithTraceParent(ctx, tp)
 		}
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		reply, err := g.client.Call(ctx, rt.Endpoint.Service, rt.Endpoint.Op, req, nil)
 		if err != nil {
