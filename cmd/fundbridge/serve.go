@@ -12,7 +12,9 @@ import (
 
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/services/gateway"
+	"github.com/fundbridge/fundbridge/services/identity"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,6 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	groupCommit := f.bool("group-commit", true, "gather concurrent appends into one atomic batch (with fsync-always servers)")
 	httpAddr := f.string("http-addr", ":8080", "HTTP listen address of the gateway")
 	keyFile := f.string("token-key-file", "./data/gateway/token.key", "the gateway's token signing key (created when missing; share it between gateway instances)")
+	credKeyFile := f.string("credential-key-file", app.CredentialKeyFile("./data"), "identity's key sealing password hashes (created when missing; share it between identity instances, keep it out of the log's backups)")
 	logFormat := f.string("log-format", "json", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	limits := limitFlags(f)
@@ -91,7 +94,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	c := build(app.Deps{Store: store, Snapshots: snaps, Registry: reg, NC: nc, Log: log})
+	deps := app.Deps{Store: store, Snapshots: snaps, Registry: reg, NC: nc, Log: log}
+	if name == identity.Name {
+		if deps.CredentialKey, err = keyfile.LoadOrCreate(*credKeyFile, identity.CredentialKeySize); err != nil {
+			return fmt.Errorf("identity's credential key: %w", err)
+		}
+	}
+	c := build(deps)
 	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted())
 	return app.RunComponent(ctx, nc, c, log)
 }

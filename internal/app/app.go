@@ -21,6 +21,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/services/applications"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
@@ -48,6 +49,15 @@ type Deps struct {
 	// DataDir holds what a service keeps on local disk (the views'
 	// projection snapshots).
 	DataDir string
+	// CredentialKey is identity's key for sealing password hashes; see
+	// CredentialKeyFile.
+	CredentialKey []byte
+}
+
+// CredentialKeyFile is where identity's credential key lives under a
+// data directory: readable by its owner only, never in the log.
+func CredentialKeyFile(dataDir string) string {
+	return filepath.Join(dataDir, "identity", "credential.key")
 }
 
 // Component is a service as the binary runs it: its operations on the
@@ -78,7 +88,7 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		identity.Name: func(d Deps) Component {
-			s := identity.New(d.Store, d.Registry, svc.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost})
+			s := identity.New(d.Store, d.Registry, svc.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey})
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 	}
@@ -212,6 +222,11 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 
+	credKey, err := keyfile.LoadOrCreate(CredentialKeyFile(o.DataDir), identity.CredentialKeySize)
+	if err != nil {
+		return nil, fmt.Errorf("identity's credential key: %w", err)
+	}
+
 	svcCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop
 	for name, build := range Builders() {
@@ -219,7 +234,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		if err != nil {
 			return nil, err
 		}
-		c := build(Deps{Store: a.Store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir})
+		c := build(Deps{Store: a.Store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey})
 		a.services.Add(1)
 		go func() {
 			defer a.services.Done()

@@ -135,3 +135,18 @@ func (r *recorder) check(t *testing.T, dataDir string) {
 }
 
 func (p *product) record(body []byte) { p.rec.response(body) }
+
+// The audit trail of a user shows who registered them, not their secret;
+// the recorder then checks every answer of the test for secrets.
+func TestAuditTrailOfUsersHoldsNoSecret(t *testing.T) {
+	p := start(t)
+	founder, _ := p.signUp(5, "seed")
+	for _, tok := range []string{founder, p.opToken} {
+		me := p.do("GET", "/api/v1/me", tok, nil)
+		userID, _ := me.body["user"].(map[string]any)["user_id"].(string)
+		r := p.do("GET", "/api/v1/streams/user-"+userID+"/events", p.opToken, nil)
+		if r.status != 200 || !strings.Contains(string(r.raw), `"credential":"[redacted]"`) {
+			t.Errorf("audit trail of %s = %d %s", userID, r.status, r.raw)
+		}
+	}
+}

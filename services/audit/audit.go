@@ -74,7 +74,7 @@ func Service(store Reader) svc.Service {
 		if evs == nil {
 			evs = []events.Event{}
 		}
-		return svc.Result{Value: auditapi.StreamResult{StreamID: q.StreamID, Events: evs}}, nil
+		return svc.Result{Value: auditapi.StreamResult{StreamID: q.StreamID, Events: redact(evs)}}, nil
 	}
 	return svc.Service{Name: Name, Description: "The raw event log: its head, and any stream's events with who, when and why",
 		Operations: svc.Operations(svc.Handle(auditapi.HeadEndpoint, head), svc.Handle(auditapi.StreamEndpoint, stream))}

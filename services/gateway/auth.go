@@ -2,18 +2,16 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/keyfile"
 )
 
 // Tokens signs and checks bearer tokens: HS256 JWTs naming the user, role
@@ -38,24 +36,8 @@ func NewTokens(key []byte, ttl time.Duration) (*Tokens, error) {
 // LoadOrCreateKey reads the signing key from path, creating a random one
 // (mode 0600) on first use, so tokens survive a restart.
 func LoadOrCreateKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err == nil {
-		if len(key) < 32 {
-			return nil, fmt.Errorf("signing key %s: %d bytes, want at least 32", path, len(key))
-		}
-		return key, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	key = make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	if err := os.WriteFile(path, key, 0o600); err != nil {
+	key, err := keyfile.LoadOrCreate(path, 32)
+	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	return key, nil

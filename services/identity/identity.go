@@ -104,6 +104,9 @@ type Caller interface {
 type Options struct {
 	// BcryptCost is the work factor of password hashes; default bcrypt's.
 	BcryptCost int
+	// CredentialKey seals password hashes (CredentialKeySize bytes). It is
+	// identity's alone, kept outside the log (a file in its data directory).
+	CredentialKey []byte
 }
 
 // Service is the identity service.
@@ -115,6 +118,10 @@ type Service struct {
 	users    *svc.Repository[userState]
 	claims   *svc.Repository[claimState]
 	follower *projections.Follower
+	sealer   *sealer
+	// sealerErr says why there is no sealer: no passwords can be set or
+	// checked without one.
+	sealerErr error
 
 	mu      sync.RWMutex
 	byEmail map[string]identityapi.UserRegistered
@@ -138,8 +145,9 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 		byEmail: map[string]identityapi.UserRegistered{}, byID: map[string]identityapi.UserRegistered{}, orgByID: map[string]identityapi.Org{},
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), opts.BcryptCost)
+	s.sealer, s.sealerErr = newSealer(opts.CredentialKey)
 	s.follower = projections.NewFollower("identity", store, func(e events.Event) error {
-		if e.Type != (identityapi.UserRegistered{}).EventType() && e.Type != (identityapi.OrgCreated{}).EventType() {
+		if e.Type != (identityapi.UserRegistered{}).EventType() && e.Type != identityapi.UserRegisteredV1 && e.Type != (identityapi.OrgCreated{}).EventType() {
 			return nil
 		}
 		_, p, err := registry.Decode(e)
@@ -215,11 +223,18 @@ func (s *Service) addUserOnce(ctx context.Context, req *svc.Request, u identitya
 	if !created && role == fundbridge.RoleOperator && orgID == "operators" {
 		return user, claim.Position, false, nil // the first operator exists: keep its password
 	}
+	if s.sealer == nil {
+		return identityapi.User{}, 0, false, fmt.Errorf("no password can be kept: %w", s.sealerErr)
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), s.cost)
 	if err != nil {
 		return identityapi.User{}, 0, false, fmt.Errorf("hash password: %w", err)
 	}
-	e := identityapi.UserRegistered{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID, PasswordHash: string(hash)}
+	credential, err := s.sealer.seal(userID, hash)
+	if err != nil {
+		return identityapi.User{}, 0, false, err
+	}
+	e := identityapi.UserRegistered{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID, Credential: credential}
 	res, _, err := s.users.Execute(ctx, userID, meta(req, ":user"), func(st userState) ([]events.Payload, error) {
 		return registerUser(st, e)
 	})
@@ -327,7 +342,11 @@ func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identity
 	}
 	hash := s.dummyHash
 	if ok {
-		hash = []byte(u.PasswordHash)
+		h, err := s.passwordHash(u)
+		if err != nil {
+			return svc.Result{}, fmt.Errorf("user %s: %w", u.UserID, err)
+		}
+		hash = h
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(q.Password)); err != nil || !ok {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")

@@ -73,7 +73,7 @@ func TestServiceOverNATS(t *testing.T) {
 	identityapi.Register(reg)
 	env := testenv.Start(t, reg)
 	client := svc.NewClient(env.Conn, 5*time.Second)
-	srv := New(env.Store, reg, client, Options{BcryptCost: 4})
+	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { _ = srv.Run(ctx); done <- struct{}{} }()
