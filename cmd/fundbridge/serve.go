@@ -29,6 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	groupCommit := f.bool("group-commit", true, "gather concurrent appends into one atomic batch (with fsync-always servers)")
 	httpAddr := f.string("http-addr", ":8080", "HTTP listen address of the gateway")
 	keyFile := f.string("token-key-file", "./data/gateway/token.key", "the gateway's token signing key (created when missing; share it between gateway instances)")
+	previousKeyFiles := f.string("token-previous-key-files", "", "comma-separated signing keys whose tokens are still accepted (key rotation; see SECURITY.md)")
 	credKeyFile := f.string("credential-key-file", app.CredentialKeyFile("./data"), "identity's key sealing password hashes (created when missing; share it between identity instances, keep it out of the log's backups)")
 	logFormat := f.string("log-format", "json", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
@@ -63,7 +64,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		tokens, err := gateway.NewTokens(key, 0)
+		previous, err := gateway.LoadPreviousKeys(strings.Split(*previousKeyFiles, ",")...)
+		if err != nil {
+			return err
+		}
+		tokens, err := gateway.NewTokens(key, 0, previous...)
 		if err != nil {
 			return err
 		}

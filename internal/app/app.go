@@ -249,7 +249,11 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := gateway.NewTokens(key, 0)
+	previous, err := previousTokenKeys(filepath.Join(o.DataDir, "gateway", "token.key.previous"))
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := gateway.NewTokens(key, 0, previous...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -15,22 +18,69 @@ import (
 )
 
 // Tokens signs and checks bearer tokens: HS256 JWTs naming the user, role
-// and org, expiring after TTL.
+// and org, expiring after TTL. It signs with one key and accepts tokens
+// signed by it or by the other keys it is given, so that the signing key
+// can be rotated without signing anyone out (SECURITY.md).
 type Tokens struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+	key    []byte
+	keyID  string
+	verify map[string][]byte // key ID → key, the signing key included
+	ttl    time.Duration
+	now    func() time.Time
 }
 
-// NewTokens returns a signer with the given key (at least 32 bytes).
-func NewTokens(key []byte, ttl time.Duration) (*Tokens, error) {
-	if len(key) < 32 {
-		return nil, errors.New("token signing key must be at least 32 bytes")
-	}
+// NewTokens returns a signer with the given key, also accepting tokens
+// signed by the others (each at least 32 bytes).
+func NewTokens(key []byte, ttl time.Duration, others ...[]byte) (*Tokens, error) {
 	if ttl == 0 {
 		ttl = 12 * time.Hour
 	}
-	return &Tokens{key: key, ttl: ttl, now: time.Now}, nil
+	t := &Tokens{key: key, keyID: tokenKeyID(key), verify: map[string][]byte{}, ttl: ttl, now: time.Now}
+	for _, k := range append([][]byte{key}, others...) {
+		if len(k) < 32 {
+			return nil, errors.New("token signing key must be at least 32 bytes")
+		}
+		t.verify[tokenKeyID(k)] = k
+	}
+	return t, nil
+}
+
+// tokenKeyID names a key in a token's "kid" header without revealing it.
+func tokenKeyID(key []byte) string {
+	sum := sha256.Sum256(append([]byte("fundbridge token key id\x00"), key...))
+	return hex.EncodeToString(sum[:6])
+}
+
+// keyFor picks the key a token names; a token without a known key ID is
+// tried against every key.
+func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
+	if kid, _ := tok.Header["kid"].(string); kid != "" {
+		if k, ok := t.verify[kid]; ok {
+			return k, nil
+		}
+	}
+	set := jwt.VerificationKeySet{}
+	for _, k := range t.verify {
+		set.Keys = append(set.Keys, k)
+	}
+	return set, nil
+}
+
+// LoadPreviousKeys reads keys that tokens may still be signed with; each
+// file must exist.
+func LoadPreviousKeys(paths ...string) ([][]byte, error) {
+	var keys [][]byte
+	for _, p := range paths {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		k, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("previous signing key: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // LoadOrCreateKey reads the signing key from path, creating a random one
@@ -58,14 +108,16 @@ func (t *Tokens) Issue(a fundbridge.Actor) (string, time.Time, error) {
 	c := claims{Role: a.Role, Org: a.OrgID, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: a.UserID, Issuer: issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 	}}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	tok.Header["kid"] = t.keyID
+	s, err := tok.SignedString(t.key)
 	return s, exp, err
 }
 
 // Verify checks a token and returns its actor.
 func (t *Tokens) Verify(token string) (fundbridge.Actor, error) {
 	var c claims
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.key, nil },
+	_, err := jwt.ParseWithClaims(token, &c, t.keyFor,
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(t.now))
 	if err != nil {
 		return fundbridge.Actor{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "invalid or expired token")
