@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +92,23 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			if got := r.header.Get(h); got != want {
 				t.Errorf("%d %s: %s = %q, want %q", r.status, r.header.Get("Content-Type"), h, got, want)
 			}
+		}
+	}
+}
+
+func TestReadinessDetailsAreForOperatorsOnly(t *testing.T) {
+	p := start(t)
+	founder, _ := p.signUp(9, "seed")
+	for _, tc := range []struct {
+		token   string
+		details bool
+	}{{"", false}, {"not.a.token", false}, {founder, false}, {p.opToken, true}} {
+		r := p.do("GET", "/readyz", tc.token, nil)
+		if r.status != 200 || r.body["status"] != "ready" {
+			t.Fatalf("readyz = %d %s", r.status, r.raw)
+		}
+		if _, shown := r.body["nats"]; shown != tc.details || strings.Contains(string(r.raw), "nats://") != tc.details {
+			t.Errorf("readyz with token %.10q shows NATS details %v, want %v: %s", tc.token, shown, tc.details, r.raw)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -101,7 +102,21 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, err)
 		return
 	}
+	if !g.isOperator(r) { // where NATS listens is no stranger's business
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "nats": g.nc.ConnectedUrlRedacted(), "log_position": head.Position})
+}
+
+// isOperator reports whether the request carries an operator's valid token.
+func (g *Gateway) isOperator(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	a, err := g.tokens.Verify(token)
+	return err == nil && a.Role == fundbridge.RoleOperator
 }
 
 // gatewayActor is who the gateway is when it acts for someone not yet
