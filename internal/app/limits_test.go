@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +56,35 @@ func TestSignInIsLimitedPerAccountAndAddress(t *testing.T) {
 	}
 	if resp := p.signInFrom(user, "ops@fundbridge.test", operatorPassword); resp.StatusCode != 200 {
 		t.Errorf("the right password from another address: %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestParallelGuessesAreRefused(t *testing.T) {
+	p := start(t)
+	attacker := from("127.0.0.4")
+	var mu sync.Mutex
+	counts := map[int]int{}
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(map[string]string{"email": "ops@fundbridge.test", "password": "guess-number-" + strconv.Itoa(i)})
+			resp, err := attacker.Post(p.base+"/api/v1/auth/token", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			counts[resp.StatusCode]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if counts[401] != 10 || counts[429] != 190 {
+		t.Errorf("200 parallel guesses answered %v, want 10 × 401 and 190 × 429", counts)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +172,26 @@ func TestParseBucket(t *testing.T) {
 		if _, err := ParseBucket(bad); err == nil {
 			t.Errorf("ParseBucket(%q) accepted", bad)
 		}
+	}
+}
+
+// The attack: 200 parallel guesses at one account from one address.
+func TestParallelGuessesAreAdmittedOnlyUpToTheBucket(t *testing.T) {
+	l, _ := testLimiter(Limits{})
+	var admitted atomic.Int32
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if a, err := l.beginSignIn("ops@x.cn", "203.0.113.9"); err == nil {
+				admitted.Add(1)
+				a.finish(wrongPassword)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := admitted.Load(); n != 10 {
+		t.Errorf("%d of 200 parallel guesses admitted, want the pair's burst of 10", n)
 	}
 }
