@@ -21,7 +21,7 @@ func limitFlags(f *flags) func() (gateway.Limits, error) {
 		{f.string("limit-signup", d.SignUp.String(), "sign-ups per client address"), &l.SignUp},
 		{f.string("limit-writes", d.Writes.String(), "commands per signed-in user"), &l.Writes},
 	}
-	maxKeys := f.int("limit-max-keys", d.MaxKeys, "keys each limiter table remembers (about 200 bytes each)")
+	maxKeys := f.int("limit-max-keys", d.MaxKeys, "keys each limiter table remembers (about 250 bytes each)")
 	return func() (gateway.Limits, error) {
 		for _, b := range buckets {
 			v, err := gateway.ParseBucket(*b.value)

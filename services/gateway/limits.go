@@ -56,9 +56,10 @@ type Limits struct {
 	SignInAttempts Bucket // all sign-ins per address: bounds password-hashing work
 	SignUp         Bucket // sign-ups per address
 	Writes         Bucket // commands per signed-in user
-	// MaxKeys bounds each limiter table (about 200 bytes an entry). The
-	// least recently seen key is forgotten first; forgetting a key only
-	// forgives it, and refilling a bucket takes as long.
+	// MaxKeys bounds each of the six limiter tables: about 250 bytes a
+	// key, 25 MB for a full table of 100k. The least recently seen key is
+	// forgotten first; forgetting a key only forgives it, as waiting for
+	// its bucket to refill would.
 	MaxKeys int
 }
 
