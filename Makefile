@@ -1,8 +1,8 @@
 # Fundbridge: make run starts everything; make test is what CI runs.
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
-# Packages where concurrency lives: the store, the service runtime, the projections.
-RACE_PKGS ?= ./events/... ./services/svc/... ./projections/...
+# Packages where concurrency lives: the store, the service runtime, the projections, the gateway (its limiter).
+RACE_PKGS ?= ./events/... ./services/svc/... ./projections/... ./services/gateway/...
 
 .PHONY: run test vet lint race unit bench build
 
