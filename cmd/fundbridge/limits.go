@@ -21,6 +21,7 @@ func limitFlags(f *flags) func() (gateway.Limits, error) {
 		{f.string("limit-signup", d.SignUp.String(), "sign-ups per client address"), &l.SignUp},
 		{f.string("limit-writes", d.Writes.String(), "commands per signed-in user"), &l.Writes},
 	}
+	proxies := f.string("trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client (the limits count clients)")
 	maxKeys := f.int("limit-max-keys", d.MaxKeys, "keys each limiter table remembers (about 250 bytes each)")
 	return func() (gateway.Limits, error) {
 		for _, b := range buckets {
@@ -31,6 +32,8 @@ func limitFlags(f *flags) func() (gateway.Limits, error) {
 			*b.into = v
 		}
 		l.MaxKeys = *maxKeys
-		return l, nil
+		var err error
+		l.TrustedProxies, err = gateway.ParseProxies(*proxies)
+		return l, err
 	}
 }

@@ -56,7 +56,7 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 // Handler is the gateway's HTTP handler.
 func (g *Gateway) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(securityHeaders, middleware.RequestID, g.recoverer, middleware.Timeout(30*time.Second))
+	r.Use(securityHeaders, forwardedFor(g.limits.trusted), middleware.RequestID, g.recoverer, middleware.Timeout(30*time.Second))
 	r.Get("/healthz", g.healthz)
 	r.Get("/readyz", g.readyz)
 	r.Get("/api/v1/openapi.json", g.openAPI)

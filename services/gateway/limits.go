@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ type Limits struct {
 	SignInAttempts Bucket // all sign-ins per address: bounds password-hashing work
 	SignUp         Bucket // sign-ups per address
 	Writes         Bucket // commands per signed-in user
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed;
+	// without them every caller behind a proxy is the proxy.
+	TrustedProxies []netip.Prefix
 	// MaxKeys bounds each of the six limiter tables: about 250 bytes a
 	// key, 25 MB for a full table of 100k. The least recently seen key is
 	// forgotten first; forgetting a key only forgives it, as waiting for
@@ -177,6 +181,7 @@ func (t *table) Len() int { return t.cache.Len() }
 // limiter is the gateway's set of tables.
 type limiter struct {
 	pair, account, address, attempts, signUp, writes *table
+	trusted                                          []netip.Prefix
 	now                                              func() time.Time
 }
 
@@ -186,7 +191,7 @@ func newLimiter(l Limits) *limiter {
 		pair: newTable(l.SignInPair, l.MaxKeys), account: newTable(l.SignInAccount, l.MaxKeys),
 		address: newTable(l.SignInAddress, l.MaxKeys), attempts: newTable(l.SignInAttempts, l.MaxKeys),
 		signUp: newTable(l.SignUp, l.MaxKeys), writes: newTable(l.Writes, l.MaxKeys),
-		now: time.Now,
+		trusted: l.TrustedProxies, now: time.Now,
 	}
 }
 
@@ -242,7 +247,7 @@ func (l *limiter) beginSignIn(account, addr string) (*signInAttempt, error) {
 
 // clientAddress is the key of the caller's address: the IP the connection
 // comes from, an IPv6 one by its /64, which one subscriber usually holds.
-// Behind a proxy every caller shares the proxy's address; see SECURITY.md.
+// Behind a trusted proxy, forwardedFor has put the client's there.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
