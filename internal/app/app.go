@@ -88,7 +88,7 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		identity.Name: func(d Deps) Component {
-			s := identity.New(d.Store, d.Registry, svc.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey})
+			s := identity.New(d.Store, d.Registry, svc.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC)})
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 	}

@@ -55,18 +55,28 @@ func newSealer(key []byte) (*sealer, error) {
 func credentialAD(userID string) []byte { return []byte("user.registered\x00" + userID) }
 
 func (s *sealer) seal(userID string, hash []byte) (string, error) {
+	return s.sealWith(credentialAD(userID), hash)
+}
+
+// sealWith seals plaintext bound to the associated data ad.
+func (s *sealer) sealWith(ad, plaintext []byte) (string, error) {
 	nonce := make([]byte, s.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
-		return "", fmt.Errorf("seal credential: %w", err)
+		return "", fmt.Errorf("seal: %w", err)
 	}
-	sealed := s.aead.Seal(nonce, nonce, hash, credentialAD(userID))
+	sealed := s.aead.Seal(nonce, nonce, plaintext, ad)
 	return "aesgcm:" + s.keyID + ":" + base64.RawStdEncoding.EncodeToString(sealed), nil
 }
 
 var errCredential = errors.New("credential cannot be opened")
 
 func (s *sealer) open(userID, credential string) ([]byte, error) {
-	scheme, rest, _ := strings.Cut(credential, ":")
+	return s.openWith(credentialAD(userID), credential)
+}
+
+// openWith opens what sealWith sealed with the same ad.
+func (s *sealer) openWith(ad []byte, text string) ([]byte, error) {
+	scheme, rest, _ := strings.Cut(text, ":")
 	keyID, body, _ := strings.Cut(rest, ":")
 	if scheme != "aesgcm" {
 		// Never quote it: whatever is there may be a secret.
@@ -80,11 +90,11 @@ func (s *sealer) open(userID, credential string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: malformed", errCredential)
 	}
 	n := s.aead.NonceSize()
-	hash, err := s.aead.Open(nil, sealed[:n], sealed[n:], credentialAD(userID))
+	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], ad)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errCredential, err)
 	}
-	return hash, nil
+	return plain, nil
 }
 
 // passwordHash is the bcrypt hash of a registered user: opened from its

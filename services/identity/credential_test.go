@@ -58,7 +58,7 @@ type legacyUserRegistered struct {
 
 // A log written before v2 keeps working: users registered by v1 events
 // sign in, and new users' events carry no hash anyone else can read.
-func TestV1UsersSignInAndV2EventsHoldNoHash(t *testing.T) {
+func TestV1UsersSignInAndNewEventsHoldNoHashNorPersonalData(t *testing.T) {
 	reg := events.NewRegistry()
 	identityapi.Register(reg)
 	env := testenv.Start(t, reg)
@@ -78,7 +78,7 @@ func TestV1UsersSignInAndV2EventsHoldNoHash(t *testing.T) {
 	}
 
 	client := svc.NewClient(env.Conn, 5*time.Second)
-	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey()})
+	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: NewKVPersonKeys(env.Conn)})
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
 	go func() { _ = srv.Run(sctx); done <- struct{}{} }()
@@ -110,16 +110,17 @@ func TestV1UsersSignInAndV2EventsHoldNoHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs, err := env.Store.ReadStream(ctx, "user-"+boot.User.UserID, 1)
-	if err != nil || len(evs) != 1 || evs[0].Type != "user.registered.v2" {
+	if err != nil || len(evs) != 1 || evs[0].Type != "user.registered.v3" {
 		t.Fatalf("the operator's stream = %+v %v", evs, err)
 	}
-	if p := string(evs[0].Payload); strings.Contains(p, "$2") || strings.Contains(p, "password") || !strings.Contains(p, `"credential":"aesgcm:`) {
-		t.Errorf("a v2 event shows a hash: %s", p)
+	if p := string(evs[0].Payload); strings.Contains(p, "$2") || strings.Contains(p, "password") || !strings.Contains(p, `"credential":"aesgcm:`) ||
+		strings.Contains(p, "ops@") || strings.Contains(p, "Operator") || !strings.Contains(p, `"personal":"aesgcm:`) {
+		t.Errorf("a v3 event shows a hash or personal data: %s", p)
 	}
 	if err := call("identity.authenticate", identityapi.AuthenticateQuery{Email: "ops@fundbridge.cn", Password: "correct horse battery"}, &u); err != nil {
 		t.Errorf("a v2 user signing in: %v", err)
 	}
-	if !reg.Known("user.registered.v2") || reg.Known(identityapi.UserRegisteredV1) {
-		t.Error("v1 may still be appended, or v2 may not")
+	if !reg.Known("user.registered.v3") || reg.Known(identityapi.UserRegisteredV1) || reg.Known(identityapi.UserRegisteredV2) {
+		t.Error("v1 or v2 may still be appended, or v3 may not")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -26,7 +27,12 @@ import (
 const Name = identityapi.Name
 
 type orgState struct{ Org identityapi.Org }
-type userState struct{ User identityapi.User }
+
+// userState is what deciding about a user needs: never their personal data.
+type userState struct {
+	UserID, OrgID string
+	Erased        bool
+}
 type claimState struct{ UserID string }
 
 var (
@@ -44,8 +50,11 @@ var (
 		Type:    "user",
 		Initial: func() userState { return userState{} },
 		Evolve: func(s userState, _ events.Event, p any) userState {
-			if e, ok := p.(identityapi.UserRegistered); ok {
-				s.User = identityapi.User{UserID: e.UserID, Email: e.Email, Name: e.Name, Role: e.Role, OrgID: e.OrgID}
+			switch e := p.(type) {
+			case identityapi.UserRegistered:
+				s.UserID, s.OrgID = e.UserID, e.OrgID
+			case identityapi.UserErased:
+				s.Erased = true
 			}
 			return s
 		},
@@ -77,22 +86,35 @@ func createOrg(s orgState, o identityapi.Org) ([]events.Payload, error) {
 func claimEmail(s claimState, email, userID string) ([]events.Payload, error) {
 	switch s.UserID {
 	case "":
-		return []events.Payload{identityapi.EmailClaimed{Email: email, UserID: userID}}, nil
+		return []events.Payload{identityapi.EmailClaimed{UserID: userID}}, nil
 	case userID:
 		return nil, nil
 	}
 	return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", email)
 }
 
-// registerUser adds the user once.
+// registerUser adds the user once; an erased user stays erased.
 func registerUser(s userState, e identityapi.UserRegistered) ([]events.Payload, error) {
-	if s.User.UserID != "" {
-		if s.User.Email == e.Email && s.User.OrgID == e.OrgID {
-			return nil, nil
-		}
-		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "user %s already exists", e.UserID)
+	switch {
+	case s.Erased:
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "user %s was erased", e.UserID)
+	case s.UserID == "":
+		return []events.Payload{e}, nil
+	case s.OrgID == e.OrgID: // a retried registration (user IDs are never reused)
+		return nil, nil
 	}
-	return []events.Payload{e}, nil
+	return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "user %s already exists", e.UserID)
+}
+
+// eraseUser records the user's erasure once; erasing again changes nothing.
+func eraseUser(s userState, userID string) ([]events.Payload, error) {
+	switch {
+	case s.UserID == "":
+		return nil, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", userID)
+	case s.Erased:
+		return nil, nil
+	}
+	return []events.Payload{identityapi.UserErased{UserID: userID}}, nil
 }
 
 // Caller is how the service reaches the others over NATS.
@@ -107,6 +129,9 @@ type Options struct {
 	// CredentialKey seals password hashes (CredentialKeySize bytes). It is
 	// identity's alone, kept outside the log (a file in its data directory).
 	CredentialKey []byte
+	// PersonKeys keeps the keys sealing each person's email and name
+	// (see personal.go); without it no user can be registered.
+	PersonKeys PersonKeys
 }
 
 // Service is the identity service.
@@ -122,10 +147,14 @@ type Service struct {
 	// sealerErr says why there is no sealer: no passwords can be set or
 	// checked without one.
 	sealerErr error
+	keys      PersonKeys
 
+	// The directory: users with their email and name opened. An erased
+	// user is in byID only, with no email, ErasedName and erased set.
 	mu      sync.RWMutex
 	byEmail map[string]identityapi.UserRegistered
 	byID    map[string]identityapi.UserRegistered
+	erased  map[string]bool
 	orgByID map[string]identityapi.Org
 	// dummyHash is compared against when the email is unknown, so that a
 	// wrong email costs as long as a wrong password.
@@ -138,7 +167,7 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 		opts.BcryptCost = bcrypt.DefaultCost
 	}
 	s := &Service{
-		store: store, calls: calls, cost: opts.BcryptCost,
+		store: store, calls: calls, cost: opts.BcryptCost, keys: opts.PersonKeys, erased: map[string]bool{},
 		orgs:    svc.NewRepository(store, registry, orgDecider, svc.RepositoryOptions{}),
 		users:   svc.NewRepository(store, registry, userDecider, svc.RepositoryOptions{}),
 		claims:  svc.NewRepository(store, registry, claimDecider, svc.RepositoryOptions{}),
@@ -147,25 +176,65 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), opts.BcryptCost)
 	s.sealer, s.sealerErr = newSealer(opts.CredentialKey)
 	s.follower = projections.NewFollower("identity", store, func(e events.Event) error {
-		if e.Type != (identityapi.UserRegistered{}).EventType() && e.Type != identityapi.UserRegisteredV1 && e.Type != (identityapi.OrgCreated{}).EventType() {
+		switch e.Type {
+		case identityapi.UserRegistered{}.EventType(), identityapi.UserRegisteredV2, identityapi.UserRegisteredV1,
+			identityapi.UserErased{}.EventType(), identityapi.OrgCreated{}.EventType():
+		default:
 			return nil
 		}
 		_, p, err := registry.Decode(e)
 		if err != nil {
 			return err
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		switch v := p.(type) {
-		case identityapi.UserRegistered:
-			s.byEmail[v.Email] = v
-			s.byID[v.UserID] = v
-		case identityapi.OrgCreated:
-			s.orgByID[v.OrgID] = identityapi.Org(v)
-		}
-		return nil
+		return s.fold(p)
 	})
 	return s
+}
+
+// fold keeps the directory current with one of identity's events.
+func (s *Service) fold(p any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch v := p.(type) {
+	case identityapi.UserRegistered:
+		person, err := s.openPersonal(ctx, v)
+		if err != nil && !errors.Is(err, errNoPersonKey) {
+			return err
+		}
+		v.Email, v.Name = person.Email, person.Name
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err != nil || s.erased[v.UserID] { // no key: the person was erased
+			v.Email, v.Name = "", identityapi.ErasedName
+			s.erased[v.UserID] = true
+		} else {
+			s.byEmail[v.Email] = v
+		}
+		s.byID[v.UserID] = v
+	case identityapi.UserErased:
+		s.mu.Lock()
+		if u, ok := s.byID[v.UserID]; ok {
+			if s.byEmail[u.Email].UserID == v.UserID {
+				delete(s.byEmail, u.Email)
+			}
+			u.Email, u.Name = "", identityapi.ErasedName
+			s.byID[v.UserID] = u
+		}
+		s.erased[v.UserID] = true
+		s.mu.Unlock()
+		// The erasing request destroys the key after recording the
+		// erasure; should it have stopped between the two, this does.
+		if s.keys != nil {
+			if _, err := s.keys.Get(ctx, v.UserID); err == nil {
+				return s.keys.Destroy(ctx, v.UserID)
+			}
+		}
+	case identityapi.OrgCreated:
+		s.mu.Lock()
+		s.orgByID[v.OrgID] = identityapi.Org(v)
+		s.mu.Unlock()
+	}
+	return nil
 }
 
 // Run keeps the user directory current until ctx ends.
@@ -186,6 +255,8 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(identityapi.AuthenticateEndpoint, s.authenticate),
 			svc.Handle(identityapi.BootstrapOperatorEndpoint, s.bootstrapOperator),
 			svc.Handle(identityapi.MeEndpoint, s.me),
+			svc.Handle(identityapi.EraseUserEndpoint, s.eraseUser),
+			svc.Handle(identityapi.GetUserEndpoint, s.getUser),
 		)}
 }
 
@@ -234,7 +305,11 @@ func (s *Service) addUserOnce(ctx context.Context, req *svc.Request, u identitya
 	if err != nil {
 		return identityapi.User{}, 0, false, err
 	}
-	e := identityapi.UserRegistered{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID, Credential: credential}
+	sealed, err := s.sealPersonal(ctx, userID, personal{Email: email, Name: u.Name})
+	if err != nil {
+		return identityapi.User{}, 0, false, err
+	}
+	e := identityapi.UserRegistered{UserID: userID, Role: role, OrgID: orgID, Credential: credential, Personal: sealed}
 	res, _, err := s.users.Execute(ctx, userID, meta(req, ":user"), func(st userState) ([]events.Payload, error) {
 		return registerUser(st, e)
 	})
@@ -351,7 +426,12 @@ func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identity
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(q.Password)); err != nil || !ok {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
 	}
-	return svc.Result{Value: identityapi.User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}}, nil
+	return svc.Result{Value: shown(u, false)}, nil
+}
+
+// shown is a registered user as the service shows them.
+func shown(u identityapi.UserRegistered, erased bool) identityapi.User {
+	return identityapi.User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID, Erased: erased}
 }
 
 // bootstrapOperator creates the platform's first operator once; later
@@ -382,10 +462,50 @@ func (s *Service) me(ctx context.Context, req *svc.Request, q identityapi.MeQuer
 	}
 	s.mu.RLock()
 	u, ok := s.byID[req.Actor.UserID]
+	erased := s.erased[req.Actor.UserID]
 	org := s.orgByID[u.OrgID]
 	s.mu.RUnlock()
 	if !ok {
 		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", req.Actor.UserID)
 	}
-	return svc.Result{Value: identityapi.Me{User: identityapi.User{UserID: u.UserID, Email: u.Email, Name: u.Name, Role: u.Role, OrgID: u.OrgID}, Org: org}}, nil
+	return svc.Result{Value: identityapi.Me{User: shown(u, erased), Org: org}}, nil
+}
+
+// getUser shows a user to themself, their org and operators; to anyone
+// else there is no such user.
+func (s *Service) getUser(ctx context.Context, req *svc.Request, q identityapi.GetUserQuery) (svc.Result, error) {
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return svc.Result{}, err
+	}
+	s.mu.RLock()
+	u, ok := s.byID[q.UserID]
+	erased := s.erased[q.UserID]
+	s.mu.RUnlock()
+	a := req.Actor
+	if !ok || (a.UserID != u.UserID && a.OrgID != u.OrgID && a.Role != fundbridge.RoleOperator && a.Role != fundbridge.RoleSystem) {
+		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", q.UserID)
+	}
+	return svc.Result{Value: shown(u, erased)}, nil
+}
+
+// eraseUser erases a person's personal data: it records the erasure, then
+// destroys their key, so that the email and name sealed in their events
+// can never be read again. The person themself or an operator may.
+func (s *Service) eraseUser(ctx context.Context, req *svc.Request, cmd identityapi.EraseUserCommand) (svc.Result, error) {
+	if req.Actor.UserID != cmd.UserID && req.Actor.Role != fundbridge.RoleOperator {
+		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only the person themself or an operator may erase a user")
+	}
+	if s.keys == nil {
+		return svc.Result{}, errors.New("identity has no person keys to destroy")
+	}
+	res, _, err := s.users.Execute(ctx, cmd.UserID, meta(req, ":erase"), func(st userState) ([]events.Payload, error) {
+		return eraseUser(st, cmd.UserID)
+	})
+	if err != nil {
+		return svc.Result{}, err
+	}
+	if err := s.keys.Destroy(ctx, cmd.UserID); err != nil {
+		return svc.Result{}, fmt.Errorf("erasure of %s recorded, key not yet destroyed (identity retries on its next start): %w", cmd.UserID, err)
+	}
+	return svc.Result{Value: identityapi.ErasedUser{UserID: cmd.UserID, Erased: true}, Position: res.Position}, nil
 }

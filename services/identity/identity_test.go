@@ -37,12 +37,60 @@ func TestDeciders(t *testing.T) {
 	if _, err := claimEmail(claimState{UserID: "u1"}, "a@b.cn", "u2"); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
 		t.Errorf("another user's claim = %v", err)
 	}
-	u := identityapi.UserRegistered{UserID: "u1", Email: "a@b.cn", OrgID: "o1", Role: fundbridge.RoleBank}
+	if evs, _ := claimEmail(claimState{}, "a@b.cn", "u1"); len(evs) != 1 || evs[0] != (identityapi.EmailClaimed{UserID: "u1"}) {
+		t.Errorf("a claim = %v; want the user alone, no email", evs)
+	}
+	u := identityapi.UserRegistered{UserID: "u1", Personal: "aesgcm:k:x", OrgID: "o1", Role: fundbridge.RoleBank}
 	if evs, _ := registerUser(userState{}, u); len(evs) != 1 {
 		t.Errorf("register = %v", evs)
 	}
-	if _, err := registerUser(userState{User: identityapi.User{UserID: "u1", Email: "x@y.cn", OrgID: "o1"}}, u); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
+	if evs, err := registerUser(userState{UserID: "u1", OrgID: "o1"}, u); err != nil || len(evs) != 0 {
+		t.Errorf("retried register = %v %v", evs, err)
+	}
+	if _, err := registerUser(userState{UserID: "u1", OrgID: "o2"}, u); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
 		t.Errorf("register over another user = %v", err)
+	}
+}
+
+func TestErasureDecider(t *testing.T) {
+	registered := userDecider.Evolve(userState{}, events.Event{}, identityapi.UserRegistered{UserID: "u1", OrgID: "o1"})
+	// given nobody, when erased, then not found
+	if _, err := eraseUser(userState{}, "u1"); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Errorf("erase nobody = %v, want not found", err)
+	}
+	// given registered, when erased, then erased (and nothing personal in it)
+	evs, err := eraseUser(registered, "u1")
+	if err != nil || len(evs) != 1 || evs[0] != (identityapi.UserErased{UserID: "u1"}) {
+		t.Fatalf("erase = %v %v", evs, err)
+	}
+	erased := userDecider.Evolve(registered, events.Event{}, evs[0])
+	// given erased, when erased again, then nothing
+	if evs, err := eraseUser(erased, "u1"); err != nil || len(evs) != 0 {
+		t.Errorf("erase again = %v %v", evs, err)
+	}
+	// given erased, when registered again (a retried sign-up), then conflict
+	if _, err := registerUser(erased, identityapi.UserRegistered{UserID: "u1", OrgID: "o1"}); fundbridge.ErrorCode(err) != fundbridge.ECONFLICT {
+		t.Errorf("register an erased user = %v, want conflict", err)
+	}
+}
+
+// Events written before v3 still read: the clear email and name of v2 and
+// v1 land in the legacy fields, the claim's v1 email is dropped.
+func TestUpcastersToV3(t *testing.T) {
+	reg := events.NewRegistry()
+	identityapi.Register(reg)
+	_, p, err := reg.Decode(events.Event{Type: identityapi.UserRegisteredV1, Payload: []byte(`{"user_id":"u1","email":"a@b.cn","name":"Li","role":"bank","org_id":"o1","password_hash":"$2a$x"}`)})
+	u, _ := p.(identityapi.UserRegistered)
+	if err != nil || u.Email != "a@b.cn" || u.Name != "Li" || u.LegacyHash != "$2a$x" || u.Personal != "" {
+		t.Errorf("v1 = %+v %v", p, err)
+	}
+	_, p, err = reg.Decode(events.Event{Type: identityapi.UserRegisteredV2, Payload: []byte(`{"user_id":"u1","email":"a@b.cn","name":"Li","role":"bank","org_id":"o1","credential":"aesgcm:k:x"}`)})
+	if u, _ := p.(identityapi.UserRegistered); err != nil || u.Email != "a@b.cn" || u.Credential != "aesgcm:k:x" {
+		t.Errorf("v2 = %+v %v", p, err)
+	}
+	_, p, err = reg.Decode(events.Event{Type: identityapi.EmailClaimedV1, Payload: []byte(`{"email":"a@b.cn","user_id":"u1"}`)})
+	if err != nil || p != (identityapi.EmailClaimed{UserID: "u1"}) {
+		t.Errorf("claim v1 = %+v %v", p, err)
 	}
 }
 
@@ -73,7 +121,7 @@ func TestServiceOverNATS(t *testing.T) {
 	identityapi.Register(reg)
 	env := testenv.Start(t, reg)
 	client := svc.NewClient(env.Conn, 5*time.Second)
-	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey()})
+	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: NewKVPersonKeys(env.Conn)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { _ = srv.Run(ctx); done <- struct{}{} }()

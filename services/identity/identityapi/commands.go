@@ -43,13 +43,18 @@ type BootstrapOperatorCommand struct {
 	Password string `json:"password"`
 }
 
+// ErasedName is the name an erased user shows under.
+const ErasedName = "erased user"
+
 // User is a user as the service shows it; never with the password hash.
+// An erased user shows with ErasedName, no email and Erased set.
 type User struct {
 	UserID string          `json:"user_id"`
 	Email  string          `json:"email"`
 	Name   string          `json:"name"`
 	Role   fundbridge.Role `json:"role"`
 	OrgID  string          `json:"org_id"`
+	Erased bool            `json:"erased,omitempty"`
 }
 
 // Actor is the user as the actor of its requests.

@@ -33,6 +33,31 @@ type BootstrapResult struct {
 	Created bool `json:"created"`
 }
 
+// EraseUserCommand asks for a user's personal data to be erased.
+type EraseUserCommand struct {
+	UserID string `json:"user_id"`
+}
+
+// Validate names a missing user.
+func (c EraseUserCommand) Validate() error {
+	if c.UserID == "" {
+		return fundbridge.Invalid("invalid erasure", fundbridge.FieldError{Field: "user_id", Reason: "required"})
+	}
+	return nil
+}
+
+// ErasedUser answers an erasure.
+type ErasedUser struct {
+	UserID string `json:"user_id"`
+	Erased bool   `json:"erased"`
+}
+
+// GetUserQuery asks for one user, as of at least position After.
+type GetUserQuery struct {
+	UserID string `json:"user_id"`
+	After  uint64 `json:"after,omitempty"`
+}
+
 const v1 = svc.APIPrefix
 
 // The service's endpoints. Sign-in (POST /auth/token) is the gateway's
@@ -47,6 +72,15 @@ var (
 		[]fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem},
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/orgs", Tag: "auth", Created: true,
 			Summary: "Onboard a fund manager, bank, insurer or operator org with its first user (operators)"}).Doing("onboard organisations")
+	// EraseUserEndpoint erases a person's personal data: by the person
+	// themself or an operator.
+	EraseUserEndpoint = svc.NewCommand[EraseUserCommand, ErasedUser](Name, "identity.erase_user", nil,
+		&svc.Route{Method: http.MethodDelete, Path: v1 + "/users/{user_id}", Tag: "auth",
+			Summary: "Erase a person's personal data (themself or operators); their events stay, unreadable"})
+	// GetUserEndpoint shows a user: to themself, their org or an operator.
+	GetUserEndpoint = svc.NewQuery[GetUserQuery, User](Name, "identity.get_user", nil,
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/users/{user_id}", Tag: "auth", Query: []string{"after"},
+			Summary: "A user (themself, their org or operators); an erased one shows as erased"})
 	AuthenticateEndpoint      = svc.NewQuery[AuthenticateQuery, User](Name, "identity.authenticate", nil, nil)
 	BootstrapOperatorEndpoint = svc.NewCommand[BootstrapOperatorCommand, BootstrapResult](Name, "identity.bootstrap_operator",
 		[]fundbridge.Role{fundbridge.RoleSystem}, nil).Doing("bootstrap operators")
@@ -54,5 +88,5 @@ var (
 
 // Endpoints lists every endpoint of the service.
 func Endpoints() []svc.Described {
-	return []svc.Described{SignupEndpoint, MeEndpoint, CreateOrgEndpoint, AuthenticateEndpoint, BootstrapOperatorEndpoint}
+	return []svc.Described{SignupEndpoint, MeEndpoint, CreateOrgEndpoint, EraseUserEndpoint, GetUserEndpoint, AuthenticateEndpoint, BootstrapOperatorEndpoint}
 }
