@@ -21,6 +21,7 @@ type product struct {
 	base    string
 	opToken string
 	rec     *recorder
+	opts    app.Options // to restart on the same data
 }
 
 func start(t *testing.T) *product {
@@ -44,8 +45,8 @@ func startWith(t *testing.T, opts func(*app.Options)) *product {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.Close)
-	p := &product{t: t, app: a, base: "http://" + a.HTTPAddr.String(), rec: rec}
+	p := &product{t: t, app: a, base: "http://" + a.HTTPAddr.String(), rec: rec, opts: o}
+	t.Cleanup(func() { p.app.Close() }) // the one running then (see restart)
 	rec.request([]byte(`{"password":"` + operatorPassword + `"}`))
 	if _, err := app.BootstrapOperator(ctx, a.NATSURL, "ops@fundbridge.test", operatorPassword, io.Discard); err != nil {
 		t.Fatal(err)
