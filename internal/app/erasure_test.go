@@ -130,9 +130,7 @@ func TestErasureOverHTTP(t *testing.T) {
 		if app := p.do("GET", "/api/v1/applications/"+appID, p.opToken, nil); app.body["status"] == nil {
 			t.Errorf("%s: the company's application is gone: %s", when, app.raw)
 		}
-		for _, ev := range rawEvents(t, p.app.NATSURL) {
-			answers = append(answers, ev)
-		}
+		answers = append(answers, rawEvents(t, p.app.NATSURL)...)
 		for _, a := range answers {
 			if s := strings.ToLower(string(a)); strings.Contains(s, "zhao") || strings.Contains(s, "mingyue") {
 				t.Errorf("%s: the erased person's name or email is readable: %.400s", when, a)
