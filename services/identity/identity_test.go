@@ -199,4 +199,31 @@ func TestServiceOverNATS(t *testing.T) {
 	if _, err := call("identity.me", bank, "", map[string]any{"after": 0}, &me); err != nil || me.Org.Name != "ICBC Beijing" {
 		t.Errorf("me = %+v %v", me, err)
 	}
+
+	// Erasure: by the person or an operator only; then no sign-in, the
+	// key is gone, and a directory rebuilt from the log shows them erased.
+	if _, err := call("identity.erase_user", bank, "", identityapi.EraseUserCommand{UserID: operator.UserID}, nil); fundbridge.ErrorCode(err) != fundbridge.EFORBIDDEN {
+		t.Errorf("a bank erasing the operator = %v, want forbidden", err)
+	}
+	var erased identityapi.ErasedUser
+	reply, err = call("identity.erase_user", bank, "", identityapi.EraseUserCommand{UserID: bank.UserID}, &erased)
+	if err != nil || !erased.Erased {
+		t.Fatalf("erase myself = %+v %v", erased, err)
+	}
+	if _, err := call("identity.authenticate", system, "", identityapi.AuthenticateQuery{Email: "credit@icbc.cn", Password: "teal walrus quietly hums"}, nil); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
+		t.Errorf("an erased user signing in = %v", err)
+	}
+	if _, err := NewKVPersonKeys(env.Conn).Get(context.Background(), bank.UserID); err != errNoPersonKey {
+		t.Errorf("the erased person's key = %v, want gone", err)
+	}
+	rebuilt := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: NewKVPersonKeys(env.Conn)})
+	rctx, rcancel := context.WithCancel(context.Background())
+	defer rcancel()
+	go func() { _ = rebuilt.Run(rctx) }()
+	for _, srv := range []*Service{srv, rebuilt} {
+		res, err := srv.getUser(context.Background(), &svc.Request{Actor: operator}, identityapi.GetUserQuery{UserID: bank.UserID, After: reply.Position})
+		if u, _ := res.Value.(identityapi.User); err != nil || !u.Erased || u.Name != identityapi.ErasedName || u.Email != "" {
+			t.Errorf("the erased user shows as %+v %v", res.Value, err)
+		}
+	}
 }
