@@ -3,28 +3,59 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fundbridge/fundbridge/events/bench"
-	"github.com/fundbridge/fundbridge/internal/cmdbench"
+	"github.com/fundbridge/fundbridge/internal/benchrun"
 )
 
+const benchSynopsis = "fundbridge bench [scenario...] [flags]"
+
+// runBench runs the named scenarios (all by default), each in a fresh
+// process of this binary so that its peak memory is its own, and prints
+// one table of every figure.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "store" && args[0] != "commands") {
-		fmt.Fprintln(stderr, "Usage: fundbridge bench store|commands [flags]")
-		return fmt.Errorf("%w: bench needs a subject: store or commands", errUsage)
-	}
-	subject := args[0]
-	f := newFlags("bench "+subject, "fundbridge bench "+subject+" [flags]", stderr)
+	f := newFlags("bench", benchSynopsis, stderr)
 	jsonOut := f.string("json", "", "also write the results as a JSON array to this file (- for stdout)")
-	duration := f.duration("bench-duration", 2*time.Second, "how long each throughput scenario runs")
-	quick := f.bool("quick", false, "tiny sizes, for a smoke test")
+	quick := f.bool("quick", false, "small sizes: every scenario together in under a minute (a smoke test)")
 	dir := f.string("bench-dir", "", "where the benchmark's servers keep their data (default: a temporary directory)")
-	if err := f.Parse(args[1:]); err != nil {
+	events := f.int("events", 0, "rebuild: events in the log (default 100000; 1000000 for the issue's figure)")
+	url := f.string("url", "", "http, lag: a running server's URL instead of the product started in-process")
+	natsURL := f.string("nats-url", "", "http with --url: the NATS server for the raw publish baseline (default: an embedded fsync-always one)")
+	opEmail := f.string("operator-email", "operator@fundbridge.local", "http, lag with --url: the operator to read the list and the lifecycle view as")
+	opPassword := f.string("operator-password", "", "http, lag with --url: that operator's password")
+	step := f.duration("step", 0, "http: how long each rate is held (default 3s; 600ms with --quick)")
+	startRate := f.int("start-rate", 0, "http: the first step's requests per second (default 100)")
+	workloads := f.string("workloads", "", "http: comma-separated, of writes, read-company, read-list, read-lifecycle, mix (default all)")
+	lagRate := f.int("lag-rate", 0, "lag: writes per second meanwhile (default 200)")
+	inProcess := f.bool("in-process", false, "run every scenario in this process (peak memory is then the whole run's)")
+	child := f.Bool("child", false, "") // internal: this process runs one scenario for a parent
+	f.Usage = func() { benchUsage(f, stderr) }
+
+	names, err := parseInterleaved(f.FlagSet, args)
+	if err != nil {
 		return err
+	}
+	if len(names) == 0 {
+		for _, s := range benchrun.Scenarios() {
+			names = append(names, s.Name)
+		}
+	}
+	var scenarios []benchrun.Scenario
+	for _, n := range names {
+		s, ok := benchrun.Find(n)
+		if !ok {
+			benchUsage(f, stderr)
+			return fmt.Errorf("%w: no bench scenario %q", errUsage, n)
+		}
+		scenarios = append(scenarios, s)
 	}
 	dataDir := *dir
 	if dataDir == "" {
@@ -35,34 +66,125 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer os.RemoveAll(tmp)
 		dataDir = tmp
 	}
+	o := benchrun.Options{DataDir: dataDir, Quick: *quick, Events: *events, Progress: stderr}
+	o.HTTP.URL, o.HTTP.NATSURL, o.HTTP.OperatorEmail, o.HTTP.OperatorPassword = *url, *natsURL, *opEmail, *opPassword
+	o.HTTP.Step, o.HTTP.StartRate, o.HTTP.LagRate = *step, *startRate, *lagRate
+	if *workloads != "" {
+		o.HTTP.Workloads = strings.Split(*workloads, ",")
+	}
+
+	start := time.Now()
 	var results []bench.Result
-	var err error
-	if subject == "store" {
-		results, err = bench.Run(ctx, bench.Config{DataDir: dataDir, Duration: *duration, Quick: *quick, Progress: stderr})
-	} else {
-		d := *duration
-		if *quick {
-			d = 200 * time.Millisecond
+	for _, s := range scenarios {
+		var rs []bench.Result
+		if !*child {
+			fmt.Fprintf(stderr, "== %s: %s\n", s.Name, s.Summary)
 		}
-		results, err = cmdbench.Run(ctx, cmdbench.Config{DataDir: dataDir, Duration: d, Progress: stderr})
-	}
-	if err != nil {
-		return fmt.Errorf("bench %s: %w", subject, err)
-	}
-	bench.PrintTable(stdout, results)
-	if *jsonOut != "" {
-		data, err := json.MarshalIndent(results, "", "  ")
+		if *child || *inProcess {
+			rs, err = benchrun.Run(ctx, s, scenarioOptions(o, s.Name))
+		} else {
+			rs, err = runChild(ctx, f.FlagSet, s.Name, dataDir, stderr)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("bench %s: %w", s.Name, err)
 		}
-		data = append(data, '\n')
-		if *jsonOut == "-" {
-			_, err = stdout.Write(data)
-			return err
+		results = append(results, rs...)
+	}
+	if !*child {
+		fmt.Fprintf(stderr, "all scenarios in %s\n", time.Since(start).Round(time.Millisecond))
+		bench.PrintTable(stdout, results)
+	}
+	return writeJSON(*jsonOut, results, stdout)
+}
+
+// scenarioOptions gives each scenario a data directory of its own.
+func scenarioOptions(o benchrun.Options, name string) benchrun.Options {
+	o.DataDir = filepath.Join(o.DataDir, name)
+	return o
+}
+
+// parseInterleaved parses flags that come before, between or after the
+// scenario names, and returns the names.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var names []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
 		}
-		if err := os.WriteFile(*jsonOut, data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", *jsonOut, err)
+		args = fs.Args()
+		if len(args) == 0 {
+			return names, nil
 		}
+		names = append(names, args[0])
+		args = args[1:]
+	}
+}
+
+// runChild runs one scenario in a fresh process of this binary, with the
+// flags this one was given, and reads back its figures.
+func runChild(ctx context.Context, fs *flag.FlagSet, name, dataDir string, stderr io.Writer) ([]bench.Result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find this binary to run the scenario in a fresh process (or use --in-process): %w", err)
+	}
+	out := filepath.Join(dataDir, name+".json")
+	args := []string{"bench", "--child", "--json", out, "--bench-dir", dataDir}
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "json", "child", "bench-dir", "in-process":
+		default:
+			args = append(args, "--"+fl.Name+"="+fl.Value.String())
+		}
+	})
+	cmd := exec.CommandContext(ctx, exe, append(args, name)...)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("scenario process: %w", err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	var rs []bench.Result
+	if err := json.Unmarshal(data, &rs); err != nil {
+		return nil, fmt.Errorf("scenario process's figures: %w", err)
+	}
+	return rs, nil
+}
+
+func writeJSON(path string, results []bench.Result, stdout io.Writer) error {
+	if path == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if path == "-" {
+		_, err = stdout.Write(data)
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+func benchUsage(f *flags, stderr io.Writer) {
+	fmt.Fprintf(stderr, "Usage: %s\n\nScenarios (all by default, each in a fresh process):\n", benchSynopsis)
+	for _, s := range benchrun.Scenarios() {
+		fmt.Fprintf(stderr, "  %-10s %s\n", s.Name, s.Summary)
+	}
+	fmt.Fprintln(stderr, "\nFlags (environment variable in brackets):")
+	f.VisitAll(func(fl *flag.Flag) {
+		if fl.Name == "child" {
+			return
+		}
+		def := ""
+		if fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" && fl.DefValue != "0s" {
+			def = fmt.Sprintf(" (default %s)", fl.DefValue)
+		}
+		fmt.Fprintf(stderr, "  --%s [%s]\n      %s%s\n", fl.Name, f.env[fl.Name], fl.Usage, def)
+	})
 }

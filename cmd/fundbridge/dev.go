@@ -25,6 +25,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	logFormat := f.string("log-format", "text", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	limits := limitFlags(f)
+	pprofAddr := f.string("pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -38,6 +39,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	log, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		stopPprof, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 	a, err := app.Start(ctx, app.Options{DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version, Limits: lim})
 	if err != nil {

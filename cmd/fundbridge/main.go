@@ -1,6 +1,6 @@
 // Command fundbridge runs the Fundbridge marketplace: everything in one
 // process for development (dev), one service against a NATS cluster
-// (serve), or the store benchmark (bench store).
+// (serve), or the benchmarks (bench).
 package main
 
 import (
@@ -27,7 +27,7 @@ Usage:
   fundbridge serve <service> [flags]  run one service against an external NATS cluster
   fundbridge demo [flags]             load a realistic demo market through the HTTP API
   fundbridge projections rebuild [name]  fold the read views again from the start of the log
-  fundbridge bench store [flags]      measure the event store against raw JetStream
+  fundbridge bench [scenario...]      measure store, commands, http, lag, rebuild, matching against raw baselines
   fundbridge schedule [flags]         print a loan's repayment schedule (--help for the flags)
   fundbridge version                  print the version
 

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := f.string("log-format", "json", "log format: text or json")
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	limits := limitFlags(f)
+	pprofAddr := f.string("pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")
 	if err := f.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -44,6 +45,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		stopPprof, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 	build, ok := app.Builders()[name]
 	if !ok && name != "gateway" {

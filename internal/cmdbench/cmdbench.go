@@ -1,7 +1,8 @@
 // Package cmdbench measures the command path as a client sees it: a NATS
 // request to a service, which loads the aggregate, decides, appends with
 // its expected version and replies. The raw JetStream publish rate at the
-// same concurrency on the same server is measured in the same run.
+// same concurrency on the same server is measured in the same run, in
+// rounds taking turns with the commands (events/bench.Interleave).
 package cmdbench
 
 import (
@@ -32,17 +33,30 @@ import (
 // Config sizes a run.
 type Config struct {
 	DataDir     string
-	Duration    time.Duration // per scenario; default 2s
-	Concurrency []int         // default 1, 8, 64
+	Round       time.Duration // measured time of one round; default 300ms (100ms when Quick)
+	Rounds      int           // measured rounds after a warm-up; default 7 (5 when Quick), at least 5
+	Quick       bool
+	Concurrency []int // default 1, 8, 64
 	Progress    io.Writer
+	Memory      *bench.Memory // reset when the measured phase starts
 }
 
 // Run measures the command path and raw publishes, fsync always (the
 // product's default), and returns the figures.
 func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
-	if cfg.Duration == 0 {
-		cfg.Duration = 2 * time.Second
+	if cfg.Round == 0 {
+		cfg.Round = 300 * time.Millisecond
+		if cfg.Quick {
+			cfg.Round = 100 * time.Millisecond
+		}
 	}
+	if cfg.Rounds == 0 {
+		cfg.Rounds = 7
+		if cfg.Quick {
+			cfg.Rounds = 5
+		}
+	}
+	cfg.Rounds = max(cfg.Rounds, 5)
 	if len(cfg.Concurrency) == 0 {
 		cfg.Concurrency = []int{1, 8, 64}
 	}
@@ -104,9 +118,10 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		}
 	}
 
+	cfg.Memory.Reset()
 	var results []bench.Result
 	for _, c := range cfg.Concurrency {
-		raw, err := measure(ctx, cfg.Duration, c, func(g int) func(context.Context) error {
+		raw := newWorkers(c, func(g int) func(context.Context) error {
 			subject := "rawcmd.c" + strconv.Itoa(c) + "." + strconv.Itoa(g)
 			var last uint64
 			data := make([]byte, 300)
@@ -122,10 +137,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 				return nil
 			}
 		})
-		if err != nil {
-			return nil, fmt.Errorf("raw publish c%d: %w", c, err)
-		}
-		cmds, err := measure(ctx, cfg.Duration, c, func(g int) func(context.Context) error {
+		cmds := newWorkers(c, func(g int) func(context.Context) error {
 			// Each command drafts a funding application: the service loads
 			// the company (for the stage it records) and the new
 			// application, decides, appends with "no stream", and replies.
@@ -136,14 +148,20 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 				return err
 			}
 		})
+		rounds, err := bench.Interleave(ctx, cfg.Rounds, []string{fmt.Sprintf("raw publish c%d", c), fmt.Sprintf("commands c%d", c)},
+			func(ctx context.Context) (float64, error) { return measure(ctx, cfg.Round, raw) },
+			func(ctx context.Context) (float64, error) { return measure(ctx, cfg.Round, cmds) })
 		if err != nil {
-			return nil, fmt.Errorf("commands c%d: %w", c, err)
+			return nil, err
 		}
-		met := cmds/raw >= 0.5
-		r := bench.Result{Scenario: fmt.Sprintf("command/application.draft/fsync/c%d", c), Metric: "commands_per_sec", Value: cmds, Unit: "cmd/s",
-			Baseline: raw, Ratio: cmds / raw, Target: ">= 0.50 of raw publish", Met: &met}
-		fmt.Fprintf(cfg.Progress, "%s: %.0f cmd/s, raw publish %.0f msg/s, ratio %.2f\n", r.Scenario, cmds, raw, r.Ratio)
-		results = append(results, r)
+		tag := fmt.Sprintf("fsync/c%d", c)
+		for _, r := range []bench.Result{
+			{Scenario: "raw/publish/" + tag, Metric: "msgs_per_sec", Value: rounds.Median(0), Unit: "msg/s"},
+			rounds.Compare(1, 0).Result("command/application.draft/"+tag, "commands_per_sec", "cmd/s", ">= 0.50 of raw publish", bench.AtLeast(0.5)),
+		} {
+			fmt.Fprintln(cfg.Progress, bench.FormatLine(r))
+			results = append(results, r)
+		}
 	}
 	return results, nil
 }
@@ -158,8 +176,17 @@ func callUntilUp(ctx context.Context, c *svc.Client, op string, req *svc.Request
 	}
 }
 
-// measure runs c workers for d and returns operations per second.
-func measure(ctx context.Context, d time.Duration, c int, newWorker func(g int) func(context.Context) error) (float64, error) {
+// newWorkers makes c workers, each keeping its state across rounds.
+func newWorkers(c int, newWorker func(g int) func(context.Context) error) []func(context.Context) error {
+	ws := make([]func(context.Context) error, c)
+	for g := range ws {
+		ws[g] = newWorker(g)
+	}
+	return ws
+}
+
+// measure runs the workers for d and returns operations per second.
+func measure(ctx context.Context, d time.Duration, workers []func(context.Context) error) (float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var done atomic.Int64
@@ -168,11 +195,8 @@ func measure(ctx context.Context, d time.Duration, c int, newWorker func(g int) 
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
 	start := time.Now()
-	for g := range c {
-		w := newWorker(g)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for _, w := range workers {
+		wg.Go(func() {
 			for time.Now().Before(deadline) {
 				if err := w(ctx); err != nil {
 					once.Do(func() { firstErr = err; cancel() })
@@ -180,7 +204,7 @@ func measure(ctx context.Context, d time.Duration, c int, newWorker func(g int) 
 				}
 				done.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if firstErr != nil {

@@ -1,0 +1,130 @@
+// Package benchrun is the list of `fundbridge bench` scenarios and how one
+// runs: each reports figures in the one format of events/bench, followed
+// by its peak memory over its measured phase. The command runs each
+// scenario in a fresh process, so that the peak is that scenario's alone.
+package benchrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fundbridge/fundbridge/events/bench"
+	"github.com/fundbridge/fundbridge/internal/cmdbench"
+	"github.com/fundbridge/fundbridge/internal/httpbench"
+	projbench "github.com/fundbridge/fundbridge/projections/bench"
+)
+
+// Options are what the scenarios take from the command line.
+type Options struct {
+	DataDir string // scratch space for servers and logs; required
+	Quick   bool   // small sizes: every scenario together under a minute
+	// Events in the rebuild's log; 0 for the default (100,000; 20,000
+	// when Quick).
+	Events int
+	// HTTP is what the http and lag scenarios take: a running server's
+	// URL and its operator, the step length, the lag's write rate.
+	HTTP     httpbench.Config
+	Progress io.Writer
+}
+
+// Scenario is one `fundbridge bench <name>`.
+type Scenario struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error)
+	// RSSBudgetMiB, when set, is the target for the peak RSS.
+	RSSBudgetMiB float64
+}
+
+// Scenarios lists every scenario in the order they run by default. A
+// service with figures of its own adds its scenario here (the deals
+// service: schedules).
+func Scenarios() []Scenario {
+	return []Scenario{
+		{Name: "store", Summary: "event store appends, loads and replay against raw JetStream", Run: store},
+		{Name: "commands", Summary: "a command over NATS (load, decide, append, reply) against raw publishes", Run: commands},
+		{Name: "http", Summary: "open-loop HTTP load on the gateway, stepped up until p99 > 20 ms or an error", Run: httpLoad},
+		{Name: "lag", Summary: "HTTP command acknowledged to visible in the lifecycle view", Run: lag},
+		{Name: "rebuild", Summary: "rebuild of every projection against raw replay of the same log", Run: rebuild, RSSBudgetMiB: 768},
+		{Name: "matching", Summary: "the match engine's benchmarks (a go test benchmark)", Run: matching},
+	}
+}
+
+// Find returns the scenario of that name.
+func Find(name string) (Scenario, bool) {
+	for _, s := range Scenarios() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// Run runs one scenario in this process and appends its peak memory.
+func Run(ctx context.Context, s Scenario, o Options) ([]bench.Result, error) {
+	if o.DataDir == "" {
+		return nil, errors.New("bench: a data directory is required")
+	}
+	mem := bench.NewMemory()
+	start := time.Now()
+	rs, err := s.Run(ctx, o, mem)
+	if err != nil {
+		mem.Stop()
+		return nil, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	// Every figure under its scenario's name, so that one table of all
+	// of them reads unambiguously (the store and the rebuild both replay).
+	for i := range rs {
+		if rs[i].Scenario != s.Name && !strings.HasPrefix(rs[i].Scenario, s.Name+"/") {
+			rs[i].Scenario = s.Name + "/" + rs[i].Scenario
+		}
+	}
+	if s.Name == "matching" {
+		mem.Stop()
+		return rs, nil // nothing measured in this process
+	}
+	rs = append(rs, bench.MemoryResults(s.Name, mem, s.RSSBudgetMiB)...)
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "%s: done in %s\n", s.Name, time.Since(start).Round(time.Millisecond))
+	}
+	return rs, nil
+}
+
+func store(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
+	return bench.Run(ctx, bench.Config{DataDir: o.DataDir, Quick: o.Quick, Progress: o.Progress, Memory: mem})
+}
+
+func commands(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
+	return cmdbench.Run(ctx, cmdbench.Config{DataDir: o.DataDir, Quick: o.Quick, Progress: o.Progress, Memory: mem})
+}
+
+func httpLoad(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
+	cfg := o.HTTP
+	cfg.DataDir, cfg.Quick, cfg.Progress, cfg.Memory = o.DataDir, o.Quick, o.Progress, mem
+	return httpbench.Run(ctx, cfg)
+}
+
+func lag(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
+	cfg := o.HTTP
+	cfg.DataDir, cfg.Quick, cfg.Progress, cfg.Memory = o.DataDir, o.Quick, o.Progress, mem
+	return httpbench.Lag(ctx, cfg)
+}
+
+func rebuild(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
+	return projbench.Run(ctx, projbench.Config{DataDir: o.DataDir, Events: o.Events, Quick: o.Quick, Progress: o.Progress, Memory: mem})
+}
+
+// matching: the engine's benchmarks live in a _test.go file beside the
+// engine's unexported code, so they need the go tool and the source; the
+// scenario says how to run them rather than copy them.
+func matching(_ context.Context, o Options, _ *bench.Memory) ([]bench.Result, error) {
+	const how = "go test ./services/matching -run '^$' -bench . -benchmem"
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "matching: the match engine's benchmarks are go test benchmarks; from a checkout run:\n  %s\n", how)
+	}
+	return []bench.Result{{Scenario: "matching", Metric: "not_run", Unit: "-", Note: "run: " + how}}, nil
+}

@@ -1,0 +1,268 @@
+package httpbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/fundbridge/fundbridge/events/bench"
+)
+
+// Targets of the http scenario.
+const (
+	p99Budget      = 20 * time.Millisecond
+	writesVsRaw    = 0.5    // HTTP writes held / raw fsync publish at 64 publishers
+	writesFloor    = 3000.0 // commands/s
+	readsFloor     = 10000.0
+	lifecycleFloor = 2000.0
+	heldShare      = 0.95 // a step holds only if it achieved this much of the rate asked
+	rateFactor     = 1.5  // each step asks this much more
+	rawPublishers  = 64
+)
+
+// Run measures each workload's highest rate held, beside the raw
+// fsync-always publish rate of 64 publishers measured between the steps.
+func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
+	cfg.defaults()
+	p, err := start(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	raw, err := newRawPublisher(ctx, p.natsURL, cfg.DataDir, rawPublishers)
+	if err != nil {
+		return nil, fmt.Errorf("raw baseline: %w", err)
+	}
+	defer raw.close()
+	cfg.Memory.Reset()
+
+	var out []bench.Result
+	add := func(r bench.Result) {
+		out = append(out, r)
+		cfg.logf("%s", bench.FormatLine(r))
+	}
+	rawRound := min(cfg.Step/3, time.Second)
+	var rawRates []float64
+	measureRaw := func() error {
+		rate, err := raw.round(ctx, rawRound)
+		rawRates = append(rawRates, rate)
+		return err
+	}
+	if err := measureRaw(); err != nil { // warm-up: its figure counts too, as the first round before any step
+		return nil, err
+	}
+	held := make([]float64, len(cfg.Workloads))
+	for i, w := range cfg.Workloads {
+		tr, err := p.targeter(w)
+		if err != nil {
+			return nil, err
+		}
+		// Unmeasured: connections, caches and the first of each kind of
+		// request warm up at the first rate.
+		if _, err := attack(ctx, tr, float64(cfg.StartRate), cfg.Step/2); err != nil {
+			return nil, err
+		}
+		steps, err := p.stepUp(ctx, cfg, w, tr, measureRaw)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range steps {
+			add(s.result(w))
+			if s.held {
+				held[i] = max(held[i], s.achieved)
+			}
+		}
+	}
+	// Against the raw rate of every round, now that all are in.
+	for i, w := range cfg.Workloads {
+		add(heldResult(w, held[i], bench.Median(rawRates)))
+	}
+	add(bench.Result{Scenario: fmt.Sprintf("http/raw-publish/fsync/c%d", rawPublishers), Metric: "msgs_per_sec",
+		Value: bench.Median(rawRates), Unit: "msg/s", Pairs: len(rawRates),
+		Note: fmt.Sprintf("median of %d rounds between the steps, on %s", len(rawRates), raw.where)})
+	return out, nil
+}
+
+func heldResult(w string, held, raw float64) bench.Result {
+	scen := "http/" + w
+	switch w {
+	case "writes":
+		r := bench.Result{Scenario: scen, Metric: "held_per_sec", Value: held, Unit: "req/s", Baseline: raw,
+			Target: fmt.Sprintf(">= %.1f of raw fsync publish c%d and >= %.0f/s", writesVsRaw, rawPublishers, writesFloor)}
+		if raw > 0 {
+			r.Ratio = held / raw
+			ok := r.Ratio >= writesVsRaw && held >= writesFloor
+			r.Met = &ok
+		}
+		return r
+	case "read-company", "read-list":
+		return floor(scen, held, readsFloor)
+	case "read-lifecycle":
+		return floor(scen, held, lifecycleFloor)
+	}
+	return bench.Result{Scenario: scen, Metric: "held_per_sec", Value: held, Unit: "req/s"}
+}
+
+// floor is a rate against the least it should be: ratio = value / floor.
+func floor(scen string, held, least float64) bench.Result {
+	ok := held >= least
+	return bench.Result{Scenario: scen, Metric: "held_per_sec", Value: held, Unit: "req/s", Baseline: least,
+		Ratio: held / least, Target: fmt.Sprintf(">= %.0f/s at p99 <= %s", least, p99Budget), Met: &ok}
+}
+
+// step is one constant rate held for cfg.Step.
+type step struct {
+	asked, achieved float64
+	p50, p99, max   time.Duration
+	requests        uint64
+	errors          int
+	firstError      string
+	held            bool
+}
+
+func (s step) result(w string) bench.Result {
+	ms := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+	}
+	note := fmt.Sprintf("asked %.0f/s p50 %s p99 %s max %s ms, %d errors", s.asked, ms(s.p50), ms(s.p99), ms(s.max), s.errors)
+	if s.firstError != "" {
+		note += " (" + s.firstError + ")"
+	}
+	if s.held {
+		note += ": held"
+	}
+	return bench.Result{Scenario: fmt.Sprintf("http/%s/at-%.0f", w, s.asked), Metric: "achieved_per_sec", Value: s.achieved, Unit: "req/s", Note: note}
+}
+
+// stepUp holds rate after rate, 1.5 times more each, until one is not
+// held (p99 over budget, an error, or less achieved than asked), running
+// a raw publish round before each step.
+func (p *product) stepUp(ctx context.Context, cfg Config, w string, tr vegeta.Targeter, between func() error) ([]step, error) {
+	var steps []step
+	rate := float64(cfg.StartRate)
+	for range cfg.MaxSteps {
+		if err := between(); err != nil {
+			return steps, err
+		}
+		s, err := attack(ctx, tr, rate, cfg.Step)
+		if err != nil {
+			return steps, err
+		}
+		steps = append(steps, s)
+		cfg.logf("http %s: asked %.0f/s, achieved %.0f/s, p50 %s p99 %s max %s, %d errors%s", w, s.asked, s.achieved,
+			s.p50.Round(10*time.Microsecond), s.p99.Round(10*time.Microsecond), s.max.Round(10*time.Microsecond), s.errors, heldWord(s.held))
+		if !s.held {
+			break
+		}
+		rate *= rateFactor
+	}
+	return steps, nil
+}
+
+func heldWord(held bool) string {
+	if held {
+		return ": held"
+	}
+	return ": not held"
+}
+
+// attack sends rate requests per second for d, open loop: a request goes
+// out on time whether or not the earlier ones have been answered.
+func attack(ctx context.Context, tr vegeta.Targeter, rate float64, d time.Duration) (step, error) {
+	atk := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true), vegeta.Connections(10000), vegeta.MaxConnections(0))
+	stop := context.AfterFunc(ctx, func() { atk.Stop() })
+	defer stop()
+	pacer := vegeta.ConstantPacer{Freq: int(rate), Per: time.Second}
+	var m vegeta.Metrics
+	var lat []time.Duration
+	s := step{asked: float64(pacer.Freq)}
+	for res := range atk.Attack(tr, pacer, d, "fundbridge") {
+		m.Add(res)
+		lat = append(lat, res.Latency)
+		if res.Error != "" || res.Code < 200 || res.Code >= 300 {
+			s.errors++
+			if s.firstError == "" {
+				s.firstError = fmt.Sprintf("%d %s %.120s", res.Code, res.Error, res.Body)
+			}
+		}
+	}
+	m.Close()
+	if err := ctx.Err(); err != nil {
+		return s, err
+	}
+	if len(lat) == 0 {
+		return s, errors.New("no request sent")
+	}
+	slices.Sort(lat)
+	q := func(x float64) time.Duration { return lat[min(len(lat)-1, int(x*float64(len(lat))))] }
+	s.p50, s.p99, s.max, s.requests = q(0.50), q(0.99), lat[len(lat)-1], m.Requests
+	s.achieved = m.Throughput // successes per second, from the first request to the last answer
+	s.held = s.errors == 0 && s.p99 <= p99Budget && s.achieved >= heldShare*s.asked
+	return s, nil
+}
+
+// targeter makes the requests of a workload: writes draft applications
+// across every company, each with its own Idempotency-Key; reads get a
+// company, a page of the application list, or the lifecycle view; mix is
+// nine reads (of the three kinds in turn) to one write.
+func (p *product) targeter(w string) (vegeta.Targeter, error) {
+	var n atomic.Uint64
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	write := func(t *vegeta.Target, i uint64) {
+		s := p.startups[i%uint64(len(p.startups))]
+		t.Method, t.URL, t.Body = http.MethodPost, p.base+"/api/v1/applications", []byte(draftBody)
+		t.Header = http.Header{"Authorization": {"Bearer " + s.token}, "Content-Type": {"application/json"},
+			"Idempotency-Key": {"bench-" + run + "-" + strconv.FormatUint(i, 10)}}
+	}
+	reads := []func(t *vegeta.Target, i uint64){
+		func(t *vegeta.Target, i uint64) {
+			s := p.startups[i%uint64(len(p.startups))]
+			t.Method, t.URL = http.MethodGet, p.base+"/api/v1/companies/"+s.companyID
+			t.Header = http.Header{"Authorization": {"Bearer " + s.token}}
+		},
+		func(t *vegeta.Target, _ uint64) {
+			t.Method, t.URL = http.MethodGet, p.base+"/api/v1/applications?limit=20"
+			t.Header = http.Header{"Authorization": {"Bearer " + p.operator}}
+		},
+		func(t *vegeta.Target, _ uint64) {
+			t.Method, t.URL = http.MethodGet, p.base+"/api/v1/views/lifecycle-stages"
+			t.Header = http.Header{"Authorization": {"Bearer " + p.operator}}
+		},
+	}
+	var one func(t *vegeta.Target, i uint64)
+	switch w {
+	case "writes":
+		one = write
+	case "read-company":
+		one = reads[0]
+	case "read-list":
+		one = reads[1]
+	case "read-lifecycle":
+		one = reads[2]
+	case "mix":
+		one = func(t *vegeta.Target, i uint64) {
+			if i%10 == 9 {
+				write(t, i/10)
+				return
+			}
+			reads[i%3](t, i)
+		}
+	default:
+		return nil, fmt.Errorf("no workload %q (writes, read-company, read-list, read-lifecycle, mix)", w)
+	}
+	return func(t *vegeta.Target) error {
+		if t == nil {
+			return vegeta.ErrNilTarget
+		}
+		*t = vegeta.Target{}
+		one(t, n.Add(1)-1)
+		return nil
+	}, nil
+}
