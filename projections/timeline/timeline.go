@@ -71,18 +71,39 @@ type Company struct {
 	Entries []Entry
 
 	actors []uint32 // the actors of its entries: a short list to search before the big map
+	// index finds a string among many; built once Strings outgrows a
+	// search (and again after a snapshot is loaded, as it is not saved).
+	index map[string]int32
 }
 
-// str is the index of s in Strings, added if new; -1 for "". A company
-// names a few dozen things at most, so a search beats a map.
+// strSearchMax is the most strings searched one by one: most companies
+// name a few dozen things, but one drafting applications all day names
+// thousands, and a search per event then made the fold slow down as it
+// went (seen in the HTTP write benchmark's profile).
+const strSearchMax = 32
+
+// str is the index of s in Strings, added if new; -1 for "".
 func (c *Company) str(s string) int32 {
 	if s == "" {
 		return -1
 	}
-	for i := len(c.Strings) - 1; i >= 0; i-- {
-		if c.Strings[i] == s {
-			return int32(i)
+	if c.index == nil && len(c.Strings) < strSearchMax {
+		for i := len(c.Strings) - 1; i >= 0; i-- {
+			if c.Strings[i] == s {
+				return int32(i)
+			}
 		}
+	} else {
+		if c.index == nil {
+			c.index = make(map[string]int32, 2*len(c.Strings))
+			for i, x := range c.Strings {
+				c.index[x] = int32(i)
+			}
+		}
+		if i, ok := c.index[s]; ok {
+			return i
+		}
+		c.index[s] = int32(len(c.Strings))
 	}
 	c.Strings = append(c.Strings, s)
 	return int32(len(c.Strings) - 1)
