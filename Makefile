@@ -28,4 +28,4 @@ unit:
 	$(GO) test -count=1 ./...
 
 bench:
-	$(GO) run ./cmd/fundbridge bench store
+	$(GO) run ./cmd/fundbridge bench
