@@ -70,7 +70,7 @@ func Lag(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	out := []bench.Result{
 		{Scenario: scen, Metric: "p50", Value: q(0.5), Unit: "ms", Note: fmt.Sprintf("%d probes", len(lags))},
 		bench.Budget(scen, "p99", q(0.99), "ms", float64(lagP99Budget/time.Millisecond), fmt.Sprintf("<= %s", lagP99Budget)),
-		background.result("lag-load"),
+		background.result("load"),
 	}
 	for _, r := range out {
 		cfg.logf("%s", bench.FormatLine(r))

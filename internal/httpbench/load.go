@@ -138,16 +138,22 @@ func (s step) result(w string) bench.Result {
 	if s.held {
 		note += ": held"
 	}
-	return bench.Result{Scenario: fmt.Sprintf("http/%s/at-%.0f", w, s.asked), Metric: "achieved_per_sec", Value: s.achieved, Unit: "req/s", Note: note}
+	scen := fmt.Sprintf("http/%s/at-%.0f", w, s.asked)
+	if w == "load" {
+		scen = fmt.Sprintf("lag/load/at-%.0f", s.asked) // the lag scenario's background writes
+	}
+	return bench.Result{Scenario: scen, Metric: "achieved_per_sec", Value: s.achieved, Unit: "req/s", Note: note}
 }
 
 // stepUp holds rate after rate, 1.5 times more each, until one is not
 // held (p99 over budget, an error, or less achieved than asked), running
-// a raw publish round before each step.
+// a raw publish round before each step. While no rate has been held it
+// halves the rate instead (at most three times), so that the table shows
+// what the server does hold.
 func (p *product) stepUp(ctx context.Context, cfg Config, w string, tr vegeta.Targeter, between func() error) ([]step, error) {
 	var steps []step
-	rate := float64(cfg.StartRate)
-	for range cfg.MaxSteps {
+	rate, held := float64(cfg.StartRate), false
+	for try := 0; try < cfg.MaxSteps+3; try++ {
 		if err := between(); err != nil {
 			return steps, err
 		}
@@ -158,10 +164,14 @@ func (p *product) stepUp(ctx context.Context, cfg Config, w string, tr vegeta.Ta
 		steps = append(steps, s)
 		cfg.logf("http %s: asked %.0f/s, achieved %.0f/s, p50 %s p99 %s max %s, %d errors%s", w, s.asked, s.achieved,
 			s.p50.Round(10*time.Microsecond), s.p99.Round(10*time.Microsecond), s.max.Round(10*time.Microsecond), s.errors, heldWord(s.held))
-		if !s.held {
-			break
+		switch {
+		case s.held:
+			held, rate = true, rate*rateFactor
+		case held || try >= 3:
+			return steps, nil
+		default:
+			rate /= 2
 		}
-		rate *= rateFactor
 	}
 	return steps, nil
 }
