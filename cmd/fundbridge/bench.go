@@ -35,6 +35,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	startRate := f.int("start-rate", 0, "http: the first step's requests per second (default 100)")
 	workloads := f.string("workloads", "", "http: comma-separated, of writes, read-company, read-list, read-lifecycle, mix (default all)")
 	lagRate := f.int("lag-rate", 0, "lag: writes per second meanwhile (default 200)")
+	companies := f.int("companies", 0, "http, lag: startups signed up to act for (default 200; 20 with --quick)")
 	inProcess := f.bool("in-process", false, "run every scenario in this process (peak memory is then the whole run's)")
 	child := f.Bool("child", false, "") // internal: this process runs one scenario for a parent
 	f.Usage = func() { benchUsage(f, stderr) }
@@ -68,7 +69,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	o := benchrun.Options{DataDir: dataDir, Quick: *quick, Events: *events, Progress: stderr}
 	o.HTTP.URL, o.HTTP.NATSURL, o.HTTP.OperatorEmail, o.HTTP.OperatorPassword = *url, *natsURL, *opEmail, *opPassword
-	o.HTTP.Step, o.HTTP.StartRate, o.HTTP.LagRate = *step, *startRate, *lagRate
+	o.HTTP.Step, o.HTTP.StartRate, o.HTTP.LagRate, o.HTTP.Companies = *step, *startRate, *lagRate, *companies
 	if *workloads != "" {
 		o.HTTP.Workloads = strings.Split(*workloads, ",")
 	}
