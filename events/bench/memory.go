@@ -67,9 +67,9 @@ func (m *Memory) Reset() {
 	if m == nil {
 		return
 	}
-	m.rssReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	reset := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	m.mu.Lock()
-	m.heapPeak = 0
+	m.heapPeak, m.rssReset = 0, reset
 	m.mu.Unlock()
 	m.read()
 }
