@@ -36,7 +36,7 @@ func Lag(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	var background step
 	var bgErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { background, bgErr = attack(ctx, newAttacker(), tr, float64(cfg.LagRate), cfg.LagDuration) })
+	wg.Go(func() { background, bgErr = attack(ctx, tr, float64(cfg.LagRate), cfg.LagDuration) })
 
 	var lags []time.Duration
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)

@@ -64,14 +64,12 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		// One attacker per workload, so its connections carry over from
-		// step to step. Unmeasured: connections, caches and the first of
-		// each kind of request warm up at the first rate.
-		atk := newAttacker()
-		if _, err := attack(ctx, atk, tr, float64(cfg.StartRate), cfg.Step/2); err != nil {
+		// Unmeasured: the server's caches and the first of each kind of
+		// request warm up at the first rate.
+		if _, err := attack(ctx, tr, float64(cfg.StartRate), cfg.Step/2); err != nil {
 			return nil, err
 		}
-		steps, err := p.stepUp(ctx, cfg, w, atk, tr, measureRaw)
+		steps, err := p.stepUp(ctx, cfg, w, tr, measureRaw)
 		if err != nil {
 			return nil, err
 		}
@@ -152,14 +150,14 @@ func (s step) result(w string) bench.Result {
 // a raw publish round before each step. While no rate has been held it
 // halves the rate instead (at most three times), so that the table shows
 // what the server does hold.
-func (p *product) stepUp(ctx context.Context, cfg Config, w string, atk *vegeta.Attacker, tr vegeta.Targeter, between func() error) ([]step, error) {
+func (p *product) stepUp(ctx context.Context, cfg Config, w string, tr vegeta.Targeter, between func() error) ([]step, error) {
 	var steps []step
 	rate, held := float64(cfg.StartRate), false
 	for try := 0; try < cfg.MaxSteps+3; try++ {
 		if err := between(); err != nil {
 			return steps, err
 		}
-		s, err := attack(ctx, atk, tr, rate, cfg.Step)
+		s, err := attack(ctx, tr, rate, cfg.Step)
 		if err != nil {
 			return steps, err
 		}
@@ -187,7 +185,10 @@ func heldWord(held bool) string {
 
 // attack sends rate requests per second for d, open loop: a request goes
 // out on time whether or not the earlier ones have been answered.
-func attack(ctx context.Context, atk *vegeta.Attacker, tr vegeta.Targeter, rate float64, d time.Duration) (step, error) {
+// Each attack has an attacker of its own: vegeta stops an attacker when
+// its attack ends, so one cannot be reused.
+func attack(ctx context.Context, tr vegeta.Targeter, rate float64, d time.Duration) (step, error) {
+	atk := newAttacker()
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stop()
 	pacer := vegeta.ConstantPacer{Freq: int(rate), Per: time.Second}
