@@ -1,0 +1,100 @@
+package httpbench
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// A quick run against the product started in this process: every step
+// reports what it asked and achieved, each workload its highest rate held
+// beside the raw publish rate of the same run, and the lag its percentiles.
+// It asserts nothing about speed.
+func TestRunAndLagQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole product: not under -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := Config{DataDir: t.TempDir(), Quick: true, Workloads: []string{"writes", "read-lifecycle"}, Companies: 4,
+		Step: 300 * time.Millisecond, MaxSteps: 2}
+	rs, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps, held int
+	var raw bool
+	for _, r := range rs {
+		switch {
+		case strings.Contains(r.Scenario, "/at-"):
+			steps++
+			if r.Value <= 0 || !strings.Contains(r.Note, "asked") || !strings.Contains(r.Note, "p99") {
+				t.Errorf("step %s: %v %q", r.Scenario, r.Value, r.Note)
+			}
+		case r.Metric == "held_per_sec":
+			held++
+			if r.Target == "" || r.Met == nil || r.Baseline <= 0 {
+				t.Errorf("%s: target %q, met %v, baseline %v", r.Scenario, r.Target, r.Met, r.Baseline)
+			}
+		case r.Scenario == "http/raw-publish/fsync/c64":
+			raw = r.Value > 0
+		}
+	}
+	if steps < 2 || held != 2 || !raw {
+		t.Errorf("%d steps, %d held figures, raw figure %v: want >= 2, 2, true", steps, held, raw)
+	}
+
+	cfg.LagDuration, cfg.LagRate = time.Second, 50
+	rs, err = Lag(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 3 || rs[0].Metric != "p50" || rs[1].Metric != "p99" || rs[1].Met == nil || rs[2].Scenario != "lag/load/at-50" {
+		t.Errorf("lag figures: %+v", rs)
+	}
+}
+
+// The workloads' requests: a write carries its own idempotency key and
+// the caller's token; an unknown workload is refused by name.
+func TestTargeter(t *testing.T) {
+	p := &product{base: "http://fb", operator: "op", startups: []startup{{token: "a", companyID: "c1"}, {token: "b", companyID: "c2"}}}
+	tr, err := p.targeter("writes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for range 4 {
+		var tgt vegeta.Target
+		if err := tr(&tgt); err != nil {
+			t.Fatal(err)
+		}
+		k := tgt.Header.Get("Idempotency-Key")
+		if tgt.Method != "POST" || tgt.URL != "http://fb/api/v1/applications" || k == "" || keys[k] || !strings.HasPrefix(tgt.Header.Get("Authorization"), "Bearer ") {
+			t.Errorf("write target %+v", tgt)
+		}
+		keys[k] = true
+	}
+	mix, err := p.targeter("mix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := 0
+	for range 100 {
+		var tgt vegeta.Target
+		if err := mix(&tgt); err != nil {
+			t.Fatal(err)
+		}
+		if tgt.Method == "POST" {
+			writes++
+		}
+	}
+	if writes != 10 {
+		t.Errorf("mix: %d writes in 100, want 10", writes)
+	}
+	if _, err := p.targeter("deletes"); err == nil || !strings.Contains(err.Error(), `"deletes"`) {
+		t.Errorf("unknown workload: %v", err)
+	}
+}
