@@ -31,11 +31,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	natsURL := f.string("nats-url", "", "http with --url: the NATS server for the raw publish baseline (default: an embedded fsync-always one)")
 	opEmail := f.string("operator-email", "operator@fundbridge.local", "http, lag with --url: the operator to read the list and the lifecycle view as")
 	opPassword := f.string("operator-password", "", "http, lag with --url: that operator's password")
-	step := f.duration("step", 0, "http: how long each rate is held (default 3s; 600ms with --quick)")
+	step := f.duration("step", 0, "http: how long each rate is held (default 3s; 500ms with --quick)")
 	startRate := f.int("start-rate", 0, "http: the first step's requests per second (default 100)")
 	workloads := f.string("workloads", "", "http: comma-separated, of writes, read-company, read-list, read-lifecycle, mix (default all)")
 	lagRate := f.int("lag-rate", 0, "lag: writes per second meanwhile (default 200)")
-	companies := f.int("companies", 0, "http, lag: startups signed up to act for (default 200; 20 with --quick)")
+	companies := f.int("companies", 0, "http, lag: startups signed up to act for (default 200; 10 with --quick)")
 	inProcess := f.bool("in-process", false, "run every scenario in this process (peak memory is then the whole run's)")
 	child := f.Bool("child", false, "") // internal: this process runs one scenario for a parent
 	f.Usage = func() { benchUsage(f, stderr) }

@@ -71,7 +71,7 @@ func TestBenchQuick(t *testing.T) {
 	}
 	for _, s := range []string{"store/append/single/fsync/c64/vs-batched", "store/load/snapshot+tail0-99", "store/replay/store",
 		"commands/command/application.draft/fsync/c64", "http/writes", "http/raw-publish/fsync/c64", "lag/ack-to-lifecycle-view",
-		"rebuild/rebuild/all"} {
+		"rebuild/all"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("no figure %s", s)
 		}

@@ -231,7 +231,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	sz := sizes{rounds: 7, round: 300 * time.Millisecond, loads: 200, loadStreams: 100,
 		replayEvents: 200_000, setupWriters: 64, streamsPerGor: 8}
 	if cfg.Quick {
-		sz.rounds, sz.round, sz.loads, sz.loadStreams, sz.replayEvents = 5, 80*time.Millisecond, 40, 20, 5_000
+		sz.rounds, sz.round, sz.loads, sz.loadStreams, sz.replayEvents = 5, 60*time.Millisecond, 40, 20, 5_000
 	}
 	if cfg.Round > 0 {
 		sz.round = cfg.Round

@@ -22,7 +22,7 @@ import (
 type Options struct {
 	DataDir string // scratch space for servers and logs; required
 	Quick   bool   // small sizes: every scenario together under a minute
-	// Events in the rebuild's log; 0 for the default (100,000; 20,000
+	// Events in the rebuild's log; 0 for the default (100,000; 10,000
 	// when Quick).
 	Events int
 	// HTTP is what the http and lag scenarios take: a running server's

@@ -42,7 +42,7 @@ type Config struct {
 	// in-process product's, or (with URL) an embedded fsync-always server
 	// in DataDir on this machine.
 	NATSURL string
-	// Step is how long each rate is held; default 3s (600ms when Quick).
+	// Step is how long each rate is held; default 3s (500ms when Quick).
 	Step time.Duration
 	// StartRate is the first step's requests per second; each next step
 	// asks 1.5 times more. Default 100 (50 when Quick).
@@ -76,12 +76,12 @@ func (c *Config) defaults() {
 	}
 	pick(&c.StartRate, 100, 50)
 	pick(&c.MaxSteps, 14, 3)
-	pick(&c.Companies, 200, 20)
+	pick(&c.Companies, 200, 10)
 	pick(&c.LagRate, 200, 100)
 	if c.Step == 0 {
 		c.Step = 3 * time.Second
 		if c.Quick {
-			c.Step = 600 * time.Millisecond
+			c.Step = 500 * time.Millisecond
 		}
 	}
 	if c.LagDuration == 0 {

@@ -42,7 +42,7 @@ import (
 type Config struct {
 	DataDir string // for the embedded server and the snapshots; required
 	// Events is about how many events the log holds. Default 100,000
-	// (20,000 when Quick); `--events 1000000` for the issue's figure.
+	// (10,000 when Quick); `--events 1000000` for the issue's figure.
 	Events int
 	Quick  bool
 	// Writers append the log concurrently. Default 64.
@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.Events == 0 {
 		cfg.Events = 100_000
 		if cfg.Quick {
-			cfg.Events = 20_000
+			cfg.Events = 10_000
 		}
 	}
 	if cfg.Writers == 0 {
