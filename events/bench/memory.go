@@ -74,6 +74,18 @@ func (m *Memory) Reset() {
 	m.read()
 }
 
+// Peak returns the peaks so far, in bytes, without ending the phase: a
+// scenario reports the peak of one part of its phase with it.
+func (m *Memory) Peak() (rss, heap uint64) {
+	if m == nil {
+		return 0, 0
+	}
+	m.read()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return peakRSS(), m.heapPeak
+}
+
 // Stop ends sampling and returns the peaks in bytes (RSS 0 where the
 // kernel does not report it) and whether the RSS peak is the phase's
 // alone (true) or the process's since it started.

@@ -49,7 +49,7 @@ func Scenarios() []Scenario {
 		{Name: "commands", Summary: "a command over NATS (load, decide, append, reply) against raw publishes", Run: commands},
 		{Name: "http", Summary: "open-loop HTTP load on the gateway, stepped up until p99 > 20 ms or an error", Run: httpLoad},
 		{Name: "lag", Summary: "HTTP command acknowledged to visible in the lifecycle view", Run: lag},
-		{Name: "rebuild", Summary: "rebuild of every projection against raw replay of the same log", Run: rebuild, RSSBudgetMiB: 768},
+		{Name: "rebuild", Summary: "rebuild of every projection against raw replay of the same log", Run: rebuild},
 		{Name: "matching", Summary: "the match engine's benchmarks (a go test benchmark)", Run: matching},
 	}
 }

@@ -63,6 +63,7 @@ type Result = bench.Result
 const (
 	rebuildVsRaw  = 0.60   // rebuild events/s over raw replay msg/s
 	restartBudget = 2000.0 // ms from start to caught up, from snapshots
+	peakRSSMiB    = 768    // the process's peak RSS over the rebuild rounds
 	rawPull       = 1024   // messages buffered by the raw consumer, as the store's Subscribe does
 	streamName    = "FUNDBRIDGE_EVENTS"
 	mib           = 1 << 20 // bytes
@@ -168,6 +169,12 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	r.add(Result{Scenario: "replay/raw", Metric: "msgs_per_sec", Value: rounds.Median(0), Unit: "msg/s"})
 	r.add(rounds.Compare(1, 0).Result("rebuild/all", "events_per_sec", "event/s",
 		fmt.Sprintf(">= %.2f of raw", rebuildVsRaw), bench.AtLeast(rebuildVsRaw)))
+	// The peak of the rounds alone: what follows (saving snapshots, the
+	// JSON codec comparison) holds more at once than a rebuild does.
+	if rss, heap := cfg.Memory.Peak(); rss > 0 {
+		r.add(bench.Budget("rebuild/all", "peak_rss_rounds", float64(rss)/mib, "MiB", peakRSSMiB, fmt.Sprintf("<= %d MiB", peakRSSMiB)))
+		r.add(Result{Scenario: "rebuild/all", Metric: "peak_heap_rounds", Value: float64(heap) / mib, Unit: "MiB"})
+	}
 	// CPU per event shows the cost apart from how much of the machine
 	// each side got.
 	r.add(Result{Scenario: "replay/raw", Metric: "cpu_per_msg", Value: bench.Median(rawCPU), Unit: "µs"})
