@@ -123,7 +123,7 @@ type startup struct {
 func start(ctx context.Context, cfg Config) (*product, error) {
 	p := &product{client: &http.Client{Timeout: 30 * time.Second}, close: func() {}}
 	if cfg.URL == "" {
-		const password = "bench-operator-password"
+		const password = "Kq7#vX2!pLm9-Rt4w"
 		a, err := app.Start(ctx, app.Options{DataDir: filepath.Join(cfg.DataDir, "product"), NATSAddr: "127.0.0.1:0",
 			HTTPAddr: "127.0.0.1:0", Fsync: true, Logger: slog.New(slog.DiscardHandler), Version: "bench",
 			// Sign-up's password hashing is setup here, not what is measured.
@@ -256,11 +256,11 @@ func (p *product) signUpOne(ctx context.Context, n, i int) (startup, error) {
 	var signed struct {
 		OrgID string `json:"org_id"`
 	}
-	if _, err := p.call(ctx, http.MethodPost, "/api/v1/auth/signup", "", map[string]any{"email": email, "password": "bench-founder-password",
+	if _, err := p.call(ctx, http.MethodPost, "/api/v1/auth/signup", "", map[string]any{"email": email, "password": "Tz8@nW3!qHs6-Yd2f",
 		"name": "Founder", "company": company}, &signed, "Idempotency-Key", "bench-signup-"+email); err != nil {
 		return startup{}, err
 	}
-	tok, err := p.signIn(ctx, email, "bench-founder-password")
+	tok, err := p.signIn(ctx, email, "Tz8@nW3!qHs6-Yd2f")
 	if err != nil {
 		return startup{}, err
 	}
