@@ -41,8 +41,7 @@ func onLoan[C any](s *Service, loanID func(C) string, decide func(Loan, fundbrid
 		if err != nil {
 			return svc.Result{}, refusal(err, "loan command", "loan", id)
 		}
-		s.afterLoan(ctx, req, l)
-		return s.loanResult(req.Actor, l, res.Position, res.LastVersion)
+		return s.loanResult(req.Actor, l, max(res.Position, s.afterLoan(ctx, req, l)), res.LastVersion)
 	}
 }
 
@@ -60,26 +59,29 @@ func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint6
 
 // afterLoan brings each bank's exposure for the loan down to what it
 // still carries: its commitment while drawing, its outstanding principal
-// once repaying, nothing once repaid or written off.
-func (s *Service) afterLoan(ctx context.Context, req *svc.Request, l Loan) {
+// once repaying, nothing once repaid or written off. It returns the
+// position of the last release, so a reader can wait for it.
+func (s *Service) afterLoan(ctx context.Context, req *svc.Request, l Loan) uint64 {
+	var last uint64
 	for _, b := range l.Banks {
+		target, reason := money.Zero, "the loan is "+string(l.Status)
 		switch l.Status {
 		case dealsapi.StatusAwaitingDrawdown:
-			s.settle(ctx, req, b.BankID, l.ID, b.Commitment, "the loan opened")
+			target, reason = b.Commitment, "the loan opened"
 		case dealsapi.StatusRepaying:
-			s.settle(ctx, req, b.BankID, l.ID, b.Outstanding(), "principal repaid or left undrawn")
-		default:
-			s.settle(ctx, req, b.BankID, l.ID, money.Zero, "the loan is "+string(l.Status))
+			target, reason = b.Outstanding(), "principal repaid or left undrawn"
 		}
+		last = max(last, s.settle(ctx, req, b.BankID, l.ID, target, reason))
 	}
+	return last
 }
 
 // settle releases the bank's exposure for the deal down to target; it
 // never reserves, so settling an older state after a newer one changes
-// nothing.
-func (s *Service) settle(ctx context.Context, req *svc.Request, bankID, dealID string, target money.Amount, reason string) {
+// nothing. It returns the position of the release, 0 if none.
+func (s *Service) settle(ctx context.Context, req *svc.Request, bankID, dealID string, target money.Amount, reason string) uint64 {
 	sys, c := byPlatform(req)
-	_, _, err := s.banks.Execute(ctx, bankID, c, func(b Bank) ([]events.Payload, error) {
+	res, _, err := s.banks.Execute(ctx, bankID, c, func(b Bank) ([]events.Payload, error) {
 		held := b.DealExposure(dealID)
 		if !held.GreaterThan(target) {
 			return nil, nil
@@ -88,7 +90,9 @@ func (s *Service) settle(ctx context.Context, req *svc.Request, bankID, dealID s
 	})
 	if err != nil {
 		s.log.Error("release bank exposure", "bank", bankID, "deal", dealID, "err", err)
+		return 0
 	}
+	return res.Position
 }
 
 // release gives back a reservation the deal then refused, as far as the

@@ -147,7 +147,7 @@ func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.Com
 		s.release(ctx, req, cmd.BankID, cmd.DealID, cmd.Amount, "the deal refused the commitment")
 		return svc.Result{}, refusal(err, dealsapi.OpCommit, "deal", cmd.DealID)
 	}
-	s.afterDeal(ctx, req, d)
+	res.Position = max(res.Position, s.afterDeal(ctx, req, d))
 	return s.dealResult(req.Actor, d, res)
 }
 
@@ -210,7 +210,7 @@ func (s *Service) executeDeal(ctx context.Context, req *svc.Request, op, id stri
 	if err != nil {
 		return svc.Result{}, refusal(err, op, "deal", id)
 	}
-	s.afterDeal(ctx, req, d)
+	res.Position = max(res.Position, s.afterDeal(ctx, req, d))
 	return s.dealResult(req.Actor, d, res)
 }
 
@@ -226,28 +226,29 @@ func (s *Service) dealResult(a fundbridge.Actor, d Deal, res events.AppendResult
 // the book closed gives back what was scaled off each commitment, an
 // expired deal gives back everything, a closed deal opens its loan. Each
 // step is idempotent (releases only down to the target, the loan opens
-// once), so any later command finishes what a crash left undone.
-func (s *Service) afterDeal(ctx context.Context, req *svc.Request, d Deal) {
+// once), so any later command finishes what a crash left undone. It
+// returns the position of the last event it appended, so a reader can
+// wait for it.
+func (s *Service) afterDeal(ctx context.Context, req *svc.Request, d Deal) uint64 {
+	var last uint64
 	switch {
 	case d.Status == dealsapi.StatusExpired:
 		for _, b := range d.Banks {
-			s.settle(ctx, req, b.BankID, d.DealID, money.Zero, "the deal expired")
+			last = max(last, s.settle(ctx, req, b.BankID, d.DealID, money.Zero, "the deal expired"))
 		}
 	case d.BookClosed:
 		for _, b := range d.Banks {
-			s.settle(ctx, req, b.BankID, d.DealID, b.Allocated, "scaled back as the book closed")
+			last = max(last, s.settle(ctx, req, b.BankID, d.DealID, b.Allocated, "scaled back as the book closed"))
 		}
 	}
 	if d.Status != dealsapi.StatusClosed {
-		return
+		return last
 	}
 	sys, c := byPlatform(req)
 	res, l, err := s.loans.Execute(ctx, d.DealID, c, func(l Loan) ([]events.Payload, error) { return decideOpenLoan(l, sys, d) })
 	if err != nil {
 		s.log.Error("open the loan of a closed deal", "deal", d.DealID, "err", err)
-		return
+		return last
 	}
-	if res.LastVersion > 0 {
-		s.afterLoan(ctx, req, l)
-	}
+	return max(last, res.Position, s.afterLoan(ctx, req, l))
 }
