@@ -93,42 +93,42 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 		}
 		return m
 	}
-	wantProblem(t, p.do("POST", "/api/v1/deals", lead, bad("loan.annual_rate", "0.30")), 400, "loan.annual_rate")
-	wantProblem(t, p.do("POST", "/api/v1/deals", lead, bad("loan.annual_rate", 0.0435)), 400, "loan.annual_rate")
-	wantProblem(t, p.do("POST", "/api/v1/deals", lead, bad("risk_sharing", map[string]any{"banks": "0.5", "fund": "0.2", "risk_compensation_fund": "0.2", "insurer": "0.2"})), 400, "risk_sharing")
-	wantProblem(t, p.do("POST", "/api/v1/deals", lead, bad("sequence", "whenever")), 400, "sequence")
-	wantProblem(t, p.do("POST", "/api/v1/deals", lead, bad("loan", map[string]any{"principal": "30000000.00", "annual_rate": "0.0435", "months": 361, "method": "balloon"})), 400, "loan.months", "loan.method")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("loan.annual_rate", "0.30")), 400, "loan.annual_rate")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("loan.annual_rate", 0.0435)), 400, "loan.annual_rate")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("risk_sharing", map[string]any{"banks": "0.5", "fund": "0.2", "risk_compensation_fund": "0.2", "insurer": "0.2"})), 400, "risk_sharing")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("sequence", "whenever")), 400, "sequence")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("loan", map[string]any{"principal": "30000000.00", "annual_rate": "0.0435", "months": 361, "method": "balloon"})), 400, "loan.months", "loan.method")
 	wantProblem(t, p.do("GET", "/api/v1/schedules/preview?principal=1000000&annual_rate=0.0435&months=0&method=equal_installment", startup, nil), 400, "months")
 	if after, _ := p.app.Store.Head(context.Background()); after != head {
 		t.Errorf("bad input appended: head %d → %d", head, after)
 	}
-	wantProblem(t, p.do("POST", "/api/v1/deals", bankB, deal), 403) // a bank proposes deals it leads
-	wantProblem(t, p.do("POST", "/api/v1/deals", startup, deal), 403)
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", bankB, deal), 403) // a bank proposes deals it leads
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", startup, deal), 403)
 
 	// The lead proposes and invites bank B.
-	r := p.do("POST", "/api/v1/deals", lead, deal, "Idempotency-Key", "deal-1")
+	r := p.do("POST", "/api/v1/loan-deals", lead, deal, "Idempotency-Key", "deal-1")
 	if r.status != 201 || r.body["status"] != "syndicating" {
 		t.Fatalf("propose = %d %s", r.status, r.raw)
 	}
 	dealID := r.body["deal_id"].(string)
-	if again := p.do("POST", "/api/v1/deals", lead, deal, "Idempotency-Key", "deal-1"); again.body["deal_id"] != dealID {
+	if again := p.do("POST", "/api/v1/loan-deals", lead, deal, "Idempotency-Key", "deal-1"); again.body["deal_id"] != dealID {
 		t.Errorf("retried proposal = %s, want the same deal", again.raw)
 	}
-	wantProblem(t, p.do("POST", "/api/v1/deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "1.00"}), 404) // not invited yet
-	if r := p.do("POST", "/api/v1/deals/"+dealID+"/invitations", lead, map[string]any{"bank_id": bankBID}); r.status != 200 || len(items(r, "banks")) != 2 {
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "1.00"}), 404) // not invited yet
+	if r := p.do("POST", "/api/v1/loan-deals/"+dealID+"/invitations", lead, map[string]any{"bank_id": bankBID}); r.status != 200 || len(items(r, "banks")) != 2 {
 		t.Fatalf("invite = %d %s", r.status, r.raw)
 	}
-	wantProblem(t, p.do("POST", "/api/v1/deals/"+dealID+"/invitations", bankB, map[string]any{"bank_id": otherID}), 403)
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/invitations", bankB, map[string]any{"bank_id": otherID}), 403)
 
 	// Another bank does not know the deal exists.
-	wantProblem(t, p.do("GET", "/api/v1/deals/"+dealID, other, nil), 404)
-	wantProblem(t, p.do("POST", "/api/v1/deals/"+dealID+"/commitments", other, map[string]any{"amount": "1000000.00"}), 404)
-	wantProblem(t, p.do("POST", "/api/v1/deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "60000000.00"}), 422, "amount") // more than the whole loan
-	wantProblem(t, p.do("POST", "/api/v1/deals/"+dealID+"/commitments", bankB, map[string]any{"amount": 5}), 400, "amount")
+	wantProblem(t, p.do("GET", "/api/v1/loan-deals/"+dealID, other, nil), 404)
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", other, map[string]any{"amount": "1000000.00"}), 404)
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "60000000.00"}), 422, "amount") // more than the whole loan
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": 5}), 400, "amount")
 
 	// Both commit; together 36,000,000.01 for a 30,000,000.00 loan: each
 	// scaled back pro rata, the fen left over to the larger remainder.
-	if r := p.do("POST", "/api/v1/deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}); r.status != 200 || r.body["book_closed"] != false {
+	if r := p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}); r.status != 200 || r.body["book_closed"] != false {
 		t.Fatalf("lead commits = %d %s", r.status, r.raw)
 	}
 	// Above bank B's single-borrower limit: refused, nothing reserved;
@@ -136,7 +136,7 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	if r := p.do("PUT", "/api/v1/banks/"+bankBID+"/limits", p.opToken, map[string]any{"credit_limit": "500000000.00", "single_borrower_limit": "15000000.00"}); r.status != 200 {
 		t.Fatalf("lower limits = %d %s", r.status, r.raw)
 	}
-	wantProblem(t, p.do("POST", "/api/v1/deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "16000000.01"}), 422)
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "16000000.01"}), 422)
 	if b := p.do("GET", "/api/v1/banks/"+bankBID, bankB, nil); b.body["exposure"] != "0" && b.body["exposure"] != "0.00" {
 		t.Errorf("a refused commitment reserved: %s", b.raw)
 	}
@@ -144,7 +144,7 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	if r := p.do("PUT", "/api/v1/banks/"+bankBID+"/limits", p.opToken, map[string]any{"credit_limit": "500000000.00", "single_borrower_limit": "50000000.00"}); r.status != 200 {
 		t.Fatalf("raise limits = %d %s", r.status, r.raw)
 	}
-	r = p.do("POST", "/api/v1/deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "16000000.01"})
+	r = p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "16000000.01"})
 	if r.status != 200 || r.body["book_closed"] != true || r.body["oversubscribed"] != true {
 		t.Fatalf("bank B commits = %d %s", r.status, r.raw)
 	}
@@ -152,7 +152,7 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	if banks := items(r, "banks"); len(banks) != 1 || banks[0].(map[string]any)["allocated"] != "13333333.34" {
 		t.Errorf("bank B sees %s, want only its own line allocated 13333333.34", r.raw)
 	}
-	full := p.do("GET", "/api/v1/deals/"+dealID+"?after="+pos, lead, nil)
+	full := p.do("GET", "/api/v1/loan-deals/"+dealID+"?after="+pos, lead, nil)
 	want := map[string]string{leadID: "16666666.66", bankBID: "13333333.34"}
 	for _, b := range items(full, "banks") {
 		b := b.(map[string]any)
@@ -169,17 +169,17 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	wantProblem(t, p.do("GET", "/api/v1/banks/"+bankBID, lead, nil), 404)
 
 	// The startup sees its deal without bank B's name; the fund its tranche.
-	s := p.do("GET", "/api/v1/deals/"+dealID, startup, nil)
+	s := p.do("GET", "/api/v1/loan-deals/"+dealID, startup, nil)
 	if s.status != 200 || string(s.raw) == "" || containsID(s.raw, bankBID) {
 		t.Errorf("startup's deal = %d %s, must not name bank B", s.status, s.raw)
 	}
-	if v := p.do("GET", "/api/v1/deals/"+dealID, fm, nil); v.status != 200 || len(items(v, "banks")) != 0 {
+	if v := p.do("GET", "/api/v1/loan-deals/"+dealID, fm, nil); v.status != 200 || len(items(v, "banks")) != 0 {
 		t.Errorf("fund manager's deal = %d %s, want no book", v.status, v.raw)
 	}
 
 	// The fund's tranche closes the deal and opens the loan.
-	wantProblem(t, p.do("POST", "/api/v1/deals/"+dealID+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "20000001.00"}), 422, "amount")
-	r = p.do("POST", "/api/v1/deals/"+dealID+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "20000000.00"})
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "20000001.00"}), 422, "amount")
+	r = p.do("POST", "/api/v1/loan-deals/"+dealID+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "20000000.00"})
 	if r.status != 200 || r.body["status"] != "closed" {
 		t.Fatalf("equity = %d %s", r.status, r.raw)
 	}
@@ -281,7 +281,7 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	if l := p.do("GET", "/api/v1/loans", bankB, nil); len(items(l, "items")) != 1 {
 		t.Errorf("bank B's loans = %s", l.raw)
 	}
-	if l := p.do("GET", "/api/v1/deals", other, nil); l.status != 200 || len(items(l, "items")) != 0 {
+	if l := p.do("GET", "/api/v1/loan-deals", other, nil); l.status != 200 || len(items(l, "items")) != 0 {
 		t.Errorf("another bank's deals = %d %s", l.status, l.raw)
 	}
 }

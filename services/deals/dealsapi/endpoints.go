@@ -41,7 +41,7 @@ const (
 
 const (
 	v1      = svc.APIPrefix
-	tag     = "deals"
+	tag     = "loan-deals"
 	tagLoan = "loans"
 )
 
@@ -86,23 +86,23 @@ var (
 			Summary: "A bank's book: exposure against both limits, disbursed and outstanding principal, what falls due in 30 days, arrears by days past due, losses"})
 
 	ProposeDealEndpoint = svc.NewCommand[ProposeDeal, DealView](Name, OpPropose, proposers,
-		&svc.Route{Method: http.MethodPost, Path: v1 + "/deals", Tag: tag, Created: true,
+		&svc.Route{Method: http.MethodPost, Path: v1 + "/loan-deals", Tag: tag, Created: true,
 			Summary: "Propose a loan plus equity deal (贷款+外部直投) for an application that asked for loan_plus_equity; a bank proposes deals it leads"}).Doing("propose loan plus equity deals")
 	InviteBankEndpoint = svc.NewCommand[InviteBank, DealView](Name, OpInvite, banks,
-		post("/deals/{deal_id}/invitations", "Invite a bank into the syndicate (the lead bank)")).Doing("invite banks")
+		post("/loan-deals/{deal_id}/invitations", "Invite a bank into the syndicate (the lead bank)")).Doing("invite banks")
 	CommitToDealEndpoint = svc.NewCommand[CommitToDeal, DealView](Name, OpCommit, banks,
-		post("/deals/{deal_id}/commitments", "Commit to lend up to an amount (an invited bank, within both of its limits); the commitment that reaches the loan closes the book, scaled back pro rata when oversubscribed")).Doing("commit to deals")
+		post("/loan-deals/{deal_id}/commitments", "Commit to lend up to an amount (an invited bank, within both of its limits); the commitment that reaches the loan closes the book, scaled back pro rata when oversubscribed")).Doing("commit to deals")
 	DeclineDealEndpoint = svc.NewCommand[DeclineDeal, DealView](Name, OpDecline, banks,
-		post("/deals/{deal_id}/declines", "Decline an invitation (an invited bank)")).Doing("decline deals")
+		post("/loan-deals/{deal_id}/declines", "Decline an invitation (an invited bank)")).Doing("decline deals")
 	RecordEquityEndpoint = svc.NewCommand[RecordEquityCommitted, DealView](Name, OpRecordEquity, roles(fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem),
-		post("/deals/{deal_id}/equity", "Commit the fund's equity tranche (the fund's manager): taken from its dry powder; the deal closes when both tranches are in")).Doing("commit equity tranches")
+		post("/loan-deals/{deal_id}/equity", "Commit the fund's equity tranche (the fund's manager): taken from its dry powder; the deal closes when both tranches are in")).Doing("commit equity tranches")
 	ExpireDealEndpoint = svc.NewCommand[DealRef, DealView](Name, OpExpire, operators,
-		post("/deals/{deal_id}/expire", "Expire a deal past its syndication deadline, releasing every commitment")).Doing("expire deals")
+		post("/loan-deals/{deal_id}/expire", "Expire a deal past its syndication deadline, releasing every commitment")).Doing("expire deals")
 	GetDealEndpoint = svc.NewQuery[GetDeal, DealView](Name, OpGetDeal, readers,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/deals/{deal_id}", Tag: tag, Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/loan-deals/{deal_id}", Tag: tag, Query: []string{"after"},
 			Summary: "A deal as the caller may see it: the lead bank the whole book, another bank its own line, the borrower the book without other banks' names, the fund its tranche"})
 	ListDealsEndpoint = svc.NewQuery[ListDeals, DealList](Name, OpListDeals, readers,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/deals", Tag: tag, Query: svc.ListParams("status", "borrower_id"),
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/loan-deals", Tag: tag, Query: svc.ListParams("status", "borrower_id"),
 			Summary: "The deals the caller may see, newest first"})
 
 	DrawDownEndpoint = svc.NewCommand[LoanAmount, LoanView](Name, OpDrawDown, banks,
