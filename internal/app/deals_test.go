@@ -128,9 +128,19 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 
 	// Both commit; together 36,000,000.01 for a 30,000,000.00 loan: each
 	// scaled back pro rata, the fen left over to the larger remainder.
-	if r := p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}); r.status != 200 || r.body["book_closed"] != false {
+	r = p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}, "Idempotency-Key", "lead-commits")
+	if r.status != 200 || r.body["book_closed"] != false {
 		t.Fatalf("lead commits = %d %s", r.status, r.raw)
 	}
+	committed := r.header.Get("Fundbridge-Position")
+	// A retry gets the first result and reserves nothing more.
+	if r := p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}, "Idempotency-Key", "lead-commits"); r.status != 200 {
+		t.Fatalf("retried commitment = %d %s", r.status, r.raw)
+	}
+	if b := p.do("GET", "/api/v1/banks/"+leadID+"?after="+committed, lead, nil); b.body["exposure"] != "20000000.00" {
+		t.Errorf("lead's exposure after a retried commitment = %s", b.raw)
+	}
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}), 409)
 	// Above bank B's single-borrower limit: refused, nothing reserved;
 	// the operator raises the limit and the same commitment is taken.
 	if r := p.do("PUT", "/api/v1/banks/"+bankBID+"/limits", p.opToken, map[string]any{"credit_limit": "500000000.00", "single_borrower_limit": "15000000.00"}); r.status != 200 {

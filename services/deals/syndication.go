@@ -117,31 +117,32 @@ func (s *Service) invite(ctx context.Context, req *svc.Request, cmd dealsapi.Inv
 // commitment on the deal; if the deal refuses, the reservation is given
 // back.
 func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.CommitToDeal) (svc.Result, error) {
-	deal, err := s.deals.Load(ctx, cmd.DealID)
-	if err != nil {
-		return svc.Result{}, refusal(err, dealsapi.OpCommit, "deal", cmd.DealID)
-	}
-	if err := s.canSee(req.Actor, cmd.DealID)(deal.State); err != nil {
-		return svc.Result{}, err
-	}
-	bank, err := s.banks.Load(ctx, cmd.BankID)
+	bank, err := s.freshBank(ctx, cmd.BankID)
 	if err != nil {
 		return svc.Result{}, refusal(err, dealsapi.OpCommit, "bank", cmd.BankID)
 	}
-	if _, err := decideCommit(deal.State, bank.State, req.Actor, s.now(), cmd); err != nil {
-		return s.replayOr(ctx, req, cmd.DealID, err)
+	// Judged first without writing, on fresh state: a refusal reserves
+	// nothing, and a retry gets its first result.
+	res, deal, err := s.deals.ExecuteAuthorized(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
+		_, err := decideCommit(d, bank, req.Actor, s.now(), cmd)
+		return nil, err
+	})
+	if err != nil || res.Duplicate {
+		return s.dealOutcome(req, deal, res, err, dealsapi.OpCommit, cmd.DealID)
 	}
 	sys, reserve := byPlatform(req)
 	if req.IdempotencyKey != "" {
 		reserve.Meta.IdempotencyKey = req.NewID(dealsapi.OpCommit + "/reserve")
 	}
 	if _, _, err := s.banks.Execute(ctx, cmd.BankID, reserve, func(b Bank) ([]events.Payload, error) {
-		return DecideReserveExposure(b, sys, dealsapi.ReserveExposure{BankID: cmd.BankID, DealID: cmd.DealID, BorrowerID: deal.State.BorrowerID, Amount: cmd.Amount})
+		return DecideReserveExposure(b, sys, dealsapi.ReserveExposure{BankID: cmd.BankID, DealID: cmd.DealID, BorrowerID: deal.BorrowerID, Amount: cmd.Amount})
 	}); err != nil {
 		return svc.Result{}, refusal(err, dealsapi.OpCommit, "bank", cmd.BankID)
 	}
+	// The limits were checked against the bank before this reservation;
+	// the reservation itself held them on fresh state.
 	res, d, err := s.deals.ExecuteAuthorized(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
-		return decideCommit(d, bank.State, req.Actor, s.now(), cmd)
+		return decideCommit(d, bank, req.Actor, s.now(), cmd)
 	})
 	if err != nil {
 		s.release(ctx, req, cmd.BankID, cmd.DealID, cmd.Amount, "the deal refused the commitment")
@@ -151,15 +152,22 @@ func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.Com
 	return s.dealResult(req.Actor, d, res)
 }
 
-// replayOr answers a retried command with its first result, and any
-// other with the refusal found before anything was written.
-func (s *Service) replayOr(ctx context.Context, req *svc.Request, dealID string, refused error) (svc.Result, error) {
-	if req.IdempotencyKey == "" {
-		return svc.Result{}, refused
-	}
-	res, d, err := s.deals.ExecuteAuthorized(ctx, dealID, command(req), s.canSee(req.Actor, dealID), func(Deal) ([]events.Payload, error) { return nil, refused })
+// freshBank is the bank's state as the store has it now, not as this
+// instance last cached it.
+func (s *Service) freshBank(ctx context.Context, id string) (Bank, error) {
+	var bank Bank
+	_, _, err := s.banks.ExecuteAuthorized(ctx, id, svc.Command{}, nil, func(b Bank) ([]events.Payload, error) {
+		bank = b
+		return nil, nil
+	})
+	return bank, err
+}
+
+// dealOutcome answers a command that ended before writing: its refusal,
+// or the first result of a retry.
+func (s *Service) dealOutcome(req *svc.Request, d Deal, res events.AppendResult, err error, op, id string) (svc.Result, error) {
 	if err != nil {
-		return svc.Result{}, refusal(err, "retry", "deal", dealID)
+		return svc.Result{}, refusal(err, op, "deal", id)
 	}
 	return s.dealResult(req.Actor, d, res)
 }
@@ -167,22 +175,18 @@ func (s *Service) replayOr(ctx context.Context, req *svc.Request, dealID string,
 // recordEquity commits the fund's tranche: the funds service takes it
 // out of dry powder (once per deal), then the deal records it.
 func (s *Service) recordEquity(ctx context.Context, req *svc.Request, cmd dealsapi.RecordEquityCommitted) (svc.Result, error) {
-	deal, err := s.deals.Load(ctx, cmd.DealID)
-	if err != nil {
-		return svc.Result{}, refusal(err, dealsapi.OpRecordEquity, "deal", cmd.DealID)
-	}
-	if err := s.canSee(req.Actor, cmd.DealID)(deal.State); err != nil {
-		return svc.Result{}, err
-	}
-	d := deal.State
-	if req.Actor.Role == fundbridge.RoleFundManager && req.Actor.OrgID != s.view.fundManagerOf(d.Equity.FundID) {
-		return svc.Result{}, notFound("deal", cmd.DealID)
-	}
 	sys, _ := byPlatform(req)
 	decide := func(d Deal) ([]events.Payload, error) { return decideRecordEquity(d, sys, s.now(), cmd) }
-	if out, err := decide(d); err != nil {
-		return s.replayOr(ctx, req, cmd.DealID, err)
-	} else if len(out) > 0 {
+	pending := false
+	res, d, err := s.deals.ExecuteAuthorized(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
+		out, err := decide(d)
+		pending = len(out) > 0
+		return nil, err
+	})
+	if err != nil || res.Duplicate {
+		return s.dealOutcome(req, d, res, err, dealsapi.OpRecordEquity, cmd.DealID)
+	}
+	if pending {
 		if s.client == nil {
 			return svc.Result{}, errors.New("deals: no client to ask the funds service")
 		}
