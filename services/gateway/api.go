@@ -52,37 +52,61 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 			WriteProblem(w, r, err)
 			return
 		}
-		req := &svc.Request{
-			Actor:          actor,
-			CorrelationID:  middleware.GetReqID(r.Context()),
-			IdempotencyKey: r.Header.Get("Idempotency-Key"),
-			Payload:        payload,
-		}
-		if len(req.IdempotencyKey) > 200 {
+		key := r.Header.Get("Idempotency-Key")
+		if len(key) > 200 {
 			WriteProblem(w, r, fundbridge.Invalid("invalid header", fundbridge.FieldError{Field: "Idempotency-Key", Reason: "at most 200 characters"}))
 			return
 		}
+		var expected *uint64
 		if im := r.Header.Get("If-Match"); im != "" && rt.isCommand() {
 			v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(im, "W/"), `"`), 10, 64)
 			if err != nil {
 				WriteProblem(w, r, fundbridge.Invalid("invalid header", fundbridge.FieldError{Field: "If-Match", Reason: `must be an ETag from a read, like "3"`}))
 				return
 			}
-			req.ExpectedVersion = &v
+			expected = &v
 		}
-		ctx := r.Context()
-		if tp := r.Header.Get("traceparent"); tp != "" {
-			ctx = svc.WithTraceParent(ctx, tp)
+		req := &svc.Request{
+			Actor:           actor,
+			CorrelationID:   middleware.GetReqID(r.Context()),
+			ExpectedVersion: expected,
+			Payload:         payload,
 		}
-		ctx, cancel := context.WithTimeout(ctx, callTimeout)
-		defer cancel()
-		reply, err := g.client.Call(ctx, rt.Endpoint.Service, rt.Endpoint.Op, req, nil)
+		if key == "" || !rt.isCommand() {
+			g.call(w, r, rt, req)
+			return
+		}
+		q, err := newIdemRequest(rt, idempotencyScope(rt, actor.UserID, payload), key, payload)
 		if err != nil {
 			WriteProblem(w, r, err)
 			return
 		}
-		g.respond(w, r, rt, reply)
+		// The service sees a key scoped to this caller and operation, so its
+		// stream-level dedupe can never match another caller's or another
+		// operation's command.
+		req.IdempotencyKey = q.derivedKey
+		if g.idem == nil {
+			g.call(w, r, rt, req)
+			return
+		}
+		g.idem.serve(w, r, q, func(w http.ResponseWriter) { g.call(w, r, rt, req) })
 	}
+}
+
+// call sends the request to the endpoint's service and writes its reply.
+func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt Route, req *svc.Request) {
+	ctx := r.Context()
+	if tp := r.Header.Get("traceparent"); tp != "" {
+		ctx = svc.WithTraceParent(ctx, tp)
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	reply, err := g.client.Call(ctx, rt.Endpoint.Service, rt.Endpoint.Op, req, nil)
+	if err != nil {
+		WriteProblem(w, r, err)
+		return
+	}
+	g.respond(w, r, rt, reply)
 }
 
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, reply svc.Reply) {

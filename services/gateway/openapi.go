@@ -55,8 +55,7 @@ func (g *Gateway) OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": rt.Method != http.MethodPost || !strings.HasSuffix(rt.Path, "}"), "content": map[string]any{
 				"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
 			op["parameters"] = append(params,
-				map[string]any{"name": "Idempotency-Key", "in": "header", "required": false, "schema": map[string]any{"type": "string", "maxLength": 200},
-					"description": "A retry with the same key returns the first result and appends nothing"},
+				idempotencyKeyParam(),
 				map[string]any{"name": "If-Match", "in": "header", "required": false, "schema": map[string]any{"type": "string"},
 					"description": "The ETag of the resource as last read; 409 if it changed since"})
 			responses[ok].(map[string]any)["headers"] = map[string]any{
