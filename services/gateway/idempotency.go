@@ -161,7 +161,7 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 			return
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			WriteProblem(w, r, unavailable(err))
+			ix.unavailable(w, r, err)
 			return
 		}
 		entry, err := ix.kv.Get(ctx, q.recordKey)
@@ -169,7 +169,7 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 			continue // released or expired since: claim it again
 		}
 		if err != nil {
-			WriteProblem(w, r, unavailable(err))
+			ix.unavailable(w, r, err)
 			return
 		}
 		var rec idemRecord
@@ -201,7 +201,7 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 			return
 		}
 		if err := ix.awaitChange(ctx, q.recordKey, entry.Revision(), deadline); err != nil {
-			WriteProblem(w, r, unavailable(err))
+			ix.unavailable(w, r, err)
 			return
 		}
 	}
@@ -303,8 +303,11 @@ func (ix *Idempotency) awaitChange(ctx context.Context, key string, rev uint64, 
 	}
 }
 
-func unavailable(err error) error {
-	return fundbridge.Errorf(fundbridge.EUNAVAILABLE, "idempotency records are unavailable; retry with the same key (%v)", err)
+// unavailable answers 503: the key's record cannot be read or written,
+// so the request is not run (it could not be answered once).
+func (ix *Idempotency) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	ix.log.Warn("idempotency records unavailable", "err", err)
+	WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "idempotency records are unavailable for a moment; retry with the same key"))
 }
 
 // writeTypedProblem writes err as a problem of its own type.

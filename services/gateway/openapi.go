@@ -24,9 +24,9 @@ func (g *Gateway) OpenAPI() map[string]any {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
 		for _, q := range rt.Query {
-			schema := map[string]any{"type": "string"}
-			if numericParams[q] {
-				schema = map[string]any{"type": "integer", "minimum": 0}
+			schema := map[string]any{"type": queryKind(rt.Endpoint.Request, q)}
+			if schema["type"] == "integer" {
+				schema["minimum"] = 0
 			}
 			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": schema})
 		}
