@@ -35,7 +35,6 @@ func TestCSVOfAnEmptyListHasItsHeader(t *testing.T) {
 	type item struct {
 		Name   string `json:"name"`
 		Stage  string `json:"stage,omitempty"`
-		secret string
 		Skip   string `json:"-"`
 	}
 	type list struct {
