@@ -33,9 +33,9 @@ func TestCSVKeepsColumnOrderAndDefusesFormulas(t *testing.T) {
 
 func TestCSVOfAnEmptyListHasItsHeader(t *testing.T) {
 	type item struct {
-		Name   string `json:"name"`
-		Stage  string `json:"stage,omitempty"`
-		Skip   string `json:"-"`
+		Name  string `json:"name"`
+		Stage string `json:"stage,omitempty"`
+		Skip  string `json:"-"`
 	}
 	type list struct {
 		Items      []item `json:"items"`
