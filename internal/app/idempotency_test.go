@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 )
 
@@ -125,17 +124,9 @@ func TestIdempotencyKeyConcurrentRequestsHaveOneEffect(t *testing.T) {
 	tok, _ := p.signUp(941, "growth")
 	head, _ := p.app.Store.Head(context.Background())
 	draft := map[string]any{"amount_requested": "30000000.00", "instruments": []string{"equity"}, "use_of_funds": "GPUs", "credit_data_consent": true}
-	const n = 20
-	out := make([]response, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = p.do("POST", "/api/v1/applications", tok, draft, "Idempotency-Key", "same")
-		}()
-	}
-	wg.Wait()
+	out := p.concurrently(20, func(int) response {
+		return p.do("POST", "/api/v1/applications", tok, draft, "Idempotency-Key", "same")
+	})
 	for i, r := range out {
 		if r.status != 201 || !bytes.Equal(r.raw, out[0].raw) || r.header.Get("ETag") != out[0].header.Get("ETag") {
 			t.Errorf("response %d = %d %s, want %d %s", i, r.status, r.raw, out[0].status, out[0].raw)

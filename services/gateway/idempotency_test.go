@@ -10,25 +10,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/fundbridge/fundbridge/internal/natsserver"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // idemFixture is the records bucket on a real embedded NATS server.
 func idemFixture(t *testing.T) *Idempotency {
 	t.Helper()
-	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Name: "idem-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	env := testenv.Start(t, events.NewRegistry())
+	nc := env.Conn
 	ix, err := OpenIdempotency(context.Background(), nc, 1)
 	if err != nil {
 		t.Fatal(err)
