@@ -84,6 +84,9 @@ type AppendResult struct {
 	LastVersion  uint64 // the stream's version after the append
 	Position     uint64 // global position of the commit
 	Duplicate    bool   // an idempotent retry: nothing new was stored
+	// RecordedAt is the events' recorded time (zero if the store does not
+	// say), so a command's reply shows the time its events carry.
+	RecordedAt time.Time
 }
 
 // Snapshot is an aggregate's folded state as of a version of its stream, so

@@ -80,7 +80,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv := gateway.NewServer(gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version, Limits: lim}).Handler(), gateway.ServerTimeouts{})
+		idem, err := gateway.OpenIdempotency(ctx, nc, *replicas)
+		if err != nil {
+			return err
+		}
+		srv := gateway.NewServer(gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version, Limits: lim, Idempotency: idem}).Handler(), gateway.ServerTimeouts{})
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())

@@ -376,7 +376,7 @@ func (s *Store) publish(ctx context.Context, streamID, subject string, c *commit
 		return s.resultAt(ctx, streamID, ack.Sequence)
 	}
 	s.heads.put(streamID, head{version: c.last(), seq: ack.Sequence})
-	return events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: ack.Sequence}, nil
+	return events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: ack.Sequence, RecordedAt: c.RecordedAt}, nil
 }
 
 // publishMsg is js.PublishMsg with the usual acknowledgement read by hand:
@@ -445,7 +445,7 @@ func (s *Store) resultAt(ctx context.Context, streamID string, seq uint64) (even
 	if err != nil {
 		return events.AppendResult{}, fmt.Errorf("append %s: %w", streamID, err)
 	}
-	return events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: seq, Duplicate: true}, nil
+	return events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: seq, Duplicate: true, RecordedAt: c.RecordedAt}, nil
 }
 
 // findCommit looks for a commit with this ID in the stream: a retry of an
@@ -454,7 +454,7 @@ func (s *Store) findCommit(ctx context.Context, streamID, subject, id string) (e
 	var found *events.AppendResult
 	err := s.scanCommits(ctx, streamID, subject, 1, func(seq uint64, c *commit) bool {
 		if c.ID == id {
-			found = &events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: seq, Duplicate: true}
+			found = &events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: seq, Duplicate: true, RecordedAt: c.RecordedAt}
 			return false
 		}
 		return true

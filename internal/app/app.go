@@ -269,12 +269,16 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	idem, err := gateway.OpenIdempotency(ctx, gnc, 1)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", o.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits}).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits, Idempotency: idem}).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }

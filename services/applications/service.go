@@ -24,6 +24,7 @@ const Name = applicationsapi.Name
 // queries from its views.
 type Service struct {
 	companies    *svc.Repository[Company]
+	usccs        *svc.Repository[usccClaim]
 	applications *svc.Repository[Application]
 	views        *views
 	follower     *projections.Follower
@@ -53,6 +54,7 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	}
 	repo := svc.RepositoryOptions{Snapshots: s.snapshots, Logger: s.log}
 	s.companies = svc.NewRepository(store, registry, companyDecider(), repo)
+	s.usccs = svc.NewRepository(store, registry, usccDecider(), svc.RepositoryOptions{Logger: s.log})
 	s.applications = svc.NewRepository(store, registry, applicationDecider(), repo)
 	s.views = newViews(registry, func() time.Time { return s.now() })
 	s.follower = projections.NewFollower(Name, store, s.views.apply)
@@ -114,11 +116,10 @@ func mayChangeCompany(actor fundbridge.Actor, companyID string) error {
 // Company commands.
 
 func (s *Service) registerCompany(ctx context.Context, req *svc.Request, cmd applicationsapi.RegisterCompany) (svc.Result, error) {
-	// One company per USCC. The view may lag a concurrent registration, so
-	// this catches mistakes, not races.
-	if holder, taken := s.views.uscc(cmd.USCC); taken && holder != cmd.CompanyID {
-		return svc.Result{}, &fundbridge.Error{Code: fundbridge.ECONFLICT, Message: "another company is registered with this USCC",
-			Fields: []fundbridge.FieldError{{Field: "uscc", Reason: "already registered"}}}
+	// One company per USCC, by a claim on the code: racing registrations
+	// cannot both get it.
+	if err := s.claimUSCC(ctx, req, cmd.USCC, cmd.CompanyID); err != nil {
+		return svc.Result{}, err
 	}
 	return s.executeCompany(ctx, req, cmd.CompanyID, func(c Company) ([]events.Payload, error) { return registerCompany(c, cmd) })
 }

@@ -76,7 +76,6 @@ type views struct {
 	appsByFund    map[string][]string // applications matched to each fund
 	fundManager   map[string]string   // fund ID → managing org
 	fundsByOrg    map[string][]string
-	usccHolder    map[string]string // USCC → company ID
 }
 
 func newViews(registry *events.Registry, now func() time.Time) *views {
@@ -84,7 +83,7 @@ func newViews(registry *events.Registry, now func() time.Time) *views {
 		registry: registry, now: now,
 		companies: map[string]Company{}, applications: map[string]Application{},
 		appsByCompany: map[string][]string{}, appsByFund: map[string][]string{},
-		fundManager: map[string]string{}, fundsByOrg: map[string][]string{}, usccHolder: map[string]string{},
+		fundManager: map[string]string{}, fundsByOrg: map[string][]string{},
 	}
 }
 
@@ -110,9 +109,6 @@ func (v *views) apply(e events.Event) error {
 	if kind == "company" {
 		c := evolveCompany(v.companies[id], e, payload)
 		v.companies[id] = c
-		if c.USCC != "" {
-			v.usccHolder[c.USCC] = id
-		}
 		return nil
 	}
 	before := v.applications[id]
@@ -214,14 +210,6 @@ func (v *views) companyState(id string) (Company, bool) {
 	defer v.mu.RUnlock()
 	c, ok := v.companies[id]
 	return c, ok
-}
-
-// uscc returns the company holding a USCC.
-func (v *views) uscc(code string) (string, bool) {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	id, ok := v.usccHolder[code]
-	return id, ok
 }
 
 func (v *views) company(actor fundbridge.Actor, id string) (applicationsapi.CompanyView, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
@@ -29,9 +30,6 @@ type Route struct {
 }
 
 func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
-
-// numericParams are query parameters the services take as numbers.
-var numericParams = map[string]bool{"limit": true, "after": true}
 
 // forward turns the HTTP request into a service request and the reply
 // into HTTP: the body (or query) is the payload, path parameters join it,
@@ -52,37 +50,61 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 			WriteProblem(w, r, err)
 			return
 		}
-		req := &svc.Request{
-			Actor:          actor,
-			CorrelationID:  middleware.GetReqID(r.Context()),
-			IdempotencyKey: r.Header.Get("Idempotency-Key"),
-			Payload:        payload,
-		}
-		if len(req.IdempotencyKey) > 200 {
+		key := r.Header.Get("Idempotency-Key")
+		if len(key) > 200 {
 			WriteProblem(w, r, fundbridge.Invalid("invalid header", fundbridge.FieldError{Field: "Idempotency-Key", Reason: "at most 200 characters"}))
 			return
 		}
+		var expected *uint64
 		if im := r.Header.Get("If-Match"); im != "" && rt.isCommand() {
 			v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(im, "W/"), `"`), 10, 64)
 			if err != nil {
 				WriteProblem(w, r, fundbridge.Invalid("invalid header", fundbridge.FieldError{Field: "If-Match", Reason: `must be an ETag from a read, like "3"`}))
 				return
 			}
-			req.ExpectedVersion = &v
+			expected = &v
 		}
-		ctx := r.Context()
-		if tp := r.Header.Get("traceparent"); tp != "" {
-			ctx = svc.WithTraceParent(ctx, tp)
+		req := &svc.Request{
+			Actor:           actor,
+			CorrelationID:   middleware.GetReqID(r.Context()),
+			ExpectedVersion: expected,
+			Payload:         payload,
 		}
-		ctx, cancel := context.WithTimeout(ctx, callTimeout)
-		defer cancel()
-		reply, err := g.client.Call(ctx, rt.Endpoint.Service, rt.Endpoint.Op, req, nil)
+		if key == "" || !rt.isCommand() {
+			g.call(w, r, rt, req)
+			return
+		}
+		q, err := newIdemRequest(rt, idempotencyScope(rt, actor.UserID, payload), key, payload)
 		if err != nil {
 			WriteProblem(w, r, err)
 			return
 		}
-		g.respond(w, r, rt, reply)
+		// The service sees a key scoped to this caller and operation, so its
+		// stream-level dedupe can never match another caller's or another
+		// operation's command.
+		req.IdempotencyKey = q.derivedKey
+		if g.idem == nil {
+			g.call(w, r, rt, req)
+			return
+		}
+		g.idem.serve(w, r, q, func(w http.ResponseWriter) { g.call(w, r, rt, req) })
 	}
+}
+
+// call sends the request to the endpoint's service and writes its reply.
+func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt Route, req *svc.Request) {
+	ctx := r.Context()
+	if tp := r.Header.Get("traceparent"); tp != "" {
+		ctx = svc.WithTraceParent(ctx, tp)
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	reply, err := g.client.Call(ctx, rt.Endpoint.Service, rt.Endpoint.Op, req, nil)
+	if err != nil {
+		WriteProblem(w, r, err)
+		return
+	}
+	g.respond(w, r, rt, reply)
 }
 
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, reply svc.Reply) {
@@ -110,7 +132,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 		}
 	}
 	if wantsCSV(r) {
-		writeCSV(w, r, body)
+		writeCSV(w, r, body, rt.Endpoint.Reply)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -137,7 +159,7 @@ func withPosition(body json.RawMessage, pos uint64) json.RawMessage {
 // payload builds the service payload: the JSON body for commands, the
 // query string for reads, with path parameters added.
 func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
-	obj := map[string]json.RawMessage{}
+	obj := map[string]jsontext.Value{}
 	if rt.isCommand() {
 		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 			return nil, &fundbridge.Error{Code: fundbridge.EINVALID, Message: "request body must be application/json", Fields: []fundbridge.FieldError{{Field: "Content-Type", Reason: "must be application/json, not " + ct}}}
@@ -148,20 +170,11 @@ func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
 			if errors.As(err, &tooBig) {
 				return nil, &fundbridge.Error{Code: "too_large", Message: "request body is over the limit of 1 MiB"}
 			}
-			return nil, fundbridge.Invalid("unreadable body", fundbridge.FieldError{Field: "body", Reason: err.Error()})
+			return nil, fundbridge.Invalid("unreadable body", fundbridge.FieldError{Field: "body", Reason: "could not be read to its end; send it again"})
 		}
 		if len(bytes.TrimSpace(data)) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(data))
-			dec.UseNumber()
-			if err := dec.Decode(&obj); err != nil || obj == nil {
-				reason := "must be a JSON object"
-				if err != nil && !strings.Contains(err.Error(), "cannot unmarshal") {
-					reason = "malformed JSON: " + err.Error()
-				}
-				return nil, fundbridge.Invalid("malformed request body", fundbridge.FieldError{Field: "body", Reason: reason})
-			}
-			if dec.More() {
-				return nil, fundbridge.Invalid("malformed request body", fundbridge.FieldError{Field: "body", Reason: "more than one JSON value"})
+			if obj, err = svc.DecodeObject(data); err != nil {
+				return nil, err
 			}
 		}
 	} else {
@@ -169,16 +182,11 @@ func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
 			if key == "format" || len(vals) == 0 {
 				continue
 			}
-			v := vals[0]
-			if numericParams[key] {
-				n, err := strconv.ParseUint(v, 10, 64)
-				if err != nil {
-					return nil, fundbridge.Invalid("invalid query", fundbridge.FieldError{Field: key, Reason: "must be a whole number"})
-				}
-				obj[key] = json.RawMessage(strconv.FormatUint(n, 10))
-				continue
+			v, err := queryValue(rt.Endpoint.Request, key, vals[0])
+			if err != nil {
+				return nil, err
 			}
-			obj[key], _ = json.Marshal(v)
+			obj[key] = jsontext.Value(v)
 		}
 	}
 	if rctx := chi.RouteContext(r.Context()); rctx != nil {
@@ -187,7 +195,7 @@ func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
 			if prev, ok := obj[key]; ok && !bytes.Equal(prev, val) {
 				return nil, fundbridge.Invalid("conflicting identifiers", fundbridge.FieldError{Field: key, Reason: "differs from the one in the path"})
 			}
-			obj[key] = val
+			obj[key] = jsontext.Value(val)
 		}
 	}
 	return json.Marshal(obj)

@@ -140,9 +140,10 @@ func ActorFrom(ctx context.Context) (fundbridge.Actor, bool) {
 // authenticate requires a valid bearer token.
 func (g *Gateway) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		// The scheme is case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
+		scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		token = strings.TrimSpace(token)
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fundbridge"`)
 			WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "missing bearer token"))
 			return

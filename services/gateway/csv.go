@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -16,14 +17,14 @@ func wantsCSV(r *http.Request) bool {
 
 // writeCSV writes a list result's items (or a single object) as CSV: one
 // column per field in the order the service gives them, nested values as
-// JSON.
-func writeCSV(w http.ResponseWriter, r *http.Request, body json.RawMessage) {
+// JSON. An empty list still has its header row, from the reply type
+// (reply: the endpoint's reply type; nil if unknown).
+func writeCSV(w http.ResponseWriter, r *http.Request, body json.RawMessage, reply reflect.Type) {
 	var rows []json.RawMessage
-	var wrapper struct {
-		Items []json.RawMessage `json:"items"`
-	}
-	if err := json.Unmarshal(body, &wrapper); err == nil && wrapper.Items != nil {
-		rows = wrapper.Items
+	var wrapper map[string]json.RawMessage
+	_ = json.Unmarshal(body, &wrapper)
+	if items, isList := wrapper["items"]; isList {
+		_ = json.Unmarshal(items, &rows) // null: an empty list
 	} else {
 		rows = []json.RawMessage{body}
 	}
@@ -46,6 +47,9 @@ func writeCSV(w http.ResponseWriter, r *http.Request, body json.RawMessage) {
 			WriteProblem(w, r, err)
 			return
 		}
+	}
+	if len(rows) == 0 {
+		cols = itemColumns(reply)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
@@ -106,4 +110,39 @@ func looksNumeric(s string) bool {
 		}
 	}
 	return len(s) > 1
+}
+
+// itemColumns lists the JSON names of a list reply's items, in the order
+// encoding/json writes them: the header of an empty list.
+func itemColumns(reply reflect.Type) []string {
+	f, ok := queryField(reply, "items")
+	if !ok || f.Type.Kind() != reflect.Slice {
+		return nil
+	}
+	return jsonNames(f.Type.Elem())
+}
+
+func jsonNames(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case tag == "-":
+		case f.Anonymous && tag == "":
+			names = append(names, jsonNames(f.Type)...)
+		case !f.IsExported():
+		case tag == "":
+			names = append(names, f.Name)
+		default:
+			names = append(names, tag)
+		}
+	}
+	return names
 }

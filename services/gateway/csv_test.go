@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/csv"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -10,7 +11,7 @@ import (
 func TestCSVKeepsColumnOrderAndDefusesFormulas(t *testing.T) {
 	rec := httptest.NewRecorder()
 	body := `{"items":[{"stage":"seed","name":"=HYPERLINK(\"x\")","amount":"-5.00","n":3,"tags":["a"]},{"stage":"growth","extra":null}],"next_cursor":"x"}`
-	writeCSV(rec, httptest.NewRequest("GET", "/x?format=csv", nil), []byte(body))
+	writeCSV(rec, httptest.NewRequest("GET", "/x?format=csv", nil), []byte(body), nil)
 	rows, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -27,5 +28,22 @@ func TestCSVKeepsColumnOrderAndDefusesFormulas(t *testing.T) {
 		if strings.Join(rows[i], "|") != strings.Join(want[i], "|") {
 			t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
 		}
+	}
+}
+
+func TestCSVOfAnEmptyListHasItsHeader(t *testing.T) {
+	type item struct {
+		Name  string `json:"name"`
+		Stage string `json:"stage,omitempty"`
+		Skip  string `json:"-"`
+	}
+	type list struct {
+		Items      []item `json:"items"`
+		NextCursor string `json:"next_cursor,omitempty"`
+	}
+	rec := httptest.NewRecorder()
+	writeCSV(rec, httptest.NewRequest("GET", "/x?format=csv", nil), []byte(`{"items":[]}`), reflect.TypeFor[list]())
+	if got := rec.Body.String(); got != "name,stage\n" {
+		t.Errorf("empty list = %q, want its header row", got)
 	}
 }

@@ -32,6 +32,9 @@ type Options struct {
 	Timeout time.Duration
 	// Limits are the abuse limits; zero fields take DefaultLimits'.
 	Limits Limits
+	// Idempotency keeps the first response to each Idempotency-Key. Nil:
+	// keys are only passed to the services, scoped to caller and operation.
+	Idempotency *Idempotency
 }
 
 // Gateway serves HTTP.
@@ -43,6 +46,7 @@ type Gateway struct {
 	version string
 	routes  []Route
 	limits  *limiter
+	idem    *Idempotency
 }
 
 // New returns a gateway that reaches the services over nc.
@@ -50,7 +54,11 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes(), limits: newLimiter(opts.Limits)}
+	if opts.Idempotency != nil {
+		opts.Idempotency.log = opts.Logger
+	}
+	return &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes(),
+		limits: newLimiter(opts.Limits), idem: opts.Idempotency}
 }
 
 // Handler is the gateway's HTTP handler.

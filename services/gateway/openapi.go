@@ -24,9 +24,9 @@ func (g *Gateway) OpenAPI() map[string]any {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
 		for _, q := range rt.Query {
-			schema := map[string]any{"type": "string"}
-			if numericParams[q] {
-				schema = map[string]any{"type": "integer", "minimum": 0}
+			schema := map[string]any{"type": queryKind(rt.Endpoint.Request, q)}
+			if schema["type"] == "integer" {
+				schema["minimum"] = 0
 			}
 			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": schema})
 		}
@@ -55,8 +55,7 @@ func (g *Gateway) OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": rt.Method != http.MethodPost || !strings.HasSuffix(rt.Path, "}"), "content": map[string]any{
 				"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
 			op["parameters"] = append(params,
-				map[string]any{"name": "Idempotency-Key", "in": "header", "required": false, "schema": map[string]any{"type": "string", "maxLength": 200},
-					"description": "A retry with the same key returns the first result and appends nothing"},
+				idempotencyKeyParam(),
 				map[string]any{"name": "If-Match", "in": "header", "required": false, "schema": map[string]any{"type": "string"},
 					"description": "The ETag of the resource as last read; 409 if it changed since"})
 			responses[ok].(map[string]any)["headers"] = map[string]any{

@@ -104,3 +104,31 @@ func TestTokens(t *testing.T) {
 		t.Error("short key accepted")
 	}
 }
+
+// Every command documents the Idempotency-Key header with its semantics,
+// and every query parameter has the type the server accepts.
+func TestOpenAPIDescribesIdempotencyKeysAndQueryTypes(t *testing.T) {
+	g := New(nil, Options{Version: "test"})
+	doc := g.OpenAPI()
+	from := ""
+	for path, ops := range doc["paths"].(map[string]map[string]any) {
+		for method, op := range ops {
+			params, _ := op.(map[string]any)["parameters"].([]map[string]any)
+			keyed := false
+			for _, p := range params {
+				if p["name"] == "Idempotency-Key" && strings.Contains(p["description"].(string), ProblemKeyReused) {
+					keyed = true
+				}
+				if p["name"] == "from" && strings.HasSuffix(path, "/events") {
+					from, _ = p["schema"].(map[string]any)["type"].(string)
+				}
+			}
+			if (method == "post" || method == "put" || method == "patch") && strings.HasPrefix(path, "/api/v1/") && path != "/api/v1/auth/token" && !keyed {
+				t.Errorf("%s %s does not describe Idempotency-Key", method, path)
+			}
+		}
+	}
+	if from != "integer" {
+		t.Errorf("the audit trail's from is documented as %q, want integer", from)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -18,7 +17,6 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -33,7 +31,10 @@ type userState struct {
 	UserID, OrgID string
 	Erased        bool
 }
-type claimState struct{ UserID string }
+type claimState struct {
+	UserID    string
+	ClaimedAt time.Time
+}
 
 var (
 	orgDecider = svc.Decider[orgState]{
@@ -62,9 +63,14 @@ var (
 	claimDecider = svc.Decider[claimState]{
 		Type:    "email",
 		Initial: func() claimState { return claimState{} },
-		Evolve: func(s claimState, _ events.Event, p any) claimState {
-			if e, ok := p.(identityapi.EmailClaimed); ok {
-				s.UserID = e.UserID
+		Evolve: func(s claimState, ev events.Event, p any) claimState {
+			switch e := p.(type) {
+			case identityapi.EmailClaimed:
+				s = claimState{UserID: e.UserID, ClaimedAt: ev.RecordedAt}
+			case identityapi.EmailReleased:
+				if e.UserID == s.UserID {
+					s = claimState{}
+				}
 			}
 			return s
 		},
@@ -283,40 +289,54 @@ func (s *Service) addUser(ctx context.Context, req *svc.Request, u identityapi.N
 // addUserOnce is addUser that also says whether the email was new.
 func (s *Service) addUserOnce(ctx context.Context, req *svc.Request, u identityapi.NewUser, userID, orgID string, role fundbridge.Role) (identityapi.User, uint64, bool, error) {
 	email, _ := identityapi.NormaliseEmail(u.Email)
-	claim, _, err := s.claims.Execute(ctx, emailStream(email), meta(req, ":claim"), func(st claimState) ([]events.Payload, error) {
-		return claimEmail(st, email, userID)
-	})
+	claim, err := s.claim(ctx, req, email, userID)
 	if err != nil {
 		return identityapi.User{}, 0, false, err
 	}
 	created := claim.FirstVersion <= claim.LastVersion && !claim.Duplicate
-	user := identityapi.User{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID}
 	if !created && role == fundbridge.RoleOperator && orgID == "operators" {
+		user := identityapi.User{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID}
 		return user, claim.Position, false, nil // the first operator exists: keep its password
 	}
+	user, pos, err := s.register(ctx, req, u, userID, orgID, role)
+	return user, pos, created, err
+}
+
+// claim reserves the email for the user: the claim makes emails unique
+// across concurrent sign-ups.
+func (s *Service) claim(ctx context.Context, req *svc.Request, email, userID string) (events.AppendResult, error) {
+	res, _, err := s.claims.Execute(ctx, emailStream(email), meta(req, ":claim"), func(st claimState) ([]events.Payload, error) {
+		return claimEmail(st, email, userID)
+	})
+	return res, err
+}
+
+// register adds the user whose email is claimed.
+func (s *Service) register(ctx context.Context, req *svc.Request, u identityapi.NewUser, userID, orgID string, role fundbridge.Role) (identityapi.User, uint64, error) {
+	email, _ := identityapi.NormaliseEmail(u.Email)
 	if s.sealer == nil {
-		return identityapi.User{}, 0, false, fmt.Errorf("no password can be kept: %w", s.sealerErr)
+		return identityapi.User{}, 0, fmt.Errorf("no password can be kept: %w", s.sealerErr)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), s.cost)
 	if err != nil {
-		return identityapi.User{}, 0, false, fmt.Errorf("hash password: %w", err)
+		return identityapi.User{}, 0, fmt.Errorf("hash password: %w", err)
 	}
 	credential, err := s.sealer.seal(userID, hash)
 	if err != nil {
-		return identityapi.User{}, 0, false, err
+		return identityapi.User{}, 0, err
 	}
 	sealed, err := s.sealPersonal(ctx, userID, personal{Email: email, Name: u.Name})
 	if err != nil {
-		return identityapi.User{}, 0, false, err
+		return identityapi.User{}, 0, err
 	}
 	e := identityapi.UserRegistered{UserID: userID, Role: role, OrgID: orgID, Credential: credential, Personal: sealed}
 	res, _, err := s.users.Execute(ctx, userID, meta(req, ":user"), func(st userState) ([]events.Payload, error) {
 		return registerUser(st, e)
 	})
 	if err != nil {
-		return identityapi.User{}, 0, false, err
+		return identityapi.User{}, 0, err
 	}
-	return user, res.Position, created, nil
+	return identityapi.User{UserID: userID, Email: email, Name: u.Name, Role: role, OrgID: orgID}, res.Position, nil
 }
 
 // emailTaken reports whether another user than userID has the email; a
@@ -327,45 +347,6 @@ func (s *Service) emailTaken(email, userID string) bool {
 	defer s.mu.RUnlock()
 	u, taken := s.byEmail[norm]
 	return taken && u.UserID != userID
-}
-
-// signup registers a startup: its company (through the applications
-// service, which validates it), its org and its first user.
-func (s *Service) signup(ctx context.Context, req *svc.Request, cmd identityapi.SignupCommand) (svc.Result, error) {
-	userID := req.NewID("identity.signup.user")
-	if s.emailTaken(cmd.Email, userID) {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.Email)
-	}
-	companyID := req.NewID(identityapi.SignupEndpoint.Op)
-	company := map[string]json.RawMessage{}
-	if err := json.Unmarshal(cmd.Company, &company); err != nil {
-		return svc.Result{}, fundbridge.Invalid("invalid sign-up", fundbridge.FieldError{Field: "company", Reason: "must be an object"})
-	}
-	company["company_id"], _ = json.Marshal(companyID)
-	payload, _ := json.Marshal(company)
-	system := fundbridge.Actor{UserID: Name, Role: fundbridge.RoleSystem}
-	call := &svc.Request{Actor: system, CorrelationID: req.CorrelationID, CausationID: req.ID, Payload: payload}
-	if req.IdempotencyKey != "" {
-		call.IdempotencyKey = req.IdempotencyKey + ":company"
-	}
-	register := applicationsapi.RegisterCompanyEndpoint
-	if _, err := s.calls.Call(ctx, register.Service, register.Op, call, nil); err != nil {
-		return svc.Result{}, prefixFields(err, "company.")
-	}
-	var companyName struct {
-		Name string `json:"name"`
-	}
-	_ = json.Unmarshal(cmd.Company, &companyName)
-	if _, _, err := s.orgs.Execute(ctx, companyID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
-		return createOrg(st, identityapi.Org{OrgID: companyID, Name: companyName.Name, Role: fundbridge.RoleStartup})
-	}); err != nil {
-		return svc.Result{}, err
-	}
-	u, pos, err := s.addUser(ctx, req, cmd.NewUser, userID, companyID, fundbridge.RoleStartup)
-	if err != nil {
-		return svc.Result{}, err
-	}
-	return svc.Result{Value: u, Position: pos}, nil
 }
 
 // prefixFields names a nested service's invalid fields from the caller's body.

@@ -6,153 +6,214 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/fundbridge/fundbridge"
 )
 
+// strict is how requests are read: encoding/json/v2's defaults (names
+// match exactly, a name given twice and invalid UTF-8 are refused) and no
+// member the request does not define. encoding/json matches names in any
+// case and keeps the last of two, so {"AMOUNT_REQUESTED": …} or a second
+// "amount" would slip through it.
+var strict = jsonv2.JoinOptions(jsonv2.DefaultOptionsV2(), jsonv2.RejectUnknownMembers(true))
+
 // Decode reads a request payload strictly into v (a pointer to a struct):
-// unknown fields and data after the object are refused, and every failure
-// is an EINVALID error naming the fields at fault, down to the element of
-// an array. An empty payload decodes as {}.
+// names match exactly, unknown or repeated names and data after the
+// object are refused, and every failure is an EINVALID error naming the
+// fields at fault, down to the element of an array, in words for a
+// person. An empty payload decodes as {}.
 func Decode(payload json.RawMessage, v any) error {
 	trimmed := bytes.TrimSpace(payload)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
 		trimmed = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err := jsonv2.Unmarshal(trimmed, v, strict)
 	if err == nil {
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "body", Reason: "data after the JSON object"})
-		}
 		return nil
 	}
-	if !json.Valid(trimmed) {
-		return DecodeError(err)
+	if fe, ok := syntaxProblem(err); ok {
+		return fundbridge.Invalid("malformed request", fe)
 	}
-	var object map[string]json.RawMessage
-	if json.Unmarshal(trimmed, &object) != nil || object == nil {
+	var members map[string]jsontext.Value
+	if jsonv2.Unmarshal(trimmed, &members) != nil || members == nil {
 		return fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "body", Reason: "must be a JSON object"})
 	}
-	// The decoder stops at the first problem and, when a field's own
-	// UnmarshalJSON fails (an amount sent as a number), does not say which
-	// field: decode field by field to name them all.
-	t := reflect.TypeOf(v)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	// The decoder stops at the first problem: decode member by member
+	// (and an array's element by element) to name them all.
+	t := reflect.TypeOf(v).Elem()
+	var fields []fundbridge.FieldError
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		fields = append(fields, memberProblems(t, name, members[name])...)
 	}
-	if t.Kind() != reflect.Struct {
-		return DecodeError(err)
+	if len(fields) == 0 {
+		fields = []fundbridge.FieldError{fieldProblem(err)}
 	}
-	if fields := fieldErrors(object, t); len(fields) > 0 {
-		return fundbridge.Invalid("malformed request", fields...)
-	}
-	return DecodeError(err)
+	return fundbridge.Invalid("malformed request", fields...)
 }
 
-// fieldErrors decodes each member of object into its field of t and names
-// each one that does not fit.
-func fieldErrors(object map[string]json.RawMessage, t reflect.Type) []fundbridge.FieldError {
-	keys := make([]string, 0, len(object))
-	for k := range object {
-		keys = append(keys, k)
+// memberProblems decodes one member alone into a fresh t and names what
+// does not fit; an array that does not fit is tried element by element.
+func memberProblems(t reflect.Type, name string, value jsontext.Value) []fundbridge.FieldError {
+	try := func(v jsontext.Value) error {
+		obj, _ := jsonv2.Marshal(map[string]jsontext.Value{name: v})
+		return jsonv2.Unmarshal(obj, reflect.New(t).Interface(), strict)
 	}
-	slices.Sort(keys)
+	err := try(value)
+	if err == nil {
+		return nil
+	}
+	// An array that is the wrong thing as a whole (for a string field,
+	// say) is named as the field; one with bad elements, element by element.
+	first := fieldProblem(err)
+	if value.Kind() == '{' && first.Field != name {
+		return nestedProblems(try, value, first)
+	}
+	var elems []jsontext.Value
+	if value.Kind() != '[' || first.Field == name || jsonv2.Unmarshal(value, &elems) != nil || errors.Is(err, jsonv2.ErrUnknownName) {
+		return []fundbridge.FieldError{first}
+	}
 	var out []fundbridge.FieldError
-	for _, key := range keys {
-		field, ok := jsonField(t, key)
-		if !ok {
-			out = append(out, fundbridge.FieldError{Field: key, Reason: "is not a field of this request"})
-			continue
-		}
-		raw := object[key]
-		err := json.Unmarshal(raw, reflect.New(field.Type).Interface())
-		if err == nil {
-			continue
-		}
-		if inner := nestedErrors(raw, field.Type); len(inner) > 0 {
-			for _, e := range inner {
-				out = append(out, fundbridge.FieldError{Field: key + "." + e.Field, Reason: e.Reason})
+	for i, el := range elems {
+		if err := try(jsontext.Value("[" + string(el) + "]")); err != nil {
+			fe := fieldProblem(err)
+			fe.Field = strings.Replace(fe.Field, name+"[0]", name+"["+strconv.Itoa(i)+"]", 1)
+			if fe.Field == name {
+				fe.Field = name + "[" + strconv.Itoa(i) + "]"
 			}
-			continue
+			out = append(out, fe)
 		}
-		var elems []json.RawMessage
-		if field.Type.Kind() != reflect.Slice || json.Unmarshal(raw, &elems) != nil {
-			out = append(out, fundbridge.FieldError{Field: key, Reason: reason(err, field.Type)})
-			continue
-		}
-		for i, el := range elems {
-			if err := json.Unmarshal(el, reflect.New(field.Type.Elem()).Interface()); err != nil {
-				out = append(out, fundbridge.FieldError{Field: fmt.Sprintf("%s[%d]", key, i), Reason: reason(err, field.Type.Elem())})
-			}
-		}
+	}
+	if len(out) == 0 {
+		return []fundbridge.FieldError{first}
 	}
 	return out
 }
 
-// nestedErrors names the bad members of an object sent for a struct
-// field ("loan.annual_rate", not "loan"); none if raw is not an object
-// or the field decodes itself.
-func nestedErrors(raw json.RawMessage, t reflect.Type) []fundbridge.FieldError {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+// nestedProblems names every bad member of an object member, not only
+// the first the decoder stops at: each is tried alone.
+func nestedProblems(try func(jsontext.Value) error, value jsontext.Value, first fundbridge.FieldError) []fundbridge.FieldError {
+	var members map[string]jsontext.Value
+	if jsonv2.Unmarshal(value, &members) != nil {
+		return []fundbridge.FieldError{first}
 	}
-	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
-		return nil
+	var out []fundbridge.FieldError
+	for _, sub := range slices.Sorted(maps.Keys(members)) {
+		one, _ := jsonv2.Marshal(map[string]jsontext.Value{sub: members[sub]})
+		if err := try(one); err != nil {
+			out = append(out, fieldProblem(err))
+		}
 	}
-	var object map[string]json.RawMessage
-	if json.Unmarshal(raw, &object) != nil || object == nil {
-		return nil
+	if len(out) == 0 {
+		return []fundbridge.FieldError{first}
 	}
-	return fieldErrors(object, t)
+	return out
 }
 
-// jsonField finds the struct field a JSON key decodes into, as
-// encoding/json does: by tag or name, through embedded structs, an exact
-// match before a case-insensitive one.
-func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
-	var folded reflect.StructField
-	found := false
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			if inner, ok := jsonField(f.Type, key); ok {
-				return inner, true
-			}
-			continue
-		}
-		if !f.IsExported() || name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		if name == key {
-			return f, true
-		}
-		if !found && strings.EqualFold(name, key) {
-			folded, found = f, true
-		}
+// syntaxProblem describes a payload that is not JSON.
+func syntaxProblem(err error) (fundbridge.FieldError, bool) {
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return fundbridge.FieldError{}, false
 	}
-	return folded, found
+	switch {
+	case errors.Is(se.Err, jsontext.ErrDuplicateName):
+		return fundbridge.FieldError{Field: fieldName(se.JSONPointer), Reason: "is given twice"}, true
+	case errors.Is(se.Err, io.ErrUnexpectedEOF):
+		return fundbridge.FieldError{Field: "body", Reason: "is cut short: the JSON ends before it is complete"}, true
+	case strings.Contains(se.Err.Error(), "UTF-8"):
+		return fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid UTF-8 (at byte %d)", se.ByteOffset)}, true
+	case strings.Contains(se.Err.Error(), "after top-level value"):
+		return fundbridge.FieldError{Field: "body", Reason: "has data after the JSON object"}, true
+	}
+	return fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid JSON (at byte %d)", se.ByteOffset)}, true
 }
 
-// reason says what a field should have been.
-func reason(err error, t reflect.Type) string {
-	var te *json.UnmarshalTypeError
-	if !errors.As(err, &te) {
-		return strings.TrimPrefix(err.Error(), "json: ")
+// fieldProblem names the field a decoding error is about and says what
+// it should have been.
+func fieldProblem(err error) fundbridge.FieldError {
+	var se *jsonv2.SemanticError
+	if !errors.As(err, &se) {
+		if fe, ok := syntaxProblem(err); ok {
+			return fe
+		}
+		return fundbridge.FieldError{Field: "body", Reason: "could not be read"}
 	}
-	return fmt.Sprintf("must be %s, not %s", jsonKind(t), te.Value)
+	field := fieldName(se.JSONPointer)
+	switch {
+	case errors.Is(se.Err, jsonv2.ErrUnknownName):
+		return fundbridge.FieldError{Field: field, Reason: "is not a field of this request (names match exactly, in lower case)"}
+	case se.Err != nil && implementsUnmarshaler(se.GoType):
+		// Our own types (amounts, dates) say what they expect.
+		var fe *fundbridge.Error
+		if errors.As(se.Err, &fe) {
+			return fundbridge.FieldError{Field: field, Reason: fe.Message}
+		}
+		return fundbridge.FieldError{Field: field, Reason: se.Err.Error()}
+	}
+	reason := "must be " + jsonKind(se.GoType)
+	if v := se.JSONValue; len(v) > 0 && len(v) <= 40 && (se.JSONKind == '0' || se.JSONKind == '"') {
+		reason += ", not " + string(v)
+	} else if k := kindName(se.JSONKind); k != "" {
+		reason += ", not " + k
+	}
+	return fundbridge.FieldError{Field: field, Reason: reason}
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+func implementsUnmarshaler(t reflect.Type) bool {
+	return t != nil && (t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType))
+}
+
+// fieldName writes a JSON pointer as the field's name: /user/email is
+// user.email, /tags/1 is tags[1].
+func fieldName(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil && b.Len() > 0 {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	if b.Len() == 0 {
+		return "body"
+	}
+	return b.String()
+}
+
+// kindName names a JSON kind for people.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "true or false"
+	case 'n':
+		return "null"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	}
+	return ""
 }
 
 // DecodeError turns a JSON decoding error into an EINVALID error naming
-// the field at fault where the decoder says which.
+// the field at fault where the decoder says which, in words for a person.
 func DecodeError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -164,14 +225,11 @@ func DecodeError(err error) error {
 		}
 		return fundbridge.Invalid("wrong type", fundbridge.FieldError{Field: field, Reason: fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type), typeErr.Value)})
 	case errors.As(err, &syntaxErr):
-		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("%v at byte %d", syntaxErr, syntaxErr.Offset)})
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fundbridge.Invalid("unknown field", fundbridge.FieldError{Field: name, Reason: "is not a field of this request"})
+		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid JSON (at byte %d)", syntaxErr.Offset)})
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "body", Reason: "empty or truncated"})
 	}
-	return fundbridge.Invalid("invalid request", fundbridge.FieldError{Field: "body", Reason: err.Error()})
+	return fundbridge.Invalid("malformed request", fieldProblem(err))
 }
 
 // jsonKind names, for people, the JSON a Go type takes.
@@ -199,4 +257,19 @@ func jsonKind(t reflect.Type) string {
 		return "an object"
 	}
 	return "another type"
+}
+
+// DecodeObject reads a request body as a JSON object, member by member,
+// as strictly as Decode: a name given twice, invalid UTF-8, anything but
+// one object are refused in words for a person.
+func DecodeObject(data []byte) (map[string]jsontext.Value, error) {
+	var obj map[string]jsontext.Value
+	err := jsonv2.Unmarshal(data, &obj, strict)
+	if err == nil && obj != nil {
+		return obj, nil
+	}
+	if fe, ok := syntaxProblem(err); ok {
+		return nil, fundbridge.Invalid("malformed request body", fe)
+	}
+	return nil, fundbridge.Invalid("malformed request body", fundbridge.FieldError{Field: "body", Reason: "must be a JSON object"})
 }

@@ -3,6 +3,7 @@ package svc
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fundbridge/fundbridge"
@@ -63,6 +64,30 @@ func TestDecodeNamesEveryBadField(t *testing.T) {
 		}
 		if !slices.Equal(named, tc.fields) {
 			t.Errorf("%s: names %v, want %v (%v)", tc.payload, named, tc.fields, err)
+		}
+	}
+}
+
+func TestDecodeIsStrictAboutNames(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		field   string
+	}{
+		{`{"NAME":"x"}`, "NAME"},
+		{`{"Amount":"1.00"}`, "Amount"},
+		{`{"name":"a","name":"b"}`, "name"},
+		{`{"name":"a","count":1,"count":2}`, "count"},
+		{"{\"name\":\"\xff\"}", "body"},
+	} {
+		var r request
+		err := Decode(json.RawMessage(tc.payload), &r)
+		fields := fundbridge.ErrorFields(err)
+		if fundbridge.ErrorCode(err) != fundbridge.EINVALID || len(fields) != 1 || fields[0].Field != tc.field {
+			t.Errorf("%s: %v %v, want invalid naming %s", tc.payload, err, fields, tc.field)
+			continue
+		}
+		if r := fields[0].Reason; strings.Contains(r, "json") || strings.Contains(r, "Go ") || strings.Contains(r, "svc.") {
+			t.Errorf("%s: reason %q is not written for a person", tc.payload, r)
 		}
 	}
 }

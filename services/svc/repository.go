@@ -368,7 +368,10 @@ func (r *Repository[S]) judge(a *Aggregate[S], cmd Command, authorize func(S) er
 func (r *Repository[S]) advance(a *Aggregate[S], req events.AppendRequest, res events.AppendResult, payloads []events.Payload) *Aggregate[S] {
 	// The cached aggregate may be read concurrently by Load: copy, never mutate.
 	next := &Aggregate[S]{ID: a.ID, State: a.State, Version: a.Version, Position: a.Position, commands: maps.Clone(a.commands)}
-	now := time.Now().UTC()
+	now := res.RecordedAt // the time the events carry, so the reply shows it
+	if now.IsZero() {
+		now = time.Now().UTC()
+	}
 	for i, p := range payloads {
 		e := events.Event{
 			Type: req.Events[i].Type, StreamID: req.StreamID, Version: res.FirstVersion + uint64(i), Position: res.Position,

@@ -182,7 +182,7 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h
 		}
 	}
 	if err := json.Unmarshal(m.Data, &req); err != nil {
-		reply(Reply{Error: fundbridge.Invalid("malformed request: " + err.Error())})
+		reply(Reply{Error: fundbridge.Invalid("malformed request: the message is not a request envelope", fundbridge.FieldError{Field: "body", Reason: "must be a JSON request with an actor and a payload"})})
 		return
 	}
 	if d := m.Header.Get(headerDeadline); d != "" {

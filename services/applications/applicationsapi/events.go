@@ -30,6 +30,15 @@ type CompanyRegistered struct {
 	CompanyProfile
 }
 
+// USCCClaimed gives a USCC to one company. Its stream exists once per
+// code, so appending it with "no stream" makes codes unique.
+type USCCClaimed struct {
+	USCC      string `json:"uscc"`
+	CompanyID string `json:"company_id"`
+}
+
+func (USCCClaimed) EventType() string { return "uscc.claimed.v1" }
+
 type CompanyProfileUpdated struct {
 	CompanyID string `json:"company_id"`
 	CompanyProfile
@@ -164,6 +173,7 @@ func (ApplicationExpired) EventType() string     { return "application.expired.v
 // Register adds the service's event types to r.
 func Register(r *events.Registry) {
 	events.Register[CompanyRegistered](r, CompanyRegistered{}.EventType())
+	events.Register[USCCClaimed](r, USCCClaimed{}.EventType())
 	events.Register[CompanyProfileUpdated](r, CompanyProfileUpdated{}.EventType())
 	events.Register[CompanyStageChanged](r, CompanyStageChanged{}.EventType())
 	events.Register[PatentAdded](r, PatentAdded{}.EventType())

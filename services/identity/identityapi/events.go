@@ -48,6 +48,16 @@ type UserErased struct {
 	UserID string `json:"user_id"`
 }
 
+// EmailReleased undoes a claim whose sign-up was refused (its company
+// was, say), so the address is free again; or hands over a claim left by
+// a sign-up that never finished. As EmailClaimed, it holds no address:
+// the stream's name is enough.
+type EmailReleased struct {
+	UserID string `json:"user_id"` // whose claim ends
+	Reason string `json:"reason"`
+}
+
+func (EmailReleased) EventType() string  { return "email.released.v1" }
 func (OrgCreated) EventType() string     { return "org.created.v1" }
 func (UserRegistered) EventType() string { return "user.registered.v3" }
 func (EmailClaimed) EventType() string   { return "email.claimed.v2" }
@@ -62,4 +72,5 @@ func Register(r *events.Registry) {
 	events.Register[EmailClaimed](r, EmailClaimed{}.EventType())
 	r.Upcast(EmailClaimedV1, EmailClaimed{}.EventType(), upcastEmailClaimedV1)
 	events.Register[UserErased](r, UserErased{}.EventType())
+	events.Register[EmailReleased](r, EmailReleased{}.EventType())
 }

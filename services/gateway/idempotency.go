@@ -1,0 +1,371 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/services/identity/identityapi"
+)
+
+// Idempotency keys work as Stripe's API and the IETF Idempotency-Key
+// draft have clients expect: a key belongs to its caller, names one
+// request (operation and body), and every retry gets the first response
+// byte for byte. The records live in a JetStream key-value bucket, so
+// every gateway instance sees them and they survive a restart.
+const (
+	IdempotencyBucket = "FUNDBRIDGE_IDEMPOTENCY"
+	// IdempotencyTTL is how long a first response is kept for retries.
+	IdempotencyTTL = 24 * time.Hour
+	// ProblemKeyReused is the problem type of a key sent again with another
+	// body or on another operation.
+	ProblemKeyReused = "https://fundbridge.dev/problems/idempotency-key-reused"
+	// ProblemKeyInUse is the problem type of a retry that arrives while the
+	// first request with its key is still running, for longer than a retry waits.
+	ProblemKeyInUse = "https://fundbridge.dev/problems/idempotency-key-in-use"
+)
+
+// Idempotency keeps each key's first response.
+type Idempotency struct {
+	kv jetstream.KeyValue
+	// Wait bounds how long a concurrent request with a claimed key waits
+	// for the first one to finish before answering 409.
+	Wait time.Duration
+	// Lease is how long a claim holds without a response: a claim older
+	// than this was left by a gateway that died, and the next retry takes
+	// it over. Longer than any call may take.
+	Lease time.Duration
+	log   *slog.Logger
+}
+
+// OpenIdempotency creates (or updates) the bucket of idempotency records:
+// file storage, so a record is as durable as the log on the same server.
+func OpenIdempotency(ctx context.Context, nc *nats.Conn, replicas int) (*Idempotency, error) {
+	if replicas == 0 {
+		replicas = 1
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("idempotency records: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:       IdempotencyBucket,
+		Description:  "The first response to each Idempotency-Key, per caller, for 24 hours",
+		TTL:          IdempotencyTTL,
+		Storage:      jetstream.FileStorage,
+		Replicas:     replicas,
+		History:      1,
+		MaxValueSize: 2 * MaxBodyBytes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("idempotency records: open bucket %s: %w", IdempotencyBucket, err)
+	}
+	// A retry waits as long as the first request's call may take, and
+	// still answers within the server's write timeout.
+	return &Idempotency{kv: kv, Wait: callTimeout, Lease: time.Minute, log: slog.Default()}, nil
+}
+
+// idemRecord is one key's record: claimed (Done false) while the first
+// request runs, then its response.
+type idemRecord struct {
+	Op          string            `json:"op"`    // service.op
+	Route       string            `json:"route"` // method and path pattern, for the refusal
+	Fingerprint string            `json:"fingerprint"`
+	ClaimedAt   time.Time         `json:"claimed_at"`
+	Done        bool              `json:"done"`
+	Status      int               `json:"status,omitempty"`
+	Header      map[string]string `json:"header,omitempty"`
+	Body        []byte            `json:"body,omitempty"`
+}
+
+// replayedHeaders are the response headers a retry gets back.
+var replayedHeaders = []string{"Content-Type", "ETag", "Location", "Fundbridge-Position"}
+
+// idemRequest is what identifies one request for its key.
+type idemRequest struct {
+	recordKey   string // in the bucket: a hash, so any key text is safe
+	derivedKey  string // passed to the service: scoped to caller and operation
+	op, route   string
+	fingerprint string
+}
+
+// newIdemRequest scopes key to the caller and describes the request:
+// method, route pattern, and the payload (body with path parameters) in
+// canonical form (RFC 8785), so a retry that only reorders members or
+// spaces them differently is the same request.
+func newIdemRequest(rt Route, scope, key string, payload []byte) (idemRequest, error) {
+	canonical := jsontext.Value(bytes.Clone(payload))
+	if err := canonical.Canonicalize(); err != nil {
+		return idemRequest{}, fundbridge.Invalid("malformed request body", fundbridge.FieldError{Field: "body", Reason: "must be a JSON object"})
+	}
+	op := rt.Endpoint.Service + "." + rt.Endpoint.Op
+	route := rt.Method + " " + rt.Path
+	return idemRequest{
+		recordKey:   hash("record", scope, key),
+		derivedKey:  hash("key", scope, op, key)[:32],
+		op:          op,
+		route:       route,
+		fingerprint: hash("request", route, string(canonical)),
+	}, nil
+}
+
+func hash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p) // length-prefixed: no two lists collide
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// idempotencyScope is who a key belongs to: the signed-in user, or for a
+// public command (sign-up) the email it signs up, as the body gives it.
+func idempotencyScope(rt Route, userID string, payload []byte) string {
+	if !rt.Public {
+		return "user:" + userID
+	}
+	var body struct {
+		Email string `json:"email"`
+	}
+	_ = json.Unmarshal(payload, &body)
+	if email, ok := identityapi.NormaliseEmail(body.Email); ok {
+		return "email:" + email
+	}
+	return "anonymous" // refused by validation, which stores nothing
+}
+
+// serve runs the request once per key: the first claims the record,
+// runs and stores its response; a retry gets that response; a concurrent
+// one waits for it; a key reused for another request is refused.
+func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemRequest, run func(http.ResponseWriter)) {
+	ctx := r.Context()
+	deadline := time.Now().Add(ix.Wait)
+	for {
+		claim, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC()})
+		rev, err := ix.kv.Create(ctx, q.recordKey, claim)
+		if err == nil {
+			ix.runClaimed(w, r, q, rev, run)
+			return
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			ix.unavailable(w, r, err)
+			return
+		}
+		entry, err := ix.kv.Get(ctx, q.recordKey)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // released or expired since: claim it again
+		}
+		if err != nil {
+			ix.unavailable(w, r, err)
+			return
+		}
+		var rec idemRecord
+		if err := json.Unmarshal(entry.Value(), &rec); err != nil {
+			WriteProblem(w, r, fmt.Errorf("idempotency record %s: %w", q.recordKey, err))
+			return
+		}
+		if refused := rec.refuses(q, r.Header.Get("Idempotency-Key")); refused != nil {
+			writeTypedProblem(w, r, ProblemKeyReused, refused)
+			return
+		}
+		if rec.Done {
+			rec.replay(w)
+			return
+		}
+		if time.Since(rec.ClaimedAt) > ix.Lease {
+			// The gateway that claimed the key died before it answered; its
+			// command, if it ran, is deduplicated by the derived key.
+			if rev, err := ix.kv.Update(ctx, q.recordKey, claim, entry.Revision()); err == nil {
+				ix.runClaimed(w, r, q, rev, run)
+				return
+			}
+			continue
+		}
+		if !time.Now().Before(deadline) {
+			w.Header().Set("Retry-After", "1")
+			writeTypedProblem(w, r, ProblemKeyInUse, &fundbridge.Error{Code: fundbridge.ECONFLICT,
+				Message: "a request with this Idempotency-Key is still in progress; retry in a moment to get its response"})
+			return
+		}
+		if err := ix.awaitChange(ctx, q.recordKey, entry.Revision(), deadline); err != nil {
+			ix.unavailable(w, r, err)
+			return
+		}
+	}
+}
+
+// runClaimed runs the request that holds the claim at rev and keeps its
+// response, or releases the claim when the response says nothing was
+// decided (refused input, a failure), so a retry can proceed.
+func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idemRequest, rev uint64, run func(http.ResponseWriter)) {
+	rec := &capture{header: http.Header{}}
+	run(rec)
+	// The client may have gone; the record must still be settled.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if decided(rec.status) {
+		done := idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC(), Done: true,
+			Status: rec.status, Header: map[string]string{}, Body: rec.body.Bytes()}
+		for _, h := range replayedHeaders {
+			if v := rec.header.Get(h); v != "" {
+				done.Header[h] = v
+			}
+		}
+		data, _ := json.Marshal(done)
+		if _, err := ix.kv.Update(ctx, q.recordKey, data, rev); err != nil {
+			// The command took effect: answer it. A retry finds the claim,
+			// takes it over after the lease and gets the stream's dedupe.
+			ix.log.Warn("idempotency record not saved", "op", q.op, "err", err)
+		}
+	} else if err := ix.kv.Delete(ctx, q.recordKey, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		// The claim holds until its lease ends; then a retry takes it over.
+		ix.log.Warn("idempotency claim not released", "op", q.op, "err", err)
+	}
+	rec.writeTo(w)
+}
+
+// decided reports whether a response is the outcome of the command, kept
+// for retries: success, or the service's refusal on the resource's state
+// (404, 409, 422). Refused input, authentication and failures (5xx) are
+// not: nothing was decided, so the key stays free.
+func decided(status int) bool {
+	switch {
+	case status >= 200 && status < 300:
+		return true
+	case status == http.StatusNotFound, status == http.StatusConflict, status == http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
+}
+
+// refuses says why the record's key may not serve request q, if it may not.
+func (rec idemRecord) refuses(q idemRequest, key string) error {
+	field := []fundbridge.FieldError{{Field: "Idempotency-Key", Reason: "already used for another request"}}
+	switch {
+	case rec.Op != q.op:
+		return &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Fields: field, Message: fmt.Sprintf(
+			"Idempotency-Key %q was already used for %s; a key names one request: use a new key for %s", key, rec.Route, q.route)}
+	case rec.Fingerprint != q.fingerprint:
+		return &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Fields: field, Message: fmt.Sprintf(
+			"Idempotency-Key %q was already used with a different request body; retry with the first body to get its response, or use a new key", key)}
+	}
+	return nil
+}
+
+// replay writes the stored response as it was first written.
+func (rec idemRecord) replay(w http.ResponseWriter) {
+	for k, v := range rec.Header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.WriteHeader(rec.Status)
+	_, _ = w.Write(rec.Body)
+}
+
+// awaitChange returns when the record moves past revision rev (completed
+// or released) or at the deadline, whichever is first.
+func (ix *Idempotency) awaitChange(ctx context.Context, key string, rev uint64, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	watch, err := ix.kv.Watch(ctx, key, jetstream.IncludeHistory())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer func() { _ = watch.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-watch.Updates():
+			if !ok {
+				return nil
+			}
+			if e != nil && e.Revision() > rev {
+				return nil
+			}
+		}
+	}
+}
+
+// unavailable answers 503: the key's record cannot be read or written,
+// so the request is not run (it could not be answered once).
+func (ix *Idempotency) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	ix.log.Warn("idempotency records unavailable", "err", err)
+	WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "idempotency records are unavailable for a moment; retry with the same key"))
+}
+
+// writeTypedProblem writes err as a problem of its own type.
+func writeTypedProblem(w http.ResponseWriter, r *http.Request, typ string, err error) {
+	rec := &capture{header: http.Header{}}
+	WriteProblem(rec, r, err)
+	var p map[string]json.RawMessage
+	if json.Unmarshal(rec.body.Bytes(), &p) == nil {
+		p["type"], _ = json.Marshal(typ)
+		if body, err := json.Marshal(p); err == nil {
+			rec.body.Reset()
+			rec.body.Write(body)
+			rec.body.WriteByte('\n')
+		}
+	}
+	rec.writeTo(w)
+}
+
+// capture holds a response until it is settled.
+type capture struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *capture) Header() http.Header { return c.header }
+func (c *capture) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+func (c *capture) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.body.Write(b)
+}
+
+func (c *capture) writeTo(w http.ResponseWriter) {
+	for k, v := range c.header {
+		w.Header()[k] = v
+	}
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	w.WriteHeader(c.status)
+	_, _ = w.Write(c.body.Bytes())
+}
+
+// idempotencyKeyParam describes the header in the OpenAPI document.
+func idempotencyKeyParam() map[string]any {
+	return map[string]any{"name": "Idempotency-Key", "in": "header", "required": false,
+		"schema": map[string]any{"type": "string", "minLength": 1, "maxLength": 200},
+		"description": "Makes a command safe to retry (Stripe's semantics, IETF draft-ietf-httpapi-idempotency-key-header). " +
+			"The key belongs to the caller (the signed-in user; for sign-up, the email) and names one request: operation, path and body. " +
+			"Every retry within 24 hours gets the first response unchanged (status, body, ETag, Location, Fundbridge-Position) " +
+			"with `Idempotent-Replayed: true`, and the command takes effect once. The same key with another body or on another operation " +
+			"is a 422 of type " + ProblemKeyReused + ". A retry while the first request still runs waits for its response " +
+			"(at most 15 s, else 409 of type " + ProblemKeyInUse + "). Responses to refused input (400), authentication (401, 403) " +
+			"and failures (5xx) are not kept: the key stays free for a corrected retry."}
+}
