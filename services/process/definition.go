@@ -129,10 +129,10 @@ func (d *Definition[S]) validate() error {
 		errs = append(errs, fmt.Errorf("name %q is not a lower-case word ([a-z][a-z0-9_]*)", d.Name))
 	}
 	if d.Initial == nil || d.Evolve == nil || d.On == nil || d.OnReply == nil {
-		errs = append(errs, errors.New("Initial, Evolve, On and OnReply are required"))
+		errs = append(errs, errors.New("the functions Initial, Evolve, On and OnReply are required"))
 	}
 	if len(d.Route) == 0 {
-		errs = append(errs, errors.New("Route names no event type: nothing would ever start the process"))
+		errs = append(errs, errors.New("the Route map names no event type: nothing would ever start the process"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("process definition %q: %w", d.Name, err)

@@ -70,7 +70,9 @@ func encodeAll(ps []events.Payload) []string {
 	return out
 }
 
-func ok(step string) Reply { return Reply{ProcessID: "deal1", Step: step, At: t0, Result: raw(map[string]int{"n": 1})} }
+func ok(step string) Reply {
+	return Reply{ProcessID: "deal1", Step: step, At: t0, Result: raw(map[string]int{"n": 1})}
+}
 func refused(step, code, msg string) Reply {
 	return Reply{ProcessID: "deal1", Step: step, At: t0, Refusal: &fundbridge.Error{Code: code, Message: msg}}
 }
