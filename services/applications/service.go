@@ -145,7 +145,9 @@ func (s *Service) addPatent(ctx context.Context, req *svc.Request, cmd applicati
 }
 
 func (s *Service) executeCompany(ctx context.Context, req *svc.Request, id string, decide func(Company) ([]events.Payload, error)) (svc.Result, error) {
-	res, c, err := s.companies.Execute(ctx, id, command(req), decide)
+	// A company's ID is its startup's org: every caller checked the actor
+	// against it from the request (mayChangeCompany, or a registration).
+	res, c, err := s.companies.Execute(ctx, id, command(req), svc.CheckedBefore, decide)
 	if err != nil {
 		return svc.Result{}, fmt.Errorf("company %s: %w", id, err)
 	}
@@ -163,7 +165,8 @@ func (s *Service) draft(ctx context.Context, req *svc.Request, cmd applicationsa
 		return svc.Result{}, fmt.Errorf("draft for company %s: %w", cmd.CompanyID, err)
 	}
 	id := req.NewID(applicationsapi.DraftApplicationEndpoint.Op)
-	res, a, err := s.applications.Execute(ctx, id, command(req), func(a Application) ([]events.Payload, error) {
+	// A new application: the actor was checked against its company above.
+	res, a, err := s.applications.Execute(ctx, id, command(req), svc.CheckedBefore, func(a Application) ([]events.Payload, error) {
 		return draftApplication(a, id, company, cmd)
 	})
 	if err != nil {
@@ -244,10 +247,7 @@ func (s *Service) executeApplication(ctx context.Context, req *svc.Request, id s
 	if !company.Registered() {
 		return svc.Result{}, fmt.Errorf("application %s: company %s has no events", id, current.State.Slice.CompanyID)
 	}
-	res, a, err := s.applications.Execute(ctx, id, command(req), func(a Application) ([]events.Payload, error) {
-		if err := visible(a); err != nil {
-			return nil, err
-		}
+	res, a, err := s.applications.Execute(ctx, id, command(req), visible, func(a Application) ([]events.Payload, error) {
 		return decide(a, company)
 	})
 	if err != nil {

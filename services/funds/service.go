@@ -182,7 +182,9 @@ func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, 
 		},
 		Expected: req.ExpectedVersion,
 	}
-	res, state, err := s.repo.Execute(ctx, id, cmd, decide)
+	// Every caller checked the actor first (s.authorize, or the role for a
+	// registration): see authorize for why funds check before loading.
+	res, state, err := s.repo.Execute(ctx, id, cmd, svc.CheckedBefore, decide)
 	switch {
 	case err == nil:
 	case fundbridge.ErrorCode(err) != fundbridge.EINTERNAL:

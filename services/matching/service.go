@@ -158,53 +158,39 @@ func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.So
 	if err != nil {
 		return svc.Result{}, err
 	}
-	return s.execute(ctx, req, matchingapi.DealID(c.FundID, c.ApplicationID), func(d matchingapi.Deal) ([]events.Payload, error) {
+	// sourcing checked that the actor manages the fund and may see the application.
+	return s.execute(ctx, req, matchingapi.DealID(c.FundID, c.ApplicationID), svc.CheckedBefore, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideSource(d, src)
 	})
 }
 
 func (s *Service) advance(ctx context.Context, req *svc.Request, c matchingapi.AdvanceDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideAdvance(d, c)
 	})
 }
 
 func (s *Service) pass(ctx context.Context, req *svc.Request, c matchingapi.PassDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decidePass(d, c)
 	})
 }
 
 func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c matchingapi.IssueTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		f, _ := s.views.fund(d.FundID)
 		return decideIssueTermSheet(d, f, c)
 	})
 }
 
 func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c matchingapi.AcceptTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return ownedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideAcceptTermSheet(d)
 	})
 }
 
 func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c matchingapi.DeclineTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return ownedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideDeclineTermSheet(d, c)
 	})
 }
@@ -213,10 +199,7 @@ func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c matc
 // inside the deal's command, so nothing else moves the deal meanwhile in
 // this process; a retry commits once, by the deal's key.
 func (s *Service) close(ctx context.Context, req *svc.Request, c matchingapi.CloseDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		closing, err := decideClose(d)
 		if err != nil {
 			return nil, err
@@ -233,12 +216,14 @@ func (s *Service) close(ctx context.Context, req *svc.Request, c matchingapi.Clo
 }
 
 // execute runs a deal command and replies with the deal as it now is.
-func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, decide func(matchingapi.Deal) ([]events.Payload, error)) (svc.Result, error) {
+// authorize runs before anything that could tell the caller the deal
+// exists (an idempotent replay, an If-Match mismatch, a conflict).
+func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, authorize svc.Authorize[matchingapi.Deal], decide func(matchingapi.Deal) ([]events.Payload, error)) (svc.Result, error) {
 	cmd := svc.Command{
 		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
 		Expected: req.ExpectedVersion,
 	}
-	res, d, err := s.deals.Execute(ctx, dealID, cmd, decide)
+	res, d, err := s.deals.Execute(ctx, dealID, cmd, authorize, decide)
 	if err != nil {
 		return svc.Result{}, err
 	}

@@ -362,6 +362,24 @@ func TestMatchingOverNATS(t *testing.T) {
 		h.append("application-app1", applicationsapi.ApplicationUnderReview{ApplicationID: "app1", FundID: "fund1", Slice: slice("co-1")})
 	})
 
+	// Regression: the authorization check ran inside the decide step, after
+	// the repository's If-Match check and idempotent replay, so another
+	// fund's manager learned that the deal exists and its version.
+	t.Run("a stranger learns nothing from If-Match or a reused key", func(t *testing.T) {
+		payload, _ := json.Marshal(matchingapi.AdvanceDeal{DealID: deal, To: matchingapi.StepTermSheet})
+		stale := uint64(1)
+		_, err := h.client.Call(context.Background(), matching.Name, matchingapi.OpAdvance,
+			&svc.Request{Actor: manager2, Payload: payload, ExpectedVersion: &stale}, nil)
+		if fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND || strings.Contains(err.Error(), "version") {
+			t.Errorf("stale If-Match from another fund's manager = %v; want a 404 that names no version", err)
+		}
+		// "source-1" is the key manager1 sourced this deal with.
+		err = h.call(matchingapi.OpAdvance, manager2, matchingapi.AdvanceDeal{DealID: deal, To: matchingapi.StepICReview}, nil, "source-1")
+		if fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+			t.Errorf("another fund's manager reusing a key = %v; want a 404, not the first result", err)
+		}
+	})
+
 	t.Run("term sheets", func(t *testing.T) {
 		err := h.refused(matchingapi.OpIssueTermSheet, manager1, matchingapi.IssueTermSheet{DealID: deal, Amount: yuanM(12), PreMoney: yuanM(40)}, fundbridge.EUNPROCESSABLE)
 		if msg := fundbridge.ErrorMessage(err); !strings.Contains(msg, "ownership 23.08%") || !strings.Contains(msg, "fund maximum 20.00%") {

@@ -162,6 +162,7 @@ type ledgerFund struct {
 type ledgerApp struct{ ReservedBy string }
 
 func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
+
 	funds := runtime.NewRepository(store, reg, runtime.Decider[ledgerFund]{
 		Type:    "ledgerfund",
 		Initial: func() ledgerFund { return ledgerFund{Committed: map[string]money.Amount{}} },
@@ -206,7 +207,7 @@ func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
 				return runtime.Result{}, fundbridge.Invalid(err.Error())
 			}
-			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), func(s ledgerApp) ([]events.Payload, error) {
+			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), runtime.CheckedBefore, func(s ledgerApp) ([]events.Payload, error) {
 				if s.ReservedBy != "" && s.ReservedBy != in.Deal {
 					return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "application %s is reserved by deal %s", in.ApplicationID, s.ReservedBy)
 				}
@@ -219,7 +220,7 @@ func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
 				return runtime.Result{}, fundbridge.Invalid(err.Error())
 			}
-			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), func(s ledgerApp) ([]events.Payload, error) {
+			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), runtime.CheckedBefore, func(s ledgerApp) ([]events.Payload, error) {
 				if s.ReservedBy != in.Deal {
 					return nil, nil
 				}
@@ -232,7 +233,7 @@ func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
 				return runtime.Result{}, fundbridge.Invalid(err.Error())
 			}
-			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), func(s ledgerFund) ([]events.Payload, error) {
+			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), runtime.CheckedBefore, func(s ledgerFund) ([]events.Payload, error) {
 				if in.Amount.GreaterThan(s.Capital) {
 					return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "commitment of %s is beyond the dry powder of %s", in.Amount, s.Capital)
 				}
@@ -245,7 +246,7 @@ func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
 				return runtime.Result{}, fundbridge.Invalid(err.Error())
 			}
-			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), func(s ledgerFund) ([]events.Payload, error) {
+			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), runtime.CheckedBefore, func(s ledgerFund) ([]events.Payload, error) {
 				if _, ok := s.Committed[in.Deal]; !ok {
 					return nil, nil
 				}
