@@ -26,8 +26,9 @@ type Definition[S any] struct {
 	// Route names, for each event type the process reacts to, the
 	// instance an event concerns; "" means none.
 	Route map[string]func(e events.Event, payload any) string
-	// On decides on an event of the log routed to this instance. An
-	// instance that does not exist yet starts if the decision is not empty.
+	// On decides on an event of the log routed to this instance, while it
+	// runs (not while it compensates, nor after it ended). An instance that
+	// does not exist yet starts if the decision is not empty.
 	On func(state S, in Observation) Decision
 	// OnReply decides on the reply to a command the process sent.
 	OnReply func(state S, in Reply) Decision

@@ -37,8 +37,9 @@ type Options struct {
 	// the deadlines.
 	Conn   *nats.Conn
 	Sender Sender
-	// Instance names this manager in the lease; a manager restarted under
-	// the same name takes its lease back at once. Default: a fresh ULID.
+	// Instance names this manager in the lease, unique among the running
+	// managers of the definition; a manager restarted under the same name
+	// takes its lease back at once. Default: a fresh ULID.
 	Instance string
 	// LeaseTTL is how long a dead manager keeps standbys waiting, and how
 	// long before a firing it took is handed to another. Default 10s.

@@ -36,11 +36,17 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	reg := testRegistry()
 	w := &world{t: t, env: testenv.Start(t, reg), reg: reg}
-	nc := w.env.Connect(t)
+	t.Cleanup(w.startLedger())
+	return w
+}
+
+// startLedger serves the ledger on a connection of its own until the
+// returned stop is called.
+func (w *world) startLedger() (stop func()) {
+	nc := w.env.Connect(w.t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runtime.Serve(ctx, nc, ledgerService(w.env.Store, reg)) }()
-	t.Cleanup(func() { cancel(); <-done })
+	go func() { done <- runtime.Serve(ctx, nc, ledgerService(w.env.Store, w.reg)) }()
 	for {
 		_, err := nc.Request(runtime.Subject("ledger", "fund.commit"), []byte("{"), time.Second)
 		if !errors.Is(err, nats.ErrNoResponders) {
@@ -48,7 +54,8 @@ func newWorld(t *testing.T) *world {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return w
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done; nc.Close() }) }
 }
 
 // running is a manager in its own goroutine on its own connection, as a
@@ -456,6 +463,28 @@ func TestADeadlineScheduledBeforeARestartFiresAfterIt(t *testing.T) {
 	}
 }
 
+// drained waits until every firing was handled and acknowledged.
+func (w *world) drained() {
+	w.t.Helper()
+	js, _ := jetstream.New(w.env.Conn)
+	cons, err := js.Consumer(context.Background(), timerStream, "process_closing")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("firings left: %d pending, %d unacknowledged", info.NumPending, info.NumAckPending)
+		}
+	}
+}
+
 func TestARepeatedOrStaleFiringRecordsNothing(t *testing.T) {
 	w := newWorld(t)
 	w.openFund("f1", 10_000_000)
@@ -464,34 +493,68 @@ func TestARepeatedOrStaleFiringRecordsNothing(t *testing.T) {
 	w.requestClosing("d1", "a1", "f1", 1_000_000, &settle)
 	w.armed("d1")
 
-	// Fire it by hand, three times, and once for a time it is not set for.
+	// Fire it by hand: for a time it is not set for, then twice for its time.
 	js, _ := jetstream.New(w.env.Conn)
-	subject := fireSubject + ".closing.d1.settle"
-	for _, at := range []time.Time{settle.Add(-time.Minute), settle, settle, settle} {
-		if _, err := js.Publish(context.Background(), subject, raw(wakeMsg{Process: "d1", Deadline: "settle", At: at})); err != nil {
+	fire := func(at time.Time) {
+		t.Helper()
+		if _, err := js.Publish(context.Background(), fireSubject+".closing.d1.settle", raw(wakeMsg{Process: "d1", Deadline: "settle", At: at})); err != nil {
 			t.Fatal(err)
 		}
+		w.drained()
 	}
+	fire(settle.Add(-time.Minute))
+	if n := w.count("process-closing-d1", DeadlineFired{}); n != 0 {
+		t.Fatalf("a firing for another time was recorded")
+	}
+	fire(settle)
 	if in := w.final(r.m, "d1"); in.Status != Completed {
 		t.Fatalf("ended %s: %s", in.Status, in.Reason)
 	}
-	// Every firing handled: the consumer has nothing left.
-	cons, _ := js.Consumer(context.Background(), timerStream, "process_closing")
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		info, err := cons.Info(context.Background())
+	fire(settle)
+	if n := w.count("process-closing-d1", DeadlineFired{}); n != 1 {
+		t.Errorf("deadline fired %d times", n)
+	}
+	w.closedOnce("d1", "a1", "f1")
+}
+
+func TestAStandbyTakesOverAtOnceWhenTheActiveOneStopsCleanly(t *testing.T) {
+	w := newWorld(t)
+	w.openFund("f1", 10_000_000)
+	a := w.start(managerOpts{instance: "a"})
+	w.requestClosing("d1", "a1", "f1", 1_000_000, nil)
+	w.final(a.m, "d1") // a is the active one: it did the work
+	b := w.start(managerOpts{instance: "b"})
+	a.shutdown(t) // releases the lease
+
+	w.requestClosing("d2", "a2", "f1", 1_000_000, nil)
+	if in := w.final(b.m, "d2"); in.Status != Completed {
+		t.Fatalf("ended %s: %s", in.Status, in.Reason)
+	}
+	w.closedOnce("d1", "a1", "f1")
+	w.closedOnce("d2", "a2", "f1")
+}
+
+func TestACommandToAServiceThatIsDownIsSentWhenItIsBack(t *testing.T) {
+	reg := testRegistry()
+	w := &world{t: t, env: testenv.Start(t, reg), reg: reg}
+	w.openFund("f1", 10_000_000)
+	r := w.start(managerOpts{instance: "a"})
+	w.requestClosing("d1", "a1", "f1", 1_000_000, nil)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		in, err := r.m.Load(context.Background(), "d1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.NumPending == 0 && info.NumAckPending == 0 {
+		if _, pending := in.Pending["reserve"]; pending {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("firings left: %d pending, %d unacknowledged", info.NumPending, info.NumAckPending)
+			t.Fatalf("reserve never issued: %+v", in)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	if n := w.count("process-closing-d1", DeadlineFired{}); n != 1 {
-		t.Errorf("deadline fired %d times", n)
+	t.Cleanup(w.startLedger())
+	if in := w.final(r.m, "d1"); in.Status != Completed {
+		t.Fatalf("ended %s: %s", in.Status, in.Reason)
 	}
 	w.closedOnce("d1", "a1", "f1")
 }

@@ -56,7 +56,10 @@ func openTimers(ctx context.Context, js jetstream.JetStream, name string, replic
 		Storage:     jetstream.FileStorage,
 		// A firing is removed once a manager acknowledges it; a schedule
 		// (which no consumer reads) stays until the server fires it.
-		Retention:         jetstream.WorkQueuePolicy,
+		Retention: jetstream.WorkQueuePolicy,
+		// One schedule per deadline (moving it replaces the message), and
+		// one firing waiting per deadline (a newer one supersedes it).
+		MaxMsgsPerSubject: 1,
 		AllowMsgSchedules: true,
 		AllowRollup:       true, // required by message schedules
 		Replicas:          replicas,
