@@ -154,10 +154,10 @@ func (m *Manager[S]) Run(ctx context.Context) error {
 // active follows the log from the checkpoint and takes the firings of
 // deadlines until ctx ends, the lease is lost or something fails.
 func (m *Manager[S]) active(parent context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait() // after the cancel below: deferred calls run last first
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	wg.Go(func() { m.lease.hold(ctx, cancel) })
 
 	from, err := m.Checkpoint(ctx)

@@ -558,3 +558,50 @@ func TestACommandToAServiceThatIsDownIsSentWhenItIsBack(t *testing.T) {
 	}
 	w.closedOnce("d1", "a1", "f1")
 }
+
+func TestADamagedCheckpointMeansAReplayFromTheStartThatRepeatsNothing(t *testing.T) {
+	w := newWorld(t)
+	w.openFund("f1", 1_000_000_000)
+	w.openFund("poor", 1)
+	r := w.start(managerOpts{instance: "a"})
+	w.requestClosing("d1", "a1", "f1", 1_000_000, nil)
+	w.requestClosing("d2", "a2", "poor", 1_000_000, nil)
+	w.final(r.m, "d1")
+	w.final(r.m, "d2")
+	r.shutdown(t)
+	before := map[string][]string{"d1": w.types("process-closing-d1"), "d2": w.types("process-closing-d2")}
+
+	js, _ := jetstream.New(w.env.Conn)
+	kv, err := js.KeyValue(context.Background(), "fb_process_checkpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(context.Background(), "closing", []byte("not a position")); err != nil {
+		t.Fatal(err)
+	}
+	r2 := w.start(managerOpts{instance: "a"})
+	w.requestClosing("d3", "a3", "f1", 1_000_000, nil)
+	w.final(r2.m, "d3")
+	for id, types := range before {
+		if got := w.types("process-closing-" + id); fmt.Sprint(got) != fmt.Sprint(types) {
+			t.Errorf("%s after the replay:\n  %v\nbefore:\n  %v", id, got, types)
+		}
+	}
+	w.closedOnce("d1", "a1", "f1")
+	w.closedOnce("d3", "a3", "f1")
+	if n := w.count("ledgerapp-a2", ApplicationReleased{}); n != 1 {
+		t.Errorf("a2 released %d times", n)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		pos, err := r2.m.Checkpoint(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pos > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the damaged checkpoint was never replaced")
+		}
+	}
+}
