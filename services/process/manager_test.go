@@ -27,12 +27,12 @@ import (
 var platform = fundbridge.Actor{UserID: "deals", Role: fundbridge.RoleSystem}
 
 type world struct {
-	t   *testing.T
+	t   testing.TB
 	env *testenv.Env
 	reg *events.Registry
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	reg := testRegistry()
 	w := &world{t: t, env: testenv.Start(t, reg), reg: reg}
