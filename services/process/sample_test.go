@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"time"
 
 	"github.com/fundbridge/fundbridge"
@@ -161,16 +162,12 @@ type ledgerFund struct {
 
 type ledgerApp struct{ ReservedBy string }
 
-func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
-
-	funds := runtime.NewRepository(store, reg, runtime.Decider[ledgerFund]{
+var (
+	ledgerFunds = runtime.Decider[ledgerFund]{
 		Type:    "ledgerfund",
 		Initial: func() ledgerFund { return ledgerFund{Committed: map[string]money.Amount{}} },
 		Evolve: func(s ledgerFund, _ events.Event, p any) ledgerFund {
-			c := map[string]money.Amount{}
-			for k, v := range s.Committed {
-				c[k] = v
-			}
+			c := maps.Clone(s.Committed)
 			switch e := p.(type) {
 			case FundOpened:
 				s.Capital = e.Capital
@@ -184,8 +181,8 @@ func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
 			s.Committed = c
 			return s
 		},
-	}, runtime.RepositoryOptions{})
-	apps := runtime.NewRepository(store, reg, runtime.Decider[ledgerApp]{
+	}
+	ledgerApps = runtime.Decider[ledgerApp]{
 		Type:    "ledgerapp",
 		Initial: func() ledgerApp { return ledgerApp{} },
 		Evolve: func(s ledgerApp, _ events.Event, p any) ledgerApp {
@@ -197,7 +194,12 @@ func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
 			}
 			return s
 		},
-	}, runtime.RepositoryOptions{})
+	}
+)
+
+func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
+	funds := runtime.NewRepository(store, reg, ledgerFunds, runtime.RepositoryOptions{})
+	apps := runtime.NewRepository(store, reg, ledgerApps, runtime.RepositoryOptions{})
 	cmd := func(req *runtime.Request) runtime.Command {
 		return runtime.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey}}
 	}
