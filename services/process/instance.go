@@ -15,9 +15,12 @@ import (
 type Instance[S any] struct {
 	ID      string
 	Version uint64 // of its stream; 0: not started
-	State   S
-	Status  Status // "" until started
-	Reason  string // why it compensated or failed
+	// Position is the global position of its last commit: after it, every
+	// event the process caused (its receivers' too) is in the log.
+	Position uint64
+	State    S
+	Status   Status // "" until started
+	Reason   string // why it compensated or failed
 	// Correlation is the correlation ID of the event that started it,
 	// carried by every command it sends.
 	Correlation string

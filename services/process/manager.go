@@ -61,10 +61,16 @@ type Manager[S any] struct {
 	timers      *timers
 	checkpoints jetstream.KeyValue
 
+	mu    sync.Mutex
+	cache map[string]Instance[S] // folded instances, by id
+
 	// crash, in tests, says to die at a point as a killed process would:
 	// at once, saving and releasing nothing.
 	crash func(point string) bool
 }
+
+// maxCached bounds the instances a manager keeps folded in memory.
+const maxCached = 10_000
 
 // errCrashed is what a simulated crash returns.
 var errCrashed = errors.New("process manager crashed (test)")
@@ -101,6 +107,7 @@ func New[S any](ctx context.Context, def Definition[S], opts Options) (*Manager[
 	}
 	m := &Manager[S]{
 		def: def, opts: opts, prefix: "process-" + def.Name + "-",
+		cache: map[string]Instance[S]{},
 		log:   opts.Logger.With("process", def.Name, "instance", opts.Instance),
 		actor: fundbridge.Actor{UserID: "process." + def.Name, Role: fundbridge.RoleSystem},
 	}
@@ -433,14 +440,27 @@ func (m *Manager[S]) execute(ctx context.Context, id string, meta events.Meta, p
 	}
 }
 
-// Load folds the process instance with this id from its stream.
+// Load folds the process instance with this id from its stream. It
+// always asks the store for the stream's tail; instances it folded before
+// are kept, so the tail is usually nothing new, one round trip.
 func (m *Manager[S]) Load(ctx context.Context, id string) (Instance[S], error) {
-	in := m.def.initial(id)
-	recorded, err := m.opts.Store.ReadStream(ctx, m.StreamID(id), 1)
+	m.mu.Lock()
+	in, ok := m.cache[id]
+	m.mu.Unlock()
+	if !ok {
+		in = m.def.initial(id)
+	}
+	var tail []events.Event
+	var err error
+	if pr, positioned := m.opts.Store.(events.PositionedReader); positioned {
+		tail, err = pr.ReadStreamAfter(ctx, m.StreamID(id), in.Version+1, in.Position)
+	} else {
+		tail, err = m.opts.Store.ReadStream(ctx, m.StreamID(id), in.Version+1)
+	}
 	if err != nil {
 		return in, fmt.Errorf("process %s-%s: load: %w", m.def.Name, id, err)
 	}
-	for _, e := range recorded {
+	for _, e := range tail {
 		e, payload, err := m.opts.Registry.Decode(e)
 		if err != nil {
 			return in, fmt.Errorf("process %s-%s: load: %w", m.def.Name, id, err)
@@ -449,9 +469,28 @@ func (m *Manager[S]) Load(ctx context.Context, id string) (Instance[S], error) {
 			in.Correlation = e.CorrelationID
 		}
 		in = m.def.fold(in, payload)
-		in.Version = e.Version
+		in.Version, in.Position = e.Version, e.Position
+	}
+	if len(tail) > 0 {
+		m.remember(in)
 	}
 	return in, nil
+}
+
+// remember keeps a folded instance; fold never mutates what it is given,
+// so a kept instance may be handed out and folded further safely.
+func (m *Manager[S]) remember(in Instance[S]) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.cache) >= maxCached {
+		for id := range m.cache { // random order: forget an arbitrary eighth
+			delete(m.cache, id)
+			if len(m.cache) <= maxCached*7/8 {
+				break
+			}
+		}
+	}
+	m.cache[in.ID] = in
 }
 
 func (m *Manager[S]) crashAt(point string) error {

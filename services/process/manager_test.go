@@ -241,6 +241,9 @@ func TestAClosingCompletesOverNATSAndItsStreamTellsEachStep(t *testing.T) {
 	// The ledger's event names its cause: the process's command, by key.
 	fund, _ := w.env.Store.ReadStream(context.Background(), "ledgerfund-f1", 2)
 	proc, _ := w.env.Store.ReadStream(context.Background(), "process-closing-d1", 5)
+	if in.Position <= fund[0].Position {
+		t.Errorf("process position %d does not cover the commitment at %d", in.Position, fund[0].Position)
+	}
 	if fund[0].IdempotencyKey != "process/closing/d1/commit" || fund[0].CausationID != proc[0].ID || fund[0].CorrelationID != "corr-closing-d1" {
 		t.Fatalf("committed event key %q cause %q correlation %q; want the commit's key, command %s and the request's correlation",
 			fund[0].IdempotencyKey, fund[0].CausationID, fund[0].CorrelationID, proc[0].ID)
