@@ -21,7 +21,8 @@
 //     no longer pending, a deadline no longer set for that time).
 //   - The process stream is the outbox. A command is recorded as issued
 //     before it is sent, and it is sent when the manager, following the
-//     whole log, reaches that CommandIssued event and finds no reply yet.
+//     whole log, reaches that CommandIssued event and finds no reply yet
+//     (sends run in the background, several at once).
 //     After a crash the manager resumes from its checkpoint, reaches the
 //     event again and sends again under the same key ("process/<name>/
 //     <id>/<step>"), which the receiver's repository turns into the first
@@ -70,7 +71,9 @@
 //
 // # Limits
 //
-// Commands are sent one at a time in the order of the log: a receiver that
-// stays unavailable holds up every process of the definition until it is
-// back (the sends are retried with backoff, never given up).
+// Up to MaxInFlight commands wait for their replies at once; the checkpoint
+// stays before the first whose reply is not recorded. A receiver that stays
+// unavailable is sent its commands again with backoff, never given up on:
+// once its commands fill every slot, every process of the definition waits
+// until it is back.
 package process

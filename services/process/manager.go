@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,8 +45,10 @@ type Options struct {
 	LeaseTTL time.Duration
 	// CheckpointEvery is how often the position handled is saved. Default 1s.
 	CheckpointEvery time.Duration
-	Replicas        int // of the JetStream assets; default 1
-	Logger          *slog.Logger
+	// MaxInFlight bounds the commands waiting for a reply at once. Default 64.
+	MaxInFlight int
+	Replicas    int // of the JetStream assets; default 1
+	Logger      *slog.Logger
 }
 
 // Manager runs the instances of one process definition.
@@ -97,6 +98,9 @@ func New[S any](ctx context.Context, def Definition[S], opts Options) (*Manager[
 	}
 	if opts.Replicas == 0 {
 		opts.Replicas = 1
+	}
+	if opts.MaxInFlight == 0 {
+		opts.MaxInFlight = 64
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -158,67 +162,6 @@ func (m *Manager[S]) Run(ctx context.Context) error {
 	}
 }
 
-// active follows the log from the checkpoint and takes the firings of
-// deadlines until ctx ends, the lease is lost or something fails.
-func (m *Manager[S]) active(parent context.Context) error {
-	var wg sync.WaitGroup
-	defer wg.Wait() // after the cancel below: deferred calls run last first
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	wg.Go(func() { m.lease.hold(ctx, cancel) })
-
-	from, err := m.Checkpoint(ctx)
-	if err != nil {
-		return err
-	}
-	var handled atomic.Uint64
-	handled.Store(from)
-	errs := make(chan error, 3)
-	wg.Go(func() {
-		errs <- m.opts.Store.Subscribe(ctx, from, func(e events.Event) error {
-			if err := m.handle(ctx, e); err != nil {
-				return err
-			}
-			if e.LastInCommit {
-				handled.Store(e.Position)
-			}
-			return nil
-		})
-	})
-	wg.Go(func() { errs <- m.timers.consume(ctx, m.fire) })
-	wg.Go(func() { errs <- m.keepCheckpoint(ctx, from, &handled) })
-
-	err = <-errs
-	if err == nil {
-		err = context.Cause(ctx)
-	}
-	cancel(err)
-	wg.Wait()
-	if errors.Is(err, errCrashed) {
-		return err
-	}
-	m.saveCheckpoint(context.WithoutCancel(parent), handled.Load())
-	return err
-}
-
-// keepCheckpoint saves the position handled every CheckpointEvery, so a
-// restart resumes there. What lies between it and the crash is handled
-// again, which records and sends nothing twice.
-func (m *Manager[S]) keepCheckpoint(ctx context.Context, saved uint64, handled *atomic.Uint64) error {
-	t := time.NewTicker(m.opts.CheckpointEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		if pos := handled.Load(); pos != saved && m.saveCheckpoint(ctx, pos) == nil {
-			saved = pos
-		}
-	}
-}
-
 // Checkpoint is the position of the log this definition's managers have
 // fully handled: a restart resumes after it.
 func (m *Manager[S]) Checkpoint(ctx context.Context) (uint64, error) {
@@ -253,9 +196,10 @@ func (m *Manager[S]) saveCheckpoint(ctx context.Context, pos uint64) error {
 
 // handle reacts to one event of the log: the process's own outbox
 // entries (commands to send, deadlines to arm) and the events routed to it.
-func (m *Manager[S]) handle(ctx context.Context, e events.Event) error {
+// Sends, which wait for another service, are handed to spawn.
+func (m *Manager[S]) handle(ctx context.Context, e events.Event, spawn spawner) error {
 	if id, ok := strings.CutPrefix(e.StreamID, m.prefix); ok {
-		return m.handleOwn(ctx, id, e)
+		return m.handleOwn(ctx, id, e, spawn)
 	}
 	route, ok := m.def.Route[e.Type]
 	if !ok {
@@ -281,7 +225,7 @@ func (m *Manager[S]) handle(ctx context.Context, e events.Event) error {
 	return m.crashAt("observed")
 }
 
-func (m *Manager[S]) handleOwn(ctx context.Context, id string, e events.Event) error {
+func (m *Manager[S]) handleOwn(ctx context.Context, id string, e events.Event, spawn spawner) error {
 	if e.Type != (CommandIssued{}).EventType() && e.Type != (DeadlineScheduled{}).EventType() {
 		return nil
 	}
@@ -291,7 +235,7 @@ func (m *Manager[S]) handleOwn(ctx context.Context, id string, e events.Event) e
 	}
 	switch p := payload.(type) {
 	case CommandIssued:
-		return m.dispatch(ctx, id, e, p)
+		return spawn(e.Position, func(ctx context.Context) error { return m.dispatch(ctx, id, e, p) })
 	case DeadlineScheduled:
 		return m.arm(ctx, id, p)
 	}

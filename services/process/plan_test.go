@@ -198,3 +198,27 @@ func TestADefinitionIsCheckedWhenAManagerIsMade(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+func TestTheCheckpointStaysBeforeTheFirstSendStillRunning(t *testing.T) {
+	f := &inflight{scanned: 10, pending: map[uint64]int{}}
+	f.begin(12)
+	f.begin(12)
+	f.scan(12)
+	f.begin(15)
+	f.scan(17)
+	if cp := f.checkpoint(); cp != 11 {
+		t.Fatalf("checkpoint %d with sends running at 12 and 15, want 11", cp)
+	}
+	f.end(12)
+	if cp := f.checkpoint(); cp != 11 {
+		t.Fatalf("checkpoint %d with one of two sends at 12 still running, want 11", cp)
+	}
+	f.end(12)
+	if cp := f.checkpoint(); cp != 14 {
+		t.Fatalf("checkpoint %d with a send running at 15, want 14", cp)
+	}
+	f.end(15)
+	if cp := f.checkpoint(); cp != 17 {
+		t.Fatalf("checkpoint %d with nothing running, want the last commit scanned, 17", cp)
+	}
+}
