@@ -28,6 +28,14 @@
 //     <id>/<step>"), which the receiver's repository turns into the first
 //     result. So a command takes effect once, provided receivers honour
 //     idempotency keys, as every runtime service does.
+//   - Instances are folded and appended here rather than through
+//     runtime.Repository: its Load may answer from its cache without
+//     reading the stream, while the manager must see an instance's latest
+//     events before every send (a reply another manager recorded); and its
+//     bookkeeping of idempotency keys buys nothing here, where every input
+//     is recognised in the state itself (an event already seen, a step no
+//     longer pending, a deadline no longer set for that time). Folded
+//     instances are kept here too, and each load reads only the tail.
 //   - The checkpoint (the last whole commit of the log handled) lives in the
 //     JetStream bucket fb_process_checkpoints and is saved every second and
 //     on a clean stop; what a crash loses is replayed and records nothing.
