@@ -10,7 +10,7 @@ import (
 
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // BenchmarkClosing measures what the manager costs over sending the same
@@ -25,7 +25,7 @@ func BenchmarkClosing(b *testing.B) {
 	w := newWorld(b)
 	w.openFund("f1", 1_000_000_000_000)
 	r := w.start(managerOpts{instance: "bench"})
-	client := runtime.NewClient(w.env.Connect(b), 10*time.Second)
+	client := svc.NewClient(w.env.Connect(b), 10*time.Second)
 	ended := w.follow("process.ended.v1")
 
 	var ratios []float64
@@ -43,7 +43,7 @@ func BenchmarkClosing(b *testing.B) {
 				{"application.reserve", reserveApp{ApplicationID: app, Deal: deal}},
 				{"fund.commit", commitFund{FundID: "f1", Deal: deal, Amount: money.Yuan(1_000_000)}},
 			} {
-				req := &runtime.Request{Actor: r.m.actor, IdempotencyKey: deal + c.op, Payload: raw(c.payload)}
+				req := &svc.Request{Actor: r.m.actor, IdempotencyKey: deal + c.op, Payload: raw(c.payload)}
 				if _, err := client.Call(context.Background(), "ledger", c.op, req, nil); err != nil {
 					b.Fatal(err)
 				}

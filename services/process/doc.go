@@ -27,9 +27,9 @@
 //     event again and sends again under the same key ("process/<name>/
 //     <id>/<step>"), which the receiver's repository turns into the first
 //     result. So a command takes effect once, provided receivers honour
-//     idempotency keys, as every runtime service does.
+//     idempotency keys, as every service (services/svc) does.
 //   - Instances are folded and appended here rather than through
-//     runtime.Repository: its Load may answer from its cache without
+//     svc.Repository: its Load may answer from its cache without
 //     reading the stream, while the manager must see an instance's latest
 //     events before every send (a reply another manager recorded); and its
 //     bookkeeping of idempotency keys buys nothing here, where every input

@@ -16,16 +16,16 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // Sender sends a command to another service and waits for its reply; the
-// NATS client of the runtime (runtime.Client) is one. A refusal comes back
+// NATS client of services/svc (svc.Client) is one. A refusal comes back
 // as a *fundbridge.Error with its code; EUNAVAILABLE or EINTERNAL means the
 // command may or may not have been applied, and it is sent again under
 // the same idempotency key.
 type Sender interface {
-	Call(ctx context.Context, service, op string, req *runtime.Request, out any) (runtime.Reply, error)
+	Call(ctx context.Context, service, op string, req *svc.Request, out any) (svc.Reply, error)
 }
 
 // Options configure a manager.
@@ -274,7 +274,7 @@ func (m *Manager[S]) dispatch(ctx context.Context, id string, e events.Event, c 
 func (m *Manager[S]) send(ctx context.Context, in Instance[S], commandID string, c CommandIssued) (Reply, error) {
 	backoff := 50 * time.Millisecond
 	for {
-		req := &runtime.Request{
+		req := &svc.Request{
 			ID: commandID, Actor: m.actor, CorrelationID: in.Correlation, CausationID: commandID,
 			IdempotencyKey: c.IdempotencyKey, Payload: c.Payload,
 		}

@@ -18,11 +18,11 @@ import (
 	ejs "github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // These tests run the manager against a real embedded NATS server, with
-// the ledger as a real service over NATS built from the runtime.
+// the ledger as a real service over NATS built from the svc.
 
 var platform = fundbridge.Actor{UserID: "deals", Role: fundbridge.RoleSystem}
 
@@ -46,9 +46,9 @@ func (w *world) startLedger() (stop func()) {
 	nc := w.env.Connect(w.t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runtime.Serve(ctx, nc, ledgerService(w.env.Store, w.reg)) }()
+	go func() { done <- svc.Serve(ctx, nc, ledgerService(w.env.Store, w.reg)) }()
 	for {
-		_, err := nc.Request(runtime.Subject("ledger", "fund.commit"), []byte("{"), time.Second)
+		_, err := nc.Request(svc.Subject("ledger", "fund.commit"), []byte("{"), time.Second)
 		if !errors.Is(err, nats.ErrNoResponders) {
 			break
 		}
@@ -85,7 +85,7 @@ func (w *world) start(o managerOpts) *running {
 		def = *o.def
 	}
 	m, err := New(context.Background(), def, Options{
-		Store: store, Registry: w.reg, Conn: nc, Sender: runtime.NewClient(nc, 5*time.Second),
+		Store: store, Registry: w.reg, Conn: nc, Sender: svc.NewClient(nc, 5*time.Second),
 		Instance: o.instance, LeaseTTL: time.Second, CheckpointEvery: 50 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler),
 	})

@@ -9,7 +9,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
-	"github.com/fundbridge/fundbridge/services/runtime"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // The sample process closes a deal across two aggregates of another
@@ -115,7 +115,7 @@ func reserve(deal, app string) Command {
 	}
 }
 
-// The ledger: a tiny service over NATS, built from the runtime, whose
+// The ledger: a tiny service over NATS, built with services/svc, whose
 // aggregates apply each command once per idempotency key. Counting its
 // events tells how often a command took effect.
 
@@ -163,7 +163,7 @@ type ledgerFund struct {
 type ledgerApp struct{ ReservedBy string }
 
 var (
-	ledgerFunds = runtime.Decider[ledgerFund]{
+	ledgerFunds = svc.Decider[ledgerFund]{
 		Type:    "ledgerfund",
 		Initial: func() ledgerFund { return ledgerFund{Committed: map[string]money.Amount{}} },
 		Evolve: func(s ledgerFund, _ events.Event, p any) ledgerFund {
@@ -182,7 +182,7 @@ var (
 			return s
 		},
 	}
-	ledgerApps = runtime.Decider[ledgerApp]{
+	ledgerApps = svc.Decider[ledgerApp]{
 		Type:    "ledgerapp",
 		Initial: func() ledgerApp { return ledgerApp{} },
 		Evolve: func(s ledgerApp, _ events.Event, p any) ledgerApp {
@@ -197,64 +197,64 @@ var (
 	}
 )
 
-func ledgerService(store events.Store, reg *events.Registry) runtime.Service {
-	funds := runtime.NewRepository(store, reg, ledgerFunds, runtime.RepositoryOptions{})
-	apps := runtime.NewRepository(store, reg, ledgerApps, runtime.RepositoryOptions{})
-	cmd := func(req *runtime.Request) runtime.Command {
-		return runtime.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey}}
+func ledgerService(store events.Store, reg *events.Registry) svc.Service {
+	funds := svc.NewRepository(store, reg, ledgerFunds, svc.RepositoryOptions{})
+	apps := svc.NewRepository(store, reg, ledgerApps, svc.RepositoryOptions{})
+	cmd := func(req *svc.Request) svc.Command {
+		return svc.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey}}
 	}
-	return runtime.Service{Name: "ledger", Operations: map[string]runtime.Handler{
-		"application.reserve": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+	return svc.Service{Name: "ledger", Operations: map[string]svc.Handler{
+		"application.reserve": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			var in reserveApp
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
-				return runtime.Result{}, fundbridge.Invalid(err.Error())
+				return svc.Result{}, fundbridge.Invalid(err.Error())
 			}
-			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), runtime.CheckedBefore, func(s ledgerApp) ([]events.Payload, error) {
+			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), svc.CheckedBefore, func(s ledgerApp) ([]events.Payload, error) {
 				if s.ReservedBy != "" && s.ReservedBy != in.Deal {
 					return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "application %s is reserved by deal %s", in.ApplicationID, s.ReservedBy)
 				}
 				return []events.Payload{ApplicationReserved{Deal: in.Deal}}, nil
 			})
-			return runtime.Result{Position: res.Position, Version: res.LastVersion}, err
+			return svc.Result{Position: res.Position, Version: res.LastVersion}, err
 		},
-		"application.release": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+		"application.release": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			var in reserveApp
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
-				return runtime.Result{}, fundbridge.Invalid(err.Error())
+				return svc.Result{}, fundbridge.Invalid(err.Error())
 			}
-			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), runtime.CheckedBefore, func(s ledgerApp) ([]events.Payload, error) {
+			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), svc.CheckedBefore, func(s ledgerApp) ([]events.Payload, error) {
 				if s.ReservedBy != in.Deal {
 					return nil, nil
 				}
 				return []events.Payload{ApplicationReleased{Deal: in.Deal}}, nil
 			})
-			return runtime.Result{Position: res.Position, Version: res.LastVersion}, err
+			return svc.Result{Position: res.Position, Version: res.LastVersion}, err
 		},
-		"fund.commit": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+		"fund.commit": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			var in commitFund
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
-				return runtime.Result{}, fundbridge.Invalid(err.Error())
+				return svc.Result{}, fundbridge.Invalid(err.Error())
 			}
-			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), runtime.CheckedBefore, func(s ledgerFund) ([]events.Payload, error) {
+			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), svc.CheckedBefore, func(s ledgerFund) ([]events.Payload, error) {
 				if in.Amount.GreaterThan(s.Capital) {
 					return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "commitment of %s is beyond the dry powder of %s", in.Amount, s.Capital)
 				}
 				return []events.Payload{CapitalCommitted{Deal: in.Deal, Amount: in.Amount}}, nil
 			})
-			return runtime.Result{Position: res.Position, Version: res.LastVersion}, err
+			return svc.Result{Position: res.Position, Version: res.LastVersion}, err
 		},
-		"fund.release": func(ctx context.Context, req *runtime.Request) (runtime.Result, error) {
+		"fund.release": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
 			var in commitFund
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
-				return runtime.Result{}, fundbridge.Invalid(err.Error())
+				return svc.Result{}, fundbridge.Invalid(err.Error())
 			}
-			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), runtime.CheckedBefore, func(s ledgerFund) ([]events.Payload, error) {
+			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), svc.CheckedBefore, func(s ledgerFund) ([]events.Payload, error) {
 				if _, ok := s.Committed[in.Deal]; !ok {
 					return nil, nil
 				}
 				return []events.Payload{CapitalReleased{Deal: in.Deal}}, nil
 			})
-			return runtime.Result{Position: res.Position, Version: res.LastVersion}, err
+			return svc.Result{Position: res.Position, Version: res.LastVersion}, err
 		},
 	}}
 }
