@@ -76,7 +76,8 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		matching.Name: func(d Deps) Component {
-			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewClient(d.NC, 0)), matching.WithLogger(d.Log))
+			// The closing process's manager runs in this component.
+			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewClient(d.NC, 0)), matching.WithClosingProcess(d.NC), matching.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		views.Name: func(d Deps) Component {
@@ -101,6 +102,7 @@ func NewRegistry() *events.Registry {
 	applicationsapi.Register(r)
 	fundsapi.Register(r)
 	matchingapi.Register(r)
+	matching.RegisterClosing(r)
 	return r
 }
 

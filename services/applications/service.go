@@ -85,6 +85,8 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(applicationsapi.MarkMatchedEndpoint, s.markMatched, now),
 			svc.Handle(applicationsapi.MarkUnderReviewEndpoint, s.markUnderReview, now),
 			svc.Handle(applicationsapi.MarkFundedEndpoint, s.markFunded, now),
+			svc.Handle(applicationsapi.ReserveApplicationEndpoint, s.reserve, now),
+			svc.Handle(applicationsapi.ReleaseReservationEndpoint, s.releaseReservation, now),
 			svc.Handle(applicationsapi.RejectApplicationEndpoint, s.reject, now),
 			svc.Handle(applicationsapi.ExpireApplicationEndpoint, s.expire, now),
 			svc.Handle(applicationsapi.GetApplicationEndpoint, s.getApplication),
@@ -206,6 +208,18 @@ func (s *Service) markUnderReview(ctx context.Context, req *svc.Request, cmd app
 func (s *Service) markFunded(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkFunded) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return markFunded(a, c, cmd)
+	})
+}
+
+func (s *Service) reserve(ctx context.Context, req *svc.Request, cmd applicationsapi.ReserveApplication) (svc.Result, error) {
+	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
+		return reserveApplication(a, c, cmd)
+	})
+}
+
+func (s *Service) releaseReservation(ctx context.Context, req *svc.Request, cmd applicationsapi.ReleaseReservation) (svc.Result, error) {
+	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
+		return releaseReservation(a, c, cmd)
 	})
 }
 

@@ -93,6 +93,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(fundsapi.RegisterFundEndpoint, s.register),
 			svc.Handle(fundsapi.SetMandateEndpoint, onFund(s, fundsapi.OpSetMandate, "set fund mandates", fundsapi.Managers(), func(c fundsapi.SetMandate) string { return c.FundID }, decideSetMandate)),
 			svc.Handle(fundsapi.CommitCapitalEndpoint, onFund(s, fundsapi.OpCommit, "commit fund capital", fundsapi.Committers(), func(c fundsapi.CommitCapital) string { return c.FundID }, decideCommit)),
+			svc.Handle(fundsapi.ReleaseCapitalEndpoint, onFund(s, fundsapi.OpRelease, "release fund capital", []fundbridge.Role{fundbridge.RoleSystem}, func(c fundsapi.ReleaseCapital) string { return c.FundID }, decideRelease)),
 			svc.Handle(fundsapi.CloseFundEndpoint, onFund(s, fundsapi.OpClose, "close funds", fundsapi.Managers(), func(c fundsapi.CloseFund) string { return c.FundID }, decideClose)),
 			svc.Handle(fundsapi.GetFundEndpoint, s.get),
 			svc.Handle(fundsapi.ListFundsEndpoint, s.list),

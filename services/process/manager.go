@@ -421,6 +421,26 @@ func (m *Manager[S]) Load(ctx context.Context, id string) (Instance[S], error) {
 	return in, nil
 }
 
+// Await waits until the instance has ended and returns it as it ended;
+// its Position covers every event the process caused. It reads the
+// instance's stream, so it works on any manager of the definition, active
+// or standing by. It polls, starting at 2ms and backing off to 100ms.
+func (m *Manager[S]) Await(ctx context.Context, id string) (Instance[S], error) {
+	wait := 2 * time.Millisecond
+	for {
+		in, err := m.Load(ctx, id)
+		if err != nil || in.Status.Final() {
+			return in, err
+		}
+		select {
+		case <-ctx.Done():
+			return in, context.Cause(ctx)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
 // remember keeps a folded instance; fold never mutates what it is given,
 // so a kept instance may be handed out and folded further safely.
 func (m *Manager[S]) remember(in Instance[S]) {
