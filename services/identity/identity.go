@@ -498,6 +498,7 @@ func (s *Service) eraseUser(ctx context.Context, req *svc.Request, cmd identitya
 	if s.keys == nil {
 		return svc.Result{}, errors.New("identity has no person keys to destroy")
 	}
+	// The actor was checked against the request above (the person or an operator).
 	res, _, err := s.users.Execute(ctx, cmd.UserID, meta(req, ":erase"), svc.CheckedBefore, func(st userState) ([]events.Payload, error) {
 		return eraseUser(st, cmd.UserID)
 	})
