@@ -78,7 +78,8 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		matching.Name: func(d Deps) Component {
-			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewClient(d.NC, 0)), matching.WithLogger(d.Log))
+			// The closing process's manager runs in this component.
+			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewClient(d.NC, 0)), matching.WithClosingProcess(d.NC), matching.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		views.Name: func(d Deps) Component {
@@ -108,6 +109,7 @@ func NewRegistry() *events.Registry {
 	fundsapi.Register(r)
 	matchingapi.Register(r)
 	dealsapi.Register(r)
+	matching.RegisterClosing(r)
 	return r
 }
 

@@ -100,6 +100,7 @@ func (p *Projection) Schema() string { return schema }
 func (p *Projection) Handles(eventType string) bool {
 	switch eventType {
 	case fundsapi.FundRegistered{}.EventType(), fundsapi.MandateSet{}.EventType(), fundsapi.CapitalCommitted{}.EventType(), fundsapi.FundClosed{}.EventType(),
+		fundsapi.CapitalReleased{}.EventType(),
 		matchingapi.DealSourced{}.EventType(), matchingapi.DealAdvanced{}.EventType(), matchingapi.DealPassed{}.EventType(),
 		matchingapi.TermSheetIssued{}.EventType(), matchingapi.TermSheetAccepted{}.EventType(), matchingapi.TermSheetDeclined{}.EventType(),
 		matchingapi.DealClosed{}.EventType():
@@ -224,6 +225,21 @@ func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
 			return nil, err
 		}
 		act.Has, act.Company = true, v.CompanyID
+		if i, ok := p.deals[v.DealID]; ok {
+			act.Deal = i
+		}
+	case fundsapi.CapitalReleased:
+		// A closing that could not complete gave its commitment back.
+		if f, _, err = p.fund(v.FundID, false); err != nil {
+			return nil, err
+		}
+		if act.Amount, err = projections.ToFen("capital released", v.Amount); err != nil {
+			return nil, err
+		}
+		if f.Invested, err = f.Invested.Add(-act.Amount); err != nil {
+			return nil, err
+		}
+		act.Has, act.Text = true, v.Reason
 		if i, ok := p.deals[v.DealID]; ok {
 			act.Deal = i
 		}
@@ -419,6 +435,8 @@ func (p *Projection) activity(f *Fund, a *Activity) ActivityView {
 		v.Summary = fmt.Sprintf("Set the mandate: tickets %s to %s", projections.Human(amount), projections.Human(a.Extra.Amount()))
 	case fundsapi.CapitalCommitted{}.EventType():
 		v.Summary = fmt.Sprintf("Committed %s to company %s", projections.Human(amount), a.Company)
+	case fundsapi.CapitalReleased{}.EventType():
+		v.Summary = withReason(fmt.Sprintf("Released %s: the deal did not close", projections.Human(amount)), a.Text)
 	case fundsapi.FundClosed{}.EventType():
 		v.Summary = withReason("Closed the fund", a.Text)
 	case matchingapi.DealSourced{}.EventType():

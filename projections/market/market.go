@@ -108,7 +108,8 @@ func (p *Projection) Schema() string { return schema }
 func (p *Projection) Handles(eventType string) bool {
 	switch eventType {
 	case applicationsapi.ApplicationSubmitted{}.EventType(), applicationsapi.ApplicationFunded{}.EventType(),
-		fundsapi.FundRegistered{}.EventType(), fundsapi.CapitalCommitted{}.EventType(), fundsapi.FundClosed{}.EventType():
+		fundsapi.FundRegistered{}.EventType(), fundsapi.CapitalCommitted{}.EventType(), fundsapi.FundClosed{}.EventType(),
+		fundsapi.CapitalReleased{}.EventType():
 		return true
 	}
 	return false
@@ -240,23 +241,19 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 			}
 		}
 	case fundsapi.CapitalCommitted:
-		i, ok := p.funds[v.FundID]
-		if !ok {
-			return fmt.Errorf("capital committed by fund %q, which was never registered", v.FundID)
-		}
 		amount, err := projections.ToFen("capital committed", v.Amount)
 		if err != nil {
 			return err
 		}
-		f := &p.st.Funds[i]
-		if f.Invested, err = f.Invested.Add(amount); err != nil {
+		return p.invest(e, v.FundID, amount)
+	case fundsapi.CapitalReleased:
+		// A closing that could not complete: invested falls in the month
+		// of the release.
+		amount, err := projections.ToFen("capital released", v.Amount)
+		if err != nil {
 			return err
 		}
-		for _, c := range p.cellsOf([2]string{DimTotal, ""}, [2]string{DimMonth, p.month(e)}, [2]string{DimFundType, f.Type}) {
-			if c.Invested, err = c.Invested.Add(amount); err != nil {
-				return err
-			}
-		}
+		return p.invest(e, v.FundID, -amount)
 	case fundsapi.FundClosed:
 		i, ok := p.funds[v.FundID]
 		if !ok {
@@ -265,6 +262,26 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 		p.st.Funds[i].Closed = true
 	default:
 		return fmt.Errorf("unexpected payload %T", payload)
+	}
+	return nil
+}
+
+// invest adds amount (negative for a release) to what the fund invested,
+// in its cells for the event's month.
+func (p *Projection) invest(e events.Event, fundID string, amount projections.Fen) error {
+	i, ok := p.funds[fundID]
+	if !ok {
+		return fmt.Errorf("capital moved by fund %q, which was never registered", fundID)
+	}
+	f := &p.st.Funds[i]
+	var err error
+	if f.Invested, err = f.Invested.Add(amount); err != nil {
+		return err
+	}
+	for _, c := range p.cellsOf([2]string{DimTotal, ""}, [2]string{DimMonth, p.month(e)}, [2]string{DimFundType, f.Type}) {
+		if c.Invested, err = c.Invested.Add(amount); err != nil {
+			return err
+		}
 	}
 	return nil
 }

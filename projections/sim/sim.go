@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -386,10 +387,35 @@ func (w *writer) deal(r *rand.Rand, s *script, f int, appID string, slice applic
 			return nil, true
 		}
 		s.emit(stream, me, matchingapi.TermSheetAccepted{DealID: dealID})
-		s.emit(stream, fm, matchingapi.DealClosed{DealID: dealID, FundID: FundID(f), ApplicationID: appID, CompanyID: slice.CompanyID, Amount: amount, Ownership: ownership})
-		s.emit("fund-"+FundID(f), fm, fundsapi.CapitalCommitted{FundID: FundID(f), DealID: dealID, ApplicationID: appID, CompanyID: slice.CompanyID, Amount: amount, DryPowderAfter: money.Zero})
+		w.close(r, s, f, appID, slice, amount, ownership)
 		return &amount, true
 	}
+}
+
+// close is the closing process's trail: the deal starts it, the
+// application is held, the fund commits, the deal closes. Now and then a
+// first attempt is undone (released, abandoned) before one succeeds.
+func (w *writer) close(r *rand.Rand, s *script, f int, appID string, slice applicationsapi.Slice, amount money.Amount, ownership decimal.Decimal) {
+	dealID := matchingapi.DealID(FundID(f), appID)
+	deal, app, fund := "deal-"+dealID, "application-"+appID, "fund-"+FundID(f)
+	commit := fundsapi.CapitalCommitted{FundID: FundID(f), DealID: dealID, ApplicationID: appID, CompanyID: slice.CompanyID, Amount: amount, DryPowderAfter: money.Zero}
+	attempt := func(n int) string {
+		process := dealID + "-" + strconv.Itoa(n)
+		s.emit(deal, manager(f), matchingapi.DealClosingStarted{DealID: dealID, Process: process, FundID: FundID(f), ApplicationID: appID,
+			CompanyID: slice.CompanyID, Amount: amount, Ownership: ownership})
+		s.emit(app, platform(), applicationsapi.ApplicationReserved{ApplicationID: appID, DealID: dealID, FundID: FundID(f), Slice: slice})
+		s.emit(fund, platform(), commit)
+		return process
+	}
+	if r.IntN(8) == 0 {
+		process := attempt(1)
+		why := "the deal's closing did not complete"
+		s.emit(fund, platform(), fundsapi.CapitalReleased{FundID: FundID(f), DealID: dealID, ApplicationID: appID, Amount: amount, DryPowderAfter: money.Zero, Reason: why})
+		s.emit(app, platform(), applicationsapi.ReservationReleased{ApplicationID: appID, DealID: dealID, Reason: why, Slice: slice})
+		s.emit(deal, platform(), matchingapi.DealClosingAbandoned{DealID: dealID, Process: process, Reason: why})
+	}
+	attempt(2)
+	s.emit(deal, platform(), matchingapi.DealClosed{DealID: dealID, FundID: FundID(f), ApplicationID: appID, CompanyID: slice.CompanyID, Amount: amount, Ownership: ownership})
 }
 
 // pick draws an index with the given weights.

@@ -23,7 +23,8 @@ type Application struct {
 	ReviewedBy  []string                         `json:"reviewed_by,omitempty"` // funds that took it under review
 	Deals       []applicationsapi.FundedDeal     `json:"deals,omitempty"`
 	History     []applicationsapi.StatusChange   `json:"history,omitempty"`
-	Reason      string                           `json:"reason,omitempty"` // of the withdrawal or rejection
+	Reason      string                           `json:"reason,omitempty"`      // of the withdrawal or rejection
+	ReservedBy  string                           `json:"reserved_by,omitempty"` // the deal closing on it, if any
 	CreatedAt   time.Time                        `json:"created_at"`
 	SubmittedAt time.Time                        `json:"submitted_at"` // zero while a draft
 	UpdatedAt   time.Time                        `json:"updated_at"`
@@ -89,8 +90,18 @@ func evolveApplication(a Application, e events.Event, payload any) Application {
 		if a.Status == applicationsapi.StatusMatched {
 			moveTo(applicationsapi.StatusUnderReview, "")
 		}
+	case applicationsapi.ApplicationReserved:
+		a.Slice, a.ReservedBy = p.Slice, p.DealID
+	case applicationsapi.ReservationReleased:
+		a.Slice = p.Slice
+		if a.ReservedBy == p.DealID {
+			a.ReservedBy = ""
+		}
 	case applicationsapi.ApplicationFunded:
 		a.Slice = p.Slice
+		if a.ReservedBy == p.DealID {
+			a.ReservedBy = "" // the closing that held it is done
+		}
 		a.Deals = append(slices.Clip(a.Deals), applicationsapi.FundedDeal{DealID: p.DealID, FundID: p.FundID, Instrument: p.Instrument, Amount: p.Amount, At: e.RecordedAt})
 		if a.Status != applicationsapi.StatusFunded {
 			moveTo(applicationsapi.StatusFunded, "")
@@ -171,9 +182,20 @@ func submitApplication(a Application, c Company) ([]events.Payload, error) {
 	}}, nil
 }
 
+// reserved refuses a move while a deal's closing holds the application.
+func reserved(a Application, move string) error {
+	if a.ReservedBy == "" {
+		return nil
+	}
+	return fundbridge.Errorf(fundbridge.ECONFLICT, "application %s is being closed by deal %s: it cannot be %s until that closing ends", a.ID, a.ReservedBy, move)
+}
+
 // withdrawApplication decides application.withdraw: the startup may pull
-// out until the application is decided.
+// out until the application is decided, but not while a deal closes on it.
 func withdrawApplication(a Application, c Company, cmd applicationsapi.WithdrawApplication) ([]events.Payload, error) {
+	if err := reserved(a, "withdrawn"); err != nil {
+		return nil, err
+	}
 	if !in(a.Status, applicationsapi.StatusDraft, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview) {
 		return nil, illegal(a, "withdrawn")
 	}
@@ -214,10 +236,51 @@ func markUnderReview(a Application, c Company, cmd applicationsapi.MarkUnderRevi
 	return []events.Payload{applicationsapi.ApplicationUnderReview{ApplicationID: a.ID, FundID: cmd.FundID, Slice: c.slice()}}, nil
 }
 
+// reserveApplication decides application.reserve: a deal's closing holds
+// the application before it commits capital. Refused once the application
+// is withdrawn, rejected, expired or funded by another deal, or while
+// another deal's closing holds it; reserving again for the same deal, or
+// after that deal funded it, changes nothing.
+func reserveApplication(a Application, c Company, cmd applicationsapi.ReserveApplication) ([]events.Payload, error) {
+	if _, funded := a.deal(cmd.DealID); funded || a.ReservedBy == cmd.DealID {
+		return nil, nil
+	}
+	if a.ReservedBy != "" {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "application %s is being closed by deal %s", a.ID, a.ReservedBy)
+	}
+	if a.Status == applicationsapi.StatusFunded {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "application %s is funded by deal %s: it cannot be funded by deal %s too", a.ID, a.Deals[len(a.Deals)-1].DealID, cmd.DealID)
+	}
+	if !in(a.Status, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview) {
+		return nil, illegal(a, "funded")
+	}
+	return []events.Payload{applicationsapi.ApplicationReserved{ApplicationID: a.ID, DealID: cmd.DealID, FundID: cmd.FundID, Slice: c.slice()}}, nil
+}
+
+// releaseReservation decides application.release_reservation: only the
+// deal that holds the application releases it; anything else is a no-op,
+// so a closing may undo a reservation whose outcome it never learned.
+func releaseReservation(a Application, c Company, cmd applicationsapi.ReleaseReservation) ([]events.Payload, error) {
+	if a.ReservedBy != cmd.DealID {
+		return nil, nil
+	}
+	return []events.Payload{applicationsapi.ReservationReleased{ApplicationID: a.ID, DealID: cmd.DealID, Reason: cmd.Reason, Slice: c.slice()}}, nil
+}
+
 // markFunded decides application.mark_funded. An application may be funded
 // by several deals (a loan and its equity tranche); each is recorded once.
+// The deal that holds a reservation may fund it whatever matching has
+// recorded so far: the reservation already checked the application.
 func markFunded(a Application, c Company, cmd applicationsapi.MarkFunded) ([]events.Payload, error) {
-	if !in(a.Status, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview, applicationsapi.StatusFunded) {
+	holder := a.ReservedBy != "" && a.ReservedBy == cmd.DealID
+	if a.ReservedBy != "" && !holder {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "application %s is being closed by deal %s", a.ID, a.ReservedBy)
+	}
+	allowed := []applicationsapi.Status{applicationsapi.StatusMatched, applicationsapi.StatusUnderReview, applicationsapi.StatusFunded}
+	if holder {
+		allowed = append(allowed, applicationsapi.StatusSubmitted)
+	}
+	if !in(a.Status, allowed...) {
 		return nil, illegal(a, "funded")
 	}
 	amount := *cmd.Amount
@@ -227,7 +290,7 @@ func markFunded(a Application, c Company, cmd applicationsapi.MarkFunded) ([]eve
 		}
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "deal %s is already recorded on application %s with other terms", cmd.DealID, a.ID)
 	}
-	if !a.matchedTo(cmd.FundID) {
+	if !holder && !a.matchedTo(cmd.FundID) {
 		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "fund %s was not matched to application %s", cmd.FundID, a.ID)
 	}
 	return []events.Payload{applicationsapi.ApplicationFunded{
@@ -237,6 +300,9 @@ func markFunded(a Application, c Company, cmd applicationsapi.MarkFunded) ([]eve
 
 // rejectApplication decides application.reject (by an operator).
 func rejectApplication(a Application, c Company, cmd applicationsapi.RejectApplication) ([]events.Payload, error) {
+	if err := reserved(a, "rejected"); err != nil {
+		return nil, err
+	}
 	if !in(a.Status, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview) {
 		return nil, illegal(a, "rejected")
 	}
@@ -246,6 +312,9 @@ func rejectApplication(a Application, c Company, cmd applicationsapi.RejectAppli
 // expireApplication decides application.expire: one nobody took under
 // review in time lapses.
 func expireApplication(a Application, c Company) ([]events.Payload, error) {
+	if err := reserved(a, "expired"); err != nil {
+		return nil, err
+	}
 	if !in(a.Status, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched) {
 		return nil, illegal(a, "expired")
 	}

@@ -87,6 +87,8 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(applicationsapi.MarkMatchedEndpoint, s.markMatched, now),
 			svc.Handle(applicationsapi.MarkUnderReviewEndpoint, s.markUnderReview, now),
 			svc.Handle(applicationsapi.MarkFundedEndpoint, s.markFunded, now),
+			svc.Handle(applicationsapi.ReserveApplicationEndpoint, s.reserve, now),
+			svc.Handle(applicationsapi.ReleaseReservationEndpoint, s.releaseReservation, now),
 			svc.Handle(applicationsapi.RejectApplicationEndpoint, s.reject, now),
 			svc.Handle(applicationsapi.ExpireApplicationEndpoint, s.expire, now),
 			svc.Handle(applicationsapi.GetApplicationEndpoint, s.getApplication),
@@ -146,7 +148,9 @@ func (s *Service) addPatent(ctx context.Context, req *svc.Request, cmd applicati
 }
 
 func (s *Service) executeCompany(ctx context.Context, req *svc.Request, id string, decide func(Company) ([]events.Payload, error)) (svc.Result, error) {
-	res, c, err := s.companies.Execute(ctx, id, command(req), decide)
+	// A company's ID is its startup's org: every caller checked the actor
+	// against it from the request (mayChangeCompany, or a registration).
+	res, c, err := s.companies.Execute(ctx, id, command(req), svc.CheckedBefore, decide)
 	if err != nil {
 		return svc.Result{}, fmt.Errorf("company %s: %w", id, err)
 	}
@@ -164,7 +168,8 @@ func (s *Service) draft(ctx context.Context, req *svc.Request, cmd applicationsa
 		return svc.Result{}, fmt.Errorf("draft for company %s: %w", cmd.CompanyID, err)
 	}
 	id := req.NewID(applicationsapi.DraftApplicationEndpoint.Op)
-	res, a, err := s.applications.Execute(ctx, id, command(req), func(a Application) ([]events.Payload, error) {
+	// A new application: the actor was checked against its company above.
+	res, a, err := s.applications.Execute(ctx, id, command(req), svc.CheckedBefore, func(a Application) ([]events.Payload, error) {
 		return draftApplication(a, id, company, cmd)
 	})
 	if err != nil {
@@ -207,6 +212,18 @@ func (s *Service) markFunded(ctx context.Context, req *svc.Request, cmd applicat
 	})
 }
 
+func (s *Service) reserve(ctx context.Context, req *svc.Request, cmd applicationsapi.ReserveApplication) (svc.Result, error) {
+	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
+		return reserveApplication(a, c, cmd)
+	})
+}
+
+func (s *Service) releaseReservation(ctx context.Context, req *svc.Request, cmd applicationsapi.ReleaseReservation) (svc.Result, error) {
+	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
+		return releaseReservation(a, c, cmd)
+	})
+}
+
 func (s *Service) reject(ctx context.Context, req *svc.Request, cmd applicationsapi.RejectApplication) (svc.Result, error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return rejectApplication(a, c, cmd)
@@ -245,10 +262,7 @@ func (s *Service) executeApplication(ctx context.Context, req *svc.Request, id s
 	if !company.Registered() {
 		return svc.Result{}, fmt.Errorf("application %s: company %s has no events", id, current.State.Slice.CompanyID)
 	}
-	res, a, err := s.applications.Execute(ctx, id, command(req), func(a Application) ([]events.Payload, error) {
-		if err := visible(a); err != nil {
-			return nil, err
-		}
+	res, a, err := s.applications.Execute(ctx, id, command(req), visible, func(a Application) ([]events.Payload, error) {
 		return decide(a, company)
 	})
 	if err != nil {

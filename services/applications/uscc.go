@@ -60,7 +60,7 @@ func (s *Service) claimUSCC(ctx context.Context, req *svc.Request, code, company
 	if cmd.Meta.IdempotencyKey != "" {
 		cmd.Meta.IdempotencyKey += ":uscc"
 	}
-	if _, _, err := s.usccs.Execute(ctx, usccStream(code), cmd, func(c usccClaim) ([]events.Payload, error) {
+	if _, _, err := s.usccs.Execute(ctx, usccStream(code), cmd, svc.CheckedBefore, func(c usccClaim) ([]events.Payload, error) {
 		return claimUSCC(c, code, companyID)
 	}); err != nil {
 		return fmt.Errorf("claim USCC %s: %w", code, err)

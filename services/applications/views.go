@@ -38,7 +38,7 @@ func presentApplication(a Application, own func(fundID string) bool) application
 		ID: a.ID, CompanyName: a.CompanyName, Slice: a.Slice, Status: a.Status, ApplicationTerms: a.Terms,
 		CreditDataShared: a.Terms.CreditDataConsent,
 		FundIDs:          nonNil(a.FundIDs), ReviewedBy: nonNil(a.ReviewedBy), Deals: nonNil(a.Deals),
-		StatusHistory: nonNil(a.History), Reason: a.Reason,
+		StatusHistory: nonNil(a.History), Reason: a.Reason, ClosingDeal: a.ReservedBy,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Version: a.Version,
 	}
 	v.Instruments = nonNil(v.Instruments)

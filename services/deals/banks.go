@@ -74,7 +74,7 @@ func onBank[C any](s *Service, bankID func(C) string, decide func(Bank, fundbrid
 }
 
 func (s *Service) executeBank(ctx context.Context, req *svc.Request, op, id string, authorize func(Bank) error, decide func(Bank) ([]events.Payload, error)) (svc.Result, error) {
-	res, b, err := s.banks.ExecuteAuthorized(ctx, id, command(req), authorize, decide)
+	res, b, err := s.banks.Execute(ctx, id, command(req), authorize, decide)
 	if err != nil {
 		return svc.Result{}, refusal(err, op, "bank", id)
 	}

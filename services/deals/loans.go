@@ -35,7 +35,7 @@ func onLoan[C any](s *Service, loanID func(C) string, decide func(Loan, fundbrid
 			}
 			return nil
 		}
-		res, l, err := s.loans.ExecuteAuthorized(ctx, id, command(req), authorize, func(l Loan) ([]events.Payload, error) {
+		res, l, err := s.loans.Execute(ctx, id, command(req), authorize, func(l Loan) ([]events.Payload, error) {
 			return decide(l, req.Actor, s.now(), cmd)
 		})
 		if err != nil {
@@ -81,7 +81,7 @@ func (s *Service) afterLoan(ctx context.Context, req *svc.Request, l Loan) uint6
 // nothing. It returns the position of the release, 0 if none.
 func (s *Service) settle(ctx context.Context, req *svc.Request, bankID, dealID string, target money.Amount, reason string) uint64 {
 	sys, c := byPlatform(req)
-	res, _, err := s.banks.Execute(ctx, bankID, c, func(b Bank) ([]events.Payload, error) {
+	res, _, err := s.banks.Execute(ctx, bankID, c, svc.CheckedBefore, func(b Bank) ([]events.Payload, error) {
 		held := b.DealExposure(dealID)
 		if !held.GreaterThan(target) {
 			return nil, nil
@@ -99,7 +99,7 @@ func (s *Service) settle(ctx context.Context, req *svc.Request, bankID, dealID s
 // bank still holds it.
 func (s *Service) release(ctx context.Context, req *svc.Request, bankID, dealID string, amount money.Amount, reason string) {
 	sys, c := byPlatform(req)
-	_, _, err := s.banks.Execute(ctx, bankID, c, func(b Bank) ([]events.Payload, error) {
+	_, _, err := s.banks.Execute(ctx, bankID, c, svc.CheckedBefore, func(b Bank) ([]events.Payload, error) {
 		give := money.Min(amount, b.DealExposure(dealID))
 		if !give.IsPositive() {
 			return nil, nil

@@ -41,7 +41,7 @@ func (s *Service) propose(ctx context.Context, req *svc.Request, cmd dealsapi.Pr
 	}
 	with.LeadBank = lead.State
 	id := req.NewID(dealsapi.OpPropose)
-	res, d, err := s.deals.Execute(ctx, id, command(req), func(d Deal) ([]events.Payload, error) {
+	res, d, err := s.deals.Execute(ctx, id, command(req), svc.CheckedBefore, func(d Deal) ([]events.Payload, error) {
 		return decidePropose(d, req.Actor, s.now(), id, cmd, with)
 	})
 	if err != nil {
@@ -123,7 +123,7 @@ func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.Com
 	}
 	// Judged first without writing, on fresh state: a refusal reserves
 	// nothing, and a retry gets its first result.
-	res, deal, err := s.deals.ExecuteAuthorized(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
+	res, deal, err := s.deals.Execute(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
 		_, err := decideCommit(d, bank, req.Actor, s.now(), cmd)
 		return nil, err
 	})
@@ -134,14 +134,14 @@ func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.Com
 	if req.IdempotencyKey != "" {
 		reserve.Meta.IdempotencyKey = req.NewID(dealsapi.OpCommit + "/reserve")
 	}
-	if _, _, err := s.banks.Execute(ctx, cmd.BankID, reserve, func(b Bank) ([]events.Payload, error) {
+	if _, _, err := s.banks.Execute(ctx, cmd.BankID, reserve, svc.CheckedBefore, func(b Bank) ([]events.Payload, error) {
 		return DecideReserveExposure(b, sys, dealsapi.ReserveExposure{BankID: cmd.BankID, DealID: cmd.DealID, BorrowerID: deal.BorrowerID, Amount: cmd.Amount})
 	}); err != nil {
 		return svc.Result{}, refusal(err, dealsapi.OpCommit, "bank", cmd.BankID)
 	}
 	// The limits were checked against the bank before this reservation;
 	// the reservation itself held them on fresh state.
-	res, d, err := s.deals.ExecuteAuthorized(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
+	res, d, err := s.deals.Execute(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
 		return decideCommit(d, bank, req.Actor, s.now(), cmd)
 	})
 	if err != nil {
@@ -156,7 +156,7 @@ func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.Com
 // instance last cached it.
 func (s *Service) freshBank(ctx context.Context, id string) (Bank, error) {
 	var bank Bank
-	_, _, err := s.banks.ExecuteAuthorized(ctx, id, svc.Command{}, nil, func(b Bank) ([]events.Payload, error) {
+	_, _, err := s.banks.Execute(ctx, id, svc.Command{}, nil, func(b Bank) ([]events.Payload, error) {
 		bank = b
 		return nil, nil
 	})
@@ -178,7 +178,7 @@ func (s *Service) recordEquity(ctx context.Context, req *svc.Request, cmd dealsa
 	sys, _ := byPlatform(req)
 	decide := func(d Deal) ([]events.Payload, error) { return decideRecordEquity(d, sys, s.now(), cmd) }
 	pending := false
-	res, d, err := s.deals.ExecuteAuthorized(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
+	res, d, err := s.deals.Execute(ctx, cmd.DealID, command(req), s.canSee(req.Actor, cmd.DealID), func(d Deal) ([]events.Payload, error) {
 		out, err := decide(d)
 		pending = len(out) > 0
 		return nil, err
@@ -210,7 +210,7 @@ func onDeal[C any](s *Service, dealID func(C) string, decide func(Deal, fundbrid
 }
 
 func (s *Service) executeDeal(ctx context.Context, req *svc.Request, op, id string, c svc.Command, decide func(Deal) ([]events.Payload, error)) (svc.Result, error) {
-	res, d, err := s.deals.ExecuteAuthorized(ctx, id, c, s.canSee(req.Actor, id), decide)
+	res, d, err := s.deals.Execute(ctx, id, c, s.canSee(req.Actor, id), decide)
 	if err != nil {
 		return svc.Result{}, refusal(err, op, "deal", id)
 	}
@@ -249,7 +249,7 @@ func (s *Service) afterDeal(ctx context.Context, req *svc.Request, d Deal) uint6
 		return last
 	}
 	sys, c := byPlatform(req)
-	res, l, err := s.loans.Execute(ctx, d.DealID, c, func(l Loan) ([]events.Payload, error) { return decideOpenLoan(l, sys, d) })
+	res, l, err := s.loans.Execute(ctx, d.DealID, c, svc.CheckedBefore, func(l Loan) ([]events.Payload, error) { return decideOpenLoan(l, sys, d) })
 	if err != nil {
 		s.log.Error("open the loan of a closed deal", "deal", d.DealID, "err", err)
 		return last

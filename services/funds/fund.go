@@ -86,6 +86,13 @@ func evolve(s fund, e events.Event, payload any) fund {
 			Amount: p.Amount, DryPowderAfter: p.DryPowderAfter, CommittedAt: e.RecordedAt, Version: e.Version,
 		})
 		s.Invested = s.Invested.Add(p.Amount)
+	case fundsapi.CapitalReleased:
+		i := slices.IndexFunc(s.Commitments, func(c fundsapi.Commitment) bool { return c.DealID == p.DealID })
+		if i < 0 {
+			return s
+		}
+		s.Commitments = slices.Delete(slices.Clone(s.Commitments), i, i+1)
+		s.Invested = s.Invested.Sub(p.Amount)
 	case fundsapi.FundClosed:
 		s.Closed, s.CloseReason = true, p.Reason
 	default:
@@ -275,6 +282,27 @@ func decideCommit(s fund, a fundbridge.Actor, cmd fundsapi.CommitCapital) ([]eve
 	return []events.Payload{fundsapi.CapitalCommitted{
 		FundID: s.ID, DealID: cmd.DealID, ApplicationID: cmd.ApplicationID, CompanyID: cmd.CompanyID,
 		Amount: cmd.Amount, DryPowderAfter: dry.Sub(cmd.Amount),
+	}}, nil
+}
+
+// decideRelease gives back a deal's commitment. A deal with none (never
+// committed, or released already) changes nothing: the closing process
+// undoes a commit without knowing whether it took effect. A closed fund
+// still takes its capital back.
+func decideRelease(s fund, a fundbridge.Actor, cmd fundsapi.ReleaseCapital) ([]events.Payload, error) {
+	if a.Role != fundbridge.RoleSystem {
+		return nil, forbidden(a.Role, "release fund capital")
+	}
+	if !s.exists() {
+		return nil, notFound(cmd.FundID)
+	}
+	c, ok := s.commitment(cmd.DealID)
+	if !ok {
+		return nil, nil
+	}
+	return []events.Payload{fundsapi.CapitalReleased{
+		FundID: s.ID, DealID: c.DealID, ApplicationID: c.ApplicationID, Amount: c.Amount,
+		DryPowderAfter: s.DryPowder().Add(c.Amount), Reason: strings.TrimSpace(cmd.Reason),
 	}}, nil
 }
 

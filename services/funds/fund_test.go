@@ -383,3 +383,34 @@ func TestEvolveNeverWritesIntoItsInput(t *testing.T) {
 		t.Fatalf("closed fund folds to %+v", s)
 	}
 }
+
+func TestRelease(t *testing.T) {
+	small := fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Small", Type: fundsapi.FundAngel, CommittedCapital: amt("50000000.00")}
+	do := func(a fundbridge.Actor, deal string) func(fund) ([]events.Payload, error) {
+		return func(s fund) ([]events.Payload, error) {
+			return decideRelease(s, a, fundsapi.ReleaseCapital{FundID: "f1", DealID: deal, Reason: " closing failed "})
+		}
+	}
+	two := []events.Payload{small, commitment("d0", "30000000.00", "20000000.00"), commitment("d1", "5000000.00", "15000000.00")}
+	released := fundsapi.CapitalReleased{FundID: "f1", DealID: "d0", ApplicationID: "app-d0", Amount: amt("30000000.00"), DryPowderAfter: amt("45000000.00"), Reason: "closing failed"}
+	check(t, []scenario{
+		{name: "the platform releases a deal's commitment", given: two, when: do(platform, "d0"), then: []events.Payload{released}},
+		{name: "a closed fund takes its capital back", given: append(two, fundsapi.FundClosed{FundID: "f1"}), when: do(platform, "d0"), then: []events.Payload{released}},
+		{name: "a deal never committed changes nothing", given: two, when: do(platform, "d9")},
+		{name: "released already changes nothing", given: append(two, released), when: do(platform, "d0")},
+		{name: "operator", given: two, when: do(operator, "d0"), code: fundbridge.EFORBIDDEN},
+		{name: "fund manager", given: two, when: do(managerA, "d0"), code: fundbridge.EFORBIDDEN},
+		{name: "no such fund", when: do(platform, "d0"), code: fundbridge.ENOTFOUND},
+	})
+	s := fold(t, append(two, released))
+	if s.DryPowder().String() != "45000000.00" || len(s.Commitments) != 1 || s.Commitments[0].DealID != "d1" {
+		t.Fatalf("after release: dry powder %s, commitments %+v", s.DryPowder(), s.Commitments)
+	}
+	// Released, the deal may commit again (a later closing of the same deal).
+	check(t, []scenario{{name: "commit again", given: append(two, released), when: func(s fund) ([]events.Payload, error) {
+		return decideCommit(s, platform, commit("d0", "30000000.00"))
+	}, then: []events.Payload{commitment("d0", "30000000.00", "15000000.00")}}})
+	if err := (fundsapi.ReleaseCapital{FundID: "f1"}).Validate(); !namesField(err, "deal_id") {
+		t.Errorf("a release without a deal: %v", err)
+	}
+}

@@ -93,6 +93,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(fundsapi.RegisterFundEndpoint, s.register),
 			svc.Handle(fundsapi.SetMandateEndpoint, onFund(s, fundsapi.OpSetMandate, "set fund mandates", fundsapi.Managers(), func(c fundsapi.SetMandate) string { return c.FundID }, decideSetMandate)),
 			svc.Handle(fundsapi.CommitCapitalEndpoint, onFund(s, fundsapi.OpCommit, "commit fund capital", fundsapi.Committers(), func(c fundsapi.CommitCapital) string { return c.FundID }, decideCommit)),
+			svc.Handle(fundsapi.ReleaseCapitalEndpoint, onFund(s, fundsapi.OpRelease, "release fund capital", []fundbridge.Role{fundbridge.RoleSystem}, func(c fundsapi.ReleaseCapital) string { return c.FundID }, decideRelease)),
 			svc.Handle(fundsapi.CloseFundEndpoint, onFund(s, fundsapi.OpClose, "close funds", fundsapi.Managers(), func(c fundsapi.CloseFund) string { return c.FundID }, decideClose)),
 			svc.Handle(fundsapi.GetFundEndpoint, s.get),
 			svc.Handle(fundsapi.ListFundsEndpoint, s.list),
@@ -182,7 +183,9 @@ func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, 
 		},
 		Expected: req.ExpectedVersion,
 	}
-	res, state, err := s.repo.Execute(ctx, id, cmd, decide)
+	// Every caller checked the actor first (s.authorize, or the role for a
+	// registration): see authorize for why funds check before loading.
+	res, state, err := s.repo.Execute(ctx, id, cmd, svc.CheckedBefore, decide)
 	switch {
 	case err == nil:
 	case fundbridge.ErrorCode(err) != fundbridge.EINTERNAL:

@@ -305,7 +305,7 @@ func (s *Service) addUserOnce(ctx context.Context, req *svc.Request, u identitya
 // claim reserves the email for the user: the claim makes emails unique
 // across concurrent sign-ups.
 func (s *Service) claim(ctx context.Context, req *svc.Request, email, userID string) (events.AppendResult, error) {
-	res, _, err := s.claims.Execute(ctx, emailStream(email), meta(req, ":claim"), func(st claimState) ([]events.Payload, error) {
+	res, _, err := s.claims.Execute(ctx, emailStream(email), meta(req, ":claim"), svc.CheckedBefore, func(st claimState) ([]events.Payload, error) {
 		return claimEmail(st, email, userID)
 	})
 	return res, err
@@ -330,7 +330,7 @@ func (s *Service) register(ctx context.Context, req *svc.Request, u identityapi.
 		return identityapi.User{}, 0, err
 	}
 	e := identityapi.UserRegistered{UserID: userID, Role: role, OrgID: orgID, Credential: credential, Personal: sealed}
-	res, _, err := s.users.Execute(ctx, userID, meta(req, ":user"), func(st userState) ([]events.Payload, error) {
+	res, _, err := s.users.Execute(ctx, userID, meta(req, ":user"), svc.CheckedBefore, func(st userState) ([]events.Payload, error) {
 		return registerUser(st, e)
 	})
 	if err != nil {
@@ -369,7 +369,7 @@ func (s *Service) createOrg(ctx context.Context, req *svc.Request, cmd identitya
 	}
 	orgID := req.NewID(identityapi.CreateOrgEndpoint.Op)
 	org := identityapi.Org{OrgID: orgID, Name: cmd.Name, Role: cmd.Role}
-	if _, _, err := s.orgs.Execute(ctx, orgID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
+	if _, _, err := s.orgs.Execute(ctx, orgID, meta(req, ":org"), svc.CheckedBefore, func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, org)
 	}); err != nil {
 		return svc.Result{}, err
@@ -425,7 +425,7 @@ func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request, cmd i
 	email, _ := identityapi.NormaliseEmail(cmd.Email)
 	// Fixed IDs: the first operator is the same on every start.
 	orgID, userID := "operators", "operator-"+emailStream(email)[:12]
-	if _, _, err := s.orgs.Execute(ctx, orgID, svc.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID}}, func(st orgState) ([]events.Payload, error) {
+	if _, _, err := s.orgs.Execute(ctx, orgID, svc.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID}}, svc.CheckedBefore, func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, identityapi.Org{OrgID: orgID, Name: "Fundbridge operators", Role: fundbridge.RoleOperator})
 	}); err != nil {
 		return svc.Result{}, err
@@ -479,7 +479,8 @@ func (s *Service) eraseUser(ctx context.Context, req *svc.Request, cmd identitya
 	if s.keys == nil {
 		return svc.Result{}, errors.New("identity has no person keys to destroy")
 	}
-	res, _, err := s.users.Execute(ctx, cmd.UserID, meta(req, ":erase"), func(st userState) ([]events.Payload, error) {
+	// The actor was checked against the request above (the person or an operator).
+	res, _, err := s.users.Execute(ctx, cmd.UserID, meta(req, ":erase"), svc.CheckedBefore, func(st userState) ([]events.Payload, error) {
 		return eraseUser(st, cmd.UserID)
 	})
 	if err != nil {

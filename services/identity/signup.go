@@ -86,7 +86,7 @@ func (s *Service) completeSignup(ctx context.Context, req *svc.Request, cmd iden
 		Name string `json:"name"`
 	}
 	_ = json.Unmarshal(cmd.Company, &companyName)
-	if _, _, err := s.orgs.Execute(ctx, companyID, meta(req, ":org"), func(st orgState) ([]events.Payload, error) {
+	if _, _, err := s.orgs.Execute(ctx, companyID, meta(req, ":org"), svc.CheckedBefore, func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, identityapi.Org{OrgID: companyID, Name: companyName.Name, Role: fundbridge.RoleStartup})
 	}); err != nil {
 		return identityapi.User{}, 0, err
@@ -115,7 +115,7 @@ func (s *Service) claimForSignup(ctx context.Context, req *svc.Request, email, u
 	// No idempotency key: a claim released after a refusal must be taken
 	// again by a corrected retry, not answered from the stream as done.
 	// The decision is idempotent by itself (the user's own claim is kept).
-	_, _, err = s.claims.Execute(ctx, stream, meta(&svc.Request{Actor: req.Actor, CorrelationID: req.CorrelationID, ID: req.ID}, ""), func(st claimState) ([]events.Payload, error) {
+	_, _, err = s.claims.Execute(ctx, stream, meta(&svc.Request{Actor: req.Actor, CorrelationID: req.CorrelationID, ID: req.ID}, ""), svc.CheckedBefore, func(st claimState) ([]events.Payload, error) {
 		return claimForSignup(st, email, userID, st.UserID == holder && !holderRegistered, now)
 	})
 	return err
@@ -139,7 +139,7 @@ func claimForSignup(st claimState, email, userID string, holderGone bool, now ti
 func (s *Service) release(ctx context.Context, req *svc.Request, email, userID, reason string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_, _, _ = s.claims.Execute(ctx, emailStream(email), meta(&svc.Request{Actor: req.Actor, CorrelationID: req.CorrelationID, ID: req.ID}, ""), func(st claimState) ([]events.Payload, error) {
+	_, _, _ = s.claims.Execute(ctx, emailStream(email), meta(&svc.Request{Actor: req.Actor, CorrelationID: req.CorrelationID, ID: req.ID}, ""), svc.CheckedBefore, func(st claimState) ([]events.Payload, error) {
 		if st.UserID != userID {
 			return nil, nil
 		}

@@ -49,7 +49,7 @@ func TestConcurrentBindsNeverOverdrawTheBudget(t *testing.T) {
 	meta := func(cause string) svc.Command {
 		return svc.Command{Meta: events.Meta{Actor: platformActor, CorrelationID: "race", CausationID: cause}}
 	}
-	if _, _, err := instances[0].Execute(ctx, id, meta("create"), func(g Programme) ([]events.Payload, error) {
+	if _, _, err := instances[0].Execute(ctx, id, meta("create"), svc.CheckedBefore, func(g Programme) ([]events.Payload, error) {
 		cmd := createCmd()
 		cmd.Budget = created.Budget
 		return decideCreateProgramme(g, operator, id, cmd)
@@ -87,7 +87,7 @@ func TestConcurrentBindsNeverOverdrawTheBudget(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			var decided api.SubsidyDrawn
-			_, _, err := instances[i%2].Execute(ctx, id, meta(cmd.PolicyID), func(g Programme) ([]events.Payload, error) {
+			_, _, err := instances[i%2].Execute(ctx, id, meta(cmd.PolicyID), svc.CheckedBefore, func(g Programme) ([]events.Payload, error) {
 				decisions.Add(1)
 				out, err := decideDraw(g, platformActor, cmd)
 				if err == nil && len(out) == 1 {

@@ -57,8 +57,12 @@ func evolveDeal(d matchingapi.Deal, e events.Event, payload any) matchingapi.Dea
 		}
 	case matchingapi.TermSheetDeclined:
 		d.Step, d.TermSheet, d.DeclineNote = matchingapi.StepICReview, nil, p.Reason
+	case matchingapi.DealClosingStarted:
+		d.ClosingProcess = p.Process
+	case matchingapi.DealClosingAbandoned:
+		d.ClosingProcess, d.LastClosingFailure = "", p.Reason
 	case matchingapi.DealClosed:
-		d.Step = matchingapi.StepClosed
+		d.Step, d.ClosingProcess = matchingapi.StepClosed, ""
 		d.Closed = &matchingapi.DealClosing{Amount: p.Amount, Ownership: p.Ownership, Percent: percent(p.Ownership)}
 	default:
 		return d
@@ -123,6 +127,9 @@ func decideAdvance(d matchingapi.Deal, cmd matchingapi.AdvanceDeal) ([]events.Pa
 func decidePass(d matchingapi.Deal, cmd matchingapi.PassDeal) ([]events.Payload, error) {
 	if !dealOpen(d) {
 		return nil, refuseClosed(d)
+	}
+	if err := refuseWhileClosing(d, "passed"); err != nil {
+		return nil, err
 	}
 	return []events.Payload{matchingapi.DealPassed{DealID: d.ID, Step: d.Step, Reason: cmd.Reason}}, nil
 }
@@ -190,9 +197,19 @@ func decideDeclineTermSheet(d matchingapi.Deal, cmd matchingapi.DeclineTermSheet
 	return []events.Payload{matchingapi.TermSheetDeclined{DealID: d.ID, Reason: cmd.Reason}}, nil
 }
 
-// decideClose closes a deal whose term sheet the startup accepted. The
-// service has the fund commit the capital first.
-func decideClose(d matchingapi.Deal) ([]events.Payload, error) {
+// refuseWhileClosing refuses a move while a closing process works on the deal.
+func refuseWhileClosing(d matchingapi.Deal, move string) error {
+	if d.ClosingProcess == "" {
+		return nil
+	}
+	return fundbridge.Errorf(fundbridge.ECONFLICT, "deal %s is closing (process %s): it cannot be %s until that ends", d.ID, d.ClosingProcess, move)
+}
+
+// decideStartClosing starts closing a deal whose term sheet the startup
+// accepted: the closing process (the given instance) does the rest. No
+// other service is called here: the process reserves the application and
+// commits the capital, and closes the deal with deal.complete_closing.
+func decideStartClosing(d matchingapi.Deal, process string) ([]events.Payload, error) {
 	switch {
 	case !dealOpen(d):
 		return nil, refuseClosed(d)
@@ -201,10 +218,42 @@ func decideClose(d matchingapi.Deal) ([]events.Payload, error) {
 	case !d.TermSheet.Accepted:
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "the startup has not accepted the term sheet of deal %s yet", d.ID)
 	}
+	if err := refuseWhileClosing(d, "closed again"); err != nil {
+		return nil, err
+	}
+	return []events.Payload{matchingapi.DealClosingStarted{
+		DealID: d.ID, Process: process, FundID: d.FundID, ApplicationID: d.ApplicationID, CompanyID: d.CompanyID,
+		Amount: d.TermSheet.Amount, Ownership: d.TermSheet.Ownership,
+	}}, nil
+}
+
+// decideHoldClosing answers the closing process's first step: the deal is
+// still closing under it (and stays so until it completes or abandons).
+func decideHoldClosing(d matchingapi.Deal, c matchingapi.ClosingStep) ([]events.Payload, error) {
+	if d.ClosingProcess != c.Process {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "deal %s is not being closed by process %s", d.ID, c.Process)
+	}
+	return nil, nil
+}
+
+// decideCompleteClosing closes the deal for the process that holds it.
+func decideCompleteClosing(d matchingapi.Deal, c matchingapi.ClosingStep) ([]events.Payload, error) {
+	if d.ClosingProcess != c.Process {
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "deal %s is not being closed by process %s", d.ID, c.Process)
+	}
 	return []events.Payload{matchingapi.DealClosed{
 		DealID: d.ID, FundID: d.FundID, ApplicationID: d.ApplicationID, CompanyID: d.CompanyID,
 		Amount: d.TermSheet.Amount, Ownership: d.TermSheet.Ownership,
 	}}, nil
+}
+
+// decideAbandonClosing puts the deal back at its accepted term sheet once
+// the process released what it took; for any other process, nothing.
+func decideAbandonClosing(d matchingapi.Deal, c matchingapi.ClosingStep, reason string) ([]events.Payload, error) {
+	if d.ClosingProcess != c.Process {
+		return nil, nil
+	}
+	return []events.Payload{matchingapi.DealClosingAbandoned{DealID: d.ID, Process: c.Process, Reason: reason}}, nil
 }
 
 func joinReasons(rs []string) string {

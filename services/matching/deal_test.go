@@ -306,12 +306,14 @@ func TestDecideDeclineTermSheet(t *testing.T) {
 	}
 }
 
-func TestDecideClose(t *testing.T) {
-	got, err := decideClose(given(accepted()...))
-	then(t, got, err, []events.Payload{closing()}, "", "")
-	if d := given(closedDeal()...); d.Step != matchingapi.StepClosed || d.Closed.Percent != "16.67%" || !d.Closed.Amount.Equal(yuanM(10)) {
-		t.Errorf("closed deal = %+v", d)
-	}
+func closingStarted(process string) events.Payload {
+	return matchingapi.DealClosingStarted{DealID: testDeal, Process: process, FundID: "f1", ApplicationID: "a1", CompanyID: "c1",
+		Amount: yuanM(10), Ownership: decimal.RequireFromString("0.1666666667")}
+}
+
+func TestDecideStartClosing(t *testing.T) {
+	got, err := decideStartClosing(given(accepted()...), "p1")
+	then(t, got, err, []events.Payload{closingStarted("p1")}, "", "")
 	for _, tc := range []struct {
 		name      string
 		given     []events.Payload
@@ -321,13 +323,56 @@ func TestDecideClose(t *testing.T) {
 		{"no term sheet", atICReview(), fundbridge.ECONFLICT, "cannot close deal f1_a1 at ic_review"},
 		{"passed", plus(accepted(), passedAt(matchingapi.StepTermSheet)), fundbridge.ECONFLICT, "was passed"},
 		{"closed", closedDeal(), fundbridge.ECONFLICT, "is closed"},
+		{"closing", plus(accepted(), closingStarted("p1")), fundbridge.ECONFLICT, "is closing (process p1)"},
 		{"no deal", nil, fundbridge.ENOTFOUND, "no deal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := decideClose(given(tc.given...))
+			got, err := decideStartClosing(given(tc.given...), "p2")
 			then(t, got, err, nil, tc.code, tc.msg)
 		})
 	}
+	// Once abandoned, the deal may be closed again, by a new process.
+	abandoned := plus(accepted(), closingStarted("p1"), matchingapi.DealClosingAbandoned{DealID: testDeal, Process: "p1", Reason: "withdrawn"})
+	if d := given(abandoned...); d.ClosingProcess != "" || d.LastClosingFailure != "withdrawn" {
+		t.Errorf("abandoned deal = %+v", d)
+	}
+	got, err = decideStartClosing(given(abandoned...), "p2")
+	then(t, got, err, []events.Payload{closingStarted("p2")}, "", "")
+}
+
+func TestPassWhileClosing(t *testing.T) {
+	got, err := decidePass(given(plus(accepted(), closingStarted("p1"))...), matchingapi.PassDeal{DealID: testDeal, Reason: "cold feet"})
+	then(t, got, err, nil, fundbridge.ECONFLICT, "is closing (process p1): it cannot be passed")
+}
+
+func TestClosingSteps(t *testing.T) {
+	closingP1 := plus(accepted(), closingStarted("p1"))
+	p1 := matchingapi.ClosingStep{DealID: testDeal, Process: "p1"}
+	p2 := matchingapi.ClosingStep{DealID: testDeal, Process: "p2"}
+
+	got, err := decideHoldClosing(given(closingP1...), p1)
+	then(t, got, err, nil, "", "")
+	got, err = decideHoldClosing(given(closingP1...), p2)
+	then(t, got, err, nil, fundbridge.ECONFLICT, "is not being closed by process p2")
+	got, err = decideHoldClosing(given(accepted()...), p1)
+	then(t, got, err, nil, fundbridge.ECONFLICT, "is not being closed by process p1")
+
+	got, err = decideCompleteClosing(given(closingP1...), p1)
+	then(t, got, err, []events.Payload{closing()}, "", "")
+	if d := given(plus(closingP1, closing())...); d.Step != matchingapi.StepClosed || d.ClosingProcess != "" || d.Closed.Percent != "16.67%" || !d.Closed.Amount.Equal(yuanM(10)) {
+		t.Errorf("closed deal = %+v", d)
+	}
+	got, err = decideCompleteClosing(given(closingP1...), p2)
+	then(t, got, err, nil, fundbridge.ECONFLICT, "is not being closed by process p2")
+	got, err = decideCompleteClosing(given(accepted()...), p1)
+	then(t, got, err, nil, fundbridge.ECONFLICT, "is not being closed by process p1")
+
+	got, err = decideAbandonClosing(given(closingP1...), p1, "the fund cannot commit")
+	then(t, got, err, []events.Payload{matchingapi.DealClosingAbandoned{DealID: testDeal, Process: "p1", Reason: "the fund cannot commit"}}, "", "")
+	got, err = decideAbandonClosing(given(closingP1...), p2, "late")
+	then(t, got, err, nil, "", "") // another process's abandon changes nothing
+	got, err = decideAbandonClosing(given(accepted()...), p1, "late")
+	then(t, got, err, nil, "", "")
 }
 
 func TestEvolveDoesNotShareTermSheets(t *testing.T) {

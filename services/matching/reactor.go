@@ -14,13 +14,13 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
-	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // The reactor tells the applications service what matching learned: new
-// matches, a fund starting to screen, a closing. The follower only marks
+// matches and a fund starting to screen. (A closing is a process of its
+// own: closing.go.) The follower only marks
 // work (a coalescing set, never blocking on NATS); one goroutine does it.
 // Each task re-reads the views when it runs and sends only what the
 // applications service's own events do not show yet, so a restart that
@@ -40,7 +40,6 @@ type taskKind uint8
 const (
 	taskMatch  taskKind = iota + 1 // id: application
 	taskReview                     // id: deal
-	taskFunded                     // id: deal
 )
 
 type taskKey struct {
@@ -266,8 +265,6 @@ func (r *reactor) plan(k taskKey) (*call, outcome) {
 		return r.planMatch(k.id)
 	case taskReview:
 		return r.planReview(k.id)
-	case taskFunded:
-		return r.planFunded(k.id)
 	}
 	return nil, done
 }
@@ -333,8 +330,8 @@ func matchKey(appID string, sortedFunds []string) string {
 }
 
 // awaitMatch reports whether a fund's match to an application is still
-// to be recorded; the applications service refuses reviews and fundings
-// by unmatched funds, so those wait for it.
+// to be recorded; the applications service refuses reviews by unmatched
+// funds, so those wait for it.
 func (r *reactor) awaitMatch(st *appState, appID, fundID string) bool {
 	if has(st.matched, fundID) {
 		return false
@@ -361,34 +358,4 @@ func (r *reactor) planReview(dealID string) (*call, outcome) {
 		endpoint: applicationsapi.MarkUnderReviewEndpoint.Info(), key: "under_review:" + dealID,
 		payload: applicationsapi.MarkUnderReview{ApplicationID: d.ApplicationID, FundID: d.FundID},
 	}, done
-}
-
-func (r *reactor) planFunded(dealID string) (*call, outcome) {
-	d, ok := r.views.deals[dealID]
-	if !ok || d.Step != matchingapi.StepClosed || d.Closed == nil {
-		return nil, done
-	}
-	st := r.views.apps[d.ApplicationID]
-	if st != nil && has(st.funded, dealID) {
-		return nil, done
-	}
-	if st != nil && st.open() && r.awaitMatch(st, d.ApplicationID, d.FundID) {
-		return nil, later
-	}
-	amount := d.Closed.Amount
-	return &call{
-		endpoint: applicationsapi.MarkFundedEndpoint.Info(), key: "funded:" + dealID,
-		payload: applicationsapi.MarkFunded{ApplicationID: d.ApplicationID, DealID: dealID, FundID: d.FundID, Instrument: fundbridge.InstrumentEquity, Amount: &amount},
-	}, done
-}
-
-// commitRequest is fund.commit for a deal's accepted term sheet, keyed by
-// the deal so that a retried closing commits once.
-func commitRequest(req *svc.Request, d matchingapi.Deal) (*svc.Request, fundsapi.CommitCapital) {
-	return &svc.Request{
-			Actor: systemActor(), CorrelationID: req.CorrelationID, CausationID: req.ID,
-			IdempotencyKey: "commit:" + d.ID,
-		}, fundsapi.CommitCapital{
-			FundID: d.FundID, DealID: d.ID, ApplicationID: d.ApplicationID, CompanyID: d.CompanyID, Amount: d.TermSheet.Amount,
-		}
 }

@@ -29,7 +29,7 @@ func TestReactorQueue(t *testing.T) {
 	r := newReactor(newViews(nil), nil, slog.New(slog.DiscardHandler), 100*time.Millisecond, time.Second)
 	now := time.Now()
 	a := taskKey{kind: taskMatch, id: "a"}
-	b := taskKey{kind: taskFunded, id: "b"}
+	b := taskKey{kind: taskReview, id: "b"}
 
 	r.add([]task{{key: a}, {key: a}})
 	if k, _, ok, _ := r.next(now); !ok || k != a {

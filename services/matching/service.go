@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
+	"github.com/fundbridge/fundbridge/services/process"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -33,15 +36,27 @@ type Service struct {
 	reactor  *reactor
 	deals    *svc.Repository[matchingapi.Deal]
 
+	// nc, when set, runs the closing process's manager beside the
+	// service; closings is that manager once it is open.
+	nc       *nats.Conn
+	closings atomic.Pointer[process.Manager[Closing]]
+
 	minBackoff, maxBackoff time.Duration
 }
 
 // Option configures a Service.
 type Option func(*Service)
 
-// WithClient is how the service reaches the applications and funds
-// services. Without one, deals cannot close and the reactor waits.
+// WithClient is how the service (its reactor and its closing process)
+// reaches the applications and funds services. Without one, the reactor
+// waits and the closing process cannot start.
 func WithClient(c *svc.Client) Option { return func(s *Service) { s.client = c } }
+
+// WithClosingProcess runs the manager of the closing process (see
+// closing.go) in this component, on nc, which reaches JetStream for its
+// lease, checkpoint and deadlines. Every instance of the service may run
+// one: one is active, the others stand by. Without it deals cannot close.
+func WithClosingProcess(nc *nats.Conn) Option { return func(s *Service) { s.nc = nc } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
@@ -95,6 +110,9 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		})
 	})
+	if s.nc != nil {
+		wg.Go(func() { s.runClosings(ctx) })
+	}
 	err = s.follower.Run(ctx, 0)
 	cancel()
 	wg.Wait()
@@ -102,6 +120,39 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("matching: %w", err)
 	}
 	return nil
+}
+
+// runClosings opens the closing process's manager (trying again while
+// JetStream does not answer) and runs it until ctx ends. Until it is
+// open, deal.close answers that closing is unavailable.
+func (s *Service) runClosings(ctx context.Context) {
+	if s.client == nil {
+		s.log.Error("the closing process needs a client (WithClient); deals cannot close")
+		return
+	}
+	wait := s.minBackoff
+	for {
+		m, err := process.New(ctx, ClosingProcess(), process.Options{
+			Store: s.store, Registry: s.registry, Conn: s.nc, Sender: s.client, Logger: s.log,
+		})
+		if err == nil {
+			s.closings.Store(m)
+			if err := m.Run(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("closing process manager stopped", "err", err)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("closing process manager not open; trying again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, s.maxBackoff)
+	}
 }
 
 // Runtime is the service's operations on the bus.
@@ -117,6 +168,9 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(matchingapi.AcceptTermSheetEndpoint, s.acceptTermSheet),
 			svc.Handle(matchingapi.DeclineTermSheetEndpoint, s.declineTermSheet),
 			svc.Handle(matchingapi.CloseDealEndpoint, s.close),
+			svc.Handle(matchingapi.HoldClosingEndpoint, s.holdClosing),
+			svc.Handle(matchingapi.CompleteClosingEndpoint, s.completeClosing),
+			svc.Handle(matchingapi.AbandonClosingEndpoint, s.abandonClosing),
 			svc.Handle(matchingapi.GetDealEndpoint, s.get),
 			svc.Handle(matchingapi.ListDealsEndpoint, s.list),
 		)}
@@ -158,87 +212,115 @@ func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.So
 	if err != nil {
 		return svc.Result{}, err
 	}
-	return s.execute(ctx, req, matchingapi.DealID(c.FundID, c.ApplicationID), func(d matchingapi.Deal) ([]events.Payload, error) {
+	// sourcing checked that the actor manages the fund and may see the application.
+	return s.execute(ctx, req, matchingapi.DealID(c.FundID, c.ApplicationID), svc.CheckedBefore, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideSource(d, src)
 	})
 }
 
 func (s *Service) advance(ctx context.Context, req *svc.Request, c matchingapi.AdvanceDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideAdvance(d, c)
 	})
 }
 
 func (s *Service) pass(ctx context.Context, req *svc.Request, c matchingapi.PassDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decidePass(d, c)
 	})
 }
 
 func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c matchingapi.IssueTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		f, _ := s.views.fund(d.FundID)
 		return decideIssueTermSheet(d, f, c)
 	})
 }
 
 func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c matchingapi.AcceptTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return ownedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideAcceptTermSheet(d)
 	})
 }
 
 func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c matchingapi.DeclineTermSheet) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := ownedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
-		}
+	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return ownedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideDeclineTermSheet(d, c)
 	})
 }
 
-// close has the fund commit the capital, then closes the deal. It runs
-// inside the deal's command, so nothing else moves the deal meanwhile in
-// this process; a retry commits once, by the deal's key.
+// close starts the deal's closing process and answers once it has ended:
+// with the deal as closed and a position after which every view shows the
+// funding (the process's last commit comes after every event it caused),
+// or with the refusal that stopped it, once what it took is released.
+// A retry with the same idempotency key waits for the same process.
 func (s *Service) close(ctx context.Context, req *svc.Request, c matchingapi.CloseDeal) (svc.Result, error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) ([]events.Payload, error) {
-		if err := s.managedBy(req.Actor, d, c.DealID); err != nil {
-			return nil, err
+	m := s.closings.Load()
+	if m == nil {
+		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "deals cannot close yet: the closing process is not running")
+	}
+	started, err := s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
+		return decideStartClosing(d, closingProcessID(d.ID, d.Version+1))
+	})
+	if err != nil {
+		return svc.Result{}, err
+	}
+	id := closingProcessID(c.DealID, started.Version)
+	in, err := m.Await(ctx, id)
+	if err != nil {
+		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "deal %s is still closing (process %s): read the deal to see how it ends", c.DealID, id)
+	}
+	if in.Status != process.Completed {
+		code := fundbridge.ECONFLICT
+		if r := in.State.Refusal; r != nil && r.Code == fundbridge.EUNPROCESSABLE {
+			code = r.Code
 		}
-		closing, err := decideClose(d)
-		if err != nil {
-			return nil, err
+		return svc.Result{}, fundbridge.Errorf(code, "deal %s did not close: %s", c.DealID, in.Reason)
+	}
+	if err := s.follower.WaitFor(ctx, in.Position); err != nil {
+		return svc.Result{}, err
+	}
+	d, err := s.views.deal(req.Actor, c.DealID)
+	return svc.Result{Value: d, Position: in.Position, Version: d.Version}, err
+}
+
+// The closing process's steps on the deal. Handle admits the platform
+// only (the endpoints' roles), so the deal's state adds nothing to check.
+
+func (s *Service) holdClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result, error) {
+	return s.execute(ctx, req, c.DealID, svc.CheckedBefore, func(d matchingapi.Deal) ([]events.Payload, error) {
+		return decideHoldClosing(d, c)
+	})
+}
+
+func (s *Service) completeClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result, error) {
+	return s.execute(ctx, req, c.DealID, svc.CheckedBefore, func(d matchingapi.Deal) ([]events.Payload, error) {
+		return decideCompleteClosing(d, c)
+	})
+}
+
+// abandonClosing records why the closing failed, as its process says.
+func (s *Service) abandonClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result, error) {
+	reason := "the closing did not complete"
+	if m := s.closings.Load(); m != nil {
+		if in, err := m.Load(ctx, c.Process); err == nil && in.Reason != "" {
+			reason = in.Reason
 		}
-		if s.client == nil {
-			return nil, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "the funds service is not reachable from matching")
-		}
-		commit, capital := commitRequest(req, d)
-		if _, _, err := svc.Call(ctx, s.client, fundsapi.CommitCapitalEndpoint, commit, capital); err != nil {
-			return nil, err // the funds service's refusal, as it is
-		}
-		return closing, nil
+	}
+	return s.execute(ctx, req, c.DealID, svc.CheckedBefore, func(d matchingapi.Deal) ([]events.Payload, error) {
+		return decideAbandonClosing(d, c, reason)
 	})
 }
 
 // execute runs a deal command and replies with the deal as it now is.
-func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, decide func(matchingapi.Deal) ([]events.Payload, error)) (svc.Result, error) {
+// authorize runs before anything that could tell the caller the deal
+// exists (an idempotent replay, an If-Match mismatch, a conflict).
+func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, authorize svc.Authorize[matchingapi.Deal], decide func(matchingapi.Deal) ([]events.Payload, error)) (svc.Result, error) {
 	cmd := svc.Command{
 		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
 		Expected: req.ExpectedVersion,
 	}
-	res, d, err := s.deals.Execute(ctx, dealID, cmd, decide)
+	res, d, err := s.deals.Execute(ctx, dealID, cmd, authorize, decide)
 	if err != nil {
 		return svc.Result{}, err
 	}

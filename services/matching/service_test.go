@@ -112,7 +112,7 @@ func serve(t *testing.T, nc *nats.Conn, s svc.Service) {
 
 func runService(t *testing.T, env *testenv.Env, reg *events.Registry) {
 	srv := matching.New(env.Store, reg, matching.WithLogger(quiet()),
-		matching.WithClient(svc.NewClient(env.Connect(t), 5*time.Second)),
+		matching.WithClient(svc.NewClient(env.Connect(t), 5*time.Second)), matching.WithClosingProcess(env.Connect(t)),
 		matching.WithRetryBackoff(20*time.Millisecond, 200*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -218,12 +218,14 @@ func TestMatchingOverNATS(t *testing.T) {
 	applicationsapi.Register(reg)
 	fundsapi.Register(reg)
 	matchingapi.Register(reg)
+	matching.RegisterClosing(reg)
 	env := testenv.Start(t, reg)
 	h := &harness{t: t, env: env, client: svc.NewClient(env.Conn, 5*time.Second)}
 
 	apps, fundsSvc := &responder{}, &responder{}
-	serve(t, env.Connect(t), apps.service("applications", "application.mark_matched", "application.mark_under_review", "application.mark_funded"))
-	serve(t, env.Connect(t), fundsSvc.service("funds", "fund.commit"))
+	serve(t, env.Connect(t), apps.service("applications", "application.mark_matched", "application.mark_under_review", "application.mark_funded",
+		"application.reserve", "application.release_reservation"))
+	serve(t, env.Connect(t), fundsSvc.service("funds", "fund.commit", "fund.release"))
 
 	// The market, as the applications and funds services record it.
 	h.append("fund-fund1", fundsapi.FundRegistered{FundID: "fund1", ManagerOrg: "org-fm1", Name: "Fund One", Type: fundsapi.FundVC, CommittedCapital: yuanM(1000)})
@@ -362,6 +364,24 @@ func TestMatchingOverNATS(t *testing.T) {
 		h.append("application-app1", applicationsapi.ApplicationUnderReview{ApplicationID: "app1", FundID: "fund1", Slice: slice("co-1")})
 	})
 
+	// Regression: the authorization check ran inside the decide step, after
+	// the repository's If-Match check and idempotent replay, so another
+	// fund's manager learned that the deal exists and its version.
+	t.Run("a stranger learns nothing from If-Match or a reused key", func(t *testing.T) {
+		payload, _ := json.Marshal(matchingapi.AdvanceDeal{DealID: deal, To: matchingapi.StepTermSheet})
+		stale := uint64(1)
+		_, err := h.client.Call(context.Background(), matching.Name, matchingapi.OpAdvance,
+			&svc.Request{Actor: manager2, Payload: payload, ExpectedVersion: &stale}, nil)
+		if fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND || strings.Contains(err.Error(), "version") {
+			t.Errorf("stale If-Match from another fund's manager = %v; want a 404 that names no version", err)
+		}
+		// "source-1" is the key manager1 sourced this deal with.
+		err = h.call(matchingapi.OpAdvance, manager2, matchingapi.AdvanceDeal{DealID: deal, To: matchingapi.StepICReview}, nil, "source-1")
+		if fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+			t.Errorf("another fund's manager reusing a key = %v; want a 404, not the first result", err)
+		}
+	})
+
 	t.Run("term sheets", func(t *testing.T) {
 		err := h.refused(matchingapi.OpIssueTermSheet, manager1, matchingapi.IssueTermSheet{DealID: deal, Amount: yuanM(12), PreMoney: yuanM(40)}, fundbridge.EUNPROCESSABLE)
 		if msg := fundbridge.ErrorMessage(err); !strings.Contains(msg, "ownership 23.08%") || !strings.Contains(msg, "fund maximum 20.00%") {
@@ -400,29 +420,30 @@ func TestMatchingOverNATS(t *testing.T) {
 	})
 
 	t.Run("deal.close refused by funds", func(t *testing.T) {
-		before, err := env.Store.ReadStream(context.Background(), "deal-"+deal, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
 		fundsSvc.refuse("fund.commit", fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "commitment ¥10m beyond dry powder ¥5m"))
-		err = h.refused(matchingapi.OpClose, manager1, matchingapi.CloseDeal{DealID: deal}, fundbridge.EUNPROCESSABLE)
-		if fundbridge.ErrorMessage(err) != "commitment ¥10m beyond dry powder ¥5m" {
-			t.Errorf("refusal = %q, want the funds service's, as it is", fundbridge.ErrorMessage(err))
+		err := h.refused(matchingapi.OpClose, manager1, matchingapi.CloseDeal{DealID: deal}, fundbridge.EUNPROCESSABLE)
+		want := "deal fund1_app1 did not close: the fund cannot commit the capital: commitment ¥10m beyond dry powder ¥5m"
+		if fundbridge.ErrorMessage(err) != want {
+			t.Errorf("refusal = %q, want %q", fundbridge.ErrorMessage(err), want)
+		}
+		// The reservation taken before the commit is released; the commit,
+		// refused, has nothing to release.
+		if n := len(apps.requests("application.release_reservation")); n != 1 {
+			t.Errorf("%d reservations released, want 1", n)
+		}
+		if n := len(fundsSvc.requests("fund.release")); n != 0 {
+			t.Errorf("%d releases of a commitment that never was", n)
 		}
 		fundsSvc.refuse("fund.commit", fundbridge.Errorf(fundbridge.ECONFLICT, "fund fund1 is closed"))
 		h.refused(matchingapi.OpClose, manager1, matchingapi.CloseDeal{DealID: deal}, fundbridge.ECONFLICT)
-		after, err := env.Store.ReadStream(context.Background(), "deal-"+deal, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(after) != len(before) {
-			t.Errorf("a refused closing appended %d events", len(after)-len(before))
-		}
-		if d := h.deal(deal); d.Step != matchingapi.StepTermSheet || d.Closed != nil {
-			t.Errorf("deal = %+v, want it still at term_sheet", d)
+		if d := h.deal(deal); d.Step != matchingapi.StepTermSheet || d.Closed != nil || d.ClosingProcess != "" ||
+			!strings.Contains(d.LastClosingFailure, "fund fund1 is closed") {
+			t.Errorf("deal = %+v, want it back at term_sheet, saying why", d)
 		}
 		h.refused(matchingapi.OpClose, manager2, matchingapi.CloseDeal{DealID: deal}, fundbridge.ENOTFOUND)
 		h.refused(matchingapi.OpClose, startup1, matchingapi.CloseDeal{DealID: deal}, fundbridge.EFORBIDDEN)
+		// The closing steps are the platform's alone.
+		h.refused(matchingapi.OpCompleteClosing, manager1, matchingapi.ClosingStep{DealID: deal, Process: "x"}, fundbridge.EFORBIDDEN)
 	})
 
 	t.Run("deal.close", func(t *testing.T) {
@@ -437,20 +458,20 @@ func TestMatchingOverNATS(t *testing.T) {
 		commits := fundsSvc.requests("fund.commit")
 		last := commits[len(commits)-1]
 		want := `{"fund_id":"fund1","deal_id":"fund1_app1","application_id":"app1","company_id":"co-1","amount":"10000000.00"}`
-		if string(last.Payload) != want || last.IdempotencyKey != "commit:"+deal || last.Actor.Role != fundbridge.RoleSystem {
+		if string(last.Payload) != want || !strings.HasPrefix(last.IdempotencyKey, "process/closing/"+deal+"-") || last.Actor.Role != fundbridge.RoleSystem {
 			t.Errorf("fund.commit = %s key %q actor %+v\nwant %s", last.Payload, last.IdempotencyKey, last.Actor, want)
 		}
 		evs, err := env.Store.ReadStream(context.Background(), "deal-"+deal, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if lastEv := evs[len(evs)-1]; lastEv.Type != "deal.closed.v1" || lastEv.Actor != manager1 {
+		if lastEv := evs[len(evs)-1]; lastEv.Type != "deal.closed.v1" || lastEv.Actor.Role != fundbridge.RoleSystem {
 			t.Errorf("last event = %s by %+v", lastEv.Type, lastEv.Actor)
 		}
-		funded := apps.await(t, "application.mark_funded", 1)
+		funded := apps.requests("application.mark_funded")
 		wantFunded := `{"application_id":"app1","deal_id":"fund1_app1","fund_id":"fund1","instrument":"equity","amount":"10000000.00"}`
-		if string(funded[0].Payload) != wantFunded || funded[0].IdempotencyKey != "funded:"+deal {
-			t.Errorf("mark_funded = %s key %q\nwant %s", funded[0].Payload, funded[0].IdempotencyKey, wantFunded)
+		if len(funded) != 1 || string(funded[0].Payload) != wantFunded {
+			t.Errorf("mark_funded = %+v\nwant one, %s", funded, wantFunded)
 		}
 		h.refused(matchingapi.OpPass, manager1, matchingapi.PassDeal{DealID: deal, Reason: "too late"}, fundbridge.ECONFLICT)
 		h.append("application-app1", applicationsapi.ApplicationFunded{ApplicationID: "app1", DealID: deal, FundID: "fund1", Instrument: fundbridge.InstrumentEquity, Amount: yuanM(10), Slice: slice("co-1")})

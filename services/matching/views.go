@@ -38,7 +38,6 @@ type appState struct {
 	status    string
 	matched   map[string]struct{} // funds in its application.matched.v1 events
 	reviewing map[string]struct{} // funds in its application.under_review.v1 events
-	funded    map[string]struct{} // deals in its application.funded.v1 events
 }
 
 func (a *appState) open() bool {
@@ -110,6 +109,8 @@ func (v *views) apply(e events.Event) ([]task, error) {
 		matchTasks(v.engine.SetMandate(p.FundID, p.Mandate))
 	case fundsapi.CapitalCommitted:
 		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
+	case fundsapi.CapitalReleased:
+		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
 	case fundsapi.FundClosed:
 		v.engine.CloseFund(p.FundID)
 
@@ -126,12 +127,9 @@ func (v *views) apply(e events.Event) ([]task, error) {
 			a.status = statusMatched
 		}
 		addTo(&a.matched, p.FundIDs...)
-		// Reviews and fundings wait for their fund's match to be recorded.
+		// Reviews wait for their fund's match to be recorded.
 		for _, id := range v.dealsByApp[p.ApplicationID] {
-			switch d := v.deals[id]; {
-			case d.Step == matchingapi.StepClosed:
-				out = append(out, task{key: taskKey{kind: taskFunded, id: id}, cause: cause})
-			case dealOpen(d) && d.Step != matchingapi.StepSourced:
+			if d := v.deals[id]; dealOpen(d) && d.Step != matchingapi.StepSourced {
 				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
 			}
 		}
@@ -142,7 +140,6 @@ func (v *views) apply(e events.Event) ([]task, error) {
 	case applicationsapi.ApplicationFunded:
 		a := v.app(p.ApplicationID, p.CompanyID)
 		a.status = statusFunded
-		addTo(&a.funded, p.DealID)
 		v.engine.CloseApplication(p.ApplicationID)
 	case applicationsapi.ApplicationWithdrawn:
 		v.closeApp(p.ApplicationID, p.CompanyID, statusWithdrawn)
@@ -153,7 +150,8 @@ func (v *views) apply(e events.Event) ([]task, error) {
 	// application.updated.v1 only changes a draft; the submission carries
 	// the terms matching uses.
 
-	case matchingapi.DealSourced, matchingapi.DealAdvanced, matchingapi.DealPassed, matchingapi.TermSheetIssued, matchingapi.TermSheetAccepted, matchingapi.TermSheetDeclined, matchingapi.DealClosed:
+	case matchingapi.DealSourced, matchingapi.DealAdvanced, matchingapi.DealPassed, matchingapi.TermSheetIssued, matchingapi.TermSheetAccepted, matchingapi.TermSheetDeclined, matchingapi.DealClosed,
+		matchingapi.DealClosingStarted, matchingapi.DealClosingAbandoned:
 		id := strings.TrimPrefix(e.StreamID, matchingapi.DealAggregate+"-")
 		before, known := v.deals[id]
 		d := evolveDeal(before, e, payload)
@@ -163,13 +161,8 @@ func (v *views) apply(e events.Event) ([]task, error) {
 			v.dealsByApp[d.ApplicationID] = append(v.dealsByApp[d.ApplicationID], id)
 			v.dealsByOwner[d.CompanyID] = append(v.dealsByOwner[d.CompanyID], id)
 		}
-		switch p := payload.(type) {
-		case matchingapi.DealAdvanced:
-			if p.To == matchingapi.StepScreening {
-				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
-			}
-		case matchingapi.DealClosed:
-			out = append(out, task{key: taskKey{kind: taskFunded, id: id}, cause: cause})
+		if p, ok := payload.(matchingapi.DealAdvanced); ok && p.To == matchingapi.StepScreening {
+			out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
 		}
 	}
 	return out, nil

@@ -243,23 +243,33 @@ type snapshotBody[S any] struct {
 	Commands map[string]events.AppendResult `json:"commands,omitempty"`
 }
 
-// Execute runs one command against the aggregate: load, decide, append at
-// the loaded version. A conflict with another writer is retried from fresh
-// state; a command whose idempotency key was already applied returns the
-// first result and appends nothing. Decide returns event values of the
-// registered types (not pointers); none means the command changes nothing.
-func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, decide func(S) ([]events.Payload, error)) (events.AppendResult, S, error) {
-	return r.ExecuteAuthorized(ctx, id, cmd, nil, decide)
-}
+// Authorize says whether the command's actor may act on the aggregate as
+// it stands; a refusal is returned as it is (ENOTFOUND for someone else's
+// aggregate, so that its existence is not revealed).
+type Authorize[S any] func(state S) error
 
-// ExecuteAuthorized is Execute with an authorization check that runs on
-// the loaded state before anything else, so that neither an idempotent
-// replay nor a version mismatch tells a caller about an aggregate it may
-// not see.
-func (r *Repository[S]) ExecuteAuthorized(ctx context.Context, id string, cmd Command, authorize func(S) error, decide func(S) ([]events.Payload, error)) (events.AppendResult, S, error) {
+// CheckedBefore is the Authorize of a command whose actor was fully
+// checked before Execute, from the request alone (a role that may create,
+// the platform acting for itself): the aggregate's state adds nothing.
+// Passing it says so where a reader of the handler looks.
+func CheckedBefore[S any](S) error { return nil }
+
+// Execute runs one command against the aggregate: load, authorize, decide,
+// append at the loaded version. The authorization runs first, on the
+// loaded state, so that neither an idempotent replay, nor an If-Match
+// mismatch, nor a conflict message tells a caller about an aggregate it
+// may not see; there is no way to skip it (nil is refused). A conflict
+// with another writer is retried from fresh state; a command whose
+// idempotency key was already applied returns the first result and
+// appends nothing. Decide returns event values of the registered types
+// (not pointers); none means the command changes nothing.
+func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, authorize Authorize[S], decide func(S) ([]events.Payload, error)) (events.AppendResult, S, error) {
+	var zero S
+	if authorize == nil {
+		return events.AppendResult{}, zero, fmt.Errorf("command on %s without an authorization check: refused", r.StreamID(id))
+	}
 	defer r.lock(id)()
 	streamID := r.StreamID(id)
-	var zero S
 	for attempt := 0; attempt < r.opts.Retries; attempt++ {
 		a, cached, err := r.loadTracked(ctx, id, attempt == 0)
 		if err != nil {
@@ -337,12 +347,10 @@ type verdict[S any] struct {
 
 func (v verdict[S]) final() bool { return v.done }
 
-func (r *Repository[S]) judge(a *Aggregate[S], cmd Command, authorize func(S) error, decide func(S) ([]events.Payload, error)) verdict[S] {
+func (r *Repository[S]) judge(a *Aggregate[S], cmd Command, authorize Authorize[S], decide func(S) ([]events.Payload, error)) verdict[S] {
 	var zero S
-	if authorize != nil {
-		if err := authorize(a.State); err != nil {
-			return verdict[S]{err: err, done: true}
-		}
+	if err := authorize(a.State); err != nil {
+		return verdict[S]{err: err, done: true}
 	}
 	if key := cmd.Meta.IdempotencyKey; key != "" {
 		if res, ok := a.commands[key]; ok {

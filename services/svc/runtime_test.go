@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -238,7 +239,7 @@ func TestRepositoryRetriesConflictsFromFreshState(t *testing.T) {
 			if i%2 == 1 {
 				repo = b
 			}
-			_, _, err := repo.Execute(ctx, "c1", meta(""), add(1, 30))
+			_, _, err := repo.Execute(ctx, "c1", meta(""), svc.CheckedBefore, add(1, 30))
 			switch fundbridge.ErrorCode(err) {
 			case "":
 			case fundbridge.EUNPROCESSABLE:
@@ -262,31 +263,31 @@ func TestRepositoryIdempotencyAndIfMatch(t *testing.T) {
 	env := testenv.Start(t, registry())
 	repo := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
 	ctx := context.Background()
-	first, s, err := repo.Execute(ctx, "c2", meta("k1"), add(5, 100))
+	first, s, err := repo.Execute(ctx, "c2", meta("k1"), svc.CheckedBefore, add(5, 100))
 	if err != nil || s.Total != 5 {
 		t.Fatal(s, err)
 	}
-	again, s, err := repo.Execute(ctx, "c2", meta("k1"), add(5, 100))
+	again, s, err := repo.Execute(ctx, "c2", meta("k1"), svc.CheckedBefore, add(5, 100))
 	if err != nil || !again.Duplicate || again.Position != first.Position || s.Total != 5 {
 		t.Fatalf("retry = %+v total %d %v; want the first result, nothing appended", again, s.Total, err)
 	}
 	// A fresh instance (no cache) recognises the key from the stream itself.
 	other := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
-	if res, _, err := other.Execute(ctx, "c2", meta("k1"), add(5, 100)); err != nil || !res.Duplicate {
+	if res, _, err := other.Execute(ctx, "c2", meta("k1"), svc.CheckedBefore, add(5, 100)); err != nil || !res.Duplicate {
 		t.Fatalf("retry on another instance = %+v %v", res, err)
 	}
 	stale := uint64(0)
 	cmd := meta("")
 	cmd.Expected = &stale
-	if _, _, err := repo.Execute(ctx, "c2", cmd, add(1, 100)); !errors.Is(err, events.ErrConcurrency) {
+	if _, _, err := repo.Execute(ctx, "c2", cmd, svc.CheckedBefore, add(1, 100)); !errors.Is(err, events.ErrConcurrency) {
 		t.Fatalf("If-Match on a stale version = %v, want a conflict", err)
 	}
 	current := uint64(1)
 	cmd.Expected = &current
-	if res, _, err := repo.Execute(ctx, "c2", cmd, add(1, 100)); err != nil || res.LastVersion != 2 {
+	if res, _, err := repo.Execute(ctx, "c2", cmd, svc.CheckedBefore, add(1, 100)); err != nil || res.LastVersion != 2 {
 		t.Fatalf("If-Match on the current version = %+v %v", res, err)
 	}
-	if _, _, err := repo.Execute(ctx, "c2", meta(""), add(1000, 100)); fundbridge.ErrorCode(err) != fundbridge.EUNPROCESSABLE {
+	if _, _, err := repo.Execute(ctx, "c2", meta(""), svc.CheckedBefore, add(1000, 100)); fundbridge.ErrorCode(err) != fundbridge.EUNPROCESSABLE {
 		t.Fatalf("refused command = %v", err)
 	}
 	if got, _ := repo.Load(ctx, "c2"); got.Version != 2 {
@@ -300,7 +301,7 @@ func TestRepositorySnapshots(t *testing.T) {
 	repo := svc.NewRepository(env.Store, registry(), counterDecider, opts)
 	ctx := context.Background()
 	for i := range 120 {
-		if _, _, err := repo.Execute(ctx, "c3", meta(fmt.Sprint("k", i)), add(1, 1000)); err != nil {
+		if _, _, err := repo.Execute(ctx, "c3", meta(fmt.Sprint("k", i)), svc.CheckedBefore, add(1, 1000)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -326,7 +327,7 @@ func TestRepositorySnapshots(t *testing.T) {
 		t.Fatalf("load from snapshot = %+v %v; want 120 at 120", got, err)
 	}
 	// Keys recorded before the snapshot still make retries idempotent.
-	if res, _, err := fresh.Execute(ctx, "c3", meta("k3"), add(1, 1000)); err != nil || !res.Duplicate {
+	if res, _, err := fresh.Execute(ctx, "c3", meta("k3"), svc.CheckedBefore, add(1, 1000)); err != nil || !res.Duplicate {
 		t.Fatalf("retry of a command from before the snapshot = %+v %v", res, err)
 	}
 	// A snapshot of another shape is ignored, not trusted.
@@ -353,7 +354,7 @@ func TestRepositoryRejudgesRefusalsOnFreshState(t *testing.T) {
 	if got, _ := a.Load(ctx, "c4"); got.Version != 0 {
 		t.Fatal(got)
 	}
-	if _, _, err := b.Execute(ctx, "c4", meta(""), add(1, 100)); err != nil {
+	if _, _, err := b.Execute(ctx, "c4", meta(""), svc.CheckedBefore, add(1, 100)); err != nil {
 		t.Fatal(err)
 	}
 	atLeast := func(n int) func(counter) ([]events.Payload, error) {
@@ -364,15 +365,15 @@ func TestRepositoryRejudgesRefusalsOnFreshState(t *testing.T) {
 			return []events.Payload{counted{By: 1}}, nil
 		}
 	}
-	if _, s, err := a.Execute(ctx, "c4", meta(""), atLeast(1)); err != nil || s.Total != 2 {
+	if _, s, err := a.Execute(ctx, "c4", meta(""), svc.CheckedBefore, atLeast(1)); err != nil || s.Total != 2 {
 		t.Fatalf("A after B created the counter = %+v %v", s, err)
 	}
 	// A's cache says 2; B moves it to 3; a command A would refuse on 2
 	// but not on 3 is judged again on fresh state.
-	if _, _, err := b.Execute(ctx, "c4", meta(""), add(1, 100)); err != nil {
+	if _, _, err := b.Execute(ctx, "c4", meta(""), svc.CheckedBefore, add(1, 100)); err != nil {
 		t.Fatal(err)
 	}
-	if _, s, err := a.Execute(ctx, "c4", meta(""), atLeast(3)); err != nil || s.Total != 4 {
+	if _, s, err := a.Execute(ctx, "c4", meta(""), svc.CheckedBefore, atLeast(3)); err != nil || s.Total != 4 {
 		t.Fatalf("A on a stale cache = %+v %v; want the command judged on fresh state", s, err)
 	}
 }
@@ -381,17 +382,24 @@ func TestRepositoryAuthorizesBeforeReplaying(t *testing.T) {
 	env := testenv.Start(t, registry())
 	repo := svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
 	ctx := context.Background()
-	if _, _, err := repo.Execute(ctx, "c5", meta("owner-key"), add(1, 100)); err != nil {
+	if _, _, err := repo.Execute(ctx, "c5", meta("owner-key"), svc.CheckedBefore, add(1, 100)); err != nil {
 		t.Fatal(err)
 	}
 	notYours := func(counter) error { return fundbridge.Errorf(fundbridge.ENOTFOUND, "no counter c5") }
-	if _, _, err := repo.ExecuteAuthorized(ctx, "c5", meta("owner-key"), notYours, add(1, 100)); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+	if _, _, err := repo.Execute(ctx, "c5", meta("owner-key"), notYours, add(1, 100)); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
 		t.Errorf("replay by someone else = %v, want not found", err)
 	}
 	stale := uint64(0)
 	cmd := meta("")
 	cmd.Expected = &stale
-	if _, _, err := repo.ExecuteAuthorized(ctx, "c5", cmd, notYours, add(1, 100)); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+	if _, _, err := repo.Execute(ctx, "c5", cmd, notYours, add(1, 100)); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
 		t.Errorf("If-Match by someone else = %v, want not found", err)
+	}
+	// There is no way around the check: without one, nothing is decided.
+	if _, _, err := repo.Execute(ctx, "c5", meta(""), nil, add(1, 100)); err == nil || !strings.Contains(err.Error(), "without an authorization check") {
+		t.Errorf("a command without an authorization check = %v, want it refused", err)
+	}
+	if a, err := repo.Load(ctx, "c5"); err != nil || a.Version != 1 {
+		t.Errorf("c5 at version %d (%v) after refusals, want 1: nothing appended", a.Version, err)
 	}
 }

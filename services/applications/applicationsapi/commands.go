@@ -395,6 +395,39 @@ func (c MarkFunded) Validate() error {
 	return fe.Err("invalid funding")
 }
 
+// ReserveApplication is application.reserve, sent by a deal's closing
+// before it commits any capital: it holds the application for the deal.
+type ReserveApplication struct {
+	ApplicationID string `json:"application_id"`
+	DealID        string `json:"deal_id"`
+	FundID        string `json:"fund_id"`
+}
+
+func (c ReserveApplication) Validate() error {
+	var fe fieldErrors
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.ID("fund_id", c.FundID, maxIDLength, true)
+	return fe.Err("invalid reservation")
+}
+
+// ReleaseReservation is application.release_reservation, sent by a
+// closing that could not complete. Releasing a reservation the deal does
+// not hold changes nothing.
+type ReleaseReservation struct {
+	ApplicationID string `json:"application_id"`
+	DealID        string `json:"deal_id"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+func (c ReleaseReservation) Validate() error {
+	var fe fieldErrors
+	fe.ID("application_id", c.ApplicationID, maxIDLength, true)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, false)
+	return fe.Err("invalid release")
+}
+
 // RejectApplication is application.reject, by an operator.
 type RejectApplication struct {
 	ApplicationID string `json:"application_id"`
@@ -706,10 +739,12 @@ type ApplicationView struct {
 	Deals            []FundedDeal   `json:"deals"`
 	StatusHistory    []StatusChange `json:"status_history"`
 	Reason           string         `json:"reason,omitempty"`
-	CreatedAt        time.Time      `json:"created_at"`
-	SubmittedAt      *time.Time     `json:"submitted_at,omitempty"`
-	UpdatedAt        time.Time      `json:"updated_at"`
-	Version          uint64         `json:"version"`
+	// ClosingDeal is the deal whose closing holds the application, if any.
+	ClosingDeal string     `json:"closing_deal,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	Version     uint64     `json:"version"`
 }
 
 // Patent is a patent the company owns or licenses.

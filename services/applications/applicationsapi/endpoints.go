@@ -81,6 +81,10 @@ var (
 	MarkMatchedEndpoint     = command[MarkMatched, ApplicationView]("application.mark_matched", roles(system, operator), nil)
 	MarkUnderReviewEndpoint = command[MarkUnderReview, ApplicationView]("application.mark_under_review", roles(system, operator), nil)
 	MarkFundedEndpoint      = command[MarkFunded, ApplicationView]("application.mark_funded", roles(system, operator), nil)
+
+	// A deal's closing holds the application while it commits capital.
+	ReserveApplicationEndpoint = command[ReserveApplication, ApplicationView]("application.reserve", roles(system), nil)
+	ReleaseReservationEndpoint = command[ReleaseReservation, ApplicationView]("application.release_reservation", roles(system), nil)
 )
 
 // Endpoints lists every endpoint of the service.
@@ -89,6 +93,6 @@ func Endpoints() []svc.Described {
 		RegisterCompanyEndpoint, ListCompaniesEndpoint, GetCompanyEndpoint, UpdateCompanyEndpoint, ChangeCompanyStageEndpoint, AddPatentEndpoint,
 		DraftApplicationEndpoint, ListApplicationsEndpoint, GetApplicationEndpoint, UpdateApplicationEndpoint,
 		SubmitApplicationEndpoint, WithdrawApplicationEndpoint, RejectApplicationEndpoint, ExpireApplicationEndpoint,
-		MarkMatchedEndpoint, MarkUnderReviewEndpoint, MarkFundedEndpoint,
+		MarkMatchedEndpoint, MarkUnderReviewEndpoint, MarkFundedEndpoint, ReserveApplicationEndpoint, ReleaseReservationEndpoint,
 	}
 }

@@ -139,6 +139,24 @@ type ApplicationFunded struct {
 	Slice
 }
 
+// ApplicationReserved holds the application for one deal while that deal
+// closes: nobody may withdraw, reject or expire it, and no other deal may
+// reserve it, until the deal funds it or the reservation is released.
+type ApplicationReserved struct {
+	ApplicationID string `json:"application_id"`
+	DealID        string `json:"deal_id"`
+	FundID        string `json:"fund_id"`
+	Slice
+}
+
+// ReservationReleased ends a reservation whose deal did not close.
+type ReservationReleased struct {
+	ApplicationID string `json:"application_id"`
+	DealID        string `json:"deal_id"`
+	Reason        string `json:"reason,omitempty"`
+	Slice
+}
+
 type ApplicationWithdrawn struct {
 	ApplicationID string `json:"application_id"`
 	Reason        string `json:"reason,omitempty"`
@@ -169,6 +187,8 @@ func (ApplicationFunded) EventType() string      { return "application.funded.v1
 func (ApplicationWithdrawn) EventType() string   { return "application.withdrawn.v1" }
 func (ApplicationRejected) EventType() string    { return "application.rejected.v1" }
 func (ApplicationExpired) EventType() string     { return "application.expired.v1" }
+func (ApplicationReserved) EventType() string    { return "application.reserved.v1" }
+func (ReservationReleased) EventType() string    { return "application.reservation_released.v1" }
 
 // Register adds the service's event types to r.
 func Register(r *events.Registry) {
@@ -186,6 +206,8 @@ func Register(r *events.Registry) {
 	events.Register[ApplicationWithdrawn](r, ApplicationWithdrawn{}.EventType())
 	events.Register[ApplicationRejected](r, ApplicationRejected{}.EventType())
 	events.Register[ApplicationExpired](r, ApplicationExpired{}.EventType())
+	events.Register[ApplicationReserved](r, ApplicationReserved{}.EventType())
+	events.Register[ReservationReleased](r, ReservationReleased{}.EventType())
 }
 
 // Status is where an application is in its lifecycle:

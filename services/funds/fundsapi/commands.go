@@ -141,6 +141,24 @@ func (c CommitCapital) Validate() error {
 	return fe.Err("invalid commitment")
 }
 
+// ReleaseCapital gives back what a deal committed, because its closing
+// could not complete. Releasing a deal that holds no commitment changes
+// nothing, so a closing may undo a commit whose outcome it never learned.
+type ReleaseCapital struct {
+	FundID string `json:"fund_id"`
+	DealID string `json:"deal_id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Validate names every bad field.
+func (c ReleaseCapital) Validate() error {
+	var fe fieldErrors
+	fe.fundID(c.FundID)
+	fe.Ref("deal_id", c.DealID, maxRefLength)
+	fe.Line("reason", c.Reason, maxReasonLength, false)
+	return fe.Err("invalid release")
+}
+
 // CloseFund closes a fund to new mandates and commitments.
 type CloseFund struct {
 	FundID string `json:"fund_id"`

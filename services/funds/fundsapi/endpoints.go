@@ -15,6 +15,7 @@ const (
 	OpRegister   = "fund.register"
 	OpSetMandate = "fund.set_mandate"
 	OpCommit     = "fund.commit"
+	OpRelease    = "fund.release"
 	OpClose      = "fund.close"
 	OpGet        = "fund.get"
 	OpList       = "fund.list"
@@ -52,9 +53,12 @@ var (
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/funds/{fund_id}/close", Tag: "funds", Summary: "Close a fund to new deals"})
 	// CommitCapitalEndpoint is how a closed deal draws on the fund.
 	CommitCapitalEndpoint = svc.NewCommand[CommitCapital, FundView](Name, OpCommit, Committers(), nil)
+	// ReleaseCapitalEndpoint undoes a commitment whose deal did not close;
+	// only the platform's closing process sends it.
+	ReleaseCapitalEndpoint = svc.NewCommand[ReleaseCapital, FundView](Name, OpRelease, []fundbridge.Role{fundbridge.RoleSystem}, nil)
 )
 
 // Endpoints lists every endpoint of the service.
 func Endpoints() []svc.Described {
-	return []svc.Described{RegisterFundEndpoint, ListFundsEndpoint, GetFundEndpoint, SetMandateEndpoint, CloseFundEndpoint, CommitCapitalEndpoint}
+	return []svc.Described{RegisterFundEndpoint, ListFundsEndpoint, GetFundEndpoint, SetMandateEndpoint, CloseFundEndpoint, CommitCapitalEndpoint, ReleaseCapitalEndpoint}
 }

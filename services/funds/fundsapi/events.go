@@ -66,6 +66,17 @@ type CapitalCommitted struct {
 	DryPowderAfter money.Amount `json:"dry_powder_after"`
 }
 
+// CapitalReleased gives back a commitment whose deal did not close (the
+// closing process undoing its commit); the dry powder rises by Amount.
+type CapitalReleased struct {
+	FundID         string       `json:"fund_id"`
+	DealID         string       `json:"deal_id"`
+	ApplicationID  string       `json:"application_id"`
+	Amount         money.Amount `json:"amount"`
+	DryPowderAfter money.Amount `json:"dry_powder_after"`
+	Reason         string       `json:"reason,omitempty"`
+}
+
 type FundClosed struct {
 	FundID string `json:"fund_id"`
 	Reason string `json:"reason,omitempty"`
@@ -75,6 +86,7 @@ func (FundRegistered) EventType() string   { return "fund.registered.v1" }
 func (MandateSet) EventType() string       { return "fund.mandate_set.v1" }
 func (CapitalCommitted) EventType() string { return "fund.capital_committed.v1" }
 func (FundClosed) EventType() string       { return "fund.closed.v1" }
+func (CapitalReleased) EventType() string  { return "fund.capital_released.v1" }
 
 // Register adds the service's event types to r.
 func Register(r *events.Registry) {
@@ -82,6 +94,7 @@ func Register(r *events.Registry) {
 	events.Register[MandateSet](r, MandateSet{}.EventType())
 	events.Register[CapitalCommitted](r, CapitalCommitted{}.EventType())
 	events.Register[FundClosed](r, FundClosed{}.EventType())
+	events.Register[CapitalReleased](r, CapitalReleased{}.EventType())
 }
 
 // Fund statuses as views show them.

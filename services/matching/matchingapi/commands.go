@@ -143,6 +143,21 @@ func (c CloseDeal) Validate() error {
 	return fe.Err("invalid closing")
 }
 
+// ClosingStep is what the closing process sends the deal: deal.hold_closing
+// (is the deal still closing under this process?), deal.complete_closing
+// (close it) and deal.abandon_closing (back to the accepted term sheet).
+type ClosingStep struct {
+	DealID  string `json:"deal_id"`
+	Process string `json:"process"`
+}
+
+func (c ClosingStep) Validate() error {
+	var fe fieldErrors
+	fe.ID("deal_id", c.DealID, maxDealIDLength, true)
+	fe.ID("process", c.Process, maxDealIDLength, true)
+	return fe.Err("invalid closing step")
+}
+
 // GetDeal is deal.get.
 type GetDeal struct {
 	DealID string `json:"deal_id"`

@@ -21,6 +21,9 @@ const (
 	OpAcceptTermSheet       = "deal.accept_term_sheet"
 	OpDeclineTermSheet      = "deal.decline_term_sheet"
 	OpClose                 = "deal.close"
+	OpHoldClosing           = "deal.hold_closing"
+	OpCompleteClosing       = "deal.complete_closing"
+	OpAbandonClosing        = "deal.abandon_closing"
 	OpGet                   = "deal.get"
 	OpList                  = "deal.list"
 )
@@ -28,6 +31,7 @@ const (
 var (
 	managers = []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleSystem}
 	startups = []fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleSystem}
+	system   = []fundbridge.Role{fundbridge.RoleSystem}
 	viewers  = []fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem}
 )
 
@@ -66,7 +70,13 @@ var (
 	DeclineTermSheetEndpoint = dealCommand[DeclineTermSheet](OpDeclineTermSheet, "/deals/{deal_id}/term-sheet/decline",
 		"Decline the term sheet (the startup)", "decline term sheets", startups)
 	CloseDealEndpoint = dealCommand[CloseDeal](OpClose, "/deals/{deal_id}/close",
-		"Close the deal: commit the fund's capital and fund the application", "close deals", managers)
+		"Close the deal: reserve the application, commit the fund's capital and fund the application; "+
+			"answers once the closing has finished, with a position after which every view shows it", "close deals", managers)
+
+	// The closing process's steps on the deal: the platform's only.
+	HoldClosingEndpoint     = svc.NewCommand[ClosingStep, Deal](Name, OpHoldClosing, system, nil)
+	CompleteClosingEndpoint = svc.NewCommand[ClosingStep, Deal](Name, OpCompleteClosing, system, nil)
+	AbandonClosingEndpoint  = svc.NewCommand[ClosingStep, Deal](Name, OpAbandonClosing, system, nil)
 )
 
 // Endpoints lists every endpoint of the service.
@@ -74,5 +84,6 @@ func Endpoints() []svc.Described {
 	return []svc.Described{
 		MatchesForFundEndpoint, MatchesForApplicationEndpoint, SourceDealEndpoint, ListDealsEndpoint, GetDealEndpoint,
 		AdvanceDealEndpoint, PassDealEndpoint, IssueTermSheetEndpoint, AcceptTermSheetEndpoint, DeclineTermSheetEndpoint, CloseDealEndpoint,
+		HoldClosingEndpoint, CompleteClosingEndpoint, AbandonClosingEndpoint,
 	}
 }

@@ -70,13 +70,39 @@ type DealClosed struct {
 	Ownership     decimal.Decimal `json:"ownership"`
 }
 
-func (DealSourced) EventType() string       { return "deal.sourced.v1" }
-func (DealAdvanced) EventType() string      { return "deal.advanced.v1" }
-func (DealPassed) EventType() string        { return "deal.passed.v1" }
-func (TermSheetIssued) EventType() string   { return "deal.term_sheet_issued.v1" }
-func (TermSheetAccepted) EventType() string { return "deal.term_sheet_accepted.v1" }
-func (TermSheetDeclined) EventType() string { return "deal.term_sheet_declined.v1" }
-func (DealClosed) EventType() string        { return "deal.closed.v1" }
+// DealClosingStarted is the manager's close of a deal whose term sheet the
+// startup accepted: the closing process (Process, an instance of the
+// process "closing") now reserves the application, commits the capital and
+// funds the application; DealClosed or DealClosingAbandoned ends it.
+// Meanwhile the deal cannot be passed or closed again.
+type DealClosingStarted struct {
+	DealID        string          `json:"deal_id"`
+	Process       string          `json:"process"`
+	FundID        string          `json:"fund_id"`
+	ApplicationID string          `json:"application_id"`
+	CompanyID     string          `json:"company_id"`
+	Amount        money.Amount    `json:"amount"`
+	Ownership     decimal.Decimal `json:"ownership"`
+}
+
+// DealClosingAbandoned ends a closing that could not complete, after the
+// process released whatever it had taken; the deal is back at its
+// accepted term sheet.
+type DealClosingAbandoned struct {
+	DealID  string `json:"deal_id"`
+	Process string `json:"process"`
+	Reason  string `json:"reason"`
+}
+
+func (DealSourced) EventType() string          { return "deal.sourced.v1" }
+func (DealClosingStarted) EventType() string   { return "deal.closing_started.v1" }
+func (DealClosingAbandoned) EventType() string { return "deal.closing_abandoned.v1" }
+func (DealAdvanced) EventType() string         { return "deal.advanced.v1" }
+func (DealPassed) EventType() string           { return "deal.passed.v1" }
+func (TermSheetIssued) EventType() string      { return "deal.term_sheet_issued.v1" }
+func (TermSheetAccepted) EventType() string    { return "deal.term_sheet_accepted.v1" }
+func (TermSheetDeclined) EventType() string    { return "deal.term_sheet_declined.v1" }
+func (DealClosed) EventType() string           { return "deal.closed.v1" }
 
 // Register adds the service's event types to r.
 func Register(r *events.Registry) {
@@ -87,6 +113,8 @@ func Register(r *events.Registry) {
 	events.Register[TermSheetAccepted](r, TermSheetAccepted{}.EventType())
 	events.Register[TermSheetDeclined](r, TermSheetDeclined{}.EventType())
 	events.Register[DealClosed](r, DealClosed{}.EventType())
+	events.Register[DealClosingStarted](r, DealClosingStarted{}.EventType())
+	events.Register[DealClosingAbandoned](r, DealClosingAbandoned{}.EventType())
 }
 
 // DealAggregate is the deal's stream type.
@@ -143,9 +171,13 @@ type Deal struct {
 	TermSheet   *TermSheet   `json:"term_sheet,omitempty"` // never mutated: replaced
 	DeclineNote string       `json:"last_decline_reason,omitempty"`
 	Closed      *DealClosing `json:"closing,omitempty"`
-	SourcedAt   time.Time    `json:"sourced_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
-	Version     uint64       `json:"version"`
+	// ClosingProcess is the closing process at work on the deal, if any;
+	// LastClosingFailure says why the last one did not close it.
+	ClosingProcess     string    `json:"closing_process,omitempty"`
+	LastClosingFailure string    `json:"last_closing_failure,omitempty"`
+	SourcedAt          time.Time `json:"sourced_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	Version            uint64    `json:"version"`
 	// Position of the sourcing, to list deals in the order they came.
 	Position uint64 `json:"-"`
 }
