@@ -111,7 +111,7 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	stream, err := createOrUpdateStream(ctx, js, cfg)
+	stream, err := openEventStream(ctx, js, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open event stream %s: %w", cfg.Name, unavailable(err))
 	}
