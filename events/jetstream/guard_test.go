@@ -34,10 +34,10 @@ func rawServer(t *testing.T) (*nats.Conn, njs.JetStream) {
 	return nc, js
 }
 
-func fill(t *testing.T, js njs.JetStream, n int) {
+func fill(t *testing.T, js njs.JetStream, prefix string, n int) {
 	t.Helper()
 	for i := range n {
-		if _, err := js.Publish(context.Background(), fmt.Sprintf("fb.ev.thing.%d", i), []byte("x")); err != nil {
+		if _, err := js.Publish(context.Background(), fmt.Sprintf("%s.thing.%d", prefix, i), []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,36 +48,39 @@ func fill(t *testing.T, js njs.JetStream, n int) {
 func TestOpenRefusesAStreamThatWouldLoseEvents(t *testing.T) {
 	nc, js := rawServer(t)
 	ctx := context.Background()
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name string
 		edit func(*njs.StreamConfig)
 		why  string
 	}{
 		{"max messages", func(c *njs.StreamConfig) { c.MaxMsgs = 100 }, "max messages 100"},
 		{"work queue", func(c *njs.StreamConfig) { c.Retention = njs.WorkQueuePolicy }, "retention"},
-		{"other subjects", func(c *njs.StreamConfig) { c.Subjects = []string{"fb.ev.thing.*"} }, "subjects"},
+		{"other subjects", func(c *njs.StreamConfig) {}, "subjects"},
 		{"rollups", func(c *njs.StreamConfig) { c.AllowRollup = true }, "rollup"},
 	} {
-		cfg := njs.StreamConfig{Name: "FUNDBRIDGE_EVENTS", Subjects: []string{"fb.ev.>"}, Storage: njs.FileStorage}
+		// A stream of its own for each case: a deleted stream's messages
+		// may linger a moment.
+		name, prefix := fmt.Sprintf("EVENTS_%d", i), fmt.Sprintf("ev%d", i)
+		cfg := njs.StreamConfig{Name: name, Subjects: []string{prefix + ".>"}, Storage: njs.FileStorage}
 		tc.edit(&cfg)
+		if tc.name == "other subjects" {
+			cfg.Subjects = []string{prefix + ".thing.*"}
+		}
 		if _, err := js.CreateStream(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}
-		fill(t, js, 5)
-		_, err := jetstream.Open(ctx, nc, storetest.Registry(), jetstream.Options{})
+		fill(t, js, prefix, 5)
+		_, err := jetstream.Open(ctx, nc, storetest.Registry(), jetstream.Options{Stream: name, SubjectPrefix: prefix})
 		var unsafe *jetstream.UnsafeStreamError
 		if !errors.As(err, &unsafe) || !strings.Contains(err.Error(), tc.why) {
 			t.Errorf("%s: Open = %v, want a refusal naming %q", tc.name, err, tc.why)
 		}
-		info, err := js.Stream(ctx, "FUNDBRIDGE_EVENTS")
+		info, err := js.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n := info.CachedInfo().State.Msgs; n != 5 {
 			t.Errorf("%s: %d messages after the refusal, want 5", tc.name, n)
-		}
-		if err := js.DeleteStream(ctx, "FUNDBRIDGE_EVENTS"); err != nil {
-			t.Fatal(err)
 		}
 	}
 }
@@ -90,7 +93,7 @@ func TestOpenGuardsAnExistingStreamAndKeepsItsEvents(t *testing.T) {
 	if _, err := js.CreateStream(ctx, njs.StreamConfig{Name: "FUNDBRIDGE_EVENTS", Subjects: []string{"fb.ev.>"}, Storage: njs.FileStorage}); err != nil {
 		t.Fatal(err)
 	}
-	fill(t, js, 7)
+	fill(t, js, "fb.ev", 7)
 	for range 2 { // opening again changes nothing
 		store, err := jetstream.Open(ctx, nc, storetest.Registry(), jetstream.Options{})
 		if err != nil {
