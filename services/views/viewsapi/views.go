@@ -123,6 +123,22 @@ type StatusQuery struct{}
 // StatusResult lists every projection.
 type StatusResult struct {
 	Items []projections.Status `json:"items"`
+	// Rebuilding is true while a rebuild asked over the bus runs.
+	Rebuilding bool `json:"rebuilding"`
+}
+
+// RebuildQuery asks the running service to fold a projection ("" for all)
+// again from position 0: fundbridge projections rebuild against a running
+// server, which must never open the server's data directory itself.
+type RebuildQuery struct {
+	Name string `json:"name,omitempty"`
+}
+
+// RebuildResult says the rebuild started and up to which log position it
+// folds; the caller follows it in status.
+type RebuildResult struct {
+	Name string `json:"name,omitempty"`
+	Head uint64 `json:"head"`
 }
 
 // Validate names every bad field.
