@@ -136,6 +136,11 @@ func (r *Runner) follow(ctx context.Context, after uint64, lanes []*lane, until 
 	var err error
 	if until == 0 || after < until {
 		err = r.store.Subscribe(ctx, after, func(e events.Event) error {
+			if q, ok := events.QuarantineOf(e); ok {
+				r.quarantine(q)
+				f.add(item{e: e}) // for no lane: the checkpoints move past it
+				return nil
+			}
 			ti := types[e.Type]
 			if ti == nil {
 				ti = r.classify(e, lanes)

@@ -163,7 +163,11 @@ func (s *Service) dealBoard(ctx context.Context, req *svc.Request, q viewsapi.De
 }
 
 func (s *Service) status(context.Context, *svc.Request, viewsapi.StatusQuery) (svc.Result, error) {
-	return svc.Result{Value: viewsapi.StatusResult{Items: s.runner.Status(), Rebuilding: s.rebuilding.Load()}}, nil
+	n, list := s.runner.Quarantined()
+	if list == nil {
+		list = []events.Quarantine{}
+	}
+	return svc.Result{Value: viewsapi.StatusResult{Items: s.runner.Status(), Rebuilding: s.rebuilding.Load(), Quarantined: n, Quarantine: list}}, nil
 }
 
 func (s *Service) rebuild(ctx context.Context, _ *svc.Request, q viewsapi.RebuildQuery) (svc.Result, error) {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/projections/dealboard"
 	"github.com/fundbridge/fundbridge/projections/lifecycle"
@@ -125,6 +126,10 @@ type StatusResult struct {
 	Items []projections.Status `json:"items"`
 	// Rebuilding is true while a rebuild asked over the bus runs.
 	Rebuilding bool `json:"rebuilding"`
+	// Quarantined counts the messages in the log that are not valid
+	// commits, skipped by every reader; Quarantine lists them.
+	Quarantined uint64              `json:"quarantined"`
+	Quarantine  []events.Quarantine `json:"quarantine"`
 }
 
 // RebuildQuery asks the running service to fold a projection ("" for all)
