@@ -107,13 +107,13 @@ type command struct {
 }
 
 type ledger struct {
-	mu        sync.Mutex
-	cmds      []*command
-	startups  []*startup
-	fm        *command // the fund manager's org, onboarded once
-	n         int
-	retried   int
-	errs      []string
+	mu       sync.Mutex
+	cmds     []*command
+	startups []*startup
+	fm       *command // the fund manager's org, onboarded once
+	n        int
+	retried  int
+	errs     []string
 }
 
 type startup struct {
@@ -165,7 +165,7 @@ func (l *ledger) next(rng *rand.Rand) *command {
 			if d.acked && !l.submitted(d.id) {
 				cmd := &command{kind: "submit", method: "POST", path: "/api/v1/applications/" + d.id + "/submit", key: "submit-" + d.id, token: func(c *crashClient) string { return c.startupToken(s) }, body: map[string]any{}, id: d.id}
 				cmd.inflight = true
-		l.cmds = append(l.cmds, cmd)
+				l.cmds = append(l.cmds, cmd)
 				return cmd
 			}
 		}
