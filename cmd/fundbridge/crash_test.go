@@ -119,7 +119,6 @@ type ledger struct {
 type startup struct {
 	signup *command
 	email  string
-	token  string
 	drafts []*command
 }
 
