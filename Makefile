@@ -11,7 +11,8 @@ FUZZTIME ?= 5s
 FUZZ_TARGETS ?= ./money:FuzzParse ./services/funds/fundsapi:FuzzFraction .:FuzzUSCC \
 	./services/applications/applicationsapi:FuzzPatentNumber ./events:FuzzDecodeUpcast \
 	./events/jetstream:FuzzDecodeCommit ./events/jetstream:FuzzCommitRoundTrip \
-	./services/svc:FuzzDecode ./projections:FuzzFastDecode
+	./services/svc:FuzzDecode ./projections:FuzzFastDecode \
+	./services/deals/dealsapi/loan:FuzzParseRate
 
 .PHONY: run test vet lint race unit fuzz bench build
 
