@@ -66,7 +66,11 @@ func fieldErrors(object map[string]json.RawMessage, t reflect.Type) []fundbridge
 	for _, key := range keys {
 		field, ok := jsonField(t, key)
 		if !ok {
-			out = append(out, fundbridge.FieldError{Field: key, Reason: "is not a field of this request"})
+			name := key
+			if name == "" { // "" names no field a person could find
+				name = `""`
+			}
+			out = append(out, fundbridge.FieldError{Field: name, Reason: "is not a field of this request"})
 			continue
 		}
 		raw := object[key]

@@ -65,3 +65,12 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Found by FuzzDecode: a member with an empty name was refused naming no field.
+func TestDecodeNamesAnEmptyMemberName(t *testing.T) {
+	var r fuzzRequest
+	fields := fundbridge.ErrorFields(Decode([]byte(`{"":true}`), &r))
+	if len(fields) != 1 || fields[0].Field != `""` {
+		t.Errorf("fields %+v", fields)
+	}
+}
