@@ -4,7 +4,17 @@ STATICCHECK_VERSION ?= v0.8.2
 # Packages where concurrency lives: the store, the service runtime, the projections, the gateway (its limiter).
 RACE_PKGS ?= ./events/... ./services/svc/... ./projections/... ./services/gateway/...
 
-.PHONY: run test vet lint race unit bench build
+# Fuzz targets, package:Target; each runs FUZZTIME in make test (longer:
+# make fuzz FUZZTIME=10m). A crash is saved under the package's
+# testdata/fuzz and from then on runs as a regular test.
+FUZZTIME ?= 5s
+FUZZ_TARGETS ?= ./money:FuzzParse ./services/funds/fundsapi:FuzzFraction .:FuzzUSCC \
+	./services/applications/applicationsapi:FuzzPatentNumber ./events:FuzzDecodeUpcast \
+	./events/jetstream:FuzzDecodeCommit ./events/jetstream:FuzzCommitRoundTrip \
+	./services/svc:FuzzDecode ./projections:FuzzFastDecode \
+	./services/deals/dealsapi/loan:FuzzParseRate
+
+.PHONY: run test vet lint race unit fuzz bench build
 
 run:
 	$(GO) run ./cmd/fundbridge dev
@@ -12,7 +22,7 @@ run:
 build:
 	$(GO) build -o bin/fundbridge ./cmd/fundbridge
 
-test: vet lint race unit
+test: vet lint race unit fuzz
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
@@ -26,6 +36,13 @@ race:
 
 unit:
 	$(GO) test -count=1 ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		out=$$($(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+		echo "fuzz $$name ($$pkg): $$(echo "$$out" | grep -o 'execs: [0-9]*' | tail -1)"; \
+	done
 
 bench:
 	$(GO) run ./cmd/fundbridge bench

@@ -33,6 +33,8 @@ type Store interface {
 	// Subscribe calls fn with every event after the given position, catching
 	// up and then following new commits live, in order, without gaps or
 	// duplicates. It returns when ctx ends (nil) or fn fails (fn's error).
+	// Where the log holds a message that is not a valid commit, fn gets a
+	// QuarantinedType placeholder instead, and the log goes on after it.
 	Subscribe(ctx context.Context, after uint64, fn func(Event) error) error
 	// Head is the position of the last commit, 0 for an empty log.
 	Head(ctx context.Context) (uint64, error)

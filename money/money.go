@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 
 	"github.com/shopspring/decimal"
@@ -25,32 +24,91 @@ type Amount struct{ d decimal.Decimal }
 // Zero is ¥0.00.
 var Zero = Amount{}
 
-// amountPattern: digits, an optional point and at most two decimals; no
-// sign, exponent or spaces. Negatives are refused where amounts are entered.
-var amountPattern = regexp.MustCompile(`^(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?$`)
+// maxDigits bounds the whole part of an amount as written: MaxAmount has
+// 14 digits, so a longer one is refused without being read.
+const maxDigits = 14
 
-// Parse reads an amount as entered: a non-negative decimal string with at
-// most two places. The error names field.
+// Parse reads an amount as entered: a string matching
+// ^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$ and nothing else (no sign, exponent,
+// spaces, leading zeros or bare point), at most MaxAmount. The error
+// names field and says what is wrong for a person.
 func Parse(field, s string) (Amount, error) {
-	if !amountPattern.MatchString(s) {
-		reason := "must be a decimal string with at most 2 decimal places, like \"1250000.00\""
-		if d, err := decimal.NewFromString(s); err == nil {
-			switch {
-			case d.IsNegative():
-				reason = "must not be negative"
-			case d.Exponent() < -2:
-				reason = "has more than 2 decimal places"
-			case d.GreaterThan(MaxAmount):
-				reason = "is larger than ¥" + MaxAmount.String()
-			}
-		}
+	if reason := check(s); reason != "" {
 		return Amount{}, fundbridge.Invalid("invalid amount", fundbridge.FieldError{Field: field, Reason: reason})
 	}
-	d := decimal.RequireFromString(s)
+	d, err := decimal.NewFromString(s)
+	if err != nil { // unreachable: check admits only plain decimals
+		return Amount{}, fundbridge.Invalid("invalid amount", fundbridge.FieldError{Field: field, Reason: mustLook})
+	}
 	if d.GreaterThan(MaxAmount) {
 		return Amount{}, fundbridge.Invalid("invalid amount", fundbridge.FieldError{Field: field, Reason: "is larger than ¥" + MaxAmount.String()})
 	}
 	return Amount{d}, nil
+}
+
+const mustLook = `must be a decimal string with at most 2 decimal places, like "1250000.00"`
+
+// Valid reports whether s is an amount as written on the wire.
+func Valid(s string) bool { return check(s) == "" }
+
+// check reports why s is not an amount as written on the wire, or "".
+// It is hand-written rather than a regexp: every amount of every event
+// read passes through it.
+func check(s string) string {
+	whole, frac, point := s, "", false
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			whole, frac, point = s[:i], s[i+1:], true
+			break
+		}
+	}
+	switch {
+	case s == "":
+		return "is empty; " + mustLook
+	case s[0] == '-':
+		return "must not be negative"
+	case s[0] == '+':
+		return `must not have a sign; write "5.00", not "+5"`
+	case whole == "":
+		return `must have a digit before the point, like "0.50"`
+	case point && frac == "":
+		return `must have digits after the point, like "5.00", or no point`
+	}
+	if r := digits(whole); r != "" {
+		if r == "e" {
+			return `must be written out without an exponent, like "1000.00", not "1e3"`
+		}
+		return mustLook
+	}
+	if r := digits(frac); r != "" {
+		if r == "e" {
+			return `must be written out without an exponent, like "1000.00", not "1e3"`
+		}
+		return mustLook
+	}
+	switch {
+	case len(whole) > 1 && whole[0] == '0':
+		return `must not start with a zero, like "5.00", not "005.00"`
+	case len(frac) > 2:
+		return "has more than 2 decimal places"
+	case len(whole) > maxDigits:
+		return "is larger than ¥" + MaxAmount.String()
+	}
+	return ""
+}
+
+// digits returns "" if s is all ASCII digits, "e" if it holds an exponent
+// marker, else "x".
+func digits(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < '0' || c > '9' {
+			if c == 'e' || c == 'E' {
+				return "e"
+			}
+			return "x"
+		}
+	}
+	return ""
 }
 
 // MustParse is Parse for constants in code and tests.
@@ -115,8 +173,8 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + a.String() + `"`), nil
 }
 
-// UnmarshalJSON reads a string amount. Numbers are refused: a float on the
-// wire is how money goes wrong.
+// UnmarshalJSON reads a string amount, exactly as Parse does. Numbers are
+// refused: a float on the wire is how money goes wrong.
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
 		return nil
@@ -125,9 +183,12 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("amount must be a string like \"1250000.00\", not %s", b)
 	}
+	if reason := check(s); reason != "" {
+		return fmt.Errorf("amount %q %s", s, reason)
+	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
-		return fmt.Errorf("amount %q: %w", s, err)
+		return fmt.Errorf("amount %q %s", s, mustLook)
 	}
 	a.d = d
 	return nil

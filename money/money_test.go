@@ -3,6 +3,8 @@ package money
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -27,6 +29,15 @@ func TestParse(t *testing.T) {
 		"1,000":           "",
 		"NaN":             "",
 		"100000000000000": "is larger than ¥10000000000000",
+		"1e3":             `must be written out without an exponent, like "1000.00", not "1e3"`,
+		"0.5e1":           `must be written out without an exponent, like "1000.00", not "1e3"`,
+		"1e-2":            `must be written out without an exponent, like "1000.00", not "1e3"`,
+		"+5":              `must not have a sign; write "5.00", not "+5"`,
+		"5.":              `must have digits after the point, like "5.00", or no point`,
+		".5":              `must have a digit before the point, like "0.50"`,
+		"00005":           `must not start with a zero, like "5.00", not "005.00"`,
+		"5.5.5":           "",
+		"١":               "",
 	} {
 		_, err := Parse("loan.amount", in)
 		f := fundbridge.ErrorFields(err)
@@ -99,4 +110,97 @@ func TestSplitSumsExactlyToTheWhole(t *testing.T) {
 	if _, err := Split(MustParse("1"), []decimal.Decimal{decimal.Zero}); err == nil {
 		t.Error("split with zero weights succeeded")
 	}
+}
+
+func TestUnmarshalJSONIsAsStrictAsParse(t *testing.T) {
+	for _, in := range []string{"1e3", "+5", "5.", ".5", "0.5e1", "00005", "1e-2", "1.001", "-1", " 1", "1 ", "0x10", "Infinity"} {
+		var a Amount
+		b, _ := json.Marshal(in)
+		err := json.Unmarshal(b, &a)
+		if err == nil {
+			t.Errorf("%q was read as %s", in, a)
+			continue
+		}
+		if _, perr := Parse("amount", in); perr == nil {
+			t.Errorf("%q: Parse accepted what UnmarshalJSON refused", in)
+		}
+	}
+}
+
+// wire is the pattern every amount on the wire matches, as the design
+// states it, with MaxAmount's 14 digits.
+var wire = regexp.MustCompile(`^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$`)
+
+// TestAmountsRoundTripExactly: every amount string a client may send comes
+// back from JSON as the same value, written with two places.
+func TestAmountsRoundTripExactly(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		s := randomAmount(r)
+		roundTrip(t, s)
+	}
+}
+
+func randomAmount(r *rand.Rand) string {
+	s := "0"
+	if n := r.IntN(15); n > 0 {
+		s = string(rune('1' + r.IntN(9)))
+		for range n - 1 {
+			s += string(rune('0' + r.IntN(10)))
+		}
+	}
+	switch r.IntN(3) {
+	case 1:
+		s += "." + string(rune('0'+r.IntN(10)))
+	case 2:
+		s += "." + string(rune('0'+r.IntN(10))) + string(rune('0'+r.IntN(10)))
+	}
+	return s
+}
+
+func roundTrip(t *testing.T, s string) {
+	t.Helper()
+	a, err := Parse("amount", s)
+	if matches := wire.MatchString(s); matches != (err == nil) && !(matches && len(strings.SplitN(s, ".", 2)[0]) >= maxDigits) {
+		t.Fatalf("%q: pattern %v, Parse %v", s, matches, err)
+	}
+	if err != nil {
+		return
+	}
+	want := decimal.RequireFromString(s)
+	if !a.Decimal().Equal(want) {
+		t.Fatalf("%q parsed as %s", s, a.Decimal())
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Amount
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("%q: its own JSON %s is refused: %v", s, b, err)
+	}
+	if !back.Equal(a) || back.String() != a.String() || !wire.MatchString(a.String()) {
+		t.Fatalf("%q → %s → %s", s, b, back)
+	}
+}
+
+// FuzzParse: Parse accepts exactly the wire pattern (within MaxAmount),
+// UnmarshalJSON agrees with it, and what it accepts round-trips.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"0", "1250000.00", "0.5", "1e3", "+5", "5.", ".5", "0.5e1", "00005", "1e-2", "-1", "10000000000000", "10000000000000.01", "99999999999999.99", "１"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		roundTrip(t, s)
+		a, perr := Parse("amount", s)
+		var u Amount
+		b, _ := json.Marshal(s)
+		uerr := json.Unmarshal(b, &u)
+		if perr == nil && (uerr != nil || !u.Equal(a)) {
+			t.Fatalf("%q: Parse %s, UnmarshalJSON %s %v", s, a, u, uerr)
+		}
+		if uerr == nil && !wire.MatchString(s) {
+			t.Fatalf("%q: UnmarshalJSON accepted what the pattern refuses", s)
+		}
+	})
 }

@@ -306,13 +306,15 @@ func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder 
 	return nil
 }
 
-// decodeAmount reads "1250000.00" as money.Amount.UnmarshalJSON does: an
-// amount with exactly two places is the same value FromDecimal makes;
-// anything else goes through UnmarshalJSON itself.
+// decodeAmount reads "1250000.00" as money.Amount.UnmarshalJSON does: a
+// valid amount with exactly two places is the same value FromDecimal
+// makes; anything else goes through UnmarshalJSON itself, which refuses
+// what is not an amount ("1e-2" has exponent -2 but is not one).
 func decodeAmount(r *reader, v reflect.Value) bool {
 	start := r.pos
 	if s, ok := r.str(); ok {
-		if d, err := decimal.NewFromString(s); err == nil && d.Exponent() == -2 {
+		if len(s) > 3 && s[len(s)-3] == '.' && money.Valid(s) {
+			d := decimal.RequireFromString(s)
 			v.Set(reflect.ValueOf(money.FromDecimal(d)))
 			return true
 		}

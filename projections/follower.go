@@ -42,6 +42,10 @@ func NewFollower(name string, store Subscriber, apply func(events.Event) error) 
 func (f *Follower) Run(ctx context.Context, after uint64) error {
 	f.setPosition(after)
 	err := f.store.Subscribe(ctx, after, func(e events.Event) error {
+		if _, ok := events.QuarantineOf(e); ok {
+			f.setPosition(e.Position) // not a commit: skipped, never applied
+			return nil
+		}
 		if err := f.apply(e); err != nil {
 			return fmt.Errorf("projection %s at position %d (%s %s@%d): %w", f.name, e.Position, e.Type, e.StreamID, e.Version, err)
 		}
@@ -83,8 +87,11 @@ const MaxWait = 5 * time.Second
 // WaitFor returns once the model reflects position p, or an EUNAVAILABLE
 // error if it does not within MaxWait (or ctx's deadline, if sooner).
 func (f *Follower) WaitFor(ctx context.Context, p uint64) error {
-	if p == 0 {
+	if p == 0 || f.Position() >= p {
 		return nil
+	}
+	if err := beyondHead(ctx, f.store, p); err != nil {
+		return err
 	}
 	timer := time.NewTimer(MaxWait)
 	defer timer.Stop()

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -135,6 +136,11 @@ func (r *Runner) follow(ctx context.Context, after uint64, lanes []*lane, until 
 	var err error
 	if until == 0 || after < until {
 		err = r.store.Subscribe(ctx, after, func(e events.Event) error {
+			if q, ok := events.QuarantineOf(e); ok {
+				r.quarantine(q)
+				f.add(item{e: e}) // for no lane: the checkpoints move past it
+				return nil
+			}
 			ti := types[e.Type]
 			if ti == nil {
 				ti = r.classify(e, lanes)
@@ -161,7 +167,7 @@ func (r *Runner) follow(ctx context.Context, after uint64, lanes []*lane, until 
 func (r *Runner) classify(e events.Event, lanes []*lane) *typeInfo {
 	name := e.Type
 	if !r.registry.Readable(name) {
-		r.logOnce("unreadable:"+name, "skipping events of a type the registry cannot read", "type", name)
+		r.logOnce("unreadable:"+name, slog.LevelWarn, "skipping events of a type the registry cannot read", "type", name)
 		return &typeInfo{}
 	}
 	if !r.registry.Known(name) {
@@ -183,18 +189,21 @@ func (r *Runner) classify(e events.Event, lanes []*lane) *typeInfo {
 		}
 	}
 	if len(ti.handlers) == 0 {
-		r.logOnce("unhandled:"+name, "skipping events of a type no projection handles", "type", name)
+		// Ordinary (the views read only what they show), and logged at
+		// debug: at info it would land in the middle of the banner that
+		// shows a newcomer the operator's password.
+		r.logOnce("unhandled:"+name, slog.LevelDebug, "skipping events of a type no projection handles", "type", name)
 	}
 	return ti
 }
 
-func (r *Runner) logOnce(key, msg string, args ...any) {
+func (r *Runner) logOnce(key string, level slog.Level, msg string, args ...any) {
 	r.logMu.Lock()
 	seen := r.logged[key]
 	r.logged[key] = true
 	r.logMu.Unlock()
 	if !seen {
-		r.log.Info(msg, args...)
+		r.log.Log(context.Background(), level, msg, args...)
 	}
 }
 

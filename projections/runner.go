@@ -57,6 +57,7 @@ const (
 	StateRunning    State = "running"    // following the log
 	StateRebuilding State = "rebuilding" // folding the log again from 0
 	StateStopped    State = "stopped"    // an event broke it; see the error
+	// StateDiverged (quarantine.go): the log no longer backs its checkpoint.
 )
 
 // Status is how a projection stands, as the service shows operators.
@@ -126,6 +127,9 @@ type Runner struct {
 
 	logMu  sync.Mutex
 	logged map[string]bool // event types already logged as skipped
+
+	qmu         sync.Mutex
+	quarantined quarantineList
 }
 
 // lane is one projection with its checkpoint and persistence.
@@ -139,6 +143,7 @@ type lane struct {
 	mu         sync.Mutex
 	changed    chan struct{} // closed when the checkpoint moves and someone waits, or on failure
 	failure    *ApplyError
+	diverged   string // why the log no longer backs the checkpoint
 	savedPos   uint64
 	savedAt    time.Time
 	savedBytes int
@@ -209,7 +214,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.busy = false
 		r.mu.Unlock()
 	}()
+	r.loadQuarantine()
 	r.loadAll()
+	r.checkLog(ctx)
 	backoff := 100 * time.Millisecond
 	for {
 		var pass []*lane
@@ -302,7 +309,7 @@ func (r *Runner) reset(lanes []*lane) {
 		l.applied.Store(0)
 		l.sinceSave = 0
 		l.mu.Lock()
-		l.failure, l.restored = nil, 0
+		l.failure, l.restored, l.diverged = nil, 0, ""
 		l.mu.Unlock()
 		l.state.Store(StateRebuilding)
 	}
@@ -462,8 +469,14 @@ func (r *Runner) WaitFor(ctx context.Context, name string, p uint64) error {
 	if !ok {
 		return fmt.Errorf("wait for %d: no projection %q", p, name)
 	}
+	if err := l.serving(); err != nil {
+		return err
+	}
 	if p == 0 || l.checkpoint.Load() >= p {
 		return nil
+	}
+	if err := beyondHead(ctx, r.store, p); err != nil {
+		return err
 	}
 	l.waiters.Add(1)
 	defer l.waiters.Add(-1)
@@ -525,6 +538,9 @@ func (r *Runner) Status() []Status {
 		}
 		if f := l.failure; f != nil {
 			s.Error, s.ErrorPosition, s.ErrorEvent = f.Err.Error(), f.Position, fmt.Sprintf("%s %s@%d", f.Type, f.StreamID, f.Version)
+		}
+		if l.diverged != "" {
+			s.Error = l.diverged
 		}
 		l.mu.Unlock()
 		out = append(out, s)

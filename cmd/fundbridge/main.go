@@ -41,25 +41,31 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "fundbridge:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // help was asked for and printed: not an error
 		}
+		fmt.Fprintln(os.Stderr, "fundbridge:", err)
 		stop()
 		os.Exit(exitCode(err))
 	}
 }
 
 func exitCode(err error) int {
-	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
+	if errors.Is(err, errUsage) {
 		return 2
 	}
 	return 1
 }
 
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
+}
+
 var errUsage = errors.New("usage")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintf(stderr, usage, strings.Join(app.ServiceNames(), ", "))
 		if len(args) == 0 {
 			return errUsage

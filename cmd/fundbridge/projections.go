@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,15 +10,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/datadir"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
+	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views"
+	"github.com/fundbridge/fundbridge/services/views/viewsapi"
 )
 
 func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const synopsis = "fundbridge projections rebuild [name] [flags]"
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, "Usage: "+synopsis)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "rebuild" {
-		fmt.Fprintln(stderr, "Usage: fundbridge projections rebuild [name] [flags]")
+		fmt.Fprintln(stderr, "Usage: "+synopsis)
 		return fmt.Errorf("%w: projections needs a subcommand: rebuild", errUsage)
 	}
 	args = args[1:]
@@ -25,22 +36,40 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	f := newFlags("projections rebuild", "fundbridge projections rebuild [name] [flags]", stderr)
-	dataDir := f.string("data-dir", "./data", "the data directory whose projections to rebuild")
-	natsURL := f.string("nats", "", "a running NATS server to read the log from; empty starts one on --data-dir (stop fundbridge dev first)")
+	f := newFlags("projections rebuild", synopsis, stderr)
+	dataDir := f.string("data-dir", "./data", "the data directory whose projections to rebuild; if a server holds it, the rebuild runs there, over NATS")
+	natsURL := f.string("nats", "", "a running server's NATS: its views service rebuilds online; empty opens --data-dir, or asks the server that holds it")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	url := *natsURL
-	if url == "" {
-		srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(*dataDir, "nats"), SyncAlways: true})
-		if err != nil {
-			return err
-		}
-		defer srv.Shutdown()
-		url = srv.ClientURL()
+	if *natsURL != "" {
+		return rebuildOnline(ctx, *natsURL, name, stdout, stderr)
 	}
-	nc, err := app.Connect(url, "fundbridge-rebuild")
+	lock, err := datadir.Acquire(*dataDir, datadir.Self())
+	var held *datadir.HeldError
+	if errors.As(err, &held) {
+		if held.Holder.NATS == "" {
+			return fmt.Errorf("%w; or pass --nats to rebuild through a running server", err)
+		}
+		fmt.Fprintf(stderr, "%s is in use by %s: rebuilding there, online.\n", held.Dir, held.Holder)
+		return rebuildOnline(ctx, held.Holder.NATS, name, stdout, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	return rebuildOffline(ctx, *dataDir, name, stdout, stderr)
+}
+
+// rebuildOffline folds the projections of a data directory no server
+// holds (the caller holds its lock), on an embedded NATS server of its own.
+func rebuildOffline(ctx context.Context, dataDir, name string, stdout, stderr io.Writer) error {
+	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(dataDir, "nats"), SyncAlways: true})
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	nc, err := app.Connect(srv.ClientURL(), "fundbridge-rebuild")
 	if err != nil {
 		return err
 	}
@@ -51,7 +80,7 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer store.Close()
-	svc := views.New(store, reg, filepath.Join(*dataDir, "projections"), views.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	svc := views.New(store, reg, filepath.Join(dataDir, "projections"), views.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	start := time.Now()
 	var last time.Time
 	var lastDone uint64
@@ -66,13 +95,76 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
-	what := "all projections"
-	if name != "" {
-		what = name
-	}
-	took := time.Since(start)
-	fmt.Fprintf(stdout, "Rebuilt %s to position %d in %s.\n", what, lastDone, took.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "Rebuilt %s to position %d in %s.\n", what(name), lastDone, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// rebuildOnline asks a running views service to rebuild and follows its
+// status until the projections have folded the log up to its head.
+func rebuildOnline(ctx context.Context, url, name string, stdout, stderr io.Writer) error {
+	nc, err := app.Connect(url, "fundbridge-rebuild")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	client := svc.NewClient(nc, 10*time.Second)
+	actor := fundbridge.Actor{UserID: "fundbridge-cli", Role: fundbridge.RoleSystem}
+	start := time.Now()
+	started, _, err := svc.Call(ctx, client, viewsapi.RebuildEndpoint, &svc.Request{Actor: actor}, viewsapi.RebuildQuery{Name: name})
+	if err != nil {
+		return fmt.Errorf("rebuild through %s: %w", url, err)
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, _, err := svc.Call(ctx, client, viewsapi.StatusEndpoint, &svc.Request{Actor: actor}, viewsapi.StatusQuery{})
+		if err != nil {
+			return fmt.Errorf("rebuild through %s: %w", url, err)
+		}
+		done, stopped := rebuildProgress(st.Items, name)
+		fmt.Fprintf(stderr, "\r%s %3.0f%%  %d/%d ", bar(done, started.Head, 30), percent(done, started.Head), done, started.Head)
+		if stopped != nil {
+			fmt.Fprintln(stderr)
+			return fmt.Errorf("rebuild: projection %s stopped at position %d: %s", stopped.Name, stopped.ErrorPosition, stopped.Error)
+		}
+		if !st.Rebuilding && done >= started.Head {
+			fmt.Fprintln(stderr)
+			fmt.Fprintf(stdout, "Rebuilt %s online to position %d in %s.\n", what(name), done, time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stderr)
+			return fmt.Errorf("stopped following the rebuild; it goes on in the server: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// rebuildProgress is the lowest position of the projections rebuilt, and
+// the first of them that stopped.
+func rebuildProgress(items []projections.Status, name string) (uint64, *projections.Status) {
+	var low uint64
+	first := true
+	for i, it := range items {
+		if name != "" && it.Name != name {
+			continue
+		}
+		if it.State == projections.StateStopped {
+			return it.Position, &items[i]
+		}
+		if first || it.Position < low {
+			low, first = it.Position, false
+		}
+	}
+	return low, nil
+}
+
+func what(name string) string {
+	if name == "" {
+		return "all projections"
+	}
+	return name
 }
 
 func bar(done, total uint64, width int) string {

@@ -12,14 +12,19 @@ import (
 
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/datadir"
 	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
+	"github.com/fundbridge/fundbridge/services/views"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
+	if len(args) == 0 || args[0] == "" || args[0][0] == '-' || isHelp(args[0]) {
 		fmt.Fprintf(stderr, "Usage: fundbridge serve <service> [flags]\nServices: %s\n", strings.Join(app.ServiceNames(), ", "))
+		if len(args) > 0 && isHelp(args[0]) {
+			return nil
+		}
 		return fmt.Errorf("%w: serve needs a service name", errUsage)
 	}
 	name := args[0]
@@ -28,6 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	replicas := f.int("replicas", 1, "replicas of the JetStream streams (3 in a cluster)")
 	groupCommit := f.bool("group-commit", true, "gather concurrent appends into one atomic batch (with fsync-always servers)")
 	httpAddr := f.string("http-addr", ":8080", "HTTP listen address of the gateway")
+	dataDir := f.string("data-dir", "./data", "what the views service keeps on local disk (its projections); one process owns it at a time")
 	keyFile := f.string("token-key-file", "./data/gateway/token.key", "the gateway's token signing key (created when missing; share it between gateway instances)")
 	previousKeyFiles := f.string("token-previous-key-files", "", "comma-separated signing keys whose tokens are still accepted (key rotation; see SECURITY.md)")
 	credKeyFile := f.string("credential-key-file", app.CredentialKeyFile("./data"), "identity's key sealing password hashes (created when missing; share it between identity instances, keep it out of the log's backups)")
@@ -116,6 +122,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if deps.CredentialKey, err = keyfile.LoadOrCreate(*credKeyFile, identity.CredentialKeySize); err != nil {
 			return fmt.Errorf("identity's credential key: %w", err)
 		}
+	}
+	if name == views.Name { // the one service with state on local disk
+		lock, err := datadir.Acquire(*dataDir, datadir.Self())
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+		deps.DataDir = lock.Dir()
 	}
 	c := build(deps)
 	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted())

@@ -164,6 +164,16 @@ func decodeCommitReusing(data []byte, c *commit) (*commit, error) {
 	if len(c.Events) == 0 || c.First == 0 {
 		return nil, fmt.Errorf("decode commit %s: no events", c.ID)
 	}
+	if y := c.RecordedAt.UTC().Year(); y < 1 || y > 9999 {
+		return nil, fmt.Errorf("decode commit %s: recorded_at is outside years 1 to 9999 in UTC", c.ID)
+	}
+	for i := range c.Events {
+		// A commit an append wrote has both; one without would be encoded
+		// again (a retry's answer, a copy) as invalid JSON.
+		if c.Events[i].Type == "" || len(c.Events[i].Payload) == 0 {
+			return nil, fmt.Errorf("decode commit %s: event %d has no type or no payload", c.ID, i)
+		}
+	}
 	return c, nil
 }
 

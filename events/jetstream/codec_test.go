@@ -26,6 +26,14 @@ func referenceDecode(data []byte) (*commit, error) {
 	if len(c.Events) == 0 || c.First == 0 {
 		return nil, errors.New("no events")
 	}
+	if y := c.RecordedAt.UTC().Year(); y < 1 || y > 9999 {
+		return nil, errors.New("recorded_at out of range")
+	}
+	for _, e := range c.Events {
+		if e.Type == "" || len(e.Payload) == 0 {
+			return nil, errors.New("an event without type or payload")
+		}
+	}
 	return &c, nil
 }
 

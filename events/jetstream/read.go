@@ -59,14 +59,23 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 	if err != nil {
 		return fmt.Errorf("read %s: %w", streamID, unavailable(err))
 	}
-	lastCommit, err := decodeCommit(last.Data)
-	if err != nil {
-		return fmt.Errorf("read %s at %d: %w", streamID, last.Sequence, err)
-	}
-	s.heads.put(streamID, head{version: lastCommit.last(), seq: last.Sequence})
 	if start > last.Sequence {
 		return nil
 	}
+	lastCommit, err := s.decodeOn(last.Data, subject, new(commit))
+	if err != nil {
+		// The last message is no commit: read the subject through, skipping it.
+		s.quarantine(last.Sequence, subject, err)
+		return s.consume(ctx, []string{subject}, start, func(m njs.Msg, seq uint64) (bool, error) {
+			if c, err := s.decodeOn(m.Data(), subject, new(commit)); err != nil {
+				s.quarantine(seq, subject, err)
+			} else if !fn(seq, c) {
+				return false, nil
+			}
+			return seq < last.Sequence, nil
+		})
+	}
+	s.heads.put(streamID, head{version: lastCommit.last(), seq: last.Sequence})
 	if lastCommit.First == 1 || start == last.Sequence {
 		// The whole stream, or all that is left of it, is its last commit.
 		fn(last.Sequence, lastCommit)
@@ -81,19 +90,21 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 		}
 		c := lastCommit
 		if msg.Sequence != last.Sequence {
-			if c, err = decodeCommit(msg.Data); err != nil {
-				return fmt.Errorf("read %s at %d: %w", streamID, msg.Sequence, err)
+			if c, err = s.decodeOn(msg.Data, subject, new(commit)); err != nil {
+				s.quarantine(msg.Sequence, subject, err)
+				c = nil
 			}
 		}
-		if !fn(msg.Sequence, c) || msg.Sequence == last.Sequence {
+		if c != nil && !fn(msg.Sequence, c) || msg.Sequence == last.Sequence {
 			return nil
 		}
 		seq = msg.Sequence + 1
 	}
 	return s.consume(ctx, []string{subject}, seq, func(m njs.Msg, seq uint64) (bool, error) {
-		c, err := decodeCommit(m.Data())
+		c, err := s.decodeOn(m.Data(), subject, new(commit))
 		if err != nil {
-			return false, fmt.Errorf("read %s at %d: %w", streamID, seq, err)
+			s.quarantine(seq, subject, err)
+			return seq < last.Sequence, nil
 		}
 		return fn(seq, c) && seq < last.Sequence, nil
 	})
@@ -115,9 +126,10 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]events.
 	}
 	var out []events.Event
 	err = s.consume(ctx, nil, after+1, func(m njs.Msg, seq uint64) (bool, error) {
-		c, err := decodeCommit(m.Data())
+		c, err := s.decodeOn(m.Data(), m.Subject(), new(commit))
 		if err != nil {
-			return false, fmt.Errorf("read all at %d: %w", seq, err)
+			s.quarantine(seq, m.Subject(), err)
+			return seq < headSeq, nil
 		}
 		out = c.appendEvents(out, seq, 1)
 		return len(out) < limit && seq < headSeq, nil
@@ -137,19 +149,25 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type delivery struct {
-		data []byte
-		seq  uint64
+		data    []byte
+		subject string
+		seq     uint64
 	}
 	queue := make(chan delivery, subscribeQueue)
 	handled := make(chan error, 1)
 	go func() {
 		reuse := new(commit) // fn gets events, never the commit: decode into one
 		for d := range queue {
-			c, err := decodeCommitReusing(d.data, reuse)
+			c, err := s.decodeOn(d.data, d.subject, reuse)
 			if err != nil {
-				handled <- fmt.Errorf("subscribe at %d: %w", d.seq, err)
-				cancel()
-				return
+				// Not a commit: the reader hears of it and goes on.
+				q := s.quarantine(d.seq, d.subject, err)
+				if err := fn(events.QuarantinedEvent(q)); err != nil {
+					handled <- err
+					cancel()
+					return
+				}
+				continue
 			}
 			for i := range c.Events {
 				if ctx.Err() != nil {
@@ -167,7 +185,7 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 	}()
 	err := s.consume(ctx, nil, after+1, func(m njs.Msg, seq uint64) (bool, error) {
 		select {
-		case queue <- delivery{m.Data(), seq}:
+		case queue <- delivery{m.Data(), m.Subject(), seq}:
 			return true, nil
 		case <-ctx.Done():
 			return false, ctx.Err()

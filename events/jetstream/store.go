@@ -82,6 +82,7 @@ type Store struct {
 	group    *groupCommitter
 
 	ackPrefix string // how the server's acknowledgements start
+	bad       quarantined
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -111,7 +112,7 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	stream, err := createOrUpdateStream(ctx, js, cfg)
+	stream, err := openEventStream(ctx, js, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open event stream %s: %w", cfg.Name, unavailable(err))
 	}
@@ -195,6 +196,19 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// Bounds are the stream sequences of the first and the last message: 1
+// (or 0, empty) and the head in a log that lost nothing. A first above 1
+// means messages before it were deleted.
+func (s *Store) Bounds(ctx context.Context) (first, last uint64, err error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bounds: %w", unavailable(err))
+	}
+	return info.State.FirstSeq, info.State.LastSeq, nil
+}
+
 // head is what the store knows of an event stream's end.
 type head struct {
 	version uint64 // stream version (number of events)
@@ -211,9 +225,19 @@ func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, 
 	if err != nil {
 		return head{}, fmt.Errorf("read head of %s: %w", streamID, unavailable(err))
 	}
-	c, err := decodeCommit(msg.Data)
+	c, err := s.decodeOn(msg.Data, subject, new(commit))
 	if err != nil {
-		return head{}, fmt.Errorf("read head of %s at %d: %w", streamID, msg.Sequence, err)
+		// The last message on the subject is not a commit: the server
+		// checks appends against its sequence, and the version is that of
+		// the last commit before it.
+		s.quarantine(msg.Sequence, subject, err)
+		var version uint64
+		if err := s.scanCommits(ctx, streamID, subject, 1, func(_ uint64, c *commit) bool { version = c.last(); return true }); err != nil {
+			return head{}, err
+		}
+		h := head{version: version, seq: msg.Sequence}
+		s.heads.put(streamID, h)
+		return h, nil
 	}
 	h := head{version: c.last(), seq: msg.Sequence}
 	s.heads.put(streamID, h)

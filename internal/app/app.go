@@ -21,6 +21,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/internal/datadir"
 	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/services/applications"
@@ -186,6 +187,7 @@ type App struct {
 	Services []string
 	Store    *jetstream.Store
 
+	lock     *datadir.Lock // one owner per data directory
 	srv      *natsserver.Server
 	conns    []*nats.Conn
 	http     *http.Server
@@ -208,6 +210,9 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 			a.Close() // what started so far
 		}
 	}()
+	if a.lock, err = datadir.Acquire(o.DataDir, datadir.Self()); err != nil {
+		return nil, err
+	}
 	natsDir := filepath.Join(o.DataDir, "nats")
 	if err := os.MkdirAll(natsDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -217,6 +222,9 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("embedded NATS on %s: %w", o.NATSAddr, err)
 	}
 	a.NATSURL = a.srv.ClientURL()
+	if err := a.lock.SetNATS(a.NATSURL); err != nil {
+		return nil, err
+	}
 	nc, err := a.connect("fundbridge-store")
 	if err != nil {
 		return nil, err
@@ -327,4 +335,5 @@ func (a *App) Close() {
 	if a.srv != nil {
 		a.srv.Shutdown()
 	}
+	a.lock.Release()
 }

@@ -41,12 +41,12 @@ func TestStartupsOverHTTP(t *testing.T) {
 	if c.status != 200 || c.body["uscc"] != validUSCC(1) || c.header.Get("ETag") == "" {
 		t.Fatalf("company = %d %s", c.status, c.raw)
 	}
-	pat := p.do("POST", "/api/v1/companies/"+companyA+"/patents", tokA, map[string]any{"number": "CN202310123456.7", "kind": "invention",
+	pat := p.do("POST", "/api/v1/companies/"+companyA+"/patents", tokA, map[string]any{"number": "CN202310123456.6", "kind": "invention",
 		"title": "一种图像识别方法", "filed_on": "2023-02-01", "granted_on": "2024-08-01", "holding": "owner"})
 	if pat.status != 201 {
 		t.Fatalf("patent = %d %s", pat.status, pat.raw)
 	}
-	wantProblem(t, p.do("POST", "/api/v1/companies/"+companyA+"/patents", tokA, map[string]any{"number": "CN202310123456.7", "kind": "invention",
+	wantProblem(t, p.do("POST", "/api/v1/companies/"+companyA+"/patents", tokA, map[string]any{"number": "CN202310123456.6", "kind": "invention",
 		"title": "again", "filed_on": "2023-02-01", "holding": "owner"}), 409)
 	wantProblem(t, p.do("GET", "/api/v1/companies/"+companyA, tokB, nil), 404)
 	wantProblem(t, p.do("PATCH", "/api/v1/companies/"+companyA, tokB, map[string]any{"headcount": 1}), 404)

@@ -166,7 +166,6 @@ func TestInvariants(t *testing.T) {
 	s := slice(fundbridge.StageSeed, "beijing")
 	for name, payload := range map[string]events.Payload{
 		"unknown stage":        submitted("X", slice("unicorn", "beijing"), "1.00"),
-		"too many places":      applicationsapi.ApplicationSubmitted{ApplicationID: "X", Slice: s, ApplicationTerms: applicationsapi.ApplicationTerms{AmountRequested: decimalAmount(t, "1.005")}},
 		"no ID":                submitted("", s, "1.00"),
 		"matched, unsubmitted": applicationsapi.ApplicationMatched{ApplicationID: "nope", Slice: s},
 		"expired, unsubmitted": applicationsapi.ApplicationExpired{ApplicationID: "nope", Slice: s},
@@ -184,14 +183,6 @@ func TestInvariants(t *testing.T) {
 	if err := f.apply(t0, funded("A", s, "barter", "1.00")); err == nil {
 		t.Error("an unknown instrument applied")
 	}
-}
-
-func decimalAmount(t *testing.T, s string) money.Amount {
-	var a money.Amount
-	if err := a.UnmarshalJSON([]byte(`"` + s + `"`)); err != nil {
-		t.Fatal(err)
-	}
-	return a
 }
 
 func TestStateRoundTrip(t *testing.T) {

@@ -268,8 +268,9 @@ func (w *writer) company(c int) []step {
 		s.emit(companyStream, me, applicationsapi.CompanyProfileUpdated{CompanyID: id, CompanyProfile: profile})
 	}
 	for p := range r.IntN(3) {
+		digits := fmt.Sprintf("20231%06d%d", c%1_000_000, p)
 		s.emit(companyStream, me, applicationsapi.PatentAdded{
-			CompanyID: id, Number: fmt.Sprintf("CN2023%06d%d.%d", c, p, p), Kind: applicationsapi.PatentInvention,
+			CompanyID: id, Number: "CN" + digits + "." + string(applicationsapi.PatentCheckDigit(digits)), Kind: applicationsapi.PatentInvention,
 			Title: "Method for training models", FiledOn: "2023-03-01", GrantedOn: "2024-06-01", ExpiresOn: "2043-03-01", Holding: applicationsapi.HoldingOwner,
 		})
 	}

@@ -243,7 +243,7 @@ func TestCompanyChangeStage(t *testing.T) {
 
 func TestCompanyAddPatent(t *testing.T) {
 	d := companyDecider()
-	patent := applicationsapi.AddPatent{CompanyID: "acme", Number: "CN202310123456.7", Kind: applicationsapi.PatentInvention, Title: "Depth from a single image", FiledOn: "2023-01-10", GrantedOn: "2024-08-01", Holding: applicationsapi.HoldingOwner}
+	patent := applicationsapi.AddPatent{CompanyID: "acme", Number: "CN202310123456.6", Kind: applicationsapi.PatentInvention, Title: "Depth from a single image", FiledOn: "2023-01-10", GrantedOn: "2024-08-01", Holding: applicationsapi.HoldingOwner}
 	added := func(p applicationsapi.AddPatent, expires string) applicationsapi.PatentAdded {
 		return applicationsapi.PatentAdded{CompanyID: "acme", Number: p.Number, Kind: p.Kind, Title: p.Title, FiledOn: p.FiledOn, GrantedOn: p.GrantedOn, ExpiresOn: expires, Holding: p.Holding}
 	}
@@ -267,7 +267,7 @@ func TestCompanyAddPatent(t *testing.T) {
 	}
 	t.Run("a licensee with a pending patent", func(t *testing.T) {
 		p := patent
-		p.GrantedOn, p.Holding, p.Number = "", applicationsapi.HoldingLicensee, "CN202420000001.X"
+		p.GrantedOn, p.Holding, p.Number = "", applicationsapi.HoldingLicensee, "CN202420000002.X"
 		check(t, d, []events.Payload{registered(t)}, validated(p, addPatent), []events.Payload{added(p, "2043-01-10")})
 	})
 	t.Run("duplicate number is a conflict", func(t *testing.T) {
@@ -288,6 +288,8 @@ func TestCompanyAddPatent(t *testing.T) {
 	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN202310123456-7" })
 	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN2023101234A6.7" })
 	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN202310123456.Y" })
+	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN202310123456.7" }) // the check digit is 6
+	bad("number", func(p *applicationsapi.AddPatent) { p.Number = "CN202320654328.8" }) // the check digit is X
 	bad("kind", func(p *applicationsapi.AddPatent) { p.Kind = "software" })
 	bad("holding", func(p *applicationsapi.AddPatent) { p.Holding = "pledgee" })
 	bad("title", func(p *applicationsapi.AddPatent) { p.Title = "" })
@@ -306,16 +308,16 @@ func TestCompanyStateFolds(t *testing.T) {
 	for i, p := range []events.Payload{
 		registered(t),
 		applicationsapi.CompanyStageChanged{CompanyID: "acme", From: fundbridge.StageSeed, To: fundbridge.StageStartup},
-		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123456.7", Kind: applicationsapi.PatentInvention, FiledOn: "2023-01-10", ExpiresOn: "2043-01-10", Holding: applicationsapi.HoldingOwner},
-		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123450.1"},
-		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123451.2"}, // three appends leave spare capacity
+		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123456.6", Kind: applicationsapi.PatentInvention, FiledOn: "2023-01-10", ExpiresOn: "2043-01-10", Holding: applicationsapi.HoldingOwner},
+		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123450.9"},
+		applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123451.3"}, // three appends leave spare capacity
 	} {
 		c = d.Evolve(c, events.Event{Version: uint64(i + 1), RecordedAt: at}, p)
 	}
 	// Two futures of one state must not share what they append.
-	a := d.Evolve(c, events.Event{Version: 6, RecordedAt: at}, applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123457.5"})
-	b := d.Evolve(c, events.Event{Version: 6, RecordedAt: at}, applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123458.3"})
-	if len(c.Patents) != 3 || a.Patents[3].Number != "CN202310123457.5" || b.Patents[3].Number != "CN202310123458.3" || c.Version != 5 {
+	a := d.Evolve(c, events.Event{Version: 6, RecordedAt: at}, applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123457.0"})
+	b := d.Evolve(c, events.Event{Version: 6, RecordedAt: at}, applicationsapi.PatentAdded{CompanyID: "acme", Number: "CN202310123458.5"})
+	if len(c.Patents) != 3 || a.Patents[3].Number != "CN202310123457.0" || b.Patents[3].Number != "CN202310123458.5" || c.Version != 5 {
 		t.Fatalf("evolve shared or changed its input: %v / %v / %v", c.Patents, a.Patents, b.Patents)
 	}
 	if c.Stage != fundbridge.StageStartup || len(c.StageHistory) != 2 || c.slice() != (applicationsapi.Slice{CompanyID: "acme", Stage: "startup", Layer: "technology", Sector: "computer_vision", City: "beijing"}) {

@@ -116,14 +116,10 @@ func mustJSON(t *testing.T, v any) string {
 
 func amt(s string) money.Amount { return money.MustParse(s) }
 
-// rawAmount decodes an amount as the wire would, including what Validate
-// must refuse.
+// rawAmount builds an amount no decoder reads (negative, beyond
+// MaxAmount) but code could compute, which Validate must refuse.
 func rawAmount(s string) money.Amount {
-	var a money.Amount
-	if err := json.Unmarshal([]byte(`"`+s+`"`), &a); err != nil {
-		panic(err)
-	}
-	return a
+	return money.FromDecimal(decimal.RequireFromString(s))
 }
 
 var registered = fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Qiming AI Seed I", Type: fundsapi.FundSeed, CommittedCapital: amt("500000000.00")}
@@ -187,7 +183,6 @@ func TestRegister(t *testing.T) {
 		{"bad type", "type", with(func(c *fundsapi.RegisterFund) { c.Type = "hedge" })},
 		{"no capital", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = money.Zero })},
 		{"negative capital", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = rawAmount("-1.00") })},
-		{"three places", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = rawAmount("1.001") })},
 		{"overflowing capital", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = rawAmount("10000000000000.01") })},
 		{"astronomical exponent", "committed_capital", with(func(c *fundsapi.RegisterFund) { c.CommittedCapital = rawAmount("1e9999") })},
 		{"manager org with a space", "manager_org", with(func(c *fundsapi.RegisterFund) { c.ManagerOrg = "org a" })},
@@ -241,7 +236,6 @@ func TestSetMandate(t *testing.T) {
 		{"unknown city", "cities[1]", with(func(c *fundsapi.SetMandate) { c.Cities = []fundbridge.City{"beijing", "atlantis"} })},
 		{"no ticket minimum", "ticket_min", with(func(c *fundsapi.SetMandate) { c.TicketMin = money.Zero })},
 		{"negative ticket minimum", "ticket_min", with(func(c *fundsapi.SetMandate) { c.TicketMin = rawAmount("-5.00") })},
-		{"ticket with 3 places", "ticket_max", with(func(c *fundsapi.SetMandate) { c.TicketMax = rawAmount("20000000.001") })},
 		{"overflowing ticket", "ticket_max", with(func(c *fundsapi.SetMandate) { c.TicketMax = rawAmount("99999999999999.99") })},
 		{"ticket maximum below minimum", "ticket_max", with(func(c *fundsapi.SetMandate) { c.TicketMax = amt("1000000.00") })},
 		{"no max ownership", "max_ownership", with(func(c *fundsapi.SetMandate) { c.MaxOwnership = "" })},
@@ -303,8 +297,6 @@ func TestCommit(t *testing.T) {
 		{name: "fund manager", given: []events.Payload{small}, when: do(managerA, commit("d1", "1.00")), code: fundbridge.EFORBIDDEN},
 		{name: "startup", given: []events.Payload{small}, when: do(startup, commit("d1", "1.00")), code: fundbridge.EFORBIDDEN},
 		{name: "zero", given: []events.Payload{small}, when: do(platform, commit("d1", "0.00")), code: fundbridge.EINVALID, field: "amount"},
-		{name: "three places", given: []events.Payload{small}, when: do(platform, fundsapi.CommitCapital{FundID: "f1", DealID: "d1", ApplicationID: "a", CompanyID: "c", Amount: rawAmount("1.005")}),
-			code: fundbridge.EINVALID, field: "amount"},
 		{name: "no deal", given: []events.Payload{small}, when: do(platform, fundsapi.CommitCapital{FundID: "f1", ApplicationID: "a", CompanyID: "c", Amount: amt("1.00")}),
 			code: fundbridge.EINVALID, field: "deal_id"},
 		{name: "no application or company", given: []events.Payload{small}, when: do(platform, fundsapi.CommitCapital{FundID: "f1", DealID: "d", Amount: amt("1.00")}),

@@ -185,6 +185,9 @@ func fieldName(p jsontext.Pointer) string {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
+		if tok == "" {
+			tok = `""` // a member with an empty name is still named
+		}
 		b.WriteString(tok)
 	}
 	if b.Len() == 0 {

@@ -7,6 +7,9 @@ package views
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fundbridge/fundbridge"
@@ -31,6 +34,10 @@ type Service struct {
 	market    *market.Projection
 	dealboard *dealboard.Projection
 	log       *slog.Logger
+	store     events.Store
+
+	runCtx     atomic.Pointer[context.Context] // Run's, for rebuilds asked over the bus
+	rebuilding atomic.Bool
 }
 
 // Option configures a Service.
@@ -58,14 +65,17 @@ func New(store events.Store, registry *events.Registry, dir string, opts ...Opti
 	}
 	s := &Service{
 		lifecycle: lifecycle.New(), timeline: timeline.New(), market: market.New(), dealboard: dealboard.New(),
-		log: ro.Logger.With("service", Name),
+		log: ro.Logger.With("service", Name), store: store,
 	}
 	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard)
 	return s
 }
 
 // Run follows the log until ctx ends, then saves the projections.
-func (s *Service) Run(ctx context.Context) error { return s.runner.Run(ctx) }
+func (s *Service) Run(ctx context.Context) error {
+	s.runCtx.Store(&ctx)
+	return s.runner.Run(ctx)
+}
 
 // Rebuild folds the named projection ("" for all) again from position 0,
 // reporting progress (log positions done and total, events per second);
@@ -84,6 +94,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(viewsapi.LifecycleStagesEndpoint, s.lifecycleStages),
 			svc.Handle(viewsapi.MarketOverviewEndpoint, s.marketOverview),
 			svc.Handle(viewsapi.StatusEndpoint, s.status),
+			svc.Handle(viewsapi.RebuildEndpoint, s.rebuild),
 			svc.Handle(viewsapi.CompanyTimelineEndpoint, s.companyTimeline),
 			svc.Handle(viewsapi.DealBoardEndpoint, s.dealBoard),
 		)}
@@ -152,5 +163,38 @@ func (s *Service) dealBoard(ctx context.Context, req *svc.Request, q viewsapi.De
 }
 
 func (s *Service) status(context.Context, *svc.Request, viewsapi.StatusQuery) (svc.Result, error) {
-	return svc.Result{Value: viewsapi.StatusResult{Items: s.runner.Status()}}, nil
+	n, list := s.runner.Quarantined()
+	if list == nil {
+		list = []events.Quarantine{}
+	}
+	return svc.Result{Value: viewsapi.StatusResult{Items: s.runner.Status(), Rebuilding: s.rebuilding.Load(), Quarantined: n, Quarantine: list}}, nil
+}
+
+func (s *Service) rebuild(ctx context.Context, _ *svc.Request, q viewsapi.RebuildQuery) (svc.Result, error) {
+	runCtx := s.runCtx.Load()
+	if runCtx == nil || (*runCtx).Err() != nil {
+		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "the views service is not running")
+	}
+	var names []string
+	for _, st := range s.runner.Status() {
+		names = append(names, st.Name)
+	}
+	if q.Name != "" && !slices.Contains(names, q.Name) {
+		return svc.Result{}, fundbridge.Invalid("no such projection", fundbridge.FieldError{Field: "name", Reason: "is not a projection: " + strings.Join(names, ", ")})
+	}
+	if !s.rebuilding.CompareAndSwap(false, true) {
+		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "a rebuild is already under way; follow it in status")
+	}
+	head, err := s.store.Head(ctx)
+	if err != nil {
+		s.rebuilding.Store(false)
+		return svc.Result{}, err
+	}
+	go func() {
+		defer s.rebuilding.Store(false)
+		if err := s.runner.Rebuild(*runCtx, q.Name, nil); err != nil && (*runCtx).Err() == nil {
+			s.log.Error("rebuild failed", "projection", q.Name, "err", err)
+		}
+	}()
+	return svc.Result{Value: viewsapi.RebuildResult{Name: q.Name, Head: head}}, nil
 }

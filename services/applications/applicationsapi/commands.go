@@ -143,7 +143,7 @@ func (c ChangeCompanyStage) Validate() error {
 // the filing date.
 type AddPatent struct {
 	CompanyID string        `json:"company_id"`
-	Number    string        `json:"number"` // CN + 12 digits + "." + check digit, e.g. CN202310123456.7
+	Number    string        `json:"number"` // CN + 12 digits + "." + check digit, e.g. CN202310123456.6
 	Kind      PatentKind    `json:"kind"`
 	Title     string        `json:"title"`
 	FiledOn   string        `json:"filed_on"`
@@ -178,10 +178,10 @@ func (k PatentKind) valid() bool {
 	return k == PatentInvention || k == PatentUtilityModel || k == PatentDesign
 }
 
-// patentNumberProblem checks the shape of a CN application number:
-// "CN", 12 digits (year, kind, serial), ".", and a check digit (0-9 or X).
+// patentNumberProblem checks a CN application number: "CN", 12 digits
+// (year, kind, serial), ".", and the CNIPA check digit of the 12.
 func patentNumberProblem(n string) string {
-	const want = "must be CN, 12 digits, a point and a check digit, like CN202310123456.7"
+	const want = "must be CN, 12 digits, a point and a check digit, like CN202310123456.6"
 	switch {
 	case n == "":
 		return "required"
@@ -196,7 +196,25 @@ func patentNumberProblem(n string) string {
 	if ch := n[15]; (ch < '0' || ch > '9') && ch != 'X' {
 		return want
 	}
+	if check := PatentCheckDigit(n[2:14]); n[15] != check {
+		return fmt.Sprintf("has check digit %c, but the 12 digits give %c: a typo in the number?", n[15], check)
+	}
 	return ""
+}
+
+// PatentCheckDigit is CNIPA's check digit of the 12 digits of an
+// application number: the digits weighted 2,3,4,5,6,7,8,9,2,3,4,5, the
+// sum mod 11, 10 written X.
+func PatentCheckDigit(digits12 string) byte {
+	weights := [12]int{2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5}
+	sum := 0
+	for i := range weights {
+		sum += int(digits12[i]-'0') * weights[i]
+	}
+	if r := sum % 11; r < 10 {
+		return byte('0' + r)
+	}
+	return 'X'
 }
 
 // Commands of the application aggregate.

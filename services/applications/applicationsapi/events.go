@@ -69,7 +69,7 @@ const (
 
 type PatentAdded struct {
 	CompanyID string        `json:"company_id"`
-	Number    string        `json:"number"` // CN number, e.g. CN202310123456.7
+	Number    string        `json:"number"` // CN number, e.g. CN202310123456.6
 	Kind      PatentKind    `json:"kind"`
 	Title     string        `json:"title"`
 	FiledOn   string        `json:"filed_on"`             // YYYY-MM-DD

@@ -25,7 +25,7 @@ func TestProposeDealNamesEveryBadField(t *testing.T) {
 		"borrower_id": "co 1",
 		"lead_bank_id": "bank/1",
 		"loan": {"principal": "0", "annual_rate": "0.30", "months": 361, "method": "balloon", "interest_only_months": 400},
-		"equity": {"fund_id": "", "amount": "-5", "pre_money": "1.001"},
+		"equity": {"fund_id": "", "amount": "0", "pre_money": "0.00"},
 		"sequence": "later",
 		"warrant": {"coverage": "1.5", "strike_valuation": "0", "exercise_from": "2027-02-30", "exercise_until": "2026-01-01", "holder_id": ""},
 		"risk_sharing": {"banks": "0.5", "fund": "0.5", "risk_compensation_fund": "0.5", "insurer": "x"}

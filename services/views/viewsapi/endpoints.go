@@ -34,10 +34,12 @@ var (
 		svc.Route{Path: "/views/funds/{fund_id}/board", Query: []string{"after"},
 			Summary: "A fund's deal board: pipeline counts per step, recent activity, dry powder (its manager and operators)"})
 	StatusEndpoint = view[StatusQuery, StatusResult]("status", operators, svc.Route{Path: "/views/status",
-		Summary: "Each projection's checkpoint and state (operators)"})
+		Summary: "Each projection's checkpoint and state, and the messages quarantined as not commits (operators)"})
+	// RebuildEndpoint is on the bus only: fundbridge projections rebuild.
+	RebuildEndpoint = svc.NewCommand[RebuildQuery, RebuildResult](Name, "rebuild", operators, nil)
 )
 
 // Endpoints lists every endpoint of the service.
 func Endpoints() []svc.Described {
-	return []svc.Described{LifecycleStagesEndpoint, MarketOverviewEndpoint, CompanyTimelineEndpoint, DealBoardEndpoint, StatusEndpoint}
+	return []svc.Described{LifecycleStagesEndpoint, MarketOverviewEndpoint, CompanyTimelineEndpoint, DealBoardEndpoint, StatusEndpoint, RebuildEndpoint}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/projections/dealboard"
 	"github.com/fundbridge/fundbridge/projections/lifecycle"
@@ -123,6 +124,26 @@ type StatusQuery struct{}
 // StatusResult lists every projection.
 type StatusResult struct {
 	Items []projections.Status `json:"items"`
+	// Rebuilding is true while a rebuild asked over the bus runs.
+	Rebuilding bool `json:"rebuilding"`
+	// Quarantined counts the messages in the log that are not valid
+	// commits, skipped by every reader; Quarantine lists them.
+	Quarantined uint64              `json:"quarantined"`
+	Quarantine  []events.Quarantine `json:"quarantine"`
+}
+
+// RebuildQuery asks the running service to fold a projection ("" for all)
+// again from position 0: fundbridge projections rebuild against a running
+// server, which must never open the server's data directory itself.
+type RebuildQuery struct {
+	Name string `json:"name,omitempty"`
+}
+
+// RebuildResult says the rebuild started and up to which log position it
+// folds; the caller follows it in status.
+type RebuildResult struct {
+	Name string `json:"name,omitempty"`
+	Head uint64 `json:"head"`
 }
 
 // Validate names every bad field.

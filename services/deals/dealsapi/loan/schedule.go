@@ -125,7 +125,7 @@ func RateProblem(r decimal.Decimal) string {
 }
 
 // ParseRate reads an annual rate as entered: a plain decimal fraction like
-// "0.0435", without sign, exponent or spaces. The reason names no field;
+// "0.0435", without sign, exponent, spaces or leading zeros. The reason names no field;
 // the caller knows it.
 func ParseRate(s string) (decimal.Decimal, string) {
 	notDigit := func(r rune) bool { return r < '0' || r > '9' }
@@ -135,6 +135,9 @@ func ParseRate(s string) (decimal.Decimal, string) {
 	}
 	if len(places) > MaxRatePlaces {
 		return decimal.Decimal{}, fmt.Sprintf("has more than %d decimal places", MaxRatePlaces)
+	}
+	if len(whole) > 1 && whole[0] == '0' { // else "00000.0001" would be called out of range
+		return decimal.Decimal{}, fmt.Sprintf("%q must not start with two zeros: a fraction like \"0.0435\" for 4.35%%", s)
 	}
 	if len(whole) > 3 {
 		return decimal.Decimal{}, fmt.Sprintf("%s is outside (0, %s]: a fraction like \"0.0435\" for 4.35%%", s, MaxAnnualRate)

@@ -1,0 +1,69 @@
+package datadir_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/fundbridge/fundbridge/internal/datadir"
+)
+
+func TestASecondOwnerIsRefusedNamingTheFirst(t *testing.T) {
+	dir := t.TempDir()
+	first, err := datadir.Acquire(dir, datadir.Holder{PID: 4242, Command: "fundbridge dev", Started: datadir.Self().Started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.SetNATS("nats://127.0.0.1:4222"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = datadir.Acquire(dir, datadir.Self())
+	var held *datadir.HeldError
+	if !errors.As(err, &held) {
+		t.Fatalf("second Acquire: %v, want a HeldError", err)
+	}
+	if held.Holder.PID != 4242 || held.Holder.NATS != "nats://127.0.0.1:4222" || !strings.Contains(err.Error(), "pid 4242 (fundbridge dev)") {
+		t.Errorf("refusal %q, holder %+v", err, held.Holder)
+	}
+	if err := first.Release(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := datadir.Acquire(dir, datadir.Self())
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	again.Release()
+}
+
+// TestAnotherProcessIsRefused: the lock holds across processes, and dies
+// with its holder.
+func TestAnotherProcessIsRefused(t *testing.T) {
+	if os.Getenv("DATADIR_CHILD") != "" {
+		_, err := datadir.Acquire(os.Getenv("DATADIR_CHILD"), datadir.Self())
+		if err != nil {
+			os.Stdout.WriteString(err.Error())
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	l, err := datadir.Acquire(dir, datadir.Self())
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := func() (string, int) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestAnotherProcessIsRefused$")
+		cmd.Env = append(os.Environ(), "DATADIR_CHILD="+dir)
+		out, _ := cmd.Output()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := child(); code != 3 || !strings.Contains(out, "in use by pid") {
+		t.Errorf("child while held: exit %d, %q", code, out)
+	}
+	l.Release()
+	if out, code := child(); code != 0 {
+		t.Errorf("child after release: exit %d, %q", code, out)
+	}
+}
