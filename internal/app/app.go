@@ -26,6 +26,8 @@ import (
 	"github.com/fundbridge/fundbridge/services/applications"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/audit"
+	"github.com/fundbridge/fundbridge/services/deals"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/gateway"
@@ -87,6 +89,10 @@ func Builders() map[string]func(Deps) Component {
 			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
+		deals.Name: func(d Deps) Component {
+			s := deals.New(d.Store, d.Registry, deals.WithSnapshots(d.Snapshots), deals.WithClient(svc.NewClient(d.NC, 0)), deals.WithLogger(d.Log))
+			return Component{Service: s.Runtime(), Run: s.Run}
+		},
 		identity.Name: func(d Deps) Component {
 			s := identity.New(d.Store, d.Registry, svc.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC)})
 			return Component{Service: s.Runtime(), Run: s.Run}
@@ -101,6 +107,7 @@ func NewRegistry() *events.Registry {
 	applicationsapi.Register(r)
 	fundsapi.Register(r)
 	matchingapi.Register(r)
+	dealsapi.Register(r)
 	return r
 }
 

@@ -11,41 +11,12 @@ import (
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 )
 
-// BankBook is what a bank's credit officer watches: exposure against both
-// limits, what it lent and has outstanding, what falls due in the next 30
-// days, what is in arrears and what was lost. Every loan figure is the
-// bank's own part, split as a repayment of it would be.
-type BankBook struct {
-	BankID              string             `json:"bank_id"`
-	CreditLimit         money.Amount       `json:"credit_limit"`
-	SingleBorrowerLimit money.Amount       `json:"single_borrower_limit"`
-	Exposure            money.Amount       `json:"exposure"`
-	CreditHeadroom      money.Amount       `json:"credit_headroom"` // negative when a lowered limit is exceeded
-	Borrowers           []BorrowerExposure `json:"borrowers"`
-	Disbursed           money.Amount       `json:"disbursed"`
-	Outstanding         money.Amount       `json:"outstanding"`
-	DueSoon             []BookDue          `json:"due_next_30_days"`
-	Arrears             []BookDue          `json:"arrears"`
-	Losses              money.Amount       `json:"losses"`
-}
-
-// BorrowerExposure is the bank's exposure to one company against its
-// single-borrower limit.
-type BorrowerExposure struct {
-	BorrowerID string       `json:"borrower_id"`
-	Exposure   money.Amount `json:"exposure"`
-	Headroom   money.Amount `json:"headroom"`
-}
-
-// BookDue is the bank's part of one period owed.
-type BookDue struct {
-	LoanID      string       `json:"loan_id"`
-	Period      int          `json:"period"`
-	Due         time.Time    `json:"due"`
-	Amount      money.Amount `json:"amount"`
-	DaysPastDue int          `json:"days_past_due,omitempty"`
-	Bucket      string       `json:"bucket,omitempty"` // "1-30", "31-60", "61-90", "90+"
-}
+// The book's types are the contract's: the service replies with them.
+type (
+	BankBook         = dealsapi.BankBook
+	BorrowerExposure = dealsapi.BorrowerExposure
+	BookDue          = dealsapi.BookDue
+)
 
 // BookOf computes a bank's book on the day of now from its state and the
 // loans it lends in (others are ignored).

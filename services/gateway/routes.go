@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/audit/auditapi"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
@@ -16,6 +17,7 @@ func Endpoints() []svc.EndpointInfo {
 	for _, list := range [][]svc.Described{
 		identityapi.Endpoints(), applicationsapi.Endpoints(), matchingapi.Endpoints(), fundsapi.Endpoints(),
 		viewsapi.Endpoints(), auditapi.Endpoints(),
+		dealsapi.Endpoints(),
 	} {
 		all = append(all, list...)
 	}

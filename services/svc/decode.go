@@ -74,6 +74,12 @@ func fieldErrors(object map[string]json.RawMessage, t reflect.Type) []fundbridge
 		if err == nil {
 			continue
 		}
+		if inner := nestedErrors(raw, field.Type); len(inner) > 0 {
+			for _, e := range inner {
+				out = append(out, fundbridge.FieldError{Field: key + "." + e.Field, Reason: e.Reason})
+			}
+			continue
+		}
 		var elems []json.RawMessage
 		if field.Type.Kind() != reflect.Slice || json.Unmarshal(raw, &elems) != nil {
 			out = append(out, fundbridge.FieldError{Field: key, Reason: reason(err, field.Type)})
@@ -86,6 +92,23 @@ func fieldErrors(object map[string]json.RawMessage, t reflect.Type) []fundbridge
 		}
 	}
 	return out
+}
+
+// nestedErrors names the bad members of an object sent for a struct
+// field ("loan.annual_rate", not "loan"); none if raw is not an object
+// or the field decodes itself.
+func nestedErrors(raw json.RawMessage, t reflect.Type) []fundbridge.FieldError {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		return nil
+	}
+	var object map[string]json.RawMessage
+	if json.Unmarshal(raw, &object) != nil || object == nil {
+		return nil
+	}
+	return fieldErrors(object, t)
 }
 
 // jsonField finds the struct field a JSON key decodes into, as

@@ -19,6 +19,12 @@ type request struct {
 	Tags    []string     `json:"tags"`
 	Count   int          `json:"count"`
 	Consent bool         `json:"consent"`
+	Loan    *loanTerms   `json:"loan"`
+}
+
+type loanTerms struct {
+	Principal money.Amount `json:"principal"`
+	Months    int          `json:"months"`
 }
 
 func TestDecodeNamesEveryBadField(t *testing.T) {
@@ -36,6 +42,8 @@ func TestDecodeNamesEveryBadField(t *testing.T) {
 		{`{"name":1,"amount":150,"count":"two","consent":"yes"}`, []string{"amount", "consent", "count", "name"}},
 		{`{"tags":["a",2,"c",{}]}`, []string{"tags[1]", "tags[3]"}},
 		{`{"amount":"lots"}`, []string{"amount"}},
+		{`{"loan":{"principal":1000,"months":"36","rate":"0.04"}}`, []string{"loan.months", "loan.principal", "loan.rate"}},
+		{`{"loan":7}`, []string{"loan"}},
 	} {
 		var r request
 		err := Decode(json.RawMessage(tc.payload), &r)

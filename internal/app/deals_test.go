@@ -1,0 +1,320 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// sum adds the amounts at key in each item (strings on the wire).
+func sum(t *testing.T, items []any, key string) decimal.Decimal {
+	t.Helper()
+	total := decimal.Zero
+	for _, it := range items {
+		total = total.Add(decimal.RequireFromString(it.(map[string]any)[key].(string)))
+	}
+	return total
+}
+
+func items(r response, key string) []any {
+	list, _ := r.body[key].([]any)
+	return list
+}
+
+// A whole loan plus equity deal over HTTP: banks onboarded with limits, a
+// syndicate oversubscribed and scaled back, the fund's tranche, the loan
+// drawn, repaid, prepaid and defaulted, and each role seeing its part.
+func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
+	p := start(t)
+	lead, leadID := p.onboard("Bank of Beijing", "bank", "credit@bob.cn")
+	bankB, bankBID := p.onboard("Bank of Ningbo", "bank", "credit@nbcb.cn")
+	other, otherID := p.onboard("Bank of Shanghai", "bank", "credit@bosc.cn")
+	fm, fmOrg := p.onboard("Qiming", "fund_manager", "ir@qiming.cn")
+	startup, companyID := p.signUp(31, "growth")
+
+	// Banks are onboarded by an operator, each with its two limits.
+	for _, id := range []string{leadID, bankBID, otherID} {
+		r := p.do("POST", "/api/v1/banks", p.opToken, map[string]any{"bank_id": id, "name": "bank " + id, "credit_limit": "500000000.00", "single_borrower_limit": "50000000.00"})
+		if r.status != 201 || r.body["exposure"] != "0" && r.body["exposure"] != "0.00" {
+			t.Fatalf("onboard bank = %d %s", r.status, r.raw)
+		}
+	}
+	wantProblem(t, p.do("POST", "/api/v1/banks", lead, map[string]any{"bank_id": leadID, "name": "x", "credit_limit": "1.00", "single_borrower_limit": "1.00"}), 403)
+	wantProblem(t, p.do("POST", "/api/v1/banks", p.opToken, map[string]any{"bank_id": fmOrg, "name": "x", "credit_limit": "1.00", "single_borrower_limit": "1.00"}), 422, "bank_id")
+	wantProblem(t, p.do("POST", "/api/v1/banks", p.opToken, map[string]any{"bank_id": otherID, "name": "x", "credit_limit": "1.00", "single_borrower_limit": "2.00"}), 400, "single_borrower_limit")
+	prog := map[string]any{"name": "科技贷", "stages": []string{"growth", "expansion"}, "loan_min": "1000000.00", "loan_max": "50000000.00", "max_months": 60, "requires_equity_partner": true}
+	if r := p.do("PUT", "/api/v1/banks/"+leadID+"/programmes/tech-loan", lead, prog); r.status != 200 || len(items(r, "programmes")) != 1 {
+		t.Fatalf("publish programme = %d %s", r.status, r.raw)
+	}
+	wantProblem(t, p.do("PUT", "/api/v1/banks/"+leadID+"/programmes/tech-loan", bankB, prog), 404)
+
+	// The fund and the startup's application for a loan plus equity.
+	f := p.do("POST", "/api/v1/funds", fm, map[string]any{"name": "Qiming Venture IX", "type": "vc", "committed_capital": "1000000000.00"})
+	if f.status != 201 {
+		t.Fatalf("fund = %d %s", f.status, f.raw)
+	}
+	fundID := f.body["fund_id"].(string)
+	a := p.do("POST", "/api/v1/applications", startup, map[string]any{"amount_requested": "50000000.00", "instruments": []string{"loan_plus_equity"},
+		"use_of_funds": "GPU cluster", "credit_data_consent": true})
+	if a.status != 201 {
+		t.Fatalf("application = %d %s", a.status, a.raw)
+	}
+	appID := a.body["application_id"].(string)
+
+	today := time.Now().UTC()
+	deal := map[string]any{
+		"borrower_id": companyID, "application_id": appID, "lead_bank_id": leadID,
+		"loan":     map[string]any{"principal": "30000000.00", "annual_rate": "0.0435", "months": 36, "method": "equal_installment"},
+		"equity":   map[string]any{"fund_id": fundID, "amount": "20000000.00", "pre_money": "180000000.00"},
+		"sequence": "together",
+		"warrant": map[string]any{"coverage": "0.10", "strike_valuation": "200000000.00", "exercise_from": today.AddDate(0, 0, -1).Format(time.DateOnly),
+			"exercise_until": today.AddDate(2, 0, 0).Format(time.DateOnly), "holder_id": leadID},
+		"risk_sharing":         map[string]any{"banks": "0.5", "fund": "0.2", "risk_compensation_fund": "0.2", "insurer": "0.1"},
+		"syndication_deadline": today.Add(30 * 24 * time.Hour).Format(time.RFC3339),
+	}
+
+	// Bad input names the field and appends nothing.
+	head, err := p.app.Store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := func(path string, v any) map[string]any {
+		m := map[string]any{}
+		for k, x := range deal {
+			m[k] = x
+		}
+		if path == "loan.annual_rate" {
+			m["loan"] = map[string]any{"principal": "30000000.00", "annual_rate": v, "months": 36, "method": "equal_installment"}
+		} else {
+			m[path] = v
+		}
+		return m
+	}
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("loan.annual_rate", "0.30")), 400, "loan.annual_rate")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("loan.annual_rate", 0.0435)), 400, "loan.annual_rate")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("risk_sharing", map[string]any{"banks": "0.5", "fund": "0.2", "risk_compensation_fund": "0.2", "insurer": "0.2"})), 400, "risk_sharing")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("sequence", "whenever")), 400, "sequence")
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", lead, bad("loan", map[string]any{"principal": "30000000.00", "annual_rate": "0.0435", "months": 361, "method": "balloon"})), 400, "loan.months", "loan.method")
+	wantProblem(t, p.do("GET", "/api/v1/schedules/preview?principal=1000000&annual_rate=0.0435&months=0&method=equal_installment", startup, nil), 400, "months")
+	if after, _ := p.app.Store.Head(context.Background()); after != head {
+		t.Errorf("bad input appended: head %d → %d", head, after)
+	}
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", bankB, deal), 403) // a bank proposes deals it leads
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals", startup, deal), 403)
+
+	// The lead proposes and invites bank B.
+	r := p.do("POST", "/api/v1/loan-deals", lead, deal, "Idempotency-Key", "deal-1")
+	if r.status != 201 || r.body["status"] != "syndicating" {
+		t.Fatalf("propose = %d %s", r.status, r.raw)
+	}
+	dealID := r.body["deal_id"].(string)
+	if again := p.do("POST", "/api/v1/loan-deals", lead, deal, "Idempotency-Key", "deal-1"); again.body["deal_id"] != dealID {
+		t.Errorf("retried proposal = %s, want the same deal", again.raw)
+	}
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "1.00"}), 404) // not invited yet
+	if r := p.do("POST", "/api/v1/loan-deals/"+dealID+"/invitations", lead, map[string]any{"bank_id": bankBID}); r.status != 200 || len(items(r, "banks")) != 2 {
+		t.Fatalf("invite = %d %s", r.status, r.raw)
+	}
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/invitations", bankB, map[string]any{"bank_id": otherID}), 403)
+
+	// Another bank does not know the deal exists.
+	wantProblem(t, p.do("GET", "/api/v1/loan-deals/"+dealID, other, nil), 404)
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", other, map[string]any{"amount": "1000000.00"}), 404)
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "60000000.00"}), 422, "amount") // more than the whole loan
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": 5}), 400, "amount")
+
+	// Both commit; together 36,000,000.01 for a 30,000,000.00 loan: each
+	// scaled back pro rata, the fen left over to the larger remainder.
+	r = p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}, "Idempotency-Key", "lead-commits")
+	if r.status != 200 || r.body["book_closed"] != false {
+		t.Fatalf("lead commits = %d %s", r.status, r.raw)
+	}
+	committed := r.header.Get("Fundbridge-Position")
+	// A retry gets the first result and reserves nothing more.
+	if r := p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}, "Idempotency-Key", "lead-commits"); r.status != 200 {
+		t.Fatalf("retried commitment = %d %s", r.status, r.raw)
+	}
+	if b := p.do("GET", "/api/v1/banks/"+leadID+"?after="+committed, lead, nil); b.body["exposure"] != "20000000.00" {
+		t.Errorf("lead's exposure after a retried commitment = %s", b.raw)
+	}
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "20000000.00"}), 409)
+	// Above bank B's single-borrower limit: refused, nothing reserved;
+	// the operator raises the limit and the same commitment is taken.
+	if r := p.do("PUT", "/api/v1/banks/"+bankBID+"/limits", p.opToken, map[string]any{"credit_limit": "500000000.00", "single_borrower_limit": "15000000.00"}); r.status != 200 {
+		t.Fatalf("lower limits = %d %s", r.status, r.raw)
+	}
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "16000000.01"}), 422)
+	if b := p.do("GET", "/api/v1/banks/"+bankBID, bankB, nil); b.body["exposure"] != "0" && b.body["exposure"] != "0.00" {
+		t.Errorf("a refused commitment reserved: %s", b.raw)
+	}
+	wantProblem(t, p.do("PUT", "/api/v1/banks/"+bankBID+"/limits", bankB, map[string]any{"credit_limit": "500000000.00", "single_borrower_limit": "50000000.00"}), 403)
+	if r := p.do("PUT", "/api/v1/banks/"+bankBID+"/limits", p.opToken, map[string]any{"credit_limit": "500000000.00", "single_borrower_limit": "50000000.00"}); r.status != 200 {
+		t.Fatalf("raise limits = %d %s", r.status, r.raw)
+	}
+	r = p.do("POST", "/api/v1/loan-deals/"+dealID+"/commitments", bankB, map[string]any{"amount": "16000000.01"})
+	if r.status != 200 || r.body["book_closed"] != true || r.body["oversubscribed"] != true {
+		t.Fatalf("bank B commits = %d %s", r.status, r.raw)
+	}
+	pos := r.header.Get("Fundbridge-Position")
+	if banks := items(r, "banks"); len(banks) != 1 || banks[0].(map[string]any)["allocated"] != "13333333.34" {
+		t.Errorf("bank B sees %s, want only its own line allocated 13333333.34", r.raw)
+	}
+	full := p.do("GET", "/api/v1/loan-deals/"+dealID+"?after="+pos, lead, nil)
+	want := map[string]string{leadID: "16666666.66", bankBID: "13333333.34"}
+	for _, b := range items(full, "banks") {
+		b := b.(map[string]any)
+		if b["allocated"] != want[b["bank_id"].(string)] {
+			t.Errorf("lead's book: %v, want allocated %s", b, want[b["bank_id"].(string)])
+		}
+	}
+	if total := sum(t, items(full, "banks"), "allocated"); !total.Equal(decimal.RequireFromString("30000000")) {
+		t.Errorf("allocations sum to %s, want exactly 30000000.00", total)
+	}
+	if b := p.do("GET", "/api/v1/banks/"+bankBID+"?after="+pos, bankB, nil); b.body["exposure"] != "13333333.34" {
+		t.Errorf("bank B's exposure after scale-back = %s", b.raw)
+	}
+	wantProblem(t, p.do("GET", "/api/v1/banks/"+bankBID, lead, nil), 404)
+
+	// The startup sees its deal without bank B's name; the fund its tranche.
+	s := p.do("GET", "/api/v1/loan-deals/"+dealID, startup, nil)
+	if s.status != 200 || string(s.raw) == "" || containsID(s.raw, bankBID) {
+		t.Errorf("startup's deal = %d %s, must not name bank B", s.status, s.raw)
+	}
+	if v := p.do("GET", "/api/v1/loan-deals/"+dealID, fm, nil); v.status != 200 || len(items(v, "banks")) != 0 {
+		t.Errorf("fund manager's deal = %d %s, want no book", v.status, v.raw)
+	}
+
+	// The fund's tranche closes the deal and opens the loan.
+	wantProblem(t, p.do("POST", "/api/v1/loan-deals/"+dealID+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "20000001.00"}), 422, "amount")
+	r = p.do("POST", "/api/v1/loan-deals/"+dealID+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "20000000.00"})
+	if r.status != 200 || r.body["status"] != "closed" {
+		t.Fatalf("equity = %d %s", r.status, r.raw)
+	}
+	pos = r.header.Get("Fundbridge-Position")
+	if fund := p.do("GET", "/api/v1/funds/"+fundID, fm, nil); fund.body["dry_powder"] != "980000000.00" {
+		t.Errorf("fund after the tranche = %s", fund.raw)
+	}
+	loanPath := "/api/v1/loans/" + dealID
+	if l := p.do("GET", loanPath+"?after="+pos, lead, nil); l.status != 200 || l.body["status"] != "awaiting_drawdown" {
+		t.Fatalf("loan = %d %s", l.status, l.raw)
+	}
+
+	// Drawn in two parts, never beyond the undrawn amount.
+	if r := p.do("POST", loanPath+"/drawdowns", lead, map[string]any{"amount": "10000000.00"}); r.status != 200 || r.body["undrawn"] != "20000000.00" {
+		t.Fatalf("first drawdown = %d %s", r.status, r.raw)
+	}
+	wantProblem(t, p.do("POST", loanPath+"/drawdowns", lead, map[string]any{"amount": "20000000.01"}), 422, "amount")
+	wantProblem(t, p.do("POST", loanPath+"/drawdowns", bankB, map[string]any{"amount": "1.00"}), 403)
+	r = p.do("POST", loanPath+"/drawdowns", lead, map[string]any{"amount": "20000000.00"})
+	if r.status != 200 || r.body["status"] != "repaying" || len(items(r, "schedule")) != 36 {
+		t.Fatalf("second drawdown = %d %s", r.status, r.raw)
+	}
+	first := items(r, "schedule")[0].(map[string]any)
+	// 30,000,000.00 at 4.35% over 36 months: interest 108,750.00 in period 1.
+	if first["interest"] != "108750.00" {
+		t.Errorf("first period = %v", first)
+	}
+
+	// The startup repays the first installment; it is split to the banks.
+	r = p.do("POST", loanPath+"/repayments", startup, map[string]any{"amount": first["payment"]})
+	if r.status != 200 {
+		t.Fatalf("repay = %d %s", r.status, r.raw)
+	}
+	if containsID(r.raw, bankBID) {
+		t.Errorf("the startup's loan names bank B: %s", r.raw)
+	}
+	pos = r.header.Get("Fundbridge-Position")
+	l := p.do("GET", loanPath+"?after="+pos, lead, nil)
+	banks := items(l, "banks")
+	if got := sum(t, banks, "principal_repaid"); !got.Equal(decimal.RequireFromString(first["principal"].(string))) {
+		t.Errorf("banks' principal repaid %s, want the period's %s", got, first["principal"])
+	}
+	if got := sum(t, banks, "interest_paid"); !got.Equal(decimal.RequireFromString("108750")) {
+		t.Errorf("banks' interest %s, want 108750.00", got)
+	}
+	if got := sum(t, banks, "outstanding"); !got.Equal(decimal.RequireFromString(l.body["outstanding"].(string))) {
+		t.Errorf("banks' outstanding %s ≠ the loan's %s", got, l.body["outstanding"])
+	}
+	mine := p.do("GET", loanPath, bankB, nil)
+	if len(items(mine, "banks")) != 1 || containsID(mine.raw, leadID) && items(mine, "banks")[0].(map[string]any)["bank_id"] != bankBID {
+		t.Errorf("bank B's loan = %s, want its own line only", mine.raw)
+	}
+	wantProblem(t, p.do("GET", loanPath, other, nil), 404)
+	wantProblem(t, p.do("POST", loanPath+"/repayments", other, map[string]any{"amount": "1.00"}), 404)
+
+	// Early repayment of 5,000,000.00: outstanding falls, the schedule is recomputed.
+	before := decimal.RequireFromString(l.body["outstanding"].(string))
+	r = p.do("POST", loanPath+"/early-repayments", startup, map[string]any{"amount": "5000000.00"})
+	if r.status != 200 {
+		t.Fatalf("early repayment = %d %s", r.status, r.raw)
+	}
+	after := decimal.RequireFromString(r.body["outstanding"].(string))
+	if !after.LessThan(before) || before.Sub(after).GreaterThan(decimal.RequireFromString("5000000")) {
+		t.Errorf("outstanding %s → %s after prepaying 5,000,000.00", before, after)
+	}
+
+	// The warrant, exercised by its holder within the window.
+	if r := p.do("POST", loanPath+"/warrant/exercise", lead, map[string]any{}); r.status != 200 || r.body["warrant_exercised"] == nil {
+		t.Errorf("exercise = %d %s", r.status, r.raw)
+	}
+	wantProblem(t, p.do("POST", loanPath+"/warrant/exercise", bankB, map[string]any{}), 403)
+
+	// Default: the loss allocated by the risk-sharing table.
+	wantProblem(t, p.do("POST", loanPath+"/default", bankB, map[string]any{"reason": "missed payments"}), 403)
+	wantProblem(t, p.do("POST", loanPath+"/default", lead, map[string]any{}), 400, "reason")
+	r = p.do("POST", loanPath+"/default", lead, map[string]any{"reason": "the borrower stopped paying"})
+	if r.status != 200 || r.body["status"] != "defaulted" {
+		t.Fatalf("default = %d %s", r.status, r.raw)
+	}
+	def := r.body["default"].(map[string]any)
+	alloc := def["allocation"].(map[string]any)
+	loss := decimal.RequireFromString(def["loss"].(string))
+	var allocated decimal.Decimal
+	for _, k := range []string{"banks", "fund", "risk_compensation_fund", "insurer"} {
+		allocated = allocated.Add(decimal.RequireFromString(alloc[k].(string)))
+	}
+	if !allocated.Equal(loss) || !decimal.RequireFromString(alloc["banks"].(string)).Equal(loss.Div(decimal.NewFromInt(2)).Round(2)) {
+		t.Errorf("allocation %v of loss %s", alloc, loss)
+	}
+	if got := sum(t, def["bank_losses"].([]any), "amount"); !got.Equal(decimal.RequireFromString(alloc["banks"].(string))) {
+		t.Errorf("bank losses sum to %s, want the banks' share %s", got, alloc["banks"])
+	}
+	wantProblem(t, p.do("POST", loanPath+"/repayments", startup, map[string]any{"amount": "1.00"}), 409)
+	pos = r.header.Get("Fundbridge-Position")
+	book := p.do("GET", "/api/v1/banks/"+bankBID+"/book?after="+pos, bankB, nil)
+	if book.status != 200 || book.body["exposure"] != "0" && book.body["exposure"] != "0.00" || book.body["losses"] == "0" {
+		t.Errorf("bank B's book after default = %d %s", book.status, book.raw)
+	}
+	if l := p.do("GET", "/api/v1/loans", bankB, nil); len(items(l, "items")) != 1 {
+		t.Errorf("bank B's loans = %s", l.raw)
+	}
+	if l := p.do("GET", "/api/v1/loan-deals", other, nil); l.status != 200 || len(items(l, "items")) != 0 {
+		t.Errorf("another bank's deals = %d %s", l.status, l.raw)
+	}
+}
+
+func containsID(raw []byte, id string) bool {
+	return len(id) > 0 && strings.Contains(string(raw), `"`+id+`"`)
+}
+
+// The schedule preview gives the figures anyone can check by hand.
+func TestSchedulePreviewOverHTTP(t *testing.T) {
+	p := start(t)
+	startup, _ := p.signUp(41, "seed")
+	r := p.do("GET", "/api/v1/schedules/preview?principal=1000000.00&annual_rate=0.0435&months=36&method=equal_installment", startup, nil)
+	if r.status != 200 {
+		t.Fatalf("preview = %d %s", r.status, r.raw)
+	}
+	periods := items(r, "periods")
+	first, last := periods[0].(map[string]any), periods[len(periods)-1].(map[string]any)
+	if len(periods) != 36 || first["payment"] != "29679.93" || first["interest"] != "3625.00" || last["payment"] != "29680.10" ||
+		last["balance"] != "0.00" || r.body["total_interest"] != "68477.65" {
+		t.Errorf("preview: %d periods, first %v, last %v, total interest %v", len(periods), first, last, r.body["total_interest"])
+	}
+	wantProblem(t, p.do("GET", "/api/v1/schedules/preview?principal=1000000.00&annual_rate=0.0435&months=36&method=equal_installment", "", nil), 401)
+	wantProblem(t, p.do("GET", "/api/v1/schedules/preview?principal=-1&annual_rate=4.35%25&months=x&method=balloon&interest_only_months=40", startup, nil), 400,
+		"principal", "annual_rate", "months", "method")
+}

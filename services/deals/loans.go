@@ -1,0 +1,173 @@
+package deals
+
+import (
+	"context"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
+	"github.com/fundbridge/fundbridge/services/svc"
+)
+
+// loanVisible: who may know a loan exists. Besides those LoanFor shows
+// it to, the warrant's holder and the equity fund's manager.
+func (s *Service) loanVisible(a fundbridge.Actor, l Loan) bool {
+	if !l.exists() {
+		return false
+	}
+	if _, ok := LoanFor(a, l); ok {
+		return true
+	}
+	return a.OrgID != "" && (l.Warrant != nil && a.OrgID == l.Warrant.HolderID ||
+		a.Role == fundbridge.RoleFundManager && a.OrgID == s.view.fundManagerOf(l.EquityFundID))
+}
+
+// onLoan serves a command on an existing loan the actor may see.
+func onLoan[C any](s *Service, loanID func(C) string, decide func(Loan, fundbridge.Actor, time.Time, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result, error) {
+	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result, error) {
+		id := loanID(cmd)
+		authorize := func(l Loan) error {
+			if !s.loanVisible(req.Actor, l) {
+				return notFound("loan", id)
+			}
+			return nil
+		}
+		res, l, err := s.loans.ExecuteAuthorized(ctx, id, command(req), authorize, func(l Loan) ([]events.Payload, error) {
+			return decide(l, req.Actor, s.now(), cmd)
+		})
+		if err != nil {
+			return svc.Result{}, refusal(err, "loan command", "loan", id)
+		}
+		return s.loanResult(req.Actor, l, max(res.Position, s.afterLoan(ctx, req, l)), res.LastVersion)
+	}
+}
+
+func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint64) (svc.Result, error) {
+	seen, ok := LoanFor(a, l)
+	if !ok {
+		if !s.loanVisible(a, l) {
+			return svc.Result{}, notFound("loan", l.ID)
+		}
+		seen = l // the warrant's holder or the fund: the loan without the banks
+		seen.Banks, seen.Default = nil, nil
+	}
+	return svc.Result{Value: loanView(seen, s.now()), Position: position, Version: version}, nil
+}
+
+// afterLoan brings each bank's exposure for the loan down to what it
+// still carries: its commitment while drawing, its outstanding principal
+// once repaying, nothing once repaid or written off. It returns the
+// position of the last release, so a reader can wait for it.
+func (s *Service) afterLoan(ctx context.Context, req *svc.Request, l Loan) uint64 {
+	var last uint64
+	for _, b := range l.Banks {
+		target, reason := money.Zero, "the loan is "+string(l.Status)
+		switch l.Status {
+		case dealsapi.StatusAwaitingDrawdown:
+			target, reason = b.Commitment, "the loan opened"
+		case dealsapi.StatusRepaying:
+			target, reason = b.Outstanding(), "principal repaid or left undrawn"
+		}
+		last = max(last, s.settle(ctx, req, b.BankID, l.ID, target, reason))
+	}
+	return last
+}
+
+// settle releases the bank's exposure for the deal down to target; it
+// never reserves, so settling an older state after a newer one changes
+// nothing. It returns the position of the release, 0 if none.
+func (s *Service) settle(ctx context.Context, req *svc.Request, bankID, dealID string, target money.Amount, reason string) uint64 {
+	sys, c := byPlatform(req)
+	res, _, err := s.banks.Execute(ctx, bankID, c, func(b Bank) ([]events.Payload, error) {
+		held := b.DealExposure(dealID)
+		if !held.GreaterThan(target) {
+			return nil, nil
+		}
+		return DecideReleaseExposure(b, sys, dealsapi.ReleaseExposure{BankID: bankID, DealID: dealID, Amount: held.Sub(target), Reason: reason})
+	})
+	if err != nil {
+		s.log.Error("release bank exposure", "bank", bankID, "deal", dealID, "err", err)
+		return 0
+	}
+	return res.Position
+}
+
+// release gives back a reservation the deal then refused, as far as the
+// bank still holds it.
+func (s *Service) release(ctx context.Context, req *svc.Request, bankID, dealID string, amount money.Amount, reason string) {
+	sys, c := byPlatform(req)
+	_, _, err := s.banks.Execute(ctx, bankID, c, func(b Bank) ([]events.Payload, error) {
+		give := money.Min(amount, b.DealExposure(dealID))
+		if !give.IsPositive() {
+			return nil, nil
+		}
+		return DecideReleaseExposure(b, sys, dealsapi.ReleaseExposure{BankID: bankID, DealID: dealID, Amount: give, Reason: reason})
+	})
+	if err != nil {
+		s.log.Error("release a refused reservation", "bank", bankID, "deal", dealID, "err", err)
+	}
+}
+
+func (s *Service) getLoan(ctx context.Context, req *svc.Request, q dealsapi.GetLoan) (svc.Result, error) {
+	if err := s.waitFor(ctx, q.After); err != nil {
+		return svc.Result{}, err
+	}
+	l, ok := s.view.loan(q.LoanID)
+	if !ok {
+		return svc.Result{}, notFound("loan", q.LoanID)
+	}
+	return s.loanResult(req.Actor, l, s.follower.Position(), l.Version)
+}
+
+func (s *Service) getDeal(ctx context.Context, req *svc.Request, q dealsapi.GetDeal) (svc.Result, error) {
+	if err := s.waitFor(ctx, q.After); err != nil {
+		return svc.Result{}, err
+	}
+	d, ok := s.view.deal(q.DealID)
+	if !ok {
+		return svc.Result{}, notFound("deal", q.DealID)
+	}
+	seen, ok := DealFor(req.Actor, d, s.view.fundManagerOf(d.Equity.FundID))
+	if !ok {
+		return svc.Result{}, notFound("deal", q.DealID)
+	}
+	return svc.Result{Value: dealView(seen), Position: s.follower.Position(), Version: d.Version}, nil
+}
+
+func (s *Service) listDeals(ctx context.Context, req *svc.Request, q dealsapi.ListDeals) (svc.Result, error) {
+	if err := s.waitFor(ctx, q.After); err != nil {
+		return svc.Result{}, err
+	}
+	page, err := s.view.listDeals(req.Actor, q)
+	if err != nil {
+		return svc.Result{}, err
+	}
+	return svc.Result{Value: page, Position: s.follower.Position()}, nil
+}
+
+func (s *Service) listLoans(ctx context.Context, req *svc.Request, q dealsapi.ListLoans) (svc.Result, error) {
+	if err := s.waitFor(ctx, q.After); err != nil {
+		return svc.Result{}, err
+	}
+	page, err := s.view.listLoans(req.Actor, q, s.now())
+	if err != nil {
+		return svc.Result{}, err
+	}
+	return svc.Result{Value: page, Position: s.follower.Position()}, nil
+}
+
+// previewSchedule computes a schedule with the code a fixed schedule uses.
+func (s *Service) previewSchedule(_ context.Context, _ *svc.Request, q dealsapi.PreviewSchedule) (svc.Result, error) {
+	t, err := q.Terms()
+	if err != nil {
+		return svc.Result{}, err
+	}
+	sched, err := loan.New(t)
+	if err != nil {
+		return svc.Result{}, err
+	}
+	return svc.Result{Value: dealsapi.SchedulePreview{Terms: t, Schedule: sched}}, nil
+}

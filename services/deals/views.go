@@ -1,0 +1,250 @@
+package deals
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
+)
+
+// view is the read model of every bank, deal and loan, folded from the
+// log with the aggregates' own evolve functions so that it cannot
+// disagree with the deciders, and the managing org of every fund (who
+// sees a deal's equity side).
+type view struct {
+	registry *events.Registry
+
+	mu    sync.RWMutex
+	banks map[string]Bank
+	deals map[string]Deal
+	loans map[string]Loan
+	funds map[string]string // fund → managing org
+}
+
+func newView(registry *events.Registry) *view {
+	return &view{registry: registry, banks: map[string]Bank{}, deals: map[string]Deal{}, loans: map[string]Loan{}, funds: map[string]string{}}
+}
+
+// apply folds one event of the log; events of other aggregates are skipped.
+func (v *view) apply(e events.Event) error {
+	typ, id, err := events.SplitStreamID(e.StreamID)
+	if err != nil {
+		return nil
+	}
+	switch typ {
+	case BankAggregate, DealAggregate, LoanAggregate, "fund":
+	default:
+		return nil
+	}
+	e, payload, err := v.registry.Decode(e)
+	if err != nil {
+		return fmt.Errorf("deals view: %w", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch typ {
+	case BankAggregate:
+		v.banks[id] = EvolveBank(v.banks[id], e, payload)
+	case DealAggregate:
+		v.deals[id] = EvolveDeal(v.deals[id], e, payload)
+	case LoanAggregate:
+		v.loans[id] = EvolveLoan(v.loans[id], e, payload)
+	default:
+		if f, ok := payload.(fundsapi.FundRegistered); ok {
+			v.funds[f.FundID] = f.ManagerOrg
+		}
+	}
+	return nil
+}
+
+func (v *view) bank(id string) (Bank, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	b, ok := v.banks[id]
+	return b, ok && b.exists()
+}
+
+func (v *view) deal(id string) (Deal, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	d, ok := v.deals[id]
+	return d, ok && d.exists()
+}
+
+func (v *view) loan(id string) (Loan, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	l, ok := v.loans[id]
+	return l, ok && l.exists()
+}
+
+func (v *view) fundManager(fundID string) (string, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	org, ok := v.funds[fundID]
+	return org, ok
+}
+
+func (v *view) fundManagerOf(fundID string) string {
+	org, _ := v.fundManager(fundID)
+	return org
+}
+
+// loansOf lists the loans a bank lends in.
+func (v *view) loansOf(bankID string) []Loan {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []Loan
+	for _, l := range v.loans {
+		if slices.ContainsFunc(l.Banks, func(b LoanBank) bool { return b.BankID == bankID }) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// listKey orders lists newest first; the ID makes the order total.
+type listKey struct {
+	at time.Time
+	id string
+}
+
+func compareKeys(a, b listKey) int {
+	if c := b.at.Compare(a.at); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.id, a.id)
+}
+
+// page cuts the sorted items after the cursor to the limit.
+func page[T any](items []T, key func(T) listKey, fingerprint string, c string, limit int) ([]T, string, error) {
+	if limit == 0 {
+		limit = dealsapi.DefaultListLimit
+	}
+	slices.SortFunc(items, func(a, b T) int { return compareKeys(key(a), key(b)) })
+	if c != "" {
+		cur, err := cursor.Parse(c, fingerprint)
+		if err != nil {
+			return nil, "", err
+		}
+		at, err := time.Parse(time.RFC3339Nano, cur.Key)
+		if err != nil {
+			return nil, "", fundbridge.Invalid("invalid cursor", fundbridge.FieldError{Field: "cursor", Reason: "not a cursor this service issued"})
+		}
+		after := listKey{at: at, id: cur.ID}
+		i, _ := slices.BinarySearchFunc(items, after, func(x T, k listKey) int { return compareKeys(key(x), k) })
+		for i < len(items) && compareKeys(key(items[i]), after) <= 0 {
+			i++
+		}
+		items = items[i:]
+	}
+	if len(items) <= limit {
+		return items, "", nil
+	}
+	last := key(items[limit-1])
+	return items[:limit], cursor.Cursor{Query: fingerprint, ID: last.id, Key: last.at.Format(time.RFC3339Nano)}.String(), nil
+}
+
+func fingerprint(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p + "\x00"))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+func (v *view) listDeals(a fundbridge.Actor, q dealsapi.ListDeals) (dealsapi.DealList, error) {
+	var seen []Deal
+	v.mu.RLock()
+	for _, d := range v.deals {
+		if q.Status != "" && d.Status != q.Status || q.BorrowerID != "" && d.BorrowerID != q.BorrowerID {
+			continue
+		}
+		if x, ok := DealFor(a, d, v.funds[d.Equity.FundID]); ok {
+			seen = append(seen, x)
+		}
+	}
+	v.mu.RUnlock()
+	items, next, err := page(seen, func(d Deal) listKey { return listKey{d.ProposedAt, d.DealID} }, fingerprint("deals", string(q.Status), q.BorrowerID), q.Cursor, q.Limit)
+	if err != nil {
+		return dealsapi.DealList{}, err
+	}
+	out := dealsapi.DealList{Items: make([]dealsapi.DealView, len(items)), NextCursor: next}
+	for i, d := range items {
+		out.Items[i] = dealView(d)
+	}
+	return out, nil
+}
+
+func (v *view) listLoans(a fundbridge.Actor, q dealsapi.ListLoans, now time.Time) (dealsapi.LoanList, error) {
+	var seen []Loan
+	v.mu.RLock()
+	for _, l := range v.loans {
+		if q.Status != "" && l.Status != q.Status || q.BorrowerID != "" && l.BorrowerID != q.BorrowerID {
+			continue
+		}
+		if x, ok := LoanFor(a, l); ok {
+			seen = append(seen, x)
+		}
+	}
+	v.mu.RUnlock()
+	items, next, err := page(seen, func(l Loan) listKey { return listKey{l.OpenedAt, l.ID} }, fingerprint("loans", string(q.Status), q.BorrowerID), q.Cursor, q.Limit)
+	if err != nil {
+		return dealsapi.LoanList{}, err
+	}
+	out := dealsapi.LoanList{Items: make([]dealsapi.LoanView, len(items)), NextCursor: next}
+	for i, l := range items {
+		out.Items[i] = loanView(l, now)
+	}
+	return out, nil
+}
+
+// dealView renders a deal already cut for its reader.
+func dealView(d Deal) dealsapi.DealView {
+	v := dealsapi.DealView{
+		DealProposed: d.DealProposed, Status: d.Status, Banks: make([]dealsapi.DealBankView, len(d.Banks)), Committed: d.Committed,
+		BookClosed: d.BookClosed, Oversubscribed: d.Oversubscribed, EquityIn: d.EquityIn,
+		ProposedAt: d.ProposedAt, UpdatedAt: d.UpdatedAt, Version: d.Version,
+	}
+	for i, b := range d.Banks {
+		v.Banks[i] = dealsapi.DealBankView(b)
+	}
+	return v
+}
+
+// loanView renders a loan already cut for its reader, with its arrears on
+// the day of now.
+func loanView(l Loan, now time.Time) dealsapi.LoanView {
+	v := dealsapi.LoanView{
+		LoanID: l.ID, BorrowerID: l.BorrowerID, LeadBankID: l.LeadBankID, EquityFundID: l.EquityFundID,
+		Terms: l.Terms, RiskSharing: l.RiskSharing, Warrant: l.Warrant, Banks: make([]dealsapi.LoanBankView, len(l.Banks)),
+		Status: l.Status, Drawn: l.Drawn, Undrawn: l.Undrawn(), PrincipalRepaid: l.PrincipalRepaid, Outstanding: l.Outstanding(),
+		FeesOwed: l.FeesOwed, Schedule: make([]dealsapi.InstallmentView, len(l.Schedule)),
+		Default: l.Default, Exercised: l.Exercised, OpenedAt: l.OpenedAt, UpdatedAt: l.UpdatedAt, Version: l.Version,
+	}
+	for i, b := range l.Banks {
+		v.Banks[i] = dealsapi.LoanBankView{BankID: b.BankID, Commitment: b.Commitment, Share: b.Share, Drawn: b.Drawn,
+			PrincipalRepaid: b.PrincipalRepaid, Outstanding: b.Outstanding(), InterestPaid: b.InterestPaid, FeesPaid: b.FeesPaid, Loss: b.Loss}
+	}
+	for i := range l.Schedule {
+		in := l.Installment(i)
+		v.Schedule[i] = dealsapi.InstallmentView{ScheduledPeriod: in.ScheduledPeriod, PaidInterest: in.PaidInterest, PaidPrincipal: in.PaidPrincipal, Overdue: in.Overdue}
+	}
+	if !l.Start.IsZero() {
+		start := l.Start
+		v.Start = &start
+	}
+	if l.Status == dealsapi.StatusRepaying {
+		v.Arrears, v.DaysPastDue = l.Arrears(now)
+	}
+	return v
+}
