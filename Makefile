@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # Packages where concurrency lives: the store, the service runtime, the projections, the gateway (its limiter).
 RACE_PKGS ?= ./events/... ./services/svc/... ./projections/... ./services/gateway/...
 
-.PHONY: run test vet lint race unit bench build
+.PHONY: run test vet lint race unit bench build openapi-lint
 
 run:
 	$(GO) run ./cmd/fundbridge dev
@@ -12,7 +12,7 @@ run:
 build:
 	$(GO) build -o bin/fundbridge ./cmd/fundbridge
 
-test: vet lint race unit
+test: vet lint race unit openapi-lint
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
@@ -26,6 +26,12 @@ race:
 
 unit:
 	$(GO) test -count=1 ./...
+
+# The OpenAPI document against Redocly's recommended rules, warnings as
+# errors; npx fetches the CLI from the npm registry on first use.
+REDOCLY ?= npx --yes @redocly/cli@2.77.0
+openapi-lint:
+	FUNDBRIDGE_REDOCLY="$(REDOCLY)" $(GO) test -count=1 -run TestOpenAPIPassesRedoclyLint ./services/gateway/
 
 bench:
 	$(GO) run ./cmd/fundbridge bench

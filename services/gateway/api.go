@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,21 @@ type Route struct {
 }
 
 func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
+
+// numeric reports whether the endpoint takes the query parameter as a
+// number: by its request type's field, else by name.
+func (rt Route) numeric(key string) bool {
+	f, ok := svc.JSONField(rt.Endpoint.Request, key)
+	if !ok {
+		return numericParams[key]
+	}
+	switch f.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
 
 // numericParams are query parameters the services take as numbers.
 var numericParams = map[string]bool{"limit": true, "after": true}
@@ -170,7 +186,7 @@ func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
 				continue
 			}
 			v := vals[0]
-			if numericParams[key] {
+			if rt.numeric(key) {
 				n, err := strconv.ParseUint(v, 10, 64)
 				if err != nil {
 					return nil, fundbridge.Invalid("invalid query", fundbridge.FieldError{Field: key, Reason: "must be a whole number"})

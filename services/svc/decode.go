@@ -200,3 +200,15 @@ func jsonKind(t reflect.Type) string {
 	}
 	return "another type"
 }
+
+// JSONField finds the field of struct type t that the JSON key decodes
+// into, as encoding/json does.
+func JSONField(t reflect.Type, key string) (reflect.StructField, bool) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return reflect.StructField{}, false
+	}
+	return jsonField(t, key)
+}

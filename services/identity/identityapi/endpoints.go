@@ -67,7 +67,7 @@ var (
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/auth/signup", Tag: "auth", Public: true, Created: true,
 			Summary: "Sign a startup up: its company and first user"})
 	MeEndpoint = svc.NewQuery[MeQuery, Me](Name, "identity.me", nil,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/me", Tag: "auth", Query: []string{"after"}, Summary: "Who the token belongs to"})
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/me", Tag: "auth", Summary: "Who the token belongs to"})
 	CreateOrgEndpoint = svc.NewCommand[CreateOrgCommand, OrgOnboarded](Name, "identity.create_org",
 		[]fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem},
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/orgs", Tag: "auth", Created: true,
@@ -79,7 +79,7 @@ var (
 			Summary: "Erase a person's personal data (themself or operators); their events stay, unreadable"})
 	// GetUserEndpoint shows a user: to themself, their org or an operator.
 	GetUserEndpoint = svc.NewQuery[GetUserQuery, User](Name, "identity.get_user", nil,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/users/{user_id}", Tag: "auth", Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/users/{user_id}", Tag: "auth",
 			Summary: "A user (themself, their org or operators); an erased one shows as erased"})
 	AuthenticateEndpoint      = svc.NewQuery[AuthenticateQuery, User](Name, "identity.authenticate", nil, nil)
 	BootstrapOperatorEndpoint = svc.NewCommand[BootstrapOperatorCommand, BootstrapResult](Name, "identity.bootstrap_operator",
