@@ -14,7 +14,7 @@ FUZZ_TARGETS ?= ./money:FuzzParse ./services/funds/fundsapi:FuzzFraction .:FuzzU
 	./services/svc:FuzzDecode ./projections:FuzzFastDecode \
 	./services/deals/dealsapi/loan:FuzzParseRate
 
-.PHONY: run test vet lint race unit fuzz bench build
+.PHONY: run test vet lint race unit fuzz bench build openapi-lint
 
 run:
 	$(GO) run ./cmd/fundbridge dev
@@ -22,7 +22,7 @@ run:
 build:
 	$(GO) build -o bin/fundbridge ./cmd/fundbridge
 
-test: vet lint race unit fuzz
+test: vet lint race unit fuzz openapi-lint
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
@@ -43,6 +43,11 @@ fuzz:
 		out=$$($(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
 		echo "fuzz $$name ($$pkg): $$(echo "$$out" | grep -o 'execs: [0-9]*' | tail -1)"; \
 	done
+# The OpenAPI document against Redocly's recommended rules, warnings as
+# errors; npx fetches the CLI from the npm registry on first use.
+REDOCLY ?= npx --yes @redocly/cli@2.77.0
+openapi-lint:
+	FUNDBRIDGE_REDOCLY="$(REDOCLY)" $(GO) test -count=1 -run TestOpenAPIPassesRedoclyLint ./services/gateway/
 
 bench:
 	$(GO) run ./cmd/fundbridge bench

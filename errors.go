@@ -10,7 +10,7 @@ import (
 )
 
 // Error codes. They are stable strings because they cross NATS and HTTP:
-// the gateway maps each to a status (400, 401, 403, 404, 409, 422, 429, 503).
+// the gateway maps each to a status (400, 401, 403, 404, 409, 422, 429, 503; 500 for internal).
 const (
 	EINVALID       = "invalid"       // malformed input; nothing was appended
 	EUNAUTHORIZED  = "unauthorized"  // no or bad credentials

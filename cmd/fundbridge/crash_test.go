@@ -63,7 +63,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 
 	p := startDev(t, bin, dir)
 	c := newCrashClient(t, p.http)
-	for deadline := time.Now().Add(60 * time.Second); ; {
+	for deadline := time.Now().Add(90 * time.Second); ; {
 		l.retryPending(context.Background(), c)
 		if _, pending := l.counts(); pending == 0 {
 			break

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/contracttest"
 )
 
 // product is the whole product running for a test, and an HTTP client of it.
@@ -21,7 +22,10 @@ type product struct {
 	base    string
 	opToken string
 	rec     *recorder
-	opts    app.Options // to restart on the same data
+	// client checks every exchange against the product's own OpenAPI
+	// document (contracttest): the suite fails on any disagreement.
+	client *http.Client
+	opts   app.Options // to restart on the same data
 }
 
 func start(t *testing.T) *product {
@@ -46,6 +50,7 @@ func startWith(t *testing.T, opts func(*app.Options)) *product {
 		t.Fatal(err)
 	}
 	p := &product{t: t, app: a, base: "http://" + a.HTTPAddr.String(), rec: rec, opts: o}
+	p.client = contractClient(t, p.base)
 	t.Cleanup(func() { p.app.Close() }) // the one running then (see restart)
 	rec.request([]byte(`{"password":"` + operatorPassword + `"}`))
 	if _, err := app.BootstrapOperator(ctx, a.NATSURL, "ops@fundbridge.test", operatorPassword, io.Discard); err != nil {
@@ -102,7 +107,7 @@ func (p *product) do(method, path, token string, body any, headers ...string) re
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := p.client.Do(req)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -112,6 +117,32 @@ func (p *product) do(method, path, token string, body any, headers ...string) re
 	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	_ = json.Unmarshal(raw, &r.body)
 	return r
+}
+
+// contractClient is an HTTP client that validates each request and
+// response against the OpenAPI document the gateway serves, and fails the
+// test at its end with every violation.
+func contractClient(t *testing.T, base string) *http.Client {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("openapi.json: %d %v", resp.StatusCode, err)
+	}
+	tr, err := contracttest.New(context.Background(), doc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, v := range tr.Violations() {
+			t.Errorf("contract violation: %s", v)
+		}
+	})
+	return &http.Client{Transport: tr}
 }
 
 func (p *product) signIn(email, password string) string {
@@ -170,7 +201,7 @@ func TestAuthentication(t *testing.T) {
 		if tc.header != "" {
 			req.Header.Set("Authorization", tc.header)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := p.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

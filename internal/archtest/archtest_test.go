@@ -30,8 +30,8 @@ func service(path string) (name string, contract bool) {
 		return "", false
 	}
 	name, sub, _ := strings.Cut(rest, "/")
-	if name == "svc" {
-		return "", false // the runtime every service shares
+	if name == "svc" || name == "process" {
+		return "", false // the runtime and the process manager every service shares
 	}
 	return name, sub == name+"api" || strings.HasPrefix(sub, name+"api/")
 }
@@ -115,6 +115,7 @@ func TestRuleCatchesACrossing(t *testing.T) {
 		{"projections/timeline", "services/applications", false},
 		{"projections/timeline", "services/applications/applicationsapi", true},
 		{"services/views", "services/svc", true},
+		{"services/matching", "services/process", true},
 		{"internal/app", "services/funds", true},
 		{"services/svc", "services/funds", false},
 		{"services/gateway", "services/gateway", true},

@@ -97,6 +97,7 @@ type State struct {
 // Projection is the lifecycle view. Safe for concurrent queries.
 type Projection struct {
 	mu    sync.RWMutex
+	folds projections.Folds
 	st    State
 	apps  map[string]int32  // application ID → index in st.Apps
 	words map[string]uint16 // dictionary index
@@ -106,24 +107,34 @@ type Projection struct {
 func New() *Projection {
 	p := &Projection{}
 	p.Reset()
+	// Only events of submitted applications move the funnel; drafts and
+	// company events do not (each event carries its own slice).
+	projections.On(&p.folds, p.submitted)
+	projections.On(&p.folds, func(e events.Event, v applicationsapi.ApplicationMatched) error {
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveMatched}, seenMatched)
+	})
+	projections.On(&p.folds, func(e events.Event, v applicationsapi.ApplicationUnderReview) error {
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveReview}, seenReview)
+	})
+	projections.On(&p.folds, p.funded)
+	projections.On(&p.folds, func(e events.Event, v applicationsapi.ApplicationWithdrawn) error {
+		// A draft may be withdrawn; it never entered the funnel.
+		return p.move(e, v.ApplicationID, v.Slice, false, Move{Kind: moveWithdrawn}, seenEnded)
+	})
+	projections.On(&p.folds, func(e events.Event, v applicationsapi.ApplicationRejected) error {
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveRejected}, seenEnded)
+	})
+	projections.On(&p.folds, func(e events.Event, v applicationsapi.ApplicationExpired) error {
+		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveExpired}, seenEnded)
+	})
 	return p
 }
 
 func (p *Projection) Name() string   { return Name }
 func (p *Projection) Schema() string { return schema }
 
-// Handles: only events of submitted applications move the funnel; drafts
-// and company events do not (each event carries its own slice).
-func (p *Projection) Handles(eventType string) bool {
-	switch eventType {
-	case applicationsapi.ApplicationSubmitted{}.EventType(), applicationsapi.ApplicationMatched{}.EventType(),
-		applicationsapi.ApplicationUnderReview{}.EventType(), applicationsapi.ApplicationFunded{}.EventType(),
-		applicationsapi.ApplicationWithdrawn{}.EventType(), applicationsapi.ApplicationRejected{}.EventType(),
-		applicationsapi.ApplicationExpired{}.EventType():
-		return true
-	}
-	return false
-}
+// Handles reports whether the funnel folds events of this type.
+func (p *Projection) Handles(eventType string) bool { return p.folds.Handles(eventType) }
 
 func (p *Projection) Reset() {
 	p.mu.Lock()
@@ -139,49 +150,40 @@ func (p *Projection) Reset() {
 func (p *Projection) Apply(e events.Event, payload any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch v := payload.(type) {
-	case applicationsapi.ApplicationSubmitted:
-		if v.ApplicationID == "" {
-			return fmt.Errorf("submission without an application ID")
-		}
-		if _, dup := p.apps[v.ApplicationID]; dup {
-			return fmt.Errorf("application %s submitted twice", v.ApplicationID)
-		}
-		f, err := p.fact(e, v.Slice)
-		if err != nil {
-			return err
-		}
-		requested, err := projections.ToFen("amount requested", v.AmountRequested)
-		if err != nil {
-			return err
-		}
-		p.apps[v.ApplicationID] = int32(len(p.st.Apps))
-		p.st.Apps = append(p.st.Apps, App{ID: v.ApplicationID, Requested: requested, Submitted: f})
-		p.st.Seen = append(p.st.Seen, 0)
-		return nil
-	case applicationsapi.ApplicationMatched:
-		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveMatched}, seenMatched)
-	case applicationsapi.ApplicationUnderReview:
-		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveReview}, seenReview)
-	case applicationsapi.ApplicationFunded:
-		i := slices.Index(fundbridge.Instruments, v.Instrument)
-		if i < 0 {
-			return fmt.Errorf("application %s funded by unknown instrument %q", v.ApplicationID, v.Instrument)
-		}
-		amount, err := projections.ToFen("amount funded", v.Amount)
-		if err != nil {
-			return err
-		}
-		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveFunding, Instrument: uint8(i), Amount: amount}, 0)
-	case applicationsapi.ApplicationWithdrawn:
-		// A draft may be withdrawn; it never entered the funnel.
-		return p.move(e, v.ApplicationID, v.Slice, false, Move{Kind: moveWithdrawn}, seenEnded)
-	case applicationsapi.ApplicationRejected:
-		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveRejected}, seenEnded)
-	case applicationsapi.ApplicationExpired:
-		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveExpired}, seenEnded)
+	return p.folds.Apply(e, payload)
+}
+
+func (p *Projection) submitted(e events.Event, v applicationsapi.ApplicationSubmitted) error {
+	if v.ApplicationID == "" {
+		return fmt.Errorf("submission without an application ID")
 	}
-	return fmt.Errorf("unexpected payload %T", payload)
+	if _, dup := p.apps[v.ApplicationID]; dup {
+		return fmt.Errorf("application %s submitted twice", v.ApplicationID)
+	}
+	f, err := p.fact(e, v.Slice)
+	if err != nil {
+		return err
+	}
+	requested, err := projections.ToFen("amount requested", v.AmountRequested)
+	if err != nil {
+		return err
+	}
+	p.apps[v.ApplicationID] = int32(len(p.st.Apps))
+	p.st.Apps = append(p.st.Apps, App{ID: v.ApplicationID, Requested: requested, Submitted: f})
+	p.st.Seen = append(p.st.Seen, 0)
+	return nil
+}
+
+func (p *Projection) funded(e events.Event, v applicationsapi.ApplicationFunded) error {
+	i := slices.Index(fundbridge.Instruments, v.Instrument)
+	if i < 0 {
+		return fmt.Errorf("application %s funded by unknown instrument %q", v.ApplicationID, v.Instrument)
+	}
+	amount, err := projections.ToFen("amount funded", v.Amount)
+	if err != nil {
+		return err
+	}
+	return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveFunding, Instrument: uint8(i), Amount: amount}, 0)
 }
 
 // move records m for a submitted application unless its first-only bit

@@ -88,6 +88,7 @@ type State struct {
 // Projection is the market overview. Safe for concurrent queries.
 type Projection struct {
 	mu     sync.RWMutex
+	folds  projections.Folds
 	st     State
 	cells  map[[2]string]int32
 	funds  map[string]int32
@@ -99,21 +100,20 @@ type Projection struct {
 func New() *Projection {
 	p := &Projection{}
 	p.Reset()
+	projections.On(&p.folds, p.onApplicationSubmitted)
+	projections.On(&p.folds, p.onApplicationFunded)
+	projections.On(&p.folds, p.onFundRegistered)
+	projections.On(&p.folds, p.onCapitalCommitted)
+	projections.On(&p.folds, p.onCapitalReleased)
+	projections.On(&p.folds, p.onFundClosed)
 	return p
 }
 
 func (p *Projection) Name() string   { return Name }
 func (p *Projection) Schema() string { return schema }
 
-func (p *Projection) Handles(eventType string) bool {
-	switch eventType {
-	case applicationsapi.ApplicationSubmitted{}.EventType(), applicationsapi.ApplicationFunded{}.EventType(),
-		fundsapi.FundRegistered{}.EventType(), fundsapi.CapitalCommitted{}.EventType(), fundsapi.FundClosed{}.EventType(),
-		fundsapi.CapitalReleased{}.EventType():
-		return true
-	}
-	return false
-}
+// Handles reports whether the overview folds events of this type.
+func (p *Projection) Handles(eventType string) bool { return p.folds.Handles(eventType) }
 
 func (p *Projection) Reset() {
 	p.mu.Lock()
@@ -169,101 +169,104 @@ func (p *Projection) slicePairs(e events.Event, s applicationsapi.Slice) [][2]st
 func (p *Projection) Apply(e events.Event, payload any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch v := payload.(type) {
-	case applicationsapi.ApplicationSubmitted:
-		amount, err := projections.ToFen("amount requested", v.AmountRequested)
-		if err != nil {
+	return p.folds.Apply(e, payload)
+}
+
+func (p *Projection) onApplicationSubmitted(e events.Event, v applicationsapi.ApplicationSubmitted) error {
+	amount, err := projections.ToFen("amount requested", v.AmountRequested)
+	if err != nil {
+		return err
+	}
+	pairs := p.slicePairs(e, v.Slice)
+	for _, inst := range v.Instruments {
+		if !inst.Valid() {
+			return fmt.Errorf("application %s asks for unknown instrument %q", v.ApplicationID, inst)
+		}
+		pairs = append(pairs, [2]string{DimInstrument, string(inst)})
+	}
+	for _, c := range p.cellsOf(pairs...) {
+		c.Applications++
+		if c.Requested, err = c.Requested.Add(amount); err != nil {
 			return err
 		}
-		pairs := p.slicePairs(e, v.Slice)
-		for _, inst := range v.Instruments {
-			if !inst.Valid() {
-				return fmt.Errorf("application %s asks for unknown instrument %q", v.ApplicationID, inst)
-			}
-			pairs = append(pairs, [2]string{DimInstrument, string(inst)})
-		}
-		for _, c := range p.cellsOf(pairs...) {
-			c.Applications++
-			if c.Requested, err = c.Requested.Add(amount); err != nil {
-				return err
-			}
-		}
-	case applicationsapi.ApplicationFunded:
-		amount, err := projections.ToFen("amount funded", v.Amount)
-		if err != nil {
-			return err
-		}
-		bit := slices.Index(fundbridge.Instruments, v.Instrument)
-		if bit < 0 {
-			return fmt.Errorf("application %s funded by unknown instrument %q", v.ApplicationID, v.Instrument)
-		}
-		i, seen := p.funded[v.ApplicationID]
+	}
+	return nil
+}
+
+func (p *Projection) onApplicationFunded(e events.Event, v applicationsapi.ApplicationFunded) error {
+	amount, err := projections.ToFen("amount funded", v.Amount)
+	if err != nil {
+		return err
+	}
+	bit := slices.Index(fundbridge.Instruments, v.Instrument)
+	if bit < 0 {
+		return fmt.Errorf("application %s funded by unknown instrument %q", v.ApplicationID, v.Instrument)
+	}
+	i, seen := p.funded[v.ApplicationID]
+	if !seen {
+		i = int32(len(p.st.Funded))
+		p.st.Funded = append(p.st.Funded, Funded{ID: v.ApplicationID})
+		p.funded[v.ApplicationID] = i
+	}
+	f := &p.st.Funded[i]
+	cells := p.cellsOf(append(p.slicePairs(e, v.Slice), [2]string{DimInstrument, string(v.Instrument)})...)
+	for _, c := range cells[:len(cells)-1] {
 		if !seen {
-			i = int32(len(p.st.Funded))
-			p.st.Funded = append(p.st.Funded, Funded{ID: v.ApplicationID})
-			p.funded[v.ApplicationID] = i
-		}
-		f := &p.st.Funded[i]
-		cells := p.cellsOf(append(p.slicePairs(e, v.Slice), [2]string{DimInstrument, string(v.Instrument)})...)
-		for _, c := range cells[:len(cells)-1] {
-			if !seen {
-				c.Funded++
-			}
-			if c.AmountFunded, err = c.AmountFunded.Add(amount); err != nil {
-				return err
-			}
-		}
-		c := cells[len(cells)-1]
-		if f.Instruments&(1<<bit) == 0 {
-			f.Instruments |= 1 << bit
 			c.Funded++
 		}
 		if c.AmountFunded, err = c.AmountFunded.Add(amount); err != nil {
 			return err
 		}
-	case fundsapi.FundRegistered:
-		if v.FundID == "" {
-			return fmt.Errorf("fund registered without an ID")
-		}
-		if _, dup := p.funds[v.FundID]; dup {
-			return fmt.Errorf("fund %s registered twice", v.FundID)
-		}
-		capital, err := projections.ToFen("committed capital", v.CommittedCapital)
-		if err != nil {
-			return err
-		}
-		p.funds[v.FundID] = int32(len(p.st.Funds))
-		p.st.Funds = append(p.st.Funds, Fund{ID: v.FundID, Type: string(v.Type), Committed: capital})
-		for _, c := range p.cellsOf([2]string{DimTotal, ""}, [2]string{DimMonth, p.month(e)}, [2]string{DimFundType, string(v.Type)}) {
-			c.Funds++
-			if c.Committed, err = c.Committed.Add(capital); err != nil {
-				return err
-			}
-		}
-	case fundsapi.CapitalCommitted:
-		amount, err := projections.ToFen("capital committed", v.Amount)
-		if err != nil {
-			return err
-		}
-		return p.invest(e, v.FundID, amount)
-	case fundsapi.CapitalReleased:
-		// A closing that could not complete: invested falls in the month
-		// of the release.
-		amount, err := projections.ToFen("capital released", v.Amount)
-		if err != nil {
-			return err
-		}
-		return p.invest(e, v.FundID, -amount)
-	case fundsapi.FundClosed:
-		i, ok := p.funds[v.FundID]
-		if !ok {
-			return fmt.Errorf("fund %q closed, but it was never registered", v.FundID)
-		}
-		p.st.Funds[i].Closed = true
-	default:
-		return fmt.Errorf("unexpected payload %T", payload)
+	}
+	c := cells[len(cells)-1]
+	if f.Instruments&(1<<bit) == 0 {
+		f.Instruments |= 1 << bit
+		c.Funded++
+	}
+	if c.AmountFunded, err = c.AmountFunded.Add(amount); err != nil {
+		return err
 	}
 	return nil
+}
+
+func (p *Projection) onFundRegistered(e events.Event, v fundsapi.FundRegistered) error {
+	if v.FundID == "" {
+		return fmt.Errorf("fund registered without an ID")
+	}
+	if _, dup := p.funds[v.FundID]; dup {
+		return fmt.Errorf("fund %s registered twice", v.FundID)
+	}
+	capital, err := projections.ToFen("committed capital", v.CommittedCapital)
+	if err != nil {
+		return err
+	}
+	p.funds[v.FundID] = int32(len(p.st.Funds))
+	p.st.Funds = append(p.st.Funds, Fund{ID: v.FundID, Type: string(v.Type), Committed: capital})
+	for _, c := range p.cellsOf([2]string{DimTotal, ""}, [2]string{DimMonth, p.month(e)}, [2]string{DimFundType, string(v.Type)}) {
+		c.Funds++
+		if c.Committed, err = c.Committed.Add(capital); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Projection) onCapitalCommitted(e events.Event, v fundsapi.CapitalCommitted) error {
+	amount, err := projections.ToFen("capital committed", v.Amount)
+	if err != nil {
+		return err
+	}
+	return p.invest(e, v.FundID, amount)
+}
+
+// onCapitalReleased undoes a commitment whose closing could not complete:
+// invested falls in the month of the release.
+func (p *Projection) onCapitalReleased(e events.Event, v fundsapi.CapitalReleased) error {
+	amount, err := projections.ToFen("capital released", v.Amount)
+	if err != nil {
+		return err
+	}
+	return p.invest(e, v.FundID, -amount)
 }
 
 // invest adds amount (negative for a release) to what the fund invested,
@@ -283,6 +286,15 @@ func (p *Projection) invest(e events.Event, fundID string, amount projections.Fe
 			return err
 		}
 	}
+	return nil
+}
+
+func (p *Projection) onFundClosed(e events.Event, v fundsapi.FundClosed) error {
+	i, ok := p.funds[v.FundID]
+	if !ok {
+		return fmt.Errorf("fund %q closed, but it was never registered", v.FundID)
+	}
+	p.st.Funds[i].Closed = true
 	return nil
 }
 

@@ -262,7 +262,9 @@ func (w *writer) company(c int) []step {
 		Layer: layer, Sector: sectors[r.IntN(len(sectors))], FoundedOn: "2020-01-15", Headcount: 5 + r.IntN(500),
 	}
 	companyStream := "company-" + id
-	s.emit(companyStream, me, applicationsapi.CompanyRegistered{CompanyID: id, USCC: fmt.Sprintf("91110000%010d", c), Stage: fundbridge.Stages[stageIdx], CompanyProfile: profile})
+	uscc := fmt.Sprintf("91110000%010d", c)
+	s.emit("uscc-"+uscc, me, applicationsapi.USCCClaimed{USCC: uscc, CompanyID: id}) // as the service claims it first
+	s.emit(companyStream, me, applicationsapi.CompanyRegistered{CompanyID: id, USCC: uscc, Stage: fundbridge.Stages[stageIdx], CompanyProfile: profile})
 	if r.IntN(10) < 3 {
 		profile.Headcount += 10
 		s.emit(companyStream, me, applicationsapi.CompanyProfileUpdated{CompanyID: id, CompanyProfile: profile})

@@ -237,7 +237,7 @@ func listForbidden(actor fundbridge.Actor, what string) error {
 	case fundbridge.RoleOperator, fundbridge.RoleSystem, fundbridge.RoleStartup, fundbridge.RoleFundManager:
 		return nil
 	}
-	return fundbridge.Errorf(fundbridge.EFORBIDDEN, "a %s does not list %s", actor.Role, what)
+	return fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s does not list %s", fundbridge.Article(actor.Role), what)
 }
 
 func (v *views) listCompanies(actor fundbridge.Actor, q applicationsapi.ListCompanies) (applicationsapi.ListResult[applicationsapi.CompanyView], error) {

@@ -30,7 +30,7 @@ func (s *Service) onboardBank(ctx context.Context, req *svc.Request, cmd dealsap
 		e.Fields = []fundbridge.FieldError{{Field: "bank_id", Reason: reason}}
 		return svc.Result{}, e
 	}
-	return s.executeBank(ctx, req, dealsapi.OpOnboardBank, cmd.BankID, nil, func(b Bank) ([]events.Payload, error) {
+	return s.executeBank(ctx, req, dealsapi.OpOnboardBank, cmd.BankID, svc.CheckedBefore, func(b Bank) ([]events.Payload, error) {
 		return DecideOnboardBank(b, req.Actor, cmd)
 	})
 }

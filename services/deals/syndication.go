@@ -156,7 +156,7 @@ func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.Com
 // instance last cached it.
 func (s *Service) freshBank(ctx context.Context, id string) (Bank, error) {
 	var bank Bank
-	_, _, err := s.banks.Execute(ctx, id, svc.Command{}, nil, func(b Bank) ([]events.Payload, error) {
+	_, _, err := s.banks.Execute(ctx, id, svc.Command{}, svc.CheckedBefore, func(b Bank) ([]events.Payload, error) {
 		bank = b
 		return nil, nil
 	})

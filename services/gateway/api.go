@@ -141,8 +141,8 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 	_, _ = w.Write([]byte("\n"))
 }
 
-// withPosition adds "position" to an object result: DESIGN §6 wants it in
-// the body as well as the header.
+// withPosition adds "position" to an object result, so a client that
+// keeps only the body can still read its own write (?after=).
 func withPosition(body json.RawMessage, pos uint64) json.RawMessage {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {

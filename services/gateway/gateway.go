@@ -65,9 +65,9 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 func (g *Gateway) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(securityHeaders, forwardedFor(g.limits.trusted), middleware.RequestID, g.recoverer, middleware.Timeout(30*time.Second))
-	r.Get("/healthz", g.healthz)
-	r.Get("/readyz", g.readyz)
-	r.Get("/api/v1/openapi.json", g.openAPI)
+	r.Get("/healthz", withoutQuery(g.healthz))
+	r.Get("/readyz", withoutQuery(g.readyz))
+	r.Get("/api/v1/openapi.json", withoutQuery(g.openAPI))
 	r.Post("/api/v1/auth/token", g.token)
 	for _, rt := range g.routes {
 		h := http.Handler(g.forward(rt))
@@ -152,4 +152,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// withoutQuery refuses query parameters on a route that takes none, as
+// the services refuse fields they do not know.
+func withoutQuery(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for name := range r.URL.Query() {
+			WriteProblem(w, r, fundbridge.Invalid("unknown parameter", fundbridge.FieldError{Field: name, Reason: "is not a parameter of " + r.URL.Path}))
+			return
+		}
+		h(w, r)
+	}
 }

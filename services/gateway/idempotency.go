@@ -76,7 +76,7 @@ func OpenIdempotency(ctx context.Context, nc *nats.Conn, replicas int) (*Idempot
 	}
 	// A retry waits as long as the first request's call may take, and
 	// still answers within the server's write timeout.
-	return &Idempotency{kv: kv, Wait: callTimeout, Lease: time.Minute, log: slog.Default()}, nil
+	return &Idempotency{kv: kv, Wait: callTimeout, Lease: callTimeout + 5*time.Second, log: slog.Default()}, nil
 }
 
 // idemRecord is one key's record: claimed (Done false) while the first

@@ -263,6 +263,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(identityapi.MeEndpoint, s.me),
 			svc.Handle(identityapi.EraseUserEndpoint, s.eraseUser),
 			svc.Handle(identityapi.GetUserEndpoint, s.getUser),
+			svc.Handle(identityapi.GetOrgEndpoint, s.getOrg),
 		)}
 }
 
@@ -490,4 +491,19 @@ func (s *Service) eraseUser(ctx context.Context, req *svc.Request, cmd identitya
 		return svc.Result{}, fmt.Errorf("erasure of %s recorded, key not yet destroyed (identity retries on its next start): %w", cmd.UserID, err)
 	}
 	return svc.Result{Value: identityapi.ErasedUser{UserID: cmd.UserID, Erased: true}, Position: res.Position}, nil
+}
+
+// getOrg answers an operator about any org, and a user about its own;
+// anyone else's is not found.
+func (s *Service) getOrg(ctx context.Context, req *svc.Request, q identityapi.GetOrg) (svc.Result, error) {
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return svc.Result{}, err
+	}
+	s.mu.RLock()
+	org, ok := s.orgByID[q.OrgID]
+	s.mu.RUnlock()
+	if !ok || req.Actor.Role != fundbridge.RoleOperator && req.Actor.Role != fundbridge.RoleSystem && req.Actor.OrgID != q.OrgID {
+		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no org %s", q.OrgID)
+	}
+	return svc.Result{Value: org}, nil
 }

@@ -226,4 +226,17 @@ func TestServiceOverNATS(t *testing.T) {
 			t.Errorf("the erased user shows as %+v %v", res.Value, err)
 		}
 	}
+	icbc := identityapi.GetOrg{OrgID: created.Org.OrgID}
+	for _, actor := range []fundbridge.Actor{operator, bank} {
+		if got, _, err := svc.Call(context.Background(), client, identityapi.GetOrgEndpoint, &svc.Request{Actor: actor}, icbc); err != nil || got != created.Org {
+			t.Errorf("%s reads its org: %+v %v", actor.Role, got, err)
+		}
+	}
+	stranger := fundbridge.Actor{UserID: "u-x", Role: fundbridge.RoleBank, OrgID: "another-bank"}
+	if _, _, err := svc.Call(context.Background(), client, identityapi.GetOrgEndpoint, &svc.Request{Actor: stranger}, icbc); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Errorf("another bank reads the org: %v, want not found", err)
+	}
+	if _, _, err := svc.Call(context.Background(), client, identityapi.GetOrgEndpoint, &svc.Request{Actor: operator}, identityapi.GetOrg{OrgID: "no such/org"}); fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+		t.Errorf("a malformed org ID: %v, want invalid", err)
+	}
 }

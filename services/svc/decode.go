@@ -276,3 +276,40 @@ func DecodeObject(data []byte) (map[string]jsontext.Value, error) {
 	}
 	return nil, fundbridge.Invalid("malformed request body", fundbridge.FieldError{Field: "body", Reason: "must be a JSON object"})
 }
+
+// JSONField finds the field of struct type t that the JSON key decodes
+// into, as encoding/json does.
+func JSONField(t reflect.Type, key string) (reflect.StructField, bool) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return reflect.StructField{}, false
+	}
+	return jsonField(t, key)
+}
+
+// jsonField finds the field a JSON name decodes into, by tag or Go name,
+// through embedded structs; names match exactly, as Decode requires.
+func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			if inner, ok := jsonField(f.Type, key); ok {
+				return inner, true
+			}
+			continue
+		}
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}

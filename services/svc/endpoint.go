@@ -26,9 +26,8 @@ type Route struct {
 	Path    string // chi pattern; {params} join the payload under their names
 	Summary string
 	Tag     string
-	Public  bool     // no token needed
-	Created bool     // a successful call creates a resource: 201
-	Query   []string // query parameters a GET accepts
+	Public  bool // no token needed
+	Created bool // a successful call creates a resource: 201
 }
 
 // Endpoint is one operation of a service, typed by its request and reply:
@@ -206,11 +205,6 @@ func NewCommand[Req, Resp any](service, op string, roles []fundbridge.Role, rout
 // NewQuery is an endpoint that reads.
 func NewQuery[Req, Resp any](service, op string, roles []fundbridge.Role, route *Route) Endpoint[Req, Resp] {
 	return Endpoint[Req, Resp]{Service: service, Op: op, Kind: IsQuery, Roles: roles, HTTP: route}
-}
-
-// ListParams are the query parameters every list takes.
-func ListParams(filters ...string) []string {
-	return append(filters, "cursor", "limit", "sort", "after")
 }
 
 // APIPrefix is where the public HTTP API lives.

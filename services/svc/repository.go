@@ -415,19 +415,3 @@ func (r *Repository[S]) maybeSnapshot(before uint64, a *Aggregate[S]) {
 		}
 	}()
 }
-
-// SaveSnapshot writes a snapshot of the aggregate now, whatever its version.
-func (r *Repository[S]) SaveSnapshot(ctx context.Context, id string) error {
-	if r.opts.Snapshots == nil || r.decider.SnapshotSchema == "" {
-		return errors.New("snapshots are not configured for " + r.decider.Type)
-	}
-	a, err := r.load(ctx, id, false)
-	if err != nil {
-		return err
-	}
-	state, err := json.Marshal(snapshotBody[S]{State: a.State, Commands: a.commands})
-	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", r.StreamID(id), err)
-	}
-	return r.opts.Snapshots.SaveSnapshot(ctx, events.Snapshot{StreamID: r.StreamID(id), Version: a.Version, Position: a.Position, Schema: r.decider.SnapshotSchema, State: state})
-}

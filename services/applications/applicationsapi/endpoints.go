@@ -42,10 +42,10 @@ var (
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/companies/{company_id}/patents", Tag: "companies", Created: true,
 			Summary: "Add a patent the company owns or licenses"})
 	GetCompanyEndpoint = query[GetCompany, CompanyView]("company.get", anyone,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/companies/{company_id}", Tag: "companies", Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/companies/{company_id}", Tag: "companies",
 			Summary: "A company with its patents"})
 	ListCompaniesEndpoint = query[ListCompanies, ListResult[CompanyView]]("company.list", anyone,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/companies", Tag: "companies", Query: svc.ListParams("stage", "layer", "sector", "city"),
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/companies", Tag: "companies",
 			Summary: "List companies the caller may see"})
 )
 
@@ -56,10 +56,9 @@ var (
 			Summary: "Draft a funding application"})
 	ListApplicationsEndpoint = query[ListApplications, ListResult[ApplicationView]]("application.list", anyone,
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/applications", Tag: "applications",
-			Query:   svc.ListParams("status", "stage", "layer", "sector", "city", "instrument", "amount_min", "amount_max", "company_id"),
 			Summary: "List applications the caller may see"})
 	GetApplicationEndpoint = query[GetApplication, ApplicationView]("application.get", anyone,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/applications/{application_id}", Tag: "applications", Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/applications/{application_id}", Tag: "applications",
 			Summary: "An application with its status history"})
 	UpdateApplicationEndpoint = command[UpdateApplication, ApplicationView]("application.update", roles(startup, operator),
 		&svc.Route{Method: http.MethodPatch, Path: v1 + "/applications/{application_id}", Tag: "applications",

@@ -42,7 +42,7 @@ var (
 	HeadEndpoint   = svc.NewQuery[HeadQuery, HeadResult](Name, "head", nil, nil)
 	StreamEndpoint = svc.NewQuery[StreamQuery, StreamResult](Name, "stream",
 		[]fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem, fundbridge.RoleStartup, fundbridge.RoleFundManager},
-		&svc.Route{Method: http.MethodGet, Path: svc.APIPrefix + "/streams/{stream_id}/events", Tag: "audit", Query: []string{"from"},
+		&svc.Route{Method: http.MethodGet, Path: svc.APIPrefix + "/streams/{stream_id}/events", Tag: "audit",
 			Summary: "A stream's events with who, when and which command (operators; owners for their own streams)"}).Doing("read audit trails")
 )
 

@@ -79,10 +79,10 @@ var (
 	WithdrawProgrammeEndpoint = svc.NewCommand[WithdrawProgramme, BankView](Name, OpWithdrawProgramme, banks,
 		post("/banks/{bank_id}/programmes/{programme_id}/withdraw", "Withdraw a lending programme")).Doing("withdraw lending programmes")
 	GetBankEndpoint = svc.NewQuery[BankRef, BankView](Name, OpGetBank, banks,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/banks/{bank_id}", Tag: tag, Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/banks/{bank_id}", Tag: tag,
 			Summary: "A bank with its limits, programmes and exposure (the bank itself and operators)"})
 	BankBookEndpoint = svc.NewQuery[BankRef, BankBook](Name, OpBankBook, banks,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/banks/{bank_id}/book", Tag: tag, Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/banks/{bank_id}/book", Tag: tag,
 			Summary: "A bank's book: exposure against both limits, disbursed and outstanding principal, what falls due in 30 days, arrears by days past due, losses"})
 
 	ProposeDealEndpoint = svc.NewCommand[ProposeDeal, DealView](Name, OpPropose, proposers,
@@ -99,10 +99,10 @@ var (
 	ExpireDealEndpoint = svc.NewCommand[DealRef, DealView](Name, OpExpire, operators,
 		post("/loan-deals/{deal_id}/expire", "Expire a deal past its syndication deadline, releasing every commitment")).Doing("expire deals")
 	GetDealEndpoint = svc.NewQuery[GetDeal, DealView](Name, OpGetDeal, readers,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/loan-deals/{deal_id}", Tag: tag, Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/loan-deals/{deal_id}", Tag: tag,
 			Summary: "A deal as the caller may see it: the lead bank the whole book, another bank its own line, the borrower the book without other banks' names, the fund its tranche"})
 	ListDealsEndpoint = svc.NewQuery[ListDeals, DealList](Name, OpListDeals, readers,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/loan-deals", Tag: tag, Query: svc.ListParams("status", "borrower_id"),
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/loan-deals", Tag: tag,
 			Summary: "The deals the caller may see, newest first"})
 
 	DrawDownEndpoint = svc.NewCommand[LoanAmount, LoanView](Name, OpDrawDown, banks,
@@ -122,15 +122,14 @@ var (
 	ExerciseWarrantEndpoint = svc.NewCommand[LoanRef, LoanView](Name, OpExerciseWarrant, holders,
 		postLoan("/loans/{loan_id}/warrant/exercise", "Exercise the loan's warrant within its window (its holder)")).Doing("exercise warrants")
 	GetLoanEndpoint = svc.NewQuery[GetLoan, LoanView](Name, OpGetLoan, readers,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/loans/{loan_id}", Tag: tagLoan, Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/loans/{loan_id}", Tag: tagLoan,
 			Summary: "A loan with its schedule as the caller may see it: a bank its own share of every figure"})
 	ListLoansEndpoint = svc.NewQuery[ListLoans, LoanList](Name, OpListLoans, readers,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/loans", Tag: tagLoan, Query: svc.ListParams("status", "borrower_id"),
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/loans", Tag: tagLoan,
 			Summary: "The loans the caller may see"})
 
 	PreviewScheduleEndpoint = svc.NewQuery[PreviewSchedule, SchedulePreview](Name, OpPreviewSchedule, nil,
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/schedules/preview", Tag: tagLoan,
-			Query:   []string{"principal", "annual_rate", "months", "method", "interest_only_months"},
 			Summary: "A repayment schedule for terms (any signed-in user): monthly rate = annual rate / 12, every figure half-up to the fen, the last period ends the balance at 0.00"})
 )
 

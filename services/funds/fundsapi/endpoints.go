@@ -42,10 +42,9 @@ var (
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/funds", Tag: "funds", Created: true, Summary: "Register a fund"})
 	ListFundsEndpoint = svc.NewQuery[ListFunds, FundList](Name, OpList, Managers(),
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/funds", Tag: "funds",
-			Query:   svc.ListParams("type", "status", "manager_org", "stage", "sector", "city", "min_dry_powder"),
 			Summary: "List the caller's funds (operators: all)"})
 	GetFundEndpoint = svc.NewQuery[GetFund, FundView](Name, OpGet, nil,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/funds/{fund_id}", Tag: "funds", Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/funds/{fund_id}", Tag: "funds",
 			Summary: "A fund with its mandate, commitments and dry powder"})
 	SetMandateEndpoint = svc.NewCommand[SetMandate, FundView](Name, OpSetMandate, Managers(),
 		&svc.Route{Method: http.MethodPut, Path: v1 + "/funds/{fund_id}/mandate", Tag: "funds", Summary: "Set a fund's mandate"})

@@ -5,6 +5,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/check"
 )
 
 // Name is the service's name on the bus.
@@ -25,6 +26,19 @@ type MeQuery struct {
 type Me struct {
 	User User `json:"user"`
 	Org  Org  `json:"org"`
+}
+
+// GetOrg asks for one org, as of at least position After.
+type GetOrg struct {
+	OrgID string `json:"org_id"`
+	After uint64 `json:"after,omitempty"`
+}
+
+// Validate names every bad field.
+func (q GetOrg) Validate() error {
+	var f check.Fields
+	f.ID("org_id", q.OrgID, 100, true)
+	return f.Err("invalid query")
 }
 
 // BootstrapResult says whether the operator was created by this call.
@@ -67,7 +81,7 @@ var (
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/auth/signup", Tag: "auth", Public: true, Created: true,
 			Summary: "Sign a startup up: its company and first user"})
 	MeEndpoint = svc.NewQuery[MeQuery, Me](Name, "identity.me", nil,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/me", Tag: "auth", Query: []string{"after"}, Summary: "Who the token belongs to"})
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/me", Tag: "auth", Summary: "Who the token belongs to"})
 	CreateOrgEndpoint = svc.NewCommand[CreateOrgCommand, OrgOnboarded](Name, "identity.create_org",
 		[]fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem},
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/orgs", Tag: "auth", Created: true,
@@ -79,8 +93,10 @@ var (
 			Summary: "Erase a person's personal data (themself or operators); their events stay, unreadable"})
 	// GetUserEndpoint shows a user: to themself, their org or an operator.
 	GetUserEndpoint = svc.NewQuery[GetUserQuery, User](Name, "identity.get_user", nil,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/users/{user_id}", Tag: "auth", Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/users/{user_id}", Tag: "auth",
 			Summary: "A user (themself, their org or operators); an erased one shows as erased"})
+	GetOrgEndpoint = svc.NewQuery[GetOrg, Org](Name, "identity.get_org", nil,
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/orgs/{org_id}", Tag: "auth", Summary: "An org: its name and role (operators; its own members)"})
 	AuthenticateEndpoint      = svc.NewQuery[AuthenticateQuery, User](Name, "identity.authenticate", nil, nil)
 	BootstrapOperatorEndpoint = svc.NewCommand[BootstrapOperatorCommand, BootstrapResult](Name, "identity.bootstrap_operator",
 		[]fundbridge.Role{fundbridge.RoleSystem}, nil).Doing("bootstrap operators")
@@ -88,5 +104,5 @@ var (
 
 // Endpoints lists every endpoint of the service.
 func Endpoints() []svc.Described {
-	return []svc.Described{SignupEndpoint, MeEndpoint, CreateOrgEndpoint, EraseUserEndpoint, GetUserEndpoint, AuthenticateEndpoint, BootstrapOperatorEndpoint}
+	return []svc.Described{SignupEndpoint, MeEndpoint, CreateOrgEndpoint, GetOrgEndpoint, EraseUserEndpoint, GetUserEndpoint, AuthenticateEndpoint, BootstrapOperatorEndpoint}
 }

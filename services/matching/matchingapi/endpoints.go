@@ -45,19 +45,19 @@ func dealCommand[Req any](op, path, summary, what string, roles []fundbridge.Rol
 var (
 	MatchesForFundEndpoint = svc.NewQuery[MatchesForFund, FundMatches](Name, OpMatchesForFund,
 		[]fundbridge.Role{fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem},
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/funds/{fund_id}/matches", Tag: "matching", Query: svc.ListParams(),
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/funds/{fund_id}/matches", Tag: "matching",
 			Summary: "Applications matched to a fund, ranked, with reasons"}).Doing("see a fund's matches")
 	MatchesForApplicationEndpoint = svc.NewQuery[MatchesForApplication, ApplicationMatches](Name, OpMatchesForApplication,
 		[]fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem},
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/applications/{application_id}/matches", Tag: "matching", Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/applications/{application_id}/matches", Tag: "matching",
 			Summary: "The funds an application matched"}).Doing("see an application's matches")
 	SourceDealEndpoint = svc.NewCommand[SourceDeal, Deal](Name, OpSource, managers,
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/deals", Tag: "deals", Created: true, Summary: "Source a deal from a match"}).Doing("source deals")
 	ListDealsEndpoint = svc.NewQuery[ListDeals, DealList](Name, OpList, viewers,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/deals", Tag: "deals", Query: svc.ListParams("fund_id", "application_id", "step"),
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/deals", Tag: "deals",
 			Summary: "List deals with pipeline counts per step"}).Doing("list deals")
 	GetDealEndpoint = svc.NewQuery[GetDeal, Deal](Name, OpGet, viewers,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/deals/{deal_id}", Tag: "deals", Query: []string{"after"},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/deals/{deal_id}", Tag: "deals",
 			Summary: "A deal and its history"}).Doing("see deals")
 	AdvanceDealEndpoint = dealCommand[AdvanceDeal](OpAdvance, "/deals/{deal_id}/advance",
 		"Move a deal one step forward", "move deals", managers)

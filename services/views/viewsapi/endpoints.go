@@ -23,15 +23,14 @@ func view[Req, Resp any](op string, roles []fundbridge.Role, route svc.Route) sv
 // also CSV (Accept: text/csv or ?format=csv).
 var (
 	LifecycleStagesEndpoint = view[LifecycleQuery, LifecycleResult]("lifecycle_stages", operators, svc.Route{Path: "/views/lifecycle-stages",
-		Query:   []string{"layer", "sector", "city", "period", "from", "to", "as_of", "after"},
 		Summary: "Financing by lifecycle stage: submitted, matched, in review, funded, amounts by instrument, conversion, median days to funding (operators)"})
-	MarketOverviewEndpoint = view[MarketQuery, MarketResult]("market_overview", operators, svc.Route{Path: "/views/market", Query: []string{"after"},
+	MarketOverviewEndpoint = view[MarketQuery, MarketResult]("market_overview", operators, svc.Route{Path: "/views/market",
 		Summary: "The market: totals by city, layer, sector, instrument and month (operators)"})
 	CompanyTimelineEndpoint = view[TimelineQuery, TimelineResult]("company_timeline", []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleStartup},
-		svc.Route{Path: "/views/companies/{company_id}/timeline", Query: []string{"after"},
+		svc.Route{Path: "/views/companies/{company_id}/timeline",
 			Summary: "A company's financing timeline, with the stage it was at (the company and operators)"})
 	DealBoardEndpoint = view[DealBoardQuery, DealBoardResult]("deal_board", []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleFundManager},
-		svc.Route{Path: "/views/funds/{fund_id}/board", Query: []string{"after"},
+		svc.Route{Path: "/views/funds/{fund_id}/board",
 			Summary: "A fund's deal board: pipeline counts per step, recent activity, dry powder (its manager and operators)"})
 	StatusEndpoint = view[StatusQuery, StatusResult]("status", operators, svc.Route{Path: "/views/status",
 		Summary: "Each projection's checkpoint and state, and the messages quarantined as not commits (operators)"})
