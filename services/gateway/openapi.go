@@ -143,9 +143,7 @@ func operation(s *schemas, rt Route) map[string]any {
 		params = append(params, map[string]any{"name": "format", "in": "query", "required": false,
 			"schema": map[string]any{"type": "string", "enum": []string{"json", "csv"}}, "description": paramDescription("format")})
 	} else {
-		params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false,
-			"schema":      map[string]any{"type": "string", "maxLength": 200},
-			"description": "Any string of at most 200 characters, unique per intended change: a retry with the same key returns the first result and appends nothing"})
+		params = append(params, idempotencyKeyParam())
 		if len(inPath) > 0 && hasVersion(s, e) {
 			params = append(params, map[string]any{"name": "If-Match", "in": "header", "required": false,
 				"schema":      map[string]any{"type": "string"},

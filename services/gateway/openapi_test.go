@@ -113,9 +113,10 @@ func TestOpenAPIDescribesIdempotencyKeysAndQueryTypes(t *testing.T) {
 	from := ""
 	for path, ops := range doc["paths"].(map[string]map[string]any) {
 		for method, op := range ops {
-			params, _ := op.(map[string]any)["parameters"].([]map[string]any)
+			params, _ := op.(map[string]any)["parameters"].([]any)
 			keyed := false
-			for _, p := range params {
+			for _, param := range params {
+				p, _ := param.(map[string]any)
 				if p["name"] == "Idempotency-Key" && strings.Contains(p["description"].(string), ProblemKeyReused) {
 					keyed = true
 				}
