@@ -1,0 +1,81 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/fundbridge/fundbridge/internal/natsauth"
+	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/audit"
+	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/identity"
+	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
+	"github.com/fundbridge/fundbridge/services/views"
+)
+
+// Aggregates lists, for each service, the aggregate types it owns: the
+// only event and snapshot subjects (fb.ev.<type>.>, fb.snap.<type>.>) its
+// NATS user may append to. Every service of Builders needs a line here, or
+// the product refuses to start.
+func Aggregates() map[string][]string {
+	return map[string][]string{
+		identity.Name:     {"org", "user", "email"},
+		applications.Name: {"company", "application"},
+		funds.Name:        {"fund"},
+		matching.Name:     {matchingapi.DealAggregate},
+		audit.Name:        nil, // reads the log
+		views.Name:        nil, // reads the log
+	}
+}
+
+// CredentialsDir is where the NATS users' seeds live in a data directory.
+func CredentialsDir(dataDir string) string { return filepath.Join(dataDir, "credentials") }
+
+// NATSUsers loads (or on first start generates) the product's NATS
+// credentials in the data directory and returns them with the server's
+// users: one per service, the gateway and the admin.
+func NATSUsers(dataDir string) (*natsauth.Credentials, []*server.NkeyUser, error) {
+	aggs := Aggregates()
+	names := []string{natsauth.Admin, natsauth.Gateway}
+	for name := range Builders() {
+		if _, ok := aggs[name]; !ok {
+			return nil, nil, fmt.Errorf("service %s has no NATS permissions: add its aggregate types to app.Aggregates", name)
+		}
+		names = append(names, name)
+	}
+	creds, err := natsauth.Ensure(CredentialsDir(dataDir), names)
+	if err != nil {
+		return nil, nil, err
+	}
+	users, err := creds.Users(aggs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return creds, users, nil
+}
+
+// ConnectAs dials NATS as one of the product's users, with its seed and
+// the TLS settings. What the server refuses it (a permission violation) is
+// logged: in a correct product that never happens.
+func ConnectAs(url string, creds *natsauth.Credentials, user string, tls natsauth.TLSFiles, log *slog.Logger) (*nats.Conn, error) {
+	opts, err := natsauth.ClientOptions(creds.File(user), user)
+	if err != nil {
+		return nil, err
+	}
+	tlsOpts, err := tls.ClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, tlsOpts...)
+	if log != nil {
+		opts = append(opts, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Warn("NATS refused", "user", user, "err", err)
+		}))
+	}
+	return Connect(url, "fundbridge-"+user, opts...)
+}
