@@ -59,7 +59,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "Fundbridge %s is running.\n", version)
 	fmt.Fprintf(stdout, "  HTTP      http://%s\n", displayAddr(a.HTTPAddr))
-	fmt.Fprintf(stdout, "  NATS      %s (no anonymous access; one nkey seed per service in %s)\n", a.NATSURL, a.Credentials.Dir)
+	fmt.Fprintf(stdout, "  NATS      %s (no anonymous access; one nkey seed per service in %s)\n", a.NATSURL, absPath(a.Credentials.Dir))
 	fmt.Fprintf(stdout, "  admin     nats %s stream ls   (or: nats context save fundbridge %[1]s)\n", natsCLIArgs(a, natsTLS()))
 	fmt.Fprintf(stdout, "  data      %s (%s)\n", absPath(*dataDir), durability)
 	fmt.Fprintf(stdout, "  services  %s\n", strings.Join(a.Services, ", "))
@@ -94,7 +94,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // natsCLIArgs are the nats CLI's flags to connect as the admin.
 func natsCLIArgs(a *app.App, tls natsauth.TLSFiles) string {
-	args := fmt.Sprintf("--server %s --nkey %s", a.NATSURL, a.Credentials.File(natsauth.Admin))
+	args := fmt.Sprintf("--server %s --nkey %s", a.NATSURL, absPath(a.Credentials.File(natsauth.Admin)))
 	if tls.CA != "" {
 		args += " --tlsca " + absPath(tls.CA)
 	}
