@@ -227,7 +227,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err := os.MkdirAll(natsDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	creds, users, err := NATSUsers(o.DataDir)
+	creds, users, err := NATSUsers(CredentialsDir(o.DataDir))
 	if err != nil {
 		return nil, err
 	}

@@ -37,9 +37,9 @@ func Aggregates() map[string][]string {
 func CredentialsDir(dataDir string) string { return filepath.Join(dataDir, "credentials") }
 
 // NATSUsers loads (or on first start generates) the product's NATS
-// credentials in the data directory and returns them with the server's
-// users: one per service, the gateway and the admin.
-func NATSUsers(dataDir string) (*natsauth.Credentials, []*server.NkeyUser, error) {
+// credentials in dir (CredentialsDir of a data directory) and returns them
+// with the server's users: one per service, the gateway and the admin.
+func NATSUsers(dir string) (*natsauth.Credentials, []*server.NkeyUser, error) {
 	aggs := Aggregates()
 	names := []string{natsauth.Admin, natsauth.Gateway}
 	for name := range Builders() {
@@ -48,7 +48,7 @@ func NATSUsers(dataDir string) (*natsauth.Credentials, []*server.NkeyUser, error
 		}
 		names = append(names, name)
 	}
-	creds, err := natsauth.Ensure(CredentialsDir(dataDir), names)
+	creds, err := natsauth.Ensure(dir, names)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,9 +3,11 @@ package natsauth_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
 	"github.com/fundbridge/fundbridge/internal/natsauth"
@@ -85,6 +87,44 @@ func TestPermissions(t *testing.T) {
 			if !slices.Equal(u.Permissions.Publish.Allow, []string{"fb.svc.>"}) {
 				t.Errorf("gateway publishes %+v", u.Permissions.Publish)
 			}
+		}
+	}
+}
+
+// The generated authorization.conf gives an external nats-server the same
+// users and permissions as the embedded one.
+func TestAuthorizationConfIsWhatTheServerReads(t *testing.T) {
+	dir := t.TempDir()
+	creds, err := natsauth.Ensure(filepath.Join(dir, "credentials"), []string{natsauth.Admin, natsauth.Gateway, "funds"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := creds.Users(map[string][]string{"funds": {"fund"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := natsauth.AuthorizationConf(users, creds.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authorization.conf"), conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	main := filepath.Join(dir, "nats-server.conf")
+	if err := os.WriteFile(main, []byte("port: -1\ninclude authorization.conf\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(main)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, conf)
+	}
+	if len(opts.Nkeys) != len(users) {
+		t.Fatalf("server reads %d users, want %d", len(opts.Nkeys), len(users))
+	}
+	for i, u := range users {
+		got := opts.Nkeys[i]
+		if got.Nkey != u.Nkey || !reflect.DeepEqual(got.Permissions, u.Permissions) {
+			t.Errorf("user %d: server reads %+v %+v, want %+v %+v", i, got.Nkey, got.Permissions, u.Nkey, u.Permissions)
 		}
 	}
 }
