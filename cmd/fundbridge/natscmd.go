@@ -13,9 +13,10 @@ import (
 )
 
 const natsUsage = `Usage:
-  fundbridge nats credentials [--dir DIR]
+  fundbridge nats credentials [--dir DIR] [--also OLD]
       generate (or keep) one nkey seed per service, the gateway and the admin
-      in DIR, and DIR/authorization.conf for an external nats-server
+      in DIR, and DIR/authorization.conf for an external nats-server; with
+      --also, the server accepts OLD's keys too (rotation)
   fundbridge nats streams --nats URL --creds DIR/admin.nk [--replicas 3]
       create or check the event and snapshot streams, as the admin
 `
@@ -62,6 +63,7 @@ func runNATS(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func natsCredentials(args []string, stdout, stderr io.Writer) error {
 	f := newFlags("nats credentials", "fundbridge nats credentials [flags]", stderr)
 	dir := f.string("dir", app.CredentialsDir("./data"), "where the seeds and authorization.conf go (kept readable by the owner only)")
+	also := f.string("also", "", "another credentials directory whose keys the server keeps accepting while services move to DIR's (rotation)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +71,21 @@ func natsCredentials(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conf, err := natsauth.AuthorizationConf(users, creds.Names())
+	names := creds.Names()
+	if *also != "" {
+		if _, err := os.Stat(*also); err != nil {
+			return fmt.Errorf("--also: %w", err)
+		}
+		old, oldUsers, err := app.NATSUsers(*also)
+		if err != nil {
+			return err
+		}
+		users = append(users, oldUsers...)
+		for k, n := range old.Names() {
+			names[k] = n + " (previous key, from " + *also + ")"
+		}
+	}
+	conf, err := natsauth.AuthorizationConf(users, names)
 	if err != nil {
 		return err
 	}

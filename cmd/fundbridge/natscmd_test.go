@@ -27,10 +27,11 @@ func TestServeOnAnExternalServerWithCredentials(t *testing.T) {
 		t.Fatalf("nats credentials: %v\n%s", err, out)
 	}
 	conf := filepath.Join(dir, "nats-server.conf")
-	body := "listen: 127.0.0.1:-1\njetstream {store_dir: " + `"` + filepath.Join(dir, "js") + `"` + "}\ninclude credentials/authorization.conf\n"
+	body := "listen: 127.0.0.1:-1\njetstream {store_dir: " + `"` + filepath.Join(dir, "js") + `"` + "}\ninclude users.conf\n"
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	useUsers(t, dir, creds)
 	opts, err := server.ProcessConfigFile(conf)
 	if err != nil {
 		t.Fatal(err)
@@ -58,8 +59,52 @@ func TestServeOnAnExternalServerWithCredentials(t *testing.T) {
 		t.Errorf("serve without credentials: %v %s", err, out)
 	}
 	// With its own, it serves; the gateway's user reaches it.
+	serveAudit(ctx, t, bin, url, filepath.Join(creds, "audit.nk"))
+	headAsGateway(ctx, t, url, filepath.Join(creds, "gateway.nk"))
+
+	// Rotation: new keys, accepted beside the old; a new instance on the
+	// new key; then the old keys are dropped and the service still answers.
+	next := filepath.Join(dir, "credentials-next")
+	if out, err := exec.Command(bin, "nats", "credentials", "--dir", next, "--also", creds).CombinedOutput(); err != nil {
+		t.Fatalf("nats credentials --also: %v\n%s", err, out)
+	}
+	useUsers(t, dir, next)
+	if err := ns.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	serveAudit(ctx, t, bin, url, filepath.Join(next, "audit.nk"))
+	if out, err := exec.Command(bin, "nats", "credentials", "--dir", next).CombinedOutput(); err != nil {
+		t.Fatalf("nats credentials: %v\n%s", err, out)
+	}
+	useUsers(t, dir, next)
+	if err := ns.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	headAsGateway(ctx, t, url, filepath.Join(next, "gateway.nk"))
+	old, _ := nats.NkeyOptionFromSeed(filepath.Join(creds, "gateway.nk"))
+	if nc, err := nats.Connect(url, old); err == nil {
+		nc.Close()
+		t.Error("a dropped key still connects")
+	}
+}
+
+// useUsers makes the server's users those of a credentials directory.
+func useUsers(t *testing.T, dir, creds string) {
+	t.Helper()
+	conf, err := os.ReadFile(filepath.Join(creds, "authorization.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.conf"), conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serveAudit runs fundbridge serve audit with a seed until the test ends.
+func serveAudit(ctx context.Context, t *testing.T, bin, url, seed string) {
+	t.Helper()
 	srv := exec.CommandContext(ctx, bin, "serve", "audit", "--nats", url, "--log-format", "text")
-	srv.Env = append(os.Environ(), "FUNDBRIDGE_NATS_CREDS="+filepath.Join(creds, "audit.nk"))
+	srv.Env = append(os.Environ(), "FUNDBRIDGE_NATS_CREDS="+seed)
 	stderr, err := srv.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +120,12 @@ func TestServeOnAnExternalServerWithCredentials(t *testing.T) {
 		for lines.Scan() {
 		}
 	}()
-	gw, err := nats.NkeyOptionFromSeed(filepath.Join(creds, "gateway.nk"))
+}
+
+// headAsGateway asks audit for the log's head as the gateway's user.
+func headAsGateway(ctx context.Context, t *testing.T, url, seed string) {
+	t.Helper()
+	gw, err := nats.NkeyOptionFromSeed(seed)
 	if err != nil {
 		t.Fatal(err)
 	}
