@@ -30,7 +30,7 @@ func TestSystemCallsCarryTheCallersOwnActor(t *testing.T) {
 	}
 	for _, forged := range []fundbridge.Actor{
 		{UserID: "u-op", Role: fundbridge.RoleOperator},                 // a user's actor
-		svc.SystemActor("identity"),                                 // another service
+		svc.SystemActor("identity"),                                     // another service
 		{UserID: "matching", Role: fundbridge.RoleStartup, OrgID: "o1"}, // its name, not the platform
 	} {
 		_, err := matching.Call(ctx, "echo", "who", &svc.Request{Actor: forged}, nil)
