@@ -30,6 +30,10 @@ func Aggregates() map[string][]string {
 		matching.Name:     {matchingapi.DealAggregate},
 		audit.Name:        nil, // reads the log
 		views.Name:        nil, // reads the log
+		// Not yet in Builders; their types as services/deals and
+		// services/insurance define them.
+		"deals":     {"bank", "loan_deal", "loan"},
+		"insurance": {"insurance", "policy", "ratingtable", "subsidy"},
 	}
 }
 
