@@ -27,7 +27,7 @@ Usage:
   fundbridge serve <service> [flags]  run one service against an external NATS cluster
   fundbridge demo [flags]             load a realistic demo market through the HTTP API
   fundbridge projections rebuild [name]  fold the read views again from the start of the log
-  fundbridge nats credentials|streams  NATS users and streams for a cluster (see docs/security-nats.md)
+  fundbridge nats credentials|streams  NATS users and streams for a cluster (see SECURITY.md)
   fundbridge bench [scenario...]      measure store, commands, http, lag, rebuild, matching against raw baselines
   fundbridge schedule [flags]         print a loan's repayment schedule (--help for the flags)
   fundbridge version                  print the version

@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// A cluster of one, set up as docs/security-nats.md says: seeds and
+// A cluster of one, set up as SECURITY.md says: seeds and
 // authorization.conf from fundbridge nats credentials, a nats-server that
 // includes it, the streams created by the admin, and a service serving
 // with its own credentials only.
