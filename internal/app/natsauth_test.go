@@ -329,22 +329,3 @@ func otherThan(service string) string {
 	}
 	return "matching"
 }
-
-func TestReadinessDetailsOnlyForOperators(t *testing.T) {
-	p := start(t)
-	anonymous := p.do("GET", "/readyz", "", nil)
-	if anonymous.status != 200 || anonymous.body["status"] != "ready" {
-		t.Fatalf("readyz = %d %s", anonymous.status, anonymous.raw)
-	}
-	if strings.Contains(string(anonymous.raw), "nats") || strings.Contains(string(anonymous.raw), "127.0.0.1") || anonymous.body["log_position"] != nil {
-		t.Errorf("anonymous readyz tells %s", anonymous.raw)
-	}
-	bank, _ := p.onboard("Not An Operator", "bank", "bank@example.com")
-	if r := p.do("GET", "/readyz", bank, nil); strings.Contains(string(r.raw), "nats") {
-		t.Errorf("a bank's readyz tells %s", r.raw)
-	}
-	op := p.do("GET", "/readyz", p.opToken, nil)
-	if op.status != 200 || op.body["nats"] == nil || op.body["log_position"] == nil {
-		t.Errorf("an operator's readyz = %d %s, want the details", op.status, op.raw)
-	}
-}

@@ -2,15 +2,12 @@ package app_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -58,26 +55,14 @@ func selfSigned(t *testing.T, dir string) (cert, key string) {
 }
 
 func TestNATSOverTLS(t *testing.T) {
-	ctx := context.Background()
 	cert, key := selfSigned(t, t.TempDir())
-	a, err := app.Start(ctx, app.Options{
-		DataDir: t.TempDir(), NATSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", BcryptCost: 4,
-		NATSTLS: natsauth.TLSFiles{Cert: cert, Key: key, CA: cert},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
+	// The whole product runs over it: the services answer the gateway,
+	// and the operator signs in.
+	p := startWith(t, func(o *app.Options) { o.NATSTLS = natsauth.TLSFiles{Cert: cert, Key: key, CA: cert} })
+	a := p.app
 	if !strings.HasPrefix(a.NATSURL, "tls://") {
 		t.Errorf("NATS URL %s, want tls://", a.NATSURL)
 	}
-	// The whole product runs over it: the services answer the gateway.
-	p := &product{t: t, app: a, base: "http://" + a.HTTPAddr.String()}
-	if _, err := a.BootstrapOperator(ctx, "ops@fundbridge.test", "operator-password", io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	p.signIn("ops@fundbridge.test", "operator-password")
 
 	creds, err := natsauth.ClientOptions(a.Credentials.File(natsauth.Admin), natsauth.Admin)
 	if err != nil {
