@@ -10,6 +10,7 @@ import (
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
+	"github.com/fundbridge/fundbridge/services/identity"
 )
 
 const natsUsage = `Usage:
@@ -56,7 +57,10 @@ func runNATS(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := jetstream.OpenSnapshots(ctx, nc, *replicas); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Streams %s and %s are ready (%d replicas).\n", natsauth.EventStream, natsauth.SnapshotStream, *replicas)
+	if err := app.CreateBuckets(ctx, nc, *replicas); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Streams %s and %s and KV bucket %s are ready (%d replicas).\n", natsauth.EventStream, natsauth.SnapshotStream, identity.PersonKeysBucket, *replicas)
 	return nil
 }
 

@@ -259,6 +259,9 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if _, err := jetstream.OpenSnapshots(ctx, nc, 1); err != nil {
 		return nil, err
 	}
+	if err := CreateBuckets(ctx, nc, 1); err != nil {
+		return nil, err
+	}
 
 	credKey, err := keyfile.LoadOrCreate(CredentialKeyFile(o.DataDir), identity.CredentialKeySize)
 	if err != nil {

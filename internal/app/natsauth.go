@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -37,6 +38,21 @@ func Aggregates() map[string][]string {
 	}
 }
 
+// Buckets lists, for each service, the JetStream KV buckets only its NATS
+// user may read and write (the admin creates them, in Start and fundbridge
+// nats streams).
+func Buckets() map[string][]string {
+	return map[string][]string{
+		identity.Name: {identity.PersonKeysBucket},
+	}
+}
+
+// CreateBuckets creates (or checks) the KV buckets of Buckets on the
+// admin's connection, with replicas as the event stream's.
+func CreateBuckets(ctx context.Context, nc *nats.Conn, replicas int) error {
+	return identity.CreatePersonKeysBucket(ctx, nc, replicas)
+}
+
 // CredentialsDir is where the NATS users' seeds live in a data directory.
 func CredentialsDir(dataDir string) string { return filepath.Join(dataDir, "credentials") }
 
@@ -56,7 +72,7 @@ func NATSUsers(dir string) (*natsauth.Credentials, []*server.NkeyUser, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	users, err := creds.Users(aggs)
+	users, err := creds.Users(aggs, Buckets())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
+	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -230,6 +231,12 @@ func TestNATSLeastPrivilege(t *testing.T) {
 					t.Errorf("%s as %v: %v, want unauthorized", service, actor, err)
 				}
 			}
+			// The person keys are identity's alone.
+			if service == identity.Name {
+				personKeysAreIdentitys(t, u)
+			} else {
+				personKeysRefused(t, u)
+			}
 			// Nor may it listen to another service's requests (sign-in
 			// carries passwords).
 			if service != "identity" {
@@ -262,6 +269,7 @@ func TestNATSLeastPrivilege(t *testing.T) {
 		u.refused(t, subject, func(ctx context.Context) error {
 			return forgedRequest(ctx, u.nc, subject, svc.SystemActor("matching"))
 		})
+		personKeysRefused(t, u)
 	})
 	if after := eventState(t, p); after != before {
 		t.Errorf("the streams changed under refused users: %+v, then %+v", before, after)
@@ -287,6 +295,63 @@ func TestNATSLeastPrivilege(t *testing.T) {
 		if err := u.js.DeleteStream(ctx, "SCRATCH"); err != nil {
 			t.Errorf("admin cannot delete a stream: %v", err)
 		}
+	})
+}
+
+// personKeysRefused requires every way of reading or writing the person
+// keys bucket to be refused to u.
+func personKeysRefused(t *testing.T, u *natsUser) {
+	t.Helper()
+	stream := "KV_" + identity.PersonKeysBucket
+	u.refused(t, "$JS.API.STREAM.INFO."+stream, func(ctx context.Context) error {
+		_, err := u.js.KeyValue(ctx, identity.PersonKeysBucket)
+		return err
+	})
+	direct := "$JS.API.DIRECT.GET." + stream + ".$KV." + identity.PersonKeysBucket + ".someone"
+	u.refused(t, direct, func(ctx context.Context) error { return rawAPI(ctx, u.nc, direct, ``) })
+	get := "$JS.API.STREAM.MSG.GET." + stream
+	u.refused(t, get, func(ctx context.Context) error {
+		return rawAPI(ctx, u.nc, get, `{"last_by_subj":"$KV.`+identity.PersonKeysBucket+`.someone"}`)
+	})
+	put := "$KV." + identity.PersonKeysBucket + ".someone"
+	u.refused(t, put, func(ctx context.Context) error {
+		_, err := u.js.Publish(ctx, put, []byte("forged"))
+		return err
+	})
+	consumer := "$JS.API.CONSUMER.CREATE." + stream
+	u.refused(t, consumer, func(ctx context.Context) error {
+		return rawAPI(ctx, u.nc, consumer, `{"stream_name":"`+stream+`","config":{"ack_policy":"none","deliver_policy":"all"}}`)
+	})
+}
+
+// personKeysAreIdentitys: identity binds the bucket, creates, reads and
+// purges a key; it may not delete or purge the bucket.
+func personKeysAreIdentitys(t *testing.T, u *natsUser) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := u.js.KeyValue(ctx, identity.PersonKeysBucket)
+	if err != nil {
+		t.Fatalf("identity cannot bind the person keys: %v", err)
+	}
+	if _, err := kv.Create(ctx, "permission-test", []byte("sealed")); err != nil {
+		t.Fatalf("identity cannot store a person key: %v", err)
+	}
+	if e, err := kv.Get(ctx, "permission-test"); err != nil || string(e.Value()) != "sealed" {
+		t.Fatalf("identity cannot read a person key: %v", err)
+	}
+	if err := kv.Purge(ctx, "permission-test"); err != nil {
+		t.Fatalf("identity cannot destroy a person key: %v", err)
+	}
+	if _, err := kv.Get(ctx, "permission-test"); !errors.Is(err, njs.ErrKeyNotFound) && !errors.Is(err, njs.ErrKeyDeleted) {
+		t.Errorf("a destroyed person key reads %v", err)
+	}
+	stream := "KV_" + identity.PersonKeysBucket
+	u.refused(t, "$JS.API.STREAM.DELETE."+stream, func(ctx context.Context) error {
+		return u.js.DeleteKeyValue(ctx, identity.PersonKeysBucket)
+	})
+	u.refused(t, "$JS.API.STREAM.PURGE."+stream, func(ctx context.Context) error {
+		return rawAPI(ctx, u.nc, "$JS.API.STREAM.PURGE."+stream, `{}`)
 	})
 }
 

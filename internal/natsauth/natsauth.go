@@ -125,7 +125,8 @@ func (c *Credentials) PublicKey(user string) string { return c.keys[user] }
 
 // Users are the server's view of the credentials: each user's public key
 // and permissions (nil for the admin: everything).
-func (c *Credentials) Users(services map[string][]string) ([]*server.NkeyUser, error) {
+// buckets names, for a service, the JetStream KV buckets only it may use.
+func (c *Credentials) Users(services, buckets map[string][]string) ([]*server.NkeyUser, error) {
 	var names []string
 	for u := range c.keys {
 		names = append(names, u)
@@ -139,7 +140,7 @@ func (c *Credentials) Users(services map[string][]string) ([]*server.NkeyUser, e
 		case u == Gateway:
 			nu.Permissions = GatewayPermissions()
 		case ok:
-			nu.Permissions = ServicePermissions(u, aggs)
+			nu.Permissions = ServicePermissions(u, aggs, buckets[u]...)
 		default:
 			return nil, fmt.Errorf("NATS user %s has no permissions", u)
 		}
@@ -164,9 +165,10 @@ func GatewayPermissions() *server.Permissions {
 // ServicePermissions: a service serves its own endpoints (from the gateway
 // on fb.svc, from other services on fb.sys.<caller>), calls others as
 // itself (fb.sys.<service>), appends events and snapshots to its own
-// aggregates' subjects only, and reads the event log; it may not create,
-// change, purge or delete a stream.
-func ServicePermissions(service string, aggregates []string) *server.Permissions {
+// aggregates' subjects only, reads the event log, and reads and writes the
+// keys of its own KV buckets (buckets); it may not create, change, purge
+// or delete a stream.
+func ServicePermissions(service string, aggregates []string, buckets ...string) *server.Permissions {
 	pub := []string{
 		"fb.sys." + service + ".>",
 		"$JS.API.STREAM.INFO." + EventStream,
@@ -184,6 +186,9 @@ func ServicePermissions(service string, aggregates []string) *server.Permissions
 	for _, a := range aggregates {
 		pub = append(pub, eventRoot+"."+a+".>", snapshotRoot+"."+a+".>")
 	}
+	for _, b := range buckets {
+		pub = append(pub, KVSubjects(b)...)
+	}
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: pub, Deny: streamAdmin()},
 		Subscribe: &server.SubjectPermission{Allow: []string{
@@ -197,6 +202,21 @@ func ServicePermissions(service string, aggregates []string) *server.Permissions
 		// Replies go to the inbox the request names, once, within the
 		// server's default two minutes.
 		Response: &server.ResponsePermission{MaxMsgs: 1, Expires: 2 * time.Minute},
+	}
+}
+
+// KVSubjects are what a user of the KV bucket publishes to: bind it
+// (stream info), get a key (direct or message get), and put, create or
+// purge one (a purge is a put with a rollup header on the key's subject).
+// Not watch, list or delete the bucket: those need consumers or stream
+// admin.
+func KVSubjects(bucket string) []string {
+	stream := "KV_" + bucket
+	return []string{
+		"$KV." + bucket + ".>",
+		"$JS.API.STREAM.INFO." + stream,
+		"$JS.API.DIRECT.GET." + stream + ".>",
+		"$JS.API.STREAM.MSG.GET." + stream,
 	}
 }
 

@@ -65,10 +65,10 @@ func TestPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every user needs permissions: one the product does not know is an error.
-	if _, err := creds.Users(map[string][]string{"funds": {"fund"}}); err == nil {
+	if _, err := creds.Users(map[string][]string{"funds": {"fund"}}, nil); err == nil {
 		t.Error("a user without permissions was let through")
 	}
-	users, err := creds.Users(map[string][]string{"funds": {"fund"}, "mystery": nil})
+	users, err := creds.Users(map[string][]string{"funds": {"fund"}, "mystery": nil}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestAuthorizationConfIsWhatTheServerReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users, err := creds.Users(map[string][]string{"funds": {"fund"}})
+	users, err := creds.Users(map[string][]string{"funds": {"fund"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
