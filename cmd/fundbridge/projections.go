@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/datadir"

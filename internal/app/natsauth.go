@@ -8,14 +8,18 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	njs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/services/applications"
 	"github.com/fundbridge/fundbridge/services/audit"
+	"github.com/fundbridge/fundbridge/services/deals"
 	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/matching"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
+	"github.com/fundbridge/fundbridge/services/process"
 	"github.com/fundbridge/fundbridge/services/views"
 )
 
@@ -26,14 +30,13 @@ import (
 func Aggregates() map[string][]string {
 	return map[string][]string{
 		identity.Name:     {"org", "user", "email"},
-		applications.Name: {"company", "application"},
+		applications.Name: {"company", "application", "uscc"},
 		funds.Name:        {"fund"},
-		matching.Name:     {matchingapi.DealAggregate},
-		audit.Name:        nil, // reads the log
-		views.Name:        nil, // reads the log
-		// Not yet in Builders; their types as services/deals and
-		// services/insurance define them.
-		"deals":     {"bank", "loan_deal", "loan"},
+		matching.Name:     {matchingapi.DealAggregate, "process"}, // process: the closing process's instances
+		audit.Name:        nil,                                    // reads the log
+		views.Name:        nil,                                    // reads the log
+		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate},
+		// Not yet in Builders; its types as services/insurance defines them.
 		"insurance": {"insurance", "policy", "ratingtable", "subsidy"},
 	}
 }
@@ -43,14 +46,49 @@ func Aggregates() map[string][]string {
 // nats streams).
 func Buckets() map[string][]string {
 	return map[string][]string{
-		identity.Name: {identity.PersonKeysBucket},
+		identity.Name:    {identity.PersonKeysBucket},
+		natsauth.Gateway: {gateway.IdempotencyBucket},
+		matching.Name:    {process.LeaseBucket(matching.ClosingName), process.CheckpointBucket},
 	}
+}
+
+// Grants are the subjects beyond its aggregates each user may publish to:
+// its Buckets, and for matching the closing process's deadlines (schedule,
+// fire, and read and acknowledge its firings on its durable consumer,
+// which the admin creates).
+func Grants() map[string][]string {
+	out := map[string][]string{}
+	for user, buckets := range Buckets() {
+		for _, b := range buckets {
+			out[user] = append(out[user], natsauth.KVSubjects(b)...)
+		}
+	}
+	closing := matching.ClosingName
+	consumer := process.TimerStream + "." + process.TimerConsumer(closing)
+	out[matching.Name] = append(out[matching.Name],
+		process.ScheduleSubject(closing)+".>", process.FireSubject(closing)+".>",
+		"$JS.API.STREAM.INFO."+process.TimerStream,
+		"$JS.API.CONSUMER.INFO."+consumer,
+		"$JS.API.CONSUMER.MSG.NEXT."+consumer,
+		"$JS.ACK."+consumer+".>",
+	)
+	return out
 }
 
 // CreateBuckets creates (or checks) the KV buckets of Buckets on the
 // admin's connection, with replicas as the event stream's.
 func CreateBuckets(ctx context.Context, nc *nats.Conn, replicas int) error {
-	return identity.CreatePersonKeysBucket(ctx, nc, replicas)
+	if err := identity.CreatePersonKeysBucket(ctx, nc, replicas); err != nil {
+		return err
+	}
+	if _, err := gateway.OpenIdempotency(ctx, nc, replicas); err != nil {
+		return err
+	}
+	js, err := njs.New(nc)
+	if err != nil {
+		return err
+	}
+	return process.Provision(ctx, js, matching.ClosingName, replicas, 0)
 }
 
 // CredentialsDir is where the NATS users' seeds live in a data directory.
@@ -72,7 +110,7 @@ func NATSUsers(dir string) (*natsauth.Credentials, []*server.NkeyUser, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	users, err := creds.Users(aggs, Buckets())
+	users, err := creds.Users(aggs, Grants())
 	if err != nil {
 		return nil, nil, err
 	}

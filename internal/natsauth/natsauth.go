@@ -125,8 +125,9 @@ func (c *Credentials) PublicKey(user string) string { return c.keys[user] }
 
 // Users are the server's view of the credentials: each user's public key
 // and permissions (nil for the admin: everything).
-// buckets names, for a service, the JetStream KV buckets only it may use.
-func (c *Credentials) Users(services, buckets map[string][]string) ([]*server.NkeyUser, error) {
+// grants are, for a user, further subjects it may publish to (its own KV
+// buckets' KVSubjects, say).
+func (c *Credentials) Users(services, grants map[string][]string) ([]*server.NkeyUser, error) {
 	var names []string
 	for u := range c.keys {
 		names = append(names, u)
@@ -138,9 +139,9 @@ func (c *Credentials) Users(services, buckets map[string][]string) ([]*server.Nk
 		switch aggs, ok := services[u]; {
 		case u == Admin:
 		case u == Gateway:
-			nu.Permissions = GatewayPermissions()
+			nu.Permissions = GatewayPermissions(grants[u]...)
 		case ok:
-			nu.Permissions = ServicePermissions(u, aggs, buckets[u]...)
+			nu.Permissions = ServicePermissions(u, aggs, grants[u]...)
 		default:
 			return nil, fmt.Errorf("NATS user %s has no permissions", u)
 		}
@@ -154,10 +155,11 @@ func (c *Credentials) Users(services, buckets map[string][]string) ([]*server.Nk
 func InboxPrefix(user string) string { return "_INBOX." + user }
 
 // GatewayPermissions: the gateway sends requests to the services' public
-// endpoints and reads the replies; nothing else (no JetStream at all).
-func GatewayPermissions() *server.Permissions {
+// endpoints and reads the replies, and publishes to grants (its
+// idempotency bucket); nothing else.
+func GatewayPermissions(grants ...string) *server.Permissions {
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: []string{"fb.svc.>"}},
+		Publish:   &server.SubjectPermission{Allow: append([]string{"fb.svc.>"}, grants...), Deny: streamAdmin()},
 		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(Gateway) + ".>"}},
 	}
 }
@@ -165,10 +167,10 @@ func GatewayPermissions() *server.Permissions {
 // ServicePermissions: a service serves its own endpoints (from the gateway
 // on fb.svc, from other services on fb.sys.<caller>), calls others as
 // itself (fb.sys.<service>), appends events and snapshots to its own
-// aggregates' subjects only, reads the event log, and reads and writes the
-// keys of its own KV buckets (buckets); it may not create, change, purge
-// or delete a stream.
-func ServicePermissions(service string, aggregates []string, buckets ...string) *server.Permissions {
+// aggregates' subjects only, reads the event log, and publishes to grants
+// (its own KV buckets, say); it may not create, change, purge or delete a
+// stream.
+func ServicePermissions(service string, aggregates []string, grants ...string) *server.Permissions {
 	pub := []string{
 		"fb.sys." + service + ".>",
 		"$JS.API.STREAM.INFO." + EventStream,
@@ -186,9 +188,7 @@ func ServicePermissions(service string, aggregates []string, buckets ...string) 
 	for _, a := range aggregates {
 		pub = append(pub, eventRoot+"."+a+".>", snapshotRoot+"."+a+".>")
 	}
-	for _, b := range buckets {
-		pub = append(pub, KVSubjects(b)...)
-	}
+	pub = append(pub, grants...)
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: pub, Deny: streamAdmin()},
 		Subscribe: &server.SubjectPermission{Allow: []string{
