@@ -51,8 +51,8 @@ type Options struct {
 	// Actor the manager appends and sends commands as; default the
 	// system actor "process.<name>". Over a system client it must be
 	// that client's service's system actor.
-	Actor fundbridge.Actor
-	Logger      *slog.Logger
+	Actor  fundbridge.Actor
+	Logger *slog.Logger
 }
 
 // Manager runs the instances of one process definition.
