@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 )
 
 // flags wraps a FlagSet so that every flag has a FUNDBRIDGE_* environment
@@ -45,6 +47,23 @@ func (f *flags) string(name, def, usage string) *string {
 		def = v
 	}
 	return f.String(name, def, usage)
+}
+
+// stringEnv is string with an environment variable not named after the flag.
+func (f *flags) stringEnv(name, env, def, usage string) *string {
+	f.env[name] = env
+	if v, ok := os.LookupEnv(env); ok {
+		def = v
+	}
+	return f.String(name, def, usage)
+}
+
+// natsTLS declares the NATS TLS flags; call the result after parsing.
+func (f *flags) natsTLS(who string) func() natsauth.TLSFiles {
+	cert := f.string("nats-tls-cert", "", "NATS TLS certificate (PEM) of "+who)
+	key := f.string("nats-tls-key", "", "its private key (PEM)")
+	ca := f.string("nats-tls-ca", "", "CA (PEM) that signed the NATS server's certificate; empty trusts the system's roots")
+	return func() natsauth.TLSFiles { return natsauth.TLSFiles{Cert: *cert, Key: *key, CA: *ca} }
 }
 
 func (f *flags) bool(name string, def bool, usage string) *bool {

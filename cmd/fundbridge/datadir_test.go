@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ func TestOneOwnerPerDataDirectoryAndRebuildOnline(t *testing.T) {
 		t.Errorf("second dev on %s: %v\n%s", dir, err, out)
 	}
 
-	out, err = exec.CommandContext(ctx, bin, "serve", "views", "--data-dir", dir, "--nats", p.nats).CombinedOutput()
+	out, err = exec.CommandContext(ctx, bin, "serve", "views", "--data-dir", dir, "--nats", p.nats,
+		"--creds", filepath.Join(dir, "credentials", "views.nk")).CombinedOutput()
 	if ctx.Err() != nil || err == nil || !strings.Contains(string(out), "is in use by pid") {
 		t.Errorf("serve views on a directory in use: %v\n%s", err, out)
 	}

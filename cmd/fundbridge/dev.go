@@ -10,6 +10,7 @@ import (
 
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/demo"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,6 +27,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	limits := limitFlags(f)
 	pprofAddr := f.string("pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")
+	natsTLS := f.natsTLS("the embedded server")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -47,7 +49,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer stopPprof()
 	}
-	a, err := app.Start(ctx, app.Options{DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version, Limits: lim})
+	a, err := app.Start(ctx, app.Options{DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version, Limits: lim, NATSTLS: natsTLS()})
 	if err != nil {
 		return err
 	}
@@ -57,10 +59,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "Fundbridge %s is running.\n", version)
 	fmt.Fprintf(stdout, "  HTTP      http://%s\n", displayAddr(a.HTTPAddr))
-	fmt.Fprintf(stdout, "  NATS      %s\n", a.NATSURL)
+	fmt.Fprintf(stdout, "  NATS      %s (no anonymous access; one nkey seed per service in %s)\n", a.NATSURL, absPath(a.Credentials.Dir))
+	fmt.Fprintf(stdout, "  admin     nats %s stream ls   (or: nats context save fundbridge %[1]s)\n", natsCLIArgs(a, natsTLS()))
 	fmt.Fprintf(stdout, "  data      %s (%s)\n", absPath(*dataDir), durability)
 	fmt.Fprintf(stdout, "  services  %s\n", strings.Join(a.Services, ", "))
-	operator, err := app.BootstrapOperator(ctx, a.NATSURL, *operatorEmail, *operatorPassword, stdout)
+	operator, err := a.BootstrapOperator(ctx, *operatorEmail, *operatorPassword, stdout)
 	if err != nil {
 		log.Error("no operator account", "err", err)
 	}
@@ -87,6 +90,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	a.Close()
 	fmt.Fprintln(stdout, "Stopped.")
 	return nil
+}
+
+// natsCLIArgs are the nats CLI's flags to connect as the admin.
+func natsCLIArgs(a *app.App, tls natsauth.TLSFiles) string {
+	args := fmt.Sprintf("--server %s --nkey %s", a.NATSURL, absPath(a.Credentials.File(natsauth.Admin)))
+	if tls.CA != "" {
+		args += " --tlsca " + absPath(tls.CA)
+	}
+	return args
 }
 
 func displayAddr(a net.Addr) string {

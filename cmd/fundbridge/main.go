@@ -27,6 +27,7 @@ Usage:
   fundbridge serve <service> [flags]  run one service against an external NATS cluster
   fundbridge demo [flags]             load a realistic demo market through the HTTP API
   fundbridge projections rebuild [name]  fold the read views again from the start of the log
+  fundbridge nats credentials|streams  NATS users and streams for a cluster (see SECURITY.md)
   fundbridge bench [scenario...]      measure store, commands, http, lag, rebuild, matching against raw baselines
   fundbridge schedule [flags]         print a loan's repayment schedule (--help for the flags)
   fundbridge version                  print the version
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runProjections(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "nats":
+		return runNATS(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "schedule":

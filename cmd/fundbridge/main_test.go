@@ -15,7 +15,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
+
+func absPath(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
 
 // binary builds the fundbridge command once per test run.
 func binary(t *testing.T) string {
@@ -133,6 +144,22 @@ func TestDevRunsPrintsWhereAndStopsCleanly(t *testing.T) {
 	p := startDev(t, bin, dataDir)
 	if p.http == "" || p.nats == "" || strings.HasSuffix(p.http, ":0") || strings.HasSuffix(p.nats, ":0") {
 		t.Fatalf("dev did not print the real addresses: %q", p.lines)
+	}
+	// NATS is closed to strangers; dev says where the admin's key is.
+	if nc, err := nats.Connect(p.nats); err == nil {
+		nc.Close()
+		t.Error("dev's NATS took a connection without credentials")
+	}
+	adminKey := filepath.Join(dataDir, "credentials", "admin.nk")
+	if printed := strings.Join(p.lines, ""); !strings.Contains(printed, "--nkey "+absPath(t, adminKey)) {
+		t.Errorf("dev does not print how to use the admin's key %s: %q", adminKey, printed)
+	}
+	if nkey, err := nats.NkeyOptionFromSeed(adminKey); err != nil {
+		t.Error(err)
+	} else if nc, err := nats.Connect(p.nats, nkey); err != nil {
+		t.Errorf("the admin's key: %v", err)
+	} else {
+		nc.Close()
 	}
 	if code, body := getJSON(t, p.http+"/healthz"); code != 200 || body["status"] != "ok" {
 		t.Errorf("healthz = %d %v", code, body)

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fundbridge/fundbridge"
+	"github.com/nats-io/nats.go"
+
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/datadir"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -39,11 +41,26 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 	f := newFlags("projections rebuild", synopsis, stderr)
 	dataDir := f.string("data-dir", "./data", "the data directory whose projections to rebuild; if a server holds it, the rebuild runs there, over NATS")
 	natsURL := f.string("nats", "", "a running server's NATS: its views service rebuilds online; empty opens --data-dir, or asks the server that holds it")
+	creds := f.stringEnv("creds", "FUNDBRIDGE_NATS_CREDS", "", "the admin's NATS credentials (admin.nk) for an online rebuild; empty uses --data-dir's")
+	natsTLS := f.natsTLS("this client, if the server asks for one")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
+	// An online rebuild asks the views service as the admin: the data
+	// directory's admin unless --creds names one.
+	adminCreds := *creds
+	if adminCreds == "" {
+		adminCreds = filepath.Join(app.CredentialsDir(*dataDir), natsauth.Admin+".nk")
+	}
+	online := func(url string) error {
+		opts, err := natsOptions(natsauth.Admin, adminCreds, natsTLS())
+		if err != nil {
+			return err
+		}
+		return rebuildOnline(ctx, url, name, stdout, stderr, opts...)
+	}
 	if *natsURL != "" {
-		return rebuildOnline(ctx, *natsURL, name, stdout, stderr)
+		return online(*natsURL)
 	}
 	lock, err := datadir.Acquire(*dataDir, datadir.Self())
 	var held *datadir.HeldError
@@ -52,7 +69,7 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fmt.Errorf("%w; or pass --nats to rebuild through a running server", err)
 		}
 		fmt.Fprintf(stderr, "%s is in use by %s: rebuilding there, online.\n", held.Dir, held.Holder)
-		return rebuildOnline(ctx, held.Holder.NATS, name, stdout, stderr)
+		return online(held.Holder.NATS)
 	}
 	if err != nil {
 		return err
@@ -62,14 +79,23 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // rebuildOffline folds the projections of a data directory no server
-// holds (the caller holds its lock), on an embedded NATS server of its own.
+// holds (the caller holds its lock), on an embedded NATS server of its own,
+// closed to others like the one dev starts: it reads as the views service.
 func rebuildOffline(ctx context.Context, dataDir, name string, stdout, stderr io.Writer) error {
-	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(dataDir, "nats"), SyncAlways: true})
+	c, users, err := app.NATSUsers(app.CredentialsDir(dataDir))
+	if err != nil {
+		return err
+	}
+	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(dataDir, "nats"), SyncAlways: true, Users: users})
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown()
-	nc, err := app.Connect(srv.ClientURL(), "fundbridge-rebuild")
+	opts, err := natsOptions(views.Name, c.File(views.Name), natsauth.TLSFiles{})
+	if err != nil {
+		return err
+	}
+	nc, err := app.Connect(srv.ClientURL(), "fundbridge-rebuild", opts...)
 	if err != nil {
 		return err
 	}
@@ -101,14 +127,15 @@ func rebuildOffline(ctx context.Context, dataDir, name string, stdout, stderr io
 
 // rebuildOnline asks a running views service to rebuild and follows its
 // status until the projections have folded the log up to its head.
-func rebuildOnline(ctx context.Context, url, name string, stdout, stderr io.Writer) error {
-	nc, err := app.Connect(url, "fundbridge-rebuild")
+// It calls as the admin (opts), on the admin's system subject.
+func rebuildOnline(ctx context.Context, url, name string, stdout, stderr io.Writer, opts ...nats.Option) error {
+	nc, err := app.Connect(url, "fundbridge-rebuild", opts...)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	client := svc.NewClient(nc, 10*time.Second)
-	actor := fundbridge.Actor{UserID: "fundbridge-cli", Role: fundbridge.RoleSystem}
+	client := svc.NewSystemClient(nc, natsauth.Admin, 10*time.Second)
+	actor := svc.SystemActor(natsauth.Admin)
 	start := time.Now()
 	started, _, err := svc.Call(ctx, client, viewsapi.RebuildEndpoint, &svc.Request{Actor: actor}, viewsapi.RebuildQuery{Name: name})
 	if err != nil {

@@ -10,14 +10,31 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/datadir"
 	"github.com/fundbridge/fundbridge/internal/keyfile"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/views"
 )
+
+// natsOptions are the connection's credentials and TLS.
+func natsOptions(user, creds string, tls natsauth.TLSFiles) ([]nats.Option, error) {
+	var opts []nats.Option
+	if creds != "" {
+		o, err := natsauth.ClientOptions(creds, user)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, o...)
+	}
+	t, err := tls.ClientOptions()
+	return append(opts, t...), err
+}
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' || isHelp(args[0]) {
@@ -41,6 +58,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	limits := limitFlags(f)
 	pprofAddr := f.string("pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")
+	creds := f.stringEnv("creds", "FUNDBRIDGE_NATS_CREDS", "", "NATS credentials of this service: its nkey seed file (<service>.nk) or a JWT .creds file")
+	natsTLS := f.natsTLS("this client, if the server asks for one")
 	if err := f.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -63,7 +82,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !ok && name != "gateway" {
 		return fmt.Errorf("%w: no service %q (services: %s)", errUsage, name, strings.Join(app.ServiceNames(), ", "))
 	}
-	nc, err := app.Connect(*natsURL, "fundbridge-"+name)
+	opts, err := natsOptions(name, *creds, natsTLS())
+	if err != nil {
+		return err
+	}
+	nc, err := app.Connect(*natsURL, "fundbridge-"+name, opts...)
 	if err != nil {
 		return err
 	}

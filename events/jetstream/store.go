@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,11 +136,16 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 	return s, nil
 }
 
-// createOrUpdateStream retries while a cluster elects its meta leader.
+// createOrUpdateStream retries while a cluster elects its meta leader. A
+// stream already as configured is only bound: services whose NATS user may
+// not create or change streams open the store that the admin set up.
 func createOrUpdateStream(ctx context.Context, js njs.JetStream, cfg njs.StreamConfig) (njs.Stream, error) {
 	for {
 		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
-		stream, err := js.CreateOrUpdateStream(attempt, cfg)
+		stream, err := js.Stream(attempt, cfg.Name)
+		if err != nil || !configured(stream.CachedInfo().Config, cfg) {
+			stream, err = js.CreateOrUpdateStream(attempt, cfg)
+		}
 		cancel()
 		if err == nil {
 			return stream, nil
@@ -150,6 +156,20 @@ func createOrUpdateStream(ctx context.Context, js njs.JetStream, cfg njs.StreamC
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// configured reports whether a stream's configuration has every setting
+// of want (those the server defaults only when want sets them).
+func configured(have, want njs.StreamConfig) bool {
+	return have.Description == want.Description &&
+		slices.Equal(have.Subjects, want.Subjects) &&
+		have.Storage == want.Storage && have.Retention == want.Retention &&
+		have.Replicas == want.Replicas &&
+		(want.Duplicates == 0 || have.Duplicates == want.Duplicates) &&
+		have.AllowAtomicPublish == want.AllowAtomicPublish &&
+		have.DenyDelete == want.DenyDelete && have.DenyPurge == want.DenyPurge &&
+		have.MaxMsgSize == want.MaxMsgSize &&
+		(want.MaxMsgsPerSubject == 0 || have.MaxMsgsPerSubject == want.MaxMsgsPerSubject)
 }
 
 // Close stops the group committer. The NATS connection is the caller's.

@@ -23,6 +23,7 @@ import (
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/datadir"
 	"github.com/fundbridge/fundbridge/internal/keyfile"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
 	"github.com/fundbridge/fundbridge/services/applications"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
@@ -80,7 +81,7 @@ func Builders() map[string]func(Deps) Component {
 		},
 		matching.Name: func(d Deps) Component {
 			// The closing process's manager runs in this component.
-			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewClient(d.NC, 0)), matching.WithClosingProcess(d.NC), matching.WithLogger(d.Log))
+			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewSystemClient(d.NC, matching.Name, 0)), matching.WithClosingProcess(d.NC), matching.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		views.Name: func(d Deps) Component {
@@ -92,11 +93,11 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		deals.Name: func(d Deps) Component {
-			s := deals.New(d.Store, d.Registry, deals.WithSnapshots(d.Snapshots), deals.WithClient(svc.NewClient(d.NC, 0)), deals.WithLogger(d.Log))
+			s := deals.New(d.Store, d.Registry, deals.WithSnapshots(d.Snapshots), deals.WithClient(svc.NewSystemClient(d.NC, deals.Name, 0)), deals.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		identity.Name: func(d Deps) Component {
-			s := identity.New(d.Store, d.Registry, svc.NewClient(d.NC, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC)})
+			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC)})
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 	}
@@ -150,14 +151,14 @@ func RunComponent(ctx context.Context, nc *nats.Conn, c Component, log *slog.Log
 }
 
 // Connect dials NATS, failing fast when no server answers, and reconnects
-// for as long as it takes once connected.
-func Connect(url, name string) (*nats.Conn, error) {
-	nc, err := nats.Connect(url,
+// for as long as it takes once connected. opts add credentials and TLS.
+func Connect(url, name string, opts ...nats.Option) (*nats.Conn, error) {
+	nc, err := nats.Connect(url, append([]nats.Option{
 		nats.Name(name),
-		nats.Timeout(5*time.Second),
+		nats.Timeout(5 * time.Second),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
-	)
+		nats.ReconnectWait(250 * time.Millisecond),
+	}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach NATS at %s: %w", url, err)
 	}
@@ -178,6 +179,9 @@ type Options struct {
 	Limits gateway.Limits
 	// HTTPTimeouts bound each HTTP connection; zero fields take the defaults.
 	HTTPTimeouts gateway.ServerTimeouts
+	// NATSTLS, when set, serves NATS over TLS: the server's certificate
+	// and key, and the CA the in-process clients trust.
+	NATSTLS natsauth.TLSFiles
 }
 
 // App is the running product.
@@ -185,11 +189,17 @@ type App struct {
 	NATSURL  string
 	HTTPAddr net.Addr
 	Services []string
-	Store    *jetstream.Store
+	// Store is on the admin's connection, which created the streams; each
+	// service appends through its own store, on its own connection.
+	Store *jetstream.Store
+	// Credentials are the NATS users' seeds, in the data directory.
+	Credentials *natsauth.Credentials
 
 	lock     *datadir.Lock // one owner per data directory
 	srv      *natsserver.Server
 	conns    []*nats.Conn
+	stores   []*jetstream.Store
+	natsTLS  natsauth.TLSFiles
 	http     *http.Server
 	httpErr  chan error
 	tokens   *gateway.Tokens
@@ -204,7 +214,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a := &App{log: o.Logger, httpErr: make(chan error, 1)}
+	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}}
 	defer func() {
 		if err != nil {
 			a.Close() // what started so far
@@ -217,7 +227,18 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err := os.MkdirAll(natsDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	a.srv, err = natsserver.Start(natsserver.Options{Addr: o.NATSAddr, DataDir: natsDir, SyncAlways: o.Fsync, Name: "fundbridge-dev"})
+	creds, users, err := NATSUsers(CredentialsDir(o.DataDir))
+	if err != nil {
+		return nil, err
+	}
+	a.Credentials = creds
+	srvOpts := natsserver.Options{Addr: o.NATSAddr, DataDir: natsDir, SyncAlways: o.Fsync, Name: "fundbridge-dev", Users: users}
+	if o.NATSTLS.Enabled() {
+		if srvOpts.TLS, err = o.NATSTLS.ServerConfig(); err != nil {
+			return nil, err
+		}
+	}
+	a.srv, err = natsserver.Start(srvOpts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS on %s: %w", o.NATSAddr, err)
 	}
@@ -225,7 +246,8 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err := a.lock.SetNATS(a.NATSURL); err != nil {
 		return nil, err
 	}
-	nc, err := a.connect("fundbridge-store")
+	// The admin creates (or checks) the streams; the services only bind.
+	nc, err := a.connect(natsauth.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -234,8 +256,10 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	snaps, err := jetstream.OpenSnapshots(ctx, nc, 1)
-	if err != nil {
+	if _, err := jetstream.OpenSnapshots(ctx, nc, 1); err != nil {
+		return nil, err
+	}
+	if err := CreateBuckets(ctx, nc, 1); err != nil {
 		return nil, err
 	}
 
@@ -247,11 +271,15 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	svcCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop
 	for name, build := range Builders() {
-		snc, err := a.connect("fundbridge-" + name)
+		snc, err := a.connect(name)
 		if err != nil {
 			return nil, err
 		}
-		c := build(Deps{Store: a.Store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey})
+		store, snaps, err := a.openStore(ctx, snc, reg, o.Fsync)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey})
 		a.services.Add(1)
 		go func() {
 			defer a.services.Done()
@@ -275,7 +303,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.tokens = tokens
-	gnc, err := a.connect("fundbridge-gateway")
+	gnc, err := a.connect(natsauth.Gateway)
 	if err != nil {
 		return nil, err
 	}
@@ -293,13 +321,29 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	return a, nil
 }
 
-func (a *App) connect(name string) (*nats.Conn, error) {
-	nc, err := Connect(a.NATSURL, name)
+// connect dials the embedded server as one of the product's NATS users.
+func (a *App) connect(user string) (*nats.Conn, error) {
+	nc, err := ConnectAs(a.NATSURL, a.Credentials, user, a.natsTLS, a.log)
 	if err != nil {
 		return nil, err
 	}
 	a.conns = append(a.conns, nc)
 	return nc, nil
+}
+
+// openStore opens the event store and snapshots on a service's own
+// connection, so that it appends with its own NATS permissions.
+func (a *App) openStore(ctx context.Context, nc *nats.Conn, reg *events.Registry, fsync bool) (*jetstream.Store, *jetstream.Snapshots, error) {
+	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync})
+	if err != nil {
+		return nil, nil, err
+	}
+	a.stores = append(a.stores, store)
+	snaps, err := jetstream.OpenSnapshots(ctx, nc, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store, snaps, nil
 }
 
 // IssueToken signs a token as the gateway would at sign-in. The process
@@ -325,6 +369,9 @@ func (a *App) Close() {
 	if a.stop != nil {
 		a.stop()
 		a.services.Wait()
+	}
+	for _, s := range a.stores {
+		s.Close()
 	}
 	if a.Store != nil {
 		a.Store.Close()

@@ -53,7 +53,7 @@ func startWith(t *testing.T, opts func(*app.Options)) *product {
 	p.client = contractClient(t, p.base)
 	t.Cleanup(func() { p.app.Close() }) // the one running then (see restart)
 	rec.request([]byte(`{"password":"` + operatorPassword + `"}`))
-	if _, err := app.BootstrapOperator(ctx, a.NATSURL, "ops@fundbridge.test", operatorPassword, io.Discard); err != nil {
+	if _, err := a.BootstrapOperator(ctx, "ops@fundbridge.test", operatorPassword, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	p.opToken = p.signIn("ops@fundbridge.test", operatorPassword)

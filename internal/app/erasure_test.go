@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 )
 
 // restart stops the product and starts it again on the same data, with
@@ -29,9 +30,15 @@ func (p *product) restart() {
 	p.app, p.base = a, "http://"+a.HTTPAddr.String()
 }
 
-func jsFor(t *testing.T, natsURL string) jetstream.JetStream {
+// jsFor reads the product's streams as the admin: the one NATS user that
+// may read them all (the person keys are identity's otherwise).
+func jsFor(t *testing.T, a *app.App) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
+	opts, err := natsauth.ClientOptions(a.Credentials.File(natsauth.Admin), natsauth.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(a.NATSURL, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +51,10 @@ func jsFor(t *testing.T, natsURL string) jetstream.JetStream {
 }
 
 // rawEvents is every message of the event stream, as the bytes stored.
-func rawEvents(t *testing.T, natsURL string) [][]byte {
+func rawEvents(t *testing.T, a *app.App) [][]byte {
 	t.Helper()
 	ctx := context.Background()
-	stream, err := jsFor(t, natsURL).Stream(ctx, "FUNDBRIDGE_EVENTS")
+	stream, err := jsFor(t, a).Stream(ctx, "FUNDBRIDGE_EVENTS")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +93,7 @@ func TestErasureOverHTTP(t *testing.T) {
 	if u := p.do("GET", "/api/v1/users/"+userID, p.opToken, nil); u.body["name"] != name || u.body["email"] != email {
 		t.Fatalf("the user before erasure: %d %s", u.status, u.raw)
 	}
-	for _, ev := range rawEvents(t, p.app.NATSURL) {
+	for _, ev := range rawEvents(t, p.app) {
 		if bytes.Contains(ev, []byte(name)) || bytes.Contains(bytes.ToLower(ev), []byte("zhao.mingyue")) {
 			t.Fatalf("an event holds the name or email in the clear: %s", ev)
 		}
@@ -130,14 +137,14 @@ func TestErasureOverHTTP(t *testing.T) {
 		if app := p.do("GET", "/api/v1/applications/"+appID, p.opToken, nil); app.body["status"] == nil {
 			t.Errorf("%s: the company's application is gone: %s", when, app.raw)
 		}
-		answers = append(answers, rawEvents(t, p.app.NATSURL)...)
+		answers = append(answers, rawEvents(t, p.app)...)
 		for _, a := range answers {
 			if s := strings.ToLower(string(a)); strings.Contains(s, "zhao") || strings.Contains(s, "mingyue") {
 				t.Errorf("%s: the erased person's name or email is readable: %.400s", when, a)
 			}
 		}
 	}
-	kv, err := jsFor(t, p.app.NATSURL).KeyValue(context.Background(), "fb_person_keys")
+	kv, err := jsFor(t, p.app).KeyValue(context.Background(), "fb_person_keys")
 	if err != nil {
 		t.Fatal(err)
 	}

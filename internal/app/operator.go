@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -16,7 +17,7 @@ import (
 // BootstrapOperator makes sure the first operator account exists. Without
 // a password from the environment it generates one and prints it, once:
 // on later starts the account exists and keeps its password.
-func BootstrapOperator(ctx context.Context, natsURL string, email, password string, stdout io.Writer) (identityapi.User, error) {
+func (a *App) BootstrapOperator(ctx context.Context, email, password string, stdout io.Writer) (identityapi.User, error) {
 	generated := password == ""
 	if generated {
 		b := make([]byte, 15)
@@ -25,13 +26,14 @@ func BootstrapOperator(ctx context.Context, natsURL string, email, password stri
 		}
 		password = base64.RawURLEncoding.EncodeToString(b)
 	}
-	nc, err := Connect(natsURL, "fundbridge-bootstrap")
+	// The admin's NATS user, acting as the platform (fb.sys.admin).
+	nc, err := ConnectAs(a.NATSURL, a.Credentials, natsauth.Admin, a.natsTLS, a.log)
 	if err != nil {
 		return identityapi.User{}, err
 	}
 	defer nc.Close()
-	client := svc.NewClient(nc, 10*time.Second)
-	system := fundbridge.Actor{UserID: "fundbridge", Role: fundbridge.RoleSystem}
+	client := svc.NewSystemClient(nc, natsauth.Admin, 10*time.Second)
+	system := svc.SystemActor(natsauth.Admin)
 	var res identityapi.BootstrapResult
 	for attempt := 0; attempt < 50; attempt++ { // the service may still be subscribing
 		cmd := identityapi.BootstrapOperatorCommand{Email: email, Password: password}

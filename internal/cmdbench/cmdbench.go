@@ -104,7 +104,10 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	}
 
 	client := svc.NewClient(nc, 10*time.Second)
-	system := fundbridge.Actor{UserID: "bench", Role: fundbridge.RoleSystem}
+	// Registering companies is the platform's to do: as the system actor
+	// of the caller the subject names.
+	sysClient := svc.NewSystemClient(nc, "bench", 10*time.Second)
+	system := svc.SystemActor("bench")
 	maxC := 0
 	for _, c := range cfg.Concurrency {
 		maxC = max(maxC, c)
@@ -113,7 +116,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	for i := range companies {
 		companies[i] = fmt.Sprintf("bench%04d", i)
 		body := fmt.Sprintf(`{"company_id":%q,"uscc":%q,"name":"Bench %d","city":"beijing","layer":"technology","sector":"nlp","founded_on":"2022-01-01","headcount":10,"stage":"seed"}`, companies[i], uscc(i), i)
-		if _, err := callUntilUp(ctx, client, applicationsapi.RegisterCompanyEndpoint.Op, &svc.Request{Actor: system, Payload: json.RawMessage(body)}); err != nil {
+		if _, err := callUntilUp(ctx, sysClient, applicationsapi.RegisterCompanyEndpoint.Op, &svc.Request{Actor: system, Payload: json.RawMessage(body)}); err != nil {
 			return nil, fmt.Errorf("register %s: %w", companies[i], err)
 		}
 	}

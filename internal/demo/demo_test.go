@@ -22,7 +22,7 @@ func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	op, err := app.BootstrapOperator(ctx, a.NATSURL, "ops@demo.test", "operator-password", io.Discard)
+	op, err := a.BootstrapOperator(ctx, "ops@demo.test", "operator-password", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		return nil, err
 	}
 	defer p.close()
-	raw, err := newRawPublisher(ctx, p.natsURL, cfg.DataDir, rawPublishers)
+	raw, err := newRawPublisher(ctx, p.natsURL, cfg.DataDir, rawPublishers, p.natsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("raw baseline: %w", err)
 	}

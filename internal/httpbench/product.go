@@ -24,11 +24,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events/bench"
 	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 )
 
 // Config configures a run.
@@ -106,9 +108,10 @@ func (c *Config) logf(format string, args ...any) {
 
 // product is the server under load and what the load needs from it.
 type product struct {
-	base     string // http://host:port
-	natsURL  string // where the raw baseline publishes
-	operator string // operator's token
+	base     string        // http://host:port
+	natsURL  string        // where the raw baseline publishes
+	natsOpts []nats.Option // and as whom (the admin, in process)
+	operator string        // operator's token
 	startups []startup
 	client   *http.Client
 	close    func()
@@ -133,7 +136,12 @@ func start(ctx context.Context, cfg Config) (*product, error) {
 		}
 		p.close = a.Close
 		p.base, p.natsURL = "http://"+a.HTTPAddr.String(), a.NATSURL
-		if _, err := app.BootstrapOperator(ctx, a.NATSURL, cfg.OperatorEmail, password, io.Discard); err != nil {
+		// The raw baseline creates its own stream: the admin's work.
+		if p.natsOpts, err = natsauth.ClientOptions(a.Credentials.File(natsauth.Admin), natsauth.Admin); err != nil {
+			a.Close()
+			return nil, err
+		}
+		if _, err := a.BootstrapOperator(ctx, cfg.OperatorEmail, password, io.Discard); err != nil {
 			a.Close()
 			return nil, err
 		}

@@ -32,7 +32,7 @@ const rawStream = "BENCH_HTTP_RAW"
 
 // newRawPublisher connects to url, or starts an fsync-always server in
 // dir when url is empty.
-func newRawPublisher(ctx context.Context, url, dir string, c int) (*rawPublisher, error) {
+func newRawPublisher(ctx context.Context, url, dir string, c int, opts ...nats.Option) (*rawPublisher, error) {
 	r := &rawPublisher{c: c, last: make([]uint64, c), where: "the product's NATS server"}
 	if url == "" {
 		dir = filepath.Join(dir, "raw-nats")
@@ -44,9 +44,10 @@ func newRawPublisher(ctx context.Context, url, dir string, c int) (*rawPublisher
 			return nil, err
 		}
 		r.srv, url, r.where = srv, srv.ClientURL(), "an embedded fsync-always server on this machine"
+		opts = nil
 	}
 	var err error
-	if r.nc, err = nats.Connect(url); err != nil {
+	if r.nc, err = nats.Connect(url, opts...); err != nil {
 		r.close()
 		return nil, err
 	}

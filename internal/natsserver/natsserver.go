@@ -4,6 +4,7 @@
 package natsserver
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -33,6 +34,12 @@ type Options struct {
 	Routes      []string
 	// Logs, when true, sends the server's own log to stderr.
 	Logs bool
+	// Users, when set, turns authentication on: only these nkey users may
+	// connect, each held to its permissions. Empty leaves the server open,
+	// as the multi-node store tests run it.
+	Users []*server.NkeyUser
+	// TLS, when set, makes clients connect over TLS.
+	TLS *tls.Config
 }
 
 // Server is a running embedded NATS server.
@@ -57,6 +64,15 @@ func Start(o Options) (*Server, error) {
 		NoLog:              !o.Logs,
 		MaxPayload:         2 << 20,
 		JetStreamMaxMemory: 1 << 30,
+	}
+	if len(o.Users) > 0 {
+		opts.Nkeys = o.Users
+	}
+	if o.TLS != nil {
+		opts.TLSConfig = o.TLS
+		opts.TLS = true
+		opts.TLSTimeout = 5
+		opts.TLSVerify = o.TLS.ClientAuth == tls.RequireAndVerifyClientCert
 	}
 	if o.SyncAlways {
 		opts.SyncInterval = 2 * time.Minute // ignored by the store when SyncAlways is set

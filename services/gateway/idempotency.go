@@ -62,6 +62,11 @@ func OpenIdempotency(ctx context.Context, nc *nats.Conn, replicas int) (*Idempot
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// Bind to the bucket the admin created; create it only where this
+	// connection may (a server without per-user permissions).
+	if kv, err := js.KeyValue(ctx, IdempotencyBucket); err == nil {
+		return &Idempotency{kv: kv, Wait: callTimeout, Lease: time.Minute, log: slog.Default()}, nil
+	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:       IdempotencyBucket,
 		Description:  "The first response to each Idempotency-Key, per caller, for 24 hours",

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
@@ -121,7 +123,7 @@ func TestServiceOverNATS(t *testing.T) {
 	identityapi.Register(reg)
 	env := testenv.Start(t, reg)
 	client := svc.NewClient(env.Conn, 5*time.Second)
-	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: NewKVPersonKeys(env.Conn)})
+	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: testPersonKeys(t, env.Conn)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { _ = srv.Run(ctx); done <- struct{}{} }()
@@ -216,7 +218,7 @@ func TestServiceOverNATS(t *testing.T) {
 	if _, err := NewKVPersonKeys(env.Conn).Get(context.Background(), bank.UserID); err != errNoPersonKey {
 		t.Errorf("the erased person's key = %v, want gone", err)
 	}
-	rebuilt := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: NewKVPersonKeys(env.Conn)})
+	rebuilt := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: testPersonKeys(t, env.Conn)})
 	rctx, rcancel := context.WithCancel(context.Background())
 	defer rcancel()
 	go func() { _ = rebuilt.Run(rctx) }()
@@ -239,4 +241,16 @@ func TestServiceOverNATS(t *testing.T) {
 	if _, _, err := svc.Call(context.Background(), client, identityapi.GetOrgEndpoint, &svc.Request{Actor: operator}, identityapi.GetOrg{OrgID: "no such/org"}); fundbridge.ErrorCode(err) != fundbridge.EINVALID {
 		t.Errorf("a malformed org ID: %v, want invalid", err)
 	}
+}
+
+// testPersonKeys creates the person keys bucket, as the admin does, and
+// binds to it.
+func testPersonKeys(t *testing.T, nc *nats.Conn) *KVPersonKeys {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := CreatePersonKeysBucket(ctx, nc, 1); err != nil {
+		t.Fatal(err)
+	}
+	return NewKVPersonKeys(nc)
 }

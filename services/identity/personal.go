@@ -54,9 +54,35 @@ type KVPersonKeys struct {
 	kv jetstream.KeyValue
 }
 
-// NewKVPersonKeys keeps person keys over nc; the bucket is bound (or
-// created) on first use.
+// NewKVPersonKeys keeps person keys over nc; the bucket is bound on first
+// use. Identity only binds: the admin creates the bucket
+// (CreatePersonKeysBucket), as it does the streams.
 func NewKVPersonKeys(nc *nats.Conn) *KVPersonKeys { return &KVPersonKeys{nc: nc} }
+
+// PersonKeysConfig is the bucket as the admin creates it: file storage, one
+// revision a key (a destroyed key leaves none behind), replicas as the
+// event stream's.
+func PersonKeysConfig(replicas int) jetstream.KeyValueConfig {
+	if replicas < 1 {
+		replicas = 1
+	}
+	return jetstream.KeyValueConfig{Bucket: PersonKeysBucket, History: 1, Storage: jetstream.FileStorage, Replicas: replicas,
+		Description: "identity's per-person keys (sealed); destroying one erases that person's data"}
+}
+
+// CreatePersonKeysBucket creates the bucket, or brings an existing one to
+// PersonKeysConfig. It is the admin's work: identity's NATS user may not
+// create or change streams.
+func CreatePersonKeysBucket(ctx context.Context, nc *nats.Conn, replicas int) error {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("person keys: %w", err)
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, PersonKeysConfig(replicas)); err != nil {
+		return fmt.Errorf("person keys bucket %s: %w", PersonKeysBucket, err)
+	}
+	return nil
+}
 
 func (k *KVPersonKeys) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	k.mu.Lock()
@@ -70,11 +96,7 @@ func (k *KVPersonKeys) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	kv, err := js.KeyValue(ctx, PersonKeysBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: PersonKeysBucket, History: 1, Storage: jetstream.FileStorage,
-			Description: "identity's per-person keys (sealed); destroying one erases that person's data"})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, PersonKeysBucket)
-		}
+		return nil, fmt.Errorf("person keys bucket %s does not exist: the admin creates it (fundbridge nats streams): %w", PersonKeysBucket, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("person keys bucket %s: %w", PersonKeysBucket, err)

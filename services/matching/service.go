@@ -134,6 +134,8 @@ func (s *Service) runClosings(ctx context.Context) {
 	for {
 		m, err := process.New(ctx, ClosingProcess(), process.Options{
 			Store: s.store, Registry: s.registry, Conn: s.nc, Sender: s.client, Logger: s.log,
+			// Matching's own system actor: what its system client may send.
+			Actor: svc.SystemActor(Name),
 		})
 		if err == nil {
 			s.closings.Store(m)

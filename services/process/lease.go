@@ -28,15 +28,23 @@ type lease struct {
 	rev    uint64
 }
 
-func openLease(ctx context.Context, js jetstream.JetStream, name, holder string, ttl time.Duration, replicas int) (*lease, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      "fb_process_lease_" + name,
+func createLease(ctx context.Context, js jetstream.JetStream, name string, ttl time.Duration, replicas int) error {
+	_, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      LeaseBucket(name),
 		Description: "Which manager of process " + name + " is active; entries expire unless renewed",
 		TTL:         ttl,
 		History:     1,
 		Storage:     jetstream.MemoryStorage, // a lost lease is simply taken again
 		Replicas:    replicas,
 	})
+	if err != nil {
+		return fmt.Errorf("process %s: open lease bucket: %w", name, err)
+	}
+	return nil
+}
+
+func openLease(ctx context.Context, js jetstream.JetStream, name, holder string, ttl time.Duration, replicas int) (*lease, error) {
+	kv, err := js.KeyValue(ctx, LeaseBucket(name))
 	if err != nil {
 		return nil, fmt.Errorf("process %s: open lease bucket: %w", name, err)
 	}

@@ -48,7 +48,11 @@ type Options struct {
 	// MaxInFlight bounds the commands waiting for a reply at once. Default 64.
 	MaxInFlight int
 	Replicas    int // of the JetStream assets; default 1
-	Logger      *slog.Logger
+	// Actor the manager appends and sends commands as; default the
+	// system actor "process.<name>". Over a system client it must be
+	// that client's service's system actor.
+	Actor  fundbridge.Actor
+	Logger *slog.Logger
 }
 
 // Manager runs the instances of one process definition.
@@ -115,23 +119,90 @@ func New[S any](ctx context.Context, def Definition[S], opts Options) (*Manager[
 		log:   opts.Logger.With("process", def.Name, "instance", opts.Instance),
 		actor: fundbridge.Actor{UserID: "process." + def.Name, Role: fundbridge.RoleSystem},
 	}
+	if opts.Actor.UserID != "" {
+		m.actor = opts.Actor
+	}
+	// Bind to what the admin provisioned; provision it here only where
+	// this connection may (a server without per-service permissions).
+	if !provisioned(ctx, js, def.Name) {
+		if err := Provision(ctx, js, def.Name, opts.Replicas, opts.LeaseTTL); err != nil {
+			return nil, err
+		}
+	}
 	if m.lease, err = openLease(ctx, js, def.Name, opts.Instance, opts.LeaseTTL, opts.Replicas); err != nil {
 		return nil, err
 	}
 	if m.timers, err = openTimers(ctx, js, def.Name, opts.Replicas, max(opts.LeaseTTL, time.Second)); err != nil {
 		return nil, err
 	}
-	m.checkpoints, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      "fb_process_checkpoints",
-		Description: "Position of the event log each process manager has fully handled",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    opts.Replicas,
-	})
+	m.checkpoints, err = js.KeyValue(ctx, CheckpointBucket)
 	if err != nil {
 		return nil, fmt.Errorf("process %s: open checkpoint bucket: %w", def.Name, err)
 	}
 	return m, nil
+}
+
+// CheckpointBucket holds each process manager's position in the log.
+const CheckpointBucket = "fb_process_checkpoints"
+
+// LeaseBucket is the KV bucket of process name's lease.
+func LeaseBucket(name string) string { return "fb_process_lease_" + name }
+
+// TimerStream is the stream of every process's deadlines, and
+// TimerConsumer the durable consumer of process name's firings.
+const TimerStream = timerStream
+
+// TimerConsumer is the durable consumer of process name's firings.
+func TimerConsumer(name string) string { return "process_" + name }
+
+// ScheduleSubject and FireSubject root process name's deadline subjects.
+func ScheduleSubject(name string) string { return scheduleSubject + "." + name }
+
+// FireSubject roots process name's firings.
+func FireSubject(name string) string { return fireSubject + "." + name }
+
+// provisioned says whether process name's buckets, timer stream and
+// consumer exist (bound with read-only API calls).
+func provisioned(ctx context.Context, js jetstream.JetStream, name string) bool {
+	if _, err := js.KeyValue(ctx, LeaseBucket(name)); err != nil {
+		return false
+	}
+	if _, err := js.KeyValue(ctx, CheckpointBucket); err != nil {
+		return false
+	}
+	if _, err := js.Consumer(ctx, timerStream, TimerConsumer(name)); err != nil {
+		return false
+	}
+	return true
+}
+
+// Provision creates (or updates) process name's JetStream assets: its
+// lease bucket, the timer stream and its consumer, the checkpoint bucket.
+// Under per-service NATS permissions it is the admin's work; leaseTTL zero
+// is the Options default.
+func Provision(ctx context.Context, js jetstream.JetStream, name string, replicas int, leaseTTL time.Duration) error {
+	if replicas == 0 {
+		replicas = 1
+	}
+	if leaseTTL == 0 {
+		leaseTTL = 10 * time.Second
+	}
+	if err := createLease(ctx, js, name, leaseTTL, replicas); err != nil {
+		return err
+	}
+	if err := createTimers(ctx, js, name, replicas, max(leaseTTL, time.Second)); err != nil {
+		return err
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      CheckpointBucket,
+		Description: "Position of the event log each process manager has fully handled",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+	}); err != nil {
+		return fmt.Errorf("process %s: open checkpoint bucket: %w", name, err)
+	}
+	return nil
 }
 
 // StreamID is the event stream of the process instance with this id.

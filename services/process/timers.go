@@ -48,7 +48,7 @@ type timers struct {
 
 // openTimers opens the timer stream and the definition's consumer. A
 // firing taken by a manager that dies is handed out again after ackWait.
-func openTimers(ctx context.Context, js jetstream.JetStream, name string, replicas int, ackWait time.Duration) (*timers, error) {
+func createTimers(ctx context.Context, js jetstream.JetStream, name string, replicas int, ackWait time.Duration) error {
 	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        timerStream,
 		Description: "Process deadlines: schedules waiting for their time, and their firings until a manager records them",
@@ -65,9 +65,9 @@ func openTimers(ctx context.Context, js jetstream.JetStream, name string, replic
 		Replicas:          replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("process %s: open timer stream: %w", name, err)
+		return fmt.Errorf("process %s: open timer stream: %w", name, err)
 	}
-	consumer, err := js.CreateOrUpdateConsumer(ctx, timerStream, jetstream.ConsumerConfig{
+	_, err = js.CreateOrUpdateConsumer(ctx, timerStream, jetstream.ConsumerConfig{
 		Durable:       "process_" + name,
 		Description:   "Deadlines of process " + name + " that fired",
 		FilterSubject: fireSubject + "." + name + ".>",
@@ -75,6 +75,14 @@ func openTimers(ctx context.Context, js jetstream.JetStream, name string, replic
 		AckWait:       ackWait,
 		MaxDeliver:    -1,
 	})
+	if err != nil {
+		return fmt.Errorf("process %s: open timer consumer: %w", name, err)
+	}
+	return nil
+}
+
+func openTimers(ctx context.Context, js jetstream.JetStream, name string, replicas int, ackWait time.Duration) (*timers, error) {
+	consumer, err := js.Consumer(ctx, timerStream, TimerConsumer(name))
 	if err != nil {
 		return nil, fmt.Errorf("process %s: open timer consumer: %w", name, err)
 	}

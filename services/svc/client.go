@@ -18,6 +18,7 @@ type Client struct {
 	nc      *nats.Conn
 	ids     *events.IDs
 	timeout time.Duration
+	caller  string // the calling service, for a system client (trust.go)
 }
 
 // NewClient returns a client on nc. Requests without a deadline in their
@@ -50,7 +51,7 @@ func (c *Client) Call(ctx context.Context, service, op string, req *Request, out
 	if err != nil {
 		return Reply{}, fmt.Errorf("call %s.%s: %w", service, op, err)
 	}
-	msg := nats.NewMsg(Subject(service, op))
+	msg := nats.NewMsg(c.subject(service, op))
 	msg.Data = data
 	deadline, _ := ctx.Deadline()
 	msg.Header.Set(headerDeadline, deadline.UTC().Format(time.RFC3339Nano))

@@ -65,11 +65,15 @@ func TestServicesAreDiscoverableAsMicroServices(t *testing.T) {
 	if err := json.Unmarshal(msg.Data, &info); err != nil {
 		t.Fatal(err)
 	}
-	if info.Name != "hello" || info.Version != "1.2.3" || info.Description != "says hello" || len(info.Endpoints) != 1 {
+	if info.Name != "hello" || info.Version != "1.2.3" || info.Description != "says hello" || len(info.Endpoints) != 2 {
 		t.Fatalf("info: %+v", info)
 	}
 	if e := info.Endpoints[0]; e.Subject != "fb.svc.hello.greeting.say" || e.QueueGroup != svc.QueueGroup("hello") || e.Metadata["op"] != "greeting.say" {
 		t.Fatalf("endpoint: %+v", e)
+	}
+	// The same operation for other services, each calling as itself.
+	if e := info.Endpoints[1]; e.Subject != svc.SystemSubject("*", "hello", "greeting.say") || e.QueueGroup != svc.QueueGroup("hello") || e.Metadata["op"] != "greeting.say" {
+		t.Fatalf("system endpoint: %+v", e)
 	}
 
 	msg, err = env.Conn.Request("$SRV.STATS.hello", nil, 2*time.Second)

@@ -73,7 +73,9 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	var inflight sync.WaitGroup
 	stats := map[string]*opStats{}
 	for op := range s.Operations {
-		stats[endpointName(op)] = &opStats{}
+		for _, e := range serveEndpoints(s.Name, op) {
+			stats[e.name] = &opStats{}
+		}
 	}
 	before := nc.NumSubscriptions()
 	ms, err := micro.AddService(nc, micro.Config{
@@ -85,22 +87,24 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	}
 	ops := slices.Sorted(maps.Keys(s.Operations))
 	for _, op := range ops {
-		h, st := s.Operations[op], stats[endpointName(op)]
-		handler := micro.HandlerFunc(func(r micro.Request) {
-			m := &nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}
-			slots <- struct{}{}
-			inflight.Add(1)
-			go func() {
-				defer func() { <-slots; inflight.Done() }()
-				start := time.Now()
-				failed := serveOne(ctx, nc, log, op, h, m)
-				st.record(time.Since(start), failed)
-			}()
-		})
-		if err := ms.AddEndpoint(endpointName(op), handler, micro.WithEndpointSubject(Subject(s.Name, op)),
-			micro.WithEndpointMetadata(map[string]string{"op": op})); err != nil {
-			_ = ms.Stop()
-			return fmt.Errorf("serve %s: endpoint %s: %w", s.Name, op, err)
+		for _, e := range serveEndpoints(s.Name, op) {
+			h, st := s.Operations[op], stats[e.name]
+			handler := micro.HandlerFunc(func(r micro.Request) {
+				m := &nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}
+				slots <- struct{}{}
+				inflight.Add(1)
+				go func() {
+					defer func() { <-slots; inflight.Done() }()
+					start := time.Now()
+					failed := serveOne(ctx, nc, log, op, h, m)
+					st.record(time.Since(start), failed)
+				}()
+			})
+			if err := ms.AddEndpoint(e.name, handler, micro.WithEndpointSubject(e.subject),
+				micro.WithEndpointMetadata(map[string]string{"op": op})); err != nil {
+				_ = ms.Stop()
+				return fmt.Errorf("serve %s: endpoint %s: %w", s.Name, op, err)
+			}
 		}
 	}
 	owned := nc.NumSubscriptions() - before
@@ -198,6 +202,10 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h
 	}
 	if !req.Actor.Valid() {
 		reply(Reply{Error: fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "request without a valid actor")})
+		return
+	}
+	if err := checkCaller(m.Subject, req.Actor); err != nil {
+		reply(Reply{Error: err})
 		return
 	}
 	res, err := safeCall(ctx, h, &req)
