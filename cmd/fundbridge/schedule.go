@@ -7,11 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/fundbridge/fundbridge"
-	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
 )
 
@@ -53,39 +54,18 @@ func runSchedule(_ context.Context, args []string, stdout, stderr io.Writer) err
 	return printSchedule(stdout, s)
 }
 
-// scheduleTerms reads the flags into terms, naming every bad flag at once.
+// scheduleTerms reads the flags into terms with the rules the schedule
+// preview applies to its query, naming every bad flag at once.
 func scheduleTerms(principal, rate string, months int, method string, interestOnly int) (loan.Terms, error) {
-	var fe fundbridge.FieldErrors
-	terms := loan.Terms{Months: months, Method: loan.Method(method), InterestOnlyMonths: interestOnly}
-	if principal == "" {
-		fe.Add("principal", "required: the amount lent, like 1000000")
-	} else if p, err := money.Parse("principal", principal); err != nil {
-		fe = append(fe, fundbridge.ErrorFields(err)...)
-	} else {
-		terms.Principal = p
+	q := dealsapi.PreviewSchedule{Principal: principal, AnnualRate: rate, Method: method}
+	if months != 0 {
+		q.Months = strconv.Itoa(months)
 	}
-	if rate == "" {
-		fe.Add("annual_rate", `required: a fraction like 0.0435 for 4.35%`)
-	} else if r, reason := loan.ParseRate(rate); reason != "" {
-		fe.Add("annual_rate", reason)
-	} else {
-		terms.AnnualRate = r
+	if interestOnly != 0 {
+		q.InterestOnlyMonths = strconv.Itoa(interestOnly)
 	}
-	if months == 0 {
-		fe.Add("months", fmt.Sprintf("required: the tenor in months, 1 to %d", loan.MaxMonths))
-	}
-	// The calculator checks the rest; a flag already found bad is named
-	// once, for what was wrong with it first.
-	terms.Check(&fe, "")
-	var named fundbridge.FieldErrors
-	seen := map[string]bool{}
-	for _, e := range fe {
-		if !seen[e.Field] {
-			seen[e.Field] = true
-			named = append(named, e)
-		}
-	}
-	if err := named.Err("invalid loan terms"); err != nil {
+	terms, err := q.Terms()
+	if err != nil {
 		return loan.Terms{}, flagError(err)
 	}
 	return terms, nil
