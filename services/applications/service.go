@@ -117,55 +117,55 @@ func mayChangeCompany(actor fundbridge.Actor, companyID string) error {
 
 // Company commands.
 
-func (s *Service) registerCompany(ctx context.Context, req *svc.Request, cmd applicationsapi.RegisterCompany) (svc.Result, error) {
+func (s *Service) registerCompany(ctx context.Context, req *svc.Request, cmd applicationsapi.RegisterCompany) (svc.Result[applicationsapi.CompanyView], error) {
 	// One company per USCC, by a claim on the code: racing registrations
 	// cannot both get it.
 	if err := s.claimUSCC(ctx, req, cmd.USCC, cmd.CompanyID); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.CompanyView]{}, err
 	}
 	return s.executeCompany(ctx, req, cmd.CompanyID, func(c Company) ([]events.Payload, error) { return registerCompany(c, cmd) })
 }
 
-func (s *Service) updateCompany(ctx context.Context, req *svc.Request, cmd applicationsapi.UpdateCompanyProfile) (svc.Result, error) {
+func (s *Service) updateCompany(ctx context.Context, req *svc.Request, cmd applicationsapi.UpdateCompanyProfile) (svc.Result[applicationsapi.CompanyView], error) {
 	if err := mayChangeCompany(req.Actor, cmd.CompanyID); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.CompanyView]{}, err
 	}
 	return s.executeCompany(ctx, req, cmd.CompanyID, func(c Company) ([]events.Payload, error) { return updateCompanyProfile(c, cmd) })
 }
 
-func (s *Service) changeStage(ctx context.Context, req *svc.Request, cmd applicationsapi.ChangeCompanyStage) (svc.Result, error) {
+func (s *Service) changeStage(ctx context.Context, req *svc.Request, cmd applicationsapi.ChangeCompanyStage) (svc.Result[applicationsapi.CompanyView], error) {
 	if err := mayChangeCompany(req.Actor, cmd.CompanyID); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.CompanyView]{}, err
 	}
 	return s.executeCompany(ctx, req, cmd.CompanyID, func(c Company) ([]events.Payload, error) { return changeCompanyStage(c, cmd) })
 }
 
-func (s *Service) addPatent(ctx context.Context, req *svc.Request, cmd applicationsapi.AddPatent) (svc.Result, error) {
+func (s *Service) addPatent(ctx context.Context, req *svc.Request, cmd applicationsapi.AddPatent) (svc.Result[applicationsapi.CompanyView], error) {
 	if err := mayChangeCompany(req.Actor, cmd.CompanyID); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.CompanyView]{}, err
 	}
 	return s.executeCompany(ctx, req, cmd.CompanyID, func(c Company) ([]events.Payload, error) { return addPatent(c, cmd) })
 }
 
-func (s *Service) executeCompany(ctx context.Context, req *svc.Request, id string, decide func(Company) ([]events.Payload, error)) (svc.Result, error) {
+func (s *Service) executeCompany(ctx context.Context, req *svc.Request, id string, decide func(Company) ([]events.Payload, error)) (svc.Result[applicationsapi.CompanyView], error) {
 	// A company's ID is its startup's org: every caller checked the actor
 	// against it from the request (mayChangeCompany, or a registration).
 	res, c, err := s.companies.Execute(ctx, id, command(req), svc.CheckedBefore, decide)
 	if err != nil {
-		return svc.Result{}, fmt.Errorf("company %s: %w", id, err)
+		return svc.Result[applicationsapi.CompanyView]{}, fmt.Errorf("company %s: %w", id, err)
 	}
-	return svc.Result{Value: presentCompany(c, applicationsapi.ChinaToday(s.now())), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[applicationsapi.CompanyView]{Value: presentCompany(c, applicationsapi.ChinaToday(s.now())), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // Application commands.
 
-func (s *Service) draft(ctx context.Context, req *svc.Request, cmd applicationsapi.DraftApplication) (svc.Result, error) {
+func (s *Service) draft(ctx context.Context, req *svc.Request, cmd applicationsapi.DraftApplication) (svc.Result[applicationsapi.ApplicationView], error) {
 	if err := mayChangeCompany(req.Actor, cmd.CompanyID); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.ApplicationView]{}, err
 	}
 	company, err := s.company(ctx, cmd.CompanyID)
 	if err != nil {
-		return svc.Result{}, fmt.Errorf("draft for company %s: %w", cmd.CompanyID, err)
+		return svc.Result[applicationsapi.ApplicationView]{}, fmt.Errorf("draft for company %s: %w", cmd.CompanyID, err)
 	}
 	id := req.NewID(applicationsapi.DraftApplicationEndpoint.Op)
 	// A new application: the actor was checked against its company above.
@@ -173,64 +173,64 @@ func (s *Service) draft(ctx context.Context, req *svc.Request, cmd applicationsa
 		return draftApplication(a, id, company, cmd)
 	})
 	if err != nil {
-		return svc.Result{}, fmt.Errorf("draft application %s: %w", id, err)
+		return svc.Result[applicationsapi.ApplicationView]{}, fmt.Errorf("draft application %s: %w", id, err)
 	}
-	return svc.Result{Value: presentApplication(a, nil), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[applicationsapi.ApplicationView]{Value: presentApplication(a, nil), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) update(ctx context.Context, req *svc.Request, cmd applicationsapi.UpdateApplication) (svc.Result, error) {
+func (s *Service) update(ctx context.Context, req *svc.Request, cmd applicationsapi.UpdateApplication) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return updateApplication(a, c, cmd)
 	})
 }
 
-func (s *Service) submit(ctx context.Context, req *svc.Request, cmd applicationsapi.SubmitApplication) (svc.Result, error) {
+func (s *Service) submit(ctx context.Context, req *svc.Request, cmd applicationsapi.SubmitApplication) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, submitApplication)
 }
 
-func (s *Service) withdraw(ctx context.Context, req *svc.Request, cmd applicationsapi.WithdrawApplication) (svc.Result, error) {
+func (s *Service) withdraw(ctx context.Context, req *svc.Request, cmd applicationsapi.WithdrawApplication) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return withdrawApplication(a, c, cmd)
 	})
 }
 
-func (s *Service) markMatched(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkMatched) (svc.Result, error) {
+func (s *Service) markMatched(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkMatched) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return markMatched(a, c, cmd)
 	})
 }
 
-func (s *Service) markUnderReview(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkUnderReview) (svc.Result, error) {
+func (s *Service) markUnderReview(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkUnderReview) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return markUnderReview(a, c, cmd)
 	})
 }
 
-func (s *Service) markFunded(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkFunded) (svc.Result, error) {
+func (s *Service) markFunded(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkFunded) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return markFunded(a, c, cmd)
 	})
 }
 
-func (s *Service) reserve(ctx context.Context, req *svc.Request, cmd applicationsapi.ReserveApplication) (svc.Result, error) {
+func (s *Service) reserve(ctx context.Context, req *svc.Request, cmd applicationsapi.ReserveApplication) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return reserveApplication(a, c, cmd)
 	})
 }
 
-func (s *Service) releaseReservation(ctx context.Context, req *svc.Request, cmd applicationsapi.ReleaseReservation) (svc.Result, error) {
+func (s *Service) releaseReservation(ctx context.Context, req *svc.Request, cmd applicationsapi.ReleaseReservation) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return releaseReservation(a, c, cmd)
 	})
 }
 
-func (s *Service) reject(ctx context.Context, req *svc.Request, cmd applicationsapi.RejectApplication) (svc.Result, error) {
+func (s *Service) reject(ctx context.Context, req *svc.Request, cmd applicationsapi.RejectApplication) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return rejectApplication(a, c, cmd)
 	})
 }
 
-func (s *Service) expire(ctx context.Context, req *svc.Request, cmd applicationsapi.ExpireApplication) (svc.Result, error) {
+func (s *Service) expire(ctx context.Context, req *svc.Request, cmd applicationsapi.ExpireApplication) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, expireApplication)
 }
 
@@ -238,7 +238,7 @@ func (s *Service) expire(ctx context.Context, req *svc.Request, cmd applications
 // application is loaded first to check who may touch it, so a stranger
 // learns nothing (not even its version through If-Match); then the company,
 // whose current stage, layer, sector and city every event records.
-func (s *Service) executeApplication(ctx context.Context, req *svc.Request, id string, decide func(Application, Company) ([]events.Payload, error)) (svc.Result, error) {
+func (s *Service) executeApplication(ctx context.Context, req *svc.Request, id string, decide func(Application, Company) ([]events.Payload, error)) (svc.Result[applicationsapi.ApplicationView], error) {
 	visible := func(a Application) error {
 		if !a.Exists() {
 			return applicationNotFound(id)
@@ -250,25 +250,25 @@ func (s *Service) executeApplication(ctx context.Context, req *svc.Request, id s
 	}
 	current, err := s.applications.Load(ctx, id)
 	if err != nil {
-		return svc.Result{}, fmt.Errorf("application %s: %w", id, err)
+		return svc.Result[applicationsapi.ApplicationView]{}, fmt.Errorf("application %s: %w", id, err)
 	}
 	if err := visible(current.State); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.ApplicationView]{}, err
 	}
 	company, err := s.company(ctx, current.State.Slice.CompanyID)
 	if err != nil {
-		return svc.Result{}, fmt.Errorf("application %s: company %s: %w", id, current.State.Slice.CompanyID, err)
+		return svc.Result[applicationsapi.ApplicationView]{}, fmt.Errorf("application %s: company %s: %w", id, current.State.Slice.CompanyID, err)
 	}
 	if !company.Registered() {
-		return svc.Result{}, fmt.Errorf("application %s: company %s has no events", id, current.State.Slice.CompanyID)
+		return svc.Result[applicationsapi.ApplicationView]{}, fmt.Errorf("application %s: company %s has no events", id, current.State.Slice.CompanyID)
 	}
 	res, a, err := s.applications.Execute(ctx, id, command(req), visible, func(a Application) ([]events.Payload, error) {
 		return decide(a, company)
 	})
 	if err != nil {
-		return svc.Result{}, fmt.Errorf("application %s: %w", id, err)
+		return svc.Result[applicationsapi.ApplicationView]{}, fmt.Errorf("application %s: %w", id, err)
 	}
-	return svc.Result{Value: presentApplication(a, nil), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[applicationsapi.ApplicationView]{Value: presentApplication(a, nil), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // company is the company's current state for an application's events:
@@ -288,48 +288,48 @@ func (s *Service) company(ctx context.Context, id string) (Company, error) {
 
 // Queries.
 
-func (s *Service) getCompany(ctx context.Context, req *svc.Request, q applicationsapi.GetCompany) (svc.Result, error) {
+func (s *Service) getCompany(ctx context.Context, req *svc.Request, q applicationsapi.GetCompany) (svc.Result[applicationsapi.CompanyView], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.CompanyView]{}, err
 	}
 	c, err := s.views.company(req.Actor, q.CompanyID)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.CompanyView]{}, err
 	}
-	return svc.Result{Value: c, Version: c.Version}, nil
+	return svc.Result[applicationsapi.CompanyView]{Value: c, Version: c.Version}, nil
 }
 
-func (s *Service) listCompanies(ctx context.Context, req *svc.Request, q applicationsapi.ListCompanies) (svc.Result, error) {
+func (s *Service) listCompanies(ctx context.Context, req *svc.Request, q applicationsapi.ListCompanies) (svc.Result[applicationsapi.ListResult[applicationsapi.CompanyView]], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.ListResult[applicationsapi.CompanyView]]{}, err
 	}
 	page, err := s.views.listCompanies(req.Actor, q)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.ListResult[applicationsapi.CompanyView]]{}, err
 	}
-	return svc.Result{Value: page}, nil
+	return svc.Result[applicationsapi.ListResult[applicationsapi.CompanyView]]{Value: page}, nil
 }
 
-func (s *Service) getApplication(ctx context.Context, req *svc.Request, q applicationsapi.GetApplication) (svc.Result, error) {
+func (s *Service) getApplication(ctx context.Context, req *svc.Request, q applicationsapi.GetApplication) (svc.Result[applicationsapi.ApplicationView], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.ApplicationView]{}, err
 	}
 	a, err := s.views.application(req.Actor, q.ApplicationID)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.ApplicationView]{}, err
 	}
-	return svc.Result{Value: a, Version: a.Version}, nil
+	return svc.Result[applicationsapi.ApplicationView]{Value: a, Version: a.Version}, nil
 }
 
-func (s *Service) listApplications(ctx context.Context, req *svc.Request, q applicationsapi.ListApplications) (svc.Result, error) {
+func (s *Service) listApplications(ctx context.Context, req *svc.Request, q applicationsapi.ListApplications) (svc.Result[applicationsapi.ListResult[applicationsapi.ApplicationView]], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.ListResult[applicationsapi.ApplicationView]]{}, err
 	}
 	page, err := s.views.listApplications(req.Actor, q)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[applicationsapi.ListResult[applicationsapi.ApplicationView]]{}, err
 	}
-	return svc.Result{Value: page}, nil
+	return svc.Result[applicationsapi.ListResult[applicationsapi.ApplicationView]]{Value: page}, nil
 }
 
 // decodePayload decodes a request payload strictly into T (see

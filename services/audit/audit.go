@@ -53,20 +53,20 @@ func owns(a fundbridge.Actor, first events.Event) bool {
 
 // Service returns the audit service over the store.
 func Service(store Reader) svc.Service {
-	head := func(ctx context.Context, _ *svc.Request, _ auditapi.HeadQuery) (svc.Result, error) {
+	head := func(ctx context.Context, _ *svc.Request, _ auditapi.HeadQuery) (svc.Result[auditapi.HeadResult], error) {
 		pos, err := store.Head(ctx)
 		if err != nil {
-			return svc.Result{}, err
+			return svc.Result[auditapi.HeadResult]{}, err
 		}
-		return svc.Result{Value: auditapi.HeadResult{Position: pos}, Position: pos}, nil
+		return svc.Result[auditapi.HeadResult]{Value: auditapi.HeadResult{Position: pos}, Position: pos}, nil
 	}
-	stream := func(ctx context.Context, req *svc.Request, q auditapi.StreamQuery) (svc.Result, error) {
+	stream := func(ctx context.Context, req *svc.Request, q auditapi.StreamQuery) (svc.Result[auditapi.StreamResult], error) {
 		evs, err := store.ReadStream(ctx, q.StreamID, 1)
 		if err != nil {
-			return svc.Result{}, err
+			return svc.Result[auditapi.StreamResult]{}, err
 		}
 		if len(evs) == 0 || !owns(req.Actor, evs[0]) {
-			return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no stream %s", q.StreamID)
+			return svc.Result[auditapi.StreamResult]{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no stream %s", q.StreamID)
 		}
 		if q.From > 1 {
 			evs = evs[min(int(q.From-1), len(evs)):]
@@ -74,7 +74,7 @@ func Service(store Reader) svc.Service {
 		if evs == nil {
 			evs = []events.Event{}
 		}
-		return svc.Result{Value: auditapi.StreamResult{StreamID: q.StreamID, Events: redact(evs)}}, nil
+		return svc.Result[auditapi.StreamResult]{Value: auditapi.StreamResult{StreamID: q.StreamID, Events: redact(evs)}}, nil
 	}
 	return svc.Service{Name: Name, Description: "The raw event log: its head, and any stream's events with who, when and why",
 		Operations: svc.Operations(svc.Handle(auditapi.HeadEndpoint, head), svc.Handle(auditapi.StreamEndpoint, stream))}

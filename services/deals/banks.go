@@ -13,13 +13,13 @@ import (
 
 // onboardBank adds a bank whose org exists with role bank. The org is
 // read from the log (its first event), the one place it is settled.
-func (s *Service) onboardBank(ctx context.Context, req *svc.Request, cmd dealsapi.OnboardBank) (svc.Result, error) {
+func (s *Service) onboardBank(ctx context.Context, req *svc.Request, cmd dealsapi.OnboardBank) (svc.Result[dealsapi.BankView], error) {
 	if err := requireRole(req.Actor, "onboard banks", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.BankView]{}, err
 	}
 	role, err := s.orgRole(ctx, cmd.BankID)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.BankView]{}, err
 	}
 	if role != fundbridge.RoleBank {
 		reason := "no org " + cmd.BankID + " exists; create it first with POST /api/v1/orgs and role bank"
@@ -28,7 +28,7 @@ func (s *Service) onboardBank(ctx context.Context, req *svc.Request, cmd dealsap
 		}
 		e := fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "%s", reason)
 		e.Fields = []fundbridge.FieldError{{Field: "bank_id", Reason: reason}}
-		return svc.Result{}, e
+		return svc.Result[dealsapi.BankView]{}, e
 	}
 	return s.executeBank(ctx, req, dealsapi.OpOnboardBank, cmd.BankID, svc.CheckedBefore, func(b Bank) ([]events.Payload, error) {
 		return DecideOnboardBank(b, req.Actor, cmd)
@@ -57,11 +57,11 @@ func (s *Service) orgRole(ctx context.Context, orgID string) (fundbridge.Role, e
 
 // onBank serves a command on an existing bank: the bank itself or an
 // operator; to another bank it does not exist.
-func onBank[C any](s *Service, bankID func(C) string, decide func(Bank, fundbridge.Actor, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result, error) {
-	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result, error) {
+func onBank[C any](s *Service, bankID func(C) string, decide func(Bank, fundbridge.Actor, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result[dealsapi.BankView], error) {
+	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result[dealsapi.BankView], error) {
 		id := bankID(cmd)
 		if req.Actor.Role == fundbridge.RoleBank && req.Actor.OrgID != id {
-			return svc.Result{}, notFound("bank", id)
+			return svc.Result[dealsapi.BankView]{}, notFound("bank", id)
 		}
 		authorize := func(b Bank) error {
 			if !b.exists() {
@@ -73,32 +73,32 @@ func onBank[C any](s *Service, bankID func(C) string, decide func(Bank, fundbrid
 	}
 }
 
-func (s *Service) executeBank(ctx context.Context, req *svc.Request, op, id string, authorize func(Bank) error, decide func(Bank) ([]events.Payload, error)) (svc.Result, error) {
+func (s *Service) executeBank(ctx context.Context, req *svc.Request, op, id string, authorize func(Bank) error, decide func(Bank) ([]events.Payload, error)) (svc.Result[dealsapi.BankView], error) {
 	res, b, err := s.banks.Execute(ctx, id, command(req), authorize, decide)
 	if err != nil {
-		return svc.Result{}, refusal(err, op, "bank", id)
+		return svc.Result[dealsapi.BankView]{}, refusal(err, op, "bank", id)
 	}
-	return svc.Result{Value: bankView(b), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[dealsapi.BankView]{Value: bankView(b), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) getBank(ctx context.Context, req *svc.Request, q dealsapi.BankRef) (svc.Result, error) {
+func (s *Service) getBank(ctx context.Context, req *svc.Request, q dealsapi.BankRef) (svc.Result[dealsapi.BankView], error) {
 	b, err := s.visibleBank(ctx, req.Actor, q)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.BankView]{}, err
 	}
-	return svc.Result{Value: bankView(b), Position: s.follower.Position(), Version: b.Version}, nil
+	return svc.Result[dealsapi.BankView]{Value: bankView(b), Position: s.follower.Position(), Version: b.Version}, nil
 }
 
-func (s *Service) bankBook(ctx context.Context, req *svc.Request, q dealsapi.BankRef) (svc.Result, error) {
+func (s *Service) bankBook(ctx context.Context, req *svc.Request, q dealsapi.BankRef) (svc.Result[dealsapi.BankBook], error) {
 	b, err := s.visibleBank(ctx, req.Actor, q)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.BankBook]{}, err
 	}
 	book, err := BookOf(b, s.view.loansOf(b.ID), s.now())
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.BankBook]{}, err
 	}
-	return svc.Result{Value: book, Position: s.follower.Position(), Version: b.Version}, nil
+	return svc.Result[dealsapi.BankBook]{Value: book, Position: s.follower.Position(), Version: b.Version}, nil
 }
 
 func (s *Service) visibleBank(ctx context.Context, a fundbridge.Actor, q dealsapi.BankRef) (Bank, error) {

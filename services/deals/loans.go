@@ -26,8 +26,8 @@ func (s *Service) loanVisible(a fundbridge.Actor, l Loan) bool {
 }
 
 // onLoan serves a command on an existing loan the actor may see.
-func onLoan[C any](s *Service, loanID func(C) string, decide func(Loan, fundbridge.Actor, time.Time, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result, error) {
-	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result, error) {
+func onLoan[C any](s *Service, loanID func(C) string, decide func(Loan, fundbridge.Actor, time.Time, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result[dealsapi.LoanView], error) {
+	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result[dealsapi.LoanView], error) {
 		id := loanID(cmd)
 		authorize := func(l Loan) error {
 			if !s.loanVisible(req.Actor, l) {
@@ -39,22 +39,22 @@ func onLoan[C any](s *Service, loanID func(C) string, decide func(Loan, fundbrid
 			return decide(l, req.Actor, s.now(), cmd)
 		})
 		if err != nil {
-			return svc.Result{}, refusal(err, "loan command", "loan", id)
+			return svc.Result[dealsapi.LoanView]{}, refusal(err, "loan command", "loan", id)
 		}
 		return s.loanResult(req.Actor, l, max(res.Position, s.afterLoan(ctx, req, l)), res.LastVersion)
 	}
 }
 
-func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint64) (svc.Result, error) {
+func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint64) (svc.Result[dealsapi.LoanView], error) {
 	seen, ok := LoanFor(a, l)
 	if !ok {
 		if !s.loanVisible(a, l) {
-			return svc.Result{}, notFound("loan", l.ID)
+			return svc.Result[dealsapi.LoanView]{}, notFound("loan", l.ID)
 		}
 		seen = l // the warrant's holder or the fund: the loan without the banks
 		seen.Banks, seen.Default = nil, nil
 	}
-	return svc.Result{Value: loanView(seen, s.now()), Position: position, Version: version}, nil
+	return svc.Result[dealsapi.LoanView]{Value: loanView(seen, s.now()), Position: position, Version: version}, nil
 }
 
 // afterLoan brings each bank's exposure for the loan down to what it
@@ -111,63 +111,63 @@ func (s *Service) release(ctx context.Context, req *svc.Request, bankID, dealID 
 	}
 }
 
-func (s *Service) getLoan(ctx context.Context, req *svc.Request, q dealsapi.GetLoan) (svc.Result, error) {
+func (s *Service) getLoan(ctx context.Context, req *svc.Request, q dealsapi.GetLoan) (svc.Result[dealsapi.LoanView], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.LoanView]{}, err
 	}
 	l, ok := s.view.loan(q.LoanID)
 	if !ok {
-		return svc.Result{}, notFound("loan", q.LoanID)
+		return svc.Result[dealsapi.LoanView]{}, notFound("loan", q.LoanID)
 	}
 	return s.loanResult(req.Actor, l, s.follower.Position(), l.Version)
 }
 
-func (s *Service) getDeal(ctx context.Context, req *svc.Request, q dealsapi.GetDeal) (svc.Result, error) {
+func (s *Service) getDeal(ctx context.Context, req *svc.Request, q dealsapi.GetDeal) (svc.Result[dealsapi.DealView], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.DealView]{}, err
 	}
 	d, ok := s.view.deal(q.DealID)
 	if !ok {
-		return svc.Result{}, notFound("deal", q.DealID)
+		return svc.Result[dealsapi.DealView]{}, notFound("deal", q.DealID)
 	}
 	seen, ok := DealFor(req.Actor, d, s.view.fundManagerOf(d.Equity.FundID))
 	if !ok {
-		return svc.Result{}, notFound("deal", q.DealID)
+		return svc.Result[dealsapi.DealView]{}, notFound("deal", q.DealID)
 	}
-	return svc.Result{Value: dealView(seen), Position: s.follower.Position(), Version: d.Version}, nil
+	return svc.Result[dealsapi.DealView]{Value: dealView(seen), Position: s.follower.Position(), Version: d.Version}, nil
 }
 
-func (s *Service) listDeals(ctx context.Context, req *svc.Request, q dealsapi.ListDeals) (svc.Result, error) {
+func (s *Service) listDeals(ctx context.Context, req *svc.Request, q dealsapi.ListDeals) (svc.Result[dealsapi.DealList], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.DealList]{}, err
 	}
 	page, err := s.view.listDeals(req.Actor, q)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.DealList]{}, err
 	}
-	return svc.Result{Value: page, Position: s.follower.Position()}, nil
+	return svc.Result[dealsapi.DealList]{Value: page, Position: s.follower.Position()}, nil
 }
 
-func (s *Service) listLoans(ctx context.Context, req *svc.Request, q dealsapi.ListLoans) (svc.Result, error) {
+func (s *Service) listLoans(ctx context.Context, req *svc.Request, q dealsapi.ListLoans) (svc.Result[dealsapi.LoanList], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.LoanList]{}, err
 	}
 	page, err := s.view.listLoans(req.Actor, q, s.now())
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.LoanList]{}, err
 	}
-	return svc.Result{Value: page, Position: s.follower.Position()}, nil
+	return svc.Result[dealsapi.LoanList]{Value: page, Position: s.follower.Position()}, nil
 }
 
 // previewSchedule computes a schedule with the code a fixed schedule uses.
-func (s *Service) previewSchedule(_ context.Context, _ *svc.Request, q dealsapi.PreviewSchedule) (svc.Result, error) {
+func (s *Service) previewSchedule(_ context.Context, _ *svc.Request, q dealsapi.PreviewSchedule) (svc.Result[dealsapi.SchedulePreview], error) {
 	t, err := q.Terms()
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.SchedulePreview]{}, err
 	}
 	sched, err := loan.New(t)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.SchedulePreview]{}, err
 	}
-	return svc.Result{Value: dealsapi.SchedulePreview{Terms: t, Schedule: sched}}, nil
+	return svc.Result[dealsapi.SchedulePreview]{Value: dealsapi.SchedulePreview{Terms: t, Schedule: sched}}, nil
 }

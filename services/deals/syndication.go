@@ -16,28 +16,28 @@ import (
 
 // propose opens a deal after asking the applications and funds services
 // what the decider checks the proposal against.
-func (s *Service) propose(ctx context.Context, req *svc.Request, cmd dealsapi.ProposeDeal) (svc.Result, error) {
+func (s *Service) propose(ctx context.Context, req *svc.Request, cmd dealsapi.ProposeDeal) (svc.Result[dealsapi.DealView], error) {
 	if err := requireRole(req.Actor, "propose loan plus equity deals", fundbridge.RoleBank, fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.DealView]{}, err
 	}
 	if req.Actor.Role == fundbridge.RoleBank && req.Actor.OrgID != cmd.LeadBankID {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "a bank proposes deals it leads; lead_bank_id is %s", cmd.LeadBankID)
+		return svc.Result[dealsapi.DealView]{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "a bank proposes deals it leads; lead_bank_id is %s", cmd.LeadBankID)
 	}
 	var with Proposal
 	app, err := s.application(ctx, req, cmd.ApplicationID)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.DealView]{}, err
 	}
 	with.Application = app
 	if with.FundManagerOrg, err = s.fundManager(ctx, req, cmd.Equity.FundID); err != nil {
-		return svc.Result{}, err
+		return svc.Result[dealsapi.DealView]{}, err
 	}
 	if with.FundManagerOrg == "" {
-		return svc.Result{}, unprocessable("equity.fund_id", "no fund %s", cmd.Equity.FundID)
+		return svc.Result[dealsapi.DealView]{}, unprocessable("equity.fund_id", "no fund %s", cmd.Equity.FundID)
 	}
 	lead, err := s.banks.Load(ctx, cmd.LeadBankID)
 	if err != nil {
-		return svc.Result{}, refusal(err, dealsapi.OpPropose, "bank", cmd.LeadBankID)
+		return svc.Result[dealsapi.DealView]{}, refusal(err, dealsapi.OpPropose, "bank", cmd.LeadBankID)
 	}
 	with.LeadBank = lead.State
 	id := req.NewID(dealsapi.OpPropose)
@@ -45,7 +45,7 @@ func (s *Service) propose(ctx context.Context, req *svc.Request, cmd dealsapi.Pr
 		return decidePropose(d, req.Actor, s.now(), id, cmd, with)
 	})
 	if err != nil {
-		return svc.Result{}, refusal(err, dealsapi.OpPropose, "deal", id)
+		return svc.Result[dealsapi.DealView]{}, refusal(err, dealsapi.OpPropose, "deal", id)
 	}
 	return s.dealResult(req.Actor, d, res)
 }
@@ -102,10 +102,10 @@ func (s *Service) canSee(a fundbridge.Actor, id string) func(Deal) error {
 	}
 }
 
-func (s *Service) invite(ctx context.Context, req *svc.Request, cmd dealsapi.InviteBank) (svc.Result, error) {
+func (s *Service) invite(ctx context.Context, req *svc.Request, cmd dealsapi.InviteBank) (svc.Result[dealsapi.DealView], error) {
 	invitee, err := s.banks.Load(ctx, cmd.BankID)
 	if err != nil {
-		return svc.Result{}, refusal(err, dealsapi.OpInvite, "bank", cmd.BankID)
+		return svc.Result[dealsapi.DealView]{}, refusal(err, dealsapi.OpInvite, "bank", cmd.BankID)
 	}
 	return s.executeDeal(ctx, req, dealsapi.OpInvite, cmd.DealID, command(req), func(d Deal) ([]events.Payload, error) {
 		return decideInvite(d, req.Actor, s.now(), cmd, invitee.State)
@@ -116,10 +116,10 @@ func (s *Service) invite(ctx context.Context, req *svc.Request, cmd dealsapi.Inv
 // deals cannot both take room only one fits in, then records the
 // commitment on the deal; if the deal refuses, the reservation is given
 // back.
-func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.CommitToDeal) (svc.Result, error) {
+func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.CommitToDeal) (svc.Result[dealsapi.DealView], error) {
 	bank, err := s.freshBank(ctx, cmd.BankID)
 	if err != nil {
-		return svc.Result{}, refusal(err, dealsapi.OpCommit, "bank", cmd.BankID)
+		return svc.Result[dealsapi.DealView]{}, refusal(err, dealsapi.OpCommit, "bank", cmd.BankID)
 	}
 	// Judged first without writing, on fresh state: a refusal reserves
 	// nothing, and a retry gets its first result.
@@ -137,7 +137,7 @@ func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.Com
 	if _, _, err := s.banks.Execute(ctx, cmd.BankID, reserve, svc.CheckedBefore, func(b Bank) ([]events.Payload, error) {
 		return DecideReserveExposure(b, sys, dealsapi.ReserveExposure{BankID: cmd.BankID, DealID: cmd.DealID, BorrowerID: deal.BorrowerID, Amount: cmd.Amount})
 	}); err != nil {
-		return svc.Result{}, refusal(err, dealsapi.OpCommit, "bank", cmd.BankID)
+		return svc.Result[dealsapi.DealView]{}, refusal(err, dealsapi.OpCommit, "bank", cmd.BankID)
 	}
 	// The limits were checked against the bank before this reservation;
 	// the reservation itself held them on fresh state.
@@ -146,7 +146,7 @@ func (s *Service) commit(ctx context.Context, req *svc.Request, cmd dealsapi.Com
 	})
 	if err != nil {
 		s.release(ctx, req, cmd.BankID, cmd.DealID, cmd.Amount, "the deal refused the commitment")
-		return svc.Result{}, refusal(err, dealsapi.OpCommit, "deal", cmd.DealID)
+		return svc.Result[dealsapi.DealView]{}, refusal(err, dealsapi.OpCommit, "deal", cmd.DealID)
 	}
 	res.Position = max(res.Position, s.afterDeal(ctx, req, d))
 	return s.dealResult(req.Actor, d, res)
@@ -165,16 +165,16 @@ func (s *Service) freshBank(ctx context.Context, id string) (Bank, error) {
 
 // dealOutcome answers a command that ended before writing: its refusal,
 // or the first result of a retry.
-func (s *Service) dealOutcome(req *svc.Request, d Deal, res events.AppendResult, err error, op, id string) (svc.Result, error) {
+func (s *Service) dealOutcome(req *svc.Request, d Deal, res events.AppendResult, err error, op, id string) (svc.Result[dealsapi.DealView], error) {
 	if err != nil {
-		return svc.Result{}, refusal(err, op, "deal", id)
+		return svc.Result[dealsapi.DealView]{}, refusal(err, op, "deal", id)
 	}
 	return s.dealResult(req.Actor, d, res)
 }
 
 // recordEquity commits the fund's tranche: the funds service takes it
 // out of dry powder (once per deal), then the deal records it.
-func (s *Service) recordEquity(ctx context.Context, req *svc.Request, cmd dealsapi.RecordEquityCommitted) (svc.Result, error) {
+func (s *Service) recordEquity(ctx context.Context, req *svc.Request, cmd dealsapi.RecordEquityCommitted) (svc.Result[dealsapi.DealView], error) {
 	sys, _ := byPlatform(req)
 	decide := func(d Deal) ([]events.Payload, error) { return decideRecordEquity(d, sys, s.now(), cmd) }
 	pending := false
@@ -188,42 +188,42 @@ func (s *Service) recordEquity(ctx context.Context, req *svc.Request, cmd dealsa
 	}
 	if pending {
 		if s.client == nil {
-			return svc.Result{}, errors.New("deals: no client to ask the funds service")
+			return svc.Result[dealsapi.DealView]{}, errors.New("deals: no client to ask the funds service")
 		}
 		commit := fundsapi.CommitCapital{FundID: d.Equity.FundID, DealID: d.DealID, ApplicationID: d.ApplicationID, CompanyID: d.BorrowerID, Amount: d.Equity.Amount}
 		if _, _, err := svc.Call(ctx, s.client, fundsapi.CommitCapitalEndpoint, &svc.Request{
 			Actor: sys, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: "loan_deal-" + d.DealID + "-equity",
 		}, commit); err != nil {
-			return svc.Result{}, err
+			return svc.Result[dealsapi.DealView]{}, err
 		}
 	}
 	return s.executeDeal(ctx, req, dealsapi.OpRecordEquity, cmd.DealID, command(req), decide)
 }
 
 // onDeal serves a command on an existing deal the actor may see.
-func onDeal[C any](s *Service, dealID func(C) string, decide func(Deal, fundbridge.Actor, time.Time, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result, error) {
-	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result, error) {
+func onDeal[C any](s *Service, dealID func(C) string, decide func(Deal, fundbridge.Actor, time.Time, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result[dealsapi.DealView], error) {
+	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result[dealsapi.DealView], error) {
 		return s.executeDeal(ctx, req, "deal command", dealID(cmd), command(req), func(d Deal) ([]events.Payload, error) {
 			return decide(d, req.Actor, s.now(), cmd)
 		})
 	}
 }
 
-func (s *Service) executeDeal(ctx context.Context, req *svc.Request, op, id string, c svc.Command, decide func(Deal) ([]events.Payload, error)) (svc.Result, error) {
+func (s *Service) executeDeal(ctx context.Context, req *svc.Request, op, id string, c svc.Command, decide func(Deal) ([]events.Payload, error)) (svc.Result[dealsapi.DealView], error) {
 	res, d, err := s.deals.Execute(ctx, id, c, s.canSee(req.Actor, id), decide)
 	if err != nil {
-		return svc.Result{}, refusal(err, op, "deal", id)
+		return svc.Result[dealsapi.DealView]{}, refusal(err, op, "deal", id)
 	}
 	res.Position = max(res.Position, s.afterDeal(ctx, req, d))
 	return s.dealResult(req.Actor, d, res)
 }
 
-func (s *Service) dealResult(a fundbridge.Actor, d Deal, res events.AppendResult) (svc.Result, error) {
+func (s *Service) dealResult(a fundbridge.Actor, d Deal, res events.AppendResult) (svc.Result[dealsapi.DealView], error) {
 	seen, ok := DealFor(a, d, s.view.fundManagerOf(d.Equity.FundID))
 	if !ok {
-		return svc.Result{}, notFound("deal", d.DealID) // a retried key of someone else's command
+		return svc.Result[dealsapi.DealView]{}, notFound("deal", d.DealID) // a retried key of someone else's command
 	}
-	return svc.Result{Value: dealView(seen), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[dealsapi.DealView]{Value: dealView(seen), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // afterDeal does what a deal's new state asks of the other aggregates:

@@ -100,15 +100,15 @@ func (s *Service) Runtime() svc.Service {
 		)}
 }
 
-func (s *Service) register(ctx context.Context, req *svc.Request, cmd fundsapi.RegisterFund) (svc.Result, error) {
+func (s *Service) register(ctx context.Context, req *svc.Request, cmd fundsapi.RegisterFund) (svc.Result[fundsapi.FundView], error) {
 	// A fund manager without an org may register nothing.
 	if err := requireRole(req.Actor, "register funds", fundsapi.Managers()); err != nil {
-		return svc.Result{}, err
+		return svc.Result[fundsapi.FundView]{}, err
 	}
 	// Refusals that need no state come first, so the repository only
 	// loads IDs it then writes (see authorize).
 	if _, err := managerOrg(req.Actor, cmd); err != nil {
-		return svc.Result{}, err
+		return svc.Result[fundsapi.FundView]{}, err
 	}
 	id := req.NewID(fundsapi.OpRegister)
 	return s.execute(ctx, req, fundsapi.OpRegister, id, func(f fund) ([]events.Payload, error) {
@@ -119,14 +119,14 @@ func (s *Service) register(ctx context.Context, req *svc.Request, cmd fundsapi.R
 // onFund serves a command on an existing fund: whether the actor may see
 // the fund, then the decision. Handle has checked the role and payload.
 func onFund[C any](s *Service, op, what string, roles []fundbridge.Role, fundID func(C) string,
-	decide func(fund, fundbridge.Actor, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result, error) {
-	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result, error) {
+	decide func(fund, fundbridge.Actor, C) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result[fundsapi.FundView], error) {
+	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result[fundsapi.FundView], error) {
 		if err := requireRole(req.Actor, what, roles); err != nil {
-			return svc.Result{}, err
+			return svc.Result[fundsapi.FundView]{}, err
 		}
 		id := fundID(cmd)
 		if err := s.authorize(ctx, req.Actor, id); err != nil {
-			return svc.Result{}, err
+			return svc.Result[fundsapi.FundView]{}, err
 		}
 		return s.execute(ctx, req, op, id, func(f fund) ([]events.Payload, error) { return decide(f, req.Actor, cmd) })
 	}
@@ -176,7 +176,7 @@ func (s *Service) registeredManager(ctx context.Context, id string) (string, boo
 
 // execute runs one command on the fund and replies with the fund as the
 // detail view shows it.
-func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, decide func(fund) ([]events.Payload, error)) (svc.Result, error) {
+func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, decide func(fund) ([]events.Payload, error)) (svc.Result[fundsapi.FundView], error) {
 	cmd := svc.Command{
 		Meta: events.Meta{
 			Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey,
@@ -189,40 +189,40 @@ func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, 
 	switch {
 	case err == nil:
 	case fundbridge.ErrorCode(err) != fundbridge.EINTERNAL:
-		return svc.Result{}, err // a refusal: its message is for the caller
+		return svc.Result[fundsapi.FundView]{}, err // a refusal: its message is for the caller
 	case errors.Is(err, events.ErrConcurrency):
 		// Every retry lost to another writer: nothing was appended.
-		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is changing too fast; try again", id)
+		return svc.Result[fundsapi.FundView]{}, fundbridge.Errorf(fundbridge.ECONFLICT, "fund %s is changing too fast; try again", id)
 	default:
-		return svc.Result{}, fmt.Errorf("%s on fund %s: %w", op, id, err)
+		return svc.Result[fundsapi.FundView]{}, fmt.Errorf("%s on fund %s: %w", op, id, err)
 	}
 	if !visible(req.Actor, state) {
-		return svc.Result{}, notFound(id) // a retried key of someone else's command
+		return svc.Result[fundsapi.FundView]{}, notFound(id) // a retried key of someone else's command
 	}
-	return svc.Result{Value: newFundView(state, true), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[fundsapi.FundView]{Value: newFundView(state, true), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) get(ctx context.Context, req *svc.Request, q fundsapi.GetFund) (svc.Result, error) {
+func (s *Service) get(ctx context.Context, req *svc.Request, q fundsapi.GetFund) (svc.Result[fundsapi.FundView], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[fundsapi.FundView]{}, err
 	}
 	f, ok := s.view.get(req.Actor, q.FundID)
 	if !ok {
-		return svc.Result{}, notFound(q.FundID)
+		return svc.Result[fundsapi.FundView]{}, notFound(q.FundID)
 	}
-	return svc.Result{Value: newFundView(f, true), Position: s.follower.Position(), Version: f.Version}, nil
+	return svc.Result[fundsapi.FundView]{Value: newFundView(f, true), Position: s.follower.Position(), Version: f.Version}, nil
 }
 
-func (s *Service) list(ctx context.Context, req *svc.Request, q fundsapi.ListFunds) (svc.Result, error) {
+func (s *Service) list(ctx context.Context, req *svc.Request, q fundsapi.ListFunds) (svc.Result[fundsapi.FundList], error) {
 	if err := requireRole(req.Actor, "list funds", fundsapi.Managers()); err != nil {
-		return svc.Result{}, err
+		return svc.Result[fundsapi.FundList]{}, err
 	}
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[fundsapi.FundList]{}, err
 	}
 	page, err := s.view.list(req.Actor, q)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[fundsapi.FundList]{}, err
 	}
-	return svc.Result{Value: page, Position: s.follower.Position()}, nil
+	return svc.Result[fundsapi.FundList]{Value: page, Position: s.follower.Position()}, nil
 }

@@ -65,7 +65,7 @@ func start(t *testing.T, n int) *harness {
 		rt := srv.Runtime()
 		served := &atomic.Int64{}
 		for op, handler := range rt.Operations {
-			rt.Operations[op] = func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+			rt.Operations[op] = func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 				served.Add(1)
 				return handler(ctx, req)
 			}

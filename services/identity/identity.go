@@ -363,26 +363,26 @@ func prefixFields(err error, prefix string) error {
 	return out
 }
 
-func (s *Service) createOrg(ctx context.Context, req *svc.Request, cmd identityapi.CreateOrgCommand) (svc.Result, error) {
+func (s *Service) createOrg(ctx context.Context, req *svc.Request, cmd identityapi.CreateOrgCommand) (svc.Result[identityapi.OrgOnboarded], error) {
 	userID := req.NewID("identity.create_org.user")
 	if s.emailTaken(cmd.User.Email, userID) {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
+		return svc.Result[identityapi.OrgOnboarded]{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
 	}
 	orgID := req.NewID(identityapi.CreateOrgEndpoint.Op)
 	org := identityapi.Org{OrgID: orgID, Name: cmd.Name, Role: cmd.Role}
 	if _, _, err := s.orgs.Execute(ctx, orgID, meta(req, ":org"), svc.CheckedBefore, func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, org)
 	}); err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.OrgOnboarded]{}, err
 	}
 	u, pos, err := s.addUser(ctx, req, cmd.User, userID, orgID, cmd.Role)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.OrgOnboarded]{}, err
 	}
-	return svc.Result{Value: identityapi.OrgOnboarded{Org: org, User: u}, Position: pos}, nil
+	return svc.Result[identityapi.OrgOnboarded]{Value: identityapi.OrgOnboarded{Org: org, User: u}, Position: pos}, nil
 }
 
-func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identityapi.AuthenticateQuery) (svc.Result, error) {
+func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identityapi.AuthenticateQuery) (svc.Result[identityapi.User], error) {
 	email, _ := identityapi.NormaliseEmail(q.Email)
 	s.mu.RLock()
 	u, ok := s.byEmail[email]
@@ -401,14 +401,14 @@ func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identity
 	if ok {
 		h, err := s.passwordHash(u)
 		if err != nil {
-			return svc.Result{}, fmt.Errorf("user %s: %w", u.UserID, err)
+			return svc.Result[identityapi.User]{}, fmt.Errorf("user %s: %w", u.UserID, err)
 		}
 		hash = h
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(q.Password)); err != nil || !ok {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
+		return svc.Result[identityapi.User]{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
 	}
-	return svc.Result{Value: shown(u, false)}, nil
+	return svc.Result[identityapi.User]{Value: shown(u, false)}, nil
 }
 
 // shown is a registered user as the service shows them.
@@ -418,10 +418,10 @@ func shown(u identityapi.UserRegistered, erased bool) identityapi.User {
 
 // bootstrapOperator creates the platform's first operator once; later
 // calls with the same email change nothing.
-func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request, cmd identityapi.BootstrapOperatorCommand) (svc.Result, error) {
+func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request, cmd identityapi.BootstrapOperatorCommand) (svc.Result[identityapi.BootstrapResult], error) {
 	u := identityapi.NewUser{Email: cmd.Email, Password: cmd.Password, Name: "Operator"}
 	if fields := u.Problems(""); len(fields) > 0 {
-		return svc.Result{}, fundbridge.Invalid("invalid operator", fields...)
+		return svc.Result[identityapi.BootstrapResult]{}, fundbridge.Invalid("invalid operator", fields...)
 	}
 	email, _ := identityapi.NormaliseEmail(cmd.Email)
 	// Fixed IDs: the first operator is the same on every start.
@@ -429,18 +429,18 @@ func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request, cmd i
 	if _, _, err := s.orgs.Execute(ctx, orgID, svc.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID}}, svc.CheckedBefore, func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, identityapi.Org{OrgID: orgID, Name: "Fundbridge operators", Role: fundbridge.RoleOperator})
 	}); err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.BootstrapResult]{}, err
 	}
 	user, pos, created, err := s.addUserOnce(ctx, req, u, userID, orgID, fundbridge.RoleOperator)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.BootstrapResult]{}, err
 	}
-	return svc.Result{Value: identityapi.BootstrapResult{User: user, Created: created}, Position: pos}, nil
+	return svc.Result[identityapi.BootstrapResult]{Value: identityapi.BootstrapResult{User: user, Created: created}, Position: pos}, nil
 }
 
-func (s *Service) me(ctx context.Context, req *svc.Request, q identityapi.MeQuery) (svc.Result, error) {
+func (s *Service) me(ctx context.Context, req *svc.Request, q identityapi.MeQuery) (svc.Result[identityapi.Me], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.Me]{}, err
 	}
 	s.mu.RLock()
 	u, ok := s.byID[req.Actor.UserID]
@@ -448,16 +448,16 @@ func (s *Service) me(ctx context.Context, req *svc.Request, q identityapi.MeQuer
 	org := s.orgByID[u.OrgID]
 	s.mu.RUnlock()
 	if !ok {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", req.Actor.UserID)
+		return svc.Result[identityapi.Me]{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", req.Actor.UserID)
 	}
-	return svc.Result{Value: identityapi.Me{User: shown(u, erased), Org: org}}, nil
+	return svc.Result[identityapi.Me]{Value: identityapi.Me{User: shown(u, erased), Org: org}}, nil
 }
 
 // getUser shows a user to themself, their org and operators; to anyone
 // else there is no such user.
-func (s *Service) getUser(ctx context.Context, req *svc.Request, q identityapi.GetUserQuery) (svc.Result, error) {
+func (s *Service) getUser(ctx context.Context, req *svc.Request, q identityapi.GetUserQuery) (svc.Result[identityapi.User], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.User]{}, err
 	}
 	s.mu.RLock()
 	u, ok := s.byID[q.UserID]
@@ -465,45 +465,45 @@ func (s *Service) getUser(ctx context.Context, req *svc.Request, q identityapi.G
 	s.mu.RUnlock()
 	a := req.Actor
 	if !ok || (a.UserID != u.UserID && a.OrgID != u.OrgID && a.Role != fundbridge.RoleOperator && a.Role != fundbridge.RoleSystem) {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", q.UserID)
+		return svc.Result[identityapi.User]{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no user %s", q.UserID)
 	}
-	return svc.Result{Value: shown(u, erased)}, nil
+	return svc.Result[identityapi.User]{Value: shown(u, erased)}, nil
 }
 
 // eraseUser erases a person's personal data: it records the erasure, then
 // destroys their key, so that the email and name sealed in their events
 // can never be read again. The person themself or an operator may.
-func (s *Service) eraseUser(ctx context.Context, req *svc.Request, cmd identityapi.EraseUserCommand) (svc.Result, error) {
+func (s *Service) eraseUser(ctx context.Context, req *svc.Request, cmd identityapi.EraseUserCommand) (svc.Result[identityapi.ErasedUser], error) {
 	if req.Actor.UserID != cmd.UserID && req.Actor.Role != fundbridge.RoleOperator {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only the person themself or an operator may erase a user")
+		return svc.Result[identityapi.ErasedUser]{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only the person themself or an operator may erase a user")
 	}
 	if s.keys == nil {
-		return svc.Result{}, errors.New("identity has no person keys to destroy")
+		return svc.Result[identityapi.ErasedUser]{}, errors.New("identity has no person keys to destroy")
 	}
 	// The actor was checked against the request above (the person or an operator).
 	res, _, err := s.users.Execute(ctx, cmd.UserID, meta(req, ":erase"), svc.CheckedBefore, func(st userState) ([]events.Payload, error) {
 		return eraseUser(st, cmd.UserID)
 	})
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.ErasedUser]{}, err
 	}
 	if err := s.keys.Destroy(ctx, cmd.UserID); err != nil {
-		return svc.Result{}, fmt.Errorf("erasure of %s recorded, key not yet destroyed (identity retries on its next start): %w", cmd.UserID, err)
+		return svc.Result[identityapi.ErasedUser]{}, fmt.Errorf("erasure of %s recorded, key not yet destroyed (identity retries on its next start): %w", cmd.UserID, err)
 	}
-	return svc.Result{Value: identityapi.ErasedUser{UserID: cmd.UserID, Erased: true}, Position: res.Position}, nil
+	return svc.Result[identityapi.ErasedUser]{Value: identityapi.ErasedUser{UserID: cmd.UserID, Erased: true}, Position: res.Position}, nil
 }
 
 // getOrg answers an operator about any org, and a user about its own;
 // anyone else's is not found.
-func (s *Service) getOrg(ctx context.Context, req *svc.Request, q identityapi.GetOrg) (svc.Result, error) {
+func (s *Service) getOrg(ctx context.Context, req *svc.Request, q identityapi.GetOrg) (svc.Result[identityapi.Org], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.Org]{}, err
 	}
 	s.mu.RLock()
 	org, ok := s.orgByID[q.OrgID]
 	s.mu.RUnlock()
 	if !ok || req.Actor.Role != fundbridge.RoleOperator && req.Actor.Role != fundbridge.RoleSystem && req.Actor.OrgID != q.OrgID {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no org %s", q.OrgID)
+		return svc.Result[identityapi.Org]{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no org %s", q.OrgID)
 	}
-	return svc.Result{Value: org}, nil
+	return svc.Result[identityapi.Org]{Value: org}, nil
 }

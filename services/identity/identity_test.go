@@ -224,7 +224,7 @@ func TestServiceOverNATS(t *testing.T) {
 	go func() { _ = rebuilt.Run(rctx) }()
 	for _, srv := range []*Service{srv, rebuilt} {
 		res, err := srv.getUser(context.Background(), &svc.Request{Actor: operator}, identityapi.GetUserQuery{UserID: bank.UserID, After: reply.Position})
-		if u, _ := res.Value.(identityapi.User); err != nil || !u.Erased || u.Name != identityapi.ErasedName || u.Email != "" {
+		if u := res.Value; err != nil || !u.Erased || u.Name != identityapi.ErasedName || u.Email != "" {
 			t.Errorf("the erased user shows as %+v %v", res.Value, err)
 		}
 	}

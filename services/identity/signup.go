@@ -26,30 +26,30 @@ const abandonedAfter = 2 * time.Minute
 // stays free. A failure (a service unavailable) keeps it: a retry with
 // the same Idempotency-Key has the same IDs and completes the sign-up, and
 // a sign-up abandoned for good frees its email after abandonedAfter.
-func (s *Service) signup(ctx context.Context, req *svc.Request, cmd identityapi.SignupCommand) (svc.Result, error) {
+func (s *Service) signup(ctx context.Context, req *svc.Request, cmd identityapi.SignupCommand) (svc.Result[identityapi.User], error) {
 	email, _ := identityapi.NormaliseEmail(cmd.Email)
 	userID := req.NewID("identity.signup.user")
 	if s.emailTaken(email, userID) {
-		return svc.Result{}, emailTakenError(email)
+		return svc.Result[identityapi.User]{}, emailTakenError(email)
 	}
 	companyID := req.NewID(identityapi.SignupEndpoint.Op)
 	// Bad input is refused before anything is appended; the applications
 	// service checks the company again when it registers it.
 	company, err := companyPayload(cmd, companyID)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.User]{}, err
 	}
 	if err := s.claimForSignup(ctx, req, email, userID); err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.User]{}, err
 	}
 	u, pos, err := s.completeSignup(ctx, req, cmd, companyID, company, userID)
 	if err != nil && refusal(err) {
 		s.release(ctx, req, email, userID, "sign-up refused ("+fundbridge.ErrorCode(err)+")")
 	}
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[identityapi.User]{}, err
 	}
-	return svc.Result{Value: u, Position: pos}, nil
+	return svc.Result[identityapi.User]{Value: u, Position: pos}, nil
 }
 
 // companyPayload is the sign-up's company as the applications service

@@ -178,41 +178,41 @@ func (s *Service) Runtime() svc.Service {
 		)}
 }
 
-func (s *Service) matchesForFund(ctx context.Context, req *svc.Request, q matchingapi.MatchesForFund) (svc.Result, error) {
+func (s *Service) matchesForFund(ctx context.Context, req *svc.Request, q matchingapi.MatchesForFund) (svc.Result[matchingapi.FundMatches], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[matchingapi.FundMatches]{}, err
 	}
 	out, err := s.views.fundMatches(req.Actor, q)
-	return svc.Result{Value: out, Position: s.follower.Position()}, err
+	return svc.Result[matchingapi.FundMatches]{Value: out, Position: s.follower.Position()}, err
 }
 
-func (s *Service) matchesForApplication(ctx context.Context, req *svc.Request, q matchingapi.MatchesForApplication) (svc.Result, error) {
+func (s *Service) matchesForApplication(ctx context.Context, req *svc.Request, q matchingapi.MatchesForApplication) (svc.Result[matchingapi.ApplicationMatches], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[matchingapi.ApplicationMatches]{}, err
 	}
 	out, err := s.views.applicationMatches(req.Actor, q)
-	return svc.Result{Value: out, Position: s.follower.Position()}, err
+	return svc.Result[matchingapi.ApplicationMatches]{Value: out, Position: s.follower.Position()}, err
 }
 
-func (s *Service) get(ctx context.Context, req *svc.Request, q matchingapi.GetDeal) (svc.Result, error) {
+func (s *Service) get(ctx context.Context, req *svc.Request, q matchingapi.GetDeal) (svc.Result[matchingapi.Deal], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[matchingapi.Deal]{}, err
 	}
 	d, err := s.views.deal(req.Actor, q.DealID)
-	return svc.Result{Value: d, Version: d.Version}, err
+	return svc.Result[matchingapi.Deal]{Value: d, Version: d.Version}, err
 }
 
-func (s *Service) list(ctx context.Context, req *svc.Request, q matchingapi.ListDeals) (svc.Result, error) {
+func (s *Service) list(ctx context.Context, req *svc.Request, q matchingapi.ListDeals) (svc.Result[matchingapi.DealList], error) {
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[matchingapi.DealList]{}, err
 	}
-	return svc.Result{Value: s.views.listDeals(req.Actor, q), Position: s.follower.Position()}, nil
+	return svc.Result[matchingapi.DealList]{Value: s.views.listDeals(req.Actor, q), Position: s.follower.Position()}, nil
 }
 
-func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.SourceDeal) (svc.Result, error) {
+func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.SourceDeal) (svc.Result[matchingapi.Deal], error) {
 	src, err := s.views.sourcing(req.Actor, c)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[matchingapi.Deal]{}, err
 	}
 	// sourcing checked that the actor manages the fund and may see the application.
 	return s.execute(ctx, req, matchingapi.DealID(c.FundID, c.ApplicationID), svc.CheckedBefore, func(d matchingapi.Deal) ([]events.Payload, error) {
@@ -220,32 +220,32 @@ func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.So
 	})
 }
 
-func (s *Service) advance(ctx context.Context, req *svc.Request, c matchingapi.AdvanceDeal) (svc.Result, error) {
+func (s *Service) advance(ctx context.Context, req *svc.Request, c matchingapi.AdvanceDeal) (svc.Result[matchingapi.Deal], error) {
 	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideAdvance(d, c)
 	})
 }
 
-func (s *Service) pass(ctx context.Context, req *svc.Request, c matchingapi.PassDeal) (svc.Result, error) {
+func (s *Service) pass(ctx context.Context, req *svc.Request, c matchingapi.PassDeal) (svc.Result[matchingapi.Deal], error) {
 	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decidePass(d, c)
 	})
 }
 
-func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c matchingapi.IssueTermSheet) (svc.Result, error) {
+func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c matchingapi.IssueTermSheet) (svc.Result[matchingapi.Deal], error) {
 	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		f, _ := s.views.fund(d.FundID)
 		return decideIssueTermSheet(d, f, c)
 	})
 }
 
-func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c matchingapi.AcceptTermSheet) (svc.Result, error) {
+func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c matchingapi.AcceptTermSheet) (svc.Result[matchingapi.Deal], error) {
 	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return ownedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideAcceptTermSheet(d)
 	})
 }
 
-func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c matchingapi.DeclineTermSheet) (svc.Result, error) {
+func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c matchingapi.DeclineTermSheet) (svc.Result[matchingapi.Deal], error) {
 	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return ownedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideDeclineTermSheet(d, c)
 	})
@@ -256,53 +256,53 @@ func (s *Service) declineTermSheet(ctx context.Context, req *svc.Request, c matc
 // funding (the process's last commit comes after every event it caused),
 // or with the refusal that stopped it, once what it took is released.
 // A retry with the same idempotency key waits for the same process.
-func (s *Service) close(ctx context.Context, req *svc.Request, c matchingapi.CloseDeal) (svc.Result, error) {
+func (s *Service) close(ctx context.Context, req *svc.Request, c matchingapi.CloseDeal) (svc.Result[matchingapi.Deal], error) {
 	m := s.closings.Load()
 	if m == nil {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "deals cannot close yet: the closing process is not running")
+		return svc.Result[matchingapi.Deal]{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "deals cannot close yet: the closing process is not running")
 	}
 	started, err := s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideStartClosing(d, closingProcessID(d.ID, d.Version+1))
 	})
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[matchingapi.Deal]{}, err
 	}
 	id := closingProcessID(c.DealID, started.Version)
 	in, err := m.Await(ctx, id)
 	if err != nil {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "deal %s is still closing (process %s): read the deal to see how it ends", c.DealID, id)
+		return svc.Result[matchingapi.Deal]{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "deal %s is still closing (process %s): read the deal to see how it ends", c.DealID, id)
 	}
 	if in.Status != process.Completed {
 		code := fundbridge.ECONFLICT
 		if r := in.State.Refusal; r != nil && r.Code == fundbridge.EUNPROCESSABLE {
 			code = r.Code
 		}
-		return svc.Result{}, fundbridge.Errorf(code, "deal %s did not close: %s", c.DealID, in.Reason)
+		return svc.Result[matchingapi.Deal]{}, fundbridge.Errorf(code, "deal %s did not close: %s", c.DealID, in.Reason)
 	}
 	if err := s.follower.WaitFor(ctx, in.Position); err != nil {
-		return svc.Result{}, err
+		return svc.Result[matchingapi.Deal]{}, err
 	}
 	d, err := s.views.deal(req.Actor, c.DealID)
-	return svc.Result{Value: d, Position: in.Position, Version: d.Version}, err
+	return svc.Result[matchingapi.Deal]{Value: d, Position: in.Position, Version: d.Version}, err
 }
 
 // The closing process's steps on the deal. Handle admits the platform
 // only (the endpoints' roles), so the deal's state adds nothing to check.
 
-func (s *Service) holdClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result, error) {
+func (s *Service) holdClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result[matchingapi.Deal], error) {
 	return s.execute(ctx, req, c.DealID, svc.CheckedBefore, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideHoldClosing(d, c)
 	})
 }
 
-func (s *Service) completeClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result, error) {
+func (s *Service) completeClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result[matchingapi.Deal], error) {
 	return s.execute(ctx, req, c.DealID, svc.CheckedBefore, func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideCompleteClosing(d, c)
 	})
 }
 
 // abandonClosing records why the closing failed, as its process says.
-func (s *Service) abandonClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result, error) {
+func (s *Service) abandonClosing(ctx context.Context, req *svc.Request, c matchingapi.ClosingStep) (svc.Result[matchingapi.Deal], error) {
 	reason := "the closing did not complete"
 	if m := s.closings.Load(); m != nil {
 		if in, err := m.Load(ctx, c.Process); err == nil && in.Reason != "" {
@@ -317,16 +317,16 @@ func (s *Service) abandonClosing(ctx context.Context, req *svc.Request, c matchi
 // execute runs a deal command and replies with the deal as it now is.
 // authorize runs before anything that could tell the caller the deal
 // exists (an idempotent replay, an If-Match mismatch, a conflict).
-func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, authorize svc.Authorize[matchingapi.Deal], decide func(matchingapi.Deal) ([]events.Payload, error)) (svc.Result, error) {
+func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, authorize svc.Authorize[matchingapi.Deal], decide func(matchingapi.Deal) ([]events.Payload, error)) (svc.Result[matchingapi.Deal], error) {
 	cmd := svc.Command{
 		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
 		Expected: req.ExpectedVersion,
 	}
 	res, d, err := s.deals.Execute(ctx, dealID, cmd, authorize, decide)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[matchingapi.Deal]{}, err
 	}
-	return svc.Result{Value: d, Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[matchingapi.Deal]{Value: d, Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // managedBy admits the manager of the deal's fund (and the platform);

@@ -37,14 +37,14 @@ type responder struct {
 func (r *responder) service(name string, ops ...string) svc.Service {
 	srv := svc.Service{Name: name, Operations: map[string]svc.Handler{}, Logger: quiet()}
 	for _, op := range ops {
-		srv.Operations[op] = func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+		srv.Operations[op] = func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.got, r.ops = append(r.got, *req), append(r.ops, op)
 			if e := r.refusal[op]; e != nil {
-				return svc.Result{}, e
+				return svc.Result[any]{}, e
 			}
-			return svc.Result{}, nil
+			return svc.Result[any]{}, nil
 		}
 	}
 	return srv

@@ -204,10 +204,10 @@ func ledgerService(store events.Store, reg *events.Registry) svc.Service {
 		return svc.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey}}
 	}
 	return svc.Service{Name: "ledger", Operations: map[string]svc.Handler{
-		"application.reserve": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+		"application.reserve": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 			var in reserveApp
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
-				return svc.Result{}, fundbridge.Invalid(err.Error())
+				return svc.Result[any]{}, fundbridge.Invalid(err.Error())
 			}
 			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), svc.CheckedBefore, func(s ledgerApp) ([]events.Payload, error) {
 				if s.ReservedBy != "" && s.ReservedBy != in.Deal {
@@ -215,12 +215,12 @@ func ledgerService(store events.Store, reg *events.Registry) svc.Service {
 				}
 				return []events.Payload{ApplicationReserved{Deal: in.Deal}}, nil
 			})
-			return svc.Result{Position: res.Position, Version: res.LastVersion}, err
+			return svc.Result[any]{Position: res.Position, Version: res.LastVersion}, err
 		},
-		"application.release": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+		"application.release": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 			var in reserveApp
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
-				return svc.Result{}, fundbridge.Invalid(err.Error())
+				return svc.Result[any]{}, fundbridge.Invalid(err.Error())
 			}
 			res, _, err := apps.Execute(ctx, in.ApplicationID, cmd(req), svc.CheckedBefore, func(s ledgerApp) ([]events.Payload, error) {
 				if s.ReservedBy != in.Deal {
@@ -228,12 +228,12 @@ func ledgerService(store events.Store, reg *events.Registry) svc.Service {
 				}
 				return []events.Payload{ApplicationReleased{Deal: in.Deal}}, nil
 			})
-			return svc.Result{Position: res.Position, Version: res.LastVersion}, err
+			return svc.Result[any]{Position: res.Position, Version: res.LastVersion}, err
 		},
-		"fund.commit": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+		"fund.commit": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 			var in commitFund
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
-				return svc.Result{}, fundbridge.Invalid(err.Error())
+				return svc.Result[any]{}, fundbridge.Invalid(err.Error())
 			}
 			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), svc.CheckedBefore, func(s ledgerFund) ([]events.Payload, error) {
 				if in.Amount.GreaterThan(s.Capital) {
@@ -241,12 +241,12 @@ func ledgerService(store events.Store, reg *events.Registry) svc.Service {
 				}
 				return []events.Payload{CapitalCommitted{Deal: in.Deal, Amount: in.Amount}}, nil
 			})
-			return svc.Result{Position: res.Position, Version: res.LastVersion}, err
+			return svc.Result[any]{Position: res.Position, Version: res.LastVersion}, err
 		},
-		"fund.release": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+		"fund.release": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 			var in commitFund
 			if err := json.Unmarshal(req.Payload, &in); err != nil {
-				return svc.Result{}, fundbridge.Invalid(err.Error())
+				return svc.Result[any]{}, fundbridge.Invalid(err.Error())
 			}
 			res, _, err := funds.Execute(ctx, in.FundID, cmd(req), svc.CheckedBefore, func(s ledgerFund) ([]events.Payload, error) {
 				if _, ok := s.Committed[in.Deal]; !ok {
@@ -254,7 +254,7 @@ func ledgerService(store events.Store, reg *events.Registry) svc.Service {
 				}
 				return []events.Payload{CapitalReleased{Deal: in.Deal}}, nil
 			})
-			return svc.Result{Position: res.Position, Version: res.LastVersion}, err
+			return svc.Result[any]{Position: res.Position, Version: res.LastVersion}, err
 		},
 	}}
 }

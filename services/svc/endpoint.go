@@ -133,8 +133,9 @@ func Operations(ops ...Op) map[string]Handler {
 // Handle serves an endpoint the one way every endpoint is served: the
 // caller's role is checked against the endpoint's roles, the payload is
 // decoded strictly into Req, completed for the caller (ActorCompleter) and
-// validated (every bad field named), then h executes it. The result's value must be a Resp (or nil).
-func Handle[Req, Resp any](e Endpoint[Req, Resp], h func(ctx context.Context, req *Request, q Req) (Result, error), opts ...HandleOption) Op {
+// validated (every bad field named), then h executes it and replies with
+// a Resp: the compiler holds the handler to its endpoint's reply type.
+func Handle[Req, Resp any](e Endpoint[Req, Resp], h func(ctx context.Context, req *Request, q Req) (Result[Resp], error), opts ...HandleOption) Op {
 	cfg := handleConfig{now: time.Now}
 	for _, o := range opts {
 		o(&cfg)
@@ -143,40 +144,35 @@ func Handle[Req, Resp any](e Endpoint[Req, Resp], h func(ctx context.Context, re
 	if what == "" {
 		what = "call " + e.Op
 	}
-	return Op{Name: e.Op, Handler: func(ctx context.Context, req *Request) (Result, error) {
+	return Op{Name: e.Op, Handler: func(ctx context.Context, req *Request) (Result[any], error) {
 		if len(e.Roles) > 0 && !slices.Contains(e.Roles, req.Actor.Role) {
-			return Result{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(req.Actor.Role), what)
+			return Result[any]{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(req.Actor.Role), what)
 		}
 		var q Req
 		if err := Decode(req.Payload, &q); err != nil {
-			return Result{}, err
+			return Result[any]{}, err
 		}
 		if c, ok := any(q).(ActorCompleter[Req]); ok {
 			var err error
 			if q, err = c.ForActor(req.Actor); err != nil {
-				return Result{}, err
+				return Result[any]{}, err
 			}
 		}
 		switch v := any(q).(type) {
 		case ClockValidator:
 			if err := v.ValidateAt(cfg.now()); err != nil {
-				return Result{}, err
+				return Result[any]{}, err
 			}
 		case Validator:
 			if err := v.Validate(); err != nil {
-				return Result{}, err
+				return Result[any]{}, err
 			}
 		}
 		res, err := h(ctx, req, q)
 		if err != nil {
-			return Result{}, err
+			return Result[any]{}, err
 		}
-		if res.Value != nil {
-			if _, ok := res.Value.(Resp); !ok {
-				return Result{}, fmt.Errorf("%s: handler replied %T, not %s", e.Op, res.Value, reflect.TypeFor[Resp]())
-			}
-		}
-		return res, nil
+		return Result[any]{Value: res.Value, Position: res.Position, Version: res.Version}, nil
 	}}
 }
 

@@ -39,8 +39,8 @@ var greet = svc.NewQuery[greeting, greeted]("hello", "greeting.say", []fundbridg
 func TestServicesAreDiscoverableAsMicroServices(t *testing.T) {
 	env := testenv.Start(t, events.NewRegistry())
 	stop := serve(t, env.Connect(t), svc.Service{Name: "hello", Version: "1.2.3", Description: "says hello",
-		Operations: svc.Operations(svc.Handle(greet, func(_ context.Context, _ *svc.Request, g greeting) (svc.Result, error) {
-			return svc.Result{Value: greeted{Text: "hello " + g.Name}}, nil
+		Operations: svc.Operations(svc.Handle(greet, func(_ context.Context, _ *svc.Request, g greeting) (svc.Result[greeted], error) {
+			return svc.Result[greeted]{Value: greeted{Text: "hello " + g.Name}}, nil
 		}))})
 	defer stop()
 	client := svc.NewClient(env.Conn, 5*time.Second)

@@ -56,22 +56,22 @@ func serve(t *testing.T, nc *nats.Conn, s svc.Service) (stop func()) {
 func TestErrorsKeepTheirKindAcrossTheWire(t *testing.T) {
 	env := testenv.Start(t, events.NewRegistry())
 	serve(t, env.Conn, svc.Service{Name: "errs", Operations: map[string]svc.Handler{
-		"fail": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+		"fail": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 			var in struct{ Code string }
 			_ = json.Unmarshal(req.Payload, &in)
 			switch in.Code {
 			case "invalid":
-				return svc.Result{}, fundbridge.Invalid("bad amount", fundbridge.FieldError{Field: "amount", Reason: "more than 2 decimal places"})
+				return svc.Result[any]{}, fundbridge.Invalid("bad amount", fundbridge.FieldError{Field: "amount", Reason: "more than 2 decimal places"})
 			case "conflict":
-				return svc.Result{}, fmt.Errorf("wrapped: %w", &events.ConcurrencyError{StreamID: "x-1", Expected: 1, Actual: 2})
+				return svc.Result[any]{}, fmt.Errorf("wrapped: %w", &events.ConcurrencyError{StreamID: "x-1", Expected: 1, Actual: 2})
 			case "panic":
 				panic("boom")
 			case "plain":
-				return svc.Result{}, errors.New("database password is hunter2")
+				return svc.Result[any]{}, errors.New("database password is hunter2")
 			case "":
-				return svc.Result{Value: map[string]string{"echo": req.Actor.UserID}, Position: 7, Version: 3}, nil
+				return svc.Result[any]{Value: map[string]string{"echo": req.Actor.UserID}, Position: 7, Version: 3}, nil
 			}
-			return svc.Result{}, fundbridge.Errorf(in.Code, "failed with %s", in.Code)
+			return svc.Result[any]{}, fundbridge.Errorf(in.Code, "failed with %s", in.Code)
 		},
 	}})
 	client := svc.NewClient(env.Conn, 5*time.Second)
@@ -114,12 +114,12 @@ func TestQueueGroupSharesLoadAndDrainFinishesInFlight(t *testing.T) {
 	var served [2]atomic.Int64
 	release := make(chan struct{})
 	handler := func(i int) svc.Handler {
-		return func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+		return func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 			served[i].Add(1)
 			if string(req.Payload) == `"slow"` {
 				<-release
 			}
-			return svc.Result{Value: i}, nil
+			return svc.Result[any]{Value: i}, nil
 		}
 	}
 	stop0 := serve(t, env.Connect(t), svc.Service{Name: "work", Operations: map[string]svc.Handler{"do": handler(0)}})
@@ -163,10 +163,10 @@ func TestLostConnectionIsRetryableNeverSuccess(t *testing.T) {
 	env := testenv.Start(t, events.NewRegistry())
 	started := make(chan struct{}, 1)
 	serve(t, env.Connect(t), svc.Service{Name: "slow", Operations: map[string]svc.Handler{
-		"do": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
+		"do": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
 			started <- struct{}{}
 			time.Sleep(300 * time.Millisecond)
-			return svc.Result{Value: "done"}, nil
+			return svc.Result[any]{Value: "done"}, nil
 		},
 	}})
 	client := svc.NewClient(env.Connect(t, nats.MaxReconnects(-1)), 2*time.Second)

@@ -19,15 +19,18 @@ import (
 	"github.com/fundbridge/fundbridge"
 )
 
-// Result is what a handler returns on success.
-type Result struct {
-	Value    any    // marshalled as the reply's result; nil for none
+// Result is what a handler returns on success: its reply, typed by the
+// endpoint it serves (so a handler that replies with another type does
+// not compile), and where the reply stands in the log.
+type Result[T any] struct {
+	Value    T      // marshalled as the reply's result
 	Position uint64 // global position of the last event appended, if any
 	Version  uint64 // aggregate version after the command, if any
 }
 
-// Handler serves one operation.
-type Handler func(ctx context.Context, req *Request) (Result, error)
+// Handler serves one operation on the wire, its reply not yet typed:
+// Handle builds one from a typed handler. A nil Value sends no result.
+type Handler func(ctx context.Context, req *Request) (Result[any], error)
 
 // Service is a named set of operations, served as a NATS micro service:
 // `nats micro ls`, `info` and `stats` show it with its endpoints.
@@ -236,7 +239,7 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h
 
 // safeCall turns a handler's panic into an internal error: one bad request
 // must not take the service down.
-func safeCall(ctx context.Context, h Handler, req *Request) (res Result, err error) {
+func safeCall(ctx context.Context, h Handler, req *Request) (res Result[any], err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())

@@ -17,8 +17,8 @@ import (
 func TestSystemCallsCarryTheCallersOwnActor(t *testing.T) {
 	env := testenv.Start(t, events.NewRegistry())
 	serve(t, env.Conn, svc.Service{Name: "echo", Operations: map[string]svc.Handler{
-		"who": func(ctx context.Context, req *svc.Request) (svc.Result, error) {
-			return svc.Result{Value: req.Actor}, nil
+		"who": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
+			return svc.Result[any]{Value: req.Actor}, nil
 		},
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -100,95 +100,95 @@ func (s *Service) Runtime() svc.Service {
 		)}
 }
 
-func (s *Service) lifecycleStages(ctx context.Context, _ *svc.Request, q viewsapi.LifecycleQuery) (svc.Result, error) {
+func (s *Service) lifecycleStages(ctx context.Context, _ *svc.Request, q viewsapi.LifecycleQuery) (svc.Result[viewsapi.LifecycleResult], error) {
 	lq, err := q.Query()
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[viewsapi.LifecycleResult]{}, err
 	}
 	if err := s.runner.WaitFor(ctx, lifecycle.Name, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[viewsapi.LifecycleResult]{}, err
 	}
 	position := s.runner.Position(lifecycle.Name)
 	rows, err := s.lifecycle.Query(lq)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[viewsapi.LifecycleResult]{}, err
 	}
 	if rows == nil {
 		rows = []lifecycle.Row{}
 	}
-	return svc.Result{Value: viewsapi.LifecycleResult{Items: rows, Position: position}}, nil
+	return svc.Result[viewsapi.LifecycleResult]{Value: viewsapi.LifecycleResult{Items: rows, Position: position}}, nil
 }
 
-func (s *Service) marketOverview(ctx context.Context, _ *svc.Request, q viewsapi.MarketQuery) (svc.Result, error) {
+func (s *Service) marketOverview(ctx context.Context, _ *svc.Request, q viewsapi.MarketQuery) (svc.Result[viewsapi.MarketResult], error) {
 	if err := s.runner.WaitFor(ctx, market.Name, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[viewsapi.MarketResult]{}, err
 	}
 	position := s.runner.Position(market.Name)
-	return svc.Result{Value: viewsapi.MarketResult{Items: s.market.Overview(), Position: position}}, nil
+	return svc.Result[viewsapi.MarketResult]{Value: viewsapi.MarketResult{Items: s.market.Overview(), Position: position}}, nil
 }
 
-func (s *Service) companyTimeline(ctx context.Context, req *svc.Request, q viewsapi.TimelineQuery) (svc.Result, error) {
+func (s *Service) companyTimeline(ctx context.Context, req *svc.Request, q viewsapi.TimelineQuery) (svc.Result[viewsapi.TimelineResult], error) {
 	actor := req.Actor
 	notFound := fundbridge.Errorf(fundbridge.ENOTFOUND, "no company %s", q.CompanyID)
 	if actor.Role == fundbridge.RoleStartup && actor.OrgID != q.CompanyID {
-		return svc.Result{}, notFound // someone else's company: do not tell whether it exists
+		return svc.Result[viewsapi.TimelineResult]{}, notFound // someone else's company: do not tell whether it exists
 	}
 	if err := s.runner.WaitFor(ctx, timeline.Name, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[viewsapi.TimelineResult]{}, err
 	}
 	position := s.runner.Position(timeline.Name)
 	company, entries, ok := s.timeline.Timeline(q.CompanyID)
 	if !ok {
-		return svc.Result{}, notFound
+		return svc.Result[viewsapi.TimelineResult]{}, notFound
 	}
-	return svc.Result{Value: viewsapi.TimelineResult{Company: company, Items: entries, Position: position}}, nil
+	return svc.Result[viewsapi.TimelineResult]{Value: viewsapi.TimelineResult{Company: company, Items: entries, Position: position}}, nil
 }
 
-func (s *Service) dealBoard(ctx context.Context, req *svc.Request, q viewsapi.DealBoardQuery) (svc.Result, error) {
+func (s *Service) dealBoard(ctx context.Context, req *svc.Request, q viewsapi.DealBoardQuery) (svc.Result[viewsapi.DealBoardResult], error) {
 	actor := req.Actor
 	if err := s.runner.WaitFor(ctx, dealboard.Name, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[viewsapi.DealBoardResult]{}, err
 	}
 	position := s.runner.Position(dealboard.Name)
 	notFound := fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
 	manager, ok := s.dealboard.Manager(q.FundID)
 	if !ok || actor.Role == fundbridge.RoleFundManager && (actor.OrgID == "" || actor.OrgID != manager) {
-		return svc.Result{}, notFound // someone else's fund: do not tell whether it exists
+		return svc.Result[viewsapi.DealBoardResult]{}, notFound // someone else's fund: do not tell whether it exists
 	}
 	board, ok := s.dealboard.Board(q.FundID)
 	if !ok {
-		return svc.Result{}, notFound
+		return svc.Result[viewsapi.DealBoardResult]{}, notFound
 	}
-	return svc.Result{Value: viewsapi.DealBoardResult{Board: board, Position: position}}, nil
+	return svc.Result[viewsapi.DealBoardResult]{Value: viewsapi.DealBoardResult{Board: board, Position: position}}, nil
 }
 
-func (s *Service) status(context.Context, *svc.Request, viewsapi.StatusQuery) (svc.Result, error) {
+func (s *Service) status(context.Context, *svc.Request, viewsapi.StatusQuery) (svc.Result[viewsapi.StatusResult], error) {
 	n, list := s.runner.Quarantined()
 	if list == nil {
 		list = []events.Quarantine{}
 	}
-	return svc.Result{Value: viewsapi.StatusResult{Items: s.runner.Status(), Rebuilding: s.rebuilding.Load(), Quarantined: n, Quarantine: list}}, nil
+	return svc.Result[viewsapi.StatusResult]{Value: viewsapi.StatusResult{Items: s.runner.Status(), Rebuilding: s.rebuilding.Load(), Quarantined: n, Quarantine: list}}, nil
 }
 
-func (s *Service) rebuild(ctx context.Context, _ *svc.Request, q viewsapi.RebuildQuery) (svc.Result, error) {
+func (s *Service) rebuild(ctx context.Context, _ *svc.Request, q viewsapi.RebuildQuery) (svc.Result[viewsapi.RebuildResult], error) {
 	runCtx := s.runCtx.Load()
 	if runCtx == nil || (*runCtx).Err() != nil {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "the views service is not running")
+		return svc.Result[viewsapi.RebuildResult]{}, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "the views service is not running")
 	}
 	var names []string
 	for _, st := range s.runner.Status() {
 		names = append(names, st.Name)
 	}
 	if q.Name != "" && !slices.Contains(names, q.Name) {
-		return svc.Result{}, fundbridge.Invalid("no such projection", fundbridge.FieldError{Field: "name", Reason: "is not a projection: " + strings.Join(names, ", ")})
+		return svc.Result[viewsapi.RebuildResult]{}, fundbridge.Invalid("no such projection", fundbridge.FieldError{Field: "name", Reason: "is not a projection: " + strings.Join(names, ", ")})
 	}
 	if !s.rebuilding.CompareAndSwap(false, true) {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.ECONFLICT, "a rebuild is already under way; follow it in status")
+		return svc.Result[viewsapi.RebuildResult]{}, fundbridge.Errorf(fundbridge.ECONFLICT, "a rebuild is already under way; follow it in status")
 	}
 	head, err := s.store.Head(ctx)
 	if err != nil {
 		s.rebuilding.Store(false)
-		return svc.Result{}, err
+		return svc.Result[viewsapi.RebuildResult]{}, err
 	}
 	go func() {
 		defer s.rebuilding.Store(false)
@@ -196,5 +196,5 @@ func (s *Service) rebuild(ctx context.Context, _ *svc.Request, q viewsapi.Rebuil
 			s.log.Error("rebuild failed", "projection", q.Name, "err", err)
 		}
 	}()
-	return svc.Result{Value: viewsapi.RebuildResult{Name: q.Name, Head: head}}, nil
+	return svc.Result[viewsapi.RebuildResult]{Value: viewsapi.RebuildResult{Name: q.Name, Head: head}}, nil
 }
