@@ -12,6 +12,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // StateDiverged is a projection whose checkpoint the log no longer backs:
@@ -52,7 +53,7 @@ func (r *Runner) quarantine(q events.Quarantine) {
 	}
 	data, err := json.Marshal(r.quarantined)
 	if err == nil {
-		err = writeFileAtomic(filepath.Join(r.opts.Dir, quarantineFile), func(w io.Writer) error { _, err := w.Write(data); return err })
+		err = viewstate.WriteFileAtomic(filepath.Join(r.opts.Dir, quarantineFile), func(w io.Writer) error { _, err := w.Write(data); return err })
 	}
 	if err != nil {
 		r.log.Warn("quarantine list not saved", "err", err)
@@ -139,23 +140,4 @@ func (l *lane) serving() error {
 	reason := l.diverged
 	l.mu.Unlock()
 	return fundbridge.Errorf(fundbridge.EUNAVAILABLE, "the %s view is not served: %s; an operator must rebuild it (fundbridge projections rebuild %s)", l.p.Name(), reason, l.p.Name())
-}
-
-// header is the part of the store that knows the log's head.
-type header interface {
-	Head(ctx context.Context) (uint64, error)
-}
-
-// beyondHead refuses a wait for a position the log has not reached: no
-// write acknowledged so far has it, so waiting could only time out.
-func beyondHead(ctx context.Context, store any, p uint64) error {
-	h, ok := store.(header)
-	if !ok {
-		return nil
-	}
-	head, err := h.Head(ctx)
-	if err != nil || p <= head {
-		return nil // the wait decides
-	}
-	return fundbridge.Invalid("after is beyond the log", fundbridge.FieldError{Field: "after", Reason: fmt.Sprintf("is %d, beyond the log's head, %d: pass a position a write answered with", p, head)})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // Projection is a read model a Runner folds from the log. The runner calls
@@ -475,7 +476,7 @@ func (r *Runner) WaitFor(ctx context.Context, name string, p uint64) error {
 	if p == 0 || l.checkpoint.Load() >= p {
 		return nil
 	}
-	if err := beyondHead(ctx, r.store, p); err != nil {
+	if err := viewstate.BeyondHead(ctx, r.store, p); err != nil {
 		return err
 	}
 	l.waiters.Add(1)

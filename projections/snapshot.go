@@ -1,91 +1,22 @@
 package projections
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/gob"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // A snapshot file holds one projection's state with the checkpoint it
-// matches, so a restart resumes from there and never pairs a state with
-// another position. Layout: the magic line, a uvarint-prefixed JSON
-// header, the state as the projection encodes it, then a CRC-32C of all
-// that. It is written to a temporary file, synced, and renamed over the
-// old one, and the directory is synced, so a crash leaves the old file or
-// the new one whole.
-const snapshotMagic = "FBPROJ1\n"
+// matches, in the checkpoint file format of viewstate (shared with the
+// services' views), written atomically.
 
-type snapshotHeader struct {
-	Name     string    `json:"name"`
-	Schema   string    `json:"schema"`
-	Position uint64    `json:"position"`
-	Events   uint64    `json:"events"`
-	SavedAt  time.Time `json:"saved_at"`
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-func snapshotPath(dir, name string) string { return filepath.Join(dir, name+".snapshot") }
-
-// writeSnapshot writes header and state to dir atomically.
-func writeSnapshot(dir string, h snapshotHeader, state []byte) error {
-	head, err := json.Marshal(h)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return writeFileAtomic(snapshotPath(dir, h.Name), func(w io.Writer) error {
-		sum := crc32.New(castagnoli)
-		bw := bufio.NewWriterSize(io.MultiWriter(w, sum), 1<<16)
-		bw.WriteString(snapshotMagic)
-		bw.Write(binary.AppendUvarint(nil, uint64(len(head))))
-		bw.Write(head)
-		bw.Write(state)
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		_, err := w.Write(binary.BigEndian.AppendUint32(nil, sum.Sum32()))
-		return err
-	})
-}
-
-// readSnapshot reads and checks a snapshot file. A missing file is
-// fs.ErrNotExist.
-func readSnapshot(path string) (snapshotHeader, []byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return snapshotHeader{}, nil, err
-	}
-	if len(data) < len(snapshotMagic)+4 || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return snapshotHeader{}, nil, errors.New("not a projection snapshot")
-	}
-	body, tail := data[:len(data)-4], data[len(data)-4:]
-	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(tail) {
-		return snapshotHeader{}, nil, errors.New("checksum mismatch: the file is damaged")
-	}
-	rest := body[len(snapshotMagic):]
-	n, size := binary.Uvarint(rest)
-	if size <= 0 || n > uint64(len(rest)-size) {
-		return snapshotHeader{}, nil, errors.New("malformed header")
-	}
-	var h snapshotHeader
-	if err := json.Unmarshal(rest[size:size+int(n)], &h); err != nil {
-		return snapshotHeader{}, nil, fmt.Errorf("header: %w", err)
-	}
-	return h, rest[size+int(n):], nil
-}
+func snapshotPath(dir, name string) string { return viewstate.Path(dir, name) }
 
 // SnapshotInfo describes a saved snapshot.
 type SnapshotInfo struct {
@@ -100,45 +31,11 @@ type SnapshotInfo struct {
 // and returns its state as the projection encoded it: for tools that
 // inspect snapshots.
 func ReadSnapshot(dir, name string) (SnapshotInfo, []byte, error) {
-	h, state, err := readSnapshot(snapshotPath(dir, name))
+	h, state, err := viewstate.Read(snapshotPath(dir, name))
 	if err != nil {
 		return SnapshotInfo{}, nil, fmt.Errorf("snapshot of %s: %w", name, err)
 	}
-	return SnapshotInfo(h), state, nil
-}
-
-// writeFileAtomic replaces path with what write produces: a temporary
-// file in the same directory, synced, renamed, and the directory synced.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return SnapshotInfo{Name: h.Name, Schema: h.Schema, Position: h.Position, Events: h.Events, SavedAt: h.SavedAt}, state, nil
 }
 
 // loadAll restores every projection not yet loaded from its snapshot; one
@@ -163,13 +60,9 @@ func (r *Runner) loadAll() {
 
 func (r *Runner) load(l *lane) {
 	name := l.p.Name()
-	if leftovers, _ := filepath.Glob(filepath.Join(r.opts.Dir, name+".snapshot.*.tmp")); len(leftovers) > 0 {
-		for _, f := range leftovers {
-			os.Remove(f) // a save cut short by a crash
-		}
-	}
+	viewstate.RemoveLeftovers(r.opts.Dir, name) // saves cut short by a crash
 	start := time.Now()
-	h, state, err := readSnapshot(snapshotPath(r.opts.Dir, name))
+	h, state, err := viewstate.Read(snapshotPath(r.opts.Dir, name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return
@@ -232,14 +125,14 @@ func (r *Runner) save(l *lane, force bool) {
 		encode = func() ([]byte, error) { return state, err }
 	}
 	l.sinceSave, l.lastSave = 0, time.Now()
-	h := snapshotHeader{Name: l.p.Name(), Schema: l.p.Schema(), Position: pos, Events: l.applied.Load(), SavedAt: time.Now().UTC()}
+	h := viewstate.Header{Name: l.p.Name(), Schema: l.p.Schema(), Position: pos, Events: l.applied.Load(), SavedAt: time.Now().UTC()}
 	write := func() {
 		state, err := encode()
 		if err != nil {
 			r.log.Error("projection state not encodable; not saved", "projection", h.Name, "err", err)
 			return
 		}
-		if err := writeSnapshot(r.opts.Dir, h, state); err != nil {
+		if err := viewstate.Write(r.opts.Dir, h, state); err != nil {
 			r.log.Warn("projection snapshot not saved", "projection", h.Name, "position", pos, "err", err)
 			return
 		}
