@@ -93,7 +93,8 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		deals.Name: func(d Deps) Component {
-			s := deals.New(d.Store, d.Registry, deals.WithSnapshots(d.Snapshots), deals.WithClient(svc.NewSystemClient(d.NC, deals.Name, 0)), deals.WithLogger(d.Log))
+			// The syndication and arrears processes' managers run in this component.
+			s := deals.New(d.Store, d.Registry, deals.WithSnapshots(d.Snapshots), deals.WithClient(svc.NewSystemClient(d.NC, deals.Name, 0)), deals.WithProcesses(d.NC), deals.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		identity.Name: func(d Deps) Component {
@@ -112,6 +113,7 @@ func NewRegistry() *events.Registry {
 	matchingapi.Register(r)
 	dealsapi.Register(r)
 	matching.RegisterClosing(r)
+	deals.RegisterProcesses(r)
 	return r
 }
 

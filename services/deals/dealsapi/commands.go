@@ -386,3 +386,22 @@ func (c DeclareDefault) Validate() error {
 	fe.Text("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid default")
 }
+
+// SettleExposure brings a bank's exposure for a deal down to Target (the
+// platform: the syndication process after a book closes or a deal
+// expires). It never reserves: a bank already at or below Target is left
+// as it is, so settling again, or late, changes nothing.
+type SettleExposure struct {
+	BankID string       `json:"bank_id"`
+	DealID string       `json:"deal_id"`
+	Target money.Amount `json:"target"`
+	Reason string       `json:"reason"`
+}
+
+func (c SettleExposure) Validate() error {
+	var fe fieldErrors
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, true)
+	return fe.Err("invalid settlement")
+}

@@ -369,6 +369,13 @@ type PeriodOverdue struct {
 	DaysPastDue int          `json:"days_past_due"`
 }
 
+// ArrearsCleared: a repayment paid every period recorded overdue; the
+// loan is no longer in arrears.
+type ArrearsCleared struct {
+	LoanID  string `json:"loan_id"`
+	Through int    `json:"through_period"` // the last overdue period it paid
+}
+
 // EarlyRepaymentReceived prepays principal with the next period: that
 // period's interest, then principal beyond its own. The schedule of what
 // remains is recomputed (same method and end date) and written out.
@@ -441,6 +448,7 @@ func (ScheduleFixed) EventType() string          { return "loan.schedule_fixed.v
 func (RepaymentReceived) EventType() string      { return "loan.repayment_received.v1" }
 func (FeeCharged) EventType() string             { return "loan.fee_charged.v1" }
 func (PeriodOverdue) EventType() string          { return "loan.period_overdue.v1" }
+func (ArrearsCleared) EventType() string         { return "loan.arrears_cleared.v1" }
 func (EarlyRepaymentReceived) EventType() string { return "loan.early_repayment_received.v1" }
 func (LoanRepaid) EventType() string             { return "loan.repaid.v1" }
 func (LoanDefaulted) EventType() string          { return "loan.defaulted.v1" }
@@ -468,6 +476,7 @@ func Register(r *events.Registry) {
 	events.Register[RepaymentReceived](r, RepaymentReceived{}.EventType())
 	events.Register[FeeCharged](r, FeeCharged{}.EventType())
 	events.Register[PeriodOverdue](r, PeriodOverdue{}.EventType())
+	events.Register[ArrearsCleared](r, ArrearsCleared{}.EventType())
 	events.Register[EarlyRepaymentReceived](r, EarlyRepaymentReceived{}.EventType())
 	events.Register[LoanRepaid](r, LoanRepaid{}.EventType())
 	events.Register[LoanDefaulted](r, LoanDefaulted{}.EventType())
