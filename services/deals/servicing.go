@@ -162,8 +162,9 @@ func EvolveLoan(l Loan, e events.Event, payload any) Loan {
 		l.Banks = l.withRepayment(p.Banks)
 	case dealsapi.PeriodOverdue:
 		l.OverdueThrough = max(l.OverdueThrough, p.Number)
-	case dealsapi.ArrearsCleared:
-		// Derived: the overdue periods are paid; the fold already shows it.
+	case dealsapi.ArrearsCleared, dealsapi.LossAllocated:
+		// Derived: the overdue periods are paid, the loss as LoanDefaulted
+		// allocated it; the fold already shows both.
 	case dealsapi.EarlyRepaymentReceived:
 		l.PrincipalRepaid = l.PrincipalRepaid.Add(p.Principal)
 		k := slices.IndexFunc(l.Schedule, func(sp period) bool { return sp.number == p.Period })
