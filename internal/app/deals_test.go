@@ -318,3 +318,93 @@ func TestSchedulePreviewOverHTTP(t *testing.T) {
 	wantProblem(t, p.do("GET", "/api/v1/schedules/preview?principal=-1&annual_rate=4.35%25&months=x&method=balloon&interest_only_months=40", startup, nil), 400,
 		"principal", "annual_rate", "months", "method")
 }
+
+// A deal still open at its syndication deadline expires by itself (the
+// deadline is the syndication process's durable timer, not a command):
+// the committed bank's exposure and the fund's tranche are given back,
+// and no one can commit any more; each role sees the expiry as before.
+func TestLoanDealExpiresAtItsDeadlineOverHTTP(t *testing.T) {
+	p := start(t)
+	lead, leadID := p.onboard("Bank of Hangzhou", "bank", "credit@hzbank.cn")
+	bankB, bankBID := p.onboard("Bank of Jiangsu", "bank", "credit@jsbchina.cn")
+	other, _ := p.onboard("Bank of Suzhou", "bank", "credit@bosc.cn")
+	fm, _ := p.onboard("Hillhouse", "fund_manager", "ir@hillhouse.cn")
+	startup, companyID := p.signUp(32, "growth")
+	for _, id := range []string{leadID, bankBID} {
+		if r := p.do("POST", "/api/v1/banks", p.opToken, map[string]any{"bank_id": id, "name": "bank " + id, "credit_limit": "500000000.00", "single_borrower_limit": "50000000.00"}); r.status != 201 {
+			t.Fatalf("onboard bank = %d %s", r.status, r.raw)
+		}
+	}
+	f := p.do("POST", "/api/v1/funds", fm, map[string]any{"name": "Hillhouse Growth", "type": "vc", "committed_capital": "100000000.00"})
+	if f.status != 201 {
+		t.Fatalf("fund = %d %s", f.status, f.raw)
+	}
+	fundID := f.body["fund_id"].(string)
+	a := p.do("POST", "/api/v1/applications", startup, map[string]any{"amount_requested": "30000000.00", "instruments": []string{"loan_plus_equity"},
+		"use_of_funds": "robot arms", "credit_data_consent": true})
+	if a.status != 201 {
+		t.Fatalf("application = %d %s", a.status, a.raw)
+	}
+	deadline := time.Now().UTC().Add(3 * time.Second).Truncate(time.Second).Add(time.Second)
+	r := p.do("POST", "/api/v1/loan-deals", lead, map[string]any{
+		"borrower_id": companyID, "application_id": a.body["application_id"], "lead_bank_id": leadID,
+		"loan":                 map[string]any{"principal": "20000000.00", "annual_rate": "0.04", "months": 24, "method": "equal_principal"},
+		"equity":               map[string]any{"fund_id": fundID, "amount": "5000000.00", "pre_money": "95000000.00"},
+		"sequence":             "together",
+		"risk_sharing":         map[string]any{"banks": "0.6", "fund": "0.2", "risk_compensation_fund": "0.1", "insurer": "0.1", "insurer_id": "picc"},
+		"syndication_deadline": deadline.Format(time.RFC3339),
+	})
+	if r.status != 201 {
+		t.Fatalf("propose = %d %s", r.status, r.raw)
+	}
+	dealID := r.body["deal_id"].(string)
+	path := "/api/v1/loan-deals/" + dealID
+	if r := p.do("POST", path+"/invitations", lead, map[string]any{"bank_id": bankBID}); r.status != 200 {
+		t.Fatalf("invite = %d %s", r.status, r.raw)
+	}
+	if r := p.do("POST", path+"/commitments", bankB, map[string]any{"amount": "7000000.00"}); r.status != 200 {
+		t.Fatalf("commit = %d %s", r.status, r.raw)
+	}
+	if r := p.do("POST", path+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "5000000.00"}); r.status != 200 || r.body["status"] != "syndicating" {
+		t.Fatalf("equity = %d %s", r.status, r.raw)
+	}
+	if fund := p.do("GET", "/api/v1/funds/"+fundID, fm, nil); fund.body["dry_powder"] != "95000000.00" {
+		t.Errorf("fund with the tranche committed = %s", fund.raw)
+	}
+
+	// Nobody sends anything: the deadline passes and the deal expires.
+	var d response
+	for until := time.Now().Add(20 * time.Second); time.Now().Before(until); time.Sleep(100 * time.Millisecond) {
+		if d = p.do("GET", path, lead, nil); d.body["status"] == "expired" {
+			break
+		}
+	}
+	if d.body["status"] != "expired" {
+		t.Fatalf("deal after its deadline = %s", d.raw)
+	}
+	// Releases follow the expiry: wait for them, then check each party.
+	var b response
+	for until := time.Now().Add(10 * time.Second); time.Now().Before(until); time.Sleep(100 * time.Millisecond) {
+		b = p.do("GET", "/api/v1/banks/"+bankBID, bankB, nil)
+		fund := p.do("GET", "/api/v1/funds/"+fundID, fm, nil)
+		if (b.body["exposure"] == "0" || b.body["exposure"] == "0.00") && fund.body["dry_powder"] == "100000000.00" {
+			break
+		}
+	}
+	if b.body["exposure"] != "0" && b.body["exposure"] != "0.00" {
+		t.Errorf("bank B after the expiry = %s, want no exposure", b.raw)
+	}
+	if fund := p.do("GET", "/api/v1/funds/"+fundID, fm, nil); fund.body["dry_powder"] != "100000000.00" {
+		t.Errorf("fund after the expiry = %s, want its tranche back", fund.raw)
+	}
+	wantProblem(t, p.do("POST", path+"/commitments", lead, map[string]any{"amount": "1000000.00"}), 409)
+	if s := p.do("GET", path, startup, nil); s.status != 200 || s.body["status"] != "expired" || containsID(s.raw, bankBID) {
+		t.Errorf("the startup's expired deal = %d %s", s.status, s.raw)
+	}
+	wantProblem(t, p.do("GET", path, other, nil), 404)
+	// Expiring by hand stays an operator's override; a bank may not.
+	wantProblem(t, p.do("POST", path+"/expire", lead, map[string]any{}), 403)
+	if r := p.do("POST", path+"/expire", p.opToken, map[string]any{}); r.status != 200 || r.body["status"] != "expired" {
+		t.Errorf("operator's expire of an expired deal = %d %s", r.status, r.raw)
+	}
+}
