@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
