@@ -294,6 +294,23 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	if l := p.do("GET", "/api/v1/loan-deals", other, nil); l.status != 200 || len(items(l, "items")) != 0 {
 		t.Errorf("another bank's deals = %d %s", l.status, l.raw)
 	}
+	processesAllowed(t, p)
+}
+
+// processesAllowed checks that the deals service's process managers ran
+// under their NATS permissions: nothing refused, nothing failing to open.
+func processesAllowed(t *testing.T, p *product) {
+	t.Helper()
+	p.rec.mu.Lock()
+	logs := p.rec.logs.String()
+	p.rec.mu.Unlock()
+	for _, line := range strings.Split(logs, "\n") {
+		for _, bad := range []string{"NATS refused", "Permissions Violation", "process manager not open", "process manager stopped"} {
+			if strings.Contains(line, bad) {
+				t.Errorf("log: %s", line)
+			}
+		}
+	}
 }
 
 func containsID(raw []byte, id string) bool {
@@ -407,4 +424,5 @@ func TestLoanDealExpiresAtItsDeadlineOverHTTP(t *testing.T) {
 	if r := p.do("POST", path+"/expire", p.opToken, map[string]any{}); r.status != 200 || r.body["status"] != "expired" {
 		t.Errorf("operator's expire of an expired deal = %d %s", r.status, r.raw)
 	}
+	processesAllowed(t, p)
 }
