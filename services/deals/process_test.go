@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,11 +14,11 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
-	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/process"
@@ -45,8 +46,10 @@ func startProcEnv(t *testing.T) *procEnv {
 	deals.RegisterProcesses(reg)
 	p := &procEnv{t: t, env: testenv.Start(t, reg), reg: reg}
 	p.client = svc.NewClient(p.env.Conn, 10*time.Second)
-	f := funds.New(p.env.Store, reg)
-	p.serve(f.Runtime(), f.Run)
+	// The funds service as the product assembles it (its composition
+	// root: a service's tests do not import another service).
+	f := app.Builders()[fundsapi.Name](app.Deps{Store: p.env.Store, Snapshots: p.env.Snapshots, Registry: reg, NC: p.env.Connect(t), Log: slog.Default()})
+	p.serve(f.Service, f.Run)
 	return p
 }
 
