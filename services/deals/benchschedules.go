@@ -3,6 +3,7 @@ package deals
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -120,6 +121,9 @@ type schedBench struct {
 	written map[string][][]byte
 	schedKB []float64
 	periods map[string]int // each fixed schedule's length
+	// rawRound numbers the raw publishes: their message IDs make a
+	// retried one count once, as our idempotency keys do.
+	rawRound atomic.Int64
 }
 
 var benchActor = fundbridge.Actor{UserID: "bench", Role: fundbridge.RoleOperator}
@@ -147,6 +151,27 @@ func (b *schedBench) interleave(ctx context.Context, chunks int, phase func(ctx 
 		raw, ours, ratios = raw+r, ours+o, append(ratios, o/r)
 	}
 	return raw, ours, ratios, nil
+}
+
+// retried runs do again while the server does not answer in time (a
+// loaded machine): each attempt carries the same idempotency key, so one
+// that was written but not acknowledged takes effect once.
+func retried(ctx context.Context, do func(ctx context.Context) error) error {
+	var err error
+	for range 10 {
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = do(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !transient(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func transient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, events.ErrUnavailable) ||
+		fundbridge.ErrorCode(err) == fundbridge.EUNAVAILABLE
 }
 
 // each runs do for every loan, benchWorkers at a time.
@@ -179,7 +204,7 @@ func (b *schedBench) fix(ctx context.Context, loans []int) error {
 		o := b.opened[i]
 		at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 		var written [][]byte
-		for _, decide := range []func(Loan) ([]events.Payload, error){
+		for step, decide := range []func(Loan) ([]events.Payload, error){
 			func(l Loan) ([]events.Payload, error) {
 				if l.exists() {
 					return nil, nil
@@ -191,10 +216,16 @@ func (b *schedBench) fix(ctx context.Context, loans []int) error {
 			},
 		} {
 			var out []events.Payload
-			_, l, err := b.repo.Execute(ctx, o.LoanID, svc.Command{Meta: events.Meta{Actor: benchActor}}, svc.CheckedBefore, func(l Loan) ([]events.Payload, error) {
+			var l Loan
+			cmd := svc.Command{Meta: events.Meta{Actor: benchActor, IdempotencyKey: fmt.Sprintf("bench/%s/fix/%d", o.LoanID, step)}}
+			err := retried(ctx, func(ctx context.Context) error {
 				var err error
-				out, err = decide(l)
-				return out, err
+				_, l, err = b.repo.Execute(ctx, o.LoanID, cmd, svc.CheckedBefore, func(l Loan) ([]events.Payload, error) {
+					var err error
+					out, err = decide(l)
+					return out, err
+				})
+				return err
 			})
 			if err != nil {
 				return fmt.Errorf("loan %s: %w", o.LoanID, err)
@@ -231,13 +262,17 @@ func (b *schedBench) repay(ctx context.Context, loans []int) error {
 	return each(ctx, loans, func(ctx context.Context, i int) error {
 		id := b.opened[i].LoanID
 		var written [][]byte
-		for range b.perLoan {
+		for k := range b.perLoan {
 			var out []events.Payload
-			_, _, err := b.repo.Execute(ctx, id, svc.Command{Meta: events.Meta{Actor: benchActor}}, svc.CheckedBefore, func(l Loan) ([]events.Payload, error) {
-				in := l.Installment(l.Next)
-				var err error
-				out, err = decideRepay(l, benchActor, in.Due, dealsapi.LoanAmount{LoanID: id, Amount: in.owed()})
-				return out, err
+			cmd := svc.Command{Meta: events.Meta{Actor: benchActor, IdempotencyKey: fmt.Sprintf("bench/%s/repay/%d", id, k)}}
+			err := retried(ctx, func(ctx context.Context) error {
+				_, _, err := b.repo.Execute(ctx, id, cmd, svc.CheckedBefore, func(l Loan) ([]events.Payload, error) {
+					in := l.Installment(l.Next)
+					var err error
+					out, err = decideRepay(l, benchActor, in.Due, dealsapi.LoanAmount{LoanID: id, Amount: in.owed()})
+					return out, err
+				})
+				return err
 			})
 			if err != nil {
 				return fmt.Errorf("repay loan %s: %w", id, err)
@@ -263,8 +298,12 @@ func (b *schedBench) publishRaw(ctx context.Context, loans []int) error {
 		written := b.written[b.opened[i].LoanID]
 		delete(b.written, b.opened[i].LoanID) // 47 KB a schedule: not kept
 		b.mu.Unlock()
-		for _, data := range written {
-			if _, err := b.js.Publish(ctx, "bench.raw."+b.opened[i].LoanID, data); err != nil {
+		for k, data := range written {
+			id := fmt.Sprintf("%s/%d/%d", b.opened[i].LoanID, k, b.rawRound.Add(1))
+			if err := retried(ctx, func(ctx context.Context) error {
+				_, err := b.js.Publish(ctx, "bench.raw."+b.opened[i].LoanID, data, njs.WithMsgID(id))
+				return err
+			}); err != nil {
 				return err
 			}
 		}
