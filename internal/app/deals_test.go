@@ -287,6 +287,22 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	}
 	wantProblem(t, p.do("POST", loanPath+"/repayments", startup, map[string]any{"amount": "1.00"}), 409)
 	pos = r.header.Get("Fundbridge-Position")
+	// After the default, each role sees its part of the loss: bank B its
+	// own line with its loss, the startup no bank's name, the fund the
+	// loan without the banks, the operator the whole book.
+	if mine := p.do("GET", loanPath+"?after="+pos, bankB, nil); len(items(mine, "banks")) != 1 ||
+		items(mine, "banks")[0].(map[string]any)["bank_id"] != bankBID || items(mine, "banks")[0].(map[string]any)["loss"] == "0.00" {
+		t.Errorf("bank B's defaulted loan = %s, want its own line and loss", mine.raw)
+	}
+	if s := p.do("GET", loanPath, startup, nil); s.status != 200 || containsID(s.raw, bankBID) {
+		t.Errorf("the startup's defaulted loan = %d %s", s.status, s.raw)
+	}
+	if v := p.do("GET", loanPath, fm, nil); v.status != 200 || len(items(v, "banks")) != 0 || v.body["default"] != nil {
+		t.Errorf("the fund's view of the loan = %d %s, want it without the banks", v.status, v.raw)
+	}
+	if v := p.do("GET", "/api/v1/loan-deals/"+dealID, p.opToken, nil); len(items(v, "banks")) != 2 {
+		t.Errorf("the operator's deal = %s, want the whole book", v.raw)
+	}
 	book := p.do("GET", "/api/v1/banks/"+bankBID+"/book?after="+pos, bankB, nil)
 	if book.status != 200 || book.body["exposure"] != "0" && book.body["exposure"] != "0.00" || book.body["losses"] == "0" {
 		t.Errorf("bank B's book after default = %d %s", book.status, book.raw)

@@ -51,8 +51,11 @@ func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint6
 		if !s.loanVisible(a, l) {
 			return svc.Result[dealsapi.LoanView]{}, notFound("loan", l.ID)
 		}
-		seen = l // the warrant's holder or the fund: the loan without the banks
-		seen.Banks, seen.Default = nil, nil
+		// The warrant's holder or the fund: the loan's figures without
+		// the banks' lines or the default's allocation.
+		v := loanView(l, s.now())
+		v.Banks, v.Default = []dealsapi.LoanBankView{}, nil
+		return svc.Result[dealsapi.LoanView]{Value: v, Position: position, Version: version}, nil
 	}
 	return svc.Result[dealsapi.LoanView]{Value: loanView(seen, s.now()), Position: position, Version: version}, nil
 }
