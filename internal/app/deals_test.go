@@ -381,7 +381,7 @@ func TestLoanDealExpiresAtItsDeadlineOverHTTP(t *testing.T) {
 	if a.status != 201 {
 		t.Fatalf("application = %d %s", a.status, a.raw)
 	}
-	deadline := time.Now().UTC().Add(3 * time.Second).Truncate(time.Second).Add(time.Second)
+	deadline := time.Now().UTC().Add(6 * time.Second).Truncate(time.Second).Add(time.Second)
 	r := p.do("POST", "/api/v1/loan-deals", lead, map[string]any{
 		"borrower_id": companyID, "application_id": a.body["application_id"], "lead_bank_id": leadID,
 		"loan":                 map[string]any{"principal": "20000000.00", "annual_rate": "0.04", "months": 24, "method": "equal_principal"},
