@@ -56,6 +56,9 @@ type Deps struct {
 	// CredentialKey is identity's key for sealing password hashes; see
 	// CredentialKeyFile.
 	CredentialKey []byte
+	// Clock, if set, is the deals service's "now" (tests of its
+	// deadlines); nil is the wall clock.
+	Clock func() time.Time
 }
 
 // CredentialKeyFile is where identity's credential key lives under a
@@ -93,7 +96,12 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		deals.Name: func(d Deps) Component {
-			s := deals.New(d.Store, d.Registry, deals.WithSnapshots(d.Snapshots), deals.WithClient(svc.NewSystemClient(d.NC, deals.Name, 0)), deals.WithLogger(d.Log))
+			// The syndication and arrears processes' managers run in this component.
+			opts := []deals.Option{deals.WithSnapshots(d.Snapshots), deals.WithClient(svc.NewSystemClient(d.NC, deals.Name, 0)), deals.WithProcesses(d.NC), deals.WithLogger(d.Log)}
+			if d.Clock != nil {
+				opts = append(opts, deals.WithClock(d.Clock))
+			}
+			s := deals.New(d.Store, d.Registry, opts...)
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		identity.Name: func(d Deps) Component {
@@ -112,6 +120,7 @@ func NewRegistry() *events.Registry {
 	matchingapi.Register(r)
 	dealsapi.Register(r)
 	matching.RegisterClosing(r)
+	deals.RegisterProcesses(r)
 	return r
 }
 
@@ -182,6 +191,8 @@ type Options struct {
 	// NATSTLS, when set, serves NATS over TLS: the server's certificate
 	// and key, and the CA the in-process clients trust.
 	NATSTLS natsauth.TLSFiles
+	// Clock is the deals service's clock (Deps.Clock); tests only.
+	Clock func() time.Time
 }
 
 // App is the running product.
@@ -279,7 +290,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey})
+		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock})
 		a.services.Add(1)
 		go func() {
 			defer a.services.Done()

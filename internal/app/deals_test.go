@@ -3,10 +3,13 @@ package app_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge/internal/app"
 )
 
 // sum adds the amounts at key in each item (strings on the wire).
@@ -284,6 +287,22 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	}
 	wantProblem(t, p.do("POST", loanPath+"/repayments", startup, map[string]any{"amount": "1.00"}), 409)
 	pos = r.header.Get("Fundbridge-Position")
+	// After the default, each role sees its part of the loss: bank B its
+	// own line with its loss, the startup no bank's name, the fund the
+	// loan without the banks, the operator the whole book.
+	if mine := p.do("GET", loanPath+"?after="+pos, bankB, nil); len(items(mine, "banks")) != 1 ||
+		items(mine, "banks")[0].(map[string]any)["bank_id"] != bankBID || items(mine, "banks")[0].(map[string]any)["loss"] == "0.00" {
+		t.Errorf("bank B's defaulted loan = %s, want its own line and loss", mine.raw)
+	}
+	if s := p.do("GET", loanPath, startup, nil); s.status != 200 || containsID(s.raw, bankBID) {
+		t.Errorf("the startup's defaulted loan = %d %s", s.status, s.raw)
+	}
+	if v := p.do("GET", loanPath, fm, nil); v.status != 200 || len(items(v, "banks")) != 0 || v.body["default"] != nil {
+		t.Errorf("the fund's view of the loan = %d %s, want it without the banks", v.status, v.raw)
+	}
+	if v := p.do("GET", "/api/v1/loan-deals/"+dealID, p.opToken, nil); len(items(v, "banks")) != 2 {
+		t.Errorf("the operator's deal = %s, want the whole book", v.raw)
+	}
 	book := p.do("GET", "/api/v1/banks/"+bankBID+"/book?after="+pos, bankB, nil)
 	if book.status != 200 || book.body["exposure"] != "0" && book.body["exposure"] != "0.00" || book.body["losses"] == "0" {
 		t.Errorf("bank B's book after default = %d %s", book.status, book.raw)
@@ -293,6 +312,23 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	}
 	if l := p.do("GET", "/api/v1/loan-deals", other, nil); l.status != 200 || len(items(l, "items")) != 0 {
 		t.Errorf("another bank's deals = %d %s", l.status, l.raw)
+	}
+	processesAllowed(t, p)
+}
+
+// processesAllowed checks that the deals service's process managers ran
+// under their NATS permissions: nothing refused, nothing failing to open.
+func processesAllowed(t *testing.T, p *product) {
+	t.Helper()
+	p.rec.mu.Lock()
+	logs := p.rec.logs.String()
+	p.rec.mu.Unlock()
+	for _, line := range strings.Split(logs, "\n") {
+		for _, bad := range []string{"NATS refused", "Permissions Violation", "process manager not open", "process manager stopped"} {
+			if strings.Contains(line, bad) {
+				t.Errorf("log: %s", line)
+			}
+		}
 	}
 }
 
@@ -317,4 +353,208 @@ func TestSchedulePreviewOverHTTP(t *testing.T) {
 	wantProblem(t, p.do("GET", "/api/v1/schedules/preview?principal=1000000.00&annual_rate=0.0435&months=36&method=equal_installment", "", nil), 401)
 	wantProblem(t, p.do("GET", "/api/v1/schedules/preview?principal=-1&annual_rate=4.35%25&months=x&method=balloon&interest_only_months=40", startup, nil), 400,
 		"principal", "annual_rate", "months", "method")
+}
+
+// A deal still open at its syndication deadline expires by itself (the
+// deadline is the syndication process's durable timer, not a command):
+// the committed bank's exposure and the fund's tranche are given back,
+// and no one can commit any more; each role sees the expiry as before.
+func TestLoanDealExpiresAtItsDeadlineOverHTTP(t *testing.T) {
+	p := start(t)
+	lead, leadID := p.onboard("Bank of Hangzhou", "bank", "credit@hzbank.cn")
+	bankB, bankBID := p.onboard("Bank of Jiangsu", "bank", "credit@jsbchina.cn")
+	other, _ := p.onboard("Bank of Suzhou", "bank", "credit@bosc.cn")
+	fm, _ := p.onboard("Hillhouse", "fund_manager", "ir@hillhouse.cn")
+	startup, companyID := p.signUp(32, "growth")
+	for _, id := range []string{leadID, bankBID} {
+		if r := p.do("POST", "/api/v1/banks", p.opToken, map[string]any{"bank_id": id, "name": "bank " + id, "credit_limit": "500000000.00", "single_borrower_limit": "50000000.00"}); r.status != 201 {
+			t.Fatalf("onboard bank = %d %s", r.status, r.raw)
+		}
+	}
+	f := p.do("POST", "/api/v1/funds", fm, map[string]any{"name": "Hillhouse Growth", "type": "vc", "committed_capital": "100000000.00"})
+	if f.status != 201 {
+		t.Fatalf("fund = %d %s", f.status, f.raw)
+	}
+	fundID := f.body["fund_id"].(string)
+	a := p.do("POST", "/api/v1/applications", startup, map[string]any{"amount_requested": "30000000.00", "instruments": []string{"loan_plus_equity"},
+		"use_of_funds": "robot arms", "credit_data_consent": true})
+	if a.status != 201 {
+		t.Fatalf("application = %d %s", a.status, a.raw)
+	}
+	deadline := time.Now().UTC().Add(6 * time.Second).Truncate(time.Second).Add(time.Second)
+	r := p.do("POST", "/api/v1/loan-deals", lead, map[string]any{
+		"borrower_id": companyID, "application_id": a.body["application_id"], "lead_bank_id": leadID,
+		"loan":                 map[string]any{"principal": "20000000.00", "annual_rate": "0.04", "months": 24, "method": "equal_principal"},
+		"equity":               map[string]any{"fund_id": fundID, "amount": "5000000.00", "pre_money": "95000000.00"},
+		"sequence":             "together",
+		"risk_sharing":         map[string]any{"banks": "0.6", "fund": "0.2", "risk_compensation_fund": "0.1", "insurer": "0.1", "insurer_id": "picc"},
+		"syndication_deadline": deadline.Format(time.RFC3339),
+	})
+	if r.status != 201 {
+		t.Fatalf("propose = %d %s", r.status, r.raw)
+	}
+	dealID := r.body["deal_id"].(string)
+	path := "/api/v1/loan-deals/" + dealID
+	if r := p.do("POST", path+"/invitations", lead, map[string]any{"bank_id": bankBID}); r.status != 200 {
+		t.Fatalf("invite = %d %s", r.status, r.raw)
+	}
+	if r := p.do("POST", path+"/commitments", bankB, map[string]any{"amount": "7000000.00"}); r.status != 200 {
+		t.Fatalf("commit = %d %s", r.status, r.raw)
+	}
+	if r := p.do("POST", path+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "5000000.00"}); r.status != 200 || r.body["status"] != "syndicating" {
+		t.Fatalf("equity = %d %s", r.status, r.raw)
+	}
+	if fund := p.do("GET", "/api/v1/funds/"+fundID, fm, nil); fund.body["dry_powder"] != "95000000.00" {
+		t.Errorf("fund with the tranche committed = %s", fund.raw)
+	}
+
+	// Nobody sends anything: the deadline passes and the deal expires.
+	var d response
+	for until := time.Now().Add(20 * time.Second); time.Now().Before(until); time.Sleep(100 * time.Millisecond) {
+		if d = p.do("GET", path, lead, nil); d.body["status"] == "expired" {
+			break
+		}
+	}
+	if d.body["status"] != "expired" {
+		t.Fatalf("deal after its deadline = %s", d.raw)
+	}
+	// Releases follow the expiry: wait for them, then check each party.
+	var b response
+	for until := time.Now().Add(10 * time.Second); time.Now().Before(until); time.Sleep(100 * time.Millisecond) {
+		b = p.do("GET", "/api/v1/banks/"+bankBID, bankB, nil)
+		fund := p.do("GET", "/api/v1/funds/"+fundID, fm, nil)
+		if (b.body["exposure"] == "0" || b.body["exposure"] == "0.00") && fund.body["dry_powder"] == "100000000.00" {
+			break
+		}
+	}
+	if b.body["exposure"] != "0" && b.body["exposure"] != "0.00" {
+		t.Errorf("bank B after the expiry = %s, want no exposure", b.raw)
+	}
+	if fund := p.do("GET", "/api/v1/funds/"+fundID, fm, nil); fund.body["dry_powder"] != "100000000.00" {
+		t.Errorf("fund after the expiry = %s, want its tranche back", fund.raw)
+	}
+	wantProblem(t, p.do("POST", path+"/commitments", lead, map[string]any{"amount": "1000000.00"}), 409)
+	if s := p.do("GET", path, startup, nil); s.status != 200 || s.body["status"] != "expired" || containsID(s.raw, bankBID) {
+		t.Errorf("the startup's expired deal = %d %s", s.status, s.raw)
+	}
+	wantProblem(t, p.do("GET", path, other, nil), 404)
+	// Expiring by hand stays an operator's override; a bank may not.
+	wantProblem(t, p.do("POST", path+"/expire", lead, map[string]any{}), 403)
+	if r := p.do("POST", path+"/expire", p.opToken, map[string]any{}); r.status != 200 || r.body["status"] != "expired" {
+		t.Errorf("operator's expire of an expired deal = %d %s", r.status, r.raw)
+	}
+	processesAllowed(t, p)
+}
+
+// Arrears over HTTP: a loan disbursed 100 days ago (the deals service's
+// clock set back while it is drawn) and never paid. With the clock back
+// at today, nobody sends anything: the arrears process's durable
+// deadlines record each period past due, every role sees its part of the
+// arrears, and the startup's repayment of what is overdue clears them.
+func TestLoanArrearsOverHTTP(t *testing.T) {
+	var skew atomic.Int64
+	p := startWith(t, func(o *app.Options) {
+		o.Clock = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	lead, leadID := p.onboard("Bank of Chengdu", "bank", "credit@bocd.cn")
+	bankB, bankBID := p.onboard("Bank of Chongqing", "bank", "credit@cqcbank.cn")
+	other, _ := p.onboard("Bank of Xi'an", "bank", "credit@xacbank.cn")
+	fm, _ := p.onboard("Sequoia China", "fund_manager", "ir@sequoia.cn")
+	startup, companyID := p.signUp(33, "expansion")
+	for _, id := range []string{leadID, bankBID} {
+		if r := p.do("POST", "/api/v1/banks", p.opToken, map[string]any{"bank_id": id, "name": "bank " + id, "credit_limit": "500000000.00", "single_borrower_limit": "50000000.00"}); r.status != 201 {
+			t.Fatalf("onboard bank = %d %s", r.status, r.raw)
+		}
+	}
+	f := p.do("POST", "/api/v1/funds", fm, map[string]any{"name": "Sequoia Seed", "type": "vc", "committed_capital": "100000000.00"})
+	a := p.do("POST", "/api/v1/applications", startup, map[string]any{"amount_requested": "12000000.00", "instruments": []string{"loan_plus_equity"},
+		"use_of_funds": "lidar production line", "credit_data_consent": true})
+	if f.status != 201 || a.status != 201 {
+		t.Fatalf("fund = %d %s, application = %d %s", f.status, f.raw, a.status, a.raw)
+	}
+	skew.Store(int64(-100 * 24 * time.Hour))
+	r := p.do("POST", "/api/v1/loan-deals", lead, map[string]any{
+		"borrower_id": companyID, "application_id": a.body["application_id"], "lead_bank_id": leadID,
+		"loan":                 map[string]any{"principal": "10000000.00", "annual_rate": "0.0435", "months": 12, "method": "equal_installment"},
+		"equity":               map[string]any{"fund_id": f.body["fund_id"], "amount": "2000000.00", "pre_money": "38000000.00"},
+		"sequence":             "loan_first",
+		"risk_sharing":         map[string]any{"banks": "0.7", "fund": "0.1", "risk_compensation_fund": "0.1", "insurer": "0.1"},
+		"syndication_deadline": time.Now().UTC().Add(time.Hour).Format(time.RFC3339),
+	})
+	if r.status != 201 {
+		t.Fatalf("propose = %d %s", r.status, r.raw)
+	}
+	dealID := r.body["deal_id"].(string)
+	path, loanPath := "/api/v1/loan-deals/"+dealID, "/api/v1/loans/"+dealID
+	for _, step := range []struct {
+		token, suffix string
+		body          map[string]any
+	}{
+		{lead, "/invitations", map[string]any{"bank_id": bankBID}},
+		{lead, "/commitments", map[string]any{"amount": "6000000.00"}},
+		{bankB, "/commitments", map[string]any{"amount": "4000000.00"}},
+		{fm, "/equity", map[string]any{"fund_id": f.body["fund_id"], "amount": "2000000.00"}},
+	} {
+		if r := p.do("POST", path+step.suffix, step.token, step.body); r.status != 200 {
+			t.Fatalf("%s = %d %s", step.suffix, r.status, r.raw)
+		}
+	}
+	if r := p.do("POST", loanPath+"/drawdowns", lead, map[string]any{"amount": "10000000.00"}); r.status != 200 || r.body["status"] != "repaying" {
+		t.Fatalf("drawdown = %d %s", r.status, r.raw)
+	}
+	skew.Store(0)
+
+	// Three periods fell due in the 100 days; the deadlines record them.
+	var l response
+	for until := time.Now().Add(20 * time.Second); time.Now().Before(until); time.Sleep(100 * time.Millisecond) {
+		l = p.do("GET", loanPath, lead, nil)
+		overdue := 0
+		for _, in := range items(l, "schedule") {
+			if in.(map[string]any)["overdue"] == true {
+				overdue++
+			}
+		}
+		if overdue == 3 {
+			break
+		}
+	}
+	days, _ := l.body["days_past_due"].(float64)
+	arrears := decimal.RequireFromString(l.body["arrears"].(string))
+	if days < 60 || !arrears.IsPositive() {
+		t.Fatalf("the lead's loan after 100 days unpaid: %v days past due, arrears %s: %s", days, arrears, l.raw)
+	}
+	owed := decimal.Zero
+	for _, in := range items(l, "schedule")[:3] {
+		in := in.(map[string]any)
+		if in["overdue"] != true {
+			t.Errorf("period %v not overdue", in["period"])
+		}
+		owed = owed.Add(decimal.RequireFromString(in["payment"].(string)))
+	}
+	if !owed.Equal(arrears) {
+		t.Errorf("arrears %s, want the three periods' payments %s", arrears, owed)
+	}
+	// Each role sees its part: bank B its own line and its share of the
+	// arrears in its book; the startup its arrears without the banks'
+	// names; another bank nothing.
+	book := p.do("GET", "/api/v1/banks/"+bankBID+"/book", bankB, nil)
+	if book.status != 200 || len(items(book, "arrears")) == 0 {
+		t.Errorf("bank B's book = %d %s, want its arrears", book.status, book.raw)
+	}
+	if mine := p.do("GET", loanPath, bankB, nil); len(items(mine, "banks")) != 1 || mine.body["arrears"] != l.body["arrears"] {
+		t.Errorf("bank B's loan = %s", mine.raw)
+	}
+	s := p.do("GET", loanPath, startup, nil)
+	if s.body["arrears"] != l.body["arrears"] || containsID(s.raw, bankBID) {
+		t.Errorf("the startup's loan = %s", s.raw)
+	}
+	wantProblem(t, p.do("GET", loanPath, other, nil), 404)
+	wantProblem(t, p.do("POST", loanPath+"/arrears", lead, map[string]any{}), 403) // the override is the operator's
+
+	// Paying what is overdue clears the arrears.
+	r = p.do("POST", loanPath+"/repayments", startup, map[string]any{"amount": arrears.StringFixed(2)})
+	if r.status != 200 || r.body["arrears"] != "0.00" && r.body["arrears"] != "0" || r.body["days_past_due"] != float64(0) {
+		t.Errorf("after repaying the arrears = %d %s", r.status, r.raw)
+	}
+	processesAllowed(t, p)
 }

@@ -26,16 +26,19 @@ import (
 // Aggregates lists, for each service, the aggregate types it owns: the
 // only event and snapshot subjects (fb.ev.<type>.>, fb.snap.<type>.>) its
 // NATS user may append to. Every service of Builders needs a line here, or
-// the product refuses to start.
+// the product refuses to start. "process" is shared by the services that
+// run process managers (matching, deals): an instance's stream is
+// process-<name>-<id>, one subject token, so NATS cannot tell one
+// service's processes from another's.
 func Aggregates() map[string][]string {
 	return map[string][]string{
 		identity.Name:     {"org", "user", "email"},
 		applications.Name: {"company", "application", "uscc"},
 		funds.Name:        {"fund"},
-		matching.Name:     {matchingapi.DealAggregate, "process"}, // process: the closing process's instances
-		audit.Name:        nil,                                    // reads the log
-		views.Name:        nil,                                    // reads the log
-		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate},
+		matching.Name:     {matchingapi.DealAggregate, "process"},                                     // process: the closing process's instances
+		audit.Name:        nil,                                                                        // reads the log
+		views.Name:        nil,                                                                        // reads the log
+		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate, "process"}, // process: syndication and arrears instances
 		// Not yet in Builders; its types as services/insurance defines them.
 		"insurance": {"insurance", "policy", "ratingtable", "subsidy"},
 	}
@@ -49,13 +52,23 @@ func Buckets() map[string][]string {
 		identity.Name:    {identity.PersonKeysBucket},
 		natsauth.Gateway: {gateway.IdempotencyBucket},
 		matching.Name:    {process.LeaseBucket(matching.ClosingName), process.CheckpointBucket},
+		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName), process.CheckpointBucket},
+	}
+}
+
+// Processes lists, for each service, the processes whose managers it
+// runs: their deadlines are its to arm and read.
+func Processes() map[string][]string {
+	return map[string][]string{
+		matching.Name: {matching.ClosingName},
+		deals.Name:    {deals.SyndicationName, deals.ArrearsName},
 	}
 }
 
 // Grants are the subjects beyond its aggregates each user may publish to:
-// its Buckets, and for matching the closing process's deadlines (schedule,
-// fire, and read and acknowledge its firings on its durable consumer,
-// which the admin creates).
+// its Buckets, and its Processes' deadlines (schedule, fire, and read and
+// acknowledge its firings on its durable consumer, which the admin
+// creates).
 func Grants() map[string][]string {
 	out := map[string][]string{}
 	for user, buckets := range Buckets() {
@@ -63,15 +76,18 @@ func Grants() map[string][]string {
 			out[user] = append(out[user], natsauth.KVSubjects(b)...)
 		}
 	}
-	closing := matching.ClosingName
-	consumer := process.TimerStream + "." + process.TimerConsumer(closing)
-	out[matching.Name] = append(out[matching.Name],
-		process.ScheduleSubject(closing)+".>", process.FireSubject(closing)+".>",
-		"$JS.API.STREAM.INFO."+process.TimerStream,
-		"$JS.API.CONSUMER.INFO."+consumer,
-		"$JS.API.CONSUMER.MSG.NEXT."+consumer,
-		"$JS.ACK."+consumer+".>",
-	)
+	for user, names := range Processes() {
+		out[user] = append(out[user], "$JS.API.STREAM.INFO."+process.TimerStream)
+		for _, name := range names {
+			consumer := process.TimerStream + "." + process.TimerConsumer(name)
+			out[user] = append(out[user],
+				process.ScheduleSubject(name)+".>", process.FireSubject(name)+".>",
+				"$JS.API.CONSUMER.INFO."+consumer,
+				"$JS.API.CONSUMER.MSG.NEXT."+consumer,
+				"$JS.ACK."+consumer+".>",
+			)
+		}
+	}
 	return out
 }
 
@@ -88,7 +104,14 @@ func CreateBuckets(ctx context.Context, nc *nats.Conn, replicas int) error {
 	if err != nil {
 		return err
 	}
-	return process.Provision(ctx, js, matching.ClosingName, replicas, 0)
+	for _, names := range Processes() {
+		for _, name := range names {
+			if err := process.Provision(ctx, js, name, replicas, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // CredentialsDir is where the NATS users' seeds live in a data directory.

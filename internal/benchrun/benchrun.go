@@ -16,6 +16,7 @@ import (
 	"github.com/fundbridge/fundbridge/internal/cmdbench"
 	"github.com/fundbridge/fundbridge/internal/httpbench"
 	projbench "github.com/fundbridge/fundbridge/projections/bench"
+	"github.com/fundbridge/fundbridge/services/deals"
 )
 
 // Options are what the scenarios take from the command line.
@@ -51,6 +52,7 @@ func Scenarios() []Scenario {
 		{Name: "lag", Summary: "HTTP command acknowledged to visible in the lifecycle view", Run: lag},
 		{Name: "rebuild", Summary: "rebuild of every projection against raw replay of the same log", Run: rebuild},
 		{Name: "matching", Summary: "the match engine's benchmarks (a go test benchmark)", Run: matching},
+		{Name: "schedules", Summary: "10,000 loan schedules of 360 months fixed and persisted, 100,000 repayments applied, against raw publishes of the same bytes", Run: schedules},
 	}
 }
 
@@ -112,6 +114,10 @@ func lag(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, err
 	cfg := o.HTTP
 	cfg.DataDir, cfg.Quick, cfg.Progress, cfg.Memory = o.DataDir, o.Quick, o.Progress, mem
 	return httpbench.Lag(ctx, cfg)
+}
+
+func schedules(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
+	return deals.BenchSchedules(ctx, deals.BenchConfig{DataDir: o.DataDir, Quick: o.Quick, Progress: o.Progress, Memory: mem})
 }
 
 func rebuild(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {

@@ -1,7 +1,8 @@
 // Package demo loads a realistic market through the public HTTP API:
 // fund managers and their funds with varied mandates, startups across
 // layers, sectors, cities and stages with patents, applications in every
-// state and deals at every step of the pipeline. The same seed loads the
+// state and deals at every step of the pipeline; banks with limits and
+// programmes, and loan plus equity deals from syndication to default. The same seed loads the
 // same market, and loading it twice changes nothing: every request carries
 // an idempotency key derived from the seed and what it creates.
 package demo
@@ -39,6 +40,8 @@ type Summary struct {
 	Funds        int            `json:"funds"`
 	Applications map[string]int `json:"applications"` // by status
 	Deals        map[string]int `json:"deals"`        // by step
+	Banks        int            `json:"banks"`
+	LoanDeals    map[string]int `json:"loan_deals"` // loan plus equity deals, by the step they were taken to
 }
 
 type loader struct {

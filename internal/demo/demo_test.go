@@ -48,6 +48,14 @@ func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
 			t.Errorf("no deal at %s: %+v", step, first.Deals)
 		}
 	}
+	if first.Banks == 0 {
+		t.Errorf("no banks: %+v", first)
+	}
+	for _, step := range []string{"syndicating", "closed", "repaying", "prepaid", "defaulted"} {
+		if first.LoanDeals[step] == 0 {
+			t.Errorf("no loan deal %s: %+v", step, first.LoanDeals)
+		}
+	}
 	// Matching reacts to the load asynchronously: let it settle first.
 	settle := func() uint64 {
 		for {

@@ -58,7 +58,7 @@ func (l *loader) between(lo, hi int64) int64 {
 }
 
 func (l *loader) load(ctx context.Context) (Summary, error) {
-	sum := Summary{Applications: map[string]int{}, Deals: map[string]int{}}
+	sum := Summary{Applications: map[string]int{}, Deals: map[string]int{}, LoanDeals: map[string]int{}}
 	op := l.cfg.OperatorToken
 
 	managers := make([]*manager, l.cfg.Managers)
@@ -252,7 +252,10 @@ func (l *loader) load(ctx context.Context) (Summary, error) {
 	}
 	fmt.Fprintf(l.log, "demo: %d applications open for matching\n", len(open))
 
-	return sum, l.pipelines(ctx, funds, open, lastPosition, &sum)
+	if err := l.pipelines(ctx, funds, open, lastPosition, &sum); err != nil {
+		return sum, err
+	}
+	return sum, l.loanDeals(ctx, startups, funds, &sum)
 }
 
 // pipelines moves deals through every step: each fund manager sources

@@ -2,20 +2,15 @@ package deals
 
 import (
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
-	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
 )
 
 const (
@@ -26,23 +21,7 @@ const (
 
 // benchOpened are 10,000 loans of 360 months with two or three banks,
 // the same for every run.
-func benchOpened() []dealsapi.LoanOpened {
-	r := rand.New(rand.NewPCG(10_000, 360))
-	out := make([]dealsapi.LoanOpened, benchLoans)
-	for i := range out {
-		banks := make([]dealsapi.LoanBank, 2+r.IntN(2))
-		total := money.Zero
-		for k := range banks {
-			banks[k] = dealsapi.LoanBank{BankID: fmt.Sprintf("bank-%d", k), Commitment: money.Fen(1_000_000_00 + r.Int64N(50_000_000_00))}
-			total = total.Add(banks[k].Commitment)
-		}
-		out[i] = dealsapi.LoanOpened{LoanID: fmt.Sprintf("loan-%d", i), BorrowerID: "co-1", LeadBankID: "bank-0", Banks: banks,
-			Terms: dealsapi.LoanTerms{Principal: total, AnnualRate: decimal.New(20_000+r.Int64N(100_000), -6), Months: 360,
-				Method: loan.Methods[r.IntN(len(loan.Methods))]},
-			RiskSharing: dealsapi.RiskSharing{Banks: dec("0.5"), Fund: dec("0.2"), RiskCompensationFund: dec("0.2"), Insurer: dec("0.1")}}
-	}
-	return out
-}
+func benchOpened() []dealsapi.LoanOpened { return BenchLoansOpened(benchLoans) }
 
 // BenchmarkServicing10kLoans: each round opens 10,000 loans of 360
 // months, draws each in full (which computes and fixes its schedule, and

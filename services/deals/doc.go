@@ -18,23 +18,22 @@
 //     drawdowns, the schedule fixed when the loan is fully drawn or drawing
 //     ends, repayments, fees, arrears, early repayment, default, warrant.
 //
-// What the syndication process does with these (on the process manager):
-//   - bank.commit: decideCommit on the deal (limits checked against the
-//     bank's state), then ReserveExposure on the bank; if the reservation
-//     is refused because another deal took the room meanwhile, the
-//     process answers with the bank's LimitError and appends nothing to
-//     the deal (reserve first, then record, releasing on failure).
-//   - loan_deal.book_closed: release each bank's committed − allocated.
-//   - loan_deal.bank_committed for an equity-first deal, or book_closed
-//     for loan-first: ask the funds service to commit the tranche, then
-//     RecordEquityCommitted.
-//   - loan_deal.proposed: a durable deadline at syndication_deadline that
-//     sends ExpireDeal; loan_deal.expired: release every bank's exposure
-//     and the fund's tranche.
-//   - loan_deal.closed: decideOpenLoan.
-//   - loan.schedule_fixed: a durable deadline the day after each due date
-//     that sends RecordArrears; release each bank's undrawn commitment.
-//   - loan.repayment_received / early_repayment_received: release each
-//     bank's principal repaid. loan.defaulted: release what is written
-//     off; the insurer's share becomes a claim on the guarantee cover.
+// Commands answer at once and do what follows in their own handler
+// (exposure reserved before a commitment and given back if the deal
+// refuses it, scaled back when the book closes, the loan opened when the
+// deal closes, exposure following the loan), so the caller's position
+// covers it. Two processes on the process manager (services/process) make
+// that certain after a crash and act where no command comes at all:
+//   - syndication (process_syndication.go), one per deal: the syndication
+//     deadline is a durable deadline; at it the deal expires and every
+//     invited bank's exposure and the fund's tranche (fund.release) are
+//     released; a closed book settles each bank to its allocation; a
+//     closed deal opens its loan.
+//   - loan_arrears (process_arrears.go), one per loan: a durable deadline
+//     the day after each due date records what is then unpaid as overdue
+//     (loan.record_arrears); repaying it records loan.arrears_cleared.
+//
+// A default records loan.defaulted and loan.loss_allocated: the loss as
+// each party bears it, naming the banks, the fund and (if the proposal
+// named one) the insurer, whose part is a claim on its guarantee cover.
 package deals

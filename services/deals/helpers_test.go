@@ -145,7 +145,7 @@ func proposal() dealsapi.ProposeDeal {
 		Sequence: dealsapi.Together,
 		Warrant: &dealsapi.WarrantInput{Coverage: "0.10", StrikeValuation: amt("60000000"),
 			ExerciseFrom: "2026-06-01", ExerciseUntil: "2028-12-31", HolderID: "bank-lead"},
-		RiskSharing:         dealsapi.RiskSharingInput{Banks: "0.5", Fund: "0.1", RiskCompensationFund: "0.3", Insurer: "0.1"},
+		RiskSharing:         dealsapi.RiskSharingInput{Banks: "0.5", Fund: "0.1", RiskCompensationFund: "0.3", Insurer: "0.1", InsurerID: "ins-1"},
 		SyndicationDeadline: deadline,
 	}
 }

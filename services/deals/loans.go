@@ -51,8 +51,11 @@ func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint6
 		if !s.loanVisible(a, l) {
 			return svc.Result[dealsapi.LoanView]{}, notFound("loan", l.ID)
 		}
-		seen = l // the warrant's holder or the fund: the loan without the banks
-		seen.Banks, seen.Default = nil, nil
+		// The warrant's holder or the fund: the loan's figures without
+		// the banks' lines or the default's allocation.
+		v := loanView(l, s.now())
+		v.Banks, v.Default = []dealsapi.LoanBankView{}, nil
+		return svc.Result[dealsapi.LoanView]{Value: v, Position: position, Version: version}, nil
 	}
 	return svc.Result[dealsapi.LoanView]{Value: loanView(seen, s.now()), Position: position, Version: version}, nil
 }
@@ -170,4 +173,43 @@ func (s *Service) previewSchedule(_ context.Context, _ *svc.Request, q dealsapi.
 		return svc.Result[dealsapi.SchedulePreview]{}, err
 	}
 	return svc.Result[dealsapi.SchedulePreview]{Value: dealsapi.SchedulePreview{Terms: t, Schedule: sched}}, nil
+}
+
+// settleExposure is the syndication process's step: the bank's exposure
+// for the deal down to the target, never up.
+func (s *Service) settleExposure(ctx context.Context, req *svc.Request, cmd dealsapi.SettleExposure) (svc.Result[dealsapi.BankView], error) {
+	res, b, err := s.banks.Execute(ctx, cmd.BankID, command(req), svc.CheckedBefore, func(b Bank) ([]events.Payload, error) {
+		held := b.DealExposure(cmd.DealID)
+		if !held.GreaterThan(cmd.Target) {
+			return nil, nil
+		}
+		return DecideReleaseExposure(b, req.Actor, dealsapi.ReleaseExposure{BankID: cmd.BankID, DealID: cmd.DealID, Amount: held.Sub(cmd.Target), Reason: cmd.Reason})
+	})
+	if err != nil {
+		return svc.Result[dealsapi.BankView]{}, refusal(err, dealsapi.OpSettleExposure, "bank", cmd.BankID)
+	}
+	return svc.Result[dealsapi.BankView]{Value: bankView(b), Position: res.Position, Version: res.LastVersion}, nil
+}
+
+// openLoan is the syndication process's step once the deal closed: the
+// loan opens from the deal as the store has it now (once), and each
+// bank's exposure follows it.
+func (s *Service) openLoan(ctx context.Context, req *svc.Request, cmd dealsapi.DealRef) (svc.Result[dealsapi.LoanView], error) {
+	var deal Deal
+	if _, _, err := s.deals.Execute(ctx, cmd.DealID, svc.Command{}, svc.CheckedBefore, func(d Deal) ([]events.Payload, error) {
+		deal = d
+		return nil, nil
+	}); err != nil {
+		return svc.Result[dealsapi.LoanView]{}, refusal(err, dealsapi.OpOpenLoan, "deal", cmd.DealID)
+	}
+	if !deal.exists() {
+		return svc.Result[dealsapi.LoanView]{}, notFound("deal", cmd.DealID)
+	}
+	res, l, err := s.loans.Execute(ctx, cmd.DealID, command(req), svc.CheckedBefore, func(l Loan) ([]events.Payload, error) {
+		return decideOpenLoan(l, req.Actor, deal)
+	})
+	if err != nil {
+		return svc.Result[dealsapi.LoanView]{}, refusal(err, dealsapi.OpOpenLoan, "loan", cmd.DealID)
+	}
+	return s.loanResult(req.Actor, l, max(res.Position, s.afterLoan(ctx, req, l)), res.LastVersion)
 }

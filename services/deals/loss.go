@@ -51,7 +51,9 @@ func decideDeclareDefault(l Loan, a fundbridge.Actor, now time.Time, cmd dealsap
 		}
 		d.BankLosses = bankAmounts(l.Banks, losses)
 	}
-	return []events.Payload{d}, nil
+	allocated := dealsapi.LossAllocated{LoanID: l.ID, DealID: l.ID, BorrowerID: l.BorrowerID, LeadBankID: l.LeadBankID,
+		Loss: d.Loss, Shares: l.RiskSharing, Allocation: d.Allocation, BankLosses: d.BankLosses, FundID: l.EquityFundID, InsurerID: l.RiskSharing.InsurerID}
+	return []events.Payload{d, allocated}, nil
 }
 
 // decideExerciseWarrant records the equity the warrant creates, by its

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
+	"github.com/fundbridge/fundbridge/services/process"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -27,6 +31,7 @@ type Service struct {
 	view     *view
 	follower *projections.Follower
 	client   *svc.Client
+	nc       *nats.Conn // for the process managers; nil: none run here
 	now      func() time.Time
 	log      *slog.Logger
 }
@@ -34,6 +39,7 @@ type Service struct {
 type config struct {
 	repo   svc.RepositoryOptions
 	client *svc.Client
+	nc     *nats.Conn
 	now    func() time.Time
 	log    *slog.Logger
 }
@@ -52,6 +58,14 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // (a proposal's application and fund, the equity tranche's capital).
 func WithClient(cl *svc.Client) Option { return func(c *config) { c.client = cl } }
 
+// WithProcesses runs the managers of the syndication and arrears
+// processes (process_syndication.go, process_arrears.go) in this
+// component, on nc, which reaches JetStream for their leases, checkpoints
+// and deadlines. Every instance of the service may run them: one is
+// active, the others stand by. They send their steps through the client
+// (WithClient), which must be the service's system client.
+func WithProcesses(nc *nats.Conn) Option { return func(c *config) { c.nc = nc } }
+
 // WithClock decides with now instead of the wall clock (tests).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
@@ -66,6 +80,7 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	if !registry.Readable(dealsapi.BankOnboarded{}.EventType()) {
 		dealsapi.Register(registry)
 	}
+	RegisterProcesses(registry)
 	v := newView(registry)
 	return &Service{
 		store: store, registry: registry,
@@ -73,16 +88,59 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 		deals: svc.NewRepository(store, registry, svc.Decider[Deal]{Type: DealAggregate, Initial: func() Deal { return Deal{} }, Evolve: EvolveDeal, SnapshotSchema: "loan_deal.v1"}, c.repo),
 		loans: svc.NewRepository(store, registry, svc.Decider[Loan]{Type: LoanAggregate, Initial: func() Loan { return Loan{} }, Evolve: EvolveLoan, SnapshotSchema: "loan.v1"}, c.repo),
 		view:  v, follower: projections.NewFollower(Name, store, v.apply),
-		client: c.client, now: c.now, log: c.log.With("service", Name),
+		client: c.client, nc: c.nc, now: c.now, log: c.log.With("service", Name),
 	}
 }
 
-// Run feeds the views from the start of the log until ctx ends.
+// Run feeds the views from the start of the log, and runs the process
+// managers if WithProcesses, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.follower.Run(ctx, 0); err != nil && ctx.Err() == nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if s.nc != nil {
+		wg.Go(func() { runManager(ctx, s, SyndicationProcess()) })
+		wg.Go(func() { runManager(ctx, s, ArrearsProcess()) })
+	}
+	err := s.follower.Run(ctx, 0)
+	cancel()
+	wg.Wait()
+	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("deals: %w", err)
 	}
 	return nil
+}
+
+// runManager opens a process's manager (trying again while JetStream
+// does not answer) and runs it until ctx ends.
+func runManager[S any](ctx context.Context, s *Service, def process.Definition[S]) {
+	if s.client == nil {
+		s.log.Error("a process needs the service's system client (WithClient); it does not run", "process", def.Name)
+		return
+	}
+	wait := 200 * time.Millisecond
+	for {
+		m, err := process.New(ctx, def, process.Options{
+			Store: s.store, Registry: s.registry, Conn: s.nc, Sender: s.client, Logger: s.log,
+			Actor: svc.SystemActor(Name), // what the service's system client may send as
+		})
+		if err == nil {
+			if err := m.Run(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("process manager stopped", "process", def.Name, "err", err)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("process manager not open; trying again", "process", def.Name, "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
 }
 
 // Runtime is the service's operations on the bus.
@@ -118,6 +176,8 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(dealsapi.GetLoanEndpoint, s.getLoan),
 			svc.Handle(dealsapi.ListLoansEndpoint, s.listLoans),
 			svc.Handle(dealsapi.PreviewScheduleEndpoint, s.previewSchedule),
+			svc.Handle(dealsapi.SettleExposureEndpoint, s.settleExposure),
+			svc.Handle(dealsapi.OpenLoanEndpoint, s.openLoan),
 		)}
 }
 

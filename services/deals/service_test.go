@@ -139,9 +139,12 @@ func TestCommitmentsRaceForOneLimit(t *testing.T) {
 		h.proposed(d2, "co-2", bankID, deadline)
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
+		positions := make([]uint64, 2)
 		for i, d := range []string{d1, d2} {
 			wg.Go(func() {
-				_, _, errs[i] = call(h, dealsapi.CommitToDealEndpoint, bank, dealsapi.CommitToDeal{DealID: d, Amount: amt("6000000.00")})
+				var reply svc.Reply
+				_, reply, errs[i] = call(h, dealsapi.CommitToDealEndpoint, bank, dealsapi.CommitToDeal{DealID: d, Amount: amt("6000000.00")})
+				positions[i] = reply.Position
 			})
 		}
 		wg.Wait()
@@ -157,7 +160,8 @@ func TestCommitmentsRaceForOneLimit(t *testing.T) {
 		if won != 1 {
 			t.Fatalf("round %d: %d commitments won, want exactly 1 (%v)", round, won, errs)
 		}
-		b, _, err := call(h, dealsapi.GetBankEndpoint, bank, dealsapi.BankRef{BankID: bankID})
+		// Read the bank as of the winner's commitment.
+		b, _, err := call(h, dealsapi.GetBankEndpoint, bank, dealsapi.BankRef{BankID: bankID, After: max(positions[0], positions[1])})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -162,6 +162,9 @@ func EvolveLoan(l Loan, e events.Event, payload any) Loan {
 		l.Banks = l.withRepayment(p.Banks)
 	case dealsapi.PeriodOverdue:
 		l.OverdueThrough = max(l.OverdueThrough, p.Number)
+	case dealsapi.ArrearsCleared, dealsapi.LossAllocated:
+		// Derived: the overdue periods are paid, the loss as LoanDefaulted
+		// allocated it; the fold already shows both.
 	case dealsapi.EarlyRepaymentReceived:
 		l.PrincipalRepaid = l.PrincipalRepaid.Add(p.Principal)
 		k := slices.IndexFunc(l.Schedule, func(sp period) bool { return sp.number == p.Period })
@@ -366,6 +369,9 @@ func decideRepay(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.LoanAmo
 	}
 	r.Banks, r.OutstandingAfter = banks, l.Outstanding().Sub(r.Principal)
 	out := []events.Payload{r}
+	if l.inArrears() && !EvolveLoan(l, events.Event{Version: l.Version}, r).inArrears() {
+		out = append(out, dealsapi.ArrearsCleared{LoanID: l.ID, Through: l.OverdueThrough})
+	}
 	// Interest is paid before principal, and a period after the balance
 	// reaches zero asks for no interest: no principal left and no fees
 	// left means nothing is owed.
@@ -441,6 +447,16 @@ func decideRecordArrears(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi
 			DaysPastDue: int(today.Sub(in.Due).Hours() / 24)})
 	}
 	return out, nil
+}
+
+// inArrears reports whether a period recorded overdue is still unpaid.
+func (l Loan) inArrears() bool {
+	for i := l.Next; i < len(l.Schedule) && l.Schedule[i].number <= l.OverdueThrough; i++ {
+		if !l.Installment(i).settled() {
+			return true
+		}
+	}
+	return false
 }
 
 // day is the calendar day of t in UTC, at midnight.

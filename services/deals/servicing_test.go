@@ -221,7 +221,14 @@ func TestDefaultAndWarrant(t *testing.T) {
 			then: []events.Payload{dealsapi.LoanDefaulted{LoanID: "deal-1", Reason: "stopped paying",
 				Principal: amt("1000000"), Interest: amt("3625"), Loss: amt("1003625"),
 				Allocation: dealsapi.LossAllocation{Banks: amt("501812.50"), Fund: amt("100362.50"), RiskCompensationFund: amt("301087.50"), Insurer: amt("100362.50")},
-				BankLosses: []dealsapi.BankAmount{{BankID: "bank-lead", Amount: amt("301087.50")}, {BankID: "bank-b", Amount: amt("200725.00")}}}}},
+				BankLosses: []dealsapi.BankAmount{{BankID: "bank-lead", Amount: amt("301087.50")}, {BankID: "bank-b", Amount: amt("200725.00")}}},
+				// The same allocation, self-contained for the parties' books
+				// and the insurer's guarantee claim.
+				dealsapi.LossAllocated{LoanID: "deal-1", DealID: "deal-1", BorrowerID: "co-1", LeadBankID: "bank-lead", Loss: amt("1003625"),
+					Shares:     dealsapi.RiskSharing{Banks: dec("0.5"), Fund: dec("0.1"), RiskCompensationFund: dec("0.3"), Insurer: dec("0.1"), InsurerID: "ins-1"},
+					Allocation: dealsapi.LossAllocation{Banks: amt("501812.50"), Fund: amt("100362.50"), RiskCompensationFund: amt("301087.50"), Insurer: amt("100362.50")},
+					BankLosses: []dealsapi.BankAmount{{BankID: "bank-lead", Amount: amt("301087.50")}, {BankID: "bank-b", Amount: amt("200725.00")}},
+					FundID:     "fund-1", InsurerID: "ins-1"}}},
 		{name: "another bank in the loan cannot declare it", given: overdue, when: declare(bankB), code: fundbridge.EFORBIDDEN},
 		{name: "the platform does not declare defaults", given: overdue, when: declare(platform), code: fundbridge.EFORBIDDEN},
 		{name: "a repaid loan does not default", given: with(inRepayment(t), dealsapi.LoanRepaid{LoanID: "deal-1"}), when: declare(leadBank), code: fundbridge.ECONFLICT},

@@ -67,14 +67,21 @@ func LoanFor(a fundbridge.Actor, l Loan) (Loan, bool) {
 		}
 	case a.Role == fundbridge.RoleStartup:
 		l.Banks = slices.Clone(l.Banks)
+		unnamed := map[string]string{}
 		for i := range l.Banks {
 			if l.Banks[i].BankID != l.LeadBankID {
-				l.Banks[i].BankID = fmt.Sprintf("bank %d", i+1)
+				unnamed[l.Banks[i].BankID] = fmt.Sprintf("bank %d", i+1)
+				l.Banks[i].BankID = unnamed[l.Banks[i].BankID]
 			}
 		}
 		if l.Default != nil {
 			d := *l.Default
-			d.BankLosses = nil
+			d.BankLosses = slices.Clone(d.BankLosses)
+			for i, b := range d.BankLosses {
+				if name, ok := unnamed[b.BankID]; ok {
+					d.BankLosses[i].BankID = name
+				}
+			}
 			l.Default = &d
 		}
 	}

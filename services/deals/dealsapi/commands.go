@@ -158,6 +158,9 @@ type RiskSharingInput struct {
 	Fund                 string `json:"fund"`
 	RiskCompensationFund string `json:"risk_compensation_fund"`
 	Insurer              string `json:"insurer"`
+	// InsurerID optionally names the insurer (its org) whose guarantee
+	// cover takes the insurer's share: its claim follows a default.
+	InsurerID string `json:"insurer_id,omitempty"`
 }
 
 // ProposeDeal opens a deal for a company whose application asked for a
@@ -255,6 +258,9 @@ func (c ProposeDeal) riskSharing(fe *fieldErrors) RiskSharing {
 	shares.Fund, ok[1] = fe.fraction("risk_sharing.fund", r.Fund, true)
 	shares.RiskCompensationFund, ok[2] = fe.fraction("risk_sharing.risk_compensation_fund", r.RiskCompensationFund, true)
 	shares.Insurer, ok[3] = fe.fraction("risk_sharing.insurer", r.Insurer, true)
+	if r.InsurerID != "" && fe.ID("risk_sharing.insurer_id", r.InsurerID, maxIDLength, false) {
+		shares.InsurerID = r.InsurerID
+	}
 	if ok == [4]bool{true, true, true, true} {
 		if sum := decimal.Sum(shares.Banks, shares.Fund, shares.RiskCompensationFund, shares.Insurer); !sum.Equal(decimal.NewFromInt(1)) {
 			fe.Add("risk_sharing", fmt.Sprintf("the loss shares sum to %s; they must sum to exactly 1", sum))
@@ -385,4 +391,23 @@ func (c DeclareDefault) Validate() error {
 	fe.ID("loan_id", c.LoanID, maxIDLength, true)
 	fe.Text("reason", c.Reason, maxReasonLength, true)
 	return fe.Err("invalid default")
+}
+
+// SettleExposure brings a bank's exposure for a deal down to Target (the
+// platform: the syndication process after a book closes or a deal
+// expires). It never reserves: a bank already at or below Target is left
+// as it is, so settling again, or late, changes nothing.
+type SettleExposure struct {
+	BankID string       `json:"bank_id"`
+	DealID string       `json:"deal_id"`
+	Target money.Amount `json:"target"`
+	Reason string       `json:"reason"`
+}
+
+func (c SettleExposure) Validate() error {
+	var fe fieldErrors
+	fe.ID("bank_id", c.BankID, maxIDLength, true)
+	fe.ID("deal_id", c.DealID, maxIDLength, true)
+	fe.Text("reason", c.Reason, maxReasonLength, true)
+	return fe.Err("invalid settlement")
 }

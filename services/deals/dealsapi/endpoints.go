@@ -37,6 +37,8 @@ const (
 	OpGetLoan           = "loan.get"
 	OpListLoans         = "loan.list"
 	OpPreviewSchedule   = "schedule.preview"
+	OpSettleExposure    = "bank.settle_exposure"
+	OpOpenLoan          = "loan.open"
 )
 
 const (
@@ -54,6 +56,7 @@ var (
 	payers    = roles(fundbridge.RoleStartup, fundbridge.RoleBank, fundbridge.RoleOperator, fundbridge.RoleSystem)
 	readers   = roles(fundbridge.RoleStartup, fundbridge.RoleBank, fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem)
 	holders   = roles(fundbridge.RoleBank, fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem)
+	platform  = roles(fundbridge.RoleSystem)
 )
 
 func post(path, summary string) *svc.Route {
@@ -97,7 +100,7 @@ var (
 	RecordEquityEndpoint = svc.NewCommand[RecordEquityCommitted, DealView](Name, OpRecordEquity, roles(fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem),
 		post("/loan-deals/{deal_id}/equity", "Commit the fund's equity tranche (the fund's manager): taken from its dry powder; the deal closes when both tranches are in")).Doing("commit equity tranches")
 	ExpireDealEndpoint = svc.NewCommand[DealRef, DealView](Name, OpExpire, operators,
-		post("/loan-deals/{deal_id}/expire", "Expire a deal past its syndication deadline, releasing every commitment")).Doing("expire deals")
+		post("/loan-deals/{deal_id}/expire", "Manual override: expire a deal past its syndication deadline, releasing every commitment. The syndication process does this itself when the deadline (a durable timer) fires; an operator needs it only if that process is stopped")).Doing("expire deals")
 	GetDealEndpoint = svc.NewQuery[GetDeal, DealView](Name, OpGetDeal, readers,
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/loan-deals/{deal_id}", Tag: tag,
 			Summary: "A deal as the caller may see it: the lead bank the whole book, another bank its own line, the borrower the book without other banks' names, the fund its tranche"})
@@ -114,7 +117,7 @@ var (
 	ChargeFeeEndpoint = svc.NewCommand[ChargeFee, LoanView](Name, OpChargeFee, banks,
 		postLoan("/loans/{loan_id}/fees", "Charge the borrower a fee (the lead bank)")).Doing("charge fees")
 	RecordArrearsEndpoint = svc.NewCommand[LoanRef, LoanView](Name, OpRecordArrears, operators,
-		postLoan("/loans/{loan_id}/arrears", "Record every period unpaid after its due date, with days past due")).Doing("record arrears")
+		postLoan("/loans/{loan_id}/arrears", "Manual override: record every period unpaid after its due date, with days past due. The arrears process does this itself the day after each due date (a durable timer); an operator runs it by hand only to check at once")).Doing("record arrears")
 	RepayEarlyEndpoint = svc.NewCommand[LoanAmount, LoanView](Name, OpRepayEarly, payers,
 		postLoan("/loans/{loan_id}/early-repayments", "Repay early, partly or in full; the schedule of what remains is recomputed")).Doing("repay loans early")
 	DeclareDefaultEndpoint = svc.NewCommand[DeclareDefault, LoanView](Name, OpDeclareDefault, banks,
@@ -131,6 +134,11 @@ var (
 	PreviewScheduleEndpoint = svc.NewQuery[PreviewSchedule, SchedulePreview](Name, OpPreviewSchedule, nil,
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/schedules/preview", Tag: tagLoan,
 			Summary: "A repayment schedule for terms (any signed-in user): monthly rate = annual rate / 12, every figure half-up to the fen, the last period ends the balance at 0.00"})
+
+	// The syndication process's steps (services/deals, syndication
+	// process): the platform's only, on the bus only.
+	SettleExposureEndpoint = svc.NewCommand[SettleExposure, BankView](Name, OpSettleExposure, platform, nil).Doing("settle bank exposure")
+	OpenLoanEndpoint       = svc.NewCommand[DealRef, LoanView](Name, OpOpenLoan, platform, nil).Doing("open loans")
 )
 
 // Endpoints lists every endpoint of the service.
@@ -142,5 +150,6 @@ func Endpoints() []svc.Described {
 		DrawDownEndpoint, FixScheduleEndpoint, RepayEndpoint, ChargeFeeEndpoint, RecordArrearsEndpoint, RepayEarlyEndpoint,
 		DeclareDefaultEndpoint, ExerciseWarrantEndpoint, GetLoanEndpoint, ListLoansEndpoint,
 		PreviewScheduleEndpoint,
+		SettleExposureEndpoint, OpenLoanEndpoint,
 	}
 }

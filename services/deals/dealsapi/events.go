@@ -124,6 +124,9 @@ type RiskSharing struct {
 	Fund                 decimal.Decimal `json:"fund"`
 	RiskCompensationFund decimal.Decimal `json:"risk_compensation_fund"` // 风险补偿资金池
 	Insurer              decimal.Decimal `json:"insurer"`
+	// InsurerID names the insurer's org when the proposal did (an
+	// optional field added later: older deals name none).
+	InsurerID string `json:"insurer_id,omitempty"`
 }
 
 // Shares lists the fractions in the order losses are reported.
@@ -369,6 +372,13 @@ type PeriodOverdue struct {
 	DaysPastDue int          `json:"days_past_due"`
 }
 
+// ArrearsCleared: a repayment paid every period recorded overdue; the
+// loan is no longer in arrears.
+type ArrearsCleared struct {
+	LoanID  string `json:"loan_id"`
+	Through int    `json:"through_period"` // the last overdue period it paid
+}
+
 // EarlyRepaymentReceived prepays principal with the next period: that
 // period's interest, then principal beyond its own. The schedule of what
 // remains is recomputed (same method and end date) and written out.
@@ -411,6 +421,23 @@ type LoanDefaulted struct {
 	BankLosses []BankAmount   `json:"bank_losses"`
 }
 
+// LossAllocated is a default's loss as each party bears it, for the
+// parties' books and claims: recorded with LoanDefaulted, self-contained
+// (no need to fold the loan to know who the banks, the fund or the
+// insurer are). The insurer's part is a claim on its guarantee cover.
+type LossAllocated struct {
+	LoanID     string         `json:"loan_id"`
+	DealID     string         `json:"deal_id"` // the loan's deal (the same ID)
+	BorrowerID string         `json:"borrower_id"`
+	LeadBankID string         `json:"lead_bank_id"`
+	Loss       money.Amount   `json:"loss"`
+	Shares     RiskSharing    `json:"shares"`
+	Allocation LossAllocation `json:"allocation"`
+	BankLosses []BankAmount   `json:"bank_losses"`
+	FundID     string         `json:"fund_id"`              // the equity fund, bearing Allocation.Fund
+	InsurerID  string         `json:"insurer_id,omitempty"` // bearing Allocation.Insurer, if named
+}
+
 // WarrantExercised records the equity the warrant created: Amount at the
 // strike valuation, ownership = amount / (strike + amount).
 type WarrantExercised struct {
@@ -441,9 +468,11 @@ func (ScheduleFixed) EventType() string          { return "loan.schedule_fixed.v
 func (RepaymentReceived) EventType() string      { return "loan.repayment_received.v1" }
 func (FeeCharged) EventType() string             { return "loan.fee_charged.v1" }
 func (PeriodOverdue) EventType() string          { return "loan.period_overdue.v1" }
+func (ArrearsCleared) EventType() string         { return "loan.arrears_cleared.v1" }
 func (EarlyRepaymentReceived) EventType() string { return "loan.early_repayment_received.v1" }
 func (LoanRepaid) EventType() string             { return "loan.repaid.v1" }
 func (LoanDefaulted) EventType() string          { return "loan.defaulted.v1" }
+func (LossAllocated) EventType() string          { return "loan.loss_allocated.v1" }
 func (WarrantExercised) EventType() string       { return "loan.warrant_exercised.v1" }
 
 // Register adds the deals service's event types to r.
@@ -468,8 +497,10 @@ func Register(r *events.Registry) {
 	events.Register[RepaymentReceived](r, RepaymentReceived{}.EventType())
 	events.Register[FeeCharged](r, FeeCharged{}.EventType())
 	events.Register[PeriodOverdue](r, PeriodOverdue{}.EventType())
+	events.Register[ArrearsCleared](r, ArrearsCleared{}.EventType())
 	events.Register[EarlyRepaymentReceived](r, EarlyRepaymentReceived{}.EventType())
 	events.Register[LoanRepaid](r, LoanRepaid{}.EventType())
 	events.Register[LoanDefaulted](r, LoanDefaulted{}.EventType())
+	events.Register[LossAllocated](r, LossAllocated{}.EventType())
 	events.Register[WarrantExercised](r, WarrantExercised{}.EventType())
 }
