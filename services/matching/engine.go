@@ -97,6 +97,7 @@ type mandate struct {
 
 type app struct {
 	h         uint32
+	src       applicationsapi.ApplicationSubmitted // as submitted, with the company as it is now
 	info      matchingapi.Application
 	stageBit  uint8
 	layerBit  uint8
@@ -122,11 +123,14 @@ type Engine struct {
 	slots     int     // sectors plus one for a sector the engine does not know
 	bandTop   decimal.Decimal
 
-	funds   map[string]*fund
-	byOrg   map[string][]string
-	apps    map[string]*app
-	handles []*app
-	free    []uint32
+	funds map[string]*fund
+	byOrg map[string][]string
+	apps  map[string]*app
+	// byCompany holds each company's open applications, which follow it
+	// when it changes stage, layer, sector or city.
+	byCompany map[string]map[string]struct{}
+	handles   []*app
+	free      []uint32
 
 	fundBuckets []map[*fund]struct{}
 	appBuckets  []map[*app]struct{}
@@ -143,6 +147,7 @@ func NewEngine() *Engine {
 		sectorOf: map[fundbridge.Sector]int{}, cityOf: map[fundbridge.City]int{},
 		bandTop: decimal.NewFromInt(1 << 46),
 		funds:   map[string]*fund{}, byOrg: map[string][]string{}, apps: map[string]*app{},
+		byCompany: map[string]map[string]struct{}{},
 	}
 	for i, s := range fundbridge.Stages {
 		e.stageOf[s] = i
@@ -210,8 +215,9 @@ func (e *Engine) fundOrNew(id string) *fund {
 
 // SetMandate replaces a fund's mandate and rematches it against the open
 // applications its new mandate could take. It returns the applications
-// that newly match the fund.
-func (e *Engine) SetMandate(fundID string, m fundsapi.Mandate) (gained []string) {
+// whose matches changed: those that newly match the fund and those that
+// no longer do.
+func (e *Engine) SetMandate(fundID string, m fundsapi.Mandate) (changed []string) {
 	f := e.fundOrNew(fundID)
 	src := m
 	f.info.Mandate = &src
@@ -220,8 +226,9 @@ func (e *Engine) SetMandate(fundID string, m fundsapi.Mandate) (gained []string)
 }
 
 // SetDryPowder records a fund's dry powder after a commitment. Less dry
-// powder can only drop or rescore current matches; more may add some.
-func (e *Engine) SetDryPowder(fundID string, dry money.Amount) (gained []string) {
+// powder can only drop or rescore current matches; more may add some. It
+// returns the applications whose matches changed.
+func (e *Engine) SetDryPowder(fundID string, dry money.Amount) (changed []string) {
 	f := e.fundOrNew(fundID)
 	before := f.dry
 	f.info.DryPowder, f.dry = dry, fen(dry)
@@ -231,28 +238,36 @@ func (e *Engine) SetDryPowder(fundID string, dry money.Amount) (gained []string)
 	f.board.filter(func(h uint32) (uint8, bool) {
 		e.Evaluations++
 		score, ok := e.evaluate(f, e.handles[h], nil)
+		if !ok {
+			changed = append(changed, e.handles[h].info.ID)
+		}
 		return uint8(score), ok
 	})
-	return nil
+	return changed
 }
 
 // CloseFund takes a fund off every board; it stays known for its deals.
-func (e *Engine) CloseFund(fundID string) {
+// It returns the applications that matched it.
+func (e *Engine) CloseFund(fundID string) (changed []string) {
 	f := e.fundOrNew(fundID)
 	f.info.Open = false
 	e.unindexFund(f)
+	for _, h := range f.board.apps {
+		changed = append(changed, e.handles[h].info.ID)
+	}
 	f.board = board{}
+	return changed
 }
 
-// rematch rebuilds a fund's board from the applications in its buckets.
-func (e *Engine) rematch(f *fund) (gained []string) {
+// rematch rebuilds a fund's board from the applications in its buckets
+// and returns the applications that gained or lost the fund.
+func (e *Engine) rematch(f *fund) (changed []string) {
 	e.unindexFund(f)
 	old := f.board
 	f.board = board{}
-	if !f.info.Open || f.m == nil {
-		return nil
+	if f.info.Open && f.m != nil {
+		e.indexFund(f)
 	}
-	e.indexFund(f)
 	var entries []uint64
 	for _, b := range f.buckets {
 		for a := range e.appBuckets[b] {
@@ -263,12 +278,17 @@ func (e *Engine) rematch(f *fund) (gained []string) {
 			}
 			entries = append(entries, uint64(a.h)<<8|uint64(score))
 			if _, had := old.get(a.h); !had {
-				gained = append(gained, a.info.ID)
+				changed = append(changed, a.info.ID)
 			}
 		}
 	}
 	f.board = newBoard(entries)
-	return gained
+	for _, h := range old.apps {
+		if _, kept := f.board.get(h); !kept {
+			changed = append(changed, e.handles[h].info.ID)
+		}
+	}
+	return changed
 }
 
 func (e *Engine) indexFund(f *fund) {
@@ -368,6 +388,10 @@ func (e *Engine) OpenApplication(s applicationsapi.ApplicationSubmitted) int {
 	}
 	a := e.compileApp(s)
 	e.apps[a.info.ID] = a
+	if e.byCompany[s.CompanyID] == nil {
+		e.byCompany[s.CompanyID] = map[string]struct{}{}
+	}
+	e.byCompany[s.CompanyID][a.info.ID] = struct{}{}
 	if a.bucket == noBucket {
 		return 0
 	}
@@ -399,12 +423,38 @@ func (e *Engine) CloseApplication(id string) {
 		}
 	}
 	delete(e.apps, id)
+	if open := e.byCompany[a.src.CompanyID]; open != nil {
+		delete(open, id)
+		if len(open) == 0 {
+			delete(e.byCompany, a.src.CompanyID)
+		}
+	}
 	e.handles[a.h] = nil
 	e.free = append(e.free, a.h)
 }
 
+// MoveCompany rematches a company's open applications after it changed
+// stage, layer, sector or city: move gives the company as it is now from
+// the slice it was. Each application leaves the boards of funds it no
+// longer matches and joins those it now matches. It returns the
+// applications it moved.
+func (e *Engine) MoveCompany(companyID string, move func(applicationsapi.Slice) applicationsapi.Slice) (moved []string) {
+	for id := range e.byCompany[companyID] {
+		moved = append(moved, id)
+	}
+	slices.Sort(moved)
+	for _, id := range moved {
+		s := e.apps[id].src
+		s.Slice = move(s.Slice)
+		s.CompanyID = companyID
+		e.OpenApplication(s)
+	}
+	return moved
+}
+
 func (e *Engine) compileApp(s applicationsapi.ApplicationSubmitted) *app {
 	a := &app{
+		src: s,
 		info: matchingapi.Application{
 			ID: s.ApplicationID, CompanyName: s.CompanyName, Amount: s.AmountRequested,
 			Instruments: slices.Clone(s.Instruments), Slice: s.Slice,

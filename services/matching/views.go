@@ -36,8 +36,12 @@ const (
 type appState struct {
 	companyID string
 	status    string
-	matched   map[string]struct{} // funds in its application.matched.v1 events
-	reviewing map[string]struct{} // funds in its application.under_review.v1 events
+	matched   map[string]struct{} // funds its application.matched.v1 events hold and application.unmatched.v1 events have not taken back
+	// matchEvents counts its application.matched.v1 and .unmatched.v1
+	// events: the reactor's idempotency keys include it, so matching a
+	// fund again after removing it is a new command, not a replay.
+	matchEvents int
+	reviewing   map[string]struct{} // funds in its application.under_review.v1 events
 }
 
 func (a *appState) open() bool {
@@ -83,7 +87,7 @@ func newViews(registry *events.Registry) *views {
 // for the reactor. It never blocks on anything but the views' lock.
 func (v *views) apply(e events.Event) ([]task, error) {
 	kind, _, _ := strings.Cut(e.Type, ".")
-	if kind != "fund" && kind != "application" && kind != matchingapi.DealAggregate {
+	if kind != "fund" && kind != "application" && kind != "company" && kind != matchingapi.DealAggregate {
 		return nil, nil
 	}
 	e, payload, err := v.registry.Decode(e)
@@ -112,7 +116,20 @@ func (v *views) apply(e events.Event) ([]task, error) {
 	case fundsapi.CapitalReleased:
 		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
 	case fundsapi.FundClosed:
-		v.engine.CloseFund(p.FundID)
+		matchTasks(v.engine.CloseFund(p.FundID))
+
+	// Matching follows the company: its open applications are rematched
+	// as the company is now.
+	case applicationsapi.CompanyStageChanged:
+		matchTasks(v.engine.MoveCompany(p.CompanyID, func(s applicationsapi.Slice) applicationsapi.Slice {
+			s.Stage = p.To
+			return s
+		}))
+	case applicationsapi.CompanyProfileUpdated:
+		matchTasks(v.engine.MoveCompany(p.CompanyID, func(s applicationsapi.Slice) applicationsapi.Slice {
+			s.Layer, s.Sector, s.City = p.Layer, p.Sector, p.City
+			return s
+		}))
 
 	case applicationsapi.ApplicationDrafted:
 		v.app(p.ApplicationID, p.CompanyID).status = statusDraft
@@ -127,11 +144,28 @@ func (v *views) apply(e events.Event) ([]task, error) {
 			a.status = statusMatched
 		}
 		addTo(&a.matched, p.FundIDs...)
+		a.matchEvents++
+		// What was recorded may differ from the board by now.
+		if a.open() {
+			matchTasks([]string{p.ApplicationID})
+		}
 		// Reviews wait for their fund's match to be recorded.
 		for _, id := range v.dealsByApp[p.ApplicationID] {
 			if d := v.deals[id]; dealOpen(d) && d.Step != matchingapi.StepSourced {
 				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
 			}
+		}
+	case applicationsapi.ApplicationUnmatched:
+		a := v.app(p.ApplicationID, p.CompanyID)
+		for _, f := range p.FundIDs {
+			delete(a.matched, f)
+		}
+		if a.status == statusMatched && len(a.matched) == 0 {
+			a.status = statusSubmitted
+		}
+		a.matchEvents++
+		if a.open() {
+			matchTasks([]string{p.ApplicationID})
 		}
 	case applicationsapi.ApplicationUnderReview:
 		a := v.app(p.ApplicationID, p.CompanyID)

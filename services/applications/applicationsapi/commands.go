@@ -380,6 +380,12 @@ func (c MarkMatched) Validate() error {
 	return fe.Err("invalid match")
 }
 
+// MarkUnmatched is application.mark_unmatched, sent by matching when funds
+// recorded as matches no longer match.
+type MarkUnmatched MarkMatched
+
+func (c MarkUnmatched) Validate() error { return MarkMatched(c).Validate() }
+
 // MarkUnderReview is application.mark_under_review, sent when a fund
 // starts screening the application.
 type MarkUnderReview struct {
