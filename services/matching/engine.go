@@ -109,6 +109,8 @@ type app struct {
 	own         decimal.Decimal // amount / (valuation ask + amount), 10 places
 	hasOwn      bool
 	equity      bool
+	loan, pair  bool // wants a loan; wants it with equity (loan_plus_equity)
+	consent     bool // to share credit data with banks
 	bucket      int32
 }
 
@@ -135,6 +137,13 @@ type Engine struct {
 	fundBuckets []map[*fund]struct{}
 	appBuckets  []map[*app]struct{}
 
+	// Lending programmes (lending.go), in publication order, and the open
+	// applications that want a loan.
+	progs     map[string]*programme
+	progList  []*programme
+	loanApps  map[uint32]*app
+	bankNames map[string]string
+
 	// Evaluations counts the pairs changes evaluated (not explanations,
 	// which readers ask for concurrently), to check the index narrows work.
 	Evaluations uint64
@@ -148,6 +157,7 @@ func NewEngine() *Engine {
 		bandTop: decimal.NewFromInt(1 << 46),
 		funds:   map[string]*fund{}, byOrg: map[string][]string{}, apps: map[string]*app{},
 		byCompany: map[string]map[string]struct{}{},
+		progs:     map[string]*programme{}, loanApps: map[uint32]*app{}, bankNames: map[string]string{},
 	}
 	for i, s := range fundbridge.Stages {
 		e.stageOf[s] = i
@@ -369,19 +379,15 @@ func (e *Engine) compileMandate(src fundsapi.Mandate) *mandate {
 			m.excludedCompanies[c] = struct{}{}
 		}
 	}
-	span := m.max.Sub(m.min)
-	ten := decimal.NewFromInt(2 * centralityBands)
-	for k := range centralityBands {
-		off := span.Mul(decimal.NewFromInt(int64(centralityBands - 1 - k))).Div(ten)
-		m.lo[k], m.hi[k] = m.min.Add(off).Round(2), m.max.Sub(off).Round(2)
-	}
+	m.lo, m.hi = centrality(m.min, m.max)
 	m.maxOwn = src.MaxOwnership.Round(10)
 	m.capsOwnership = m.maxOwn.IsPositive()
 	return m
 }
 
 // OpenApplication indexes a submitted application and puts it on the
-// board of every fund it matches. It returns how many funds it matches.
+// board of every fund and programme it matches. It returns how many funds
+// it matches.
 func (e *Engine) OpenApplication(s applicationsapi.ApplicationSubmitted) int {
 	if _, open := e.apps[s.ApplicationID]; open {
 		e.CloseApplication(s.ApplicationID)
@@ -392,6 +398,7 @@ func (e *Engine) OpenApplication(s applicationsapi.ApplicationSubmitted) int {
 		e.byCompany[s.CompanyID] = map[string]struct{}{}
 	}
 	e.byCompany[s.CompanyID][a.info.ID] = struct{}{}
+	e.matchProgrammes(a)
 	if a.bucket == noBucket {
 		return 0
 	}
@@ -416,6 +423,7 @@ func (e *Engine) CloseApplication(id string) {
 	if a == nil {
 		return
 	}
+	e.unmatchProgrammes(a)
 	if a.bucket != noBucket {
 		delete(e.appBuckets[a.bucket], a)
 		for f := range e.fundBuckets[a.bucket] {
@@ -471,7 +479,11 @@ func (e *Engine) compileApp(s applicationsapi.ApplicationSubmitted) *app {
 	a.x2 = a.amount.Mul(decimal.NewFromInt(2)).Round(2)
 	a.x5 = a.amount.Mul(decimal.NewFromInt(5)).Round(2)
 	a.x10 = a.amount.Mul(decimal.NewFromInt(10)).Round(2)
-	a.equity = slices.Contains(s.Instruments, fundbridge.InstrumentEquity) || slices.Contains(s.Instruments, fundbridge.InstrumentLoanPlusEquity)
+	// Equity and loan_plus_equity want a fund; venture_loan and
+	// loan_plus_equity want a bank's programme.
+	a.loan, a.pair = wantsLoan(s.Instruments)
+	a.equity = a.pair || slices.Contains(s.Instruments, fundbridge.InstrumentEquity)
+	a.consent = s.CreditDataConsent
 	if i, ok := e.layerOf[s.Layer]; ok {
 		a.layerBit = 1 << i
 	}

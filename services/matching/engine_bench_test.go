@@ -139,6 +139,7 @@ func (g *market) application(i int) applicationsapi.ApplicationSubmitted {
 		Slice:         applicationsapi.Slice{CompanyID: fmt.Sprintf("c%d", i), Stage: stage, Layer: sector.Layer(), Sector: sector, City: g.city()},
 	}
 	s.AmountRequested = g.yuan(lo, hi)
+	s.CreditDataConsent = i%3 != 0 // from the index, so the random stream is what it always was
 	switch w := g.r.IntN(100); {
 	case w < 55:
 		s.Instruments = []fundbridge.Instrument{fundbridge.InstrumentEquity}

@@ -128,19 +128,27 @@ func TestEngineMandateChangeReportsGainedAndLost(t *testing.T) {
 }
 
 // The property: whatever happens (mandates, dry powder, funds closing,
-// applications opening and closing, companies moving), every fund's
-// board and every application's matches are exactly what evaluating the
+// programmes published and withdrawn, applications opening and closing,
+// companies moving), every fund's and programme's board, every
+// application's matches and its pairs are exactly what evaluating the
 // current state from scratch gives.
 func TestEngineMatchesAreAlwaysTheCurrentOnes(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		g := newMarket(seed)
 		e := NewEngine()
 		g.addFunds(e, 120)
+		g.addProgrammes(e, 40)
 		g.addApplications(e, 800)
 		sectors := fundbridge.AllSectors()
 		for i := range 300 {
 			fid := fmt.Sprintf("f%05d", g.r.IntN(120))
-			switch g.r.IntN(6) {
+			switch g.r.IntN(8) {
+			case 6:
+				bank, p := g.programme(g.r.IntN(60))
+				e.PublishProgramme(bank, p)
+			case 7:
+				bank, p := g.programme(g.r.IntN(60))
+				e.WithdrawProgramme(bank, p.ProgrammeID)
 			case 0:
 				e.SetMandate(fid, g.mandate())
 			case 1:
@@ -190,8 +198,16 @@ func checkAgainstScratch(t *testing.T, e *Engine, step string) {
 			fresh.CloseFund(id)
 		}
 	}
+	for _, p := range e.progList {
+		fresh.PublishProgramme(p.info.BankID, p.info.Programme)
+	}
 	for _, a := range e.apps {
 		fresh.OpenApplication(a.src)
+	}
+	for _, p := range e.progList {
+		if got, want := e.ProgrammeBoard(p.info.BankID, p.info.ProgrammeID), fresh.ProgrammeBoard(p.info.BankID, p.info.ProgrammeID); !slices.Equal(got, want) {
+			t.Fatalf("%s: programme %s board has %d matches, from scratch %d", step, p.info.ProgrammeID, len(got), len(want))
+		}
 	}
 	for id := range e.funds {
 		if got, want := e.FundBoard(id), fresh.FundBoard(id); !slices.Equal(got, want) {
@@ -201,6 +217,9 @@ func checkAgainstScratch(t *testing.T, e *Engine, step string) {
 	for id := range e.apps {
 		if got, want := e.ApplicationBoard(id), fresh.ApplicationBoard(id); !slices.Equal(got, want) {
 			t.Fatalf("%s: application %s matches %v, from scratch %v", step, id, fundIDs(got), fundIDs(want))
+		}
+		if got, want := e.Pairs(id, 20, nil), fresh.Pairs(id, 20, nil); !slices.Equal(got, want) {
+			t.Fatalf("%s: application %s pairs %v, from scratch %v", step, id, got, want)
 		}
 	}
 }

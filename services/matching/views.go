@@ -12,6 +12,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
@@ -87,7 +88,7 @@ func newViews(registry *events.Registry) *views {
 // for the reactor. It never blocks on anything but the views' lock.
 func (v *views) apply(e events.Event) ([]task, error) {
 	kind, _, _ := strings.Cut(e.Type, ".")
-	if kind != "fund" && kind != "application" && kind != "company" && kind != matchingapi.DealAggregate {
+	if kind != "fund" && kind != "application" && kind != "company" && kind != "bank" && kind != matchingapi.DealAggregate {
 		return nil, nil
 	}
 	e, payload, err := v.registry.Decode(e)
@@ -117,6 +118,15 @@ func (v *views) apply(e events.Event) ([]task, error) {
 		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
 	case fundsapi.FundClosed:
 		matchTasks(v.engine.CloseFund(p.FundID))
+
+	// Banks' lending programmes: matches stay in matching's views (the
+	// application records fund matches only), so they make no work.
+	case dealsapi.BankOnboarded:
+		v.engine.NameBank(p.BankID, p.Name)
+	case dealsapi.ProgrammePublished:
+		v.engine.PublishProgramme(p.BankID, p.Programme)
+	case dealsapi.ProgrammeWithdrawn:
+		v.engine.WithdrawProgramme(p.BankID, p.ProgrammeID)
 
 	// Matching follows the company: its open applications are rematched
 	// as the company is now.
@@ -277,13 +287,7 @@ func (v *views) fundMatches(actor fundbridge.Actor, q matchingapi.MatchesForFund
 		return matchingapi.FundMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
 	}
 	board := v.engine.FundBoard(q.FundID)
-	start := 0
-	if q.Cursor != "" {
-		key, id := pageAfter(q.Cursor)
-		start = sort.Search(len(board), func(i int) bool {
-			return cmp.Or(cmp.Compare(int64(-board[i].Score), key), strings.Compare(board[i].ApplicationID, id)) > 0
-		})
-	}
+	start := rankedPageStart(q.Cursor, len(board), func(i int) (int, string) { return board[i].Score, board[i].ApplicationID })
 	page := board[start:min(len(board), start+limitOr(q.Limit))]
 	out := matchingapi.FundMatches{FundID: q.FundID, Items: make([]matchingapi.FundMatch, 0, len(page))}
 	for _, m := range page {
@@ -316,6 +320,7 @@ func (v *views) applicationMatches(actor fundbridge.Actor, q matchingapi.Matches
 		ev, _ := v.engine.Explain(m.FundID, q.ApplicationID)
 		out.Items = append(out.Items, matchingapi.ApplicationMatch{FundID: f.ID, FundName: f.Name, FundType: f.Type, Score: m.Score, For: ev.For, Against: ev.Against})
 	}
+	out.Programmes = v.programmeItems(q.ApplicationID)
 	return out, nil
 }
 
@@ -394,6 +399,19 @@ func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) match
 		out.NextCursor = pageCursor(key(last), last.ID)
 	}
 	return out
+}
+
+// rankedPageStart is where the page after a cursor starts in a board
+// ranked by score descending, then ID.
+func rankedPageStart(after string, n int, at func(i int) (score int, id string)) int {
+	if after == "" {
+		return 0
+	}
+	key, id := pageAfter(after)
+	return sort.Search(n, func(i int) bool {
+		score, x := at(i)
+		return cmp.Or(cmp.Compare(int64(-score), key), strings.Compare(x, id)) > 0
+	})
 }
 
 // pageCursor is where a page sorted by a number, then an ID, ended.

@@ -14,6 +14,8 @@ const Name = "matching"
 const (
 	OpMatchesForFund        = "match.for_fund"
 	OpMatchesForApplication = "match.for_application"
+	OpMatchesForProgramme   = "match.for_programme"
+	OpPairs                 = "match.pairs"
 	OpSource                = "deal.source"
 	OpAdvance               = "deal.advance"
 	OpPass                  = "deal.pass"
@@ -51,6 +53,14 @@ var (
 		[]fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem},
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/applications/{application_id}/matches", Tag: "matching",
 			Summary: "The funds an application matched"}).Doing("see an application's matches")
+	MatchesForProgrammeEndpoint = svc.NewQuery[MatchesForProgramme, ProgrammeMatches](Name, OpMatchesForProgramme,
+		[]fundbridge.Role{fundbridge.RoleBank, fundbridge.RoleOperator, fundbridge.RoleSystem},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/banks/{bank_id}/programmes/{programme_id}/matches", Tag: "matching",
+			Summary: "Applications matched to a bank's lending programme, ranked, with reasons"}).Doing("see a programme's matches")
+	PairsEndpoint = svc.NewQuery[PairsForApplication, Pairs](Name, OpPairs,
+		[]fundbridge.Role{fundbridge.RoleStartup, fundbridge.RoleFundManager, fundbridge.RoleBank, fundbridge.RoleOperator, fundbridge.RoleSystem},
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/applications/{application_id}/pairs", Tag: "matching",
+			Summary: "Fund and bank pairs for a loan-plus-equity application, ranked together"}).Doing("see pairs")
 	SourceDealEndpoint = svc.NewCommand[SourceDeal, Deal](Name, OpSource, managers,
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/deals", Tag: "deals", Created: true, Summary: "Source a deal from a match"}).Doing("source deals")
 	ListDealsEndpoint = svc.NewQuery[ListDeals, DealList](Name, OpList, viewers,
@@ -82,7 +92,7 @@ var (
 // Endpoints lists every endpoint of the service.
 func Endpoints() []svc.Described {
 	return []svc.Described{
-		MatchesForFundEndpoint, MatchesForApplicationEndpoint, SourceDealEndpoint, ListDealsEndpoint, GetDealEndpoint,
+		MatchesForFundEndpoint, MatchesForApplicationEndpoint, MatchesForProgrammeEndpoint, PairsEndpoint, SourceDealEndpoint, ListDealsEndpoint, GetDealEndpoint,
 		AdvanceDealEndpoint, PassDealEndpoint, IssueTermSheetEndpoint, AcceptTermSheetEndpoint, DeclineTermSheetEndpoint, CloseDealEndpoint,
 		HoldClosingEndpoint, CompleteClosingEndpoint, AbandonClosingEndpoint,
 	}
