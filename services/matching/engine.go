@@ -72,7 +72,7 @@ func (ev *Evaluation) con(format string, args ...any) {
 
 type fund struct {
 	info  FundInfo
-	dry   decimal.Decimal // dry powder at 2 places, so comparisons need no rescaling
+	dry   int64 // dry powder in fen
 	m     *mandate
 	board board
 	// buckets the fund sits in, to leave them on a mandate change or close.
@@ -88,10 +88,11 @@ type mandate struct {
 	cities            uint32
 	restrictCities    bool
 	excludedCompanies map[string]struct{}
-	min, max          decimal.Decimal
+	min, max          int64 // fen
 	// lo[k]..hi[k] is the middle (k+1)/centralityBands of the ticket range.
-	lo, hi        [centralityBands]decimal.Decimal
+	lo, hi        [centralityBands]int64
 	maxOwn        decimal.Decimal // 10 places
+	maxOwnE10     int64           // maxOwn × 10^10, to compare as integers
 	capsOwnership bool
 }
 
@@ -103,10 +104,11 @@ type app struct {
 	layerBit  uint8
 	sectorBit uint32 // 0 for a sector the engine does not know
 	cityBit   uint32
-	amount    decimal.Decimal // 2 places
+	amount    int64 // fen
 	// the amount times 2, 5 and 10, to grade dry-powder headroom by comparison
-	x2, x5, x10 decimal.Decimal
+	x2, x5, x10 int64
 	own         decimal.Decimal // amount / (valuation ask + amount), 10 places
+	ownE10      int64           // own × 10^10 (own is at most 1)
 	hasOwn      bool
 	equity      bool
 	loan, pair  bool // wants a loan; wants it with equity (loan_plus_equity)
@@ -123,7 +125,6 @@ type Engine struct {
 	sectors   []fundbridge.Sector
 	sectorLay []uint8 // layer bit of each sector
 	slots     int     // sectors plus one for a sector the engine does not know
-	bandTop   decimal.Decimal
 
 	funds map[string]*fund
 	byOrg map[string][]string
@@ -154,7 +155,6 @@ func NewEngine() *Engine {
 	e := &Engine{
 		stageOf: map[fundbridge.Stage]int{}, layerOf: map[fundbridge.Layer]int{},
 		sectorOf: map[fundbridge.Sector]int{}, cityOf: map[fundbridge.City]int{},
-		bandTop: decimal.NewFromInt(1 << 46),
 		funds:   map[string]*fund{}, byOrg: map[string][]string{}, apps: map[string]*app{},
 		byCompany: map[string]map[string]struct{}{},
 		progs:     map[string]*programme{}, loanApps: map[uint32]*app{}, bankNames: map[string]string{},
@@ -186,19 +186,24 @@ func (e *Engine) bucket(stage, slot, band int) int32 {
 
 // band is the log2 band of an amount's whole yuan. It only picks buckets;
 // every decision compares decimals.
-func (e *Engine) band(d decimal.Decimal) int {
-	if d.Sign() <= 0 {
+func (e *Engine) band(fen int64) int {
+	yuan := fen / 100
+	if yuan <= 0 {
 		return 0
 	}
-	if d.Cmp(e.bandTop) >= 0 {
+	if yuan >= 1<<46 {
 		return amountBands - 1
 	}
-	return bits.Len64(uint64(d.IntPart()))
+	return bits.Len64(uint64(yuan))
 }
 
-// fen is an amount at exactly two places: decimals of one exponent
-// compare without allocating.
-func fen(a money.Amount) decimal.Decimal { return a.Decimal().Round(2) }
+// fen is an amount in fen. Amounts have at most two places and are at
+// most ¥10 trillion (money.Parse), so every one fits an int64 exactly and
+// the hot path compares integers rather than decimals.
+func fen(a money.Amount) int64 { return a.Decimal().Shift(2).IntPart() }
+
+// yuanOf shows fen as an amount.
+func yuanOf(fen int64) money.Amount { return money.FromDecimal(decimal.New(fen, -2)) }
 
 // RegisterFund adds a fund, open, its dry powder its committed capital.
 func (e *Engine) RegisterFund(id, managerOrg, name string, typ fundsapi.FundType, committed money.Amount) {
@@ -242,7 +247,7 @@ func (e *Engine) SetDryPowder(fundID string, dry money.Amount) (changed []string
 	f := e.fundOrNew(fundID)
 	before := f.dry
 	f.info.DryPowder, f.dry = dry, fen(dry)
-	if f.dry.Cmp(before) > 0 {
+	if f.dry > before {
 		return e.rematch(f)
 	}
 	f.board.filter(func(h uint32) (uint8, bool) {
@@ -303,7 +308,7 @@ func (e *Engine) rematch(f *fund) (changed []string) {
 
 func (e *Engine) indexFund(f *fund) {
 	m := f.m
-	if m.min.Cmp(m.max) > 0 {
+	if m.min > m.max {
 		return
 	}
 	lo, hi := e.band(m.min), e.band(m.max)
@@ -347,7 +352,7 @@ func (m *mandate) accepts(slot int, layerBit uint8) bool {
 func (e *Engine) compileMandate(src fundsapi.Mandate) *mandate {
 	// Fresh copies, allocated together, so one evaluation's comparisons
 	// touch few cache lines.
-	m := &mandate{src: src, min: fen(src.TicketMin).Copy(), max: fen(src.TicketMax).Copy(), restrictCities: len(src.Cities) > 0}
+	m := &mandate{src: src, min: fen(src.TicketMin), max: fen(src.TicketMax), restrictCities: len(src.Cities) > 0}
 	for _, s := range src.Stages {
 		if i, ok := e.stageOf[s]; ok {
 			m.stages |= 1 << i
@@ -381,6 +386,7 @@ func (e *Engine) compileMandate(src fundsapi.Mandate) *mandate {
 	}
 	m.lo, m.hi = centrality(m.min, m.max)
 	m.maxOwn = src.MaxOwnership.Round(10)
+	m.maxOwnE10 = m.maxOwn.Shift(10).IntPart()
 	m.capsOwnership = m.maxOwn.IsPositive()
 	return m
 }
@@ -474,11 +480,10 @@ func (e *Engine) compileApp(s applicationsapi.ApplicationSubmitted) *app {
 		a.info.Valuation = &v
 		if post := v.Add(s.AmountRequested); post.IsPositive() {
 			a.own, a.hasOwn = s.AmountRequested.Ratio(post).Round(10), true
+			a.ownE10 = a.own.Shift(10).IntPart()
 		}
 	}
-	a.x2 = a.amount.Mul(decimal.NewFromInt(2)).Round(2)
-	a.x5 = a.amount.Mul(decimal.NewFromInt(5)).Round(2)
-	a.x10 = a.amount.Mul(decimal.NewFromInt(10)).Round(2)
+	a.x2, a.x5, a.x10 = 2*a.amount, 5*a.amount, 10*a.amount
 	// Equity and loan_plus_equity want a fund; venture_loan and
 	// loan_plus_equity want a bank's programme.
 	a.loan, a.pair = wantsLoan(s.Instruments)
@@ -596,13 +601,13 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 
 	need := a.amount // what the fund would have to put in
 	switch {
-	case a.amount.Cmp(m.min) < 0:
+	case a.amount < m.min:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
 		why.con("ticket %s below fund minimum %s", a.info.Amount.Human(), m.src.TicketMin.Human())
-	case a.amount.Cmp(m.max) > 0:
+	case a.amount > m.max:
 		if why == nil {
 			return 0, false
 		}
@@ -611,7 +616,7 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 		why.con("ticket %s above fund maximum %s", a.info.Amount.Human(), m.src.TicketMax.Human())
 	default:
 		k := 0
-		for k < centralityBands-1 && (a.amount.Cmp(m.lo[k]) < 0 || a.amount.Cmp(m.hi[k]) > 0) {
+		for k < centralityBands-1 && (a.amount < m.lo[k] || a.amount > m.hi[k]) {
 			k++
 		}
 		score += 20 - 4*k
@@ -629,29 +634,29 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 	}
 
 	switch {
-	case f.dry.Cmp(m.min) < 0:
+	case f.dry < m.min:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
 		why.con("dry powder %s below fund minimum ticket %s", f.info.DryPowder.Human(), m.src.TicketMin.Human())
-	case f.dry.Cmp(need) < 0:
+	case f.dry < need:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
-		why.con("dry powder %s cannot cover ticket %s", f.info.DryPowder.Human(), money.FromDecimal(need).Human())
-	case f.dry.Cmp(a.x10) >= 0:
+		why.con("dry powder %s cannot cover ticket %s", f.info.DryPowder.Human(), yuanOf(need).Human())
+	case f.dry >= a.x10:
 		score += 15
 		if why != nil {
 			why.pro("dry powder %s is over 10x the ticket", f.info.DryPowder.Human())
 		}
-	case f.dry.Cmp(a.x5) >= 0:
+	case f.dry >= a.x5:
 		score += 12
 		if why != nil {
 			why.pro("dry powder %s is over 5x the ticket", f.info.DryPowder.Human())
 		}
-	case f.dry.Cmp(a.x2) >= 0:
+	case f.dry >= a.x2:
 		score += 8
 		if why != nil {
 			why.pro("dry powder %s is over 2x the ticket", f.info.DryPowder.Human())
@@ -703,7 +708,7 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 		if why != nil {
 			why.pro("ownership %s at the valuation ask; the fund sets no maximum", percent(a.own))
 		}
-	case a.own.Cmp(m.maxOwn) <= 0:
+	case a.ownE10 <= m.maxOwnE10:
 		score += 20
 		if why != nil {
 			why.pro("ownership %s at the valuation ask is within fund maximum %s", percent(a.own), percent(m.maxOwn))

@@ -223,3 +223,35 @@ func checkAgainstScratch(t *testing.T, e *Engine, step string) {
 		}
 	}
 }
+
+// The benchmark's baseline and the engine agree on the pairs, on a small
+// market, so the figures compare the same work.
+func TestBenchLoanPlusEquityAgreesWithBruteForce(t *testing.T) {
+	rs, err := BenchLoanPlusEquity(t.Context(), BenchConfig{Funds: 300, Programmes: 60, Open: 300, Batch: 20, Rounds: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Pairs != 5 || rs[0].Baseline <= 0 || rs[0].Met == nil {
+		t.Fatalf("results = %+v", rs)
+	}
+	g := newMarket(9)
+	e := NewEngine()
+	g.addFunds(e, 300)
+	g.addProgrammes(e, 60)
+	paired := 0
+	for i := range 200 {
+		s := g.application(i)
+		s.Instruments, s.CreditDataConsent = []fundbridge.Instrument{fundbridge.InstrumentLoanPlusEquity}, true
+		e.OpenApplication(s)
+		got, want := e.Pairs(s.ApplicationID, 20, nil), e.bruteForcePairs(s, 20)
+		if !slices.Equal(got, want) {
+			t.Fatalf("application %s: pairs %v, brute force %v", s.ApplicationID, got, want)
+		}
+		if len(got) > 0 {
+			paired++
+		}
+	}
+	if paired < 20 {
+		t.Errorf("only %d of 200 applications have pairs: the market is too thin to test", paired)
+	}
+}

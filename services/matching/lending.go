@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 )
@@ -54,8 +52,8 @@ type programme struct {
 	sectors        uint32
 	cities         uint32
 	restrictCities bool
-	min, max       decimal.Decimal
-	lo, hi         [centralityBands]decimal.Decimal
+	min, max       int64 // fen
+	lo, hi         [centralityBands]int64
 	board          board
 }
 
@@ -126,7 +124,7 @@ func (e *Engine) boardChanges(before, after board) (changed []string) {
 func (e *Engine) compileProgramme(bankID string, src dealsapi.Programme) programme {
 	p := programme{
 		info: ProgrammeInfo{BankID: bankID, BankName: e.bankNames[bankID], Programme: src},
-		min:  fen(src.LoanMin).Copy(), max: fen(src.LoanMax).Copy(), restrictCities: len(src.Cities) > 0,
+		min:  fen(src.LoanMin), max: fen(src.LoanMax), restrictCities: len(src.Cities) > 0,
 	}
 	p.stages = bitsOf[uint8](e.stageOf, src.Stages)
 	p.layers = bitsOf[uint8](e.layerOf, src.Layers)
@@ -149,15 +147,19 @@ func bitsOf[B uint8 | uint32, T comparable](index map[T]int, values []T) B {
 
 // centrality splits [min, max] into nested middles: lo[k]..hi[k] is the
 // middle (k+1)/centralityBands of the range.
-func centrality(min, max decimal.Decimal) (lo, hi [centralityBands]decimal.Decimal) {
-	span := max.Sub(min)
-	ten := decimal.NewFromInt(2 * centralityBands)
+// Bounds are in fen, each rounded half-up.
+func centrality(min, max int64) (lo, hi [centralityBands]int64) {
+	span := max - min
+	const d = 2 * centralityBands
 	for k := range centralityBands {
-		off := span.Mul(decimal.NewFromInt(int64(centralityBands - 1 - k))).Div(ten)
-		lo[k], hi[k] = min.Add(off).Round(2), max.Sub(off).Round(2)
+		n := span * int64(centralityBands-1-k) // the offset is n/d
+		lo[k], hi[k] = halfUp(min*d+n, d), halfUp(max*d-n, d)
 	}
 	return lo, hi
 }
+
+// halfUp is x/d rounded half-up, for x ≥ 0 and d > 0.
+func halfUp(x, d int64) int64 { return (2*x + d) / (2 * d) }
 
 // matchProgrammes puts a newly opened application on the board of every
 // programme it fits.
@@ -195,9 +197,8 @@ func (e *Engine) unmatchProgrammes(a *app) {
 // data consent given 10, not asked for and not given 5; a loan plus equity
 // with a programme that wants an equity partner 20, any other fit 15.
 func (e *Engine) evaluateProgramme(p *programme, a *app, why *Evaluation) (int, bool) {
-	if why == nil && (!a.loan || a.stageBit&p.stages == 0 && p.stages != 0 || p.restrictCities && a.cityBit&p.cities == 0 ||
-		p.info.RequiresEquityPartner && !a.pair || p.info.NeedsCreditConsent && !a.consent) {
-		return 0, false
+	if why == nil {
+		return scoreProgramme(p, a)
 	}
 	ok, score := true, 0
 	fail := func(format string, args ...any) {
@@ -236,13 +237,13 @@ func (e *Engine) evaluateProgramme(p *programme, a *app, why *Evaluation) (int, 
 		fail("sector %s is outside programme (sectors %s; layers %s)", a.info.Sector, list(p.info.Sectors), list(p.info.Layers))
 	}
 	switch {
-	case a.amount.Cmp(p.min) < 0:
+	case a.amount < p.min:
 		fail("loan %s below programme minimum %s", a.info.Amount.Human(), p.info.LoanMin.Human())
-	case a.amount.Cmp(p.max) > 0:
+	case a.amount > p.max:
 		fail("loan %s above programme maximum %s", a.info.Amount.Human(), p.info.LoanMax.Human())
 	default:
 		k := 0
-		for k < centralityBands-1 && (a.amount.Cmp(p.lo[k]) < 0 || a.amount.Cmp(p.hi[k]) > 0) {
+		for k < centralityBands-1 && (a.amount < p.lo[k] || a.amount > p.hi[k]) {
 			k++
 		}
 		pro(20-4*k, "loan %s is within programme range %s–%s", a.info.Amount.Human(), p.info.LoanMin.Human(), p.info.LoanMax.Human())
@@ -276,6 +277,44 @@ func (e *Engine) evaluateProgramme(p *programme, a *app, why *Evaluation) (int, 
 	}
 	if !ok {
 		return 0, false
+	}
+	return score, true
+}
+
+// scoreProgramme is evaluateProgramme without the explanation: the hot
+// path, which formats nothing. The tests hold both to the same verdicts.
+func scoreProgramme(p *programme, a *app) (int, bool) {
+	if !a.loan || p.stages != 0 && a.stageBit&p.stages == 0 || p.restrictCities && a.cityBit&p.cities == 0 ||
+		p.info.RequiresEquityPartner && !a.pair || p.info.NeedsCreditConsent && !a.consent || a.amount < p.min || a.amount > p.max {
+		return 0, false
+	}
+	score := 15 + 10 + 15 // stage, city listed, any fit of the equity-partner rule
+	switch {
+	case p.sectors == 0 && p.layers == 0:
+		score += 10
+	case a.sectorBit&p.sectors != 0:
+		score += 25
+	case a.layerBit&p.layers != 0:
+		score += 15
+	default:
+		return 0, false
+	}
+	k := 0
+	for k < centralityBands-1 && (a.amount < p.lo[k] || a.amount > p.hi[k]) {
+		k++
+	}
+	score += 20 - 4*k
+	if !p.restrictCities {
+		score -= 3
+	}
+	switch {
+	case a.consent:
+		score += 10
+	default:
+		score += 5
+	}
+	if p.info.RequiresEquityPartner {
+		score += 5
 	}
 	return score, true
 }
