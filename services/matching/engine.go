@@ -155,7 +155,7 @@ func NewEngine() *Engine {
 	e := &Engine{
 		stageOf: map[fundbridge.Stage]int{}, layerOf: map[fundbridge.Layer]int{},
 		sectorOf: map[fundbridge.Sector]int{}, cityOf: map[fundbridge.City]int{},
-		funds:   map[string]*fund{}, byOrg: map[string][]string{}, apps: map[string]*app{},
+		funds: map[string]*fund{}, byOrg: map[string][]string{}, apps: map[string]*app{},
 		byCompany: map[string]map[string]struct{}{},
 		progs:     map[string]*programme{}, loanApps: map[uint32]*app{}, bankNames: map[string]string{},
 	}
