@@ -231,7 +231,7 @@ func TestBenchLoanPlusEquityAgreesWithBruteForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 1 || rs[0].Pairs != 5 || rs[0].Baseline <= 0 || rs[0].Met == nil {
+	if len(rs) != 2 || rs[0].Pairs != 5 || rs[0].Baseline <= 0 || rs[0].Met == nil {
 		t.Fatalf("results = %+v", rs)
 	}
 	g := newMarket(9)

@@ -209,9 +209,9 @@ func (q ListDeals) Validate() error {
 // FundMatch is one application on a fund's board.
 type FundMatch struct {
 	Application
-	Score    int      `json:"score"`
-	For      []string `json:"reasons_for"`
-	Against  []string `json:"reasons_against"`
+	Score    int      `json:"score" jsonschema_description:"0-100, a perfect fit is 100; only applications that pass every hard filter are listed."`
+	For      []string `json:"reasons_for" jsonschema_description:"What fits, in plain words, about the company as it is now."`
+	Against  []string `json:"reasons_against" jsonschema_description:"What fits less well (never a failed hard filter: those are not listed)."`
 	DealID   string   `json:"deal_id,omitempty"` // when the fund has sourced it
 	DealStep Step     `json:"deal_step,omitempty"`
 }
@@ -228,7 +228,7 @@ type ApplicationMatch struct {
 	FundID   string            `json:"fund_id"`
 	FundName string            `json:"fund_name"`
 	FundType fundsapi.FundType `json:"fund_type"`
-	Score    int               `json:"score"`
+	Score    int               `json:"score" jsonschema_description:"0-100, a perfect fit is 100."`
 	For      []string          `json:"reasons_for"`
 	Against  []string          `json:"reasons_against"`
 }
