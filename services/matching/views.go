@@ -11,9 +11,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
-	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
-	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
@@ -67,6 +65,7 @@ func has(m map[string]struct{}, id string) bool {
 // position 0: the match engine, the applications' lifecycles, the deals.
 type views struct {
 	registry *events.Registry
+	folds    projections.Folds
 
 	mu           sync.RWMutex
 	engine       *Engine
@@ -75,13 +74,19 @@ type views struct {
 	dealsByFund  map[string][]string
 	dealsByApp   map[string][]string
 	dealsByOwner map[string][]string // company ID → deal IDs
+
+	// The event being folded and the reactor's work it makes (under mu).
+	cause taskCause
+	work  []task
 }
 
 func newViews(registry *events.Registry) *views {
-	return &views{
+	v := &views{
 		registry: registry, engine: NewEngine(), apps: map[string]*appState{}, deals: map[string]matchingapi.Deal{},
 		dealsByFund: map[string][]string{}, dealsByApp: map[string][]string{}, dealsByOwner: map[string][]string{},
 	}
+	v.registerFolds()
+	return v
 }
 
 // apply folds one event into the views and returns the work it makes
@@ -98,118 +103,18 @@ func (v *views) apply(e events.Event) ([]task, error) {
 	if err != nil {
 		return nil, err
 	}
-	cause := taskCause{correlation: e.CorrelationID, causation: e.ID}
+	if p, ok := payload.(events.Payload); !ok || !v.folds.Handles(p.EventType()) {
+		return nil, nil
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var out []task
-	matchTasks := func(appIDs []string) {
-		for _, id := range appIDs {
-			out = append(out, task{key: taskKey{kind: taskMatch, id: id}, cause: cause})
-		}
+	v.cause, v.work = taskCause{correlation: e.CorrelationID, causation: e.ID}, nil
+	if err := v.folds.Apply(e, payload); err != nil {
+		return nil, err
 	}
-	switch p := payload.(type) {
-	case fundsapi.FundRegistered:
-		v.engine.RegisterFund(p.FundID, p.ManagerOrg, p.Name, p.Type, p.CommittedCapital)
-	case fundsapi.MandateSet:
-		matchTasks(v.engine.SetMandate(p.FundID, p.Mandate))
-	case fundsapi.CapitalCommitted:
-		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
-	case fundsapi.CapitalReleased:
-		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
-	case fundsapi.FundClosed:
-		matchTasks(v.engine.CloseFund(p.FundID))
-
-	// Banks' lending programmes: matches stay in matching's views (the
-	// application records fund matches only), so they make no work.
-	case dealsapi.BankOnboarded:
-		v.engine.NameBank(p.BankID, p.Name)
-	case dealsapi.ProgrammePublished:
-		v.engine.PublishProgramme(p.BankID, p.Programme)
-	case dealsapi.ProgrammeWithdrawn:
-		v.engine.WithdrawProgramme(p.BankID, p.ProgrammeID)
-
-	// Matching follows the company: its open applications are rematched
-	// as the company is now.
-	case applicationsapi.CompanyStageChanged:
-		matchTasks(v.engine.MoveCompany(p.CompanyID, func(s applicationsapi.Slice) applicationsapi.Slice {
-			s.Stage = p.To
-			return s
-		}))
-	case applicationsapi.CompanyProfileUpdated:
-		matchTasks(v.engine.MoveCompany(p.CompanyID, func(s applicationsapi.Slice) applicationsapi.Slice {
-			s.Layer, s.Sector, s.City = p.Layer, p.Sector, p.City
-			return s
-		}))
-
-	case applicationsapi.ApplicationDrafted:
-		v.app(p.ApplicationID, p.CompanyID).status = statusDraft
-	case applicationsapi.ApplicationSubmitted:
-		v.app(p.ApplicationID, p.CompanyID).status = statusSubmitted
-		if v.engine.OpenApplication(p) > 0 {
-			matchTasks([]string{p.ApplicationID})
-		}
-	case applicationsapi.ApplicationMatched:
-		a := v.app(p.ApplicationID, p.CompanyID)
-		if a.status == statusSubmitted {
-			a.status = statusMatched
-		}
-		addTo(&a.matched, p.FundIDs...)
-		a.matchEvents++
-		// What was recorded may differ from the board by now.
-		if a.open() {
-			matchTasks([]string{p.ApplicationID})
-		}
-		// Reviews wait for their fund's match to be recorded.
-		for _, id := range v.dealsByApp[p.ApplicationID] {
-			if d := v.deals[id]; dealOpen(d) && d.Step != matchingapi.StepSourced {
-				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
-			}
-		}
-	case applicationsapi.ApplicationUnmatched:
-		a := v.app(p.ApplicationID, p.CompanyID)
-		for _, f := range p.FundIDs {
-			delete(a.matched, f)
-		}
-		if a.status == statusMatched && len(a.matched) == 0 {
-			a.status = statusSubmitted
-		}
-		a.matchEvents++
-		if a.open() {
-			matchTasks([]string{p.ApplicationID})
-		}
-	case applicationsapi.ApplicationUnderReview:
-		a := v.app(p.ApplicationID, p.CompanyID)
-		a.status = statusUnderReview
-		addTo(&a.reviewing, p.FundID)
-	case applicationsapi.ApplicationFunded:
-		a := v.app(p.ApplicationID, p.CompanyID)
-		a.status = statusFunded
-		v.engine.CloseApplication(p.ApplicationID)
-	case applicationsapi.ApplicationWithdrawn:
-		v.closeApp(p.ApplicationID, p.CompanyID, statusWithdrawn)
-	case applicationsapi.ApplicationRejected:
-		v.closeApp(p.ApplicationID, p.CompanyID, statusRejected)
-	case applicationsapi.ApplicationExpired:
-		v.closeApp(p.ApplicationID, p.CompanyID, statusExpired)
-	// application.updated.v1 only changes a draft; the submission carries
-	// the terms matching uses.
-
-	case matchingapi.DealSourced, matchingapi.DealAdvanced, matchingapi.DealPassed, matchingapi.TermSheetIssued, matchingapi.TermSheetAccepted, matchingapi.TermSheetDeclined, matchingapi.DealClosed,
-		matchingapi.DealClosingStarted, matchingapi.DealClosingAbandoned:
-		id := strings.TrimPrefix(e.StreamID, matchingapi.DealAggregate+"-")
-		before, known := v.deals[id]
-		d := evolveDeal(before, e, payload)
-		v.deals[id] = d
-		if !known && dealExists(d) {
-			v.dealsByFund[d.FundID] = append(v.dealsByFund[d.FundID], id)
-			v.dealsByApp[d.ApplicationID] = append(v.dealsByApp[d.ApplicationID], id)
-			v.dealsByOwner[d.CompanyID] = append(v.dealsByOwner[d.CompanyID], id)
-		}
-		if p, ok := payload.(matchingapi.DealAdvanced); ok && p.To == matchingapi.StepScreening {
-			out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
-		}
-	}
-	return out, nil
+	work := v.work
+	v.work = nil
+	return work, nil
 }
 
 func (v *views) app(id, companyID string) *appState {
