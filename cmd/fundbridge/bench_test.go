@@ -71,12 +71,12 @@ func TestBenchQuick(t *testing.T) {
 	}
 	for _, s := range []string{"store/append/single/fsync/c64/vs-batched", "store/load/snapshot+tail0-99", "store/replay/store",
 		"commands/command/application.draft/fsync/c64", "http/writes", "http/raw-publish/fsync/c64", "lag/ack-to-lifecycle-view",
-		"rebuild/all"} {
+		"rebuild/all", "matching/loan_plus_equity"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("no figure %s", s)
 		}
 	}
-	for _, s := range []string{"store", "commands", "http", "lag", "rebuild"} {
+	for _, s := range []string{"store", "commands", "http", "lag", "rebuild", "matching"} {
 		if !strings.Contains(stdout.String(), s+"/memory") {
 			t.Errorf("no peak memory of %s", s)
 		}

@@ -61,6 +61,8 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/funds", nil, []string{"fund manager", "other fund manager", "operator"}, []string{"startup", "other startup", "bank", "insurer"}},
 		{"GET", "/api/v1/funds/" + fund, nil, []string{"fund manager", "operator"}, nil},
 		{"GET", "/api/v1/funds/" + fund + "/matches", nil, []string{"fund manager", "operator"}, []string{"startup", "other startup", "bank", "insurer"}},
+		{"GET", "/api/v1/applications/" + app + "/pairs", nil, []string{"startup", "operator"}, []string{"insurer"}},
+		{"GET", "/api/v1/banks/no-bank/programmes/none/matches", nil, nil, []string{"startup", "other startup", "fund manager", "other fund manager", "insurer"}},
 		{"GET", "/api/v1/deals", nil, []string{"startup", "other startup", "fund manager", "other fund manager", "operator"}, []string{"bank", "insurer"}},
 		{"GET", "/api/v1/deals/" + deal, nil, []string{"startup", "fund manager", "operator"}, []string{"bank", "insurer"}},
 		{"GET", "/api/v1/streams/application-" + app + "/events", nil, []string{"startup", "operator"}, []string{"bank", "insurer"}},

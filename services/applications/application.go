@@ -82,6 +82,12 @@ func evolveApplication(a Application, e events.Event, payload any) Application {
 		if a.Status == applicationsapi.StatusSubmitted {
 			moveTo(applicationsapi.StatusMatched, "")
 		}
+	case applicationsapi.ApplicationUnmatched:
+		a.Slice = p.Slice
+		a.FundIDs = slices.DeleteFunc(slices.Clone(a.FundIDs), func(f string) bool { return slices.Contains(p.FundIDs, f) })
+		if a.Status == applicationsapi.StatusMatched && len(a.FundIDs) == 0 {
+			moveTo(applicationsapi.StatusSubmitted, "no fund matches it any more")
+		}
 	case applicationsapi.ApplicationUnderReview:
 		a.Slice = p.Slice
 		if !slices.Contains(a.ReviewedBy, p.FundID) {
@@ -219,6 +225,26 @@ func markMatched(a Application, c Company, cmd applicationsapi.MarkMatched) ([]e
 		return nil, nil
 	}
 	return []events.Payload{applicationsapi.ApplicationMatched{ApplicationID: a.ID, FundIDs: fresh, Slice: c.slice()}}, nil
+}
+
+// markUnmatched decides application.mark_unmatched: the funds listed that
+// are recorded as matches are removed; others change nothing. A matched
+// application left with no fund goes back to submitted; one under review
+// stays so (its deals go on).
+func markUnmatched(a Application, c Company, cmd applicationsapi.MarkUnmatched) ([]events.Payload, error) {
+	if !in(a.Status, applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview) {
+		return nil, illegal(a, "unmatched")
+	}
+	var gone []string
+	for _, f := range cmd.FundIDs {
+		if a.matchedTo(f) && !slices.Contains(gone, f) {
+			gone = append(gone, f)
+		}
+	}
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	return []events.Payload{applicationsapi.ApplicationUnmatched{ApplicationID: a.ID, FundIDs: gone, Slice: c.slice()}}, nil
 }
 
 // markUnderReview decides application.mark_under_review. Several funds may

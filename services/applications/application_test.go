@@ -2,6 +2,7 @@ package applications
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -254,6 +255,46 @@ func TestApplicationMarkMatched(t *testing.T) {
 	})
 	t.Run("a fund twice", func(t *testing.T) {
 		check(t, d, histories()[applicationsapi.StatusSubmitted], match("f1", "f1"), refused{code: fundbridge.EINVALID, field: "fund_ids[1]"})
+	})
+}
+
+func TestApplicationMarkUnmatched(t *testing.T) {
+	d := applicationDecider()
+	unmatch := func(funds ...string) func(Application) ([]events.Payload, error) {
+		return validated(applicationsapi.MarkUnmatched{ApplicationID: "app1", FundIDs: funds}, func(a Application, cmd applicationsapi.MarkUnmatched) ([]events.Payload, error) {
+			return markUnmatched(a, company(t, fundbridge.StageSeed), cmd)
+		})
+	}
+	unmatched := func(funds ...string) events.Payload {
+		return applicationsapi.ApplicationUnmatched{ApplicationID: "app1", FundIDs: funds, Slice: seedSlice()}
+	}
+	t.Run("from each status", func(t *testing.T) {
+		lifecycle(t, []applicationsapi.Status{applicationsapi.StatusSubmitted, applicationsapi.StatusMatched, applicationsapi.StatusUnderReview}, unmatch("f2"), func(s applicationsapi.Status) []events.Payload {
+			if s == applicationsapi.StatusSubmitted {
+				return nil // nothing was matched
+			}
+			return []events.Payload{unmatched("f2")}
+		})
+	})
+	t.Run("only recorded funds are removed", func(t *testing.T) {
+		check(t, d, histories()[applicationsapi.StatusMatched], unmatch("f9", "f1"), []events.Payload{unmatched("f1")})
+	})
+	t.Run("no funds", func(t *testing.T) {
+		check(t, d, histories()[applicationsapi.StatusMatched], unmatch(), refused{code: fundbridge.EINVALID, field: "fund_ids"})
+	})
+	t.Run("the last fund gone sends a matched application back to submitted", func(t *testing.T) {
+		a := fold(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1", "f2")))
+		if a.Status != applicationsapi.StatusSubmitted || len(a.FundIDs) != 0 {
+			t.Errorf("status %s, funds %v; want submitted with none", a.Status, a.FundIDs)
+		}
+		a = fold(t, append(histories()[applicationsapi.StatusUnderReview], unmatched("f1", "f2")))
+		if a.Status != applicationsapi.StatusUnderReview || len(a.FundIDs) != 0 || len(a.ReviewedBy) != 1 {
+			t.Errorf("under review: status %s, funds %v, reviewed by %v; want under review, none, f1", a.Status, a.FundIDs, a.ReviewedBy)
+		}
+		a = fold(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1"), matched("f3", "f1")))
+		if !slices.Equal(a.FundIDs, []string{"f2", "f3", "f1"}) {
+			t.Errorf("funds %v after a removal and a new match, want f2 f3 f1", a.FundIDs)
+		}
 	})
 }
 

@@ -85,6 +85,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(applicationsapi.SubmitApplicationEndpoint, s.submit, now),
 			svc.Handle(applicationsapi.WithdrawApplicationEndpoint, s.withdraw, now),
 			svc.Handle(applicationsapi.MarkMatchedEndpoint, s.markMatched, now),
+			svc.Handle(applicationsapi.MarkUnmatchedEndpoint, s.markUnmatched, now),
 			svc.Handle(applicationsapi.MarkUnderReviewEndpoint, s.markUnderReview, now),
 			svc.Handle(applicationsapi.MarkFundedEndpoint, s.markFunded, now),
 			svc.Handle(applicationsapi.ReserveApplicationEndpoint, s.reserve, now),
@@ -197,6 +198,12 @@ func (s *Service) withdraw(ctx context.Context, req *svc.Request, cmd applicatio
 func (s *Service) markMatched(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkMatched) (svc.Result[applicationsapi.ApplicationView], error) {
 	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
 		return markMatched(a, c, cmd)
+	})
+}
+
+func (s *Service) markUnmatched(ctx context.Context, req *svc.Request, cmd applicationsapi.MarkUnmatched) (svc.Result[applicationsapi.ApplicationView], error) {
+	return s.executeApplication(ctx, req, cmd.ApplicationID, func(a Application, c Company) ([]events.Payload, error) {
+		return markUnmatched(a, c, cmd)
 	})
 }
 

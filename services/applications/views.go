@@ -181,7 +181,10 @@ func (v *views) canSeeApplication(actor fundbridge.Actor, a Application) bool {
 	case fundbridge.RoleStartup:
 		return actor.OrgID != "" && a.Slice.CompanyID == actor.OrgID
 	case fundbridge.RoleFundManager:
-		return slices.ContainsFunc(a.FundIDs, v.ownFunds(actor))
+		// A fund that took it under review keeps seeing it after the match
+		// is gone (the company or the mandate changed): its deal goes on.
+		own := v.ownFunds(actor)
+		return slices.ContainsFunc(a.FundIDs, own) || slices.ContainsFunc(a.ReviewedBy, own)
 	}
 	return false
 }

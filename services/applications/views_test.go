@@ -53,6 +53,15 @@ func TestViewsLearnFundManagersInAnyOrder(t *testing.T) {
 	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("listed %+v, %v", page, err)
 	}
+
+	// The company changes and f1 no longer matches: once f1 reviews the
+	// application its manager still sees it, without the match.
+	feed("application-app1", underReview("f1"))
+	feed("application-app1", applicationsapi.ApplicationUnmatched{ApplicationID: "app1", FundIDs: []string{"f1"}, Slice: seedSlice()})
+	a, err = v.application(fm, "app1")
+	if err != nil || asJSON(a.FundIDs) != `[]` || asJSON(a.ReviewedBy) != `["f1"]` {
+		t.Fatalf("after the match went, the reviewing manager sees %+v, %v", a, err)
+	}
 }
 
 func TestPaginateWalksEveryItemOnce(t *testing.T) {

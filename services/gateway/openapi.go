@@ -128,6 +128,9 @@ func operation(s *schemas, rt Route) map[string]any {
 		"tags":        []string{rt.Tag},
 		"x-service":   e.Service,
 	}
+	if rt.Description != "" {
+		op["description"] = rt.Description
+	}
 	if rt.Public {
 		op["security"] = []any{}
 	}

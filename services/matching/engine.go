@@ -72,7 +72,7 @@ func (ev *Evaluation) con(format string, args ...any) {
 
 type fund struct {
 	info  FundInfo
-	dry   decimal.Decimal // dry powder at 2 places, so comparisons need no rescaling
+	dry   int64 // dry powder in fen
 	m     *mandate
 	board board
 	// buckets the fund sits in, to leave them on a mandate change or close.
@@ -88,26 +88,31 @@ type mandate struct {
 	cities            uint32
 	restrictCities    bool
 	excludedCompanies map[string]struct{}
-	min, max          decimal.Decimal
+	min, max          int64 // fen
 	// lo[k]..hi[k] is the middle (k+1)/centralityBands of the ticket range.
-	lo, hi        [centralityBands]decimal.Decimal
+	lo, hi        [centralityBands]int64
 	maxOwn        decimal.Decimal // 10 places
+	maxOwnE10     int64           // maxOwn × 10^10, to compare as integers
 	capsOwnership bool
 }
 
 type app struct {
 	h         uint32
+	src       applicationsapi.ApplicationSubmitted // as submitted, with the company as it is now
 	info      matchingapi.Application
 	stageBit  uint8
 	layerBit  uint8
 	sectorBit uint32 // 0 for a sector the engine does not know
 	cityBit   uint32
-	amount    decimal.Decimal // 2 places
+	amount    int64 // fen
 	// the amount times 2, 5 and 10, to grade dry-powder headroom by comparison
-	x2, x5, x10 decimal.Decimal
+	x2, x5, x10 int64
 	own         decimal.Decimal // amount / (valuation ask + amount), 10 places
+	ownE10      int64           // own × 10^10 (own is at most 1)
 	hasOwn      bool
 	equity      bool
+	loan, pair  bool // wants a loan; wants it with equity (loan_plus_equity)
+	consent     bool // to share credit data with banks
 	bucket      int32
 }
 
@@ -120,16 +125,25 @@ type Engine struct {
 	sectors   []fundbridge.Sector
 	sectorLay []uint8 // layer bit of each sector
 	slots     int     // sectors plus one for a sector the engine does not know
-	bandTop   decimal.Decimal
 
-	funds   map[string]*fund
-	byOrg   map[string][]string
-	apps    map[string]*app
-	handles []*app
-	free    []uint32
+	funds map[string]*fund
+	byOrg map[string][]string
+	apps  map[string]*app
+	// byCompany holds each company's open applications, which follow it
+	// when it changes stage, layer, sector or city.
+	byCompany map[string]map[string]struct{}
+	handles   []*app
+	free      []uint32
 
 	fundBuckets []map[*fund]struct{}
 	appBuckets  []map[*app]struct{}
+
+	// Lending programmes (lending.go), in publication order, and the open
+	// applications that want a loan.
+	progs     map[string]*programme
+	progList  []*programme
+	loanApps  map[uint32]*app
+	bankNames map[string]string
 
 	// Evaluations counts the pairs changes evaluated (not explanations,
 	// which readers ask for concurrently), to check the index narrows work.
@@ -141,8 +155,9 @@ func NewEngine() *Engine {
 	e := &Engine{
 		stageOf: map[fundbridge.Stage]int{}, layerOf: map[fundbridge.Layer]int{},
 		sectorOf: map[fundbridge.Sector]int{}, cityOf: map[fundbridge.City]int{},
-		bandTop: decimal.NewFromInt(1 << 46),
-		funds:   map[string]*fund{}, byOrg: map[string][]string{}, apps: map[string]*app{},
+		funds: map[string]*fund{}, byOrg: map[string][]string{}, apps: map[string]*app{},
+		byCompany: map[string]map[string]struct{}{},
+		progs:     map[string]*programme{}, loanApps: map[uint32]*app{}, bankNames: map[string]string{},
 	}
 	for i, s := range fundbridge.Stages {
 		e.stageOf[s] = i
@@ -171,19 +186,24 @@ func (e *Engine) bucket(stage, slot, band int) int32 {
 
 // band is the log2 band of an amount's whole yuan. It only picks buckets;
 // every decision compares decimals.
-func (e *Engine) band(d decimal.Decimal) int {
-	if d.Sign() <= 0 {
+func (e *Engine) band(fen int64) int {
+	yuan := fen / 100
+	if yuan <= 0 {
 		return 0
 	}
-	if d.Cmp(e.bandTop) >= 0 {
+	if yuan >= 1<<46 {
 		return amountBands - 1
 	}
-	return bits.Len64(uint64(d.IntPart()))
+	return bits.Len64(uint64(yuan))
 }
 
-// fen is an amount at exactly two places: decimals of one exponent
-// compare without allocating.
-func fen(a money.Amount) decimal.Decimal { return a.Decimal().Round(2) }
+// fen is an amount in fen. Amounts have at most two places and are at
+// most ¥10 trillion (money.Parse), so every one fits an int64 exactly and
+// the hot path compares integers rather than decimals.
+func fen(a money.Amount) int64 { return a.Decimal().Shift(2).IntPart() }
+
+// yuanOf shows fen as an amount.
+func yuanOf(fen int64) money.Amount { return money.FromDecimal(decimal.New(fen, -2)) }
 
 // RegisterFund adds a fund, open, its dry powder its committed capital.
 func (e *Engine) RegisterFund(id, managerOrg, name string, typ fundsapi.FundType, committed money.Amount) {
@@ -210,8 +230,9 @@ func (e *Engine) fundOrNew(id string) *fund {
 
 // SetMandate replaces a fund's mandate and rematches it against the open
 // applications its new mandate could take. It returns the applications
-// that newly match the fund.
-func (e *Engine) SetMandate(fundID string, m fundsapi.Mandate) (gained []string) {
+// whose matches changed: those that newly match the fund and those that
+// no longer do.
+func (e *Engine) SetMandate(fundID string, m fundsapi.Mandate) (changed []string) {
 	f := e.fundOrNew(fundID)
 	src := m
 	f.info.Mandate = &src
@@ -220,39 +241,48 @@ func (e *Engine) SetMandate(fundID string, m fundsapi.Mandate) (gained []string)
 }
 
 // SetDryPowder records a fund's dry powder after a commitment. Less dry
-// powder can only drop or rescore current matches; more may add some.
-func (e *Engine) SetDryPowder(fundID string, dry money.Amount) (gained []string) {
+// powder can only drop or rescore current matches; more may add some. It
+// returns the applications whose matches changed.
+func (e *Engine) SetDryPowder(fundID string, dry money.Amount) (changed []string) {
 	f := e.fundOrNew(fundID)
 	before := f.dry
 	f.info.DryPowder, f.dry = dry, fen(dry)
-	if f.dry.Cmp(before) > 0 {
+	if f.dry > before {
 		return e.rematch(f)
 	}
 	f.board.filter(func(h uint32) (uint8, bool) {
 		e.Evaluations++
 		score, ok := e.evaluate(f, e.handles[h], nil)
+		if !ok {
+			changed = append(changed, e.handles[h].info.ID)
+		}
 		return uint8(score), ok
 	})
-	return nil
+	return changed
 }
 
 // CloseFund takes a fund off every board; it stays known for its deals.
-func (e *Engine) CloseFund(fundID string) {
+// It returns the applications that matched it.
+func (e *Engine) CloseFund(fundID string) (changed []string) {
 	f := e.fundOrNew(fundID)
 	f.info.Open = false
 	e.unindexFund(f)
+	for _, h := range f.board.apps {
+		changed = append(changed, e.handles[h].info.ID)
+	}
 	f.board = board{}
+	return changed
 }
 
-// rematch rebuilds a fund's board from the applications in its buckets.
-func (e *Engine) rematch(f *fund) (gained []string) {
+// rematch rebuilds a fund's board from the applications in its buckets
+// and returns the applications that gained or lost the fund.
+func (e *Engine) rematch(f *fund) (changed []string) {
 	e.unindexFund(f)
 	old := f.board
 	f.board = board{}
-	if !f.info.Open || f.m == nil {
-		return nil
+	if f.info.Open && f.m != nil {
+		e.indexFund(f)
 	}
-	e.indexFund(f)
 	var entries []uint64
 	for _, b := range f.buckets {
 		for a := range e.appBuckets[b] {
@@ -263,17 +293,22 @@ func (e *Engine) rematch(f *fund) (gained []string) {
 			}
 			entries = append(entries, uint64(a.h)<<8|uint64(score))
 			if _, had := old.get(a.h); !had {
-				gained = append(gained, a.info.ID)
+				changed = append(changed, a.info.ID)
 			}
 		}
 	}
 	f.board = newBoard(entries)
-	return gained
+	for _, h := range old.apps {
+		if _, kept := f.board.get(h); !kept {
+			changed = append(changed, e.handles[h].info.ID)
+		}
+	}
+	return changed
 }
 
 func (e *Engine) indexFund(f *fund) {
 	m := f.m
-	if m.min.Cmp(m.max) > 0 {
+	if m.min > m.max {
 		return
 	}
 	lo, hi := e.band(m.min), e.band(m.max)
@@ -317,7 +352,7 @@ func (m *mandate) accepts(slot int, layerBit uint8) bool {
 func (e *Engine) compileMandate(src fundsapi.Mandate) *mandate {
 	// Fresh copies, allocated together, so one evaluation's comparisons
 	// touch few cache lines.
-	m := &mandate{src: src, min: fen(src.TicketMin).Copy(), max: fen(src.TicketMax).Copy(), restrictCities: len(src.Cities) > 0}
+	m := &mandate{src: src, min: fen(src.TicketMin), max: fen(src.TicketMax), restrictCities: len(src.Cities) > 0}
 	for _, s := range src.Stages {
 		if i, ok := e.stageOf[s]; ok {
 			m.stages |= 1 << i
@@ -349,25 +384,27 @@ func (e *Engine) compileMandate(src fundsapi.Mandate) *mandate {
 			m.excludedCompanies[c] = struct{}{}
 		}
 	}
-	span := m.max.Sub(m.min)
-	ten := decimal.NewFromInt(2 * centralityBands)
-	for k := range centralityBands {
-		off := span.Mul(decimal.NewFromInt(int64(centralityBands - 1 - k))).Div(ten)
-		m.lo[k], m.hi[k] = m.min.Add(off).Round(2), m.max.Sub(off).Round(2)
-	}
+	m.lo, m.hi = centrality(m.min, m.max)
 	m.maxOwn = src.MaxOwnership.Round(10)
+	m.maxOwnE10 = m.maxOwn.Shift(10).IntPart()
 	m.capsOwnership = m.maxOwn.IsPositive()
 	return m
 }
 
 // OpenApplication indexes a submitted application and puts it on the
-// board of every fund it matches. It returns how many funds it matches.
+// board of every fund and programme it matches. It returns how many funds
+// it matches.
 func (e *Engine) OpenApplication(s applicationsapi.ApplicationSubmitted) int {
 	if _, open := e.apps[s.ApplicationID]; open {
 		e.CloseApplication(s.ApplicationID)
 	}
 	a := e.compileApp(s)
 	e.apps[a.info.ID] = a
+	if e.byCompany[s.CompanyID] == nil {
+		e.byCompany[s.CompanyID] = map[string]struct{}{}
+	}
+	e.byCompany[s.CompanyID][a.info.ID] = struct{}{}
+	e.matchProgrammes(a)
 	if a.bucket == noBucket {
 		return 0
 	}
@@ -392,6 +429,7 @@ func (e *Engine) CloseApplication(id string) {
 	if a == nil {
 		return
 	}
+	e.unmatchProgrammes(a)
 	if a.bucket != noBucket {
 		delete(e.appBuckets[a.bucket], a)
 		for f := range e.fundBuckets[a.bucket] {
@@ -399,12 +437,38 @@ func (e *Engine) CloseApplication(id string) {
 		}
 	}
 	delete(e.apps, id)
+	if open := e.byCompany[a.src.CompanyID]; open != nil {
+		delete(open, id)
+		if len(open) == 0 {
+			delete(e.byCompany, a.src.CompanyID)
+		}
+	}
 	e.handles[a.h] = nil
 	e.free = append(e.free, a.h)
 }
 
+// MoveCompany rematches a company's open applications after it changed
+// stage, layer, sector or city: move gives the company as it is now from
+// the slice it was. Each application leaves the boards of funds it no
+// longer matches and joins those it now matches. It returns the
+// applications it moved.
+func (e *Engine) MoveCompany(companyID string, move func(applicationsapi.Slice) applicationsapi.Slice) (moved []string) {
+	for id := range e.byCompany[companyID] {
+		moved = append(moved, id)
+	}
+	slices.Sort(moved)
+	for _, id := range moved {
+		s := e.apps[id].src
+		s.Slice = move(s.Slice)
+		s.CompanyID = companyID
+		e.OpenApplication(s)
+	}
+	return moved
+}
+
 func (e *Engine) compileApp(s applicationsapi.ApplicationSubmitted) *app {
 	a := &app{
+		src: s,
 		info: matchingapi.Application{
 			ID: s.ApplicationID, CompanyName: s.CompanyName, Amount: s.AmountRequested,
 			Instruments: slices.Clone(s.Instruments), Slice: s.Slice,
@@ -416,12 +480,15 @@ func (e *Engine) compileApp(s applicationsapi.ApplicationSubmitted) *app {
 		a.info.Valuation = &v
 		if post := v.Add(s.AmountRequested); post.IsPositive() {
 			a.own, a.hasOwn = s.AmountRequested.Ratio(post).Round(10), true
+			a.ownE10 = a.own.Shift(10).IntPart()
 		}
 	}
-	a.x2 = a.amount.Mul(decimal.NewFromInt(2)).Round(2)
-	a.x5 = a.amount.Mul(decimal.NewFromInt(5)).Round(2)
-	a.x10 = a.amount.Mul(decimal.NewFromInt(10)).Round(2)
-	a.equity = slices.Contains(s.Instruments, fundbridge.InstrumentEquity) || slices.Contains(s.Instruments, fundbridge.InstrumentLoanPlusEquity)
+	a.x2, a.x5, a.x10 = 2*a.amount, 5*a.amount, 10*a.amount
+	// Equity and loan_plus_equity want a fund; venture_loan and
+	// loan_plus_equity want a bank's programme.
+	a.loan, a.pair = wantsLoan(s.Instruments)
+	a.equity = a.pair || slices.Contains(s.Instruments, fundbridge.InstrumentEquity)
+	a.consent = s.CreditDataConsent
 	if i, ok := e.layerOf[s.Layer]; ok {
 		a.layerBit = 1 << i
 	}
@@ -534,13 +601,13 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 
 	need := a.amount // what the fund would have to put in
 	switch {
-	case a.amount.Cmp(m.min) < 0:
+	case a.amount < m.min:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
 		why.con("ticket %s below fund minimum %s", a.info.Amount.Human(), m.src.TicketMin.Human())
-	case a.amount.Cmp(m.max) > 0:
+	case a.amount > m.max:
 		if why == nil {
 			return 0, false
 		}
@@ -549,7 +616,7 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 		why.con("ticket %s above fund maximum %s", a.info.Amount.Human(), m.src.TicketMax.Human())
 	default:
 		k := 0
-		for k < centralityBands-1 && (a.amount.Cmp(m.lo[k]) < 0 || a.amount.Cmp(m.hi[k]) > 0) {
+		for k < centralityBands-1 && (a.amount < m.lo[k] || a.amount > m.hi[k]) {
 			k++
 		}
 		score += 20 - 4*k
@@ -567,29 +634,29 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 	}
 
 	switch {
-	case f.dry.Cmp(m.min) < 0:
+	case f.dry < m.min:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
 		why.con("dry powder %s below fund minimum ticket %s", f.info.DryPowder.Human(), m.src.TicketMin.Human())
-	case f.dry.Cmp(need) < 0:
+	case f.dry < need:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
-		why.con("dry powder %s cannot cover ticket %s", f.info.DryPowder.Human(), money.FromDecimal(need).Human())
-	case f.dry.Cmp(a.x10) >= 0:
+		why.con("dry powder %s cannot cover ticket %s", f.info.DryPowder.Human(), yuanOf(need).Human())
+	case f.dry >= a.x10:
 		score += 15
 		if why != nil {
 			why.pro("dry powder %s is over 10x the ticket", f.info.DryPowder.Human())
 		}
-	case f.dry.Cmp(a.x5) >= 0:
+	case f.dry >= a.x5:
 		score += 12
 		if why != nil {
 			why.pro("dry powder %s is over 5x the ticket", f.info.DryPowder.Human())
 		}
-	case f.dry.Cmp(a.x2) >= 0:
+	case f.dry >= a.x2:
 		score += 8
 		if why != nil {
 			why.pro("dry powder %s is over 2x the ticket", f.info.DryPowder.Human())
@@ -641,7 +708,7 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 		if why != nil {
 			why.pro("ownership %s at the valuation ask; the fund sets no maximum", percent(a.own))
 		}
-	case a.own.Cmp(m.maxOwn) <= 0:
+	case a.ownE10 <= m.maxOwnE10:
 		score += 20
 		if why != nil {
 			why.pro("ownership %s at the valuation ask is within fund maximum %s", percent(a.own), percent(m.maxOwn))

@@ -275,14 +275,14 @@ func TestEngineRematchesOnMandateChange(t *testing.T) {
 	}
 
 	before := e.Evaluations
-	gained := e.SetMandate("f1", testMandate(func(m *fundsapi.Mandate) {
+	changed := e.SetMandate("f1", testMandate(func(m *fundsapi.Mandate) {
 		m.Stages = []fundbridge.Stage{fundbridge.StageSeed, fundbridge.StageGrowth}
 		m.Sectors = []fundbridge.Sector{"nlp"}
 		m.TicketMin = yuanM(1)
 	}))
-	slices.Sort(gained)
-	if !slices.Equal(gained, []string{"growth-nlp"}) {
-		t.Errorf("gained = %v, want growth-nlp", gained)
+	slices.Sort(changed)
+	if !slices.Equal(changed, []string{"growth-cv", "growth-nlp"}) {
+		t.Errorf("changed = %v, want growth-cv (lost) and growth-nlp (gained)", changed)
 	}
 	if board := ids(e.FundBoard("f1")); !slices.Equal(board, []string{"growth-nlp"}) {
 		t.Errorf("board = %v: growth-cv left, growth-nlp joined", board)
@@ -345,8 +345,8 @@ func TestEngineDryPowderDropRemovesMatches(t *testing.T) {
 	e := engineWith(testMandate(),
 		testApplication("a10", func(a *applicationsapi.ApplicationSubmitted) { a.AmountRequested = yuanM(10) }),
 		testApplication("a30"))
-	if gained := e.SetDryPowder("f1", yuanM(20)); len(gained) != 0 {
-		t.Errorf("less dry powder gained %v", gained)
+	if changed := e.SetDryPowder("f1", yuanM(20)); !slices.Equal(changed, []string{"a30"}) {
+		t.Errorf("less dry powder changed %v, want a30 (lost)", changed)
 	}
 	if board := ids(e.FundBoard("f1")); !slices.Equal(board, []string{"a10"}) {
 		t.Errorf("board = %v, want a10 only", board)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -104,13 +105,15 @@ type reactor struct {
 	// application.matched.v1 has not been folded yet. Only the worker
 	// goroutine touches it.
 	sent map[string]map[string]struct{}
+	// unsent is the same for mark_unmatched.
+	unsent map[string]map[string]struct{}
 }
 
 func newReactor(v *views, client *svc.Client, log *slog.Logger, minBackoff, maxBackoff time.Duration) *reactor {
 	return &reactor{
 		views: v, client: client, log: log, minBackoff: minBackoff, maxBackoff: maxBackoff, callWait: 10 * time.Second,
 		causes: map[taskKey]taskCause{}, attempts: map[taskKey]int{},
-		wake: make(chan struct{}, 1), sent: map[string]map[string]struct{}{},
+		wake: make(chan struct{}, 1), sent: map[string]map[string]struct{}{}, unsent: map[string]map[string]struct{}{},
 	}
 }
 
@@ -269,43 +272,68 @@ func (r *reactor) plan(k taskKey) (*call, outcome) {
 	return nil, done
 }
 
-// planMatch sends the funds an open application matches that the
-// applications service has not recorded yet, best first.
+// planMatch makes the funds the applications service records for an
+// open application the funds on its board now: first it sends the funds
+// not recorded yet, best first, then the recorded funds that no longer
+// match. Each send is followed by another look, until nothing differs.
 func (r *reactor) planMatch(appID string) (*call, outcome) {
 	st := r.views.apps[appID]
 	if st == nil || !st.open() {
 		r.forgetSent(appID)
 		return nil, done
 	}
-	sent := r.sent[appID]
+	sent, unsent := r.pending(appID, st)
+	board := r.views.engine.ApplicationBoard(appID)
+	if fresh := newFunds(board, st.matched, sent); len(fresh) > 0 {
+		fresh = fresh[:min(len(fresh), maxFundsPerMatch)]
+		slices.Sort(fresh)
+		return &call{
+			endpoint: applicationsapi.MarkMatchedEndpoint.Info(), key: matchKey("match", appID, st.matchEvents, fresh),
+			payload: applicationsapi.MarkMatched{ApplicationID: appID, FundIDs: fresh},
+			onSuccess: func() {
+				addTo(&sent, fresh...)
+				r.sent[appID] = sent
+				r.add([]task{{key: taskKey{kind: taskMatch, id: appID}}})
+			},
+		}, done
+	}
+	stale := staleFunds(board, st.matched, unsent)
+	if len(stale) == 0 {
+		return nil, done
+	}
+	stale = stale[:min(len(stale), maxFundsPerMatch)]
+	return &call{
+		endpoint: applicationsapi.MarkUnmatchedEndpoint.Info(), key: matchKey("unmatch", appID, st.matchEvents, stale),
+		payload: applicationsapi.MarkUnmatched{ApplicationID: appID, FundIDs: stale},
+		onSuccess: func() {
+			addTo(&unsent, stale...)
+			r.unsent[appID] = unsent
+			r.add([]task{{key: taskKey{kind: taskMatch, id: appID}}})
+		},
+	}, done
+}
+
+// pending returns the funds this process sent to add or to remove whose
+// events have not been folded yet, forgetting those that have.
+func (r *reactor) pending(appID string, st *appState) (sent, unsent map[string]struct{}) {
+	sent, unsent = r.sent[appID], r.unsent[appID]
 	for f := range sent {
 		if has(st.matched, f) {
 			delete(sent, f)
 		}
 	}
+	for f := range unsent {
+		if !has(st.matched, f) {
+			delete(unsent, f)
+		}
+	}
 	if len(sent) == 0 {
 		delete(r.sent, appID)
 	}
-	fresh := newFunds(r.views.engine.ApplicationBoard(appID), st.matched, sent)
-	if len(fresh) == 0 {
-		return nil, done
+	if len(unsent) == 0 {
+		delete(r.unsent, appID)
 	}
-	more := len(fresh) > maxFundsPerMatch
-	if more {
-		fresh = fresh[:maxFundsPerMatch]
-	}
-	slices.Sort(fresh)
-	return &call{
-		endpoint: applicationsapi.MarkMatchedEndpoint.Info(), key: matchKey(appID, fresh),
-		payload: applicationsapi.MarkMatched{ApplicationID: appID, FundIDs: fresh},
-		onSuccess: func() {
-			addTo(&sent, fresh...)
-			r.sent[appID] = sent
-			if more {
-				r.add([]task{{key: taskKey{kind: taskMatch, id: appID}}})
-			}
-		},
-	}, done
+	return sent, unsent
 }
 
 // newFunds lists, best first, the funds on an application's board that
@@ -320,13 +348,34 @@ func newFunds(board []Match, recorded, sent map[string]struct{}) []string {
 	return fresh
 }
 
-func (r *reactor) forgetSent(appID string) { delete(r.sent, appID) }
+// staleFunds lists, sorted, the recorded funds that are not on the board
+// and not already sent for removal.
+func staleFunds(board []Match, recorded, unsent map[string]struct{}) []string {
+	on := make(map[string]struct{}, len(board))
+	for _, m := range board {
+		on[m.FundID] = struct{}{}
+	}
+	var stale []string
+	for f := range recorded {
+		if !has(on, f) && !has(unsent, f) {
+			stale = append(stale, f)
+		}
+	}
+	slices.Sort(stale)
+	return stale
+}
 
-// matchKey names a mark_matched by its application and fund set, so a
-// repeat of the same set is stored once.
-func matchKey(appID string, sortedFunds []string) string {
+func (r *reactor) forgetSent(appID string) {
+	delete(r.sent, appID)
+	delete(r.unsent, appID)
+}
+
+// matchKey names a mark_matched or mark_unmatched by its application, how
+// many match events the application had, and the fund set, so a repeat
+// is stored once while the same set later is a new command.
+func matchKey(kind, appID string, seen int, sortedFunds []string) string {
 	sum := sha256.Sum256([]byte(strings.Join(sortedFunds, "\x00")))
-	return "match:" + appID + ":" + hex.EncodeToString(sum[:8])
+	return kind + ":" + appID + ":" + strconv.Itoa(seen) + ":" + hex.EncodeToString(sum[:8])
 }
 
 // awaitMatch reports whether a fund's match to an application is still
@@ -350,6 +399,9 @@ func (r *reactor) planReview(dealID string) (*call, outcome) {
 	st := r.views.apps[d.ApplicationID]
 	if st == nil || !st.open() || has(st.reviewing, d.FundID) {
 		return nil, done
+	}
+	if _, on := r.views.engine.Score(d.FundID, d.ApplicationID); !on && !has(st.matched, d.FundID) {
+		return nil, done // the fund no longer matches: the applications service would refuse the review
 	}
 	if r.awaitMatch(st, d.ApplicationID, d.FundID) {
 		return nil, later

@@ -17,11 +17,23 @@ func TestNewFundsSendsOnlyWhatIsNotRecorded(t *testing.T) {
 	if got := newFunds(board, map[string]struct{}{"f1": {}, "f2": {}, "f3": {}, "f4": {}}, nil); len(got) != 0 {
 		t.Errorf("all recorded, yet %v", got)
 	}
-	if a, b := matchKey("a1", []string{"f1", "f2"}), matchKey("a1", []string{"f1", "f2"}); a != b {
+	if a, b := matchKey("match", "a1", 0, []string{"f1", "f2"}), matchKey("match", "a1", 0, []string{"f1", "f2"}); a != b {
 		t.Error("the same fund set gave two keys")
 	}
-	if a, b := matchKey("a1", []string{"f1", "f2"}), matchKey("a1", []string{"f1", "f3"}); a == b {
+	if a, b := matchKey("match", "a1", 0, []string{"f1", "f2"}), matchKey("match", "a1", 0, []string{"f1", "f3"}); a == b {
 		t.Error("two fund sets gave one key")
+	}
+	if a, b := matchKey("match", "a1", 0, []string{"f1"}), matchKey("match", "a1", 2, []string{"f1"}); a == b {
+		t.Error("matching a fund again after its removal gave the key of the first match")
+	}
+}
+
+func TestStaleFundsAreRecordedButOffTheBoard(t *testing.T) {
+	board := []Match{{FundID: "f1", Score: 100}, {FundID: "f2", Score: 90}}
+	recorded := map[string]struct{}{"f1": {}, "f3": {}, "f4": {}, "f5": {}}
+	unsent := map[string]struct{}{"f4": {}}
+	if got := staleFunds(board, recorded, unsent); !slices.Equal(got, []string{"f3", "f5"}) {
+		t.Errorf("stale funds = %v, want f3, f5", got)
 	}
 }
 

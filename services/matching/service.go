@@ -163,6 +163,8 @@ func (s *Service) Runtime() svc.Service {
 		Operations: svc.Operations(
 			svc.Handle(matchingapi.MatchesForFundEndpoint, s.matchesForFund),
 			svc.Handle(matchingapi.MatchesForApplicationEndpoint, s.matchesForApplication),
+			svc.Handle(matchingapi.MatchesForProgrammeEndpoint, s.matchesForProgramme),
+			svc.Handle(matchingapi.PairsEndpoint, s.pairs),
 			svc.Handle(matchingapi.SourceDealEndpoint, s.source),
 			svc.Handle(matchingapi.AdvanceDealEndpoint, s.advance),
 			svc.Handle(matchingapi.PassDealEndpoint, s.pass),
@@ -192,6 +194,22 @@ func (s *Service) matchesForApplication(ctx context.Context, req *svc.Request, q
 	}
 	out, err := s.views.applicationMatches(req.Actor, q)
 	return svc.Result[matchingapi.ApplicationMatches]{Value: out, Position: s.follower.Position()}, err
+}
+
+func (s *Service) matchesForProgramme(ctx context.Context, req *svc.Request, q matchingapi.MatchesForProgramme) (svc.Result[matchingapi.ProgrammeMatches], error) {
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return svc.Result[matchingapi.ProgrammeMatches]{}, err
+	}
+	out, err := s.views.programmeMatches(req.Actor, q)
+	return svc.Result[matchingapi.ProgrammeMatches]{Value: out, Position: s.follower.Position()}, err
+}
+
+func (s *Service) pairs(ctx context.Context, req *svc.Request, q matchingapi.PairsForApplication) (svc.Result[matchingapi.Pairs], error) {
+	if err := s.follower.WaitFor(ctx, q.After); err != nil {
+		return svc.Result[matchingapi.Pairs]{}, err
+	}
+	out, err := s.views.pairs(req.Actor, q)
+	return svc.Result[matchingapi.Pairs]{Value: out, Position: s.follower.Position()}, err
 }
 
 func (s *Service) get(ctx context.Context, req *svc.Request, q matchingapi.GetDeal) (svc.Result[matchingapi.Deal], error) {

@@ -11,8 +11,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
-	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
@@ -36,8 +35,12 @@ const (
 type appState struct {
 	companyID string
 	status    string
-	matched   map[string]struct{} // funds in its application.matched.v1 events
-	reviewing map[string]struct{} // funds in its application.under_review.v1 events
+	matched   map[string]struct{} // funds its application.matched.v1 events hold and application.unmatched.v1 events have not taken back
+	// matchEvents counts its application.matched.v1 and .unmatched.v1
+	// events: the reactor's idempotency keys include it, so matching a
+	// fund again after removing it is a new command, not a replay.
+	matchEvents int
+	reviewing   map[string]struct{} // funds in its application.under_review.v1 events
 }
 
 func (a *appState) open() bool {
@@ -62,6 +65,7 @@ func has(m map[string]struct{}, id string) bool {
 // position 0: the match engine, the applications' lifecycles, the deals.
 type views struct {
 	registry *events.Registry
+	folds    projections.Folds
 
 	mu           sync.RWMutex
 	engine       *Engine
@@ -70,20 +74,26 @@ type views struct {
 	dealsByFund  map[string][]string
 	dealsByApp   map[string][]string
 	dealsByOwner map[string][]string // company ID → deal IDs
+
+	// The event being folded and the reactor's work it makes (under mu).
+	cause taskCause
+	work  []task
 }
 
 func newViews(registry *events.Registry) *views {
-	return &views{
+	v := &views{
 		registry: registry, engine: NewEngine(), apps: map[string]*appState{}, deals: map[string]matchingapi.Deal{},
 		dealsByFund: map[string][]string{}, dealsByApp: map[string][]string{}, dealsByOwner: map[string][]string{},
 	}
+	v.registerFolds()
+	return v
 }
 
 // apply folds one event into the views and returns the work it makes
 // for the reactor. It never blocks on anything but the views' lock.
 func (v *views) apply(e events.Event) ([]task, error) {
 	kind, _, _ := strings.Cut(e.Type, ".")
-	if kind != "fund" && kind != "application" && kind != matchingapi.DealAggregate {
+	if kind != "fund" && kind != "application" && kind != "company" && kind != "bank" && kind != matchingapi.DealAggregate {
 		return nil, nil
 	}
 	e, payload, err := v.registry.Decode(e)
@@ -93,79 +103,18 @@ func (v *views) apply(e events.Event) ([]task, error) {
 	if err != nil {
 		return nil, err
 	}
-	cause := taskCause{correlation: e.CorrelationID, causation: e.ID}
+	if p, ok := payload.(events.Payload); !ok || !v.folds.Handles(p.EventType()) {
+		return nil, nil
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var out []task
-	matchTasks := func(appIDs []string) {
-		for _, id := range appIDs {
-			out = append(out, task{key: taskKey{kind: taskMatch, id: id}, cause: cause})
-		}
+	v.cause, v.work = taskCause{correlation: e.CorrelationID, causation: e.ID}, nil
+	if err := v.folds.Apply(e, payload); err != nil {
+		return nil, err
 	}
-	switch p := payload.(type) {
-	case fundsapi.FundRegistered:
-		v.engine.RegisterFund(p.FundID, p.ManagerOrg, p.Name, p.Type, p.CommittedCapital)
-	case fundsapi.MandateSet:
-		matchTasks(v.engine.SetMandate(p.FundID, p.Mandate))
-	case fundsapi.CapitalCommitted:
-		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
-	case fundsapi.CapitalReleased:
-		matchTasks(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter))
-	case fundsapi.FundClosed:
-		v.engine.CloseFund(p.FundID)
-
-	case applicationsapi.ApplicationDrafted:
-		v.app(p.ApplicationID, p.CompanyID).status = statusDraft
-	case applicationsapi.ApplicationSubmitted:
-		v.app(p.ApplicationID, p.CompanyID).status = statusSubmitted
-		if v.engine.OpenApplication(p) > 0 {
-			matchTasks([]string{p.ApplicationID})
-		}
-	case applicationsapi.ApplicationMatched:
-		a := v.app(p.ApplicationID, p.CompanyID)
-		if a.status == statusSubmitted {
-			a.status = statusMatched
-		}
-		addTo(&a.matched, p.FundIDs...)
-		// Reviews wait for their fund's match to be recorded.
-		for _, id := range v.dealsByApp[p.ApplicationID] {
-			if d := v.deals[id]; dealOpen(d) && d.Step != matchingapi.StepSourced {
-				out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
-			}
-		}
-	case applicationsapi.ApplicationUnderReview:
-		a := v.app(p.ApplicationID, p.CompanyID)
-		a.status = statusUnderReview
-		addTo(&a.reviewing, p.FundID)
-	case applicationsapi.ApplicationFunded:
-		a := v.app(p.ApplicationID, p.CompanyID)
-		a.status = statusFunded
-		v.engine.CloseApplication(p.ApplicationID)
-	case applicationsapi.ApplicationWithdrawn:
-		v.closeApp(p.ApplicationID, p.CompanyID, statusWithdrawn)
-	case applicationsapi.ApplicationRejected:
-		v.closeApp(p.ApplicationID, p.CompanyID, statusRejected)
-	case applicationsapi.ApplicationExpired:
-		v.closeApp(p.ApplicationID, p.CompanyID, statusExpired)
-	// application.updated.v1 only changes a draft; the submission carries
-	// the terms matching uses.
-
-	case matchingapi.DealSourced, matchingapi.DealAdvanced, matchingapi.DealPassed, matchingapi.TermSheetIssued, matchingapi.TermSheetAccepted, matchingapi.TermSheetDeclined, matchingapi.DealClosed,
-		matchingapi.DealClosingStarted, matchingapi.DealClosingAbandoned:
-		id := strings.TrimPrefix(e.StreamID, matchingapi.DealAggregate+"-")
-		before, known := v.deals[id]
-		d := evolveDeal(before, e, payload)
-		v.deals[id] = d
-		if !known && dealExists(d) {
-			v.dealsByFund[d.FundID] = append(v.dealsByFund[d.FundID], id)
-			v.dealsByApp[d.ApplicationID] = append(v.dealsByApp[d.ApplicationID], id)
-			v.dealsByOwner[d.CompanyID] = append(v.dealsByOwner[d.CompanyID], id)
-		}
-		if p, ok := payload.(matchingapi.DealAdvanced); ok && p.To == matchingapi.StepScreening {
-			out = append(out, task{key: taskKey{kind: taskReview, id: id}, cause: cause})
-		}
-	}
-	return out, nil
+	work := v.work
+	v.work = nil
+	return work, nil
 }
 
 func (v *views) app(id, companyID string) *appState {
@@ -243,13 +192,7 @@ func (v *views) fundMatches(actor fundbridge.Actor, q matchingapi.MatchesForFund
 		return matchingapi.FundMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
 	}
 	board := v.engine.FundBoard(q.FundID)
-	start := 0
-	if q.Cursor != "" {
-		key, id := pageAfter(q.Cursor)
-		start = sort.Search(len(board), func(i int) bool {
-			return cmp.Or(cmp.Compare(int64(-board[i].Score), key), strings.Compare(board[i].ApplicationID, id)) > 0
-		})
-	}
+	start := rankedPageStart(q.Cursor, len(board), func(i int) (int, string) { return board[i].Score, board[i].ApplicationID })
 	page := board[start:min(len(board), start+limitOr(q.Limit))]
 	out := matchingapi.FundMatches{FundID: q.FundID, Items: make([]matchingapi.FundMatch, 0, len(page))}
 	for _, m := range page {
@@ -282,6 +225,7 @@ func (v *views) applicationMatches(actor fundbridge.Actor, q matchingapi.Matches
 		ev, _ := v.engine.Explain(m.FundID, q.ApplicationID)
 		out.Items = append(out.Items, matchingapi.ApplicationMatch{FundID: f.ID, FundName: f.Name, FundType: f.Type, Score: m.Score, For: ev.For, Against: ev.Against})
 	}
+	out.Programmes = v.programmeItems(q.ApplicationID)
 	return out, nil
 }
 
@@ -360,6 +304,19 @@ func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) match
 		out.NextCursor = pageCursor(key(last), last.ID)
 	}
 	return out
+}
+
+// rankedPageStart is where the page after a cursor starts in a board
+// ranked by score descending, then ID.
+func rankedPageStart(after string, n int, at func(i int) (score int, id string)) int {
+	if after == "" {
+		return 0
+	}
+	key, id := pageAfter(after)
+	return sort.Search(n, func(i int) bool {
+		score, x := at(i)
+		return cmp.Or(cmp.Compare(int64(-score), key), strings.Compare(x, id)) > 0
+	})
 }
 
 // pageCursor is where a page sorted by a number, then an ID, ended.

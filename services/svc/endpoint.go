@@ -25,9 +25,12 @@ type Route struct {
 	Method  string // GET, POST, PUT, PATCH
 	Path    string // chi pattern; {params} join the payload under their names
 	Summary string
-	Tag     string
-	Public  bool // no token needed
-	Created bool // a successful call creates a resource: 201
+	// Description, when set, is the operation's longer text in the
+	// OpenAPI document: the rules a user needs to read the answer.
+	Description string
+	Tag         string
+	Public      bool // no token needed
+	Created     bool // a successful call creates a resource: 201
 }
 
 // Endpoint is one operation of a service, typed by its request and reply:

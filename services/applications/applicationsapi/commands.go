@@ -224,10 +224,10 @@ func PatentCheckDigit(digits12 string) byte {
 type DraftApplication struct {
 	CompanyID         string                  `json:"company_id"` // a startup's defaults to its org
 	AmountRequested   *money.Amount           `json:"amount_requested"`
-	Instruments       []fundbridge.Instrument `json:"instruments"`
+	Instruments       []fundbridge.Instrument `json:"instruments" jsonschema_description:"What the company asks for. equity is matched with funds; venture_loan with banks' lending programmes; loan_plus_equity with both, and with fund-bank pairs; patent_insurance with neither (insurers quote it)."`
 	UseOfFunds        string                  `json:"use_of_funds"`
 	ValuationAsk      *money.Amount           `json:"valuation_ask,omitempty"`
-	CreditDataConsent bool                    `json:"credit_data_consent"`
+	CreditDataConsent bool                    `json:"credit_data_consent" jsonschema_description:"Whether banks may see the company's credit data; programmes that need it match only applications that give it."`
 }
 
 func (c DraftApplication) Terms() ApplicationTerms {
@@ -249,10 +249,10 @@ func (c DraftApplication) Validate() error {
 type UpdateApplication struct {
 	ApplicationID     string                   `json:"application_id"`
 	AmountRequested   *money.Amount            `json:"amount_requested,omitempty"`
-	Instruments       *[]fundbridge.Instrument `json:"instruments,omitempty"`
+	Instruments       *[]fundbridge.Instrument `json:"instruments,omitempty" jsonschema_description:"What the company asks for. equity is matched with funds; venture_loan with banks' lending programmes; loan_plus_equity with both, and with fund-bank pairs; patent_insurance with neither (insurers quote it)."`
 	UseOfFunds        *string                  `json:"use_of_funds,omitempty"`
 	ValuationAsk      OptionalAmount           `json:"valuation_ask,omitzero"`
-	CreditDataConsent *bool                    `json:"credit_data_consent,omitempty"`
+	CreditDataConsent *bool                    `json:"credit_data_consent,omitempty" jsonschema_description:"Whether banks may see the company's credit data; programmes that need it match only applications that give it."`
 }
 
 // apply returns the terms t with the command's fields in it.
@@ -379,6 +379,12 @@ func (c MarkMatched) Validate() error {
 	}
 	return fe.Err("invalid match")
 }
+
+// MarkUnmatched is application.mark_unmatched, sent by matching when funds
+// recorded as matches no longer match.
+type MarkUnmatched MarkMatched
+
+func (c MarkUnmatched) Validate() error { return MarkMatched(c).Validate() }
 
 // MarkUnderReview is application.mark_under_review, sent when a fund
 // starts screening the application.

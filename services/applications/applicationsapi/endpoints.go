@@ -78,6 +78,7 @@ var (
 
 	// The matching service moves applications along as deals progress.
 	MarkMatchedEndpoint     = command[MarkMatched, ApplicationView]("application.mark_matched", roles(system, operator), nil)
+	MarkUnmatchedEndpoint   = command[MarkUnmatched, ApplicationView]("application.mark_unmatched", roles(system, operator), nil)
 	MarkUnderReviewEndpoint = command[MarkUnderReview, ApplicationView]("application.mark_under_review", roles(system, operator), nil)
 	MarkFundedEndpoint      = command[MarkFunded, ApplicationView]("application.mark_funded", roles(system, operator), nil)
 
@@ -92,6 +93,6 @@ func Endpoints() []svc.Described {
 		RegisterCompanyEndpoint, ListCompaniesEndpoint, GetCompanyEndpoint, UpdateCompanyEndpoint, ChangeCompanyStageEndpoint, AddPatentEndpoint,
 		DraftApplicationEndpoint, ListApplicationsEndpoint, GetApplicationEndpoint, UpdateApplicationEndpoint,
 		SubmitApplicationEndpoint, WithdrawApplicationEndpoint, RejectApplicationEndpoint, ExpireApplicationEndpoint,
-		MarkMatchedEndpoint, MarkUnderReviewEndpoint, MarkFundedEndpoint, ReserveApplicationEndpoint, ReleaseReservationEndpoint,
+		MarkMatchedEndpoint, MarkUnmatchedEndpoint, MarkUnderReviewEndpoint, MarkFundedEndpoint, ReserveApplicationEndpoint, ReleaseReservationEndpoint,
 	}
 }

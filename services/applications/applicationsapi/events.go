@@ -124,6 +124,16 @@ type ApplicationMatched struct {
 	Slice
 }
 
+// ApplicationUnmatched records funds that no longer match the
+// application: its company or a fund's mandate changed since they were
+// matched. Matching records both ways, so an application's fund_ids are
+// always the funds it matches now.
+type ApplicationUnmatched struct {
+	ApplicationID string   `json:"application_id"`
+	FundIDs       []string `json:"fund_ids"`
+	Slice
+}
+
 type ApplicationUnderReview struct {
 	ApplicationID string `json:"application_id"`
 	FundID        string `json:"fund_id"`
@@ -182,6 +192,7 @@ func (ApplicationDrafted) EventType() string     { return "application.drafted.v
 func (ApplicationUpdated) EventType() string     { return "application.updated.v1" }
 func (ApplicationSubmitted) EventType() string   { return "application.submitted.v1" }
 func (ApplicationMatched) EventType() string     { return "application.matched.v1" }
+func (ApplicationUnmatched) EventType() string   { return "application.unmatched.v1" }
 func (ApplicationUnderReview) EventType() string { return "application.under_review.v1" }
 func (ApplicationFunded) EventType() string      { return "application.funded.v1" }
 func (ApplicationWithdrawn) EventType() string   { return "application.withdrawn.v1" }
@@ -201,6 +212,7 @@ func Register(r *events.Registry) {
 	events.Register[ApplicationUpdated](r, ApplicationUpdated{}.EventType())
 	events.Register[ApplicationSubmitted](r, ApplicationSubmitted{}.EventType())
 	events.Register[ApplicationMatched](r, ApplicationMatched{}.EventType())
+	events.Register[ApplicationUnmatched](r, ApplicationUnmatched{}.EventType())
 	events.Register[ApplicationUnderReview](r, ApplicationUnderReview{}.EventType())
 	events.Register[ApplicationFunded](r, ApplicationFunded{}.EventType())
 	events.Register[ApplicationWithdrawn](r, ApplicationWithdrawn{}.EventType())

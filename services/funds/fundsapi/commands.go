@@ -49,15 +49,15 @@ func (c RegisterFund) Validate() error {
 // JSON number, and numbers are how fractions go wrong.
 type SetMandate struct {
 	FundID            string              `json:"fund_id"`
-	Stages            []fundbridge.Stage  `json:"stages"`
-	Layers            []fundbridge.Layer  `json:"layers,omitempty"`
-	Sectors           []fundbridge.Sector `json:"sectors,omitempty"`
-	Cities            []fundbridge.City   `json:"cities,omitempty"` // empty: anywhere
-	TicketMin         money.Amount        `json:"ticket_min"`
-	TicketMax         money.Amount        `json:"ticket_max"`
-	MaxOwnership      string              `json:"max_ownership"`
-	ExcludedSectors   []fundbridge.Sector `json:"excluded_sectors,omitempty"`
-	ExcludedCompanies []string            `json:"excluded_companies,omitempty"`
+	Stages            []fundbridge.Stage  `json:"stages" jsonschema_description:"Lifecycle stages the fund invests in: a hard filter."`
+	Layers            []fundbridge.Layer  `json:"layers,omitempty" jsonschema_description:"AI industry layers: a layer admits every sector of it. With neither layers nor sectors the fund takes any sector."`
+	Sectors           []fundbridge.Sector `json:"sectors,omitempty" jsonschema_description:"Sectors by name (a named sector scores more than one admitted by its layer). With neither layers nor sectors the fund takes any sector."`
+	Cities            []fundbridge.City   `json:"cities,omitempty" jsonschema_description:"Cities the fund invests in; empty: anywhere. A hard filter when set."` // empty: anywhere
+	TicketMin         money.Amount        `json:"ticket_min" jsonschema_description:"Smallest ticket: an application asking less does not match (the bound itself matches)."`
+	TicketMax         money.Amount        `json:"ticket_max" jsonschema_description:"Largest ticket: an application asking more does not match (the bound itself matches)."`
+	MaxOwnership      string              `json:"max_ownership" jsonschema_description:"Largest stake, a fraction like \"0.20\". In matching it only lowers the score of an application whose valuation ask would give more; a term sheet above it is refused."`
+	ExcludedSectors   []fundbridge.Sector `json:"excluded_sectors,omitempty" jsonschema_description:"Sectors never matched, even when their layer is admitted."`
+	ExcludedCompanies []string            `json:"excluded_companies,omitempty" jsonschema_description:"Company IDs never matched."`
 }
 
 // Validate names every bad field.

@@ -209,9 +209,9 @@ func (q ListDeals) Validate() error {
 // FundMatch is one application on a fund's board.
 type FundMatch struct {
 	Application
-	Score    int      `json:"score"`
-	For      []string `json:"reasons_for"`
-	Against  []string `json:"reasons_against"`
+	Score    int      `json:"score" jsonschema_description:"0-100, a perfect fit is 100; only applications that pass every hard filter are listed."`
+	For      []string `json:"reasons_for" jsonschema_description:"What fits, in plain words, about the company as it is now."`
+	Against  []string `json:"reasons_against" jsonschema_description:"What fits less well (never a failed hard filter: those are not listed)."`
 	DealID   string   `json:"deal_id,omitempty"` // when the fund has sourced it
 	DealStep Step     `json:"deal_step,omitempty"`
 }
@@ -228,7 +228,7 @@ type ApplicationMatch struct {
 	FundID   string            `json:"fund_id"`
 	FundName string            `json:"fund_name"`
 	FundType fundsapi.FundType `json:"fund_type"`
-	Score    int               `json:"score"`
+	Score    int               `json:"score" jsonschema_description:"0-100, a perfect fit is 100."`
 	For      []string          `json:"reasons_for"`
 	Against  []string          `json:"reasons_against"`
 }
@@ -237,7 +237,105 @@ type ApplicationMatch struct {
 type ApplicationMatches struct {
 	ApplicationID string             `json:"application_id"`
 	Status        string             `json:"status"`
-	Items         []ApplicationMatch `json:"items"`
+	Items         []ApplicationMatch `json:"items" jsonschema_description:"The funds whose mandates it fits, best first (wanted instruments equity or loan_plus_equity)."`
+	// Programmes are the bank lending programmes it fits, best first.
+	Programmes []ProgrammeMatchItem `json:"programmes" jsonschema_description:"The bank lending programmes it fits, best first (wanted instruments venture_loan or loan_plus_equity)."`
+}
+
+// ProgrammeMatchItem is one bank programme an application matches.
+type ProgrammeMatchItem struct {
+	BankID        string   `json:"bank_id"`
+	BankName      string   `json:"bank_name"`
+	ProgrammeID   string   `json:"programme_id"`
+	ProgrammeName string   `json:"programme_name"`
+	Score         int      `json:"score" jsonschema_description:"0–100; a perfect fit is 100. Only programmes that pass every hard filter are listed."`
+	For           []string `json:"reasons_for"`
+	Against       []string `json:"reasons_against"`
+}
+
+// MatchesForProgramme is match.for_programme: the applications matching
+// one of a bank's lending programmes, ranked.
+type MatchesForProgramme struct {
+	BankID      string `json:"bank_id"`
+	ProgrammeID string `json:"programme_id"`
+	Limit       int    `json:"limit,omitempty"`
+	Cursor      string `json:"cursor,omitempty"`
+	After       uint64 `json:"after,omitempty"`
+}
+
+func (q MatchesForProgramme) Validate() error {
+	var fe fieldErrors
+	fe.ID("bank_id", q.BankID, maxIDLength, true)
+	fe.ID("programme_id", q.ProgrammeID, maxIDLength, true)
+	fe.Limit(q.Limit, MaxLimit, DefaultLimit)
+	fe.cursor(q.Cursor)
+	return fe.Err("invalid query")
+}
+
+// ProgrammeMatch is one application on a programme's board.
+type ProgrammeMatch struct {
+	Application
+	CreditDataConsent bool     `json:"credit_data_consent"`
+	Score             int      `json:"score" jsonschema_description:"0–100; a perfect fit is 100."`
+	For               []string `json:"reasons_for"`
+	Against           []string `json:"reasons_against"`
+}
+
+// ProgrammeMatches answers match.for_programme.
+type ProgrammeMatches struct {
+	BankID      string           `json:"bank_id"`
+	ProgrammeID string           `json:"programme_id"`
+	Items       []ProgrammeMatch `json:"items"`
+	NextCursor  string           `json:"next_cursor,omitempty"`
+}
+
+// PairsForApplication is match.pairs: the fund and bank pairs proposed
+// for a loan-plus-equity application.
+type PairsForApplication struct {
+	ApplicationID string `json:"application_id"`
+	Limit         int    `json:"limit,omitempty"`
+	After         uint64 `json:"after,omitempty"`
+}
+
+func (q PairsForApplication) Validate() error {
+	var fe fieldErrors
+	fe.ID("application_id", q.ApplicationID, maxIDLength, true)
+	fe.Limit(q.Limit, MaxLimit, DefaultLimit)
+	return fe.Err("invalid query")
+}
+
+// Pair is a fund whose mandate fits and a bank programme that fits one
+// loan-plus-equity application, ranked together.
+type Pair struct {
+	FundID         string `json:"fund_id"`
+	FundName       string `json:"fund_name"`
+	FundScore      int    `json:"fund_score"`
+	BankID         string `json:"bank_id"`
+	BankName       string `json:"bank_name"`
+	ProgrammeID    string `json:"programme_id"`
+	ProgrammeName  string `json:"programme_name"`
+	ProgrammeScore int    `json:"programme_score"`
+	Score          int    `json:"score" jsonschema_description:"The mean of fund_score and programme_score, rounded down; pairs are ranked by it, then by fund_score."`
+	// Propose is the start of the deal this pair would open: POST it,
+	// completed with the loan and equity terms, to /api/v1/loan-deals.
+	Propose PairProposal `json:"propose" jsonschema_description:"The parties of the deal this pair opens: send them to POST /api/v1/loan-deals with the loan, equity amount, valuation, sequence, risk sharing and deadline."`
+}
+
+// PairProposal names the parties of a loan plus equity deal, as the deals
+// service's deal.propose takes them.
+type PairProposal struct {
+	BorrowerID    string `json:"borrower_id"`
+	ApplicationID string `json:"application_id"`
+	LeadBankID    string `json:"lead_bank_id"`
+	Equity        struct {
+		FundID string `json:"fund_id"`
+	} `json:"equity"`
+}
+
+// Pairs answers match.pairs.
+type Pairs struct {
+	ApplicationID string `json:"application_id"`
+	Items         []Pair `json:"items"`
 }
 
 // DealList answers deal.list. Counts are per step over the deals the
