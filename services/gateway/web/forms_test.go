@@ -98,7 +98,9 @@ func TestFormsAreGuarded(t *testing.T) {
 	first, _ := c.post("/startup/apply", apply)
 	second, _ := c.post("/startup/apply", apply)
 	loc1, loc2 := first.Header.Get("Location"), second.Header.Get("Location")
-	id := func(loc string) string { return strings.SplitN(strings.TrimPrefix(loc, "/startup/applications/"), "?", 2)[0] }
+	id := func(loc string) string {
+		return strings.SplitN(strings.TrimPrefix(loc, "/startup/applications/"), "?", 2)[0]
+	}
 	if first.StatusCode != http.StatusSeeOther || id(loc1) == "" || id(loc1) != id(loc2) {
 		t.Errorf("a double post went to %q and %q; want the same application", loc1, loc2)
 	}
