@@ -31,6 +31,7 @@ type bar struct {
 	X, Y, W, H int
 	Class      string
 	Title      string
+	Value      string // written at the bar's end
 }
 
 type axisLabel struct {
@@ -41,7 +42,8 @@ type axisLabel struct {
 // Chart geometry, in SVG user units.
 const (
 	chartLabelWidth = 150
-	chartPlotWidth  = 420
+	chartPlotWidth  = 360
+	chartValueWidth = 150 // room for the value after the longest bar
 	chartBarHeight  = 12
 	chartGap        = 10
 )
@@ -71,12 +73,12 @@ func (c *chart) layout(l *locale) {
 				w = 1
 			}
 			c.Bars = append(c.Bars, bar{X: chartLabelWidth, Y: y, W: w, H: chartBarHeight - 2, Class: "s" + itoa(i),
-				Title: cat.Label + " · " + c.Series[i] + ": " + c.format(l, v)})
+				Title: cat.Label + " · " + c.Series[i] + ": " + c.format(l, v), Value: c.format(l, v)})
 			y += chartBarHeight
 		}
 		y += chartGap
 	}
-	c.Width = chartLabelWidth + chartPlotWidth + 20
+	c.Width = chartLabelWidth + chartPlotWidth + chartValueWidth
 	c.Height = y
 }
 

@@ -149,3 +149,32 @@ func after(loc string) string {
 	}
 	return u.Query().Get("after")
 }
+
+// api calls the HTTP API as a client program does; the status and the
+// decoded body come back.
+func (c *client) api(method, path, token string, body any) (int, map[string]any) {
+	c.t.Helper()
+	data, _ := json.Marshal(body)
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(data))
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, raw := c.do(req)
+	var out map[string]any
+	_ = json.Unmarshal([]byte(raw), &out)
+	if resp.StatusCode >= 300 {
+		c.t.Fatalf("%s %s = %d %s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func (c *client) token(email, password string) string {
+	c.t.Helper()
+	_, out := c.api("POST", "/api/v1/auth/token", "", map[string]string{"email": email, "password": password})
+	return out["access_token"].(string)
+}

@@ -26,6 +26,8 @@ func (s *Server) startupRoutes(r chi.Router) {
 	r.Post("/startup/deals/{id}/accept", s.acceptTermSheet)
 	r.Post("/startup/deals/{id}/decline", s.declineTermSheet)
 	r.Get("/startup/timeline", s.timelinePage)
+	r.Get("/startup/loans", s.loansPage)
+	r.Post("/startup/loans/{id}/repay", s.repay)
 }
 
 // after is the position a page waits for: the one its last change
