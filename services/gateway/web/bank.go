@@ -2,11 +2,13 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -15,6 +17,7 @@ func (s *Server) bankRoutes(r chi.Router) {
 	r.Get("/bank", s.bankHome)
 	r.Post("/bank/deals/{id}/commit", s.commitToDeal)
 	r.Post("/bank/deals/{id}/decline", s.declineDeal)
+	r.Post("/bank/programmes", s.publishProgramme)
 }
 
 // invitation is a deal as this bank sees it, with its own line.
@@ -24,9 +27,10 @@ type invitation struct {
 }
 
 type bankHome struct {
-	Bank  dealsapi.BankView
-	Book  dealsapi.BankBook
-	Deals []invitation
+	Bank   dealsapi.BankView
+	Book   dealsapi.BankBook
+	Deals  []invitation
+	Stages []fundbridge.Stage
 }
 
 func (s *Server) bankHome(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +58,7 @@ func (s *Server) renderBank(w http.ResponseWriter, r *http.Request, status int, 
 		s.failErr(w, r, err)
 		return
 	}
-	data := bankHome{Bank: bank, Book: book}
+	data := bankHome{Bank: bank, Book: book, Stages: fundbridge.Stages}
 	for _, d := range deals.Items {
 		inv := invitation{DealView: d}
 		for _, b := range d.Banks {
@@ -74,13 +78,7 @@ func (s *Server) commitToDeal(w http.ResponseWriter, r *http.Request) {
 	a, _ := actorOf(r)
 	f := postedForm(r)
 	cmd := dealsapi.CommitToDeal{DealID: chi.URLParam(r, "id"), BankID: a.OrgID}
-	var problems []fundbridge.FieldError
-	if amt, err := parseAmount("amount", r.PostFormValue("amount"), true); err != nil {
-		problems = fundbridge.ErrorFields(err)
-	} else {
-		cmd.Amount = *amt
-	}
-	err := validateWith(cmd.Validate(), problems)
+	err := validateWith(cmd.Validate(), amounts(r, map[string]*money.Amount{"amount": &cmd.Amount}))
 	var reply svc.Reply
 	if err == nil {
 		_, reply, err = call(r.Context(), s, r, dealsapi.CommitToDealEndpoint, cmd, callOpts{key: f.Key})
@@ -111,4 +109,51 @@ func (s *Server) declineDeal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, withAfter("/bank", reply), "notice.declined")
+}
+
+// publishProgramme publishes a lending programme; its ID comes from the
+// form's key, so posting the form twice publishes it once.
+func (s *Server) publishProgramme(w http.ResponseWriter, r *http.Request) {
+	if !parse(w, r, s) {
+		return
+	}
+	a, _ := actorOf(r)
+	f := postedForm(r)
+	cmd := dealsapi.PublishProgramme{BankID: a.OrgID, Programme: dealsapi.Programme{
+		ProgrammeID: "p-" + idFromKey(f.Key), Name: strings.TrimSpace(r.PostFormValue("name")),
+		RequiresEquityPartner: r.PostFormValue("requires_equity_partner") == "yes", NeedsCreditConsent: r.PostFormValue("needs_credit_consent") == "yes"}}
+	for _, v := range r.PostForm["stages"] {
+		cmd.Stages = append(cmd.Stages, fundbridge.Stage(v))
+	}
+	problems := amounts(r, map[string]*money.Amount{"loan_min": &cmd.LoanMin, "loan_max": &cmd.LoanMax})
+	if n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("max_months"))); err != nil {
+		problems = append(problems, fundbridge.FieldError{Field: "max_months", Reason: "must be a whole number"})
+	} else {
+		cmd.MaxMonths = n
+	}
+	err := validateWith(cmd.Validate(), problems)
+	var reply svc.Reply
+	if err == nil {
+		_, reply, err = call(r.Context(), s, r, dealsapi.PublishProgrammeEndpoint, cmd, callOpts{key: f.Key})
+	}
+	if err != nil {
+		f.fail(localeOf(r), err)
+		s.renderBank(w, r, s.status(fundbridge.ErrorCode(err)), f)
+		return
+	}
+	redirect(w, r, withAfter("/bank", reply)+"#programmes-h", "notice.programme_published")
+}
+
+// idFromKey is an identifier made of a form's key: letters and digits.
+func idFromKey(key string) string {
+	var b strings.Builder
+	for _, c := range key {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+		}
+		if b.Len() == 16 {
+			break
+		}
+	}
+	return b.String()
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestJourneyBankCommits: the operator onboards two banks with their
@@ -56,6 +58,17 @@ func TestJourneyBankCommits(t *testing.T) {
 
 	// The invited bank commits through its page.
 	b.signIn("credit@nbcb.example", "granite otter lemon sail", "#book")
+	b.fill(map[string]string{"f-name": "科技贷", "f-loan_min": "1,000,000", "f-loan_max": "500000", "f-max_months": "60"})
+	b.do(chromedp.Click(chromedp.CSS("#f-stages-growth")))
+	b.submit("#programme-submit", "#f-loan_max-error")
+	if got := b.value("#f-name"); got != "科技贷" {
+		t.Errorf("the refused programme's name came back as %q", got)
+	}
+	b.fill(map[string]string{"f-loan_max": "50,000,000"})
+	b.submit("#programme-submit", ".notice")
+	if got := b.text("#programmes-h + ul"); !strings.Contains(got, "科技贷") || !strings.Contains(got, "CN¥50,000,000.00") {
+		t.Errorf("the programmes show %q", got)
+	}
 	b.visit("/bank?after="+jsonNumber(invited["position"]), "#deal-"+dealID)
 	if got := b.text("#deal-" + dealID + " .my-status"); got != "Invited" {
 		t.Errorf("the bank's line shows %q before it answers", got)

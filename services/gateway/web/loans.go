@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -44,13 +45,7 @@ func (s *Server) repay(w http.ResponseWriter, r *http.Request) {
 	}
 	f := postedForm(r)
 	cmd := dealsapi.LoanAmount{LoanID: chi.URLParam(r, "id")}
-	var problems []fundbridge.FieldError
-	if amt, err := parseAmount("amount", r.PostFormValue("amount"), true); err != nil {
-		problems = fundbridge.ErrorFields(err)
-	} else {
-		cmd.Amount = *amt
-	}
-	err := validateWith(cmd.Validate(), problems)
+	err := validateWith(cmd.Validate(), amounts(r, map[string]*money.Amount{"amount": &cmd.Amount}))
 	var reply svc.Reply
 	if err == nil {
 		_, reply, err = call(r.Context(), s, r, dealsapi.RepayEndpoint, cmd, callOpts{key: f.Key})

@@ -55,13 +55,7 @@ func (s *Server) registerFund(w http.ResponseWriter, r *http.Request) {
 	}
 	f := postedForm(r)
 	cmd := fundsapi.RegisterFund{Name: strings.TrimSpace(r.PostFormValue("name")), Type: fundsapi.FundType(r.PostFormValue("type"))}
-	var problems []fundbridge.FieldError
-	if a, err := parseAmount("committed_capital", r.PostFormValue("committed_capital"), true); err != nil {
-		problems = fundbridge.ErrorFields(err)
-	} else {
-		cmd.CommittedCapital = *a
-	}
-	err := validateWith(cmd.Validate(), problems)
+	err := validateWith(cmd.Validate(), amounts(r, map[string]*money.Amount{"committed_capital": &cmd.CommittedCapital}))
 	var fund fundsapi.FundView
 	var reply svc.Reply
 	if err == nil {
@@ -280,18 +274,7 @@ func (s *Server) issueTermSheet(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	f := postedForm(r)
 	cmd := matchingapi.IssueTermSheet{DealID: id}
-	var problems []fundbridge.FieldError
-	if a, err := parseAmount("amount", r.PostFormValue("amount"), true); err != nil {
-		problems = append(problems, fundbridge.ErrorFields(err)...)
-	} else {
-		cmd.Amount = *a
-	}
-	if a, err := parseAmount("pre_money", r.PostFormValue("pre_money"), true); err != nil {
-		problems = append(problems, fundbridge.ErrorFields(err)...)
-	} else {
-		cmd.PreMoney = *a
-	}
-	err := validateWith(cmd.Validate(), problems)
+	err := validateWith(cmd.Validate(), amounts(r, map[string]*money.Amount{"amount": &cmd.Amount, "pre_money": &cmd.PreMoney}))
 	var deal matchingapi.Deal
 	var reply svc.Reply
 	if err == nil {
@@ -412,18 +395,7 @@ func (s *Server) setMandate(w http.ResponseWriter, r *http.Request) {
 	for _, v := range r.PostForm["cities"] {
 		cmd.Cities = append(cmd.Cities, fundbridge.City(v))
 	}
-	var problems []fundbridge.FieldError
-	for _, field := range []string{"ticket_min", "ticket_max"} {
-		a, err := parseAmount(field, r.PostFormValue(field), true)
-		switch {
-		case err != nil:
-			problems = append(problems, fundbridge.ErrorFields(err)...)
-		case field == "ticket_min":
-			cmd.TicketMin = *a
-		default:
-			cmd.TicketMax = *a
-		}
-	}
+	problems := amounts(r, map[string]*money.Amount{"ticket_min": &cmd.TicketMin, "ticket_max": &cmd.TicketMax})
 	pct, err := decimal.NewFromString(strings.TrimSuffix(strings.TrimSpace(r.PostFormValue("max_ownership")), "%"))
 	if err != nil || !pct.IsPositive() || pct.GreaterThan(decimal.NewFromInt(100)) {
 		problems = append(problems, fundbridge.FieldError{Field: "max_ownership", Reason: "a percentage above 0 and at most 100"})

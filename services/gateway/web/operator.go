@@ -212,20 +212,14 @@ func (s *Server) onboard(w http.ResponseWriter, r *http.Request) {
 	cmd := identityapi.CreateOrgCommand{Name: strings.TrimSpace(r.PostFormValue("name")), Role: fundbridge.Role(r.PostFormValue("role")),
 		User: identityapi.NewUser{Email: strings.TrimSpace(r.PostFormValue("user.email")), Password: password, Name: strings.TrimSpace(r.PostFormValue("user.name"))}}
 	var problems []fundbridge.FieldError
-	var bank dealsapi.OnboardBank
+	bank := dealsapi.OnboardBank{Name: cmd.Name}
 	if cmd.Role == fundbridge.RoleBank {
-		bank.Name = cmd.Name
-		for _, field := range []string{"credit_limit", "single_borrower_limit"} {
-			a, err := parseAmount(field, r.PostFormValue(field), true)
-			switch {
-			case err != nil:
-				problems = append(problems, fundbridge.ErrorFields(err)...)
-			case field == "credit_limit":
-				bank.CreditLimit = *a
-			default:
-				bank.SingleBorrowerLimit = *a
-			}
-		}
+		// The limits are checked before the org exists, so a refused bank
+		// leaves no org behind.
+		parsed := amounts(r, map[string]*money.Amount{"credit_limit": &bank.CreditLimit, "single_borrower_limit": &bank.SingleBorrowerLimit})
+		probe := bank
+		probe.BankID = "new" // the org's ID, once it exists
+		problems = fundbridge.ErrorFields(validateWith(probe.Validate(), parsed))
 	}
 	if err := validateWith(cmd.Validate(), problems); err != nil {
 		fail(err)

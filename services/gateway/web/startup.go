@@ -220,6 +220,21 @@ func parseAmount(field, s string, required bool) (*money.Amount, error) {
 	return &a, nil
 }
 
+// amounts reads required amount fields into their targets, naming each
+// one that does not read.
+func amounts(r *http.Request, targets map[string]*money.Amount) []fundbridge.FieldError {
+	var problems []fundbridge.FieldError
+	for field, dst := range targets {
+		a, err := parseAmount(field, r.PostFormValue(field), true)
+		if err != nil {
+			problems = append(problems, fundbridge.ErrorFields(err)...)
+			continue
+		}
+		*dst = *a
+	}
+	return problems
+}
+
 type applicationPage struct {
 	App     applicationsapi.ApplicationView
 	Matches []matchingapi.ApplicationMatch
