@@ -78,7 +78,8 @@ func (s *Server) commitToDeal(w http.ResponseWriter, r *http.Request) {
 	a, _ := actorOf(r)
 	f := postedForm(r)
 	cmd := dealsapi.CommitToDeal{DealID: chi.URLParam(r, "id"), BankID: a.OrgID}
-	err := validateWith(cmd.Validate(), amounts(r, map[string]*money.Amount{"amount": &cmd.Amount}))
+	problems := amounts(r, map[string]*money.Amount{"amount": &cmd.Amount}) // before Validate, which reads what they fill
+	err := validateWith(cmd.Validate(), problems)
 	var reply svc.Reply
 	if err == nil {
 		_, reply, err = call(r.Context(), s, r, dealsapi.CommitToDealEndpoint, cmd, callOpts{key: f.Key})

@@ -45,7 +45,8 @@ func (s *Server) repay(w http.ResponseWriter, r *http.Request) {
 	}
 	f := postedForm(r)
 	cmd := dealsapi.LoanAmount{LoanID: chi.URLParam(r, "id")}
-	err := validateWith(cmd.Validate(), amounts(r, map[string]*money.Amount{"amount": &cmd.Amount}))
+	problems := amounts(r, map[string]*money.Amount{"amount": &cmd.Amount}) // before Validate, which reads what they fill
+	err := validateWith(cmd.Validate(), problems)
 	var reply svc.Reply
 	if err == nil {
 		_, reply, err = call(r.Context(), s, r, dealsapi.RepayEndpoint, cmd, callOpts{key: f.Key})

@@ -55,7 +55,8 @@ func (s *Server) registerFund(w http.ResponseWriter, r *http.Request) {
 	}
 	f := postedForm(r)
 	cmd := fundsapi.RegisterFund{Name: strings.TrimSpace(r.PostFormValue("name")), Type: fundsapi.FundType(r.PostFormValue("type"))}
-	err := validateWith(cmd.Validate(), amounts(r, map[string]*money.Amount{"committed_capital": &cmd.CommittedCapital}))
+	problems := amounts(r, map[string]*money.Amount{"committed_capital": &cmd.CommittedCapital}) // before Validate, which reads what they fill
+	err := validateWith(cmd.Validate(), problems)
 	var fund fundsapi.FundView
 	var reply svc.Reply
 	if err == nil {
@@ -92,6 +93,7 @@ func validateWith(err error, problems []fundbridge.FieldError) error {
 // card is a deal on the board with its match's score and reasons.
 type card struct {
 	matchingapi.Deal
+	CompanyName  string
 	For, Against []string
 	Next         matchingapi.Step
 }
@@ -143,7 +145,11 @@ func (s *Server) renderFund(w http.ResponseWriter, r *http.Request, status int, 
 	pipeline := matchingapi.Pipeline()
 	byStep := map[matchingapi.Step][]card{}
 	for _, d := range deals.Items {
-		c := card{Deal: d, For: reasons[d.ApplicationID].For, Against: reasons[d.ApplicationID].Against}
+		m := reasons[d.ApplicationID]
+		c := card{Deal: d, CompanyName: m.CompanyName, For: m.For, Against: m.Against}
+		if c.CompanyName == "" {
+			c.CompanyName = d.CompanyID
+		}
 		for i, st := range pipeline {
 			if st == d.Step && i+1 < len(pipeline) && pipeline[i+1] != matchingapi.StepClosed && st != matchingapi.StepICReview {
 				c.Next = pipeline[i+1]
@@ -274,7 +280,8 @@ func (s *Server) issueTermSheet(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	f := postedForm(r)
 	cmd := matchingapi.IssueTermSheet{DealID: id}
-	err := validateWith(cmd.Validate(), amounts(r, map[string]*money.Amount{"amount": &cmd.Amount, "pre_money": &cmd.PreMoney}))
+	problems := amounts(r, map[string]*money.Amount{"amount": &cmd.Amount, "pre_money": &cmd.PreMoney}) // before Validate, which reads what they fill
+	err := validateWith(cmd.Validate(), problems)
 	var deal matchingapi.Deal
 	var reply svc.Reply
 	if err == nil {

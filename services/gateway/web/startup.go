@@ -236,10 +236,11 @@ func amounts(r *http.Request, targets map[string]*money.Amount) []fundbridge.Fie
 }
 
 type applicationPage struct {
-	App     applicationsapi.ApplicationView
-	Matches []matchingapi.ApplicationMatch
-	Deals   []matchingapi.Deal
-	Steps   []matchingapi.Step
+	App       applicationsapi.ApplicationView
+	Matches   []matchingapi.ApplicationMatch
+	Deals     []matchingapi.Deal
+	Steps     []matchingapi.Step
+	FundNames map[string]string
 }
 
 func (s *Server) applicationPage(w http.ResponseWriter, r *http.Request) {
@@ -254,11 +255,14 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 		s.failErr(w, r, err)
 		return
 	}
-	data := applicationPage{App: app, Steps: matchingapi.Pipeline()}
+	data := applicationPage{App: app, Steps: matchingapi.Pipeline(), FundNames: map[string]string{}}
 	if app.Status != applicationsapi.Status("draft") {
 		m, _, err := call(ctx, s, r, matchingapi.MatchesForApplicationEndpoint, matchingapi.MatchesForApplication{ApplicationID: id, After: after(r)}, callOpts{})
 		if err == nil {
 			data.Matches = m.Items
+			for _, x := range m.Items {
+				data.FundNames[x.FundID] = x.FundName
+			}
 		}
 		deals, _, err := call(ctx, s, r, matchingapi.ListDealsEndpoint, matchingapi.ListDeals{ApplicationID: id, After: after(r), Limit: matchingapi.MaxLimit}, callOpts{})
 		if err != nil {
