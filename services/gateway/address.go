@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -68,6 +69,11 @@ func forwardedFor(trusted []netip.Prefix) func(http.Handler) http.Handler {
 			}
 			r2 := r.Clone(r.Context())
 			r2.RemoteAddr = net.JoinHostPort(client.Unmap().String(), "0")
+			// A trusted proxy that took the client's TLS says so; the
+			// pages then mark their cookies Secure.
+			if r2.TLS == nil && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+				r2.TLS = &tls.ConnectionState{}
+			}
 			next.ServeHTTP(w, r2)
 		})
 	}

@@ -44,4 +44,16 @@ func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
 	if _, err := ParseProxies("10.0.0.0/8,not-an-ip"); err == nil {
 		t.Error("a bad proxy accepted")
 	}
+	// Behind a trusted proxy that took the TLS, the request counts as TLS
+	// (the pages' cookies are Secure); a stranger cannot claim it.
+	for peer, want := range map[string]bool{"10.1.2.3:1": true, "203.0.113.5:1": false} {
+		var tlsSeen bool
+		h := forwardedFor(trusted)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tlsSeen = r.TLS != nil }))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Forwarded-Proto", "https")
+		if h.ServeHTTP(httptest.NewRecorder(), r); tlsSeen != want {
+			t.Errorf("X-Forwarded-Proto: https from %s: TLS %v, want %v", peer, tlsSeen, want)
+		}
+	}
 }

@@ -201,6 +201,28 @@ func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
 	return json.Marshal(obj)
 }
 
+// signIn checks an email and password under the sign-in limits, for the
+// pages' sign-in form.
+func (g *Gateway) signIn(r *http.Request, email, password string) (fundbridge.Actor, error) {
+	payload, err := json.Marshal(identityapi.AuthenticateQuery{Email: email, Password: password})
+	if err != nil {
+		return fundbridge.Actor{}, err
+	}
+	attempt, err := g.limits.beginSignIn(accountKey(payload), clientAddress(r))
+	if err != nil {
+		return fundbridge.Actor{}, err
+	}
+	auth := identityapi.AuthenticateEndpoint
+	var user identityapi.User
+	req := &svc.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
+	_, err = g.client.Call(r.Context(), auth.Service, auth.Op, req, &user)
+	attempt.finish(err)
+	if err != nil {
+		return fundbridge.Actor{}, err
+	}
+	return fundbridge.Actor{UserID: user.UserID, Role: user.Role, OrgID: user.OrgID}, nil
+}
+
 // token signs a user in: email and password in, bearer token out.
 func (g *Gateway) token(w http.ResponseWriter, r *http.Request) {
 	payload, err := g.payload(Route{Endpoint: svc.EndpointInfo{Kind: svc.IsCommand}}, r)

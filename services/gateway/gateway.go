@@ -16,6 +16,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/audit/auditapi"
+	"github.com/fundbridge/fundbridge/services/gateway/web"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -47,6 +48,7 @@ type Gateway struct {
 	routes  []Route
 	limits  *limiter
 	idem    *Idempotency
+	pages   *web.Server // nil when the pages could not be built
 }
 
 // New returns a gateway that reaches the services over nc.
@@ -57,8 +59,15 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 	if opts.Idempotency != nil {
 		opts.Idempotency.log = opts.Logger
 	}
-	return &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes(),
+	g := &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes(),
 		limits: newLimiter(opts.Limits), idem: opts.Idempotency}
+	pages, err := web.New(web.Options{Client: g.client, Sessions: opts.Tokens, SignIn: g.signIn,
+		AllowSignUp: g.allowSignUp, AllowWrite: g.allowWrite, StatusFor: StatusFor, Logger: opts.Logger})
+	if err != nil {
+		g.log.Error("web pages are off", "err", err)
+	}
+	g.pages = pages
+	return g
 }
 
 // Handler is the gateway's HTTP handler.
@@ -81,6 +90,9 @@ func (g *Gateway) Handler() http.Handler {
 			h = g.authenticate(h)
 		}
 		r.Method(rt.Method, rt.Path, h)
+	}
+	if g.pages != nil {
+		g.pages.Register(r)
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, fundbridge.Errorf(fundbridge.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

@@ -275,8 +275,8 @@ func accountKey(payload json.RawMessage) string {
 // limitSignUp allows each address SignUp sign-ups.
 func (g *Gateway) limitSignUp(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, wait := g.limits.signUp.reserve(clientAddress(r), g.limits.now()); wait > 0 {
-			WriteProblem(w, r, &LimitError{Message: "too many sign-ups from your address", Wait: wait})
+		if err := g.allowSignUp(r); err != nil {
+			WriteProblem(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -286,13 +286,28 @@ func (g *Gateway) limitSignUp(next http.Handler) http.Handler {
 // limitWrites allows each signed-in user Writes commands.
 func (g *Gateway) limitWrites(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, ok := ActorFrom(r.Context())
-		if ok {
-			if _, wait := g.limits.writes.reserve(a.UserID, g.limits.now()); wait > 0 {
-				WriteProblem(w, r, &LimitError{Message: "too many changes in a short time", Wait: wait})
+		if a, ok := ActorFrom(r.Context()); ok {
+			if err := g.allowWrite(r, a); err != nil {
+				WriteProblem(w, r, err)
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// allowSignUp applies the sign-up limit per address, for the pages.
+func (g *Gateway) allowSignUp(r *http.Request) error {
+	if _, wait := g.limits.signUp.reserve(clientAddress(r), g.limits.now()); wait > 0 {
+		return &LimitError{Message: "too many sign-ups from your address", Wait: wait}
+	}
+	return nil
+}
+
+// allowWrite applies the limit on changes per user, for the pages.
+func (g *Gateway) allowWrite(r *http.Request, a fundbridge.Actor) error {
+	if _, wait := g.limits.writes.reserve(a.UserID, g.limits.now()); wait > 0 {
+		return &LimitError{Message: "too many changes in a short time", Wait: wait}
+	}
+	return nil
 }

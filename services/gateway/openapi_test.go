@@ -20,7 +20,9 @@ func TestOpenAPIMatchesTheRouter(t *testing.T) {
 	g := New(nil, Options{Tokens: tokens, Version: "test"})
 	served := map[string]bool{}
 	err := chi.Walk(g.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		served[strings.ToLower(method)+" "+route] = true
+		if route == "/healthz" || route == "/readyz" || strings.HasPrefix(route, "/api/") { // the rest are the web pages
+			served[strings.ToLower(method)+" "+route] = true
+		}
 		return nil
 	})
 	if err != nil {

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge/money"
+)
+
+func TestAmountsAndDatesAsEachLanguageWritesThem(t *testing.T) {
+	in := newI18n()
+	zh, en := in.locale("zh-CN"), in.locale("en-US,en;q=0.9")
+	for _, c := range []struct {
+		v      any
+		zh, en string
+	}{
+		{money.MustParse("1250000.00"), "¥1,250,000.00", "CN¥1,250,000.00"},
+		{money.MustParse("0.5"), "¥0.50", "CN¥0.50"},
+		{money.MustParse("999.99"), "¥999.99", "CN¥999.99"},
+		{"1000", "¥1,000.00", "CN¥1,000.00"},
+		{decimal.RequireFromString("-12345.675"), "-¥12,345.68", "-CN¥12,345.68"},
+		{(*money.Amount)(nil), "—", "—"},
+	} {
+		if got := zh.Money(c.v); got != c.zh {
+			t.Errorf("zh Money(%v) = %q, want %q", c.v, got, c.zh)
+		}
+		if got := en.Money(c.v); got != c.en {
+			t.Errorf("en Money(%v) = %q, want %q", c.v, got, c.en)
+		}
+	}
+	day := time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC) // already Dec 1 in China
+	if got := zh.Date(day); got != "2026年12月1日" {
+		t.Errorf("zh date = %q", got)
+	}
+	if got := en.Date("2023-04-01"); got != "Apr 1, 2023" {
+		t.Errorf("en date = %q", got)
+	}
+	if got := in.locale("").Code; got != "zh" {
+		t.Errorf("no preference gives %q, want zh", got)
+	}
+	if got := in.locale("fr-FR").Code; got != "en" {
+		t.Errorf("a French reader gets %q, want en (the nearer script)", got)
+	}
+	if got := zh.Enum("sector", "computer_vision"); got != "计算机视觉" {
+		t.Errorf("zh sector = %q", got)
+	}
+	if got := en.Reason("must be at most ¥10bn (10000000000.00)"); got != "Must be at most ¥10bn (10000000000.00)" {
+		t.Errorf("a reason with a value = %q", got)
+	}
+}
+
+// Every key has both languages, and none is left blank.
+func TestCatalogIsComplete(t *testing.T) {
+	for key, m := range messages {
+		if strings.TrimSpace(m[0]) == "" || strings.TrimSpace(m[1]) == "" {
+			t.Errorf("%s lacks a language: %q", key, m)
+		}
+	}
+}
+
+func TestChartBarsAndCSV(t *testing.T) {
+	l := newI18n().locale("en")
+	c := &chart{ID: "x", Series: []string{"requested", "funded"}, Money: true, Categories: []category{
+		{Label: "Beijing", Values: []decimal.Decimal{decimal.NewFromInt(400), decimal.NewFromInt(100)}},
+		{Label: "Shanghai", Values: []decimal.Decimal{decimal.NewFromInt(200), decimal.RequireFromString("0.01")}},
+	}}
+	c.layout(l)
+	if len(c.Bars) != 4 || c.Bars[0].W != chartPlotWidth || c.Bars[1].W != chartPlotWidth/4 || c.Bars[2].W != chartPlotWidth/2 || c.Bars[3].W != 1 {
+		t.Errorf("bars = %+v", c.Bars)
+	}
+	if c.Bars[0].Value != "CN¥400.00" {
+		t.Errorf("bar value = %q", c.Bars[0].Value)
+	}
+	w := httptest.NewRecorder()
+	c.writeCSV(w)
+	if got, want := w.Body.String(), ",requested,funded\nBeijing,400.00,100.00\nShanghai,200.00,0.01\n"; got != want {
+		t.Errorf("csv = %q, want %q", got, want)
+	}
+}

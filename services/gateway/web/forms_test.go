@@ -1,0 +1,180 @@
+package web_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// client is a person's browser without the browser: a cookie jar that
+// does not follow redirects, speaking to the real product over HTTP.
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// post sends a form as a same-origin browser does.
+func (c *client) post(path string, form url.Values, header ...string) (*http.Response, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Accept-Language", "en")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return c.do(req)
+}
+
+func (c *client) get(path string, header ...string) (*http.Response, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	req.Header.Set("Accept-Language", "en")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return c.do(req)
+}
+
+func (c *client) do(req *http.Request) (*http.Response, string) {
+	c.t.Helper()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func founderForm(t *testing.T) url.Values {
+	return url.Values{"name": {"Wang Fang"}, "email": {founderEmail}, "password": {founderPassword},
+		"company.name": {"智元视觉"}, "company.uscc": {uscc(t, "1110108MA01A2B3C")}, "company.city": {"beijing"},
+		"company.layer": {"technology"}, "company.sector": {"computer_vision"}, "company.founded_on": {"2023-04-01"},
+		"company.headcount": {"35"}, "company.stage": {"startup"}, "idempotency_key": {"signup-1"}}
+}
+
+// TestFormsAreGuarded: the session cookie's flags, a cross-site post
+// refused, a double click doing one thing, and the language taken from
+// Accept-Language, then remembered.
+func TestFormsAreGuarded(t *testing.T) {
+	p := startProduct(t)
+	c := newClient(t, p.base)
+
+	resp, _ := c.post("/signup", founderForm(t))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/startup?done=notice.welcome" {
+		t.Fatalf("sign-up = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "fb_session" {
+			session = ck
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure || session.Path != "/" {
+		t.Fatalf("session cookie = %+v; want HttpOnly, SameSite=Lax, Path=/ (not Secure over plain HTTP)", session)
+	}
+
+	// A post from another site is refused and changes nothing.
+	apply := url.Values{"step": {"3"}, "instruments": {"equity"}, "amount_requested": {"1000000"}, "use_of_funds": {"robots"}, "idempotency_key": {"apply-1"}}
+	if resp, body := c.post("/startup/apply", apply, "Sec-Fetch-Site", "cross-site"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "another site") {
+		t.Errorf("a cross-site post = %d", resp.StatusCode)
+	}
+	if resp, _ := c.post("/startup/apply", apply, "Sec-Fetch-Site", "", "Origin", "https://evil.example"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a post with a foreign Origin = %d", resp.StatusCode)
+	}
+
+	// The same form posted twice (a double click) drafts one application.
+	first, _ := c.post("/startup/apply", apply)
+	second, _ := c.post("/startup/apply", apply)
+	loc1, loc2 := first.Header.Get("Location"), second.Header.Get("Location")
+	id := func(loc string) string {
+		return strings.SplitN(strings.TrimPrefix(loc, "/startup/applications/"), "?", 2)[0]
+	}
+	if first.StatusCode != http.StatusSeeOther || id(loc1) == "" || id(loc1) != id(loc2) {
+		t.Errorf("a double post went to %q and %q; want the same application", loc1, loc2)
+	}
+	_, home := c.get("/startup?after=" + after(loc2))
+	if n := strings.Count(home, `href="/startup/applications/`); n != 1 {
+		t.Errorf("after a double post the company lists %d applications, want 1", n)
+	}
+	// Another key is another application.
+	apply.Set("idempotency_key", "apply-2")
+	third, _ := c.post("/startup/apply", apply)
+	if id(third.Header.Get("Location")) == id(loc1) {
+		t.Error("a new form's key replayed the first application")
+	}
+
+	// Language: Accept-Language first, then the choice, remembered.
+	if _, body := c.get("/startup", "Accept-Language", "zh-CN,zh;q=0.9"); !strings.Contains(body, "<h1>我的企业</h1>") || !strings.Contains(body, "¥1,000,000.00") {
+		t.Error("a Chinese browser does not get the page in Chinese with ¥ amounts")
+	}
+	if resp, _ := c.get("/lang?to=en&back=/startup"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/startup" {
+		t.Errorf("switching language = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := c.get("/startup", "Accept-Language", "zh-CN"); !strings.Contains(body, "<h1>My company</h1>") || !strings.Contains(body, "CN¥1,000,000.00") {
+		t.Error("the chosen language was not remembered over Accept-Language")
+	}
+	if resp, _ := c.get("/lang?to=zh&back=//evil.example/"); resp.Header.Get("Location") != "/" {
+		t.Errorf("the language switch redirects off the site: %q", resp.Header.Get("Location"))
+	}
+
+	// Pages need a session; the API's answers stay JSON.
+	anon := newClient(t, p.base)
+	if resp, _ := anon.get("/startup"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
+		t.Errorf("a stranger at /startup = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := anon.get("/api/v1/nowhere"); resp.StatusCode != http.StatusNotFound || !json.Valid([]byte(body)) {
+		t.Errorf("an unknown API path = %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := c.get("/operator"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a startup at the operator's dashboard = %d", resp.StatusCode)
+	}
+}
+
+func after(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("after")
+}
+
+// api calls the HTTP API as a client program does; the status and the
+// decoded body come back.
+func (c *client) api(method, path, token string, body any) (int, map[string]any) {
+	c.t.Helper()
+	data, _ := json.Marshal(body)
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(data))
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, raw := c.do(req)
+	var out map[string]any
+	_ = json.Unmarshal([]byte(raw), &out)
+	if resp.StatusCode >= 300 {
+		c.t.Fatalf("%s %s = %d %s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func (c *client) token(email, password string) string {
+	c.t.Helper()
+	_, out := c.api("POST", "/api/v1/auth/token", "", map[string]string{"email": email, "password": password})
+	return out["access_token"].(string)
+}
