@@ -17,6 +17,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
+	"github.com/fundbridge/fundbridge/services/insurance"
 	"github.com/fundbridge/fundbridge/services/matching"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/process"
@@ -39,8 +40,7 @@ func Aggregates() map[string][]string {
 		audit.Name:        nil,                                                                        // reads the log
 		views.Name:        nil,                                                                        // reads the log
 		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate, "process"}, // process: syndication and arrears instances
-		// Not yet in Builders; its types as services/insurance defines them.
-		"insurance": {"insurance", "policy", "ratingtable", "subsidy"},
+		insurance.Name:    {"insurance", "policy", "ratingtable", "subsidy", "process"},               // process: the policy process's instances
 	}
 }
 
@@ -53,6 +53,7 @@ func Buckets() map[string][]string {
 		natsauth.Gateway: {gateway.IdempotencyBucket},
 		matching.Name:    {process.LeaseBucket(matching.ClosingName), process.CheckpointBucket},
 		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName), process.CheckpointBucket},
+		insurance.Name:   {process.LeaseBucket(insurance.ProcessName), process.CheckpointBucket},
 	}
 }
 
@@ -60,8 +61,9 @@ func Buckets() map[string][]string {
 // runs: their deadlines are its to arm and read.
 func Processes() map[string][]string {
 	return map[string][]string{
-		matching.Name: {matching.ClosingName},
-		deals.Name:    {deals.SyndicationName, deals.ArrearsName},
+		matching.Name:  {matching.ClosingName},
+		deals.Name:     {deals.SyndicationName, deals.ArrearsName},
+		insurance.Name: {insurance.ProcessName},
 	}
 }
 

@@ -1,0 +1,71 @@
+package insurance
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
+	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+	"github.com/fundbridge/fundbridge/services/svc"
+)
+
+// requestFacts gathers, before the decide step, what a request is judged
+// against: the company and its patents from the applications service,
+// the insurers' tables from this service's own streams, and for the
+// guarantee cover the loan deal from the deals service. The calls go out
+// as the service's system actor, which sees every company and deal.
+func (s *Service) requestFacts(ctx context.Context, req *svc.Request, cmd api.RequestInsurance) (RequestFacts, error) {
+	facts := RequestFacts{Offering: map[string]bool{}}
+	company := cmd.CompanyID
+	if company == "" && req.Actor.Role == fundbridge.RoleStartup {
+		company = req.Actor.OrgID
+	}
+	if s.client == nil {
+		return facts, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "insurance cannot reach the applications service")
+	}
+	ask := &svc.Request{ID: req.ID, Actor: svc.SystemActor(Name), CorrelationID: req.CorrelationID, CausationID: req.ID}
+	if company != "" {
+		c, _, err := svc.Call(ctx, s.client, applicationsapi.GetCompanyEndpoint, ask, applicationsapi.GetCompany{CompanyID: company})
+		switch {
+		case fundbridge.ErrorCode(err) == fundbridge.ENOTFOUND:
+		case err != nil:
+			return facts, fmt.Errorf("read company %s: %w", company, err)
+		default:
+			facts.Company = companyFacts(c)
+		}
+	}
+	for _, id := range cmd.Insurers {
+		t, err := s.tables.Load(ctx, id)
+		if err != nil {
+			return facts, fmt.Errorf("read insurer %s: %w", id, err)
+		}
+		facts.Offering[id] = t.State.Onboarded() && t.State.Exists() && t.State.Table.Offers(cmd.Coverage)
+	}
+	if cmd.Coverage == api.CoveragePledgeGuarantee && cmd.LoanDealID != "" {
+		d, _, err := svc.Call(ctx, s.client, dealsapi.GetDealEndpoint, ask, dealsapi.GetDeal{DealID: cmd.LoanDealID})
+		switch {
+		case fundbridge.ErrorCode(err) == fundbridge.ENOTFOUND:
+		case err != nil:
+			return facts, fmt.Errorf("read loan deal %s: %w", cmd.LoanDealID, err)
+		default:
+			facts.LoanDeal = &LoanDealFacts{DealID: d.DealID, CompanyID: d.BorrowerID, Principal: d.Loan.Principal}
+		}
+	}
+	return facts, nil
+}
+
+// companyFacts is the company as the applications service shows it. That
+// service records neither a licensor's consent nor a dispute yet, so a
+// licensed patent has no consent on record (and is refused) and no patent
+// is in dispute.
+func companyFacts(c applicationsapi.CompanyView) CompanyFacts {
+	f := CompanyFacts{CompanyID: c.ID, Registered: true, City: c.City, Stage: c.Stage}
+	for _, p := range c.Patents {
+		f.Patents = append(f.Patents, PatentFact{InsuredPatent: api.InsuredPatent{
+			Number: p.Number, Kind: p.Kind, FiledOn: p.FiledOn, GrantedOn: p.GrantedOn, ExpiresOn: p.ExpiresOn, Holding: p.Holding,
+		}})
+	}
+	return f
+}
