@@ -14,7 +14,7 @@ import (
 
 // The policy process (services/process) keeps the service's durable
 // deadlines and its one flow that starts in another service. Its
-// instances, in the streams process-insurance-<id>:
+// instances, in the streams insurance_process-insurance-<id>:
 //
 //	quote-<quote id>      quoted → at the end of its last valid day (China
 //	                      time) sends request.expire_quote; an accepted
@@ -29,9 +29,13 @@ import (
 // The deadlines are JetStream message schedules: they fire once, after a
 // restart too, and on one of several instances (the process's lease).
 
-// ProcessName names the policy process: its instances live in the
-// streams "process-insurance-<id>".
-const ProcessName = "insurance"
+// ProcessName names the policy process, and ProcessAggregate is the type
+// of its instances' streams, "insurance_process-insurance-<id>": a type
+// of the service's own, which its NATS user alone may append to.
+const (
+	ProcessName      = "insurance"
+	ProcessAggregate = "insurance_process"
+)
 
 // ProcessOptions tune the policy process.
 type ProcessOptions struct {
