@@ -38,6 +38,12 @@ func (h *deadlineHarness) instance(name string) (stop func()) {
 	var once sync.Once
 	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
 	h.t.Cleanup(stop)
+	// Serving starts in the background: wait until the bus answers.
+	client := svc.NewClient(nc, time.Second)
+	h.waitFor("the service on the bus", func() bool {
+		_, _, err := svc.Call(context.Background(), client, api.ListInsurersEndpoint, &svc.Request{ID: "up", Actor: operator}, api.ListInsurers{})
+		return err == nil
+	})
 	return stop
 }
 
