@@ -12,26 +12,26 @@ import (
 )
 
 // request records a startup's request after gathering its facts.
-func (s *Service) request(ctx context.Context, req *svc.Request, cmd api.RequestInsurance) (svc.Result, error) {
+func (s *Service) request(ctx context.Context, req *svc.Request, cmd api.RequestInsurance) (svc.Result[api.RequestView], error) {
 	if err := requireRole(req.Actor, "request insurance", fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.RequestView]{}, err
 	}
 	facts, err := s.requestFacts(ctx, req, cmd)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.RequestView]{}, err
 	}
 	id := req.NewID(api.OpRequest)
 	res, r, err := s.requests.Execute(ctx, id, command(req), svc.CheckedBefore, func(r Request) ([]events.Payload, error) {
 		return decideRequest(r, req.Actor, id, cmd, facts, s.now())
 	})
 	if err != nil {
-		return svc.Result{}, refusal(err, "request", "insurance request", id)
+		return svc.Result[api.RequestView]{}, refusal(err, "request", "insurance request", id)
 	}
-	return svc.Result{Value: requestView(r, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[api.RequestView]{Value: requestView(r, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // quote decides an insurer's quote against its current table.
-func (s *Service) quote(ctx context.Context, req *svc.Request, cmd api.QuoteInsurance) (svc.Result, error) {
+func (s *Service) quote(ctx context.Context, req *svc.Request, cmd api.QuoteInsurance) (svc.Result[api.RequestView], error) {
 	insurer := cmd.InsurerID
 	if req.Actor.Role == fundbridge.RoleInsurer {
 		insurer = req.Actor.OrgID
@@ -40,7 +40,7 @@ func (s *Service) quote(ctx context.Context, req *svc.Request, cmd api.QuoteInsu
 	if insurer != "" {
 		t, err := s.tables.Load(ctx, insurer)
 		if err != nil {
-			return svc.Result{}, refusal(err, "quote", "insurer", insurer)
+			return svc.Result[api.RequestView]{}, refusal(err, "quote", "insurer", insurer)
 		}
 		table = t.State
 	}
@@ -53,29 +53,29 @@ func (s *Service) quote(ctx context.Context, req *svc.Request, cmd api.QuoteInsu
 		})(ctx, req, cmd)
 }
 
-func (s *Service) getRequest(ctx context.Context, req *svc.Request, q api.RequestRef) (svc.Result, error) {
+func (s *Service) getRequest(ctx context.Context, req *svc.Request, q api.RequestRef) (svc.Result[api.RequestView], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.RequestView]{}, err
 	}
 	r, ok := s.view.request(q.RequestID)
 	if !ok || !r.visible(req.Actor) {
-		return svc.Result{}, notFound("insurance request", q.RequestID)
+		return svc.Result[api.RequestView]{}, notFound("insurance request", q.RequestID)
 	}
-	return svc.Result{Value: requestView(r, req.Actor), Position: s.follower.Position(), Version: r.Version}, nil
+	return svc.Result[api.RequestView]{Value: requestView(r, req.Actor), Position: s.follower.Position(), Version: r.Version}, nil
 }
 
-func (s *Service) listRequests(ctx context.Context, req *svc.Request, q api.ListRequests) (svc.Result, error) {
+func (s *Service) listRequests(ctx context.Context, req *svc.Request, q api.ListRequests) (svc.Result[api.RequestList], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.RequestList]{}, err
 	}
-	return svc.Result{Value: s.view.listRequests(req.Actor, q), Position: s.follower.Position()}, nil
+	return svc.Result[api.RequestList]{Value: s.view.listRequests(req.Actor, q), Position: s.follower.Position()}, nil
 }
 
 // accept takes a quote, binds its policy and draws its subsidy, each
 // step idempotent, so that a retry (or the policy process, after a
 // crash) completes what a first attempt began. The reply's position
 // covers every event the steps appended.
-func (s *Service) accept(ctx context.Context, req *svc.Request, cmd api.AcceptQuote) (svc.Result, error) {
+func (s *Service) accept(ctx context.Context, req *svc.Request, cmd api.AcceptQuote) (svc.Result[api.PolicyView], error) {
 	authorize := func(r Request) error {
 		if !r.Exists() || !r.visible(req.Actor) {
 			return notFound("insurance request", cmd.RequestID)
@@ -86,7 +86,7 @@ func (s *Service) accept(ctx context.Context, req *svc.Request, cmd api.AcceptQu
 		return decideAccept(r, req.Actor, cmd, s.now())
 	})
 	if err != nil {
-		return svc.Result{}, refusal(err, "accept", "insurance request", cmd.RequestID)
+		return svc.Result[api.PolicyView]{}, refusal(err, "accept", "insurance request", cmd.RequestID)
 	}
 	out, err := s.bind(ctx, req, r, api.BindPolicy{RequestID: r.ID, QuoteID: cmd.QuoteID})
 	out.Position = max(out.Position, res.Position)
@@ -95,31 +95,31 @@ func (s *Service) accept(ctx context.Context, req *svc.Request, cmd api.AcceptQu
 
 // bindPolicy is the policy process's (or an operator's) bind of an
 // accepted quote whose policy was not bound.
-func (s *Service) bindPolicy(ctx context.Context, req *svc.Request, cmd api.BindPolicy) (svc.Result, error) {
+func (s *Service) bindPolicy(ctx context.Context, req *svc.Request, cmd api.BindPolicy) (svc.Result[api.PolicyView], error) {
 	agg, err := s.requests.Load(ctx, cmd.RequestID)
 	if err != nil {
-		return svc.Result{}, refusal(err, "bind", "insurance request", cmd.RequestID)
+		return svc.Result[api.PolicyView]{}, refusal(err, "bind", "insurance request", cmd.RequestID)
 	}
 	if !agg.State.Exists() || !agg.State.visible(req.Actor) {
-		return svc.Result{}, notFound("insurance request", cmd.RequestID)
+		return svc.Result[api.PolicyView]{}, notFound("insurance request", cmd.RequestID)
 	}
 	return s.bind(ctx, req, agg.State, cmd)
 }
 
-func (s *Service) bind(ctx context.Context, req *svc.Request, r Request, cmd api.BindPolicy) (svc.Result, error) {
+func (s *Service) bind(ctx context.Context, req *svc.Request, r Request, cmd api.BindPolicy) (svc.Result[api.PolicyView], error) {
 	actor, c := byPlatform(req, "bind")
 	id := PolicyID(cmd.QuoteID)
 	res, p, err := s.policies.Execute(ctx, id, c, svc.CheckedBefore, func(p Policy) ([]events.Payload, error) {
 		return decideBind(p, actor, id, cmd, r, s.now())
 	})
 	if err != nil {
-		return svc.Result{}, refusal(err, "bind", "policy", id)
+		return svc.Result[api.PolicyView]{}, refusal(err, "bind", "policy", id)
 	}
 	p, pos, err := s.subsidize(ctx, req, p)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.PolicyView]{}, err
 	}
-	return svc.Result{Value: policyView(p), Position: max(res.Position, pos), Version: p.Version}, nil
+	return svc.Result[api.PolicyView]{Value: policyView(p), Position: max(res.Position, pos), Version: p.Version}, nil
 }
 
 // subsidize draws a newly bound policy's subsidy from the first
@@ -166,31 +166,31 @@ func (s *Service) subsidize(ctx context.Context, req *svc.Request, p Policy) (Po
 	return p, pos, nil
 }
 
-func (s *Service) getPolicy(ctx context.Context, req *svc.Request, q api.PolicyRef) (svc.Result, error) {
+func (s *Service) getPolicy(ctx context.Context, req *svc.Request, q api.PolicyRef) (svc.Result[api.PolicyView], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.PolicyView]{}, err
 	}
 	p, ok := s.view.policy(q.PolicyID)
 	if !ok || !p.visible(req.Actor) {
-		return svc.Result{}, notFound("policy", q.PolicyID)
+		return svc.Result[api.PolicyView]{}, notFound("policy", q.PolicyID)
 	}
-	return svc.Result{Value: policyView(p), Position: s.follower.Position(), Version: p.Version}, nil
+	return svc.Result[api.PolicyView]{Value: policyView(p), Position: s.follower.Position(), Version: p.Version}, nil
 }
 
-func (s *Service) listPolicies(ctx context.Context, req *svc.Request, q api.ListPolicies) (svc.Result, error) {
+func (s *Service) listPolicies(ctx context.Context, req *svc.Request, q api.ListPolicies) (svc.Result[api.PolicyList], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.PolicyList]{}, err
 	}
-	return svc.Result{Value: s.view.listPolicies(req.Actor, q), Position: s.follower.Position()}, nil
+	return svc.Result[api.PolicyList]{Value: s.view.listPolicies(req.Actor, q), Position: s.follower.Position()}, nil
 }
 
 // cancel ends cover and gives the programme back its part of the refund.
-func (s *Service) cancel(ctx context.Context, req *svc.Request, cmd api.CancelPolicy) (svc.Result, error) {
+func (s *Service) cancel(ctx context.Context, req *svc.Request, cmd api.CancelPolicy) (svc.Result[api.PolicyView], error) {
 	res, p, err := s.executePolicy(ctx, cmd.PolicyID, command(req), req.Actor, func(p Policy) ([]events.Payload, error) {
 		return decideCancel(p, req.Actor, cmd, s.now())
 	})
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.PolicyView]{}, err
 	}
 	pos := res.Position
 	if c := p.Cancellation; c != nil && c.RefundToProgramme.IsPositive() {
@@ -200,25 +200,25 @@ func (s *Service) cancel(ctx context.Context, req *svc.Request, cmd api.CancelPo
 			return decideReturn(g, actor, ret)
 		})
 		if err != nil {
-			return svc.Result{}, refusal(err, "return subsidy", "subsidy programme", ret.ProgrammeID)
+			return svc.Result[api.PolicyView]{}, refusal(err, "return subsidy", "subsidy programme", ret.ProgrammeID)
 		}
 		pos = max(pos, rr.Position)
 	}
-	return svc.Result{Value: policyView(p), Position: pos, Version: p.Version}, nil
+	return svc.Result[api.PolicyView]{Value: policyView(p), Position: pos, Version: p.Version}, nil
 }
 
-func (s *Service) createProgramme(ctx context.Context, req *svc.Request, cmd api.CreateSubsidyProgramme) (svc.Result, error) {
+func (s *Service) createProgramme(ctx context.Context, req *svc.Request, cmd api.CreateSubsidyProgramme) (svc.Result[api.ProgrammeView], error) {
 	id := req.NewID(api.OpCreateProgramme)
 	res, g, err := s.programmes.Execute(ctx, id, command(req), svc.CheckedBefore, func(g Programme) ([]events.Payload, error) {
 		return decideCreateProgramme(g, req.Actor, id, cmd)
 	})
 	if err != nil {
-		return svc.Result{}, refusal(err, "create", "subsidy programme", id)
+		return svc.Result[api.ProgrammeView]{}, refusal(err, "create", "subsidy programme", id)
 	}
-	return svc.Result{Value: programmeView(g, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[api.ProgrammeView]{Value: programmeView(g, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) closeProgramme(ctx context.Context, req *svc.Request, cmd api.CloseSubsidyProgramme) (svc.Result, error) {
+func (s *Service) closeProgramme(ctx context.Context, req *svc.Request, cmd api.CloseSubsidyProgramme) (svc.Result[api.ProgrammeView], error) {
 	authorize := func(g Programme) error {
 		if !g.Exists() {
 			return notFound("subsidy programme", cmd.ProgrammeID)
@@ -229,25 +229,25 @@ func (s *Service) closeProgramme(ctx context.Context, req *svc.Request, cmd api.
 		return decideCloseProgramme(g, req.Actor, cmd)
 	})
 	if err != nil {
-		return svc.Result{}, refusal(err, "close", "subsidy programme", cmd.ProgrammeID)
+		return svc.Result[api.ProgrammeView]{}, refusal(err, "close", "subsidy programme", cmd.ProgrammeID)
 	}
-	return svc.Result{Value: programmeView(g, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[api.ProgrammeView]{Value: programmeView(g, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) getProgramme(ctx context.Context, req *svc.Request, q api.ProgrammeRef) (svc.Result, error) {
+func (s *Service) getProgramme(ctx context.Context, req *svc.Request, q api.ProgrammeRef) (svc.Result[api.ProgrammeView], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.ProgrammeView]{}, err
 	}
 	g, ok := s.view.programme(q.ProgrammeID)
 	if !ok {
-		return svc.Result{}, notFound("subsidy programme", q.ProgrammeID)
+		return svc.Result[api.ProgrammeView]{}, notFound("subsidy programme", q.ProgrammeID)
 	}
-	return svc.Result{Value: programmeView(g, req.Actor), Position: s.follower.Position(), Version: g.Version}, nil
+	return svc.Result[api.ProgrammeView]{Value: programmeView(g, req.Actor), Position: s.follower.Position(), Version: g.Version}, nil
 }
 
-func (s *Service) listProgrammes(ctx context.Context, req *svc.Request, q api.ListProgrammes) (svc.Result, error) {
+func (s *Service) listProgrammes(ctx context.Context, req *svc.Request, q api.ListProgrammes) (svc.Result[api.ProgrammeList], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.ProgrammeList]{}, err
 	}
-	return svc.Result{Value: s.view.listProgrammes(req.Actor, q.Limit), Position: s.follower.Position()}, nil
+	return svc.Result[api.ProgrammeList]{Value: s.view.listProgrammes(req.Actor, q.Limit), Position: s.follower.Position()}, nil
 }

@@ -14,13 +14,13 @@ import (
 // onboardInsurer admits an insurer whose org exists with role insurer.
 // The org is read from the log (its first event), the one place it is
 // settled.
-func (s *Service) onboardInsurer(ctx context.Context, req *svc.Request, cmd api.OnboardInsurer) (svc.Result, error) {
+func (s *Service) onboardInsurer(ctx context.Context, req *svc.Request, cmd api.OnboardInsurer) (svc.Result[api.InsurerView], error) {
 	if err := requireRole(req.Actor, "onboard insurers", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.InsurerView]{}, err
 	}
 	role, err := s.orgRole(ctx, cmd.InsurerID)
 	if err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.InsurerView]{}, err
 	}
 	if role != fundbridge.RoleInsurer {
 		reason := "no org " + cmd.InsurerID + " exists; create it first with POST /api/v1/orgs and role insurer"
@@ -29,15 +29,15 @@ func (s *Service) onboardInsurer(ctx context.Context, req *svc.Request, cmd api.
 		}
 		e := fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "%s", reason)
 		e.Fields = []fundbridge.FieldError{{Field: "insurer_id", Reason: reason}}
-		return svc.Result{}, e
+		return svc.Result[api.InsurerView]{}, e
 	}
 	res, t, err := s.tables.Execute(ctx, cmd.InsurerID, command(req), svc.CheckedBefore, func(t TableState) ([]events.Payload, error) {
 		return decideOnboard(t, req.Actor, cmd)
 	})
 	if err != nil {
-		return svc.Result{}, refusal(err, "onboard", "insurer", cmd.InsurerID)
+		return svc.Result[api.InsurerView]{}, refusal(err, "onboard", "insurer", cmd.InsurerID)
 	}
-	return svc.Result{Value: insurerView(t), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[api.InsurerView]{Value: insurerView(t), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // orgRole is the role of an org as identity created it, "" if none.
@@ -59,33 +59,33 @@ func (s *Service) orgRole(ctx context.Context, orgID string) (fundbridge.Role, e
 	return "", nil
 }
 
-func (s *Service) getInsurer(ctx context.Context, _ *svc.Request, q api.InsurerRef) (svc.Result, error) {
+func (s *Service) getInsurer(ctx context.Context, _ *svc.Request, q api.InsurerRef) (svc.Result[api.InsurerView], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.InsurerView]{}, err
 	}
 	t, ok := s.view.insurer(q.InsurerID)
 	if !ok {
-		return svc.Result{}, notFound("insurer", q.InsurerID)
+		return svc.Result[api.InsurerView]{}, notFound("insurer", q.InsurerID)
 	}
-	return svc.Result{Value: insurerView(t), Position: s.follower.Position(), Version: t.Version}, nil
+	return svc.Result[api.InsurerView]{Value: insurerView(t), Position: s.follower.Position(), Version: t.Version}, nil
 }
 
-func (s *Service) listInsurers(ctx context.Context, _ *svc.Request, q api.ListInsurers) (svc.Result, error) {
+func (s *Service) listInsurers(ctx context.Context, _ *svc.Request, q api.ListInsurers) (svc.Result[api.InsurerList], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.InsurerList]{}, err
 	}
-	return svc.Result{Value: s.view.insurers(q.Limit), Position: s.follower.Position()}, nil
+	return svc.Result[api.InsurerList]{Value: s.view.insurers(q.Limit), Position: s.follower.Position()}, nil
 }
 
 // publishTable publishes an onboarded insurer's table: the insurer its
 // own, an operator any; to another insurer the insurer does not exist.
-func (s *Service) publishTable(ctx context.Context, req *svc.Request, cmd api.PublishRatingTable) (svc.Result, error) {
+func (s *Service) publishTable(ctx context.Context, req *svc.Request, cmd api.PublishRatingTable) (svc.Result[api.RatingTableView], error) {
 	id := cmd.InsurerID
 	if id == "" && req.Actor.Role == fundbridge.RoleInsurer {
 		id = req.Actor.OrgID
 	}
 	if id == "" || req.Actor.Role == fundbridge.RoleInsurer && req.Actor.OrgID != id {
-		return svc.Result{}, notFound("insurer", id)
+		return svc.Result[api.RatingTableView]{}, notFound("insurer", id)
 	}
 	authorize := func(t TableState) error {
 		if !t.Onboarded() {
@@ -97,21 +97,21 @@ func (s *Service) publishTable(ctx context.Context, req *svc.Request, cmd api.Pu
 		return decidePublishTable(t, req.Actor, cmd)
 	})
 	if err != nil {
-		return svc.Result{}, refusal(err, "publish rating table", "insurer", id)
+		return svc.Result[api.RatingTableView]{}, refusal(err, "publish rating table", "insurer", id)
 	}
-	return svc.Result{Value: tableView(t), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[api.RatingTableView]{Value: tableView(t), Position: res.Position, Version: res.LastVersion}, nil
 }
 
-func (s *Service) getTable(ctx context.Context, _ *svc.Request, q api.InsurerRef) (svc.Result, error) {
+func (s *Service) getTable(ctx context.Context, _ *svc.Request, q api.InsurerRef) (svc.Result[api.RatingTableView], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
-		return svc.Result{}, err
+		return svc.Result[api.RatingTableView]{}, err
 	}
 	t, ok := s.view.insurer(q.InsurerID)
 	if !ok {
-		return svc.Result{}, notFound("insurer", q.InsurerID)
+		return svc.Result[api.RatingTableView]{}, notFound("insurer", q.InsurerID)
 	}
 	if !t.Exists() {
-		return svc.Result{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "insurer %s has not published a rating table", q.InsurerID)
+		return svc.Result[api.RatingTableView]{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "insurer %s has not published a rating table", q.InsurerID)
 	}
-	return svc.Result{Value: tableView(t), Position: s.follower.Position(), Version: t.Version}, nil
+	return svc.Result[api.RatingTableView]{Value: tableView(t), Position: s.follower.Position(), Version: t.Version}, nil
 }

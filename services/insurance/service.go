@@ -229,8 +229,8 @@ func noClock[S, C any](decide func(S, fundbridge.Actor, C) ([]events.Payload, er
 
 // onRequest serves a command on an existing request the caller may see;
 // to anyone else it does not exist.
-func onRequest[C any](s *Service, id func(C) string, decide func(Request, fundbridge.Actor, C, time.Time) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result, error) {
-	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result, error) {
+func onRequest[C any](s *Service, id func(C) string, decide func(Request, fundbridge.Actor, C, time.Time) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result[api.RequestView], error) {
+	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result[api.RequestView], error) {
 		rid := id(cmd)
 		authorize := func(r Request) error {
 			if !r.Exists() || !r.visible(req.Actor) {
@@ -242,23 +242,23 @@ func onRequest[C any](s *Service, id func(C) string, decide func(Request, fundbr
 			return decide(r, req.Actor, cmd, s.now())
 		})
 		if err != nil {
-			return svc.Result{}, refusal(err, "request command", "insurance request", rid)
+			return svc.Result[api.RequestView]{}, refusal(err, "request command", "insurance request", rid)
 		}
-		return svc.Result{Value: requestView(r, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
+		return svc.Result[api.RequestView]{Value: requestView(r, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
 	}
 }
 
 // onPolicy serves a command on an existing policy the caller may see.
-func onPolicy[C any](s *Service, id func(C) string, decide func(Policy, fundbridge.Actor, C, time.Time) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result, error) {
-	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result, error) {
+func onPolicy[C any](s *Service, id func(C) string, decide func(Policy, fundbridge.Actor, C, time.Time) ([]events.Payload, error)) func(context.Context, *svc.Request, C) (svc.Result[api.PolicyView], error) {
+	return func(ctx context.Context, req *svc.Request, cmd C) (svc.Result[api.PolicyView], error) {
 		pid := id(cmd)
 		res, p, err := s.executePolicy(ctx, pid, command(req), req.Actor, func(p Policy) ([]events.Payload, error) {
 			return decide(p, req.Actor, cmd, s.now())
 		})
 		if err != nil {
-			return svc.Result{}, err
+			return svc.Result[api.PolicyView]{}, err
 		}
-		return svc.Result{Value: policyView(p), Position: res.Position, Version: res.LastVersion}, nil
+		return svc.Result[api.PolicyView]{Value: policyView(p), Position: res.Position, Version: res.LastVersion}, nil
 	}
 }
 
