@@ -92,7 +92,7 @@ func (h *deadlineHarness) seed(s *Service) string {
 	must(res, err)
 	f := facts()
 	var quotes []string
-	for _, id := range []string{"r-open", "r-taken"} {
+	for _, id := range []string{"r-open", "r-taken", "r-crashed"} {
 		r := exec(s.requests, id, "request", func(r Request) ([]events.Payload, error) {
 			return decideRequest(r, founder, id, ask(pGood), f, s.now())
 		})
@@ -107,6 +107,11 @@ func (h *deadlineHarness) seed(s *Service) string {
 	}
 	r := exec(s.requests, "r-taken", "accept", func(r Request) ([]events.Payload, error) {
 		return decideAccept(r, founder, api.AcceptQuote{RequestID: "r-taken", QuoteID: quotes[1]}, s.now())
+	})
+	// r-crashed's quote is accepted by an instance that dies before it
+	// binds the policy.
+	exec(s.requests, "r-crashed", "accept", func(r Request) ([]events.Payload, error) {
+		return decideAccept(r, founder, api.AcceptQuote{RequestID: "r-crashed", QuoteID: quotes[2]}, s.now())
 	})
 	pol := PolicyID(quotes[1])
 	res, _, err = s.policies.Execute(ctx, pol, cmd("bind"), svc.CheckedBefore, func(p Policy) ([]events.Payload, error) {
@@ -161,6 +166,8 @@ func TestDeadlinesFireOnceAcrossARestartOnTwoInstances(t *testing.T) {
 	}
 	h.instance("a")
 	h.instance("b")
+	// The accepted quote whose bind was lost was bound by the process.
+	h.waitFor("the lost bind done", func() bool { return h.count("policy-"+PolicyID("r-crashed-q1"), "policy.bound.v1") == 1 })
 	h.waitFor("the quote and the policy expired", func() bool {
 		return h.count("insurance-r-open", "insurance.quote_expired.v1") == 1 && h.count("policy-"+pol, "policy.expired.v1") == 1
 	})

@@ -195,16 +195,37 @@ func (s *Service) cancel(ctx context.Context, req *svc.Request, cmd api.CancelPo
 	pos := res.Position
 	if c := p.Cancellation; c != nil && c.RefundToProgramme.IsPositive() {
 		actor, pc := byPlatform(req, "return")
-		ret := api.ReturnSubsidy{ProgrammeID: c.SubsidyProgrammeID, PolicyID: p.ID, Amount: c.RefundToProgramme}
-		rr, _, err := s.programmes.Execute(ctx, ret.ProgrammeID, pc, svc.CheckedBefore, func(g Programme) ([]events.Payload, error) {
-			return decideReturn(g, actor, ret)
-		})
+		rr, err := s.executeReturn(ctx, actor, pc, api.ReturnSubsidy{ProgrammeID: c.SubsidyProgrammeID, PolicyID: p.ID, Amount: c.RefundToProgramme})
 		if err != nil {
-			return svc.Result[api.PolicyView]{}, refusal(err, "return subsidy", "subsidy programme", ret.ProgrammeID)
+			return svc.Result[api.PolicyView]{}, err
 		}
 		pos = max(pos, rr.Position)
 	}
 	return svc.Result[api.PolicyView]{Value: policyView(p), Position: pos, Version: p.Version}, nil
+}
+
+// returnSubsidy is the policy process's return of a cancelled policy's
+// refund to its programme, should the cancellation's own have been lost.
+func (s *Service) returnSubsidy(ctx context.Context, req *svc.Request, cmd api.ReturnSubsidy) (svc.Result[api.ProgrammeView], error) {
+	res, err := s.executeReturn(ctx, req.Actor, command(req), cmd)
+	if err != nil {
+		return svc.Result[api.ProgrammeView]{}, err
+	}
+	g, err := s.programmes.Load(ctx, cmd.ProgrammeID)
+	if err != nil {
+		return svc.Result[api.ProgrammeView]{}, refusal(err, "return subsidy", "subsidy programme", cmd.ProgrammeID)
+	}
+	return svc.Result[api.ProgrammeView]{Value: programmeView(g.State, req.Actor), Position: res.Position, Version: g.Version}, nil
+}
+
+func (s *Service) executeReturn(ctx context.Context, actor fundbridge.Actor, c svc.Command, ret api.ReturnSubsidy) (events.AppendResult, error) {
+	res, _, err := s.programmes.Execute(ctx, ret.ProgrammeID, c, svc.CheckedBefore, func(g Programme) ([]events.Payload, error) {
+		return decideReturn(g, actor, ret)
+	})
+	if err != nil {
+		return res, refusal(err, "return subsidy", "subsidy programme", ret.ProgrammeID)
+	}
+	return res, nil
 }
 
 func (s *Service) createProgramme(ctx context.Context, req *svc.Request, cmd api.CreateSubsidyProgramme) (svc.Result[api.ProgrammeView], error) {

@@ -18,9 +18,12 @@ import (
 //
 //	quote-<quote id>      quoted → at the end of its last valid day (China
 //	                      time) sends request.expire_quote; an accepted
-//	                      quote cancels the deadline
+//	                      quote cancels the deadline and sends policy.bind
+//	                      (no change when the accept bound it)
 //	policy-<policy id>    bound → at the end of its last day sends
-//	                      policy.expire; a cancellation ends it
+//	                      policy.expire; a cancellation cancels it and
+//	                      sends subsidy.return (no change when the
+//	                      cancellation returned it)
 //	guarantee-<loan id>   a pledge_guarantee policy bound for the loan
 //	                      deal, then the loan's default (loan.defaulted.v1):
 //	                      sends policy.file_guarantee_claim for the
@@ -158,7 +161,12 @@ func onWatched(s Watch, in process.Observation, at func(time.Time) time.Time) pr
 		if s.Kind != "quote" {
 			return process.Decision{}
 		}
-		return process.Decision{Cancel: []string{"expire"}, Complete: true}
+		// The accept binds the policy and draws its subsidy itself; the
+		// process binds again (no change if it was) so that a crash
+		// between the accept and the bind leaves no accepted quote
+		// without its policy.
+		return process.Decision{Cancel: []string{"expire"}, Send: []process.Command{{Step: "bind", Service: Name, Op: api.OpBind,
+			Payload: api.BindPolicy{RequestID: e.RequestID, QuoteID: e.QuoteID}}}}
 	case api.PolicyBound:
 		ends, err := api.ParseDate(e.EndsOn)
 		if s.Kind != "" || err != nil {
@@ -178,7 +186,14 @@ func onWatched(s Watch, in process.Observation, at func(time.Time) time.Time) pr
 		if s.Kind != "policy" || s.LoanDealID != "" {
 			return process.Decision{}
 		}
-		return process.Decision{Cancel: []string{"expire"}, Complete: true}
+		if !e.RefundToProgramme.IsPositive() {
+			return process.Decision{Cancel: []string{"expire"}, Complete: true}
+		}
+		// The cancellation returns the programme's part itself; the
+		// process returns it again (no change if it was), so a crash in
+		// between loses no budget.
+		return process.Decision{Cancel: []string{"expire"}, Send: []process.Command{{Step: "return", Service: Name, Op: api.OpReturnSubsidy,
+			Payload: api.ReturnSubsidy{ProgrammeID: e.SubsidyProgrammeID, PolicyID: e.PolicyID, Amount: e.RefundToProgramme}}}}
 	case dealsapi.LoanDefaulted:
 		return onDefault(s, in, e)
 	}
@@ -212,15 +227,15 @@ func claimCommand(policyID string, d DefaultSeen) process.Command {
 	}}
 }
 
-// onWatchReply ends the instance once its expiry is recorded. A claim's
-// reply (or refusal, which the process stream records) leaves the policy's
-// expiry to come.
+// onWatchReply ends the instance once its expiry, bind or return is
+// recorded. A claim's reply (or refusal, which the process stream
+// records) leaves the policy's expiry to come.
 func onWatchReply(_ Watch, r process.Reply) process.Decision {
-	if r.Step != "expire" {
+	if r.Step == "claim" {
 		return process.Decision{}
 	}
 	if !r.OK() {
-		return process.Decision{Fail: "expiry was refused: " + r.Refusal.Message}
+		return process.Decision{Fail: r.Step + " was refused: " + r.Refusal.Message}
 	}
 	return process.Decision{Complete: true}
 }

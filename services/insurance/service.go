@@ -181,6 +181,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(api.ExpirePolicyEndpoint, onPolicy(s, func(c api.ExpirePolicy) string { return c.PolicyID }, decideExpirePolicy)),
 			svc.Handle(api.CreateProgrammeEndpoint, s.createProgramme),
 			svc.Handle(api.CloseProgrammeEndpoint, s.closeProgramme),
+			svc.Handle(api.ReturnSubsidyEndpoint, s.returnSubsidy),
 			svc.Handle(api.GetProgrammeEndpoint, s.getProgramme),
 			svc.Handle(api.ListProgrammesEndpoint, s.listProgrammes),
 		)}

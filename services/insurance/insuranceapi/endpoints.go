@@ -38,6 +38,7 @@ const (
 	OpExpirePolicy       = "policy.expire"
 	OpCreateProgramme    = "subsidy.create"
 	OpCloseProgramme     = "subsidy.close"
+	OpReturnSubsidy      = "subsidy.return"
 	OpGetProgramme       = "subsidy.get"
 	OpListProgrammes     = "subsidy.list"
 )
@@ -121,7 +122,8 @@ var (
 		created("/subsidy-programmes", tag, "Open a premium subsidy programme (operators): share of premium, cap per company per year, budget, eligible coverage types and cities")).Doing("create subsidy programmes")
 	CloseProgrammeEndpoint = svc.NewCommand[CloseSubsidyProgramme, ProgrammeView](Name, OpCloseProgramme, operators,
 		route(http.MethodPost, "/subsidy-programmes/{programme_id}/close", tag, "Stop a programme's draws (operators)")).Doing("close subsidy programmes")
-	GetProgrammeEndpoint = svc.NewQuery[ProgrammeRef, ProgrammeView](Name, OpGetProgramme, nil,
+	ReturnSubsidyEndpoint = svc.NewCommand[ReturnSubsidy, ProgrammeView](Name, OpReturnSubsidy, operators, nil).Doing("return subsidies")
+	GetProgrammeEndpoint  = svc.NewQuery[ProgrammeRef, ProgrammeView](Name, OpGetProgramme, nil,
 		route(http.MethodGet, "/subsidy-programmes/{programme_id}", tag, "A subsidy programme with its budget drawn and left (any signed-in user; its draws by policy to operators only)"))
 	ListProgrammesEndpoint = svc.NewQuery[ListProgrammes, ProgrammeList](Name, OpListProgrammes, nil,
 		route(http.MethodGet, "/subsidy-programmes", tag, "The subsidy programmes (any signed-in user)"))
@@ -135,6 +137,6 @@ func Endpoints() []svc.Described {
 		WithdrawRequestEndpoint, ExpireQuoteEndpoint,
 		GetPolicyEndpoint, ListPoliciesEndpoint, BindPolicyEndpoint, PayPremiumEndpoint, FileClaimEndpoint, GuaranteeClaimEndpoint,
 		AssessClaimEndpoint, SettleClaimEndpoint, DenyClaimEndpoint, CancelPolicyEndpoint, ExpirePolicyEndpoint,
-		CreateProgrammeEndpoint, CloseProgrammeEndpoint, GetProgrammeEndpoint, ListProgrammesEndpoint,
+		CreateProgrammeEndpoint, CloseProgrammeEndpoint, ReturnSubsidyEndpoint, GetProgrammeEndpoint, ListProgrammesEndpoint,
 	}
 }
