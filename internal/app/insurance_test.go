@@ -112,6 +112,25 @@ func TestPatentInsuranceOverHTTP(t *testing.T) {
 	req := map[string]any{"coverage": "enforcement", "patents": []string{good}, "sum_insured": "1000000.00", "insurers": []string{m.insAID, m.insBID}}
 	bad := map[string]any{"coverage": "enforcement", "patents": []string{good, licensed, old}, "sum_insured": "1000000.00", "insurers": []string{m.insAID}}
 	wantProblem(t, p.do("POST", "/api/v1/insurance-requests", startup, bad), 422, "patents[1]", "patents[2]")
+	// The owner's consent, recorded by an operator for this company, lets
+	// the licensed patent be insured; a dispute recorded later stops it.
+	standing := "/api/v1/patent-standing/" + licensed
+	wantProblem(t, p.do("PUT", standing, startup, map[string]any{"licensee_id": companyID, "owner_consent": true, "in_dispute": false}), 403)
+	wantProblem(t, p.do("PUT", "/api/v1/patent-standing/CN202310123456.7", p.opToken, map[string]any{"in_dispute": true}), 400, "number")
+	if r := p.do("PUT", standing, p.opToken, map[string]any{"licensee_id": companyID, "owner_consent": true, "in_dispute": false, "note": "licence §7"}); r.status != 200 || r.body["owner_consent"] != true {
+		t.Fatalf("record consent = %d %s", r.status, r.raw)
+	}
+	onLicensed := map[string]any{"coverage": "infringement_loss", "patents": []string{licensed}, "sum_insured": "500000.00", "insurers": []string{m.insBID}}
+	if r := p.do("POST", "/api/v1/insurance-requests", startup, onLicensed); r.status != 201 {
+		t.Fatalf("request on a licensed patent with consent = %d %s", r.status, r.raw)
+	}
+	if r := p.do("PUT", standing, p.opToken, map[string]any{"licensee_id": companyID, "owner_consent": true, "in_dispute": true, "note": "invalidation requested"}); r.status != 200 {
+		t.Fatalf("record dispute = %d %s", r.status, r.raw)
+	}
+	wantProblem(t, p.do("POST", "/api/v1/insurance-requests", startup, onLicensed), 422, "patents[0]")
+	if g := p.do("GET", standing, m.insA, nil); g.status != 200 || g.body["in_dispute"] != true {
+		t.Errorf("standing = %d %s", g.status, g.raw)
+	}
 	wantProblem(t, p.do("POST", "/api/v1/insurance-requests", startup, map[string]any{"coverage": "fire", "patents": []string{}, "sum_insured": "0", "insurers": []string{}}), 400, "coverage", "patents", "sum_insured", "insurers")
 	wantProblem(t, p.do("POST", "/api/v1/insurance-requests", startup, map[string]any{"coverage": "enforcement", "patents": []string{good}, "sum_insured": "1e6", "insurers": []string{m.insAID}}), 400, "sum_insured")
 	wantProblem(t, p.do("POST", "/api/v1/insurance-requests", other, req), 422, "patents[0]") // not its patent

@@ -36,11 +36,11 @@ func Aggregates() map[string][]string {
 		identity.Name:     {"org", "user", "email"},
 		applications.Name: {"company", "application", "uscc"},
 		funds.Name:        {"fund"},
-		matching.Name:     {matchingapi.DealAggregate, "process"},                                        // process: the closing process's instances
-		audit.Name:        nil,                                                                           // reads the log
-		views.Name:        nil,                                                                           // reads the log
-		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate, "process"},    // process: syndication and arrears instances
-		insurance.Name:    {"insurance", "policy", "ratingtable", "subsidy", insurance.ProcessAggregate}, // the policy process's instances
+		matching.Name:     {matchingapi.DealAggregate, "process"},                                                          // process: the closing process's instances
+		audit.Name:        nil,                                                                                             // reads the log
+		views.Name:        nil,                                                                                             // reads the log
+		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate, "process"},                      // process: syndication and arrears instances
+		insurance.Name:    {"insurance", "policy", "ratingtable", "subsidy", "patentstanding", insurance.ProcessAggregate}, // the policy process's instances
 	}
 }
 

@@ -36,6 +36,13 @@ func (s *Service) requestFacts(ctx context.Context, req *svc.Request, cmd api.Re
 			facts.Company = companyFacts(c)
 		}
 	}
+	for i, p := range facts.Company.Patents {
+		st, err := s.standings.Load(ctx, standingID(p.Number))
+		if err != nil {
+			return facts, fmt.Errorf("read the standing of patent %s: %w", p.Number, err)
+		}
+		facts.Company.Patents[i] = applyStanding(p, st.State, company)
+	}
 	for _, id := range cmd.Insurers {
 		t, err := s.tables.Load(ctx, id)
 		if err != nil {
@@ -57,9 +64,8 @@ func (s *Service) requestFacts(ctx context.Context, req *svc.Request, cmd api.Re
 }
 
 // companyFacts is the company as the applications service shows it. That
-// service records neither a licensor's consent nor a dispute yet, so a
-// licensed patent has no consent on record (and is refused) and no patent
-// is in dispute.
+// service records neither a licensor's consent nor a dispute: they are
+// the patent's standing, recorded in this service (applyStanding).
 func companyFacts(c applicationsapi.CompanyView) CompanyFacts {
 	f := CompanyFacts{CompanyID: c.ID, Registered: true, City: c.City, Stage: c.Stage}
 	for _, p := range c.Patents {

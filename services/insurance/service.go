@@ -30,6 +30,7 @@ type Service struct {
 	requests   *svc.Repository[Request]
 	policies   *svc.Repository[Policy]
 	programmes *svc.Repository[Programme]
+	standings  *svc.Repository[Standing]
 	view       *view
 	follower   *projections.Follower
 	client     *svc.Client
@@ -90,6 +91,7 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 		requests:   svc.NewRepository(store, registry, requestDecider(), c.repo),
 		policies:   svc.NewRepository(store, registry, policyDecider(), c.repo),
 		programmes: svc.NewRepository(store, registry, programmeDecider(), c.repo),
+		standings:  svc.NewRepository(store, registry, standingDecider(), c.repo),
 		view:       v, follower: projections.NewFollower(Name, store, v.apply),
 		client: c.client, nc: c.nc, process: c.process, now: c.now, log: c.log.With("service", Name),
 	}
@@ -184,6 +186,8 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(api.ReturnSubsidyEndpoint, s.returnSubsidy),
 			svc.Handle(api.GetProgrammeEndpoint, s.getProgramme),
 			svc.Handle(api.ListProgrammesEndpoint, s.listProgrammes),
+			svc.Handle(api.RecordStandingEndpoint, s.recordStanding),
+			svc.Handle(api.GetStandingEndpoint, s.getStanding),
 		)}
 }
 

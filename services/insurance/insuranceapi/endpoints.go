@@ -138,5 +138,6 @@ func Endpoints() []svc.Described {
 		GetPolicyEndpoint, ListPoliciesEndpoint, BindPolicyEndpoint, PayPremiumEndpoint, FileClaimEndpoint, GuaranteeClaimEndpoint,
 		AssessClaimEndpoint, SettleClaimEndpoint, DenyClaimEndpoint, CancelPolicyEndpoint, ExpirePolicyEndpoint,
 		CreateProgrammeEndpoint, CloseProgrammeEndpoint, ReturnSubsidyEndpoint, GetProgrammeEndpoint, ListProgrammesEndpoint,
+		RecordStandingEndpoint, GetStandingEndpoint,
 	}
 }

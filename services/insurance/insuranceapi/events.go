@@ -283,4 +283,5 @@ func Register(r *events.Registry) {
 	events.Register[SubsidyProgrammeClosed](r, SubsidyProgrammeClosed{}.EventType())
 	events.Register[RatingTablePublished](r, RatingTablePublished{}.EventType())
 	events.Register[InsurerOnboarded](r, InsurerOnboarded{}.EventType())
+	events.Register[PatentStandingRecorded](r, PatentStandingRecorded{}.EventType())
 }
