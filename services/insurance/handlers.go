@@ -68,7 +68,11 @@ func (s *Service) listRequests(ctx context.Context, req *svc.Request, q api.List
 	if err := s.waitFor(ctx, q.After); err != nil {
 		return svc.Result[api.RequestList]{}, err
 	}
-	return svc.Result[api.RequestList]{Value: s.view.listRequests(req.Actor, q), Position: s.follower.Position()}, nil
+	page, err := s.view.listRequests(req.Actor, q)
+	if err != nil {
+		return svc.Result[api.RequestList]{}, err
+	}
+	return svc.Result[api.RequestList]{Value: page, Position: s.follower.Position()}, nil
 }
 
 // accept takes a quote, binds its policy and draws its subsidy, each
@@ -181,7 +185,11 @@ func (s *Service) listPolicies(ctx context.Context, req *svc.Request, q api.List
 	if err := s.waitFor(ctx, q.After); err != nil {
 		return svc.Result[api.PolicyList]{}, err
 	}
-	return svc.Result[api.PolicyList]{Value: s.view.listPolicies(req.Actor, q), Position: s.follower.Position()}, nil
+	page, err := s.view.listPolicies(req.Actor, q)
+	if err != nil {
+		return svc.Result[api.PolicyList]{}, err
+	}
+	return svc.Result[api.PolicyList]{Value: page, Position: s.follower.Position()}, nil
 }
 
 // cancel ends cover and gives the programme back its part of the refund.

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
 // view is the read model of every insurer, request, policy and
@@ -108,7 +110,34 @@ func (v *view) insurers(limit int) api.InsurerList {
 	return out
 }
 
-func (v *view) listRequests(a fundbridge.Actor, q api.ListRequests) api.RequestList {
+// newestFirst pages items sorted newest first (ties by ID): the page
+// after the cursor, and the cursor of the next page if there is one.
+func newestFirst[T any](items []T, at func(T) (time.Time, string), query, after string, limit int) ([]T, string, error) {
+	key := func(t time.Time) string { return t.UTC().Format("20060102T150405.000000000") }
+	slices.SortFunc(items, func(x, y T) int {
+		tx, ix := at(x)
+		ty, iy := at(y)
+		return cmp.Or(ty.Compare(tx), cmp.Compare(ix, iy))
+	})
+	if after != "" {
+		c, err := cursor.Parse(after, query)
+		if err != nil {
+			return nil, "", err
+		}
+		i, _ := slices.BinarySearchFunc(items, c, func(x T, c cursor.Cursor) int {
+			t, id := at(x)
+			return cmp.Or(cmp.Compare(c.Key, key(t)), cmp.Compare(id, c.ID), -1)
+		})
+		items = items[i:]
+	}
+	if len(items) <= limit {
+		return items, "", nil
+	}
+	t, id := at(items[limit-1])
+	return items[:limit], cursor.Cursor{Query: query, Key: key(t), ID: id}.String(), nil
+}
+
+func (v *view) listRequests(a fundbridge.Actor, q api.ListRequests) (api.RequestList, error) {
 	v.mu.RLock()
 	var found []Request
 	for _, r := range v.requests {
@@ -117,17 +146,19 @@ func (v *view) listRequests(a fundbridge.Actor, q api.ListRequests) api.RequestL
 		}
 	}
 	v.mu.RUnlock()
-	slices.SortFunc(found, func(x, y Request) int {
-		return cmp.Or(y.RequestedAt.Compare(x.RequestedAt), cmp.Compare(x.ID, y.ID))
-	})
-	out := api.RequestList{Items: []api.RequestView{}}
-	for _, r := range found[:min(len(found), pageSize(q.Limit))] {
+	page, next, err := newestFirst(found, func(r Request) (time.Time, string) { return r.RequestedAt, r.ID },
+		"requests:"+q.CompanyID+":"+q.Status, q.Cursor, pageSize(q.Limit))
+	if err != nil {
+		return api.RequestList{}, err
+	}
+	out := api.RequestList{Items: []api.RequestView{}, NextCursor: next}
+	for _, r := range page {
 		out.Items = append(out.Items, requestView(r, a))
 	}
-	return out
+	return out, nil
 }
 
-func (v *view) listPolicies(a fundbridge.Actor, q api.ListPolicies) api.PolicyList {
+func (v *view) listPolicies(a fundbridge.Actor, q api.ListPolicies) (api.PolicyList, error) {
 	v.mu.RLock()
 	var found []Policy
 	for _, p := range v.policies {
@@ -137,12 +168,16 @@ func (v *view) listPolicies(a fundbridge.Actor, q api.ListPolicies) api.PolicyLi
 		}
 	}
 	v.mu.RUnlock()
-	slices.SortFunc(found, func(x, y Policy) int { return cmp.Or(y.BoundAt.Compare(x.BoundAt), cmp.Compare(x.ID, y.ID)) })
-	out := api.PolicyList{Items: []api.PolicyView{}}
-	for _, p := range found[:min(len(found), pageSize(q.Limit))] {
+	page, next, err := newestFirst(found, func(p Policy) (time.Time, string) { return p.BoundAt, p.ID },
+		"policies:"+q.CompanyID+":"+string(q.Coverage)+":"+q.Status, q.Cursor, pageSize(q.Limit))
+	if err != nil {
+		return api.PolicyList{}, err
+	}
+	out := api.PolicyList{Items: []api.PolicyView{}, NextCursor: next}
+	for _, p := range page {
 		out.Items = append(out.Items, policyView(p))
 	}
-	return out
+	return out, nil
 }
 
 // openProgrammes are the programmes a bound policy may draw from, in the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
 // OnboardInsurer admits an insurer (an org identity created with role
@@ -113,11 +114,12 @@ func (q ListInsurers) Validate() error {
 	return fe.Err("invalid query")
 }
 
-// ListRequests lists the requests the caller may see.
+// ListRequests lists the requests the caller may see, newest first.
 type ListRequests struct {
 	CompanyID string `json:"company_id,omitempty"`
 	Status    string `json:"status,omitempty"` // open, accepted, withdrawn
 	Limit     int    `json:"limit,omitempty"`
+	Cursor    string `json:"cursor,omitempty"` // next_cursor of the page before
 	After     uint64 `json:"after,omitempty"`
 }
 
@@ -134,15 +136,28 @@ func (q ListRequests) Validate() error {
 		enum(&fe, "status", q.Status, RequestStatuses)
 	}
 	limit(&fe, q.Limit)
+	wellFormed(&fe, q.Cursor)
 	return fe.Err("invalid query")
 }
 
-// ListPolicies lists the policies the caller may see.
+func wellFormed(fe *fieldErrors, c string) {
+	if c == "" {
+		return
+	}
+	if err := cursor.WellFormed(c); err != nil {
+		for _, f := range fundbridge.ErrorFields(err) {
+			fe.Add(f.Field, f.Reason)
+		}
+	}
+}
+
+// ListPolicies lists the policies the caller may see, newest first.
 type ListPolicies struct {
 	CompanyID string   `json:"company_id,omitempty"`
 	Coverage  Coverage `json:"coverage,omitempty"`
 	Status    string   `json:"status,omitempty"`
 	Limit     int      `json:"limit,omitempty"`
+	Cursor    string   `json:"cursor,omitempty"` // next_cursor of the page before
 	After     uint64   `json:"after,omitempty"`
 }
 
@@ -162,6 +177,7 @@ func (q ListPolicies) Validate() error {
 		enum(&fe, "status", q.Status, PolicyStatuses)
 	}
 	limit(&fe, q.Limit)
+	wellFormed(&fe, q.Cursor)
 	return fe.Err("invalid query")
 }
 
@@ -251,9 +267,10 @@ type RequestView struct {
 	Version       uint64           `json:"version"`
 }
 
-// RequestList is the requests the caller may see.
+// RequestList is a page of the requests the caller may see.
 type RequestList struct {
-	Items []RequestView `json:"items"`
+	Items      []RequestView `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
 // ClaimView is one claim on a policy.
@@ -304,9 +321,10 @@ type PolicyView struct {
 	Version        uint64           `json:"version"`
 }
 
-// PolicyList is the policies the caller may see.
+// PolicyList is a page of the policies the caller may see.
 type PolicyList struct {
-	Items []PolicyView `json:"items"`
+	Items      []PolicyView `json:"items"`
+	NextCursor string       `json:"next_cursor,omitempty"`
 }
 
 // DrawView is one policy's subsidy from a programme.
