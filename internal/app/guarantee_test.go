@@ -1,12 +1,15 @@
 package app_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/fundbridge/fundbridge/services/insurance"
 	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+	"github.com/fundbridge/fundbridge/services/process"
 )
 
 // A loan secured by an IP-pledge guarantee policy defaults: the policy
@@ -105,7 +108,16 @@ func TestGuaranteeClaimFromADefaultedLoan(t *testing.T) {
 		t.Errorf("insurer's part %s of loss %s is not 30%%", insurerPart, def["loss"])
 	}
 
-	// Exactly once, after a restart too.
+	// The process keeps its checkpoint under its own key (its NATS user
+	// may write no other); then exactly once, after a restart too.
+	kv, err := jsFor(t, p.app).KeyValue(context.Background(), process.CheckpointBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the policy process's checkpoint", func() bool {
+		_, err := kv.Get(context.Background(), insurance.ProcessName)
+		return err == nil
+	})
 	p.restart()
 	time.Sleep(2 * time.Second)
 	if g := p.do("GET", "/api/v1/policies/"+policyID, p.opToken, nil); len(items(g, "claims")) != 1 {

@@ -51,9 +51,9 @@ func Buckets() map[string][]string {
 	return map[string][]string{
 		identity.Name:    {identity.PersonKeysBucket},
 		natsauth.Gateway: {gateway.IdempotencyBucket},
-		matching.Name:    {process.LeaseBucket(matching.ClosingName), process.CheckpointBucket},
-		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName), process.CheckpointBucket},
-		insurance.Name:   {process.LeaseBucket(insurance.ProcessName), process.CheckpointBucket},
+		matching.Name:    {process.LeaseBucket(matching.ClosingName)},
+		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName)},
+		insurance.Name:   {process.LeaseBucket(insurance.ProcessName)},
 	}
 }
 
@@ -78,11 +78,16 @@ func Grants() map[string][]string {
 			out[user] = append(out[user], natsauth.KVSubjects(b)...)
 		}
 	}
+	// The checkpoint bucket is shared; each process writes only its own
+	// key (its name), so one service cannot move another's.
+	cp, cpStream := process.CheckpointBucket, "KV_"+process.CheckpointBucket
 	for user, names := range Processes() {
-		out[user] = append(out[user], "$JS.API.STREAM.INFO."+process.TimerStream)
+		out[user] = append(out[user], "$JS.API.STREAM.INFO."+process.TimerStream,
+			"$JS.API.STREAM.INFO."+cpStream, "$JS.API.STREAM.MSG.GET."+cpStream)
 		for _, name := range names {
 			consumer := process.TimerStream + "." + process.TimerConsumer(name)
 			out[user] = append(out[user],
+				"$KV."+cp+"."+name, "$JS.API.DIRECT.GET."+cpStream+".$KV."+cp+"."+name,
 				process.ScheduleSubject(name)+".>", process.FireSubject(name)+".>",
 				"$JS.API.CONSUMER.INFO."+consumer,
 				"$JS.API.CONSUMER.MSG.NEXT."+consumer,
