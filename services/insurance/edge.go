@@ -37,18 +37,18 @@ func (s *Service) requestFacts(ctx context.Context, req *svc.Request, cmd api.Re
 		}
 	}
 	for i, p := range facts.Company.Patents {
-		st, err := s.standings.Load(ctx, standingID(p.Number))
+		st, _, err := fresh(ctx, s, standingDecider(), standingID(p.Number))
 		if err != nil {
-			return facts, fmt.Errorf("read the standing of patent %s: %w", p.Number, err)
+			return facts, err
 		}
-		facts.Company.Patents[i] = applyStanding(p, st.State, company)
+		facts.Company.Patents[i] = applyStanding(p, st, company)
 	}
 	for _, id := range cmd.Insurers {
-		t, err := s.tables.Load(ctx, id)
+		t, _, err := fresh(ctx, s, tableDecider(), id)
 		if err != nil {
-			return facts, fmt.Errorf("read insurer %s: %w", id, err)
+			return facts, err
 		}
-		facts.Offering[id] = t.State.Onboarded() && t.State.Exists() && t.State.Table.Offers(cmd.Coverage)
+		facts.Offering[id] = t.Onboarded() && t.Exists() && t.Table.Offers(cmd.Coverage)
 	}
 	if cmd.Coverage == api.CoveragePledgeGuarantee && cmd.LoanDealID != "" {
 		d, _, err := svc.Call(ctx, s.client, dealsapi.GetDealEndpoint, ask, dealsapi.GetDeal{DealID: cmd.LoanDealID})
@@ -74,4 +74,26 @@ func companyFacts(c applicationsapi.CompanyView) CompanyFacts {
 		}})
 	}
 	return f
+}
+
+// fresh folds an aggregate from its whole stream, never from a cache: a
+// repository's Load may answer from memory, which another instance's
+// writes leave behind (an insurer's table published there, a quote
+// accepted there). Used for the facts read beside a decision, on short
+// streams.
+func fresh[S any](ctx context.Context, s *Service, d svc.Decider[S], id string) (S, uint64, error) {
+	state := d.Initial()
+	evs, err := s.store.ReadStream(ctx, d.Type+"-"+id, 1)
+	if err != nil {
+		return state, 0, fmt.Errorf("read %s-%s: %w", d.Type, id, err)
+	}
+	var version uint64
+	for _, e := range evs {
+		e, payload, err := s.registry.Decode(e)
+		if err != nil {
+			return state, 0, fmt.Errorf("read %s-%s: %w", d.Type, id, err)
+		}
+		state, version = d.Evolve(state, e, payload), e.Version
+	}
+	return state, version, nil
 }

@@ -38,11 +38,11 @@ func (s *Service) quote(ctx context.Context, req *svc.Request, cmd api.QuoteInsu
 	}
 	var table TableState
 	if insurer != "" {
-		t, err := s.tables.Load(ctx, insurer)
+		t, _, err := fresh(ctx, s, tableDecider(), insurer)
 		if err != nil {
-			return svc.Result[api.RequestView]{}, refusal(err, "quote", "insurer", insurer)
+			return svc.Result[api.RequestView]{}, err
 		}
-		table = t.State
+		table = t
 	}
 	return onRequest(s, func(c api.QuoteInsurance) string { return c.RequestID },
 		func(r Request, a fundbridge.Actor, c api.QuoteInsurance, now time.Time) ([]events.Payload, error) {
@@ -100,14 +100,14 @@ func (s *Service) accept(ctx context.Context, req *svc.Request, cmd api.AcceptQu
 // bindPolicy is the policy process's (or an operator's) bind of an
 // accepted quote whose policy was not bound.
 func (s *Service) bindPolicy(ctx context.Context, req *svc.Request, cmd api.BindPolicy) (svc.Result[api.PolicyView], error) {
-	agg, err := s.requests.Load(ctx, cmd.RequestID)
+	r, _, err := fresh(ctx, s, requestDecider(), cmd.RequestID)
 	if err != nil {
-		return svc.Result[api.PolicyView]{}, refusal(err, "bind", "insurance request", cmd.RequestID)
+		return svc.Result[api.PolicyView]{}, err
 	}
-	if !agg.State.Exists() || !agg.State.visible(req.Actor) {
+	if !r.Exists() || !r.visible(req.Actor) {
 		return svc.Result[api.PolicyView]{}, notFound("insurance request", cmd.RequestID)
 	}
-	return s.bind(ctx, req, agg.State, cmd)
+	return s.bind(ctx, req, r, cmd)
 }
 
 func (s *Service) bind(ctx context.Context, req *svc.Request, r Request, cmd api.BindPolicy) (svc.Result[api.PolicyView], error) {

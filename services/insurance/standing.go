@@ -70,11 +70,11 @@ func (s *Service) recordStanding(ctx context.Context, req *svc.Request, cmd api.
 }
 
 func (s *Service) getStanding(ctx context.Context, _ *svc.Request, q api.PatentRef) (svc.Result[api.PatentStandingView], error) {
-	st, err := s.standings.Load(ctx, standingID(q.Number))
+	st, version, err := fresh(ctx, s, standingDecider(), standingID(q.Number))
 	if err != nil {
-		return svc.Result[api.PatentStandingView]{}, refusal(err, "read standing", "patent", q.Number)
+		return svc.Result[api.PatentStandingView]{}, err
 	}
-	return svc.Result[api.PatentStandingView]{Value: standingView(st.State, q.Number), Version: st.Version}, nil
+	return svc.Result[api.PatentStandingView]{Value: standingView(st, q.Number), Version: version}, nil
 }
 
 func standingView(st Standing, number string) api.PatentStandingView {
