@@ -80,6 +80,14 @@ func (l *loader) insurance(ctx context.Context, startups []*startup, sum *Summar
 		if !ok {
 			continue
 		}
+		if p.holding == "licensee" {
+			// The owner's consent to insure, filed with the platform.
+			if err := l.call(ctx, "PUT", "/api/v1/patent-standing/"+p.number, op, l.key("standing", k), map[string]any{
+				"licensee_id": s.companyID, "owner_consent": true, "in_dispute": false, "note": "licensor's written consent on file"}, nil); err != nil {
+				return err
+			}
+			sum.Policies["licensed_with_consent"]++
+		}
 		fate := insuranceFates[n%len(insuranceFates)]
 		if err := l.policy(ctx, k, s, p, insurers[n%len(insurers)], insurers[(n+1)%len(insurers)], fate); err != nil {
 			return err
@@ -91,12 +99,15 @@ func (l *loader) insurance(ctx context.Context, startups []*startup, sum *Summar
 	return nil
 }
 
-// insurable is an owned invention patent: twenty years from filing, so
-// every one the demo registers has more than three years left.
+// insurable is an invention patent: twenty years from filing, so every
+// one the demo registers has more than three years left. An owned one
+// first; a licensed one needs its owner's consent recorded.
 func insurable(patents []demoPatent) (demoPatent, bool) {
-	for _, p := range patents {
-		if p.kind == "invention" && p.holding == "owner" {
-			return p, true
+	for _, holding := range []string{"owner", "licensee"} {
+		for _, p := range patents {
+			if p.kind == "invention" && p.holding == holding {
+				return p, true
+			}
 		}
 	}
 	return demoPatent{}, false
