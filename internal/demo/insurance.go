@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,6 +35,9 @@ var insuranceFates = []string{"quoted", "withdrawn", "awaiting_premium", "in_for
 // programmes and takes startups' patents through every state of cover.
 func (l *loader) insurance(ctx context.Context, startups []*startup, sum *Summary) error {
 	op := l.cfg.OperatorToken
+	// Its own randomness from the seed, so that what loads before it
+	// (whose draws may differ on a second load) changes nothing here.
+	rnd := rand.New(rand.NewPCG(l.cfg.Seed, 0x1a5))
 	sum.Policies = map[string]int{}
 	var insurers []insurer
 	for i, name := range []string{"PICC Property and Casualty", "Ping An Property & Casualty", "China Taiping Insurance"} {
@@ -89,7 +93,7 @@ func (l *loader) insurance(ctx context.Context, startups []*startup, sum *Summar
 			sum.Policies["licensed_with_consent"]++
 		}
 		fate := insuranceFates[n%len(insuranceFates)]
-		if err := l.policy(ctx, k, s, p, insurers[n%len(insurers)], insurers[(n+1)%len(insurers)], fate); err != nil {
+		if err := l.policy(ctx, rnd, k, s, p, insurers[n%len(insurers)], insurers[(n+1)%len(insurers)], fate); err != nil {
 			return err
 		}
 		sum.Policies[fate]++
@@ -132,16 +136,16 @@ type policyOut struct {
 }
 
 // policy takes one startup's request to its fate.
-func (l *loader) policy(ctx context.Context, k int, s *startup, p demoPatent, quoting, declining insurer, fate string) error {
+func (l *loader) policy(ctx context.Context, rnd *rand.Rand, k int, s *startup, p demoPatent, quoting, declining insurer, fate string) error {
 	coverage := []string{"enforcement", "infringement_loss"}[k%2]
-	sumInsured := l.between(500_000, 5_000_000)
+	sumInsured := (500_000 + rnd.Int64N(4_500_001)) / 10_000 * 10_000
 	var r requestOut
 	if err := l.call(ctx, "POST", "/api/v1/insurance-requests", s.token, l.key("ins-request", k), map[string]any{
 		"coverage": coverage, "patents": []string{p.number}, "sum_insured": yuan(sumInsured), "insurers": []string{quoting.id, declining.id}}, &r); err != nil {
 		return err
 	}
 	path := "/api/v1/insurance-requests/" + r.RequestID
-	premium, err := l.premium(quoting.id, coverage, p, sumInsured, r)
+	premium, err := premium(rnd, quoting.id, coverage, p, sumInsured, r)
 	if err != nil {
 		return err
 	}
@@ -205,7 +209,7 @@ func (l *loader) policy(ctx context.Context, k int, s *startup, p demoPatent, qu
 
 // premium is what the insurer quotes: its published table's premium for
 // the request, moved within the quote band by the seed.
-func (l *loader) premium(insurerID, coverage string, p demoPatent, sumInsured int64, r requestOut) (string, error) {
+func premium(rnd *rand.Rand, insurerID, coverage string, p demoPatent, sumInsured int64, r requestOut) (string, error) {
 	filed, err := time.Parse(time.DateOnly, p.filedOn)
 	if err != nil {
 		return "", err
@@ -226,6 +230,6 @@ func (l *loader) premium(insurerID, coverage string, p demoPatent, sumInsured in
 	if err != nil {
 		return "", err
 	}
-	factor := decimal.New(90+int64(l.rnd.IntN(21)), -2) // 0.90 to 1.10
+	factor := decimal.New(90+int64(rnd.IntN(21)), -2) // 0.90 to 1.10
 	return tp.Amount.Mul(factor).String(), nil
 }
