@@ -35,6 +35,8 @@ import (
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
+	"github.com/fundbridge/fundbridge/services/insurance"
+	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/matching"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -104,6 +106,12 @@ func Builders() map[string]func(Deps) Component {
 			s := deals.New(d.Store, d.Registry, opts...)
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
+		insurance.Name: func(d Deps) Component {
+			// The policy process's manager (deadlines, guarantee claims) runs in this component.
+			s := insurance.New(d.Store, d.Registry, insurance.WithSnapshots(d.Snapshots), insurance.WithClient(svc.NewSystemClient(d.NC, insurance.Name, 0)),
+				insurance.WithProcess(d.NC, insurance.ProcessOptions{}), insurance.WithLogger(d.Log))
+			return Component{Service: s.Runtime(), Run: s.Run}
+		},
 		identity.Name: func(d Deps) Component {
 			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC)})
 			return Component{Service: s.Runtime(), Run: s.Run}
@@ -121,6 +129,8 @@ func NewRegistry() *events.Registry {
 	dealsapi.Register(r)
 	matching.RegisterClosing(r)
 	deals.RegisterProcesses(r)
+	insuranceapi.Register(r)
+	insurance.RegisterProcess(r)
 	return r
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
+	"github.com/fundbridge/fundbridge/services/insurance"
 	"github.com/fundbridge/fundbridge/services/matching"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/process"
@@ -35,12 +36,11 @@ func Aggregates() map[string][]string {
 		identity.Name:     {"org", "user", "email"},
 		applications.Name: {"company", "application", "uscc"},
 		funds.Name:        {"fund"},
-		matching.Name:     {matchingapi.DealAggregate, "process"},                                     // process: the closing process's instances
-		audit.Name:        nil,                                                                        // reads the log
-		views.Name:        nil,                                                                        // reads the log
-		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate, "process"}, // process: syndication and arrears instances
-		// Not yet in Builders; its types as services/insurance defines them.
-		"insurance": {"insurance", "policy", "ratingtable", "subsidy"},
+		matching.Name:     {matchingapi.DealAggregate, "process"},                                                          // process: the closing process's instances
+		audit.Name:        nil,                                                                                             // reads the log
+		views.Name:        nil,                                                                                             // reads the log
+		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate, "process"},                      // process: syndication and arrears instances
+		insurance.Name:    {"insurance", "policy", "ratingtable", "subsidy", "patentstanding", insurance.ProcessAggregate}, // the policy process's instances
 	}
 }
 
@@ -51,8 +51,9 @@ func Buckets() map[string][]string {
 	return map[string][]string{
 		identity.Name:    {identity.PersonKeysBucket},
 		natsauth.Gateway: {gateway.IdempotencyBucket},
-		matching.Name:    {process.LeaseBucket(matching.ClosingName), process.CheckpointBucket},
-		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName), process.CheckpointBucket},
+		matching.Name:    {process.LeaseBucket(matching.ClosingName)},
+		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName)},
+		insurance.Name:   {process.LeaseBucket(insurance.ProcessName)},
 	}
 }
 
@@ -60,8 +61,9 @@ func Buckets() map[string][]string {
 // runs: their deadlines are its to arm and read.
 func Processes() map[string][]string {
 	return map[string][]string{
-		matching.Name: {matching.ClosingName},
-		deals.Name:    {deals.SyndicationName, deals.ArrearsName},
+		matching.Name:  {matching.ClosingName},
+		deals.Name:     {deals.SyndicationName, deals.ArrearsName},
+		insurance.Name: {insurance.ProcessName},
 	}
 }
 
@@ -76,11 +78,16 @@ func Grants() map[string][]string {
 			out[user] = append(out[user], natsauth.KVSubjects(b)...)
 		}
 	}
+	// The checkpoint bucket is shared; each process writes only its own
+	// key (its name), so one service cannot move another's.
+	cp, cpStream := process.CheckpointBucket, "KV_"+process.CheckpointBucket
 	for user, names := range Processes() {
-		out[user] = append(out[user], "$JS.API.STREAM.INFO."+process.TimerStream)
+		out[user] = append(out[user], "$JS.API.STREAM.INFO."+process.TimerStream,
+			"$JS.API.STREAM.INFO."+cpStream, "$JS.API.STREAM.MSG.GET."+cpStream)
 		for _, name := range names {
 			consumer := process.TimerStream + "." + process.TimerConsumer(name)
 			out[user] = append(out[user],
+				"$KV."+cp+"."+name, "$JS.API.DIRECT.GET."+cpStream+".$KV."+cp+"."+name,
 				process.ScheduleSubject(name)+".>", process.FireSubject(name)+".>",
 				"$JS.API.CONSUMER.INFO."+consumer,
 				"$JS.API.CONSUMER.MSG.NEXT."+consumer,

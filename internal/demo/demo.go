@@ -42,6 +42,7 @@ type Summary struct {
 	Deals        map[string]int `json:"deals"`        // by step
 	Banks        int            `json:"banks"`
 	LoanDeals    map[string]int `json:"loan_deals"` // loan plus equity deals, by the step they were taken to
+	Policies     map[string]int `json:"policies"`   // insurance requests by the state the demo took them to
 }
 
 type loader struct {

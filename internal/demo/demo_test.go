@@ -56,6 +56,11 @@ func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
 			t.Errorf("no loan deal %s: %+v", step, first.LoanDeals)
 		}
 	}
+	for _, fate := range []string{"quoted", "withdrawn", "awaiting_premium", "in_force", "claim_filed", "claim_part_paid", "claim_settled", "claim_denied", "cancelled"} {
+		if first.Policies[fate] == 0 {
+			t.Errorf("no insurance request %s: %+v", fate, first.Policies)
+		}
+	}
 	// Matching reacts to the load asynchronously: let it settle first.
 	settle := func() uint64 {
 		for {

@@ -29,6 +29,7 @@ type startup struct {
 	token     string
 	companyID string
 	stage     fundbridge.Stage
+	patents   []demoPatent
 }
 
 type application struct {
@@ -180,6 +181,7 @@ func (l *loader) load(ctx context.Context) (Summary, error) {
 			if err := l.call(ctx, "POST", "/api/v1/companies/"+s.companyID+"/patents", tok, l.key("patent", k, p), patent, nil); err != nil && !isStatus(err, http.StatusConflict) {
 				return sum, err
 			}
+			s.patents = append(s.patents, demoPatent{number: patent["number"].(string), kind: kind, filedOn: patent["filed_on"].(string), holding: patent["holding"].(string)})
 			sum.Patents++
 		}
 	}
@@ -255,7 +257,10 @@ func (l *loader) load(ctx context.Context) (Summary, error) {
 	if err := l.pipelines(ctx, funds, open, lastPosition, &sum); err != nil {
 		return sum, err
 	}
-	return sum, l.loanDeals(ctx, startups, funds, &sum)
+	if err := l.loanDeals(ctx, startups, funds, &sum); err != nil {
+		return sum, err
+	}
+	return sum, l.insurance(ctx, startups, &sum)
 }
 
 // pipelines moves deals through every step: each fund manager sources

@@ -6,6 +6,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
+	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views/viewsapi"
@@ -17,7 +18,7 @@ func Endpoints() []svc.EndpointInfo {
 	for _, list := range [][]svc.Described{
 		identityapi.Endpoints(), applicationsapi.Endpoints(), matchingapi.Endpoints(), fundsapi.Endpoints(),
 		viewsapi.Endpoints(), auditapi.Endpoints(),
-		dealsapi.Endpoints(),
+		dealsapi.Endpoints(), insuranceapi.Endpoints(),
 	} {
 		all = append(all, list...)
 	}

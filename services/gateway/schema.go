@@ -15,6 +15,7 @@ import (
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -46,6 +47,8 @@ func enums() map[reflect.Type][]string {
 		reflect.TypeFor[applicationsapi.PatentKind]():    list([]applicationsapi.PatentKind{applicationsapi.PatentInvention, applicationsapi.PatentUtilityModel, applicationsapi.PatentDesign}),
 		reflect.TypeFor[applicationsapi.PatentHolding](): list([]applicationsapi.PatentHolding{applicationsapi.HoldingOwner, applicationsapi.HoldingLicensee}),
 		reflect.TypeFor[matchingapi.Step]():              list(matchingapi.Steps()),
+		reflect.TypeFor[insuranceapi.Coverage]():         list(insuranceapi.Coverages),
+		reflect.TypeFor[insuranceapi.ClaimsBand]():       list(insuranceapi.ClaimsBands),
 	}
 }
 
@@ -75,6 +78,9 @@ func newSchemas() *schemas {
 			case reflect.TypeFor[money.Amount]():
 				return &jsonschema.Schema{Type: "string", Pattern: AmountPattern,
 					Description: "CNY, a decimal string with at most two places", Examples: []any{"5000000.00"}}
+			case reflect.TypeFor[insuranceapi.Fraction]():
+				return &jsonschema.Schema{Type: "string", Pattern: `^(0|[1-9][0-9]*)(\.[0-9]+)?$`,
+					Description: "a rate or factor as a decimal string, e.g. \"0.0150\" for 1.5%"}
 			case reflect.TypeFor[decimal.Decimal]():
 				return &jsonschema.Schema{Type: "string", Pattern: `^-?(0|[1-9][0-9]*)(\.[0-9]+)?$`,
 					Description: "a decimal string; fractions such as ownership are between 0 and 1"}

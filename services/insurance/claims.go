@@ -154,6 +154,9 @@ func decideGuaranteeClaim(p Policy, a fundbridge.Actor, cmd api.FileGuaranteeCla
 		return nil, err
 	}
 	amount := cmd.Loss.Mul(share)
+	if cmd.Allocated.IsPositive() {
+		amount = cmd.Allocated
+	}
 	if !amount.IsPositive() {
 		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "the insurer's share %s of a loss of ¥%s rounds to nothing", cmd.Share, cmd.Loss)
 	}

@@ -2,6 +2,7 @@ package insurance
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/fundbridge/fundbridge"
@@ -15,16 +16,23 @@ import (
 // stream keeps every table it ever published.
 const tableType = "ratingtable"
 
-// TableState is the rating table aggregate's state: the current table.
+// TableState is the rating table aggregate's state: the insurer as an
+// operator onboarded it, and its current table.
 type TableState struct {
 	InsurerID   string          `json:"insurer_id"`
 	Table       api.RatingTable `json:"table"`
 	PublishedAt time.Time       `json:"published_at"`
 	Version     uint64          `json:"version"`
+	// Name and OnboardedAt: the insurer was onboarded (insurer.onboarded.v1).
+	Name        string    `json:"name,omitempty"`
+	OnboardedAt time.Time `json:"onboarded_at"`
 }
 
 // Exists reports whether the insurer has published a table.
-func (t TableState) Exists() bool { return t.InsurerID != "" }
+func (t TableState) Exists() bool { return !t.PublishedAt.IsZero() }
+
+// Onboarded reports whether an operator admitted the insurer.
+func (t TableState) Onboarded() bool { return !t.OnboardedAt.IsZero() }
 
 // tableDecider is the rating table aggregate for the repository.
 func tableDecider() svc.Decider[TableState] {
@@ -34,10 +42,36 @@ func tableDecider() svc.Decider[TableState] {
 // evolveTable folds one event into the state; the event's table is never
 // shared with the state of another version, since each decode is fresh.
 func evolveTable(t TableState, e events.Event, payload any) TableState {
-	if p, ok := payload.(api.RatingTablePublished); ok {
-		t = TableState{InsurerID: p.InsurerID, Table: p.Table, PublishedAt: e.RecordedAt, Version: e.Version}
+	switch p := payload.(type) {
+	case api.RatingTablePublished:
+		t.InsurerID, t.Table, t.PublishedAt = p.InsurerID, p.Table, e.RecordedAt
+	case api.InsurerOnboarded:
+		t.InsurerID, t.Name, t.OnboardedAt = p.InsurerID, p.Name, e.RecordedAt
+	default:
+		return t
 	}
+	t.Version = e.Version
 	return t
+}
+
+// decideOnboard admits an insurer; onboarding it again under the same
+// name changes nothing. Whether its org exists with role insurer is a
+// fact the service reads from identity's events before deciding.
+func decideOnboard(t TableState, a fundbridge.Actor, cmd api.OnboardInsurer) ([]events.Payload, error) {
+	if err := requireRole(a, "onboard insurers", fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
+		return nil, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(cmd.Name)
+	if t.Onboarded() {
+		if t.Name == name {
+			return nil, nil
+		}
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "insurer %s is already onboarded as %q", t.InsurerID, t.Name)
+	}
+	return []events.Payload{api.InsurerOnboarded{InsurerID: cmd.InsurerID, Name: name}}, nil
 }
 
 // decidePublishTable publishes an insurer's table: an insurer its own,

@@ -53,6 +53,11 @@ type Options struct {
 	// that client's service's system actor.
 	Actor  fundbridge.Actor
 	Logger *slog.Logger
+	// Aggregate is the aggregate type of the instances' streams,
+	// "<Aggregate>-<name>-<id>"; default "process". A service whose NATS
+	// user may append only to its own types gives its processes a type
+	// of its own, so that it cannot write another service's processes.
+	Aggregate string
 }
 
 // Manager runs the instances of one process definition.
@@ -61,7 +66,7 @@ type Manager[S any] struct {
 	opts        Options
 	log         *slog.Logger
 	actor       fundbridge.Actor
-	prefix      string // "process-<name>-"
+	prefix      string // "<aggregate>-<name>-", by default "process-<name>-"
 	lease       *lease
 	timers      *timers
 	checkpoints jetstream.KeyValue
@@ -113,8 +118,11 @@ func New[S any](ctx context.Context, def Definition[S], opts Options) (*Manager[
 	if err != nil {
 		return nil, fmt.Errorf("process %s: %w", def.Name, err)
 	}
+	if opts.Aggregate == "" {
+		opts.Aggregate = "process"
+	}
 	m := &Manager[S]{
-		def: def, opts: opts, prefix: "process-" + def.Name + "-",
+		def: def, opts: opts, prefix: opts.Aggregate + "-" + def.Name + "-",
 		cache: map[string]Instance[S]{},
 		log:   opts.Logger.With("process", def.Name, "instance", opts.Instance),
 		actor: fundbridge.Actor{UserID: "process." + def.Name, Role: fundbridge.RoleSystem},

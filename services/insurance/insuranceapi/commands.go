@@ -227,6 +227,10 @@ type FileGuaranteeClaim struct {
 	DefaultedOn string       `json:"defaulted_on"`
 	Loss        money.Amount `json:"loss"`          // the loss the risk-sharing table allocates
 	Share       string       `json:"insurer_share"` // the insurer's share of it, e.g. "0.30"
+	// Allocated, when set, is the insurer's part of the loss as the deal
+	// allocated it (largest remainder, so the parts sum to the loss): the
+	// amount claimed instead of loss × share rounded on its own.
+	Allocated money.Amount `json:"allocated,omitzero"`
 }
 
 // Validate names every bad field.
@@ -243,6 +247,10 @@ func (c FileGuaranteeClaim) ShareFraction() (decimal.Decimal, error) {
 	fe.id("default_id", c.DefaultID)
 	fe.date("defaulted_on", c.DefaultedOn, true)
 	fe.positive("loss", c.Loss)
+	fe.money("allocated", c.Allocated)
+	if c.Allocated.GreaterThan(c.Loss) {
+		fe.Add("allocated", "must not exceed the loss")
+	}
 	share := fe.share("insurer_share", c.Share)
 	return share, fe.Err("invalid guarantee claim")
 }

@@ -282,4 +282,6 @@ func Register(r *events.Registry) {
 	events.Register[SubsidyReturned](r, SubsidyReturned{}.EventType())
 	events.Register[SubsidyProgrammeClosed](r, SubsidyProgrammeClosed{}.EventType())
 	events.Register[RatingTablePublished](r, RatingTablePublished{}.EventType())
+	events.Register[InsurerOnboarded](r, InsurerOnboarded{}.EventType())
+	events.Register[PatentStandingRecorded](r, PatentStandingRecorded{}.EventType())
 }

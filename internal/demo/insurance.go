@@ -1,0 +1,235 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+)
+
+// demoPatent is a patent the loader registered, as insurance needs it.
+type demoPatent struct {
+	number, kind, filedOn, holding string
+}
+
+type insurer struct {
+	token, id string
+}
+
+// insuranceFates are what happens to the policies of the demo, one
+// startup each in turn: a request left with an open quote, one
+// withdrawn, a policy bound and waiting for its premium, one in force,
+// one with a claim filed, one partly paid, one settled, one denied, one
+// cancelled. Expired quotes and policies need their days to pass: the
+// policy process expires them at the end of their last day.
+var insuranceFates = []string{"quoted", "withdrawn", "awaiting_premium", "in_force", "claim_filed", "claim_part_paid", "claim_settled", "claim_denied", "cancelled"}
+
+// insurance onboards insurers with rating tables, opens subsidy
+// programmes and takes startups' patents through every state of cover.
+func (l *loader) insurance(ctx context.Context, startups []*startup, sum *Summary) error {
+	op := l.cfg.OperatorToken
+	// Its own randomness from the seed, so that what loads before it
+	// (whose draws may differ on a second load) changes nothing here.
+	rnd := rand.New(rand.NewPCG(l.cfg.Seed, 0x1a5))
+	sum.Policies = map[string]int{}
+	var insurers []insurer
+	for i, name := range []string{"PICC Property and Casualty", "Ping An Property & Casualty", "China Taiping Insurance"} {
+		email := fmt.Sprintf("ip%d.s%d@insurer.demo.fundbridge.cn", i, l.cfg.Seed)
+		password := fmt.Sprintf("demo-insurer-%d-%d", l.cfg.Seed, i)
+		var out struct {
+			Org struct {
+				OrgID string `json:"org_id"`
+			} `json:"org"`
+		}
+		if err := l.call(ctx, "POST", "/api/v1/orgs", op, l.key("insurer-org", i), map[string]any{"name": name, "role": "insurer",
+			"user": map[string]string{"email": email, "password": password, "name": "Underwriter " + strconv.Itoa(i)}}, &out); err != nil {
+			return err
+		}
+		tok, err := l.signIn(ctx, email, password)
+		if err != nil {
+			return err
+		}
+		in := insurer{token: tok, id: out.Org.OrgID}
+		if err := l.call(ctx, "POST", "/api/v1/insurers", op, l.key("insurer", i), map[string]any{"insurer_id": in.id, "name": name}, nil); err != nil {
+			return err
+		}
+		if err := l.call(ctx, "PUT", "/api/v1/insurers/"+in.id+"/rating-table", tok, l.key("table", i), map[string]any{"table": insuranceapi.SampleRatingTable(in.id)}, nil); err != nil {
+			return err
+		}
+		insurers = append(insurers, in)
+	}
+	for i, g := range []map[string]any{
+		{"name": "深圳市知识产权保险保费资助", "sponsor": "Shenzhen Administration for Market Regulation", "share": "0.50", "cap_per_company_per_year": "50000.00",
+			"budget": "200000.00", "coverages": []string{"enforcement", "infringement_loss"}, "cities": []string{"shenzhen", "guangzhou"}},
+		{"name": "知识产权质押融资保证保险补贴", "sponsor": "Beijing Intellectual Property Office", "share": "0.30", "cap_per_company_per_year": "30000.00",
+			"budget": "20000.00", "coverages": []string{"enforcement", "infringement_loss", "pledge_guarantee"}},
+	} {
+		if err := l.call(ctx, "POST", "/api/v1/subsidy-programmes", op, l.key("programme", i), g, nil); err != nil {
+			return err
+		}
+	}
+	n := 0
+	for k, s := range startups {
+		if n == 2*len(insuranceFates) {
+			break
+		}
+		p, ok := insurable(s.patents)
+		if !ok {
+			continue
+		}
+		if p.holding == "licensee" {
+			// The owner's consent to insure, filed with the platform.
+			if err := l.call(ctx, "PUT", "/api/v1/patent-standing/"+p.number, op, l.key("standing", k), map[string]any{
+				"licensee_id": s.companyID, "owner_consent": true, "in_dispute": false, "note": "licensor's written consent on file"}, nil); err != nil {
+				return err
+			}
+			sum.Policies["licensed_with_consent"]++
+		}
+		fate := insuranceFates[n%len(insuranceFates)]
+		if err := l.policy(ctx, rnd, k, s, p, insurers[n%len(insurers)], insurers[(n+1)%len(insurers)], fate); err != nil {
+			return err
+		}
+		sum.Policies[fate]++
+		n++
+	}
+	fmt.Fprintf(l.log, "demo: %d insurers, 2 subsidy programmes, %d insurance requests\n", len(insurers), n)
+	return nil
+}
+
+// insurable is an invention patent: twenty years from filing, so every
+// one the demo registers has more than three years left. An owned one
+// first; a licensed one needs its owner's consent recorded.
+func insurable(patents []demoPatent) (demoPatent, bool) {
+	for _, holding := range []string{"owner", "licensee"} {
+		for _, p := range patents {
+			if p.kind == "invention" && p.holding == holding {
+				return p, true
+			}
+		}
+	}
+	return demoPatent{}, false
+}
+
+type requestOut struct {
+	RequestID string `json:"request_id"`
+	StartsOn  string `json:"starts_on"`
+	Months    int    `json:"months"`
+	Claims    string `json:"claims"`
+	Quotes    []struct {
+		QuoteID string `json:"quote_id"`
+	} `json:"quotes"`
+}
+
+type policyOut struct {
+	PolicyID   string `json:"policy_id"`
+	PremiumDue string `json:"premium_due"`
+	Claims     []struct {
+		ClaimID string `json:"claim_id"`
+	} `json:"claims"`
+}
+
+// policy takes one startup's request to its fate.
+func (l *loader) policy(ctx context.Context, rnd *rand.Rand, k int, s *startup, p demoPatent, quoting, declining insurer, fate string) error {
+	coverage := []string{"enforcement", "infringement_loss"}[k%2]
+	sumInsured := (500_000 + rnd.Int64N(4_500_001)) / 10_000 * 10_000
+	var r requestOut
+	if err := l.call(ctx, "POST", "/api/v1/insurance-requests", s.token, l.key("ins-request", k), map[string]any{
+		"coverage": coverage, "patents": []string{p.number}, "sum_insured": yuan(sumInsured), "insurers": []string{quoting.id, declining.id}}, &r); err != nil {
+		return err
+	}
+	path := "/api/v1/insurance-requests/" + r.RequestID
+	premium, err := premium(rnd, quoting.id, coverage, p, sumInsured, r)
+	if err != nil {
+		return err
+	}
+	if err := l.call(ctx, "POST", path+"/quotes", quoting.token, l.key("ins-quote", k), map[string]any{"premium": premium}, &r); err != nil {
+		return err
+	}
+	if err := l.call(ctx, "POST", path+"/declines", declining.token, l.key("ins-decline", k), map[string]any{"reason": "the patent's field is outside our appetite"}, nil); err != nil {
+		return err
+	}
+	switch fate {
+	case "quoted":
+		return nil
+	case "withdrawn":
+		return l.call(ctx, "POST", path+"/withdraw", s.token, l.key("ins-withdraw", k), map[string]any{"reason": "covered by a parent company policy"}, nil)
+	}
+	var pol policyOut
+	if err := l.call(ctx, "POST", path+"/quotes/"+r.Quotes[0].QuoteID+"/accept", s.token, l.key("ins-accept", k), map[string]any{}, &pol); err != nil {
+		return err
+	}
+	if fate == "awaiting_premium" {
+		return nil
+	}
+	ppath := "/api/v1/policies/" + pol.PolicyID
+	if err := l.call(ctx, "POST", ppath+"/premium", s.token, l.key("ins-premium", k), map[string]any{"amount": pol.PremiumDue}, nil); err != nil {
+		return err
+	}
+	today := time.Now().In(time.FixedZone("CST", 8*3600))
+	switch fate {
+	case "in_force":
+		return nil
+	case "cancelled":
+		return l.call(ctx, "POST", ppath+"/cancel", s.token, l.key("ins-cancel", k), map[string]any{
+			"effective_on": today.AddDate(0, 0, 1).Format(time.DateOnly), "reason": "replaced by a portfolio policy"}, nil)
+	}
+	claimed := sumInsured / 10
+	if err := l.call(ctx, "POST", ppath+"/claims", s.token, l.key("ins-claim", k), map[string]any{"incident_on": today.Format(time.DateOnly),
+		"amount": yuan(claimed), "description": "a competitor ships a product using the patented method; enforcement costs"}, &pol); err != nil {
+		return err
+	}
+	cpath := ppath + "/claims/" + pol.Claims[0].ClaimID
+	switch fate {
+	case "claim_filed":
+		return nil
+	case "claim_denied":
+		return l.call(ctx, "POST", cpath+"/denial", quoting.token, l.key("ins-deny", k), map[string]any{"reason": "the product does not use the claimed method"}, nil)
+	}
+	assessed := claimed * 8 / 10
+	if err := l.call(ctx, "POST", cpath+"/assessment", quoting.token, l.key("ins-assess", k), map[string]any{"amount": yuan(assessed), "note": "lawyers' fees at the court's scale"}, nil); err != nil {
+		return err
+	}
+	paid := assessed
+	if fate == "claim_part_paid" {
+		paid = assessed / 2
+	}
+	err = l.call(ctx, "POST", cpath+"/settlements", quoting.token, l.key("ins-settle", k), map[string]any{"amount": yuan(paid)}, nil)
+	if isStatus(err, http.StatusConflict) {
+		return nil
+	}
+	return err
+}
+
+// premium is what the insurer quotes: its published table's premium for
+// the request, moved within the quote band by the seed.
+func premium(rnd *rand.Rand, insurerID, coverage string, p demoPatent, sumInsured int64, r requestOut) (string, error) {
+	filed, err := time.Parse(time.DateOnly, p.filedOn)
+	if err != nil {
+		return "", err
+	}
+	starts, err := time.Parse(time.DateOnly, r.StartsOn)
+	if err != nil {
+		return "", err
+	}
+	today := insuranceapi.Today(time.Now())
+	if starts.Before(today) {
+		starts = today
+	}
+	tp, err := insuranceapi.SampleRatingTable(insurerID).Premium(insuranceapi.PremiumInput{
+		Coverage: insuranceapi.Coverage(coverage), Claims: insuranceapi.ClaimsBand(r.Claims), SumInsured: money.MustParse(yuan(sumInsured)),
+		StartsOn: starts, Months: r.Months,
+		Patents: []insuranceapi.RatedPatent{{Number: p.number, Kind: insuranceapi.PatentKind(p.kind), FiledOn: filed}},
+	})
+	if err != nil {
+		return "", err
+	}
+	factor := decimal.New(90+int64(rnd.IntN(21)), -2) // 0.90 to 1.10
+	return tp.Amount.Mul(factor).String(), nil
+}
