@@ -15,6 +15,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/projections/bankbook"
 	"github.com/fundbridge/fundbridge/projections/dealboard"
 	"github.com/fundbridge/fundbridge/projections/lifecycle"
 	"github.com/fundbridge/fundbridge/projections/market"
@@ -33,7 +34,9 @@ type Service struct {
 	timeline  *timeline.Projection
 	market    *market.Projection
 	dealboard *dealboard.Projection
+	bankbook  *bankbook.Projection
 	log       *slog.Logger
+	now       func() time.Time
 	store     events.Store
 
 	runCtx     atomic.Pointer[context.Context] // Run's, for rebuilds asked over the bus
@@ -41,33 +44,44 @@ type Service struct {
 }
 
 // Option configures a Service.
-type Option func(*projections.RunnerOptions)
+type Option func(*config)
+
+type config struct {
+	runner projections.RunnerOptions
+	now    func() time.Time
+}
 
 // WithLogger logs to l.
-func WithLogger(l *slog.Logger) Option { return func(o *projections.RunnerOptions) { o.Logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.runner.Logger = l } }
 
 // WithSaving saves each projection's snapshot after every events applied,
 // or interval after the last save if anything changed.
 func WithSaving(every uint64, interval time.Duration) Option {
-	return func(o *projections.RunnerOptions) { o.SaveEvery, o.SaveInterval = every, interval }
+	return func(c *config) { c.runner.SaveEvery, c.runner.SaveInterval = every, interval }
 }
+
+// WithClock reads the time from now: the day a bank's dues and arrears
+// are counted on.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // New returns the service over store. The registry must hold the event
 // types of the applications, funds and matching services; dir keeps the
 // projections' snapshots ("" keeps none: every start folds the log).
 func New(store events.Store, registry *events.Registry, dir string, opts ...Option) *Service {
-	ro := projections.RunnerOptions{Dir: dir}
+	cfg := config{runner: projections.RunnerOptions{Dir: dir}, now: time.Now}
 	for _, o := range opts {
-		o(&ro)
+		o(&cfg)
 	}
+	ro := cfg.runner
 	if ro.Logger == nil {
 		ro.Logger = slog.Default()
 	}
 	s := &Service{
 		lifecycle: lifecycle.New(), timeline: timeline.New(), market: market.New(), dealboard: dealboard.New(),
-		log: ro.Logger.With("service", Name), store: store,
+		bankbook: bankbook.New(),
+		log:      ro.Logger.With("service", Name), store: store, now: cfg.now,
 	}
-	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard)
+	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard, s.bankbook)
 	return s
 }
 
@@ -97,6 +111,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(viewsapi.RebuildEndpoint, s.rebuild),
 			svc.Handle(viewsapi.CompanyTimelineEndpoint, s.companyTimeline),
 			svc.Handle(viewsapi.DealBoardEndpoint, s.dealBoard),
+			svc.Handle(viewsapi.BankBookEndpoint, s.bankBook),
 		)}
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/projections/sim"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
+	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views"
 	"github.com/fundbridge/fundbridge/services/views/viewsapi"
@@ -33,6 +35,8 @@ type fixture struct {
 func registry() *events.Registry {
 	r := events.NewRegistry()
 	sim.Register(r)
+	dealsapi.Register(r)
+	insuranceapi.Register(r)
 	return r
 }
 
