@@ -17,6 +17,7 @@ import (
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/projections/bankbook"
 	"github.com/fundbridge/fundbridge/projections/dealboard"
+	"github.com/fundbridge/fundbridge/projections/insurancebook"
 	"github.com/fundbridge/fundbridge/projections/lifecycle"
 	"github.com/fundbridge/fundbridge/projections/market"
 	"github.com/fundbridge/fundbridge/projections/timeline"
@@ -29,15 +30,16 @@ const Name = viewsapi.Name
 
 // Service answers queries from the projections it runs.
 type Service struct {
-	runner    *projections.Runner
-	lifecycle *lifecycle.Projection
-	timeline  *timeline.Projection
-	market    *market.Projection
-	dealboard *dealboard.Projection
-	bankbook  *bankbook.Projection
-	log       *slog.Logger
-	now       func() time.Time
-	store     events.Store
+	runner        *projections.Runner
+	lifecycle     *lifecycle.Projection
+	timeline      *timeline.Projection
+	market        *market.Projection
+	dealboard     *dealboard.Projection
+	bankbook      *bankbook.Projection
+	insurancebook *insurancebook.Projection
+	log           *slog.Logger
+	now           func() time.Time
+	store         events.Store
 
 	runCtx     atomic.Pointer[context.Context] // Run's, for rebuilds asked over the bus
 	rebuilding atomic.Bool
@@ -78,10 +80,10 @@ func New(store events.Store, registry *events.Registry, dir string, opts ...Opti
 	}
 	s := &Service{
 		lifecycle: lifecycle.New(), timeline: timeline.New(), market: market.New(), dealboard: dealboard.New(),
-		bankbook: bankbook.New(),
-		log:      ro.Logger.With("service", Name), store: store, now: cfg.now,
+		bankbook: bankbook.New(), insurancebook: insurancebook.New(),
+		log: ro.Logger.With("service", Name), store: store, now: cfg.now,
 	}
-	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard, s.bankbook)
+	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard, s.bankbook, s.insurancebook)
 	return s
 }
 
@@ -103,7 +105,7 @@ func (s *Service) Status() []projections.Status { return s.runner.Status() }
 
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
-	return svc.Service{Name: Name, Logger: s.log, Description: "Read views folded from the whole log: lifecycle stages, market, timelines, deal boards",
+	return svc.Service{Name: Name, Logger: s.log, Description: "Read views folded from the whole log: lifecycle stages, market, timelines, deal boards, banks' and insurers' books, subsidy budgets",
 		Operations: svc.Operations(
 			svc.Handle(viewsapi.LifecycleStagesEndpoint, s.lifecycleStages),
 			svc.Handle(viewsapi.MarketOverviewEndpoint, s.marketOverview),
@@ -112,6 +114,8 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(viewsapi.CompanyTimelineEndpoint, s.companyTimeline),
 			svc.Handle(viewsapi.DealBoardEndpoint, s.dealBoard),
 			svc.Handle(viewsapi.BankBookEndpoint, s.bankBook),
+			svc.Handle(viewsapi.InsurerBookEndpoint, s.insurerBook),
+			svc.Handle(viewsapi.SubsidyProgrammesEndpoint, s.subsidyProgrammes),
 		)}
 }
 
