@@ -57,7 +57,7 @@ func TestTimelineShowsLoansAndInsurance(t *testing.T) {
 	if p.Handles(dealsapi.BankInvited{}.EventType()) || p.Handles(dealsapi.BankCommitted{}.EventType()) {
 		t.Error("the banks' own steps would show the borrower who else lends")
 	}
-	_, entries, ok := p.Timeline("c1")
+	_, entries, ok := p.Timeline("c1", time.Time{})
 	if !ok {
 		t.Fatal("no timeline")
 	}

@@ -383,9 +383,11 @@ type CompanyView struct {
 	Stage fundbridge.Stage `json:"stage"`
 }
 
-// Timeline returns the company's timeline, oldest first; false if the log
-// never mentioned the company.
-func (p *Projection) Timeline(companyID string) (CompanyView, []EntryView, bool) {
+// Timeline returns the company's timeline, oldest first, as of an instant
+// (zero: everything): the entries recorded up to it, the company at the
+// stage of the last of them. False if the log never mentioned the company
+// (by then).
+func (p *Projection) Timeline(companyID string, asOf time.Time) (CompanyView, []EntryView, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	i, ok := p.companies[companyID]
@@ -393,11 +395,27 @@ func (p *Projection) Timeline(companyID string) (CompanyView, []EntryView, bool)
 		return CompanyView{}, nil, false
 	}
 	c := &p.st.Companies[i]
-	out := make([]EntryView, len(c.Entries))
-	for j := range c.Entries {
-		out[j] = p.view(c, &c.Entries[j])
+	entries, stage := c.Entries, c.Stage
+	if !asOf.IsZero() {
+		until := asOf.UnixNano()
+		// Log order, not a sort by time: clocks of two instances may
+		// disagree a little, so every entry is looked at.
+		var kept []Entry
+		for _, e := range entries {
+			if e.At <= until {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			return CompanyView{}, nil, false
+		}
+		entries, stage = kept, kept[len(kept)-1].Stage
 	}
-	return CompanyView{ID: c.ID, Name: c.Name, Stage: fundbridge.Stages[c.Stage]}, out, true
+	out := make([]EntryView, len(entries))
+	for j := range entries {
+		out[j] = p.view(c, &entries[j])
+	}
+	return CompanyView{ID: c.ID, Name: c.Name, Stage: fundbridge.Stages[stage]}, out, true
 }
 
 func (p *Projection) fundName(id string) string {

@@ -82,6 +82,15 @@ func TestInsurerBookAndSubsidyBudgets(t *testing.T) {
 		}
 	}
 
+	// as_of: nothing of the company yet in 2020; a bad date names the field.
+	if err := f.call(t, founder, "company_timeline", map[string]any{"as_of": "2020-01-01", "after": pos}, nil); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Errorf("timeline as of 2020: %v, want not found", err)
+	}
+	err := f.call(t, founder, "company_timeline", map[string]any{"as_of": "soon"}, nil)
+	if fields := fundbridge.ErrorFields(err); fundbridge.ErrorCode(err) != fundbridge.EINVALID || len(fields) == 0 || fields[0].Field != "as_of" {
+		t.Errorf("timeline as of soon: %v", err)
+	}
+
 	// A rebuild folds the same book.
 	before, _ := json.Marshal(book)
 	if err := f.svc.Rebuild(context.Background(), "insurance_book", nil); err != nil {

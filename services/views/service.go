@@ -156,7 +156,11 @@ func (s *Service) companyTimeline(ctx context.Context, req *svc.Request, q views
 		return svc.Result[viewsapi.TimelineResult]{}, err
 	}
 	position := s.runner.Position(timeline.Name)
-	company, entries, ok := s.timeline.Timeline(q.CompanyID)
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.TimelineResult]{}, err
+	}
+	company, entries, ok := s.timeline.Timeline(q.CompanyID, asOf)
 	if !ok {
 		return svc.Result[viewsapi.TimelineResult]{}, notFound
 	}

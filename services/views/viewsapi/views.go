@@ -96,6 +96,7 @@ type MarketResult struct {
 // its own company's ID.
 type TimelineQuery struct {
 	CompanyID string `json:"company_id,omitempty"`
+	AsOf      string `json:"as_of,omitempty" jsonschema_description:"Only the entries recorded by the end of this China day (YYYY-MM-DD), or up to and including this RFC 3339 time; the company's stage is then the one it had."`
 	After     uint64 `json:"after,omitempty"`
 }
 
@@ -165,7 +166,8 @@ func (q TimelineQuery) Validate() error {
 	if q.CompanyID == "" {
 		return fundbridge.Invalid("no company", fundbridge.FieldError{Field: "company_id", Reason: "required"})
 	}
-	return nil
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
 
 // Validate names every bad field.
