@@ -17,6 +17,7 @@ func (p *Projection) loanDealKinds() {
 		if err := p.owned(key(v.DealID), v.BorrowerID); err != nil {
 			return nil, err
 		}
+		p.st.Owners[len(p.st.Owners)-1].LeadBank = v.LeadBankID
 		c, err := p.owner(en, key(v.DealID), v.DealID)
 		if err != nil {
 			return nil, err

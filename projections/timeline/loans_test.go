@@ -25,6 +25,7 @@ func TestTimelineShowsLoansAndInsurance(t *testing.T) {
 	pos := uint64(0)
 	bank := fundbridge.Actor{UserID: "u-b", Role: fundbridge.RoleBank, OrgID: "b1"}
 	founder := fundbridge.Actor{UserID: "u-c1", Role: fundbridge.RoleStartup, OrgID: "c1"}
+	otherBank := fundbridge.Actor{UserID: "u-b2", Role: fundbridge.RoleBank, OrgID: "b2"}
 	m := money.MustParse
 	for _, e := range []struct {
 		by fundbridge.Actor
@@ -35,7 +36,7 @@ func TestTimelineShowsLoansAndInsurance(t *testing.T) {
 		{bank, dealsapi.DealProposed{DealID: "d1", BorrowerID: "c1", LeadBankID: "b1", Sequence: dealsapi.EquityFirst,
 			Loan:   dealsapi.LoanTerms{Principal: m("2000000.00"), Months: 36, AnnualRate: decimal.RequireFromString("0.0435")},
 			Equity: dealsapi.EquityTranche{FundID: "f1", Amount: m("5000000.00")}}},
-		{bank, dealsapi.BookClosed{DealID: "d1", Committed: m("2500000.00"), Oversubscribed: true}},
+		{otherBank, dealsapi.BookClosed{DealID: "d1", Committed: m("2500000.00"), Oversubscribed: true}},
 		{founder, dealsapi.EquityTrancheCommitted{DealID: "d1", FundID: "f1", Amount: m("5000000.00")}},
 		{bank, dealsapi.DealClosed{DealID: "d1"}},
 		{bank, dealsapi.LoanDrawnDown{LoanID: "d1", Amount: m("2000000.00"), DrawnAfter: m("2000000.00")}},
@@ -89,6 +90,10 @@ func TestTimelineShowsLoansAndInsurance(t *testing.T) {
 		if !strings.HasPrefix(e.Summary, w.summary) || amount != w.amount || ref != w.ref || e.Stage != fundbridge.StageGrowth {
 			t.Errorf("entry %d: %q %s %s %s, want %q %s %s", i, e.Summary, amount, ref, e.Stage, w.summary, w.amount, w.ref)
 		}
+	}
+	// The lead bank is named; another bank's step shows its role only.
+	if entries[1].ActorOrg != "b1" || entries[2].ActorOrg != "" || entries[2].ActorUser != "" || entries[2].ActorRole != fundbridge.RoleBank {
+		t.Errorf("actors %+v / %+v", entries[1], entries[2])
 	}
 	if entries[3].FundID != "f1" {
 		t.Errorf("equity entry names fund %q", entries[3].FundID)

@@ -112,8 +112,9 @@ type Fund struct {
 // Owner is the company a loan deal ("loan_deal:<id>"), an insurance
 // request ("request:<id>") or a policy ("policy:<id>") belongs to.
 type Owner struct {
-	Key     string
-	Company int32 // index in State.Companies
+	Key      string
+	Company  int32  // index in State.Companies
+	LeadBank string // of a loan deal: the one bank the borrower is shown
 }
 
 // State is the snapshot's content, slices only.
@@ -292,6 +293,14 @@ func (p *Projection) owned(key, companyID string) error {
 	return nil
 }
 
+// leadBank is the lead bank of a loan deal.
+func (p *Projection) leadBank(key string) string {
+	if i, ok := p.owners[key]; ok {
+		return p.st.Owners[i].LeadBank
+	}
+	return ""
+}
+
 // owner places an entry on the company key belongs to, at its current
 // stage, with ref as the entry's reference.
 func (p *Projection) owner(en *draft, key, ref string) (*Company, error) {
@@ -364,7 +373,7 @@ type EntryView struct {
 	Position      uint64           `json:"position"`
 	Type          string           `json:"type"`
 	Stage         fundbridge.Stage `json:"stage"`
-	ActorUser     string           `json:"actor_user"`
+	ActorUser     string           `json:"actor_user" jsonschema_description:"Who did it; empty for a step of a loan-plus-equity deal taken by a bank other than the lead, whose name the borrower is not shown."`
 	ActorRole     fundbridge.Role  `json:"actor_role"`
 	ActorOrg      string           `json:"actor_org,omitempty"`
 	Summary       string           `json:"summary"`
@@ -480,6 +489,11 @@ func (p *Projection) view(c *Company, en *Entry) EntryView {
 		v.ApplicationID = l.ref
 	case "loan_deal", "loan":
 		v.DealID = l.ref
+		// The borrower sees its deal without the other banks' names
+		// (the lead's is on the deal): a step a bank took shows its role only.
+		if a.Role == fundbridge.RoleBank && a.OrgID != p.leadBank("loan_deal:"+l.ref) {
+			v.ActorUser, v.ActorOrg = "", ""
+		}
 	case "insurance":
 		v.RequestID = l.ref
 	case "policy", "claim":
