@@ -474,15 +474,15 @@ type Board struct {
 	Name             string          `json:"name"`
 	Type             string          `json:"type"`
 	ManagerOrg       string          `json:"manager_org"`
-	Status           string          `json:"status"` // open or closed
-	CommittedCapital money.Amount    `json:"committed_capital"`
-	Invested         money.Amount    `json:"invested"`
-	DryPowder        money.Amount    `json:"dry_powder"`
-	ClosedDeals      money.Amount    `json:"closed_deals_amount"`
-	OpenDeals        int             `json:"open_deals"`
-	Instruments      []InstrumentRow `json:"instruments"`
-	Items            []StepRow       `json:"items"`
-	Recent           []ActivityView  `json:"recent"` // newest first
+	Status           string          `json:"status" jsonschema_description:"open or closed."` // open or closed
+	CommittedCapital money.Amount    `json:"committed_capital" jsonschema_description:"The fund's committed capital."`
+	Invested         money.Amount    `json:"invested" jsonschema_description:"Capital committed to deals (screening and loan-plus-equity), less releases."`
+	DryPowder        money.Amount    `json:"dry_powder" jsonschema_description:"committed_capital - invested."`
+	ClosedDeals      money.Amount    `json:"closed_deals_amount" jsonschema_description:"The amounts of the screening deals closed."`
+	OpenDeals        int             `json:"open_deals" jsonschema_description:"Screening deals at a step before closed or passed."`
+	Instruments      []InstrumentRow `json:"instruments" jsonschema_description:"The fund's deals by instrument: equity (screening deals) and loan_plus_equity (deals it takes the equity tranche of)."`
+	Items            []StepRow       `json:"items" jsonschema_description:"Screening deals at each pipeline step, in pipeline order."`
+	Recent           []ActivityView  `json:"recent" jsonschema_description:"The last 20 events of the fund and its deals, newest first."` // newest first
 }
 
 // activity renders one recent event; the caller holds the read lock.

@@ -315,27 +315,27 @@ type Query struct {
 // Row is one stage (in one period) of the funnel. Amounts are strings
 // with two places; conversions are decimal fractions with four.
 type Row struct {
-	Period          string           `json:"period,omitempty"`
-	Stage           fundbridge.Stage `json:"stage"`
-	Submitted       int              `json:"submitted"`
-	AmountRequested money.Amount     `json:"amount_requested"`
-	Matched         int              `json:"matched"`
-	InReview        int              `json:"in_review"`
-	Funded          int              `json:"funded"`
-	AmountFunded    money.Amount     `json:"amount_funded"`
-	Withdrawn       int              `json:"withdrawn"`
-	Rejected        int              `json:"rejected"`
-	Expired         int              `json:"expired"`
+	Period          string           `json:"period,omitempty" jsonschema_description:"The period of the row (2026-11, 2026-Q4, 2026) in China time when grouped; absent otherwise."`
+	Stage           fundbridge.Stage `json:"stage" jsonschema_description:"The lifecycle stage the company had when each counted event happened."`
+	Submitted       int              `json:"submitted" jsonschema_description:"Applications submitted in this row."`
+	AmountRequested money.Amount     `json:"amount_requested" jsonschema_description:"What those applications asked for."`
+	Matched         int              `json:"matched" jsonschema_description:"Applications first matched to a fund in this row (each counted once, at its first match)."`
+	InReview        int              `json:"in_review" jsonschema_description:"Applications first taken under review by a fund in this row (once each)."`
+	Funded          int              `json:"funded" jsonschema_description:"Applications first funded in this row (once each, at their first funding)."`
+	AmountFunded    money.Amount     `json:"amount_funded" jsonschema_description:"Every funding in this row, first or later."`
+	Withdrawn       int              `json:"withdrawn" jsonschema_description:"Submitted applications withdrawn in this row."`
+	Rejected        int              `json:"rejected" jsonschema_description:"Applications rejected in this row."`
+	Expired         int              `json:"expired" jsonschema_description:"Applications that expired without review in this row."`
 	// Raised by instrument: what fundings of each kind brought in.
-	RaisedEquity          money.Amount `json:"raised_equity"`
-	RaisedVentureLoan     money.Amount `json:"raised_venture_loan"`
-	RaisedLoanPlusEquity  money.Amount `json:"raised_loan_plus_equity"`
-	RaisedPatentInsurance money.Amount `json:"raised_patent_insurance"`
+	RaisedEquity          money.Amount `json:"raised_equity" jsonschema_description:"Fundings by equity in this row."`
+	RaisedVentureLoan     money.Amount `json:"raised_venture_loan" jsonschema_description:"Fundings by venture loan in this row."`
+	RaisedLoanPlusEquity  money.Amount `json:"raised_loan_plus_equity" jsonschema_description:"Fundings marked loan_plus_equity on applications in this row (the deals themselves: loans_raised and loan_deal_equity_raised)."`
+	RaisedPatentInsurance money.Amount `json:"raised_patent_insurance" jsonschema_description:"Fundings by patent insurance in this row."`
 	// Conversions between the funnel's steps.
-	MatchedOfSubmitted string `json:"conversion_matched_submitted"`
-	InReviewOfMatched  string `json:"conversion_in_review_matched"`
-	FundedOfInReview   string `json:"conversion_funded_in_review"`
-	FundedOfSubmitted  string `json:"conversion_funded_submitted"`
+	MatchedOfSubmitted string `json:"conversion_matched_submitted" jsonschema_description:"matched / submitted of this row, a decimal fraction with 4 places (may pass 1 when applications submitted earlier are matched in this row); \"0\" when nothing was submitted."`
+	InReviewOfMatched  string `json:"conversion_in_review_matched" jsonschema_description:"in_review / matched of this row, 4 places; \"0\" when nothing was matched."`
+	FundedOfInReview   string `json:"conversion_funded_in_review" jsonschema_description:"funded / in_review of this row, 4 places; \"0\" when nothing was in review."`
+	FundedOfSubmitted  string `json:"conversion_funded_submitted" jsonschema_description:"funded / submitted of this row, 4 places; \"0\" when nothing was submitted."`
 	// MedianDaysToFunding is the median time from submission to the first
 	// funding of the applications first funded in this row, in days with
 	// two places; "" when none was.

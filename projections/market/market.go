@@ -359,16 +359,16 @@ func (p *Projection) UnmarshalState(data []byte) error {
 // invested, of the funds still open) is shown in total and by fund type,
 // where it means something.
 type Row struct {
-	Dimension        string        `json:"dimension"`
-	Key              string        `json:"key"`
-	Applications     int           `json:"applications"`
-	AmountRequested  money.Amount  `json:"amount_requested"`
-	Funded           int           `json:"funded"`
-	AmountFunded     money.Amount  `json:"amount_funded"`
-	FundsRegistered  int           `json:"funds_registered"`
-	CommittedCapital money.Amount  `json:"committed_capital"`
-	CapitalInvested  money.Amount  `json:"capital_invested"`
-	DryPowder        *money.Amount `json:"dry_powder,omitempty"`
+	Dimension        string        `json:"dimension" jsonschema_description:"total, city, layer, sector, instrument, month (China time, 2026-11), fund_type or coverage."`
+	Key              string        `json:"key" jsonschema_description:"The value of the dimension; empty for total."`
+	Applications     int           `json:"applications" jsonschema_description:"Applications submitted (an application asking for several instruments counts under each)."`
+	AmountRequested  money.Amount  `json:"amount_requested" jsonschema_description:"What they asked for."`
+	Funded           int           `json:"funded" jsonschema_description:"Applications at their first funding (for an instrument: their first funding by it)."`
+	AmountFunded     money.Amount  `json:"amount_funded" jsonschema_description:"Every funding."`
+	FundsRegistered  int           `json:"funds_registered" jsonschema_description:"Funds registered (fund_type, month and total cells)."`
+	CommittedCapital money.Amount  `json:"committed_capital" jsonschema_description:"The committed capital of those funds."`
+	CapitalInvested  money.Amount  `json:"capital_invested" jsonschema_description:"Capital the funds committed to deals, less what closings that failed released."`
+	DryPowder        *money.Amount `json:"dry_powder,omitempty" jsonschema_description:"Committed capital not yet invested of the funds still open; in the total and fund_type cells only."`
 	LoanDeals        int           `json:"loan_deals" jsonschema_description:"Loan-plus-equity deals proposed for submitted applications, in the cells of the application each finances and the month proposed."`
 	LoanDealsClosed  int           `json:"loan_deals_closed" jsonschema_description:"Loan-plus-equity deals closed, in the month they closed."`
 	LoanDealsRatio   string        `json:"conversion_loan_deals_closed_proposed" jsonschema_description:"loan_deals_closed / loan_deals of this cell, 4 places; \"0\" when none was proposed (a month's deals may close in a later month)."`
