@@ -1,0 +1,98 @@
+package views_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/projections/sim"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
+	ins "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+)
+
+// TestRebuildEqualsTheLiveFold: every view answers the same after all
+// projections are folded again from position 0 as it did from the live
+// fold, over a history of equity, loan-plus-equity deals and insurance.
+func TestRebuildEqualsTheLiveFold(t *testing.T) {
+	f := setUp(t)
+	m := money.MustParse
+	operator := actor("u-op", fundbridge.RoleOperator, "")
+	bank := actor("u-b1", fundbridge.RoleBank, "b1")
+	company := sim.CompanyID(2)
+	founder := actor("u-c", fundbridge.RoleStartup, company)
+	day := func(n int) time.Time {
+		y, mo, d := time.Now().UTC().Add(8 * time.Hour).Date()
+		return time.Date(y, mo, d+n, 0, 0, 0, 0, time.UTC)
+	}
+	f.appendTo(t, "bank-b1", operator, dealsapi.BankOnboarded{BankID: "b1", Name: "First", CreditLimit: m("9000000.00"), SingleBorrowerLimit: m("5000000.00")})
+	f.appendTo(t, "loan_deal-d1", bank,
+		dealsapi.DealProposed{DealID: "d1", BorrowerID: company, ApplicationID: "none", LeadBankID: "b1", Loan: dealsapi.LoanTerms{Principal: m("1000000.00"), Months: 2},
+			Equity: dealsapi.EquityTranche{FundID: sim.FundID(0), Amount: m("500000.00")}},
+		dealsapi.BankInvited{DealID: "d1", BankID: "b1"})
+	f.appendTo(t, "bank-b1", bank, dealsapi.ExposureReserved{BankID: "b1", DealID: "d1", BorrowerID: company, Amount: m("1000000.00")})
+	f.appendTo(t, "loan_deal-d1", bank,
+		dealsapi.BankCommitted{DealID: "d1", BankID: "b1", Amount: m("1000000.00")},
+		dealsapi.BookClosed{DealID: "d1", Committed: m("1000000.00"), Allocations: []dealsapi.Allocation{{BankID: "b1", Committed: m("1000000.00"), Allocated: m("1000000.00")}}},
+		dealsapi.EquityTrancheCommitted{DealID: "d1", FundID: sim.FundID(0), Amount: m("500000.00")},
+		dealsapi.DealClosed{DealID: "d1"})
+	f.appendTo(t, "loan-d1", bank,
+		dealsapi.LoanOpened{LoanID: "d1", BorrowerID: company, LeadBankID: "b1", Banks: []dealsapi.LoanBank{{BankID: "b1"}}},
+		dealsapi.LoanDrawnDown{LoanID: "d1", Amount: m("1000000.00"), DrawnAfter: m("1000000.00"), Banks: []dealsapi.BankAmount{{BankID: "b1", Amount: m("1000000.00")}}},
+		dealsapi.ScheduleFixed{LoanID: "d1", Principal: m("1000000.00"), Periods: []dealsapi.ScheduledPeriod{
+			{Number: 1, Due: day(-3), Principal: m("500000.00"), Interest: m("3000.00")},
+			{Number: 2, Due: day(27), Principal: m("500000.00"), Interest: m("1500.00")}}})
+	f.appendTo(t, "insurance-r1", founder, ins.InsuranceRequested{RequestID: "r1", CompanyID: company, Stage: fundbridge.StageGrowth, City: "hefei",
+		Coverage: ins.CoveragePledgeGuarantee, SumInsured: m("1000000.00"), Insurers: []string{"i1"}, LoanDealID: "d1"})
+	f.appendTo(t, "insurance-r1", founder, ins.InsuranceQuoted{RequestID: "r1", QuoteID: "q1", InsurerID: "i1", Premium: m("9000.00")})
+	f.appendTo(t, "subsidy-sp1", operator, ins.SubsidyProgrammeCreated{ProgrammeID: "sp1", Name: "P", Share: decimal.RequireFromString("0.3"), Budget: m("50000.00")})
+	pos := f.appendTo(t, "policy-p1", founder, ins.PolicyBound{PolicyID: "p1", RequestID: "r1", CompanyID: company, InsurerID: "i1", Stage: fundbridge.StageGrowth, City: "hefei",
+		Coverage: ins.CoveragePledgeGuarantee, SumInsured: m("1000000.00"), Premium: m("9000.00"), LoanDealID: "d1"})
+
+	queries := []struct {
+		op      string
+		as      fundbridge.Actor
+		payload map[string]any
+	}{
+		{"lifecycle_stages", operator, map[string]any{"period": "month"}},
+		{"market_overview", operator, map[string]any{}},
+		{"company_timeline", operator, map[string]any{"company_id": company}},
+		{"deal_board", operator, map[string]any{"fund_id": sim.FundID(0)}},
+		{"bank_book", operator, map[string]any{"bank_id": "b1"}},
+		{"insurer_book", operator, map[string]any{"insurer_id": "i1"}},
+		{"subsidy_programmes", operator, map[string]any{}},
+	}
+	answers := func() []string {
+		var out []string
+		for _, q := range queries {
+			q.payload["after"] = pos
+			var raw json.RawMessage
+			if err := f.call(t, q.as, q.op, q.payload, &raw); err != nil {
+				t.Fatalf("%s: %v", q.op, err)
+			}
+			out = append(out, string(raw))
+		}
+		return out
+	}
+	live := answers()
+	var book struct {
+		Arrears []struct{ Loans int } `json:"arrears"`
+		Due     string                `json:"due_next_30_days"`
+	}
+	_ = json.Unmarshal([]byte(live[4]), &book)
+	if book.Arrears[0].Loans != 1 || book.Due != "501500.00" {
+		t.Errorf("bank book %s", live[4])
+	}
+	if err := f.svc.Rebuild(context.Background(), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, again := range answers() {
+		if again != live[i] {
+			t.Errorf("%s after a rebuild:\n%s\nlive:\n%s", queries[i].op, again, live[i])
+		}
+	}
+}
