@@ -19,8 +19,19 @@ func (s *Service) bankBook(ctx context.Context, req *svc.Request, q viewsapi.Ban
 		return svc.Result[viewsapi.BankBookResult]{}, err
 	}
 	position := s.runner.Position(bankbook.Name)
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.BankBookResult]{}, err
+	}
+	books, err := viewAsOf(ctx, s, s.bankbook, bankbook.New, asOf)
+	if err != nil {
+		return svc.Result[viewsapi.BankBookResult]{}, err
+	}
 	today := bankbook.ChinaDay(s.now())
-	book, ok, err := s.bankbook.Book(q.BankID, today)
+	if !asOf.IsZero() {
+		today = bankbook.ChinaDay(asOf)
+	}
+	book, ok, err := books.Book(q.BankID, today)
 	if err != nil {
 		return svc.Result[viewsapi.BankBookResult]{}, err
 	}

@@ -19,7 +19,15 @@ func (s *Service) insurerBook(ctx context.Context, req *svc.Request, q viewsapi.
 		return svc.Result[viewsapi.InsurerBookResult]{}, err
 	}
 	position := s.runner.Position(insurancebook.Name)
-	total, byCoverage, ok := s.insurancebook.Book(q.InsurerID)
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.InsurerBookResult]{}, err
+	}
+	books, err := viewAsOf(ctx, s, s.insurancebook, insurancebook.New, asOf)
+	if err != nil {
+		return svc.Result[viewsapi.InsurerBookResult]{}, err
+	}
+	total, byCoverage, ok := books.Book(q.InsurerID)
 	if !ok {
 		return svc.Result[viewsapi.InsurerBookResult]{}, notFound
 	}
@@ -48,7 +56,15 @@ func (s *Service) subsidyProgrammes(ctx context.Context, _ *svc.Request, q views
 		return svc.Result[viewsapi.SubsidyProgrammesResult]{}, err
 	}
 	position := s.runner.Position(insurancebook.Name)
-	list := s.insurancebook.Programmes()
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.SubsidyProgrammesResult]{}, err
+	}
+	books, err := viewAsOf(ctx, s, s.insurancebook, insurancebook.New, asOf)
+	if err != nil {
+		return svc.Result[viewsapi.SubsidyProgrammesResult]{}, err
+	}
+	list := books.Programmes()
 	out := viewsapi.SubsidyProgrammesResult{Items: make([]viewsapi.SubsidyProgrammeBudget, len(list)), Position: position}
 	for i, x := range list {
 		used := x.Drawn - x.Returned

@@ -3,6 +3,7 @@ package views_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,36 @@ func TestRebuildEqualsTheLiveFold(t *testing.T) {
 	_ = json.Unmarshal([]byte(live[4]), &book)
 	if book.Arrears[0].Loans != 1 || book.Due != "501500.00" {
 		t.Errorf("bank book %s", live[4])
+	}
+	// As of now, the views folded from the log up to now answer as the
+	// live ones; as of 2020 nothing of it existed.
+	now := time.Now().UTC().Add(time.Second).Format(time.RFC3339Nano)
+	for i, q := range queries {
+		q.payload["as_of"] = now
+		var raw json.RawMessage
+		if err := f.call(t, q.as, q.op, q.payload, &raw); err != nil {
+			t.Fatalf("%s as of now: %v", q.op, err)
+		}
+		if string(raw) != live[i] {
+			t.Errorf("%s as of now:\n%s\nlive:\n%s", q.op, raw, live[i])
+		}
+		q.payload["as_of"] = "2020-01-01"
+		err := f.call(t, q.as, q.op, q.payload, &raw)
+		switch q.op {
+		case "bank_book", "insurer_book", "deal_board", "company_timeline":
+			if fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+				t.Errorf("%s as of 2020: %v %s, want not found", q.op, err, raw)
+			}
+		case "subsidy_programmes":
+			if err != nil || !strings.Contains(string(raw), `"items":[]`) {
+				t.Errorf("%s as of 2020: %v %s", q.op, err, raw)
+			}
+		}
+		q.payload["as_of"] = "last week"
+		if err := f.call(t, q.as, q.op, q.payload, nil); fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+			t.Errorf("%s as of last week: %v, want invalid", q.op, err)
+		}
+		delete(q.payload, "as_of")
 	}
 	if err := f.svc.Rebuild(context.Background(), "", nil); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,8 @@ type Service struct {
 	log           *slog.Logger
 	now           func() time.Time
 	store         events.Store
+	registry      *events.Registry
+	asOfSlots     chan struct{} // "as of" folds running
 
 	runCtx     atomic.Pointer[context.Context] // Run's, for rebuilds asked over the bus
 	rebuilding atomic.Bool
@@ -82,6 +84,7 @@ func New(store events.Store, registry *events.Registry, dir string, opts ...Opti
 		lifecycle: lifecycle.New(), timeline: timeline.New(), market: market.New(), dealboard: dealboard.New(),
 		bankbook: bankbook.New(), insurancebook: insurancebook.New(),
 		log: ro.Logger.With("service", Name), store: store, now: cfg.now,
+		registry: registry, asOfSlots: make(chan struct{}, asOfFolds),
 	}
 	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard, s.bankbook, s.insurancebook)
 	return s
@@ -143,7 +146,15 @@ func (s *Service) marketOverview(ctx context.Context, _ *svc.Request, q viewsapi
 		return svc.Result[viewsapi.MarketResult]{}, err
 	}
 	position := s.runner.Position(market.Name)
-	return svc.Result[viewsapi.MarketResult]{Value: viewsapi.MarketResult{Items: s.market.Overview(), Position: position}}, nil
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.MarketResult]{}, err
+	}
+	mk, err := viewAsOf(ctx, s, s.market, market.New, asOf)
+	if err != nil {
+		return svc.Result[viewsapi.MarketResult]{}, err
+	}
+	return svc.Result[viewsapi.MarketResult]{Value: viewsapi.MarketResult{Items: mk.Overview(), Position: position}}, nil
 }
 
 func (s *Service) companyTimeline(ctx context.Context, req *svc.Request, q viewsapi.TimelineQuery) (svc.Result[viewsapi.TimelineResult], error) {
@@ -174,11 +185,19 @@ func (s *Service) dealBoard(ctx context.Context, req *svc.Request, q viewsapi.De
 	}
 	position := s.runner.Position(dealboard.Name)
 	notFound := fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.DealBoardResult]{}, err
+	}
+	boards, err := viewAsOf(ctx, s, s.dealboard, dealboard.New, asOf)
+	if err != nil {
+		return svc.Result[viewsapi.DealBoardResult]{}, err
+	}
 	manager, ok := s.dealboard.Manager(q.FundID)
 	if !ok || actor.Role == fundbridge.RoleFundManager && (actor.OrgID == "" || actor.OrgID != manager) {
 		return svc.Result[viewsapi.DealBoardResult]{}, notFound // someone else's fund: do not tell whether it exists
 	}
-	board, ok := s.dealboard.Board(q.FundID)
+	board, ok := boards.Board(q.FundID)
 	if !ok {
 		return svc.Result[viewsapi.DealBoardResult]{}, notFound
 	}

@@ -3,11 +3,13 @@ package viewsapi
 import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/projections"
 )
 
 // BankBookQuery asks for a bank's book; a bank may leave out its own ID.
 type BankBookQuery struct {
 	BankID string `json:"bank_id,omitempty" jsonschema_description:"The bank (its org ID). A bank sees only its own book and may leave this out; an operator names any bank."`
+	AsOf   string `json:"as_of,omitempty" jsonschema_description:"The book as it stood by the end of this China day (YYYY-MM-DD) or at this RFC 3339 time, its dues and arrears counted on that day: the log folded up to then."`
 	After  uint64 `json:"after,omitempty" jsonschema_description:"Wait (at most 5 s) until the view has folded the log up to this position: pass a command's Fundbridge-Position to see your own write."`
 }
 
@@ -24,7 +26,8 @@ func (q BankBookQuery) Validate() error {
 	if q.BankID == "" {
 		return fundbridge.Invalid("no bank", fundbridge.FieldError{Field: "bank_id", Reason: "required"})
 	}
-	return nil
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
 
 // BankBookResult is a bank's book on today's China date: its limits and

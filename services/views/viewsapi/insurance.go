@@ -3,12 +3,14 @@ package viewsapi
 import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/projections"
 )
 
 // InsurerBookQuery asks for an insurer's book; an insurer may leave out
 // its own ID.
 type InsurerBookQuery struct {
 	InsurerID string `json:"insurer_id,omitempty" jsonschema_description:"The insurer (its org ID). An insurer sees only its own book and may leave this out; an operator names any insurer."`
+	AsOf      string `json:"as_of,omitempty" jsonschema_description:"The book as it stood by the end of this China day (YYYY-MM-DD) or at this RFC 3339 time: the log folded up to then."`
 	After     uint64 `json:"after,omitempty" jsonschema_description:"Wait (at most 5 s) until the view has folded the log up to this position: pass a command's Fundbridge-Position to see your own write."`
 }
 
@@ -25,7 +27,8 @@ func (q InsurerBookQuery) Validate() error {
 	if q.InsurerID == "" {
 		return fundbridge.Invalid("no insurer", fundbridge.FieldError{Field: "insurer_id", Reason: "required"})
 	}
-	return nil
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
 
 // InsurerFigures are an insurer's figures, for one coverage type or in
@@ -64,7 +67,14 @@ type InsurerBookResult struct {
 
 // SubsidyProgrammesQuery asks for the premium subsidy programmes' budgets.
 type SubsidyProgrammesQuery struct {
+	AsOf  string `json:"as_of,omitempty" jsonschema_description:"The budgets as they stood by the end of this China day (YYYY-MM-DD) or at this RFC 3339 time."`
 	After uint64 `json:"after,omitempty" jsonschema_description:"Wait (at most 5 s) until the view has folded the log up to this position."`
+}
+
+// Validate names every bad field.
+func (q SubsidyProgrammesQuery) Validate() error {
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
 
 // SubsidyProgrammeBudget is one programme's budget, used and left.

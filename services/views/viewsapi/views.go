@@ -83,7 +83,14 @@ type LifecycleResult struct {
 
 // MarketQuery asks for the market overview.
 type MarketQuery struct {
+	AsOf  string `json:"as_of,omitempty" jsonschema_description:"The view as it stood by the end of this China day (YYYY-MM-DD) or at this RFC 3339 time: the log folded up to then."`
 	After uint64 `json:"after,omitempty"`
+}
+
+// Validate names every bad field.
+func (q MarketQuery) Validate() error {
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
 
 // MarketResult holds the overview's rows: the total, then each dimension.
@@ -110,6 +117,7 @@ type TimelineResult struct {
 // DealBoardQuery asks for a fund's deal board.
 type DealBoardQuery struct {
 	FundID string `json:"fund_id"`
+	AsOf   string `json:"as_of,omitempty" jsonschema_description:"The view as it stood by the end of this China day (YYYY-MM-DD) or at this RFC 3339 time: the log folded up to then."`
 	After  uint64 `json:"after,omitempty"`
 }
 
@@ -175,5 +183,6 @@ func (q DealBoardQuery) Validate() error {
 	if q.FundID == "" {
 		return fundbridge.Invalid("no fund", fundbridge.FieldError{Field: "fund_id", Reason: "required"})
 	}
-	return nil
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
