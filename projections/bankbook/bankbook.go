@@ -91,11 +91,14 @@ type State struct {
 
 // Projection is every bank's book. Safe for concurrent queries.
 type Projection struct {
-	mu     sync.RWMutex
-	folds  projections.Folds
-	st     State
-	banks  map[string]int32
-	lines  map[[2]string]int32 // bank, deal
+	mu    sync.RWMutex
+	folds projections.Folds
+	st    State
+	banks map[string]int32
+	lines map[[2]string]int32 // bank, deal
+	// byDeal and byBank list the lines of a deal and of a bank.
+	byDeal map[string][]int32
+	byBank map[string][]int32
 	deals  map[string]int32
 	claims map[string]string // guarantee claim → deal
 }
@@ -157,8 +160,11 @@ func (p *Projection) index() {
 		p.banks[b.ID] = int32(i)
 	}
 	p.lines = make(map[[2]string]int32, len(p.st.Lines))
+	p.byDeal, p.byBank = map[string][]int32{}, map[string][]int32{}
 	for i, l := range p.st.Lines {
 		p.lines[[2]string{l.BankID, l.DealID}] = int32(i)
+		p.byDeal[l.DealID] = append(p.byDeal[l.DealID], int32(i))
+		p.byBank[l.BankID] = append(p.byBank[l.BankID], int32(i))
 	}
 	p.deals = make(map[string]int32, len(p.st.Deals))
 	for i, d := range p.st.Deals {
@@ -200,6 +206,8 @@ func (p *Projection) line(bankID, dealID string) *Line {
 		}
 		p.st.Lines = append(p.st.Lines, l)
 		p.lines[k] = i
+		p.byDeal[dealID] = append(p.byDeal[dealID], i)
+		p.byBank[bankID] = append(p.byBank[bankID], i)
 	}
 	return &p.st.Lines[i]
 }
@@ -277,8 +285,8 @@ func (p *Projection) onDealProposed(_ events.Event, v dealsapi.DealProposed) err
 	}
 	p.deals[v.DealID] = int32(len(p.st.Deals))
 	p.st.Deals = append(p.st.Deals, Deal{ID: v.DealID, BorrowerID: v.BorrowerID, Status: string(dealsapi.StatusSyndicating)})
-	for i := range p.st.Lines { // exposure reserved before the proposal was seen
-		if l := &p.st.Lines[i]; l.DealID == v.DealID && l.BorrowerID == "" {
+	for _, i := range p.byDeal[v.DealID] { // exposure reserved before the proposal was seen
+		if l := &p.st.Lines[i]; l.BorrowerID == "" {
 			l.BorrowerID = v.BorrowerID
 		}
 	}
@@ -332,8 +340,8 @@ func (p *Projection) onDealExpired(_ events.Event, v dealsapi.DealExpired) error
 		return err
 	}
 	d.Status = string(dealsapi.StatusExpired)
-	for i := range p.st.Lines {
-		if l := &p.st.Lines[i]; l.DealID == v.DealID && l.Commitment != string(dealsapi.CommitmentDeclined) {
+	for _, i := range p.byDeal[v.DealID] {
+		if l := &p.st.Lines[i]; l.Commitment != string(dealsapi.CommitmentDeclined) {
 			l.Commitment = string(dealsapi.CommitmentReleased)
 		}
 	}
@@ -563,8 +571,8 @@ func (p *Projection) onClaimDenied(_ events.Event, v insuranceapi.ClaimDenied) e
 	if !ok {
 		return nil
 	}
-	for i := range p.st.Lines {
-		if l := &p.st.Lines[i]; l.DealID == dealID && l.Loss > 0 {
+	for _, i := range p.byDeal[dealID] {
+		if l := &p.st.Lines[i]; l.Loss > 0 {
 			l.RecoveryDenied = true
 		}
 	}

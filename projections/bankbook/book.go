@@ -98,10 +98,8 @@ func (p *Projection) Book(bankID string, today int32) (Book, bool, error) {
 		book.Arrears = append(book.Arrears, Arrears{Bucket: name})
 	}
 	borrowers := map[string]int{}
-	for _, l := range p.st.Lines {
-		if l.BankID != bankID {
-			continue
-		}
+	for _, li := range p.byBank[bankID] {
+		l := p.st.Lines[li]
 		bl, err := p.bookLine(l, today)
 		if err != nil {
 			return Book{}, false, err

@@ -114,6 +114,8 @@ type Projection struct {
 	policies   map[string]int32
 	claims     map[string]int32
 	programmes map[string]int32
+	// requestQuotes lists the quotes of a request.
+	requestQuotes map[string][]int32
 }
 
 // New returns an empty book.
@@ -185,6 +187,10 @@ func (p *Projection) index() {
 	p.policies = indexOf(p.st.Policies, func(x policy) string { return x.ID })
 	p.claims = indexOf(p.st.Claims, func(c claim) string { return c.ID })
 	p.programmes = indexOf(p.st.Programmes, func(x Programme) string { return x.ID })
+	p.requestQuotes = map[string][]int32{}
+	for i, q := range p.st.Quotes {
+		p.requestQuotes[q.Request] = append(p.requestQuotes[q.Request], int32(i))
+	}
 }
 
 func (p *Projection) MarshalState() ([]byte, error) {
@@ -267,6 +273,7 @@ func (p *Projection) onQuoted(_ events.Event, v insuranceapi.InsuranceQuoted) er
 	if c.QuotedOpen, err = c.QuotedOpen.Add(premium); err != nil {
 		return err
 	}
+	p.requestQuotes[v.RequestID] = append(p.requestQuotes[v.RequestID], int32(len(p.st.Quotes)))
 	p.quotes[v.QuoteID] = int32(len(p.st.Quotes))
 	p.st.Quotes = append(p.st.Quotes, quote{ID: v.QuoteID, Request: v.RequestID, Insurer: v.InsurerID, Premium: premium, Open: true})
 	return nil
@@ -307,11 +314,9 @@ func (p *Projection) onWithdrawn(_ events.Event, v insuranceapi.InsuranceWithdra
 	if _, err := p.request(v.RequestID); err != nil {
 		return err
 	}
-	for _, q := range p.st.Quotes {
-		if q.Request == v.RequestID && q.Open {
-			if err := p.closeQuote(q.ID); err != nil {
-				return err
-			}
+	for _, i := range p.requestQuotes[v.RequestID] {
+		if err := p.closeQuote(p.st.Quotes[i].ID); err != nil {
+			return err
 		}
 	}
 	return nil
