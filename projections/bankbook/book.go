@@ -3,10 +3,9 @@ package bankbook
 import (
 	"cmp"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
-
-	"github.com/shopspring/decimal"
 
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
@@ -171,27 +170,20 @@ func (p *Projection) bookLine(l Line, today int32) (BookLine, error) {
 	if k < 0 {
 		return bl, nil
 	}
-	weights := make([]decimal.Decimal, len(deal.Banks))
-	drawn := false
+	weights := make([]uint64, len(deal.Banks))
 	for i, id := range deal.Banks {
-		weights[i] = decimal.Zero
 		if j, ok := p.lines[[2]string{id, deal.ID}]; ok {
-			o := p.st.Lines[j]
-			weights[i] = decimal.New(int64(o.Disbursed-o.PrincipalRepaid), -2)
-			drawn = drawn || o.Disbursed > o.PrincipalRepaid
-		}
-	}
-	if !drawn { // only interest left with every principal repaid: split evenly
-		for i := range weights {
-			weights[i] = decimal.NewFromInt(1)
+			if o := p.st.Lines[j]; o.Disbursed > o.PrincipalRepaid {
+				weights[i] = uint64(o.Disbursed - o.PrincipalRepaid)
+			}
 		}
 	}
 	part := func(owed Fen) (Fen, error) {
-		parts, err := money.Split(owed.Amount(), weights)
+		parts, err := splitFen(owed, weights)
 		if err != nil {
 			return 0, fmt.Errorf("bank %s's part of loan %s: %w", l.BankID, deal.ID, err)
 		}
-		return projections.ToFen("bank's part", parts[k])
+		return parts[k], nil
 	}
 	for _, pd := range deal.Periods {
 		owed := pd.Principal + pd.Interest - pd.Paid
@@ -220,4 +212,43 @@ func (p *Projection) bookLine(l Line, today int32) (BookLine, error) {
 		bl.DuePeriods++
 	}
 	return bl, nil
+}
+
+// splitFen splits total by the weights as money.Split does, in whole fen:
+// each part rounded down, the fen left over one each to the largest
+// remainders, ties to the earlier part; all-zero weights split evenly.
+// The parts always sum to total.
+func splitFen(total Fen, weights []uint64) ([]Fen, error) {
+	if total < 0 || len(weights) == 0 {
+		return nil, fmt.Errorf("cannot split %s over %d parts", total.Amount(), len(weights))
+	}
+	var sum uint64
+	for _, w := range weights {
+		var carry uint64
+		if sum, carry = bits.Add64(sum, w, 0); carry != 0 {
+			return nil, fmt.Errorf("weights overflow")
+		}
+	}
+	if sum == 0 {
+		weights = slices.Repeat([]uint64{1}, len(weights))
+		sum = uint64(len(weights))
+	}
+	parts := make([]Fen, len(weights))
+	rems := make([]uint64, len(weights))
+	left := uint64(total)
+	for i, w := range weights {
+		hi, lo := bits.Mul64(uint64(total), w) // total·w < sum·2^64, as w ≤ sum
+		q, r := bits.Div64(hi, lo, sum)
+		parts[i], rems[i] = Fen(q), r
+		left -= q
+	}
+	order := make([]int, len(weights))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rems[b], rems[a]) })
+	for _, i := range order[:left] {
+		parts[i]++
+	}
+	return parts, nil
 }
