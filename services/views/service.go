@@ -1,7 +1,8 @@
 // Package views is the query service of the read projections: the
-// lifecycle-stage funnel, company timelines, the market overview and
-// fund deal boards, folded from the whole log by one projections.Runner,
-// kept on local disk between restarts, and answered over NATS.
+// lifecycle-stage funnel, company timelines, the market overview, fund
+// deal boards, banks' and insurers' books and subsidy budgets, folded
+// from the whole log by one projections.Runner, kept on local disk
+// between restarts, and answered over NATS.
 package views
 
 import (
@@ -69,7 +70,8 @@ func WithSaving(every uint64, interval time.Duration) Option {
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // New returns the service over store. The registry must hold the event
-// types of the applications, funds and matching services; dir keeps the
+// types of the applications, funds and matching services (and of deals
+// and insurance for their views); dir keeps the
 // projections' snapshots ("" keeps none: every start folds the log).
 func New(store events.Store, registry *events.Registry, dir string, opts ...Option) *Service {
 	cfg := config{runner: projections.RunnerOptions{Dir: dir}, now: time.Now}
