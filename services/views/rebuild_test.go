@@ -10,17 +10,30 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections/sim"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	ins "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+	"github.com/fundbridge/fundbridge/services/views/viewsapi"
 )
 
 // TestRebuildEqualsTheLiveFold: every view answers the same after all
 // projections are folded again from position 0 as it did from the live
 // fold, over a history of equity, loan-plus-equity deals and insurance.
-func TestRebuildEqualsTheLiveFold(t *testing.T) {
-	f := setUp(t)
+// query is one view's query.
+type query struct {
+	op      string
+	as      fundbridge.Actor
+	payload map[string]any
+}
+
+// writeBooks appends a loan-plus-equity deal in repayment with a period
+// in arrears, an insurance request, quote and policy and a subsidy
+// programme to f's log, and returns the position of the last with a
+// query of every view that shows them.
+func writeBooks(t *testing.T, f *fixture) (uint64, []query) {
+	t.Helper()
 	m := money.MustParse
 	operator := actor("u-op", fundbridge.RoleOperator, "")
 	bank := actor("u-b1", fundbridge.RoleBank, "b1")
@@ -54,11 +67,7 @@ func TestRebuildEqualsTheLiveFold(t *testing.T) {
 	pos := f.appendTo(t, "policy-p1", founder, ins.PolicyBound{PolicyID: "p1", RequestID: "r1", CompanyID: company, InsurerID: "i1", Stage: fundbridge.StageGrowth, City: "hefei",
 		Coverage: ins.CoveragePledgeGuarantee, SumInsured: m("1000000.00"), Premium: m("9000.00"), LoanDealID: "d1"})
 
-	queries := []struct {
-		op      string
-		as      fundbridge.Actor
-		payload map[string]any
-	}{
+	queries := []query{
 		{"lifecycle_stages", operator, map[string]any{"period": "month"}},
 		{"market_overview", operator, map[string]any{}},
 		{"company_timeline", operator, map[string]any{"company_id": company}},
@@ -67,18 +76,28 @@ func TestRebuildEqualsTheLiveFold(t *testing.T) {
 		{"insurer_book", operator, map[string]any{"insurer_id": "i1"}},
 		{"subsidy_programmes", operator, map[string]any{}},
 	}
-	answers := func() []string {
-		var out []string
-		for _, q := range queries {
-			q.payload["after"] = pos
-			var raw json.RawMessage
-			if err := f.call(t, q.as, q.op, q.payload, &raw); err != nil {
-				t.Fatalf("%s: %v", q.op, err)
-			}
-			out = append(out, string(raw))
+	return pos, queries
+}
+
+// answers asks every query, waiting for pos.
+func (f *fixture) answers(t *testing.T, pos uint64, queries []query) []string {
+	t.Helper()
+	var out []string
+	for _, q := range queries {
+		q.payload["after"] = pos
+		var raw json.RawMessage
+		if err := f.call(t, q.as, q.op, q.payload, &raw); err != nil {
+			t.Fatalf("%s: %v", q.op, err)
 		}
-		return out
+		out = append(out, string(raw))
 	}
+	return out
+}
+
+func TestRebuildEqualsTheLiveFold(t *testing.T) {
+	f := setUp(t)
+	pos, queries := writeBooks(t, f)
+	answers := func() []string { return f.answers(t, pos, queries) }
 	live := answers()
 	var book struct {
 		Arrears []struct{ Loans int } `json:"arrears"`
@@ -124,6 +143,37 @@ func TestRebuildEqualsTheLiveFold(t *testing.T) {
 	for i, again := range answers() {
 		if again != live[i] {
 			t.Errorf("%s after a rebuild:\n%s\nlive:\n%s", queries[i].op, again, live[i])
+		}
+	}
+}
+
+// TestRestartResumesFromSnapshots: stopped, the service saves every
+// projection with its checkpoint; started again on the same directory it
+// restores them (not folding from 0) and answers every view as before.
+func TestRestartResumesFromSnapshots(t *testing.T) {
+	env := testenv.Start(t, registry())
+	if _, err := sim.Write(context.Background(), env.Store, sim.Config{Seed: 12, Companies: 6, Funds: 3}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	f := serve(t, env, dir)
+	pos, queries := writeBooks(t, f)
+	before := f.answers(t, pos, queries)
+	f.stop()
+
+	g := serve(t, env, dir)
+	var st viewsapi.StatusResult
+	if err := g.call(t, actor("u-op", fundbridge.RoleOperator, ""), "status", nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Items {
+		if s.RestoredFrom < pos {
+			t.Errorf("%s restored from %d, want its snapshot at %d", s.Name, s.RestoredFrom, pos)
+		}
+	}
+	for i, again := range g.answers(t, pos, queries) {
+		if again != before[i] {
+			t.Errorf("%s after a restart:\n%s\nbefore:\n%s", queries[i].op, again, before[i])
 		}
 	}
 }
