@@ -29,6 +29,7 @@ const schema = "market.v2"
 // Dimensions of the overview, in the order rows are listed.
 const (
 	DimTotal      = "total"
+	DimStage      = "stage"
 	DimCity       = "city"
 	DimLayer      = "layer"
 	DimSector     = "sector"
@@ -38,7 +39,7 @@ const (
 )
 
 func dimensions() []string {
-	return []string{DimTotal, DimCity, DimLayer, DimSector, DimInstrument, DimMonth, DimFundType, DimCoverage}
+	return []string{DimTotal, DimStage, DimCity, DimLayer, DimSector, DimInstrument, DimMonth, DimFundType, DimCoverage}
 }
 
 // Totals are the figures of one cell. Applications count submissions;
@@ -168,7 +169,7 @@ func (p *Projection) month(e events.Event) string {
 // slicePairs are the cells an application event counts in.
 func (p *Projection) slicePairs(e events.Event, s applicationsapi.Slice) [][2]string {
 	return [][2]string{
-		{DimTotal, ""}, {DimCity, string(s.City)}, {DimLayer, string(s.Layer)},
+		{DimTotal, ""}, {DimStage, string(s.Stage)}, {DimCity, string(s.City)}, {DimLayer, string(s.Layer)},
 		{DimSector, string(s.Sector)}, {DimMonth, p.month(e)},
 	}
 }
@@ -359,7 +360,7 @@ func (p *Projection) UnmarshalState(data []byte) error {
 // invested, of the funds still open) is shown in total and by fund type,
 // where it means something.
 type Row struct {
-	Dimension        string        `json:"dimension" jsonschema_description:"total, city, layer, sector, instrument, month (China time, 2026-11), fund_type or coverage."`
+	Dimension        string        `json:"dimension" jsonschema_description:"total, stage (the company's lifecycle stage at the event), city, layer, sector, instrument, month (China time, 2026-11), fund_type or coverage."`
 	Key              string        `json:"key" jsonschema_description:"The value of the dimension; empty for total."`
 	Applications     int           `json:"applications" jsonschema_description:"Applications submitted (an application asking for several instruments counts under each)."`
 	AmountRequested  money.Amount  `json:"amount_requested" jsonschema_description:"What they asked for."`

@@ -16,9 +16,9 @@ const DimCoverage = "coverage"
 
 // Others are the overview's figures of loan-plus-equity deals and patent
 // insurance. Deals count in the cells of the application they finance
-// (its city, layer and sector as submitted, the instrument
+// (its stage, city, layer and sector as submitted, the instrument
 // loan_plus_equity) and the month of the event; insurance in total, its
-// city, month, coverage type and the instrument patent_insurance.
+// stage, city, month, coverage type and the instrument patent_insurance.
 type Others struct {
 	LoanDeals       int
 	LoanDealsClosed int
@@ -33,8 +33,8 @@ type Others struct {
 
 // AppSlice is where a submitted application counts, for its deals.
 type AppSlice struct {
-	ID                  string
-	City, Layer, Sector string
+	ID                         string
+	Stage, City, Layer, Sector string
 }
 
 // Deal is a loan-plus-equity deal counted when proposed.
@@ -45,7 +45,7 @@ type Deal struct {
 
 // Policy is where a bound policy counts, for its claims.
 type Policy struct {
-	ID, City, Coverage string
+	ID, Stage, City, Coverage string
 }
 
 func (p *Projection) otherFolds() {
@@ -61,7 +61,7 @@ func (p *Projection) noteApp(s applicationsapi.Slice, id string) {
 		return
 	}
 	p.apps[id] = int32(len(p.st.Apps))
-	p.st.Apps = append(p.st.Apps, AppSlice{ID: id, City: string(s.City), Layer: string(s.Layer), Sector: string(s.Sector)})
+	p.st.Apps = append(p.st.Apps, AppSlice{ID: id, Stage: string(s.Stage), City: string(s.City), Layer: string(s.Layer), Sector: string(s.Sector)})
 }
 
 // dealPairs are the cells a deal event counts in; false for a deal of an
@@ -72,7 +72,7 @@ func (p *Projection) dealPairs(e events.Event, appID string) ([][2]string, bool)
 		return nil, false
 	}
 	a := p.st.Apps[i]
-	return [][2]string{{DimTotal, ""}, {DimCity, a.City}, {DimLayer, a.Layer}, {DimSector, a.Sector}, {DimMonth, p.month(e)},
+	return [][2]string{{DimTotal, ""}, {DimStage, a.Stage}, {DimCity, a.City}, {DimLayer, a.Layer}, {DimSector, a.Sector}, {DimMonth, p.month(e)},
 		{DimInstrument, string(fundbridge.InstrumentLoanPlusEquity)}}, true
 }
 
@@ -120,16 +120,16 @@ func (p *Projection) onDealClosed(e events.Event, v dealsapi.DealClosed) error {
 	return nil
 }
 
-func (p *Projection) insurancePairs(e events.Event, city fundbridge.City, coverage insuranceapi.Coverage) ([][2]string, error) {
+func (p *Projection) insurancePairs(e events.Event, stage fundbridge.Stage, city fundbridge.City, coverage insuranceapi.Coverage) ([][2]string, error) {
 	if !coverage.Valid() {
 		return nil, fmt.Errorf("coverage %q is not a coverage type", coverage)
 	}
-	return [][2]string{{DimTotal, ""}, {DimCity, string(city)}, {DimMonth, p.month(e)}, {DimCoverage, string(coverage)},
+	return [][2]string{{DimTotal, ""}, {DimStage, string(stage)}, {DimCity, string(city)}, {DimMonth, p.month(e)}, {DimCoverage, string(coverage)},
 		{DimInstrument, string(fundbridge.InstrumentPatentInsurance)}}, nil
 }
 
 func (p *Projection) onInsuranceRequested(e events.Event, v insuranceapi.InsuranceRequested) error {
-	pairs, err := p.insurancePairs(e, v.City, v.Coverage)
+	pairs, err := p.insurancePairs(e, v.Stage, v.City, v.Coverage)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (p *Projection) onPolicyBound(e events.Event, v insuranceapi.PolicyBound) e
 	if _, dup := p.policies[v.PolicyID]; dup || v.PolicyID == "" {
 		return fmt.Errorf("policy %q bound twice or without an ID", v.PolicyID)
 	}
-	pairs, err := p.insurancePairs(e, v.City, v.Coverage)
+	pairs, err := p.insurancePairs(e, v.Stage, v.City, v.Coverage)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func (p *Projection) onPolicyBound(e events.Event, v insuranceapi.PolicyBound) e
 		return err
 	}
 	p.policies[v.PolicyID] = int32(len(p.st.Policies))
-	p.st.Policies = append(p.st.Policies, Policy{ID: v.PolicyID, City: string(v.City), Coverage: string(v.Coverage)})
+	p.st.Policies = append(p.st.Policies, Policy{ID: v.PolicyID, Stage: string(v.Stage), City: string(v.City), Coverage: string(v.Coverage)})
 	for _, c := range p.cellsOf(pairs...) {
 		c.PoliciesBound++
 		if c.PremiumWritten, err = c.PremiumWritten.Add(premium); err != nil {
@@ -175,7 +175,7 @@ func (p *Projection) onClaimSettled(e events.Event, v insuranceapi.ClaimSettled)
 		return fmt.Errorf("claim settled on policy %q, never bound", v.PolicyID)
 	}
 	x := p.st.Policies[i]
-	pairs, err := p.insurancePairs(e, fundbridge.City(x.City), insuranceapi.Coverage(x.Coverage))
+	pairs, err := p.insurancePairs(e, fundbridge.Stage(x.Stage), fundbridge.City(x.City), insuranceapi.Coverage(x.Coverage))
 	if err != nil {
 		return err
 	}

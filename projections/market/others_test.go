@@ -27,8 +27,8 @@ func TestOverviewOfLoanDealsAndInsurance(t *testing.T) {
 			AmountRequested: m("9000000.00"), Instruments: []fundbridge.Instrument{fundbridge.InstrumentLoanPlusEquity}}}},
 		{nov, dealsapi.DealProposed{DealID: "d1", ApplicationID: "a1", Loan: dealsapi.LoanTerms{Principal: m("6000000.00")}, Equity: dealsapi.EquityTranche{Amount: m("3000000.00")}}},
 		{dec, dealsapi.DealClosed{DealID: "d1"}},
-		{nov, insuranceapi.InsuranceRequested{RequestID: "r1", CompanyID: "c1", City: "hefei", Coverage: insuranceapi.CoveragePledgeGuarantee}},
-		{dec, insuranceapi.PolicyBound{PolicyID: "p1", CompanyID: "c1", City: "hefei", Coverage: insuranceapi.CoveragePledgeGuarantee, Premium: m("30000.00"), SumInsured: m("2000000.00")}},
+		{nov, insuranceapi.InsuranceRequested{RequestID: "r1", CompanyID: "c1", Stage: fundbridge.StageGrowth, City: "hefei", Coverage: insuranceapi.CoveragePledgeGuarantee}},
+		{dec, insuranceapi.PolicyBound{PolicyID: "p1", CompanyID: "c1", Stage: fundbridge.StageGrowth, City: "hefei", Coverage: insuranceapi.CoveragePledgeGuarantee, Premium: m("30000.00"), SumInsured: m("2000000.00")}},
 		{dec, insuranceapi.ClaimSettled{PolicyID: "p1", ClaimID: "cl1", Amount: m("15000.00")}},
 	} {
 		if err := p.Apply(events.Event{Type: step.p.EventType(), RecordedAt: step.at}, step.p); err != nil {
@@ -56,6 +56,9 @@ func TestOverviewOfLoanDealsAndInsurance(t *testing.T) {
 	}
 	if r := rows["coverage/pledge_guarantee"]; r.PoliciesBound != 1 || r.SumInsuredBound.String() != "2000000.00" {
 		t.Errorf("pledge guarantee %+v", r)
+	}
+	if r := rows["stage/growth"]; r.Applications != 1 || r.LoanDeals != 1 || r.InsuranceAsked != 1 || r.PoliciesBound != 1 || r.ClaimsPaid.String() != "15000.00" {
+		t.Errorf("growth %+v", r)
 	}
 	if r := rows["sector/robotics"]; r.LoansRaised.String() != "6000000.00" || r.PoliciesBound != 0 {
 		t.Errorf("robotics %+v", r)
