@@ -78,6 +78,7 @@ type Deal struct {
 type Counts struct {
 	Deals, Funded, Expired int32
 	Raised, Loans          projections.Fen
+	Losses                 projections.Fen // its share of defaults' losses
 }
 
 // LoanDeal is a loan-plus-equity deal with the fund's equity tranche.
@@ -118,6 +119,7 @@ func New() *Projection {
 	p.fundKinds()
 	p.dealKinds()
 	p.loanDealKinds()
+	p.lossKinds()
 	return p
 }
 

@@ -76,6 +76,23 @@ func (p *Projection) loanDealKinds() {
 	})
 }
 
+// lossKinds: the fund bears its share of a defaulted loan's loss.
+func (p *Projection) lossKinds() {
+	on(p, func(act *Activity, v dealsapi.LossAllocated) (*Fund, error) {
+		f, _, err := p.loanDeal(act, v.DealID)
+		if err != nil {
+			return nil, err
+		}
+		if act.Amount, err = projections.ToFen("fund's loss", v.Allocation.Fund); err != nil {
+			return nil, err
+		}
+		f.LoanEquity.Losses, err = f.LoanEquity.Losses.Add(act.Amount)
+		return f, err
+	}, func(l *line) {
+		l.v.Summary = fmt.Sprintf("Company %s's loan defaulted: the fund bears %s of the loss", l.a.Company, l.amount())
+	})
+}
+
 // loanDeal finds a loan-plus-equity deal and its fund for an activity.
 func (p *Projection) loanDeal(act *Activity, id string) (*Fund, *LoanDeal, error) {
 	i, ok := p.loans[id]
@@ -96,9 +113,10 @@ type InstrumentRow struct {
 	Conversion string       `json:"conversion_funded_deals" jsonschema_description:"funded / deals as a decimal fraction with 4 places; \"0\" when there are no deals."`
 	Raised     money.Amount `json:"raised" jsonschema_description:"The fund's equity in the deals closed."`
 	Loans      money.Amount `json:"loans_alongside" jsonschema_description:"Bank loans that closed beside the fund's equity (loan-plus-equity only)."`
+	Losses     money.Amount `json:"losses_borne" jsonschema_description:"The fund's share of defaulted loans' losses by the deals' risk-sharing tables (loan-plus-equity only)."`
 }
 
 func instrumentRow(name string, c Counts) InstrumentRow {
 	return InstrumentRow{Instrument: name, Deals: int(c.Deals), Funded: int(c.Funded), Expired: int(c.Expired),
-		Conversion: projections.Ratio(int(c.Funded), int(c.Deals)), Raised: c.Raised.Amount(), Loans: c.Loans.Amount()}
+		Conversion: projections.Ratio(int(c.Funded), int(c.Deals)), Raised: c.Raised.Amount(), Loans: c.Loans.Amount(), Losses: c.Losses.Amount()}
 }

@@ -31,6 +31,7 @@ func TestBoardCountsDealsByInstrument(t *testing.T) {
 		dealsapi.DealProposed{DealID: "l3", BorrowerID: "c4", Equity: dealsapi.EquityTranche{FundID: "f1", Amount: m("1000000.00")}, Loan: dealsapi.LoanTerms{Principal: m("1000000.00")}},
 		dealsapi.EquityTrancheCommitted{DealID: "l1", FundID: "f1", Amount: m("2000000.00")},
 		dealsapi.DealClosed{DealID: "l1"},
+		dealsapi.LossAllocated{LoanID: "l1", DealID: "l1", FundID: "f1", Loss: m("1000000.00"), Allocation: dealsapi.LossAllocation{Fund: m("100000.00")}},
 		dealsapi.DealExpired{DealID: "l2", EquityReleased: m("0.00")},
 	} {
 		pos++
@@ -47,13 +48,16 @@ func TestBoardCountsDealsByInstrument(t *testing.T) {
 		t.Errorf("equity %+v", eq)
 	}
 	if le.Instrument != "loan_plus_equity" || le.Deals != 3 || le.Funded != 1 || le.Expired != 1 || le.Raised.String() != "2000000.00" ||
-		le.Loans.String() != "5000000.00" || le.Conversion != "0.3333" {
+		le.Loans.String() != "5000000.00" || le.Conversion != "0.3333" || le.Losses.String() != "100000.00" || !eq.Losses.IsZero() {
 		t.Errorf("loan plus equity %+v", le)
 	}
 	if r := b.Recent[0]; r.DealID != "l2" || r.CompanyID != "c3" || r.Summary != "The loan-plus-equity deal with company c3 expired unclosed; ¥0.00 of equity released" {
 		t.Errorf("newest activity %+v", r)
 	}
-	if r := b.Recent[1]; r.Summary != "The loan-plus-equity deal with company c2 closed: ¥2.00m of equity, ¥5.00m lent by the banks" || r.Amount == nil {
+	if r := b.Recent[1]; r.Summary != "Company c2's loan defaulted: the fund bears ¥100.00k of the loss" || r.DealID != "l1" {
+		t.Errorf("loss activity %+v", r)
+	}
+	if r := b.Recent[2]; r.Summary != "The loan-plus-equity deal with company c2 closed: ¥2.00m of equity, ¥5.00m lent by the banks" || r.Amount == nil {
 		t.Errorf("closing activity %+v", r)
 	}
 	if err := p.Apply(events.Event{Type: dealsapi.DealClosed{}.EventType()}, dealsapi.DealClosed{DealID: "nope"}); err == nil {

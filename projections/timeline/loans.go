@@ -124,6 +124,19 @@ func (p *Projection) loanKinds() {
 	}, func(l *line) {
 		l.v.Summary = fmt.Sprintf("The warrant was exercised: %s of equity for %s", l.human(), l.text)
 	})
+	on(p, func(en *draft, v dealsapi.ArrearsCleared) (*Company, error) {
+		en.text = strconv.Itoa(v.Through)
+		return p.owner(en, key(v.LoanID), v.LoanID)
+	}, func(l *line) {
+		l.v.Summary = fmt.Sprintf("Arrears cleared: every overdue period through %s is paid", l.text)
+	})
+	on(p, func(en *draft, v dealsapi.LossAllocated) (*Company, error) {
+		c, err := p.owner(en, key(v.LoanID), v.LoanID)
+		a := v.Allocation
+		en.text = fmt.Sprintf("banks %s, fund %s, risk-compensation fund %s, insurer %s",
+			projections.Human(a.Banks), projections.Human(a.Fund), projections.Human(a.RiskCompensationFund), projections.Human(a.Insurer))
+		return c, firstErr(err, amountOf(en, v.Loss))
+	}, func(l *line) { l.v.Summary = fmt.Sprintf("The loss of %s was allocated: %s", l.human(), l.text) })
 }
 
 func firstErr(errs ...error) error {
