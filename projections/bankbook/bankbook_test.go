@@ -157,7 +157,8 @@ func TestBankBookOfADefaultWithGuaranteeRecovery(t *testing.T) {
 	)
 	b1, b2 := book(t, p, "b1"), book(t, p, "b2")
 	for _, c := range []struct{ name, got, want string }{
-		{"b1 outstanding", b1.Outstanding.Amount().String(), "0.00"},
+		{"b1 outstanding", b1.Outstanding.Amount().String(), "500000.00"},
+		{"b1 outstanding defaulted", b1.Defaulted.Amount().String(), "500000.00"},
 		{"b1 losses", b1.Losses.Amount().String(), "300000.00"},
 		{"b1 expected", b1.RecoveryExpected.Amount().String(), "200000.00"},
 		{"b1 received", b1.RecoveryReceived.Amount().String(), "75000.01"}, // the odd fen to the earlier bank

@@ -45,6 +45,7 @@ type Book struct {
 	OpenCommitments                  int
 	Committed                        projections.Total
 	Disbursed, Outstanding           projections.Total
+	Defaulted                        projections.Total // of Outstanding, on defaulted loans
 	DueSoon                          projections.Total
 	DueSoonPeriods                   int
 	Arrears                          []Arrears // one per bucket, in Buckets order
@@ -78,7 +79,10 @@ type BookLine struct {
 	Overdue        Fen
 	DaysPastDue    int
 	Bucket         string
-	OutstandingNow Fen // disbursed minus principal repaid, 0 once defaulted (the loss says what was lost)
+	OutstandingNow Fen // disbursed minus principal repaid, as the deals service counts it
+	// DefaultedPrincipal is what is outstanding on a defaulted loan (its
+	// loss, the bank's share by the risk-sharing table, is in Loss).
+	DefaultedPrincipal Fen
 }
 
 // Book returns the bank's book on China day today; false if the bank was
@@ -129,6 +133,7 @@ func (book *Book) add(bl BookLine) {
 	}
 	book.Disbursed.Add(bl.Disbursed)
 	book.Outstanding.Add(bl.OutstandingNow)
+	book.Defaulted.Add(bl.DefaultedPrincipal)
 	book.DueSoon.Add(bl.DueSoon)
 	book.DueSoonPeriods += bl.DuePeriods
 	book.Losses.Add(bl.Loss)
@@ -160,8 +165,9 @@ func (p *Projection) bookLine(l Line, today int32) (BookLine, error) {
 	}
 	deal := &p.st.Deals[d]
 	bl.DealStatus = deal.Status
-	if deal.Status != string(dealsapi.StatusDefaulted) {
-		bl.OutstandingNow = l.Disbursed - l.PrincipalRepaid
+	bl.OutstandingNow = l.Disbursed - l.PrincipalRepaid
+	if deal.Status == string(dealsapi.StatusDefaulted) {
+		bl.DefaultedPrincipal = bl.OutstandingNow
 	}
 	if deal.Status != string(dealsapi.StatusRepaying) {
 		return bl, nil

@@ -50,7 +50,7 @@ func bankBookResult(b bankbook.Book, today int32, position uint64) viewsapi.Bank
 		CreditUsed:      projections.AmountRatio(exposure, b.CreditLimit),
 		Borrowers:       make([]viewsapi.BorrowerLimit, len(b.Borrowers)),
 		OpenCommitments: b.OpenCommitments, Committed: b.Committed.Amount(),
-		Disbursed: b.Disbursed.Amount(), Outstanding: b.Outstanding.Amount(),
+		Disbursed: b.Disbursed.Amount(), Outstanding: b.Outstanding.Amount(), Defaulted: b.Defaulted.Amount(),
 		DueNext30Days: b.DueSoon.Amount(), DueNext30Periods: b.DueSoonPeriods,
 		Arrears: make([]viewsapi.ArrearsBucket, len(b.Arrears)),
 		Losses:  b.Losses.Amount(), RecoveryExpected: b.RecoveryExpected.Amount(), RecoveryReceived: b.RecoveryReceived.Amount(),

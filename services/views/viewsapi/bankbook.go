@@ -47,7 +47,8 @@ type BankBookResult struct {
 	OpenCommitments     int             `json:"open_commitments" jsonschema_description:"Commitments in deals whose book is still open (syndicating): not yet allocated, expired or declined."`
 	Committed           money.Amount    `json:"committed" jsonschema_description:"The amount of those open commitments."`
 	Disbursed           money.Amount    `json:"disbursed" jsonschema_description:"Principal the bank has disbursed over all its loans, its own part of every drawdown."`
-	Outstanding         money.Amount    `json:"outstanding" jsonschema_description:"Principal disbursed and not repaid, on loans not defaulted (a defaulted loan's principal is in losses)."`
+	Outstanding         money.Amount    `json:"outstanding" jsonschema_description:"Principal disbursed and not repaid, over all the bank's loans (as the deals service's own book counts it)."`
+	Defaulted           money.Amount    `json:"outstanding_defaulted" jsonschema_description:"Of outstanding, the principal of loans in default (the bank's share of their loss is in losses)."`
 	DueNext30Days       money.Amount    `json:"due_next_30_days" jsonschema_description:"The bank's part of principal and interest unpaid of periods falling due from today to 30 days ahead, both China dates included."`
 	DueNext30Periods    int             `json:"due_next_30_days_periods" jsonschema_description:"How many (loan, period) pairs make up due_next_30_days."`
 	Arrears             []ArrearsBucket `json:"arrears" jsonschema_description:"Loans with a period unpaid after its due date, by the days past due of their oldest unpaid period (1-30, 31-60, 61-90, 90+), always all four buckets."`
@@ -84,7 +85,7 @@ type BankBookLine struct {
 	Disbursed        money.Amount `json:"disbursed"`
 	PrincipalRepaid  money.Amount `json:"principal_repaid"`
 	InterestReceived money.Amount `json:"interest_received"`
-	Outstanding      money.Amount `json:"outstanding" jsonschema_description:"Disbursed minus principal repaid; 0 once the loan defaulted."`
+	Outstanding      money.Amount `json:"outstanding" jsonschema_description:"Disbursed minus principal repaid."`
 	DueNext30Days    money.Amount `json:"due_next_30_days"`
 	NextDue          string       `json:"next_due,omitempty" jsonschema_description:"The due date (YYYY-MM-DD) of the first unpaid period from today on, if within 30 days."`
 	Overdue          money.Amount `json:"overdue"`
