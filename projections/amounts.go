@@ -96,3 +96,12 @@ func Human(a money.Amount) string {
 	}
 	return "¥" + d.StringFixed(2)
 }
+
+// AmountRatio is num/den as a decimal fraction with 4 places, "0" when
+// den is 0.
+func AmountRatio(num, den money.Amount) string {
+	if den.Decimal().IsZero() {
+		return "0"
+	}
+	return num.Decimal().DivRound(den.Decimal(), 4).StringFixed(4)
+}

@@ -23,7 +23,7 @@ import (
 // Name is the projection's name.
 const Name = "dealboard"
 
-const schema = "dealboard.v2"
+const schema = "dealboard.v3"
 
 // RecentSize is how many of a fund's latest events the board keeps.
 const RecentSize = 20
@@ -35,11 +35,11 @@ type Activity struct {
 	Pos     uint64
 	Type    string
 	Deal    int32 // index in State.Deals; -1 for the fund's own events
+	Loan    int32 // index in State.LoanDeals; -1 unless a loan-plus-equity deal's
 	Company string
 	Actor   uint32 // index in State.Actors
 	Amount  projections.Fen
 	Extra   projections.Fen // a term sheet's pre-money valuation, a mandate's largest ticket
-	Has     bool            // Amount is the event's amount
 	From    uint8           // steps, indexes in matching.Steps()
 	To      uint8
 	Text    string // a reason, a match score
@@ -55,6 +55,8 @@ type Fund struct {
 	Invested   projections.Fen // capital committed to deals
 	ClosedDeal projections.Fen // equity of the deals closed
 	Closed     bool
+	Equity     Counts     // screening deals, for equity
+	LoanEquity Counts     // loan-plus-equity deals, the fund's tranche
 	Steps      []int32    // deals at each step, in matching.Steps() order
 	Recent     []Activity // a ring of the last RecentSize events
 	Oldest     int        // index of the oldest in Recent once it is full
@@ -69,45 +71,63 @@ type Deal struct {
 	Company     string
 }
 
+// Counts are a fund's deals of one instrument: Deals started (sourced,
+// or proposed with the fund's tranche), Funded (closed), Raised (the
+// fund's equity in those closed) and, for loan-plus-equity, Loans (the
+// bank loans that closed beside it); Expired deals ended unclosed.
+type Counts struct {
+	Deals, Funded, Expired int32
+	Raised, Loans          projections.Fen
+	Losses                 projections.Fen // its share of defaults' losses
+}
+
+// LoanDeal is a loan-plus-equity deal with the fund's equity tranche.
+type LoanDeal struct {
+	ID      string
+	Fund    int32 // index in State.Funds
+	Company string
+	Equity  projections.Fen
+	Loan    projections.Fen
+}
+
 // State is the snapshot's content, slices only.
 type State struct {
 	Actors    []fundbridge.Actor
 	Funds     []Fund
 	Deals     []Deal
 	DealSteps []uint8 // per deal, its step: index in matching.Steps()
+	LoanDeals []LoanDeal
 }
 
 // Projection is the deal board view. Safe for concurrent queries.
 type Projection struct {
-	mu     sync.RWMutex
-	st     State
-	steps  []matchingapi.Step
-	actors map[fundbridge.Actor]uint32
-	funds  map[string]int32
-	deals  map[string]int32
+	mu      sync.RWMutex
+	st      State
+	folds   projections.Folds
+	renders map[string]func(*line) // by event type
+	loans   map[string]int32       // loan-plus-equity deals
+	steps   []matchingapi.Step
+	actors  map[fundbridge.Actor]uint32
+	funds   map[string]int32
+	deals   map[string]int32
 }
 
 // New returns an empty deal board view.
 func New() *Projection {
-	p := &Projection{steps: matchingapi.Steps()}
+	p := &Projection{steps: matchingapi.Steps(), renders: map[string]func(*line){}}
 	p.Reset()
+	p.fundKinds()
+	p.dealKinds()
+	p.loanDealKinds()
+	p.lossKinds()
 	return p
 }
 
 func (p *Projection) Name() string   { return Name }
 func (p *Projection) Schema() string { return schema }
 
-func (p *Projection) Handles(eventType string) bool {
-	switch eventType {
-	case fundsapi.FundRegistered{}.EventType(), fundsapi.MandateSet{}.EventType(), fundsapi.CapitalCommitted{}.EventType(), fundsapi.FundClosed{}.EventType(),
-		fundsapi.CapitalReleased{}.EventType(),
-		matchingapi.DealSourced{}.EventType(), matchingapi.DealAdvanced{}.EventType(), matchingapi.DealPassed{}.EventType(),
-		matchingapi.TermSheetIssued{}.EventType(), matchingapi.TermSheetAccepted{}.EventType(), matchingapi.TermSheetDeclined{}.EventType(),
-		matchingapi.DealClosed{}.EventType():
-		return true
-	}
-	return false
-}
+// Handles reports whether the board folds events of this type.
+func (p *Projection) Handles(eventType string) bool { return p.folds.Handles(eventType) }
 
 func (p *Projection) Reset() {
 	p.mu.Lock()
@@ -116,6 +136,7 @@ func (p *Projection) Reset() {
 	p.actors = map[fundbridge.Actor]uint32{}
 	p.funds = map[string]int32{}
 	p.deals = map[string]int32{}
+	p.loans = map[string]int32{}
 }
 
 func (p *Projection) actor(a fundbridge.Actor) uint32 {
@@ -175,27 +196,51 @@ func (p *Projection) move(d *Deal, at *uint8, f *Fund, from *matchingapi.Step, t
 func (p *Projection) Apply(e events.Event, payload any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	act := Activity{At: e.RecordedAt.UnixNano(), Pos: e.Position, Deal: -1, Actor: p.actor(e.Actor)}
-	if named, ok := payload.(events.Payload); ok {
-		act.Type = named.EventType() // a constant, where e.Type is a view of the message
-	}
-	f, err := p.apply(&act, payload)
-	if err != nil {
-		return err
-	}
-	if len(f.Recent) < RecentSize {
-		f.Recent = append(f.Recent, act)
-	} else {
-		f.Recent[f.Oldest] = act
-		f.Oldest = (f.Oldest + 1) % RecentSize
-	}
-	return nil
+	return p.folds.Apply(e, payload)
 }
 
-// apply folds the event into its fund's board and describes it in act.
-func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
-	switch v := payload.(type) {
-	case fundsapi.FundRegistered:
+// on registers the fold of one event type: fill folds the payload into
+// its fund's board and describes it in the activity; render writes the
+// activity's sentence when the board is read.
+func on[T events.Payload](p *Projection, fill func(*Activity, T) (*Fund, error), render func(*line)) {
+	var zero T
+	typ := zero.EventType()
+	p.renders[typ] = render
+	projections.On(&p.folds, func(e events.Event, v T) error {
+		act := Activity{At: e.RecordedAt.UnixNano(), Pos: e.Position, Deal: -1, Loan: -1, Actor: p.actor(e.Actor), Type: typ}
+		f, err := fill(&act, v)
+		if err != nil {
+			return err
+		}
+		if len(f.Recent) < RecentSize {
+			f.Recent = append(f.Recent, act)
+		} else {
+			f.Recent[f.Oldest] = act
+			f.Oldest = (f.Oldest + 1) % RecentSize
+		}
+		return nil
+	})
+}
+
+// line is a recent activity being rendered.
+type line struct {
+	f        *Fund
+	a        *Activity
+	v        *ActivityView
+	from, to matchingapi.Step
+}
+
+// amount shows the activity's amount and returns it as a person reads it.
+func (l *line) amount() string {
+	a := l.a.Amount.Amount()
+	l.v.Amount = &a
+	return projections.Human(a)
+}
+
+func (l *line) extra() string { return projections.Human(l.a.Extra.Amount()) }
+
+func (p *Projection) fundKinds() {
+	on(p, func(act *Activity, v fundsapi.FundRegistered) (f *Fund, err error) {
 		if f, _, err = p.fund(v.FundID, true); err != nil {
 			return nil, err
 		}
@@ -204,59 +249,76 @@ func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
 		}
 		f.ManagerOrg, f.Name, f.Type = v.ManagerOrg, v.Name, string(v.Type)
 		act.Amount = f.Committed
-	case fundsapi.MandateSet:
+		return f, nil
+	}, func(l *line) {
+		l.v.Summary = fmt.Sprintf("Registered %s with %s of committed capital", l.f.Name, projections.Human(l.a.Amount.Amount()))
+	})
+	on(p, func(act *Activity, v fundsapi.MandateSet) (f *Fund, err error) {
 		if f, _, err = p.fund(v.FundID, false); err != nil {
 			return nil, err
 		}
 		if act.Amount, err = projections.ToFen("smallest ticket", v.TicketMin); err != nil {
 			return nil, err
 		}
-		if act.Extra, err = projections.ToFen("largest ticket", v.TicketMax); err != nil {
-			return nil, err
-		}
-	case fundsapi.CapitalCommitted:
-		if f, _, err = p.fund(v.FundID, false); err != nil {
-			return nil, err
-		}
-		if act.Amount, err = projections.ToFen("capital committed", v.Amount); err != nil {
-			return nil, err
-		}
-		if f.Invested, err = f.Invested.Add(act.Amount); err != nil {
-			return nil, err
-		}
-		act.Has, act.Company = true, v.CompanyID
-		if i, ok := p.deals[v.DealID]; ok {
-			act.Deal = i
-		}
-	case fundsapi.CapitalReleased:
-		// A closing that could not complete gave its commitment back.
-		if f, _, err = p.fund(v.FundID, false); err != nil {
-			return nil, err
-		}
-		if act.Amount, err = projections.ToFen("capital released", v.Amount); err != nil {
-			return nil, err
-		}
-		if f.Invested, err = f.Invested.Add(-act.Amount); err != nil {
-			return nil, err
-		}
-		act.Has, act.Text = true, v.Reason
-		if i, ok := p.deals[v.DealID]; ok {
-			act.Deal = i
-		}
-	case fundsapi.FundClosed:
-		if f, _, err = p.fund(v.FundID, false); err != nil {
+		act.Extra, err = projections.ToFen("largest ticket", v.TicketMax)
+		return f, err
+	}, func(l *line) {
+		l.v.Summary = fmt.Sprintf("Set the mandate: tickets %s to %s", projections.Human(l.a.Amount.Amount()), l.extra())
+	})
+	on(p, func(act *Activity, v fundsapi.CapitalCommitted) (*Fund, error) {
+		act.Company = v.CompanyID
+		return p.capital(act, v.FundID, v.DealID, "capital committed", v.Amount, false)
+	}, func(l *line) { l.v.Summary = fmt.Sprintf("Committed %s to company %s", l.amount(), l.a.Company) })
+	// A closing that could not complete gave its commitment back.
+	on(p, func(act *Activity, v fundsapi.CapitalReleased) (*Fund, error) {
+		act.Text = v.Reason
+		return p.capital(act, v.FundID, v.DealID, "capital released", v.Amount, true)
+	}, func(l *line) {
+		l.v.Summary = withReason(fmt.Sprintf("Released %s: the deal did not close", l.amount()), l.a.Text)
+	})
+	on(p, func(act *Activity, v fundsapi.FundClosed) (*Fund, error) {
+		f, _, err := p.fund(v.FundID, false)
+		if err != nil {
 			return nil, err
 		}
 		f.Closed, act.Text = true, v.Reason
-	case matchingapi.DealSourced:
+		return f, nil
+	}, func(l *line) { l.v.Summary = withReason("Closed the fund", l.a.Text) })
+}
+
+// capital adds (or, released, takes back) capital the fund invested.
+func (p *Projection) capital(act *Activity, fundID, dealID, what string, amount money.Amount, released bool) (*Fund, error) {
+	f, _, err := p.fund(fundID, false)
+	if err != nil {
+		return nil, err
+	}
+	if act.Amount, err = projections.ToFen(what, amount); err != nil {
+		return nil, err
+	}
+	delta := act.Amount
+	if released {
+		delta = -delta
+	}
+	if f.Invested, err = f.Invested.Add(delta); err != nil {
+		return nil, err
+	}
+	if i, ok := p.deals[dealID]; ok {
+		act.Deal = i
+	}
+	return f, nil
+}
+
+// The screening deals of the matching service.
+func (p *Projection) dealKinds() {
+	on(p, func(act *Activity, v matchingapi.DealSourced) (*Fund, error) {
 		if v.DealID == "" {
 			return nil, fmt.Errorf("deal sourced without an ID")
 		}
 		if _, dup := p.deals[v.DealID]; dup {
 			return nil, fmt.Errorf("deal %s sourced twice", v.DealID)
 		}
-		var fi int32
-		if f, fi, err = p.fund(v.FundID, true); err != nil {
+		f, fi, err := p.fund(v.FundID, true)
+		if err != nil {
 			return nil, err
 		}
 		act.Deal = int32(len(p.st.Deals))
@@ -264,32 +326,70 @@ func (p *Projection) apply(act *Activity, payload any) (f *Fund, err error) {
 		p.st.Deals = append(p.st.Deals, Deal{ID: v.DealID, Fund: fi, Application: v.ApplicationID, Company: v.CompanyID})
 		p.st.DealSteps = append(p.st.DealSteps, 0)
 		f.Steps[0]++
+		f.Equity.Deals++
 		act.Company, act.Text = v.CompanyID, strconv.Itoa(v.Score)
-	default:
-		return p.dealEvent(act, payload)
-	}
-	return f, nil
+		return f, nil
+	}, func(l *line) { l.v.Summary = fmt.Sprintf("Sourced company %s (match score %s)", l.a.Company, l.a.Text) })
+	on(p, func(act *Activity, v matchingapi.DealAdvanced) (*Fund, error) {
+		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) error { return p.move(d, at, f, &v.From, v.To) })
+	}, func(l *line) {
+		l.v.Summary = fmt.Sprintf("Moved the deal with company %s from %s to %s", l.a.Company, l.from, l.to)
+	})
+	on(p, func(act *Activity, v matchingapi.DealPassed) (*Fund, error) {
+		act.Text = v.Reason
+		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) error {
+			if s := p.steps[*at]; s == matchingapi.StepClosed || s == matchingapi.StepPassed {
+				return fmt.Errorf("deal %s passed but it is %s", d.ID, s)
+			}
+			return p.move(d, at, f, nil, matchingapi.StepPassed)
+		})
+	}, func(l *line) {
+		l.v.Summary = withReason(fmt.Sprintf("Passed on company %s at %s", l.a.Company, l.from), l.a.Text)
+	})
+	on(p, func(act *Activity, v matchingapi.TermSheetIssued) (*Fund, error) {
+		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) (err error) {
+			if act.Amount, err = projections.ToFen("term sheet amount", v.Amount); err != nil {
+				return err
+			}
+			if act.Extra, err = projections.ToFen("pre-money valuation", v.PreMoney); err != nil {
+				return err
+			}
+			return p.move(d, at, f, nil, matchingapi.StepTermSheet)
+		})
+	}, func(l *line) {
+		l.v.Summary = fmt.Sprintf("Issued a term sheet to company %s: %s at %s pre-money", l.a.Company, l.amount(), l.extra())
+	})
+	on(p, func(act *Activity, v matchingapi.TermSheetAccepted) (*Fund, error) {
+		return p.dealStep(act, v.DealID, func(*Deal, *uint8, *Fund) error { return nil })
+	}, func(l *line) { l.v.Summary = fmt.Sprintf("Company %s accepted the term sheet", l.a.Company) })
+	on(p, func(act *Activity, v matchingapi.TermSheetDeclined) (*Fund, error) {
+		act.Text = v.Reason
+		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) error { return p.move(d, at, f, nil, matchingapi.StepICReview) })
+	}, func(l *line) {
+		l.v.Summary = withReason(fmt.Sprintf("Company %s declined the term sheet", l.a.Company), l.a.Text)
+	})
+	on(p, func(act *Activity, v matchingapi.DealClosed) (*Fund, error) {
+		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) (err error) {
+			if act.Amount, err = projections.ToFen("deal amount", v.Amount); err != nil {
+				return err
+			}
+			if f.ClosedDeal, err = f.ClosedDeal.Add(act.Amount); err != nil {
+				return err
+			}
+			f.Equity.Funded++
+			if f.Equity.Raised, err = f.Equity.Raised.Add(act.Amount); err != nil {
+				return err
+			}
+			return p.move(d, at, f, nil, matchingapi.StepClosed)
+		})
+	}, func(l *line) {
+		l.v.Summary = fmt.Sprintf("Closed the deal with company %s: %s", l.a.Company, l.amount())
+	})
 }
 
-// dealEvent folds the events of a deal after its sourcing.
-func (p *Projection) dealEvent(act *Activity, payload any) (*Fund, error) {
-	var dealID string
-	switch v := payload.(type) {
-	case matchingapi.DealAdvanced:
-		dealID = v.DealID
-	case matchingapi.DealPassed:
-		dealID = v.DealID
-	case matchingapi.TermSheetIssued:
-		dealID = v.DealID
-	case matchingapi.TermSheetAccepted:
-		dealID = v.DealID
-	case matchingapi.TermSheetDeclined:
-		dealID = v.DealID
-	case matchingapi.DealClosed:
-		dealID = v.DealID
-	default:
-		return nil, fmt.Errorf("unexpected payload %T", payload)
-	}
+// dealStep folds an event of a deal after its sourcing: step changes
+// the deal's board, and the activity records the steps before and after.
+func (p *Projection) dealStep(act *Activity, dealID string, step func(d *Deal, at *uint8, f *Fund) error) (*Fund, error) {
 	i, ok := p.deals[dealID]
 	if !ok {
 		return nil, fmt.Errorf("deal %q was never sourced", dealID)
@@ -297,37 +397,7 @@ func (p *Projection) dealEvent(act *Activity, payload any) (*Fund, error) {
 	d, at := &p.st.Deals[i], &p.st.DealSteps[i]
 	f := &p.st.Funds[d.Fund]
 	act.Deal, act.Company, act.From = i, d.Company, *at
-	var err error
-	switch v := payload.(type) {
-	case matchingapi.DealAdvanced:
-		err = p.move(d, at, f, &v.From, v.To)
-	case matchingapi.DealPassed:
-		if s := p.steps[*at]; s == matchingapi.StepClosed || s == matchingapi.StepPassed {
-			return nil, fmt.Errorf("deal %s passed but it is %s", d.ID, s)
-		}
-		err = p.move(d, at, f, nil, matchingapi.StepPassed)
-		act.Text = v.Reason
-	case matchingapi.TermSheetIssued:
-		if act.Amount, err = projections.ToFen("term sheet amount", v.Amount); err != nil {
-			return nil, err
-		}
-		if act.Extra, err = projections.ToFen("pre-money valuation", v.PreMoney); err != nil {
-			return nil, err
-		}
-		act.Has = true
-		err = p.move(d, at, f, nil, matchingapi.StepTermSheet)
-	case matchingapi.TermSheetDeclined:
-		err = p.move(d, at, f, nil, matchingapi.StepICReview)
-		act.Text = v.Reason
-	case matchingapi.DealClosed:
-		if act.Amount, err = projections.ToFen("deal amount", v.Amount); err != nil {
-			return nil, err
-		}
-		if f.ClosedDeal, err = f.ClosedDeal.Add(act.Amount); err == nil {
-			err = p.move(d, at, f, nil, matchingapi.StepClosed)
-		}
-		act.Has = true
-	}
+	err := step(d, at, f)
 	act.To = *at
 	return f, err
 }
@@ -340,7 +410,7 @@ func (p *Projection) MarshalState() ([]byte, error) { return p.Freeze()() }
 // only appended to, so their headers capture them.
 func (p *Projection) Freeze() func() ([]byte, error) {
 	p.mu.RLock()
-	st := State{Actors: p.st.Actors, Funds: slices.Clone(p.st.Funds), Deals: p.st.Deals, DealSteps: slices.Clone(p.st.DealSteps)}
+	st := State{Actors: p.st.Actors, Funds: slices.Clone(p.st.Funds), Deals: p.st.Deals, DealSteps: slices.Clone(p.st.DealSteps), LoanDeals: p.st.LoanDeals}
 	for i := range st.Funds {
 		st.Funds[i].Steps, st.Funds[i].Recent = slices.Clone(st.Funds[i].Steps), slices.Clone(st.Funds[i].Recent)
 	}
@@ -370,9 +440,13 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	for i, d := range st.Deals {
 		deals[d.ID] = int32(i)
 	}
+	loans := make(map[string]int32, len(st.LoanDeals))
+	for i, d := range st.LoanDeals {
+		loans[d.ID] = int32(i)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.st, p.actors, p.funds, p.deals = st, actors, fs, deals
+	p.st, p.actors, p.funds, p.deals, p.loans = st, actors, fs, deals, loans
 	return nil
 }
 
@@ -398,18 +472,19 @@ type ActivityView struct {
 
 // Board is one fund's board. Items are the pipeline's steps, in order.
 type Board struct {
-	FundID           string         `json:"fund_id"`
-	Name             string         `json:"name"`
-	Type             string         `json:"type"`
-	ManagerOrg       string         `json:"manager_org"`
-	Status           string         `json:"status"` // open or closed
-	CommittedCapital money.Amount   `json:"committed_capital"`
-	Invested         money.Amount   `json:"invested"`
-	DryPowder        money.Amount   `json:"dry_powder"`
-	ClosedDeals      money.Amount   `json:"closed_deals_amount"`
-	OpenDeals        int            `json:"open_deals"`
-	Items            []StepRow      `json:"items"`
-	Recent           []ActivityView `json:"recent"` // newest first
+	FundID           string          `json:"fund_id"`
+	Name             string          `json:"name"`
+	Type             string          `json:"type"`
+	ManagerOrg       string          `json:"manager_org"`
+	Status           string          `json:"status" jsonschema_description:"open or closed."` // open or closed
+	CommittedCapital money.Amount    `json:"committed_capital" jsonschema_description:"The fund's committed capital."`
+	Invested         money.Amount    `json:"invested" jsonschema_description:"Capital committed to deals (screening and loan-plus-equity), less releases."`
+	DryPowder        money.Amount    `json:"dry_powder" jsonschema_description:"committed_capital - invested."`
+	ClosedDeals      money.Amount    `json:"closed_deals_amount" jsonschema_description:"The amounts of the screening deals closed."`
+	OpenDeals        int             `json:"open_deals" jsonschema_description:"Screening deals at a step before closed or passed."`
+	Instruments      []InstrumentRow `json:"instruments" jsonschema_description:"The fund's deals by instrument: equity (screening deals) and loan_plus_equity (deals it takes the equity tranche of)."`
+	Items            []StepRow       `json:"items" jsonschema_description:"Screening deals at each pipeline step, in pipeline order."`
+	Recent           []ActivityView  `json:"recent" jsonschema_description:"The last 20 events of the fund and its deals, newest first."` // newest first
 }
 
 // activity renders one recent event; the caller holds the read lock.
@@ -423,36 +498,11 @@ func (p *Projection) activity(f *Fund, a *Activity) ActivityView {
 		d := p.st.Deals[a.Deal]
 		v.DealID, v.ApplicationID = d.ID, d.Application
 	}
-	amount := a.Amount.Amount()
-	if a.Has {
-		v.Amount = &amount
+	if a.Loan >= 0 {
+		v.DealID = p.st.LoanDeals[a.Loan].ID
 	}
-	from, to := p.steps[a.From], p.steps[a.To]
-	switch a.Type {
-	case fundsapi.FundRegistered{}.EventType():
-		v.Summary = fmt.Sprintf("Registered %s with %s of committed capital", f.Name, projections.Human(amount))
-	case fundsapi.MandateSet{}.EventType():
-		v.Summary = fmt.Sprintf("Set the mandate: tickets %s to %s", projections.Human(amount), projections.Human(a.Extra.Amount()))
-	case fundsapi.CapitalCommitted{}.EventType():
-		v.Summary = fmt.Sprintf("Committed %s to company %s", projections.Human(amount), a.Company)
-	case fundsapi.CapitalReleased{}.EventType():
-		v.Summary = withReason(fmt.Sprintf("Released %s: the deal did not close", projections.Human(amount)), a.Text)
-	case fundsapi.FundClosed{}.EventType():
-		v.Summary = withReason("Closed the fund", a.Text)
-	case matchingapi.DealSourced{}.EventType():
-		v.Summary = fmt.Sprintf("Sourced company %s (match score %s)", a.Company, a.Text)
-	case matchingapi.DealAdvanced{}.EventType():
-		v.Summary = fmt.Sprintf("Moved the deal with company %s from %s to %s", a.Company, from, to)
-	case matchingapi.DealPassed{}.EventType():
-		v.Summary = withReason(fmt.Sprintf("Passed on company %s at %s", a.Company, from), a.Text)
-	case matchingapi.TermSheetIssued{}.EventType():
-		v.Summary = fmt.Sprintf("Issued a term sheet to company %s: %s at %s pre-money", a.Company, projections.Human(amount), projections.Human(a.Extra.Amount()))
-	case matchingapi.TermSheetAccepted{}.EventType():
-		v.Summary = fmt.Sprintf("Company %s accepted the term sheet", a.Company)
-	case matchingapi.TermSheetDeclined{}.EventType():
-		v.Summary = withReason(fmt.Sprintf("Company %s declined the term sheet", a.Company), a.Text)
-	case matchingapi.DealClosed{}.EventType():
-		v.Summary = fmt.Sprintf("Closed the deal with company %s: %s", a.Company, projections.Human(amount))
+	if render, ok := p.renders[a.Type]; ok {
+		render(&line{f: f, a: a, v: &v, from: p.steps[a.From], to: p.steps[a.To]})
 	}
 	return v
 }
@@ -494,6 +544,7 @@ func (p *Projection) Board(fundID string) (Board, bool) {
 	if f.Closed {
 		b.Status = "closed"
 	}
+	b.Instruments = []InstrumentRow{instrumentRow("equity", f.Equity), instrumentRow("loan_plus_equity", f.LoanEquity)}
 	for i, s := range p.steps {
 		b.Items[i] = StepRow{Step: s, Deals: int(f.Steps[i])}
 		if s != matchingapi.StepClosed && s != matchingapi.StepPassed {

@@ -32,7 +32,7 @@ import (
 const Name = "lifecycle"
 
 // schema changes whenever the state's shape or meaning does.
-const schema = "lifecycle.v2"
+const schema = "lifecycle.v3"
 
 // Fact is when something happened to an application, and the company's
 // slice at that moment. At is Unix nanoseconds.
@@ -92,15 +92,21 @@ type State struct {
 	Apps  []App    // in the order submitted
 	Moves []Move   // in log order
 	Seen  []uint8  // per application, the seen* bits
+	// Deals and insurance (others.go).
+	Others    []Other    // in log order, never changed
+	LoanDeals []LoanDeal // never changed
+	Companies []CompanySlice
 }
 
 // Projection is the lifecycle view. Safe for concurrent queries.
 type Projection struct {
-	mu    sync.RWMutex
-	folds projections.Folds
-	st    State
-	apps  map[string]int32  // application ID → index in st.Apps
-	words map[string]uint16 // dictionary index
+	mu        sync.RWMutex
+	folds     projections.Folds
+	st        State
+	apps      map[string]int32  // application ID → index in st.Apps
+	words     map[string]uint16 // dictionary index
+	loanDeals map[string]int32
+	companies map[string]int32
 }
 
 // New returns an empty lifecycle view.
@@ -127,6 +133,7 @@ func New() *Projection {
 	projections.On(&p.folds, func(e events.Event, v applicationsapi.ApplicationExpired) error {
 		return p.move(e, v.ApplicationID, v.Slice, true, Move{Kind: moveExpired}, seenEnded)
 	})
+	p.otherFolds()
 	return p
 }
 
@@ -142,6 +149,8 @@ func (p *Projection) Reset() {
 	p.st = State{}
 	p.apps = map[string]int32{}
 	p.words = map[string]uint16{}
+	p.loanDeals = map[string]int32{}
+	p.companies = map[string]int32{}
 }
 
 // Apply folds one application event. Errors are broken invariants: an
@@ -168,6 +177,7 @@ func (p *Projection) submitted(e events.Event, v applicationsapi.ApplicationSubm
 	if err != nil {
 		return err
 	}
+	p.company(v.Slice)
 	p.apps[v.ApplicationID] = int32(len(p.st.Apps))
 	p.st.Apps = append(p.st.Apps, App{ID: v.ApplicationID, Requested: requested, Submitted: f})
 	p.st.Seen = append(p.st.Seen, 0)
@@ -247,7 +257,8 @@ func (p *Projection) MarshalState() ([]byte, error) { return p.Freeze()() }
 // appended to, never changed, so the slice headers capture it.
 func (p *Projection) Freeze() func() ([]byte, error) {
 	p.mu.RLock()
-	st := State{Dict: p.st.Dict, Apps: p.st.Apps, Moves: p.st.Moves, Seen: slices.Clone(p.st.Seen)}
+	st := State{Dict: p.st.Dict, Apps: p.st.Apps, Moves: p.st.Moves, Seen: slices.Clone(p.st.Seen),
+		Others: p.st.Others, LoanDeals: p.st.LoanDeals, Companies: slices.Clone(p.st.Companies)}
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
 		return projections.EncodeState(Name, &st)
@@ -270,9 +281,20 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	for i, w := range st.Dict {
 		words[w] = uint16(i)
 	}
+	loanDeals := make(map[string]int32, len(st.LoanDeals))
+	for i, d := range st.LoanDeals {
+		if d.App < 0 || int(d.App) >= len(st.Apps) {
+			return fmt.Errorf("%s: deal %s finances no application", Name, d.ID)
+		}
+		loanDeals[d.ID] = int32(i)
+	}
+	companies := make(map[string]int32, len(st.Companies))
+	for i, c := range st.Companies {
+		companies[c.ID] = int32(i)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.st, p.apps, p.words = st, apps, words
+	p.st, p.apps, p.words, p.loanDeals, p.companies = st, apps, words, loanDeals, companies
 	return nil
 }
 
@@ -293,31 +315,55 @@ type Query struct {
 // Row is one stage (in one period) of the funnel. Amounts are strings
 // with two places; conversions are decimal fractions with four.
 type Row struct {
-	Period          string           `json:"period,omitempty"`
-	Stage           fundbridge.Stage `json:"stage"`
-	Submitted       int              `json:"submitted"`
-	AmountRequested money.Amount     `json:"amount_requested"`
-	Matched         int              `json:"matched"`
-	InReview        int              `json:"in_review"`
-	Funded          int              `json:"funded"`
-	AmountFunded    money.Amount     `json:"amount_funded"`
-	Withdrawn       int              `json:"withdrawn"`
-	Rejected        int              `json:"rejected"`
-	Expired         int              `json:"expired"`
+	Period          string           `json:"period,omitempty" jsonschema_description:"The period of the row (2026-11, 2026-Q4, 2026) in China time when grouped; absent otherwise."`
+	Stage           fundbridge.Stage `json:"stage" jsonschema_description:"The lifecycle stage the company had when each counted event happened."`
+	Submitted       int              `json:"submitted" jsonschema_description:"Applications submitted in this row."`
+	AmountRequested money.Amount     `json:"amount_requested" jsonschema_description:"What those applications asked for."`
+	Matched         int              `json:"matched" jsonschema_description:"Applications first matched to a fund in this row (each counted once, at its first match)."`
+	InReview        int              `json:"in_review" jsonschema_description:"Applications first taken under review by a fund in this row (once each)."`
+	Funded          int              `json:"funded" jsonschema_description:"Applications first funded in this row (once each, at their first funding)."`
+	AmountFunded    money.Amount     `json:"amount_funded" jsonschema_description:"Every funding in this row, first or later."`
+	Withdrawn       int              `json:"withdrawn" jsonschema_description:"Submitted applications withdrawn in this row."`
+	Rejected        int              `json:"rejected" jsonschema_description:"Applications rejected in this row."`
+	Expired         int              `json:"expired" jsonschema_description:"Applications that expired without review in this row."`
 	// Raised by instrument: what fundings of each kind brought in.
-	RaisedEquity          money.Amount `json:"raised_equity"`
-	RaisedVentureLoan     money.Amount `json:"raised_venture_loan"`
-	RaisedLoanPlusEquity  money.Amount `json:"raised_loan_plus_equity"`
-	RaisedPatentInsurance money.Amount `json:"raised_patent_insurance"`
+	RaisedEquity          money.Amount `json:"raised_equity" jsonschema_description:"Fundings by equity in this row."`
+	RaisedVentureLoan     money.Amount `json:"raised_venture_loan" jsonschema_description:"Fundings by venture loan in this row."`
+	RaisedLoanPlusEquity  money.Amount `json:"raised_loan_plus_equity" jsonschema_description:"Fundings marked loan_plus_equity on applications in this row (the deals themselves: loans_raised and loan_deal_equity_raised)."`
+	RaisedPatentInsurance money.Amount `json:"raised_patent_insurance" jsonschema_description:"Fundings by patent insurance in this row."`
 	// Conversions between the funnel's steps.
-	MatchedOfSubmitted string `json:"conversion_matched_submitted"`
-	InReviewOfMatched  string `json:"conversion_in_review_matched"`
-	FundedOfInReview   string `json:"conversion_funded_in_review"`
-	FundedOfSubmitted  string `json:"conversion_funded_submitted"`
+	MatchedOfSubmitted string `json:"conversion_matched_submitted" jsonschema_description:"matched / submitted of this row, a decimal fraction with 4 places (may pass 1 when applications submitted earlier are matched in this row); \"0\" when nothing was submitted."`
+	InReviewOfMatched  string `json:"conversion_in_review_matched" jsonschema_description:"in_review / matched of this row, 4 places; \"0\" when nothing was matched."`
+	FundedOfInReview   string `json:"conversion_funded_in_review" jsonschema_description:"funded / in_review of this row, 4 places; \"0\" when nothing was in review."`
+	FundedOfSubmitted  string `json:"conversion_funded_submitted" jsonschema_description:"funded / submitted of this row, 4 places; \"0\" when nothing was submitted."`
 	// MedianDaysToFunding is the median time from submission to the first
 	// funding of the applications first funded in this row, in days with
 	// two places; "" when none was.
-	MedianDaysToFunding string `json:"median_days_to_funding"`
+	MedianDaysToFunding string `json:"median_days_to_funding" jsonschema_description:"Median days (2 places) from submission to first funding of the applications first funded in this row; the mean of the middle two for an even count; empty when none was."`
+	// Fundings by instrument: how many funding events of each kind.
+	FundedEquity          int `json:"fundings_equity" jsonschema_description:"Funding events by equity in this row (an application funded twice counts twice)."`
+	FundedVentureLoan     int `json:"fundings_venture_loan"`
+	FundedLoanPlusEquity  int `json:"fundings_loan_plus_equity"`
+	FundedPatentInsurance int `json:"fundings_patent_insurance"`
+	// Loan-plus-equity deals, counted under the slice of the application
+	// each finances as it was submitted.
+	LoanDealsProposed         int          `json:"loan_deals_proposed" jsonschema_description:"Loan-plus-equity deals proposed for submitted applications, under the slice the application was submitted with."`
+	LoanDealsClosed           int          `json:"loan_deals_closed" jsonschema_description:"Of deals, those that closed (loan and equity both in)."`
+	LoanDealsExpired          int          `json:"loan_deals_expired" jsonschema_description:"Deals that reached their syndication deadline unclosed."`
+	LoansRaised               money.Amount `json:"loans_raised" jsonschema_description:"The bank loans of the deals closed."`
+	LoanDealEquityRaised      money.Amount `json:"loan_deal_equity_raised" jsonschema_description:"The equity tranches of the deals closed."`
+	LoanDealsClosedOfProposed string       `json:"conversion_loan_deals_closed_proposed" jsonschema_description:"loan_deals_closed / loan_deals_proposed of this row, 4 places; \"0\" when none was proposed."`
+	// Patent insurance, at the stage and city the company had; layer and
+	// sector are those of its latest application.
+	InsuranceRequested       int          `json:"insurance_requested" jsonschema_description:"Insurance requests, at the stage and city the company had (layer and sector: its latest application's; none when it never applied, so a layer or sector filter leaves those out)."`
+	SumInsuredRequested      money.Amount `json:"sum_insured_requested"`
+	PoliciesBound            int          `json:"policies_bound"`
+	PremiumWritten           money.Amount `json:"premium_written" jsonschema_description:"The premium of the policies bound, before subsidies."`
+	SumInsuredBound          money.Amount `json:"sum_insured_bound"`
+	PoliciesBoundOfRequested string       `json:"conversion_policies_bound_requested" jsonschema_description:"policies_bound / insurance_requested of this row, 4 places; \"0\" when none was requested."`
+	PoliciesEnforcement      int          `json:"policies_enforcement" jsonschema_description:"Policies bound covering patent enforcement costs (专利执行)."`
+	PoliciesInfringementLoss int          `json:"policies_infringement_loss" jsonschema_description:"Policies bound covering infringement loss (被侵权损失)."`
+	PoliciesPledgeGuarantee  int          `json:"policies_pledge_guarantee" jsonschema_description:"Policies bound guaranteeing an IP-pledge loan (质押融资保证)."`
 }
 
 // maxPeriods bounds a query's rows: a century of months.
@@ -329,6 +375,8 @@ type bucket struct {
 	requested, fundedAmount                                            projections.Total
 	raised                                                             map[uint8]*projections.Total // by instrument
 	toFunding                                                          []int64                      // nanoseconds
+	fundings                                                           [4]int                       // by instrument
+	others                                                             others
 }
 
 // Query answers q from the state: rows for every stage, and for every
@@ -399,6 +447,9 @@ func (p *Projection) Query(q Query) ([]Row, error) {
 					b.toFunding = append(b.toFunding, m.Fact.At-p.st.Apps[m.App].Submitted.At)
 				}
 				b.fundedAmount.Add(m.Amount)
+				if int(m.Instrument) < len(b.fundings) {
+					b.fundings[m.Instrument]++
+				}
 				if b.raised == nil {
 					b.raised = map[uint8]*projections.Total{}
 				}
@@ -412,6 +463,11 @@ func (p *Projection) Query(q Query) ([]Row, error) {
 				b.rejected++
 			case moveExpired:
 				b.expired++
+			}
+		}
+		for i := range p.st.Others {
+			if b := in(p.st.Others[i].Fact); b != nil {
+				b.others.add(&p.st.Others[i])
 			}
 		}
 	}
@@ -475,7 +531,9 @@ func (b *bucket) row(period string, stage fundbridge.Stage) Row {
 		InReviewOfMatched:  projections.Ratio(b.inReview, b.matched),
 		FundedOfInReview:   projections.Ratio(b.funded, b.inReview),
 		FundedOfSubmitted:  projections.Ratio(b.funded, b.submitted),
+		FundedEquity:       b.fundings[0], FundedVentureLoan: b.fundings[1], FundedLoanPlusEquity: b.fundings[2], FundedPatentInsurance: b.fundings[3],
 	}
+	b.others.fill(&r)
 	for i, inst := range fundbridge.Instruments {
 		raised := money.Zero
 		if t := b.raised[uint8(i)]; t != nil {

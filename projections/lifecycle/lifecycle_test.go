@@ -98,13 +98,17 @@ func TestFunnel(t *testing.T) {
 		RaisedEquity: money.MustParse("800000.00"), RaisedVentureLoan: money.MustParse("200000.00"), RaisedPatentInsurance: money.MustParse("50000.00"),
 		MatchedOfSubmitted: "1.0000", InReviewOfMatched: "0.3333", FundedOfInReview: "2.0000", FundedOfSubmitted: "0.6667",
 		MedianDaysToFunding: "6.50", // A took 10 days, E 3
+		FundedEquity:        1, FundedVentureLoan: 1, FundedPatentInsurance: 1,
+		LoanDealsClosedOfProposed: "0", PoliciesBoundOfRequested: "0",
 	}
 	sameRow(t, "seed", seed, want)
 	sameRow(t, "startup", rows[1], lifecycle.Row{
 		Stage: fundbridge.StageStartup, Submitted: 1, AmountRequested: money.MustParse("300000.50"), Expired: 1,
 		MatchedOfSubmitted: "0.0000", InReviewOfMatched: "0", FundedOfInReview: "0", FundedOfSubmitted: "0.0000",
+		LoanDealsClosedOfProposed: "0", PoliciesBoundOfRequested: "0",
 	})
-	sameRow(t, "growth", rows[2], lifecycle.Row{Stage: fundbridge.StageGrowth, MatchedOfSubmitted: "0", InReviewOfMatched: "0", FundedOfInReview: "0", FundedOfSubmitted: "0"})
+	sameRow(t, "growth", rows[2], lifecycle.Row{Stage: fundbridge.StageGrowth, MatchedOfSubmitted: "0", InReviewOfMatched: "0", FundedOfInReview: "0", FundedOfSubmitted: "0",
+		LoanDealsClosedOfProposed: "0", PoliciesBoundOfRequested: "0"})
 
 	// Filters take the slice each event carried.
 	sh := query(t, p, lifecycle.Query{City: "shanghai"})[0]

@@ -24,11 +24,12 @@ import (
 // Name is the projection's name.
 const Name = "market"
 
-const schema = "market.v1"
+const schema = "market.v2"
 
 // Dimensions of the overview, in the order rows are listed.
 const (
 	DimTotal      = "total"
+	DimStage      = "stage"
 	DimCity       = "city"
 	DimLayer      = "layer"
 	DimSector     = "sector"
@@ -38,7 +39,7 @@ const (
 )
 
 func dimensions() []string {
-	return []string{DimTotal, DimCity, DimLayer, DimSector, DimInstrument, DimMonth, DimFundType}
+	return []string{DimTotal, DimStage, DimCity, DimLayer, DimSector, DimInstrument, DimMonth, DimFundType, DimCoverage}
 }
 
 // Totals are the figures of one cell. Applications count submissions;
@@ -52,6 +53,7 @@ type Totals struct {
 	Funds        int
 	Committed    projections.Fen // committed capital of the funds registered
 	Invested     projections.Fen // capital the funds committed to deals
+	Others
 }
 
 // Cell is one (dimension, key) of the overview.
@@ -80,20 +82,26 @@ type Funded struct {
 // State is the snapshot's content: slices only, in the order first seen,
 // so the same log encodes to the same bytes.
 type State struct {
-	Cells  []Cell
-	Funds  []Fund
-	Funded []Funded
+	Cells    []Cell
+	Funds    []Fund
+	Funded   []Funded
+	Apps     []AppSlice // never changed
+	Deals    []Deal     // never changed
+	Policies []Policy   // never changed
 }
 
 // Projection is the market overview. Safe for concurrent queries.
 type Projection struct {
-	mu     sync.RWMutex
-	folds  projections.Folds
-	st     State
-	cells  map[[2]string]int32
-	funds  map[string]int32
-	funded map[string]int32
-	months map[projections.Month]string // labels, made once each
+	mu       sync.RWMutex
+	folds    projections.Folds
+	st       State
+	cells    map[[2]string]int32
+	funds    map[string]int32
+	funded   map[string]int32
+	months   map[projections.Month]string // labels, made once each
+	apps     map[string]int32
+	deals    map[string]int32
+	policies map[string]int32
 }
 
 // New returns an empty overview.
@@ -106,6 +114,7 @@ func New() *Projection {
 	projections.On(&p.folds, p.onCapitalCommitted)
 	projections.On(&p.folds, p.onCapitalReleased)
 	projections.On(&p.folds, p.onFundClosed)
+	p.otherFolds()
 	return p
 }
 
@@ -123,6 +132,7 @@ func (p *Projection) Reset() {
 	p.funds = map[string]int32{}
 	p.funded = map[string]int32{}
 	p.months = map[projections.Month]string{}
+	p.apps, p.deals, p.policies = map[string]int32{}, map[string]int32{}, map[string]int32{}
 }
 
 // cellsOf returns the cells of the (dim, key) pairs, adding any that are
@@ -159,7 +169,7 @@ func (p *Projection) month(e events.Event) string {
 // slicePairs are the cells an application event counts in.
 func (p *Projection) slicePairs(e events.Event, s applicationsapi.Slice) [][2]string {
 	return [][2]string{
-		{DimTotal, ""}, {DimCity, string(s.City)}, {DimLayer, string(s.Layer)},
+		{DimTotal, ""}, {DimStage, string(s.Stage)}, {DimCity, string(s.City)}, {DimLayer, string(s.Layer)},
 		{DimSector, string(s.Sector)}, {DimMonth, p.month(e)},
 	}
 }
@@ -177,6 +187,7 @@ func (p *Projection) onApplicationSubmitted(e events.Event, v applicationsapi.Ap
 	if err != nil {
 		return err
 	}
+	p.noteApp(v.Slice, v.ApplicationID)
 	pairs := p.slicePairs(e, v.Slice)
 	for _, inst := range v.Instruments {
 		if !inst.Valid() {
@@ -304,7 +315,8 @@ func (p *Projection) MarshalState() ([]byte, error) { return p.Freeze()() }
 // Freeze copies the state: Apply changes all of it in place.
 func (p *Projection) Freeze() func() ([]byte, error) {
 	p.mu.RLock()
-	st := State{Cells: slices.Clone(p.st.Cells), Funds: slices.Clone(p.st.Funds), Funded: slices.Clone(p.st.Funded)}
+	st := State{Cells: slices.Clone(p.st.Cells), Funds: slices.Clone(p.st.Funds), Funded: slices.Clone(p.st.Funded),
+		Apps: p.st.Apps, Deals: p.st.Deals, Policies: p.st.Policies}
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
 		return projections.EncodeState(Name, &st)
@@ -328,9 +340,19 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	for i, f := range st.Funded {
 		funded[f.ID] = int32(i)
 	}
+	index := func(n int, id func(int) string) map[string]int32 {
+		m := make(map[string]int32, n)
+		for i := range n {
+			m[id(i)] = int32(i)
+		}
+		return m
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st, p.cells, p.funds, p.funded, p.months = st, cells, fs, funded, map[projections.Month]string{}
+	p.apps = index(len(st.Apps), func(i int) string { return st.Apps[i].ID })
+	p.deals = index(len(st.Deals), func(i int) string { return st.Deals[i].ID })
+	p.policies = index(len(st.Policies), func(i int) string { return st.Policies[i].ID })
 	return nil
 }
 
@@ -338,16 +360,26 @@ func (p *Projection) UnmarshalState(data []byte) error {
 // invested, of the funds still open) is shown in total and by fund type,
 // where it means something.
 type Row struct {
-	Dimension        string        `json:"dimension"`
-	Key              string        `json:"key"`
-	Applications     int           `json:"applications"`
-	AmountRequested  money.Amount  `json:"amount_requested"`
-	Funded           int           `json:"funded"`
-	AmountFunded     money.Amount  `json:"amount_funded"`
-	FundsRegistered  int           `json:"funds_registered"`
-	CommittedCapital money.Amount  `json:"committed_capital"`
-	CapitalInvested  money.Amount  `json:"capital_invested"`
-	DryPowder        *money.Amount `json:"dry_powder,omitempty"`
+	Dimension        string        `json:"dimension" jsonschema_description:"total, stage (the company's lifecycle stage at the event), city, layer, sector, instrument, month (China time, 2026-11), fund_type or coverage."`
+	Key              string        `json:"key" jsonschema_description:"The value of the dimension; empty for total."`
+	Applications     int           `json:"applications" jsonschema_description:"Applications submitted (an application asking for several instruments counts under each)."`
+	AmountRequested  money.Amount  `json:"amount_requested" jsonschema_description:"What they asked for."`
+	Funded           int           `json:"funded" jsonschema_description:"Applications at their first funding (for an instrument: their first funding by it)."`
+	AmountFunded     money.Amount  `json:"amount_funded" jsonschema_description:"Every funding."`
+	FundsRegistered  int           `json:"funds_registered" jsonschema_description:"Funds registered (fund_type, month and total cells)."`
+	CommittedCapital money.Amount  `json:"committed_capital" jsonschema_description:"The committed capital of those funds."`
+	CapitalInvested  money.Amount  `json:"capital_invested" jsonschema_description:"Capital the funds committed to deals, less what closings that failed released."`
+	DryPowder        *money.Amount `json:"dry_powder,omitempty" jsonschema_description:"Committed capital not yet invested of the funds still open; in the total and fund_type cells only."`
+	LoanDeals        int           `json:"loan_deals" jsonschema_description:"Loan-plus-equity deals proposed for submitted applications, in the cells of the application each finances and the month proposed."`
+	LoanDealsClosed  int           `json:"loan_deals_closed" jsonschema_description:"Loan-plus-equity deals closed, in the month they closed."`
+	LoanDealsRatio   string        `json:"conversion_loan_deals_closed_proposed" jsonschema_description:"loan_deals_closed / loan_deals of this cell, 4 places; \"0\" when none was proposed (a month's deals may close in a later month)."`
+	LoansRaised      money.Amount  `json:"loans_raised" jsonschema_description:"The bank loans of the loan-plus-equity deals closed."`
+	LoanDealEquity   money.Amount  `json:"loan_deal_equity_raised" jsonschema_description:"The equity tranches of the loan-plus-equity deals closed."`
+	InsuranceAsked   int           `json:"insurance_requests" jsonschema_description:"Patent insurance requests (no layer or sector cells: insurance carries a city, not a sector)."`
+	PoliciesBound    int           `json:"policies_bound"`
+	PremiumWritten   money.Amount  `json:"premium_written" jsonschema_description:"The premium of the policies bound, before subsidies."`
+	SumInsuredBound  money.Amount  `json:"sum_insured_bound"`
+	ClaimsPaid       money.Amount  `json:"claims_paid" jsonschema_description:"Claim settlements paid, in the month paid, under the policy's city and coverage."`
 }
 
 // Overview lists every cell: the total first, then each dimension in
@@ -383,6 +415,10 @@ func (p *Projection) Overview() []Row {
 			Applications: c.Applications, AmountRequested: c.Requested.Amount(),
 			Funded: c.Funded, AmountFunded: c.AmountFunded.Amount(),
 			FundsRegistered: c.Funds, CommittedCapital: c.Committed.Amount(), CapitalInvested: c.Invested.Amount(),
+			LoanDeals: c.LoanDeals, LoanDealsClosed: c.LoanDealsClosed, LoanDealsRatio: projections.Ratio(c.LoanDealsClosed, c.LoanDeals),
+			LoansRaised: c.LoansRaised.Amount(), LoanDealEquity: c.LoanDealEquity.Amount(),
+			InsuranceAsked: c.InsuranceAsked, PoliciesBound: c.PoliciesBound, PremiumWritten: c.PremiumWritten.Amount(),
+			SumInsuredBound: c.SumInsuredBound.Amount(), ClaimsPaid: c.ClaimsPaid.Amount(),
 		}
 		switch c.Dim {
 		case DimTotal:

@@ -8,7 +8,6 @@ package timeline
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,32 +18,13 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
-	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
-	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 // Name is the projection's name.
 const Name = "timeline"
 
-const schema = "timeline.v1"
-
-// kinds are the event types with entries, by the index entries keep;
-// appending is safe, any other change changes the schema.
-func kinds() []string {
-	return []string{
-		applicationsapi.CompanyRegistered{}.EventType(), applicationsapi.CompanyProfileUpdated{}.EventType(),
-		applicationsapi.CompanyStageChanged{}.EventType(), applicationsapi.PatentAdded{}.EventType(),
-		applicationsapi.ApplicationDrafted{}.EventType(), applicationsapi.ApplicationUpdated{}.EventType(),
-		applicationsapi.ApplicationSubmitted{}.EventType(), applicationsapi.ApplicationMatched{}.EventType(),
-		applicationsapi.ApplicationUnderReview{}.EventType(), applicationsapi.ApplicationFunded{}.EventType(),
-		applicationsapi.ApplicationWithdrawn{}.EventType(), applicationsapi.ApplicationRejected{}.EventType(),
-		applicationsapi.ApplicationExpired{}.EventType(),
-		matchingapi.DealSourced{}.EventType(), matchingapi.DealAdvanced{}.EventType(), matchingapi.DealPassed{}.EventType(),
-		matchingapi.TermSheetIssued{}.EventType(), matchingapi.TermSheetAccepted{}.EventType(),
-		matchingapi.TermSheetDeclined{}.EventType(), matchingapi.DealClosed{}.EventType(),
-	}
-}
+const schema = "timeline.v2"
 
 // Entry is one event of a company's timeline, as compact as it can be:
 // the sentence is written when it is read, and it holds no pointers, so
@@ -57,7 +37,7 @@ type Entry struct {
 	Actor  uint32          // index in State.Actors
 	Ref    int32           // index in the company's Strings: application, deal or patent; -1 for none
 	Text   int32           // index in the company's Strings: a name, a step, a reason, funds; -1 for none
-	Kind   uint8           // index in kinds()
+	Kind   uint8           // index in Projection.kinds
 	Stage  uint8           // index in fundbridge.Stages
 	Mask   uint8           // instruments asked for, bits in fundbridge.Instruments order
 }
@@ -129,19 +109,30 @@ type Fund struct {
 	Name string
 }
 
+// Owner is the company a loan deal ("loan_deal:<id>"), an insurance
+// request ("request:<id>") or a policy ("policy:<id>") belongs to.
+type Owner struct {
+	Key      string
+	Company  int32  // index in State.Companies
+	LeadBank string // of a loan deal: the one bank the borrower is shown
+}
+
 // State is the snapshot's content, slices only.
 type State struct {
 	Actors    []fundbridge.Actor
 	Companies []Company
 	Deals     []Deal
 	Funds     []Fund
+	Owners    []Owner
 }
 
 // Projection is the timeline view. Safe for concurrent queries.
 type Projection struct {
 	mu        sync.RWMutex
 	st        State
-	kind      map[string]uint8
+	folds     projections.Folds
+	kinds     []entryKind
+	owners    map[string]int32
 	actors    map[fundbridge.Actor]uint32
 	companies map[string]int32
 	deals     map[string]int32
@@ -150,21 +141,23 @@ type Projection struct {
 
 // New returns an empty timeline view.
 func New() *Projection {
-	p := &Projection{kind: map[string]uint8{}}
-	for i, k := range kinds() {
-		p.kind[k] = uint8(i)
-	}
+	p := &Projection{}
 	p.Reset()
+	projections.On(&p.folds, p.onFundRegistered)
+	p.companyKinds()
+	p.applicationKinds()
+	p.dealKinds()
+	p.loanDealKinds()
+	p.loanKinds()
+	p.insuranceKinds()
 	return p
 }
 
 func (p *Projection) Name() string   { return Name }
 func (p *Projection) Schema() string { return schema }
 
-func (p *Projection) Handles(eventType string) bool {
-	_, ok := p.kind[eventType]
-	return ok || eventType == fundsapi.FundRegistered{}.EventType()
-}
+// Handles reports whether the timeline folds events of this type.
+func (p *Projection) Handles(eventType string) bool { return p.folds.Handles(eventType) }
 
 func (p *Projection) Reset() {
 	p.mu.Lock()
@@ -174,6 +167,7 @@ func (p *Projection) Reset() {
 	p.companies = map[string]int32{}
 	p.deals = map[string]int32{}
 	p.funds = map[string]int32{}
+	p.owners = map[string]int32{}
 }
 
 func (p *Projection) actor(a fundbridge.Actor) uint32 {
@@ -220,29 +214,45 @@ func instrumentMask(is []fundbridge.Instrument) (uint8, error) {
 func (p *Projection) Apply(e events.Event, payload any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if v, ok := payload.(fundsapi.FundRegistered); ok {
-		if v.FundID == "" {
-			return fmt.Errorf("fund registered without an ID")
+	return p.folds.Apply(e, payload)
+}
+
+// on registers an entry kind: fill folds the event's payload into a new
+// entry and returns the company it belongs to; render writes the entry's
+// sentence when it is read. Kinds are numbered in the order registered:
+// appending is safe, any other change changes the schema.
+func on[T events.Payload](p *Projection, fill func(*draft, T) (*Company, error), render func(*line)) {
+	var zero T
+	kind := uint8(len(p.kinds))
+	p.kinds = append(p.kinds, entryKind{typ: zero.EventType(), render: render})
+	projections.On(&p.folds, func(e events.Event, v T) error {
+		en := draft{Entry: Entry{At: e.RecordedAt.UnixNano(), Pos: e.Position, Kind: kind}}
+		c, err := fill(&en, v)
+		if err != nil {
+			return err
 		}
-		if i, ok := p.funds[v.FundID]; ok {
-			p.st.Funds[i].Name = v.Name
-			return nil
-		}
-		p.funds[v.FundID] = int32(len(p.st.Funds))
-		p.st.Funds = append(p.st.Funds, Fund{ID: v.FundID, Name: v.Name})
+		en.Ref, en.Text, en.Actor = c.str(en.ref), c.str(en.text), p.companyActor(c, e.Actor)
+		c.Entries = append(c.Entries, en.Entry)
+		return nil
+	})
+}
+
+// entryKind is one event type with entries and how they read.
+type entryKind struct {
+	typ    string
+	render func(*line)
+}
+
+func (p *Projection) onFundRegistered(_ events.Event, v fundsapi.FundRegistered) error {
+	if v.FundID == "" {
+		return fmt.Errorf("fund registered without an ID")
+	}
+	if i, ok := p.funds[v.FundID]; ok {
+		p.st.Funds[i].Name = v.Name
 		return nil
 	}
-	kind, ok := p.kind[e.Type]
-	if !ok {
-		return fmt.Errorf("unexpected event type %s", e.Type)
-	}
-	en := draft{Entry: Entry{At: e.RecordedAt.UnixNano(), Pos: e.Position, Kind: kind}}
-	c, err := p.entry(&en, payload)
-	if err != nil {
-		return err
-	}
-	en.Ref, en.Text, en.Actor = c.str(en.ref), c.str(en.text), p.companyActor(c, e.Actor)
-	c.Entries = append(c.Entries, en.Entry)
+	p.funds[v.FundID] = int32(len(p.st.Funds))
+	p.st.Funds = append(p.st.Funds, Fund{ID: v.FundID, Name: v.Name})
 	return nil
 }
 
@@ -258,177 +268,56 @@ func (p *Projection) companyActor(c *Company, a fundbridge.Actor) uint32 {
 	return i
 }
 
-// entry fills in the event's details and returns the company it belongs to.
-func (p *Projection) entry(en *draft, payload any) (*Company, error) {
-	// slice handles the events that carry one: stage, company and the
-	// application they concern.
-	slice := func(s applicationsapi.Slice, appID string) (*Company, error) {
-		c, _, err := p.company(s.CompanyID)
-		if err != nil {
-			return nil, err
-		}
-		if en.Stage, err = stageIndex(s.Stage); err != nil {
-			return nil, err
-		}
-		if appID == "" {
-			return nil, fmt.Errorf("application event without an application ID")
-		}
-		en.ref = appID
-		return c, nil
-	}
-	amount := func(a money.Amount) (err error) {
-		en.Amount, err = projections.ToFen("amount", a)
-		return err
-	}
-	switch v := payload.(type) {
-	case applicationsapi.CompanyRegistered:
-		c, _, err := p.company(v.CompanyID)
-		if err != nil {
-			return nil, err
-		}
-		if c.Stage, err = stageIndex(v.Stage); err != nil {
-			return nil, err
-		}
-		c.Name, en.Stage = v.Name, c.Stage
-		en.text = fmt.Sprintf("%s (%s/%s, %s)", v.Name, v.Layer, v.Sector, v.City)
-		return c, nil
-	case applicationsapi.CompanyProfileUpdated:
-		c, _, err := p.company(v.CompanyID)
-		if err != nil {
-			return nil, err
-		}
-		c.Name, en.Stage, en.text = v.Name, c.Stage, v.Name
-		return c, nil
-	case applicationsapi.CompanyStageChanged:
-		c, _, err := p.company(v.CompanyID)
-		if err != nil {
-			return nil, err
-		}
-		if c.Stage, err = stageIndex(v.To); err != nil {
-			return nil, err
-		}
-		en.Stage, en.text = c.Stage, string(v.From)
-		return c, nil
-	case applicationsapi.PatentAdded:
-		c, _, err := p.company(v.CompanyID)
-		if err != nil {
-			return nil, err
-		}
-		en.Stage, en.ref, en.text = c.Stage, v.Number, fmt.Sprintf("%s patent %s: %s", v.Kind, v.Number, v.Title)
-		return c, nil
-	case applicationsapi.ApplicationDrafted:
-		return p.terms(en, slice, v.Slice, v.ApplicationID, v.ApplicationTerms, amount)
-	case applicationsapi.ApplicationUpdated:
-		return p.terms(en, slice, v.Slice, v.ApplicationID, v.ApplicationTerms, amount)
-	case applicationsapi.ApplicationSubmitted:
-		return p.terms(en, slice, v.Slice, v.ApplicationID, v.ApplicationTerms, amount)
-	case applicationsapi.ApplicationMatched:
-		en.text = strings.Join(v.FundIDs, ",")
-		return slice(v.Slice, v.ApplicationID)
-	case applicationsapi.ApplicationUnderReview:
-		en.text = v.FundID
-		return slice(v.Slice, v.ApplicationID)
-	case applicationsapi.ApplicationFunded:
-		mask, err := instrumentMask([]fundbridge.Instrument{v.Instrument})
-		if err != nil {
-			return nil, err
-		}
-		if err := amount(v.Amount); err != nil {
-			return nil, err
-		}
-		en.Mask, en.text = mask, v.FundID
-		return slice(v.Slice, v.ApplicationID)
-	case applicationsapi.ApplicationWithdrawn:
-		en.text = v.Reason
-		return slice(v.Slice, v.ApplicationID)
-	case applicationsapi.ApplicationRejected:
-		en.text = v.Reason
-		return slice(v.Slice, v.ApplicationID)
-	case applicationsapi.ApplicationExpired:
-		return slice(v.Slice, v.ApplicationID)
-	case matchingapi.DealSourced:
-		if v.DealID == "" || v.FundID == "" {
-			return nil, fmt.Errorf("deal sourced without a deal or fund ID")
-		}
-		if _, dup := p.deals[v.DealID]; dup {
-			return nil, fmt.Errorf("deal %s sourced twice", v.DealID)
-		}
-		c, ci, err := p.company(v.CompanyID)
-		if err != nil {
-			return nil, err
-		}
-		if en.Stage, err = stageIndex(v.Stage); err != nil {
-			return nil, err
-		}
-		p.deals[v.DealID] = int32(len(p.st.Deals))
-		d := Deal{ID: v.DealID, Company: ci, Fund: v.FundID, Application: v.ApplicationID}
-		p.st.Deals = append(p.st.Deals, d)
-		en.ref, en.text = d.ID, strconv.Itoa(v.Score)
-		return c, nil
-	case matchingapi.DealAdvanced:
-		c, err := p.deal(en, v.DealID)
-		en.text = string(v.To)
-		return c, err
-	case matchingapi.DealPassed:
-		c, err := p.deal(en, v.DealID)
-		en.text = string(v.Step) + ": " + v.Reason
-		return c, err
-	case matchingapi.TermSheetIssued:
-		c, err := p.deal(en, v.DealID)
-		if err != nil {
-			return nil, err
-		}
-		if err := amount(v.Amount); err != nil {
-			return nil, err
-		}
-		if en.Extra, err = projections.ToFen("pre-money valuation", v.PreMoney); err != nil {
-			return nil, err
-		}
-		en.text = percent(v.Ownership)
-		return c, nil
-	case matchingapi.TermSheetAccepted:
-		return p.deal(en, v.DealID)
-	case matchingapi.TermSheetDeclined:
-		c, err := p.deal(en, v.DealID)
-		en.text = v.Reason
-		return c, err
-	case matchingapi.DealClosed:
-		c, err := p.deal(en, v.DealID)
-		if err != nil {
-			return nil, err
-		}
-		if err := amount(v.Amount); err != nil {
-			return nil, err
-		}
-		en.text = percent(v.Ownership)
-		return c, nil
-	}
-	return nil, fmt.Errorf("unexpected payload %T", payload)
-}
-
-func (p *Projection) terms(en *draft, slice func(applicationsapi.Slice, string) (*Company, error), s applicationsapi.Slice, id string, t applicationsapi.ApplicationTerms, amount func(money.Amount) error) (*Company, error) {
-	mask, err := instrumentMask(t.Instruments)
+// current places an entry on the company at its current stage.
+func (p *Projection) current(en *draft, companyID string) (*Company, error) {
+	c, _, err := p.company(companyID)
 	if err != nil {
 		return nil, err
 	}
-	if err := amount(t.AmountRequested); err != nil {
-		return nil, err
-	}
-	en.Mask = mask
-	return slice(s, id)
+	en.Stage = c.Stage
+	return c, nil
 }
 
-// deal places a deal event: on the deal's company, at the company's
-// current stage.
-func (p *Projection) deal(en *draft, id string) (*Company, error) {
-	i, ok := p.deals[id]
-	if !ok {
-		return nil, fmt.Errorf("deal %q was never sourced", id)
+// owned records that key (a loan deal, an insurance request or policy)
+// belongs to the company, so later events naming only the key find it.
+func (p *Projection) owned(key, companyID string) error {
+	if _, dup := p.owners[key]; dup {
+		return fmt.Errorf("%s announced twice", key)
 	}
-	d := p.st.Deals[i]
-	c := &p.st.Companies[d.Company]
-	en.ref, en.Stage = d.ID, c.Stage
+	_, ci, err := p.company(companyID)
+	if err != nil {
+		return err
+	}
+	p.owners[key] = int32(len(p.st.Owners))
+	p.st.Owners = append(p.st.Owners, Owner{Key: key, Company: ci})
+	return nil
+}
+
+// leadBank is the lead bank of a loan deal.
+func (p *Projection) leadBank(key string) string {
+	if i, ok := p.owners[key]; ok {
+		return p.st.Owners[i].LeadBank
+	}
+	return ""
+}
+
+// owner places an entry on the company key belongs to, at its current
+// stage, with ref as the entry's reference.
+func (p *Projection) owner(en *draft, key, ref string) (*Company, error) {
+	i, ok := p.owners[key]
+	if !ok {
+		return nil, fmt.Errorf("%s was never announced", key)
+	}
+	c := &p.st.Companies[p.st.Owners[i].Company]
+	en.ref, en.Stage = ref, c.Stage
 	return c, nil
+}
+
+// amountOf sets the entry's amount.
+func amountOf(en *draft, a money.Amount) error {
+	var err error
+	en.Amount, err = projections.ToFen("amount", a)
+	return err
 }
 
 func percent(fraction decimal.Decimal) string {
@@ -443,7 +332,7 @@ func (p *Projection) MarshalState() ([]byte, error) { return p.Freeze()() }
 // never change, so their headers suffice.
 func (p *Projection) Freeze() func() ([]byte, error) {
 	p.mu.RLock()
-	st := State{Actors: p.st.Actors, Companies: slices.Clone(p.st.Companies), Deals: p.st.Deals, Funds: slices.Clone(p.st.Funds)}
+	st := State{Actors: p.st.Actors, Companies: slices.Clone(p.st.Companies), Deals: p.st.Deals, Funds: slices.Clone(p.st.Funds), Owners: p.st.Owners}
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
 		return projections.EncodeState(Name, &st)
@@ -468,9 +357,13 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	for i, f := range st.Funds {
 		fs[f.ID] = int32(i)
 	}
+	owners := make(map[string]int32, len(st.Owners))
+	for i, o := range st.Owners {
+		owners[o.Key] = int32(i)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.st, p.actors, p.companies, p.deals, p.funds = st, actors, companies, deals, fs
+	p.st, p.actors, p.companies, p.deals, p.funds, p.owners = st, actors, companies, deals, fs, owners
 	return nil
 }
 
@@ -480,14 +373,16 @@ type EntryView struct {
 	Position      uint64           `json:"position"`
 	Type          string           `json:"type"`
 	Stage         fundbridge.Stage `json:"stage"`
-	ActorUser     string           `json:"actor_user"`
+	ActorUser     string           `json:"actor_user" jsonschema_description:"Who did it; empty for a step of a loan-plus-equity deal taken by a bank other than the lead, whose name the borrower is not shown."`
 	ActorRole     fundbridge.Role  `json:"actor_role"`
 	ActorOrg      string           `json:"actor_org,omitempty"`
 	Summary       string           `json:"summary"`
 	ApplicationID string           `json:"application_id,omitempty"`
-	DealID        string           `json:"deal_id,omitempty"`
+	DealID        string           `json:"deal_id,omitempty" jsonschema_description:"A screening deal (deal.*) or a loan-plus-equity deal and its loan (loan_deal.*, loan.*)."`
 	FundID        string           `json:"fund_id,omitempty"`
-	Amount        *money.Amount    `json:"amount,omitempty"`
+	RequestID     string           `json:"request_id,omitempty" jsonschema_description:"The insurance request of an insurance.* entry."`
+	PolicyID      string           `json:"policy_id,omitempty" jsonschema_description:"The policy of a policy.* or claim.* entry."`
+	Amount        *money.Amount    `json:"amount,omitempty" jsonschema_description:"The entry's amount: requested, offered, funded, lent, repaid, insured, premium or claimed."`
 }
 
 // CompanyView heads a timeline.
@@ -497,9 +392,11 @@ type CompanyView struct {
 	Stage fundbridge.Stage `json:"stage"`
 }
 
-// Timeline returns the company's timeline, oldest first; false if the log
-// never mentioned the company.
-func (p *Projection) Timeline(companyID string) (CompanyView, []EntryView, bool) {
+// Timeline returns the company's timeline, oldest first, as of an instant
+// (zero: everything): the entries recorded up to it, the company at the
+// stage of the last of them. False if the log never mentioned the company
+// (by then).
+func (p *Projection) Timeline(companyID string, asOf time.Time) (CompanyView, []EntryView, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	i, ok := p.companies[companyID]
@@ -507,12 +404,27 @@ func (p *Projection) Timeline(companyID string) (CompanyView, []EntryView, bool)
 		return CompanyView{}, nil, false
 	}
 	c := &p.st.Companies[i]
-	kinds := kinds()
-	out := make([]EntryView, len(c.Entries))
-	for j := range c.Entries {
-		out[j] = p.view(c, &c.Entries[j], kinds)
+	entries, stage := c.Entries, c.Stage
+	if !asOf.IsZero() {
+		until := asOf.UnixNano()
+		// Log order, not a sort by time: clocks of two instances may
+		// disagree a little, so every entry is looked at.
+		var kept []Entry
+		for _, e := range entries {
+			if e.At <= until {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			return CompanyView{}, nil, false
+		}
+		entries, stage = kept, kept[len(kept)-1].Stage
 	}
-	return CompanyView{ID: c.ID, Name: c.Name, Stage: fundbridge.Stages[c.Stage]}, out, true
+	out := make([]EntryView, len(entries))
+	for j := range entries {
+		out[j] = p.view(c, &entries[j])
+	}
+	return CompanyView{ID: c.ID, Name: c.Name, Stage: fundbridge.Stages[stage]}, out, true
 }
 
 func (p *Projection) fundName(id string) string {
@@ -532,84 +444,62 @@ func instruments(mask uint8) string {
 	return strings.Join(names, ", ")
 }
 
+// line is an entry being rendered.
+type line struct {
+	p         *Projection
+	v         *EntryView
+	en        *Entry
+	ref, text string
+	deal      Deal // of a screening deal's entry
+}
+
+// amount shows the entry's amount and returns it.
+func (l *line) amount() money.Amount {
+	a := l.en.Amount.Amount()
+	l.v.Amount = &a
+	return a
+}
+
+func (l *line) human() string { return projections.Human(l.amount()) }
+
 // view renders an entry of c; the caller holds the read lock.
-func (p *Projection) view(c *Company, en *Entry, kinds []string) EntryView {
+func (p *Projection) view(c *Company, en *Entry) EntryView {
 	a := p.st.Actors[en.Actor]
-	var ref, text string
+	l := line{p: p, en: en}
 	if en.Ref >= 0 {
-		ref = c.Strings[en.Ref]
+		l.ref = c.Strings[en.Ref]
 	}
 	if en.Text >= 0 {
-		text = c.Strings[en.Text]
+		l.text = c.Strings[en.Text]
 	}
+	k := p.kinds[en.Kind]
 	v := EntryView{
-		At: time.Unix(0, en.At).UTC(), Position: en.Pos, Type: kinds[en.Kind], Stage: fundbridge.Stages[en.Stage],
+		At: time.Unix(0, en.At).UTC(), Position: en.Pos, Type: k.typ, Stage: fundbridge.Stages[en.Stage],
 		ActorUser: a.UserID, ActorRole: a.Role, ActorOrg: a.OrgID,
 	}
-	amount := en.Amount.Amount()
-	withAmount := func() { v.Amount = &amount }
-	var deal Deal
-	if i, ok := p.deals[ref]; ok && strings.HasPrefix(v.Type, "deal.") {
-		deal = p.st.Deals[i]
-		v.DealID, v.FundID, v.ApplicationID = deal.ID, deal.Fund, deal.Application
-	} else if strings.HasPrefix(v.Type, "application.") {
-		v.ApplicationID = ref
-	}
-	switch v.Type {
-	case applicationsapi.CompanyRegistered{}.EventType():
-		v.Summary = fmt.Sprintf("Registered %s at the %s stage", text, v.Stage)
-	case applicationsapi.CompanyProfileUpdated{}.EventType():
-		v.Summary = "Updated the company profile of " + text
-	case applicationsapi.CompanyStageChanged{}.EventType():
-		v.Summary = fmt.Sprintf("Moved from the %s stage to %s", text, v.Stage)
-	case applicationsapi.PatentAdded{}.EventType():
-		v.Summary = "Added " + text
-	case applicationsapi.ApplicationDrafted{}.EventType():
-		withAmount()
-		v.Summary = fmt.Sprintf("Drafted an application for %s: %s", projections.Human(amount), instruments(en.Mask))
-	case applicationsapi.ApplicationUpdated{}.EventType():
-		withAmount()
-		v.Summary = fmt.Sprintf("Updated the draft to %s: %s", projections.Human(amount), instruments(en.Mask))
-	case applicationsapi.ApplicationSubmitted{}.EventType():
-		withAmount()
-		v.Summary = fmt.Sprintf("Applied for %s: %s", projections.Human(amount), instruments(en.Mask))
-	case applicationsapi.ApplicationMatched{}.EventType():
-		ids := strings.Split(text, ",")
-		names := make([]string, len(ids))
-		for i, id := range ids {
-			names[i] = p.fundName(id)
+	l.v = &v
+	prefix, _, _ := strings.Cut(v.Type, ".")
+	switch prefix {
+	case "deal":
+		if i, ok := p.deals[l.ref]; ok {
+			l.deal = p.st.Deals[i]
+			v.DealID, v.FundID, v.ApplicationID = l.deal.ID, l.deal.Fund, l.deal.Application
 		}
-		v.Summary = fmt.Sprintf("Matched to %d fund(s): %s", len(ids), strings.Join(names, ", "))
-	case applicationsapi.ApplicationUnderReview{}.EventType():
-		v.FundID = text
-		v.Summary = "Under review by " + p.fundName(text)
-	case applicationsapi.ApplicationFunded{}.EventType():
-		withAmount()
-		v.FundID = text
-		v.Summary = fmt.Sprintf("Funded %s by %s (%s)", projections.Human(amount), p.fundName(text), instruments(en.Mask))
-	case applicationsapi.ApplicationWithdrawn{}.EventType():
-		v.Summary = withReason("Withdrew the application", text)
-	case applicationsapi.ApplicationRejected{}.EventType():
-		v.Summary = withReason("Application rejected", text)
-	case applicationsapi.ApplicationExpired{}.EventType():
-		v.Summary = "Application expired without review"
-	case matchingapi.DealSourced{}.EventType():
-		v.Summary = fmt.Sprintf("%s opened a deal (match score %s)", p.fundName(deal.Fund), text)
-	case matchingapi.DealAdvanced{}.EventType():
-		v.Summary = fmt.Sprintf("%s moved the deal to %s", p.fundName(deal.Fund), text)
-	case matchingapi.DealPassed{}.EventType():
-		v.Summary = fmt.Sprintf("%s passed at %s", p.fundName(deal.Fund), text)
-	case matchingapi.TermSheetIssued{}.EventType():
-		withAmount()
-		v.Summary = fmt.Sprintf("%s issued a term sheet: %s at %s pre-money for %s", p.fundName(deal.Fund), projections.Human(amount), projections.Human(en.Extra.Amount()), text)
-	case matchingapi.TermSheetAccepted{}.EventType():
-		v.Summary = "Accepted the term sheet of " + p.fundName(deal.Fund)
-	case matchingapi.TermSheetDeclined{}.EventType():
-		v.Summary = withReason("Declined the term sheet of "+p.fundName(deal.Fund), text)
-	case matchingapi.DealClosed{}.EventType():
-		withAmount()
-		v.Summary = fmt.Sprintf("%s closed the deal: %s for %s", p.fundName(deal.Fund), projections.Human(amount), text)
+	case "application":
+		v.ApplicationID = l.ref
+	case "loan_deal", "loan":
+		v.DealID = l.ref
+		// The borrower sees its deal without the other banks' names
+		// (the lead's is on the deal): a step a bank took shows its role only.
+		if a.Role == fundbridge.RoleBank && a.OrgID != p.leadBank("loan_deal:"+l.ref) {
+			v.ActorUser, v.ActorOrg = "", ""
+		}
+	case "insurance":
+		v.RequestID = l.ref
+	case "policy", "claim":
+		v.PolicyID = l.ref
 	}
+	k.render(&l)
 	return v
 }
 

@@ -45,7 +45,7 @@ func TestTimeline(t *testing.T) {
 	must(manager, matchingapi.DealClosed{DealID: "f1_a1", FundID: "f1", ApplicationID: "a1", CompanyID: "c1", Amount: money.MustParse("4000000.00"), Ownership: decimal.RequireFromString("0.2")})
 	must(founder, applicationsapi.ApplicationFunded{ApplicationID: "a1", DealID: "f1_a1", FundID: "f1", Instrument: fundbridge.InstrumentEquity, Amount: money.MustParse("4000000.00"), Slice: startup})
 
-	company, entries, ok := p.Timeline("c1")
+	company, entries, ok := p.Timeline("c1", time.Time{})
 	if !ok || company.Name != "Deep AI" || company.Stage != fundbridge.StageStartup || len(entries) != 8 {
 		t.Fatalf("company %+v with %d entries", company, len(entries))
 	}
@@ -77,7 +77,14 @@ func TestTimeline(t *testing.T) {
 	if d := entries[4]; d.DealID != "f1_a1" || d.FundID != "f1" || d.ApplicationID != "a1" || d.Position != 6 {
 		t.Errorf("deal entry %+v", d)
 	}
-	if _, _, ok := p.Timeline("nobody"); ok {
+	// As of before the stage changed: the first two entries, at seed.
+	if early, es, ok := p.Timeline("c1", time.Unix(3, 0)); !ok || len(es) != 2 || early.Stage != fundbridge.StageSeed {
+		t.Errorf("as of position 3: %+v with %d entries", early, len(es))
+	}
+	if _, _, ok := p.Timeline("c1", time.Unix(1, 0)); ok {
+		t.Error("a timeline as of before the company existed")
+	}
+	if _, _, ok := p.Timeline("nobody", time.Time{}); ok {
 		t.Error("a timeline for a company never seen")
 	}
 	for name, bad := range map[string]events.Payload{

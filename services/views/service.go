@@ -1,7 +1,8 @@
 // Package views is the query service of the read projections: the
-// lifecycle-stage funnel, company timelines, the market overview and
-// fund deal boards, folded from the whole log by one projections.Runner,
-// kept on local disk between restarts, and answered over NATS.
+// lifecycle-stage funnel, company timelines, the market overview, fund
+// deal boards, banks' and insurers' books and subsidy budgets, folded
+// from the whole log by one projections.Runner, kept on local disk
+// between restarts, and answered over NATS.
 package views
 
 import (
@@ -15,7 +16,9 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/projections/bankbook"
 	"github.com/fundbridge/fundbridge/projections/dealboard"
+	"github.com/fundbridge/fundbridge/projections/insurancebook"
 	"github.com/fundbridge/fundbridge/projections/lifecycle"
 	"github.com/fundbridge/fundbridge/projections/market"
 	"github.com/fundbridge/fundbridge/projections/timeline"
@@ -28,46 +31,64 @@ const Name = viewsapi.Name
 
 // Service answers queries from the projections it runs.
 type Service struct {
-	runner    *projections.Runner
-	lifecycle *lifecycle.Projection
-	timeline  *timeline.Projection
-	market    *market.Projection
-	dealboard *dealboard.Projection
-	log       *slog.Logger
-	store     events.Store
+	runner        *projections.Runner
+	lifecycle     *lifecycle.Projection
+	timeline      *timeline.Projection
+	market        *market.Projection
+	dealboard     *dealboard.Projection
+	bankbook      *bankbook.Projection
+	insurancebook *insurancebook.Projection
+	log           *slog.Logger
+	now           func() time.Time
+	store         events.Store
+	registry      *events.Registry
+	asOfSlots     chan struct{} // "as of" folds running
 
 	runCtx     atomic.Pointer[context.Context] // Run's, for rebuilds asked over the bus
 	rebuilding atomic.Bool
 }
 
 // Option configures a Service.
-type Option func(*projections.RunnerOptions)
+type Option func(*config)
+
+type config struct {
+	runner projections.RunnerOptions
+	now    func() time.Time
+}
 
 // WithLogger logs to l.
-func WithLogger(l *slog.Logger) Option { return func(o *projections.RunnerOptions) { o.Logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.runner.Logger = l } }
 
 // WithSaving saves each projection's snapshot after every events applied,
 // or interval after the last save if anything changed.
 func WithSaving(every uint64, interval time.Duration) Option {
-	return func(o *projections.RunnerOptions) { o.SaveEvery, o.SaveInterval = every, interval }
+	return func(c *config) { c.runner.SaveEvery, c.runner.SaveInterval = every, interval }
 }
 
+// WithClock reads the time from now: the day a bank's dues and arrears
+// are counted on.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
 // New returns the service over store. The registry must hold the event
-// types of the applications, funds and matching services; dir keeps the
+// types of the applications, funds and matching services (and of deals
+// and insurance for their views); dir keeps the
 // projections' snapshots ("" keeps none: every start folds the log).
 func New(store events.Store, registry *events.Registry, dir string, opts ...Option) *Service {
-	ro := projections.RunnerOptions{Dir: dir}
+	cfg := config{runner: projections.RunnerOptions{Dir: dir}, now: time.Now}
 	for _, o := range opts {
-		o(&ro)
+		o(&cfg)
 	}
+	ro := cfg.runner
 	if ro.Logger == nil {
 		ro.Logger = slog.Default()
 	}
 	s := &Service{
 		lifecycle: lifecycle.New(), timeline: timeline.New(), market: market.New(), dealboard: dealboard.New(),
-		log: ro.Logger.With("service", Name), store: store,
+		bankbook: bankbook.New(), insurancebook: insurancebook.New(),
+		log: ro.Logger.With("service", Name), store: store, now: cfg.now,
+		registry: registry, asOfSlots: make(chan struct{}, asOfFolds),
 	}
-	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard)
+	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard, s.bankbook, s.insurancebook)
 	return s
 }
 
@@ -89,7 +110,7 @@ func (s *Service) Status() []projections.Status { return s.runner.Status() }
 
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
-	return svc.Service{Name: Name, Logger: s.log, Description: "Read views folded from the whole log: lifecycle stages, market, timelines, deal boards",
+	return svc.Service{Name: Name, Logger: s.log, Description: "Read views folded from the whole log: lifecycle stages, market, timelines, deal boards, banks' and insurers' books, subsidy budgets",
 		Operations: svc.Operations(
 			svc.Handle(viewsapi.LifecycleStagesEndpoint, s.lifecycleStages),
 			svc.Handle(viewsapi.MarketOverviewEndpoint, s.marketOverview),
@@ -97,6 +118,9 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(viewsapi.RebuildEndpoint, s.rebuild),
 			svc.Handle(viewsapi.CompanyTimelineEndpoint, s.companyTimeline),
 			svc.Handle(viewsapi.DealBoardEndpoint, s.dealBoard),
+			svc.Handle(viewsapi.BankBookEndpoint, s.bankBook),
+			svc.Handle(viewsapi.InsurerBookEndpoint, s.insurerBook),
+			svc.Handle(viewsapi.SubsidyProgrammesEndpoint, s.subsidyProgrammes),
 		)}
 }
 
@@ -124,7 +148,15 @@ func (s *Service) marketOverview(ctx context.Context, _ *svc.Request, q viewsapi
 		return svc.Result[viewsapi.MarketResult]{}, err
 	}
 	position := s.runner.Position(market.Name)
-	return svc.Result[viewsapi.MarketResult]{Value: viewsapi.MarketResult{Items: s.market.Overview(), Position: position}}, nil
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.MarketResult]{}, err
+	}
+	mk, err := viewAsOf(ctx, s, s.market, market.New, asOf)
+	if err != nil {
+		return svc.Result[viewsapi.MarketResult]{}, err
+	}
+	return svc.Result[viewsapi.MarketResult]{Value: viewsapi.MarketResult{Items: mk.Overview(), Position: position}}, nil
 }
 
 func (s *Service) companyTimeline(ctx context.Context, req *svc.Request, q viewsapi.TimelineQuery) (svc.Result[viewsapi.TimelineResult], error) {
@@ -137,7 +169,11 @@ func (s *Service) companyTimeline(ctx context.Context, req *svc.Request, q views
 		return svc.Result[viewsapi.TimelineResult]{}, err
 	}
 	position := s.runner.Position(timeline.Name)
-	company, entries, ok := s.timeline.Timeline(q.CompanyID)
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.TimelineResult]{}, err
+	}
+	company, entries, ok := s.timeline.Timeline(q.CompanyID, asOf)
 	if !ok {
 		return svc.Result[viewsapi.TimelineResult]{}, notFound
 	}
@@ -151,11 +187,19 @@ func (s *Service) dealBoard(ctx context.Context, req *svc.Request, q viewsapi.De
 	}
 	position := s.runner.Position(dealboard.Name)
 	notFound := fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
+	asOf, err := projections.ParseAsOf("as_of", q.AsOf)
+	if err != nil {
+		return svc.Result[viewsapi.DealBoardResult]{}, err
+	}
+	boards, err := viewAsOf(ctx, s, s.dealboard, dealboard.New, asOf)
+	if err != nil {
+		return svc.Result[viewsapi.DealBoardResult]{}, err
+	}
 	manager, ok := s.dealboard.Manager(q.FundID)
 	if !ok || actor.Role == fundbridge.RoleFundManager && (actor.OrgID == "" || actor.OrgID != manager) {
 		return svc.Result[viewsapi.DealBoardResult]{}, notFound // someone else's fund: do not tell whether it exists
 	}
-	board, ok := s.dealboard.Board(q.FundID)
+	board, ok := boards.Board(q.FundID)
 	if !ok {
 		return svc.Result[viewsapi.DealBoardResult]{}, notFound
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/projections/sim"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
+	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/views"
 	"github.com/fundbridge/fundbridge/services/views/viewsapi"
@@ -28,11 +30,14 @@ type fixture struct {
 	svc    *views.Service
 	client *svc.Client
 	head   uint64
+	stop   func() // stops the service and waits for it (also at cleanup)
 }
 
 func registry() *events.Registry {
 	r := events.NewRegistry()
 	sim.Register(r)
+	dealsapi.Register(r)
+	insuranceapi.Register(r)
 	return r
 }
 
@@ -44,17 +49,30 @@ func setUp(t *testing.T) *fixture {
 	if _, err := sim.Write(ctx, env.Store, sim.Config{Seed: 11, Companies: 12, Funds: 6}); err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, env, t.TempDir())
+}
+
+// serve runs the views service over env's log, its snapshots in dir,
+// until the test ends or the returned fixture's stop is called.
+func serve(t *testing.T, env *testenv.Env, dir string, opts ...views.Option) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	head, err := env.Store.Head(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := views.New(env.Store, registry(), t.TempDir(), views.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := views.New(env.Store, registry(), dir, append([]views.Option{views.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	runCtx, cancel := context.WithCancel(ctx)
 	ran := make(chan error, 1)
 	served := make(chan error, 1)
 	go func() { ran <- srv.Run(runCtx) }()
 	go func() { served <- svc.Serve(runCtx, env.Conn, srv.Runtime()) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-served; err != nil {
 			t.Errorf("serve: %v", err)
@@ -62,7 +80,8 @@ func setUp(t *testing.T) *fixture {
 		if err := <-ran; err != nil {
 			t.Errorf("run: %v", err)
 		}
-	})
+	}
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		_, err := env.Conn.Request(svc.Subject(views.Name, "status"), []byte("{"), time.Second)
 		if !errors.Is(err, nats.ErrNoResponders) {
@@ -73,7 +92,7 @@ func setUp(t *testing.T) *fixture {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return &fixture{env: env, svc: srv, client: svc.NewClient(env.Conn, 10*time.Second), head: head}
+	return &fixture{env: env, svc: srv, client: svc.NewClient(env.Conn, 10*time.Second), head: head, stop: stop}
 }
 
 func (f *fixture) call(t *testing.T, actor fundbridge.Actor, op string, payload any, out any) error {

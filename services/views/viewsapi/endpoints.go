@@ -32,6 +32,14 @@ var (
 	DealBoardEndpoint = view[DealBoardQuery, DealBoardResult]("deal_board", []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleFundManager},
 		svc.Route{Path: "/views/funds/{fund_id}/board",
 			Summary: "A fund's deal board: pipeline counts per step, recent activity, dry powder (its manager and operators)"})
+	BankBookEndpoint = view[BankBookQuery, BankBookResult]("bank_book", []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleBank},
+		svc.Route{Path: "/views/banks/{bank_id}/book",
+			Summary: "A bank's book: commitments, exposure against both limits, disbursed and outstanding principal, dues in the next 30 days, arrears by days past due, losses and guarantee recovery (the bank and operators)"})
+	InsurerBookEndpoint = view[InsurerBookQuery, InsurerBookResult]("insurer_book", []fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleInsurer},
+		svc.Route{Path: "/views/insurers/{insurer_id}/book",
+			Summary: "An insurer's book by coverage type: requests, quotes open, policies in force, premium written, claims open and paid, loss ratio (the insurer and operators)"})
+	SubsidyProgrammesEndpoint = view[SubsidyProgrammesQuery, SubsidyProgrammesResult]("subsidy_programmes", operators, svc.Route{Path: "/views/subsidy-programmes",
+		Summary: "Every premium subsidy programme's budget: drawn, returned, used and left (operators)"})
 	StatusEndpoint = view[StatusQuery, StatusResult]("status", operators, svc.Route{Path: "/views/status",
 		Summary: "Each projection's checkpoint and state, and the messages quarantined as not commits (operators)"})
 	// RebuildEndpoint is on the bus only: fundbridge projections rebuild.
@@ -40,5 +48,5 @@ var (
 
 // Endpoints lists every endpoint of the service.
 func Endpoints() []svc.Described {
-	return []svc.Described{LifecycleStagesEndpoint, MarketOverviewEndpoint, CompanyTimelineEndpoint, DealBoardEndpoint, StatusEndpoint, RebuildEndpoint}
+	return []svc.Described{LifecycleStagesEndpoint, MarketOverviewEndpoint, CompanyTimelineEndpoint, DealBoardEndpoint, BankBookEndpoint, InsurerBookEndpoint, SubsidyProgrammesEndpoint, StatusEndpoint, RebuildEndpoint}
 }

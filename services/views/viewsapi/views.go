@@ -83,7 +83,14 @@ type LifecycleResult struct {
 
 // MarketQuery asks for the market overview.
 type MarketQuery struct {
+	AsOf  string `json:"as_of,omitempty" jsonschema_description:"The view as it stood by the end of this China day (YYYY-MM-DD) or at this RFC 3339 time: the log folded up to then."`
 	After uint64 `json:"after,omitempty"`
+}
+
+// Validate names every bad field.
+func (q MarketQuery) Validate() error {
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
 
 // MarketResult holds the overview's rows: the total, then each dimension.
@@ -96,6 +103,7 @@ type MarketResult struct {
 // its own company's ID.
 type TimelineQuery struct {
 	CompanyID string `json:"company_id,omitempty"`
+	AsOf      string `json:"as_of,omitempty" jsonschema_description:"Only the entries recorded by the end of this China day (YYYY-MM-DD), or up to and including this RFC 3339 time; the company's stage is then the one it had."`
 	After     uint64 `json:"after,omitempty"`
 }
 
@@ -109,6 +117,7 @@ type TimelineResult struct {
 // DealBoardQuery asks for a fund's deal board.
 type DealBoardQuery struct {
 	FundID string `json:"fund_id"`
+	AsOf   string `json:"as_of,omitempty" jsonschema_description:"The view as it stood by the end of this China day (YYYY-MM-DD) or at this RFC 3339 time: the log folded up to then."`
 	After  uint64 `json:"after,omitempty"`
 }
 
@@ -165,7 +174,8 @@ func (q TimelineQuery) Validate() error {
 	if q.CompanyID == "" {
 		return fundbridge.Invalid("no company", fundbridge.FieldError{Field: "company_id", Reason: "required"})
 	}
-	return nil
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
 
 // Validate names every bad field.
@@ -173,5 +183,6 @@ func (q DealBoardQuery) Validate() error {
 	if q.FundID == "" {
 		return fundbridge.Invalid("no fund", fundbridge.FieldError{Field: "fund_id", Reason: "required"})
 	}
-	return nil
+	_, err := projections.ParseAsOf("as_of", q.AsOf)
+	return err
 }
