@@ -22,6 +22,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/datadir"
+	"github.com/fundbridge/fundbridge/internal/health"
 	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
@@ -74,6 +75,9 @@ func CredentialKeyFile(dataDir string) string {
 type Component struct {
 	Service svc.Service
 	Run     func(ctx context.Context) error // nil if nothing runs beside
+	// Position is the log position the service's views reflect, for
+	// readiness; nil if it keeps none.
+	Position func() uint64
 }
 
 // Builders lists every service of the product but the gateway.
@@ -82,20 +86,20 @@ func Builders() map[string]func(Deps) Component {
 		audit.Name: func(d Deps) Component { return Component{Service: audit.Service(d.Store)} },
 		applications.Name: func(d Deps) Component {
 			s := applications.New(d.Store, d.Registry, applications.WithSnapshots(d.Snapshots), applications.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		matching.Name: func(d Deps) Component {
 			// The closing process's manager runs in this component.
 			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewSystemClient(d.NC, matching.Name, 0)), matching.WithClosingProcess(d.NC), matching.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		views.Name: func(d Deps) Component {
 			s := views.New(d.Store, d.Registry, filepath.Join(d.DataDir, "projections"), views.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		funds.Name: func(d Deps) Component {
 			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		deals.Name: func(d Deps) Component {
 			// The syndication and arrears processes' managers run in this component.
@@ -104,7 +108,7 @@ func Builders() map[string]func(Deps) Component {
 				opts = append(opts, deals.WithClock(d.Clock))
 			}
 			s := deals.New(d.Store, d.Registry, opts...)
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		insurance.Name: func(d Deps) Component {
 			// The policy process's manager (deadlines, guarantee claims) runs in this component.
@@ -114,7 +118,7 @@ func Builders() map[string]func(Deps) Component {
 		},
 		identity.Name: func(d Deps) Component {
 			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC)})
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 	}
 }
@@ -203,6 +207,8 @@ type Options struct {
 	NATSTLS natsauth.TLSFiles
 	// Clock is the deals service's clock (Deps.Clock); tests only.
 	Clock func() time.Time
+	// AwaitOperator keeps /readyz at 503 until BootstrapOperator is done.
+	AwaitOperator bool
 }
 
 // App is the running product.
@@ -227,6 +233,8 @@ type App struct {
 	stop     context.CancelFunc
 	services sync.WaitGroup
 	log      *slog.Logger
+	ready    *health.Readiness
+	operator func() // marks the operator's bootstrap done
 }
 
 // Start starts the embedded NATS server, the store, every service (each on
@@ -235,7 +243,10 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}}
+	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}, ready: health.New(), operator: func() {}}
+	if o.AwaitOperator {
+		a.operator = a.ready.Pending("the operator account")
+	}
 	defer func() {
 		if err != nil {
 			a.Close() // what started so far
@@ -283,6 +294,10 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err := CreateBuckets(ctx, nc, 1); err != nil {
 		return nil, err
 	}
+	head, err := a.Store.Head(ctx) // ready once every view reflects it
+	if err != nil {
+		return nil, err
+	}
 
 	credKey, err := keyfile.LoadOrCreate(CredentialKeyFile(o.DataDir), identity.CredentialKeySize)
 	if err != nil {
@@ -301,6 +316,9 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock})
+		if c.Position != nil {
+			a.ready.CaughtUp(name, head, c.Position)
+		}
 		a.services.Add(1)
 		go func() {
 			defer a.services.Done()
@@ -337,7 +355,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits, Idempotency: idem}).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits, Idempotency: idem, Ready: a.Ready}).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }
@@ -373,6 +391,10 @@ func (a *App) IssueToken(actor fundbridge.Actor) (string, error) {
 	tok, _, err := a.tokens.Issue(actor)
 	return tok, err
 }
+
+// Ready returns nil once every service's views have caught up with the
+// log's head as it was at start and the start-up work is done, or why not.
+func (a *App) Ready() error { return a.ready.Ready() }
 
 // Err reports an HTTP server failure.
 func (a *App) Err() <-chan error { return a.httpErr }
