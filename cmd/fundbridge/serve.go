@@ -13,7 +13,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/events/kurrentdb"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/datadir"
 	"github.com/fundbridge/fundbridge/internal/health"
@@ -62,6 +64,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pprofAddr := f.string("pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")
 	creds := f.stringEnv("creds", "FUNDBRIDGE_NATS_CREDS", "", "NATS credentials of this service: its nkey seed file (<service>.nk) or a JWT .creds file")
 	natsTLS := f.natsTLS("this client, if the server asks for one")
+	storeKind := f.string("store", "jetstream", "event store: jetstream (the NATS cluster) or kurrentdb (--kurrentdb-url); the bus stays NATS either way")
+	kurrentURL := f.string("kurrentdb-url", "", "KurrentDB connection string (esdb:// or kurrentdb://) for --store kurrentdb")
 	healthAddr := f.string("health-addr", "", "serve /healthz and /readyz on this address (e.g. :9090) for probes; off when empty (the gateway also answers them on --http-addr)")
 	operatorEmail := f.string("operator-email", "operator@fundbridge.local", "identity: email of the first operator account, created at start when --operator-password is set")
 	operatorPassword := f.string("operator-password", "", "identity: that account's password (from a secret); readiness waits until the account exists")
@@ -150,7 +154,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	reg := app.NewRegistry()
-	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit})
+	store, err := openStore(ctx, *storeKind, *kurrentURL, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit})
 	if err != nil {
 		return err
 	}
@@ -186,6 +190,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted(), "log_head_at_start", head)
 	return app.RunComponent(ctx, nc, c, log)
+}
+
+// openStore opens the event store the flags name.
+func openStore(ctx context.Context, kind, kurrentURL string, nc *nats.Conn, reg *events.Registry, o jetstream.Options) (events.Store, error) {
+	switch kind {
+	case "jetstream":
+		return jetstream.Open(ctx, nc, reg, o)
+	case "kurrentdb":
+		if kurrentURL == "" {
+			return nil, fmt.Errorf("%w: --store kurrentdb needs --kurrentdb-url (FUNDBRIDGE_KURRENTDB_URL)", errUsage)
+		}
+		return kurrentdb.Open(ctx, kurrentURL, reg)
+	}
+	return nil, fmt.Errorf("%w: --store %q: want jetstream or kurrentdb", errUsage, kind)
 }
 
 // bootstrapOperator creates the first operator through identity (this

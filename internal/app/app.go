@@ -47,7 +47,7 @@ import (
 // Deps is what services are built from. NC is the service's own NATS
 // connection, for the requests it sends to other services.
 type Deps struct {
-	Store      *jetstream.Store
+	Store      events.Store // JetStream, or KurrentDB (serve --store kurrentdb)
 	Snapshots  *jetstream.Snapshots
 	Registry   *events.Registry
 	NC         *nats.Conn
