@@ -14,6 +14,11 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/fundbridge/fundbridge/internal/app"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 )
 
 // Cluster is a three-node NATS cluster with the deploy configuration and
@@ -325,4 +330,17 @@ func WaitHealthy(ctx context.Context, url string, timeout time.Duration) error {
 		}
 	}
 	return fmt.Errorf("not healthy after %s: %w", timeout, last)
+}
+
+// Connect dials the cluster as one of the product's NATS users.
+func (c *Cluster) Connect(user string) (*nats.Conn, error) {
+	opts, err := natsauth.ClientOptions(filepath.Join(c.Auth, user+".nk"), user)
+	if err != nil {
+		return nil, err
+	}
+	tlsOpts, err := natsauth.TLSFiles{CA: filepath.Join(c.Auth, "ca.pem")}.ClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	return app.Connect(c.NATSURLs(), "fundbridge-clustertest-"+user, append(opts, tlsOpts...)...)
 }
