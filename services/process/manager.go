@@ -324,7 +324,7 @@ func (m *Manager[S]) handleOwn(ctx context.Context, id string, e events.Event, s
 // dispatch sends an issued command that has no recorded reply yet, and
 // records the reply with what the process decides on it.
 func (m *Manager[S]) dispatch(ctx context.Context, id string, e events.Event, c CommandIssued) error {
-	in, err := m.Load(ctx, id)
+	in, err := m.loadThrough(ctx, id, e.Version)
 	if err != nil {
 		return err
 	}
@@ -498,6 +498,30 @@ func (m *Manager[S]) Load(ctx context.Context, id string) (Instance[S], error) {
 		m.remember(in)
 	}
 	return in, nil
+}
+
+// loadThrough is Load of an instance known to have reached version: on a
+// replicated stream a read may come from a replica that does not show the
+// newest events yet (found by the fault test: an issued command read as
+// not pending was never sent, and the checkpoint passed it).
+func (m *Manager[S]) loadThrough(ctx context.Context, id string, version uint64) (Instance[S], error) {
+	wait := 2 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in, err := m.Load(ctx, id)
+		if err != nil || in.Version >= version {
+			return in, err
+		}
+		if time.Now().After(deadline) {
+			return in, fmt.Errorf("process %s-%s: load: at version %d, not yet %d", m.def.Name, id, in.Version, version)
+		}
+		select {
+		case <-ctx.Done():
+			return in, context.Cause(ctx)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
 }
 
 // Await waits until the instance has ended and returns it as it ended;
