@@ -247,6 +247,7 @@ func (p *Proc) Start() error {
 	}
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env, cmd.Stdout, cmd.Stderr = p.env, log, log
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return fmt.Errorf("start %s: %w", p.Name, err)

@@ -34,7 +34,8 @@ import (
 // views equal a rebuild from zero.
 //
 // make fault runs it (FUNDBRIDGE_FAULT_TEST=1); FUNDBRIDGE_FAULT_DURATION
-// makes the load longer (default 60s).
+// makes the load longer (default 60s); FUNDBRIDGE_FAULT_DIR keeps the
+// run's files (each process's log) in that directory.
 func TestFault(t *testing.T) {
 	if os.Getenv("FUNDBRIDGE_FAULT_TEST") == "" {
 		t.Skip("runs a NATS cluster and a dozen processes: make fault (FUNDBRIDGE_FAULT_TEST=1)")
@@ -45,7 +46,11 @@ func TestFault(t *testing.T) {
 	}
 	ctx := context.Background()
 	begun := time.Now()
-	c, err := Start(ctx, t.TempDir())
+	dir := os.Getenv("FUNDBRIDGE_FAULT_DIR") // kept, logs and all, to look into a run
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	c, err := Start(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +71,7 @@ func TestFault(t *testing.T) {
 	// The load: workers run scenarios until stop; a scenario under way
 	// finishes (its commands retried until answered), bounded by drain.
 	stop := make(chan struct{})
-	drain, cancelDrain := context.WithTimeout(ctx, duration+4*time.Minute)
+	drain, cancelDrain := context.WithTimeout(ctx, duration+2*time.Minute)
 	defer cancelDrain()
 	closings := make(chan string, 16)
 	var scenarios, completed atomic.Int64

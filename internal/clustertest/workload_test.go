@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,11 +134,13 @@ func (c *client) command(ctx context.Context, e *entry, method, path, token stri
 }
 
 // signIn gets a token, waiting while the user is not yet in identity's
-// view or the cluster does not answer.
+// view or the cluster does not answer. Each refusal counts against the
+// sign-in limits, so it backs off, and waits as long as a 429 says.
 func (c *client) signIn(ctx context.Context, email, password string) (string, error) {
 	var last string
-	for ctx.Err() == nil {
-		status, _, data, err := c.do(ctx, "POST", "/api/v1/auth/token", "", "", map[string]string{"email": email, "password": password})
+	wait := 100 * time.Millisecond
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; {
+		status, hdr, data, err := c.do(ctx, "POST", "/api/v1/auth/token", "", "", map[string]string{"email": email, "password": password})
 		if err == nil && status == 200 {
 			var out struct {
 				AccessToken string `json:"access_token"`
@@ -148,7 +151,12 @@ func (c *client) signIn(ctx context.Context, email, password string) (string, er
 			return out.AccessToken, nil
 		}
 		last = fmt.Sprintf("%d %v %.200s", status, err, data)
-		time.Sleep(200 * time.Millisecond)
+		pause := wait
+		if secs, err := strconv.Atoi(hdr.Get("Retry-After")); err == nil && status == http.StatusTooManyRequests {
+			pause = time.Duration(secs) * time.Second
+		}
+		time.Sleep(pause)
+		wait = min(2*wait, 2*time.Second)
 	}
 	return "", fmt.Errorf("sign in %s: %s", email, last)
 }
