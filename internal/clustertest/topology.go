@@ -26,6 +26,12 @@ const (
 // StartTopology starts every service against c and waits until each is
 // ready.
 func StartTopology(ctx context.Context, c *Cluster) (*Topology, error) {
+	return StartTopologyOf(ctx, c, 2)
+}
+
+// StartTopologyOf is StartTopology with n instances (1 or 2) of
+// applications, matching, deals and the gateway.
+func StartTopologyOf(ctx context.Context, c *Cluster, n int) (*Topology, error) {
 	t := &Topology{Cluster: c, Procs: map[string]*Proc{}}
 	tokenKey := filepath.Join(c.Dir, "gateway", "token.key")
 	credKey := filepath.Join(c.Dir, "identity", "credential.key")
@@ -35,14 +41,16 @@ func StartTopology(ctx context.Context, c *Cluster) (*Topology, error) {
 	}
 	var list []instance
 	for _, s := range []string{"applications", "matching", "deals"} {
-		list = append(list, instance{s + "-1", s, nil}, instance{s + "-2", s, nil})
+		for i := range n {
+			list = append(list, instance{fmt.Sprintf("%s-%d", s, i+1), s, nil})
+		}
 	}
 	list = append(list,
 		instance{"funds", "funds", nil}, instance{"audit", "audit", nil},
 		instance{"identity", "identity", []string{"--credential-key-file", credKey, "--operator-email", OperatorEmail, "--operator-password", OperatorPassword}},
 		instance{"views", "views", []string{"--data-dir", filepath.Join(c.Dir, "views-data")}},
 	)
-	for i := range 2 {
+	for i := range n {
 		port, err := FreePort()
 		if err != nil {
 			return nil, err
