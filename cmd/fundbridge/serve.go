@@ -184,6 +184,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c := build(deps)
 	if c.Position != nil {
 		ready.CaughtUp(name, head, c.Position)
+		c.CaughtUpFirst(head)
 	}
 	if name == identity.Name && *operatorPassword != "" {
 		go bootstrapOperator(ctx, nc, *operatorEmail, *operatorPassword, ready.Pending("the operator account"), log)

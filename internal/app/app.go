@@ -78,6 +78,20 @@ type Component struct {
 	// Position is the log position the service's views reflect, for
 	// readiness; nil if it keeps none.
 	Position func() uint64
+	// ServeFrom, with Position, holds the operations back until the views
+	// reflect this position (the log's head at start): NATS queue groups
+	// do not ask /readyz, and an instance restarted among others must not
+	// answer from views still catching up.
+	ServeFrom uint64
+}
+
+// CaughtUpFirst sets ServeFrom to head, except for the views service,
+// whose queries wait per projection (?after=) and which must answer its
+// status and rebuild even while a projection is behind or stopped.
+func (c *Component) CaughtUpFirst(head uint64) {
+	if c.Service.Name != views.Name {
+		c.ServeFrom = head
+	}
 }
 
 // Builders lists every service of the product but the gateway.
@@ -154,7 +168,17 @@ func RunComponent(ctx context.Context, nc *nats.Conn, c Component, log *slog.Log
 	c.Service.Logger = log
 	errc := make(chan error, 2)
 	n := 1
-	go func() { errc <- svc.Serve(ctx, nc, c.Service) }()
+	go func() {
+		for c.Position != nil && c.Position() < c.ServeFrom {
+			select {
+			case <-ctx.Done():
+				errc <- nil
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		errc <- svc.Serve(ctx, nc, c.Service)
+	}()
 	if c.Run != nil {
 		n++
 		go func() {
@@ -318,6 +342,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock})
 		if c.Position != nil {
 			a.ready.CaughtUp(name, head, c.Position)
+			c.CaughtUpFirst(head)
 		}
 		a.services.Add(1)
 		go func() {

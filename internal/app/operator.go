@@ -34,7 +34,8 @@ func (a *App) BootstrapOperator(ctx context.Context, email, password string, std
 		return identityapi.User{}, err
 	}
 	defer nc.Close()
-	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Identity answers once its views have caught up with the log.
+	bctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	res, err := BootstrapOperatorAs(bctx, nc, natsauth.Admin, email, password)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -73,6 +74,8 @@ type Manager[S any] struct {
 
 	mu    sync.Mutex
 	cache map[string]Instance[S] // folded instances, by id
+
+	holding atomic.Bool // this manager holds the lease and works
 
 	// crash, in tests, says to die at a point as a killed process would:
 	// at once, saving and releasing nothing.
@@ -213,6 +216,11 @@ func Provision(ctx context.Context, js jetstream.JetStream, name string, replica
 	return nil
 }
 
+// Active reports whether this manager holds the lease now: what else must
+// act once per event in the same service may follow it (matching's
+// reactor does), rather than hold a lease of its own.
+func (m *Manager[S]) Active() bool { return m.holding.Load() }
+
 // StreamID is the event stream of the process instance with this id.
 func (m *Manager[S]) StreamID(id string) string { return m.prefix + id }
 
@@ -224,7 +232,9 @@ func (m *Manager[S]) Run(ctx context.Context) error {
 			return nil // ctx ended while standing by
 		}
 		m.log.Info("active")
+		m.holding.Store(true)
 		err := m.active(ctx)
+		m.holding.Store(false)
 		if errors.Is(err, errCrashed) {
 			return err
 		}
