@@ -332,7 +332,13 @@ func compareWithRebuild(t *testing.T, ctx context.Context, top *Topology, c *cli
 			if strings.Contains(p, "?") {
 				sep = "&"
 			}
+			// A views instance just started is ready in itself; the other
+			// NATS nodes learn of its subscriptions a moment later.
 			status, _, data, err := c.do(ctx, "GET", fmt.Sprintf("%s%safter=%d", p, sep, head), operator, "", nil)
+			for deadline := time.Now().Add(10 * time.Second); status == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+				time.Sleep(200 * time.Millisecond)
+				status, _, data, err = c.do(ctx, "GET", fmt.Sprintf("%s%safter=%d", p, sep, head), operator, "", nil)
+			}
 			if err != nil || status != 200 {
 				t.Fatalf("GET %s: %d %v %s", p, status, err, data)
 			}
