@@ -141,7 +141,7 @@ func Start(ctx context.Context, dir string) (_ *Cluster, err error) {
 	}
 	// The admin creates the streams and buckets, R3; until the cluster has
 	// elected its meta leader this is refused, so it is tried again.
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute) // a loaded machine elects slowly
 	for {
 		err := c.Run(ctx, append([]string{"nats", "streams", "--replicas", "3", "--creds", filepath.Join(c.Auth, "admin.nk")}, c.NATSFlags()...)...)
 		if err == nil {
