@@ -71,7 +71,7 @@ func TestFault(t *testing.T) {
 	// The load: workers run scenarios until stop; a scenario under way
 	// finishes (its commands retried until answered), bounded by drain.
 	stop := make(chan struct{})
-	drain, cancelDrain := context.WithTimeout(ctx, duration+2*time.Minute)
+	drain, cancelDrain := context.WithTimeout(ctx, duration+5*time.Minute)
 	defer cancelDrain()
 	closings := make(chan string, 16)
 	var scenarios, completed atomic.Int64
@@ -85,6 +85,9 @@ func TestFault(t *testing.T) {
 				case <-stop:
 					return
 				default:
+				}
+				if drain.Err() != nil {
+					return // past the drain bound: no new scenario (the faults overran it)
 				}
 				scenarios.Add(1)
 				err := m.scenario(drain, cl, n+1, func(deal string) {
