@@ -14,7 +14,7 @@ FUZZ_TARGETS ?= ./money:FuzzParse ./services/funds/fundsapi:FuzzFraction .:FuzzU
 	./services/svc:FuzzDecode ./projections:FuzzFastDecode \
 	./services/deals/dealsapi/loan:FuzzParseRate
 
-.PHONY: run test vet lint race unit fuzz bench build openapi-lint
+.PHONY: run test vet lint race unit fuzz bench build openapi-lint fault
 
 run:
 	$(GO) run ./cmd/fundbridge dev
@@ -22,7 +22,7 @@ run:
 build:
 	$(GO) build -o bin/fundbridge ./cmd/fundbridge
 
-test: vet lint race unit fuzz openapi-lint
+test: vet lint race unit fuzz openapi-lint fault
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
@@ -51,3 +51,11 @@ openapi-lint:
 
 bench:
 	$(GO) run ./cmd/fundbridge bench
+
+# The fault test: a three-node NATS cluster (nats-server built from the
+# module proxy) and every service as its own process on 127.0.0.1, under
+# load, with a NATS node, a service and the active process manager
+# SIGKILLed. Longer: make fault FAULT_DURATION=10m.
+FAULT_DURATION ?= 60s
+fault:
+	FUNDBRIDGE_FAULT_TEST=1 FUNDBRIDGE_FAULT_DURATION=$(FAULT_DURATION) $(GO) test -count=1 -v -timeout 30m -run '^TestFault$$' ./internal/clustertest/

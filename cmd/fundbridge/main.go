@@ -30,6 +30,7 @@ Usage:
   fundbridge nats credentials|streams  NATS users and streams for a cluster (see SECURITY.md)
   fundbridge bench [scenario...]      measure store, commands, http, lag, rebuild, matching against raw baselines
   fundbridge schedule [flags]         print a loan's repayment schedule (--help for the flags)
+  fundbridge probe <url>              exit 0 if a health URL answers 2xx (container health checks)
   fundbridge version                  print the version
 
 Services: %s
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "schedule":
 		return runSchedule(ctx, args[1:], stdout, stderr)
+	case "probe":
+		return runProbe(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "fundbridge", version)
 		return nil

@@ -20,17 +20,23 @@ const natsUsage = `Usage:
       --also, the server accepts OLD's keys too (rotation)
   fundbridge nats streams --nats URL --creds DIR/admin.nk [--replicas 3]
       create or check the event and snapshot streams, as the admin
+  fundbridge nats tls [--dir DIR] [--hosts nats-1,nats-2,...]
+      a private CA and the NATS nodes' certificate, for a cluster without
+      certificates of its own (docker-compose.yml)
 `
 
 // runNATS prepares an external NATS cluster for the services: what
 // fundbridge dev does for its embedded server by itself.
 func runNATS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "credentials" && args[0] != "streams") {
+	if len(args) == 0 || (args[0] != "credentials" && args[0] != "streams" && args[0] != "tls") {
 		fmt.Fprint(stderr, natsUsage)
-		return fmt.Errorf("%w: nats needs a subcommand: credentials or streams", errUsage)
+		return fmt.Errorf("%w: nats needs a subcommand: credentials, streams or tls", errUsage)
 	}
-	if args[0] == "credentials" {
+	switch args[0] {
+	case "credentials":
 		return natsCredentials(args[1:], stdout, stderr)
+	case "tls":
+		return natsTLSFiles(args[1:], stdout, stderr)
 	}
 	f := newFlags("nats streams", "fundbridge nats streams [flags]", stderr)
 	natsURL := f.string("nats", "nats://127.0.0.1:4222", "NATS server URLs, comma-separated")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -12,9 +13,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/events/kurrentdb"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/datadir"
+	"github.com/fundbridge/fundbridge/internal/health"
 	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/services/gateway"
@@ -60,6 +64,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pprofAddr := f.string("pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")
 	creds := f.stringEnv("creds", "FUNDBRIDGE_NATS_CREDS", "", "NATS credentials of this service: its nkey seed file (<service>.nk) or a JWT .creds file")
 	natsTLS := f.natsTLS("this client, if the server asks for one")
+	storeKind := f.string("store", "jetstream", "event store: jetstream (the NATS cluster) or kurrentdb (--kurrentdb-url); the bus stays NATS either way")
+	kurrentURL := f.string("kurrentdb-url", "", "KurrentDB connection string (esdb:// or kurrentdb://) for --store kurrentdb")
+	healthAddr := f.string("health-addr", "", "serve /healthz and /readyz on this address (e.g. :9090) for probes; off when empty (the gateway also answers them on --http-addr)")
+	operatorEmail := f.string("operator-email", "operator@fundbridge.local", "identity: email of the first operator account, created at start when --operator-password is set")
+	operatorPassword := f.string("operator-password", "", "identity: that account's password (from a secret); readiness waits until the account exists")
 	if err := f.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -91,6 +100,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer nc.Close()
+	ready := health.New()
+	ready.Live("NATS", func() error {
+		if !nc.IsConnected() {
+			return fmt.Errorf("not connected to NATS (%s)", nc.Status())
+		}
+		return nil
+	})
+	if *healthAddr != "" {
+		addr, err := health.Serve(ctx, *healthAddr, health.Handler(ready, version), log)
+		if err != nil {
+			return err
+		}
+		log.Info("health", "addr", displayAddr(addr))
+	}
 
 	if name == "gateway" {
 		ln, err := net.Listen("tcp", *httpAddr)
@@ -113,7 +136,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv := gateway.NewServer(gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version, Limits: lim, Idempotency: idem}).Handler(), gateway.ServerTimeouts{})
+		srv := gateway.NewServer(gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version, Limits: lim, Idempotency: idem, Ready: ready.Ready}).Handler(), gateway.ServerTimeouts{})
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())
@@ -131,7 +154,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	reg := app.NewRegistry()
-	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit})
+	store, err := openStore(ctx, *storeKind, *kurrentURL, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit})
 	if err != nil {
 		return err
 	}
@@ -154,7 +177,53 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer lock.Release()
 		deps.DataDir = lock.Dir()
 	}
+	head, err := store.Head(ctx) // ready once the views reflect it
+	if err != nil {
+		return err
+	}
 	c := build(deps)
-	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted())
+	if c.Position != nil {
+		ready.CaughtUp(name, head, c.Position)
+		c.CaughtUpFirst(head)
+	}
+	if name == identity.Name && *operatorPassword != "" {
+		go bootstrapOperator(ctx, nc, *operatorEmail, *operatorPassword, ready.Pending("the operator account"), log)
+	}
+	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted(), "log_head_at_start", head)
 	return app.RunComponent(ctx, nc, c, log)
+}
+
+// openStore opens the event store the flags name.
+func openStore(ctx context.Context, kind, kurrentURL string, nc *nats.Conn, reg *events.Registry, o jetstream.Options) (events.Store, error) {
+	switch kind {
+	case "jetstream":
+		return jetstream.Open(ctx, nc, reg, o)
+	case "kurrentdb":
+		if kurrentURL == "" {
+			return nil, fmt.Errorf("%w: --store kurrentdb needs --kurrentdb-url (FUNDBRIDGE_KURRENTDB_URL)", errUsage)
+		}
+		return kurrentdb.Open(ctx, kurrentURL, reg)
+	}
+	return nil, fmt.Errorf("%w: --store %q: want jetstream or kurrentdb", errUsage, kind)
+}
+
+// bootstrapOperator creates the first operator through identity (this
+// instance or another: each tries, the account's fixed IDs make one of
+// them create it) and then marks the start-up work done.
+func bootstrapOperator(ctx context.Context, nc *nats.Conn, email, password string, done func(), log *slog.Logger) {
+	for ctx.Err() == nil {
+		res, err := app.BootstrapOperatorAs(ctx, nc, identity.Name, email, password)
+		if err == nil {
+			log.Info("operator account", "email", res.User.Email, "created", res.Created)
+			done()
+			return
+		}
+		if ctx.Err() == nil {
+			log.Error("operator account not bootstrapped; trying again", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
 }

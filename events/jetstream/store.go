@@ -412,6 +412,12 @@ func (s *Store) publish(ctx context.Context, streamID, subject string, c *commit
 			s.heads.forget(streamID)
 			return events.AppendResult{}, events.ErrConcurrency
 		}
+		if isDuplicateInProcess(err) {
+			// The same commit ID is being stored right now (two instances
+			// of a reactor sending one command): retried, it is a duplicate
+			// with the first one's result.
+			return events.AppendResult{}, &events.UnavailableError{Err: err}
+		}
 		return events.AppendResult{}, unavailable(err)
 	}
 	if ack.Duplicate {
@@ -516,6 +522,15 @@ func isWrongLastSequence(err error) bool {
 			apiErr.ErrorCode == njs.JSErrCodeStreamWrongLastSequenceConstant
 	}
 	return false
+}
+
+// jsDuplicateInProcess is JetStream's "duplicate message id is in process"
+// (JSStreamDuplicateMessageConflict), which nats.go has no name for.
+const jsDuplicateInProcess = 10158
+
+func isDuplicateInProcess(err error) bool {
+	var apiErr *njs.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsDuplicateInProcess
 }
 
 // unavailable marks transport failures as retryable. An append that failed

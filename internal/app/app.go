@@ -22,6 +22,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/datadir"
+	"github.com/fundbridge/fundbridge/internal/health"
 	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
@@ -46,7 +47,7 @@ import (
 // Deps is what services are built from. NC is the service's own NATS
 // connection, for the requests it sends to other services.
 type Deps struct {
-	Store      *jetstream.Store
+	Store      events.Store // JetStream, or KurrentDB (serve --store kurrentdb)
 	Snapshots  *jetstream.Snapshots
 	Registry   *events.Registry
 	NC         *nats.Conn
@@ -74,6 +75,23 @@ func CredentialKeyFile(dataDir string) string {
 type Component struct {
 	Service svc.Service
 	Run     func(ctx context.Context) error // nil if nothing runs beside
+	// Position is the log position the service's views reflect, for
+	// readiness; nil if it keeps none.
+	Position func() uint64
+	// ServeFrom, with Position, holds the operations back until the views
+	// reflect this position (the log's head at start): NATS queue groups
+	// do not ask /readyz, and an instance restarted among others must not
+	// answer from views still catching up.
+	ServeFrom uint64
+}
+
+// CaughtUpFirst sets ServeFrom to head, except for the views service,
+// whose queries wait per projection (?after=) and which must answer its
+// status and rebuild even while a projection is behind or stopped.
+func (c *Component) CaughtUpFirst(head uint64) {
+	if c.Service.Name != views.Name {
+		c.ServeFrom = head
+	}
 }
 
 // Builders lists every service of the product but the gateway.
@@ -82,20 +100,20 @@ func Builders() map[string]func(Deps) Component {
 		audit.Name: func(d Deps) Component { return Component{Service: audit.Service(d.Store)} },
 		applications.Name: func(d Deps) Component {
 			s := applications.New(d.Store, d.Registry, applications.WithSnapshots(d.Snapshots), applications.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		matching.Name: func(d Deps) Component {
 			// The closing process's manager runs in this component.
 			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewSystemClient(d.NC, matching.Name, 0)), matching.WithClosingProcess(d.NC), matching.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		views.Name: func(d Deps) Component {
 			s := views.New(d.Store, d.Registry, filepath.Join(d.DataDir, "projections"), views.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		funds.Name: func(d Deps) Component {
 			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		deals.Name: func(d Deps) Component {
 			// The syndication and arrears processes' managers run in this component.
@@ -104,7 +122,7 @@ func Builders() map[string]func(Deps) Component {
 				opts = append(opts, deals.WithClock(d.Clock))
 			}
 			s := deals.New(d.Store, d.Registry, opts...)
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		insurance.Name: func(d Deps) Component {
 			// The policy process's manager (deadlines, guarantee claims) runs in this component.
@@ -114,7 +132,7 @@ func Builders() map[string]func(Deps) Component {
 		},
 		identity.Name: func(d Deps) Component {
 			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC)})
-			return Component{Service: s.Runtime(), Run: s.Run}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 	}
 }
@@ -150,7 +168,17 @@ func RunComponent(ctx context.Context, nc *nats.Conn, c Component, log *slog.Log
 	c.Service.Logger = log
 	errc := make(chan error, 2)
 	n := 1
-	go func() { errc <- svc.Serve(ctx, nc, c.Service) }()
+	go func() {
+		for c.Position != nil && c.Position() < c.ServeFrom {
+			select {
+			case <-ctx.Done():
+				errc <- nil
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		errc <- svc.Serve(ctx, nc, c.Service)
+	}()
 	if c.Run != nil {
 		n++
 		go func() {
@@ -203,6 +231,8 @@ type Options struct {
 	NATSTLS natsauth.TLSFiles
 	// Clock is the deals service's clock (Deps.Clock); tests only.
 	Clock func() time.Time
+	// AwaitOperator keeps /readyz at 503 until BootstrapOperator is done.
+	AwaitOperator bool
 }
 
 // App is the running product.
@@ -227,6 +257,8 @@ type App struct {
 	stop     context.CancelFunc
 	services sync.WaitGroup
 	log      *slog.Logger
+	ready    *health.Readiness
+	operator func() // marks the operator's bootstrap done
 }
 
 // Start starts the embedded NATS server, the store, every service (each on
@@ -235,7 +267,10 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}}
+	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}, ready: health.New(), operator: func() {}}
+	if o.AwaitOperator {
+		a.operator = a.ready.Pending("the operator account")
+	}
 	defer func() {
 		if err != nil {
 			a.Close() // what started so far
@@ -283,6 +318,10 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err := CreateBuckets(ctx, nc, 1); err != nil {
 		return nil, err
 	}
+	head, err := a.Store.Head(ctx) // ready once every view reflects it
+	if err != nil {
+		return nil, err
+	}
 
 	credKey, err := keyfile.LoadOrCreate(CredentialKeyFile(o.DataDir), identity.CredentialKeySize)
 	if err != nil {
@@ -301,6 +340,10 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock})
+		if c.Position != nil {
+			a.ready.CaughtUp(name, head, c.Position)
+			c.CaughtUpFirst(head)
+		}
 		a.services.Add(1)
 		go func() {
 			defer a.services.Done()
@@ -337,7 +380,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits, Idempotency: idem}).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits, Idempotency: idem, Ready: a.Ready}).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }
@@ -373,6 +416,10 @@ func (a *App) IssueToken(actor fundbridge.Actor) (string, error) {
 	tok, _, err := a.tokens.Issue(actor)
 	return tok, err
 }
+
+// Ready returns nil once every service's views have caught up with the
+// log's head as it was at start and the start-up work is done, or why not.
+func (a *App) Ready() error { return a.ready.Ready() }
 
 // Err reports an HTTP server failure.
 func (a *App) Err() <-chan error { return a.httpErr }

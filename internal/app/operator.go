@@ -8,6 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
@@ -32,19 +34,14 @@ func (a *App) BootstrapOperator(ctx context.Context, email, password string, std
 		return identityapi.User{}, err
 	}
 	defer nc.Close()
-	client := svc.NewSystemClient(nc, natsauth.Admin, 10*time.Second)
-	system := svc.SystemActor(natsauth.Admin)
-	var res identityapi.BootstrapResult
-	for attempt := 0; attempt < 50; attempt++ { // the service may still be subscribing
-		cmd := identityapi.BootstrapOperatorCommand{Email: email, Password: password}
-		if res, _, err = svc.Call(ctx, client, identityapi.BootstrapOperatorEndpoint, &svc.Request{Actor: system}, cmd); fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	// Identity answers once its views have caught up with the log.
+	bctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	res, err := BootstrapOperatorAs(bctx, nc, natsauth.Admin, email, password)
 	if err != nil {
-		return identityapi.User{}, fmt.Errorf("operator account: %w", err)
+		return identityapi.User{}, err
 	}
+	a.operator()
 	switch {
 	case res.Created && generated:
 		fmt.Fprintf(stdout, "  operator  %s  password %s  (shown once; set FUNDBRIDGE_OPERATOR_PASSWORD to choose it)\n", res.User.Email, password)
@@ -54,4 +51,27 @@ func (a *App) BootstrapOperator(ctx context.Context, email, password string, std
 		fmt.Fprintf(stdout, "  operator  %s\n", res.User.Email)
 	}
 	return res.User, nil
+}
+
+// BootstrapOperatorAs asks identity, as the system actor of caller (a NATS
+// user that may publish fb.sys.<caller>), to create the first operator if
+// it does not exist. While no identity instance answers it tries again,
+// until ctx ends: in a cluster the services start in any order.
+func BootstrapOperatorAs(ctx context.Context, nc *nats.Conn, caller, email, password string) (identityapi.BootstrapResult, error) {
+	client := svc.NewSystemClient(nc, caller, 10*time.Second)
+	cmd := identityapi.BootstrapOperatorCommand{Email: email, Password: password}
+	for {
+		res, _, err := svc.Call(ctx, client, identityapi.BootstrapOperatorEndpoint, &svc.Request{Actor: svc.SystemActor(caller)}, cmd)
+		if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
+			if err != nil {
+				return res, fmt.Errorf("operator account: %w", err)
+			}
+			return res, nil
+		}
+		select {
+		case <-ctx.Done():
+			return res, fmt.Errorf("operator account: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -69,6 +69,10 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
+// Position is the log position the service's views reflect; a process
+// is ready once it reaches the log's head at start.
+func (s *Service) Position() uint64 { return s.follower.Position() }
+
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
 	now := svc.WithClock(func() time.Time { return s.now() })

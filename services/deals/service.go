@@ -143,6 +143,10 @@ func runManager[S any](ctx context.Context, s *Service, def process.Definition[S
 	}
 }
 
+// Position is the log position the service's views reflect; a process
+// is ready once it reaches the log's head at start.
+func (s *Service) Position() uint64 { return s.follower.Position() }
+
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
 	clock := svc.WithClock(s.now)

@@ -5,6 +5,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -36,6 +37,9 @@ type Options struct {
 	// Idempotency keeps the first response to each Idempotency-Key. Nil:
 	// keys are only passed to the services, scoped to caller and operation.
 	Idempotency *Idempotency
+	// Ready, when set, is asked first by /readyz: the process's own
+	// start-up work and views (fundbridge dev runs every service).
+	Ready func() error
 }
 
 // Gateway serves HTTP.
@@ -49,6 +53,7 @@ type Gateway struct {
 	limits  *limiter
 	idem    *Idempotency
 	pages   *web.Server // nil when the pages could not be built
+	ready   func() error
 }
 
 // New returns a gateway that reaches the services over nc.
@@ -60,7 +65,7 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 		opts.Idempotency.log = opts.Logger
 	}
 	g := &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes(),
-		limits: newLimiter(opts.Limits), idem: opts.Idempotency}
+		limits: newLimiter(opts.Limits), idem: opts.Idempotency, ready: opts.Ready}
 	pages, err := web.New(web.Options{Client: g.client, Sessions: opts.Tokens, SignIn: g.signIn,
 		AllowSignUp: g.allowSignUp, AllowWrite: g.allowWrite, StatusFor: StatusFor, Logger: opts.Logger})
 	if err != nil {
@@ -114,6 +119,15 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	if !g.nc.IsConnected() {
 		WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "not connected to NATS (%s)", g.nc.Status()))
 		return
+	}
+	if g.ready != nil {
+		if err := g.ready(); err != nil {
+			if !g.isOperator(r) { // how far the log goes is no stranger's business either
+				err = errors.New("starting: the views are catching up with the event log, or start-up work is not done")
+			}
+			WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "%v", err))
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()

@@ -28,6 +28,9 @@ import (
 // replays the log sends nothing already recorded, and repeats carry the
 // same idempotency key.
 
+// standbyPoll is how often a standing-by reactor asks whether it acts now.
+const standbyPoll = 250 * time.Millisecond
+
 // maxFundsPerMatch bounds one mark_matched; more go in later sends.
 const maxFundsPerMatch = 500
 
@@ -96,6 +99,11 @@ type reactor struct {
 	waiting  delayHeap
 	attempts map[taskKey]int
 	wake     chan struct{}
+	// active, when set, says whether this instance is the one that acts:
+	// with several matching instances, only the one whose closing process
+	// manager holds the lease sends; the others keep their tasks, ready to
+	// take over.
+	active func() bool
 	// inflight is the task being attempted; again says an event marked it
 	// meanwhile, so it runs once more even if this attempt is its last.
 	inflight taskKey
@@ -195,6 +203,14 @@ func (r *reactor) run(ctx context.Context, ready func(context.Context) error) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		if r.active != nil && !r.active() {
+			select { // standing by: look again soon
+			case <-ctx.Done():
+				return
+			case <-time.After(standbyPoll):
+			}
+			continue
+		}
 		k, cause, ok, wait := r.next(time.Now())
 		if !ok {
 			timer.Reset(wait)

@@ -77,6 +77,12 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	s.log = s.log.With("service", Name)
 	s.views = newViews(registry)
 	s.reactor = newReactor(s.views, s.client, s.log, s.minBackoff, s.maxBackoff)
+	if s.nc != nil && s.client != nil { // with the closing process: act only where its manager is active
+		s.reactor.active = func() bool {
+			m := s.closings.Load()
+			return m != nil && m.Active()
+		}
+	}
 	s.follower = projections.NewFollower(Name, store, func(e events.Event) error {
 		tasks, err := s.views.apply(e)
 		if err != nil {
@@ -157,6 +163,10 @@ func (s *Service) runClosings(ctx context.Context) {
 	}
 }
 
+// Position is the log position the service's views reflect; a process
+// is ready once it reaches the log's head at start.
+func (s *Service) Position() uint64 { return s.follower.Position() }
+
 // Runtime is the service's operations on the bus.
 func (s *Service) Runtime() svc.Service {
 	return svc.Service{Name: Name, Logger: s.log, Description: "Matches applications to fund mandates; the deal pipeline to closing",
@@ -229,6 +239,14 @@ func (s *Service) list(ctx context.Context, req *svc.Request, q matchingapi.List
 
 func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.SourceDeal) (svc.Result[matchingapi.Deal], error) {
 	src, err := s.views.sourcing(req.Actor, c)
+	if fundbridge.ErrorCode(err) == fundbridge.ENOTFOUND {
+		// Another matching instance (whose reactor marked the match) may
+		// be a little ahead of this one: catch up with the log as it is
+		// now, and look again.
+		if head, herr := s.store.Head(ctx); herr == nil && s.follower.WaitFor(ctx, head) == nil {
+			src, err = s.views.sourcing(req.Actor, c)
+		}
+	}
 	if err != nil {
 		return svc.Result[matchingapi.Deal]{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -73,6 +74,8 @@ type Manager[S any] struct {
 
 	mu    sync.Mutex
 	cache map[string]Instance[S] // folded instances, by id
+
+	holding atomic.Bool // this manager holds the lease and works
 
 	// crash, in tests, says to die at a point as a killed process would:
 	// at once, saving and releasing nothing.
@@ -213,6 +216,11 @@ func Provision(ctx context.Context, js jetstream.JetStream, name string, replica
 	return nil
 }
 
+// Active reports whether this manager holds the lease now: what else must
+// act once per event in the same service may follow it (matching's
+// reactor does), rather than hold a lease of its own.
+func (m *Manager[S]) Active() bool { return m.holding.Load() }
+
 // StreamID is the event stream of the process instance with this id.
 func (m *Manager[S]) StreamID(id string) string { return m.prefix + id }
 
@@ -224,7 +232,9 @@ func (m *Manager[S]) Run(ctx context.Context) error {
 			return nil // ctx ended while standing by
 		}
 		m.log.Info("active")
+		m.holding.Store(true)
 		err := m.active(ctx)
+		m.holding.Store(false)
 		if errors.Is(err, errCrashed) {
 			return err
 		}
@@ -324,7 +334,7 @@ func (m *Manager[S]) handleOwn(ctx context.Context, id string, e events.Event, s
 // dispatch sends an issued command that has no recorded reply yet, and
 // records the reply with what the process decides on it.
 func (m *Manager[S]) dispatch(ctx context.Context, id string, e events.Event, c CommandIssued) error {
-	in, err := m.Load(ctx, id)
+	in, err := m.loadThrough(ctx, id, e.Version)
 	if err != nil {
 		return err
 	}
@@ -498,6 +508,30 @@ func (m *Manager[S]) Load(ctx context.Context, id string) (Instance[S], error) {
 		m.remember(in)
 	}
 	return in, nil
+}
+
+// loadThrough is Load of an instance known to have reached version: on a
+// replicated stream a read may come from a replica that does not show the
+// newest events yet (found by the fault test: an issued command read as
+// not pending was never sent, and the checkpoint passed it).
+func (m *Manager[S]) loadThrough(ctx context.Context, id string, version uint64) (Instance[S], error) {
+	wait := 2 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in, err := m.Load(ctx, id)
+		if err != nil || in.Version >= version {
+			return in, err
+		}
+		if time.Now().After(deadline) {
+			return in, fmt.Errorf("process %s-%s: load: at version %d, not yet %d", m.def.Name, id, in.Version, version)
+		}
+		select {
+		case <-ctx.Done():
+			return in, context.Cause(ctx)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
 }
 
 // Await waits until the instance has ended and returns it as it ended;

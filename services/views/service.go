@@ -242,3 +242,15 @@ func (s *Service) rebuild(ctx context.Context, _ *svc.Request, q viewsapi.Rebuil
 	}()
 	return svc.Result[viewsapi.RebuildResult]{Value: viewsapi.RebuildResult{Name: q.Name, Head: head}}, nil
 }
+
+// Position is the log position every view reflects (the lowest of their
+// checkpoints); a process is ready once it reaches the log's head at start.
+func (s *Service) Position() uint64 {
+	var low uint64
+	for i, st := range s.runner.Status() {
+		if i == 0 || st.Position < low {
+			low = st.Position
+		}
+	}
+	return low
+}
