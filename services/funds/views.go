@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // newFundView renders a fund state; detail adds the commitments. It
@@ -46,6 +48,38 @@ type view struct {
 
 func newView(registry *events.Registry) *view {
 	return &view{registry: registry, funds: map[string]fund{}}
+}
+
+// viewVersion names the fold (evolve) and the checkpoint's encoding of
+// its state: change it with either, and checkpoints are folded again.
+const viewVersion = "funds/1"
+
+// Capture takes the state as it is between appends; evolve copies on
+// write, so a copy of the map is a stable picture to encode meanwhile.
+func (v *view) Capture() func() ([]byte, error) {
+	v.mu.RLock()
+	funds := maps.Clone(v.funds)
+	v.mu.RUnlock()
+	return func() ([]byte, error) { return viewstate.EncodeState(Name, funds) }
+}
+
+// Restore replaces the state with a checkpoint's.
+func (v *view) Restore(data []byte) error {
+	funds := map[string]fund{}
+	if err := viewstate.DecodeState(Name, data, &funds); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.funds = funds
+	v.mu.Unlock()
+	return nil
+}
+
+// Reset empties the state.
+func (v *view) Reset() {
+	v.mu.Lock()
+	v.funds = map[string]fund{}
+	v.mu.Unlock()
 }
 
 // apply folds one event of the log; events of other aggregates are skipped.
