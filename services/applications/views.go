@@ -3,6 +3,7 @@ package applications
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 func presentCompany(c Company, today time.Time) applicationsapi.CompanyView {
@@ -85,6 +87,66 @@ func newViews(registry *events.Registry, now func() time.Time) *views {
 		appsByCompany: map[string][]string{}, appsByFund: map[string][]string{},
 		fundManager: map[string]string{}, fundsByOrg: map[string][]string{},
 	}
+}
+
+// viewsVersion names the folds and the checkpoint's encoding of their
+// state: change it with either, and checkpoints are folded again.
+const viewsVersion = "applications/1"
+
+// viewsState is the views' state as a checkpoint holds it.
+type viewsState struct {
+	Companies     map[string]Company
+	Applications  map[string]Application
+	AppsByCompany map[string][]string
+	AppsByFund    map[string][]string
+	FundManager   map[string]string
+	FundsByOrg    map[string][]string
+}
+
+// Capture takes the state as it is between appends. The folds copy on
+// write and only append to the index slices, so copies of the maps are a
+// stable picture to encode meanwhile.
+func (v *views) Capture() func() ([]byte, error) {
+	v.mu.RLock()
+	st := viewsState{
+		Companies: maps.Clone(v.companies), Applications: maps.Clone(v.applications),
+		AppsByCompany: maps.Clone(v.appsByCompany), AppsByFund: maps.Clone(v.appsByFund),
+		FundManager: maps.Clone(v.fundManager), FundsByOrg: maps.Clone(v.fundsByOrg),
+	}
+	v.mu.RUnlock()
+	return func() ([]byte, error) { return viewstate.EncodeState(Name, st) }
+}
+
+// Restore replaces the state with a checkpoint's.
+func (v *views) Restore(data []byte) error {
+	var st viewsState
+	if err := viewstate.DecodeState(Name, data, &st); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.companies, v.applications = orEmpty(st.Companies), orEmpty(st.Applications)
+	v.appsByCompany, v.appsByFund = orEmpty(st.AppsByCompany), orEmpty(st.AppsByFund)
+	v.fundManager, v.fundsByOrg = orEmpty(st.FundManager), orEmpty(st.FundsByOrg)
+	return nil
+}
+
+// orEmpty is m, or an empty map where gob left nil (it omits empty maps).
+func orEmpty[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return map[K]V{}
+	}
+	return m
+}
+
+// Reset empties the state.
+func (v *views) Reset() {
+	empty := newViews(v.registry, v.now)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.companies, v.applications = empty.companies, empty.applications
+	v.appsByCompany, v.appsByFund = empty.appsByCompany, empty.appsByFund
+	v.fundManager, v.fundsByOrg = empty.fundManager, empty.fundsByOrg
 }
 
 // apply folds one event of the log; events of other streams pass by.
