@@ -125,18 +125,10 @@ func (v *views) Restore(data []byte) error {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.companies, v.applications = orEmpty(st.Companies), orEmpty(st.Applications)
-	v.appsByCompany, v.appsByFund = orEmpty(st.AppsByCompany), orEmpty(st.AppsByFund)
-	v.fundManager, v.fundsByOrg = orEmpty(st.FundManager), orEmpty(st.FundsByOrg)
+	v.companies, v.applications = viewstate.Map(st.Companies), viewstate.Map(st.Applications)
+	v.appsByCompany, v.appsByFund = viewstate.Map(st.AppsByCompany), viewstate.Map(st.AppsByFund)
+	v.fundManager, v.fundsByOrg = viewstate.Map(st.FundManager), viewstate.Map(st.FundsByOrg)
 	return nil
-}
-
-// orEmpty is m, or an empty map where gob left nil (it omits empty maps).
-func orEmpty[K comparable, V any](m map[K]V) map[K]V {
-	if m == nil {
-		return map[K]V{}
-	}
-	return m
 }
 
 // Reset empties the state.

@@ -18,7 +18,7 @@ import (
 type instance struct{ *Service }
 
 func (i instance) WaitFor(ctx context.Context, p uint64) error { return i.follower.WaitFor(ctx, p) }
-func (i instance) Stats() viewstate.Stats                       { return i.follower.Stats() }
+func (i instance) Stats() viewstate.Stats                      { return i.follower.Stats() }
 func (i instance) State() ([]byte, error) {
 	v := i.views
 	v.mu.RLock()
@@ -37,7 +37,7 @@ func TestViewsResumeFromTheirCheckpoint(t *testing.T) {
 	env := testenv.Start(t, reg)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	viewstatetest.CheckResume(t, env.Store, sim.Config{Seed: seed, Companies: 60, Funds: 6}, func(dir string) viewstatetest.Instance {
+	viewstatetest.CheckResume(t, env.Store, viewstatetest.Sim(env.Store, sim.Config{Seed: seed, Companies: 60, Funds: 6}), func(dir string) viewstatetest.Instance {
 		return instance{New(env.Store, reg, WithCheckpoints(dir), WithLogger(slog.New(slog.DiscardHandler)))}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // view is the read model of every bank, deal and loan, folded from the
@@ -32,6 +34,47 @@ type view struct {
 
 func newView(registry *events.Registry) *view {
 	return &view{registry: registry, banks: map[string]Bank{}, deals: map[string]Deal{}, loans: map[string]Loan{}, funds: map[string]string{}}
+}
+
+// viewVersion names the folds and the checkpoint's encoding of their
+// state: change it with either, and checkpoints are folded again.
+const viewVersion = "deals/1"
+
+// viewState is the view's state as a checkpoint holds it.
+type viewState struct {
+	Banks map[string]Bank
+	Deals map[string]Deal
+	Loans map[string]Loan
+	Funds map[string]string
+}
+
+// Capture takes the state as it is between appends; the evolve functions
+// copy on write, so copies of the maps are a stable picture to encode
+// meanwhile.
+func (v *view) Capture() func() ([]byte, error) {
+	v.mu.RLock()
+	st := viewState{Banks: maps.Clone(v.banks), Deals: maps.Clone(v.deals), Loans: maps.Clone(v.loans), Funds: maps.Clone(v.funds)}
+	v.mu.RUnlock()
+	return func() ([]byte, error) { return viewstate.EncodeState(Name, st) }
+}
+
+// Restore replaces the state with a checkpoint's.
+func (v *view) Restore(data []byte) error {
+	var st viewState
+	if err := viewstate.DecodeState(Name, data, &st); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.banks, v.deals, v.loans, v.funds = viewstate.Map(st.Banks), viewstate.Map(st.Deals), viewstate.Map(st.Loans), viewstate.Map(st.Funds)
+	return nil
+}
+
+// Reset empties the state.
+func (v *view) Reset() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.banks, v.deals, v.loans, v.funds = map[string]Bank{}, map[string]Deal{}, map[string]Loan{}, map[string]string{}
 }
 
 // apply folds one event of the log; events of other aggregates are skipped.

@@ -33,7 +33,7 @@ func TestViewResumesFromItsCheckpoint(t *testing.T) {
 	env := testenv.Start(t, reg)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	viewstatetest.CheckResume(t, env.Store, sim.Config{Seed: seed, Companies: 60, Funds: 6}, func(dir string) viewstatetest.Instance {
+	viewstatetest.CheckResume(t, env.Store, viewstatetest.Sim(env.Store, sim.Config{Seed: seed, Companies: 60, Funds: 6}), func(dir string) viewstatetest.Instance {
 		return instance{New(env.Store, reg, WithCheckpoints(dir), WithLogger(slog.New(slog.DiscardHandler)))}
 	})
 }

@@ -25,3 +25,12 @@ func DecodeState(name string, data []byte, state any) error {
 	}
 	return nil
 }
+
+// Map is m, or an empty map where gob left it nil: gob omits empty maps,
+// and a restored state must take writes as a folded one does.
+func Map[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return map[K]V{}
+	}
+	return m
+}
