@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -16,9 +17,9 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // Name is the service's name on the bus.
@@ -138,6 +139,10 @@ type Options struct {
 	// PersonKeys keeps the keys sealing each person's email and name
 	// (see personal.go); without it no user can be registered.
 	PersonKeys PersonKeys
+	// Checkpoints keeps the directory's checkpoint in this directory, so a
+	// restart folds only the log's tail; "" folds from 0 each start.
+	Checkpoints string
+	Logger      *slog.Logger
 }
 
 // Service is the identity service.
@@ -148,7 +153,7 @@ type Service struct {
 	orgs     *svc.Repository[orgState]
 	users    *svc.Repository[userState]
 	claims   *svc.Repository[claimState]
-	follower *projections.Follower
+	follower *viewstate.View
 	sealer   *sealer
 	// sealerErr says why there is no sealer: no passwords can be set or
 	// checked without one.
@@ -181,7 +186,10 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), opts.BcryptCost)
 	s.sealer, s.sealerErr = newSealer(opts.CredentialKey)
-	s.follower = projections.NewFollower("identity", store, func(e events.Event) error {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	fold := func(e events.Event) error {
 		switch e.Type {
 		case identityapi.UserRegistered{}.EventType(), identityapi.UserRegisteredV2, identityapi.UserRegisteredV1,
 			identityapi.UserErased{}.EventType(), identityapi.OrgCreated{}.EventType():
@@ -193,7 +201,8 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 			return err
 		}
 		return s.fold(p)
-	})
+	}
+	s.follower = viewstate.New("identity", store, directory{s}, fold, viewstate.Options{Dir: opts.Checkpoints, Version: directoryVersion, Logger: opts.Logger.With("service", Name)})
 	return s
 }
 
@@ -245,7 +254,7 @@ func (s *Service) fold(p any) error {
 
 // Run keeps the user directory current until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	err := s.follower.Run(ctx, 0)
+	err := s.follower.Run(ctx)
 	if ctx.Err() != nil {
 		return nil
 	}
