@@ -19,7 +19,7 @@ import (
 type instance struct{ *Service }
 
 func (i instance) WaitFor(ctx context.Context, p uint64) error { return i.follower.WaitFor(ctx, p) }
-func (i instance) Stats() viewstate.Stats                       { return i.follower.Stats() }
+func (i instance) Stats() viewstate.Stats                      { return i.follower.Stats() }
 func (i instance) State() ([]byte, error) {
 	v := i.view
 	v.mu.RLock()
