@@ -12,6 +12,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
@@ -41,13 +42,14 @@ func newFundView(f fund, detail bool) fundsapi.FundView {
 // aggregate's own evolve so that it cannot disagree with the decider.
 type view struct {
 	registry *events.Registry
+	folds    *fold.Evolve[fund]
 
 	mu    sync.RWMutex
 	funds map[string]fund
 }
 
 func newView(registry *events.Registry) *view {
-	return &view{registry: registry, funds: map[string]fund{}}
+	return &view{registry: registry, folds: fundFolds(), funds: map[string]fund{}}
 }
 
 // viewVersion names the fold (evolve) and the checkpoint's encoding of
@@ -94,7 +96,7 @@ func (v *view) apply(e events.Event) error {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.funds[id] = evolve(v.funds[id], e, payload)
+	v.funds[id] = v.folds.Apply(v.funds[id], e, payload)
 	return nil
 }
 
