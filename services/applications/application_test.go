@@ -19,9 +19,9 @@ func amount(s string) *money.Amount {
 
 // company is the applicant as the application's decider sees it.
 func company(t testing.TB, stage fundbridge.Stage) Company {
-	c := evolveCompany(Company{}, events.Event{Version: 1, RecordedAt: testNow()}, registered(t))
+	c := companyFolds().Apply(Company{}, events.Event{Version: 1, RecordedAt: testNow()}, registered(t))
 	if stage != c.Stage {
-		c = evolveCompany(c, events.Event{Version: 2, RecordedAt: testNow()}, applicationsapi.CompanyStageChanged{CompanyID: c.ID, From: c.Stage, To: stage})
+		c = companyFolds().Apply(c, events.Event{Version: 2, RecordedAt: testNow()}, applicationsapi.CompanyStageChanged{CompanyID: c.ID, From: c.Stage, To: stage})
 	}
 	return c
 }
@@ -345,7 +345,7 @@ func TestApplicationMarkFunded(t *testing.T) {
 		check(t, d, histories()[applicationsapi.StatusMatched], fund("d1", "f1", "0"), refused{code: fundbridge.EINVALID, field: "amount"})
 	})
 	t.Run("records the deals", func(t *testing.T) {
-		a := fold(t, append(histories()[applicationsapi.StatusFunded], funded("d2", "f2")))
+		a := replayed(t, append(histories()[applicationsapi.StatusFunded], funded("d2", "f2")))
 		if a.Status != applicationsapi.StatusFunded || len(a.Deals) != 2 || a.Deals[1].DealID != "d2" || a.Deals[1].Amount.String() != "20000000.00" {
 			t.Fatalf("state = %+v", a)
 		}
@@ -377,17 +377,17 @@ func TestApplicationExpire(t *testing.T) {
 	})
 }
 
-func fold(t *testing.T, given []events.Payload) Application {
+func replayed(t *testing.T, history []events.Payload) Application {
 	d := applicationDecider()
 	a := d.Initial()
-	for i, p := range given {
+	for i, p := range history {
 		a = d.Evolve(a, events.Event{Version: uint64(i + 1), RecordedAt: testNow()}, p)
 	}
 	return a
 }
 
 func TestApplicationStateFolds(t *testing.T) {
-	a := fold(t, histories()[applicationsapi.StatusUnderReview])
+	a := replayed(t, histories()[applicationsapi.StatusUnderReview])
 	var statuses []applicationsapi.Status
 	for _, h := range a.History {
 		statuses = append(statuses, h.Status)
@@ -396,7 +396,7 @@ func TestApplicationStateFolds(t *testing.T) {
 		t.Fatalf("state = %+v", a)
 	}
 	// A later match while under review adds the fund and keeps the status.
-	b := fold(t, append(histories()[applicationsapi.StatusUnderReview], matched("f3")))
+	b := replayed(t, append(histories()[applicationsapi.StatusUnderReview], matched("f3")))
 	if b.Status != applicationsapi.StatusUnderReview || asJSON(b.FundIDs) != `["f1","f2","f3"]` || len(b.History) != 4 {
 		t.Fatalf("state = %+v", b)
 	}

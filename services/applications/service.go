@@ -287,7 +287,7 @@ func (s *Service) executeApplication(ctx context.Context, req *svc.Request, id s
 // company is the company's current state for an application's events:
 // from its repository, or from the view when that has folded a later
 // version (written through another instance, which this instance's
-// repository cache has not seen). Both fold with evolveCompany.
+// repository cache has not seen). Both fold with companyFolds.
 func (s *Service) company(ctx context.Context, id string) (Company, error) {
 	loaded, err := s.companies.Load(ctx, id)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
@@ -68,8 +69,11 @@ func nonNil[T any](s []T) []T {
 // aggregates) and, from the funds service's events, which org manages
 // which fund, so fund managers see the applications matched to them.
 type views struct {
-	registry *events.Registry
-	now      func() time.Time
+	registry         *events.Registry
+	now              func() time.Time
+	companyFolds     *fold.Evolve[Company]
+	applicationFolds *fold.Evolve[Application]
+	fundFolds        fold.Handlers // of the funds service's events, those that matter here
 
 	mu            sync.RWMutex
 	companies     map[string]Company
@@ -81,12 +85,14 @@ type views struct {
 }
 
 func newViews(registry *events.Registry, now func() time.Time) *views {
-	return &views{
-		registry: registry, now: now,
+	v := &views{
+		registry: registry, now: now, companyFolds: companyFolds(), applicationFolds: applicationFolds(),
 		companies: map[string]Company{}, applications: map[string]Application{},
 		appsByCompany: map[string][]string{}, appsByFund: map[string][]string{},
 		fundManager: map[string]string{}, fundsByOrg: map[string][]string{},
 	}
+	fold.On(&v.fundFolds, func(_ events.Event, reg fundsapi.FundRegistered) error { v.learnFund(reg); return nil })
+	return v
 }
 
 // viewsVersion names the folds and the checkpoint's encoding of their
@@ -161,14 +167,13 @@ func (v *views) apply(e events.Event) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if kind == "company" {
-		c := evolveCompany(v.companies[id], e, payload)
-		v.companies[id] = c
+		v.companies[id] = v.companyFolds.Apply(v.companies[id], e, payload)
 		return nil
 	}
 	before := v.applications[id]
-	a := evolveApplication(before, e, payload)
+	a := v.applicationFolds.Apply(before, e, payload)
 	v.applications[id] = a
-	if _, drafted := payload.(applicationsapi.ApplicationDrafted); drafted && !before.Exists() {
+	if a.Exists() && !before.Exists() { // drafted: the one event that makes it exist
 		v.appsByCompany[a.Slice.CompanyID] = append(v.appsByCompany[a.Slice.CompanyID], id)
 	}
 	for _, f := range a.FundIDs {
@@ -186,27 +191,30 @@ func (v *views) applyFund(e events.Event) error {
 	if !strings.HasPrefix(e.Type, "fund.registered.") { // nothing else of a fund matters here
 		return nil
 	}
-	var reg fundsapi.FundRegistered
 	switch {
 	case v.registry.Readable(e.Type):
-		_, payload, err := v.registry.Decode(e)
+		e, payload, err := v.registry.Decode(e)
 		if err != nil {
 			return fmt.Errorf("applications view: %w", err)
 		}
-		p, ok := payload.(fundsapi.FundRegistered)
-		if !ok {
+		if !v.fundFolds.Handles(e.Type) {
 			return nil
 		}
-		reg = p
+		return v.fundFolds.Apply(e, payload)
 	case e.Type == (fundsapi.FundRegistered{}).EventType():
+		var reg fundsapi.FundRegistered
 		if err := json.Unmarshal(e.Payload, &reg); err != nil {
 			return fmt.Errorf("applications view: decode %s@%d: %w", e.StreamID, e.Version, err)
 		}
-	default:
-		return nil
+		v.learnFund(reg)
 	}
+	return nil
+}
+
+// learnFund records who manages a fund.
+func (v *views) learnFund(reg fundsapi.FundRegistered) {
 	if reg.FundID == "" || reg.ManagerOrg == "" {
-		return nil
+		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -215,7 +223,6 @@ func (v *views) applyFund(e events.Event) error {
 	}
 	v.fundManager[reg.FundID] = reg.ManagerOrg
 	v.fundsByOrg[reg.ManagerOrg] = append(v.fundsByOrg[reg.ManagerOrg], reg.FundID)
-	return nil
 }
 
 // ownFunds tells, for a fund manager, which funds are its own; nil for
