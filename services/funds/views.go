@@ -54,7 +54,7 @@ func newView(registry *events.Registry) *view {
 
 // viewVersion names the fold (evolve) and the checkpoint's encoding of
 // its state: change it with either, and checkpoints are folded again.
-const viewVersion = "funds/1"
+const viewVersion = "funds/2" // 2: a release of an unknown deal stamps the version
 
 // Capture takes the state as it is between appends; evolve copies on
 // write, so a copy of the map is a stable picture to encode meanwhile.
