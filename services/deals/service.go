@@ -89,9 +89,9 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	v := newView(registry)
 	return &Service{
 		store: store, registry: registry,
-		banks: svc.NewRepository(store, registry, svc.Decider[Bank]{Type: BankAggregate, Initial: func() Bank { return Bank{} }, Evolve: EvolveBank, SnapshotSchema: "bank.v1"}, c.repo),
-		deals: svc.NewRepository(store, registry, svc.Decider[Deal]{Type: DealAggregate, Initial: func() Deal { return Deal{} }, Evolve: EvolveDeal, SnapshotSchema: "loan_deal.v1"}, c.repo),
-		loans: svc.NewRepository(store, registry, svc.Decider[Loan]{Type: LoanAggregate, Initial: func() Loan { return Loan{} }, Evolve: EvolveLoan, SnapshotSchema: "loan.v1"}, c.repo),
+		banks: svc.NewRepository(store, registry, svc.Decider[Bank]{Type: BankAggregate, Initial: func() Bank { return Bank{} }, Evolve: BankFolds().Apply, SnapshotSchema: "bank.v1"}, c.repo),
+		deals: svc.NewRepository(store, registry, svc.Decider[Deal]{Type: DealAggregate, Initial: func() Deal { return Deal{} }, Evolve: DealFolds().Apply, SnapshotSchema: "loan_deal.v1"}, c.repo),
+		loans: svc.NewRepository(store, registry, svc.Decider[Loan]{Type: LoanAggregate, Initial: func() Loan { return Loan{} }, Evolve: LoanFolds().Apply, SnapshotSchema: "loan.v1"}, c.repo),
 		view:  v, follower: viewstate.New(Name, store, v, v.apply, viewstate.Options{Dir: c.views.Dir, Version: viewVersion, Logger: c.log.With("service", Name)}),
 		client: c.client, nc: c.nc, now: c.now, log: c.log.With("service", Name),
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
@@ -24,6 +25,12 @@ import (
 // sees a deal's equity side).
 type view struct {
 	registry *events.Registry
+	// The folds: the aggregates' own, and of the funds service's events
+	// those that matter here (called with mu held).
+	bankFolds *fold.Evolve[Bank]
+	dealFolds *fold.Evolve[Deal]
+	loanFolds *fold.Evolve[Loan]
+	fundFolds fold.Handlers
 
 	mu    sync.RWMutex
 	banks map[string]Bank
@@ -33,7 +40,13 @@ type view struct {
 }
 
 func newView(registry *events.Registry) *view {
-	return &view{registry: registry, banks: map[string]Bank{}, deals: map[string]Deal{}, loans: map[string]Loan{}, funds: map[string]string{}}
+	v := &view{registry: registry, bankFolds: BankFolds(), dealFolds: DealFolds(), loanFolds: LoanFolds(),
+		banks: map[string]Bank{}, deals: map[string]Deal{}, loans: map[string]Loan{}, funds: map[string]string{}}
+	fold.On(&v.fundFolds, func(_ events.Event, f fundsapi.FundRegistered) error {
+		v.funds[f.FundID] = f.ManagerOrg
+		return nil
+	})
+	return v
 }
 
 // viewVersion names the folds and the checkpoint's encoding of their
@@ -96,14 +109,14 @@ func (v *view) apply(e events.Event) error {
 	defer v.mu.Unlock()
 	switch typ {
 	case BankAggregate:
-		v.banks[id] = EvolveBank(v.banks[id], e, payload)
+		v.banks[id] = v.bankFolds.Apply(v.banks[id], e, payload)
 	case DealAggregate:
-		v.deals[id] = EvolveDeal(v.deals[id], e, payload)
+		v.deals[id] = v.dealFolds.Apply(v.deals[id], e, payload)
 	case LoanAggregate:
-		v.loans[id] = EvolveLoan(v.loans[id], e, payload)
-	default:
-		if f, ok := payload.(fundsapi.FundRegistered); ok {
-			v.funds[f.FundID] = f.ManagerOrg
+		v.loans[id] = v.loanFolds.Apply(v.loans[id], e, payload)
+	case "fund":
+		if v.fundFolds.Handles(e.Type) {
+			return v.fundFolds.Apply(e, payload)
 		}
 	}
 	return nil
