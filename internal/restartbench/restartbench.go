@@ -239,7 +239,7 @@ func probes(c *svc.Client, head uint64) []probe {
 // waitReady asks until the service answers other than "unavailable" (its
 // views lag, or it does not serve yet).
 func waitReady(ctx context.Context, p probe) error {
-	deadline := time.Now().Add(10 * time.Minute)
+	deadline := time.Now().Add(time.Hour)
 	for {
 		err := p.ask(ctx)
 		switch code := fundbridge.ErrorCode(err); {
@@ -248,7 +248,7 @@ func waitReady(ctx context.Context, p probe) error {
 		case code != fundbridge.EUNAVAILABLE && !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded):
 			return fmt.Errorf("%s: %w", p.name, err)
 		case time.Now().After(deadline):
-			return fmt.Errorf("%s not ready after 10 minutes: %w", p.name, err)
+			return fmt.Errorf("%s not ready after an hour: %w", p.name, err)
 		}
 		select {
 		case <-ctx.Done():

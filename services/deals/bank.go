@@ -80,8 +80,8 @@ func (b Bank) exposure(dealID string) int {
 // BankFolds is the bank's fold, one step per event type.
 func BankFolds() *fold.Evolve[Bank] {
 	var f fold.Evolve[Bank]
-	fold.Step(&f, func(b Bank, e events.Event, p dealsapi.BankOnboarded) Bank {
-		b = Bank{ID: p.BankID, Name: p.Name, CreditLimit: p.CreditLimit, SingleBorrowerLimit: p.SingleBorrowerLimit, OnboardedAt: e.RecordedAt}
+	fold.Step(&f, func(_ Bank, e events.Event, p dealsapi.BankOnboarded) Bank {
+		b := Bank{ID: p.BankID, Name: p.Name, CreditLimit: p.CreditLimit, SingleBorrowerLimit: p.SingleBorrowerLimit, OnboardedAt: e.RecordedAt}
 		return b
 	})
 	fold.Step(&f, func(b Bank, e events.Event, p dealsapi.BankLimitsChanged) Bank {

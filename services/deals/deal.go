@@ -49,8 +49,8 @@ func (d Deal) bank(id string) int {
 // DealFolds is the deal's fold, one step per event type.
 func DealFolds() *fold.Evolve[Deal] {
 	var f fold.Evolve[Deal]
-	fold.Step(&f, func(d Deal, e events.Event, p dealsapi.DealProposed) Deal {
-		d = Deal{DealProposed: p, Status: dealsapi.StatusSyndicating, ProposedAt: e.RecordedAt,
+	fold.Step(&f, func(_ Deal, e events.Event, p dealsapi.DealProposed) Deal {
+		d := Deal{DealProposed: p, Status: dealsapi.StatusSyndicating, ProposedAt: e.RecordedAt,
 			Banks: []DealBank{{BankID: p.LeadBankID, Status: dealsapi.CommitmentInvited}}}
 		return d
 	})

@@ -136,8 +136,8 @@ func (l *Loan) advance() {
 // LoanFolds is the loan's fold, one step per event type.
 func LoanFolds() *fold.Evolve[Loan] {
 	var f fold.Evolve[Loan]
-	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.LoanOpened) Loan {
-		l = Loan{ID: p.LoanID, BorrowerID: p.BorrowerID, LeadBankID: p.LeadBankID, EquityFundID: p.EquityFundID,
+	fold.Step(&f, func(_ Loan, e events.Event, p dealsapi.LoanOpened) Loan {
+		l := Loan{ID: p.LoanID, BorrowerID: p.BorrowerID, LeadBankID: p.LeadBankID, EquityFundID: p.EquityFundID,
 			Terms: p.Terms, RiskSharing: p.RiskSharing, Warrant: p.Warrant, Status: dealsapi.StatusAwaitingDrawdown, OpenedAt: e.RecordedAt}
 		for _, b := range p.Banks {
 			l.Banks = append(l.Banks, LoanBank{LoanBank: b})
