@@ -17,6 +17,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/svc/viewstate"
@@ -189,65 +190,81 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	fold := func(e events.Event) error {
-		switch e.Type {
+	folds := s.directoryFolds()
+	apply := func(e events.Event) error {
+		switch e.Type { // what the folds handle, in every version (not decoded otherwise)
 		case identityapi.UserRegistered{}.EventType(), identityapi.UserRegisteredV2, identityapi.UserRegisteredV1,
 			identityapi.UserErased{}.EventType(), identityapi.OrgCreated{}.EventType():
 		default:
 			return nil
 		}
-		_, p, err := registry.Decode(e)
+		e, p, err := registry.Decode(e)
 		if err != nil {
 			return err
 		}
-		return s.fold(p)
+		return folds.Apply(e, p)
 	}
-	s.follower = viewstate.New("identity", store, directory{s}, fold, viewstate.Options{Dir: opts.Checkpoints, Version: directoryVersion, Logger: opts.Logger.With("service", Name)})
+	s.follower = viewstate.New("identity", store, directory{s}, apply, viewstate.Options{Dir: opts.Checkpoints, Version: directoryVersion, Logger: opts.Logger.With("service", Name)})
 	return s
 }
 
-// fold keeps the directory current with one of identity's events.
-func (s *Service) fold(p any) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	switch v := p.(type) {
-	case identityapi.UserRegistered:
-		person, err := s.openPersonal(ctx, v)
-		if err != nil && !errors.Is(err, errNoPersonKey) {
-			return err
-		}
-		v.Email, v.Name = person.Email, person.Name
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if err != nil || s.erased[v.UserID] { // no key: the person was erased
-			v.Email, v.Name = "", identityapi.ErasedName
-			s.erased[v.UserID] = true
-		} else {
-			s.byEmail[v.Email] = v
-		}
-		s.byID[v.UserID] = v
-	case identityapi.UserErased:
-		s.mu.Lock()
-		if u, ok := s.byID[v.UserID]; ok {
-			if s.byEmail[u.Email].UserID == v.UserID {
-				delete(s.byEmail, u.Email)
-			}
-			u.Email, u.Name = "", identityapi.ErasedName
-			s.byID[v.UserID] = u
-		}
-		s.erased[v.UserID] = true
-		s.mu.Unlock()
-		// The erasing request destroys the key after recording the
-		// erasure; should it have stopped between the two, this does.
-		if s.keys != nil {
-			if _, err := s.keys.Get(ctx, v.UserID); err == nil {
-				return s.keys.Destroy(ctx, v.UserID)
-			}
-		}
-	case identityapi.OrgCreated:
+// directoryFolds keep the directory current with identity's events, one
+// function per event type.
+func (s *Service) directoryFolds() *fold.Handlers {
+	var h fold.Handlers
+	fold.On(&h, func(_ events.Event, v identityapi.UserRegistered) error { return s.registered(v) })
+	fold.On(&h, func(_ events.Event, v identityapi.UserErased) error { return s.erasedUser(v) })
+	fold.On(&h, func(_ events.Event, v identityapi.OrgCreated) error {
 		s.mu.Lock()
 		s.orgByID[v.OrgID] = identityapi.Org(v)
 		s.mu.Unlock()
+		return nil
+	})
+	return &h
+}
+
+// registered adds a user to the directory, with the email and name opened
+// with the person's key; without the key the person was erased.
+func (s *Service) registered(v identityapi.UserRegistered) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	person, err := s.openPersonal(ctx, v)
+	if err != nil && !errors.Is(err, errNoPersonKey) {
+		return err
+	}
+	v.Email, v.Name = person.Email, person.Name
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || s.erased[v.UserID] { // no key: the person was erased
+		v.Email, v.Name = "", identityapi.ErasedName
+		s.erased[v.UserID] = true
+	} else {
+		s.byEmail[v.Email] = v
+	}
+	s.byID[v.UserID] = v
+	return nil
+}
+
+// erasedUser hides an erased person in the directory.
+func (s *Service) erasedUser(v identityapi.UserErased) error {
+	s.mu.Lock()
+	if u, ok := s.byID[v.UserID]; ok {
+		if s.byEmail[u.Email].UserID == v.UserID {
+			delete(s.byEmail, u.Email)
+		}
+		u.Email, u.Name = "", identityapi.ErasedName
+		s.byID[v.UserID] = u
+	}
+	s.erased[v.UserID] = true
+	s.mu.Unlock()
+	// The erasing request destroys the key after recording the erasure;
+	// should it have stopped between the two, this does.
+	if s.keys != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := s.keys.Get(ctx, v.UserID); err == nil {
+			return s.keys.Destroy(ctx, v.UserID)
+		}
 	}
 	return nil
 }
