@@ -38,46 +38,48 @@ type claimState struct {
 	ClaimedAt time.Time
 }
 
+// The aggregates, each folded with one step per event type.
 var (
-	orgDecider = svc.Decider[orgState]{
-		Type:    "org",
-		Initial: func() orgState { return orgState{} },
-		Evolve: func(s orgState, _ events.Event, p any) orgState {
-			if e, ok := p.(identityapi.OrgCreated); ok {
-				s.Org = identityapi.Org(e)
-			}
-			return s
-		},
-	}
-	userDecider = svc.Decider[userState]{
-		Type:    "user",
-		Initial: func() userState { return userState{} },
-		Evolve: func(s userState, _ events.Event, p any) userState {
-			switch e := p.(type) {
-			case identityapi.UserRegistered:
-				s.UserID, s.OrgID = e.UserID, e.OrgID
-			case identityapi.UserErased:
-				s.Erased = true
-			}
-			return s
-		},
-	}
-	claimDecider = svc.Decider[claimState]{
-		Type:    "email",
-		Initial: func() claimState { return claimState{} },
-		Evolve: func(s claimState, ev events.Event, p any) claimState {
-			switch e := p.(type) {
-			case identityapi.EmailClaimed:
-				s = claimState{UserID: e.UserID, ClaimedAt: ev.RecordedAt}
-			case identityapi.EmailReleased:
-				if e.UserID == s.UserID {
-					s = claimState{}
-				}
-			}
-			return s
-		},
-	}
+	orgDecider   = svc.Decider[orgState]{Type: "org", Initial: func() orgState { return orgState{} }, Evolve: orgFolds().Apply}
+	userDecider  = svc.Decider[userState]{Type: "user", Initial: func() userState { return userState{} }, Evolve: userFolds().Apply}
+	claimDecider = svc.Decider[claimState]{Type: "email", Initial: func() claimState { return claimState{} }, Evolve: claimFolds().Apply}
 )
+
+func orgFolds() *fold.Evolve[orgState] {
+	var f fold.Evolve[orgState]
+	fold.Step(&f, func(s orgState, _ events.Event, e identityapi.OrgCreated) orgState {
+		s.Org = identityapi.Org(e)
+		return s
+	})
+	return &f
+}
+
+func userFolds() *fold.Evolve[userState] {
+	var f fold.Evolve[userState]
+	fold.Step(&f, func(s userState, _ events.Event, e identityapi.UserRegistered) userState {
+		s.UserID, s.OrgID = e.UserID, e.OrgID
+		return s
+	})
+	fold.Step(&f, func(s userState, _ events.Event, _ identityapi.UserErased) userState {
+		s.Erased = true
+		return s
+	})
+	return &f
+}
+
+func claimFolds() *fold.Evolve[claimState] {
+	var f fold.Evolve[claimState]
+	fold.Step(&f, func(_ claimState, ev events.Event, e identityapi.EmailClaimed) claimState {
+		return claimState{UserID: e.UserID, ClaimedAt: ev.RecordedAt}
+	})
+	fold.Step(&f, func(s claimState, _ events.Event, e identityapi.EmailReleased) claimState {
+		if e.UserID == s.UserID {
+			return claimState{}
+		}
+		return s
+	})
+	return &f
+}
 
 // createOrg opens the org once; the same creation again changes nothing.
 func createOrg(s orgState, o identityapi.Org) ([]events.Payload, error) {
