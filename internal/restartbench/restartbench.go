@@ -36,8 +36,8 @@ import (
 // Config shapes the benchmark.
 type Config struct {
 	DataDir  string
-	Events   int // in the log; default 1,000,000 (20,000 when Quick)
-	Rounds   int // measured pairs; default 5 (3 when Quick)
+	Events   int // in the log; default 1,000,000 (5,000 when Quick)
+	Rounds   int // measured pairs; default 5 (2 when Quick)
 	Quick    bool
 	Progress io.Writer
 	Memory   *bench.Memory
@@ -50,13 +50,13 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	if cfg.Events == 0 {
 		cfg.Events = 1_000_000
 		if cfg.Quick {
-			cfg.Events = 20_000
+			cfg.Events = 5_000
 		}
 	}
 	if cfg.Rounds == 0 {
 		cfg.Rounds = 5
 		if cfg.Quick {
-			cfg.Rounds = 3
+			cfg.Rounds = 2
 		}
 	}
 	logf := func(format string, args ...any) {
