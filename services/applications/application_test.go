@@ -283,15 +283,15 @@ func TestApplicationMarkUnmatched(t *testing.T) {
 		check(t, d, histories()[applicationsapi.StatusMatched], unmatch(), refused{code: fundbridge.EINVALID, field: "fund_ids"})
 	})
 	t.Run("the last fund gone sends a matched application back to submitted", func(t *testing.T) {
-		a := fold(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1", "f2")))
+		a := replayed(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1", "f2")))
 		if a.Status != applicationsapi.StatusSubmitted || len(a.FundIDs) != 0 {
 			t.Errorf("status %s, funds %v; want submitted with none", a.Status, a.FundIDs)
 		}
-		a = fold(t, append(histories()[applicationsapi.StatusUnderReview], unmatched("f1", "f2")))
+		a = replayed(t, append(histories()[applicationsapi.StatusUnderReview], unmatched("f1", "f2")))
 		if a.Status != applicationsapi.StatusUnderReview || len(a.FundIDs) != 0 || len(a.ReviewedBy) != 1 {
 			t.Errorf("under review: status %s, funds %v, reviewed by %v; want under review, none, f1", a.Status, a.FundIDs, a.ReviewedBy)
 		}
-		a = fold(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1"), matched("f3", "f1")))
+		a = replayed(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1"), matched("f3", "f1")))
 		if !slices.Equal(a.FundIDs, []string{"f2", "f3", "f1"}) {
 			t.Errorf("funds %v after a removal and a new match, want f2 f3 f1", a.FundIDs)
 		}
