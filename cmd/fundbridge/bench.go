@@ -26,7 +26,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jsonOut := f.string("json", "", "also write the results as a JSON array to this file (- for stdout)")
 	quick := f.bool("quick", false, "small sizes: every scenario together in under a minute (a smoke test)")
 	dir := f.string("bench-dir", "", "where the benchmark's servers keep their data (default: a temporary directory)")
-	events := f.int("events", 0, "rebuild: events in the log (default 100000; 1000000 for the issue's figure)")
+	events := f.int("events", 0, "rebuild, restart: events in the log (rebuild: default 100000, 1000000 for the issue's figure; restart: default 1000000)")
 	url := f.string("url", "", "http, lag: a running server's URL instead of the product started in-process")
 	natsURL := f.string("nats-url", "", "http with --url: the NATS server for the raw publish baseline (default: an embedded fsync-always one)")
 	opEmail := f.string("operator-email", "operator@fundbridge.local", "http, lag with --url: the operator to read the list and the lifecycle view as")

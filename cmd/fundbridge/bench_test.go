@@ -64,14 +64,14 @@ func TestBenchQuick(t *testing.T) {
 	}
 	// Every scenario's own figures, and each scenario's peak memory from
 	// its own process.
-	for _, s := range []string{"store", "commands", "http", "lag", "rebuild", "matching"} {
+	for _, s := range []string{"store", "commands", "http", "lag", "rebuild", "restart", "matching"} {
 		if !seen[s] {
 			t.Errorf("no figure under %s/", s)
 		}
 	}
 	for _, s := range []string{"store/append/single/fsync/c64/vs-batched", "store/load/snapshot+tail0-99", "store/replay/store",
 		"commands/command/application.draft/fsync/c64", "http/writes", "http/raw-publish/fsync/c64", "lag/ack-to-lifecycle-view",
-		"rebuild/all", "matching/loan_plus_equity"} {
+		"rebuild/all", "matching/loan_plus_equity", "restart/funds"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("no figure %s", s)
 		}

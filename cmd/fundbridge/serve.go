@@ -55,6 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	groupCommit := f.bool("group-commit", true, "gather concurrent appends into one atomic batch (with fsync-always servers)")
 	httpAddr := f.string("http-addr", ":8080", "HTTP listen address of the gateway")
 	dataDir := f.string("data-dir", "./data", "what the views service keeps on local disk (its projections); one process owns it at a time")
+	viewDir := f.string("views-dir", "", "keep this service's view checkpoints here, so a restart folds only the log's tail (one process per directory); empty: fold the log from 0 at each start")
 	keyFile := f.string("token-key-file", "./data/gateway/token.key", "the gateway's token signing key (created when missing; share it between gateway instances)")
 	previousKeyFiles := f.string("token-previous-key-files", "", "comma-separated signing keys whose tokens are still accepted (key rotation; see SECURITY.md)")
 	credKeyFile := f.string("credential-key-file", app.CredentialKeyFile("./data"), "identity's key sealing password hashes (created when missing; share it between identity instances, keep it out of the log's backups)")
@@ -176,6 +177,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer lock.Release()
 		deps.DataDir = lock.Dir()
+	}
+	if *viewDir != "" && name != views.Name {
+		lock, err := datadir.Acquire(*viewDir, datadir.Self())
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+		deps.ViewDir = lock.Dir()
 	}
 	head, err := store.Head(ctx) // ready once the views reflect it
 	if err != nil {

@@ -62,6 +62,18 @@ type Deps struct {
 	// Clock, if set, is the deals service's "now" (tests of its
 	// deadlines); nil is the wall clock.
 	Clock func() time.Time
+	// ViewDir keeps the services' view checkpoints (viewstate), so a
+	// restart folds only the log's tail; "" folds from 0 each start.
+	ViewDir string
+}
+
+// viewDir is where the services keep their view checkpoints under the
+// data directory, or "" when they are off.
+func viewDir(o Options) string {
+	if o.NoViewCheckpoints {
+		return ""
+	}
+	return filepath.Join(o.DataDir, "views")
 }
 
 // CredentialKeyFile is where identity's credential key lives under a
@@ -99,7 +111,7 @@ func Builders() map[string]func(Deps) Component {
 	return map[string]func(Deps) Component{
 		audit.Name: func(d Deps) Component { return Component{Service: audit.Service(d.Store)} },
 		applications.Name: func(d Deps) Component {
-			s := applications.New(d.Store, d.Registry, applications.WithSnapshots(d.Snapshots), applications.WithLogger(d.Log))
+			s := applications.New(d.Store, d.Registry, applications.WithSnapshots(d.Snapshots), applications.WithCheckpoints(d.ViewDir), applications.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		matching.Name: func(d Deps) Component {
@@ -112,12 +124,12 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		funds.Name: func(d Deps) Component {
-			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithLogger(d.Log))
+			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithCheckpoints(d.ViewDir), funds.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		deals.Name: func(d Deps) Component {
 			// The syndication and arrears processes' managers run in this component.
-			opts := []deals.Option{deals.WithSnapshots(d.Snapshots), deals.WithClient(svc.NewSystemClient(d.NC, deals.Name, 0)), deals.WithProcesses(d.NC), deals.WithLogger(d.Log)}
+			opts := []deals.Option{deals.WithSnapshots(d.Snapshots), deals.WithCheckpoints(d.ViewDir), deals.WithClient(svc.NewSystemClient(d.NC, deals.Name, 0)), deals.WithProcesses(d.NC), deals.WithLogger(d.Log)}
 			if d.Clock != nil {
 				opts = append(opts, deals.WithClock(d.Clock))
 			}
@@ -131,7 +143,7 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		identity.Name: func(d Deps) Component {
-			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC)})
+			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC), Checkpoints: d.ViewDir, Logger: d.Log})
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 	}
@@ -233,6 +245,9 @@ type Options struct {
 	Clock func() time.Time
 	// AwaitOperator keeps /readyz at 503 until BootstrapOperator is done.
 	AwaitOperator bool
+	// NoViewCheckpoints folds every service's views from position 0 at
+	// each start instead of resuming from <data>/views (to measure).
+	NoViewCheckpoints bool
 }
 
 // App is the running product.
@@ -339,7 +354,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock})
+		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock, ViewDir: viewDir(o)})
 		if c.Position != nil {
 			a.ready.CaughtUp(name, head, c.Position)
 			c.CaughtUpFirst(head)

@@ -20,9 +20,29 @@ import (
 func (p *product) restart() {
 	p.t.Helper()
 	p.app.Close()
-	if err := os.RemoveAll(filepath.Join(p.opts.DataDir, "projections")); err != nil {
-		p.t.Fatal(err)
+	for _, saved := range []string{"projections", "views"} {
+		if err := os.RemoveAll(filepath.Join(p.opts.DataDir, saved)); err != nil {
+			p.t.Fatal(err)
+		}
 	}
+	p.start()
+}
+
+// resume stops the product and starts it again on the same data: the
+// services' views and the projections resume from their checkpoints.
+func (p *product) resume() {
+	p.t.Helper()
+	p.app.Close()
+	for _, name := range []string{"applications", "funds", "deals", "identity"} {
+		if _, err := os.Stat(filepath.Join(p.opts.DataDir, "views", name+".snapshot")); err != nil {
+			p.t.Errorf("the %s service saved no checkpoint: %v", name, err)
+		}
+	}
+	p.start()
+}
+
+func (p *product) start() {
+	p.t.Helper()
 	a, err := app.Start(context.Background(), p.opts)
 	if err != nil {
 		p.t.Fatal(err)
@@ -155,6 +175,8 @@ func TestErasureOverHTTP(t *testing.T) {
 		t.Errorf("another person's key is gone: %v", err)
 	}
 	check("after erasure")
+	p.resume()
+	check("after a restart from the checkpoints")
 	p.restart()
 	check("after a rebuild")
 }

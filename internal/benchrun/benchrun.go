@@ -15,6 +15,7 @@ import (
 	"github.com/fundbridge/fundbridge/events/bench"
 	"github.com/fundbridge/fundbridge/internal/cmdbench"
 	"github.com/fundbridge/fundbridge/internal/httpbench"
+	"github.com/fundbridge/fundbridge/internal/restartbench"
 	projbench "github.com/fundbridge/fundbridge/projections/bench"
 	"github.com/fundbridge/fundbridge/services/deals"
 	"github.com/fundbridge/fundbridge/services/matching"
@@ -52,6 +53,7 @@ func Scenarios() []Scenario {
 		{Name: "http", Summary: "open-loop HTTP load on the gateway, stepped up until p99 > 20 ms or an error", Run: httpLoad},
 		{Name: "lag", Summary: "HTTP command acknowledged to visible in the lifecycle view", Run: lag},
 		{Name: "rebuild", Summary: "rebuild of every projection against raw replay of the same log", Run: rebuild},
+		{Name: "restart", Summary: "fundbridge dev from start to ready over a large log, the services' views resumed from checkpoints against folded from 0", Run: restart},
 		{Name: "matching", Summary: "one loan-plus-equity application against 10,000 funds and 1,000 programmes, pairs included, against brute force", Run: matchingRun},
 		{Name: "schedules", Summary: "10,000 loan schedules of 360 months fixed and persisted, 100,000 repayments applied, against raw publishes of the same bytes", Run: schedules},
 	}
@@ -119,6 +121,10 @@ func schedules(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Resul
 
 func rebuild(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
 	return projbench.Run(ctx, projbench.Config{DataDir: o.DataDir, Events: o.Events, Quick: o.Quick, Progress: o.Progress, Memory: mem})
+}
+
+func restart(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
+	return restartbench.Run(ctx, restartbench.Config{DataDir: o.DataDir, Events: o.Events, Quick: o.Quick, Progress: o.Progress, Memory: mem})
 }
 
 // matchingRun matches loan-plus-equity applications with the match

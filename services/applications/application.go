@@ -7,6 +7,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -49,30 +50,31 @@ func applicationDecider() svc.Decider[Application] {
 	return svc.Decider[Application]{
 		Type:           "application",
 		Initial:        func() Application { return Application{} },
-		Evolve:         evolveApplication,
+		Evolve:         applicationFolds().Apply,
 		SnapshotSchema: "application.v1",
 	}
 }
 
-// evolveApplication folds one event. Slices are appended to clipped copies,
-// so a state already handed out is never changed under its reader.
-func evolveApplication(a Application, e events.Event, payload any) Application {
-	moveTo := func(s applicationsapi.Status, reason string) {
-		a.Status = s
-		a.History = append(slices.Clip(a.History), applicationsapi.StatusChange{Status: s, At: e.RecordedAt, Reason: reason})
-	}
-	switch p := payload.(type) {
-	case applicationsapi.ApplicationDrafted:
+// applicationFolds is the application's fold, one step per event type.
+// Slices are appended to clipped copies, so a state already handed out is
+// never changed under its reader.
+func applicationFolds() *fold.Evolve[Application] {
+	var f fold.Evolve[Application]
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationDrafted) Application {
 		a.ID, a.CompanyName, a.Slice, a.Terms = p.ApplicationID, p.CompanyName, p.Slice, p.ApplicationTerms
 		a.CreatedAt = e.RecordedAt
-		moveTo(applicationsapi.StatusDraft, "")
-	case applicationsapi.ApplicationUpdated:
+		return moveTo(a, e, applicationsapi.StatusDraft, "")
+	})
+	fold.Step(&f, func(a Application, _ events.Event, p applicationsapi.ApplicationUpdated) Application {
 		a.Slice, a.Terms = p.Slice, p.ApplicationTerms
-	case applicationsapi.ApplicationSubmitted:
+		return a
+	})
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationSubmitted) Application {
 		a.CompanyName, a.Slice, a.Terms = p.CompanyName, p.Slice, p.ApplicationTerms
 		a.SubmittedAt = e.RecordedAt
-		moveTo(applicationsapi.StatusSubmitted, "")
-	case applicationsapi.ApplicationMatched:
+		return moveTo(a, e, applicationsapi.StatusSubmitted, "")
+	})
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationMatched) Application {
 		a.Slice = p.Slice
 		for _, f := range p.FundIDs {
 			if !a.matchedTo(f) {
@@ -80,51 +82,73 @@ func evolveApplication(a Application, e events.Event, payload any) Application {
 			}
 		}
 		if a.Status == applicationsapi.StatusSubmitted {
-			moveTo(applicationsapi.StatusMatched, "")
+			a = moveTo(a, e, applicationsapi.StatusMatched, "")
 		}
-	case applicationsapi.ApplicationUnmatched:
+		return a
+	})
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationUnmatched) Application {
 		a.Slice = p.Slice
 		a.FundIDs = slices.DeleteFunc(slices.Clone(a.FundIDs), func(f string) bool { return slices.Contains(p.FundIDs, f) })
 		if a.Status == applicationsapi.StatusMatched && len(a.FundIDs) == 0 {
-			moveTo(applicationsapi.StatusSubmitted, "no fund matches it any more")
+			a = moveTo(a, e, applicationsapi.StatusSubmitted, "no fund matches it any more")
 		}
-	case applicationsapi.ApplicationUnderReview:
+		return a
+	})
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationUnderReview) Application {
 		a.Slice = p.Slice
 		if !slices.Contains(a.ReviewedBy, p.FundID) {
 			a.ReviewedBy = append(slices.Clip(a.ReviewedBy), p.FundID)
 		}
 		if a.Status == applicationsapi.StatusMatched {
-			moveTo(applicationsapi.StatusUnderReview, "")
+			a = moveTo(a, e, applicationsapi.StatusUnderReview, "")
 		}
-	case applicationsapi.ApplicationReserved:
+		return a
+	})
+	fold.Step(&f, func(a Application, _ events.Event, p applicationsapi.ApplicationReserved) Application {
 		a.Slice, a.ReservedBy = p.Slice, p.DealID
-	case applicationsapi.ReservationReleased:
+		return a
+	})
+	fold.Step(&f, func(a Application, _ events.Event, p applicationsapi.ReservationReleased) Application {
 		a.Slice = p.Slice
 		if a.ReservedBy == p.DealID {
 			a.ReservedBy = ""
 		}
-	case applicationsapi.ApplicationFunded:
+		return a
+	})
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationFunded) Application {
 		a.Slice = p.Slice
 		if a.ReservedBy == p.DealID {
 			a.ReservedBy = "" // the closing that held it is done
 		}
 		a.Deals = append(slices.Clip(a.Deals), applicationsapi.FundedDeal{DealID: p.DealID, FundID: p.FundID, Instrument: p.Instrument, Amount: p.Amount, At: e.RecordedAt})
 		if a.Status != applicationsapi.StatusFunded {
-			moveTo(applicationsapi.StatusFunded, "")
+			a = moveTo(a, e, applicationsapi.StatusFunded, "")
 		}
-	case applicationsapi.ApplicationWithdrawn:
-		a.Slice, a.Reason = p.Slice, p.Reason
-		moveTo(applicationsapi.StatusWithdrawn, p.Reason)
-	case applicationsapi.ApplicationRejected:
-		a.Slice, a.Reason = p.Slice, p.Reason
-		moveTo(applicationsapi.StatusRejected, p.Reason)
-	case applicationsapi.ApplicationExpired:
-		a.Slice = p.Slice
-		moveTo(applicationsapi.StatusExpired, "")
-	default:
 		return a
-	}
-	a.UpdatedAt, a.Version = e.RecordedAt, e.Version
+	})
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationWithdrawn) Application {
+		a.Slice, a.Reason = p.Slice, p.Reason
+		return moveTo(a, e, applicationsapi.StatusWithdrawn, p.Reason)
+	})
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationRejected) Application {
+		a.Slice, a.Reason = p.Slice, p.Reason
+		return moveTo(a, e, applicationsapi.StatusRejected, p.Reason)
+	})
+	fold.Step(&f, func(a Application, e events.Event, p applicationsapi.ApplicationExpired) Application {
+		a.Slice = p.Slice
+		return moveTo(a, e, applicationsapi.StatusExpired, "")
+	})
+	f.Then(func(a Application, e events.Event) Application {
+		a.UpdatedAt, a.Version = e.RecordedAt, e.Version
+		return a
+	})
+	return &f
+}
+
+// moveTo records a move to status s, with its reason, at the event's time.
+func moveTo(a Application, e events.Event, s applicationsapi.Status, reason string) Application {
+	a.Status = s
+	a.History = append(slices.Clip(a.History), applicationsapi.StatusChange{Status: s, At: e.RecordedAt, Reason: reason})
 	return a
 }
 

@@ -19,9 +19,9 @@ func amount(s string) *money.Amount {
 
 // company is the applicant as the application's decider sees it.
 func company(t testing.TB, stage fundbridge.Stage) Company {
-	c := evolveCompany(Company{}, events.Event{Version: 1, RecordedAt: testNow()}, registered(t))
+	c := companyFolds().Apply(Company{}, events.Event{Version: 1, RecordedAt: testNow()}, registered(t))
 	if stage != c.Stage {
-		c = evolveCompany(c, events.Event{Version: 2, RecordedAt: testNow()}, applicationsapi.CompanyStageChanged{CompanyID: c.ID, From: c.Stage, To: stage})
+		c = companyFolds().Apply(c, events.Event{Version: 2, RecordedAt: testNow()}, applicationsapi.CompanyStageChanged{CompanyID: c.ID, From: c.Stage, To: stage})
 	}
 	return c
 }
@@ -283,15 +283,15 @@ func TestApplicationMarkUnmatched(t *testing.T) {
 		check(t, d, histories()[applicationsapi.StatusMatched], unmatch(), refused{code: fundbridge.EINVALID, field: "fund_ids"})
 	})
 	t.Run("the last fund gone sends a matched application back to submitted", func(t *testing.T) {
-		a := fold(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1", "f2")))
+		a := replayed(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1", "f2")))
 		if a.Status != applicationsapi.StatusSubmitted || len(a.FundIDs) != 0 {
 			t.Errorf("status %s, funds %v; want submitted with none", a.Status, a.FundIDs)
 		}
-		a = fold(t, append(histories()[applicationsapi.StatusUnderReview], unmatched("f1", "f2")))
+		a = replayed(t, append(histories()[applicationsapi.StatusUnderReview], unmatched("f1", "f2")))
 		if a.Status != applicationsapi.StatusUnderReview || len(a.FundIDs) != 0 || len(a.ReviewedBy) != 1 {
 			t.Errorf("under review: status %s, funds %v, reviewed by %v; want under review, none, f1", a.Status, a.FundIDs, a.ReviewedBy)
 		}
-		a = fold(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1"), matched("f3", "f1")))
+		a = replayed(t, append(histories()[applicationsapi.StatusMatched], unmatched("f1"), matched("f3", "f1")))
 		if !slices.Equal(a.FundIDs, []string{"f2", "f3", "f1"}) {
 			t.Errorf("funds %v after a removal and a new match, want f2 f3 f1", a.FundIDs)
 		}
@@ -345,7 +345,7 @@ func TestApplicationMarkFunded(t *testing.T) {
 		check(t, d, histories()[applicationsapi.StatusMatched], fund("d1", "f1", "0"), refused{code: fundbridge.EINVALID, field: "amount"})
 	})
 	t.Run("records the deals", func(t *testing.T) {
-		a := fold(t, append(histories()[applicationsapi.StatusFunded], funded("d2", "f2")))
+		a := replayed(t, append(histories()[applicationsapi.StatusFunded], funded("d2", "f2")))
 		if a.Status != applicationsapi.StatusFunded || len(a.Deals) != 2 || a.Deals[1].DealID != "d2" || a.Deals[1].Amount.String() != "20000000.00" {
 			t.Fatalf("state = %+v", a)
 		}
@@ -377,17 +377,17 @@ func TestApplicationExpire(t *testing.T) {
 	})
 }
 
-func fold(t *testing.T, given []events.Payload) Application {
+func replayed(t *testing.T, history []events.Payload) Application {
 	d := applicationDecider()
 	a := d.Initial()
-	for i, p := range given {
+	for i, p := range history {
 		a = d.Evolve(a, events.Event{Version: uint64(i + 1), RecordedAt: testNow()}, p)
 	}
 	return a
 }
 
 func TestApplicationStateFolds(t *testing.T) {
-	a := fold(t, histories()[applicationsapi.StatusUnderReview])
+	a := replayed(t, histories()[applicationsapi.StatusUnderReview])
 	var statuses []applicationsapi.Status
 	for _, h := range a.History {
 		statuses = append(statuses, h.Status)
@@ -396,7 +396,7 @@ func TestApplicationStateFolds(t *testing.T) {
 		t.Fatalf("state = %+v", a)
 	}
 	// A later match while under review adds the fund and keeps the status.
-	b := fold(t, append(histories()[applicationsapi.StatusUnderReview], matched("f3")))
+	b := replayed(t, append(histories()[applicationsapi.StatusUnderReview], matched("f3")))
 	if b.Status != applicationsapi.StatusUnderReview || asJSON(b.FundIDs) != `["f1","f2","f3"]` || len(b.History) != 4 {
 		t.Fatalf("state = %+v", b)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -47,34 +48,43 @@ func companyDecider() svc.Decider[Company] {
 	return svc.Decider[Company]{
 		Type:           "company",
 		Initial:        func() Company { return Company{} },
-		Evolve:         evolveCompany,
+		Evolve:         companyFolds().Apply,
 		SnapshotSchema: "company.v1",
 	}
 }
 
-// evolveCompany folds one event. Slices are appended to clipped copies, so
-// a state already handed out is never changed under its reader.
-func evolveCompany(c Company, e events.Event, payload any) Company {
-	switch p := payload.(type) {
-	case applicationsapi.CompanyRegistered:
+// companyFolds is the company's fold, one step per event type. Slices
+// are appended to clipped copies, so a state already handed out is never
+// changed under its reader.
+func companyFolds() *fold.Evolve[Company] {
+	var f fold.Evolve[Company]
+	fold.Step(&f, func(c Company, e events.Event, p applicationsapi.CompanyRegistered) Company {
 		c.ID, c.USCC, c.Stage, c.Profile = p.CompanyID, p.USCC, p.Stage, p.CompanyProfile
 		c.RegisteredAt = e.RecordedAt
 		c.StageHistory = append(slices.Clip(c.StageHistory), applicationsapi.StageChange{To: p.Stage, At: e.RecordedAt})
-	case applicationsapi.CompanyProfileUpdated:
+		return c
+	})
+	fold.Step(&f, func(c Company, _ events.Event, p applicationsapi.CompanyProfileUpdated) Company {
 		c.Profile = p.CompanyProfile
-	case applicationsapi.CompanyStageChanged:
+		return c
+	})
+	fold.Step(&f, func(c Company, e events.Event, p applicationsapi.CompanyStageChanged) Company {
 		c.Stage = p.To
 		c.StageHistory = append(slices.Clip(c.StageHistory), applicationsapi.StageChange{From: p.From, To: p.To, At: e.RecordedAt})
-	case applicationsapi.PatentAdded:
+		return c
+	})
+	fold.Step(&f, func(c Company, e events.Event, p applicationsapi.PatentAdded) Company {
 		c.Patents = append(slices.Clip(c.Patents), applicationsapi.Patent{
 			Number: p.Number, Kind: p.Kind, Title: p.Title, FiledOn: p.FiledOn, GrantedOn: p.GrantedOn,
 			ExpiresOn: p.ExpiresOn, Holding: p.Holding, AddedAt: e.RecordedAt,
 		})
-	default:
 		return c
-	}
-	c.UpdatedAt, c.Version = e.RecordedAt, e.Version
-	return c
+	})
+	f.Then(func(c Company, e events.Event) Company {
+		c.UpdatedAt, c.Version = e.RecordedAt, e.Version
+		return c
+	})
+	return &f
 }
 
 func companyNotFound(id string) error {

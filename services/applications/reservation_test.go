@@ -69,7 +69,7 @@ func TestApplicationHeldWhileClosing(t *testing.T) {
 			return markFunded(a, seed, applicationsapi.MarkFunded{ApplicationID: "app1", DealID: "d1", FundID: "f1", Instrument: fundbridge.InstrumentEquity, Amount: amt})
 		}
 		check(t, d, given, fund, []events.Payload{funded("d1", "f1")})
-		if a := fold(t, append(given, funded("d1", "f1"))); a.ReservedBy != "" || a.Status != applicationsapi.StatusFunded {
+		if a := replayed(t, append(given, funded("d1", "f1"))); a.ReservedBy != "" || a.Status != applicationsapi.StatusFunded {
 			t.Errorf("after funding: %+v", a)
 		}
 	})

@@ -12,9 +12,9 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // Name is the service's name on the bus.
@@ -27,7 +27,8 @@ type Service struct {
 	usccs        *svc.Repository[usccClaim]
 	applications *svc.Repository[Application]
 	views        *views
-	follower     *projections.Follower
+	follower     *viewstate.View
+	checkpoints  string
 	now          func() time.Time
 	log          *slog.Logger
 	snapshots    svc.SnapshotStore
@@ -38,6 +39,10 @@ type Option func(*Service)
 
 // WithSnapshots keeps aggregate snapshots in s.
 func WithSnapshots(s svc.SnapshotStore) Option { return func(srv *Service) { srv.snapshots = s } }
+
+// WithCheckpoints keeps the views' checkpoint in dir, so a restart
+// folds only the log's tail; "" (the default) folds from 0 each start.
+func WithCheckpoints(dir string) Option { return func(srv *Service) { srv.checkpoints = dir } }
 
 // WithLogger logs to l.
 func WithLogger(l *slog.Logger) Option { return func(srv *Service) { srv.log = l } }
@@ -57,13 +62,14 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	s.usccs = svc.NewRepository(store, registry, usccDecider(), svc.RepositoryOptions{Logger: s.log})
 	s.applications = svc.NewRepository(store, registry, applicationDecider(), repo)
 	s.views = newViews(registry, func() time.Time { return s.now() })
-	s.follower = projections.NewFollower(Name, store, s.views.apply)
+	s.follower = viewstate.New(Name, store, s.views, s.views.apply, viewstate.Options{Dir: s.checkpoints, Version: viewsVersion, Logger: s.log.With("service", Name)})
 	return s
 }
 
-// Run feeds the views from the start of the log until ctx ends.
+// Run feeds the views from their checkpoint (or the start of the log)
+// until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.follower.Run(ctx, 0); err != nil {
+	if err := s.follower.Run(ctx); err != nil {
 		return fmt.Errorf("%s: %w", Name, err)
 	}
 	return nil
@@ -285,7 +291,7 @@ func (s *Service) executeApplication(ctx context.Context, req *svc.Request, id s
 // company is the company's current state for an application's events:
 // from its repository, or from the view when that has folded a later
 // version (written through another instance, which this instance's
-// repository cache has not seen). Both fold with evolveCompany.
+// repository cache has not seen). Both fold with companyFolds.
 func (s *Service) company(ctx context.Context, id string) (Company, error) {
 	loaded, err := s.companies.Load(ctx, id)
 	if err != nil {

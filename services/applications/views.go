@@ -3,6 +3,7 @@ package applications
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -10,10 +11,12 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 func presentCompany(c Company, today time.Time) applicationsapi.CompanyView {
@@ -66,8 +69,11 @@ func nonNil[T any](s []T) []T {
 // aggregates) and, from the funds service's events, which org manages
 // which fund, so fund managers see the applications matched to them.
 type views struct {
-	registry *events.Registry
-	now      func() time.Time
+	registry         *events.Registry
+	now              func() time.Time
+	companyFolds     *fold.Evolve[Company]
+	applicationFolds *fold.Evolve[Application]
+	fundFolds        fold.Handlers // of the funds service's events, those that matter here
 
 	mu            sync.RWMutex
 	companies     map[string]Company
@@ -79,12 +85,66 @@ type views struct {
 }
 
 func newViews(registry *events.Registry, now func() time.Time) *views {
-	return &views{
-		registry: registry, now: now,
+	v := &views{
+		registry: registry, now: now, companyFolds: companyFolds(), applicationFolds: applicationFolds(),
 		companies: map[string]Company{}, applications: map[string]Application{},
 		appsByCompany: map[string][]string{}, appsByFund: map[string][]string{},
 		fundManager: map[string]string{}, fundsByOrg: map[string][]string{},
 	}
+	fold.On(&v.fundFolds, func(_ events.Event, reg fundsapi.FundRegistered) error { v.learnFund(reg); return nil })
+	return v
+}
+
+// viewsVersion names the folds and the checkpoint's encoding of their
+// state: change it with either, and checkpoints are folded again.
+const viewsVersion = "applications/1"
+
+// viewsState is the views' state as a checkpoint holds it.
+type viewsState struct {
+	Companies     map[string]Company
+	Applications  map[string]Application
+	AppsByCompany map[string][]string
+	AppsByFund    map[string][]string
+	FundManager   map[string]string
+	FundsByOrg    map[string][]string
+}
+
+// Capture takes the state as it is between appends. The folds copy on
+// write and only append to the index slices, so copies of the maps are a
+// stable picture to encode meanwhile.
+func (v *views) Capture() func() ([]byte, error) {
+	v.mu.RLock()
+	st := viewsState{
+		Companies: maps.Clone(v.companies), Applications: maps.Clone(v.applications),
+		AppsByCompany: maps.Clone(v.appsByCompany), AppsByFund: maps.Clone(v.appsByFund),
+		FundManager: maps.Clone(v.fundManager), FundsByOrg: maps.Clone(v.fundsByOrg),
+	}
+	v.mu.RUnlock()
+	return func() ([]byte, error) { return viewstate.EncodeState(Name, st) }
+}
+
+// Restore replaces the state with a checkpoint's.
+func (v *views) Restore(data []byte) error {
+	var st viewsState
+	if err := viewstate.DecodeState(Name, data, &st); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.companies, v.applications = viewstate.Map(st.Companies), viewstate.Map(st.Applications)
+	v.appsByCompany, v.appsByFund = viewstate.Map(st.AppsByCompany), viewstate.Map(st.AppsByFund)
+	v.fundManager, v.fundsByOrg = viewstate.Map(st.FundManager), viewstate.Map(st.FundsByOrg)
+	return nil
+}
+
+// Reset empties the state.
+func (v *views) Reset() {
+	empty := newViews(v.registry, v.now)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.companies, v.applications = empty.companies, empty.applications
+	v.appsByCompany, v.appsByFund = empty.appsByCompany, empty.appsByFund
+	v.fundManager, v.fundsByOrg = empty.fundManager, empty.fundsByOrg
 }
 
 // apply folds one event of the log; events of other streams pass by.
@@ -107,14 +167,13 @@ func (v *views) apply(e events.Event) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if kind == "company" {
-		c := evolveCompany(v.companies[id], e, payload)
-		v.companies[id] = c
+		v.companies[id] = v.companyFolds.Apply(v.companies[id], e, payload)
 		return nil
 	}
 	before := v.applications[id]
-	a := evolveApplication(before, e, payload)
+	a := v.applicationFolds.Apply(before, e, payload)
 	v.applications[id] = a
-	if _, drafted := payload.(applicationsapi.ApplicationDrafted); drafted && !before.Exists() {
+	if a.Exists() && !before.Exists() { // drafted: the one event that makes it exist
 		v.appsByCompany[a.Slice.CompanyID] = append(v.appsByCompany[a.Slice.CompanyID], id)
 	}
 	for _, f := range a.FundIDs {
@@ -132,27 +191,30 @@ func (v *views) applyFund(e events.Event) error {
 	if !strings.HasPrefix(e.Type, "fund.registered.") { // nothing else of a fund matters here
 		return nil
 	}
-	var reg fundsapi.FundRegistered
 	switch {
 	case v.registry.Readable(e.Type):
-		_, payload, err := v.registry.Decode(e)
+		e, payload, err := v.registry.Decode(e)
 		if err != nil {
 			return fmt.Errorf("applications view: %w", err)
 		}
-		p, ok := payload.(fundsapi.FundRegistered)
-		if !ok {
+		if !v.fundFolds.Handles(e.Type) {
 			return nil
 		}
-		reg = p
+		return v.fundFolds.Apply(e, payload)
 	case e.Type == (fundsapi.FundRegistered{}).EventType():
+		var reg fundsapi.FundRegistered
 		if err := json.Unmarshal(e.Payload, &reg); err != nil {
 			return fmt.Errorf("applications view: decode %s@%d: %w", e.StreamID, e.Version, err)
 		}
-	default:
-		return nil
+		v.learnFund(reg)
 	}
+	return nil
+}
+
+// learnFund records who manages a fund.
+func (v *views) learnFund(reg fundsapi.FundRegistered) {
 	if reg.FundID == "" || reg.ManagerOrg == "" {
-		return nil
+		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -161,7 +223,6 @@ func (v *views) applyFund(e events.Event) error {
 	}
 	v.fundManager[reg.FundID] = reg.ManagerOrg
 	v.fundsByOrg[reg.ManagerOrg] = append(v.fundsByOrg[reg.ManagerOrg], reg.FundID)
-	return nil
 }
 
 // ownFunds tells, for a fund manager, which funds are its own; nil for

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 )
@@ -76,14 +77,18 @@ func (b Bank) exposure(dealID string) int {
 	return slices.IndexFunc(b.Exposures, func(e Exposure) bool { return e.DealID == dealID })
 }
 
-// EvolveBank folds one event into a bank.
-func EvolveBank(b Bank, e events.Event, payload any) Bank {
-	switch p := payload.(type) {
-	case dealsapi.BankOnboarded:
-		b = Bank{ID: p.BankID, Name: p.Name, CreditLimit: p.CreditLimit, SingleBorrowerLimit: p.SingleBorrowerLimit, OnboardedAt: e.RecordedAt}
-	case dealsapi.BankLimitsChanged:
+// BankFolds is the bank's fold, one step per event type.
+func BankFolds() *fold.Evolve[Bank] {
+	var f fold.Evolve[Bank]
+	fold.Step(&f, func(_ Bank, e events.Event, p dealsapi.BankOnboarded) Bank {
+		b := Bank{ID: p.BankID, Name: p.Name, CreditLimit: p.CreditLimit, SingleBorrowerLimit: p.SingleBorrowerLimit, OnboardedAt: e.RecordedAt}
+		return b
+	})
+	fold.Step(&f, func(b Bank, e events.Event, p dealsapi.BankLimitsChanged) Bank {
 		b.CreditLimit, b.SingleBorrowerLimit = p.CreditLimit, p.SingleBorrowerLimit
-	case dealsapi.ProgrammePublished:
+		return b
+	})
+	fold.Step(&f, func(b Bank, e events.Event, p dealsapi.ProgrammePublished) Bank {
 		i := slices.IndexFunc(b.Programmes, func(q dealsapi.Programme) bool { return q.ProgrammeID == p.ProgrammeID })
 		b.Programmes = slices.Clone(b.Programmes)
 		if i >= 0 {
@@ -91,16 +96,22 @@ func EvolveBank(b Bank, e events.Event, payload any) Bank {
 		} else {
 			b.Programmes = append(b.Programmes, p.Programme)
 		}
-	case dealsapi.ProgrammeWithdrawn:
+		return b
+	})
+	fold.Step(&f, func(b Bank, e events.Event, p dealsapi.ProgrammeWithdrawn) Bank {
 		b.Programmes = slices.DeleteFunc(slices.Clone(b.Programmes), func(q dealsapi.Programme) bool { return q.ProgrammeID == p.ProgrammeID })
-	case dealsapi.ExposureReserved:
+		return b
+	})
+	fold.Step(&f, func(b Bank, e events.Event, p dealsapi.ExposureReserved) Bank {
 		b.Exposures = slices.Clone(b.Exposures)
 		if i := b.exposure(p.DealID); i >= 0 {
 			b.Exposures[i].Amount = b.Exposures[i].Amount.Add(p.Amount)
 		} else {
 			b.Exposures = append(b.Exposures, Exposure{DealID: p.DealID, BorrowerID: p.BorrowerID, Amount: p.Amount})
 		}
-	case dealsapi.ExposureReleased:
+		return b
+	})
+	fold.Step(&f, func(b Bank, e events.Event, p dealsapi.ExposureReleased) Bank {
 		if i := b.exposure(p.DealID); i >= 0 {
 			b.Exposures = slices.Clone(b.Exposures)
 			b.Exposures[i].Amount = b.Exposures[i].Amount.Sub(p.Amount)
@@ -108,11 +119,13 @@ func EvolveBank(b Bank, e events.Event, payload any) Bank {
 				b.Exposures = slices.Delete(b.Exposures, i, i+1)
 			}
 		}
-	default:
 		return b
-	}
-	b.Version, b.UpdatedAt = e.Version, e.RecordedAt
-	return b
+	})
+	f.Then(func(b Bank, e events.Event) Bank {
+		b.Version, b.UpdatedAt = e.Version, e.RecordedAt
+		return b
+	})
+	return &f
 }
 
 // LimitError refuses exposure beyond one of a bank's limits, with the

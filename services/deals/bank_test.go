@@ -20,7 +20,7 @@ func TestBankDeciders(t *testing.T) {
 	}
 	programme := dealsapi.Programme{ProgrammeID: "tech-loans", Name: "Tech loans", Stages: []fundbridge.Stage{fundbridge.StageGrowth},
 		LoanMin: amt("1000000"), LoanMax: amt("20000000"), MaxMonths: 60, RequiresEquityPartner: true, NeedsCreditConsent: true}
-	check(t, EvolveBank, []scenario[Bank]{
+	check(t, BankFolds().Apply, []scenario[Bank]{
 		{name: "an operator onboards a bank",
 			when: func(s Bank) ([]events.Payload, error) {
 				return DecideOnboardBank(s, operator, dealsapi.OnboardBank{BankID: "bank-b", Name: " Bank bank-b ", CreditLimit: amt("100000000"), SingleBorrowerLimit: amt("30000000")})

@@ -44,7 +44,7 @@ func BenchmarkServicing10kLoans(b *testing.B) {
 		var encoding time.Duration
 		start := time.Now()
 		for i, o := range opened {
-			l := EvolveLoan(Loan{}, events.Event{Version: 1}, o)
+			l := evolveLoan(Loan{}, events.Event{Version: 1}, o)
 			out, err := decideDrawDown(l, platform, now, dealsapi.LoanAmount{LoanID: l.ID, Amount: l.Undrawn()})
 			if err != nil || len(out) != 2 {
 				b.Fatalf("drawdown: %v %v", out, err)
@@ -57,7 +57,7 @@ func BenchmarkServicing10kLoans(b *testing.B) {
 			encoding += time.Since(t0)
 			encoded += len(data)
 			for k, p := range out {
-				l = EvolveLoan(l, events.Event{Version: uint64(2 + k)}, p)
+				l = evolveLoan(l, events.Event{Version: uint64(2 + k)}, p)
 			}
 			loans[i] = l
 		}
@@ -85,7 +85,7 @@ func BenchmarkServicing10kLoans(b *testing.B) {
 					b.Fatalf("repay: %v", err)
 				}
 				for _, p := range out {
-					l = EvolveLoan(l, events.Event{Version: l.Version + 1}, p)
+					l = evolveLoan(l, events.Event{Version: l.Version + 1}, p)
 				}
 			}
 			loans[i] = l

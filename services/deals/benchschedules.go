@@ -86,7 +86,7 @@ func BenchSchedules(ctx context.Context, cfg BenchConfig) ([]bench.Result, error
 	if _, err := js.CreateStream(ctx, njs.StreamConfig{Name: "BENCH_RAW", Subjects: []string{"bench.raw.>"}, Storage: njs.FileStorage}); err != nil {
 		return nil, err
 	}
-	repo := svc.NewRepository(store, reg, svc.Decider[Loan]{Type: LoanAggregate, Initial: func() Loan { return Loan{} }, Evolve: EvolveLoan, SnapshotSchema: "loan.v1"},
+	repo := svc.NewRepository(store, reg, svc.Decider[Loan]{Type: LoanAggregate, Initial: func() Loan { return Loan{} }, Evolve: LoanFolds().Apply, SnapshotSchema: "loan.v1"},
 		svc.RepositoryOptions{Retries: 10})
 	b := &schedBench{repo: repo, js: js, opened: BenchLoansOpened(nLoans), perLoan: nRepay / nLoans}
 	if cfg.Memory != nil {

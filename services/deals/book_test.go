@@ -11,7 +11,7 @@ func TestBankBook(t *testing.T) {
 		dealsapi.ExposureReserved{BankID: "bank-b", DealID: "deal-1", BorrowerID: "co-1", Amount: amt("400000")},
 		dealsapi.ExposureReserved{BankID: "bank-b", DealID: "deal-2", BorrowerID: "co-2", Amount: amt("250000")},
 	)
-	l := fold(t, EvolveLoan, with(inRepayment(t), firstPaid()))
+	l := replay(t, LoanFolds().Apply, with(inRepayment(t), firstPaid()))
 	other := l
 	other.Banks = []LoanBank{{LoanBank: dealsapi.LoanBank{BankID: "bank-z"}}}
 	// 15 June, 45 days after period 2 fell due (1 May): periods 2 and 3

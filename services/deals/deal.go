@@ -10,6 +10,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 )
@@ -45,20 +46,28 @@ func (d Deal) bank(id string) int {
 	return slices.IndexFunc(d.Banks, func(b DealBank) bool { return b.BankID == id })
 }
 
-// EvolveDeal folds one event into a deal.
-func EvolveDeal(d Deal, e events.Event, payload any) Deal {
-	switch p := payload.(type) {
-	case dealsapi.DealProposed:
-		d = Deal{DealProposed: p, Status: dealsapi.StatusSyndicating, ProposedAt: e.RecordedAt,
+// DealFolds is the deal's fold, one step per event type.
+func DealFolds() *fold.Evolve[Deal] {
+	var f fold.Evolve[Deal]
+	fold.Step(&f, func(_ Deal, e events.Event, p dealsapi.DealProposed) Deal {
+		d := Deal{DealProposed: p, Status: dealsapi.StatusSyndicating, ProposedAt: e.RecordedAt,
 			Banks: []DealBank{{BankID: p.LeadBankID, Status: dealsapi.CommitmentInvited}}}
-	case dealsapi.BankInvited:
+		return d
+	})
+	fold.Step(&f, func(d Deal, e events.Event, p dealsapi.BankInvited) Deal {
 		d.Banks = append(slices.Clip(d.Banks), DealBank{BankID: p.BankID, Status: dealsapi.CommitmentInvited})
-	case dealsapi.BankCommitted:
+		return d
+	})
+	fold.Step(&f, func(d Deal, e events.Event, p dealsapi.BankCommitted) Deal {
 		d.Banks = d.withBank(p.BankID, func(b *DealBank) { b.Status, b.Committed = dealsapi.CommitmentCommitted, p.Amount })
 		d.Committed = p.CommittedAfter
-	case dealsapi.BankDeclined:
+		return d
+	})
+	fold.Step(&f, func(d Deal, e events.Event, p dealsapi.BankDeclined) Deal {
 		d.Banks = d.withBank(p.BankID, func(b *DealBank) { b.Status, b.Reason = dealsapi.CommitmentDeclined, p.Reason })
-	case dealsapi.BookClosed:
+		return d
+	})
+	fold.Step(&f, func(d Deal, e events.Event, p dealsapi.BookClosed) Deal {
 		d.Banks = slices.Clone(d.Banks)
 		for _, al := range p.Allocations {
 			if i := d.bank(al.BankID); i >= 0 {
@@ -66,11 +75,17 @@ func EvolveDeal(d Deal, e events.Event, payload any) Deal {
 			}
 		}
 		d.BookClosed, d.Oversubscribed = true, p.Oversubscribed
-	case dealsapi.EquityTrancheCommitted:
+		return d
+	})
+	fold.Step(&f, func(d Deal, e events.Event, p dealsapi.EquityTrancheCommitted) Deal {
 		d.EquityIn = true
-	case dealsapi.DealClosed:
+		return d
+	})
+	fold.Step(&f, func(d Deal, e events.Event, p dealsapi.DealClosed) Deal {
 		d.Status = dealsapi.StatusClosed
-	case dealsapi.DealExpired:
+		return d
+	})
+	fold.Step(&f, func(d Deal, e events.Event, p dealsapi.DealExpired) Deal {
 		d.Status = dealsapi.StatusExpired
 		d.Banks = slices.Clone(d.Banks)
 		for _, r := range p.Released {
@@ -78,11 +93,13 @@ func EvolveDeal(d Deal, e events.Event, payload any) Deal {
 				d.Banks[i].Status = dealsapi.CommitmentReleased
 			}
 		}
-	default:
 		return d
-	}
-	d.Version, d.UpdatedAt = e.Version, e.RecordedAt
-	return d
+	})
+	f.Then(func(d Deal, e events.Event) Deal {
+		d.Version, d.UpdatedAt = e.Version, e.RecordedAt
+		return d
+	})
+	return &f
 }
 
 // withBank returns the banks with one changed, leaving d's slice alone.

@@ -26,7 +26,7 @@ func TestProposeDeal(t *testing.T) {
 			return decidePropose(d, a, now, "deal-1", cmd, with(t))
 		}
 	}
-	check(t, EvolveDeal, []scenario[Deal]{
+	check(t, DealFolds().Apply, []scenario[Deal]{
 		{name: "the lead bank proposes a deal", when: propose(leadBank, nil), then: []events.Payload{proposed()}},
 		{name: "the fund's manager proposes it with a partner bank", when: propose(manager, nil), then: []events.Payload{proposed()}},
 		{name: "another bank cannot propose a deal it does not lead", when: propose(bankB, nil), code: fundbridge.EFORBIDDEN},
@@ -78,7 +78,7 @@ func TestSyndication(t *testing.T) {
 		{BankID: "bank-b", Committed: amt("400000"), Allocated: amt("333333.33"), Share: dec("0.33333333")},
 		{BankID: "bank-c", Committed: amt("400000"), Allocated: amt("333333.33"), Share: dec("0.33333333")},
 	}}
-	check(t, EvolveDeal, []scenario[Deal]{
+	check(t, DealFolds().Apply, []scenario[Deal]{
 		{name: "the lead invites a bank", given: []events.Payload{proposed()},
 			when: func(d Deal) ([]events.Payload, error) {
 				return decideInvite(d, leadBank, now, dealsapi.InviteBank{DealID: "deal-1", BankID: "bank-b"}, bankBState(t))
@@ -157,7 +157,7 @@ func TestEquityTrancheAndExpiry(t *testing.T) {
 		}
 	}
 	book := []events.Payload{proposed(sequence(dealsapi.LoanFirst)), invitedB(), committed("bank-lead", "600000", "600000"), committed("bank-b", "400000", "1000000"), closedBook()}
-	check(t, EvolveDeal, []scenario[Deal]{
+	check(t, DealFolds().Apply, []scenario[Deal]{
 		{name: "the tranche comes in first when the deal is together", given: []events.Payload{proposed()},
 			when: record(platform, "5000000"), then: []events.Payload{equityIn()}},
 		{name: "loan first: the fund waits for the book", given: []events.Payload{proposed(sequence(dealsapi.LoanFirst)), invitedB()},
@@ -194,8 +194,8 @@ func TestEquityTrancheAndExpiry(t *testing.T) {
 }
 
 func TestOpenLoanFromClosedDeal(t *testing.T) {
-	d := fold(t, EvolveDeal, closedDeal())
-	check(t, EvolveLoan, []scenario[Loan]{
+	d := replay(t, DealFolds().Apply, closedDeal())
+	check(t, LoanFolds().Apply, []scenario[Loan]{
 		{name: "the platform opens the loan of a closed deal",
 			when: func(l Loan) ([]events.Payload, error) { return decideOpenLoan(l, platform, d) },
 			then: []events.Payload{opened()}},
@@ -203,7 +203,7 @@ func TestOpenLoanFromClosedDeal(t *testing.T) {
 			when: func(l Loan) ([]events.Payload, error) { return decideOpenLoan(l, platform, d) }},
 		{name: "a deal still syndicating has no loan",
 			when: func(l Loan) ([]events.Payload, error) {
-				return decideOpenLoan(l, platform, fold(t, EvolveDeal, []events.Payload{proposed()}))
+				return decideOpenLoan(l, platform, replay(t, DealFolds().Apply, []events.Payload{proposed()}))
 			},
 			code: fundbridge.ECONFLICT},
 	})

@@ -6,15 +6,15 @@
 // one event into a new state without touching the old one.
 //
 // Three aggregates, each its own stream:
-//   - bank-<bankID> (EvolveBank): limits, programmes, and exposure
+//   - bank-<bankID> (BankFolds): limits, programmes, and exposure
 //     reserved and released per deal. Exposure is reserved on the bank's
 //     stream so that two deals cannot both pass a limit only one fits
 //     under; the deal's commit decider checks the same limits first, so a
 //     refusal names the limit and the figures before anything is written.
-//   - loan_deal-<dealID> (EvolveDeal): proposal, invitations, commitments
+//   - loan_deal-<dealID> (DealFolds): proposal, invitations, commitments
 //     and declines, the book closing (scaled back pro rata when
 //     oversubscribed), the equity tranche, and close or expiry.
-//   - loan-<dealID> (EvolveLoan): opened from the closed deal (OpenLoan);
+//   - loan-<dealID> (LoanFolds): opened from the closed deal (OpenLoan);
 //     drawdowns, the schedule fixed when the loan is fully drawn or drawing
 //     ends, repayments, fees, arrears, early repayment, default, warrant.
 //

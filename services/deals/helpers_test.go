@@ -35,9 +35,9 @@ func dec(s string) decimal.Decimal      { return decimal.RequireFromString(s) }
 func date(s string) time.Time           { t, _ := time.Parse(time.DateOnly, s); return t }
 func days(t time.Time, n int) time.Time { return t.Add(time.Duration(n) * 24 * time.Hour) }
 
-// fold replays history through the registry, as the repository does, so
+// replay replays history through the registry, as the repository does, so
 // the decoders and the evolve function are exercised together.
-func fold[S any](t *testing.T, evolve func(S, events.Event, any) S, history []events.Payload) S {
+func replay[S any](t *testing.T, evolve func(S, events.Event, any) S, history []events.Payload) S {
 	t.Helper()
 	reg := events.NewRegistry()
 	dealsapi.Register(reg)
@@ -74,7 +74,7 @@ func check[S any](t *testing.T, evolve func(S, events.Event, any) S, scenarios [
 	t.Helper()
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			got, err := sc.when(fold(t, evolve, sc.given))
+			got, err := sc.when(replay(t, evolve, sc.given))
 			if sc.code != "" {
 				if code := fundbridge.ErrorCode(err); code != sc.code {
 					t.Fatalf("error %v (code %q), want code %q; events %s", err, code, sc.code, mustJSON(t, got))
@@ -124,7 +124,7 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 // bank is a bank's state from its history.
-func bank(t *testing.T, history ...events.Payload) Bank { return fold(t, EvolveBank, history) }
+func bank(t *testing.T, history ...events.Payload) Bank { return replay(t, BankFolds().Apply, history) }
 
 func onboarded(id, credit, single string) dealsapi.BankOnboarded {
 	return dealsapi.BankOnboarded{BankID: id, Name: "Bank " + id, CreditLimit: amt(credit), SingleBorrowerLimit: amt(single)}
@@ -199,3 +199,9 @@ func opened() dealsapi.LoanOpened {
 			{BankID: "bank-b", Commitment: amt("400000"), Share: dec("0.4")},
 		}}
 }
+
+// The folds as functions, each table built once, for loops.
+var (
+	evolveDeal = DealFolds().Apply
+	evolveLoan = LoanFolds().Apply
+)

@@ -1,7 +1,9 @@
 package deals
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/fundbridge/fundbridge/money"
@@ -51,5 +53,29 @@ func (p *period) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*p = compact(sp)
+	return nil
+}
+
+// GobEncode writes the period's numbers as varints, so a loan's schedule
+// survives a view's checkpoint (services/svc/viewstate), which is gob.
+func (p period) GobEncode() ([]byte, error) {
+	out := make([]byte, 0, 6*binary.MaxVarintLen64)
+	for _, n := range []int64{int64(p.number), p.due, p.payment, p.principal, p.interest, p.balance} {
+		out = binary.AppendVarint(out, n)
+	}
+	return out, nil
+}
+
+// GobDecode reads what GobEncode wrote.
+func (p *period) GobDecode(data []byte) error {
+	var ns [6]int64
+	for i := range ns {
+		n, size := binary.Varint(data)
+		if size <= 0 {
+			return errors.New("period: malformed")
+		}
+		ns[i], data = n, data[size:]
+	}
+	*p = period{number: int(ns[0]), due: ns[1], payment: ns[2], principal: ns[3], interest: ns[4], balance: ns[5]}
 	return nil
 }

@@ -47,7 +47,7 @@ func randomLoan(r *rand.Rand, months int) dealsapi.LoanOpened {
 func apply(l Loan, version *uint64, at time.Time, out []events.Payload) Loan {
 	for _, p := range out {
 		*version++
-		l = EvolveLoan(l, events.Event{Type: p.EventType(), Version: *version, RecordedAt: at}, p)
+		l = evolveLoan(l, events.Event{Type: p.EventType(), Version: *version, RecordedAt: at}, p)
 	}
 	return l
 }
@@ -225,7 +225,7 @@ func TestBooksCloseAtExactlyTheLoan(t *testing.T) {
 		for i := 1; i < banks; i++ {
 			history = append(history, dealsapi.BankInvited{DealID: "deal-1", BankID: fmt.Sprintf("bank-%d", i)})
 		}
-		d := fold(t, EvolveDeal, history)
+		d := replay(t, DealFolds().Apply, history)
 		var version = uint64(len(history))
 		for i := 0; !d.BookClosed; i = (i + 1) % banks {
 			id := d.Banks[i].BankID
@@ -240,7 +240,7 @@ func TestBooksCloseAtExactlyTheLoan(t *testing.T) {
 			}
 			for _, e := range out {
 				version++
-				d = EvolveDeal(d, events.Event{Version: version}, e)
+				d = evolveDeal(d, events.Event{Version: version}, e)
 				if book, ok := e.(dealsapi.BookClosed); ok {
 					total := money.Zero
 					for _, a := range book.Allocations {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/process"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // Name is the service's name on the bus.
@@ -29,7 +29,7 @@ type Service struct {
 	deals    *svc.Repository[Deal]
 	loans    *svc.Repository[Loan]
 	view     *view
-	follower *projections.Follower
+	follower *viewstate.View
 	client   *svc.Client
 	nc       *nats.Conn // for the process managers; nil: none run here
 	now      func() time.Time
@@ -37,6 +37,7 @@ type Service struct {
 }
 
 type config struct {
+	views  viewstate.Options
 	repo   svc.RepositoryOptions
 	client *svc.Client
 	nc     *nats.Conn
@@ -50,6 +51,10 @@ type Option func(*config)
 // WithSnapshots keeps aggregate snapshots: a loan of 360 periods loads
 // from its snapshot, not from every repayment.
 func WithSnapshots(s svc.SnapshotStore) Option { return func(c *config) { c.repo.Snapshots = s } }
+
+// WithCheckpoints keeps the view's checkpoint in dir, so a restart
+// folds only the log's tail; "" (the default) folds from 0 each start.
+func WithCheckpoints(dir string) Option { return func(c *config) { c.views.Dir = dir } }
 
 // WithLogger logs to l instead of slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
@@ -84,15 +89,15 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	v := newView(registry)
 	return &Service{
 		store: store, registry: registry,
-		banks: svc.NewRepository(store, registry, svc.Decider[Bank]{Type: BankAggregate, Initial: func() Bank { return Bank{} }, Evolve: EvolveBank, SnapshotSchema: "bank.v1"}, c.repo),
-		deals: svc.NewRepository(store, registry, svc.Decider[Deal]{Type: DealAggregate, Initial: func() Deal { return Deal{} }, Evolve: EvolveDeal, SnapshotSchema: "loan_deal.v1"}, c.repo),
-		loans: svc.NewRepository(store, registry, svc.Decider[Loan]{Type: LoanAggregate, Initial: func() Loan { return Loan{} }, Evolve: EvolveLoan, SnapshotSchema: "loan.v1"}, c.repo),
-		view:  v, follower: projections.NewFollower(Name, store, v.apply),
+		banks: svc.NewRepository(store, registry, svc.Decider[Bank]{Type: BankAggregate, Initial: func() Bank { return Bank{} }, Evolve: BankFolds().Apply, SnapshotSchema: "bank.v1"}, c.repo),
+		deals: svc.NewRepository(store, registry, svc.Decider[Deal]{Type: DealAggregate, Initial: func() Deal { return Deal{} }, Evolve: DealFolds().Apply, SnapshotSchema: "loan_deal.v1"}, c.repo),
+		loans: svc.NewRepository(store, registry, svc.Decider[Loan]{Type: LoanAggregate, Initial: func() Loan { return Loan{} }, Evolve: LoanFolds().Apply, SnapshotSchema: "loan.v1"}, c.repo),
+		view:  v, follower: viewstate.New(Name, store, v, v.apply, viewstate.Options{Dir: c.views.Dir, Version: viewVersion, Logger: c.log.With("service", Name)}),
 		client: c.client, nc: c.nc, now: c.now, log: c.log.With("service", Name),
 	}
 }
 
-// Run feeds the views from the start of the log, and runs the process
+// Run feeds the view from its checkpoint (or the start of the log), and runs the process
 // managers if WithProcesses, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -102,7 +107,7 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Go(func() { runManager(ctx, s, SyndicationProcess()) })
 		wg.Go(func() { runManager(ctx, s, ArrearsProcess()) })
 	}
-	err := s.follower.Run(ctx, 0)
+	err := s.follower.Run(ctx)
 	cancel()
 	wg.Wait()
 	if err != nil && ctx.Err() == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
@@ -132,25 +133,33 @@ func (l *Loan) advance() {
 	}
 }
 
-// EvolveLoan folds one event into a loan.
-func EvolveLoan(l Loan, e events.Event, payload any) Loan {
-	switch p := payload.(type) {
-	case dealsapi.LoanOpened:
-		l = Loan{ID: p.LoanID, BorrowerID: p.BorrowerID, LeadBankID: p.LeadBankID, EquityFundID: p.EquityFundID,
+// LoanFolds is the loan's fold, one step per event type.
+func LoanFolds() *fold.Evolve[Loan] {
+	var f fold.Evolve[Loan]
+	fold.Step(&f, func(_ Loan, e events.Event, p dealsapi.LoanOpened) Loan {
+		l := Loan{ID: p.LoanID, BorrowerID: p.BorrowerID, LeadBankID: p.LeadBankID, EquityFundID: p.EquityFundID,
 			Terms: p.Terms, RiskSharing: p.RiskSharing, Warrant: p.Warrant, Status: dealsapi.StatusAwaitingDrawdown, OpenedAt: e.RecordedAt}
 		for _, b := range p.Banks {
 			l.Banks = append(l.Banks, LoanBank{LoanBank: b})
 		}
-	case dealsapi.LoanDrawnDown:
+		return l
+	})
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.LoanDrawnDown) Loan {
 		l.Drawn = p.DrawnAfter
 		l.Banks = l.withBanks(p.Banks, func(b *LoanBank, a money.Amount) { b.Drawn = b.Drawn.Add(a) })
-	case dealsapi.ScheduleFixed:
+		return l
+	})
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.ScheduleFixed) Loan {
 		l.Status, l.Principal, l.Start = dealsapi.StatusRepaying, p.Principal, p.Start
 		l.Schedule, l.Next = compactAll(p.Periods), 0
 		l.advance()
-	case dealsapi.FeeCharged:
+		return l
+	})
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.FeeCharged) Loan {
 		l.FeesOwed = l.FeesOwed.Add(p.Amount)
-	case dealsapi.RepaymentReceived:
+		return l
+	})
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.RepaymentReceived) Loan {
 		l.FeesOwed = l.FeesOwed.Sub(p.Fees)
 		l.PrincipalRepaid = l.PrincipalRepaid.Add(p.Principal)
 		for _, pp := range p.Periods {
@@ -160,12 +169,17 @@ func EvolveLoan(l Loan, e events.Event, payload any) Loan {
 			}
 		}
 		l.Banks = l.withRepayment(p.Banks)
-	case dealsapi.PeriodOverdue:
+		return l
+	})
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.PeriodOverdue) Loan {
 		l.OverdueThrough = max(l.OverdueThrough, p.Number)
-	case dealsapi.ArrearsCleared, dealsapi.LossAllocated:
-		// Derived: the overdue periods are paid, the loss as LoanDefaulted
-		// allocated it; the fold already shows both.
-	case dealsapi.EarlyRepaymentReceived:
+		return l
+	})
+	// Derived: the overdue periods are paid, the loss as LoanDefaulted
+	// allocated it; the fold already shows both (only the version moves).
+	fold.Step(&f, func(l Loan, _ events.Event, _ dealsapi.ArrearsCleared) Loan { return l })
+	fold.Step(&f, func(l Loan, _ events.Event, _ dealsapi.LossAllocated) Loan { return l })
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.EarlyRepaymentReceived) Loan {
 		l.PrincipalRepaid = l.PrincipalRepaid.Add(p.Principal)
 		k := slices.IndexFunc(l.Schedule, func(sp period) bool { return sp.number == p.Period })
 		if k >= 0 {
@@ -177,18 +191,26 @@ func EvolveLoan(l Loan, e events.Event, payload any) Loan {
 			l.advance()
 		}
 		l.Banks = l.withRepayment(p.Banks)
-	case dealsapi.LoanRepaid:
+		return l
+	})
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.LoanRepaid) Loan {
 		l.Status = dealsapi.StatusRepaid
-	case dealsapi.LoanDefaulted:
+		return l
+	})
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.LoanDefaulted) Loan {
 		l.Status, l.Default = dealsapi.StatusDefaulted, &p
 		l.Banks = l.withBanks(p.BankLosses, func(b *LoanBank, a money.Amount) { b.Loss = b.Loss.Add(a) })
-	case dealsapi.WarrantExercised:
-		l.Exercised = &p
-	default:
 		return l
-	}
-	l.Version, l.UpdatedAt = e.Version, e.RecordedAt
-	return l
+	})
+	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.WarrantExercised) Loan {
+		l.Exercised = &p
+		return l
+	})
+	f.Then(func(l Loan, e events.Event) Loan {
+		l.Version, l.UpdatedAt = e.Version, e.RecordedAt
+		return l
+	})
+	return &f
 }
 
 // withBanks returns the banks with each named one changed by its amount.
@@ -369,7 +391,7 @@ func decideRepay(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.LoanAmo
 	}
 	r.Banks, r.OutstandingAfter = banks, l.Outstanding().Sub(r.Principal)
 	out := []events.Payload{r}
-	if l.inArrears() && !EvolveLoan(l, events.Event{Version: l.Version}, r).inArrears() {
+	if l.inArrears() && !LoanFolds().Apply(l, events.Event{Version: l.Version}, r).inArrears() {
 		out = append(out, dealsapi.ArrearsCleared{LoanID: l.ID, Through: l.OverdueThrough})
 	}
 	// Interest is paid before principal, and a period after the balance

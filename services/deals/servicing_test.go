@@ -21,7 +21,7 @@ func drawn(amount, lead, b, after, undrawn string) dealsapi.LoanDrawnDown {
 // fixed is the schedule fixed on the day of now for principal.
 func fixed(t *testing.T, principal string, undrawn ...dealsapi.BankAmount) dealsapi.ScheduleFixed {
 	t.Helper()
-	s, err := fixSchedule(fold(t, EvolveLoan, []events.Payload{opened()}), amt(principal), undrawn, now)
+	s, err := fixSchedule(replay(t, LoanFolds().Apply, []events.Payload{opened()}), amt(principal), undrawn, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestDrawdowns(t *testing.T) {
 		}
 	}
 	partly := []events.Payload{opened(), drawn("250000", "150000", "100000", "250000", "750000")}
-	check(t, EvolveLoan, []scenario[Loan]{
+	check(t, LoanFolds().Apply, []scenario[Loan]{
 		{name: "a drawdown is split to the banks by what each has left", given: []events.Payload{opened()},
 			when: draw(leadBank, "250000"), then: []events.Payload{drawn("250000", "150000", "100000", "250000", "750000")}},
 		{name: "beyond the undrawn amount", given: partly, when: draw(leadBank, "750000.01"), code: fundbridge.EUNPROCESSABLE, field: "amount",
@@ -98,7 +98,7 @@ func TestRepayments(t *testing.T) {
 		}
 	}
 	fee := dealsapi.FeeCharged{LoanID: "deal-1", Amount: amt("100"), Reason: "late fee"}
-	check(t, EvolveLoan, []scenario[Loan]{
+	check(t, LoanFolds().Apply, []scenario[Loan]{
 		{name: "the first installment on its due date", given: inRepayment(t), when: repay(borrower, due1, "29679.93"), then: []events.Payload{firstPaid()}},
 		{name: "fees first, then interest, then principal", given: with(inRepayment(t), fee), when: repay(borrower, due1, "1100"),
 			then: []events.Payload{dealsapi.RepaymentReceived{LoanID: "deal-1", Amount: amt("1100"), Fees: amt("100"), Interest: amt("1000"),
@@ -130,7 +130,7 @@ func TestRepayments(t *testing.T) {
 				return decideRecordArrears(l, platform, due1.Add(23*time.Hour), dealsapi.LoanRef{LoanID: "deal-1"})
 			}},
 	})
-	l := fold(t, EvolveLoan, with(inRepayment(t), dealsapi.RepaymentReceived{LoanID: "deal-1", Amount: amt("1000"), Interest: amt("1000"),
+	l := replay(t, LoanFolds().Apply, with(inRepayment(t), dealsapi.RepaymentReceived{LoanID: "deal-1", Amount: amt("1000"), Interest: amt("1000"),
 		Periods: []dealsapi.PeriodPaid{{Number: 1, Interest: amt("1000")}}}))
 	if owed, dpd := l.Arrears(days(due1, 45)); owed.String() != "58359.86" || dpd != 45 {
 		t.Errorf("arrears 45 days after the first due date: %s, %d days", owed, dpd)
@@ -145,7 +145,7 @@ func TestEarlyRepayment(t *testing.T) {
 		}
 	}
 	mid := date("2026-04-15")
-	check(t, EvolveLoan, []scenario[Loan]{
+	check(t, LoanFolds().Apply, []scenario[Loan]{
 		{name: "not while a period is overdue", given: inRepayment(t), when: early(mid, "500000"), code: fundbridge.ECONFLICT},
 		{name: "not for less than the next installment", given: paid, when: early(mid, "29679.93"), code: fundbridge.EUNPROCESSABLE, field: "amount"},
 		{name: "not for more than repays the loan", given: paid, when: early(mid, "977475.63"), code: fundbridge.EUNPROCESSABLE, field: "amount",
@@ -155,7 +155,7 @@ func TestEarlyRepayment(t *testing.T) {
 
 	// In full: period 2's interest (973,945.07 × 0.3625% = 3,530.55) and
 	// every fen of principal.
-	got, err := early(mid, "977475.62")(fold(t, EvolveLoan, paid))
+	got, err := early(mid, "977475.62")(replay(t, LoanFolds().Apply, paid))
 	if err != nil || len(got) != 2 {
 		t.Fatalf("full early repayment: %v %v", got, err)
 	}
@@ -169,7 +169,7 @@ func TestEarlyRepayment(t *testing.T) {
 
 	// In part: ¥500,000 with period 2; the 34 months left are recomputed
 	// on 477,475.62 with the same end date.
-	got, err = early(mid, "500000")(fold(t, EvolveLoan, paid))
+	got, err = early(mid, "500000")(replay(t, LoanFolds().Apply, paid))
 	if err != nil || len(got) != 1 {
 		t.Fatalf("partial early repayment: %v %v", got, err)
 	}
@@ -186,7 +186,7 @@ func TestEarlyRepayment(t *testing.T) {
 		!r[0].Payment.LessThan(amt("29679.93")) {
 		t.Errorf("remaining schedule %+v … %+v", r[0], r[len(r)-1])
 	}
-	l := fold(t, EvolveLoan, append(paid, part))
+	l := replay(t, LoanFolds().Apply, append(paid, part))
 	if l.Outstanding().String() != "477475.62" || len(l.Schedule) != 36 || !l.Installment(1).settled() || l.Installment(1).Principal.String() != "496469.45" {
 		t.Errorf("after the early repayment: outstanding %s, period 2 %+v", l.Outstanding(), l.Installment(1))
 	}
@@ -213,7 +213,7 @@ func TestDefaultAndWarrant(t *testing.T) {
 		}
 	}
 	exercised := dealsapi.WarrantExercised{LoanID: "deal-1", HolderID: "bank-lead", Amount: amt("100000"), StrikeValuation: amt("60000000"), Ownership: dec("0.0016638935")}
-	check(t, EvolveLoan, []scenario[Loan]{
+	check(t, LoanFolds().Apply, []scenario[Loan]{
 		// Loss 1,003,625.00 (principal and period 1's interest): banks 50%,
 		// fund 10%, risk-compensation fund 30%, insurer 10%; the banks'
 		// half 60/40 by outstanding principal.
@@ -252,7 +252,7 @@ func TestDefaultAndWarrant(t *testing.T) {
 // A loan's state reads back from JSON as it was (snapshots), its
 // schedule written as the contract writes periods, amounts as strings.
 func TestLoanStateRoundTrips(t *testing.T) {
-	l := fold(t, EvolveLoan, with(inRepayment(t), firstPaid(), dealsapi.PeriodOverdue{LoanID: "deal-1", Number: 2}))
+	l := replay(t, LoanFolds().Apply, with(inRepayment(t), firstPaid(), dealsapi.PeriodOverdue{LoanID: "deal-1", Number: 2}))
 	data := mustJSON(t, l)
 	var back Loan
 	if err := json.Unmarshal([]byte(data), &back); err != nil {

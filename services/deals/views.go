@@ -5,15 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // view is the read model of every bank, deal and loan, folded from the
@@ -22,6 +25,12 @@ import (
 // sees a deal's equity side).
 type view struct {
 	registry *events.Registry
+	// The folds: the aggregates' own, and of the funds service's events
+	// those that matter here (called with mu held).
+	bankFolds *fold.Evolve[Bank]
+	dealFolds *fold.Evolve[Deal]
+	loanFolds *fold.Evolve[Loan]
+	fundFolds fold.Handlers
 
 	mu    sync.RWMutex
 	banks map[string]Bank
@@ -31,7 +40,54 @@ type view struct {
 }
 
 func newView(registry *events.Registry) *view {
-	return &view{registry: registry, banks: map[string]Bank{}, deals: map[string]Deal{}, loans: map[string]Loan{}, funds: map[string]string{}}
+	v := &view{registry: registry, bankFolds: BankFolds(), dealFolds: DealFolds(), loanFolds: LoanFolds(),
+		banks: map[string]Bank{}, deals: map[string]Deal{}, loans: map[string]Loan{}, funds: map[string]string{}}
+	fold.On(&v.fundFolds, func(_ events.Event, f fundsapi.FundRegistered) error {
+		v.funds[f.FundID] = f.ManagerOrg
+		return nil
+	})
+	return v
+}
+
+// viewVersion names the folds and the checkpoint's encoding of their
+// state: change it with either, and checkpoints are folded again.
+const viewVersion = "deals/1"
+
+// viewState is the view's state as a checkpoint holds it.
+type viewState struct {
+	Banks map[string]Bank
+	Deals map[string]Deal
+	Loans map[string]Loan
+	Funds map[string]string
+}
+
+// Capture takes the state as it is between appends; the evolve functions
+// copy on write, so copies of the maps are a stable picture to encode
+// meanwhile.
+func (v *view) Capture() func() ([]byte, error) {
+	v.mu.RLock()
+	st := viewState{Banks: maps.Clone(v.banks), Deals: maps.Clone(v.deals), Loans: maps.Clone(v.loans), Funds: maps.Clone(v.funds)}
+	v.mu.RUnlock()
+	return func() ([]byte, error) { return viewstate.EncodeState(Name, st) }
+}
+
+// Restore replaces the state with a checkpoint's.
+func (v *view) Restore(data []byte) error {
+	var st viewState
+	if err := viewstate.DecodeState(Name, data, &st); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.banks, v.deals, v.loans, v.funds = viewstate.Map(st.Banks), viewstate.Map(st.Deals), viewstate.Map(st.Loans), viewstate.Map(st.Funds)
+	return nil
+}
+
+// Reset empties the state.
+func (v *view) Reset() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.banks, v.deals, v.loans, v.funds = map[string]Bank{}, map[string]Deal{}, map[string]Loan{}, map[string]string{}
 }
 
 // apply folds one event of the log; events of other aggregates are skipped.
@@ -53,14 +109,14 @@ func (v *view) apply(e events.Event) error {
 	defer v.mu.Unlock()
 	switch typ {
 	case BankAggregate:
-		v.banks[id] = EvolveBank(v.banks[id], e, payload)
+		v.banks[id] = v.bankFolds.Apply(v.banks[id], e, payload)
 	case DealAggregate:
-		v.deals[id] = EvolveDeal(v.deals[id], e, payload)
+		v.deals[id] = v.dealFolds.Apply(v.deals[id], e, payload)
 	case LoanAggregate:
-		v.loans[id] = EvolveLoan(v.loans[id], e, payload)
-	default:
-		if f, ok := payload.(fundsapi.FundRegistered); ok {
-			v.funds[f.FundID] = f.ManagerOrg
+		v.loans[id] = v.loanFolds.Apply(v.loans[id], e, payload)
+	case "fund":
+		if v.fundFolds.Handles(e.Type) {
+			return v.fundFolds.Apply(e, payload)
 		}
 	}
 	return nil

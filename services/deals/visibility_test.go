@@ -9,7 +9,7 @@ import (
 )
 
 func TestEachRoleSeesItsPartOfTheDeal(t *testing.T) {
-	d := fold(t, EvolveDeal, []events.Payload{proposed(), invitedB(), invitedC(), committed("bank-lead", "600000", "600000"),
+	d := replay(t, DealFolds().Apply, []events.Payload{proposed(), invitedB(), invitedC(), committed("bank-lead", "600000", "600000"),
 		committed("bank-b", "300000", "900000"), dealsapi.BankDeclined{DealID: "deal-1", BankID: "bank-c", Reason: "sector cap"}})
 	ids := func(d Deal) []string {
 		var out []string
@@ -59,7 +59,7 @@ func TestEachRoleSeesItsPartOfTheDeal(t *testing.T) {
 }
 
 func TestEachRoleSeesItsPartOfTheLoan(t *testing.T) {
-	l := fold(t, EvolveLoan, with(inRepayment(t), firstPaid()))
+	l := replay(t, LoanFolds().Apply, with(inRepayment(t), firstPaid()))
 	v, ok := LoanFor(bankB, l)
 	if !ok || len(v.Banks) != 1 || v.Banks[0].BankID != "bank-b" || v.Drawn.String() != "400000.00" || v.PrincipalRepaid.String() != "10421.97" {
 		t.Errorf("bank-b sees %v: %+v, drawn %s repaid %s", ok, v.Banks, v.Drawn, v.PrincipalRepaid)

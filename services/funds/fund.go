@@ -8,6 +8,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -63,43 +64,53 @@ func fundDecider() svc.Decider[fund] {
 	return svc.Decider[fund]{
 		Type:           aggregateType,
 		Initial:        func() fund { return fund{} },
-		Evolve:         evolve,
+		Evolve:         fundFolds().Apply,
 		SnapshotSchema: "fund.v1",
 	}
 }
 
-// evolve folds one event into the state. Pure: slices are copied before
-// they grow, never appended to in place.
-func evolve(s fund, e events.Event, payload any) fund {
-	switch p := payload.(type) {
-	case fundsapi.FundRegistered:
-		s = fund{
+// fundFolds is the fund's fold, one step per event type. Pure: slices
+// are copied before they grow, never appended to in place. A type this
+// version does not know changes nothing.
+func fundFolds() *fold.Evolve[fund] {
+	var f fold.Evolve[fund]
+	fold.Step(&f, func(_ fund, e events.Event, p fundsapi.FundRegistered) fund {
+		return fund{
 			ID: p.FundID, ManagerOrg: p.ManagerOrg, Name: p.Name, Type: p.Type,
 			CommittedCapital: p.CommittedCapital, RegisteredAt: e.RecordedAt,
 		}
-	case fundsapi.MandateSet:
+	})
+	fold.Step(&f, func(s fund, _ events.Event, p fundsapi.MandateSet) fund {
 		m := cloneMandate(p.Mandate)
 		s.Mandate = &m
-	case fundsapi.CapitalCommitted:
+		return s
+	})
+	fold.Step(&f, func(s fund, e events.Event, p fundsapi.CapitalCommitted) fund {
 		s.Commitments = append(slices.Clip(s.Commitments), fundsapi.Commitment{
 			DealID: p.DealID, ApplicationID: p.ApplicationID, CompanyID: p.CompanyID,
 			Amount: p.Amount, DryPowderAfter: p.DryPowderAfter, CommittedAt: e.RecordedAt, Version: e.Version,
 		})
 		s.Invested = s.Invested.Add(p.Amount)
-	case fundsapi.CapitalReleased:
+		return s
+	})
+	fold.Step(&f, func(s fund, _ events.Event, p fundsapi.CapitalReleased) fund {
 		i := slices.IndexFunc(s.Commitments, func(c fundsapi.Commitment) bool { return c.DealID == p.DealID })
 		if i < 0 {
 			return s
 		}
 		s.Commitments = slices.Delete(slices.Clone(s.Commitments), i, i+1)
 		s.Invested = s.Invested.Sub(p.Amount)
-	case fundsapi.FundClosed:
+		return s
+	})
+	fold.Step(&f, func(s fund, _ events.Event, p fundsapi.FundClosed) fund {
 		s.Closed, s.CloseReason = true, p.Reason
-	default:
-		return s // a type this version does not know changes nothing
-	}
-	s.Version, s.UpdatedAt = e.Version, e.RecordedAt
-	return s
+		return s
+	})
+	f.Then(func(s fund, e events.Event) fund {
+		s.Version, s.UpdatedAt = e.Version, e.RecordedAt
+		return s
+	})
+	return &f
 }
 
 func cloneMandate(m fundsapi.Mandate) fundsapi.Mandate {

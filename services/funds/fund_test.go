@@ -25,9 +25,9 @@ var (
 	insurer  = fundbridge.Actor{UserID: "u-in", Role: fundbridge.RoleInsurer, OrgID: "ins-1"}
 )
 
-// fold replays history through the registry, as the repository does,
+// replay replays history through the registry, as the repository does,
 // so the decoders and evolve are exercised together.
-func fold(t *testing.T, history []events.Payload) fund {
+func replay(t *testing.T, history []events.Payload) fund {
 	t.Helper()
 	reg := events.NewRegistry()
 	fundsapi.Register(reg)
@@ -45,7 +45,7 @@ func fold(t *testing.T, history []events.Payload) fund {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s = evolve(s, e, payload)
+		s = fundFolds().Apply(s, e, payload)
 	}
 	return s
 }
@@ -65,7 +65,7 @@ func check(t *testing.T, scenarios []scenario) {
 	t.Helper()
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			got, err := sc.when(fold(t, sc.given))
+			got, err := sc.when(replay(t, sc.given))
 			if sc.code != "" {
 				if code := fundbridge.ErrorCode(err); code != sc.code {
 					t.Fatalf("error %v (code %q), want code %q; events %v", err, code, sc.code, got)
@@ -305,14 +305,14 @@ func TestCommit(t *testing.T) {
 
 	// Dry powder is exact: a hundred commitments of ¥0.01 leave ¥0.99 of ¥1.99.
 	history := []events.Payload{fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "org-a", Name: "Tiny", Type: fundsapi.FundAngel, CommittedCapital: amt("1.99")}}
-	s := fold(t, history)
+	s := replay(t, history)
 	for i := range 100 {
 		got, err := decideCommit(s, platform, commit("d"+string(rune('A'+i%26))+strings.Repeat("x", i/26), "0.01"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		history = append(history, got...)
-		s = fold(t, history)
+		s = replay(t, history)
 	}
 	if s.DryPowder().String() != "0.99" || s.Invested.String() != "1.00" || len(s.Commitments) != 100 {
 		t.Fatalf("dry powder %s, invested %s, %d commitments; want 0.99, 1.00, 100", s.DryPowder(), s.Invested, len(s.Commitments))
@@ -341,7 +341,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestStateSurvivesASnapshot(t *testing.T) {
-	s := fold(t, []events.Payload{registered, mandateSet(validMandate()), commitment("d1", "1.00", "499999999.00"), fundsapi.FundClosed{FundID: "f1", Reason: "done"}})
+	s := replay(t, []events.Payload{registered, mandateSet(validMandate()), commitment("d1", "1.00", "499999999.00"), fundsapi.FundClosed{FundID: "f1", Reason: "done"}})
 	data := mustJSON(t, s)
 	var back fund
 	if err := json.Unmarshal([]byte(data), &back); err != nil {
@@ -353,7 +353,7 @@ func TestStateSurvivesASnapshot(t *testing.T) {
 }
 
 func TestEvolveNeverWritesIntoItsInput(t *testing.T) {
-	base := fold(t, []events.Payload{registered, mandateSet(validMandate()), commitment("d1", "1.00", "499999999.00")})
+	base := replay(t, []events.Payload{registered, mandateSet(validMandate()), commitment("d1", "1.00", "499999999.00")})
 	reg := events.NewRegistry()
 	fundsapi.Register(reg)
 	branch := func(deal string) fund {
@@ -362,7 +362,7 @@ func TestEvolveNeverWritesIntoItsInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return evolve(base, e, p)
+		return fundFolds().Apply(base, e, p)
 	}
 	a, b := branch("d2"), branch("d3")
 	if len(base.Commitments) != 1 || base.Version != 3 || !base.Invested.Equal(amt("1.00")) {
@@ -371,7 +371,7 @@ func TestEvolveNeverWritesIntoItsInput(t *testing.T) {
 	if a.Commitments[1].DealID != "d2" || b.Commitments[1].DealID != "d3" {
 		t.Fatalf("two branches from one state share storage: %s and %s", a.Commitments[1].DealID, b.Commitments[1].DealID)
 	}
-	if s := fold(t, []events.Payload{registered, fundsapi.FundClosed{FundID: "f1", Reason: "done"}}); s.status() != fundsapi.StatusClosed || s.CloseReason != "done" {
+	if s := replay(t, []events.Payload{registered, fundsapi.FundClosed{FundID: "f1", Reason: "done"}}); s.status() != fundsapi.StatusClosed || s.CloseReason != "done" {
 		t.Fatalf("closed fund folds to %+v", s)
 	}
 }
@@ -394,7 +394,7 @@ func TestRelease(t *testing.T) {
 		{name: "fund manager", given: two, when: do(managerA, "d0"), code: fundbridge.EFORBIDDEN},
 		{name: "no such fund", when: do(platform, "d0"), code: fundbridge.ENOTFOUND},
 	})
-	s := fold(t, append(two, released))
+	s := replay(t, append(two, released))
 	if s.DryPowder().String() != "45000000.00" || len(s.Commitments) != 1 || s.Commitments[0].DealID != "d1" {
 		t.Fatalf("after release: dry powder %s, commitments %+v", s.DryPowder(), s.Commitments)
 	}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // Name is the service's name on the bus.
@@ -25,13 +25,14 @@ type Service struct {
 	registry *events.Registry
 	repo     *svc.Repository[fund]
 	view     *view
-	follower *projections.Follower
+	follower *viewstate.View
 	log      *slog.Logger
 }
 
 type config struct {
-	repo svc.RepositoryOptions
-	log  *slog.Logger
+	repo  svc.RepositoryOptions
+	log   *slog.Logger
+	views viewstate.Options
 }
 
 // Option tunes a Service.
@@ -40,6 +41,12 @@ type Option func(*config)
 // WithSnapshots keeps fund snapshots, so long-lived funds load fast.
 func WithSnapshots(s svc.SnapshotStore) Option {
 	return func(c *config) { c.repo.Snapshots = s }
+}
+
+// WithCheckpoints keeps the views' checkpoint in dir, so a restart
+// folds only the log's tail; "" (the default) folds from 0 each start.
+func WithCheckpoints(dir string) Option {
+	return func(c *config) { c.views.Dir = dir }
 }
 
 // WithLogger logs to l instead of slog.Default().
@@ -72,15 +79,16 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 		registry: registry,
 		repo:     svc.NewRepository(store, registry, fundDecider(), c.repo),
 		view:     v,
-		follower: projections.NewFollower(Name, store, v.apply),
+		follower: viewstate.New(Name, store, v, v.apply, viewstate.Options{Dir: c.views.Dir, Version: viewVersion, Logger: c.log.With("service", Name)}),
 		log:      c.log.With("service", Name),
 	}
 }
 
-// Run feeds the views from the start of the log until ctx ends. Call it
-// once; queries wait for it to catch up to the position they ask for.
+// Run feeds the views from their checkpoint (or the start of the log)
+// until ctx ends. Call it once; queries wait for it to catch up to the
+// position they ask for.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.follower.Run(ctx, 0); err != nil && ctx.Err() == nil {
+	if err := s.follower.Run(ctx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("funds: %w", err)
 	}
 	return nil

@@ -5,15 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // newFundView renders a fund state; detail adds the commitments. It
@@ -39,13 +42,46 @@ func newFundView(f fund, detail bool) fundsapi.FundView {
 // aggregate's own evolve so that it cannot disagree with the decider.
 type view struct {
 	registry *events.Registry
+	folds    *fold.Evolve[fund]
 
 	mu    sync.RWMutex
 	funds map[string]fund
 }
 
 func newView(registry *events.Registry) *view {
-	return &view{registry: registry, funds: map[string]fund{}}
+	return &view{registry: registry, folds: fundFolds(), funds: map[string]fund{}}
+}
+
+// viewVersion names the fold (evolve) and the checkpoint's encoding of
+// its state: change it with either, and checkpoints are folded again.
+const viewVersion = "funds/2" // 2: a release of an unknown deal stamps the version
+
+// Capture takes the state as it is between appends; evolve copies on
+// write, so a copy of the map is a stable picture to encode meanwhile.
+func (v *view) Capture() func() ([]byte, error) {
+	v.mu.RLock()
+	funds := maps.Clone(v.funds)
+	v.mu.RUnlock()
+	return func() ([]byte, error) { return viewstate.EncodeState(Name, funds) }
+}
+
+// Restore replaces the state with a checkpoint's.
+func (v *view) Restore(data []byte) error {
+	funds := map[string]fund{}
+	if err := viewstate.DecodeState(Name, data, &funds); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.funds = funds
+	v.mu.Unlock()
+	return nil
+}
+
+// Reset empties the state.
+func (v *view) Reset() {
+	v.mu.Lock()
+	v.funds = map[string]fund{}
+	v.mu.Unlock()
 }
 
 // apply folds one event of the log; events of other aggregates are skipped.
@@ -60,7 +96,7 @@ func (v *view) apply(e events.Event) error {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.funds[id] = evolve(v.funds[id], e, payload)
+	v.funds[id] = v.folds.Apply(v.funds[id], e, payload)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -16,9 +17,10 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // Name is the service's name on the bus.
@@ -36,46 +38,48 @@ type claimState struct {
 	ClaimedAt time.Time
 }
 
+// The aggregates, each folded with one step per event type.
 var (
-	orgDecider = svc.Decider[orgState]{
-		Type:    "org",
-		Initial: func() orgState { return orgState{} },
-		Evolve: func(s orgState, _ events.Event, p any) orgState {
-			if e, ok := p.(identityapi.OrgCreated); ok {
-				s.Org = identityapi.Org(e)
-			}
-			return s
-		},
-	}
-	userDecider = svc.Decider[userState]{
-		Type:    "user",
-		Initial: func() userState { return userState{} },
-		Evolve: func(s userState, _ events.Event, p any) userState {
-			switch e := p.(type) {
-			case identityapi.UserRegistered:
-				s.UserID, s.OrgID = e.UserID, e.OrgID
-			case identityapi.UserErased:
-				s.Erased = true
-			}
-			return s
-		},
-	}
-	claimDecider = svc.Decider[claimState]{
-		Type:    "email",
-		Initial: func() claimState { return claimState{} },
-		Evolve: func(s claimState, ev events.Event, p any) claimState {
-			switch e := p.(type) {
-			case identityapi.EmailClaimed:
-				s = claimState{UserID: e.UserID, ClaimedAt: ev.RecordedAt}
-			case identityapi.EmailReleased:
-				if e.UserID == s.UserID {
-					s = claimState{}
-				}
-			}
-			return s
-		},
-	}
+	orgDecider   = svc.Decider[orgState]{Type: "org", Initial: func() orgState { return orgState{} }, Evolve: orgFolds().Apply}
+	userDecider  = svc.Decider[userState]{Type: "user", Initial: func() userState { return userState{} }, Evolve: userFolds().Apply}
+	claimDecider = svc.Decider[claimState]{Type: "email", Initial: func() claimState { return claimState{} }, Evolve: claimFolds().Apply}
 )
+
+func orgFolds() *fold.Evolve[orgState] {
+	var f fold.Evolve[orgState]
+	fold.Step(&f, func(s orgState, _ events.Event, e identityapi.OrgCreated) orgState {
+		s.Org = identityapi.Org(e)
+		return s
+	})
+	return &f
+}
+
+func userFolds() *fold.Evolve[userState] {
+	var f fold.Evolve[userState]
+	fold.Step(&f, func(s userState, _ events.Event, e identityapi.UserRegistered) userState {
+		s.UserID, s.OrgID = e.UserID, e.OrgID
+		return s
+	})
+	fold.Step(&f, func(s userState, _ events.Event, _ identityapi.UserErased) userState {
+		s.Erased = true
+		return s
+	})
+	return &f
+}
+
+func claimFolds() *fold.Evolve[claimState] {
+	var f fold.Evolve[claimState]
+	fold.Step(&f, func(_ claimState, ev events.Event, e identityapi.EmailClaimed) claimState {
+		return claimState{UserID: e.UserID, ClaimedAt: ev.RecordedAt}
+	})
+	fold.Step(&f, func(s claimState, _ events.Event, e identityapi.EmailReleased) claimState {
+		if e.UserID == s.UserID {
+			return claimState{}
+		}
+		return s
+	})
+	return &f
+}
 
 // createOrg opens the org once; the same creation again changes nothing.
 func createOrg(s orgState, o identityapi.Org) ([]events.Payload, error) {
@@ -138,6 +142,10 @@ type Options struct {
 	// PersonKeys keeps the keys sealing each person's email and name
 	// (see personal.go); without it no user can be registered.
 	PersonKeys PersonKeys
+	// Checkpoints keeps the directory's checkpoint in this directory, so a
+	// restart folds only the log's tail; "" folds from 0 each start.
+	Checkpoints string
+	Logger      *slog.Logger
 }
 
 // Service is the identity service.
@@ -148,7 +156,7 @@ type Service struct {
 	orgs     *svc.Repository[orgState]
 	users    *svc.Repository[userState]
 	claims   *svc.Repository[claimState]
-	follower *projections.Follower
+	follower *viewstate.View
 	sealer   *sealer
 	// sealerErr says why there is no sealer: no passwords can be set or
 	// checked without one.
@@ -181,71 +189,91 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), opts.BcryptCost)
 	s.sealer, s.sealerErr = newSealer(opts.CredentialKey)
-	s.follower = projections.NewFollower("identity", store, func(e events.Event) error {
-		switch e.Type {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	folds := s.directoryFolds()
+	apply := func(e events.Event) error {
+		switch e.Type { // what the folds handle, in every version (not decoded otherwise)
 		case identityapi.UserRegistered{}.EventType(), identityapi.UserRegisteredV2, identityapi.UserRegisteredV1,
 			identityapi.UserErased{}.EventType(), identityapi.OrgCreated{}.EventType():
 		default:
 			return nil
 		}
-		_, p, err := registry.Decode(e)
+		e, p, err := registry.Decode(e)
 		if err != nil {
 			return err
 		}
-		return s.fold(p)
-	})
+		return folds.Apply(e, p)
+	}
+	s.follower = viewstate.New("identity", store, directory{s}, apply, viewstate.Options{Dir: opts.Checkpoints, Version: directoryVersion, Logger: opts.Logger.With("service", Name)})
 	return s
 }
 
-// fold keeps the directory current with one of identity's events.
-func (s *Service) fold(p any) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	switch v := p.(type) {
-	case identityapi.UserRegistered:
-		person, err := s.openPersonal(ctx, v)
-		if err != nil && !errors.Is(err, errNoPersonKey) {
-			return err
-		}
-		v.Email, v.Name = person.Email, person.Name
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if err != nil || s.erased[v.UserID] { // no key: the person was erased
-			v.Email, v.Name = "", identityapi.ErasedName
-			s.erased[v.UserID] = true
-		} else {
-			s.byEmail[v.Email] = v
-		}
-		s.byID[v.UserID] = v
-	case identityapi.UserErased:
-		s.mu.Lock()
-		if u, ok := s.byID[v.UserID]; ok {
-			if s.byEmail[u.Email].UserID == v.UserID {
-				delete(s.byEmail, u.Email)
-			}
-			u.Email, u.Name = "", identityapi.ErasedName
-			s.byID[v.UserID] = u
-		}
-		s.erased[v.UserID] = true
-		s.mu.Unlock()
-		// The erasing request destroys the key after recording the
-		// erasure; should it have stopped between the two, this does.
-		if s.keys != nil {
-			if _, err := s.keys.Get(ctx, v.UserID); err == nil {
-				return s.keys.Destroy(ctx, v.UserID)
-			}
-		}
-	case identityapi.OrgCreated:
+// directoryFolds keep the directory current with identity's events, one
+// function per event type.
+func (s *Service) directoryFolds() *fold.Handlers {
+	var h fold.Handlers
+	fold.On(&h, func(_ events.Event, v identityapi.UserRegistered) error { return s.registered(v) })
+	fold.On(&h, func(_ events.Event, v identityapi.UserErased) error { return s.erasedUser(v) })
+	fold.On(&h, func(_ events.Event, v identityapi.OrgCreated) error {
 		s.mu.Lock()
 		s.orgByID[v.OrgID] = identityapi.Org(v)
 		s.mu.Unlock()
+		return nil
+	})
+	return &h
+}
+
+// registered adds a user to the directory, with the email and name opened
+// with the person's key; without the key the person was erased.
+func (s *Service) registered(v identityapi.UserRegistered) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	person, err := s.openPersonal(ctx, v)
+	if err != nil && !errors.Is(err, errNoPersonKey) {
+		return err
+	}
+	v.Email, v.Name = person.Email, person.Name
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || s.erased[v.UserID] { // no key: the person was erased
+		v.Email, v.Name = "", identityapi.ErasedName
+		s.erased[v.UserID] = true
+	} else {
+		s.byEmail[v.Email] = v
+	}
+	s.byID[v.UserID] = v
+	return nil
+}
+
+// erasedUser hides an erased person in the directory.
+func (s *Service) erasedUser(v identityapi.UserErased) error {
+	s.mu.Lock()
+	if u, ok := s.byID[v.UserID]; ok {
+		if s.byEmail[u.Email].UserID == v.UserID {
+			delete(s.byEmail, u.Email)
+		}
+		u.Email, u.Name = "", identityapi.ErasedName
+		s.byID[v.UserID] = u
+	}
+	s.erased[v.UserID] = true
+	s.mu.Unlock()
+	// The erasing request destroys the key after recording the erasure;
+	// should it have stopped between the two, this does.
+	if s.keys != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := s.keys.Get(ctx, v.UserID); err == nil {
+			return s.keys.Destroy(ctx, v.UserID)
+		}
 	}
 	return nil
 }
 
 // Run keeps the user directory current until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	err := s.follower.Run(ctx, 0)
+	err := s.follower.Run(ctx)
 	if ctx.Err() != nil {
 		return nil
 	}

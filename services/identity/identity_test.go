@@ -1,8 +1,12 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 func TestDeciders(t *testing.T) {
@@ -228,6 +233,8 @@ func TestServiceOverNATS(t *testing.T) {
 			t.Errorf("the erased user shows as %+v %v", res.Value, err)
 		}
 	}
+	checkResume(t, env, reg, client, reply.Position, rebuilt)
+
 	icbc := identityapi.GetOrg{OrgID: created.Org.OrgID}
 	for _, actor := range []fundbridge.Actor{operator, bank} {
 		if got, _, err := svc.Call(context.Background(), client, identityapi.GetOrgEndpoint, &svc.Request{Actor: actor}, icbc); err != nil || got != created.Org {
@@ -253,4 +260,54 @@ func testPersonKeys(t *testing.T, nc *nats.Conn) *KVPersonKeys {
 		t.Fatal(err)
 	}
 	return NewKVPersonKeys(nc)
+}
+
+// checkResume stops a directory with a checkpoint and starts it again: it
+// resumes at the checkpoint, folding nothing, with the directory a fold
+// from 0 has (the erased user erased, the others' emails opened again),
+// and the checkpoint file holds no one's email or name.
+func checkResume(t *testing.T, env *testenv.Env, reg *events.Registry, client *svc.Client, head uint64, fresh *Service) {
+	t.Helper()
+	dir := t.TempDir()
+	open := func() (*Service, func()) {
+		s := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: testPersonKeys(t, env.Conn), Checkpoints: dir, Logger: slog.New(slog.DiscardHandler)})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		if err := s.follower.WaitFor(context.Background(), head); err != nil {
+			t.Fatal(err)
+		}
+		return s, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, stop := open()
+	stop()
+	data, err := os.ReadFile(viewstate.Path(dir, "identity"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, personal := range []string{"ops@fundbridge.cn", "credit@icbc.cn", "Wang"} {
+		if bytes.Contains(data, []byte(personal)) {
+			t.Errorf("the checkpoint holds %q", personal)
+		}
+	}
+	resumed, stop := open()
+	defer stop()
+	if st := resumed.follower.Stats(); st.RestoredFrom != head || st.Folded != 0 {
+		t.Errorf("resumed %+v, want from %d with nothing folded", st, head)
+	}
+	if err := fresh.follower.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	resumed.mu.RLock()
+	fresh.mu.RLock()
+	if !reflect.DeepEqual(resumed.byID, fresh.byID) || !reflect.DeepEqual(resumed.byEmail, fresh.byEmail) || !reflect.DeepEqual(resumed.erased, fresh.erased) || !reflect.DeepEqual(resumed.orgByID, fresh.orgByID) {
+		t.Errorf("resumed directory differs from a fold from 0:\n%+v\n%+v", resumed.byID, fresh.byID)
+	}
+	fresh.mu.RUnlock()
+	resumed.mu.RUnlock()
 }
