@@ -116,7 +116,7 @@ func Builders() map[string]func(Deps) Component {
 		},
 		matching.Name: func(d Deps) Component {
 			// The closing process's manager runs in this component.
-			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewSystemClient(d.NC, matching.Name, 0)), matching.WithClosingProcess(d.NC), matching.WithLogger(d.Log))
+			s := matching.New(d.Store, d.Registry, matching.WithClient(svc.NewSystemClient(d.NC, matching.Name, 0)), matching.WithClosingProcess(d.NC), matching.WithCheckpoints(d.ViewDir), matching.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		views.Name: func(d Deps) Component {

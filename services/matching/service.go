@@ -15,10 +15,10 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/process"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // Name is the service's name on the bus.
@@ -32,9 +32,11 @@ type Service struct {
 	log      *slog.Logger
 
 	views    *views
-	follower *projections.Follower
-	reactor  *reactor
-	deals    *svc.Repository[matchingapi.Deal]
+	follower *viewstate.View
+	// checkpoints holds the views' checkpoint ("": fold from 0 each start).
+	checkpoints string
+	reactor     *reactor
+	deals       *svc.Repository[matchingapi.Deal]
 
 	// nc, when set, runs the closing process's manager beside the
 	// service; closings is that manager once it is open.
@@ -57,6 +59,11 @@ func WithClient(c *svc.Client) Option { return func(s *Service) { s.client = c }
 // lease, checkpoint and deadlines. Every instance of the service may run
 // one: one is active, the others stand by. Without it deals cannot close.
 func WithClosingProcess(nc *nats.Conn) Option { return func(s *Service) { s.nc = nc } }
+
+// WithCheckpoints keeps the views' checkpoint (the match engine's inputs,
+// the applications' lifecycles, the deals) in dir, so a restart folds only
+// the log's tail; "" (the default) folds from 0 each start.
+func WithCheckpoints(dir string) Option { return func(s *Service) { s.checkpoints = dir } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
@@ -83,19 +90,19 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 			return m != nil && m.Active()
 		}
 	}
-	s.follower = projections.NewFollower(Name, store, func(e events.Event) error {
+	s.follower = viewstate.New(Name, store, checkpointed{s.views, s.reactor}, func(e events.Event) error {
 		tasks, err := s.views.apply(e)
 		if err != nil {
 			return err
 		}
 		s.reactor.add(tasks)
 		return nil
-	})
+	}, viewstate.Options{Dir: s.checkpoints, Version: viewsVersion, Logger: s.log})
 	s.deals = svc.NewRepository(store, registry, dealDecider(), svc.RepositoryOptions{Logger: s.log})
 	return s
 }
 
-// Run follows the log from the start and works the reactor until ctx
+// Run follows the log from the views' checkpoint (or the start) and works the reactor until ctx
 // ends. The reactor starts acting once the views have caught up with the
 // log as it stood at startup.
 func (s *Service) Run(ctx context.Context) error {
@@ -119,7 +126,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.nc != nil {
 		wg.Go(func() { s.runClosings(ctx) })
 	}
-	err = s.follower.Run(ctx, 0)
+	err = s.follower.Run(ctx)
 	cancel()
 	wg.Wait()
 	if err != nil {
