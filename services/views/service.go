@@ -40,26 +40,29 @@ type Service struct {
 	rebuilding atomic.Bool
 }
 
-// Option configures a Service.
-type Option func(*projections.RunnerOptions)
+type config struct{ runner projections.RunnerOptions }
 
-// WithLogger logs to l.
-func WithLogger(l *slog.Logger) Option { return func(o *projections.RunnerOptions) { o.Logger = l } }
+// Option tunes a Service.
+type Option func(*config)
+
+// WithLogger logs to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.runner.Logger = l } }
 
 // WithSaving saves each projection's snapshot after every events applied,
 // or interval after the last save if anything changed.
 func WithSaving(every uint64, interval time.Duration) Option {
-	return func(o *projections.RunnerOptions) { o.SaveEvery, o.SaveInterval = every, interval }
+	return func(c *config) { c.runner.SaveEvery, c.runner.SaveInterval = every, interval }
 }
 
 // New returns the service over store. The registry must hold the event
 // types of the applications, funds and matching services; dir keeps the
 // projections' snapshots ("" keeps none: every start folds the log).
 func New(store events.Store, registry *events.Registry, dir string, opts ...Option) *Service {
-	ro := projections.RunnerOptions{Dir: dir}
+	c := config{runner: projections.RunnerOptions{Dir: dir}}
 	for _, o := range opts {
-		o(&ro)
+		o(&c)
 	}
+	ro := c.runner
 	if ro.Logger == nil {
 		ro.Logger = slog.Default()
 	}
