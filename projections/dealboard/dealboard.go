@@ -378,38 +378,51 @@ func (p *Projection) UnmarshalState(data []byte) error {
 
 // StepRow is how many deals stand at one step.
 type StepRow struct {
-	Step  matchingapi.Step `json:"step"`
-	Deals int              `json:"deals"`
+	// A step of the deal pipeline.
+	Step matchingapi.Step `json:"step"`
+	// How many of the fund's deals stand at that step now.
+	Deals int `json:"deals"`
 }
 
 // ActivityView is one recent event as readers see it.
 type ActivityView struct {
-	At            time.Time       `json:"at"`
-	Position      uint64          `json:"position"`
-	Type          string          `json:"type"`
-	Summary       string          `json:"summary"`
-	DealID        string          `json:"deal_id,omitempty"`
-	ApplicationID string          `json:"application_id,omitempty"`
-	CompanyID     string          `json:"company_id,omitempty"`
-	ActorUser     string          `json:"actor_user"`
-	ActorRole     fundbridge.Role `json:"actor_role"`
-	Amount        *money.Amount   `json:"amount,omitempty"`
+	At       time.Time `json:"at"`
+	Position uint64    `json:"position"`
+	// The event's type, such as deal.advanced.v1.
+	Type string `json:"type"`
+	// What happened, in a sentence.
+	Summary       string `json:"summary"`
+	DealID        string `json:"deal_id,omitempty"`
+	ApplicationID string `json:"application_id,omitempty"`
+	CompanyID     string `json:"company_id,omitempty"`
+	// Who did it: a user's ID.
+	ActorUser string `json:"actor_user"`
+	// The role they did it in.
+	ActorRole fundbridge.Role `json:"actor_role"`
+	Amount    *money.Amount   `json:"amount,omitempty"`
 }
 
 // Board is one fund's board. Items are the pipeline's steps, in order.
 type Board struct {
-	FundID           string         `json:"fund_id"`
-	Name             string         `json:"name"`
-	Type             string         `json:"type"`
-	ManagerOrg       string         `json:"manager_org"`
-	Status           string         `json:"status"` // open or closed
-	CommittedCapital money.Amount   `json:"committed_capital"`
-	Invested         money.Amount   `json:"invested"`
-	DryPowder        money.Amount   `json:"dry_powder"`
-	ClosedDeals      money.Amount   `json:"closed_deals_amount"`
-	OpenDeals        int            `json:"open_deals"`
-	Items            []StepRow      `json:"items"`
-	Recent           []ActivityView `json:"recent"` // newest first
+	FundID string `json:"fund_id"`
+	Name   string `json:"name"`
+	// The fund's type.
+	Type string `json:"type"`
+	// The ID of the org that manages the fund.
+	ManagerOrg string `json:"manager_org"`
+	Status     string `json:"status"` // open or closed: the fund's status
+	// The fund's committed capital.
+	CommittedCapital money.Amount `json:"committed_capital"`
+	// What the fund has invested in closed deals.
+	Invested money.Amount `json:"invested"`
+	// Committed capital not yet invested.
+	DryPowder money.Amount `json:"dry_powder"`
+	// The total of the fund's closed deals.
+	ClosedDeals money.Amount `json:"closed_deals_amount"`
+	// Deals neither closed nor passed.
+	OpenDeals int            `json:"open_deals"`
+	Items     []StepRow      `json:"items"`
+	Recent    []ActivityView `json:"recent"` // the fund's latest activity, newest first
 }
 
 // activity renders one recent event; the caller holds the read lock.

@@ -293,30 +293,56 @@ type Query struct {
 // Row is one stage (in one period) of the funnel. Amounts are strings
 // with two places; conversions are decimal fractions with four.
 type Row struct {
-	Period          string           `json:"period,omitempty"`
-	Stage           fundbridge.Stage `json:"stage"`
-	Submitted       int              `json:"submitted"`
-	AmountRequested money.Amount     `json:"amount_requested"`
-	Matched         int              `json:"matched"`
-	InReview        int              `json:"in_review"`
-	Funded          int              `json:"funded"`
-	AmountFunded    money.Amount     `json:"amount_funded"`
-	Withdrawn       int              `json:"withdrawn"`
-	Rejected        int              `json:"rejected"`
-	Expired         int              `json:"expired"`
-	// Raised by instrument: what fundings of each kind brought in.
-	RaisedEquity          money.Amount `json:"raised_equity"`
-	RaisedVentureLoan     money.Amount `json:"raised_venture_loan"`
-	RaisedLoanPlusEquity  money.Amount `json:"raised_loan_plus_equity"`
+	// The period the row counts, in China time (Asia/Shanghai): 2026-11 for a
+	// month, 2026-Q4 for a quarter, 2026 for a year; absent when the query
+	// groups by no period.
+	Period string           `json:"period,omitempty"`
+	Stage  fundbridge.Stage `json:"stage"`
+	// Applications submitted by companies at this stage in the period
+	// (submissions recorded in it).
+	Submitted int `json:"submitted"`
+	// What the applications submitted in the row asked for, in total.
+	AmountRequested money.Amount `json:"amount_requested"`
+	// Applications matched to at least one fund in the period.
+	Matched int `json:"matched"`
+	// Applications a fund took under review in the period.
+	InReview int `json:"in_review"`
+	// Applications funded in the period (first funding only).
+	Funded int `json:"funded"`
+	// What the fundings recorded in the period brought in, in total.
+	AmountFunded money.Amount `json:"amount_funded"`
+	// Applications withdrawn by their company in the period.
+	Withdrawn int `json:"withdrawn"`
+	// Applications rejected by an operator in the period.
+	Rejected int `json:"rejected"`
+	// Applications that expired unfunded in the period.
+	Expired int `json:"expired"`
+	// Raised by instrument: what fundings of each kind brought in. Raised
+	// by equity, of amount_funded.
+	RaisedEquity money.Amount `json:"raised_equity"`
+	// Raised by venture loans, of amount_funded.
+	RaisedVentureLoan money.Amount `json:"raised_venture_loan"`
+	// Raised by loans plus equity, of amount_funded.
+	RaisedLoanPlusEquity money.Amount `json:"raised_loan_plus_equity"`
+	// Raised with patent insurance, of amount_funded.
 	RaisedPatentInsurance money.Amount `json:"raised_patent_insurance"`
-	// Conversions between the funnel's steps.
+	// Conversions between the funnel's steps: matched / submitted as a
+	// decimal fraction with four places ("0.2500"); "0" when nothing was
+	// submitted.
 	MatchedOfSubmitted string `json:"conversion_matched_submitted"`
-	InReviewOfMatched  string `json:"conversion_in_review_matched"`
-	FundedOfInReview   string `json:"conversion_funded_in_review"`
-	FundedOfSubmitted  string `json:"conversion_funded_submitted"`
+	// in_review / matched as a decimal fraction with four places ("0.5000"); "0"
+	// when nothing was matched.
+	InReviewOfMatched string `json:"conversion_in_review_matched"`
+	// funded / in_review as a decimal fraction with four places; "0" when
+	// nothing was under review.
+	FundedOfInReview string `json:"conversion_funded_in_review"`
+	// funded / submitted as a decimal fraction with four places; "0" when
+	// nothing was submitted.
+	FundedOfSubmitted string `json:"conversion_funded_submitted"`
 	// MedianDaysToFunding is the median time from submission to the first
 	// funding of the applications first funded in this row, in days with
-	// two places; "" when none was.
+	// two places ("12.50"; of an even count, the mean of the middle two);
+	// "" when none was.
 	MedianDaysToFunding string `json:"median_days_to_funding"`
 }
 

@@ -338,16 +338,29 @@ func (p *Projection) UnmarshalState(data []byte) error {
 // invested, of the funds still open) is shown in total and by fund type,
 // where it means something.
 type Row struct {
-	Dimension        string        `json:"dimension"`
-	Key              string        `json:"key"`
-	Applications     int           `json:"applications"`
-	AmountRequested  money.Amount  `json:"amount_requested"`
-	Funded           int           `json:"funded"`
-	AmountFunded     money.Amount  `json:"amount_funded"`
-	FundsRegistered  int           `json:"funds_registered"`
-	CommittedCapital money.Amount  `json:"committed_capital"`
-	CapitalInvested  money.Amount  `json:"capital_invested"`
-	DryPowder        *money.Amount `json:"dry_powder,omitempty"`
+	// What the row slices by: total, city, layer, sector, instrument, month
+	// (China time, Asia/Shanghai) or fund_type.
+	Dimension string `json:"dimension"`
+	// The slice's value within its dimension, such as beijing or 2026-11; "" for
+	// the total.
+	Key string `json:"key"`
+	// Applications submitted in the slice.
+	Applications int `json:"applications"`
+	// What those applications asked for, in total.
+	AmountRequested money.Amount `json:"amount_requested"`
+	// Applications funded in the slice.
+	Funded int `json:"funded"`
+	// What the fundings brought in, in total.
+	AmountFunded money.Amount `json:"amount_funded"`
+	// Funds registered (by fund type and month; every fund in the total).
+	FundsRegistered int `json:"funds_registered"`
+	// The registered funds' committed capital, in total.
+	CommittedCapital money.Amount `json:"committed_capital"`
+	// What those funds have invested in closed deals.
+	CapitalInvested money.Amount `json:"capital_invested"`
+	// Committed capital not yet invested, of the funds still open; only in the
+	// total and by fund type, absent elsewhere.
+	DryPowder *money.Amount `json:"dry_powder,omitempty"`
 }
 
 // Overview lists every cell: the total first, then each dimension in

@@ -476,18 +476,23 @@ func (p *Projection) UnmarshalState(data []byte) error {
 
 // EntryView is one line of a timeline as readers see it.
 type EntryView struct {
-	At            time.Time        `json:"at"`
-	Position      uint64           `json:"position"`
-	Type          string           `json:"type"`
-	Stage         fundbridge.Stage `json:"stage"`
-	ActorUser     string           `json:"actor_user"`
-	ActorRole     fundbridge.Role  `json:"actor_role"`
-	ActorOrg      string           `json:"actor_org,omitempty"`
-	Summary       string           `json:"summary"`
-	ApplicationID string           `json:"application_id,omitempty"`
-	DealID        string           `json:"deal_id,omitempty"`
-	FundID        string           `json:"fund_id,omitempty"`
-	Amount        *money.Amount    `json:"amount,omitempty"`
+	At       time.Time `json:"at"`
+	Position uint64    `json:"position"`
+	// The event's type, such as application.submitted.v1.
+	Type  string           `json:"type"`
+	Stage fundbridge.Stage `json:"stage"`
+	// Who did it: a user's ID.
+	ActorUser string `json:"actor_user"`
+	// The role they did it in.
+	ActorRole fundbridge.Role `json:"actor_role"`
+	// Their org, if they have one.
+	ActorOrg string `json:"actor_org,omitempty"`
+	// What happened, in a sentence.
+	Summary       string        `json:"summary"`
+	ApplicationID string        `json:"application_id,omitempty"`
+	DealID        string        `json:"deal_id,omitempty"`
+	FundID        string        `json:"fund_id,omitempty"`
+	Amount        *money.Amount `json:"amount,omitempty"`
 }
 
 // CompanyView heads a timeline.
