@@ -332,10 +332,6 @@ func paramDescription(name string, field any) string {
 }
 
 var paramDescriptions = map[string]string{
-	"after":          "A log position (from a command's Fundbridge-Position): the answer reflects at least everything up to it",
-	"cursor":         "Where the previous page ended: its next_cursor, given back unchanged with the same sort and filters",
-	"limit":          "Items per page, 1 to 200; 0 or absent for 50",
-	"sort":           "A field to sort by; a leading '-' sorts descending. Ties are broken by ID",
 	"format":         "csv for CSV (as Accept: text/csv does); json, the default, otherwise",
 	"from":           "The first day counted, YYYY-MM-DD in China time (inclusive); on an event stream, the first version returned (1-based, inclusive)",
 	"to":             "The last day counted, YYYY-MM-DD in China time (inclusive)",
