@@ -16,9 +16,12 @@ const (
 
 // Actor is who caused a change: recorded on every event, checked by every service.
 type Actor struct {
+	// The user's ID; "system" for the platform's own processes.
 	UserID string `json:"user"`
 	Role   Role   `json:"role"`
-	OrgID  string `json:"org,omitempty"`
+	// The user's org: a startup's company, a fund manager's, bank's or insurer's
+	// org; absent for operators and the platform.
+	OrgID string `json:"org,omitempty"`
 }
 
 // Valid reports whether the actor names a user and a known role.

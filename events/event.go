@@ -20,19 +20,32 @@ import (
 
 // Event is a recorded fact: immutable once appended.
 type Event struct {
-	ID            string           `json:"id"`
-	Type          string           `json:"type"` // name with version, e.g. "application.submitted.v1"
-	StreamID      string           `json:"stream"`
-	Version       uint64           `json:"version"`  // position within the stream, from 1
-	Position      uint64           `json:"position"` // global position of the commit holding it
-	RecordedAt    time.Time        `json:"recorded_at"`
-	Actor         fundbridge.Actor `json:"actor"`
-	CorrelationID string           `json:"correlation_id,omitempty"`
-	CausationID   string           `json:"causation_id,omitempty"`
+	// The event's ID, unique in the log.
+	ID string `json:"id"`
+	// Type is the event's name with its version, such as
+	// application.submitted.v1.
+	Type string `json:"type"`
+	// The stream the event belongs to, <aggregate>-<id>, such as
+	// application-01J....
+	StreamID string `json:"stream"`
+	// Version is its place within its stream, from 1.
+	Version uint64 `json:"version"`
+	// Position is the global log position of the append holding it.
+	Position uint64 `json:"position"`
+	// When it was appended.
+	RecordedAt time.Time `json:"recorded_at"`
+	// Who caused it.
+	Actor fundbridge.Actor `json:"actor"`
+	// The request that started the chain of commands this event is part of.
+	CorrelationID string `json:"correlation_id,omitempty"`
+	// The command (request ID) that caused it.
+	CausationID string `json:"causation_id,omitempty"`
 	// IdempotencyKey is the key of the command that appended the event, if
 	// it had one: folding a stream tells which commands it already holds.
-	IdempotencyKey string          `json:"idempotency_key,omitempty"`
-	Payload        json.RawMessage `json:"payload"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// The fact itself, as its type defines it; secrets and sealed personal data
+	// are redacted.
+	Payload json.RawMessage `json:"payload"`
 	// LastInCommit marks the last event of its append, so a reader of the
 	// log can act on whole appends (a projection's checkpoint, say).
 	LastInCommit bool `json:"-"`

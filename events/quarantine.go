@@ -16,10 +16,12 @@ const QuarantinedType = "$quarantined"
 
 // Quarantine records a message skipped as not a valid commit.
 type Quarantine struct {
-	Position uint64    `json:"position"`
-	Subject  string    `json:"subject"`
-	Reason   string    `json:"reason"`
-	SeenAt   time.Time `json:"seen_at"`
+	Position uint64 `json:"position"`
+	// The NATS subject the message was published on.
+	Subject string `json:"subject"`
+	Reason  string `json:"reason"`
+	// When a reader first skipped it.
+	SeenAt time.Time `json:"seen_at"`
 }
 
 // QuarantinedEvent is the placeholder for q.

@@ -63,17 +63,30 @@ const (
 
 // Status is how a projection stands, as the service shows operators.
 type Status struct {
-	Name          string     `json:"name"`
-	State         State      `json:"state"`
-	Position      uint64     `json:"position"`      // checkpoint: the last append applied whole
-	Events        uint64     `json:"events"`        // folded into its state since position 0
-	RestoredFrom  uint64     `json:"restored_from"` // checkpoint of the snapshot it started from; 0: folded from the start
-	SavedPosition uint64     `json:"saved_position"`
-	SavedAt       *time.Time `json:"saved_at,omitempty"`
-	SavedBytes    int        `json:"saved_bytes"` // of the state in the snapshot
-	Error         string     `json:"error,omitempty"`
-	ErrorPosition uint64     `json:"error_position,omitempty"`
-	ErrorEvent    string     `json:"error_event,omitempty"` // "<type> <stream>@<version>"
+	Name string `json:"name"`
+	// How the projection stands: catching up, live, failed or diverged (its log
+	// no longer backs its checkpoint; rebuild it).
+	State State `json:"state"`
+	// Position is its checkpoint: the log position of the last append
+	// it applied whole.
+	Position uint64 `json:"position"`
+	// Events counts the events folded into its state since position 0.
+	Events uint64 `json:"events"`
+	// RestoredFrom is the checkpoint of the snapshot it started from; 0
+	// when it folded the log from the start.
+	RestoredFrom uint64 `json:"restored_from"`
+	// The log position its last saved snapshot reflects; 0 when none is saved.
+	SavedPosition uint64 `json:"saved_position"`
+	// When the last snapshot was saved; absent when none is.
+	SavedAt *time.Time `json:"saved_at,omitempty"`
+	// SavedBytes is the size of the state in the last snapshot, in bytes.
+	SavedBytes int `json:"saved_bytes"`
+	// Why it stopped, when it failed on an event.
+	Error string `json:"error,omitempty"`
+	// The log position of the event it failed on.
+	ErrorPosition uint64 `json:"error_position,omitempty"`
+	// ErrorEvent names the event it failed on: "<type> <stream>@<version>".
+	ErrorEvent string `json:"error_event,omitempty"`
 }
 
 // ApplyError is why a projection stopped: the event it could not apply.

@@ -137,7 +137,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv := gateway.NewServer(gateway.New(nc, gateway.Options{Tokens: tokens, Logger: log, Version: version, Limits: lim, Idempotency: idem, Ready: ready.Ready}).Handler(), gateway.ServerTimeouts{})
+		srv := gateway.NewServer(gateway.New(nc, gateway.WithTokens(tokens), gateway.WithLogger(log), gateway.WithVersion(version), gateway.WithLimits(lim), gateway.WithIdempotency(idem), gateway.WithReady(ready.Ready)).Handler(), gateway.ServerTimeouts{})
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())

@@ -143,7 +143,7 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run}
 		},
 		identity.Name: func(d Deps) Component {
-			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.Options{BcryptCost: d.BcryptCost, CredentialKey: d.CredentialKey, PersonKeys: identity.NewKVPersonKeys(d.NC), Checkpoints: d.ViewDir, Logger: d.Log})
+			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.WithBcryptCost(d.BcryptCost), identity.WithCredentialKey(d.CredentialKey), identity.WithPersonKeys(identity.NewKVPersonKeys(d.NC)), identity.WithCheckpoints(d.ViewDir), identity.WithLogger(d.Log))
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 	}
@@ -395,7 +395,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.Options{Tokens: tokens, Logger: o.Logger, Version: o.Version, Limits: o.Limits, Idempotency: idem, Ready: a.Ready}).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready)).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }

@@ -206,10 +206,11 @@ func ServicePermissions(service string, aggregates []string, grants ...string) *
 }
 
 // KVSubjects are what a user of the KV bucket publishes to: bind it
-// (stream info), get a key (direct or message get), and put, create or
-// purge one (a purge is a put with a rollup header on the key's subject).
-// Not watch, list or delete the bucket: those need consumers or stream
-// admin.
+// (stream info), get a key (direct or message get), put, create or purge
+// one (a purge is a put with a rollup header on the key's subject), and
+// watch keys (an ephemeral consumer on the bucket's own stream: the
+// gateway waits so for a request in progress under the same
+// Idempotency-Key). Not delete the bucket: that is stream admin.
 func KVSubjects(bucket string) []string {
 	stream := "KV_" + bucket
 	return []string{
@@ -217,6 +218,11 @@ func KVSubjects(bucket string) []string {
 		"$JS.API.STREAM.INFO." + stream,
 		"$JS.API.DIRECT.GET." + stream + ".>",
 		"$JS.API.STREAM.MSG.GET." + stream,
+		// Watch: an ephemeral ordered consumer on the bucket, its flow
+		// control replies, and its removal.
+		"$JS.API.CONSUMER.CREATE." + stream + ".>",
+		"$JS.API.CONSUMER.DELETE." + stream + ".>",
+		"$JS.FC." + stream + ".>",
 	}
 }
 

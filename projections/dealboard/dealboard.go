@@ -452,22 +452,28 @@ func (p *Projection) UnmarshalState(data []byte) error {
 
 // StepRow is how many deals stand at one step.
 type StepRow struct {
-	Step  matchingapi.Step `json:"step"`
-	Deals int              `json:"deals"`
+	// A step of the deal pipeline.
+	Step matchingapi.Step `json:"step"`
+	// How many of the fund's deals stand at that step now.
+	Deals int `json:"deals"`
 }
 
 // ActivityView is one recent event as readers see it.
 type ActivityView struct {
-	At            time.Time       `json:"at"`
-	Position      uint64          `json:"position"`
-	Type          string          `json:"type"`
-	Summary       string          `json:"summary"`
-	DealID        string          `json:"deal_id,omitempty"`
-	ApplicationID string          `json:"application_id,omitempty"`
-	CompanyID     string          `json:"company_id,omitempty"`
-	ActorUser     string          `json:"actor_user"`
-	ActorRole     fundbridge.Role `json:"actor_role"`
-	Amount        *money.Amount   `json:"amount,omitempty"`
+	At       time.Time `json:"at"`
+	Position uint64    `json:"position"`
+	// The event's type, such as deal.advanced.v1.
+	Type string `json:"type"`
+	// What happened, in a sentence.
+	Summary       string `json:"summary"`
+	DealID        string `json:"deal_id,omitempty"`
+	ApplicationID string `json:"application_id,omitempty"`
+	CompanyID     string `json:"company_id,omitempty"`
+	// Who did it: a user's ID.
+	ActorUser string `json:"actor_user"`
+	// The role they did it in.
+	ActorRole fundbridge.Role `json:"actor_role"`
+	Amount    *money.Amount   `json:"amount,omitempty"`
 }
 
 // Board is one fund's board. Items are the pipeline's steps, in order.

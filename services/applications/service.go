@@ -28,41 +28,48 @@ type Service struct {
 	applications *svc.Repository[Application]
 	views        *views
 	follower     *viewstate.View
-	checkpoints  string
 	now          func() time.Time
 	log          *slog.Logger
-	snapshots    svc.SnapshotStore
 }
 
-// Option configures a Service.
-type Option func(*Service)
+type config struct {
+	snapshots svc.SnapshotStore
+	log       *slog.Logger
+	now       func() time.Time
+	// checkpoints is where the views' checkpoint lives ("" keeps none).
+	checkpoints string
+}
+
+// Option tunes a Service.
+type Option func(*config)
 
 // WithSnapshots keeps aggregate snapshots in s.
-func WithSnapshots(s svc.SnapshotStore) Option { return func(srv *Service) { srv.snapshots = s } }
+func WithSnapshots(s svc.SnapshotStore) Option { return func(c *config) { c.snapshots = s } }
 
 // WithCheckpoints keeps the views' checkpoint in dir, so a restart
 // folds only the log's tail; "" (the default) folds from 0 each start.
-func WithCheckpoints(dir string) Option { return func(srv *Service) { srv.checkpoints = dir } }
+func WithCheckpoints(dir string) Option { return func(c *config) { c.checkpoints = dir } }
 
-// WithLogger logs to l.
-func WithLogger(l *slog.Logger) Option { return func(srv *Service) { srv.log = l } }
+// WithLogger logs to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithClock makes the service read the time from now (tests).
-func WithClock(now func() time.Time) Option { return func(srv *Service) { srv.now = now } }
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // New returns the service over store. The registry must hold this
 // service's event types (Register); it may hold the funds service's too.
 func New(store events.Store, registry *events.Registry, opts ...Option) *Service {
-	s := &Service{now: time.Now, log: slog.Default()}
+	c := config{now: time.Now, log: slog.Default()}
 	for _, o := range opts {
-		o(s)
+		o(&c)
 	}
-	repo := svc.RepositoryOptions{Snapshots: s.snapshots, Logger: s.log}
+	s := &Service{now: c.now, log: c.log}
+	repo := svc.RepositoryOptions{Snapshots: c.snapshots, Logger: s.log}
 	s.companies = svc.NewRepository(store, registry, companyDecider(), repo)
 	s.usccs = svc.NewRepository(store, registry, usccDecider(), svc.RepositoryOptions{Logger: s.log})
 	s.applications = svc.NewRepository(store, registry, applicationDecider(), repo)
 	s.views = newViews(registry, func() time.Time { return s.now() })
-	s.follower = viewstate.New(Name, store, s.views, s.views.apply, viewstate.Options{Dir: s.checkpoints, Version: viewsVersion, Logger: s.log.With("service", Name)})
+	s.follower = viewstate.New(Name, store, s.views, s.views.apply, viewstate.Options{Dir: c.checkpoints, Version: viewsVersion, Logger: s.log.With("service", Name)})
 	return s
 }
 

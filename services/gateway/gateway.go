@@ -25,22 +25,43 @@ import (
 // MaxBodyBytes bounds a request body.
 const MaxBodyBytes = 1 << 20
 
-// Options configure the gateway.
-type Options struct {
-	Tokens  *Tokens
-	Logger  *slog.Logger
-	Version string
-	// Timeout bounds each call to a service. Default 10s.
-	Timeout time.Duration
-	// Limits are the abuse limits; zero fields take DefaultLimits'.
-	Limits Limits
-	// Idempotency keeps the first response to each Idempotency-Key. Nil:
-	// keys are only passed to the services, scoped to caller and operation.
-	Idempotency *Idempotency
-	// Ready, when set, is asked first by /readyz: the process's own
-	// start-up work and views (fundbridge dev runs every service).
-	Ready func() error
+type config struct {
+	tokens      *Tokens
+	log         *slog.Logger
+	version     string
+	timeout     time.Duration
+	limits      Limits
+	idempotency *Idempotency
+	ready       func() error
 }
+
+// Option tunes a Gateway.
+type Option func(*config)
+
+// WithTokens issues and verifies bearer tokens with t; without it no
+// token is accepted and only public routes answer.
+func WithTokens(t *Tokens) Option { return func(c *config) { c.tokens = t } }
+
+// WithLogger logs to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithVersion is the version /healthz and the OpenAPI document show.
+func WithVersion(v string) Option { return func(c *config) { c.version = v } }
+
+// WithTimeout bounds each call to a service. Default 10s.
+func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WithLimits sets the abuse limits; zero fields take DefaultLimits'.
+func WithLimits(l Limits) Option { return func(c *config) { c.limits = l } }
+
+// WithIdempotency keeps the first response to each Idempotency-Key in i.
+// Without it keys are only passed to the services, scoped to caller and
+// operation.
+func WithIdempotency(i *Idempotency) Option { return func(c *config) { c.idempotency = i } }
+
+// WithReady is asked first by /readyz: the process's own start-up work
+// and views (fundbridge dev runs every service).
+func WithReady(ready func() error) Option { return func(c *config) { c.ready = ready } }
 
 // Gateway serves HTTP.
 type Gateway struct {
@@ -57,17 +78,21 @@ type Gateway struct {
 }
 
 // New returns a gateway that reaches the services over nc.
-func New(nc *nats.Conn, opts Options) *Gateway {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+func New(nc *nats.Conn, opts ...Option) *Gateway {
+	c := config{log: slog.Default()}
+	for _, o := range opts {
+		o(&c)
 	}
-	if opts.Idempotency != nil {
-		opts.Idempotency.log = opts.Logger
+	if c.log == nil {
+		c.log = slog.Default()
 	}
-	g := &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes(),
-		limits: newLimiter(opts.Limits), idem: opts.Idempotency, ready: opts.Ready}
-	pages, err := web.New(web.Options{Client: g.client, Sessions: opts.Tokens, SignIn: g.signIn,
-		AllowSignUp: g.allowSignUp, AllowWrite: g.allowWrite, StatusFor: StatusFor, Logger: opts.Logger})
+	if c.idempotency != nil {
+		c.idempotency.log = c.log
+	}
+	g := &Gateway{nc: nc, client: svc.NewClient(nc, c.timeout), tokens: c.tokens, log: c.log, version: c.version, routes: apiRoutes(),
+		limits: newLimiter(c.limits), idem: c.idempotency, ready: c.ready}
+	pages, err := web.New(web.Options{Client: g.client, Sessions: c.tokens, SignIn: g.signIn,
+		AllowSignUp: g.allowSignUp, AllowWrite: g.allowWrite, StatusFor: StatusFor, Logger: c.log})
 	if err != nil {
 		g.log.Error("web pages are off", "err", err)
 	}

@@ -24,7 +24,7 @@ func TestOpenAPIPassesRedoclyLint(t *testing.T) {
 		t.Skip("set " + RedoclyEnv + " (make openapi-lint) to lint the document with Redocly")
 	}
 	tokens, _ := NewTokens(make([]byte, 32), time.Hour)
-	data, err := json.MarshalIndent(New(nil, Options{Tokens: tokens, Version: "lint"}).OpenAPI(), "", "  ")
+	data, err := json.MarshalIndent(New(nil, WithTokens(tokens), WithVersion("lint")).OpenAPI(), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}

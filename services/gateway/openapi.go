@@ -22,7 +22,12 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 // and its error replies follow from what the gateway and the endpoint can
 // refuse.
 func (g *Gateway) OpenAPI() map[string]any {
-	s := newSchemas()
+	return g.document(newSchemas(docComments()))
+}
+
+// document builds the OpenAPI document with s, which describes the
+// fields from its comments.
+func (g *Gateway) document(s *schemas) map[string]any {
 	paths := map[string]map[string]any{}
 	add := func(method, path string, op map[string]any) {
 		if paths[path] == nil {
@@ -120,7 +125,7 @@ func operation(s *schemas, rt Route) map[string]any {
 	var params []any
 	for _, name := range slices.Sorted(maps.Keys(inPath)) {
 		params = append(params, map[string]any{"name": name, "in": "path", "required": true,
-			"schema": paramSchema(props[name]), "description": paramDescription(name)})
+			"schema": paramSchema(props[name]), "description": paramDescription(name, props[name])})
 	}
 	op := map[string]any{
 		"operationId": e.Op,
@@ -141,10 +146,10 @@ func operation(s *schemas, rt Route) map[string]any {
 				continue
 			}
 			params = append(params, map[string]any{"name": name, "in": "query", "required": slices.Contains(required, any(name)),
-				"schema": paramSchema(props[name]), "description": paramDescription(name)})
+				"schema": paramSchema(props[name]), "description": paramDescription(name, props[name])})
 		}
 		params = append(params, map[string]any{"name": "format", "in": "query", "required": false,
-			"schema": map[string]any{"type": "string", "enum": []string{"json", "csv"}}, "description": paramDescription("format")})
+			"schema": map[string]any{"type": "string", "enum": []string{"json", "csv"}}, "description": paramDescription("format", nil)})
 	} else {
 		params = append(params, idempotencyKeyParam())
 		if len(inPath) > 0 && hasVersion(s, e) {
@@ -309,10 +314,16 @@ func tags() []any {
 	return out
 }
 
-// paramDescription says, for a reader, what a parameter means.
-func paramDescription(name string) string {
+// paramDescription says, for a reader, what a parameter means: its
+// words here, or else its field's description in the request schema.
+func paramDescription(name string, field any) string {
 	if d, ok := paramDescriptions[name]; ok {
 		return d
+	}
+	if m, ok := field.(map[string]any); ok {
+		if d, _ := m["description"].(string); d != "" {
+			return d
+		}
 	}
 	if strings.HasSuffix(name, "_id") {
 		return "The " + strings.ReplaceAll(strings.TrimSuffix(name, "_id"), "_", " ") + "'s ID"
@@ -321,10 +332,6 @@ func paramDescription(name string) string {
 }
 
 var paramDescriptions = map[string]string{
-	"after":          "A log position (from a command's Fundbridge-Position): the answer reflects at least everything up to it",
-	"cursor":         "Where the previous page ended: its next_cursor, given back unchanged with the same sort and filters",
-	"limit":          "Items per page, 1 to 200; 0 or absent for 50",
-	"sort":           "A field to sort by; a leading '-' sorts descending. Ties are broken by ID",
 	"format":         "csv for CSV (as Accept: text/csv does); json, the default, otherwise",
 	"from":           "The first day counted, YYYY-MM-DD in China time (inclusive); on an event stream, the first version returned (1-based, inclusive)",
 	"to":             "The last day counted, YYYY-MM-DD in China time (inclusive)",

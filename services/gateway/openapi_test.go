@@ -17,7 +17,7 @@ import (
 // route that does not exist.
 func TestOpenAPIMatchesTheRouter(t *testing.T) {
 	tokens, _ := NewTokens(make([]byte, 32), time.Hour)
-	g := New(nil, Options{Tokens: tokens, Version: "test"})
+	g := New(nil, WithTokens(tokens), WithVersion("test"))
 	served := map[string]bool{}
 	err := chi.Walk(g.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if route == "/healthz" || route == "/readyz" || strings.HasPrefix(route, "/api/") { // the rest are the web pages
@@ -110,7 +110,7 @@ func TestTokens(t *testing.T) {
 // Every command documents the Idempotency-Key header with its semantics,
 // and every query parameter has the type the server accepts.
 func TestOpenAPIDescribesIdempotencyKeysAndQueryTypes(t *testing.T) {
-	g := New(nil, Options{Version: "test"})
+	g := New(nil, WithVersion("test"))
 	doc := g.OpenAPI()
 	from := ""
 	for path, ops := range doc["paths"].(map[string]map[string]any) {

@@ -8,16 +8,20 @@ import (
 
 // TokenRequest signs a user in.
 type TokenRequest struct {
-	Email    string `json:"email" jsonschema:"format=email"`
+	Email string `json:"email" jsonschema:"format=email"`
+	// The user's password.
 	Password string `json:"password"`
 }
 
 // TokenReply is a bearer token and whom it is for.
 type TokenReply struct {
-	AccessToken string           `json:"access_token"`
-	TokenType   string           `json:"token_type" jsonschema:"enum=Bearer"`
-	ExpiresIn   int              `json:"expires_in" jsonschema:"description=Seconds until the token expires"`
-	User        identityapi.User `json:"user"`
+	// The bearer token: send it as Authorization: Bearer <token>.
+	AccessToken string `json:"access_token"`
+	// Always Bearer.
+	TokenType string `json:"token_type" jsonschema:"enum=Bearer"`
+	ExpiresIn int    `json:"expires_in" jsonschema:"description=Seconds until the token expires"`
+	// Whom the token is for.
+	User identityapi.User `json:"user"`
 }
 
 // Health is what /healthz and /readyz answer.

@@ -60,14 +60,17 @@ type schemas struct {
 	reflector  *jsonschema.Reflector
 	components map[string]any
 	types      map[string]reflect.Type // component name → Go type
+	comments   map[string]string       // Go doc comments, keyed as gocomments keys them
+	used       map[string]bool         // the comments the document took
 }
 
-func newSchemas() *schemas {
-	s := &schemas{components: map[string]any{}, types: map[string]reflect.Type{}}
+func newSchemas(comments map[string]string) *schemas {
+	s := &schemas{components: map[string]any{}, types: map[string]reflect.Type{}, comments: comments, used: map[string]bool{}}
 	en := enums()
 	s.reflector = &jsonschema.Reflector{
 		// The services refuse unknown fields; replies hold exactly theirs.
 		AllowAdditionalProperties: false,
+		LookupComment:             s.describe,
 		Namer: func(t reflect.Type) string {
 			name := schemaName(t)
 			s.types[name] = t
@@ -75,19 +78,22 @@ func newSchemas() *schemas {
 		},
 		Mapper: func(t reflect.Type) *jsonschema.Schema {
 			switch t {
+			// No descriptions here: the field's own comment describes it,
+			// and describe adds the unit (units).
 			case reflect.TypeFor[money.Amount]():
-				return &jsonschema.Schema{Type: "string", Pattern: AmountPattern,
-					Description: "CNY, a decimal string with at most two places", Examples: []any{"5000000.00"}}
+				return &jsonschema.Schema{Type: "string", Pattern: AmountPattern, Examples: []any{"5000000.00"}}
+			case reflect.TypeFor[applicationsapi.OptionalAmount]():
+				// Decoded by its own UnmarshalJSON: an amount, or null to remove it.
+				return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{{Type: "string", Pattern: AmountPattern}, {Type: "null"}}}
 			case reflect.TypeFor[insuranceapi.Fraction]():
 				return &jsonschema.Schema{Type: "string", Pattern: `^(0|[1-9][0-9]*)(\.[0-9]+)?$`,
 					Description: "a rate or factor as a decimal string, e.g. \"0.0150\" for 1.5%"}
 			case reflect.TypeFor[decimal.Decimal]():
-				return &jsonschema.Schema{Type: "string", Pattern: `^-?(0|[1-9][0-9]*)(\.[0-9]+)?$`,
-					Description: "a decimal string; fractions such as ownership are between 0 and 1"}
+				return &jsonschema.Schema{Type: "string", Pattern: `^-?(0|[1-9][0-9]*)(\.[0-9]+)?$`}
 			case reflect.TypeFor[time.Time]():
-				return &jsonschema.Schema{Type: "string", Format: "date-time", Description: "RFC 3339, UTC"}
+				return &jsonschema.Schema{Type: "string", Format: "date-time"}
 			case reflect.TypeFor[json.RawMessage]():
-				return &jsonschema.Schema{Description: "any JSON value"}
+				return &jsonschema.Schema{}
 			}
 			if vals, ok := en[t]; ok {
 				enum := make([]any, len(vals))
@@ -185,7 +191,12 @@ func nullablePointers(schema map[string]any, t reflect.Type) map[string]any {
 			prop["type"] = []any{typ, "null"}
 			continue
 		}
-		props[name] = map[string]any{"anyOf": []any{prop, map[string]any{"type": "null"}}}
+		wrapped := map[string]any{"anyOf": []any{prop, map[string]any{"type": "null"}}}
+		if d, ok := prop["description"]; ok {
+			wrapped["description"] = d // where a reader looks for it
+			delete(prop, "description")
+		}
+		props[name] = wrapped
 	}
 	return schema
 }

@@ -78,7 +78,7 @@ func TestV1UsersSignInAndNewEventsHoldNoHashNorPersonalData(t *testing.T) {
 	}
 
 	client := svc.NewClient(env.Conn, 5*time.Second)
-	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: testPersonKeys(t, env.Conn)})
+	srv := New(env.Store, reg, client, WithBcryptCost(4), WithCredentialKey(testKey()), WithPersonKeys(testPersonKeys(t, env.Conn)))
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
 	go func() { _ = srv.Run(sctx); done <- struct{}{} }()

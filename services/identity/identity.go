@@ -132,20 +132,47 @@ type Caller interface {
 	Call(ctx context.Context, service, op string, req *svc.Request, out any) (svc.Reply, error)
 }
 
-// Options tune the service.
-type Options struct {
-	// BcryptCost is the work factor of password hashes; default bcrypt's.
-	BcryptCost int
-	// CredentialKey seals password hashes (CredentialKeySize bytes). It is
-	// identity's alone, kept outside the log (a file in its data directory).
-	CredentialKey []byte
-	// PersonKeys keeps the keys sealing each person's email and name
-	// (see personal.go); without it no user can be registered.
-	PersonKeys PersonKeys
-	// Checkpoints keeps the directory's checkpoint in this directory, so a
-	// restart folds only the log's tail; "" folds from 0 each start.
-	Checkpoints string
-	Logger      *slog.Logger
+type config struct {
+	bcryptCost    int
+	credentialKey []byte
+	personKeys    PersonKeys
+	checkpoints   string
+	log           *slog.Logger
+}
+
+// Option tunes a Service.
+type Option func(*config)
+
+// WithBcryptCost sets the work factor of password hashes (tests lower
+// it); 0 keeps bcrypt's default.
+func WithBcryptCost(cost int) Option {
+	return func(c *config) {
+		if cost != 0 {
+			c.bcryptCost = cost
+		}
+	}
+}
+
+// WithCredentialKey seals password hashes with key (CredentialKeySize
+// bytes). It is identity's alone, kept outside the log (a file in its
+// data directory); without it no password can be set or checked.
+func WithCredentialKey(key []byte) Option { return func(c *config) { c.credentialKey = key } }
+
+// WithPersonKeys keeps the keys sealing each person's email and name in
+// keys (see personal.go); without it no user can be registered.
+func WithPersonKeys(keys PersonKeys) Option { return func(c *config) { c.personKeys = keys } }
+
+// WithCheckpoints keeps the directory's checkpoint in dir, so a restart
+// folds only the log's tail; "" (the default) folds from 0 each start.
+func WithCheckpoints(dir string) Option { return func(c *config) { c.checkpoints = dir } }
+
+// WithLogger logs to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
 }
 
 // Service is the identity service.
@@ -176,22 +203,20 @@ type Service struct {
 }
 
 // New returns the service over the store, reaching the applications service through calls.
-func New(store events.Store, registry *events.Registry, calls Caller, opts Options) *Service {
-	if opts.BcryptCost == 0 {
-		opts.BcryptCost = bcrypt.DefaultCost
+func New(store events.Store, registry *events.Registry, calls Caller, opts ...Option) *Service {
+	c := config{bcryptCost: bcrypt.DefaultCost, log: slog.Default()}
+	for _, o := range opts {
+		o(&c)
 	}
 	s := &Service{
-		store: store, calls: calls, cost: opts.BcryptCost, keys: opts.PersonKeys, erased: map[string]bool{},
+		store: store, calls: calls, cost: c.bcryptCost, keys: c.personKeys, erased: map[string]bool{},
 		orgs:    svc.NewRepository(store, registry, orgDecider, svc.RepositoryOptions{}),
 		users:   svc.NewRepository(store, registry, userDecider, svc.RepositoryOptions{}),
 		claims:  svc.NewRepository(store, registry, claimDecider, svc.RepositoryOptions{}),
 		byEmail: map[string]identityapi.UserRegistered{}, byID: map[string]identityapi.UserRegistered{}, orgByID: map[string]identityapi.Org{},
 	}
-	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), opts.BcryptCost)
-	s.sealer, s.sealerErr = newSealer(opts.CredentialKey)
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), c.bcryptCost)
+	s.sealer, s.sealerErr = newSealer(c.credentialKey)
 	folds := s.directoryFolds()
 	apply := func(e events.Event) error {
 		switch e.Type { // what the folds handle, in every version (not decoded otherwise)
@@ -206,7 +231,7 @@ func New(store events.Store, registry *events.Registry, calls Caller, opts Optio
 		}
 		return folds.Apply(e, p)
 	}
-	s.follower = viewstate.New("identity", store, directory{s}, apply, viewstate.Options{Dir: opts.Checkpoints, Version: directoryVersion, Logger: opts.Logger.With("service", Name)})
+	s.follower = viewstate.New("identity", store, directory{s}, apply, viewstate.Options{Dir: c.checkpoints, Version: directoryVersion, Logger: c.log.With("service", Name)})
 	return s
 }
 

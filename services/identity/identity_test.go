@@ -128,7 +128,7 @@ func TestServiceOverNATS(t *testing.T) {
 	identityapi.Register(reg)
 	env := testenv.Start(t, reg)
 	client := svc.NewClient(env.Conn, 5*time.Second)
-	srv := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: testPersonKeys(t, env.Conn)})
+	srv := New(env.Store, reg, client, WithBcryptCost(4), WithCredentialKey(testKey()), WithPersonKeys(testPersonKeys(t, env.Conn)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { _ = srv.Run(ctx); done <- struct{}{} }()
@@ -223,7 +223,7 @@ func TestServiceOverNATS(t *testing.T) {
 	if _, err := NewKVPersonKeys(env.Conn).Get(context.Background(), bank.UserID); err != errNoPersonKey {
 		t.Errorf("the erased person's key = %v, want gone", err)
 	}
-	rebuilt := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: testPersonKeys(t, env.Conn)})
+	rebuilt := New(env.Store, reg, client, WithBcryptCost(4), WithCredentialKey(testKey()), WithPersonKeys(testPersonKeys(t, env.Conn)))
 	rctx, rcancel := context.WithCancel(context.Background())
 	defer rcancel()
 	go func() { _ = rebuilt.Run(rctx) }()
@@ -270,7 +270,7 @@ func checkResume(t *testing.T, env *testenv.Env, reg *events.Registry, client *s
 	t.Helper()
 	dir := t.TempDir()
 	open := func() (*Service, func()) {
-		s := New(env.Store, reg, client, Options{BcryptCost: 4, CredentialKey: testKey(), PersonKeys: testPersonKeys(t, env.Conn), Checkpoints: dir, Logger: slog.New(slog.DiscardHandler)})
+		s := New(env.Store, reg, client, WithBcryptCost(4), WithCredentialKey(testKey()), WithPersonKeys(testPersonKeys(t, env.Conn)), WithCheckpoints(dir), WithLogger(slog.New(slog.DiscardHandler)))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- s.Run(ctx) }()

@@ -33,8 +33,6 @@ type Service struct {
 
 	views    *views
 	follower *viewstate.View
-	// checkpoints holds the views' checkpoint ("": fold from 0 each start).
-	checkpoints string
 	reactor     *reactor
 	deals       *svc.Repository[matchingapi.Deal]
 
@@ -46,42 +44,50 @@ type Service struct {
 	minBackoff, maxBackoff time.Duration
 }
 
-// Option configures a Service.
-type Option func(*Service)
+type config struct {
+	client                 *svc.Client
+	nc                     *nats.Conn
+	log                    *slog.Logger
+	checkpoints            string
+	minBackoff, maxBackoff time.Duration
+}
+
+// Option tunes a Service.
+type Option func(*config)
 
 // WithClient is how the service (its reactor and its closing process)
 // reaches the applications and funds services. Without one, the reactor
 // waits and the closing process cannot start.
-func WithClient(c *svc.Client) Option { return func(s *Service) { s.client = c } }
+func WithClient(cl *svc.Client) Option { return func(c *config) { c.client = cl } }
 
 // WithClosingProcess runs the manager of the closing process (see
 // closing.go) in this component, on nc, which reaches JetStream for its
 // lease, checkpoint and deadlines. Every instance of the service may run
 // one: one is active, the others stand by. Without it deals cannot close.
-func WithClosingProcess(nc *nats.Conn) Option { return func(s *Service) { s.nc = nc } }
+func WithClosingProcess(nc *nats.Conn) Option { return func(c *config) { c.nc = nc } }
 
 // WithCheckpoints keeps the views' checkpoint (the match engine's inputs,
 // the applications' lifecycles, the deals) in dir, so a restart folds only
 // the log's tail; "" (the default) folds from 0 each start.
-func WithCheckpoints(dir string) Option { return func(s *Service) { s.checkpoints = dir } }
+func WithCheckpoints(dir string) Option { return func(c *config) { c.checkpoints = dir } }
 
 // WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithRetryBackoff bounds the reactor's waits between retries (default
 // 200ms doubling to 30s).
 func WithRetryBackoff(min, max time.Duration) Option {
-	return func(s *Service) { s.minBackoff, s.maxBackoff = min, max }
+	return func(c *config) { c.minBackoff, c.maxBackoff = min, max }
 }
 
 // New returns the service over the store. The registry must hold the
 // events of applications, funds and matching (Register).
 func New(store events.Store, registry *events.Registry, opts ...Option) *Service {
-	s := &Service{store: store, registry: registry, log: slog.Default(), minBackoff: 200 * time.Millisecond, maxBackoff: 30 * time.Second}
+	c := config{log: slog.Default(), minBackoff: 200 * time.Millisecond, maxBackoff: 30 * time.Second}
 	for _, o := range opts {
-		o(s)
+		o(&c)
 	}
-	s.log = s.log.With("service", Name)
+	s := &Service{store: store, registry: registry, client: c.client, nc: c.nc, log: c.log.With("service", Name), minBackoff: c.minBackoff, maxBackoff: c.maxBackoff}
 	s.views = newViews(registry)
 	s.reactor = newReactor(s.views, s.client, s.log, s.minBackoff, s.maxBackoff)
 	if s.nc != nil && s.client != nil { // with the closing process: act only where its manager is active
@@ -97,7 +103,7 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 		}
 		s.reactor.add(tasks)
 		return nil
-	}, viewstate.Options{Dir: s.checkpoints, Version: viewsVersion, Logger: s.log})
+	}, viewstate.Options{Dir: c.checkpoints, Version: viewsVersion, Logger: s.log})
 	s.deals = svc.NewRepository(store, registry, dealDecider(), svc.RepositoryOptions{Logger: s.log})
 	return s
 }

@@ -22,7 +22,7 @@ const (
 // Route is how an endpoint is reached over HTTP. The gateway's router and
 // the OpenAPI document are both built from it.
 type Route struct {
-	Method  string // GET, POST, PUT, PATCH
+	Method  string // GET, POST, PUT, PATCH, DELETE
 	Path    string // chi pattern; {params} join the payload under their names
 	Summary string
 	// Description, when set, is the operation's longer text in the

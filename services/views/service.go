@@ -48,15 +48,15 @@ type Service struct {
 	rebuilding atomic.Bool
 }
 
-// Option configures a Service.
-type Option func(*config)
-
 type config struct {
 	runner projections.RunnerOptions
 	now    func() time.Time
 }
 
-// WithLogger logs to l.
+// Option tunes a Service.
+type Option func(*config)
+
+// WithLogger logs to l instead of slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.runner.Logger = l } }
 
 // WithSaving saves each projection's snapshot after every events applied,
@@ -74,18 +74,18 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // and insurance for their views); dir keeps the
 // projections' snapshots ("" keeps none: every start folds the log).
 func New(store events.Store, registry *events.Registry, dir string, opts ...Option) *Service {
-	cfg := config{runner: projections.RunnerOptions{Dir: dir}, now: time.Now}
+	c := config{runner: projections.RunnerOptions{Dir: dir}, now: time.Now}
 	for _, o := range opts {
-		o(&cfg)
+		o(&c)
 	}
-	ro := cfg.runner
+	ro := c.runner
 	if ro.Logger == nil {
 		ro.Logger = slog.Default()
 	}
 	s := &Service{
 		lifecycle: lifecycle.New(), timeline: timeline.New(), market: market.New(), dealboard: dealboard.New(),
 		bankbook: bankbook.New(), insurancebook: insurancebook.New(),
-		log: ro.Logger.With("service", Name), store: store, now: cfg.now,
+		log: ro.Logger.With("service", Name), store: store, now: c.now,
 		registry: registry, asOfSlots: make(chan struct{}, asOfFolds),
 	}
 	s.runner = projections.NewRunner(store, registry, ro, s.lifecycle, s.timeline, s.market, s.dealboard, s.bankbook, s.insurancebook)

@@ -41,7 +41,7 @@ type RegisterCompany struct {
 	City      fundbridge.City   `json:"city"`
 	Layer     fundbridge.Layer  `json:"layer"`
 	Sector    fundbridge.Sector `json:"sector"`
-	FoundedOn string            `json:"founded_on"` // YYYY-MM-DD
+	FoundedOn string            `json:"founded_on"` // the date the company was founded, YYYY-MM-DD (China time); not in the future
 	Headcount int               `json:"headcount"`
 	Stage     fundbridge.Stage  `json:"stage"`
 }
@@ -143,11 +143,11 @@ func (c ChangeCompanyStage) Validate() error {
 // the filing date.
 type AddPatent struct {
 	CompanyID string        `json:"company_id"`
-	Number    string        `json:"number"` // CN + 12 digits + "." + check digit, e.g. CN202310123456.6
+	Number    string        `json:"number"` // the patent number: CN, 12 digits, a dot and the check digit, such as CN202310123456.6
 	Kind      PatentKind    `json:"kind"`
 	Title     string        `json:"title"`
 	FiledOn   string        `json:"filed_on"`
-	GrantedOn string        `json:"granted_on,omitempty"` // empty while pending
+	GrantedOn string        `json:"granted_on,omitempty"` // YYYY-MM-DD (China time); empty while pending
 	Holding   PatentHolding `json:"holding"`
 }
 
@@ -222,7 +222,7 @@ func PatentCheckDigit(digits12 string) byte {
 // DraftApplication is application.draft. A draft may still lack
 // instruments and the use of funds; submitting requires them.
 type DraftApplication struct {
-	CompanyID         string                  `json:"company_id"` // a startup's defaults to its org
+	CompanyID         string                  `json:"company_id"` // the company applying; a startup's defaults to its own
 	AmountRequested   *money.Amount           `json:"amount_requested"`
 	Instruments       []fundbridge.Instrument `json:"instruments" jsonschema_description:"What the company asks for. equity is matched with funds; venture_loan with banks' lending programmes; loan_plus_equity with both, and with fund-bank pairs; patent_insurance with neither (insurers quote it)."`
 	UseOfFunds        string                  `json:"use_of_funds"`
@@ -536,9 +536,11 @@ type ListApplications struct {
 	Sector     fundbridge.Sector     `json:"sector,omitempty"`
 	City       fundbridge.City       `json:"city,omitempty"`
 	Instrument fundbridge.Instrument `json:"instrument,omitempty"`
-	AmountMin  *money.Amount         `json:"amount_min,omitempty"`
-	AmountMax  *money.Amount         `json:"amount_max,omitempty"`
-	CompanyID  string                `json:"company_id,omitempty"`
+	// Only applications asking at least this much (inclusive).
+	AmountMin *money.Amount `json:"amount_min,omitempty"`
+	// Only applications asking at most this much (inclusive).
+	AmountMax *money.Amount `json:"amount_max,omitempty"`
+	CompanyID string        `json:"company_id,omitempty"`
 	// Sort: -created_at (default), created_at, submitted_at, -submitted_at,
 	// amount_requested, -amount_requested.
 	Sort   string `json:"sort,omitempty"`
@@ -574,7 +576,7 @@ func (q ListApplications) Validate() error {
 // ListResult is a page of a list.
 type ListResult[T any] struct {
 	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"` // empty on the last page
+	NextCursor string `json:"next_cursor,omitempty"` // give it back as ?cursor= for the next page; empty on the last page
 }
 
 // Validation helpers.
@@ -745,7 +747,7 @@ type CompanyView struct {
 // PatentView is a patent with whether it is in force today.
 type PatentView struct {
 	Patent
-	Valid bool `json:"valid"` // granted and not expired
+	Valid bool `json:"valid"` // whether the patent is granted and not expired
 }
 
 // ApplicationView is an application as users see it.
@@ -759,7 +761,7 @@ type ApplicationView struct {
 	// reader; there is no credit data in the view yet, only the flag.
 	CreditDataShared bool           `json:"credit_data_shared"`
 	FundIDs          []string       `json:"fund_ids"`    // a fund manager sees only its own funds
-	ReviewedBy       []string       `json:"reviewed_by"` // funds screening it
+	ReviewedBy       []string       `json:"reviewed_by"` // IDs of the funds that have taken it under review
 	Deals            []FundedDeal   `json:"deals"`
 	StatusHistory    []StatusChange `json:"status_history"`
 	Reason           string         `json:"reason,omitempty"`
@@ -786,9 +788,11 @@ type Patent struct {
 // StageChange is one move of the company's lifecycle stage; registration
 // is the first, with an empty From.
 type StageChange struct {
+	// The stage before; absent for the stage the company registered at.
 	From fundbridge.Stage `json:"from,omitempty"`
-	To   fundbridge.Stage `json:"to"`
-	At   time.Time        `json:"at"`
+	// The stage after.
+	To fundbridge.Stage `json:"to"`
+	At time.Time        `json:"at"`
 }
 
 // FundedDeal is a deal that funded the application.

@@ -19,7 +19,7 @@ type CompanyProfile struct {
 	City      fundbridge.City   `json:"city"`
 	Layer     fundbridge.Layer  `json:"layer"`
 	Sector    fundbridge.Sector `json:"sector"`
-	FoundedOn string            `json:"founded_on"` // YYYY-MM-DD
+	FoundedOn string            `json:"founded_on"` // the date the company was founded, YYYY-MM-DD (China time); not in the future
 	Headcount int               `json:"headcount"`
 }
 
@@ -93,7 +93,7 @@ type ApplicationTerms struct {
 	Instruments       []fundbridge.Instrument `json:"instruments"`
 	UseOfFunds        string                  `json:"use_of_funds"`
 	ValuationAsk      *money.Amount           `json:"valuation_ask,omitempty"` // pre-money, optional
-	CreditDataConsent bool                    `json:"credit_data_consent"`     // may banks see its credit data
+	CreditDataConsent bool                    `json:"credit_data_consent"`     // whether banks may see its credit data
 }
 
 type ApplicationDrafted struct {

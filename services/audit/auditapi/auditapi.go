@@ -23,8 +23,11 @@ type HeadResult struct {
 
 // StreamQuery asks for a stream's events from a version.
 type StreamQuery struct {
+	// The stream to read, <aggregate>-<id>, such as application-01J....
 	StreamID string `json:"stream_id"`
-	From     uint64 `json:"from,omitempty"`
+	// The first version returned (1-based, inclusive); absent or 0 for the
+	// start.
+	From uint64 `json:"from,omitempty"`
 }
 
 // Validate names every bad field.
@@ -32,8 +35,10 @@ func (q StreamQuery) Validate() error { return events.ValidateStreamID(q.StreamI
 
 // StreamResult is the answer to "stream".
 type StreamResult struct {
-	StreamID string         `json:"stream_id"`
-	Events   []events.Event `json:"events"`
+	// The stream read.
+	StreamID string `json:"stream_id"`
+	// Its events in order, from the version asked for.
+	Events []events.Event `json:"events"`
 }
 
 // The service's endpoints.

@@ -21,9 +21,13 @@ import (
 // OnboardBank adds a bank to the programme (operators). BankID is the
 // bank's org.
 type OnboardBank struct {
-	BankID              string       `json:"bank_id"`
-	Name                string       `json:"name"`
-	CreditLimit         money.Amount `json:"credit_limit"`
+	BankID string `json:"bank_id"`
+	Name   string `json:"name"`
+	// The bank's credit limit: the most it may have at risk across all
+	// borrowers.
+	CreditLimit money.Amount `json:"credit_limit"`
+	// The most the bank may have at risk with any one borrower; at most the
+	// credit limit.
 	SingleBorrowerLimit money.Amount `json:"single_borrower_limit"`
 }
 
@@ -38,8 +42,10 @@ func (c OnboardBank) Validate() error {
 // SetBankLimits changes a bank's limits. Lowering one below the bank's
 // exposure is allowed: it refuses new commitments, not what is lent.
 type SetBankLimits struct {
-	BankID              string       `json:"bank_id"`
-	CreditLimit         money.Amount `json:"credit_limit"`
+	BankID string `json:"bank_id"`
+	// The new credit limit.
+	CreditLimit money.Amount `json:"credit_limit"`
+	// The new single-borrower limit; at most the credit limit.
 	SingleBorrowerLimit money.Amount `json:"single_borrower_limit"`
 }
 
@@ -81,7 +87,8 @@ func (c PublishProgramme) Validate() error {
 }
 
 type WithdrawProgramme struct {
-	BankID      string `json:"bank_id"`
+	BankID string `json:"bank_id"`
+	// The programme to withdraw.
 	ProgrammeID string `json:"programme_id"`
 }
 
@@ -129,11 +136,17 @@ func (c ReleaseExposure) Validate() error {
 
 // LoanTermsInput is a loan as proposed.
 type LoanTermsInput struct {
-	Principal          money.Amount    `json:"principal"`
-	AnnualRate         string          `json:"annual_rate"`
-	Months             int             `json:"months"`
-	Method             RepaymentMethod `json:"method"`
-	InterestOnlyMonths int             `json:"interest_only_months,omitempty"`
+	// The loan's principal.
+	Principal money.Amount `json:"principal"`
+	// The annual interest rate as a decimal fraction, "0.0435" for 4.35%; at
+	// most 0.24.
+	AnnualRate string `json:"annual_rate"`
+	// The loan's term in months.
+	Months int `json:"months"`
+	// How the loan is repaid.
+	Method RepaymentMethod `json:"method"`
+	// Months at the start in which only interest is paid.
+	InterestOnlyMonths int `json:"interest_only_months,omitempty"`
 }
 
 // EquityInput is the fund's tranche as proposed.
@@ -145,19 +158,28 @@ type EquityInput struct {
 
 // WarrantInput is a warrant as proposed; dates are "2027-06-30" (UTC).
 type WarrantInput struct {
-	Coverage        string       `json:"coverage"`
+	// The warrant's size as a fraction of the principal, "0.10" for 10%.
+	Coverage string `json:"coverage"`
+	// The company valuation the shares are bought at.
 	StrikeValuation money.Amount `json:"strike_valuation"`
-	ExerciseFrom    string       `json:"exercise_from"`
-	ExerciseUntil   string       `json:"exercise_until"`
-	HolderID        string       `json:"holder_id"`
+	// The first day it may be exercised, YYYY-MM-DD (UTC, inclusive).
+	ExerciseFrom string `json:"exercise_from"`
+	// The last day it may be exercised, YYYY-MM-DD (UTC, inclusive).
+	ExerciseUntil string `json:"exercise_until"`
+	// The org that holds it: a bank or the fund.
+	HolderID string `json:"holder_id"`
 }
 
 // RiskSharingInput is the loss table as proposed: fractions summing to 1.
 type RiskSharingInput struct {
-	Banks                string `json:"banks"`
-	Fund                 string `json:"fund"`
+	// The banks' share of a loss, a decimal fraction such as "0.70".
+	Banks string `json:"banks"`
+	// The fund's share of a loss, a decimal fraction.
+	Fund string `json:"fund"`
+	// The risk compensation fund's (风险补偿资金池) share of a loss, a decimal
+	// fraction.
 	RiskCompensationFund string `json:"risk_compensation_fund"`
-	Insurer              string `json:"insurer"`
+	Insurer              string `json:"insurer"` // the insurer's share of a loss, a decimal fraction
 	// InsurerID optionally names the insurer (its org) whose guarantee
 	// cover takes the insurer's share: its claim follows a default.
 	InsurerID string `json:"insurer_id,omitempty"`
@@ -166,15 +188,21 @@ type RiskSharingInput struct {
 // ProposeDeal opens a deal for a company whose application asked for a
 // loan plus equity. The deal's ID comes from the request.
 type ProposeDeal struct {
-	BorrowerID          string           `json:"borrower_id"`
-	ApplicationID       string           `json:"application_id"`
-	LeadBankID          string           `json:"lead_bank_id"`
-	Loan                LoanTermsInput   `json:"loan"`
-	Equity              EquityInput      `json:"equity"`
-	Sequence            Sequence         `json:"sequence"`
-	Warrant             *WarrantInput    `json:"warrant,omitempty"`
-	RiskSharing         RiskSharingInput `json:"risk_sharing"`
-	SyndicationDeadline time.Time        `json:"syndication_deadline"`
+	BorrowerID    string `json:"borrower_id"`
+	ApplicationID string `json:"application_id"`
+	LeadBankID    string `json:"lead_bank_id"`
+	// The loan as proposed.
+	Loan LoanTermsInput `json:"loan"`
+	// The fund's equity tranche.
+	Equity EquityInput `json:"equity"`
+	// Which of loan and equity must be in first.
+	Sequence Sequence `json:"sequence"`
+	// The warrant that comes with the loan, if any.
+	Warrant *WarrantInput `json:"warrant,omitempty"`
+	// Who bears a default's loss, as fractions summing to 1.
+	RiskSharing RiskSharingInput `json:"risk_sharing"`
+	// When the book must have closed; after it the deal expires. In the future.
+	SyndicationDeadline time.Time `json:"syndication_deadline"`
 }
 
 func (c ProposeDeal) Validate() error {

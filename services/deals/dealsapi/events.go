@@ -83,11 +83,16 @@ const (
 
 // LoanTerms are a deal's loan as agreed.
 type LoanTerms struct {
-	Principal          money.Amount    `json:"principal"`
-	AnnualRate         decimal.Decimal `json:"annual_rate"` // fraction: "0.0435"
-	Months             int             `json:"months"`
-	Method             RepaymentMethod `json:"method"`
-	InterestOnlyMonths int             `json:"interest_only_months,omitempty"`
+	// The loan's principal.
+	Principal  money.Amount    `json:"principal"`
+	AnnualRate decimal.Decimal `json:"annual_rate"` // the annual interest rate, a fraction: "0.0435" for 4.35%
+	// The loan's term in months.
+	Months int `json:"months"`
+	// How the loan is repaid: equal payments, equal principal or interest-only
+	// then bullet.
+	Method RepaymentMethod `json:"method"`
+	// Months at the start in which only interest is paid.
+	InterestOnlyMonths int `json:"interest_only_months,omitempty"`
 }
 
 // Schedule returns the terms for the schedule calculator.
@@ -102,28 +107,33 @@ type EquityTranche struct {
 	Amount    money.Amount    `json:"amount"`
 	PreMoney  money.Amount    `json:"pre_money"`
 	PostMoney money.Amount    `json:"post_money"`
-	Ownership decimal.Decimal `json:"ownership"` // fraction, 10 places
+	Ownership decimal.Decimal `json:"ownership"` // the share of the company the fund takes: amount / post_money, a fraction with 10 places
 }
 
 // Warrant is an option on the borrower's shares (认股权) that comes with
 // the loan: its holder may buy shares worth Coverage × principal at the
 // strike valuation within the exercise window (dates inclusive, UTC).
 type Warrant struct {
-	Coverage        decimal.Decimal `json:"coverage"` // fraction of principal: "0.10"
-	Amount          money.Amount    `json:"amount"`   // coverage × principal, half-up to the fen
-	StrikeValuation money.Amount    `json:"strike_valuation"`
-	ExerciseFrom    time.Time       `json:"exercise_from"`
-	ExerciseUntil   time.Time       `json:"exercise_until"`
-	HolderID        string          `json:"holder_id"` // a bank or fund org
+	Coverage decimal.Decimal `json:"coverage"` // the warrant's size as a fraction of the principal: "0.10" for 10%
+	Amount   money.Amount    `json:"amount"`   // coverage × principal, half-up to the fen
+	// The company valuation the shares are bought at.
+	StrikeValuation money.Amount `json:"strike_valuation"`
+	// The first day the warrant may be exercised (inclusive, UTC).
+	ExerciseFrom time.Time `json:"exercise_from"`
+	// The last day the warrant may be exercised (inclusive, UTC).
+	ExerciseUntil time.Time `json:"exercise_until"`
+	HolderID      string    `json:"holder_id"` // a bank or fund org
 }
 
 // RiskSharing is who bears a default's loss, as fractions summing to
 // exactly 1.
 type RiskSharing struct {
-	Banks                decimal.Decimal `json:"banks"`
+	// The banks' share of a loss, a decimal fraction.
+	Banks decimal.Decimal `json:"banks"`
+	// The fund's share of a loss, a decimal fraction.
 	Fund                 decimal.Decimal `json:"fund"`
 	RiskCompensationFund decimal.Decimal `json:"risk_compensation_fund"` // 风险补偿资金池
-	Insurer              decimal.Decimal `json:"insurer"`
+	Insurer              decimal.Decimal `json:"insurer"`                // the insurer's share of a loss (a claim on the guarantee cover), a decimal fraction
 	// InsurerID names the insurer's org when the proposal did (an
 	// optional field added later: older deals name none).
 	InsurerID string `json:"insurer_id,omitempty"`
@@ -157,17 +167,23 @@ type BankLimitsChanged struct {
 
 // Programme is what a bank lends to. Empty lists mean "any".
 type Programme struct {
-	ProgrammeID           string              `json:"programme_id"`
-	Name                  string              `json:"name"`
-	Stages                []fundbridge.Stage  `json:"stages"`
-	Layers                []fundbridge.Layer  `json:"layers,omitempty"`
-	Sectors               []fundbridge.Sector `json:"sectors,omitempty"`
-	Cities                []fundbridge.City   `json:"cities,omitempty"`
-	LoanMin               money.Amount        `json:"loan_min"`
-	LoanMax               money.Amount        `json:"loan_max"`
-	MaxMonths             int                 `json:"max_months"`
-	RequiresEquityPartner bool                `json:"requires_equity_partner"`
-	NeedsCreditConsent    bool                `json:"needs_credit_consent"`
+	// The programme's ID, unique within the bank.
+	ProgrammeID string              `json:"programme_id"`
+	Name        string              `json:"name"`
+	Stages      []fundbridge.Stage  `json:"stages"`
+	Layers      []fundbridge.Layer  `json:"layers,omitempty"`
+	Sectors     []fundbridge.Sector `json:"sectors,omitempty"`
+	Cities      []fundbridge.City   `json:"cities,omitempty"`
+	// The smallest loan the bank makes under the programme (inclusive).
+	LoanMin money.Amount `json:"loan_min"`
+	// The largest loan the bank makes under the programme (inclusive).
+	LoanMax money.Amount `json:"loan_max"`
+	// The longest term the programme lends for, in months.
+	MaxMonths int `json:"max_months"`
+	// Whether the bank lends only beside a fund's equity tranche.
+	RequiresEquityPartner bool `json:"requires_equity_partner"`
+	// Whether the company must consent to sharing its credit data.
+	NeedsCreditConsent bool `json:"needs_credit_consent"`
 }
 
 // ProgrammePublished publishes or replaces one of a bank's programmes.
@@ -206,16 +222,22 @@ type ExposureReleased struct {
 // Deal events (stream loan_deal-<dealID>).
 
 type DealProposed struct {
-	DealID              string        `json:"deal_id"`
-	BorrowerID          string        `json:"borrower_id"` // the company
-	ApplicationID       string        `json:"application_id"`
-	LeadBankID          string        `json:"lead_bank_id"` // the arranger; invited and may commit too
-	Loan                LoanTerms     `json:"loan"`
-	Equity              EquityTranche `json:"equity"`
-	Sequence            Sequence      `json:"sequence"`
-	Warrant             *Warrant      `json:"warrant,omitempty"`
-	RiskSharing         RiskSharing   `json:"risk_sharing"`
-	SyndicationDeadline time.Time     `json:"syndication_deadline"`
+	DealID        string `json:"deal_id"`
+	BorrowerID    string `json:"borrower_id"` // the company
+	ApplicationID string `json:"application_id"`
+	LeadBankID    string `json:"lead_bank_id"` // the arranger; invited and may commit too
+	// The loan as agreed.
+	Loan LoanTerms `json:"loan"`
+	// The fund's equity tranche.
+	Equity EquityTranche `json:"equity"`
+	// Which of loan and equity must be in first.
+	Sequence Sequence `json:"sequence"`
+	// The warrant that comes with the loan, if any.
+	Warrant *Warrant `json:"warrant,omitempty"`
+	// Who bears a default's loss, as fractions summing to 1.
+	RiskSharing RiskSharing `json:"risk_sharing"`
+	// When the book must have closed; after it the deal expires.
+	SyndicationDeadline time.Time `json:"syndication_deadline"`
 }
 
 type BankInvited struct {
@@ -307,12 +329,18 @@ type LoanDrawnDown struct {
 
 // ScheduledPeriod is one period of a fixed schedule.
 type ScheduledPeriod struct {
-	Number    int          `json:"period"`
-	Due       time.Time    `json:"due"`
-	Payment   money.Amount `json:"payment"`
+	// The period's number, from 1.
+	Number int `json:"period"`
+	// When the period falls due.
+	Due time.Time `json:"due"`
+	// What falls due: principal plus interest.
+	Payment money.Amount `json:"payment"`
+	// The principal part of the payment.
 	Principal money.Amount `json:"principal"`
-	Interest  money.Amount `json:"interest"`
-	Balance   money.Amount `json:"balance"`
+	// The interest part of the payment.
+	Interest money.Amount `json:"interest"`
+	// Principal still owed after the period's payment.
+	Balance money.Amount `json:"balance"`
 }
 
 // ScheduleFixed fixes the repayment schedule on the principal drawn, once
@@ -401,8 +429,11 @@ type LoanRepaid struct {
 
 // LossAllocation is who bears a default's loss, by the risk-sharing table.
 type LossAllocation struct {
-	Banks                money.Amount `json:"banks"`
-	Fund                 money.Amount `json:"fund"`
+	// The banks' part of the loss.
+	Banks money.Amount `json:"banks"`
+	// The fund's part of the loss.
+	Fund money.Amount `json:"fund"`
+	// The risk compensation fund's (风险补偿资金池) part of the loss.
 	RiskCompensationFund money.Amount `json:"risk_compensation_fund"`
 	Insurer              money.Amount `json:"insurer"` // a claim on the guarantee cover
 }
@@ -411,14 +442,20 @@ type LossAllocation struct {
 // outstanding, interest due and fees) is allocated by the risk-sharing
 // table, the banks' part by what each has outstanding. The loan is closed.
 type LoanDefaulted struct {
-	LoanID     string         `json:"loan_id"`
-	Reason     string         `json:"reason"`
-	Principal  money.Amount   `json:"principal"`
-	Interest   money.Amount   `json:"interest"`
-	Fees       money.Amount   `json:"fees"`
-	Loss       money.Amount   `json:"loss"`
+	LoanID string `json:"loan_id"`
+	Reason string `json:"reason"`
+	// Principal outstanding at default.
+	Principal money.Amount `json:"principal"`
+	// Interest due at default.
+	Interest money.Amount `json:"interest"`
+	// Fees owed at default.
+	Fees money.Amount `json:"fees"`
+	// The whole loss: principal, interest and fees.
+	Loss money.Amount `json:"loss"`
+	// Who bears the loss, by the risk-sharing table.
 	Allocation LossAllocation `json:"allocation"`
-	BankLosses []BankAmount   `json:"bank_losses"`
+	// Each bank's part of the banks' loss, by what each had outstanding.
+	BankLosses []BankAmount `json:"bank_losses"`
 }
 
 // LossAllocated is a default's loss as each party bears it, for the
@@ -441,9 +478,11 @@ type LossAllocated struct {
 // WarrantExercised records the equity the warrant created: Amount at the
 // strike valuation, ownership = amount / (strike + amount).
 type WarrantExercised struct {
-	LoanID          string          `json:"loan_id"`
-	HolderID        string          `json:"holder_id"`
-	Amount          money.Amount    `json:"amount"`
+	LoanID string `json:"loan_id"`
+	// The org that exercised it.
+	HolderID string       `json:"holder_id"`
+	Amount   money.Amount `json:"amount"`
+	// The company valuation the shares were bought at.
 	StrikeValuation money.Amount    `json:"strike_valuation"`
 	Ownership       decimal.Decimal `json:"ownership"`
 }

@@ -115,10 +115,16 @@ func listChecks(fe *fieldErrors, sort string, limit int, c string) {
 // PreviewSchedule asks for the schedule of terms. Every parameter is a
 // query string as typed; Terms reads them by the calculator's rules.
 type PreviewSchedule struct {
-	Principal          string `json:"principal"`
-	AnnualRate         string `json:"annual_rate"`
-	Months             string `json:"months"`
-	Method             string `json:"method"`
+	// The loan's principal, CNY as a decimal string with at most two places.
+	Principal string `json:"principal"`
+	// The annual interest rate as a decimal fraction, "0.0435" for 4.35%; at
+	// most 0.24.
+	AnnualRate string `json:"annual_rate"`
+	// The loan's term in months.
+	Months string `json:"months"`
+	// How the loan is repaid.
+	Method string `json:"method"`
+	// Months at the start in which only interest is paid.
 	InterestOnlyMonths string `json:"interest_only_months,omitempty"`
 }
 
@@ -193,33 +199,51 @@ func (c DeclineDeal) ForActor(a fundbridge.Actor) (DeclineDeal, error) {
 // days, what is in arrears and what was lost. Every loan figure is the
 // bank's own part, split as a repayment of it would be.
 type BankBook struct {
-	BankID              string             `json:"bank_id"`
-	CreditLimit         money.Amount       `json:"credit_limit"`
-	SingleBorrowerLimit money.Amount       `json:"single_borrower_limit"`
-	Exposure            money.Amount       `json:"exposure"`
-	CreditHeadroom      money.Amount       `json:"credit_headroom"` // negative when a lowered limit is exceeded
-	Borrowers           []BorrowerExposure `json:"borrowers"`
-	Disbursed           money.Amount       `json:"disbursed"`
-	Outstanding         money.Amount       `json:"outstanding"`
-	DueSoon             []BookDue          `json:"due_next_30_days"`
-	Arrears             []BookDue          `json:"arrears"`
-	Losses              money.Amount       `json:"losses"`
+	BankID string `json:"bank_id"`
+	// The bank's credit limit: the most it may have at risk across all
+	// borrowers.
+	CreditLimit money.Amount `json:"credit_limit"`
+	// The most the bank may have at risk with any one borrower.
+	SingleBorrowerLimit money.Amount `json:"single_borrower_limit"`
+	// What the bank has at risk: its live commitments plus its outstanding
+	// principal.
+	Exposure       money.Amount `json:"exposure"`
+	CreditHeadroom money.Amount `json:"credit_headroom"` // negative when a lowered limit is exceeded
+	// The bank's exposure to each borrower against the single-borrower limit.
+	Borrowers []BorrowerExposure `json:"borrowers"`
+	// The bank's part of every drawdown so far.
+	Disbursed money.Amount `json:"disbursed"`
+	// The bank's part of the principal still owed.
+	Outstanding money.Amount `json:"outstanding"`
+	// The bank's part of the periods falling due in the next 30 days (China
+	// time).
+	DueSoon []BookDue `json:"due_next_30_days"`
+	// The bank's part of the periods past due and unpaid.
+	Arrears []BookDue `json:"arrears"`
+	// The bank's part of losses on defaulted loans.
+	Losses money.Amount `json:"losses"`
 }
 
 // BorrowerExposure is the bank's exposure to one company against its
 // single-borrower limit.
 type BorrowerExposure struct {
-	BorrowerID string       `json:"borrower_id"`
-	Exposure   money.Amount `json:"exposure"`
-	Headroom   money.Amount `json:"headroom"`
+	BorrowerID string `json:"borrower_id"`
+	// The bank's exposure to this borrower.
+	Exposure money.Amount `json:"exposure"`
+	// What the bank may still commit to this borrower: its single-borrower limit
+	// less the exposure.
+	Headroom money.Amount `json:"headroom"`
 }
 
 // BookDue is the bank's part of one period owed.
 type BookDue struct {
-	LoanID      string       `json:"loan_id"`
-	Period      int          `json:"period"`
-	Due         time.Time    `json:"due"`
-	Amount      money.Amount `json:"amount"`
-	DaysPastDue int          `json:"days_past_due,omitempty"`
-	Bucket      string       `json:"bucket,omitempty"` // "1-30", "31-60", "61-90", "90+"
+	LoanID string `json:"loan_id"`
+	// The period's number, from 1.
+	Period int `json:"period"`
+	// When the period falls due.
+	Due    time.Time    `json:"due"`
+	Amount money.Amount `json:"amount"`
+	// Days since the due date (China calendar days); absent when not yet due.
+	DaysPastDue int    `json:"days_past_due,omitempty"`
+	Bucket      string `json:"bucket,omitempty"` // "1-30", "31-60", "61-90", "90+"
 }

@@ -22,42 +22,63 @@ type ExposureView struct {
 
 // BankView is a bank in the programme with its limits and exposure.
 type BankView struct {
-	BankID              string         `json:"bank_id"`
-	Name                string         `json:"name"`
-	CreditLimit         money.Amount   `json:"credit_limit"`
-	SingleBorrowerLimit money.Amount   `json:"single_borrower_limit"`
-	Exposure            money.Amount   `json:"exposure"`
-	Programmes          []Programme    `json:"programmes"`
-	Exposures           []ExposureView `json:"exposures"`
-	OnboardedAt         time.Time      `json:"onboarded_at"`
-	UpdatedAt           time.Time      `json:"updated_at"`
-	Version             uint64         `json:"version"`
+	BankID string `json:"bank_id"`
+	Name   string `json:"name"`
+	// The bank's credit limit: the most it may have at risk across all
+	// borrowers.
+	CreditLimit money.Amount `json:"credit_limit"`
+	// The most the bank may have at risk with any one borrower.
+	SingleBorrowerLimit money.Amount `json:"single_borrower_limit"`
+	// What the bank has at risk: its live commitments plus its outstanding
+	// principal.
+	Exposure money.Amount `json:"exposure"`
+	// The programmes the bank has published: what it lends to.
+	Programmes []Programme `json:"programmes"`
+	// The bank's exposure by borrower.
+	Exposures []ExposureView `json:"exposures"`
+	// When an operator onboarded the bank.
+	OnboardedAt time.Time `json:"onboarded_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Version     uint64    `json:"version"`
 }
 
 // DealBankView is one bank's line in a deal's book. The borrower sees the
 // banks other than the lead as "bank 2", "bank 3".
 type DealBankView struct {
-	BankID    string           `json:"bank_id"`
-	Status    CommitmentStatus `json:"status"`
-	Committed money.Amount     `json:"committed"`
-	Allocated money.Amount     `json:"allocated"`
-	Share     decimal.Decimal  `json:"share"`
-	Reason    string           `json:"reason,omitempty"`
+	BankID string           `json:"bank_id"`
+	Status CommitmentStatus `json:"status"`
+	// What the bank committed.
+	Committed money.Amount `json:"committed"`
+	// The part of the loan the bank gets once the book closes: its commitment,
+	// scaled back pro rata when the book is oversubscribed (largest remainder to
+	// the fen).
+	Allocated money.Amount `json:"allocated"`
+	// allocated / the loan's principal, a decimal fraction.
+	Share  decimal.Decimal `json:"share"`
+	Reason string          `json:"reason,omitempty"`
 }
 
 // DealView is a deal as its reader may see it: a bank invited to it its
 // own line only, the fund's manager no book at all.
 type DealView struct {
 	DealProposed
-	Status         DealStatus     `json:"status"`
-	Banks          []DealBankView `json:"banks"`
-	Committed      money.Amount   `json:"committed"`
-	BookClosed     bool           `json:"book_closed"`
-	Oversubscribed bool           `json:"oversubscribed"`
-	EquityIn       bool           `json:"equity_in"`
-	ProposedAt     time.Time      `json:"proposed_at"`
-	UpdatedAt      time.Time      `json:"updated_at"`
-	Version        uint64         `json:"version"`
+	Status DealStatus `json:"status"`
+	// The banks invited and their lines in the book (the borrower sees banks
+	// other than the lead as "bank 2", "bank 3").
+	Banks []DealBankView `json:"banks"`
+	// What the banks committed, in total.
+	Committed money.Amount `json:"committed"`
+	// Whether the banks' commitments reached the loan's principal.
+	BookClosed bool `json:"book_closed"`
+	// Whether the banks committed more than the loan: their lines were scaled
+	// back.
+	Oversubscribed bool `json:"oversubscribed"`
+	// Whether the fund committed the equity tranche.
+	EquityIn bool `json:"equity_in"`
+	// When the lead bank proposed the deal.
+	ProposedAt time.Time `json:"proposed_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Version    uint64    `json:"version"`
 }
 
 // DealList is a page of deals.
@@ -68,50 +89,80 @@ type DealList struct {
 
 // LoanBankView is one bank's part of a loan.
 type LoanBankView struct {
-	BankID          string          `json:"bank_id"`
-	Commitment      money.Amount    `json:"commitment"`
-	Share           decimal.Decimal `json:"share"`
-	Drawn           money.Amount    `json:"drawn"`
-	PrincipalRepaid money.Amount    `json:"principal_repaid"`
-	Outstanding     money.Amount    `json:"outstanding"`
-	InterestPaid    money.Amount    `json:"interest_paid"`
-	FeesPaid        money.Amount    `json:"fees_paid"`
-	Loss            money.Amount    `json:"loss"`
+	BankID string `json:"bank_id"`
+	// The bank's part of the loan.
+	Commitment money.Amount `json:"commitment"`
+	// The bank's share of the loan, a decimal fraction: repayments and losses
+	// split by it.
+	Share decimal.Decimal `json:"share"`
+	// The bank's part of every drawdown.
+	Drawn money.Amount `json:"drawn"`
+	// Principal repaid to the bank.
+	PrincipalRepaid money.Amount `json:"principal_repaid"`
+	// The bank's part of the principal still owed.
+	Outstanding money.Amount `json:"outstanding"`
+	// Interest paid to the bank.
+	InterestPaid money.Amount `json:"interest_paid"`
+	// Fees paid to the bank.
+	FeesPaid money.Amount `json:"fees_paid"`
+	// The bank's loss if the loan defaulted.
+	Loss money.Amount `json:"loss"`
 }
 
 // InstallmentView is one period of the schedule and what is paid of it.
 type InstallmentView struct {
 	ScheduledPeriod
-	PaidInterest  money.Amount `json:"paid_interest"`
+	// What was paid of the period's interest.
+	PaidInterest money.Amount `json:"paid_interest"`
+	// What was paid of the period's principal.
 	PaidPrincipal money.Amount `json:"paid_principal"`
-	Overdue       bool         `json:"overdue"`
+	// Whether the period is past due and not paid in full.
+	Overdue bool `json:"overdue"`
 }
 
 // LoanView is a loan in servicing as its reader may see it.
 type LoanView struct {
-	LoanID          string            `json:"loan_id"`
-	BorrowerID      string            `json:"borrower_id"`
-	LeadBankID      string            `json:"lead_bank_id"`
-	EquityFundID    string            `json:"equity_fund_id"`
-	Terms           LoanTerms         `json:"terms"`
-	RiskSharing     RiskSharing       `json:"risk_sharing"`
-	Warrant         *Warrant          `json:"warrant,omitempty"`
-	Banks           []LoanBankView    `json:"banks"`
-	Status          LoanStatus        `json:"status"`
-	Drawn           money.Amount      `json:"drawn"`
-	Undrawn         money.Amount      `json:"undrawn"`
-	PrincipalRepaid money.Amount      `json:"principal_repaid"`
-	Outstanding     money.Amount      `json:"outstanding"`
-	FeesOwed        money.Amount      `json:"fees_owed"`
-	Arrears         money.Amount      `json:"arrears"`
-	DaysPastDue     int               `json:"days_past_due"`
-	Start           *time.Time        `json:"start,omitempty"`
-	Schedule        []InstallmentView `json:"schedule"`
-	Default         *LoanDefaulted    `json:"default,omitempty"`
-	Exercised       *WarrantExercised `json:"warrant_exercised,omitempty"`
-	OpenedAt        time.Time         `json:"opened_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-	Version         uint64            `json:"version"`
+	LoanID       string `json:"loan_id"`
+	BorrowerID   string `json:"borrower_id"`
+	LeadBankID   string `json:"lead_bank_id"`
+	EquityFundID string `json:"equity_fund_id"`
+	// The loan as agreed.
+	Terms LoanTerms `json:"terms"`
+	// Who bears a default's loss, as fractions summing to 1.
+	RiskSharing RiskSharing `json:"risk_sharing"`
+	// The warrant that comes with the loan, if any.
+	Warrant *Warrant `json:"warrant,omitempty"`
+	// Each bank's part of the loan.
+	Banks  []LoanBankView `json:"banks"`
+	Status LoanStatus     `json:"status"`
+	// Principal drawn so far.
+	Drawn money.Amount `json:"drawn"`
+	// Principal not yet drawn.
+	Undrawn money.Amount `json:"undrawn"`
+	// Principal repaid so far.
+	PrincipalRepaid money.Amount `json:"principal_repaid"`
+	// Principal still owed.
+	Outstanding money.Amount `json:"outstanding"`
+	// Fees charged and not yet paid.
+	FeesOwed money.Amount `json:"fees_owed"`
+	// What is past due and unpaid.
+	Arrears money.Amount `json:"arrears"`
+	// Days since the oldest unpaid due date (China calendar days); 0 when
+	// nothing is overdue.
+	DaysPastDue int `json:"days_past_due"`
+	// When the schedule was fixed (its first period starts then); absent before.
+	Start *time.Time `json:"start,omitempty"`
+	// The repayment schedule and what is paid of each period; empty until it is
+	// fixed.
+	Schedule []InstallmentView `json:"schedule"`
+	// The default, if the lead bank declared one.
+	Default *LoanDefaulted `json:"default,omitempty"`
+	// The equity the warrant created, if it was exercised.
+	Exercised *WarrantExercised `json:"warrant_exercised,omitempty"`
+	// When the deal closed and the loan opened.
+	OpenedAt  time.Time `json:"opened_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   uint64    `json:"version"`
 }
 
 // LoanList is a page of loans.
@@ -122,6 +173,7 @@ type LoanList struct {
 
 // SchedulePreview is a schedule computed for terms not (yet) agreed.
 type SchedulePreview struct {
+	// The terms the schedule was computed from.
 	Terms loan.Terms `json:"terms"`
 	loan.Schedule
 }

@@ -26,7 +26,8 @@ const (
 // RegisterFund registers a fund. ManagerOrg is for operators registering
 // on behalf of an org; a fund manager's funds belong to its own org.
 type RegisterFund struct {
-	Name             string       `json:"name"`
+	Name string `json:"name"`
+	// The fund's type.
 	Type             FundType     `json:"type"`
 	CommittedCapital money.Amount `json:"committed_capital"`
 	ManagerOrg       string       `json:"manager_org,omitempty"`
@@ -204,17 +205,19 @@ func sorts() []string {
 // whose mandate would take a company there: a mandate without sectors or
 // cities takes any; a fund without a mandate takes nothing yet.
 type ListFunds struct {
-	Type         FundType          `json:"type,omitempty"`
-	Status       string            `json:"status,omitempty"` // open or closed
-	ManagerOrg   string            `json:"manager_org,omitempty"`
-	Stage        fundbridge.Stage  `json:"stage,omitempty"`
-	Sector       fundbridge.Sector `json:"sector,omitempty"`
-	City         fundbridge.City   `json:"city,omitempty"`
-	MinDryPowder money.Amount      `json:"min_dry_powder,omitzero"`
-	Sort         string            `json:"sort,omitempty"`
-	Limit        int               `json:"limit,omitempty"` // default 50, at most 200
-	Cursor       string            `json:"cursor,omitempty"`
-	After        uint64            `json:"after,omitempty"`
+	// Only funds of this type.
+	Type       FundType          `json:"type,omitempty"`
+	Status     string            `json:"status,omitempty"` // only funds in this status: open or closed
+	ManagerOrg string            `json:"manager_org,omitempty"`
+	Stage      fundbridge.Stage  `json:"stage,omitempty"`
+	Sector     fundbridge.Sector `json:"sector,omitempty"`
+	City       fundbridge.City   `json:"city,omitempty"`
+	// Only funds with at least this much dry powder (inclusive).
+	MinDryPowder money.Amount `json:"min_dry_powder,omitzero"`
+	Sort         string       `json:"sort,omitempty"`
+	Limit        int          `json:"limit,omitempty"` // default 50, at most 200
+	Cursor       string       `json:"cursor,omitempty"`
+	After        uint64       `json:"after,omitempty"`
 }
 
 // Validate names every bad field.

@@ -37,7 +37,7 @@ type Mandate struct {
 	Cities            []fundbridge.City   `json:"cities,omitempty"` // restricted to these when set
 	TicketMin         money.Amount        `json:"ticket_min"`
 	TicketMax         money.Amount        `json:"ticket_max"`
-	MaxOwnership      decimal.Decimal     `json:"max_ownership"` // fraction, e.g. "0.20" for 20%
+	MaxOwnership      decimal.Decimal     `json:"max_ownership"` // the largest share of a company the fund takes, a fraction: "0.20" for 20%
 	ExcludedSectors   []fundbridge.Sector `json:"excluded_sectors,omitempty"`
 	ExcludedCompanies []string            `json:"excluded_companies,omitempty"` // company IDs
 }
@@ -109,30 +109,36 @@ func (t FundType) Valid() bool { return slices.Contains(FundTypes, t) }
 // FundView is a fund as readers see it. Lists leave out the commitments;
 // the detail lists them all.
 type FundView struct {
-	ID               string       `json:"fund_id"`
-	Name             string       `json:"name"`
+	ID   string `json:"fund_id"`
+	Name string `json:"name"`
+	// The fund's type.
 	Type             FundType     `json:"type"`
 	ManagerOrg       string       `json:"manager_org"`
 	CommittedCapital money.Amount `json:"committed_capital"`
 	Invested         money.Amount `json:"invested"` // sum of commitments
 	DryPowder        money.Amount `json:"dry_powder"`
-	Mandate          *Mandate     `json:"mandate"` // null until one is set
-	Status           string       `json:"status"`  // open or closed
-	CloseReason      string       `json:"close_reason,omitempty"`
-	CommitmentCount  int          `json:"commitment_count"`
-	Commitments      []Commitment `json:"commitments,omitzero"`
-	RegisteredAt     time.Time    `json:"registered_at"`
-	UpdatedAt        time.Time    `json:"updated_at"`
-	Version          uint64       `json:"version"`
+	Mandate          *Mandate     `json:"mandate"` // what the fund invests in; null until one is set
+	Status           string       `json:"status"`  // open, or closed to new deals
+	// Why the fund was closed, when it is.
+	CloseReason string `json:"close_reason,omitempty"`
+	// How many deals the fund has committed capital to.
+	CommitmentCount int `json:"commitment_count"`
+	// The fund's commitments, oldest first; in the detail only, absent in lists.
+	Commitments  []Commitment `json:"commitments,omitzero"`
+	RegisteredAt time.Time    `json:"registered_at"`
+	UpdatedAt    time.Time    `json:"updated_at"`
+	Version      uint64       `json:"version"`
 }
 
 // Commitment is one deal's equity commitment as the fund recorded it.
 type Commitment struct {
-	DealID         string       `json:"deal_id"`
-	ApplicationID  string       `json:"application_id"`
-	CompanyID      string       `json:"company_id"`
-	Amount         money.Amount `json:"amount"`
+	DealID        string       `json:"deal_id"`
+	ApplicationID string       `json:"application_id"`
+	CompanyID     string       `json:"company_id"`
+	Amount        money.Amount `json:"amount"`
+	// The fund's dry powder once this commitment was taken.
 	DryPowderAfter money.Amount `json:"dry_powder_after"`
-	CommittedAt    time.Time    `json:"committed_at"`
-	Version        uint64       `json:"version"` // of the fund stream that recorded it
+	// When the fund recorded the commitment.
+	CommittedAt time.Time `json:"committed_at"`
+	Version     uint64    `json:"version"` // the fund's version that recorded the commitment
 }

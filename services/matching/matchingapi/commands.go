@@ -70,7 +70,8 @@ func (c SourceDeal) Validate() error {
 // AdvanceDeal is deal.advance: one step forward, naming the step.
 type AdvanceDeal struct {
 	DealID string `json:"deal_id"`
-	To     Step   `json:"to"`
+	// The step to move the deal to: the next step of the pipeline.
+	To Step `json:"to"`
 }
 
 func (c AdvanceDeal) Validate() error {
@@ -212,8 +213,8 @@ type FundMatch struct {
 	Score    int      `json:"score" jsonschema_description:"0-100, a perfect fit is 100; only applications that pass every hard filter are listed."`
 	For      []string `json:"reasons_for" jsonschema_description:"What fits, in plain words, about the company as it is now."`
 	Against  []string `json:"reasons_against" jsonschema_description:"What fits less well (never a failed hard filter: those are not listed)."`
-	DealID   string   `json:"deal_id,omitempty"` // when the fund has sourced it
-	DealStep Step     `json:"deal_step,omitempty"`
+	DealID   string   `json:"deal_id,omitempty"`   // when the fund has sourced it
+	DealStep Step     `json:"deal_step,omitempty"` // the step of the fund's deal for it, if the fund has sourced one
 }
 
 // FundMatches answers match.for_fund.
@@ -226,8 +227,8 @@ type FundMatches struct {
 // ApplicationMatch is one fund an application matches.
 type ApplicationMatch struct {
 	FundID   string            `json:"fund_id"`
-	FundName string            `json:"fund_name"`
-	FundType fundsapi.FundType `json:"fund_type"`
+	FundName string            `json:"fund_name"` // the matched fund's name
+	FundType fundsapi.FundType `json:"fund_type"` // the matched fund's type
 	Score    int               `json:"score" jsonschema_description:"0-100, a perfect fit is 100."`
 	For      []string          `json:"reasons_for"`
 	Against  []string          `json:"reasons_against"`
@@ -245,9 +246,9 @@ type ApplicationMatches struct {
 // ProgrammeMatchItem is one bank programme an application matches.
 type ProgrammeMatchItem struct {
 	BankID        string   `json:"bank_id"`
-	BankName      string   `json:"bank_name"`
-	ProgrammeID   string   `json:"programme_id"`
-	ProgrammeName string   `json:"programme_name"`
+	BankName      string   `json:"bank_name"`      // the bank's name
+	ProgrammeID   string   `json:"programme_id"`   // the programme's ID, unique within the bank
+	ProgrammeName string   `json:"programme_name"` // the programme's name
 	Score         int      `json:"score" jsonschema_description:"0–100; a perfect fit is 100. Only programmes that pass every hard filter are listed."`
 	For           []string `json:"reasons_for"`
 	Against       []string `json:"reasons_against"`
@@ -284,7 +285,7 @@ type ProgrammeMatch struct {
 // ProgrammeMatches answers match.for_programme.
 type ProgrammeMatches struct {
 	BankID      string           `json:"bank_id"`
-	ProgrammeID string           `json:"programme_id"`
+	ProgrammeID string           `json:"programme_id"` // the programme the applications match
 	Items       []ProgrammeMatch `json:"items"`
 	NextCursor  string           `json:"next_cursor,omitempty"`
 }
@@ -308,13 +309,13 @@ func (q PairsForApplication) Validate() error {
 // loan-plus-equity application, ranked together.
 type Pair struct {
 	FundID         string `json:"fund_id"`
-	FundName       string `json:"fund_name"`
-	FundScore      int    `json:"fund_score"`
+	FundName       string `json:"fund_name"`  // the fund's name
+	FundScore      int    `json:"fund_score"` // how well the application fits the fund's mandate, 0 to 100
 	BankID         string `json:"bank_id"`
-	BankName       string `json:"bank_name"`
-	ProgrammeID    string `json:"programme_id"`
-	ProgrammeName  string `json:"programme_name"`
-	ProgrammeScore int    `json:"programme_score"`
+	BankName       string `json:"bank_name"`       // the bank's name
+	ProgrammeID    string `json:"programme_id"`    // the bank's programme the loan would be under
+	ProgrammeName  string `json:"programme_name"`  // the programme's name
+	ProgrammeScore int    `json:"programme_score"` // how well the application fits the programme, 0 to 100
 	Score          int    `json:"score" jsonschema_description:"The mean of fund_score and programme_score, rounded down; pairs are ranked by it, then by fund_score."`
 	// Propose is the start of the deal this pair would open: POST it,
 	// completed with the loan and equity terms, to /api/v1/loan-deals.
@@ -327,7 +328,8 @@ type PairProposal struct {
 	BorrowerID    string `json:"borrower_id"`
 	ApplicationID string `json:"application_id"`
 	LeadBankID    string `json:"lead_bank_id"`
-	Equity        struct {
+	// Equity is the fund that would commit the equity tranche.
+	Equity struct {
 		FundID string `json:"fund_id"`
 	} `json:"equity"`
 }
@@ -341,9 +343,11 @@ type Pairs struct {
 // DealList answers deal.list. Counts are per step over the deals the
 // filters select, before the step filter: the pipeline at a glance.
 type DealList struct {
-	Items      []Deal       `json:"items"`
-	NextCursor string       `json:"next_cursor,omitempty"`
-	Counts     map[Step]int `json:"counts"`
+	Items      []Deal `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+	// How many of the fund's deals (matching the filters but for step) stand at
+	// each step.
+	Counts map[Step]int `json:"counts"`
 }
 
 // fieldErrors collects every bad field of one input; the checks this

@@ -153,9 +153,10 @@ type TermSheet struct {
 	Amount    money.Amount    `json:"amount"`
 	PreMoney  money.Amount    `json:"pre_money"`
 	PostMoney money.Amount    `json:"post_money"`
-	Ownership decimal.Decimal `json:"ownership"`         // fraction, 10 places
+	Ownership decimal.Decimal `json:"ownership"`         // the share of the company the fund takes: amount / post_money, a fraction with 10 places
 	Percent   string          `json:"ownership_percent"` // "16.67%"
-	Accepted  bool            `json:"accepted"`
+	// Whether the company accepted the term sheet.
+	Accepted bool `json:"accepted"`
 }
 
 // Deal is the aggregate's state, and also how the views show a deal.
@@ -164,20 +165,28 @@ type Deal struct {
 	FundID        string `json:"fund_id"`
 	ApplicationID string `json:"application_id"`
 	applicationsapi.Slice
-	Score       int          `json:"score"` // at sourcing
-	Step        Step         `json:"step"`
-	PassedAt    Step         `json:"passed_at,omitempty"`
-	PassReason  string       `json:"pass_reason,omitempty"`
-	TermSheet   *TermSheet   `json:"term_sheet,omitempty"` // never mutated: replaced
-	DeclineNote string       `json:"last_decline_reason,omitempty"`
-	Closed      *DealClosing `json:"closing,omitempty"`
+	Score int  `json:"score"` // how well the application fitted the fund when the deal was sourced, 0 to 100
+	Step  Step `json:"step"`
+	// The step the deal was at when the fund passed; absent unless it passed.
+	PassedAt Step `json:"passed_at,omitempty"`
+	// Why the fund passed, when it did.
+	PassReason string     `json:"pass_reason,omitempty"`
+	TermSheet  *TermSheet `json:"term_sheet,omitempty"` // the term sheet on the table, if one was issued (a new one replaces it)
+	// Why the company last declined a term sheet, if it did.
+	DeclineNote string `json:"last_decline_reason,omitempty"`
+	// How the deal closed: the capital committed and when; absent until it
+	// closes.
+	Closed *DealClosing `json:"closing,omitempty"`
 	// ClosingProcess is the closing process at work on the deal, if any;
 	// LastClosingFailure says why the last one did not close it.
-	ClosingProcess     string    `json:"closing_process,omitempty"`
-	LastClosingFailure string    `json:"last_closing_failure,omitempty"`
-	SourcedAt          time.Time `json:"sourced_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
-	Version            uint64    `json:"version"`
+	ClosingProcess string `json:"closing_process,omitempty"`
+	// Why the last attempt to close the deal failed, if one did (such as the
+	// fund's dry powder running out); the deal stays at its step.
+	LastClosingFailure string `json:"last_closing_failure,omitempty"`
+	// When the fund sourced the deal.
+	SourcedAt time.Time `json:"sourced_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   uint64    `json:"version"`
 	// Position of the sourcing, to list deals in the order they came.
 	Position uint64 `json:"-"`
 }

@@ -78,7 +78,7 @@ func (q LifecycleQuery) Query() (lifecycle.Query, error) {
 // LifecycleResult holds a row per stage, per period when grouped.
 type LifecycleResult struct {
 	Items    []lifecycle.Row `json:"items"`
-	Position uint64          `json:"position"` // of the log the answer reflects
+	Position uint64          `json:"position"` // the log position the answer reflects
 }
 
 // MarketQuery asks for the market overview.
@@ -109,6 +109,7 @@ type TimelineQuery struct {
 
 // TimelineResult is a company's timeline, oldest first.
 type TimelineResult struct {
+	// The company the timeline is of.
 	Company  timeline.CompanyView `json:"company"`
 	Items    []timeline.EntryView `json:"items"`
 	Position uint64               `json:"position"`
@@ -137,8 +138,9 @@ type StatusResult struct {
 	Rebuilding bool `json:"rebuilding"`
 	// Quarantined counts the messages in the log that are not valid
 	// commits, skipped by every reader; Quarantine lists them.
-	Quarantined uint64              `json:"quarantined"`
-	Quarantine  []events.Quarantine `json:"quarantine"`
+	Quarantined uint64 `json:"quarantined"`
+	// The quarantined messages, oldest first.
+	Quarantine []events.Quarantine `json:"quarantine"`
 }
 
 // RebuildQuery asks the running service to fold a projection ("" for all)

@@ -56,27 +56,38 @@ var MaxAnnualRate = decimal.RequireFromString("0.24")
 
 // Terms are what a schedule is computed from.
 type Terms struct {
-	Principal          money.Amount    `json:"principal"`
-	AnnualRate         decimal.Decimal `json:"annual_rate"` // fraction: "0.0435" for 4.35%
-	Months             int             `json:"months"`
-	Method             Method          `json:"method"`
-	InterestOnlyMonths int             `json:"interest_only_months,omitempty"`
+	// The loan's principal.
+	Principal  money.Amount    `json:"principal"`
+	AnnualRate decimal.Decimal `json:"annual_rate"` // the annual interest rate, a fraction: "0.0435" for 4.35%
+	// The loan's term in months.
+	Months int `json:"months"`
+	// How the loan is repaid.
+	Method Method `json:"method"`
+	// Months at the start in which only interest is paid.
+	InterestOnlyMonths int `json:"interest_only_months,omitempty"`
 }
 
 // Period is one month of a schedule. Number counts from 1 over the whole
 // loan, also in a schedule recomputed after an early repayment.
 type Period struct {
-	Number    int          `json:"period"`
-	Payment   money.Amount `json:"payment"`
+	// The period's number, from 1 over the whole loan.
+	Number int `json:"period"`
+	// What falls due: principal plus interest.
+	Payment money.Amount `json:"payment"`
+	// The principal part of the payment.
 	Principal money.Amount `json:"principal"`
-	Interest  money.Amount `json:"interest"`
-	Balance   money.Amount `json:"balance"` // outstanding principal after the payment
+	// The interest part of the payment.
+	Interest money.Amount `json:"interest"`
+	Balance  money.Amount `json:"balance"` // outstanding principal after the payment
 }
 
 // Schedule is the periods of a loan and their totals.
 type Schedule struct {
-	Periods       []Period     `json:"periods"`
-	TotalPayment  money.Amount `json:"total_payment"`
+	// The schedule's periods, one a month.
+	Periods []Period `json:"periods"`
+	// The payments of all periods.
+	TotalPayment money.Amount `json:"total_payment"`
+	// The interest of all periods.
 	TotalInterest money.Amount `json:"total_interest"`
 }
 
