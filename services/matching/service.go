@@ -33,8 +33,8 @@ type Service struct {
 
 	views    *views
 	follower *viewstate.View
-	reactor     *reactor
-	deals       *svc.Repository[matchingapi.Deal]
+	reactor  *reactor
+	deals    *svc.Repository[matchingapi.Deal]
 
 	// nc, when set, runs the closing process's manager beside the
 	// service; closings is that manager once it is open.
