@@ -489,4 +489,7 @@ var messages = map[string][2]string{
 	"claim_status.part_paid":         {"Partly paid", "部分赔付"},
 	"claim_status.settled":           {"Settled", "已结案"},
 	"claim_status.denied":            {"Denied", "已拒赔"},
+	"claims_band.none":               {"None", "无"},
+	"claims_band.one":                {"One claim paid", "一次赔付"},
+	"claims_band.several":            {"Two or more paid", "两次及以上赔付"},
 }
