@@ -109,4 +109,14 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	if got := b.text("article[id^='pol-'] .status"); got != "Bound, awaiting premium" {
 		t.Errorf("the policy's status shows %q", got)
 	}
+	if got := b.text("article[id^='pol-'] .subsidy"); got != "CN¥40,000.00" {
+		t.Errorf("the policy's subsidy (half the premium, from the programme) shows %q", got)
+	}
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text("article[id^='pol-'] .status"); got != "已承保，待缴保费" {
+		t.Errorf("in Chinese the policy's status shows %q", got)
+	}
+	if got := b.text("article[id^='pol-'] .premium"); got != "¥80,000.00" {
+		t.Errorf("in Chinese the policy's premium shows %q", got)
+	}
 }
