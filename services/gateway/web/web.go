@@ -102,6 +102,7 @@ func (s *Server) Register(r chi.Router) {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireRole(fundbridge.RoleStartup))
 			s.startupRoutes(r)
+			s.startupInsuranceRoutes(r)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireRole(fundbridge.RoleFundManager))
@@ -110,10 +111,15 @@ func (s *Server) Register(r chi.Router) {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireRole(fundbridge.RoleOperator))
 			s.operatorRoutes(r)
+			s.subsidyRoutes(r)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireRole(fundbridge.RoleBank))
 			s.bankRoutes(r)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireRole(fundbridge.RoleInsurer))
+			s.insurerRoutes(r)
 		})
 	})
 }
@@ -215,6 +221,8 @@ func homeOf(role fundbridge.Role) string {
 		return "/operator"
 	case fundbridge.RoleBank:
 		return "/bank"
+	case fundbridge.RoleInsurer:
+		return "/insurer"
 	}
 	return "/account"
 }
