@@ -337,6 +337,9 @@ func (w *writer) application(r *rand.Rand, s *script, appID, name string, slice 
 			funded = true
 		}
 	}
+	if !reviewed && len(matched) > 1 { // a fund's mandate moved away from it
+		s.emit(stream, platform(), applicationsapi.ApplicationUnmatched{ApplicationID: appID, FundIDs: fundIDs[len(fundIDs)-1:], Slice: slice})
+	}
 	// Loans and cover come from outside the deal pipeline.
 	if !funded && r.IntN(3) == 0 || funded && r.IntN(8) == 0 {
 		others := []fundbridge.Instrument{fundbridge.InstrumentVentureLoan, fundbridge.InstrumentLoanPlusEquity, fundbridge.InstrumentPatentInsurance}
