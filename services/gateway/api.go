@@ -208,7 +208,7 @@ func (g *Gateway) signIn(r *http.Request, email, password string) (fundbridge.Ac
 	if err != nil {
 		return fundbridge.Actor{}, err
 	}
-	attempt, err := g.limits.beginSignIn(accountKey(payload), clientAddress(r))
+	attempt, err := g.beginSignIn(r, payload)
 	if err != nil {
 		return fundbridge.Actor{}, err
 	}
@@ -231,7 +231,7 @@ func (g *Gateway) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var user identityapi.User
-	attempt, err := g.limits.beginSignIn(accountKey(payload), clientAddress(r))
+	attempt, err := g.beginSignIn(r, payload)
 	if err != nil {
 		WriteProblem(w, r, err)
 		return

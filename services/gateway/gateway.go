@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/telemetry"
 	"github.com/fundbridge/fundbridge/services/audit/auditapi"
 	"github.com/fundbridge/fundbridge/services/gateway/web"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
@@ -40,6 +41,8 @@ type Options struct {
 	// Ready, when set, is asked first by /readyz: the process's own
 	// start-up work and views (fundbridge dev runs every service).
 	Ready func() error
+	// Metrics, if set, are recorded and served on /metrics.
+	Metrics *telemetry.Metrics
 }
 
 // Gateway serves HTTP.
@@ -54,6 +57,7 @@ type Gateway struct {
 	idem    *Idempotency
 	pages   *web.Server // nil when the pages could not be built
 	ready   func() error
+	metrics *telemetry.Metrics
 }
 
 // New returns a gateway that reaches the services over nc.
@@ -65,7 +69,7 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 		opts.Idempotency.log = opts.Logger
 	}
 	g := &Gateway{nc: nc, client: svc.NewClient(nc, opts.Timeout), tokens: opts.Tokens, log: opts.Logger, version: opts.Version, routes: apiRoutes(),
-		limits: newLimiter(opts.Limits), idem: opts.Idempotency, ready: opts.Ready}
+		limits: newLimiter(opts.Limits), idem: opts.Idempotency, ready: opts.Ready, metrics: opts.Metrics}
 	pages, err := web.New(web.Options{Client: g.client, Sessions: opts.Tokens, SignIn: g.signIn,
 		AllowSignUp: g.allowSignUp, AllowWrite: g.allowWrite, StatusFor: StatusFor, Logger: opts.Logger})
 	if err != nil {
@@ -78,7 +82,13 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 // Handler is the gateway's HTTP handler.
 func (g *Gateway) Handler() http.Handler {
 	r := chi.NewRouter()
+	if g.metrics != nil {
+		r.Use(g.measure)
+	}
 	r.Use(securityHeaders, forwardedFor(g.limits.trusted), middleware.RequestID, g.recoverer, middleware.Timeout(30*time.Second))
+	if g.metrics != nil {
+		r.Method(http.MethodGet, "/metrics", g.metrics.Handler())
+	}
 	r.Get("/healthz", withoutQuery(g.healthz))
 	r.Get("/readyz", withoutQuery(g.readyz))
 	r.Get("/api/v1/openapi.json", withoutQuery(g.openAPI))
@@ -190,4 +200,24 @@ func withoutQuery(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
+}
+
+// measure records each request's latency by its route's pattern, so that
+// /api/v1/applications/{id} is one series whatever the id. A request no
+// route matched counts under "unmatched".
+func (g *Gateway) measure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		g.metrics.HTTP(route, r.Method, status, time.Since(start))
+	})
 }
