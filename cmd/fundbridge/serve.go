@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keyFile := f.string("token-key-file", "./data/gateway/token.key", "the gateway's token signing key (created when missing; share it between gateway instances)")
 	previousKeyFiles := f.string("token-previous-key-files", "", "comma-separated signing keys whose tokens are still accepted (key rotation; see SECURITY.md)")
 	credKeyFile := f.string("credential-key-file", app.CredentialKeyFile("./data"), "identity's key sealing password hashes (created when missing; share it between identity instances, keep it out of the log's backups)")
-	logFormat := f.string("log-format", "json", "log format: text or json")
+	logFormat := f.string("log-format", "auto", logFormatUsage)
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	limits := limitFlags(f)
 	metricsAddr := f.string("metrics-addr", "", "serve Prometheus metrics at /metrics on this address (e.g. :9464); off when empty (the gateway serves them on its HTTP address too)")

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/telemetry"
 	"github.com/fundbridge/fundbridge/services/audit/auditapi"
 	"github.com/fundbridge/fundbridge/services/gateway/web"
@@ -65,6 +66,7 @@ func New(nc *nats.Conn, opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts.Logger = slog.New(svc.WithRequestIDs(opts.Logger.Handler()))
 	if opts.Idempotency != nil {
 		opts.Idempotency.log = opts.Logger
 	}
@@ -85,7 +87,7 @@ func (g *Gateway) Handler() http.Handler {
 	if g.metrics != nil {
 		r.Use(g.measure)
 	}
-	r.Use(securityHeaders, forwardedFor(g.limits.trusted), middleware.RequestID, g.recoverer, middleware.Timeout(30*time.Second))
+	r.Use(securityHeaders, forwardedFor(g.limits.trusted), g.requestID(events.NewIDs()), g.recoverer, middleware.Timeout(30*time.Second))
 	if g.metrics != nil {
 		r.Method(http.MethodGet, "/metrics", g.metrics.Handler())
 	}
@@ -176,7 +178,7 @@ func (g *Gateway) recoverer(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				g.log.Error("panic serving HTTP", "path", r.URL.Path, "panic", p)
+				g.log.ErrorContext(r.Context(), "panic serving HTTP", "path", r.URL.Path, "panic", p)
 				WriteProblem(w, r, fundbridge.Errorf(fundbridge.EINTERNAL, "internal error"))
 			}
 		}()

@@ -74,7 +74,7 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("service", s.Name)
+	log = slog.New(WithRequestIDs(log.Handler())).With("service", s.Name)
 	slots := make(chan struct{}, s.MaxInFlight)
 	var inflight sync.WaitGroup
 	stats := map[string]*opStats{}
@@ -181,6 +181,12 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h
 	// Requests already taken finish even while the service shuts down.
 	ctx = context.WithoutCancel(ctx)
 	var req Request
+	start := time.Now()
+	defer func() {
+		if log.Enabled(ctx, slog.LevelDebug) {
+			log.DebugContext(ctx, "request", "op", op, "outcome", outcome, "took", time.Since(start))
+		}
+	}()
 	reply := func(r Reply) {
 		data, err := json.Marshal(r)
 		if err != nil {
@@ -216,6 +222,12 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h
 	if tp := m.Header.Get(headerTraceParent); tp != "" {
 		ctx = WithTraceParent(ctx, tp)
 	}
+	if req.CorrelationID == "" {
+		req.CorrelationID = m.Header.Get(HeaderRequestID)
+	}
+	if req.CorrelationID != "" {
+		ctx = WithCorrelation(ctx, req.CorrelationID)
+	}
 	if !req.Actor.Valid() {
 		reply(Reply{Error: fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "request without a valid actor")})
 		return
@@ -228,7 +240,7 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h
 	if err != nil {
 		code := fundbridge.ErrorCode(err)
 		if code == fundbridge.EINTERNAL {
-			log.Error("request failed", "op", op, "request", req.ID, "correlation", req.CorrelationID, "err", err)
+			log.ErrorContext(ctx, "request failed", "op", op, "request", req.ID, "err", err)
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			code = fundbridge.EUNAVAILABLE
