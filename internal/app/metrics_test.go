@@ -1,7 +1,10 @@
 package app_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -115,7 +118,54 @@ func TestMetricsMoveWithRealRequests(t *testing.T) {
 			t.Errorf("deadlines pending of %s: %v (%d series), want one series, not negative", proc, v, n)
 		}
 	}
+	dashboardQueriesExist(t, after)
 	if fams := after; fams["go_goroutines"] == nil || !strings.HasPrefix(fams["process_cpu_seconds_total"].GetName(), "process_") {
 		t.Error("the Go runtime's and the process's collectors are missing")
+	}
+}
+
+// metricName finds the metric names a PromQL expression names: ours, the
+// Go runtime's and the process's.
+var metricName = regexp.MustCompile(`\b(?:fundbridge|go|process)_[a-z0-9_]+\b`)
+
+// dashboardQueriesExist checks that every metric the Grafana dashboard
+// queries is one /metrics serves (a histogram's _bucket, _sum and _count
+// by its family), so a renamed metric cannot leave a panel empty.
+func dashboardQueriesExist(t *testing.T, fams map[string]*dto.MetricFamily) {
+	t.Helper()
+	data, err := os.ReadFile("../../deploy/grafana/fundbridge.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("deploy/grafana/fundbridge.json: %v", err)
+	}
+	queried := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range metricName.FindAllString(tg.Expr, -1) {
+				queried++
+				family := name
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					if base, ok := strings.CutSuffix(name, suffix); ok && fams[base] != nil && fams[base].GetType() == dto.MetricType_HISTOGRAM {
+						family = base
+					}
+				}
+				if fams[family] == nil {
+					t.Errorf("dashboard panel %q queries %s, which /metrics does not serve", p.Title, name)
+				}
+			}
+		}
+	}
+	if queried < 10 {
+		t.Errorf("the dashboard queries %d metrics; want one per panel at least", queried)
 	}
 }
