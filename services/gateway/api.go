@@ -213,7 +213,7 @@ func (g *Gateway) signIn(r *http.Request, email, password string) (fundbridge.Ac
 	}
 	auth := identityapi.AuthenticateEndpoint
 	var user identityapi.User
-	req := &svc.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
+	req := &svc.Request{Actor: gatewayActor(), CorrelationID: svc.Correlation(r.Context()), Payload: payload}
 	_, err = g.client.Call(r.Context(), auth.Service, auth.Op, req, &user)
 	attempt.finish(err)
 	if err != nil {
