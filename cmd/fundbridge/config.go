@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge/internal/natsauth"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // flags wraps a FlagSet so that every flag has a FUNDBRIDGE_* environment
@@ -97,7 +98,16 @@ func (f *flags) duration(name string, def time.Duration, usage string) *time.Dur
 }
 
 // newLogger returns a text logger for people or a JSON one for machines.
+// logFormatUsage is the --log-format flag's usage.
+const logFormatUsage = "log format: text, json, or auto (text on a terminal, json otherwise)"
+
 func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	if format == "auto" {
+		format = "json"
+		if terminal(w) {
+			format = "text"
+		}
+	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: %w", level, err)
@@ -105,9 +115,20 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(svc.WithRequestIDs(slog.NewTextHandler(w, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(svc.WithRequestIDs(slog.NewJSONHandler(w, opts))), nil
 	}
-	return nil, fmt.Errorf("log format %q: want text or json", format)
+	return nil, fmt.Errorf("log format %q: want text, json or auto", format)
+}
+
+// terminal reports whether w is a terminal (a character device), where a
+// person reads the log rather than a collector.
+func terminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

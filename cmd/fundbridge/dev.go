@@ -23,7 +23,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	operatorPassword := f.string("operator-password", "", "its password; generated and printed once when empty")
 	loadDemoMarket := f.bool("demo", false, "load the demo market (idempotent) after starting")
 	seed := f.int("seed", 1, "seed of the demo market")
-	logFormat := f.string("log-format", "text", "log format: text or json")
+	logFormat := f.string("log-format", "auto", logFormatUsage)
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	limits := limitFlags(f)
 	pprofAddr := f.string("pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")

@@ -21,6 +21,7 @@ import (
 	"github.com/fundbridge/fundbridge/internal/health"
 	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
+	"github.com/fundbridge/fundbridge/internal/telemetry"
 	"github.com/fundbridge/fundbridge/services/gateway"
 	"github.com/fundbridge/fundbridge/services/identity"
 	"github.com/fundbridge/fundbridge/services/views"
@@ -59,9 +60,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keyFile := f.string("token-key-file", "./data/gateway/token.key", "the gateway's token signing key (created when missing; share it between gateway instances)")
 	previousKeyFiles := f.string("token-previous-key-files", "", "comma-separated signing keys whose tokens are still accepted (key rotation; see SECURITY.md)")
 	credKeyFile := f.string("credential-key-file", app.CredentialKeyFile("./data"), "identity's key sealing password hashes (created when missing; share it between identity instances, keep it out of the log's backups)")
-	logFormat := f.string("log-format", "json", "log format: text or json")
+	logFormat := f.string("log-format", "auto", logFormatUsage)
 	logLevel := f.string("log-level", "info", "log level: debug, info, warn or error")
 	limits := limitFlags(f)
+	metricsAddr := f.string("metrics-addr", "", "serve Prometheus metrics at /metrics on this address (e.g. :9464); off when empty (the gateway serves them on its HTTP address too)")
 	pprofAddr := f.string("pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")
 	creds := f.stringEnv("creds", "FUNDBRIDGE_NATS_CREDS", "", "NATS credentials of this service: its nkey seed file (<service>.nk) or a JWT .creds file")
 	natsTLS := f.natsTLS("this client, if the server asks for one")
@@ -80,6 +82,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
 		return err
+	}
+	metrics := telemetry.New()
+	if *metricsAddr != "" {
+		stopMetrics, err := startMetrics(*metricsAddr, metrics, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
 	}
 	if *pprofAddr != "" {
 		stopPprof, err := startPprof(*pprofAddr, log)
@@ -117,6 +127,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	if name == "gateway" {
+		metrics.WatchNATS(nc, name) // a service's is watched with the rest of it (app.Observe)
 		ln, err := net.Listen("tcp", *httpAddr)
 		if err != nil {
 			return fmt.Errorf("HTTP on %s: %w", *httpAddr, err)
@@ -137,7 +148,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv := gateway.NewServer(gateway.New(nc, gateway.WithTokens(tokens), gateway.WithLogger(log), gateway.WithVersion(version), gateway.WithLimits(lim), gateway.WithIdempotency(idem), gateway.WithReady(ready.Ready)).Handler(), gateway.ServerTimeouts{})
+		srv := gateway.NewServer(gateway.New(nc, gateway.WithTokens(tokens), gateway.WithLogger(log), gateway.WithVersion(version), gateway.WithLimits(lim), gateway.WithIdempotency(idem), gateway.WithReady(ready.Ready), gateway.WithMetrics(metrics)).Handler(), gateway.ServerTimeouts{})
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())
@@ -155,7 +166,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	reg := app.NewRegistry()
-	store, err := openStore(ctx, *storeKind, *kurrentURL, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit})
+	store, err := openStore(ctx, *storeKind, *kurrentURL, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit, Observe: metrics.StoreObserver()})
 	if err != nil {
 		return err
 	}
@@ -164,7 +175,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	deps := app.Deps{Store: store, Snapshots: snaps, Registry: reg, NC: nc, Log: log}
+	deps := app.Deps{Store: store, Snapshots: snaps, Registry: reg, NC: nc, Log: log, Metrics: metrics}
 	if name == identity.Name {
 		if deps.CredentialKey, err = keyfile.LoadOrCreate(*credKeyFile, identity.CredentialKeySize); err != nil {
 			return fmt.Errorf("identity's credential key: %w", err)
@@ -191,6 +202,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	c := build(deps)
+	app.Observe(metrics, name, deps, &c)
 	if c.Position != nil {
 		ready.CaughtUp(name, head, c.Position)
 		c.CaughtUpFirst(head)

@@ -51,6 +51,9 @@ type Options struct {
 	// Timeout bounds each request to JetStream when ctx has no deadline.
 	// Default 10s.
 	Timeout time.Duration
+	// Observe, if set, is told of every append: its events and how long it
+	// took, written or refused (metrics).
+	Observe func(events int, took time.Duration)
 }
 
 func (o *Options) defaults() {
@@ -266,6 +269,9 @@ func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, 
 
 // Append writes the events of one command as one commit.
 func (s *Store) Append(ctx context.Context, req events.AppendRequest) (events.AppendResult, error) {
+	if s.opts.Observe != nil {
+		defer func(start time.Time) { s.opts.Observe(len(req.Events), time.Since(start)) }(time.Now())
+	}
 	if err := s.registry.Validate(req); err != nil {
 		return events.AppendResult{}, err
 	}

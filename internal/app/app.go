@@ -26,6 +26,8 @@ import (
 	"github.com/fundbridge/fundbridge/internal/keyfile"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/internal/natsserver"
+	"github.com/fundbridge/fundbridge/internal/telemetry"
+	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/applications"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/audit"
@@ -65,6 +67,9 @@ type Deps struct {
 	// ViewDir keeps the services' view checkpoints (viewstate), so a
 	// restart folds only the log's tail; "" folds from 0 each start.
 	ViewDir string
+	// Metrics, if set, are the process's: the service's requests, appends
+	// and lag are recorded there.
+	Metrics *telemetry.Metrics
 }
 
 // viewDir is where the services keep their view checkpoints under the
@@ -95,6 +100,9 @@ type Component struct {
 	// do not ask /readyz, and an instance restarted among others must not
 	// answer from views still catching up.
 	ServeFrom uint64
+	// Projections, if the service has any, reports how they stand (their
+	// lag is a metric).
+	Projections func() []projections.Status
 }
 
 // CaughtUpFirst sets ServeFrom to head, except for the views service,
@@ -121,7 +129,7 @@ func Builders() map[string]func(Deps) Component {
 		},
 		views.Name: func(d Deps) Component {
 			s := views.New(d.Store, d.Registry, filepath.Join(d.DataDir, "projections"), views.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position, Projections: s.Status}
 		},
 		funds.Name: func(d Deps) Component {
 			s := funds.New(d.Store, d.Registry, funds.WithSnapshots(d.Snapshots), funds.WithCheckpoints(d.ViewDir), funds.WithLogger(d.Log))
@@ -248,6 +256,9 @@ type Options struct {
 	// NoViewCheckpoints folds every service's views from position 0 at
 	// each start instead of resuming from <data>/views (to measure).
 	NoViewCheckpoints bool
+	// Metrics are the process's, served on the gateway's /metrics; nil
+	// makes new ones.
+	Metrics *telemetry.Metrics
 }
 
 // App is the running product.
@@ -260,6 +271,8 @@ type App struct {
 	Store *jetstream.Store
 	// Credentials are the NATS users' seeds, in the data directory.
 	Credentials *natsauth.Credentials
+	// Metrics are the whole process's, served on the gateway's /metrics.
+	Metrics *telemetry.Metrics
 
 	lock     *datadir.Lock // one owner per data directory
 	srv      *natsserver.Server
@@ -282,7 +295,10 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}, ready: health.New(), operator: func() {}}
+	if o.Metrics == nil {
+		o.Metrics = telemetry.New()
+	}
+	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}, ready: health.New(), operator: func() {}, Metrics: o.Metrics}
 	if o.AwaitOperator {
 		a.operator = a.ready.Pending("the operator account")
 	}
@@ -354,7 +370,9 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		c := build(Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock, ViewDir: viewDir(o)})
+		deps := Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock, ViewDir: viewDir(o), Metrics: o.Metrics}
+		c := build(deps)
+		Observe(o.Metrics, name, deps, &c)
 		if c.Position != nil {
 			a.ready.CaughtUp(name, head, c.Position)
 			c.CaughtUpFirst(head)
@@ -386,6 +404,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Metrics.WatchNATS(gnc, natsauth.Gateway)
 	idem, err := gateway.OpenIdempotency(ctx, gnc, 1)
 	if err != nil {
 		return nil, err
@@ -395,7 +414,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready)).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics)).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }
@@ -413,7 +432,7 @@ func (a *App) connect(user string) (*nats.Conn, error) {
 // openStore opens the event store and snapshots on a service's own
 // connection, so that it appends with its own NATS permissions.
 func (a *App) openStore(ctx context.Context, nc *nats.Conn, reg *events.Registry, fsync bool) (*jetstream.Store, *jetstream.Snapshots, error) {
-	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync})
+	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync, Observe: a.Metrics.StoreObserver()})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/fundbridge/fundbridge"
@@ -66,7 +65,7 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 		}
 		req := &svc.Request{
 			Actor:           actor,
-			CorrelationID:   middleware.GetReqID(r.Context()),
+			CorrelationID:   svc.Correlation(r.Context()),
 			ExpectedVersion: expected,
 			Payload:         payload,
 		}
@@ -208,13 +207,13 @@ func (g *Gateway) signIn(r *http.Request, email, password string) (fundbridge.Ac
 	if err != nil {
 		return fundbridge.Actor{}, err
 	}
-	attempt, err := g.limits.beginSignIn(accountKey(payload), clientAddress(r))
+	attempt, err := g.beginSignIn(r, payload)
 	if err != nil {
 		return fundbridge.Actor{}, err
 	}
 	auth := identityapi.AuthenticateEndpoint
 	var user identityapi.User
-	req := &svc.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
+	req := &svc.Request{Actor: gatewayActor(), CorrelationID: svc.Correlation(r.Context()), Payload: payload}
 	_, err = g.client.Call(r.Context(), auth.Service, auth.Op, req, &user)
 	attempt.finish(err)
 	if err != nil {
@@ -231,13 +230,13 @@ func (g *Gateway) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var user identityapi.User
-	attempt, err := g.limits.beginSignIn(accountKey(payload), clientAddress(r))
+	attempt, err := g.beginSignIn(r, payload)
 	if err != nil {
 		WriteProblem(w, r, err)
 		return
 	}
 	auth := identityapi.AuthenticateEndpoint
-	req := &svc.Request{Actor: gatewayActor(), CorrelationID: middleware.GetReqID(r.Context()), Payload: payload}
+	req := &svc.Request{Actor: gatewayActor(), CorrelationID: svc.Correlation(r.Context()), Payload: payload}
 	_, err = g.client.Call(r.Context(), auth.Service, auth.Op, req, &user)
 	attempt.finish(err)
 	if err != nil {

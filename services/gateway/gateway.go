@@ -16,6 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/telemetry"
 	"github.com/fundbridge/fundbridge/services/audit/auditapi"
 	"github.com/fundbridge/fundbridge/services/gateway/web"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
@@ -33,6 +35,7 @@ type config struct {
 	limits      Limits
 	idempotency *Idempotency
 	ready       func() error
+	metrics     *telemetry.Metrics
 }
 
 // Option tunes a Gateway.
@@ -63,6 +66,9 @@ func WithIdempotency(i *Idempotency) Option { return func(c *config) { c.idempot
 // and views (fundbridge dev runs every service).
 func WithReady(ready func() error) Option { return func(c *config) { c.ready = ready } }
 
+// WithMetrics records requests in m and serves it on /metrics.
+func WithMetrics(m *telemetry.Metrics) Option { return func(c *config) { c.metrics = m } }
+
 // Gateway serves HTTP.
 type Gateway struct {
 	nc      *nats.Conn
@@ -75,6 +81,7 @@ type Gateway struct {
 	idem    *Idempotency
 	pages   *web.Server // nil when the pages could not be built
 	ready   func() error
+	metrics *telemetry.Metrics
 }
 
 // New returns a gateway that reaches the services over nc.
@@ -86,11 +93,12 @@ func New(nc *nats.Conn, opts ...Option) *Gateway {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	c.log = slog.New(svc.WithRequestIDs(c.log.Handler()))
 	if c.idempotency != nil {
 		c.idempotency.log = c.log
 	}
 	g := &Gateway{nc: nc, client: svc.NewClient(nc, c.timeout), tokens: c.tokens, log: c.log, version: c.version, routes: apiRoutes(),
-		limits: newLimiter(c.limits), idem: c.idempotency, ready: c.ready}
+		limits: newLimiter(c.limits), idem: c.idempotency, ready: c.ready, metrics: c.metrics}
 	pages, err := web.New(web.Options{Client: g.client, Sessions: c.tokens, SignIn: g.signIn,
 		AllowSignUp: g.allowSignUp, AllowWrite: g.allowWrite, StatusFor: StatusFor, Logger: c.log})
 	if err != nil {
@@ -103,7 +111,13 @@ func New(nc *nats.Conn, opts ...Option) *Gateway {
 // Handler is the gateway's HTTP handler.
 func (g *Gateway) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(securityHeaders, forwardedFor(g.limits.trusted), middleware.RequestID, g.recoverer, middleware.Timeout(30*time.Second))
+	if g.metrics != nil {
+		r.Use(g.measure)
+	}
+	r.Use(securityHeaders, forwardedFor(g.limits.trusted), g.requestID(events.NewIDs()), g.recoverer, middleware.Timeout(30*time.Second))
+	if g.metrics != nil {
+		r.Method(http.MethodGet, "/metrics", g.metrics.Handler())
+	}
 	r.Get("/healthz", withoutQuery(g.healthz))
 	r.Get("/readyz", withoutQuery(g.readyz))
 	r.Get("/api/v1/openapi.json", withoutQuery(g.openAPI))
@@ -191,7 +205,7 @@ func (g *Gateway) recoverer(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				g.log.Error("panic serving HTTP", "path", r.URL.Path, "panic", p)
+				g.log.ErrorContext(r.Context(), "panic serving HTTP", "path", r.URL.Path, "panic", p)
 				WriteProblem(w, r, fundbridge.Errorf(fundbridge.EINTERNAL, "internal error"))
 			}
 		}()
@@ -215,4 +229,24 @@ func withoutQuery(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
+}
+
+// measure records each request's latency by its route's pattern, so that
+// /api/v1/applications/{id} is one series whatever the id. A request no
+// route matched counts under "unmatched".
+func (g *Gateway) measure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		g.metrics.HTTP(route, r.Method, status, time.Since(start))
+	})
 }

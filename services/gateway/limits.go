@@ -102,6 +102,7 @@ func (l Limits) withDefaults() Limits {
 // LimitError is a refusal by a rate limit: ETOOMANY (429) with how long
 // to wait before trying again.
 type LimitError struct {
+	Limit   string // which limit refused: its name in Limits, in snake case (metrics)
 	Message string
 	Wait    time.Duration
 }
@@ -220,18 +221,18 @@ func (l *limiter) beginSignIn(account, addr string) (*signInAttempt, error) {
 	now := l.now()
 	a := &signInAttempt{now: now}
 	if _, wait := l.attempts.reserve(addr, now); wait > 0 {
-		return nil, &LimitError{Message: "too many sign-ins from your address", Wait: wait}
+		return nil, &LimitError{Limit: "sign_in_attempts", Message: "too many sign-ins from your address", Wait: wait}
 	}
 	r, wait := l.address.reserve(addr, now)
 	if wait > 0 {
-		return nil, &LimitError{Message: "too many failed sign-ins from your address", Wait: wait}
+		return nil, &LimitError{Limit: "sign_in_address", Message: "too many failed sign-ins from your address", Wait: wait}
 	}
 	a.taken = append(a.taken, r)
 	pairKey := account + "\x00" + addr
 	cleanPair := l.pair.clean(pairKey, now)
 	if r, wait = l.pair.reserve(pairKey, now); wait > 0 {
 		a.release()
-		return nil, &LimitError{Message: "too many failed sign-ins to this account from your address", Wait: wait}
+		return nil, &LimitError{Limit: "sign_in_pair", Message: "too many failed sign-ins to this account from your address", Wait: wait}
 	}
 	a.taken = append(a.taken, r)
 	if r, wait := l.account.reserve(account, now); wait == 0 {
@@ -240,7 +241,7 @@ func (l *limiter) beginSignIn(account, addr string) (*signInAttempt, error) {
 		// Under attack: only addresses that have not failed on this
 		// account get through, so the real user is never locked out.
 		a.release()
-		return nil, &LimitError{Message: "too many failed sign-ins to this account", Wait: wait}
+		return nil, &LimitError{Limit: "sign_in_account", Message: "too many failed sign-ins to this account", Wait: wait}
 	}
 	return a, nil
 }
@@ -299,7 +300,8 @@ func (g *Gateway) limitWrites(next http.Handler) http.Handler {
 // allowSignUp applies the sign-up limit per address, for the pages.
 func (g *Gateway) allowSignUp(r *http.Request) error {
 	if _, wait := g.limits.signUp.reserve(clientAddress(r), g.limits.now()); wait > 0 {
-		return &LimitError{Message: "too many sign-ups from your address", Wait: wait}
+		g.metrics.Refused("sign_up")
+		return &LimitError{Limit: "sign_up", Message: "too many sign-ups from your address", Wait: wait}
 	}
 	return nil
 }
@@ -307,7 +309,18 @@ func (g *Gateway) allowSignUp(r *http.Request) error {
 // allowWrite applies the limit on changes per user, for the pages.
 func (g *Gateway) allowWrite(r *http.Request, a fundbridge.Actor) error {
 	if _, wait := g.limits.writes.reserve(a.UserID, g.limits.now()); wait > 0 {
-		return &LimitError{Message: "too many changes in a short time", Wait: wait}
+		g.metrics.Refused("writes")
+		return &LimitError{Limit: "writes", Message: "too many changes in a short time", Wait: wait}
 	}
 	return nil
+}
+
+// beginSignIn is the limiter's, counting its refusals.
+func (g *Gateway) beginSignIn(r *http.Request, payload json.RawMessage) (*signInAttempt, error) {
+	a, err := g.limits.beginSignIn(accountKey(payload), clientAddress(r))
+	var limit *LimitError
+	if errors.As(err, &limit) {
+		g.metrics.Refused(limit.Limit)
+	}
+	return a, err
 }

@@ -40,6 +40,9 @@ func (c *Client) Call(ctx context.Context, service, op string, req *Request, out
 		req.ID = c.ids.New()
 	}
 	if req.CorrelationID == "" {
+		req.CorrelationID = Correlation(ctx)
+	}
+	if req.CorrelationID == "" {
 		req.CorrelationID = req.ID
 	}
 	if _, ok := ctx.Deadline(); !ok {
@@ -55,6 +58,7 @@ func (c *Client) Call(ctx context.Context, service, op string, req *Request, out
 	msg.Data = data
 	deadline, _ := ctx.Deadline()
 	msg.Header.Set(headerDeadline, deadline.UTC().Format(time.RFC3339Nano))
+	msg.Header.Set(HeaderRequestID, req.CorrelationID)
 	if tp := TraceParent(ctx); tp != "" {
 		msg.Header.Set(headerTraceParent, tp)
 	}

@@ -40,6 +40,9 @@ type Reply struct {
 const (
 	headerDeadline    = "Fb-Deadline" // RFC 3339 with nanoseconds
 	headerTraceParent = "traceparent" // W3C trace context, passed through
+	// HeaderRequestID carries the correlation ID (the gateway's
+	// X-Request-ID) beside the envelope, for what reads headers only.
+	HeaderRequestID = "Fb-Request-Id"
 )
 
 // Subject is where a service's operation listens: fb.svc.<service>.<op>.

@@ -44,6 +44,9 @@ type Service struct {
 	// MaxInFlight bounds concurrent requests per instance. Default 256.
 	MaxInFlight int
 	Logger      *slog.Logger
+	// Observe, if set, is told of every request answered: its op, its
+	// outcome ("ok" or the error code) and how long it took (metrics).
+	Observe func(op, outcome string, took time.Duration)
 }
 
 // QueueGroup is the queue group a service's instances share.
@@ -71,7 +74,7 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("service", s.Name)
+	log = slog.New(WithRequestIDs(log.Handler())).With("service", s.Name)
 	slots := make(chan struct{}, s.MaxInFlight)
 	var inflight sync.WaitGroup
 	stats := map[string]*opStats{}
@@ -99,8 +102,12 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 				go func() {
 					defer func() { <-slots; inflight.Done() }()
 					start := time.Now()
-					failed := serveOne(ctx, nc, log, op, h, m)
-					st.record(time.Since(start), failed)
+					outcome := serveOne(ctx, nc, log, op, h, m)
+					took := time.Since(start)
+					st.record(took, outcome != outcomeOK)
+					if s.Observe != nil {
+						s.Observe(op, outcome, took)
+					}
 				}()
 			})
 			if err := ms.AddEndpoint(e.name, handler, micro.WithEndpointSubject(e.subject),
@@ -163,25 +170,37 @@ func (s *opStats) snapshot() map[string]any {
 	return map[string]any{"requests": s.requests, "errors": s.errors, "processing_time": s.processing, "average_processing_time": avg}
 }
 
-// serveOne decodes, runs and answers one request, and reports whether it
-// failed. An error reply carries micro's error headers as well as the
-// coded error in its body.
-func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h Handler, m *nats.Msg) (failed bool) {
+// outcomeOK is the outcome of a request answered without an error.
+const outcomeOK = "ok"
+
+// serveOne decodes, runs and answers one request, and reports its
+// outcome: outcomeOK or the error code. An error reply carries micro's
+// error headers as well as the coded error in its body.
+func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h Handler, m *nats.Msg) (outcome string) {
+	outcome = outcomeOK
 	// Requests already taken finish even while the service shuts down.
 	ctx = context.WithoutCancel(ctx)
 	var req Request
+	start := time.Now()
+	defer func() {
+		if log.Enabled(ctx, slog.LevelDebug) {
+			log.DebugContext(ctx, "request", "op", op, "outcome", outcome, "took", time.Since(start))
+		}
+	}()
 	reply := func(r Reply) {
 		data, err := json.Marshal(r)
 		if err != nil {
 			log.Error("marshal reply", "op", op, "err", err)
 			data = []byte(`{"ok":false,"error":{"code":"internal","message":"internal error"}}`)
 		}
+		if r.Error != nil {
+			outcome = r.Error.Code
+		}
 		if m.Reply == "" {
 			return
 		}
 		out := &nats.Msg{Subject: m.Reply, Data: data}
 		if r.Error != nil {
-			failed = true
 			out.Header = nats.Header{micro.ErrorHeader: []string{r.Error.Message}, micro.ErrorCodeHeader: []string{string(r.Error.Code)}}
 		}
 		if err := nc.PublishMsg(out); err != nil {
@@ -203,6 +222,12 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h
 	if tp := m.Header.Get(headerTraceParent); tp != "" {
 		ctx = WithTraceParent(ctx, tp)
 	}
+	if req.CorrelationID == "" {
+		req.CorrelationID = m.Header.Get(HeaderRequestID)
+	}
+	if req.CorrelationID != "" {
+		ctx = WithCorrelation(ctx, req.CorrelationID)
+	}
 	if !req.Actor.Valid() {
 		reply(Reply{Error: fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "request without a valid actor")})
 		return
@@ -215,7 +240,7 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h
 	if err != nil {
 		code := fundbridge.ErrorCode(err)
 		if code == fundbridge.EINTERNAL {
-			log.Error("request failed", "op", op, "request", req.ID, "correlation", req.CorrelationID, "err", err)
+			log.ErrorContext(ctx, "request failed", "op", op, "request", req.ID, "err", err)
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			code = fundbridge.EUNAVAILABLE
