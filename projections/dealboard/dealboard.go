@@ -480,7 +480,7 @@ type ActivityView struct {
 type Board struct {
 	FundID           string          `json:"fund_id"`
 	Name             string          `json:"name"`
-	Type             string          `json:"type"`
+	Type             string          `json:"type" jsonschema_description:"The fund's type: seed, angel, vc, pe, guidance (government guidance fund) or industry."`
 	ManagerOrg       string          `json:"manager_org"`
 	Status           string          `json:"status" jsonschema_description:"open or closed."` // open or closed
 	CommittedCapital money.Amount    `json:"committed_capital" jsonschema_description:"The fund's committed capital."`

@@ -342,9 +342,9 @@ type Row struct {
 	MedianDaysToFunding string `json:"median_days_to_funding" jsonschema_description:"Median days (2 places) from submission to first funding of the applications first funded in this row; the mean of the middle two for an even count; empty when none was."`
 	// Fundings by instrument: how many funding events of each kind.
 	FundedEquity          int `json:"fundings_equity" jsonschema_description:"Funding events by equity in this row (an application funded twice counts twice)."`
-	FundedVentureLoan     int `json:"fundings_venture_loan"`
-	FundedLoanPlusEquity  int `json:"fundings_loan_plus_equity"`
-	FundedPatentInsurance int `json:"fundings_patent_insurance"`
+	FundedVentureLoan     int `json:"fundings_venture_loan" jsonschema_description:"Funding events by venture loan in this row."`
+	FundedLoanPlusEquity  int `json:"fundings_loan_plus_equity" jsonschema_description:"Funding events by loan plus equity in this row."`
+	FundedPatentInsurance int `json:"fundings_patent_insurance" jsonschema_description:"Funding events by patent insurance in this row."`
 	// Loan-plus-equity deals, counted under the slice of the application
 	// each finances as it was submitted.
 	LoanDealsProposed         int          `json:"loan_deals_proposed" jsonschema_description:"Loan-plus-equity deals proposed for submitted applications, under the slice the application was submitted with."`
@@ -356,10 +356,10 @@ type Row struct {
 	// Patent insurance, at the stage and city the company had; layer and
 	// sector are those of its latest application.
 	InsuranceRequested       int          `json:"insurance_requested" jsonschema_description:"Insurance requests, at the stage and city the company had (layer and sector: its latest application's; none when it never applied, so a layer or sector filter leaves those out)."`
-	SumInsuredRequested      money.Amount `json:"sum_insured_requested"`
-	PoliciesBound            int          `json:"policies_bound"`
+	SumInsuredRequested      money.Amount `json:"sum_insured_requested" jsonschema_description:"The sums insured asked for by those requests."`
+	PoliciesBound            int          `json:"policies_bound" jsonschema_description:"Policies bound on those companies' requests."`
 	PremiumWritten           money.Amount `json:"premium_written" jsonschema_description:"The premium of the policies bound, before subsidies."`
-	SumInsuredBound          money.Amount `json:"sum_insured_bound"`
+	SumInsuredBound          money.Amount `json:"sum_insured_bound" jsonschema_description:"The sums insured of the policies bound."`
 	PoliciesBoundOfRequested string       `json:"conversion_policies_bound_requested" jsonschema_description:"policies_bound / insurance_requested of this row, 4 places; \"0\" when none was requested."`
 	PoliciesEnforcement      int          `json:"policies_enforcement" jsonschema_description:"Policies bound covering patent enforcement costs (专利执行)."`
 	PoliciesInfringementLoss int          `json:"policies_infringement_loss" jsonschema_description:"Policies bound covering infringement loss (被侵权损失)."`

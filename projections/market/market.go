@@ -376,9 +376,9 @@ type Row struct {
 	LoansRaised      money.Amount  `json:"loans_raised" jsonschema_description:"The bank loans of the loan-plus-equity deals closed."`
 	LoanDealEquity   money.Amount  `json:"loan_deal_equity_raised" jsonschema_description:"The equity tranches of the loan-plus-equity deals closed."`
 	InsuranceAsked   int           `json:"insurance_requests" jsonschema_description:"Patent insurance requests (no layer or sector cells: insurance carries a city, not a sector)."`
-	PoliciesBound    int           `json:"policies_bound"`
+	PoliciesBound    int           `json:"policies_bound" jsonschema_description:"Patent insurance policies bound, in the month bound."`
 	PremiumWritten   money.Amount  `json:"premium_written" jsonschema_description:"The premium of the policies bound, before subsidies."`
-	SumInsuredBound  money.Amount  `json:"sum_insured_bound"`
+	SumInsuredBound  money.Amount  `json:"sum_insured_bound" jsonschema_description:"The sums insured of the policies bound."`
 	ClaimsPaid       money.Amount  `json:"claims_paid" jsonschema_description:"Claim settlements paid, in the month paid, under the policy's city and coverage."`
 }
 

@@ -371,12 +371,12 @@ func (p *Projection) UnmarshalState(data []byte) error {
 type EntryView struct {
 	At            time.Time        `json:"at"`
 	Position      uint64           `json:"position"`
-	Type          string           `json:"type"`
+	Type          string           `json:"type" jsonschema_description:"The event's type, such as deal.advanced.v1; its prefix names what the entry is about."`
 	Stage         fundbridge.Stage `json:"stage"`
 	ActorUser     string           `json:"actor_user" jsonschema_description:"Who did it; empty for a step of a loan-plus-equity deal taken by a bank other than the lead, whose name the borrower is not shown."`
-	ActorRole     fundbridge.Role  `json:"actor_role"`
-	ActorOrg      string           `json:"actor_org,omitempty"`
-	Summary       string           `json:"summary"`
+	ActorRole     fundbridge.Role  `json:"actor_role" jsonschema_description:"The role of who did it."`
+	ActorOrg      string           `json:"actor_org,omitempty" jsonschema_description:"The org of who did it; absent when they act for none."`
+	Summary       string           `json:"summary" jsonschema_description:"What happened, in a sentence."`
 	ApplicationID string           `json:"application_id,omitempty"`
 	DealID        string           `json:"deal_id,omitempty" jsonschema_description:"A screening deal (deal.*) or a loan-plus-equity deal and its loan (loan_deal.*, loan.*)."`
 	FundID        string           `json:"fund_id,omitempty"`

@@ -176,14 +176,21 @@ type PolicyExpired struct {
 // paid, and the refund is split between the startup and the subsidy
 // programme in proportion to what each paid.
 type PolicyCancelled struct {
-	PolicyID           string       `json:"policy_id"`
-	EffectiveOn        string       `json:"effective_on"`
-	Reason             string       `json:"reason,omitempty"`
-	DaysCovered        int          `json:"days_covered"`
-	DaysInPeriod       int          `json:"days_in_period"`
-	Refund             money.Amount `json:"refund"`
-	Earned             money.Amount `json:"earned"`
-	RefundToCompany    money.Amount `json:"refund_to_company"`
+	PolicyID string `json:"policy_id"`
+	// EffectiveOn is the first day without cover, YYYY-MM-DD (China time): cover ends the day before.
+	EffectiveOn string `json:"effective_on"`
+	Reason      string `json:"reason,omitempty"`
+	// DaysCovered is how many days of the period were covered, first and last included.
+	DaysCovered int `json:"days_covered"`
+	// DaysInPeriod is the number of days of the whole policy period, first and last included.
+	DaysInPeriod int `json:"days_in_period"`
+	// Refund is the paid premium of the days not covered, pro rata by days.
+	Refund money.Amount `json:"refund"`
+	// Earned is what the insurer keeps: the premium paid minus Refund.
+	Earned money.Amount `json:"earned"`
+	// RefundToCompany is the company's part of Refund, in proportion to what it paid of the premium.
+	RefundToCompany money.Amount `json:"refund_to_company"`
+	// RefundToProgramme is the subsidy programme's part of Refund, returned to its budget.
 	RefundToProgramme  money.Amount `json:"refund_to_programme"`
 	SubsidyProgrammeID string       `json:"subsidy_programme_id,omitempty"`
 }

@@ -224,15 +224,18 @@ type RatingTableView struct {
 
 // QuoteView is one insurer's offer on a request.
 type QuoteView struct {
-	QuoteID        string       `json:"quote_id"`
-	InsurerID      string       `json:"insurer_id"`
-	Premium        money.Amount `json:"premium"`
+	QuoteID   string       `json:"quote_id"`
+	InsurerID string       `json:"insurer_id"`
+	Premium   money.Amount `json:"premium"`
+	// TablePremium is the premium the insurer's published rating table gives; Premium may differ from it by at most the quote band.
 	TablePremium   money.Amount `json:"table_premium"`
 	AggregateLimit money.Amount `json:"aggregate_limit"`
-	ValidUntil     string       `json:"valid_until"`
-	Note           string       `json:"note,omitempty"`
-	Status         string       `json:"status"` // open, expired, accepted
-	QuotedAt       time.Time    `json:"quoted_at"`
+	// ValidUntil is the last day the quote can be accepted (inclusive), YYYY-MM-DD (China time).
+	ValidUntil string `json:"valid_until"`
+	Note       string `json:"note,omitempty"`
+	Status     string `json:"status"` // open, expired, accepted
+	// QuotedAt is when the insurer gave the quote.
+	QuotedAt time.Time `json:"quoted_at"`
 }
 
 // DeclineView is an insurer's refusal to quote.
@@ -244,27 +247,28 @@ type DeclineView struct {
 // RequestView is a request as its reader may see it: an insurer sees its
 // own quote and decline only, not its competitors'.
 type RequestView struct {
-	RequestID     string           `json:"request_id"`
-	CompanyID     string           `json:"company_id"`
-	City          fundbridge.City  `json:"city"`
-	Stage         fundbridge.Stage `json:"stage,omitempty"`
-	Coverage      Coverage         `json:"coverage"`
-	Patents       []InsuredPatent  `json:"patents"`
-	SumInsured    money.Amount     `json:"sum_insured"`
-	StartsOn      string           `json:"starts_on"`
-	Months        int              `json:"months"`
-	EndsOn        string           `json:"ends_on"`
-	Claims        ClaimsBand       `json:"claims"`
-	LoanDealID    string           `json:"loan_deal_id,omitempty"`
-	Insurers      []string         `json:"insurers"`
-	Quotes        []QuoteView      `json:"quotes"`
-	Declines      []DeclineView    `json:"declines"`
-	Status        string           `json:"status"`
-	AcceptedQuote string           `json:"accepted_quote,omitempty"`
-	PolicyID      string           `json:"policy_id,omitempty"`
-	RequestedAt   time.Time        `json:"requested_at"`
-	UpdatedAt     time.Time        `json:"updated_at"`
-	Version       uint64           `json:"version"`
+	RequestID  string           `json:"request_id"`
+	CompanyID  string           `json:"company_id"`
+	City       fundbridge.City  `json:"city"`
+	Stage      fundbridge.Stage `json:"stage,omitempty"`
+	Coverage   Coverage         `json:"coverage"`
+	Patents    []InsuredPatent  `json:"patents"`
+	SumInsured money.Amount     `json:"sum_insured"`
+	StartsOn   string           `json:"starts_on"`
+	Months     int              `json:"months"`
+	EndsOn     string           `json:"ends_on"`
+	// Claims is the company's claims-history band when it asked: none, one or several claims paid in the three years before.
+	Claims        ClaimsBand    `json:"claims"`
+	LoanDealID    string        `json:"loan_deal_id,omitempty"`
+	Insurers      []string      `json:"insurers"`
+	Quotes        []QuoteView   `json:"quotes"`
+	Declines      []DeclineView `json:"declines"`
+	Status        string        `json:"status"`
+	AcceptedQuote string        `json:"accepted_quote,omitempty"`
+	PolicyID      string        `json:"policy_id,omitempty"`
+	RequestedAt   time.Time     `json:"requested_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+	Version       uint64        `json:"version"`
 }
 
 // RequestList is a page of the requests the caller may see.
@@ -275,50 +279,58 @@ type RequestList struct {
 
 // ClaimView is one claim on a policy.
 type ClaimView struct {
-	ClaimID     string       `json:"claim_id"`
-	IncidentOn  string       `json:"incident_on"`
+	ClaimID    string `json:"claim_id"`
+	IncidentOn string `json:"incident_on"`
+	// Claimed is the amount the company claims.
 	Claimed     money.Amount `json:"claimed"`
 	Description string       `json:"description"`
-	Assessed    money.Amount `json:"assessed"`
-	Paid        money.Amount `json:"paid"`
-	Status      string       `json:"status"` // filed, assessed, part_paid, settled, denied
-	DenyReason  string       `json:"deny_reason,omitempty"`
+	// Assessed is what the insurer assessed the claim at: the most it will pay on it; 0 until assessed.
+	Assessed money.Amount `json:"assessed"`
+	// Paid is what settlements have paid on the claim so far.
+	Paid   money.Amount `json:"paid"`
+	Status string       `json:"status"` // filed, assessed, part_paid, settled, denied
+	// DenyReason is why the insurer denied the claim; absent unless it did.
+	DenyReason string `json:"deny_reason,omitempty"`
 	// A guarantee claim's loan, default and what the bank expects back.
-	LoanDealID       string       `json:"loan_deal_id,omitempty"`
-	DefaultID        string       `json:"default_id,omitempty"`
+	LoanDealID string `json:"loan_deal_id,omitempty"`
+	DefaultID  string `json:"default_id,omitempty"`
+	// ExpectedRecovery is what the bank expects back from the guarantee: the amount claimed, the insurer's share of the default's loss; guarantee claims only.
 	ExpectedRecovery money.Amount `json:"expected_recovery,omitzero"`
-	FiledAt          time.Time    `json:"filed_at"`
+	// FiledAt is when the claim was filed.
+	FiledAt time.Time `json:"filed_at"`
 }
 
 // PolicyView is a policy with its claims.
 type PolicyView struct {
-	PolicyID       string           `json:"policy_id"`
-	PolicyNumber   string           `json:"policy_number"`
-	RequestID      string           `json:"request_id"`
-	QuoteID        string           `json:"quote_id"`
-	CompanyID      string           `json:"company_id"`
-	InsurerID      string           `json:"insurer_id"`
-	City           fundbridge.City  `json:"city"`
-	Coverage       Coverage         `json:"coverage"`
-	Patents        []InsuredPatent  `json:"patents"`
-	SumInsured     money.Amount     `json:"sum_insured"`
-	AggregateLimit money.Amount     `json:"aggregate_limit"`
-	RemainingLimit money.Amount     `json:"remaining_limit"`
-	Premium        money.Amount     `json:"premium"`
-	Subsidy        money.Amount     `json:"subsidy"`
-	ProgrammeID    string           `json:"subsidy_programme_id,omitempty"`
-	PremiumDue     money.Amount     `json:"premium_due"`
-	PremiumPaid    bool             `json:"premium_paid"`
-	StartsOn       string           `json:"starts_on"`
-	EndsOn         string           `json:"ends_on"`
-	LoanDealID     string           `json:"loan_deal_id,omitempty"`
-	Status         string           `json:"status"`
-	Claims         []ClaimView      `json:"claims"`
-	ClaimsPaid     money.Amount     `json:"claims_paid"`
-	Cancellation   *PolicyCancelled `json:"cancellation,omitempty"`
-	BoundAt        time.Time        `json:"bound_at"`
-	UpdatedAt      time.Time        `json:"updated_at"`
-	Version        uint64           `json:"version"`
+	PolicyID       string          `json:"policy_id"`
+	PolicyNumber   string          `json:"policy_number"`
+	RequestID      string          `json:"request_id"`
+	QuoteID        string          `json:"quote_id"`
+	CompanyID      string          `json:"company_id"`
+	InsurerID      string          `json:"insurer_id"`
+	City           fundbridge.City `json:"city"`
+	Coverage       Coverage        `json:"coverage"`
+	Patents        []InsuredPatent `json:"patents"`
+	SumInsured     money.Amount    `json:"sum_insured"`
+	AggregateLimit money.Amount    `json:"aggregate_limit"`
+	RemainingLimit money.Amount    `json:"remaining_limit"`
+	Premium        money.Amount    `json:"premium"`
+	Subsidy        money.Amount    `json:"subsidy"`
+	ProgrammeID    string          `json:"subsidy_programme_id,omitempty"`
+	PremiumDue     money.Amount    `json:"premium_due"`
+	PremiumPaid    bool            `json:"premium_paid"`
+	StartsOn       string          `json:"starts_on"`
+	EndsOn         string          `json:"ends_on"`
+	LoanDealID     string          `json:"loan_deal_id,omitempty"`
+	Status         string          `json:"status"`
+	// Claims are the claims filed on the policy, oldest first.
+	Claims     []ClaimView  `json:"claims"`
+	ClaimsPaid money.Amount `json:"claims_paid"`
+	// Cancellation is how the policy was cancelled and its premium refunded; absent unless it was.
+	Cancellation *PolicyCancelled `json:"cancellation,omitempty"`
+	BoundAt      time.Time        `json:"bound_at"`
+	UpdatedAt    time.Time        `json:"updated_at"`
+	Version      uint64           `json:"version"`
 }
 
 // PolicyList is a page of the policies the caller may see.
@@ -329,11 +341,13 @@ type PolicyList struct {
 
 // DrawView is one policy's subsidy from a programme.
 type DrawView struct {
-	PolicyID  string       `json:"policy_id"`
-	CompanyID string       `json:"company_id"`
-	Year      int          `json:"year"`
-	Amount    money.Amount `json:"amount"`
-	Returned  money.Amount `json:"returned"`
+	PolicyID  string `json:"policy_id"`
+	CompanyID string `json:"company_id"`
+	// Year is the calendar year (China time) the policy starts in, against whose per-company cap the subsidy counts.
+	Year   int          `json:"year"`
+	Amount money.Amount `json:"amount"`
+	// Returned is what of the subsidy was given back when the policy was cancelled; 0 otherwise.
+	Returned money.Amount `json:"returned"`
 }
 
 // ProgrammeView is a subsidy programme with its budget used and left.

@@ -51,26 +51,35 @@ type RatingTable struct {
 // no upper bound when To is 0.
 type AgeBand struct {
 	Name string `json:"name"`
-	From int    `json:"from_years"`
-	To   int    `json:"to_years,omitempty"`
+	// From is the band's lowest patent age in whole years (inclusive).
+	From int `json:"from_years"`
+	// To is the age in whole years the band ends before (exclusive); 0 or absent for no upper bound.
+	To int `json:"to_years,omitempty"`
 }
 
 func (b AgeBand) holds(age int) bool { return age >= b.From && (b.To == 0 || age < b.To) }
 
 // Rate is one cell of the table.
 type Rate struct {
-	Coverage   Coverage   `json:"coverage"`
+	// Coverage is the coverage type the rate prices.
+	Coverage Coverage `json:"coverage"`
+	// PatentKind is the kind of patent: invention, utility_model or design.
 	PatentKind PatentKind `json:"patent_kind"`
-	AgeBand    string     `json:"age_band"`
-	Claims     ClaimsBand `json:"claims"`
-	Rate       Fraction   `json:"rate"`
+	// AgeBand is the name of one of the table's age bands.
+	AgeBand string `json:"age_band"`
+	// Claims is the claims-history band: none, one or several claims paid in the three years before the request.
+	Claims ClaimsBand `json:"claims"`
+	// Rate is the annual rate, a fraction of the sum insured ("0.0150" is 1.5%).
+	Rate Fraction `json:"rate"`
 }
 
 // PortfolioFactor multiplies the premium of a policy on at least
 // MinPatents patents.
 type PortfolioFactor struct {
-	MinPatents int      `json:"min_patents"`
-	Factor     Fraction `json:"factor"`
+	// MinPatents is the fewest patents a policy must insure for the factor to apply (inclusive).
+	MinPatents int `json:"min_patents"`
+	// Factor multiplies the premium, a decimal fraction ("0.90" is a 10% discount).
+	Factor Fraction `json:"factor"`
 }
 
 // RatedPatent is what the table prices about one patent.

@@ -62,14 +62,14 @@ type BankBookResult struct {
 // BorrowerLimit is a bank's exposure to one company.
 type BorrowerLimit struct {
 	BorrowerID string       `json:"borrower_id"`
-	Exposure   money.Amount `json:"exposure"`
+	Exposure   money.Amount `json:"exposure" jsonschema_description:"The bank's exposure to the company: reserved for live commitments plus principal outstanding, over all its deals."`
 	Headroom   money.Amount `json:"headroom" jsonschema_description:"Single-borrower limit minus exposure; negative when exceeded."`
 }
 
 // ArrearsBucket is the loans in arrears for one band of days past due.
 type ArrearsBucket struct {
 	Bucket string       `json:"bucket" jsonschema:"enum=1-30,enum=31-60,enum=61-90,enum=90+" jsonschema_description:"Days past due of the oldest unpaid period, counted in China days from the day after it fell due."`
-	Loans  int          `json:"loans"`
+	Loans  int          `json:"loans" jsonschema_description:"How many of the bank's loans are in this bucket."`
 	Amount money.Amount `json:"amount" jsonschema_description:"The bank's part of everything overdue on those loans."`
 }
 
@@ -81,17 +81,17 @@ type BankBookLine struct {
 	Commitment       string       `json:"commitment" jsonschema_description:"Where the bank stands in the syndication: invited, committed, declined, allocated or released."`
 	Committed        money.Amount `json:"committed" jsonschema_description:"What the bank committed."`
 	Allocated        money.Amount `json:"allocated" jsonschema_description:"Its part of the closed book (scaled back pro rata when oversubscribed)."`
-	Exposure         money.Amount `json:"exposure"`
-	Disbursed        money.Amount `json:"disbursed"`
-	PrincipalRepaid  money.Amount `json:"principal_repaid"`
-	InterestReceived money.Amount `json:"interest_received"`
+	Exposure         money.Amount `json:"exposure" jsonschema_description:"Exposure reserved for this deal minus released: the live commitment, then the principal outstanding."`
+	Disbursed        money.Amount `json:"disbursed" jsonschema_description:"The bank's part of the loan paid out to the borrower."`
+	PrincipalRepaid  money.Amount `json:"principal_repaid" jsonschema_description:"The bank's part of the principal repaid."`
+	InterestReceived money.Amount `json:"interest_received" jsonschema_description:"The bank's part of the interest paid."`
 	Outstanding      money.Amount `json:"outstanding" jsonschema_description:"Disbursed minus principal repaid."`
-	DueNext30Days    money.Amount `json:"due_next_30_days"`
+	DueNext30Days    money.Amount `json:"due_next_30_days" jsonschema_description:"The bank's part of what falls due from today to 30 China days ahead, inclusive, and is not yet paid."`
 	NextDue          string       `json:"next_due,omitempty" jsonschema_description:"The due date (YYYY-MM-DD) of the first unpaid period from today on, if within 30 days."`
-	Overdue          money.Amount `json:"overdue"`
+	Overdue          money.Amount `json:"overdue" jsonschema_description:"The bank's part of what fell due before today and is not paid."`
 	DaysPastDue      int          `json:"days_past_due" jsonschema_description:"Of the oldest unpaid period past its due date; 0 when nothing is overdue."`
 	Bucket           string       `json:"bucket,omitempty" jsonschema_description:"The arrears bucket of days_past_due; empty when nothing is overdue."`
-	Loss             money.Amount `json:"loss"`
-	RecoveryExpected money.Amount `json:"recovery_expected"`
-	RecoveryReceived money.Amount `json:"recovery_received"`
+	Loss             money.Amount `json:"loss" jsonschema_description:"The bank's share of the loss if the loan defaulted, by the deal's risk-sharing table; 0 otherwise."`
+	RecoveryExpected money.Amount `json:"recovery_expected" jsonschema_description:"The bank's part of the insurer's share of the loss, which the guarantee cover is to pay; only what was paid once the claim is denied."`
+	RecoveryReceived money.Amount `json:"recovery_received" jsonschema_description:"What guarantee claims have paid the bank on this deal so far."`
 }

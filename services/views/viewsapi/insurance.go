@@ -49,9 +49,9 @@ type InsurerFigures struct {
 	PremiumWritten  money.Amount `json:"premium_written" jsonschema_description:"The premium of every policy bound (gross, before subsidies and refunds)."`
 	PremiumReceived money.Amount `json:"premium_received" jsonschema_description:"Premium paid, by the companies and by subsidy programmes together."`
 	Refunded        money.Amount `json:"premium_refunded" jsonschema_description:"Premium returned on cancellations (pro rata by days)."`
-	ClaimsFiled     int          `json:"claims_filed"`
+	ClaimsFiled     int          `json:"claims_filed" jsonschema_description:"Claims filed on its policies."`
 	ClaimsOpen      int          `json:"claims_open" jsonschema_description:"Claims neither paid in full (to their assessed amount) nor denied."`
-	ClaimsDenied    int          `json:"claims_denied"`
+	ClaimsDenied    int          `json:"claims_denied" jsonschema_description:"Claims it denied."`
 	ClaimsPaid      money.Amount `json:"claims_paid" jsonschema_description:"Settlements paid, partial ones included."`
 	LossRatio       string       `json:"loss_ratio" jsonschema_description:"claims_paid / premium_written as a decimal fraction with 4 places; \"0\" when no premium was written."`
 }
@@ -60,7 +60,7 @@ type InsurerFigures struct {
 // coverage type in Items (the CSV).
 type InsurerBookResult struct {
 	InsurerID string           `json:"insurer_id"`
-	Total     InsurerFigures   `json:"total"`
+	Total     InsurerFigures   `json:"total" jsonschema_description:"The figures over every coverage type."`
 	Items     []InsurerFigures `json:"items" jsonschema_description:"One row per coverage type: enforcement, infringement_loss, pledge_guarantee; every type listed, zeros included."`
 	Position  uint64           `json:"position" jsonschema_description:"The log position the answer reflects."`
 }
@@ -84,7 +84,7 @@ type SubsidyProgrammeBudget struct {
 	Sponsor     string       `json:"sponsor"`
 	Share       string       `json:"share" jsonschema_description:"The fraction of a premium the programme pays, before its caps."`
 	Status      string       `json:"status" jsonschema:"enum=open,enum=closed"`
-	Budget      money.Amount `json:"budget"`
+	Budget      money.Amount `json:"budget" jsonschema_description:"The programme's whole budget."`
 	Drawn       money.Amount `json:"drawn" jsonschema_description:"Subsidies drawn by bound policies."`
 	Returned    money.Amount `json:"returned" jsonschema_description:"Subsidies given back when subsidised policies were cancelled."`
 	Used        money.Amount `json:"used" jsonschema_description:"drawn - returned."`
