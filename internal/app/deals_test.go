@@ -401,10 +401,11 @@ func TestLoanDealExpiresAtItsDeadlineOverHTTP(t *testing.T) {
 	if r := p.do("POST", path+"/commitments", bankB, map[string]any{"amount": "7000000.00"}); r.status != 200 {
 		t.Fatalf("commit = %d %s", r.status, r.raw)
 	}
-	if r := p.do("POST", path+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "5000000.00"}); r.status != 200 || r.body["status"] != "syndicating" {
-		t.Fatalf("equity = %d %s", r.status, r.raw)
+	eq := p.do("POST", path+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "5000000.00"})
+	if eq.status != 200 || eq.body["status"] != "syndicating" {
+		t.Fatalf("equity = %d %s", eq.status, eq.raw)
 	}
-	if fund := p.do("GET", "/api/v1/funds/"+fundID, fm, nil); fund.body["dry_powder"] != "95000000.00" {
+	if fund := p.do("GET", "/api/v1/funds/"+fundID+"?after="+eq.header.Get("Fundbridge-Position"), fm, nil); fund.body["dry_powder"] != "95000000.00" {
 		t.Errorf("fund with the tranche committed = %s", fund.raw)
 	}
 

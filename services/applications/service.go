@@ -28,6 +28,7 @@ type Service struct {
 	applications *svc.Repository[Application]
 	views        *views
 	follower     *viewstate.View
+	store        events.Store
 	now          func() time.Time
 	log          *slog.Logger
 }
@@ -63,7 +64,7 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	for _, o := range opts {
 		o(&c)
 	}
-	s := &Service{now: c.now, log: c.log}
+	s := &Service{now: c.now, log: c.log, store: store}
 	repo := svc.RepositoryOptions{Snapshots: c.snapshots, Logger: s.log}
 	s.companies = svc.NewRepository(store, registry, companyDecider(), repo)
 	s.usccs = svc.NewRepository(store, registry, usccDecider(), svc.RepositoryOptions{Logger: s.log})
@@ -339,6 +340,14 @@ func (s *Service) getApplication(ctx context.Context, req *svc.Request, q applic
 		return svc.Result[applicationsapi.ApplicationView]{}, err
 	}
 	a, err := s.views.application(req.Actor, q.ApplicationID)
+	if fundbridge.ErrorCode(err) == fundbridge.ENOTFOUND && req.Actor.Role == fundbridge.RoleSystem {
+		// Another service asks about an application its caller has just
+		// drafted, perhaps through another instance: catch up with the log
+		// once before saying there is none.
+		if head, herr := s.store.Head(ctx); herr == nil && s.follower.WaitFor(ctx, head) == nil {
+			a, err = s.views.application(req.Actor, q.ApplicationID)
+		}
+	}
 	if err != nil {
 		return svc.Result[applicationsapi.ApplicationView]{}, err
 	}
