@@ -20,7 +20,17 @@ import (
 // metrics scrapes the gateway's /metrics as Prometheus would.
 func (p *product) metrics() map[string]*dto.MetricFamily {
 	p.t.Helper()
-	resp, err := http.Get(p.base + "/metrics")
+	anon, err := http.Get(p.base + "/metrics")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	anon.Body.Close()
+	if anon.StatusCode != 401 {
+		p.t.Fatalf("/metrics without a token: %d, want 401", anon.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", p.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+p.opToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		p.t.Fatal(err)
 	}

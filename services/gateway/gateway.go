@@ -116,7 +116,10 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	r.Use(securityHeaders, forwardedFor(g.limits.trusted), g.requestID(events.NewIDs()), g.recoverer, middleware.Timeout(30*time.Second))
 	if g.metrics != nil {
-		r.Method(http.MethodGet, "/metrics", g.metrics.Handler())
+		// The public port shows its figures to operators only: they say
+		// what runs and how much, which is no stranger's business.
+		// Scrapers without a token use a private --metrics-addr.
+		r.With(g.authenticate, operatorsOnly).Method(http.MethodGet, "/metrics", g.metrics.Handler())
 	}
 	r.Get("/healthz", withoutQuery(g.healthz))
 	r.Get("/readyz", withoutQuery(g.readyz))
@@ -248,5 +251,16 @@ func (g *Gateway) measure(next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		g.metrics.HTTP(route, r.Method, status, time.Since(start))
+	})
+}
+
+// operatorsOnly refuses every signed-in role but the operator.
+func operatorsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a, _ := ActorFrom(r.Context()); a.Role != fundbridge.RoleOperator {
+			WriteProblem(w, r, fundbridge.Errorf(fundbridge.EFORBIDDEN, "only operators may read the metrics"))
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
