@@ -8,6 +8,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 )
@@ -45,18 +46,21 @@ func (p Policy) claim(id string) (Claim, bool) {
 	return Claim{}, false
 }
 
-// evolveClaims folds a claim event into the policy.
-func evolveClaims(p Policy, e events.Event, payload any) Policy {
-	switch ev := payload.(type) {
-	case api.ClaimFiled:
+// claimSteps registers the steps that fold a claim event into the policy.
+func claimSteps(f *fold.Evolve[Policy]) {
+	fold.Step(f, func(p Policy, e events.Event, ev api.ClaimFiled) Policy {
 		on, _ := api.ParseDate(ev.IncidentOn)
 		p.Claims = append(slices.Clip(p.Claims), Claim{
 			ClaimID: ev.ClaimID, IncidentOn: on, Claimed: ev.Amount, Description: ev.Description, Status: ClaimFiled,
 			LoanDealID: ev.LoanDealID, DefaultID: ev.DefaultID, FiledAt: e.RecordedAt,
 		})
-	case api.ClaimAssessed:
+		return p
+	})
+	fold.Step(f, func(p Policy, _ events.Event, ev api.ClaimAssessed) Policy {
 		p.Claims = withClaim(p.Claims, ev.ClaimID, func(c *Claim) { c.Assessed, c.Status = ev.Amount, ClaimAssessed })
-	case api.ClaimSettled:
+		return p
+	})
+	fold.Step(f, func(p Policy, _ events.Event, ev api.ClaimSettled) Policy {
 		p.Claims = withClaim(p.Claims, ev.ClaimID, func(c *Claim) {
 			c.Paid = ev.PaidOnClaim
 			c.Status = ClaimPartPaid
@@ -65,10 +69,12 @@ func evolveClaims(p Policy, e events.Event, payload any) Policy {
 			}
 		})
 		p.ClaimsPaid = p.ClaimsPaid.Add(ev.Amount)
-	case api.ClaimDenied:
+		return p
+	})
+	fold.Step(f, func(p Policy, _ events.Event, ev api.ClaimDenied) Policy {
 		p.Claims = withClaim(p.Claims, ev.ClaimID, func(c *Claim) { c.Status, c.DenyReason = ClaimDenied, ev.Reason })
-	}
-	return p
+		return p
+	})
 }
 
 func withClaim(claims []Claim, id string, change func(*Claim)) []Claim {

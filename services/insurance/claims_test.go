@@ -110,13 +110,13 @@ func TestSettleClaim(t *testing.T) {
 		{name: "refused: settled in full already", given: []events.Payload{bound, paid, filed, assessed, partPaid, rest}, when: settle(claim1, "1.00"), code: fundbridge.ECONFLICT},
 		{name: "refused: before assessment", given: []events.Payload{bound, paid, filed}, when: settle(claim1, "1.00"), code: fundbridge.ECONFLICT},
 	})
-	p := fold(t, policyDecider(), first)
+	p := replay(t, policyDecider(), first)
 	_, err := decideSettleClaim(p, insurerA, api.SettleClaim{PolicyID: policyID, ClaimID: c2, Amount: amt("150000.00")})
 	var limit *LimitError
 	if !errors.As(err, &limit) || !limit.Remaining.Equal(amt("100000.00")) {
 		t.Fatalf("a settlement above the limit: %v, want a LimitError with ¥100000.00 left", err)
 	}
-	done := fold(t, policyDecider(), []events.Payload{bound, paid, filed, assessed, partPaid, rest})
+	done := replay(t, policyDecider(), []events.Payload{bound, paid, filed, assessed, partPaid, rest})
 	if c, _ := done.claim(claim1); c.Status != ClaimSettled || !done.ClaimsPaid.Equal(amt("200000.00")) || !done.RemainingLimit().Equal(amt("800000.00")) {
 		t.Errorf("after settling in full: claim %s, paid %s, left %s", c.Status, done.ClaimsPaid, done.RemainingLimit())
 	}

@@ -36,9 +36,9 @@ func on(day string) time.Time {
 	return d.Add(2 * time.Hour)
 }
 
-// fold replays history through the registry, as the repository does,
+// replay replays history through the registry, as the repository does,
 // so the decoders and the evolver are exercised together.
-func fold[S any](t *testing.T, d svc.Decider[S], history []events.Payload) S {
+func replay[S any](t *testing.T, d svc.Decider[S], history []events.Payload) S {
 	t.Helper()
 	reg := events.NewRegistry()
 	api.Register(reg)
@@ -75,7 +75,7 @@ func check[S any](t *testing.T, d svc.Decider[S], scenarios []scenario[S]) {
 	t.Helper()
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			got, err := sc.when(fold(t, d, sc.given))
+			got, err := sc.when(replay(t, d, sc.given))
 			if sc.code != "" {
 				if code := fundbridge.ErrorCode(err); code != sc.code {
 					t.Fatalf("error %v (code %q), want code %q; events %v", err, code, sc.code, got)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -99,32 +100,48 @@ func policyDecider() svc.Decider[Policy] {
 }
 
 // evolvePolicy folds one event into the state. Pure: slices are copied
-// before they change.
+// before they change. Every event stamps the version and the time of the
+// change, one the policy does not know as well (it changes nothing else).
 func evolvePolicy(p Policy, e events.Event, payload any) Policy {
-	switch ev := payload.(type) {
-	case api.PolicyBound:
+	p = policyFold.Apply(p, e, payload)
+	p.Version, p.UpdatedAt = e.Version, e.RecordedAt
+	return p
+}
+
+var policyFold = policyFolds()
+
+// policyFolds is the policy's fold, its claims' steps included.
+func policyFolds() *fold.Evolve[Policy] {
+	var f fold.Evolve[Policy]
+	fold.Step(&f, func(_ Policy, e events.Event, ev api.PolicyBound) Policy {
 		starts, _ := api.ParseDate(ev.StartsOn)
 		ends, _ := api.ParseDate(ev.EndsOn)
-		p = Policy{
+		return Policy{
 			ID: ev.PolicyID, Number: ev.PolicyNumber, RequestID: ev.RequestID, QuoteID: ev.QuoteID, CompanyID: ev.CompanyID,
 			InsurerID: ev.InsurerID, City: ev.City, Stage: ev.Stage, Coverage: ev.Coverage, Patents: slices.Clone(ev.Patents),
 			SumInsured: ev.SumInsured, AggregateLimit: ev.AggregateLimit, Premium: ev.Premium, StartsOn: starts, EndsOn: ends,
 			LoanDealID: ev.LoanDealID, Status: PolicyAwaitingPremium, BoundAt: e.RecordedAt,
 		}
-	case api.SubsidyApplied:
+	})
+	fold.Step(&f, func(p Policy, _ events.Event, ev api.SubsidyApplied) Policy {
 		p.ProgrammeID, p.Subsidy = ev.ProgrammeID, ev.Amount
-	case api.PremiumPaid:
+		return p
+	})
+	fold.Step(&f, func(p Policy, _ events.Event, ev api.PremiumPaid) Policy {
 		p.PremiumPaid, p.PaidByCompany, p.Status = true, ev.Amount, PolicyInForce
-	case api.PolicyExpired:
+		return p
+	})
+	fold.Step(&f, func(p Policy, _ events.Event, _ api.PolicyExpired) Policy {
 		p.Status = PolicyExpired
-	case api.PolicyCancelled:
+		return p
+	})
+	fold.Step(&f, func(p Policy, _ events.Event, ev api.PolicyCancelled) Policy {
 		c := ev
 		p.Status, p.Cancellation = PolicyCancelled, &c
-	default:
-		p = evolveClaims(p, e, payload)
-	}
-	p.Version, p.UpdatedAt = e.Version, e.RecordedAt
-	return p
+		return p
+	})
+	claimSteps(&f)
+	return &f
 }
 
 // requirePolicy lets the actor act on a policy it may see, in one of roles.

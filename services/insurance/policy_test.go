@@ -29,7 +29,7 @@ var (
 func TestBind(t *testing.T) {
 	bind := func(a fundbridge.Actor, id string, history []events.Payload, at time.Time) func(Policy) ([]events.Payload, error) {
 		return func(p Policy) ([]events.Payload, error) {
-			r := fold(t, requestDecider(), history)
+			r := replay(t, requestDecider(), history)
 			return decideBind(p, a, id, api.BindPolicy{RequestID: "r1", QuoteID: "r1-q1"}, r, at)
 		}
 	}

@@ -48,7 +48,7 @@ func TestRefundPlusEarnedIsThePremium(t *testing.T) {
 			}
 		}
 		history = append(history, api.PremiumPaid{PolicyID: policyID, Amount: premium.Sub(sub), Subsidy: sub, Premium: premium})
-		p := fold(t, policyDecider(), history)
+		p := replay(t, policyDecider(), history)
 		effective := start.AddDate(0, 0, r.IntN(p.DaysInPeriod()))
 		out, err := decideCancel(p, founder, api.CancelPolicy{PolicyID: policyID, EffectiveOn: effective.Format(api.DateLayout)}, start)
 		if err != nil {
@@ -84,7 +84,7 @@ func TestSubsidyDrawsNeverExceedTheBudget(t *testing.T) {
 		created.Budget = randomAmount(r, 10_000_000)
 		created.CapPerYear = randomAmount(r, 2_000_000)
 		created.Share = decimal.New(1+r.Int64N(10000), -4)
-		g := fold(t, programmeDecider(), []events.Payload{created})
+		g := replay(t, programmeDecider(), []events.Payload{created})
 		for n := range 60 {
 			if r.IntN(8) == 0 && len(g.Draws) > 0 { // a cancelled policy returns part of its draw
 				d := g.Draws[r.IntN(len(g.Draws))]

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -41,17 +42,24 @@ func tableDecider() svc.Decider[TableState] {
 
 // evolveTable folds one event into the state; the event's table is never
 // shared with the state of another version, since each decode is fresh.
-func evolveTable(t TableState, e events.Event, payload any) TableState {
-	switch p := payload.(type) {
-	case api.RatingTablePublished:
+// An event the table does not know changes nothing.
+var evolveTable = tableFolds().Apply
+
+func tableFolds() *fold.Evolve[TableState] {
+	var f fold.Evolve[TableState]
+	fold.Step(&f, func(t TableState, e events.Event, p api.RatingTablePublished) TableState {
 		t.InsurerID, t.Table, t.PublishedAt = p.InsurerID, p.Table, e.RecordedAt
-	case api.InsurerOnboarded:
-		t.InsurerID, t.Name, t.OnboardedAt = p.InsurerID, p.Name, e.RecordedAt
-	default:
 		return t
-	}
-	t.Version = e.Version
-	return t
+	})
+	fold.Step(&f, func(t TableState, e events.Event, p api.InsurerOnboarded) TableState {
+		t.InsurerID, t.Name, t.OnboardedAt = p.InsurerID, p.Name, e.RecordedAt
+		return t
+	})
+	f.Then(func(t TableState, e events.Event) TableState {
+		t.Version = e.Version
+		return t
+	})
+	return &f
 }
 
 // decideOnboard admits an insurer; onboarding it again under the same

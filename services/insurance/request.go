@@ -8,6 +8,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -118,37 +119,50 @@ func requestDecider() svc.Decider[Request] {
 }
 
 // evolveRequest folds one event into the state. Pure: slices are copied
-// before they change.
-func evolveRequest(r Request, e events.Event, payload any) Request {
-	switch p := payload.(type) {
-	case api.InsuranceRequested:
+// before they change. An event the request does not know changes nothing.
+var evolveRequest = requestFolds().Apply
+
+func requestFolds() *fold.Evolve[Request] {
+	var f fold.Evolve[Request]
+	fold.Step(&f, func(_ Request, e events.Event, p api.InsuranceRequested) Request {
 		starts, _ := api.ParseDate(p.StartsOn)
 		ends, _ := api.ParseDate(p.EndsOn)
-		r = Request{
+		return Request{
 			ID: p.RequestID, CompanyID: p.CompanyID, City: p.City, Stage: p.Stage, Coverage: p.Coverage,
 			Patents: slices.Clone(p.Patents), SumInsured: p.SumInsured, StartsOn: starts, Months: p.Months, EndsOn: ends,
 			Claims: p.Claims, LoanDealID: p.LoanDealID, Insurers: slices.Clone(p.Insurers), Status: RequestOpen, RequestedAt: e.RecordedAt,
 		}
-	case api.InsuranceQuoted:
+	})
+	fold.Step(&f, func(r Request, e events.Event, p api.InsuranceQuoted) Request {
 		until, _ := api.ParseDate(p.ValidUntil)
 		r.Quotes = append(slices.Clip(r.Quotes), Quote{
 			QuoteID: p.QuoteID, InsurerID: p.InsurerID, Premium: p.Premium, TablePremium: p.TablePremium,
 			AggregateLimit: p.AggregateLimit, ValidUntil: until, Note: p.Note, Status: QuoteOpen, QuotedAt: e.RecordedAt,
 		})
-	case api.InsuranceDeclined:
+		return r
+	})
+	fold.Step(&f, func(r Request, _ events.Event, p api.InsuranceDeclined) Request {
 		r.Declines = append(slices.Clip(r.Declines), Decline{InsurerID: p.InsurerID, Reason: p.Reason})
-	case api.QuoteExpired:
+		return r
+	})
+	fold.Step(&f, func(r Request, _ events.Event, p api.QuoteExpired) Request {
 		r.Quotes = withQuoteStatus(r.Quotes, p.QuoteID, QuoteExpired)
-	case api.QuoteAccepted:
+		return r
+	})
+	fold.Step(&f, func(r Request, _ events.Event, p api.QuoteAccepted) Request {
 		r.Quotes = withQuoteStatus(r.Quotes, p.QuoteID, QuoteAccepted)
 		r.Status, r.Accepted, r.PolicyID = RequestAccepted, p.QuoteID, p.PolicyID
-	case api.InsuranceWithdrawn:
-		r.Status = RequestWithdrawn
-	default:
 		return r
-	}
-	r.Version, r.UpdatedAt = e.Version, e.RecordedAt
-	return r
+	})
+	fold.Step(&f, func(r Request, _ events.Event, _ api.InsuranceWithdrawn) Request {
+		r.Status = RequestWithdrawn
+		return r
+	})
+	f.Then(func(r Request, e events.Event) Request {
+		r.Version, r.UpdatedAt = e.Version, e.RecordedAt
+		return r
+	})
+	return &f
 }
 
 func withQuoteStatus(quotes []Quote, id, status string) []Quote {

@@ -29,9 +29,9 @@ func TestStatesArePureAndSnapshot(t *testing.T) {
 
 func purity[S any](t *testing.T, d svc.Decider[S], given []events.Payload, next events.Payload) {
 	t.Helper()
-	before := fold(t, d, given)
+	before := replay(t, d, given)
 	frozen := mustJSON(t, before)
-	after := fold(t, d, append(given[:len(given):len(given)], next))
+	after := replay(t, d, append(given[:len(given):len(given)], next))
 	_ = d.Evolve(before, events.Event{Version: uint64(len(given) + 1)}, next)
 	if mustJSON(t, before) != frozen {
 		t.Errorf("%s: evolving with %s changed the state it was given", d.Type, next.EventType())

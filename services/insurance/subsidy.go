@@ -9,6 +9,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -83,30 +84,39 @@ func programmeDecider() svc.Decider[Programme] {
 }
 
 // evolveProgramme folds one event into the state. Pure: slices are copied
-// before they change.
-func evolveProgramme(g Programme, e events.Event, payload any) Programme {
-	switch p := payload.(type) {
-	case api.SubsidyProgrammeCreated:
-		g = Programme{
+// before they change. An event the programme does not know changes nothing.
+var evolveProgramme = programmeFolds().Apply
+
+func programmeFolds() *fold.Evolve[Programme] {
+	var f fold.Evolve[Programme]
+	fold.Step(&f, func(_ Programme, _ events.Event, p api.SubsidyProgrammeCreated) Programme {
+		return Programme{
 			ID: p.ProgrammeID, Name: p.Name, Sponsor: p.Sponsor, Share: p.Share, CapPerYear: p.CapPerYear, Budget: p.Budget,
 			Coverages: slices.Clone(p.Coverages), Cities: slices.Clone(p.Cities),
 		}
-	case api.SubsidyDrawn:
+	})
+	fold.Step(&f, func(g Programme, _ events.Event, p api.SubsidyDrawn) Programme {
 		g.Draws = append(slices.Clip(g.Draws), Draw{PolicyID: p.PolicyID, CompanyID: p.CompanyID, Year: p.Year, Amount: p.Amount})
 		g.Drawn = g.Drawn.Add(p.Amount)
-	case api.SubsidyReturned:
+		return g
+	})
+	fold.Step(&f, func(g Programme, _ events.Event, p api.SubsidyReturned) Programme {
 		g.Draws = slices.Clone(g.Draws)
 		if _, i, ok := g.draw(p.PolicyID); ok {
 			g.Draws[i].Returned = g.Draws[i].Returned.Add(p.Amount)
 		}
 		g.Drawn = g.Drawn.Sub(p.Amount)
-	case api.SubsidyProgrammeClosed:
-		g.Closed = true
-	default:
 		return g
-	}
-	g.Version = e.Version
-	return g
+	})
+	fold.Step(&f, func(g Programme, _ events.Event, _ api.SubsidyProgrammeClosed) Programme {
+		g.Closed = true
+		return g
+	})
+	f.Then(func(g Programme, e events.Event) Programme {
+		g.Version = e.Version
+		return g
+	})
+	return &f
 }
 
 // decideCreateProgramme opens a programme; only operators (and the

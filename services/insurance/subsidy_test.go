@@ -94,7 +94,7 @@ func TestDrawSubsidy(t *testing.T) {
 			return decideDraw(g, founder, drawFor("p1", "co-1", "15000.00"))
 		}, code: fundbridge.EFORBIDDEN},
 	})
-	_, err := decideDraw(fold(t, programmeDecider(), spent), platformActor, drawFor("p5", "co-5", "1000.00"))
+	_, err := decideDraw(replay(t, programmeDecider(), spent), platformActor, drawFor("p5", "co-5", "1000.00"))
 	if exhausted := (*BudgetExhaustedError)(nil); !errors.As(err, &exhausted) {
 		t.Errorf("a draw on a spent budget: %v, want a BudgetExhaustedError", err)
 	}
@@ -123,7 +123,7 @@ func TestReturnAndCloseProgramme(t *testing.T) {
 		{name: "closed again: no change", given: []events.Payload{programme, closed}, when: closeIt(operator), then: nil},
 		{name: "refused: closed by an insurer", given: []events.Payload{programme}, when: closeIt(insurerA), code: fundbridge.EFORBIDDEN},
 	})
-	g := fold(t, programmeDecider(), []events.Payload{programme, first, returned})
+	g := replay(t, programmeDecider(), []events.Payload{programme, first, returned})
 	if !g.Left().Equal(amt("26219.18")) || !g.usedBy("co-1", 2026).Equal(amt("3780.82")) {
 		t.Errorf("after a return: left %s, co-1 used %s", g.Left(), g.usedBy("co-1", 2026))
 	}

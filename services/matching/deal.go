@@ -6,6 +6,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -37,38 +38,60 @@ func dealDecider() svc.Decider[matchingapi.Deal] {
 
 // evolveDeal applies one event. Deal is a value and its pointers are
 // replaced, never written through, so the input is never changed.
-func evolveDeal(d matchingapi.Deal, e events.Event, payload any) matchingapi.Deal {
-	switch p := payload.(type) {
-	case matchingapi.DealSourced:
-		d = matchingapi.Deal{ID: p.DealID, FundID: p.FundID, ApplicationID: p.ApplicationID, Slice: p.Slice, Score: p.Score,
+var evolveDeal = dealFolds().Apply
+
+// dealFolds is the deal's fold, one step per event type; each step stamps
+// the version and the time of the change, and an event it does not know
+// changes nothing.
+func dealFolds() *fold.Evolve[matchingapi.Deal] {
+	var f fold.Evolve[matchingapi.Deal]
+	fold.Step(&f, func(_ matchingapi.Deal, e events.Event, p matchingapi.DealSourced) matchingapi.Deal {
+		return matchingapi.Deal{ID: p.DealID, FundID: p.FundID, ApplicationID: p.ApplicationID, Slice: p.Slice, Score: p.Score,
 			Step: matchingapi.StepSourced, SourcedAt: e.RecordedAt, Position: e.Position}
-	case matchingapi.DealAdvanced:
+	})
+	fold.Step(&f, func(d matchingapi.Deal, _ events.Event, p matchingapi.DealAdvanced) matchingapi.Deal {
 		d.Step = p.To
-	case matchingapi.DealPassed:
+		return d
+	})
+	fold.Step(&f, func(d matchingapi.Deal, _ events.Event, p matchingapi.DealPassed) matchingapi.Deal {
 		d.Step, d.PassedAt, d.PassReason = matchingapi.StepPassed, p.Step, p.Reason
-	case matchingapi.TermSheetIssued:
+		return d
+	})
+	fold.Step(&f, func(d matchingapi.Deal, _ events.Event, p matchingapi.TermSheetIssued) matchingapi.Deal {
 		d.Step = matchingapi.StepTermSheet
 		d.TermSheet = &matchingapi.TermSheet{Amount: p.Amount, PreMoney: p.PreMoney, PostMoney: p.PostMoney, Ownership: p.Ownership, Percent: percent(p.Ownership)}
-	case matchingapi.TermSheetAccepted:
+		return d
+	})
+	fold.Step(&f, func(d matchingapi.Deal, _ events.Event, _ matchingapi.TermSheetAccepted) matchingapi.Deal {
 		if d.TermSheet != nil {
 			ts := *d.TermSheet
 			ts.Accepted = true
 			d.TermSheet = &ts
 		}
-	case matchingapi.TermSheetDeclined:
+		return d
+	})
+	fold.Step(&f, func(d matchingapi.Deal, _ events.Event, p matchingapi.TermSheetDeclined) matchingapi.Deal {
 		d.Step, d.TermSheet, d.DeclineNote = matchingapi.StepICReview, nil, p.Reason
-	case matchingapi.DealClosingStarted:
+		return d
+	})
+	fold.Step(&f, func(d matchingapi.Deal, _ events.Event, p matchingapi.DealClosingStarted) matchingapi.Deal {
 		d.ClosingProcess = p.Process
-	case matchingapi.DealClosingAbandoned:
+		return d
+	})
+	fold.Step(&f, func(d matchingapi.Deal, _ events.Event, p matchingapi.DealClosingAbandoned) matchingapi.Deal {
 		d.ClosingProcess, d.LastClosingFailure = "", p.Reason
-	case matchingapi.DealClosed:
+		return d
+	})
+	fold.Step(&f, func(d matchingapi.Deal, _ events.Event, p matchingapi.DealClosed) matchingapi.Deal {
 		d.Step, d.ClosingProcess = matchingapi.StepClosed, ""
 		d.Closed = &matchingapi.DealClosing{Amount: p.Amount, Ownership: p.Ownership, Percent: percent(p.Ownership)}
-	default:
 		return d
-	}
-	d.UpdatedAt, d.Version = e.RecordedAt, e.Version
-	return d
+	})
+	f.Then(func(d matchingapi.Deal, e events.Event) matchingapi.Deal {
+		d.UpdatedAt, d.Version = e.RecordedAt, e.Version
+		return d
+	})
+	return &f
 }
 
 // refuseClosed is the refusal for a deal that cannot move: it does not
