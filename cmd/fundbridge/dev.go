@@ -49,7 +49,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer stopPprof()
 	}
-	a, err := app.Start(ctx, app.Options{DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version, Limits: lim, NATSTLS: natsTLS(), AwaitOperator: true})
+	tracing, stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	a, err := app.Start(ctx, app.Options{Tracing: tracing, DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version, Limits: lim, NATSTLS: natsTLS(), AwaitOperator: true})
 	if err != nil {
 		return err
 	}

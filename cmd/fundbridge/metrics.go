@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fundbridge/fundbridge/internal/telemetry"
 )
 
@@ -34,5 +36,25 @@ func startMetrics(addr string, m *telemetry.Metrics, log *slog.Logger) (stop fun
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// startTracing makes the process's tracer provider when an OTLP endpoint
+// is configured (OTEL_EXPORTER_OTLP_ENDPOINT or ..._TRACES_ENDPOINT); nil
+// otherwise, and then nothing is traced. stop flushes the spans batched.
+func startTracing(ctx context.Context, log *slog.Logger) (trace.TracerProvider, func(), error) {
+	tp, shutdown, err := telemetry.Tracing(ctx, "fundbridge")
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracing: %w", err)
+	}
+	if tp != nil {
+		log.Info("exporting traces over OTLP")
+	}
+	return tp, func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
 	}, nil
 }

@@ -84,6 +84,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	metrics := telemetry.New()
+	tracing, stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	if *metricsAddr != "" {
 		stopMetrics, err := startMetrics(*metricsAddr, metrics, log)
 		if err != nil {
@@ -148,7 +153,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv := gateway.NewServer(gateway.New(nc, gateway.WithTokens(tokens), gateway.WithLogger(log), gateway.WithVersion(version), gateway.WithLimits(lim), gateway.WithIdempotency(idem), gateway.WithReady(ready.Ready), gateway.WithMetrics(metrics)).Handler(), gateway.ServerTimeouts{})
+		srv := gateway.NewServer(gateway.New(nc, gateway.WithTokens(tokens), gateway.WithLogger(log), gateway.WithVersion(version), gateway.WithLimits(lim), gateway.WithIdempotency(idem), gateway.WithReady(ready.Ready), gateway.WithMetrics(metrics), gateway.WithTracing(tracing)).Handler(), gateway.ServerTimeouts{})
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())
@@ -211,6 +216,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go bootstrapOperator(ctx, nc, *operatorEmail, *operatorPassword, ready.Pending("the operator account"), log)
 	}
 	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted(), "log_head_at_start", head)
+	c.Service.Tracing = tracing
 	return app.RunComponent(ctx, nc, c, log)
 }
 

@@ -28,6 +28,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge/events"
 )
@@ -268,7 +270,19 @@ func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, 
 }
 
 // Append writes the events of one command as one commit.
-func (s *Store) Append(ctx context.Context, req events.AppendRequest) (events.AppendResult, error) {
+func (s *Store) Append(ctx context.Context, req events.AppendRequest) (_ events.AppendResult, err error) {
+	// A traced request gets an append span from its own provider; an
+	// untraced one (no span in ctx) gets the no-op span and does nothing.
+	if parent := trace.SpanFromContext(ctx); parent.SpanContext().IsValid() {
+		var span trace.Span
+		ctx, span = parent.TracerProvider().Tracer("github.com/fundbridge/fundbridge/events/jetstream").Start(ctx, "append "+req.StreamID)
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+	}
 	if s.opts.Observe != nil {
 		defer func(start time.Time) { s.opts.Observe(len(req.Events), time.Since(start)) }(time.Now())
 	}

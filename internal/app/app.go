@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net"
 	"net/http"
@@ -259,6 +260,9 @@ type Options struct {
 	// Metrics are the process's, served on the gateway's /metrics; nil
 	// makes new ones.
 	Metrics *telemetry.Metrics
+	// Tracing, if set, traces requests from the gateway through the
+	// services to the store; nil traces nothing.
+	Tracing trace.TracerProvider
 }
 
 // App is the running product.
@@ -380,6 +384,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		a.services.Add(1)
 		go func() {
 			defer a.services.Done()
+			c.Service.Tracing = o.Tracing
 			if err := RunComponent(svcCtx, snc, c, o.Logger); err != nil {
 				o.Logger.Error("service stopped", "service", name, "err", err)
 			}
@@ -414,7 +419,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics)).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing)).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }

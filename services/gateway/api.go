@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"io"
 	"net/http"
 	"strconv"
@@ -95,6 +97,12 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt Route, req *sv
 	ctx := r.Context()
 	if tp := r.Header.Get("traceparent"); tp != "" {
 		ctx = svc.WithTraceParent(ctx, tp)
+	}
+	if g.tracer != nil {
+		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		var span trace.Span
+		ctx, span = g.tracer.Start(ctx, r.Method+" "+rt.Path, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -36,6 +37,7 @@ type config struct {
 	idempotency *Idempotency
 	ready       func() error
 	metrics     *telemetry.Metrics
+	tracing     trace.TracerProvider
 }
 
 // Option tunes a Gateway.
@@ -69,6 +71,11 @@ func WithReady(ready func() error) Option { return func(c *config) { c.ready = r
 // WithMetrics records requests in m and serves it on /metrics.
 func WithMetrics(m *telemetry.Metrics) Option { return func(c *config) { c.metrics = m } }
 
+// WithTracing traces every API call: a server span per HTTP request,
+// continuing the caller's W3C traceparent, whose context svc carries over
+// NATS to the service. Without it the gateway traces nothing.
+func WithTracing(tp trace.TracerProvider) Option { return func(c *config) { c.tracing = tp } }
+
 // Gateway serves HTTP.
 type Gateway struct {
 	nc      *nats.Conn
@@ -82,6 +89,7 @@ type Gateway struct {
 	pages   *web.Server // nil when the pages could not be built
 	ready   func() error
 	metrics *telemetry.Metrics
+	tracer  trace.Tracer // nil: no tracing
 }
 
 // New returns a gateway that reaches the services over nc.
@@ -99,6 +107,9 @@ func New(nc *nats.Conn, opts ...Option) *Gateway {
 	}
 	g := &Gateway{nc: nc, client: svc.NewClient(nc, c.timeout), tokens: c.tokens, log: c.log, version: c.version, routes: apiRoutes(),
 		limits: newLimiter(c.limits), idem: c.idempotency, ready: c.ready, metrics: c.metrics}
+	if c.tracing != nil {
+		g.tracer = c.tracing.Tracer("github.com/fundbridge/fundbridge/services/gateway")
+	}
 	pages, err := web.New(web.Options{Client: g.client, Sessions: c.tokens, SignIn: g.signIn,
 		AllowSignUp: g.allowSignUp, AllowWrite: g.allowWrite, StatusFor: StatusFor, Logger: c.log})
 	if err != nil {

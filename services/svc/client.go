@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
@@ -35,7 +38,7 @@ func NewClient(nc *nats.Conn, timeout time.Duration) *Client {
 // same code; a lost connection or a timeout as EUNAVAILABLE, which never
 // means success: the command may or may not have been applied, and a retry
 // with the same idempotency key is safe.
-func (c *Client) Call(ctx context.Context, service, op string, req *Request, out any) (Reply, error) {
+func (c *Client) Call(ctx context.Context, service, op string, req *Request, out any) (_ Reply, err error) {
 	if req.ID == "" {
 		req.ID = c.ids.New()
 	}
@@ -61,6 +64,21 @@ func (c *Client) Call(ctx context.Context, service, op string, req *Request, out
 	msg.Header.Set(HeaderRequestID, req.CorrelationID)
 	if tp := TraceParent(ctx); tp != "" {
 		msg.Header.Set(headerTraceParent, tp)
+	}
+	// A traced request (a span in ctx, from the gateway or a serving
+	// handler) gets a client span, whose context the server continues; an
+	// untraced one does no tracing work. The span's own provider is used, so
+	// nothing global is read.
+	if parent := trace.SpanFromContext(ctx); parent.SpanContext().IsValid() {
+		var span trace.Span
+		ctx, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, "call "+service+"."+op, trace.WithSpanKind(trace.SpanKindClient))
+		defer span.End()
+		propagation.TraceContext{}.Inject(ctx, headerCarrier(msg.Header))
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			}
+		}()
 	}
 	resp, err := c.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {

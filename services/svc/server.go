@@ -15,6 +15,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge"
 )
@@ -47,7 +50,22 @@ type Service struct {
 	// Observe, if set, is told of every request answered: its op, its
 	// outcome ("ok" or the error code) and how long it took (metrics).
 	Observe func(op, outcome string, took time.Duration)
+	// Tracing, if set, traces every request: a server span per request,
+	// the child of the caller's span when the message carries a W3C trace
+	// context. Nil traces nothing.
+	Tracing trace.TracerProvider
 }
+
+// tracerName names the spans svc makes.
+const tracerName = "github.com/fundbridge/fundbridge/services/svc"
+
+// headerCarrier reads and writes W3C trace context in NATS headers, whose
+// keys are case-sensitive: the keys are kept as given ("traceparent").
+type headerCarrier nats.Header
+
+func (h headerCarrier) Get(key string) string { return nats.Header(h).Get(key) }
+func (h headerCarrier) Set(key, value string) { nats.Header(h).Set(key, value) }
+func (h headerCarrier) Keys() []string        { return slices.Collect(maps.Keys(h)) }
 
 // QueueGroup is the queue group a service's instances share.
 func QueueGroup(service string) string { return "fb." + service }
@@ -75,6 +93,10 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 		log = slog.Default()
 	}
 	log = slog.New(WithRequestIDs(log.Handler())).With("service", s.Name)
+	var tracer trace.Tracer
+	if s.Tracing != nil {
+		tracer = s.Tracing.Tracer(tracerName)
+	}
 	slots := make(chan struct{}, s.MaxInFlight)
 	var inflight sync.WaitGroup
 	stats := map[string]*opStats{}
@@ -102,7 +124,7 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 				go func() {
 					defer func() { <-slots; inflight.Done() }()
 					start := time.Now()
-					outcome := serveOne(ctx, nc, log, op, h, m)
+					outcome := serveOne(ctx, nc, log, tracer, s.Name, op, h, m)
 					took := time.Since(start)
 					st.record(took, outcome != outcomeOK)
 					if s.Observe != nil {
@@ -176,10 +198,21 @@ const outcomeOK = "ok"
 // serveOne decodes, runs and answers one request, and reports its
 // outcome: outcomeOK or the error code. An error reply carries micro's
 // error headers as well as the coded error in its body.
-func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, op string, h Handler, m *nats.Msg) (outcome string) {
+func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace.Tracer, service, op string, h Handler, m *nats.Msg) (outcome string) {
 	outcome = outcomeOK
 	// Requests already taken finish even while the service shuts down.
 	ctx = context.WithoutCancel(ctx)
+	if tracer != nil {
+		ctx = propagation.TraceContext{}.Extract(ctx, headerCarrier(m.Header))
+		var span trace.Span
+		ctx, span = tracer.Start(ctx, service+"."+op, trace.WithSpanKind(trace.SpanKindServer))
+		defer func() {
+			if outcome != outcomeOK {
+				span.SetStatus(codes.Error, outcome)
+			}
+			span.End()
+		}()
+	}
 	var req Request
 	start := time.Now()
 	defer func() {
