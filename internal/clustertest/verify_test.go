@@ -21,7 +21,17 @@ type eventLog struct {
 	streams map[string][]events.Event
 }
 
-func readLog(ctx context.Context, c *Cluster) (*eventLog, error) {
+func readLog(ctx context.Context, c *Cluster) (l *eventLog, err error) {
+	// Right after a node's restart the stream's leader may still be
+	// settling, and a read times out: the log is read again, for a minute.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Second) {
+		if l, err = readLogOnce(ctx, c); err == nil || time.Now().After(deadline) {
+			return l, err
+		}
+	}
+}
+
+func readLogOnce(ctx context.Context, c *Cluster) (*eventLog, error) {
 	nc, err := c.Connect(natsauth.Admin)
 	if err != nil {
 		return nil, err
