@@ -111,7 +111,7 @@ func (r *Runner) checkLog(ctx context.Context) {
 		return
 	}
 	for _, l := range r.lanes {
-		if l.getState() != StateRunning {
+		if s := l.getState(); s != StateStarting && s != StateRunning {
 			continue
 		}
 		var reason string

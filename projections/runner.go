@@ -230,7 +230,14 @@ func (r *Runner) Run(ctx context.Context) error {
 	}()
 	r.loadQuarantine()
 	r.loadAll()
+	// Checked before any view says it is running: a view its log no longer
+	// backs must never answer, not even in the moment after its load.
 	r.checkLog(ctx)
+	for _, l := range r.lanes {
+		if l.state.CompareAndSwap(StateStarting, StateRunning) {
+			l.advance(l.checkpoint.Load()) // wakes queries that came during the load
+		}
+	}
 	backoff := 100 * time.Millisecond
 	for {
 		var pass []*lane
@@ -486,7 +493,7 @@ func (r *Runner) WaitFor(ctx context.Context, name string, p uint64) error {
 	if err := l.serving(); err != nil {
 		return err
 	}
-	if p == 0 || l.checkpoint.Load() >= p {
+	if p == 0 || l.checkpoint.Load() >= p && l.getState() != StateStarting {
 		return nil
 	}
 	if err := viewstate.BeyondHead(ctx, r.store, p); err != nil {
@@ -500,8 +507,11 @@ func (r *Runner) WaitFor(ctx context.Context, name string, p uint64) error {
 		l.mu.Lock()
 		changed, failure := l.changed, l.failure
 		l.mu.Unlock()
+		if err := l.serving(); err != nil {
+			return err
+		}
 		pos := l.checkpoint.Load()
-		if pos >= p {
+		if pos >= p && l.getState() != StateStarting {
 			return nil
 		}
 		if failure != nil {

@@ -52,7 +52,6 @@ func (r *Runner) loadAll() {
 		if r.opts.Dir != "" {
 			r.load(l)
 		}
-		l.state.CompareAndSwap(StateStarting, StateRunning)
 	}
 }
 
@@ -76,7 +75,7 @@ func (r *Runner) load(l *lane) {
 		r.log.Warn("snapshot undecodable; folding from 0", "projection", name, "err", err)
 		return
 	}
-	l.advance(h.Position) // wakes queries that came before the load
+	l.checkpoint.Store(h.Position) // queries wait until the log is checked against it (Run)
 	l.applied.Store(h.Events)
 	l.mu.Lock()
 	l.savedPos, l.savedAt, l.savedBytes, l.restored = h.Position, h.SavedAt, len(state), h.Position
