@@ -31,11 +31,14 @@ vet:
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
+# A package's tests may take longer than go test's 10-minute default on a
+# shared, loaded machine (cmd/fundbridge starts and kills whole servers).
+TEST_TIMEOUT ?= 25m
 race:
-	$(GO) test -race -short -count=1 $(RACE_PKGS)
+	$(GO) test -race -short -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 
 unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
