@@ -215,13 +215,17 @@ func idempotencyScope(rt Route, userID string, payload []byte) string {
 func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemRequest, run func(http.ResponseWriter)) {
 	ctx := r.Context()
 	deadline := time.Now().Add(ix.Wait)
+	// Whether a response is kept on disk is read while the key is claimed,
+	// not after: one round trip less before the command runs.
+	kept := ix.lookup(ctx, q)
 	for {
 		claim, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC()})
 		rev, err := ix.claims.Create(ctx, q.recordKey, claim)
 		if err == nil {
-			ix.runClaimed(w, r, q, rev, run)
+			ix.runClaimed(w, r, q, rev, kept, run)
 			return
 		}
+		kept = nil // read again if this request claims the key later
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			ix.unavailable(w, r, err)
 			return
@@ -251,7 +255,7 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 			// The gateway that claimed the key died before it answered; its
 			// command, if it ran, is deduplicated by the derived key.
 			if rev, err := ix.claims.Update(ctx, q.recordKey, claim, entry.Revision()); err == nil {
-				ix.runClaimed(w, r, q, rev, run)
+				ix.runClaimed(w, r, q, rev, nil, run)
 				return
 			}
 			continue
@@ -273,20 +277,24 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 // kept on disk if the key was used before (its claim has left memory
 // since), else by running it and keeping its response; or releases the
 // claim when the response says nothing was decided (refused input, a
-// failure), so a retry can proceed.
-func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idemRequest, rev uint64, run func(http.ResponseWriter)) {
+// failure), so a retry can proceed. kept, if not nil, is that lookup
+// already under way.
+func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idemRequest, rev uint64, kept <-chan keptRecord, run func(http.ResponseWriter)) {
 	// The client may have gone; the claim must still be settled.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
-	if kept, ok, err := ix.kept(ctx, q); err != nil {
+	if kept == nil {
+		kept = ix.lookup(ctx, q)
+	}
+	if k := <-kept; k.err != nil {
 		ix.release(ctx, q, rev)
-		ix.unavailable(w, r, err)
+		ix.unavailable(w, r, k.err)
 		return
-	} else if ok {
+	} else if k.data != nil {
 		var rec idemRecord
-		_ = json.Unmarshal(kept, &rec)
+		_ = json.Unmarshal(k.data, &rec)
 		// In memory again, for the retries that may follow this one.
-		if _, err := ix.claims.Update(ctx, q.recordKey, kept, rev); err != nil {
+		if _, err := ix.claims.Update(ctx, q.recordKey, k.data, rev); err != nil {
 			ix.log.Warn("idempotency record not cached", "op", q.op, "err", err)
 		}
 		if refused := rec.refuses(q, r.Header.Get("Idempotency-Key")); refused != nil {
@@ -311,36 +319,49 @@ func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idem
 		}
 	}
 	data, _ := json.Marshal(done)
-	if _, err := ix.claims.Update(ctx, q.recordKey, data, rev); err != nil {
-		// The command took effect: answer it. A retry finds the claim,
-		// takes it over after the lease and gets the stream's dedupe.
-		ix.log.Warn("idempotency response not kept", "op", q.op, "err", err)
-	}
-	ix.keep(q, data)
+	// The answer goes out first: the command's effect is in the log, and
+	// until the claim shows the response, a retry waits for it.
 	rec.writeTo(w)
+	ix.keep(q, rev, data)
 }
 
-// kept returns the response kept on disk for q's key, if there is one.
-func (ix *Idempotency) kept(ctx context.Context, q idemRequest) ([]byte, bool, error) {
-	entry, err := ix.kv.Get(ctx, q.recordKey)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	return entry.Value(), true, nil
+// keptRecord is the response kept on disk for a key, if any (data nil).
+type keptRecord struct {
+	data []byte
+	err  error
 }
 
-// keep writes the response to disk in the background: the answer does
-// not wait for it (the command's effect is in the log already), and
-// Drain waits for it at shutdown.
-func (ix *Idempotency) keep(q idemRequest, data []byte) {
+// lookup reads the response kept on disk for q's key, in the background.
+func (ix *Idempotency) lookup(ctx context.Context, q idemRequest) <-chan keptRecord {
+	out := make(chan keptRecord, 1)
+	go func() {
+		entry, err := ix.kv.Get(ctx, q.recordKey)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			out <- keptRecord{}
+		case err != nil:
+			out <- keptRecord{err: err}
+		default:
+			out <- keptRecord{data: entry.Value()}
+		}
+	}()
+	return out
+}
+
+// keep settles the claim at rev with the response, for the retries of
+// the next minutes, and writes it to disk for the day, both after the
+// answer (Drain waits for them at shutdown).
+func (ix *Idempotency) keep(q idemRequest, rev uint64, data []byte) {
 	ix.writes.Add(1)
 	go func() {
 		defer ix.writes.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if _, err := ix.claims.Update(ctx, q.recordKey, data, rev); err != nil {
+			// A retry finds the claim, takes it over after the lease and
+			// gets the service's dedupe.
+			ix.log.Warn("idempotency response not kept", "op", q.op, "err", err)
+		}
 		if _, err := ix.kv.Put(ctx, q.recordKey, data); err != nil {
 			// Retries are answered from memory for claimTTL, then by the
 			// service's dedupe from the log.
