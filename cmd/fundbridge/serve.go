@@ -167,7 +167,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
-		return nil
+		return idem.Drain(shutCtx)
 	}
 
 	reg := app.NewRegistry()

@@ -284,6 +284,7 @@ type App struct {
 	stores   []*jetstream.Store
 	natsTLS  natsauth.TLSFiles
 	http     *http.Server
+	idem     *gateway.Idempotency // its records are written after the answers: drained at Close
 	httpErr  chan error
 	tokens   *gateway.Tokens
 	stop     context.CancelFunc
@@ -419,6 +420,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
+	a.idem = idem
 	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing)).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
@@ -469,6 +471,9 @@ func (a *App) Close() {
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := a.http.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Warn("HTTP shutdown", "err", err)
+		}
+		if err := a.idem.Drain(ctx); err != nil {
 			a.log.Warn("HTTP shutdown", "err", err)
 		}
 		cancel()

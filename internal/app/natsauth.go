@@ -50,7 +50,7 @@ func Aggregates() map[string][]string {
 func Buckets() map[string][]string {
 	return map[string][]string{
 		identity.Name:    {identity.PersonKeysBucket},
-		natsauth.Gateway: {gateway.IdempotencyBucket},
+		natsauth.Gateway: {gateway.IdempotencyBucket, gateway.IdempotencyClaimsBucket},
 		matching.Name:    {process.LeaseBucket(matching.ClosingName)},
 		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName)},
 		insurance.Name:   {process.LeaseBucket(insurance.ProcessName)},

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -23,12 +24,32 @@ import (
 // Idempotency keys work as Stripe's API and the IETF Idempotency-Key
 // draft have clients expect: a key belongs to its caller, names one
 // request (operation and body), and every retry gets the first response
-// byte for byte. The records live in a JetStream key-value bucket, so
-// every gateway instance sees them and they survive a restart.
+// byte for byte.
+//
+// Two JetStream key-value buckets hold them, shared by every gateway
+// instance. Claims (who runs a key now, then its response for a while)
+// live in memory: a claim only has to be atomic, not durable, since what
+// must survive a crash is in the log, written before the answer: the
+// command's effect, once (the service appends under a key derived from
+// caller, operation and key, and a retry of a stored command appends
+// nothing). Responses are kept on disk for a day, written after the
+// answer, not before it: an HTTP write then waits for one fsync (its
+// append), not three (claim, append, record), and the record's fsync is
+// shared with its neighbours'. What this gives up: if the NATS server
+// crashes in the moment between an answer and its record reaching disk,
+// a retry is answered by the service from the log (the same resource,
+// its state now) instead of with the first response's bytes. See
+// docs/benchmarks.md, "Acknowledged means durable".
 const (
 	IdempotencyBucket = "FUNDBRIDGE_IDEMPOTENCY"
+	// IdempotencyClaimsBucket holds the claims, in memory.
+	IdempotencyClaimsBucket = "FUNDBRIDGE_IDEMPOTENCY_CLAIMS"
 	// IdempotencyTTL is how long a first response is kept for retries.
 	IdempotencyTTL = 24 * time.Hour
+	// claimTTL is how long a claim lives in memory: past any call and its
+	// lease, and long enough that a retry soon after finds the response
+	// there while its record is written to disk.
+	claimTTL = 2 * time.Minute
 	// ProblemKeyReused is the problem type of a key sent again with another
 	// body or on another operation.
 	ProblemKeyReused = "https://fundbridge.dev/problems/idempotency-key-reused"
@@ -39,7 +60,8 @@ const (
 
 // Idempotency keeps each key's first response.
 type Idempotency struct {
-	kv jetstream.KeyValue
+	kv     jetstream.KeyValue // responses, on disk
+	claims jetstream.KeyValue // claims and recent responses, in memory
 	// Wait bounds how long a concurrent request with a claimed key waits
 	// for the first one to finish before answering 409.
 	Wait time.Duration
@@ -48,10 +70,13 @@ type Idempotency struct {
 	// it over. Longer than any call may take.
 	Lease time.Duration
 	log   *slog.Logger
+	// writes are the records being written after their answers.
+	writes sync.WaitGroup
 }
 
-// OpenIdempotency creates (or updates) the bucket of idempotency records:
-// file storage, so a record is as durable as the log on the same server.
+// OpenIdempotency creates (or updates) the buckets of idempotency
+// records: responses on file storage, as durable as the log on the same
+// server, and claims in memory.
 func OpenIdempotency(ctx context.Context, nc *nats.Conn, replicas int) (*Idempotency, error) {
 	if replicas == 0 {
 		replicas = 1
@@ -62,12 +87,10 @@ func OpenIdempotency(ctx context.Context, nc *nats.Conn, replicas int) (*Idempot
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	// Bind to the bucket the admin created; create it only where this
-	// connection may (a server without per-user permissions).
-	if kv, err := js.KeyValue(ctx, IdempotencyBucket); err == nil {
-		return &Idempotency{kv: kv, Wait: callTimeout, Lease: time.Minute, log: slog.Default()}, nil
-	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	// A retry waits as long as the first request's call may take, and
+	// still answers within the server's write timeout.
+	ix := &Idempotency{Wait: callTimeout, Lease: callTimeout + 5*time.Second, log: slog.Default()}
+	if ix.kv, err = openBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket:       IdempotencyBucket,
 		Description:  "The first response to each Idempotency-Key, per caller, for 24 hours",
 		TTL:          IdempotencyTTL,
@@ -75,13 +98,47 @@ func OpenIdempotency(ctx context.Context, nc *nats.Conn, replicas int) (*Idempot
 		Replicas:     replicas,
 		History:      1,
 		MaxValueSize: 2 * MaxBodyBytes,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("idempotency records: open bucket %s: %w", IdempotencyBucket, err)
+	}); err != nil {
+		return nil, err
 	}
-	// A retry waits as long as the first request's call may take, and
-	// still answers within the server's write timeout.
-	return &Idempotency{kv: kv, Wait: callTimeout, Lease: callTimeout + 5*time.Second, log: slog.Default()}, nil
+	if ix.claims, err = openBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:       IdempotencyClaimsBucket,
+		Description:  "Idempotency-Keys being run now, and their responses for a while after",
+		TTL:          claimTTL,
+		Storage:      jetstream.MemoryStorage,
+		Replicas:     replicas,
+		History:      1,
+		MaxValueSize: 2 * MaxBodyBytes,
+	}); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// openBucket binds to the bucket the admin created, or creates it where
+// this connection may (a server without per-user permissions).
+func openBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	if kv, err := js.KeyValue(ctx, cfg.Bucket); err == nil {
+		return kv, nil
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("idempotency records: open bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+// Drain waits until the records of the responses already given are
+// written, or ctx ends: call it after the HTTP server has shut down.
+func (ix *Idempotency) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { ix.writes.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("idempotency records still being written: %w", ctx.Err())
+	}
 }
 
 // idemRecord is one key's record: claimed (Done false) while the first
@@ -152,24 +209,28 @@ func idempotencyScope(rt Route, userID string, payload []byte) string {
 	return "anonymous" // refused by validation, which stores nothing
 }
 
-// serve runs the request once per key: the first claims the record,
-// runs and stores its response; a retry gets that response; a concurrent
-// one waits for it; a key reused for another request is refused.
+// serve runs the request once per key: the first claims the key, runs
+// and keeps its response; a retry gets that response; a concurrent one
+// waits for it; a key reused for another request is refused.
 func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemRequest, run func(http.ResponseWriter)) {
 	ctx := r.Context()
 	deadline := time.Now().Add(ix.Wait)
+	// Whether a response is kept on disk is read while the key is claimed,
+	// not after: one round trip less before the command runs.
+	kept := ix.lookup(ctx, q)
 	for {
 		claim, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC()})
-		rev, err := ix.kv.Create(ctx, q.recordKey, claim)
+		rev, err := ix.claims.Create(ctx, q.recordKey, claim)
 		if err == nil {
-			ix.runClaimed(w, r, q, rev, run)
+			ix.runClaimed(w, r, q, rev, kept, run)
 			return
 		}
+		kept = nil // read again if this request claims the key later
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			ix.unavailable(w, r, err)
 			return
 		}
-		entry, err := ix.kv.Get(ctx, q.recordKey)
+		entry, err := ix.claims.Get(ctx, q.recordKey)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // released or expired since: claim it again
 		}
@@ -193,8 +254,8 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 		if time.Since(rec.ClaimedAt) > ix.Lease {
 			// The gateway that claimed the key died before it answered; its
 			// command, if it ran, is deduplicated by the derived key.
-			if rev, err := ix.kv.Update(ctx, q.recordKey, claim, entry.Revision()); err == nil {
-				ix.runClaimed(w, r, q, rev, run)
+			if rev, err := ix.claims.Update(ctx, q.recordKey, claim, entry.Revision()); err == nil {
+				ix.runClaimed(w, r, q, rev, nil, run)
 				return
 			}
 			continue
@@ -212,34 +273,109 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 	}
 }
 
-// runClaimed runs the request that holds the claim at rev and keeps its
-// response, or releases the claim when the response says nothing was
-// decided (refused input, a failure), so a retry can proceed.
-func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idemRequest, rev uint64, run func(http.ResponseWriter)) {
-	rec := &capture{header: http.Header{}}
-	run(rec)
-	// The client may have gone; the record must still be settled.
+// runClaimed answers the request whose claim is at rev: with the response
+// kept on disk if the key was used before (its claim has left memory
+// since), else by running it and keeping its response; or releases the
+// claim when the response says nothing was decided (refused input, a
+// failure), so a retry can proceed. kept, if not nil, is that lookup
+// already under way.
+func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idemRequest, rev uint64, kept <-chan keptRecord, run func(http.ResponseWriter)) {
+	// The client may have gone; the claim must still be settled.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
-	if decided(rec.status) {
-		done := idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC(), Done: true,
-			Status: rec.status, Header: map[string]string{}, Body: rec.body.Bytes()}
-		for _, h := range replayedHeaders {
-			if v := rec.header.Get(h); v != "" {
-				done.Header[h] = v
-			}
+	if kept == nil {
+		kept = ix.lookup(ctx, q)
+	}
+	if k := <-kept; k.err != nil {
+		ix.release(ctx, q, rev)
+		ix.unavailable(w, r, k.err)
+		return
+	} else if k.data != nil {
+		var rec idemRecord
+		_ = json.Unmarshal(k.data, &rec)
+		// In memory again, for the retries that may follow this one.
+		if _, err := ix.claims.Update(ctx, q.recordKey, k.data, rev); err != nil {
+			ix.log.Warn("idempotency record not cached", "op", q.op, "err", err)
 		}
-		data, _ := json.Marshal(done)
-		if _, err := ix.kv.Update(ctx, q.recordKey, data, rev); err != nil {
-			// The command took effect: answer it. A retry finds the claim,
-			// takes it over after the lease and gets the stream's dedupe.
+		if refused := rec.refuses(q, r.Header.Get("Idempotency-Key")); refused != nil {
+			writeTypedProblem(w, r, ProblemKeyReused, refused)
+			return
+		}
+		rec.replay(w)
+		return
+	}
+	rec := &capture{header: http.Header{}}
+	run(rec)
+	if !decided(rec.status) {
+		ix.release(ctx, q, rev)
+		rec.writeTo(w)
+		return
+	}
+	done := idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC(), Done: true,
+		Status: rec.status, Header: map[string]string{}, Body: rec.body.Bytes()}
+	for _, h := range replayedHeaders {
+		if v := rec.header.Get(h); v != "" {
+			done.Header[h] = v
+		}
+	}
+	data, _ := json.Marshal(done)
+	// The answer goes out first: the command's effect is in the log, and
+	// until the claim shows the response, a retry waits for it.
+	rec.writeTo(w)
+	ix.keep(q, rev, data)
+}
+
+// keptRecord is the response kept on disk for a key, if any (data nil).
+type keptRecord struct {
+	data []byte
+	err  error
+}
+
+// lookup reads the response kept on disk for q's key, in the background.
+func (ix *Idempotency) lookup(ctx context.Context, q idemRequest) <-chan keptRecord {
+	out := make(chan keptRecord, 1)
+	go func() {
+		entry, err := ix.kv.Get(ctx, q.recordKey)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			out <- keptRecord{}
+		case err != nil:
+			out <- keptRecord{err: err}
+		default:
+			out <- keptRecord{data: entry.Value()}
+		}
+	}()
+	return out
+}
+
+// keep settles the claim at rev with the response, for the retries of
+// the next minutes, and writes it to disk for the day, both after the
+// answer (Drain waits for them at shutdown).
+func (ix *Idempotency) keep(q idemRequest, rev uint64, data []byte) {
+	ix.writes.Add(1)
+	go func() {
+		defer ix.writes.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := ix.claims.Update(ctx, q.recordKey, data, rev); err != nil {
+			// A retry finds the claim, takes it over after the lease and
+			// gets the service's dedupe.
+			ix.log.Warn("idempotency response not kept", "op", q.op, "err", err)
+		}
+		if _, err := ix.kv.Put(ctx, q.recordKey, data); err != nil {
+			// Retries are answered from memory for claimTTL, then by the
+			// service's dedupe from the log.
 			ix.log.Warn("idempotency record not saved", "op", q.op, "err", err)
 		}
-	} else if err := ix.kv.Delete(ctx, q.recordKey, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	}()
+}
+
+// release frees a claim: nothing was decided.
+func (ix *Idempotency) release(ctx context.Context, q idemRequest, rev uint64) {
+	if err := ix.claims.Delete(ctx, q.recordKey, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		// The claim holds until its lease ends; then a retry takes it over.
 		ix.log.Warn("idempotency claim not released", "op", q.op, "err", err)
 	}
-	rec.writeTo(w)
 }
 
 // decided reports whether a response is the outcome of the command, kept
@@ -285,7 +421,7 @@ func (rec idemRecord) replay(w http.ResponseWriter) {
 func (ix *Idempotency) awaitChange(ctx context.Context, key string, rev uint64, deadline time.Time) error {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	watch, err := ix.kv.Watch(ctx, key, jetstream.IncludeHistory())
+	watch, err := ix.claims.Watch(ctx, key, jetstream.IncludeHistory())
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -86,7 +86,7 @@ func TestIdempotencyClaimsInProgressAndAbandoned(t *testing.T) {
 	ix := idemFixture(t)
 	q, _ := newIdemRequest(thingRoute, "user:u1", "K", []byte(`{}`))
 	claim, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC()})
-	if _, err := ix.kv.Create(context.Background(), q.recordKey, claim); err != nil {
+	if _, err := ix.claims.Create(context.Background(), q.recordKey, claim); err != nil {
 		t.Fatal(err)
 	}
 	ix.Wait = 50 * time.Millisecond
@@ -98,10 +98,42 @@ func TestIdempotencyClaimsInProgressAndAbandoned(t *testing.T) {
 		t.Errorf("while the first runs = %d %s, want 409 %s", w.Code, w.Body, ProblemKeyInUse)
 	}
 	old, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().Add(-2 * ix.Lease).UTC()})
-	if _, err := ix.kv.Put(context.Background(), q.recordKey, old); err != nil {
+	if _, err := ix.claims.Put(context.Background(), q.recordKey, old); err != nil {
 		t.Fatal(err)
 	}
 	if w := send(t, ix, `{}`, answer(http.StatusCreated, `{"id":"t1"}`, &runs)); w.Code != 201 || runs != 1 {
 		t.Errorf("an abandoned claim = %d after %d runs, want it taken over", w.Code, runs)
+	}
+}
+
+// A response outlives its claim: once the claim has left memory (its TTL,
+// or a restart of the server), a retry is answered from the record kept
+// on disk, and another body is still refused.
+func TestIdempotencyKeepsResponsesOnDiskAfterClaimsLeave(t *testing.T) {
+	ix := idemFixture(t)
+	runs := 0
+	first := send(t, ix, `{"a":1}`, answer(http.StatusCreated, `{"id":"t1"}`, &runs))
+	if first.Code != 201 || runs != 1 {
+		t.Fatalf("first = %d after %d runs", first.Code, runs)
+	}
+	if err := ix.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := newIdemRequest(thingRoute, "user:u1", "K", []byte(`{"a":1}`))
+	if err := ix.claims.Purge(context.Background(), q.recordKey); err != nil {
+		t.Fatal(err)
+	}
+	again := send(t, ix, `{"a":1}`, answer(http.StatusCreated, `{"id":"t2"}`, &runs))
+	if runs != 1 || again.Code != 201 || again.Body.String() != `{"id":"t1"}` || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry after the claim left = %d %s after %d runs, want the first response from disk", again.Code, again.Body, runs)
+	}
+	if err := ix.claims.Purge(context.Background(), q.recordKey); err != nil {
+		t.Fatal(err)
+	}
+	other := send(t, ix, `{"a":2}`, answer(http.StatusCreated, `{"id":"t3"}`, &runs))
+	var p Problem
+	_ = json.Unmarshal(other.Body.Bytes(), &p)
+	if other.Code != 422 || p.Type != ProblemKeyReused || runs != 1 {
+		t.Errorf("another body after the claim left = %d %s, want 422 %s", other.Code, other.Body, ProblemKeyReused)
 	}
 }

@@ -271,11 +271,15 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, aut
 	defer r.lock(id)()
 	streamID := r.StreamID(id)
 	for attempt := 0; attempt < r.opts.Retries; attempt++ {
-		a, cached, err := r.loadTracked(ctx, id, attempt == 0)
-		if err != nil {
-			return events.AppendResult{}, zero, err
+		a, v, guessed := r.guess(id, attempt, cmd, authorize, decide)
+		cached := false
+		if !guessed {
+			var err error
+			if a, cached, err = r.loadTracked(ctx, id, attempt == 0); err != nil {
+				return events.AppendResult{}, zero, err
+			}
+			v = r.judge(a, cmd, authorize, decide)
 		}
-		v := r.judge(a, cmd, authorize, decide)
 		if cached && v.final() {
 			// Judged on cached state, which another instance may have moved
 			// on: a refusal or a no-op appends nothing, so no conflict would
@@ -302,6 +306,9 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, aut
 		res, err := r.store.Append(ctx, req)
 		if errors.Is(err, events.ErrConcurrency) {
 			r.forget(streamID)
+			if guessed {
+				continue // the aggregate exists: load it and judge again
+			}
 			if cmd.Expected != nil {
 				return events.AppendResult{}, zero, err
 			}
@@ -333,6 +340,33 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, aut
 		return res, next.State, nil
 	}
 	return events.AppendResult{}, zero, &fundbridge.Error{Code: fundbridge.ECONFLICT, Message: fmt.Sprintf("%s changed under %d attempts in a row; try again", streamID, r.opts.Retries)}
+}
+
+// guess judges the command's first attempt on an aggregate that is not in
+// memory as if it did not exist yet, as for a create, without reading
+// the store: two round trips to the server (a snapshot and the stream's
+// last commit) fewer on every create. It is safe because the append that
+// follows expects no stream: if the aggregate exists after all, the store
+// refuses it, and the next attempt loads and judges it as it is. A guess
+// that comes to a final answer (a refusal, a no-op) is not taken: only
+// the aggregate as it is may refuse. A command that names the version it
+// expects (If-Match) is never guessed, since its conflict is its caller's.
+func (r *Repository[S]) guess(id string, attempt int, cmd Command, authorize Authorize[S], decide func(S) ([]events.Payload, error)) (*Aggregate[S], verdict[S], bool) {
+	if attempt > 0 || cmd.Expected != nil {
+		return nil, verdict[S]{}, false
+	}
+	r.mu.Lock()
+	_, known := r.cache[r.StreamID(id)]
+	r.mu.Unlock()
+	if known {
+		return nil, verdict[S]{}, false
+	}
+	a := &Aggregate[S]{ID: id, State: r.decider.Initial(), commands: map[string]events.AppendResult{}}
+	v := r.judge(a, cmd, authorize, decide)
+	if v.final() {
+		return nil, verdict[S]{}, false
+	}
+	return a, v, true
 }
 
 // verdict is what a command comes to on one state: events to append, or

@@ -403,3 +403,48 @@ func TestRepositoryAuthorizesBeforeReplaying(t *testing.T) {
 		t.Errorf("c5 at version %d (%v) after refusals, want 1: nothing appended", a.Version, err)
 	}
 }
+
+// readCounter is the real store, counting the stream reads made through it.
+type readCounter struct {
+	events.Store
+	reads atomic.Int64
+}
+
+func (c *readCounter) ReadStream(ctx context.Context, streamID string, from uint64) ([]events.Event, error) {
+	c.reads.Add(1)
+	return c.Store.ReadStream(ctx, streamID, from)
+}
+
+// A create is appended without reading the store first; a command that
+// would be decided differently on the aggregate as it is than on a blank
+// one is judged on the aggregate as it is, even by an instance that never
+// saw it.
+func TestRepositoryCreatesWithoutReadingAndJudgesExistingAsTheyAre(t *testing.T) {
+	env := testenv.Start(t, registry())
+	ctx := context.Background()
+	store := &readCounter{Store: env.Store}
+	repo := svc.NewRepository(store, registry(), counterDecider, svc.RepositoryOptions{})
+	if res, s, err := repo.Execute(ctx, "c9", meta("k1"), svc.CheckedBefore, add(25, 30)); err != nil || res.LastVersion != 1 || s.Total != 25 {
+		t.Fatalf("create = %+v %d %v", res, s.Total, err)
+	}
+	if n := store.reads.Load(); n != 0 {
+		t.Errorf("a create read the store %d times, want none", n)
+	}
+	fresh := func() *svc.Repository[counter] {
+		return svc.NewRepository(env.Store, registry(), counterDecider, svc.RepositoryOptions{})
+	}
+	// On a blank counter 10 is within the limit; on this one it is not.
+	if _, _, err := fresh().Execute(ctx, "c9", meta(""), svc.CheckedBefore, add(10, 30)); fundbridge.ErrorCode(err) != fundbridge.EUNPROCESSABLE {
+		t.Fatalf("10 more on another instance = %v, want refused on the counter as it is", err)
+	}
+	if res, s, err := fresh().Execute(ctx, "c9", meta(""), svc.CheckedBefore, add(5, 30)); err != nil || res.LastVersion != 2 || s.Total != 30 {
+		t.Fatalf("5 more on another instance = %+v total %d %v, want version 2 total 30", res, s.Total, err)
+	}
+	if res, s, err := fresh().Execute(ctx, "c9", meta("k1"), svc.CheckedBefore, add(25, 30)); err != nil || !res.Duplicate || res.LastVersion != 1 || s.Total != 30 {
+		t.Fatalf("the create retried on another instance = %+v total %d %v, want its first result", res, s.Total, err)
+	}
+	got, err := fresh().Load(ctx, "c9")
+	if err != nil || got.Version != 2 || got.State.Total != 30 {
+		t.Fatalf("counter = %+v %v, want version 2 total 30", got, err)
+	}
+}
