@@ -53,11 +53,25 @@ func TestAmountsAndDatesAsEachLanguageWritesThem(t *testing.T) {
 	}
 }
 
-// Every key has both languages, and none is left blank.
+// Every key has both languages, and none is left blank. The texts are
+// printf formats: a literal percent sign is written "%%", else the page
+// shows "4.35%!)(MISSING)".
 func TestCatalogIsComplete(t *testing.T) {
 	for key, m := range messages {
 		if strings.TrimSpace(m[0]) == "" || strings.TrimSpace(m[1]) == "" {
 			t.Errorf("%s lacks a language: %q", key, m)
+		}
+		for _, text := range m {
+			for i := 0; i < len(text); i++ {
+				if text[i] != '%' {
+					continue
+				}
+				if i+1 == len(text) || !strings.ContainsRune("%sdvq", rune(text[i+1])) {
+					t.Errorf("%s: a lone %% in %q (write %%%% for a percent sign)", key, text)
+					break
+				}
+				i++
+			}
 		}
 	}
 }
