@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,8 +90,19 @@ func TestJourneyBankCommits(t *testing.T) {
 		t.Errorf("the refused deal's valuation came back as %q", got)
 	}
 	b.fill(map[string]string{"f-risk_sharing-fund": "0.2"})
+	posted := get(b, chromedp.Evaluate[string](`new URLSearchParams(new FormData(document.querySelector("#propose-form"))).toString()`))
 	b.submit("#propose-submit", ".notice")
 	dealID := get(b, chromedp.Evaluate[string](`document.querySelector("article[id^='deal-']").id.slice(5)`))
+	// The same form posted again (a double click) proposes nothing more.
+	again := get(b, chromedp.Evaluate[int](`fetch("/bank/propose", {method: "POST", body: `+strconv.Quote(posted)+`,
+		headers: {"Content-Type": "application/x-www-form-urlencoded"}}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if again != 200 { // the redirect followed to the bank's page
+		t.Errorf("posting the proposal again = %d", again)
+	}
+	b.visit("/bank", "#deal-"+dealID)
+	if n := get(b, chromedp.Evaluate[int](`document.querySelectorAll("article[id^='deal-']").length`)); n != 1 {
+		t.Errorf("after posting the proposal twice the bank has %d deals, want 1", n)
+	}
 	if got := b.text("#deal-" + dealID + " dl"); !strings.Contains(got, "CN¥30,000,000.00") || !strings.Contains(got, "4.35%") {
 		t.Errorf("the proposed deal shows %q", got)
 	}
