@@ -81,13 +81,18 @@ func TestJourneyBankCommits(t *testing.T) {
 	b.fill(map[string]string{"f-loan-principal": "30,000,000", "f-loan-annual_rate": "0.0435", "f-loan-months": "36", "f-loan-method": "equal_installment",
 		"f-equity-amount": "20,000,000", "f-equity-pre_money": "180,000,000", "f-sequence": "together",
 		"f-risk_sharing-banks": "0.5", "f-risk_sharing-fund": "0.3", "f-risk_sharing-risk_compensation_fund": "0.2", "f-risk_sharing-insurer": "0.1",
-		"f-syndication_deadline": deadline})
+		"f-syndication_deadline": deadline, "f-warrant-coverage": "0.10", "f-warrant-strike_valuation": "200,000,000",
+		"f-warrant-exercise_from": time.Now().AddDate(1, 0, 0).Format(time.DateOnly), "f-warrant-exercise_until": time.Now().AddDate(3, 0, 0).Format(time.DateOnly),
+		"f-warrant-holder_id": fundID})
 	b.submit("#propose-submit", "#risk-sharing-error")
 	if got := b.text("#risk-sharing-error"); !strings.Contains(got, "1.1") {
 		t.Errorf("the loss shares' error reads %q", got)
 	}
 	if got := b.value("#f-equity-pre_money"); got != "180,000,000" {
 		t.Errorf("the refused deal's valuation came back as %q", got)
+	}
+	if got := b.value("#f-warrant-strike_valuation"); got != "200,000,000" {
+		t.Errorf("the refused deal's warrant strike came back as %q", got)
 	}
 	b.fill(map[string]string{"f-risk_sharing-fund": "0.2"})
 	posted := get(b, chromedp.Evaluate[string](`new URLSearchParams(new FormData(document.querySelector("#propose-form"))).toString()`))
@@ -98,6 +103,9 @@ func TestJourneyBankCommits(t *testing.T) {
 		headers: {"Content-Type": "application/x-www-form-urlencoded"}}).then(r => r.status)`, chromedp.EvalAwaitPromise))
 	if again != 200 { // the redirect followed to the bank's page
 		t.Errorf("posting the proposal again = %d", again)
+	}
+	if st, deal := c.api("GET", "/api/v1/loan-deals/"+dealID, c.token("credit@bob.example", "granite otter lemon sail"), nil); st != 200 || deal["warrant"] == nil {
+		t.Errorf("the proposed deal = %d, warrant %v", st, deal["warrant"])
 	}
 	b.visit("/bank", "#deal-"+dealID)
 	if n := get(b, chromedp.Evaluate[int](`document.querySelectorAll("article[id^='deal-']").length`)); n != 1 {

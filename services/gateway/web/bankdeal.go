@@ -125,7 +125,14 @@ func (s *Server) proposeDeal(w http.ResponseWriter, r *http.Request) {
 		Equity: dealsapi.EquityInput{FundID: v("equity.fund_id")}, Sequence: dealsapi.Sequence(v("sequence")),
 		RiskSharing: dealsapi.RiskSharingInput{Banks: v("risk_sharing.banks"), Fund: v("risk_sharing.fund"),
 			RiskCompensationFund: v("risk_sharing.risk_compensation_fund"), Insurer: v("risk_sharing.insurer"), InsurerID: v("risk_sharing.insurer_id")}}
-	problems := amounts(r, map[string]*money.Amount{"loan.principal": &cmd.Loan.Principal, "equity.amount": &cmd.Equity.Amount, "equity.pre_money": &cmd.Equity.PreMoney})
+	targets := map[string]*money.Amount{"loan.principal": &cmd.Loan.Principal, "equity.amount": &cmd.Equity.Amount, "equity.pre_money": &cmd.Equity.PreMoney}
+	// A warrant is optional: any of its fields typed proposes one.
+	if w := (dealsapi.WarrantInput{Coverage: v("warrant.coverage"), ExerciseFrom: v("warrant.exercise_from"), ExerciseUntil: v("warrant.exercise_until"),
+		HolderID: v("warrant.holder_id")}); w != (dealsapi.WarrantInput{}) || v("warrant.strike_valuation") != "" {
+		cmd.Warrant = &w
+		targets["warrant.strike_valuation"] = &w.StrikeValuation
+	}
+	problems := amounts(r, targets)
 	problems = append(problems, wholeNumber(v("loan.months"), "loan.months", &cmd.Loan.Months, true)...)
 	problems = append(problems, wholeNumber(v("loan.interest_only_months"), "loan.interest_only_months", &cmd.Loan.InterestOnlyMonths, false)...)
 	if d := v("syndication_deadline"); d != "" {
