@@ -392,7 +392,11 @@ func (p *Projection) onScheduleFixed(_ events.Event, v dealsapi.ScheduleFixed) e
 	if err != nil {
 		return err
 	}
-	if d.Periods, err = periods(v.Periods); err != nil {
+	scheduled, err := v.Schedule()
+	if err != nil {
+		return err
+	}
+	if d.Periods, err = periods(scheduled); err != nil {
 		return err
 	}
 	d.Status = string(dealsapi.StatusRepaying)

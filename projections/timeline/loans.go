@@ -80,7 +80,7 @@ func (p *Projection) loanKinds() {
 	})
 	on(p, func(en *draft, v dealsapi.ScheduleFixed) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
-		en.text = strconv.Itoa(len(v.Periods))
+		en.text = strconv.Itoa(v.PeriodCount())
 		return c, firstErr(err, amountOf(en, v.Principal))
 	}, func(l *line) {
 		l.v.Summary = fmt.Sprintf("Repayment schedule fixed: %s over %s monthly periods", l.human(), l.text)

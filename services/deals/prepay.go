@@ -69,6 +69,6 @@ func decideRepayEarly(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.Lo
 	if err != nil {
 		return nil, fmt.Errorf("recompute the schedule of loan %s: %w", l.ID, err)
 	}
-	r.Remaining = scheduled(l.Start, rest.Periods)
+	r.Remaining = dealsapi.Scheduled(l.Start, rest.Periods)
 	return []events.Payload{r}, nil
 }

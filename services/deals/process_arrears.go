@@ -142,7 +142,8 @@ func onArrearsEvent(s Arrears, in process.Observation) process.Decision {
 		if s.LoanID != "" {
 			return process.Decision{}
 		}
-		w := ArrearsWatched{LoanID: p.LoanID, Dues: dues(p.Periods)}
+		periods, _ := p.Schedule() // decoding refused one that does not compute
+		w := ArrearsWatched{LoanID: p.LoanID, Dues: dues(periods)}
 		return process.Decision{Record: []events.Payload{w}, Schedule: evolveArrears(s, w).next()}
 	case dealsapi.EarlyRepaymentReceived:
 		if s.LoanID == "" || len(p.Remaining) == 0 {

@@ -13,7 +13,6 @@ import (
 	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
-	"github.com/fundbridge/fundbridge/services/deals/dealsapi/loan"
 )
 
 // Installment is one period of a fixed schedule and what has been paid
@@ -151,7 +150,10 @@ func LoanFolds() *fold.Evolve[Loan] {
 	})
 	fold.Step(&f, func(l Loan, e events.Event, p dealsapi.ScheduleFixed) Loan {
 		l.Status, l.Principal, l.Start = dealsapi.StatusRepaying, p.Principal, p.Start
-		l.Schedule, l.Next = compactAll(p.Periods), 0
+		// Decoding refused a schedule that does not compute, so this
+		// does not fail for an event read from the log.
+		periods, _ := p.Schedule()
+		l.Schedule, l.Next = compactAll(periods), 0
 		l.advance()
 		return l
 	})
@@ -310,26 +312,13 @@ func decideFixSchedule(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.L
 	return []events.Payload{fixed}, nil
 }
 
-// fixSchedule computes the schedule of principal drawn from the day of
-// now, each period due on the same day of a later month.
+// fixSchedule fixes the schedule of principal drawn from the day of now,
+// each period due on the same day of a later month: the event carries
+// the terms, and the fold computes the periods.
 func fixSchedule(l Loan, principal money.Amount, undrawn []dealsapi.BankAmount, now time.Time) (dealsapi.ScheduleFixed, error) {
 	terms := l.Terms.Schedule()
 	terms.Principal = principal
-	s, err := loan.New(terms)
-	if err != nil {
-		return dealsapi.ScheduleFixed{}, fmt.Errorf("schedule of loan %s: %w", l.ID, err)
-	}
-	start := day(now)
-	return dealsapi.ScheduleFixed{LoanID: l.ID, Principal: principal, Start: start, Periods: scheduled(start, s.Periods), Undrawn: undrawn}, nil
-}
-
-func scheduled(start time.Time, periods []loan.Period) []dealsapi.ScheduledPeriod {
-	out := make([]dealsapi.ScheduledPeriod, len(periods))
-	for i, p := range periods {
-		out[i] = dealsapi.ScheduledPeriod{Number: p.Number, Due: loan.DueDate(start, p.Number),
-			Payment: p.Payment, Principal: p.Principal, Interest: p.Interest, Balance: p.Balance}
-	}
-	return out
+	return dealsapi.FixSchedule(l.ID, terms, day(now), undrawn)
 }
 
 // decideChargeFee adds a fee the borrower owes, paid before interest.

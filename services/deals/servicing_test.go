@@ -52,8 +52,12 @@ func firstPaid() dealsapi.RepaymentReceived {
 
 func TestScheduleFixedAtDisbursement(t *testing.T) {
 	s := fixed(t, "1000000")
-	first, last := s.Periods[0], s.Periods[35]
-	if !s.Start.Equal(date("2026-03-01")) || len(s.Periods) != 36 ||
+	periods, err := s.Schedule()
+	if err != nil || len(periods) != 36 {
+		t.Fatalf("schedule of %d periods: %v", len(periods), err)
+	}
+	first, last := periods[0], periods[35]
+	if !s.Start.Equal(date("2026-03-01")) ||
 		first.Payment.String() != "29679.93" || first.Interest.String() != "3625.00" || !first.Due.Equal(date("2026-04-01")) ||
 		last.Payment.String() != "29680.10" || !last.Balance.IsZero() || !last.Due.Equal(date("2029-03-01")) {
 		t.Errorf("schedule from %s: first %+v, last %+v", s.Start, first, last)
@@ -179,7 +183,7 @@ func TestEarlyRepayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if part.Full || part.Period != 2 || part.Interest.String() != "3530.55" || part.Principal.String() != "496469.45" ||
-		part.OutstandingAfter.String() != "477475.62" || mustJSON(t, part.Remaining) != mustJSON(t, scheduled(date("2026-03-01"), want.Periods)) {
+		part.OutstandingAfter.String() != "477475.62" || mustJSON(t, part.Remaining) != mustJSON(t, dealsapi.Scheduled(date("2026-03-01"), want.Periods)) {
 		t.Errorf("partial early repayment %+v", part)
 	}
 	if r := part.Remaining; len(r) != 34 || r[0].Number != 3 || !r[0].Due.Equal(date("2026-06-01")) || !r[33].Due.Equal(date("2029-03-01")) ||
@@ -261,7 +265,11 @@ func TestLoanStateRoundTrips(t *testing.T) {
 	if again := mustJSON(t, back); again != data {
 		t.Errorf("wrote %.400s\nread back %.400s", data, again)
 	}
-	if want := mustJSON(t, fixed(t, "1000000").Periods[0]); !strings.Contains(data, want) {
+	periods, err := fixed(t, "1000000").Schedule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := mustJSON(t, periods[0]); !strings.Contains(data, want) {
 		t.Errorf("period 1 is not written as the contract writes it (%s): %.300s", want, data)
 	}
 }

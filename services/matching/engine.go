@@ -60,14 +60,21 @@ type Evaluation struct {
 	Score         int      `json:"score"`
 	For           []string `json:"reasons_for"`
 	Against       []string `json:"reasons_against"`
+	// The same reasons as codes and values, index by index.
+	ForCodes     []matchingapi.Reason `json:"reason_codes_for,omitempty"`
+	AgainstCodes []matchingapi.Reason `json:"reason_codes_against,omitempty"`
 }
 
-func (ev *Evaluation) pro(format string, args ...any) {
+// pro adds a reason for: the English sentence and, beside it, its code
+// and the values it names (reasons.go).
+func (ev *Evaluation) pro(code, format string, args ...any) {
 	ev.For = append(ev.For, fmt.Sprintf(format, args...))
+	ev.ForCodes = append(ev.ForCodes, reasonOf(code, args))
 }
 
-func (ev *Evaluation) con(format string, args ...any) {
+func (ev *Evaluation) con(code, format string, args ...any) {
 	ev.Against = append(ev.Against, fmt.Sprintf(format, args...))
+	ev.AgainstCodes = append(ev.AgainstCodes, reasonOf(code, args))
 }
 
 type fund struct {
@@ -531,9 +538,9 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 	if !f.info.Open || f.m == nil {
 		if why != nil {
 			if !f.info.Open {
-				why.con("fund is closed")
+				why.con("fund_closed", "fund is closed")
 			} else {
-				why.con("fund has no mandate yet")
+				why.con("fund_no_mandate", "fund has no mandate yet")
 			}
 		}
 		return 0, false
@@ -551,11 +558,11 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 			return 0, false
 		}
 		ok = false
-		why.con("stage %s is not in mandate (%s)", a.info.Stage, list(m.src.Stages))
+		why.con("stage_not_in_mandate", "stage %s is not in mandate (%s)", a.info.Stage, listOf(m.src.Stages))
 	} else {
 		score += 10
 		if why != nil {
-			why.pro("stage %s is in mandate", a.info.Stage)
+			why.pro("stage_in_mandate", "stage %s is in mandate", a.info.Stage)
 		}
 	}
 
@@ -565,28 +572,28 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 			return 0, false
 		}
 		ok = false
-		why.con("sector %s is excluded by mandate", a.info.Sector)
+		why.con("sector_excluded", "sector %s is excluded by mandate", a.info.Sector)
 	case m.sectors == 0 && m.layers == 0:
 		score += 10
 		if why != nil {
-			why.pro("mandate is open to any sector")
+			why.pro("mandate_any_sector", "mandate is open to any sector")
 		}
 	case a.sectorBit&m.sectors != 0:
 		score += 25
 		if why != nil {
-			why.pro("sector %s is a focus sector", a.info.Sector)
+			why.pro("sector_in_focus", "sector %s is a focus sector", a.info.Sector)
 		}
 	case a.layerBit&m.layers != 0:
 		score += 15
 		if why != nil {
-			why.pro("layer %s is in mandate (sector %s not listed by name)", a.info.Layer, a.info.Sector)
+			why.pro("layer_in_mandate", "layer %s is in mandate (sector %s not listed by name)", a.info.Layer, a.info.Sector)
 		}
 	default:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
-		why.con("sector %s is outside mandate (%s)", a.info.Sector, focus(m.src))
+		why.con("sector_outside_mandate", "sector %s is outside mandate (%s)", a.info.Sector, focus(m.src))
 	}
 
 	if m.excludedCompanies != nil {
@@ -595,7 +602,7 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 				return 0, false
 			}
 			ok = false
-			why.con("company %s is excluded by mandate", a.info.CompanyID)
+			why.con("company_excluded", "company %s is excluded by mandate", a.info.CompanyID)
 		}
 	}
 
@@ -606,14 +613,14 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 			return 0, false
 		}
 		ok = false
-		why.con("ticket %s below fund minimum %s", a.info.Amount.Human(), m.src.TicketMin.Human())
+		why.con("ticket_below_minimum", "ticket %s below fund minimum %s", human(a.info.Amount), human(m.src.TicketMin))
 	case a.amount > m.max:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
 		need = m.max
-		why.con("ticket %s above fund maximum %s", a.info.Amount.Human(), m.src.TicketMax.Human())
+		why.con("ticket_above_maximum", "ticket %s above fund maximum %s", human(a.info.Amount), human(m.src.TicketMax))
 	default:
 		k := 0
 		for k < centralityBands-1 && (a.amount < m.lo[k] || a.amount > m.hi[k]) {
@@ -621,14 +628,14 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 		}
 		score += 20 - 4*k
 		if why != nil {
-			rng := m.src.TicketMin.Human() + "–" + m.src.TicketMax.Human()
+			rng := amountRange{m.src.TicketMin, m.src.TicketMax}
 			switch {
 			case k <= 1:
-				why.pro("ticket %s sits near the middle of fund range %s", a.info.Amount.Human(), rng)
+				why.pro("ticket_central", "ticket %s sits near the middle of fund range %s", human(a.info.Amount), rng)
 			case k < centralityBands-1:
-				why.pro("ticket %s is within fund range %s", a.info.Amount.Human(), rng)
+				why.pro("ticket_within_range", "ticket %s is within fund range %s", human(a.info.Amount), rng)
 			default:
-				why.con("ticket %s is at the edge of fund range %s", a.info.Amount.Human(), rng)
+				why.con("ticket_at_edge", "ticket %s is at the edge of fund range %s", human(a.info.Amount), rng)
 			}
 		}
 	}
@@ -639,32 +646,32 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 			return 0, false
 		}
 		ok = false
-		why.con("dry powder %s below fund minimum ticket %s", f.info.DryPowder.Human(), m.src.TicketMin.Human())
+		why.con("dry_powder_below_minimum", "dry powder %s below fund minimum ticket %s", human(f.info.DryPowder), human(m.src.TicketMin))
 	case f.dry < need:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
-		why.con("dry powder %s cannot cover ticket %s", f.info.DryPowder.Human(), yuanOf(need).Human())
+		why.con("dry_powder_short", "dry powder %s cannot cover ticket %s", human(f.info.DryPowder), human(yuanOf(need)))
 	case f.dry >= a.x10:
 		score += 15
 		if why != nil {
-			why.pro("dry powder %s is over 10x the ticket", f.info.DryPowder.Human())
+			why.pro("dry_powder_10x", "dry powder %s is over 10x the ticket", human(f.info.DryPowder))
 		}
 	case f.dry >= a.x5:
 		score += 12
 		if why != nil {
-			why.pro("dry powder %s is over 5x the ticket", f.info.DryPowder.Human())
+			why.pro("dry_powder_5x", "dry powder %s is over 5x the ticket", human(f.info.DryPowder))
 		}
 	case f.dry >= a.x2:
 		score += 8
 		if why != nil {
-			why.pro("dry powder %s is over 2x the ticket", f.info.DryPowder.Human())
+			why.pro("dry_powder_2x", "dry powder %s is over 2x the ticket", human(f.info.DryPowder))
 		}
 	default:
 		score += 4
 		if why != nil {
-			why.con("dry powder %s leaves little headroom over ticket %s", f.info.DryPowder.Human(), a.info.Amount.Human())
+			why.con("dry_powder_tight", "dry powder %s leaves little headroom over ticket %s", human(f.info.DryPowder), human(a.info.Amount))
 		}
 	}
 
@@ -672,19 +679,19 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 	case !m.restrictCities:
 		score += 7
 		if why != nil {
-			why.pro("mandate takes any city")
+			why.pro("mandate_any_city", "mandate takes any city")
 		}
 	case a.cityBit&m.cities != 0:
 		score += 10
 		if why != nil {
-			why.pro("city %s is a mandate city", a.info.City)
+			why.pro("city_in_mandate", "city %s is a mandate city", a.info.City)
 		}
 	default:
 		if why == nil {
 			return 0, false
 		}
 		ok = false
-		why.con("city %s is outside mandate cities (%s)", a.info.City, list(m.src.Cities))
+		why.con("city_outside_mandate", "city %s is outside mandate cities (%s)", a.info.City, listOf(m.src.Cities))
 	}
 
 	if !a.equity {
@@ -692,30 +699,30 @@ func (e *Engine) evaluate(f *fund, a *app, why *Evaluation) (int, bool) {
 			return 0, false
 		}
 		ok = false
-		why.con("wants %s; the fund invests equity", list(a.info.Instruments))
+		why.con("wants_no_equity", "wants %s; the fund invests equity", listOf(a.info.Instruments))
 	} else if why != nil {
-		why.pro("wants %s", list(a.info.Instruments))
+		why.pro("wants_instruments", "wants %s", listOf(a.info.Instruments))
 	}
 
 	switch {
 	case !a.hasOwn:
 		score += 10
 		if why != nil {
-			why.con("no valuation ask yet to check ownership against")
+			why.con("no_valuation_ask", "no valuation ask yet to check ownership against")
 		}
 	case !m.capsOwnership:
 		score += 15
 		if why != nil {
-			why.pro("ownership %s at the valuation ask; the fund sets no maximum", percent(a.own))
+			why.pro("ownership_no_maximum", "ownership %s at the valuation ask; the fund sets no maximum", pct(a.own))
 		}
 	case a.ownE10 <= m.maxOwnE10:
 		score += 20
 		if why != nil {
-			why.pro("ownership %s at the valuation ask is within fund maximum %s", percent(a.own), percent(m.maxOwn))
+			why.pro("ownership_within_maximum", "ownership %s at the valuation ask is within fund maximum %s", pct(a.own), pct(m.maxOwn))
 		}
 	default:
 		if why != nil {
-			why.con("ownership %s at the valuation ask is above fund maximum %s", percent(a.own), percent(m.maxOwn))
+			why.con("ownership_above_maximum", "ownership %s at the valuation ask is above fund maximum %s", pct(a.own), pct(m.maxOwn))
 		}
 	}
 

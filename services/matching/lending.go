@@ -201,79 +201,79 @@ func (e *Engine) evaluateProgramme(p *programme, a *app, why *Evaluation) (int, 
 		return scoreProgramme(p, a)
 	}
 	ok, score := true, 0
-	fail := func(format string, args ...any) {
+	fail := func(code, format string, args ...any) {
 		ok = false
 		if why != nil {
-			why.con(format, args...)
+			why.con(code, format, args...)
 		}
 	}
-	pro := func(points int, format string, args ...any) {
+	pro := func(points int, code, format string, args ...any) {
 		score += points
 		if why != nil {
-			why.pro(format, args...)
+			why.pro(code, format, args...)
 		}
 	}
 	if !a.loan {
-		fail("wants %s; the programme lends", list(a.info.Instruments))
+		fail("wants_no_loan", "wants %s; the programme lends", listOf(a.info.Instruments))
 	} else {
-		pro(0, "wants %s", list(a.info.Instruments))
+		pro(0, "wants_instruments", "wants %s", listOf(a.info.Instruments))
 	}
 	switch {
 	case p.stages == 0:
-		pro(15, "programme lends at any stage")
+		pro(15, "programme_any_stage", "programme lends at any stage")
 	case a.stageBit&p.stages != 0:
-		pro(15, "stage %s is in programme", a.info.Stage)
+		pro(15, "stage_in_programme", "stage %s is in programme", a.info.Stage)
 	default:
-		fail("stage %s is not in programme (%s)", a.info.Stage, list(p.info.Stages))
+		fail("stage_not_in_programme", "stage %s is not in programme (%s)", a.info.Stage, listOf(p.info.Stages))
 	}
 	switch {
 	case p.sectors == 0 && p.layers == 0:
-		pro(10, "programme is open to any sector")
+		pro(10, "programme_any_sector", "programme is open to any sector")
 	case a.sectorBit&p.sectors != 0:
-		pro(25, "sector %s is a programme sector", a.info.Sector)
+		pro(25, "sector_in_programme", "sector %s is a programme sector", a.info.Sector)
 	case a.layerBit&p.layers != 0:
-		pro(15, "layer %s is in programme (sector %s not listed by name)", a.info.Layer, a.info.Sector)
+		pro(15, "layer_in_programme", "layer %s is in programme (sector %s not listed by name)", a.info.Layer, a.info.Sector)
 	default:
-		fail("sector %s is outside programme (sectors %s; layers %s)", a.info.Sector, list(p.info.Sectors), list(p.info.Layers))
+		fail("sector_outside_programme", "sector %s is outside programme (sectors %s; layers %s)", a.info.Sector, listOf(p.info.Sectors), listOf(p.info.Layers))
 	}
 	switch {
 	case a.amount < p.min:
-		fail("loan %s below programme minimum %s", a.info.Amount.Human(), p.info.LoanMin.Human())
+		fail("loan_below_minimum", "loan %s below programme minimum %s", human(a.info.Amount), human(p.info.LoanMin))
 	case a.amount > p.max:
-		fail("loan %s above programme maximum %s", a.info.Amount.Human(), p.info.LoanMax.Human())
+		fail("loan_above_maximum", "loan %s above programme maximum %s", human(a.info.Amount), human(p.info.LoanMax))
 	default:
 		k := 0
 		for k < centralityBands-1 && (a.amount < p.lo[k] || a.amount > p.hi[k]) {
 			k++
 		}
-		pro(20-4*k, "loan %s is within programme range %s–%s", a.info.Amount.Human(), p.info.LoanMin.Human(), p.info.LoanMax.Human())
+		pro(20-4*k, "loan_within_range", "loan %s is within programme range %s", human(a.info.Amount), amountRange{p.info.LoanMin, p.info.LoanMax})
 	}
 	switch {
 	case !p.restrictCities:
-		pro(7, "programme lends in any city")
+		pro(7, "programme_any_city", "programme lends in any city")
 	case a.cityBit&p.cities != 0:
-		pro(10, "city %s is a programme city", a.info.City)
+		pro(10, "city_in_programme", "city %s is a programme city", a.info.City)
 	default:
-		fail("city %s is outside programme cities (%s)", a.info.City, list(p.info.Cities))
+		fail("city_outside_programme", "city %s is outside programme cities (%s)", a.info.City, listOf(p.info.Cities))
 	}
 	switch {
 	case a.consent:
-		pro(10, "consents to share credit data with banks")
+		pro(10, "credit_consent_given", "consents to share credit data with banks")
 	case p.info.NeedsCreditConsent:
-		fail("programme needs consent to share credit data; the application gives none")
+		fail("credit_consent_missing", "programme needs consent to share credit data; the application gives none")
 	default:
-		pro(5, "no consent to share credit data; the programme does not need it")
+		pro(5, "credit_consent_not_needed", "no consent to share credit data; the programme does not need it")
 	}
 	switch {
 	case p.info.RequiresEquityPartner && a.pair:
-		pro(20, "wants a loan plus equity, as the programme requires an equity partner")
+		pro(20, "equity_partner_as_required", "wants a loan plus equity, as the programme requires an equity partner")
 	case p.info.RequiresEquityPartner:
-		fail("programme requires an equity partner; the application asks for a loan alone")
+		fail("equity_partner_missing", "programme requires an equity partner; the application asks for a loan alone")
 	default:
-		pro(15, "programme lends with or without an equity partner")
+		pro(15, "equity_partner_optional", "programme lends with or without an equity partner")
 	}
 	if why != nil && p.info.MaxMonths > 0 {
-		why.pro("programme lends for up to %d months", p.info.MaxMonths)
+		why.pro("programme_max_months", "programme lends for up to %d months", p.info.MaxMonths)
 	}
 	if !ok {
 		return 0, false

@@ -16,7 +16,7 @@ func (v *views) programmeItems(applicationID string) []matchingapi.ProgrammeMatc
 		p, _ := v.engine.Programme(m.BankID, m.ProgrammeID)
 		ev, _ := v.engine.ExplainProgramme(m.BankID, m.ProgrammeID, applicationID)
 		out = append(out, matchingapi.ProgrammeMatchItem{BankID: p.BankID, BankName: p.BankName, ProgrammeID: p.ProgrammeID,
-			ProgrammeName: p.Name, Score: m.Score, For: ev.For, Against: ev.Against})
+			ProgrammeName: p.Name, Score: m.Score, For: ev.For, Against: ev.Against, ForCodes: ev.ForCodes, AgainstCodes: ev.AgainstCodes})
 	}
 	return out
 }
@@ -38,7 +38,7 @@ func (v *views) programmeMatches(actor fundbridge.Actor, q matchingapi.MatchesFo
 		a, _ := v.engine.Application(m.ApplicationID)
 		ev, _ := v.engine.ExplainProgramme(q.BankID, q.ProgrammeID, m.ApplicationID)
 		out.Items = append(out.Items, matchingapi.ProgrammeMatch{Application: a, CreditDataConsent: v.engine.apps[m.ApplicationID].consent,
-			Score: m.Score, For: ev.For, Against: ev.Against})
+			Score: m.Score, For: ev.For, Against: ev.Against, ForCodes: ev.ForCodes, AgainstCodes: ev.AgainstCodes})
 	}
 	if start+len(page) < len(board) {
 		last := page[len(page)-1]

@@ -198,7 +198,7 @@ func (v *views) fundMatches(actor fundbridge.Actor, q matchingapi.MatchesForFund
 	for _, m := range page {
 		a, _ := v.engine.Application(m.ApplicationID)
 		ev, _ := v.engine.Explain(q.FundID, m.ApplicationID)
-		item := matchingapi.FundMatch{Application: a, Score: m.Score, For: ev.For, Against: ev.Against}
+		item := matchingapi.FundMatch{Application: a, Score: m.Score, For: ev.For, Against: ev.Against, ForCodes: ev.ForCodes, AgainstCodes: ev.AgainstCodes}
 		if d, ok := v.deals[matchingapi.DealID(q.FundID, m.ApplicationID)]; ok {
 			item.DealID, item.DealStep = d.ID, d.Step
 		}
@@ -223,7 +223,7 @@ func (v *views) applicationMatches(actor fundbridge.Actor, q matchingapi.Matches
 	for _, m := range v.engine.ApplicationBoard(q.ApplicationID) {
 		f, _ := v.engine.Fund(m.FundID)
 		ev, _ := v.engine.Explain(m.FundID, q.ApplicationID)
-		out.Items = append(out.Items, matchingapi.ApplicationMatch{FundID: f.ID, FundName: f.Name, FundType: f.Type, Score: m.Score, For: ev.For, Against: ev.Against})
+		out.Items = append(out.Items, matchingapi.ApplicationMatch{FundID: f.ID, FundName: f.Name, FundType: f.Type, Score: m.Score, For: ev.For, Against: ev.Against, ForCodes: ev.ForCodes, AgainstCodes: ev.AgainstCodes})
 	}
 	out.Programmes = v.programmeItems(q.ApplicationID)
 	return out, nil

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/money"
@@ -79,7 +81,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	for _, p := range []events.Payload{
 		BankOnboarded{BankID: "b", CreditLimit: money.MustParse("1")}, BankLimitsChanged{}, ProgrammePublished{}, ProgrammeWithdrawn{},
 		ExposureReserved{}, ExposureReleased{}, DealProposed{Warrant: &Warrant{}}, BankInvited{}, BankCommitted{}, BankDeclined{},
-		BookClosed{}, EquityTrancheCommitted{}, DealClosed{}, DealExpired{}, LoanOpened{}, LoanDrawnDown{}, ScheduleFixed{},
+		BookClosed{}, EquityTrancheCommitted{}, DealClosed{}, DealExpired{}, LoanOpened{}, LoanDrawnDown{}, ScheduleFixed{Rules: ScheduleRules, Principal: money.MustParse("100"), AnnualRate: decimal.RequireFromString("0.05"), Months: 12, Method: EqualPrincipal},
 		RepaymentReceived{}, FeeCharged{}, PeriodOverdue{}, EarlyRepaymentReceived{}, LoanRepaid{}, LoanDefaulted{}, WarrantExercised{},
 	} {
 		data, err := json.Marshal(p)

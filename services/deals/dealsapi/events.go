@@ -345,14 +345,34 @@ type ScheduledPeriod struct {
 
 // ScheduleFixed fixes the repayment schedule on the principal drawn, once
 // the loan is fully drawn or drawing ended; undrawn commitments are
-// released. The periods are written out, so the schedule stays what it
-// was whatever later code computes.
+// released. Since v2 it carries what the schedule is computed from — the
+// principal, the first day, the terms and the rules that compute it —
+// and not the periods (a 360-month schedule written out was 48 KiB an
+// event); Schedule computes them. Events recorded as v1 carry their
+// periods written out and no terms, and are read with those periods, so
+// a v1 schedule stays exactly what was written.
 type ScheduleFixed struct {
-	LoanID    string            `json:"loan_id"`
-	Principal money.Amount      `json:"principal"`
-	Start     time.Time         `json:"start"`
-	Periods   []ScheduledPeriod `json:"periods"`
-	Undrawn   []BankAmount      `json:"undrawn,omitempty"` // released, per bank
+	LoanID string `json:"loan_id"`
+	// The principal drawn, which the schedule repays.
+	Principal money.Amount `json:"principal"`
+	// The day the schedule starts (the schedule's disbursement day,
+	// midnight UTC): period n falls due n months later (loan.DueDate).
+	Start time.Time `json:"start"`
+	// The annual interest rate, a fraction ("0.0435" for 4.35%); the
+	// monthly rate is a twelfth of it. Absent in v1 events.
+	AnnualRate decimal.Decimal `json:"annual_rate,omitzero"`
+	// The loan's term in months. Absent in v1 events.
+	Months int `json:"months,omitempty"`
+	// How the loan is repaid. Absent in v1 events.
+	Method loan.Method `json:"method,omitempty"`
+	// Months at the start in which only interest is paid.
+	InterestOnlyMonths int `json:"interest_only_months,omitempty"`
+	// The rules that compute the periods from the terms (ScheduleRules
+	// when written); absent in v1 events, which carry Periods.
+	Rules string `json:"rules,omitempty"`
+	// The periods as written by v1 events only; read them with Schedule.
+	Periods []ScheduledPeriod `json:"periods,omitempty"`
+	Undrawn []BankAmount      `json:"undrawn,omitempty"` // released, per bank
 }
 
 // PeriodPaid is what one repayment paid of one period.
@@ -503,7 +523,7 @@ func (DealClosed) EventType() string             { return "loan_deal.closed.v1" 
 func (DealExpired) EventType() string            { return "loan_deal.expired.v1" }
 func (LoanOpened) EventType() string             { return "loan.opened.v1" }
 func (LoanDrawnDown) EventType() string          { return "loan.drawn_down.v1" }
-func (ScheduleFixed) EventType() string          { return "loan.schedule_fixed.v1" }
+func (ScheduleFixed) EventType() string          { return "loan.schedule_fixed.v2" }
 func (RepaymentReceived) EventType() string      { return "loan.repayment_received.v1" }
 func (FeeCharged) EventType() string             { return "loan.fee_charged.v1" }
 func (PeriodOverdue) EventType() string          { return "loan.period_overdue.v1" }
@@ -533,6 +553,7 @@ func Register(r *events.Registry) {
 	events.Register[LoanOpened](r, LoanOpened{}.EventType())
 	events.Register[LoanDrawnDown](r, LoanDrawnDown{}.EventType())
 	events.Register[ScheduleFixed](r, ScheduleFixed{}.EventType())
+	r.Upcast(ScheduleFixedV1, ScheduleFixed{}.EventType(), upcastScheduleFixedV1)
 	events.Register[RepaymentReceived](r, RepaymentReceived{}.EventType())
 	events.Register[FeeCharged](r, FeeCharged{}.EventType())
 	events.Register[PeriodOverdue](r, PeriodOverdue{}.EventType())

@@ -18,6 +18,9 @@ func (s *Server) bankRoutes(r chi.Router) {
 	r.Post("/bank/deals/{id}/commit", s.commitToDeal)
 	r.Post("/bank/deals/{id}/decline", s.declineDeal)
 	r.Post("/bank/programmes", s.publishProgramme)
+	r.Get("/bank/propose", s.proposePage)
+	r.Post("/bank/propose", s.proposeDeal)
+	r.Post("/bank/deals/{id}/invite", s.inviteBank)
 }
 
 // invitation is a deal as this bank sees it, with its own line.

@@ -1,7 +1,7 @@
 package web_test
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,10 +10,13 @@ import (
 )
 
 // TestJourneyBankCommits: the operator onboards two banks with their
-// limits through the onboarding page; a lead bank proposes a loan plus
-// equity deal and invites the other (over the API, which has no page for
-// it yet); the invited bank sees the deal with its line, commits, and
-// sees the commitment in its book.
+// limits through the onboarding page; the lead bank publishes a lending
+// programme, finds the startup's loan-plus-equity application on its
+// propose page with the fund the match engine paired with it, proposes
+// the deal (loss shares that do not sum to 1 refused beside them, what
+// was typed kept) and invites the other bank from its deal card; the
+// invited bank sees the deal with its line, commits, and sees the
+// commitment in its book.
 func TestJourneyBankCommits(t *testing.T) {
 	p := startProduct(t)
 	b := newBrowser(t, p.base)
@@ -28,33 +31,99 @@ func TestJourneyBankCommits(t *testing.T) {
 	}
 	b.signOut()
 
-	// The market around the deal, through the API.
+	// The market around the deal, through the API: a fund whose mandate
+	// fits the startup, and its loan-plus-equity application.
 	op := c.token(p.opEmail, p.opPassword)
 	c.api("POST", "/api/v1/orgs", op, map[string]any{"name": "Qiming", "role": "fund_manager",
 		"user": map[string]string{"email": "ir@qiming.example", "password": "walnut comet harbor drum", "name": "Ir"}})
 	_, signup := c.api("POST", "/api/v1/auth/signup", "", map[string]any{"email": founderEmail, "password": founderPassword, "name": "Wang Fang",
 		"company": map[string]any{"name": "智元视觉", "uscc": uscc(t, "1110108MA01A2B3C"), "city": "beijing", "layer": "technology",
 			"sector": "computer_vision", "founded_on": "2023-04-01", "headcount": 35, "stage": "growth"}})
-	companyID := signup["org_id"].(string)
-	lead, fm, startup := c.token("credit@bob.example", "granite otter lemon sail"), c.token("ir@qiming.example", "walnut comet harbor drum"), c.token(founderEmail, founderPassword)
-	_, me := c.api("GET", "/api/v1/me", lead, nil)
-	leadID := me["org"].(map[string]any)["org_id"].(string)
+	if signup["org_id"] == nil {
+		t.Fatalf("signup answered %v", signup)
+	}
+	fm, startup := c.token("ir@qiming.example", "walnut comet harbor drum"), c.token(founderEmail, founderPassword)
 	_, fund := c.api("POST", "/api/v1/funds", fm, map[string]any{"name": "Qiming Venture IX", "type": "vc", "committed_capital": "1000000000.00"})
+	fundID, _ := fund["fund_id"].(string)
+	if st, body := c.api("PUT", "/api/v1/funds/"+fundID+"/mandate", fm, map[string]any{"stages": []string{"growth"}, "layers": []string{"technology"},
+		"ticket_min": "1000000.00", "ticket_max": "100000000.00", "max_ownership": "0.20"}); st >= 300 {
+		t.Fatalf("setting the mandate = %d %v", st, body)
+	}
 	_, app := c.api("POST", "/api/v1/applications", startup, map[string]any{"amount_requested": "50000000.00", "instruments": []string{"loan_plus_equity"},
 		"use_of_funds": "GPU cluster", "credit_data_consent": true})
+	appID, _ := app["application_id"].(string)
+	if appID == "" {
+		t.Fatalf("applying answered %v", app)
+	}
+	if st, body := c.api("POST", "/api/v1/applications/"+appID+"/submit", startup, nil); st >= 300 {
+		t.Fatalf("submitting = %d %v", st, body)
+	}
 	bankB := c.token("credit@nbcb.example", "granite otter lemon sail")
 	_, meB := c.api("GET", "/api/v1/me", bankB, nil)
 	bankBID := meB["org"].(map[string]any)["org_id"].(string)
-	_, deal := c.api("POST", "/api/v1/loan-deals", lead, map[string]any{
-		"borrower_id": companyID, "application_id": app["application_id"], "lead_bank_id": leadID,
-		"loan":                 map[string]any{"principal": "30000000.00", "annual_rate": "0.0435", "months": 36, "method": "equal_installment"},
-		"equity":               map[string]any{"fund_id": fund["fund_id"], "amount": "20000000.00", "pre_money": "180000000.00"},
-		"sequence":             "together",
-		"risk_sharing":         map[string]any{"banks": "0.5", "fund": "0.2", "risk_compensation_fund": "0.2", "insurer": "0.1"},
-		"syndication_deadline": time.Now().UTC().Add(30 * 24 * time.Hour).Format(time.RFC3339),
-	})
-	dealID := deal["deal_id"].(string)
-	_, invited := c.api("POST", "/api/v1/loan-deals/"+dealID+"/invitations", lead, map[string]any{"bank_id": bankBID})
+
+	// The lead bank publishes a programme, finds the application on its
+	// propose page and proposes the deal with the paired fund.
+	b.signIn("credit@bob.example", "granite otter lemon sail", "#book")
+	b.fill(map[string]string{"f-name": "投贷联动", "f-loan_min": "1,000,000", "f-loan_max": "50,000,000", "f-max_months": "60"})
+	b.do(chromedp.Click(chromedp.CSS("#f-stages-growth")))
+	b.submit("#programme-submit", ".notice")
+	b.eventually("/bank/propose", "#choose-"+appID)
+	b.check("/bank/propose")
+	b.submit("#choose-"+appID, "#propose-submit")
+	if got := b.value("#f-loan-principal"); got != "50000000.00" {
+		t.Errorf("the loan's principal is offered as %q (the amount asked for)", got)
+	}
+	if got := get(b, chromedp.Evaluate[string](`document.querySelector("#f-equity-fund_id").selectedOptions[0].textContent`)); !strings.Contains(got, "Qiming Venture IX") {
+		t.Errorf("the paired fund is offered as %q", got)
+	}
+	deadline := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 30).Format(time.DateOnly)
+	b.fill(map[string]string{"f-loan-principal": "30,000,000", "f-loan-annual_rate": "0.0435", "f-loan-months": "36", "f-loan-method": "equal_installment",
+		"f-equity-amount": "20,000,000", "f-equity-pre_money": "180,000,000", "f-sequence": "together",
+		"f-risk_sharing-banks": "0.5", "f-risk_sharing-fund": "0.3", "f-risk_sharing-risk_compensation_fund": "0.2", "f-risk_sharing-insurer": "0.1",
+		"f-syndication_deadline": deadline, "f-warrant-coverage": "0.10", "f-warrant-strike_valuation": "200,000,000",
+		"f-warrant-exercise_from": time.Now().AddDate(1, 0, 0).Format(time.DateOnly), "f-warrant-exercise_until": time.Now().AddDate(3, 0, 0).Format(time.DateOnly),
+		"f-warrant-holder_id": fundID})
+	b.submit("#propose-submit", "#risk-sharing-error")
+	if got := b.text("#risk-sharing-error"); !strings.Contains(got, "1.1") {
+		t.Errorf("the loss shares' error reads %q", got)
+	}
+	if got := b.value("#f-equity-pre_money"); got != "180,000,000" {
+		t.Errorf("the refused deal's valuation came back as %q", got)
+	}
+	if got := b.value("#f-warrant-strike_valuation"); got != "200,000,000" {
+		t.Errorf("the refused deal's warrant strike came back as %q", got)
+	}
+	b.fill(map[string]string{"f-risk_sharing-fund": "0.2"})
+	posted := get(b, chromedp.Evaluate[string](`new URLSearchParams(new FormData(document.querySelector("#propose-form"))).toString()`))
+	b.submit("#propose-submit", ".notice")
+	dealID := get(b, chromedp.Evaluate[string](`document.querySelector("article[id^='deal-']").id.slice(5)`))
+	// The same form posted again (a double click) proposes nothing more.
+	again := get(b, chromedp.Evaluate[int](`fetch("/bank/propose", {method: "POST", body: `+strconv.Quote(posted)+`,
+		headers: {"Content-Type": "application/x-www-form-urlencoded"}}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if again != 200 { // the redirect followed to the bank's page
+		t.Errorf("posting the proposal again = %d", again)
+	}
+	if st, deal := c.api("GET", "/api/v1/loan-deals/"+dealID, c.token("credit@bob.example", "granite otter lemon sail"), nil); st != 200 || deal["warrant"] == nil {
+		t.Errorf("the proposed deal = %d, warrant %v", st, deal["warrant"])
+	}
+	b.visit("/bank", "#deal-"+dealID)
+	if n := get(b, chromedp.Evaluate[int](`document.querySelectorAll("article[id^='deal-']").length`)); n != 1 {
+		t.Errorf("after posting the proposal twice the bank has %d deals, want 1", n)
+	}
+	if got := b.text("#deal-" + dealID + " dl"); !strings.Contains(got, "CN¥30,000,000.00") || !strings.Contains(got, "4.35%") {
+		t.Errorf("the proposed deal shows %q", got)
+	}
+
+	// The lead invites the other bank from the deal's card.
+	invite := "#f-invite-" + dealID + "-bank_id"
+	b.submit("#invite-"+dealID+"-submit", invite+"-error") // nothing typed
+	b.fill(map[string]string{invite[1:]: bankBID})
+	b.submit("#invite-"+dealID+"-submit", ".notice")
+	if got := b.text("#deal-" + dealID + " .syndicate tbody"); !strings.Contains(got, bankBID) || !strings.Contains(got, "Invited") {
+		t.Errorf("the syndicate shows %q after inviting", got)
+	}
+	b.signOut()
 
 	// The invited bank commits through its page.
 	b.signIn("credit@nbcb.example", "granite otter lemon sail", "#book")
@@ -69,7 +138,7 @@ func TestJourneyBankCommits(t *testing.T) {
 	if got := b.text("#programmes-h + ul"); !strings.Contains(got, "科技贷") || !strings.Contains(got, "CN¥50,000,000.00") {
 		t.Errorf("the programmes show %q", got)
 	}
-	b.visit("/bank?after="+jsonNumber(invited["position"]), "#deal-"+dealID)
+	b.eventually("/bank", "#deal-"+dealID)
 	if got := b.text("#deal-" + dealID + " .my-status"); got != "Invited" {
 		t.Errorf("the bank's line shows %q before it answers", got)
 	}
@@ -94,10 +163,4 @@ func TestJourneyBankCommits(t *testing.T) {
 	if got := b.text("#ldeals-h + div table"); !strings.Contains(got, "CN¥30,000,000.00") || !strings.Contains(got, "CN¥10,000,000.00") {
 		t.Errorf("the startup's loan deals show %q", got)
 	}
-}
-
-// jsonNumber writes a position decoded from JSON.
-func jsonNumber(v any) string {
-	f, _ := v.(float64)
-	return fmt.Sprintf("%.0f", f)
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
 
 func TestAmountsAndDatesAsEachLanguageWritesThem(t *testing.T) {
@@ -53,11 +55,25 @@ func TestAmountsAndDatesAsEachLanguageWritesThem(t *testing.T) {
 	}
 }
 
-// Every key has both languages, and none is left blank.
+// Every key has both languages, and none is left blank. The texts are
+// printf formats: a literal percent sign is written "%%", else the page
+// shows "4.35%!)(MISSING)".
 func TestCatalogIsComplete(t *testing.T) {
 	for key, m := range messages {
 		if strings.TrimSpace(m[0]) == "" || strings.TrimSpace(m[1]) == "" {
 			t.Errorf("%s lacks a language: %q", key, m)
+		}
+		for _, text := range m {
+			for i := 0; i < len(text); i++ {
+				if text[i] != '%' {
+					continue
+				}
+				if i+1 == len(text) || !strings.ContainsRune("%sdvq", rune(text[i+1])) {
+					t.Errorf("%s: a lone %% in %q (write %%%% for a percent sign)", key, text)
+					break
+				}
+				i++
+			}
 		}
 	}
 }
@@ -79,5 +95,33 @@ func TestChartBarsAndCSV(t *testing.T) {
 	c.writeCSV(w)
 	if got, want := w.Body.String(), ",requested,funded\nBeijing,400.00,100.00\nShanghai,200.00,0.01\n"; got != want {
 		t.Errorf("csv = %q, want %q", got, want)
+	}
+}
+
+// Match reasons are written from their codes in Chinese (enum values,
+// amounts and percents the Chinese way), stay as the engine wrote them in
+// English, and a code the catalog does not know keeps the engine's text.
+func TestReasonsInTheReadersLanguage(t *testing.T) {
+	in := newI18n()
+	texts := []string{"stage growth is in mandate", "ticket ¥30m is within fund range ¥10m–¥50m",
+		"ownership 16.67% at the valuation ask is within fund maximum 20.00%", "wants equity, loan_plus_equity", "something new"}
+	codes := []matchingapi.Reason{
+		{Code: "stage_in_mandate", Params: []matchingapi.ReasonParam{{Kind: "stage", Values: []string{"growth"}}}},
+		{Code: "ticket_within_range", Params: []matchingapi.ReasonParam{{Kind: "amount", Values: []string{"30000000"}},
+			{Kind: "amount_range", Values: []string{"10000000", "50000000"}}}},
+		{Code: "ownership_within_maximum", Params: []matchingapi.ReasonParam{{Kind: "percent", Values: []string{"0.16666"}}, {Kind: "percent", Values: []string{"0.2"}}}},
+		{Code: "wants_instruments", Params: []matchingapi.ReasonParam{{Kind: "instrument", Values: []string{"equity", "loan_plus_equity"}}}},
+		{Code: "a_code_from_a_newer_engine"},
+	}
+	zh := (&page{locale: in.locale("zh-CN")}).Why(texts, codes)
+	want := []string{"阶段“成长期”在投资授权内", "金额 ¥30,000,000.00 在基金区间 ¥10,000,000.00–¥50,000,000.00 内",
+		"按估值要求持股 16.67%，在基金上限 20.00% 以内", "申请股权融资、贷款+外部直投", "something new"}
+	for i := range want {
+		if zh[i] != want[i] {
+			t.Errorf("zh reason %d = %q, want %q", i, zh[i], want[i])
+		}
+	}
+	if en := (&page{locale: in.locale("en")}).Why(texts, codes); !slices.Equal(en, texts) {
+		t.Errorf("en reasons = %q", en)
 	}
 }

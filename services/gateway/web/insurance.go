@@ -19,6 +19,7 @@ func (s *Server) startupInsuranceRoutes(r chi.Router) {
 	r.Post("/startup/insurance/requests", s.requestInsurance)
 	r.Post("/startup/insurance/requests/{id}/quotes/{quote}/accept", s.acceptQuote)
 	r.Post("/startup/insurance/policies/{id}/claims", s.fileClaim)
+	r.Post("/startup/insurance/policies/{id}/premium", s.payPremium)
 }
 
 type startupInsurancePage struct {
@@ -151,4 +152,26 @@ func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, withAfter("/startup/insurance", reply)+"#pol-"+cmd.PolicyID, "notice.claim_filed")
+}
+
+// payPremium pays a bound policy's premium (what the subsidy left due);
+// the policy comes into force.
+func (s *Server) payPremium(w http.ResponseWriter, r *http.Request) {
+	if !parse(w, r, s) {
+		return
+	}
+	f := postedForm(r)
+	cmd := insuranceapi.PayPremium{PolicyID: chi.URLParam(r, "id")}
+	problems := amounts(r, map[string]*money.Amount{"amount": &cmd.Amount})
+	err := validateWith(cmd.Validate(), problems)
+	var reply svc.Reply
+	if err == nil {
+		_, reply, err = call(r.Context(), s, r, insuranceapi.PayPremiumEndpoint, cmd, callOpts{key: f.Key})
+	}
+	if err != nil {
+		f.fail(localeOf(r), err)
+		s.renderStartupInsurance(w, r, s.status(fundbridge.ErrorCode(err)), f)
+		return
+	}
+	redirect(w, r, withAfter("/startup/insurance", reply)+"#pol-"+cmd.PolicyID, "notice.premium_paid")
 }

@@ -12,10 +12,12 @@ import (
 
 // TestJourneyInsurerQuotesStartupBinds: the operator opens a premium
 // subsidy programme through its page; an insurer (onboarded with the
-// sample rating table over the API) sees a startup's request with the
-// premium its table gives, is refused a quote that does not read (the
-// error beside the field, the note kept), quotes; the startup accepts
-// the quote and sees its policy bound at that premium.
+// sample rating table over the API) edits its table through its page,
+// sees a startup's request with the premium its table gives, is refused
+// a quote that does not read (the error beside the field, the note
+// kept), quotes; the startup accepts
+// the quote, sees its policy bound at that premium and pays what the
+// subsidy left due through its page.
 func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	p := startProduct(t)
 	b := newBrowser(t, p.base)
@@ -73,8 +75,39 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	b.submit("#request-submit", ".notice")
 	b.signOut()
 
-	// The insurer sees the request with its table's premium and quotes.
+	// The insurer edits its rating table: a rate that does not read is
+	// refused beside its cell, the rest as typed; then a new rate for
+	// young patents and a higher minimum premium are published.
 	b.signIn(insEmail, insPassword, "#requests-h")
+	b.submit("#edit-table", "#table-submit")
+	if got := b.value("#f-table-minimum_premium"); got != "3000.00" {
+		t.Errorf("the editor shows the minimum premium as %q", got)
+	}
+	if got := b.value("#rt-age_bands-3-name"); got != "12+" {
+		t.Errorf("the editor shows the fourth age band as %q", got)
+	}
+	b.fill(map[string]string{"rt-rates-0-rate": "1.5%", "f-table-minimum_premium": "3,500"})
+	b.submit("#table-submit", "#rt-rates-0-rate-error")
+	if got := b.value("#f-table-minimum_premium"); got != "3,500" {
+		t.Errorf("the refused table's minimum premium came back as %q", got)
+	}
+	if got := b.value("#rt-rates-0-rate"); got != "1.5%" {
+		t.Errorf("the refused rate came back as %q", got)
+	}
+	b.fill(map[string]string{"rt-rates-0-rate": "0.0200"})
+	b.submit("#table-submit", ".notice")
+	if got := b.value("#f-table-minimum_premium"); got != "3500.00" {
+		t.Errorf("after publishing, the minimum premium reads %q", got)
+	}
+	if got := b.value("#rt-rates-0-rate"); got != "0.02" {
+		t.Errorf("after publishing, the first rate reads %q", got)
+	}
+	if st, table := c.api("GET", "/api/v1/insurers/"+insurerID+"/rating-table", ins, nil); st != 200 || table["table"].(map[string]any)["minimum_premium"] != "3500.00" {
+		t.Errorf("the published table = %d %v", st, table["table"].(map[string]any)["minimum_premium"])
+	}
+
+	// The insurer sees the request with its table's premium and quotes.
+	b.visit("/insurer", "#requests-h")
 	b.eventually("/insurer", "article[id^='req-'] .suggested")
 	b.check("/insurer")
 	if got := b.text("article[id^='req-'] .suggested"); got != "CN¥75,000.00" {
@@ -122,16 +155,36 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	}
 	b.submit("#lang-en", "#lang-zh")
 
-	// Cover begins once the premium due is paid (over the API, which the
-	// pages do not offer yet); the startup files a claim, the insurer
-	// assesses and pays it.
+	// Cover begins once the premium due is paid: the form offers what is
+	// due (the premium less the subsidy); an amount that does not read is
+	// refused beside the field, what was typed kept.
 	policyID := get(b, chromedp.Evaluate[string](`document.querySelector("article[id^='pol-']").id.slice(4)`))
-	startup := c.token(founderEmail, founderPassword)
-	if st, body := c.api("POST", "/api/v1/policies/"+policyID+"/premium", startup, map[string]any{"amount": "40000.00"}); st >= 300 {
-		t.Fatalf("paying the premium = %d %v", st, body)
+	pay := "#f-pay-" + policyID + "-amount"
+	if got := b.value(pay); got != "40000.00" {
+		t.Errorf("the premium form offers %q to pay", got)
 	}
+	b.fill(map[string]string{pay[1:]: "forty thousand"})
+	b.submit("#pay-"+policyID+"-submit", pay+"-error")
+	if got := b.value(pay); got != "forty thousand" {
+		t.Errorf("the refused payment came back as %q", got)
+	}
+	if b.exists("#f-claim-" + policyID + "-amount-error") {
+		t.Error("the refused payment's error shows beside the claim form too")
+	}
+	b.fill(map[string]string{pay[1:]: "40,000"})
+	b.submit("#pay-"+policyID+"-submit", ".notice")
+	b.eventually("/startup/insurance", "#pol-"+policyID+" .status")
+	if got := b.text("#pol-" + policyID + " .status"); got != "In force" {
+		t.Errorf("after paying the premium the policy shows %q", got)
+	}
+	if b.exists(pay) {
+		t.Error("the premium form is still offered once paid")
+	}
+
+	// The startup files a claim, the insurer assesses and pays it.
 	b.visit("/startup/insurance", "#claim-"+policyID+"-submit")
-	b.fill(map[string]string{"f-incident_on": time.Now().UTC().Format("2006-01-02"), "f-amount": "150,000", "f-description": "诉讼维权费用"})
+	claim := "f-claim-" + policyID + "-"
+	b.fill(map[string]string{claim + "incident_on": time.Now().UTC().Format("2006-01-02"), claim + "amount": "150,000", claim + "description": "诉讼维权费用"})
 	b.submit("#claim-"+policyID+"-submit", ".notice")
 	b.signOut()
 	b.signIn(insEmail, insPassword, "#requests-h")

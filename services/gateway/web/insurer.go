@@ -14,6 +14,8 @@ import (
 
 func (s *Server) insurerRoutes(r chi.Router) {
 	r.Get("/insurer", s.insurerHome)
+	r.Get("/insurer/table", s.ratingTablePage)
+	r.Post("/insurer/table", s.publishRatingTable)
 	r.Post("/insurer/requests/{id}/quote", s.quoteRequest)
 	r.Post("/insurer/requests/{id}/decline", s.declineRequest)
 	r.Post("/insurer/policies/{id}/claims/{claim}/assess", s.claimStep(claimAssess))

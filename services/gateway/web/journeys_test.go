@@ -119,9 +119,15 @@ func TestJourneyFromApplicationToDashboard(t *testing.T) {
 	b.submit("#mandate-submit", "#board")
 	b.eventually(fundPath, "#match-"+appID)
 	b.check("match")
-	if got := b.text("#match-" + appID); !strings.Contains(got, "Why it fits") {
+	if got := b.text("#match-" + appID); !strings.Contains(got, "Why it fits") || !strings.Contains(got, "stage startup is in mandate") {
 		t.Errorf("the match shows no reasons: %q", got)
 	}
+	// In Chinese the reasons are written from their codes.
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text("#match-" + appID); !strings.Contains(got, "阶段“初创期”在投资授权内") || strings.Contains(got, "is in mandate") {
+		t.Errorf("in Chinese the match's reasons read %q", got)
+	}
+	b.submit("#lang-en", "#lang-zh")
 	b.submit("#source-"+appID, "#board .notice, .notice")
 	dealID := fundID + "_" + appID
 

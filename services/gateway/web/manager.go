@@ -93,9 +93,10 @@ func validateWith(err error, problems []fundbridge.FieldError) error {
 // card is a deal on the board with its match's score and reasons.
 type card struct {
 	matchingapi.Deal
-	CompanyName  string
-	For, Against []string
-	Next         matchingapi.Step
+	CompanyName            string
+	For, Against           []string
+	ForCodes, AgainstCodes []matchingapi.Reason
+	Next                   matchingapi.Step
 }
 
 type column struct {
@@ -146,7 +147,7 @@ func (s *Server) renderFund(w http.ResponseWriter, r *http.Request, status int, 
 	byStep := map[matchingapi.Step][]card{}
 	for _, d := range deals.Items {
 		m := reasons[d.ApplicationID]
-		c := card{Deal: d, CompanyName: m.CompanyName, For: m.For, Against: m.Against}
+		c := card{Deal: d, CompanyName: m.CompanyName, For: m.For, Against: m.Against, ForCodes: m.ForCodes, AgainstCodes: m.AgainstCodes}
 		if c.CompanyName == "" {
 			c.CompanyName = d.CompanyID
 		}

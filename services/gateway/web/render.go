@@ -18,6 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -95,6 +96,28 @@ func (p *page) Field(name, typ, label string, required bool) fieldView {
 		Value: f.Values.Get(name), Error: f.Errors[name], Required: required}
 }
 
+// FieldIn is an input of one of several forms on a page that share
+// field names (one a deal or a policy): its ID is scoped, and what was
+// typed and the error show only beside the form that was posted (its
+// hidden "scope" input).
+func (p *page) FieldIn(scope, name, typ, label string, required bool) fieldView {
+	v := p.Field(name, typ, label, required)
+	v.ID = "f-" + scope + "-" + strings.ReplaceAll(name, ".", "-")
+	if p.form().Values.Get("scope") != scope {
+		v.Value, v.Error = "", ""
+	}
+	return v
+}
+
+// WithValue is the field showing value, for a form filled in advance.
+func (p *page) WithValue(v fieldView, value string) fieldView {
+	v.Value = value
+	return v
+}
+
+// Plain writes an amount as a form takes it back: "1500.00".
+func (p *page) Plain(a money.Amount) string { return a.String() }
+
 // Choice is a select (or checkbox group, with multiple) of an enum's
 // values, labelled in the reader's language.
 func (p *page) Choice(name, label, kind string, values any, required bool) fieldView {
@@ -125,6 +148,15 @@ type chartArgs struct {
 	C *chart
 }
 
+// cellArgs is what a rating table editor's cell gets.
+type cellArgs struct {
+	P                      *page
+	Part, Col, Label, Kind string
+	I                      int
+	Row                    tableRow
+	Options                any
+}
+
 // Fig formats one of a chart's figures.
 func (p *page) Fig(c *chart, v decimal.Decimal) string { return c.format(p.locale, v) }
 
@@ -152,6 +184,9 @@ func (s *Server) parse() error {
 		"str":  func(v any) string { return fmt.Sprint(v) },
 		"list": func(xs ...string) []string { return xs },
 		"dict": func(p *page, c *chart) chartArgs { return chartArgs{P: p, C: c} },
+		"cellOf": func(p *page, part string, i int, col string, row tableRow, label, kind string, options any) cellArgs {
+			return cellArgs{P: p, Part: part, I: i, Col: col, Row: row, Label: p.T(label), Kind: kind, Options: options}
+		},
 	}
 	for _, n := range names {
 		base := strings.TrimPrefix(n, "templates/")

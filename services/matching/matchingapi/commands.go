@@ -210,11 +210,14 @@ func (q ListDeals) Validate() error {
 // FundMatch is one application on a fund's board.
 type FundMatch struct {
 	Application
-	Score    int      `json:"score" jsonschema_description:"0-100, a perfect fit is 100; only applications that pass every hard filter are listed."`
-	For      []string `json:"reasons_for" jsonschema_description:"What fits, in plain words, about the company as it is now."`
-	Against  []string `json:"reasons_against" jsonschema_description:"What fits less well (never a failed hard filter: those are not listed)."`
-	DealID   string   `json:"deal_id,omitempty"`   // when the fund has sourced it
-	DealStep Step     `json:"deal_step,omitempty"` // the step of the fund's deal for it, if the fund has sourced one
+	Score   int      `json:"score" jsonschema_description:"0-100, a perfect fit is 100; only applications that pass every hard filter are listed."`
+	For     []string `json:"reasons_for" jsonschema_description:"What fits, in plain words, about the company as it is now."`
+	Against []string `json:"reasons_against" jsonschema_description:"What fits less well (never a failed hard filter: those are not listed)."`
+	// ForCodes and AgainstCodes are the reasons as codes, index by index.
+	ForCodes     []Reason `json:"reason_codes_for,omitempty" jsonschema_description:"reasons_for as codes and values, index by index, to write them in another language."`
+	AgainstCodes []Reason `json:"reason_codes_against,omitempty" jsonschema_description:"reasons_against as codes and values, index by index."`
+	DealID       string   `json:"deal_id,omitempty"`   // when the fund has sourced it
+	DealStep     Step     `json:"deal_step,omitempty"` // the step of the fund's deal for it, if the fund has sourced one
 }
 
 // FundMatches answers match.for_fund.
@@ -232,6 +235,9 @@ type ApplicationMatch struct {
 	Score    int               `json:"score" jsonschema_description:"0-100, a perfect fit is 100."`
 	For      []string          `json:"reasons_for"`
 	Against  []string          `json:"reasons_against"`
+	// ForCodes and AgainstCodes are the reasons as codes, index by index.
+	ForCodes     []Reason `json:"reason_codes_for,omitempty" jsonschema_description:"reasons_for as codes and values, index by index, to write them in another language."`
+	AgainstCodes []Reason `json:"reason_codes_against,omitempty" jsonschema_description:"reasons_against as codes and values, index by index."`
 }
 
 // ApplicationMatches answers match.for_application.
@@ -252,6 +258,9 @@ type ProgrammeMatchItem struct {
 	Score         int      `json:"score" jsonschema_description:"0–100; a perfect fit is 100. Only programmes that pass every hard filter are listed."`
 	For           []string `json:"reasons_for"`
 	Against       []string `json:"reasons_against"`
+	// ForCodes and AgainstCodes are the reasons as codes, index by index.
+	ForCodes     []Reason `json:"reason_codes_for,omitempty" jsonschema_description:"reasons_for as codes and values, index by index, to write them in another language."`
+	AgainstCodes []Reason `json:"reason_codes_against,omitempty" jsonschema_description:"reasons_against as codes and values, index by index."`
 }
 
 // MatchesForProgramme is match.for_programme: the applications matching
@@ -280,6 +289,9 @@ type ProgrammeMatch struct {
 	Score             int      `json:"score" jsonschema_description:"0–100; a perfect fit is 100."`
 	For               []string `json:"reasons_for"`
 	Against           []string `json:"reasons_against"`
+	// ForCodes and AgainstCodes are the reasons as codes, index by index.
+	ForCodes     []Reason `json:"reason_codes_for,omitempty" jsonschema_description:"reasons_for as codes and values, index by index, to write them in another language."`
+	AgainstCodes []Reason `json:"reason_codes_against,omitempty" jsonschema_description:"reasons_against as codes and values, index by index."`
 }
 
 // ProgrammeMatches answers match.for_programme.
