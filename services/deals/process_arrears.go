@@ -43,9 +43,9 @@ type Due struct {
 	Due    time.Time `json:"due"`
 }
 
-// checkAt is when a period unpaid is in arrears: the start of the day
-// after its due date (due dates are days, in UTC).
-func (d Due) checkAt() time.Time { return day(d.Due).AddDate(0, 0, 1) }
+// checkAt is when a period unpaid is in arrears: the start, in China, of
+// the day after its due date.
+func (d Due) checkAt() time.Time { return startOfDay(day(d.Due).AddDate(0, 0, 1)) }
 
 // Arrears is the state of one loan's arrears watch.
 type Arrears struct {

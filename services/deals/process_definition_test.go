@@ -123,10 +123,11 @@ release_equity funds fund.release {"fund_id":"f1","deal_id":"d1","reason":"the l
 
 func TestArrearsProcess(t *testing.T) {
 	due := func(m int) time.Time { return time.Date(2026, time.Month(m), 15, 0, 0, 0, 0, time.UTC) }
+	dayAfter := func(m int) time.Time { return time.Date(2026, time.Month(m), 16, 0, 0, 0, 0, china) } // a China day
 	fixed := dealsapi.ScheduleFixed{LoanID: "l1", Periods: []dealsapi.ScheduledPeriod{{Number: 1, Due: due(2)}, {Number: 2, Due: due(3)}, {Number: 3, Due: due(4)}}}
 	d := onArrearsEvent(Arrears{}, observe(fixed))
-	if len(d.Schedule) != 1 || !d.Schedule[0].At.Equal(due(2).AddDate(0, 0, 1)) {
-		t.Fatalf("on the schedule: %+v, want the day after the first due date", d)
+	if len(d.Schedule) != 1 || !d.Schedule[0].At.Equal(dayAfter(2)) {
+		t.Fatalf("on the schedule: %+v, want the day after the first due date begins in China", d)
 	}
 	s := decided(evolveArrears, Arrears{}, d)
 	if d := onArrearsEvent(s, observe(fixed)); !d.Empty() {
@@ -135,12 +136,12 @@ func TestArrearsProcess(t *testing.T) {
 
 	// Late: the firing for period 1 comes after period 2's date too; one
 	// check covers both, and the next is period 3's.
-	late := due(3).AddDate(0, 0, 1)
+	late := dayAfter(3)
 	d = onArrearsDeadline(s, process.Wake{Name: "arrears", At: late})
 	if got := sends(t, d); got != `check_1 deals loan.record_arrears {"loan_id":"l1"}` {
 		t.Errorf("sent %s", got)
 	}
-	if len(d.Schedule) != 1 || !d.Schedule[0].At.Equal(due(4).AddDate(0, 0, 1)) {
+	if len(d.Schedule) != 1 || !d.Schedule[0].At.Equal(dayAfter(4)) {
 		t.Errorf("next check: %+v, want the day after period 3", d.Schedule)
 	}
 	s = decided(evolveArrears, s, d)
@@ -148,11 +149,11 @@ func TestArrearsProcess(t *testing.T) {
 	// An early repayment recomputes periods from 3 on.
 	early := dealsapi.EarlyRepaymentReceived{LoanID: "l1", Period: 2, Remaining: []dealsapi.ScheduledPeriod{{Number: 3, Due: due(5)}}}
 	d = onArrearsEvent(s, observe(early))
-	if len(d.Schedule) != 1 || !d.Schedule[0].At.Equal(due(5).AddDate(0, 0, 1)) {
+	if len(d.Schedule) != 1 || !d.Schedule[0].At.Equal(dayAfter(5)) {
 		t.Errorf("after an early repayment: %+v", d)
 	}
 	s = decided(evolveArrears, s, d)
-	if d := onArrearsDeadline(s, process.Wake{Name: "arrears", At: due(5).AddDate(0, 0, 1)}); !strings.HasPrefix(sends(t, d), "check_2 ") || len(d.Schedule) != 0 {
+	if d := onArrearsDeadline(s, process.Wake{Name: "arrears", At: dayAfter(5)}); !strings.HasPrefix(sends(t, d), "check_2 ") || len(d.Schedule) != 0 {
 		t.Errorf("the last check: %+v", d)
 	}
 	for _, end := range []events.Payload{dealsapi.LoanRepaid{LoanID: "l1"}, dealsapi.LoanDefaulted{LoanID: "l1"}} {

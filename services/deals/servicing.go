@@ -470,10 +470,21 @@ func (l Loan) inArrears() bool {
 	return false
 }
 
-// day is the calendar day of t in UTC, at midnight.
+// china is the zone the loans' days are counted in (UTC+8, no daylight
+// saving): a due date, a drawdown's start and days past due are China days.
+var china = time.FixedZone("CST", 8*3600)
+
+// day is t's calendar day in China, written as midnight UTC so days
+// compare and subtract exactly (as the bank book counts them).
 func day(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
+	y, m, d := t.In(china).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// startOfDay is the instant a China day begins.
+func startOfDay(d time.Time) time.Time {
+	y, m, dd := d.Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, china)
 }
 
 // bankAmounts pairs the loan's banks with parts of a split, in order.

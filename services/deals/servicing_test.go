@@ -131,7 +131,7 @@ func TestRepayments(t *testing.T) {
 			}},
 		{name: "not on the due date itself", given: inRepayment(t),
 			when: func(l Loan) ([]events.Payload, error) {
-				return decideRecordArrears(l, platform, due1.Add(23*time.Hour), dealsapi.LoanRef{LoanID: "deal-1"})
+				return decideRecordArrears(l, platform, due1.Add(15*time.Hour+59*time.Minute), dealsapi.LoanRef{LoanID: "deal-1"}) // 23:59 in China
 			}},
 	})
 	l := replay(t, LoanFolds().Apply, with(inRepayment(t), dealsapi.RepaymentReceived{LoanID: "deal-1", Amount: amt("1000"), Interest: amt("1000"),
@@ -243,7 +243,7 @@ func TestDefaultAndWarrant(t *testing.T) {
 			code: fundbridge.ECONFLICT},
 		{name: "the holder exercises the warrant in its window", given: inRepayment(t), when: exercise(leadBank, date("2026-06-01")),
 			then: []events.Payload{exercised}},
-		{name: "on the window's last day", given: inRepayment(t), when: exercise(leadBank, date("2028-12-31").Add(23*time.Hour)),
+		{name: "on the window's last day", given: inRepayment(t), when: exercise(leadBank, date("2028-12-31").Add(15*time.Hour+59*time.Minute)), // 23:59 in China
 			then: []events.Payload{exercised}},
 		{name: "before its window", given: inRepayment(t), when: exercise(leadBank, date("2026-05-31")), code: fundbridge.EUNPROCESSABLE,
 			msg: "the warrant of loan deal-1 may be exercised from 2026-06-01 to 2028-12-31; today is 2026-05-31"},
