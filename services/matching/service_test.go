@@ -243,7 +243,7 @@ func TestMatchingOverNATS(t *testing.T) {
 	runService(t, env, reg)
 
 	// New matches go to the applications service, as the platform, keyed
-	// by the application and its fund set.
+	// by the matchmaking process's instance and step.
 	matched := apps.await(t, "application.mark_matched", 2)
 	byApp := map[string]svc.Request{}
 	for _, req := range matched {
@@ -257,7 +257,7 @@ func TestMatchingOverNATS(t *testing.T) {
 		if !slices.Equal(p.FundIDs, []string{"fund1"}) {
 			t.Errorf("mark_matched %s: funds %v, want [fund1]", p.ApplicationID, p.FundIDs)
 		}
-		if req.Actor.Role != fundbridge.RoleSystem || req.Actor.UserID != "matching" || !strings.HasPrefix(req.IdempotencyKey, "match:"+p.ApplicationID+":") {
+		if req.Actor.Role != fundbridge.RoleSystem || req.Actor.UserID != "matching" || !strings.HasPrefix(req.IdempotencyKey, "process/matchmaking/") {
 			t.Errorf("mark_matched %s: actor %+v, key %q", p.ApplicationID, req.Actor, req.IdempotencyKey)
 		}
 		byApp[p.ApplicationID] = req
@@ -358,7 +358,7 @@ func TestMatchingOverNATS(t *testing.T) {
 		}
 		// Screening puts the application under review with the fund.
 		rev := apps.await(t, "application.mark_under_review", 1)
-		if string(rev[0].Payload) != `{"application_id":"app1","fund_id":"fund1"}` || rev[0].IdempotencyKey != "under_review:"+deal {
+		if string(rev[0].Payload) != `{"application_id":"app1","fund_id":"fund1"}` || rev[0].IdempotencyKey != "process/matchmaking/deal-"+deal+"/plan_1_1" {
 			t.Errorf("mark_under_review = %s, key %q", rev[0].Payload, rev[0].IdempotencyKey)
 		}
 		h.append("application-app1", applicationsapi.ApplicationUnderReview{ApplicationID: "app1", FundID: "fund1", Slice: slice("co-1")})
