@@ -13,7 +13,12 @@ import (
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
+	"github.com/fundbridge/fundbridge/services/applications"
+	"github.com/fundbridge/fundbridge/services/deals"
+	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/insurance"
 	"github.com/fundbridge/fundbridge/services/matching"
+	"github.com/fundbridge/fundbridge/services/process"
 )
 
 // The matchmaking process (services/matching/matchmaking.go) across stops
@@ -213,4 +218,33 @@ func TestMatchmakingOnTwoInstances(t *testing.T) {
 	for _, a := range apps {
 		p.matchedOnce(a.id, funds...)
 	}
+}
+
+// The matchmaking process's streams, checkpoint key and lease are
+// matching's: every other service's NATS user is refused each, and
+// matching may not move another process's checkpoint.
+func TestMatchmakingPermissions(t *testing.T) {
+	p := start(t)
+	publish := func(u *natsUser, subject string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := u.js.Publish(ctx, subject, []byte(`1`))
+			return err
+		}
+	}
+	ownCheckpoint := "$KV." + process.CheckpointBucket + "." + matching.MatchmakingName
+	lease := "$KV." + process.LeaseBucket(matching.MatchmakingName) + ".active"
+	stream := "fb.ev." + matching.MatchmakingAggregate + ".forged"
+	for _, other := range []string{deals.Name, insurance.Name, applications.Name, funds.Name} {
+		t.Run(other, func(t *testing.T) {
+			u := connectAs(t, p, other)
+			for _, subject := range []string{ownCheckpoint, lease, stream} {
+				u.refused(t, subject, publish(u, subject))
+			}
+		})
+	}
+	t.Run("matching", func(t *testing.T) {
+		u := connectAs(t, p, matching.Name)
+		subject := "$KV." + process.CheckpointBucket + "." + deals.SyndicationName
+		u.refused(t, subject, publish(u, subject))
+	})
 }
