@@ -86,8 +86,8 @@ func MatchmakingProcess() process.Definition[Matchmaking] {
 }
 
 // matchmakingTriggers are the events that may change what the
-// applications service should record: the same ones that made the old
-// reactor look again.
+// applications service should record: those that change a board, and
+// those that record what was sent (so the application looks again).
 func matchmakingTriggers() []string {
 	return []string{
 		applicationsapi.ApplicationSubmitted{}.EventType(),

@@ -31,7 +31,7 @@ const (
 
 // appState is what matching folds of an application's lifecycle: enough
 // to authorize its owner and to tell which of its facts the applications
-// service already holds, so the reactor sends only what is missing.
+// service already holds, so the matchmaking plans ask only what is missing.
 type appState struct {
 	companyID string
 	status    string
