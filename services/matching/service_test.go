@@ -564,3 +564,49 @@ func TestMatchingOverNATS(t *testing.T) {
 		}
 	})
 }
+
+// Of two matching instances one matchmaking manager is active; when it
+// stops, the other takes over.
+func TestOneMatchmakingInstanceActsAtATime(t *testing.T) {
+	reg := events.NewRegistry()
+	applicationsapi.Register(reg)
+	fundsapi.Register(reg)
+	matchingapi.Register(reg)
+	matching.RegisterClosing(reg)
+	env := testenv.Start(t, reg)
+	start := func() (*matching.Service, func()) {
+		srv := matching.New(env.Store, reg, matching.WithLogger(quiet()),
+			matching.WithClient(svc.NewClient(env.Connect(t), 5*time.Second)), matching.WithClosingProcess(env.Connect(t)),
+			matching.WithRetryBackoff(20*time.Millisecond, 200*time.Millisecond))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx) }()
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return srv, stop
+	}
+	a, stopA := start()
+	b, stopB := start()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	// Active is read twice, so a takeover between the reads cannot pass
+	// as "one active": both reads must agree.
+	oneActive := func() bool {
+		x, y := a.Active(), b.Active()
+		return x != y && x == a.Active() && y == b.Active()
+	}
+	waitFor("one active instance", oneActive)
+	standby, stop := b, stopA
+	if b.Active() {
+		standby, stop = a, stopB
+	}
+	stop()
+	waitFor("the standby to take over", standby.Active)
+}
