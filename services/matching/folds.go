@@ -113,6 +113,9 @@ func (v *views) registerApplicationFolds() {
 		}
 		addTo(&a.matched, p.FundIDs...)
 		v.landed(p.ApplicationID, matchingapi.ChangeMatch, p.FundIDs...)
+		// A review asked while the fund's match was being taken back and
+		// given again may have been refused: let it be asked again.
+		v.landed(p.ApplicationID, matchingapi.ChangeReview, p.FundIDs...)
 		a.matchEvents++
 		return nil
 	})
