@@ -107,9 +107,12 @@ func (p *product) matchedOnce(appID string, funds ...string) {
 	}
 }
 
+// fundIDs is the application's fund_ids; none while it has none (the
+// field is left out) or the product does not answer yet.
 func (p *product) fundIDs(startup, appID string) []string {
 	var out []string
-	for _, f := range p.do("GET", "/api/v1/applications/"+appID, startup, nil).body["fund_ids"].([]any) {
+	ids, _ := p.do("GET", "/api/v1/applications/"+appID, startup, nil).body["fund_ids"].([]any)
+	for _, f := range ids {
 		out = append(out, f.(string))
 	}
 	slices.Sort(out)
