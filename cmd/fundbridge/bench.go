@@ -27,6 +27,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	quick := f.bool("quick", false, "small sizes: every scenario together in under a minute (a smoke test)")
 	dir := f.string("bench-dir", "", "where the benchmark's servers keep their data (default: a temporary directory)")
 	events := f.int("events", 0, "rebuild, restart: events in the log (rebuild: default 100000, 1000000 for the issue's figure; restart: default 1000000)")
+	once := f.bool("once", false, "restart: no rounds; start once with every checkpoint deleted, once resumed, once with only the services' view checkpoints deleted (for 1,000,000 events)")
 	url := f.string("url", "", "http, lag: a running server's URL instead of the product started in-process")
 	natsURL := f.string("nats-url", "", "http with --url: the NATS server for the raw publish baseline (default: an embedded fsync-always one)")
 	opEmail := f.string("operator-email", "operator@fundbridge.local", "http, lag with --url: the operator to read the list and the lifecycle view as")
@@ -67,7 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer os.RemoveAll(tmp)
 		dataDir = tmp
 	}
-	o := benchrun.Options{DataDir: dataDir, Quick: *quick, Events: *events, Progress: stderr}
+	o := benchrun.Options{DataDir: dataDir, Quick: *quick, Events: *events, RestartOnce: *once, Progress: stderr}
 	o.HTTP.URL, o.HTTP.NATSURL, o.HTTP.OperatorEmail, o.HTTP.OperatorPassword = *url, *natsURL, *opEmail, *opPassword
 	o.HTTP.Step, o.HTTP.StartRate, o.HTTP.LagRate, o.HTTP.Companies = *step, *startRate, *lagRate, *companies
 	if *workloads != "" {

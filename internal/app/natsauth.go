@@ -36,7 +36,7 @@ func Aggregates() map[string][]string {
 		identity.Name:     {"org", "user", "email"},
 		applications.Name: {"company", "application", "uscc"},
 		funds.Name:        {"fund"},
-		matching.Name:     {matchingapi.DealAggregate, "process"},                                                          // process: the closing process's instances
+		matching.Name:     {matchingapi.DealAggregate, "process", matching.MatchmakingAggregate},                           // process: the closing process's instances
 		audit.Name:        nil,                                                                                             // reads the log
 		views.Name:        nil,                                                                                             // reads the log
 		deals.Name:        {deals.BankAggregate, deals.DealAggregate, deals.LoanAggregate, "process"},                      // process: syndication and arrears instances
@@ -51,7 +51,7 @@ func Buckets() map[string][]string {
 	return map[string][]string{
 		identity.Name:    {identity.PersonKeysBucket},
 		natsauth.Gateway: {gateway.IdempotencyBucket, gateway.IdempotencyClaimsBucket},
-		matching.Name:    {process.LeaseBucket(matching.ClosingName)},
+		matching.Name:    {process.LeaseBucket(matching.ClosingName), process.LeaseBucket(matching.MatchmakingName)},
 		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName)},
 		insurance.Name:   {process.LeaseBucket(insurance.ProcessName)},
 	}
@@ -61,7 +61,7 @@ func Buckets() map[string][]string {
 // runs: their deadlines are its to arm and read.
 func Processes() map[string][]string {
 	return map[string][]string{
-		matching.Name:  {matching.ClosingName},
+		matching.Name:  {matching.ClosingName, matching.MatchmakingName},
 		deals.Name:     {deals.SyndicationName, deals.ArrearsName},
 		insurance.Name: {insurance.ProcessName},
 	}

@@ -28,6 +28,9 @@ type Options struct {
 	// Events in the rebuild's log; 0 for the default (100,000; 10,000
 	// when Quick).
 	Events int
+	// RestartOnce makes restart start the product once per case instead
+	// of in rounds (for 1,000,000 events).
+	RestartOnce bool
 	// HTTP is what the http and lag scenarios take: a running server's
 	// URL and its operator, the step length, the lag's write rate.
 	HTTP     httpbench.Config
@@ -124,7 +127,11 @@ func rebuild(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result,
 }
 
 func restart(ctx context.Context, o Options, mem *bench.Memory) ([]bench.Result, error) {
-	return restartbench.Run(ctx, restartbench.Config{DataDir: o.DataDir, Events: o.Events, Quick: o.Quick, Progress: o.Progress, Memory: mem})
+	cfg := restartbench.Config{DataDir: o.DataDir, Events: o.Events, Quick: o.Quick, Progress: o.Progress, Memory: mem}
+	if o.RestartOnce {
+		return restartbench.RunOnce(ctx, cfg)
+	}
+	return restartbench.Run(ctx, cfg)
 }
 
 // matchingRun matches loan-plus-equity applications with the match

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -59,11 +60,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 			cfg.Rounds = 2
 		}
 	}
-	logf := func(format string, args ...any) {
-		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "restart: "+format+"\n", args...)
-		}
-	}
+	logf := progress(cfg)
 	dir := filepath.Join(cfg.DataDir, "product")
 	head, err := writeLog(ctx, dir, cfg.Events, logf)
 	if err != nil {
@@ -94,18 +91,25 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	p := rounds.Compare(1, 0)
 	out := []bench.Result{p.Result("restart", "start_to_ready_ms", "ms", "", nil)}
 	out[0].Note = note
-	names := make([]string, 0, len(perService[true]))
-	for name := range perService[true] {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range sortedKeys(perService[true]) {
 		off, on := perService[false][name], perService[true][name]
 		// The warm-up round is in neither Rates nor the ratios: drop it here too.
 		off, on = off[len(off)-cfg.Rounds:], on[len(on)-cfg.Rounds:]
 		out = append(out, bench.Pair(on, off).Result("restart/"+name, "ready_ms", "ms", "", nil))
 	}
 	return out, nil
+}
+
+func progress(cfg Config) func(string, ...any) {
+	return func(format string, args ...any) {
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "restart: "+format+"\n", args...)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -102,23 +102,6 @@ func (v *views) Reset() {
 	v.dealsByFund, v.dealsByApp, v.dealsByOwner = map[string][]string{}, map[string][]string{}, map[string][]string{}
 }
 
-// sweep is the reactor's work for every application and deal the views
-// hold. After a restore the reactor never saw the events the checkpoint
-// covers; each task re-reads the views and sends only what is missing, so
-// checking them all again costs reads, never a second command.
-func (v *views) sweep() []task {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	out := make([]task, 0, len(v.apps)+len(v.deals))
-	for _, id := range slices.Sorted(maps.Keys(v.apps)) {
-		out = append(out, task{key: taskKey{kind: taskMatch, id: id}})
-	}
-	for _, id := range slices.Sorted(maps.Keys(v.deals)) {
-		out = append(out, task{key: taskKey{kind: taskReview, id: id}})
-	}
-	return out
-}
-
 func sortedKeys(m map[string]struct{}) []string {
 	if len(m) == 0 {
 		return nil
@@ -176,19 +159,4 @@ func (e *Engine) restore(st engineState) {
 	for _, p := range st.Programmes {
 		e.PublishProgramme(p.BankID, p.Programme)
 	}
-}
-
-// checkpointed is the views as their viewstate.View saves and restores
-// them: a restore also hands the reactor every application and deal.
-type checkpointed struct {
-	*views
-	reactor *reactor
-}
-
-func (c checkpointed) Restore(data []byte) error {
-	if err := c.views.Restore(data); err != nil {
-		return err
-	}
-	c.reactor.add(c.views.sweep())
-	return nil
 }

@@ -12,19 +12,8 @@ import (
 )
 
 // The views' typed folds: one function per event type matching reads. Each
-// runs under the views' lock and adds the reactor's work to v.work.
-
-// rematch asks the reactor to make the applications' recorded matches
-// their current ones.
-func (v *views) rematch(appIDs ...string) {
-	for _, id := range appIDs {
-		v.work = append(v.work, task{key: taskKey{kind: taskMatch, id: id}, cause: v.cause})
-	}
-}
-
-func (v *views) review(dealID string) {
-	v.work = append(v.work, task{key: taskKey{kind: taskReview, id: dealID}, cause: v.cause})
-}
+// runs under the views' lock. What the applications service must be told
+// is the matchmaking process's (matchmaking.go), which asks these views.
 
 func (v *views) registerFolds() {
 	f := &v.folds
@@ -34,16 +23,16 @@ func (v *views) registerFolds() {
 		return fold(func() { v.engine.RegisterFund(p.FundID, p.ManagerOrg, p.Name, p.Type, p.CommittedCapital) })
 	})
 	projections.On(f, func(_ events.Event, p fundsapi.MandateSet) error {
-		return fold(func() { v.rematch(v.engine.SetMandate(p.FundID, p.Mandate)...) })
+		return fold(func() { v.engine.SetMandate(p.FundID, p.Mandate) })
 	})
 	projections.On(f, func(_ events.Event, p fundsapi.CapitalCommitted) error {
-		return fold(func() { v.rematch(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter)...) })
+		return fold(func() { v.engine.SetDryPowder(p.FundID, p.DryPowderAfter) })
 	})
 	projections.On(f, func(_ events.Event, p fundsapi.CapitalReleased) error {
-		return fold(func() { v.rematch(v.engine.SetDryPowder(p.FundID, p.DryPowderAfter)...) })
+		return fold(func() { v.engine.SetDryPowder(p.FundID, p.DryPowderAfter) })
 	})
 	projections.On(f, func(_ events.Event, p fundsapi.FundClosed) error {
-		return fold(func() { v.rematch(v.engine.CloseFund(p.FundID)...) })
+		return fold(func() { v.engine.CloseFund(p.FundID) })
 	})
 
 	// Banks' lending programmes: matches stay in matching's views (the
@@ -62,18 +51,18 @@ func (v *views) registerFolds() {
 	// as the company is now.
 	projections.On(f, func(_ events.Event, p applicationsapi.CompanyStageChanged) error {
 		return fold(func() {
-			v.rematch(v.engine.MoveCompany(p.CompanyID, func(s applicationsapi.Slice) applicationsapi.Slice {
+			v.engine.MoveCompany(p.CompanyID, func(s applicationsapi.Slice) applicationsapi.Slice {
 				s.Stage = p.To
 				return s
-			})...)
+			})
 		})
 	})
 	projections.On(f, func(_ events.Event, p applicationsapi.CompanyProfileUpdated) error {
 		return fold(func() {
-			v.rematch(v.engine.MoveCompany(p.CompanyID, func(s applicationsapi.Slice) applicationsapi.Slice {
+			v.engine.MoveCompany(p.CompanyID, func(s applicationsapi.Slice) applicationsapi.Slice {
 				s.Layer, s.Sector, s.City = p.Layer, p.Sector, p.City
 				return s
-			})...)
+			})
 		})
 	})
 
@@ -89,9 +78,6 @@ func (v *views) registerFolds() {
 			v.dealsByFund[d.FundID] = append(v.dealsByFund[d.FundID], id)
 			v.dealsByApp[d.ApplicationID] = append(v.dealsByApp[d.ApplicationID], id)
 			v.dealsByOwner[d.CompanyID] = append(v.dealsByOwner[d.CompanyID], id)
-		}
-		if p, ok := payload.(matchingapi.DealAdvanced); ok && p.To == matchingapi.StepScreening {
-			v.review(id)
 		}
 		return nil
 	}
@@ -117,9 +103,7 @@ func (v *views) registerApplicationFolds() {
 	})
 	projections.On(f, func(_ events.Event, p applicationsapi.ApplicationSubmitted) error {
 		v.app(p.ApplicationID, p.CompanyID).status = statusSubmitted
-		if v.engine.OpenApplication(p) > 0 {
-			v.rematch(p.ApplicationID)
-		}
+		v.engine.OpenApplication(p)
 		return nil
 	})
 	projections.On(f, func(_ events.Event, p applicationsapi.ApplicationMatched) error {
@@ -128,16 +112,11 @@ func (v *views) registerApplicationFolds() {
 			a.status = statusMatched
 		}
 		addTo(&a.matched, p.FundIDs...)
+		v.landed(p.ApplicationID, matchingapi.ChangeMatch, p.FundIDs...)
+		// A review asked while the fund's match was being taken back and
+		// given again may have been refused: let it be asked again.
+		v.landed(p.ApplicationID, matchingapi.ChangeReview, p.FundIDs...)
 		a.matchEvents++
-		if a.open() {
-			v.rematch(p.ApplicationID) // what was recorded may differ from the board by now
-		}
-		// Reviews wait for their fund's match to be recorded.
-		for _, id := range v.dealsByApp[p.ApplicationID] {
-			if d := v.deals[id]; dealOpen(d) && d.Step != matchingapi.StepSourced {
-				v.review(id)
-			}
-		}
 		return nil
 	})
 	projections.On(f, func(_ events.Event, p applicationsapi.ApplicationUnmatched) error {
@@ -145,23 +124,23 @@ func (v *views) registerApplicationFolds() {
 		for _, fund := range p.FundIDs {
 			delete(a.matched, fund)
 		}
+		v.landed(p.ApplicationID, matchingapi.ChangeUnmatch, p.FundIDs...)
 		if a.status == statusMatched && len(a.matched) == 0 {
 			a.status = statusSubmitted
 		}
 		a.matchEvents++
-		if a.open() {
-			v.rematch(p.ApplicationID)
-		}
 		return nil
 	})
 	projections.On(f, func(_ events.Event, p applicationsapi.ApplicationUnderReview) error {
 		a := v.app(p.ApplicationID, p.CompanyID)
 		a.status = statusUnderReview
 		addTo(&a.reviewing, p.FundID)
+		v.landed(p.ApplicationID, matchingapi.ChangeReview, p.FundID)
 		return nil
 	})
 	projections.On(f, func(_ events.Event, p applicationsapi.ApplicationFunded) error {
 		v.app(p.ApplicationID, p.CompanyID).status = statusFunded
+		delete(v.planned, p.ApplicationID)
 		v.engine.CloseApplication(p.ApplicationID)
 		return nil
 	})

@@ -33,13 +33,14 @@ type Service struct {
 
 	views    *views
 	follower *viewstate.View
-	reactor  *reactor
 	deals    *svc.Repository[matchingapi.Deal]
 
-	// nc, when set, runs the closing process's manager beside the
-	// service; closings is that manager once it is open.
-	nc       *nats.Conn
-	closings atomic.Pointer[process.Manager[Closing]]
+	// nc, when set, runs the managers of the closing and matchmaking
+	// processes beside the service; closings and matchmaking are those
+	// managers once they are open.
+	nc          *nats.Conn
+	closings    atomic.Pointer[process.Manager[Closing]]
+	matchmaking atomic.Pointer[process.Manager[Matchmaking]]
 
 	minBackoff, maxBackoff time.Duration
 }
@@ -55,15 +56,16 @@ type config struct {
 // Option tunes a Service.
 type Option func(*config)
 
-// WithClient is how the service (its reactor and its closing process)
-// reaches the applications and funds services. Without one, the reactor
-// waits and the closing process cannot start.
+// WithClient is how the service's processes (closing, matchmaking) reach
+// the applications and funds services. Without one neither can start.
 func WithClient(cl *svc.Client) Option { return func(c *config) { c.client = cl } }
 
-// WithClosingProcess runs the manager of the closing process (see
-// closing.go) in this component, on nc, which reaches JetStream for its
-// lease, checkpoint and deadlines. Every instance of the service may run
-// one: one is active, the others stand by. Without it deals cannot close.
+// WithClosingProcess runs the managers of the closing process (see
+// closing.go) and of the matchmaking process (matchmaking.go) in this
+// component, on nc, which reaches JetStream for their leases, checkpoints
+// and deadlines. Every instance of the service may run them: one of each
+// is active, the others stand by. Without it deals cannot close and the
+// applications service is told no matches.
 func WithClosingProcess(nc *nats.Conn) Option { return func(c *config) { c.nc = nc } }
 
 // WithCheckpoints keeps the views' checkpoint (the match engine's inputs,
@@ -74,7 +76,8 @@ func WithCheckpoints(dir string) Option { return func(c *config) { c.checkpoints
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
-// WithRetryBackoff bounds the reactor's waits between retries (default
+// WithRetryBackoff bounds the waits between attempts to open the process
+// managers (default
 // 200ms doubling to 30s).
 func WithRetryBackoff(min, max time.Duration) Option {
 	return func(c *config) { c.minBackoff, c.maxBackoff = min, max }
@@ -89,50 +92,27 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	}
 	s := &Service{store: store, registry: registry, client: c.client, nc: c.nc, log: c.log.With("service", Name), minBackoff: c.minBackoff, maxBackoff: c.maxBackoff}
 	s.views = newViews(registry)
-	s.reactor = newReactor(s.views, s.client, s.log, s.minBackoff, s.maxBackoff)
-	if s.nc != nil && s.client != nil { // with the closing process: act only where its manager is active
-		s.reactor.active = func() bool {
-			m := s.closings.Load()
-			return m != nil && m.Active()
-		}
-	}
-	s.follower = viewstate.New(Name, store, checkpointed{s.views, s.reactor}, func(e events.Event) error {
-		tasks, err := s.views.apply(e)
-		if err != nil {
-			return err
-		}
-		s.reactor.add(tasks)
-		return nil
-	}, viewstate.Options{Dir: c.checkpoints, Version: viewsVersion, Logger: s.log})
+	s.follower = viewstate.New(Name, store, s.views, s.views.apply,
+		viewstate.Options{Dir: c.checkpoints, Version: viewsVersion, Logger: s.log})
 	s.deals = svc.NewRepository(store, registry, dealDecider(), svc.RepositoryOptions{Logger: s.log})
 	return s
 }
 
-// Run follows the log from the views' checkpoint (or the start) and works the reactor until ctx
-// ends. The reactor starts acting once the views have caught up with the
-// log as it stood at startup.
+// Run follows the log from the views' checkpoint (or the start) and runs
+// the process managers beside it until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	head, err := s.store.Head(ctx)
-	if err != nil {
-		return fmt.Errorf("matching: read the log's head: %w", err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		s.reactor.run(ctx, func(ctx context.Context) error {
-			for {
-				err := s.follower.WaitFor(ctx, head)
-				if err == nil || ctx.Err() != nil {
-					return err
-				}
-			}
-		})
-	})
 	if s.nc != nil {
-		wg.Go(func() { s.runClosings(ctx) })
+		wg.Go(func() { runManager(ctx, s, ClosingProcess(), process.Options{}, &s.closings) })
+		// A type of its own for the matchmaking streams: "process" is
+		// shared with the deals service, whose user must not write them.
+		wg.Go(func() {
+			runManager(ctx, s, MatchmakingProcess(), process.Options{Aggregate: MatchmakingAggregate}, &s.matchmaking)
+		})
 	}
-	err = s.follower.Run(ctx)
+	err := s.follower.Run(ctx)
 	cancel()
 	wg.Wait()
 	if err != nil {
@@ -141,32 +121,38 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
-// runClosings opens the closing process's manager (trying again while
-// JetStream does not answer) and runs it until ctx ends. Until it is
-// open, deal.close answers that closing is unavailable.
-func (s *Service) runClosings(ctx context.Context) {
+// Active reports whether this instance's matchmaking manager holds its
+// lease: the one instance that tells the applications service of matches.
+func (s *Service) Active() bool {
+	m := s.matchmaking.Load()
+	return m != nil && m.Active()
+}
+
+// runManager opens a process's manager (trying again while JetStream does
+// not answer), publishes it in *open and runs it until ctx ends. Until it
+// is open, what needs it answers that it is unavailable (deal.close).
+func runManager[S any](ctx context.Context, s *Service, def process.Definition[S], opts process.Options, open *atomic.Pointer[process.Manager[S]]) {
 	if s.client == nil {
-		s.log.Error("the closing process needs a client (WithClient); deals cannot close")
+		s.log.Error("the process needs a client (WithClient); it does not run", "process", def.Name)
 		return
 	}
+	opts.Store, opts.Registry, opts.Conn, opts.Sender, opts.Logger = s.store, s.registry, s.nc, s.client, s.log
+	// Matching's own system actor: what its system client may send.
+	opts.Actor = svc.SystemActor(Name)
 	wait := s.minBackoff
 	for {
-		m, err := process.New(ctx, ClosingProcess(), process.Options{
-			Store: s.store, Registry: s.registry, Conn: s.nc, Sender: s.client, Logger: s.log,
-			// Matching's own system actor: what its system client may send.
-			Actor: svc.SystemActor(Name),
-		})
+		m, err := process.New(ctx, def, opts)
 		if err == nil {
-			s.closings.Store(m)
+			open.Store(m)
 			if err := m.Run(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("closing process manager stopped", "err", err)
+				s.log.Error("process manager stopped", "process", def.Name, "err", err)
 			}
 			return
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Warn("closing process manager not open; trying again", "err", err, "in", wait)
+		s.log.Warn("process manager not open; trying again", "process", def.Name, "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -198,6 +184,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(matchingapi.HoldClosingEndpoint, s.holdClosing),
 			svc.Handle(matchingapi.CompleteClosingEndpoint, s.completeClosing),
 			svc.Handle(matchingapi.AbandonClosingEndpoint, s.abandonClosing),
+			svc.Handle(matchingapi.PlanMatchesEndpoint, s.planMatches),
 			svc.Handle(matchingapi.GetDealEndpoint, s.get),
 			svc.Handle(matchingapi.ListDealsEndpoint, s.list),
 		)}
@@ -253,7 +240,7 @@ func (s *Service) list(ctx context.Context, req *svc.Request, q matchingapi.List
 func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.SourceDeal) (svc.Result[matchingapi.Deal], error) {
 	src, err := s.views.sourcing(req.Actor, c)
 	if fundbridge.ErrorCode(err) == fundbridge.ENOTFOUND {
-		// Another matching instance (whose reactor marked the match) may
+		// Another matching instance (whose matchmaking marked the match) may
 		// be a little ahead of this one: catch up with the log as it is
 		// now, and look again.
 		if head, herr := s.store.Head(ctx); herr == nil && s.follower.WaitFor(ctx, head) == nil {

@@ -243,7 +243,7 @@ func TestMatchingOverNATS(t *testing.T) {
 	runService(t, env, reg)
 
 	// New matches go to the applications service, as the platform, keyed
-	// by the application and its fund set.
+	// by the matchmaking process's instance and step.
 	matched := apps.await(t, "application.mark_matched", 2)
 	byApp := map[string]svc.Request{}
 	for _, req := range matched {
@@ -257,7 +257,7 @@ func TestMatchingOverNATS(t *testing.T) {
 		if !slices.Equal(p.FundIDs, []string{"fund1"}) {
 			t.Errorf("mark_matched %s: funds %v, want [fund1]", p.ApplicationID, p.FundIDs)
 		}
-		if req.Actor.Role != fundbridge.RoleSystem || req.Actor.UserID != "matching" || !strings.HasPrefix(req.IdempotencyKey, "match:"+p.ApplicationID+":") {
+		if req.Actor.Role != fundbridge.RoleSystem || req.Actor.UserID != "matching" || !strings.HasPrefix(req.IdempotencyKey, "process/matchmaking/") {
 			t.Errorf("mark_matched %s: actor %+v, key %q", p.ApplicationID, req.Actor, req.IdempotencyKey)
 		}
 		byApp[p.ApplicationID] = req
@@ -358,7 +358,7 @@ func TestMatchingOverNATS(t *testing.T) {
 		}
 		// Screening puts the application under review with the fund.
 		rev := apps.await(t, "application.mark_under_review", 1)
-		if string(rev[0].Payload) != `{"application_id":"app1","fund_id":"fund1"}` || rev[0].IdempotencyKey != "under_review:"+deal {
+		if string(rev[0].Payload) != `{"application_id":"app1","fund_id":"fund1"}` || rev[0].IdempotencyKey != "process/matchmaking/deal-"+deal+"/plan_1_1" {
 			t.Errorf("mark_under_review = %s, key %q", rev[0].Payload, rev[0].IdempotencyKey)
 		}
 		h.append("application-app1", applicationsapi.ApplicationUnderReview{ApplicationID: "app1", FundID: "fund1", Slice: slice("co-1")})
@@ -563,4 +563,50 @@ func TestMatchingOverNATS(t *testing.T) {
 			t.Errorf("the restarted service sent %d requests already recorded", n-sent)
 		}
 	})
+}
+
+// Of two matching instances one matchmaking manager is active; when it
+// stops, the other takes over.
+func TestOneMatchmakingInstanceActsAtATime(t *testing.T) {
+	reg := events.NewRegistry()
+	applicationsapi.Register(reg)
+	fundsapi.Register(reg)
+	matchingapi.Register(reg)
+	matching.RegisterClosing(reg)
+	env := testenv.Start(t, reg)
+	start := func() (*matching.Service, func()) {
+		srv := matching.New(env.Store, reg, matching.WithLogger(quiet()),
+			matching.WithClient(svc.NewClient(env.Connect(t), 5*time.Second)), matching.WithClosingProcess(env.Connect(t)),
+			matching.WithRetryBackoff(20*time.Millisecond, 200*time.Millisecond))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx) }()
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return srv, stop
+	}
+	a, stopA := start()
+	b, stopB := start()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	// Active is read twice, so a takeover between the reads cannot pass
+	// as "one active": both reads must agree.
+	oneActive := func() bool {
+		x, y := a.Active(), b.Active()
+		return x != y && x == a.Active() && y == b.Active()
+	}
+	waitFor("one active instance", oneActive)
+	standby, stop := b, stopA
+	if b.Active() {
+		standby, stop = a, stopB
+	}
+	stop()
+	waitFor("the standby to take over", standby.Active)
 }

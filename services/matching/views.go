@@ -31,14 +31,14 @@ const (
 
 // appState is what matching folds of an application's lifecycle: enough
 // to authorize its owner and to tell which of its facts the applications
-// service already holds, so the reactor sends only what is missing.
+// service already holds, so the matchmaking plans ask only what is missing.
 type appState struct {
 	companyID string
 	status    string
 	matched   map[string]struct{} // funds its application.matched.v1 events hold and application.unmatched.v1 events have not taken back
 	// matchEvents counts its application.matched.v1 and .unmatched.v1
-	// events: the reactor's idempotency keys include it, so matching a
-	// fund again after removing it is a new command, not a replay.
+	// events (kept in checkpoints of this version; nothing reads it now
+	// that the matchmaking process keys its commands by its own steps).
 	matchEvents int
 	reviewing   map[string]struct{} // funds in its application.under_review.v1 events
 }
@@ -75,46 +75,59 @@ type views struct {
 	dealsByApp   map[string][]string
 	dealsByOwner map[string][]string // company ID → deal IDs
 
-	// The event being folded and the reactor's work it makes (under mu).
-	cause taskCause
-	work  []task
+	// planned holds, by application, the changes plans asked for whose
+	// events are not folded yet, with the key of the plan that asked:
+	// another plan leaves them out (they are on their way, and the
+	// applications service would be asked twice), while the same plan
+	// asked again (its manager resending after a crash) gets them again.
+	// Memory only: after a restart a change may be asked once more, which
+	// the applications service records once.
+	planned map[string]map[plannedChange]string
+}
+
+type plannedChange struct{ change, fund string }
+
+// landed forgets the planned changes of an application that its events
+// now show.
+func (v *views) landed(appID, change string, funds ...string) {
+	for _, f := range funds {
+		delete(v.planned[appID], plannedChange{change, f})
+	}
+	if len(v.planned[appID]) == 0 {
+		delete(v.planned, appID)
+	}
 }
 
 func newViews(registry *events.Registry) *views {
 	v := &views{
 		registry: registry, engine: NewEngine(), apps: map[string]*appState{}, deals: map[string]matchingapi.Deal{},
 		dealsByFund: map[string][]string{}, dealsByApp: map[string][]string{}, dealsByOwner: map[string][]string{},
+		planned: map[string]map[plannedChange]string{},
 	}
 	v.registerFolds()
 	return v
 }
 
-// apply folds one event into the views and returns the work it makes
-// for the reactor. It never blocks on anything but the views' lock.
-func (v *views) apply(e events.Event) ([]task, error) {
+// apply folds one event into the views. It never blocks on anything but
+// the views' lock.
+func (v *views) apply(e events.Event) error {
 	kind, _, _ := strings.Cut(e.Type, ".")
 	if kind != "fund" && kind != "application" && kind != "company" && kind != "bank" && kind != matchingapi.DealAggregate {
-		return nil, nil
+		return nil
 	}
 	e, payload, err := v.registry.Decode(e)
 	if errors.Is(err, events.ErrUnknownType) {
-		return nil, nil // a newer fact than this build knows: not one matching acts on
+		return nil // a newer fact than this build knows: not one matching acts on
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if p, ok := payload.(events.Payload); !ok || !v.folds.Handles(p.EventType()) {
-		return nil, nil
+		return nil
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.cause, v.work = taskCause{correlation: e.CorrelationID, causation: e.ID}, nil
-	if err := v.folds.Apply(e, payload); err != nil {
-		return nil, err
-	}
-	work := v.work
-	v.work = nil
-	return work, nil
+	return v.folds.Apply(e, payload)
 }
 
 func (v *views) app(id, companyID string) *appState {
@@ -130,6 +143,7 @@ func (v *views) app(id, companyID string) *appState {
 }
 
 func (v *views) closeApp(id, companyID, status string) {
+	delete(v.planned, id)
 	v.app(id, companyID).status = status
 	v.engine.CloseApplication(id)
 }

@@ -393,3 +393,50 @@ type Application struct {
 	Valuation   *money.Amount           `json:"valuation_ask,omitempty"`
 	applicationsapi.Slice
 }
+
+// What the matchmaking process reconciles: the applications concerned by
+// one kind of event.
+const (
+	SubjectApplication = "application" // its own matches and reviews
+	SubjectFund        = "fund"        // every open application, for this fund
+	SubjectCompany     = "company"     // the company's open applications
+	SubjectDeal        = "deal"        // the review the deal's screening asks for
+)
+
+// PlanMatches is matches.plan, the matchmaking process's question to
+// matching's own views: what must the applications service record so that
+// the subject's applications hold the matches on their boards, as of at
+// least position After.
+type PlanMatches struct {
+	Subject string `json:"subject"`
+	ID      string `json:"id"`
+	After   uint64 `json:"after,omitempty"`
+}
+
+func (q PlanMatches) Validate() error {
+	var fe fieldErrors
+	if q.Subject != SubjectApplication && q.Subject != SubjectFund && q.Subject != SubjectCompany && q.Subject != SubjectDeal {
+		fe.Add("subject", "must be application, fund, company or deal")
+	}
+	fe.ID("id", q.ID, maxDealIDLength, true)
+	return fe.Err("invalid plan")
+}
+
+// Changes the applications service is asked to record.
+const (
+	ChangeMatch   = "match"   // application.mark_matched with FundIDs
+	ChangeUnmatch = "unmatch" // application.mark_unmatched with FundIDs
+	ChangeReview  = "review"  // application.mark_under_review by FundIDs[0]
+)
+
+// MatchChange is one command of a plan.
+type MatchChange struct {
+	Change        string   `json:"change"`
+	ApplicationID string   `json:"application_id"`
+	FundIDs       []string `json:"fund_ids"`
+}
+
+// MatchPlan is matches.plan's answer: the changes, in the order to send.
+type MatchPlan struct {
+	Changes []MatchChange `json:"changes"`
+}

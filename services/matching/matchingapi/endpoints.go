@@ -26,6 +26,7 @@ const (
 	OpHoldClosing           = "deal.hold_closing"
 	OpCompleteClosing       = "deal.complete_closing"
 	OpAbandonClosing        = "deal.abandon_closing"
+	OpPlanMatches           = "matches.plan"
 	OpGet                   = "deal.get"
 	OpList                  = "deal.list"
 )
@@ -111,6 +112,10 @@ var (
 	HoldClosingEndpoint     = svc.NewCommand[ClosingStep, Deal](Name, OpHoldClosing, system, nil)
 	CompleteClosingEndpoint = svc.NewCommand[ClosingStep, Deal](Name, OpCompleteClosing, system, nil)
 	AbandonClosingEndpoint  = svc.NewCommand[ClosingStep, Deal](Name, OpAbandonClosing, system, nil)
+
+	// The matchmaking process's question to matching's views: the
+	// platform's only.
+	PlanMatchesEndpoint = svc.NewQuery[PlanMatches, MatchPlan](Name, OpPlanMatches, system, nil)
 )
 
 // Endpoints lists every endpoint of the service.
@@ -118,6 +123,6 @@ func Endpoints() []svc.Described {
 	return []svc.Described{
 		MatchesForFundEndpoint, MatchesForApplicationEndpoint, MatchesForProgrammeEndpoint, PairsEndpoint, SourceDealEndpoint, ListDealsEndpoint, GetDealEndpoint,
 		AdvanceDealEndpoint, PassDealEndpoint, IssueTermSheetEndpoint, AcceptTermSheetEndpoint, DeclineTermSheetEndpoint, CloseDealEndpoint,
-		HoldClosingEndpoint, CompleteClosingEndpoint, AbandonClosingEndpoint,
+		HoldClosingEndpoint, CompleteClosingEndpoint, AbandonClosingEndpoint, PlanMatchesEndpoint,
 	}
 }
