@@ -148,8 +148,8 @@ func Builders() map[string]func(Deps) Component {
 		insurance.Name: func(d Deps) Component {
 			// The policy process's manager (deadlines, guarantee claims) runs in this component.
 			s := insurance.New(d.Store, d.Registry, insurance.WithSnapshots(d.Snapshots), insurance.WithClient(svc.NewSystemClient(d.NC, insurance.Name, 0)),
-				insurance.WithProcess(d.NC, insurance.ProcessOptions{}), insurance.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+				insurance.WithProcess(d.NC, insurance.ProcessOptions{}), insurance.WithCheckpoints(d.ViewDir), insurance.WithLogger(d.Log))
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		identity.Name: func(d Deps) Component {
 			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.WithBcryptCost(d.BcryptCost), identity.WithCredentialKey(d.CredentialKey), identity.WithPersonKeys(identity.NewKVPersonKeys(d.NC)), identity.WithCheckpoints(d.ViewDir), identity.WithLogger(d.Log))
