@@ -11,6 +11,7 @@ import (
 	njs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
 // directReads is how many commits a stream read fetches one by one before
@@ -152,6 +153,7 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 		data    []byte
 		subject string
 		seq     uint64
+		trace   string // the append's trace context, if it was traced
 	}
 	queue := make(chan delivery, subscribeQueue)
 	handled := make(chan error, 1)
@@ -174,7 +176,9 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 					handled <- nil
 					return
 				}
-				if err := fn(c.event(i, d.seq)); err != nil {
+				e := c.event(i, d.seq)
+				e.Trace = d.trace
+				if err := fn(e); err != nil {
 					handled <- err
 					cancel()
 					return
@@ -185,7 +189,7 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 	}()
 	err := s.consume(ctx, nil, after+1, func(m njs.Msg, seq uint64) (bool, error) {
 		select {
-		case queue <- delivery{m.Data(), m.Subject(), seq}:
+		case queue <- delivery{m.Data(), m.Subject(), seq, traceOf(m)}:
 			return true, nil
 		case <-ctx.Done():
 			return false, ctx.Err()
@@ -199,6 +203,15 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 		return nil
 	}
 	return err
+}
+
+// traceOf is the trace context kept with a commit's message, "" if none.
+func traceOf(m njs.Msg) string {
+	h := m.Headers()
+	if len(h) == 0 {
+		return ""
+	}
+	return h.Get(spans.Header)
 }
 
 // subscribeQueue is how many commits Subscribe reads ahead of fn.

@@ -28,10 +28,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
 // Options configure the store.
@@ -56,6 +57,12 @@ type Options struct {
 	// Observe, if set, is told of every append: its events and how long it
 	// took, written or refused (metrics).
 	Observe func(events int, took time.Duration)
+	// Tracing is the process's tracer provider, which the readers of this
+	// store (views, process managers) trace with (TracerProvider); nil
+	// traces nothing there. An append is traced whatever this is, when its
+	// ctx carries a span: its trace context is kept with the commit, as a
+	// message header, for the readers to continue.
+	Tracing trace.TracerProvider
 }
 
 func (o *Options) defaults() {
@@ -269,18 +276,32 @@ func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, 
 	return h, nil
 }
 
+// tracerName names the spans the store makes.
+const tracerName = "github.com/fundbridge/fundbridge/events/jetstream"
+
+// TracerProvider is the process's tracer provider (Options.Tracing), for
+// the readers of the log to trace with; nil: they trace nothing.
+func (s *Store) TracerProvider() trace.TracerProvider { return s.opts.Tracing }
+
 // Append writes the events of one command as one commit.
-func (s *Store) Append(ctx context.Context, req events.AppendRequest) (_ events.AppendResult, err error) {
+func (s *Store) Append(ctx context.Context, req events.AppendRequest) (res events.AppendResult, err error) {
 	// A traced request gets an append span from its own provider; an
 	// untraced one (no span in ctx) gets the no-op span and does nothing.
+	// Its name and attributes hold the stream's aggregate type, not its ID
+	// (see internal/spans).
 	if parent := trace.SpanFromContext(ctx); parent.SpanContext().IsValid() {
+		aggregate := spans.AggregateOf(req.StreamID)
+		attrs := []attribute.KeyValue{spans.Aggregate.String(aggregate), spans.Events.Int(len(req.Events))}
+		if len(req.Events) > 0 {
+			attrs = append(attrs, spans.EventType.String(req.Events[0].Type))
+		}
 		var span trace.Span
-		ctx, span = parent.TracerProvider().Tracer("github.com/fundbridge/fundbridge/events/jetstream").Start(ctx, "append "+req.StreamID)
+		ctx, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, "append "+aggregate, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
 		defer func() {
-			if err != nil {
-				span.SetStatus(codes.Error, err.Error())
+			if err == nil {
+				span.SetAttributes(spans.Position.Int64(int64(res.Position)))
 			}
-			span.End()
+			spans.End(span, err)
 		}()
 	}
 	if s.opts.Observe != nil {
@@ -417,6 +438,9 @@ func (s *Store) publish(ctx context.Context, streamID, subject string, c *commit
 	header := nats.Header{njs.ExpectedLastSubjSeqHeader: {strconv.FormatUint(h.seq, 10)}}
 	if retryable {
 		header[njs.MsgIDHeader] = []string{c.ID}
+	}
+	if tp := spans.TraceParent(ctx); tp != "" {
+		header[spans.Header] = []string{tp}
 	}
 	msg := &nats.Msg{Subject: subject, Data: c.appendTo(make([]byte, 0, c.sizeHint())), Header: header}
 
