@@ -53,7 +53,9 @@ func (s *Store) ReadStreamAfter(ctx context.Context, streamID string, from, afte
 // stream sequence start, in order, until fn returns false. It reads up to
 // the stream's head as of the call.
 func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start uint64, fn func(seq uint64, c *commit) bool) error {
-	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	last, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
+		return s.stream.GetLastMsgForSubject(ctx, subject)
+	})
 	if errors.Is(err, njs.ErrMsgNotFound) {
 		return nil
 	}
@@ -85,7 +87,9 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 
 	seq := start
 	for i := 0; i < directReads; i++ {
-		msg, err := s.stream.GetMsg(ctx, seq, njs.WithGetMsgSubject(subject))
+		msg, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
+			return s.stream.GetMsg(ctx, seq, njs.WithGetMsgSubject(subject))
+		})
 		if err != nil {
 			return fmt.Errorf("read %s from %d: %w", streamID, seq, unavailable(err))
 		}

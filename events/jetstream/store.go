@@ -217,11 +217,32 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, s.opts.Timeout)
 }
 
+// readAttempt bounds one try of a read of the stream. While a cluster
+// elects the stream's leader (its node was killed), a read sent then gets
+// no answer at all and would wait out the caller's whole deadline (15 s
+// from the gateway: the fault test's stall after a node's SIGKILL); the
+// same read sent again is answered once the new leader is elected.
+const readAttempt = 2 * time.Second
+
+// readAgain runs read, sending it again each time a try goes unanswered
+// for readAttempt, until ctx ends. Only for reads: sending one twice
+// changes nothing.
+func readAgain[T any](ctx context.Context, read func(context.Context) (T, error)) (T, error) {
+	for {
+		try, cancel := context.WithTimeout(ctx, readAttempt)
+		v, err := read(try)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return v, err
+		}
+	}
+}
+
 // Head is the stream sequence of the last commit.
 func (s *Store) Head(ctx context.Context) (uint64, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	info, err := s.stream.Info(ctx)
+	info, err := readAgain(ctx, func(ctx context.Context) (*njs.StreamInfo, error) { return s.stream.Info(ctx) })
 	if err != nil {
 		return 0, fmt.Errorf("head: %w", unavailable(err))
 	}
@@ -249,7 +270,9 @@ type head struct {
 
 // fetchHead asks the server for the last commit on the stream's subject.
 func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, error) {
-	msg, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	msg, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
+		return s.stream.GetLastMsgForSubject(ctx, subject)
+	})
 	if errors.Is(err, njs.ErrMsgNotFound) {
 		s.heads.put(streamID, head{})
 		return head{}, nil
