@@ -217,23 +217,49 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, s.opts.Timeout)
 }
 
-// readAttempt bounds one try of a read of the stream. While a cluster
-// elects the stream's leader (its node was killed), a read sent then gets
-// no answer at all and would wait out the caller's whole deadline (15 s
-// from the gateway: the fault test's stall after a node's SIGKILL); the
-// same read sent again is answered once the new leader is elected.
-const readAttempt = 2 * time.Second
+// readAgainAfter is how long a read of the stream goes unanswered before
+// it is sent again. While a cluster elects the stream's leader (its node
+// was killed), a read sent then gets no answer at all and would wait out
+// the caller's whole deadline (15 s from the gateway: the fault test's
+// stall after a node's SIGKILL); the same read sent again is answered
+// once the new leader is elected.
+const readAgainAfter = 2 * time.Second
 
-// readAgain runs read, sending it again each time a try goes unanswered
-// for readAttempt, until ctx ends. Only for reads: sending one twice
-// changes nothing.
+// maxReadTries bounds the copies of one read in flight.
+const maxReadTries = 4
+
+// readAgain runs read and, each time readAgainAfter passes without an
+// answer, runs it again beside the tries still waiting (a slow answer on a
+// loaded server is not thrown away), up to maxReadTries; the first answer
+// wins. Only for reads: sending one several times changes nothing.
 func readAgain[T any](ctx context.Context, read func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the tries still waiting end with it
+	type answer struct {
+		v   T
+		err error
+	}
+	answers := make(chan answer, maxReadTries)
+	try := func() {
+		go func() {
+			v, err := read(ctx)
+			answers <- answer{v, err}
+		}()
+	}
+	try()
+	tries := 1
+	timer := time.NewTimer(readAgainAfter)
+	defer timer.Stop()
 	for {
-		try, cancel := context.WithTimeout(ctx, readAttempt)
-		v, err := read(try)
-		cancel()
-		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
-			return v, err
+		select {
+		case a := <-answers:
+			return a.v, a.err
+		case <-timer.C:
+			if tries < maxReadTries {
+				try()
+				tries++
+				timer.Reset(readAgainAfter)
+			}
 		}
 	}
 }
