@@ -32,8 +32,8 @@ func TestComposeFileMatchesTheBinary(t *testing.T) {
 				t.Errorf("%s depends on %s, which is not a service", where, dep)
 			}
 		}
-		for _, v := range strs(s["volumes"]) {
-			src, _, _ := strings.Cut(v, ":")
+		for _, mt := range mounts(s["volumes"]) {
+			src := mt.source
 			if strings.HasPrefix(src, ".") {
 				if _, err := os.Stat(filepath.Join("..", src)); err != nil {
 					t.Errorf("%s mounts %s: %v", where, src, err)
@@ -47,6 +47,9 @@ func TestComposeFileMatchesTheBinary(t *testing.T) {
 		case image == fundbridgeImage:
 			args := strs(s["command"])
 			check(t, b, invocation{where: where, args: args, env: envMap(s["environment"])}, seedFiles)
+			if user := credentialUser(args); user != "" {
+				checkOwnSeed(t, where, user, credsVolume(services), mounts(s["volumes"]), envMap(s["environment"]), seedFiles)
+			}
 			if len(args) >= 2 && args[0] == "serve" {
 				instances[args[1]]++
 			}
@@ -56,6 +59,7 @@ func TestComposeFileMatchesTheBinary(t *testing.T) {
 		case strings.HasPrefix(image, "nats:"):
 			natsNodes = append(natsNodes, name)
 			checkNATSImage(t, where, image)
+			checkOwnSeed(t, where, "", credsVolume(services), mounts(s["volumes"]), nil, seedFiles)
 			env := envMap(m(s["environment"]))
 			checkNATSConfig(t, where, env, credDir)
 		}
@@ -84,5 +88,91 @@ func TestComposeFileMatchesTheBinary(t *testing.T) {
 	}
 	if k := m(services["kurrentdb"]); !slices.Contains(strs(k["profiles"]), "kurrentdb") {
 		t.Error("docker-compose.yml has no kurrentdb service in profile kurrentdb")
+	}
+}
+
+// mount is one entry of a compose service's volumes, in the short syntax
+// (source:target[:ro]) or the long one (a map, perhaps with a subpath).
+type mount struct{ source, target, subpath string }
+
+func mounts(v any) []mount {
+	var out []mount
+	for _, x := range l(v) {
+		switch x := x.(type) {
+		case string:
+			parts := strings.Split(x, ":")
+			mt := mount{source: parts[0]}
+			if len(parts) > 1 {
+				mt.target = parts[1]
+			}
+			out = append(out, mt)
+		case map[string]any:
+			src, _ := x["source"].(string)
+			target, _ := x["target"].(string)
+			sub, _ := m(x["volume"])["subpath"].(string)
+			out = append(out, mount{source: src, target: target, subpath: sub})
+		}
+	}
+	return out
+}
+
+// credsVolume is the volume fundbridge nats credentials writes the seeds
+// to: the one the credentials service mounts where its --dir points.
+func credsVolume(services map[string]any) string {
+	for _, name := range sortedKeys(services) {
+		s := m(services[name])
+		args := strs(s["command"])
+		if len(args) < 2 || args[0] != "nats" || args[1] != "credentials" {
+			continue
+		}
+		for i, a := range args {
+			if a == "--dir" && i+1 < len(args) {
+				for _, mt := range mounts(s["volumes"]) {
+					if mt.target == args[i+1] {
+						return mt.source
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// checkOwnSeed: a container sees no other user's seed. From the volume of
+// the seeds it mounts single files only (volume subpaths), never the whole
+// volume: a service (user) its own seed, where FUNDBRIDGE_NATS_CREDS
+// points, and the CA certificate; a NATS node (user "") its certificate,
+// its key, the CA and the authorization.conf of public keys.
+func checkOwnSeed(t *testing.T, where, user, volume string, mts []mount, env map[string]string, seedFiles []string) {
+	t.Helper()
+	if volume == "" {
+		t.Errorf("%s: no service runs fundbridge nats credentials --dir on a volume", where)
+		return
+	}
+	allowed := []string{"ca.pem"}
+	if user == "" {
+		allowed = append(allowed, "authorization.conf", "nats.pem", "nats-key.pem")
+	} else {
+		allowed = append(allowed, user+".nk")
+	}
+	ownSeedAt := ""
+	for _, mt := range mts {
+		if mt.source != volume {
+			continue
+		}
+		switch {
+		case mt.subpath == "":
+			t.Errorf("%s mounts the whole volume %s at %s, every user's seed with it: mount only %v, one file each (volume subpath)", where, volume, mt.target, allowed)
+		case !slices.Contains(allowed, mt.subpath):
+			t.Errorf("%s mounts %s from %s: not its own (it may mount %v)", where, mt.subpath, volume, allowed)
+		case strings.HasSuffix(mt.subpath, ".nk"):
+			if !slices.Contains(seedFiles, mt.subpath) {
+				t.Errorf("%s mounts %s, which fundbridge nats credentials does not write", where, mt.subpath)
+			}
+			ownSeedAt = mt.target
+		}
+	}
+	if user != "" && env["FUNDBRIDGE_NATS_CREDS"] != ownSeedAt {
+		t.Errorf("%s: FUNDBRIDGE_NATS_CREDS is %q, but its own seed %s.nk is mounted at %q", where, env["FUNDBRIDGE_NATS_CREDS"], user, ownSeedAt)
 	}
 }

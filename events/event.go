@@ -49,6 +49,10 @@ type Event struct {
 	// LastInCommit marks the last event of its append, so a reader of the
 	// log can act on whole appends (a projection's checkpoint, say).
 	LastInCommit bool `json:"-"`
+	// Trace is the W3C traceparent of the append that wrote the event, if
+	// it was traced and the store keeps it (JetStream, as a message
+	// header): a reader's span joins the write's trace (internal/spans).
+	Trace string `json:"-"`
 }
 
 // Payload is a domain event value: it knows its versioned type name.

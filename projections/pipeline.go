@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
 // The pipeline of one pass over the log: the subscription's callback
@@ -99,6 +100,9 @@ func (f *feeder) flush() {
 }
 
 const batchSize = 256
+
+// tracerName names the spans of the projections' applies.
+const tracerName = "github.com/fundbridge/fundbridge/projections"
 
 // follow is one pass over the log after a position for some lanes: one
 // subscription, parallel decoders, one applier. It returns when ctx ends,
@@ -226,8 +230,9 @@ func (r *Runner) decode(b *batch) {
 // whether the pass is done: every lane has reached until, or stopped.
 func (r *Runner) apply(b *batch, lanes []*lane, until uint64) (reached bool) {
 	r.scanned.Add(uint64(len(b.items)))
-	now := time.Now() // once a batch: saves are due by the minute, not the microsecond
-	saved := false    // one capture a batch, so the lanes' saves take turns
+	now := time.Now()             // once a batch: saves are due by the minute, not the microsecond
+	saved := false                // one capture a batch, so the lanes' saves take turns
+	tp := spans.Provider(r.store) // a traced write's event is applied in a span of its trace
 	for i := range b.items {
 		it := &b.items[i]
 		e := it.e
@@ -235,10 +240,12 @@ func (r *Runner) apply(b *batch, lanes []*lane, until uint64) (reached bool) {
 			if !l.active() || e.Position <= l.checkpoint.Load() {
 				continue
 			}
+			_, span := spans.FromEvent(context.Background(), tp, tracerName, "project "+l.p.Name(), e, spans.View.String(l.p.Name()))
 			err := it.err
 			if err == nil {
 				err = l.p.Apply(e, it.payload)
 			}
+			spans.End(span, err)
 			if err != nil {
 				r.fail(l, e, err)
 				continue

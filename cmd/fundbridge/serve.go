@@ -171,7 +171,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	reg := app.NewRegistry()
-	store, err := openStore(ctx, *storeKind, *kurrentURL, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit, Observe: metrics.StoreObserver()})
+	store, err := openStore(ctx, *storeKind, *kurrentURL, nc, reg, jetstream.Options{Replicas: *replicas, GroupCommit: *groupCommit, Observe: metrics.StoreObserver(), Tracing: tracing})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	njs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
 // directReads is how many commits a stream read fetches one by one before
@@ -52,7 +53,9 @@ func (s *Store) ReadStreamAfter(ctx context.Context, streamID string, from, afte
 // stream sequence start, in order, until fn returns false. It reads up to
 // the stream's head as of the call.
 func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start uint64, fn func(seq uint64, c *commit) bool) error {
-	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	last, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
+		return s.stream.GetLastMsgForSubject(ctx, subject)
+	})
 	if errors.Is(err, njs.ErrMsgNotFound) {
 		return nil
 	}
@@ -84,7 +87,9 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 
 	seq := start
 	for i := 0; i < directReads; i++ {
-		msg, err := s.stream.GetMsg(ctx, seq, njs.WithGetMsgSubject(subject))
+		msg, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
+			return s.stream.GetMsg(ctx, seq, njs.WithGetMsgSubject(subject))
+		})
 		if err != nil {
 			return fmt.Errorf("read %s from %d: %w", streamID, seq, unavailable(err))
 		}
@@ -152,6 +157,7 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 		data    []byte
 		subject string
 		seq     uint64
+		trace   string // the append's trace context, if it was traced
 	}
 	queue := make(chan delivery, subscribeQueue)
 	handled := make(chan error, 1)
@@ -174,7 +180,9 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 					handled <- nil
 					return
 				}
-				if err := fn(c.event(i, d.seq)); err != nil {
+				e := c.event(i, d.seq)
+				e.Trace = d.trace
+				if err := fn(e); err != nil {
 					handled <- err
 					cancel()
 					return
@@ -185,7 +193,7 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 	}()
 	err := s.consume(ctx, nil, after+1, func(m njs.Msg, seq uint64) (bool, error) {
 		select {
-		case queue <- delivery{m.Data(), m.Subject(), seq}:
+		case queue <- delivery{m.Data(), m.Subject(), seq, traceOf(m)}:
 			return true, nil
 		case <-ctx.Done():
 			return false, ctx.Err()
@@ -199,6 +207,15 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 		return nil
 	}
 	return err
+}
+
+// traceOf is the trace context kept with a commit's message, "" if none.
+func traceOf(m njs.Msg) string {
+	h := m.Headers()
+	if len(h) == 0 {
+		return ""
+	}
+	return h.Get(spans.Header)
 }
 
 // subscribeQueue is how many commits Subscribe reads ahead of fn.

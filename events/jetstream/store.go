@@ -28,10 +28,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
 // Options configure the store.
@@ -56,6 +57,12 @@ type Options struct {
 	// Observe, if set, is told of every append: its events and how long it
 	// took, written or refused (metrics).
 	Observe func(events int, took time.Duration)
+	// Tracing is the process's tracer provider, which the readers of this
+	// store (views, process managers) trace with (TracerProvider); nil
+	// traces nothing there. An append is traced whatever this is, when its
+	// ctx carries a span: its trace context is kept with the commit, as a
+	// message header, for the readers to continue.
+	Tracing trace.TracerProvider
 }
 
 func (o *Options) defaults() {
@@ -210,11 +217,58 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, s.opts.Timeout)
 }
 
+// readAgainAfter is how long a read of the stream goes unanswered before
+// it is sent again. While a cluster elects the stream's leader (its node
+// was killed), a read sent then gets no answer at all and would wait out
+// the caller's whole deadline (15 s from the gateway: the fault test's
+// stall after a node's SIGKILL); the same read sent again is answered
+// once the new leader is elected.
+const readAgainAfter = 2 * time.Second
+
+// maxReadTries bounds the copies of one read in flight.
+const maxReadTries = 4
+
+// readAgain runs read and, each time readAgainAfter passes without an
+// answer, runs it again beside the tries still waiting (a slow answer on a
+// loaded server is not thrown away), up to maxReadTries; the first answer
+// wins. Only for reads: sending one several times changes nothing.
+func readAgain[T any](ctx context.Context, read func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the tries still waiting end with it
+	type answer struct {
+		v   T
+		err error
+	}
+	answers := make(chan answer, maxReadTries)
+	try := func() {
+		go func() {
+			v, err := read(ctx)
+			answers <- answer{v, err}
+		}()
+	}
+	try()
+	tries := 1
+	timer := time.NewTimer(readAgainAfter)
+	defer timer.Stop()
+	for {
+		select {
+		case a := <-answers:
+			return a.v, a.err
+		case <-timer.C:
+			if tries < maxReadTries {
+				try()
+				tries++
+				timer.Reset(readAgainAfter)
+			}
+		}
+	}
+}
+
 // Head is the stream sequence of the last commit.
 func (s *Store) Head(ctx context.Context) (uint64, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	info, err := s.stream.Info(ctx)
+	info, err := readAgain(ctx, func(ctx context.Context) (*njs.StreamInfo, error) { return s.stream.Info(ctx) })
 	if err != nil {
 		return 0, fmt.Errorf("head: %w", unavailable(err))
 	}
@@ -242,7 +296,9 @@ type head struct {
 
 // fetchHead asks the server for the last commit on the stream's subject.
 func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, error) {
-	msg, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	msg, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
+		return s.stream.GetLastMsgForSubject(ctx, subject)
+	})
 	if errors.Is(err, njs.ErrMsgNotFound) {
 		s.heads.put(streamID, head{})
 		return head{}, nil
@@ -269,18 +325,32 @@ func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, 
 	return h, nil
 }
 
+// tracerName names the spans the store makes.
+const tracerName = "github.com/fundbridge/fundbridge/events/jetstream"
+
+// TracerProvider is the process's tracer provider (Options.Tracing), for
+// the readers of the log to trace with; nil: they trace nothing.
+func (s *Store) TracerProvider() trace.TracerProvider { return s.opts.Tracing }
+
 // Append writes the events of one command as one commit.
-func (s *Store) Append(ctx context.Context, req events.AppendRequest) (_ events.AppendResult, err error) {
+func (s *Store) Append(ctx context.Context, req events.AppendRequest) (res events.AppendResult, err error) {
 	// A traced request gets an append span from its own provider; an
 	// untraced one (no span in ctx) gets the no-op span and does nothing.
+	// Its name and attributes hold the stream's aggregate type, not its ID
+	// (see internal/spans).
 	if parent := trace.SpanFromContext(ctx); parent.SpanContext().IsValid() {
+		aggregate := spans.AggregateOf(req.StreamID)
+		attrs := []attribute.KeyValue{spans.Aggregate.String(aggregate), spans.Events.Int(len(req.Events))}
+		if len(req.Events) > 0 {
+			attrs = append(attrs, spans.EventType.String(req.Events[0].Type))
+		}
 		var span trace.Span
-		ctx, span = parent.TracerProvider().Tracer("github.com/fundbridge/fundbridge/events/jetstream").Start(ctx, "append "+req.StreamID)
+		ctx, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, "append "+aggregate, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
 		defer func() {
-			if err != nil {
-				span.SetStatus(codes.Error, err.Error())
+			if err == nil {
+				span.SetAttributes(spans.Position.Int64(int64(res.Position)))
 			}
-			span.End()
+			spans.End(span, err)
 		}()
 	}
 	if s.opts.Observe != nil {
@@ -417,6 +487,9 @@ func (s *Store) publish(ctx context.Context, streamID, subject string, c *commit
 	header := nats.Header{njs.ExpectedLastSubjSeqHeader: {strconv.FormatUint(h.seq, 10)}}
 	if retryable {
 		header[njs.MsgIDHeader] = []string{c.ID}
+	}
+	if tp := spans.TraceParent(ctx); tp != "" {
+		header[spans.Header] = []string{tp}
 	}
 	msg := &nats.Msg{Subject: subject, Data: c.appendTo(make([]byte, 0, c.sizeHint())), Header: header}
 

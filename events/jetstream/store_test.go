@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	njs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
 	"github.com/fundbridge/fundbridge/events/storetest"
@@ -157,4 +159,86 @@ func TestConformanceThreeNodeClusterR3(t *testing.T) {
 		t.Cleanup(c.stop)
 		return c
 	})
+}
+
+// While the cluster elects a new leader for the event stream (its node
+// died), the reads an append and a stream read send then go unanswered;
+// sent again, they are answered by the new leader: both succeed within
+// their deadline instead of waiting it out and failing (the fault test's
+// stall of 15 s after a NATS node's SIGKILL).
+func TestReadsSentDuringALeaderElectionAreSentAgain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	ports := freePorts(t, 6)
+	c := &cluster{}
+	for i := range 3 {
+		c.dirs = append(c.dirs, t.TempDir())
+		c.clients = append(c.clients, fmt.Sprintf("127.0.0.1:%d", ports[i]))
+		c.routes = append(c.routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
+	}
+	c.start(t)
+	t.Cleanup(c.stop)
+	ctx := context.Background()
+	happened := func() []events.NewEvent {
+		return []events.NewEvent{{Type: "test.happened.v1", Payload: []byte(`{"n":1}`)}}
+	}
+	meta := events.Meta{Actor: fundbridge.Actor{UserID: "u-1", Role: fundbridge.RoleSystem}}
+	existing := events.AppendRequest{StreamID: "thing-before", Expected: events.NoStream, Meta: meta, Events: happened()}
+	if _, err := c.store.Append(ctx, existing); err != nil {
+		t.Fatal(err)
+	}
+	js, err := njs.New(c.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, "FUNDBRIDGE_EVENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A store on a node that stays: its connection is not what is lost.
+	var leader *natsserver.Server
+	var survivor string
+	for i, s := range c.srvs {
+		if fmt.Sprintf("n%d", i) == info.Cluster.Leader {
+			leader = s
+		} else {
+			survivor = s.ClientURL()
+		}
+	}
+	if leader == nil {
+		t.Fatalf("no server is the stream's leader %q", info.Cluster.Leader)
+	}
+	nc, err := nats.Connect(survivor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	store, err := jetstream.Open(ctx, nc, storetest.Registry(), jetstream.Options{Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	leader.Shutdown()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	read := make(chan error, 1)
+	go func() {
+		evs, err := store.ReadStream(wctx, "thing-before", 1)
+		if err == nil && len(evs) != 1 {
+			err = fmt.Errorf("read %d events, want 1", len(evs))
+		}
+		read <- err
+	}()
+	if _, err := store.Append(wctx, events.AppendRequest{StreamID: "thing-after", Expected: events.NoStream, Meta: meta, Events: happened()}); err != nil {
+		t.Errorf("append while the leader was elected: %v", err)
+	}
+	if err := <-read; err != nil {
+		t.Errorf("stream read while the leader was elected: %v", err)
+	}
 }

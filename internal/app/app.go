@@ -148,8 +148,8 @@ func Builders() map[string]func(Deps) Component {
 		insurance.Name: func(d Deps) Component {
 			// The policy process's manager (deadlines, guarantee claims) runs in this component.
 			s := insurance.New(d.Store, d.Registry, insurance.WithSnapshots(d.Snapshots), insurance.WithClient(svc.NewSystemClient(d.NC, insurance.Name, 0)),
-				insurance.WithProcess(d.NC, insurance.ProcessOptions{}), insurance.WithLogger(d.Log))
-			return Component{Service: s.Runtime(), Run: s.Run}
+				insurance.WithProcess(d.NC, insurance.ProcessOptions{}), insurance.WithCheckpoints(d.ViewDir), insurance.WithLogger(d.Log))
+			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		identity.Name: func(d Deps) Component {
 			s := identity.New(d.Store, d.Registry, svc.NewSystemClient(d.NC, identity.Name, 0), identity.WithBcryptCost(d.BcryptCost), identity.WithCredentialKey(d.CredentialKey), identity.WithPersonKeys(identity.NewKVPersonKeys(d.NC)), identity.WithCheckpoints(d.ViewDir), identity.WithLogger(d.Log))
@@ -292,6 +292,7 @@ type App struct {
 	log      *slog.Logger
 	ready    *health.Readiness
 	operator func() // marks the operator's bootstrap done
+	tracing  trace.TracerProvider
 }
 
 // Start starts the embedded NATS server, the store, every service (each on
@@ -303,7 +304,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Metrics == nil {
 		o.Metrics = telemetry.New()
 	}
-	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}, ready: health.New(), operator: func() {}, Metrics: o.Metrics}
+	a := &App{log: o.Logger, httpErr: make(chan error, 1), natsTLS: natsauth.TLSFiles{CA: o.NATSTLS.CA}, ready: health.New(), operator: func() {}, Metrics: o.Metrics, tracing: o.Tracing}
 	if o.AwaitOperator {
 		a.operator = a.ready.Pending("the operator account")
 	}
@@ -439,7 +440,7 @@ func (a *App) connect(user string) (*nats.Conn, error) {
 // openStore opens the event store and snapshots on a service's own
 // connection, so that it appends with its own NATS permissions.
 func (a *App) openStore(ctx context.Context, nc *nats.Conn, reg *events.Registry, fsync bool) (*jetstream.Store, *jetstream.Snapshots, error) {
-	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync, Observe: a.Metrics.StoreObserver()})
+	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync, Observe: a.Metrics.StoreObserver(), Tracing: a.tracing})
 	if err != nil {
 		return nil, nil, err
 	}

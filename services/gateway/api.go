@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/spans"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
@@ -94,6 +96,7 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 
 // call sends the request to the endpoint's service and writes its reply.
 func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt Route, req *svc.Request) {
+	var err error // the call's, for the span
 	ctx := r.Context()
 	if tp := r.Header.Get("traceparent"); tp != "" {
 		ctx = svc.WithTraceParent(ctx, tp)
@@ -101,12 +104,15 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt Route, req *sv
 	if g.tracer != nil {
 		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
 		var span trace.Span
-		ctx, span = g.tracer.Start(ctx, r.Method+" "+rt.Path, trace.WithSpanKind(trace.SpanKindServer))
-		defer span.End()
+		ctx, span = g.tracer.Start(ctx, r.Method+" "+rt.Path, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.HTTPRoute(rt.Path),
+				spans.Service.String(rt.Endpoint.Service), spans.Operation.String(rt.Endpoint.Op), spans.ActorRole.String(string(req.Actor.Role))))
+		defer func() { spans.End(span, err) }()
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	reply, err := g.client.Call(ctx, rt.Endpoint.Service, rt.Endpoint.Op, req, nil)
+	var reply svc.Reply
+	reply, err = g.client.Call(ctx, rt.Endpoint.Service, rt.Endpoint.Op, req, nil)
 	if err != nil {
 		WriteProblem(w, r, err)
 		return

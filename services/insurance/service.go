@@ -11,10 +11,10 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/projections"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/process"
 	"github.com/fundbridge/fundbridge/services/svc"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // Name is the service's name on the bus.
@@ -32,7 +32,7 @@ type Service struct {
 	programmes *svc.Repository[Programme]
 	standings  *svc.Repository[Standing]
 	view       *view
-	follower   *projections.Follower
+	follower   *viewstate.View
 	client     *svc.Client
 	nc         *nats.Conn
 	process    ProcessOptions
@@ -41,6 +41,7 @@ type Service struct {
 }
 
 type config struct {
+	views   string // the view's checkpoint directory; "": none
 	repo    svc.RepositoryOptions
 	client  *svc.Client
 	nc      *nats.Conn
@@ -54,6 +55,10 @@ type Option func(*config)
 
 // WithSnapshots keeps aggregate snapshots.
 func WithSnapshots(s svc.SnapshotStore) Option { return func(c *config) { c.repo.Snapshots = s } }
+
+// WithCheckpoints keeps the view's checkpoint in dir, so a restart
+// folds only the log's tail; "" (the default) folds from 0 each start.
+func WithCheckpoints(dir string) Option { return func(c *config) { c.views = dir } }
 
 // WithLogger logs to l instead of slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
@@ -92,12 +97,12 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 		policies:   svc.NewRepository(store, registry, policyDecider(), c.repo),
 		programmes: svc.NewRepository(store, registry, programmeDecider(), c.repo),
 		standings:  svc.NewRepository(store, registry, standingDecider(), c.repo),
-		view:       v, follower: projections.NewFollower(Name, store, v.apply),
+		view:       v, follower: viewstate.New(Name, store, v, v.apply, viewstate.Options{Dir: c.views, Version: viewVersion, Logger: c.log.With("service", Name)}),
 		client: c.client, nc: c.nc, process: c.process, now: c.now, log: c.log.With("service", Name),
 	}
 }
 
-// Run feeds the view from the start of the log, and runs the policy
+// Run feeds the view from its checkpoint (or the start of the log), and runs the policy
 // process when the service has one, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -109,7 +114,7 @@ func (s *Service) Run(ctx context.Context) error {
 			s.runProcess(ctx)
 		}
 	}()
-	err := s.follower.Run(ctx, 0)
+	err := s.follower.Run(ctx)
 	cancel()
 	<-done
 	if err != nil && ctx.Err() == nil {
@@ -117,6 +122,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Position is the log position the service's view reflects; a process
+// is ready once it reaches the log's head at start.
+func (s *Service) Position() uint64 { return s.follower.Position() }
 
 // runProcess opens the policy process's manager (trying again while
 // JetStream does not answer) and runs it until ctx ends.

@@ -3,6 +3,7 @@ package insurance
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
+	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 )
 
 // view is the read model of every insurer, request, policy and
@@ -29,6 +31,48 @@ type view struct {
 func newView(registry *events.Registry) *view {
 	return &view{registry: registry, tables: map[string]TableState{}, requests: map[string]Request{},
 		policies: map[string]Policy{}, programmes: map[string]Programme{}}
+}
+
+// viewVersion names the folds and the checkpoint's encoding of their
+// state: change it with either, and checkpoints are folded again.
+const viewVersion = "insurance/1"
+
+// viewState is the view's state as a checkpoint holds it.
+type viewState struct {
+	Tables     map[string]TableState
+	Requests   map[string]Request
+	Policies   map[string]Policy
+	Programmes map[string]Programme
+}
+
+// Capture takes the state as it is between appends; the evolve functions
+// copy on write, so copies of the maps are a stable picture to encode
+// meanwhile.
+func (v *view) Capture() func() ([]byte, error) {
+	v.mu.RLock()
+	st := viewState{Tables: maps.Clone(v.tables), Requests: maps.Clone(v.requests), Policies: maps.Clone(v.policies), Programmes: maps.Clone(v.programmes)}
+	v.mu.RUnlock()
+	return func() ([]byte, error) { return viewstate.EncodeState(Name, st) }
+}
+
+// Restore replaces the state with a checkpoint's.
+func (v *view) Restore(data []byte) error {
+	var st viewState
+	if err := viewstate.DecodeState(Name, data, &st); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.tables, v.requests = viewstate.Map(st.Tables), viewstate.Map(st.Requests)
+	v.policies, v.programmes = viewstate.Map(st.Policies), viewstate.Map(st.Programmes)
+	return nil
+}
+
+// Reset empties the state.
+func (v *view) Reset() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.tables, v.requests, v.policies, v.programmes = map[string]TableState{}, map[string]Request{}, map[string]Policy{}, map[string]Programme{}
 }
 
 // apply folds one event of the log; events of other aggregates are skipped.

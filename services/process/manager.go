@@ -14,9 +14,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/spans"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -72,6 +74,8 @@ type Manager[S any] struct {
 	timers      *timers
 	checkpoints jetstream.KeyValue
 
+	tracing trace.TracerProvider // the store's; nil: no spans
+
 	mu    sync.Mutex
 	cache map[string]Instance[S] // folded instances, by id
 
@@ -126,9 +130,10 @@ func New[S any](ctx context.Context, def Definition[S], opts Options) (*Manager[
 	}
 	m := &Manager[S]{
 		def: def, opts: opts, prefix: opts.Aggregate + "-" + def.Name + "-",
-		cache: map[string]Instance[S]{},
-		log:   opts.Logger.With("process", def.Name, "instance", opts.Instance),
-		actor: fundbridge.Actor{UserID: "process." + def.Name, Role: fundbridge.RoleSystem},
+		cache:   map[string]Instance[S]{},
+		log:     opts.Logger.With("process", def.Name, "instance", opts.Instance),
+		actor:   fundbridge.Actor{UserID: "process." + def.Name, Role: fundbridge.RoleSystem},
+		tracing: spans.Provider(opts.Store),
 	}
 	if opts.Actor.UserID != "" {
 		m.actor = opts.Actor
@@ -152,6 +157,9 @@ func New[S any](ctx context.Context, def Definition[S], opts Options) (*Manager[
 	}
 	return m, nil
 }
+
+// tracerName names the spans of the process managers' steps.
+const tracerName = "github.com/fundbridge/fundbridge/services/process"
 
 // CheckpointBucket holds each process manager's position in the log.
 const CheckpointBucket = "fb_process_checkpoints"
@@ -286,7 +294,7 @@ func (m *Manager[S]) saveCheckpoint(ctx context.Context, pos uint64) error {
 // handle reacts to one event of the log: the process's own outbox
 // entries (commands to send, deadlines to arm) and the events routed to it.
 // Sends, which wait for another service, are handed to spawn.
-func (m *Manager[S]) handle(ctx context.Context, e events.Event, spawn spawner) error {
+func (m *Manager[S]) handle(ctx context.Context, e events.Event, spawn spawner) (err error) {
 	if id, ok := strings.CutPrefix(e.StreamID, m.prefix); ok {
 		return m.handleOwn(ctx, id, e, spawn)
 	}
@@ -307,6 +315,10 @@ func (m *Manager[S]) handle(ctx context.Context, e events.Event, spawn spawner) 
 		m.log.Error("route gave a malformed process id; event skipped", "event", e.ID, "id", id)
 		return nil
 	}
+	// Observing a traced write is a step of its trace; what the step
+	// records carries the trace on, to the commands it issues.
+	ctx, span := spans.FromEvent(ctx, m.tracing, tracerName, "process "+m.def.Name+" observe", e, spans.Process.String(m.def.Name))
+	defer func() { spans.End(span, err) }()
 	meta := events.Meta{Actor: m.actor, CorrelationID: e.CorrelationID, CausationID: e.ID, IdempotencyKey: "observe/" + e.ID}
 	if err := m.execute(ctx, id, meta, func(in Instance[S]) []events.Payload { return m.def.observe(in, e, payload) }); err != nil {
 		return err
@@ -324,7 +336,14 @@ func (m *Manager[S]) handleOwn(ctx context.Context, id string, e events.Event, s
 	}
 	switch p := payload.(type) {
 	case CommandIssued:
-		return spawn(e.Position, func(ctx context.Context) error { return m.dispatch(ctx, id, e, p) })
+		return spawn(e.Position, func(ctx context.Context) (err error) {
+			// Sending a command the process issued in a traced step is a
+			// step of the same trace; the call carries it to the receiver.
+			ctx, span := spans.FromEvent(ctx, m.tracing, tracerName, "process "+m.def.Name+" send "+p.Service+"."+p.Op, e,
+				spans.Process.String(m.def.Name), spans.Service.String(p.Service), spans.Operation.String(p.Op))
+			defer func() { spans.End(span, err) }()
+			return m.dispatch(ctx, id, e, p)
+		})
 	case DeadlineScheduled:
 		return m.arm(ctx, id, p)
 	}
@@ -416,9 +435,17 @@ func (m *Manager[S]) arm(ctx context.Context, id string, d DeadlineScheduled) er
 }
 
 // fire records a deadline's firing and what the process decides on it.
-func (m *Manager[S]) fire(ctx context.Context, w wakeMsg) error {
+func (m *Manager[S]) fire(ctx context.Context, w wakeMsg) (err error) {
 	if !validID(w.Process) {
 		return nil
+	}
+	if m.tracing != nil {
+		// A deadline starts a trace of its own: what the process does on
+		// it, and the commands it sends, are its steps.
+		var span trace.Span
+		ctx, span = m.tracing.Tracer(tracerName).Start(ctx, "process "+m.def.Name+" deadline", trace.WithNewRoot(),
+			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(spans.Process.String(m.def.Name), spans.Deadline.String(w.Deadline)))
+		defer func() { spans.End(span, err) }()
 	}
 	meta := events.Meta{Actor: m.actor, CausationID: "deadline/" + w.Deadline, IdempotencyKey: "wake/" + w.Deadline + "/" + w.At.UTC().Format(time.RFC3339Nano)}
 	wake := Wake{ProcessID: w.Process, Name: w.Deadline, At: w.At}

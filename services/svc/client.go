@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
 // Client sends requests to services.
@@ -71,14 +71,10 @@ func (c *Client) Call(ctx context.Context, service, op string, req *Request, out
 	// nothing global is read.
 	if parent := trace.SpanFromContext(ctx); parent.SpanContext().IsValid() {
 		var span trace.Span
-		ctx, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, "call "+service+"."+op, trace.WithSpanKind(trace.SpanKindClient))
-		defer span.End()
+		ctx, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, "call "+service+"."+op, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(spans.Service.String(service), spans.Operation.String(op), spans.ActorRole.String(string(req.Actor.Role))))
 		propagation.TraceContext{}.Inject(ctx, headerCarrier(msg.Header))
-		defer func() {
-			if err != nil {
-				span.SetStatus(codes.Error, err.Error())
-			}
-		}()
+		defer func() { spans.End(span, err) }()
 	}
 	resp, err := c.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {

@@ -186,6 +186,50 @@ func TestLostConnectionIsRetryableNeverSuccess(t *testing.T) {
 	}
 }
 
+// A call waiting for its reply when its own connection is lost gives up
+// at once as unavailable (nats.go ends the requests pending on a
+// connection when it drops), instead of waiting out its deadline: the
+// handler is still held when the call has returned. (A reply lost on the
+// responder's side, or a JetStream publish lost with its stream's leader,
+// still waits out the deadline: see the fault test.)
+func TestACallGivesUpWhenItsConnectionIsLost(t *testing.T) {
+	env := testenv.Start(t, events.NewRegistry())
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	serve(t, env.Connect(t), svc.Service{Name: "held", Operations: map[string]svc.Handler{
+		"do": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
+			started <- struct{}{}
+			<-release
+			return svc.Result[any]{Value: "done"}, nil
+		},
+	}})
+	defer close(release)
+	nc := env.Connect(t, nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond))
+	client := svc.NewClient(nc, time.Minute)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := client.Call(context.Background(), "held", "do", &svc.Request{Actor: operator}, nil)
+		errc <- err
+	}()
+	<-started
+	if err := nc.ForceReconnect(); err != nil {
+		t.Fatal(err)
+	}
+	err := <-errc // the handler is still held: only the lost connection can end the call
+	if fundbridge.ErrorCode(err) != fundbridge.EUNAVAILABLE {
+		t.Fatalf("call whose connection was lost = %v, want unavailable", err)
+	}
+	// The client works on the connection it got back.
+	serve(t, env.Connect(t), svc.Service{Name: "quick", Operations: map[string]svc.Handler{
+		"do": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
+			return svc.Result[any]{Value: "done"}, nil
+		},
+	}})
+	var out string
+	if _, err := client.Call(context.Background(), "quick", "do", &svc.Request{Actor: operator}, &out); err != nil || out != "done" {
+		t.Fatalf("call after the reconnect = %q, %v", out, err)
+	}
+}
+
 // A counter is the smallest aggregate: it counts up to a limit.
 type counted struct {
 	By int `json:"by"`

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
 // Result is what a handler returns on success: its reply, typed by the
@@ -202,11 +203,13 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 	outcome = outcomeOK
 	// Requests already taken finish even while the service shuts down.
 	ctx = context.WithoutCancel(ctx)
+	span := trace.SpanFromContext(context.Background()) // records nothing unless traced
 	if tracer != nil {
 		ctx = propagation.TraceContext{}.Extract(ctx, headerCarrier(m.Header))
-		var span trace.Span
-		ctx, span = tracer.Start(ctx, service+"."+op, trace.WithSpanKind(trace.SpanKindServer))
+		ctx, span = tracer.Start(ctx, service+"."+op, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(spans.Service.String(service), spans.Operation.String(op)))
 		defer func() {
+			span.SetAttributes(spans.Outcome.String(outcome))
 			if outcome != outcomeOK {
 				span.SetStatus(codes.Error, outcome)
 			}
@@ -265,6 +268,7 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 		reply(Reply{Error: fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "request without a valid actor")})
 		return
 	}
+	span.SetAttributes(spans.ActorRole.String(string(req.Actor.Role))) // the role only: never who
 	if err := checkCaller(m.Subject, req.Actor); err != nil {
 		reply(Reply{Error: err})
 		return

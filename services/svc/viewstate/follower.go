@@ -8,7 +8,11 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/spans"
 )
+
+// tracerName names the spans of the views' folds.
+const tracerName = "github.com/fundbridge/fundbridge/services/svc/viewstate"
 
 // Subscriber is the part of the store a follower reads.
 type Subscriber interface {
@@ -39,12 +43,16 @@ func NewFollower(name string, store Subscriber, apply func(events.Event) error) 
 // stops the model at that position instead of letting it diverge.
 func (f *Follower) Run(ctx context.Context, after uint64) error {
 	f.setPosition(after)
+	tp := spans.Provider(f.store) // a traced write's event is applied in a span of its trace
 	err := f.store.Subscribe(ctx, after, func(e events.Event) error {
 		if _, ok := events.QuarantineOf(e); ok {
 			f.setPosition(e.Position) // not a commit: skipped, never applied
 			return nil
 		}
-		if err := f.apply(e); err != nil {
+		_, span := spans.FromEvent(ctx, tp, tracerName, "project "+f.name, e, spans.View.String(f.name))
+		err := f.apply(e)
+		spans.End(span, err)
+		if err != nil {
 			return fmt.Errorf("projection %s at position %d (%s %s@%d): %w", f.name, e.Position, e.Type, e.StreamID, e.Version, err)
 		}
 		if e.LastInCommit {
