@@ -57,7 +57,12 @@ func StartTopologyOf(ctx context.Context, c *Cluster, n int) (*Topology, error) 
 		}
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		t.Gateways = append(t.Gateways, "http://"+addr)
-		list = append(list, instance{fmt.Sprintf("gateway-%d", i+1), "gateway", []string{"--http-addr", addr, "--token-key-file", tokenKey}})
+		// Every client here is 127.0.0.1, and a sign-in right after a
+		// sign-up is refused while a replica does not show the account
+		// yet: the failed-sign-in limits (tested in the gateway) are
+		// raised so that waiting out a kill is not taken for guessing.
+		limits := []string{"--limit-signin-pair", "1000/1m", "--limit-signin-account", "1000/20s", "--limit-signin-address", "10000/10s"}
+		list = append(list, instance{fmt.Sprintf("gateway-%d", i+1), "gateway", append([]string{"--http-addr", addr, "--token-key-file", tokenKey}, limits...)})
 	}
 	for _, in := range list {
 		p, err := c.Serve(in.name, in.service, in.extra...)
