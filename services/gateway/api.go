@@ -30,6 +30,9 @@ import (
 type Route struct {
 	svc.Route
 	Endpoint svc.EndpointInfo
+	// noBodyVersion: the reply type has no top-level "version" to look
+	// for when the service gives none beside it (set by forward).
+	noBodyVersion bool
 }
 
 func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
@@ -39,6 +42,7 @@ func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
 // Idempotency-Key and If-Match carry over, and the result comes back with
 // its position (commands) or version as ETag (reads).
 func (g *Gateway) forward(rt Route) http.HandlerFunc {
+	rt.noBodyVersion = !mayCarryVersion(rt.Endpoint.Reply)
 	return func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := ActorFrom(r.Context())
 		if rt.Public {
@@ -126,7 +130,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 		body = json.RawMessage(`{}`)
 	}
 	version := reply.Version
-	if version == 0 {
+	if version == 0 && !rt.noBodyVersion {
 		var v struct {
 			Version uint64 `json:"version"`
 		}
