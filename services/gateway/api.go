@@ -113,6 +113,12 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt Route, req *sv
 				spans.Service.String(rt.Endpoint.Service), spans.Operation.String(rt.Endpoint.Op), spans.ActorRole.String(string(req.Actor.Role))))
 		defer func() { spans.End(span, err) }()
 	}
+	if !rt.isCommand() {
+		if o, ok := g.local.lookup(rt.Endpoint.Service, rt.Endpoint.Op); ok {
+			g.callLocal(ctx, w, r, rt, req, o)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	var reply svc.Reply
@@ -152,10 +158,13 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 		writeCSV(w, r, body, rt.Endpoint.Reply)
 		return
 	}
+	// One write with its length: a body over net/http's 4 KiB buffer is
+	// then not sent chunked in several writes.
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	_, _ = w.Write([]byte("\n"))
 }
 
 // withPosition adds "position" to an object result, so a client that

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,56 @@ type Service struct {
 
 	runCtx     atomic.Pointer[context.Context] // Run's, for rebuilds asked over the bus
 	rebuilding atomic.Bool
+
+	funnels funnelCache
+}
+
+// funnelCache keeps the lifecycle funnel of each query asked at the
+// projection's position, so that the many reads of one dashboard between
+// two events count the facts once (a query scans every application and
+// move: its cost grows with the log).
+type funnelCache struct {
+	mu      sync.Mutex
+	entries map[lifecycle.Query]funnel
+}
+
+type funnel struct {
+	at   funnelAt
+	rows []lifecycle.Row
+}
+
+// funnelAt is the state a funnel was counted from: the projection's
+// generation (Generation) and log position, both read before the count.
+type funnelAt struct{ generation, position uint64 }
+
+// maxFunnels bounds the queries remembered; past it the cache starts over.
+const maxFunnels = 256
+
+// rows answers q from the cache when it was counted at the same state,
+// else counts it with query and remembers it. at is read before the count,
+// so the rows reflect at least it (a later position at most, which is
+// newer, never older, than what at says).
+func (c *funnelCache) rows(q lifecycle.Query, at funnelAt, query func(lifecycle.Query) ([]lifecycle.Row, error)) ([]lifecycle.Row, error) {
+	c.mu.Lock()
+	f, ok := c.entries[q]
+	c.mu.Unlock()
+	if ok && f.at == at {
+		return f.rows, nil
+	}
+	rows, err := query(q)
+	if err != nil {
+		return nil, err
+	}
+	if rows == nil {
+		rows = []lifecycle.Row{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxFunnels {
+		c.entries = map[lifecycle.Query]funnel{}
+	}
+	c.entries[q] = funnel{at, rows}
+	return rows, nil
 }
 
 type config struct {
@@ -132,13 +183,11 @@ func (s *Service) lifecycleStages(ctx context.Context, _ *svc.Request, q viewsap
 	if err := s.runner.WaitFor(ctx, lifecycle.Name, q.After); err != nil {
 		return svc.Result[viewsapi.LifecycleResult]{}, err
 	}
+	generation := s.lifecycle.Generation()
 	position := s.runner.Position(lifecycle.Name)
-	rows, err := s.lifecycle.Query(lq)
+	rows, err := s.funnels.rows(lq, funnelAt{generation, position}, s.lifecycle.Query)
 	if err != nil {
 		return svc.Result[viewsapi.LifecycleResult]{}, err
-	}
-	if rows == nil {
-		rows = []lifecycle.Row{}
 	}
 	return svc.Result[viewsapi.LifecycleResult]{Value: viewsapi.LifecycleResult{Items: rows, Position: position}}, nil
 }
