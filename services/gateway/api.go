@@ -158,13 +158,13 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 		writeCSV(w, r, body, rt.Endpoint.Reply)
 		return
 	}
-	// One write with its length: a body over net/http's 4 KiB buffer is
-	// then not sent chunked in several writes.
-	body = append(body, '\n')
+	// With its length: a body over net/http's 4 KiB buffer is then not
+	// sent chunked. (The body is not appended to: it may be the reply's.)
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+	_, _ = w.Write([]byte("\n"))
 }
 
 // withPosition adds "position" to an object result, so a client that
