@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,6 +49,14 @@ func (p *product) start() {
 		p.t.Fatal(err)
 	}
 	p.app, p.base = a, "http://"+a.HTTPAddr.String()
+	// Start returns before the services have caught up with the log and
+	// joined their queue groups: wait for that, as a client would for
+	// /readyz, before the first request.
+	for deadline := time.Now().Add(2 * time.Minute); a.Ready() != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("not ready after a restart: %v", a.Ready())
+		}
+	}
 }
 
 // jsFor reads the product's streams as the admin: the one NATS user that
