@@ -50,11 +50,28 @@ func (p *product) start() {
 	}
 	p.app, p.base = a, "http://"+a.HTTPAddr.String()
 	// Start returns before the services have caught up with the log and
-	// joined their queue groups: wait for that, as a client would for
-	// /readyz, before the first request.
-	for deadline := time.Now().Add(2 * time.Minute); a.Ready() != nil; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			p.t.Fatalf("not ready after a restart: %v", a.Ready())
+	// joined their queue groups (ready says the first, a moment before the
+	// second): wait for both before the first request.
+	opts, err := natsauth.ClientOptions(a.Credentials.File(natsauth.Admin), natsauth.Admin)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	nc, err := nats.Connect(a.NATSURL, opts...)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer nc.Close()
+	for _, name := range app.ServiceNames() {
+		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+			if name == "gateway" {
+				break
+			}
+			if _, err := nc.Request("$SRV.PING."+name, nil, time.Second); err == nil && a.Ready() == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				p.t.Fatalf("%s not serving after a restart (ready: %v)", name, a.Ready())
+			}
 		}
 	}
 }
