@@ -104,6 +104,9 @@ type Component struct {
 	// Projections, if the service has any, reports how they stand (their
 	// lag is a metric).
 	Projections func() []projections.Status
+	// Local, if set, is offered the service's queries while it serves, for
+	// a gateway in the same process to answer without NATS.
+	Local *gateway.LocalQueries
 }
 
 // CaughtUpFirst sets ServeFrom to head, except for the views service,
@@ -197,6 +200,9 @@ func RunComponent(ctx context.Context, nc *nats.Conn, c Component, log *slog.Log
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
+		}
+		if c.Local != nil && ctx.Err() == nil {
+			defer c.Local.Add(c.Service)()
 		}
 		errc <- svc.Serve(ctx, nc, c.Service)
 	}()
@@ -367,6 +373,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 
 	svcCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop
+	local := gateway.NewLocalQueries() // the gateway below answers queries without NATS
 	for name, build := range Builders() {
 		snc, err := a.connect(name)
 		if err != nil {
@@ -378,6 +385,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		}
 		deps := Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock, ViewDir: viewDir(o), Metrics: o.Metrics}
 		c := build(deps)
+		c.Local = local
 		Observe(o.Metrics, name, deps, &c)
 		if c.Position != nil {
 			a.ready.CaughtUp(name, head, c.Position)
@@ -422,7 +430,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	a.HTTPAddr = ln.Addr()
 	a.idem = idem
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing)).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing), gateway.WithLocalQueries(local)).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }

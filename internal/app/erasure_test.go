@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,6 +49,31 @@ func (p *product) start() {
 		p.t.Fatal(err)
 	}
 	p.app, p.base = a, "http://"+a.HTTPAddr.String()
+	// Start returns before the services have caught up with the log and
+	// joined their queue groups (ready says the first, a moment before the
+	// second): wait for both before the first request.
+	opts, err := natsauth.ClientOptions(a.Credentials.File(natsauth.Admin), natsauth.Admin)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	nc, err := nats.Connect(a.NATSURL, opts...)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer nc.Close()
+	for _, name := range app.ServiceNames() {
+		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+			if name == "gateway" {
+				break
+			}
+			if _, err := nc.Request("$SRV.PING."+name, nil, time.Second); err == nil && a.Ready() == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				p.t.Fatalf("%s not serving after a restart (ready: %v)", name, a.Ready())
+			}
+		}
+	}
 }
 
 // jsFor reads the product's streams as the admin: the one NATS user that

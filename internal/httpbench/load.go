@@ -121,6 +121,7 @@ func floor(scen string, held, least float64) bench.Result {
 type step struct {
 	asked, achieved float64
 	p50, p99, max   time.Duration
+	cpuPerReq       time.Duration // the whole process's CPU (load generator included) per request
 	requests        uint64
 	errors          int
 	firstError      string
@@ -131,7 +132,8 @@ func (s step) result(w string) bench.Result {
 	ms := func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
 	}
-	note := fmt.Sprintf("asked %.0f/s p50 %s p99 %s max %s ms, %d errors", s.asked, ms(s.p50), ms(s.p99), ms(s.max), s.errors)
+	note := fmt.Sprintf("asked %.0f/s p50 %s p99 %s max %s ms, %d errors, cpu %.0f µs/req", s.asked, ms(s.p50), ms(s.p99), ms(s.max), s.errors,
+		float64(s.cpuPerReq)/float64(time.Microsecond))
 	if s.firstError != "" {
 		note += " (" + s.firstError + ")"
 	}
@@ -162,8 +164,9 @@ func (p *product) stepUp(ctx context.Context, cfg Config, w string, tr vegeta.Ta
 			return steps, err
 		}
 		steps = append(steps, s)
-		cfg.logf("http %s: asked %.0f/s, achieved %.0f/s, p50 %s p99 %s max %s, %d errors%s", w, s.asked, s.achieved,
-			s.p50.Round(10*time.Microsecond), s.p99.Round(10*time.Microsecond), s.max.Round(10*time.Microsecond), s.errors, heldWord(s.held))
+		cfg.logf("http %s: asked %.0f/s, achieved %.0f/s, p50 %s p99 %s max %s, %d errors, cpu %s/req%s", w, s.asked, s.achieved,
+			s.p50.Round(10*time.Microsecond), s.p99.Round(10*time.Microsecond), s.max.Round(10*time.Microsecond), s.errors,
+			s.cpuPerReq.Round(time.Microsecond), heldWord(s.held))
 		switch {
 		case s.held:
 			held, rate = true, rate*rateFactor
@@ -195,6 +198,7 @@ func attack(ctx context.Context, tr vegeta.Targeter, rate float64, d time.Durati
 	var m vegeta.Metrics
 	var lat []time.Duration
 	s := step{asked: float64(pacer.Freq)}
+	cpu0 := processCPU()
 	for res := range atk.Attack(tr, pacer, d, "fundbridge") {
 		m.Add(res)
 		lat = append(lat, res.Latency)
@@ -206,6 +210,9 @@ func attack(ctx context.Context, tr vegeta.Targeter, rate float64, d time.Durati
 		}
 	}
 	m.Close()
+	if len(lat) > 0 {
+		s.cpuPerReq = (processCPU() - cpu0) / time.Duration(len(lat))
+	}
 	if err := ctx.Err(); err != nil {
 		return s, err
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -107,7 +108,15 @@ type Projection struct {
 	words     map[string]uint16 // dictionary index
 	loanDeals map[string]int32
 	companies map[string]int32
+	// generation counts the times the state was replaced whole (reset,
+	// restored), so that an answer cached at a log position is not taken
+	// for the answer of a replaced state at the same position.
+	generation atomic.Uint64
 }
+
+// Generation changes whenever the state is replaced whole: by a reset
+// (a rebuild, a log that started over) or a snapshot restored.
+func (p *Projection) Generation() uint64 { return p.generation.Load() }
 
 // New returns an empty lifecycle view.
 func New() *Projection {
@@ -146,6 +155,7 @@ func (p *Projection) Handles(eventType string) bool { return p.folds.Handles(eve
 func (p *Projection) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.generation.Add(1)
 	p.st = State{}
 	p.apps = map[string]int32{}
 	p.words = map[string]uint16{}
@@ -294,6 +304,7 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.generation.Add(1)
 	p.st, p.apps, p.words, p.loanDeals, p.companies = st, apps, words, loanDeals, companies
 	return nil
 }

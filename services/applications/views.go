@@ -82,6 +82,30 @@ type views struct {
 	appsByFund    map[string][]string // applications matched to each fund
 	fundManager   map[string]string   // fund ID → managing org
 	fundsByOrg    map[string][]string
+	// byCreated is every application in (created_at, ID) order, so that a
+	// page of the newest (the list's default) walks only as far as it
+	// shows instead of sorting them all. Rebuilt from applications on
+	// restore: a checkpoint does not hold it.
+	byCreated []keyed
+}
+
+// keyed is an item's sort key (a string that orders as the value does)
+// beside its ID, which breaks ties.
+type keyed struct{ key, id string }
+
+func compareKeyed(a, b keyed) int {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+// indexCreated adds a newly drafted application to byCreated; drafts come
+// in log order, so this nearly always appends. The caller holds the lock.
+func (v *views) indexCreated(a Application) {
+	k := keyed{timeKey(a.CreatedAt), a.ID}
+	i, _ := slices.BinarySearchFunc(v.byCreated, k, compareKeyed)
+	v.byCreated = slices.Insert(v.byCreated, i, k)
 }
 
 func newViews(registry *events.Registry, now func() time.Time) *views {
@@ -134,6 +158,13 @@ func (v *views) Restore(data []byte) error {
 	v.companies, v.applications = viewstate.Map(st.Companies), viewstate.Map(st.Applications)
 	v.appsByCompany, v.appsByFund = viewstate.Map(st.AppsByCompany), viewstate.Map(st.AppsByFund)
 	v.fundManager, v.fundsByOrg = viewstate.Map(st.FundManager), viewstate.Map(st.FundsByOrg)
+	v.byCreated = v.byCreated[:0:0]
+	for id, a := range v.applications {
+		if a.Exists() {
+			v.byCreated = append(v.byCreated, keyed{timeKey(a.CreatedAt), id})
+		}
+	}
+	slices.SortFunc(v.byCreated, compareKeyed)
 	return nil
 }
 
@@ -145,6 +176,7 @@ func (v *views) Reset() {
 	v.companies, v.applications = empty.companies, empty.applications
 	v.appsByCompany, v.appsByFund = empty.appsByCompany, empty.appsByFund
 	v.fundManager, v.fundsByOrg = empty.fundManager, empty.fundsByOrg
+	v.byCreated = nil
 }
 
 // apply folds one event of the log; events of other streams pass by.
@@ -175,6 +207,7 @@ func (v *views) apply(e events.Event) error {
 	v.applications[id] = a
 	if a.Exists() && !before.Exists() { // drafted: the one event that makes it exist
 		v.appsByCompany[a.Slice.CompanyID] = append(v.appsByCompany[a.Slice.CompanyID], id)
+		v.indexCreated(a)
 	}
 	for _, f := range a.FundIDs {
 		if !before.matchedTo(f) {
@@ -335,7 +368,11 @@ func (v *views) listCompanies(actor fundbridge.Actor, q applicationsapi.ListComp
 			ids = append(ids, id)
 		}
 	}
-	var hits []Company
+	key := func(c Company) string { return strings.ToLower(c.Profile.Name) }
+	if strings.TrimPrefix(sortBy, "-") == "founded_on" {
+		key = func(c Company) string { return c.Profile.FoundedOn }
+	}
+	var hits []keyed // each key made once, not at every comparison of the sort
 	for _, id := range ids {
 		c, ok := v.companies[id]
 		if !ok || !c.Registered() ||
@@ -343,17 +380,13 @@ func (v *views) listCompanies(actor fundbridge.Actor, q applicationsapi.ListComp
 			q.Sector != "" && c.Profile.Sector != q.Sector || q.City != "" && c.Profile.City != q.City {
 			continue
 		}
-		hits = append(hits, c)
+		hits = append(hits, keyed{key(c), c.ID})
 	}
-	key := func(c Company) string { return strings.ToLower(c.Profile.Name) }
-	if strings.TrimPrefix(sortBy, "-") == "founded_on" {
-		key = func(c Company) string { return c.Profile.FoundedOn }
-	}
-	page, next := paginate(hits, key, func(c Company) string { return c.ID }, sortBy, after, q.Limit)
+	page, next := paginateKeyed(hits, sortBy, after, q.Limit)
 	today := applicationsapi.ChinaToday(v.now())
 	out := applicationsapi.ListResult[applicationsapi.CompanyView]{Items: make([]applicationsapi.CompanyView, len(page)), NextCursor: next}
-	for i, c := range page {
-		out.Items[i] = presentCompany(c, today)
+	for i, k := range page {
+		out.Items[i] = presentCompany(v.companies[k.id], today)
 	}
 	return out, nil
 }
@@ -391,6 +424,12 @@ func (v *views) listApplications(actor fundbridge.Actor, q applicationsapi.ListA
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
+	keep := func(id string) bool {
+		a, ok := v.applications[id]
+		return ok && v.canSeeApplication(actor, a) && matches(q, a)
+	}
+	var page []keyed
+	var next string
 	var ids []string
 	switch {
 	case actor.Role == fundbridge.RoleStartup:
@@ -399,18 +438,16 @@ func (v *views) listApplications(actor fundbridge.Actor, q applicationsapi.ListA
 		ids = v.fundManagerApplications(actor)
 	case q.CompanyID != "":
 		ids = v.appsByCompany[q.CompanyID]
+	case strings.TrimPrefix(sortBy, "-") == "created_at":
+		// Every application, in the index's order: walk only as far as
+		// the page goes.
+		page, next = walkIndex(v.byCreated, sortBy, after, q.Limit, keep)
+		return v.presentPage(actor, page, next), nil
 	default:
+		ids = make([]string, 0, len(v.applications))
 		for id := range v.applications {
 			ids = append(ids, id)
 		}
-	}
-	var hits []Application
-	for _, id := range ids {
-		a, ok := v.applications[id]
-		if !ok || !v.canSeeApplication(actor, a) || !matches(q, a) {
-			continue
-		}
-		hits = append(hits, a)
 	}
 	var key func(Application) string
 	switch strings.TrimPrefix(sortBy, "-") {
@@ -421,13 +458,25 @@ func (v *views) listApplications(actor fundbridge.Actor, q applicationsapi.ListA
 	default:
 		key = func(a Application) string { return timeKey(a.CreatedAt) }
 	}
-	page, next := paginate(hits, key, func(a Application) string { return a.ID }, sortBy, after, q.Limit)
+	var hits []keyed // each key made once, not at every comparison of the sort
+	for _, id := range ids {
+		if keep(id) {
+			hits = append(hits, keyed{key(v.applications[id]), id})
+		}
+	}
+	page, next = paginateKeyed(hits, sortBy, after, q.Limit)
+	return v.presentPage(actor, page, next), nil
+}
+
+// presentPage shows a page of applications to actor; the caller holds the
+// lock.
+func (v *views) presentPage(actor fundbridge.Actor, page []keyed, next string) applicationsapi.ListResult[applicationsapi.ApplicationView] {
 	own := v.ownFunds(actor)
 	out := applicationsapi.ListResult[applicationsapi.ApplicationView]{Items: make([]applicationsapi.ApplicationView, len(page)), NextCursor: next}
-	for i, a := range page {
-		out.Items[i] = presentApplication(a, own)
+	for i, k := range page {
+		out.Items[i] = presentApplication(v.applications[k.id], own)
 	}
-	return out, nil
+	return out
 }
 
 func matches(q applicationsapi.ListApplications, a Application) bool {
@@ -460,6 +509,51 @@ func amountKey(a money.Amount) string {
 		s = strings.Repeat("0", width-len(s)) + s
 	}
 	return s
+}
+
+// paginateKeyed is paginate over items whose keys are made already.
+func paginateKeyed(items []keyed, sortBy string, after *cursor.Cursor, limit int) ([]keyed, string) {
+	return paginate(items, func(k keyed) string { return k.key }, func(k keyed) string { return k.id }, sortBy, after, limit)
+}
+
+// walkIndex is paginate over an index already in ascending (key, ID)
+// order, keeping only the items keep accepts: it starts at the cursor and
+// stops once it has a page and knows whether more follow, so a page costs
+// what it shows (and what keep refuses on the way), not the whole index.
+func walkIndex(index []keyed, sortBy string, after *cursor.Cursor, limit int, keep func(id string) bool) ([]keyed, string) {
+	if limit == 0 {
+		limit = applicationsapi.DefaultLimit
+	}
+	desc := strings.HasPrefix(sortBy, "-")
+	// i is the first position after the cursor in the walk's direction.
+	i, step := 0, 1
+	if desc {
+		i, step = len(index)-1, -1
+	}
+	if after != nil {
+		at := keyed{after.Key, after.ID}
+		j, found := slices.BinarySearchFunc(index, at, compareKeyed)
+		switch {
+		case !desc && found:
+			i = j + 1
+		case !desc:
+			i = j
+		default:
+			i = j - 1 // j is the first at or after the cursor: the walk goes down from the one before
+		}
+	}
+	var page []keyed
+	for ; i >= 0 && i < len(index); i += step {
+		if !keep(index[i].id) {
+			continue
+		}
+		if len(page) == limit {
+			last := page[len(page)-1]
+			return page, cursor.Cursor{Query: sortBy, Key: last.key, ID: last.id}.String()
+		}
+		page = append(page, index[i])
+	}
+	return page, ""
 }
 
 // decodeCursor reads a cursor given out for sortBy; nil for none.

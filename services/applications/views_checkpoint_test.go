@@ -23,10 +23,19 @@ func (i instance) State() ([]byte, error) {
 	v := i.views
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return json.Marshal(viewsState{
+	// The index a checkpoint does not hold is rebuilt on restore: it must
+	// equal the one folded from 0 as well.
+	index := make([][2]string, len(v.byCreated))
+	for i, k := range v.byCreated {
+		index[i] = [2]string{k.key, k.id}
+	}
+	return json.Marshal(struct {
+		viewsState
+		ByCreated [][2]string
+	}{viewsState{
 		Companies: v.companies, Applications: v.applications, AppsByCompany: v.appsByCompany,
 		AppsByFund: v.appsByFund, FundManager: v.fundManager, FundsByOrg: v.fundsByOrg,
-	})
+	}, index})
 }
 
 // The views restart from their checkpoint, fold only the log's tail, and

@@ -2,6 +2,8 @@ package applications
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -88,6 +90,54 @@ func TestPaginateWalksEveryItemOnce(t *testing.T) {
 		}
 		if asJSON(got) != want {
 			t.Errorf("%s: %s, want %s", sortBy, asJSON(got), want)
+		}
+	}
+}
+
+// Walking the created-at index gives the pages sorting every item gives,
+// whatever the filter, the order and where the cursor falls.
+func TestWalkIndexAgreesWithPaginate(t *testing.T) {
+	var index []keyed
+	for i := range 40 {
+		index = append(index, keyed{key: fmt.Sprintf("k%02d", i/3), id: fmt.Sprintf("id%02d", (i*7)%40)}) // ties on keys
+	}
+	slices.SortFunc(index, compareKeyed)
+	filters := map[string]func(string) bool{
+		"all":  func(string) bool { return true },
+		"none": func(string) bool { return false },
+		"odd":  func(id string) bool { return id[len(id)-1]%2 == 1 },
+		"few":  func(id string) bool { return id == "id03" || id == "id17" || id == "id39" },
+	}
+	for name, keep := range filters {
+		for _, sortBy := range []string{"created_at", "-created_at"} {
+			for _, limit := range []int{1, 2, 7, 100} {
+				var all []keyed
+				for _, k := range index {
+					if keep(k.id) {
+						all = append(all, k)
+					}
+				}
+				var got []keyed
+				var after *cursor.Cursor
+				for range 50 {
+					page, next := paginateKeyed(slices.Clone(all), sortBy, after, limit)
+					wpage, wnext := walkIndex(index, sortBy, after, limit, keep)
+					if !slices.Equal(page, wpage) || next != wnext {
+						t.Fatalf("%s %s limit %d after %+v: walked %v next %q, sorted %v next %q", name, sortBy, limit, after, wpage, wnext, page, next)
+					}
+					got = append(got, wpage...)
+					if next == "" {
+						break
+					}
+					var err error
+					if after, err = decodeCursor(next, sortBy); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if len(got) != len(all) {
+					t.Errorf("%s %s limit %d: walked %d of %d", name, sortBy, limit, len(got), len(all))
+				}
+			}
 		}
 	}
 }

@@ -30,6 +30,9 @@ import (
 type Route struct {
 	svc.Route
 	Endpoint svc.EndpointInfo
+	// noBodyVersion: the reply type has no top-level "version" to look
+	// for when the service gives none beside it (set by forward).
+	noBodyVersion bool
 }
 
 func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
@@ -39,6 +42,7 @@ func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
 // Idempotency-Key and If-Match carry over, and the result comes back with
 // its position (commands) or version as ETag (reads).
 func (g *Gateway) forward(rt Route) http.HandlerFunc {
+	rt.noBodyVersion = !mayCarryVersion(rt.Endpoint.Reply)
 	return func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := ActorFrom(r.Context())
 		if rt.Public {
@@ -109,6 +113,12 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt Route, req *sv
 				spans.Service.String(rt.Endpoint.Service), spans.Operation.String(rt.Endpoint.Op), spans.ActorRole.String(string(req.Actor.Role))))
 		defer func() { spans.End(span, err) }()
 	}
+	if !rt.isCommand() {
+		if o, ok := g.local.lookup(rt.Endpoint.Service, rt.Endpoint.Op); ok {
+			g.callLocal(ctx, w, r, rt, req, o)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	var reply svc.Reply
@@ -126,7 +136,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 		body = json.RawMessage(`{}`)
 	}
 	version := reply.Version
-	if version == 0 {
+	if version == 0 && !rt.noBodyVersion {
 		var v struct {
 			Version uint64 `json:"version"`
 		}
@@ -148,7 +158,10 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 		writeCSV(w, r, body, rt.Endpoint.Reply)
 		return
 	}
+	// With its length: a body over net/http's 4 KiB buffer is then not
+	// sent chunked. (The body is not appended to: it may be the reply's.)
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))

@@ -38,6 +38,7 @@ type config struct {
 	ready       func() error
 	metrics     *telemetry.Metrics
 	tracing     trace.TracerProvider
+	local       *LocalQueries
 }
 
 // Option tunes a Gateway.
@@ -89,7 +90,9 @@ type Gateway struct {
 	pages   *web.Server // nil when the pages could not be built
 	ready   func() error
 	metrics *telemetry.Metrics
-	tracer  trace.Tracer // nil: no tracing
+	tracer  trace.Tracer  // nil: no tracing
+	local   *LocalQueries // queries answered in this process; nil: none
+	ids     *events.IDs   // request IDs of local queries
 }
 
 // New returns a gateway that reaches the services over nc.
@@ -106,7 +109,8 @@ func New(nc *nats.Conn, opts ...Option) *Gateway {
 		c.idempotency.log = c.log
 	}
 	g := &Gateway{nc: nc, client: svc.NewClient(nc, c.timeout), tokens: c.tokens, log: c.log, version: c.version, routes: apiRoutes(),
-		limits: newLimiter(c.limits), idem: c.idempotency, ready: c.ready, metrics: c.metrics}
+		limits: newLimiter(c.limits), idem: c.idempotency, ready: c.ready, metrics: c.metrics,
+		local: c.local, ids: events.NewIDs()}
 	if c.tracing != nil {
 		g.tracer = c.tracing.Tracer("github.com/fundbridge/fundbridge/services/gateway")
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,60 @@ type Service struct {
 
 	runCtx     atomic.Pointer[context.Context] // Run's, for rebuilds asked over the bus
 	rebuilding atomic.Bool
+
+	funnels funnelCache
+}
+
+// funnelCache keeps the lifecycle funnel of each query asked at the
+// projection's state, encoded, so that the many reads of one dashboard
+// between two events count the facts and encode the amounts once (a query
+// scans every application and move: its cost grows with the log).
+type funnelCache struct {
+	mu      sync.Mutex
+	entries map[lifecycle.Query]funnel
+}
+
+type funnel struct {
+	at     funnelAt
+	answer viewsapi.LifecycleResult
+}
+
+// funnelAt is the state a funnel was counted from: the projection's
+// generation (Generation) and log position, both read before the count.
+type funnelAt struct{ generation, position uint64 }
+
+// maxFunnels bounds the queries remembered; past it the cache starts over.
+const maxFunnels = 256
+
+// answer answers q from the cache when it was counted at the same state,
+// else counts it with query and remembers it. at is read before the count,
+// so the rows reflect at least it (a later position at most, which is
+// newer, never older, than what at says).
+func (c *funnelCache) answer(q lifecycle.Query, at funnelAt, query func(lifecycle.Query) ([]lifecycle.Row, error)) (viewsapi.LifecycleResult, error) {
+	c.mu.Lock()
+	f, ok := c.entries[q]
+	c.mu.Unlock()
+	if ok && f.at == at {
+		return f.answer, nil
+	}
+	rows, err := query(q)
+	if err != nil {
+		return viewsapi.LifecycleResult{}, err
+	}
+	if rows == nil {
+		rows = []lifecycle.Row{}
+	}
+	answer, err := viewsapi.LifecycleResult{Items: rows, Position: at.position}.Encoded()
+	if err != nil {
+		return viewsapi.LifecycleResult{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxFunnels {
+		c.entries = map[lifecycle.Query]funnel{}
+	}
+	c.entries[q] = funnel{at, answer}
+	return answer, nil
 }
 
 type config struct {
@@ -132,15 +187,13 @@ func (s *Service) lifecycleStages(ctx context.Context, _ *svc.Request, q viewsap
 	if err := s.runner.WaitFor(ctx, lifecycle.Name, q.After); err != nil {
 		return svc.Result[viewsapi.LifecycleResult]{}, err
 	}
+	generation := s.lifecycle.Generation()
 	position := s.runner.Position(lifecycle.Name)
-	rows, err := s.lifecycle.Query(lq)
+	answer, err := s.funnels.answer(lq, funnelAt{generation, position}, s.lifecycle.Query)
 	if err != nil {
 		return svc.Result[viewsapi.LifecycleResult]{}, err
 	}
-	if rows == nil {
-		rows = []lifecycle.Row{}
-	}
-	return svc.Result[viewsapi.LifecycleResult]{Value: viewsapi.LifecycleResult{Items: rows, Position: position}}, nil
+	return svc.Result[viewsapi.LifecycleResult]{Value: answer}, nil
 }
 
 func (s *Service) marketOverview(ctx context.Context, _ *svc.Request, q viewsapi.MarketQuery) (svc.Result[viewsapi.MarketResult], error) {

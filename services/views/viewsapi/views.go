@@ -1,6 +1,7 @@
 package viewsapi
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/fundbridge/fundbridge"
@@ -79,6 +80,32 @@ func (q LifecycleQuery) Query() (lifecycle.Query, error) {
 type LifecycleResult struct {
 	Items    []lifecycle.Row `json:"items"`
 	Position uint64          `json:"position"` // the log position the answer reflects
+
+	encoded []byte // the answer as JSON, made once for its many readers (Encoded)
+}
+
+// lifecycleJSON is LifecycleResult without its MarshalJSON.
+type lifecycleJSON LifecycleResult
+
+// Encoded returns r holding its own JSON, so that an answer kept for many
+// readers is encoded once rather than for each (every amount of every row
+// is a decimal made into a string: most of a lifecycle read's work).
+func (r LifecycleResult) Encoded() (LifecycleResult, error) {
+	r.encoded = nil
+	b, err := json.Marshal(lifecycleJSON(r))
+	if err != nil {
+		return r, err
+	}
+	r.encoded = b
+	return r, nil
+}
+
+// MarshalJSON is the JSON Encoded made, else the fields' own.
+func (r LifecycleResult) MarshalJSON() ([]byte, error) {
+	if r.encoded != nil {
+		return r.encoded, nil
+	}
+	return json.Marshal(lifecycleJSON(r))
 }
 
 // MarketQuery asks for the market overview.
