@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -257,10 +258,16 @@ func (l *loader) load(ctx context.Context) (Summary, error) {
 	if err := l.pipelines(ctx, funds, open, lastPosition, &sum); err != nil {
 		return sum, err
 	}
-	if err := l.loanDeals(ctx, startups, funds, &sum); err != nil {
+	// The dated part: loans and insurance, on a timeline of days up to
+	// today (months of them on a simulated history).
+	tl := &timeline{clock: l.clock, today: time.Now().UTC()}
+	if err := l.loanDeals(ctx, tl, startups, funds, &sum); err != nil {
 		return sum, err
 	}
-	return sum, l.insurance(ctx, startups, &sum)
+	if err := l.insurance(ctx, tl, startups, &sum); err != nil {
+		return sum, err
+	}
+	return sum, tl.run(ctx)
 }
 
 // pipelines moves deals through every step: each fund manager sources

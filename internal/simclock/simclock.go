@@ -22,7 +22,7 @@ type Clock struct {
 // in the past).
 func Starting(start time.Time) *Clock {
 	c := &Clock{}
-	c.skew.Store(int64(min(start.Sub(time.Now()), 0)))
+	c.skew.Store(int64(min(time.Until(start), 0)))
 	return c
 }
 
@@ -34,7 +34,7 @@ func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.skew.Loa
 func (c *Clock) AdvanceTo(t time.Time) {
 	for {
 		old := c.skew.Load()
-		next := min(int64(t.Sub(time.Now())), 0)
+		next := min(int64(time.Until(t)), 0)
 		if next <= old || c.skew.CompareAndSwap(old, next) {
 			return
 		}

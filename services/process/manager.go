@@ -469,7 +469,7 @@ func (m *Manager[S]) wakeAt(at, now time.Time) time.Time {
 
 // simulated reports whether now, read on the manager's clock, is more
 // than a second away from the wall clock.
-func simulated(now time.Time) bool { return now.Sub(time.Now()).Abs() > time.Second }
+func simulated(now time.Time) bool { return time.Until(now).Abs() > time.Second }
 
 // fire records a deadline's firing and what the process decides on it.
 func (m *Manager[S]) fire(ctx context.Context, w wakeMsg) (err error) {
