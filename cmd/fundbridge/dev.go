@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -61,7 +60,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// A demo on a new log simulates its history: the product runs on a
 	// clock months back until the demo hands it over to the wall clock.
 	var clock *simclock.Clock
-	if *loadDemoMarket && newLog(*dataDir) {
+	if *loadDemoMarket && !app.HasLog(*dataDir) {
 		clock = simclock.Starting(time.Now().AddDate(0, 0, -demo.HistoryDays))
 		opts.Clock = clock.Now
 		defer clock.HandOver()
@@ -141,11 +140,4 @@ func absPath(p string) string {
 		return a
 	}
 	return p
-}
-
-// newLog reports whether the data directory holds no event log yet (the
-// embedded server keeps JetStream in its "jetstream" folder).
-func newLog(dataDir string) bool {
-	_, err := os.Stat(filepath.Join(dataDir, "jetstream"))
-	return os.IsNotExist(err)
 }

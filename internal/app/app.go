@@ -450,6 +450,13 @@ func (a *App) connect(user string) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// HasLog reports whether the data directory already holds an event log
+// (the embedded server keeps JetStream under <data>/nats/jetstream).
+func HasLog(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(dataDir, "nats", "jetstream"))
+	return err == nil
+}
+
 // openStore opens the event store and snapshots on a service's own
 // connection, so that it appends with its own NATS permissions.
 func (a *App) openStore(ctx context.Context, nc *nats.Conn, reg *events.Registry, fsync bool, clock func() time.Time) (*jetstream.Store, *jetstream.Snapshots, error) {

@@ -75,7 +75,11 @@ func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
 func startProduct(t *testing.T, clock func() time.Time) (*app.App, string) {
 	t.Helper()
 	ctx := context.Background()
-	a, err := app.Start(ctx, app.Options{DataDir: t.TempDir(), NATSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Fsync: false,
+	dir := t.TempDir()
+	if app.HasLog(dir) {
+		t.Fatal("an empty directory has a log")
+	}
+	a, err := app.Start(ctx, app.Options{DataDir: dir, NATSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Fsync: false,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", BcryptCost: 4, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +92,9 @@ func startProduct(t *testing.T, clock func() time.Time) (*app.App, string) {
 	token, err := a.IssueToken(op.Actor())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !app.HasLog(dir) {
+		t.Fatal("a started product has no log") // dev --demo would turn its clock back over it
 	}
 	return a, token
 }
