@@ -90,7 +90,7 @@ func (l *loader) await(ctx context.Context, what, token, path string, done func(
 	if !l.simulated {
 		return nil
 	}
-	for until := time.Now().Add(time.Minute); ; {
+	for until := time.Now().Add(3 * time.Minute); ; {
 		var body map[string]any
 		if err := l.call(ctx, "GET", path, token, "", nil, &body); err != nil {
 			return err
@@ -99,7 +99,7 @@ func (l *loader) await(ctx context.Context, what, token, path string, done func(
 			return nil
 		}
 		if time.Now().After(until) {
-			return fmt.Errorf("%s: the product's deadline did not act within a minute", what)
+			return fmt.Errorf("%s: the product's deadline did not act within three minutes", what)
 		}
 		select {
 		case <-ctx.Done():
