@@ -476,7 +476,12 @@ func (m *Manager[S]) fire(ctx context.Context, w wakeMsg) (err error) {
 	if !validID(w.Process) {
 		return nil
 	}
-	if now := m.now(); simulated(now) && w.At.After(now) { // not yet on the manager's clock
+	// On a clock of its own, a firing may come before its time: armed a
+	// second ahead while the clock was behind the wall clock, and fired
+	// after a jump that left it short, or after the hand-over to the wall
+	// clock. It is armed again for its time. (On the wall clock JetStream
+	// never fires early: schedules are rounded up to the second.)
+	if m.opts.Clock != nil && w.At.After(m.now()) {
 		return m.arm(ctx, w.Process, DeadlineScheduled{Name: w.Deadline, At: w.At})
 	}
 	if m.tracing != nil {

@@ -471,14 +471,18 @@ func TestADeadlineScheduledBeforeARestartFiresAfterIt(t *testing.T) {
 // A manager on a simulated clock, thirty days behind the wall clock: its
 // deadline ten days ahead on that clock (twenty days past on the wall
 // clock, where JetStream schedules) is looked at again and again but
-// does not fire until the clock jumps past it; then it fires once.
+// does not fire until the clock jumps past it; then it fires once. A
+// deadline an hour ahead of the wall clock, looked at while the clock
+// was behind, does not fire when the clock is handed over to the wall
+// clock.
 func TestADeadlineFallsDueOnASimulatedClock(t *testing.T) {
 	w := newWorld(t)
 	w.openFund("f1", 10_000_000)
 	clock := simclock.Starting(time.Now().AddDate(0, 0, -30))
 	r := w.start(managerOpts{instance: "a", clock: clock.Now})
-	settle := clock.Now().AddDate(0, 0, 10)
+	settle, later := clock.Now().AddDate(0, 0, 10), time.Now().Add(time.Hour)
 	w.requestClosing("d1", "a1", "f1", 1_000_000, &settle)
+	w.requestClosing("d2", "a2", "f1", 1_000_000, &later)
 
 	js, _ := jetstream.New(w.env.Conn)
 	cons, err := js.Consumer(context.Background(), timerStream, "process_closing")
@@ -490,8 +494,8 @@ func TestADeadlineFallsDueOnASimulatedClock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.Delivered.Consumer >= 3 && info.NumAckPending == 0 {
-			break // it fired early on the wall clock and was armed again, twice over
+		if info.Delivered.Consumer >= 6 && info.NumAckPending == 0 {
+			break // they fired early on the wall clock and were armed again, twice over
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the deadline was never looked at: %+v", info)
@@ -510,6 +514,27 @@ func TestADeadlineFallsDueOnASimulatedClock(t *testing.T) {
 		t.Errorf("deadline fired %d times", n)
 	}
 	w.closedOnce("d1", "a1", "f1")
+
+	clock.HandOver()
+	before := deliveredTo(t, cons)
+	for deadline := time.Now().Add(time.Minute); deliveredTo(t, cons) < before+1; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the later deadline was not looked at after the hand-over")
+		}
+	}
+	w.drained()
+	if in, _ := r.m.Load(context.Background(), "d2"); in.Status != Running || w.count("process-closing-d2", DeadlineFired{}) != 0 {
+		t.Fatalf("a deadline an hour ahead fired at the hand-over: %+v", in)
+	}
+}
+
+func deliveredTo(t *testing.T, cons jetstream.Consumer) uint64 {
+	t.Helper()
+	info, err := cons.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Delivered.Consumer
 }
 
 // drained waits until every firing was handled and acknowledged.
