@@ -109,8 +109,9 @@ func TestDemoHistoryOnADemoClock(t *testing.T) {
 
 // checkLog reads the whole log: the arrears process recorded each unpaid
 // period once, on or after the day after it fell due; quotes and
-// policies expired after their last day; every deadline fired once; no
-// event is dated after the wall clock, and the history goes back months.
+// policies expired after their last day; every deadline fired once and
+// not before its time; no event is dated after the wall clock, and the
+// history goes back months.
 func checkLog(t *testing.T, store events.Store, handedOver time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -155,6 +156,9 @@ func checkLog(t *testing.T, store events.Store, handedOver time.Time) {
 			case process.DeadlineFired{}.EventType():
 				f := decode[process.DeadlineFired](t, e)
 				fired[fmt.Sprint(e.StreamID, "/", f.Name, "/", f.At.UTC())]++
+				if e.RecordedAt.Before(f.At) {
+					t.Errorf("%s: deadline %s for %s fired early, at %s", e.StreamID, f.Name, f.At, e.RecordedAt)
+				}
 			}
 		}
 	}
