@@ -296,12 +296,14 @@ func (l *loader) drawAndService(ctx context.Context, tl *timeline, d *loanDeal) 
 	}
 	name := func(what string) string { return fmt.Sprintf("loan %s: %s", d.id, what) }
 	paid := len(drawn.Schedule) // on time, every period due by today
+	var defaultAt time.Time
 	switch d.target {
 	case arrearsTarget:
 		paid = d.plan.paid
 	case "defaulted": // two periods paid, then three months unpaid
 		paid = 2
-		tl.at(earliest(drawn.Schedule[paid].Due.AddDate(0, 0, 91), tl.daysAgo(1)), name("default"), func(ctx context.Context) error {
+		defaultAt = earliest(drawn.Schedule[paid].Due.AddDate(0, 0, 91), tl.daysAgo(1))
+		tl.at(defaultAt, name("default"), func(ctx context.Context) error {
 			return l.call(ctx, "POST", loan+"/default", d.lead.token, l.key("default", d.id), map[string]any{"reason": "the borrower lost its main customer and stopped paying"}, nil)
 		})
 	case "prepaid": // two periods paid, then a quarter of the principal early
@@ -313,14 +315,17 @@ func (l *loader) drawAndService(ctx context.Context, tl *timeline, d *loanDeal) 
 	for i := range min(paid, len(drawn.Schedule)) {
 		tl.at(drawn.Schedule[i].Due.AddDate(0, 0, -2), name(fmt.Sprintf("period %d paid", i+1)), repay(i))
 	}
-	if paid < len(drawn.Schedule) {
-		// The first period left unpaid: the arrears process records it
-		// the day after it fell due.
-		unpaid := paid
-		tl.at(justAfter(drawn.Schedule[unpaid].Due.AddDate(0, 0, 1)), name(fmt.Sprintf("period %d overdue", unpaid+1)), func(ctx context.Context) error {
-			return l.await(ctx, fmt.Sprintf("loan %s period %d overdue", d.id, unpaid+1), d.lead.token, loan, func(body map[string]any) bool {
+	// Each period left unpaid: the arrears process records it the day
+	// after it fell due (until a default ends the watch).
+	for i := paid; i < len(drawn.Schedule); i++ {
+		check := justAfter(drawn.Schedule[i].Due.AddDate(0, 0, 1))
+		if !defaultAt.IsZero() && !check.Before(defaultAt) {
+			break
+		}
+		tl.at(check, name(fmt.Sprintf("period %d overdue", i+1)), func(ctx context.Context) error {
+			return l.await(ctx, fmt.Sprintf("loan %s period %d overdue", d.id, i+1), d.lead.token, loan, func(body map[string]any) bool {
 				schedule, _ := body["schedule"].([]any)
-				period, _ := schedule[unpaid].(map[string]any)
+				period, _ := schedule[i].(map[string]any)
 				return period["overdue"] == true
 			})
 		})
