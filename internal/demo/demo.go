@@ -57,7 +57,8 @@ type Summary struct {
 type loader struct {
 	cfg       Config
 	clock     Clock
-	simulated bool // the clock runs behind the wall clock
+	simulated bool      // the clock runs behind the wall clock
+	origin    time.Time // the clock when the load began
 	rnd       *rand.Rand
 	client    *http.Client
 	log       io.Writer

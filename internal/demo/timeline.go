@@ -34,6 +34,14 @@ func (wallClock) HandOver()           {}
 // loans were drawn about six months before today.
 const HistoryDays = 200
 
+// day moves the clock to day d of the history (from when the load
+// began; fractions of days too): the equity market's sign-ups,
+// applications and pipelines take the first two weeks, before the
+// oldest loan is drawn (HistoryDays less six months).
+func (l *loader) day(d float64) {
+	l.clock.AdvanceTo(l.origin.Add(time.Duration(d * float64(24*time.Hour))))
+}
+
 // timeline runs the demo's dated steps in the order of their days, the
 // clock moved to each before it runs. A step may add later steps (the
 // repayments of a loan once its schedule is fixed).
