@@ -139,7 +139,8 @@ func checkLog(t *testing.T, store events.Store, handedOver time.Time) {
 			case dealsapi.PeriodOverdue{}.EventType():
 				p := decode[dealsapi.PeriodOverdue](t, e)
 				overdue[fmt.Sprint(p.LoanID, "/", p.Number)]++
-				if e.RecordedAt.Before(p.Due.AddDate(0, 0, 1)) || e.RecordedAt.After(p.Due.AddDate(0, 0, 2)) {
+				// Due dates are China days: arrears begin when the next China day does.
+				if e.RecordedAt.Before(p.Due.AddDate(0, 0, 1).Add(-8*time.Hour)) || e.RecordedAt.After(p.Due.AddDate(0, 0, 2)) {
 					t.Errorf("loan %s period %d due %s recorded overdue at %s, not the day after", p.LoanID, p.Number, p.Due.Format(time.DateOnly), e.RecordedAt)
 				}
 			case insuranceapi.QuoteExpired{}.EventType():
