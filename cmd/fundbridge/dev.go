@@ -7,10 +7,12 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/demo"
 	"github.com/fundbridge/fundbridge/internal/natsauth"
+	"github.com/fundbridge/fundbridge/internal/simclock"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,7 +56,16 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer stopTracing()
-	a, err := app.Start(ctx, app.Options{Tracing: tracing, DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version, Limits: lim, NATSTLS: natsTLS(), AwaitOperator: true})
+	opts := app.Options{Tracing: tracing, DataDir: *dataDir, NATSAddr: *natsAddr, HTTPAddr: *httpAddr, Fsync: *fsync, Logger: log, Version: version, Limits: lim, NATSTLS: natsTLS(), AwaitOperator: true}
+	// A demo on a new log simulates its history: the product runs on a
+	// clock months back until the demo hands it over to the wall clock.
+	var clock *simclock.Clock
+	if *loadDemoMarket && !app.HasLog(*dataDir) {
+		clock = simclock.Starting(time.Now().AddDate(0, 0, -demo.HistoryDays))
+		opts.Clock = clock.Now
+		defer clock.HandOver()
+	}
+	a, err := app.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -80,9 +91,16 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		base := "http://" + displayAddr(a.HTTPAddr)
-		if err := loadDemo(ctx, demo.Config{BaseURL: base, OperatorToken: token, Seed: uint64(*seed), Progress: stderr}, stdout); err != nil {
+		cfg := demo.Config{BaseURL: base, OperatorToken: token, Seed: uint64(*seed), Progress: stderr}
+		if clock != nil {
+			cfg.Clock = clock
+		}
+		if err := loadDemo(ctx, cfg, stdout); err != nil {
 			log.Error("demo market not loaded", "err", err)
 		}
+	}
+	if clock != nil {
+		clock.HandOver()
 	}
 
 	select {

@@ -63,6 +63,9 @@ type Options struct {
 	// ctx carries a span: its trace context is kept with the commit, as a
 	// message header, for the readers to continue.
 	Tracing trace.TracerProvider
+	// Clock, if set, is the time appends record (a simulated history's
+	// clock: dev --demo); nil is the wall clock.
+	Clock func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -208,6 +211,14 @@ func (s *Store) subject(streamID string) (string, error) {
 func (s *Store) validSubject(streamID string) string {
 	i := strings.IndexByte(streamID, '-')
 	return s.opts.SubjectPrefix + "." + streamID[:i] + "." + streamID[i+1:]
+}
+
+// now is the time an append records.
+func (s *Store) now() time.Time {
+	if s.opts.Clock != nil {
+		return s.opts.Clock().UTC()
+	}
+	return time.Now().UTC()
 }
 
 func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -370,7 +381,7 @@ func (s *Store) Append(ctx context.Context, req events.AppendRequest) (res event
 
 	c := &commit{
 		Stream:         req.StreamID,
-		RecordedAt:     time.Now().UTC(),
+		RecordedAt:     s.now(),
 		Actor:          req.Meta.Actor,
 		CorrelationID:  req.Meta.CorrelationID,
 		CausationID:    req.Meta.CausationID,

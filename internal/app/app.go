@@ -62,8 +62,8 @@ type Deps struct {
 	// CredentialKey is identity's key for sealing password hashes; see
 	// CredentialKeyFile.
 	CredentialKey []byte
-	// Clock, if set, is the deals service's "now" (tests of its
-	// deadlines); nil is the wall clock.
+	// Clock, if set, is the product's time (Options.Clock); nil is the
+	// wall clock.
 	Clock func() time.Time
 	// ViewDir keeps the services' view checkpoints (viewstate), so a
 	// restart folds only the log's tail; "" folds from 0 each start.
@@ -132,7 +132,11 @@ func Builders() map[string]func(Deps) Component {
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		views.Name: func(d Deps) Component {
-			s := views.New(d.Store, d.Registry, filepath.Join(d.DataDir, "projections"), views.WithLogger(d.Log))
+			opts := []views.Option{views.WithLogger(d.Log)}
+			if d.Clock != nil {
+				opts = append(opts, views.WithClock(d.Clock))
+			}
+			s := views.New(d.Store, d.Registry, filepath.Join(d.DataDir, "projections"), opts...)
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position, Projections: s.Status}
 		},
 		funds.Name: func(d Deps) Component {
@@ -150,8 +154,12 @@ func Builders() map[string]func(Deps) Component {
 		},
 		insurance.Name: func(d Deps) Component {
 			// The policy process's manager (deadlines, guarantee claims) runs in this component.
-			s := insurance.New(d.Store, d.Registry, insurance.WithSnapshots(d.Snapshots), insurance.WithClient(svc.NewSystemClient(d.NC, insurance.Name, 0)),
-				insurance.WithProcess(d.NC, insurance.ProcessOptions{}), insurance.WithCheckpoints(d.ViewDir), insurance.WithLogger(d.Log))
+			opts := []insurance.Option{insurance.WithSnapshots(d.Snapshots), insurance.WithClient(svc.NewSystemClient(d.NC, insurance.Name, 0)),
+				insurance.WithProcess(d.NC, insurance.ProcessOptions{}), insurance.WithCheckpoints(d.ViewDir), insurance.WithLogger(d.Log)}
+			if d.Clock != nil {
+				opts = append(opts, insurance.WithClock(d.Clock))
+			}
+			s := insurance.New(d.Store, d.Registry, opts...)
 			return Component{Service: s.Runtime(), Run: s.Run, Position: s.Position}
 		},
 		identity.Name: func(d Deps) Component {
@@ -256,7 +264,12 @@ type Options struct {
 	// NATSTLS, when set, serves NATS over TLS: the server's certificate
 	// and key, and the CA the in-process clients trust.
 	NATSTLS natsauth.TLSFiles
-	// Clock is the deals service's clock (Deps.Clock); tests only.
+	// Clock, if set, is the product's time: what events record, what the
+	// deals, insurance and views services decide and answer by, and what
+	// their processes' deadlines fall due by (dev --demo simulates its
+	// history on an internal/simclock clock; tests move it). Nil is the
+	// wall clock. Sign-in tokens, rate limits and idempotency records keep
+	// the wall clock.
 	Clock func() time.Time
 	// AwaitOperator keeps /readyz at 503 until BootstrapOperator is done.
 	AwaitOperator bool
@@ -351,7 +364,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	reg := NewRegistry()
-	a.Store, err = jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: o.Fsync})
+	a.Store, err = jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: o.Fsync, Clock: o.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -379,7 +392,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 		if err != nil {
 			return nil, err
 		}
-		store, snaps, err := a.openStore(ctx, snc, reg, o.Fsync)
+		store, snaps, err := a.openStore(ctx, snc, reg, o.Fsync, o.Clock)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -445,10 +458,17 @@ func (a *App) connect(user string) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// HasLog reports whether the data directory already holds an event log
+// (the embedded server keeps JetStream under <data>/nats/jetstream).
+func HasLog(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(dataDir, "nats", "jetstream"))
+	return err == nil
+}
+
 // openStore opens the event store and snapshots on a service's own
 // connection, so that it appends with its own NATS permissions.
-func (a *App) openStore(ctx context.Context, nc *nats.Conn, reg *events.Registry, fsync bool) (*jetstream.Store, *jetstream.Snapshots, error) {
-	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync, Observe: a.Metrics.StoreObserver(), Tracing: a.tracing})
+func (a *App) openStore(ctx context.Context, nc *nats.Conn, reg *events.Registry, fsync bool, clock func() time.Time) (*jetstream.Store, *jetstream.Snapshots, error) {
+	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync, Observe: a.Metrics.StoreObserver(), Tracing: a.tracing, Clock: clock})
 	if err != nil {
 		return nil, nil, err
 	}

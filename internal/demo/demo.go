@@ -31,6 +31,12 @@ type Config struct {
 	Managers      int // fund manager orgs; default 12
 	Funds         int // default 40
 	Progress      io.Writer
+	// Clock, if set, is the clock of the product being loaded, running
+	// HistoryDays behind the wall clock: the demo simulates its history
+	// on it (see Clock) and hands it over to the wall clock at the end.
+	// Nil loads today only: no loan falls into arrears, no quote or
+	// policy expires.
+	Clock Clock
 }
 
 // Summary counts what the market holds after loading.
@@ -43,13 +49,19 @@ type Summary struct {
 	Banks        int            `json:"banks"`
 	LoanDeals    map[string]int `json:"loan_deals"` // loan plus equity deals, by the step they were taken to
 	Policies     map[string]int `json:"policies"`   // insurance requests by the state the demo took them to
+	// History says when the market's history happened: on a demo clock
+	// from a day months ago to today, or today.
+	History string `json:"history"`
 }
 
 type loader struct {
-	cfg    Config
-	rnd    *rand.Rand
-	client *http.Client
-	log    io.Writer
+	cfg       Config
+	clock     Clock
+	simulated bool      // the clock runs behind the wall clock
+	origin    time.Time // the clock when the load began
+	rnd       *rand.Rand
+	client    *http.Client
+	log       io.Writer
 }
 
 // Load builds the market and reports what it holds.
@@ -66,8 +78,18 @@ func Load(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
-	l := &loader{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)), client: &http.Client{Timeout: 30 * time.Second}, log: cfg.Progress}
-	return l.load(ctx)
+	l := &loader{cfg: cfg, clock: cfg.Clock, simulated: cfg.Clock != nil, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)), client: &http.Client{Timeout: 30 * time.Second}, log: cfg.Progress}
+	if l.clock == nil {
+		l.clock = wallClock{}
+	}
+	defer l.clock.HandOver() // even when the load fails: the product goes on in real time
+	from := l.clock.Now()
+	sum, err := l.load(ctx)
+	sum.History = "loaded today, on the wall clock"
+	if l.simulated {
+		sum.History = fmt.Sprintf("simulated on a demo clock from %s to %s, then handed over to the wall clock", from.Format(time.DateOnly), l.clock.Now().Format(time.DateOnly))
+	}
+	return sum, err
 }
 
 // call sends one request and decodes the JSON answer; a non-2xx answer is

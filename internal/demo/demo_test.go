@@ -16,20 +16,7 @@ func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
 		t.Skip("loads a market")
 	}
 	ctx := context.Background()
-	a, err := app.Start(ctx, app.Options{DataDir: t.TempDir(), NATSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Fsync: false,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", BcryptCost: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	op, err := a.BootstrapOperator(ctx, "ops@demo.test", "operator-password", io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := a.IssueToken(op.Actor())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, token := startProduct(t, nil)
 	cfg := demo.Config{BaseURL: "http://" + a.HTTPAddr.String(), OperatorToken: token, Seed: 7, Startups: 40, Managers: 4, Funds: 12}
 	first, err := demo.Load(ctx, cfg)
 	if err != nil {
@@ -81,4 +68,33 @@ func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
 	if again := settle(); again != head {
 		t.Errorf("loading the same seed again appended %d commits", again-head)
 	}
+}
+
+// startProduct runs the whole product on real NATS in a fresh directory,
+// on clock (nil: the wall clock), and signs its operator in.
+func startProduct(t *testing.T, clock func() time.Time) (*app.App, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	if app.HasLog(dir) {
+		t.Fatal("an empty directory has a log")
+	}
+	a, err := app.Start(ctx, app.Options{DataDir: dir, NATSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Fsync: false,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", BcryptCost: 4, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	op, err := a.BootstrapOperator(ctx, "ops@demo.test", "operator-password", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.IssueToken(op.Actor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !app.HasLog(dir) {
+		t.Fatal("a started product has no log") // dev --demo would turn its clock back over it
+	}
+	return a, token
 }

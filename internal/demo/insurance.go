@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,13 +28,23 @@ type insurer struct {
 // startup each in turn: a request left with an open quote, one
 // withdrawn, a policy bound and waiting for its premium, one in force,
 // one with a claim filed, one partly paid, one settled, one denied, one
-// cancelled. Expired quotes and policies need their days to pass: the
-// policy process expires them at the end of their last day.
+// cancelled.
 var insuranceFates = []string{"quoted", "withdrawn", "awaiting_premium", "in_force", "claim_filed", "claim_part_paid", "claim_settled", "claim_denied", "cancelled"}
+
+// timedInsuranceFates need their days to pass, on a simulated history: a
+// quote issued forty days ago and never accepted, which the policy
+// process expired at the end of its 30th day; a three-month policy bound
+// five months ago, which it expired at the end of its last day.
+var timedInsuranceFates = []string{"quote_expired", "policy_expired"}
+
+// requestedDaysAgo is when a request of each fate was made, on a
+// simulated history.
+var requestedDaysAgo = map[string]int{"quoted": 5, "withdrawn": 20, "awaiting_premium": 3, "in_force": 60, "claim_filed": 45,
+	"claim_part_paid": 90, "claim_settled": 120, "claim_denied": 75, "cancelled": 50, "quote_expired": 40, "policy_expired": 150}
 
 // insurance onboards insurers with rating tables, opens subsidy
 // programmes and takes startups' patents through every state of cover.
-func (l *loader) insurance(ctx context.Context, startups []*startup, sum *Summary) error {
+func (l *loader) insurance(ctx context.Context, tl *timeline, startups []*startup, sum *Summary) error {
 	op := l.cfg.OperatorToken
 	// Its own randomness from the seed, so that what loads before it
 	// (whose draws may differ on a second load) changes nothing here.
@@ -75,9 +86,24 @@ func (l *loader) insurance(ctx context.Context, startups []*startup, sum *Summar
 			return err
 		}
 	}
+	// A second load finds the requests of the first and counts them.
+	var existing insuranceapi.RequestList
+	if err := l.call(ctx, "GET", "/api/v1/insurance-requests?limit=200", op, "", nil, &existing); err != nil {
+		return err
+	}
+	if len(existing.Items) > 0 {
+		for _, r := range existing.Items {
+			sum.Policies["request_"+r.Status]++
+		}
+		return nil
+	}
+	fates := insuranceFates
+	if l.simulated {
+		fates = append(slices.Clone(insuranceFates), timedInsuranceFates...)
+	}
 	n := 0
 	for k, s := range startups {
-		if n == 2*len(insuranceFates) {
+		if n == 2*len(fates) {
 			break
 		}
 		p, ok := insurable(s.patents)
@@ -92,14 +118,16 @@ func (l *loader) insurance(ctx context.Context, startups []*startup, sum *Summar
 			}
 			sum.Policies["licensed_with_consent"]++
 		}
-		fate := insuranceFates[n%len(insuranceFates)]
-		if err := l.policy(ctx, rnd, k, s, p, insurers[n%len(insurers)], insurers[(n+1)%len(insurers)], fate); err != nil {
-			return err
-		}
+		fate := fates[n%len(fates)]
+		quoting, declining := insurers[n%len(insurers)], insurers[(n+1)%len(insurers)]
+		draw := rnd.Int64N(4_500_001) // drawn here, so each request's draws are its own
+		tl.at(tl.daysAgo(requestedDaysAgo[fate]), fmt.Sprintf("insurance request %d (%s)", n, fate), func(ctx context.Context) error {
+			return l.policy(ctx, tl, rand.New(rand.NewPCG(l.cfg.Seed, uint64(draw))), k, s, p, quoting, declining, fate, draw)
+		})
 		sum.Policies[fate]++
 		n++
 	}
-	fmt.Fprintf(l.log, "demo: %d insurers, 2 subsidy programmes, %d insurance requests\n", len(insurers), n)
+	fmt.Fprintf(l.log, "demo: %d insurers, 2 subsidy programmes, %d insurance requests planned\n", len(insurers), n)
 	return nil
 }
 
@@ -123,12 +151,14 @@ type requestOut struct {
 	Months    int    `json:"months"`
 	Claims    string `json:"claims"`
 	Quotes    []struct {
-		QuoteID string `json:"quote_id"`
+		QuoteID    string `json:"quote_id"`
+		ValidUntil string `json:"valid_until"`
 	} `json:"quotes"`
 }
 
 type policyOut struct {
 	PolicyID   string `json:"policy_id"`
+	EndsOn     string `json:"ends_on"`
 	PremiumDue string `json:"premium_due"`
 	Claims     []struct {
 		ClaimID string `json:"claim_id"`
@@ -136,16 +166,19 @@ type policyOut struct {
 }
 
 // policy takes one startup's request to its fate.
-func (l *loader) policy(ctx context.Context, rnd *rand.Rand, k int, s *startup, p demoPatent, quoting, declining insurer, fate string) error {
+func (l *loader) policy(ctx context.Context, tl *timeline, rnd *rand.Rand, k int, s *startup, p demoPatent, quoting, declining insurer, fate string, draw int64) error {
 	coverage := []string{"enforcement", "infringement_loss"}[k%2]
-	sumInsured := (500_000 + rnd.Int64N(4_500_001)) / 10_000 * 10_000
+	sumInsured := (500_000 + draw) / 10_000 * 10_000
+	request := map[string]any{"coverage": coverage, "patents": []string{p.number}, "sum_insured": yuan(sumInsured), "insurers": []string{quoting.id, declining.id}}
+	if fate == "policy_expired" {
+		request["months"] = 3
+	}
 	var r requestOut
-	if err := l.call(ctx, "POST", "/api/v1/insurance-requests", s.token, l.key("ins-request", k), map[string]any{
-		"coverage": coverage, "patents": []string{p.number}, "sum_insured": yuan(sumInsured), "insurers": []string{quoting.id, declining.id}}, &r); err != nil {
+	if err := l.call(ctx, "POST", "/api/v1/insurance-requests", s.token, l.key("ins-request", k), request, &r); err != nil {
 		return err
 	}
 	path := "/api/v1/insurance-requests/" + r.RequestID
-	premium, err := premium(rnd, quoting.id, coverage, p, sumInsured, r)
+	premium, err := premium(rnd, quoting.id, coverage, p, sumInsured, r, l.clock.Now())
 	if err != nil {
 		return err
 	}
@@ -156,6 +189,19 @@ func (l *loader) policy(ctx context.Context, rnd *rand.Rand, k int, s *startup, 
 		return err
 	}
 	switch fate {
+	case "quote_expired": // never accepted: the policy process expires it
+		end, err := endOfChinaDay(r.Quotes[0].ValidUntil)
+		if err != nil {
+			return err
+		}
+		tl.at(justAfter(end), "quote "+r.Quotes[0].QuoteID+" expires", func(ctx context.Context) error {
+			return l.await(ctx, "quote "+r.Quotes[0].QuoteID+" expired", s.token, path, func(body map[string]any) bool {
+				quotes, _ := body["quotes"].([]any)
+				q, _ := quotes[0].(map[string]any)
+				return q["status"] == "expired"
+			})
+		})
+		return nil
 	case "quoted":
 		return nil
 	case "withdrawn":
@@ -172,8 +218,17 @@ func (l *loader) policy(ctx context.Context, rnd *rand.Rand, k int, s *startup, 
 	if err := l.call(ctx, "POST", ppath+"/premium", s.token, l.key("ins-premium", k), map[string]any{"amount": pol.PremiumDue}, nil); err != nil {
 		return err
 	}
-	today := time.Now().In(time.FixedZone("CST", 8*3600))
+	today := l.clock.Now().In(time.FixedZone("CST", 8*3600))
 	switch fate {
+	case "policy_expired": // its three months ran out: the policy process expires it
+		end, err := endOfChinaDay(pol.EndsOn)
+		if err != nil {
+			return err
+		}
+		tl.at(justAfter(end), "policy "+pol.PolicyID+" expires", func(ctx context.Context) error {
+			return l.await(ctx, "policy "+pol.PolicyID+" expired", s.token, ppath, statusIs("expired"))
+		})
+		return nil
 	case "in_force":
 		return nil
 	case "cancelled":
@@ -209,7 +264,7 @@ func (l *loader) policy(ctx context.Context, rnd *rand.Rand, k int, s *startup, 
 
 // premium is what the insurer quotes: its published table's premium for
 // the request, moved within the quote band by the seed.
-func premium(rnd *rand.Rand, insurerID, coverage string, p demoPatent, sumInsured int64, r requestOut) (string, error) {
+func premium(rnd *rand.Rand, insurerID, coverage string, p demoPatent, sumInsured int64, r requestOut, now time.Time) (string, error) {
 	filed, err := time.Parse(time.DateOnly, p.filedOn)
 	if err != nil {
 		return "", err
@@ -218,7 +273,7 @@ func premium(rnd *rand.Rand, insurerID, coverage string, p demoPatent, sumInsure
 	if err != nil {
 		return "", err
 	}
-	today := insuranceapi.Today(time.Now())
+	today := insuranceapi.Today(now)
 	if starts.Before(today) {
 		starts = today
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -61,6 +62,7 @@ func (l *loader) between(lo, hi int64) int64 {
 func (l *loader) load(ctx context.Context) (Summary, error) {
 	sum := Summary{Applications: map[string]int{}, Deals: map[string]int{}, LoanDeals: map[string]int{}}
 	op := l.cfg.OperatorToken
+	l.origin = l.clock.Now()
 
 	managers := make([]*manager, l.cfg.Managers)
 	for i := range managers {
@@ -128,6 +130,7 @@ func (l *loader) load(ctx context.Context) (Summary, error) {
 
 	startups := make([]*startup, l.cfg.Startups)
 	for k := range startups {
+		l.day(1 + 5*float64(k)/float64(len(startups))) // sign-ups over days 1 to 6
 		stage := fundbridge.Stages[k%len(fundbridge.Stages)]
 		layer := fundbridge.Layers[l.rnd.IntN(len(fundbridge.Layers))]
 		sector := pick(l.rnd, fundbridge.SectorsOf(layer))
@@ -191,6 +194,7 @@ func (l *loader) load(ctx context.Context) (Summary, error) {
 	var open []*application
 	var lastPosition uint64
 	for k, s := range startups {
+		l.day(6 + 4*float64(k)/float64(len(startups))) // applications over days 6 to 10
 		for a := range 1 + boolInt(l.rnd.IntN(3) == 0) {
 			rng := amountByStage[s.stage]
 			amount := l.between(rng[0], rng[1])
@@ -257,10 +261,16 @@ func (l *loader) load(ctx context.Context) (Summary, error) {
 	if err := l.pipelines(ctx, funds, open, lastPosition, &sum); err != nil {
 		return sum, err
 	}
-	if err := l.loanDeals(ctx, startups, funds, &sum); err != nil {
+	// The dated part: loans and insurance, on a timeline of days up to
+	// today (months of them on a simulated history).
+	tl := &timeline{clock: l.clock, today: time.Now().UTC()}
+	if err := l.loanDeals(ctx, tl, startups, funds, &sum); err != nil {
 		return sum, err
 	}
-	return sum, l.insurance(ctx, startups, &sum)
+	if err := l.insurance(ctx, tl, startups, &sum); err != nil {
+		return sum, err
+	}
+	return sum, tl.run(ctx)
 }
 
 // pipelines moves deals through every step: each fund manager sources
@@ -275,6 +285,7 @@ func (l *loader) pipelines(ctx context.Context, funds []*fund, open []*applicati
 	order := []string{"screening", "first_meeting", "due_diligence", "ic_review"}
 	n := 0
 	for j, f := range funds {
+		l.day(10 + 4*float64(j)/float64(len(funds))) // each fund's pipeline over days 10 to 14
 		// A fund with deals had its pipeline loaded by an earlier run: the
 		// board has moved on since, so sourcing again would add new deals.
 		var existing struct {

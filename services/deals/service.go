@@ -128,6 +128,7 @@ func runManager[S any](ctx context.Context, s *Service, def process.Definition[S
 		m, err := process.New(ctx, def, process.Options{
 			Store: s.store, Registry: s.registry, Conn: s.nc, Sender: s.client, Logger: s.log,
 			Actor: svc.SystemActor(Name), // what the service's system client may send as
+			Clock: s.now,                 // deadlines fall due on the service's clock
 		})
 		if err == nil {
 			if err := m.Run(ctx); err != nil && ctx.Err() == nil {

@@ -113,7 +113,9 @@ func (l Loan) Arrears(now time.Time) (money.Amount, int) {
 
 // Installment is period i (from 0) of the schedule with what is paid of it.
 func (l Loan) Installment(i int) Installment {
-	in := Installment{ScheduledPeriod: l.Schedule[i].scheduled(), Overdue: l.Schedule[i].number <= l.OverdueThrough}
+	// Periods before Next are paid in full: never overdue, even when
+	// arrears were recorded on a later one.
+	in := Installment{ScheduledPeriod: l.Schedule[i].scheduled(), Overdue: i >= l.Next && l.Schedule[i].number <= l.OverdueThrough}
 	switch {
 	case i < l.Next:
 		in.PaidInterest, in.PaidPrincipal = in.Interest, in.Principal

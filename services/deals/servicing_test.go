@@ -139,6 +139,12 @@ func TestRepayments(t *testing.T) {
 	if owed, dpd := l.Arrears(days(due1, 45)); owed.String() != "58359.86" || dpd != 45 {
 		t.Errorf("arrears 45 days after the first due date: %s, %d days", owed, dpd)
 	}
+	// The first period paid on time, the second recorded in arrears:
+	// only the second is overdue (the demo showed both).
+	l = replay(t, LoanFolds().Apply, with(inRepayment(t), firstPaid(), dealsapi.PeriodOverdue{LoanID: "deal-1", Number: 2, Overdue: amt("29679.93"), DaysPastDue: 3}))
+	if first, second := l.Installment(0), l.Installment(1); first.Overdue || !second.Overdue {
+		t.Errorf("period 1 paid on time overdue: %v; period 2 in arrears overdue: %v", first.Overdue, second.Overdue)
+	}
 }
 
 func TestEarlyRepayment(t *testing.T) {

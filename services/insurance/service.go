@@ -139,6 +139,7 @@ func (s *Service) runProcess(ctx context.Context) {
 		m, err := process.New(ctx, PolicyProcess(s.process), process.Options{
 			Store: s.store, Registry: s.registry, Conn: s.nc, Sender: s.client, Logger: s.log,
 			Instance: s.process.Instance, Actor: svc.SystemActor(Name), Aggregate: ProcessAggregate,
+			Clock: s.now, // deadlines fall due on the service's clock
 		})
 		if err == nil {
 			if err := m.Run(ctx); err != nil && ctx.Err() == nil {

@@ -61,6 +61,11 @@ type Options struct {
 	// user may append only to its own types gives its processes a type
 	// of its own, so that it cannot write another service's processes.
 	Aggregate string
+	// Clock, if set, is the time deadlines fall due by: the services'
+	// own clock, which may be a simulated one running behind the wall
+	// clock and jumping ahead (dev --demo's history; tests). Nil is the
+	// wall clock. See Manager.wakeAt.
+	Clock func() time.Time
 }
 
 // Manager runs the instances of one process definition.
@@ -387,7 +392,7 @@ func (m *Manager[S]) send(ctx context.Context, in Instance[S], commandID string,
 			IdempotencyKey: c.IdempotencyKey, Payload: c.Payload,
 		}
 		rep, err := m.opts.Sender.Call(ctx, c.Service, c.Op, req, nil)
-		now := time.Now().UTC()
+		now := m.now()
 		if err == nil {
 			return Reply{ProcessID: in.ID, Step: c.Step, At: now, Result: rep.Result, Position: rep.Position}, nil
 		}
@@ -431,13 +436,53 @@ func (m *Manager[S]) arm(ctx context.Context, id string, d DeadlineScheduled) er
 	if err := m.crashAt("before-arm"); err != nil {
 		return err
 	}
-	return m.timers.arm(ctx, id, d.Name, d.At, time.Now())
+	now := m.now()
+	return m.timers.arm(ctx, id, d.Name, d.At, now, m.wakeAt(d.At, now))
 }
+
+// now is the time on the manager's clock.
+func (m *Manager[S]) now() time.Time {
+	if m.opts.Clock != nil {
+		return m.opts.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// recheck is how far ahead on the wall clock a deadline is armed while
+// the manager's clock is not the wall clock.
+const recheck = time.Second
+
+// wakeAt is the wall-clock time at which to fire a deadline due at `at`,
+// later than now on the manager's clock. JetStream schedules by the wall
+// clock: on it (or a clock within a second of it) that is `at` itself.
+// A clock running behind the wall clock may jump ahead at any moment (a
+// simulated history moving to its next day), so its deadlines are armed
+// at most a second ahead, and a firing that finds its time not yet come
+// is armed again (fire): it fires within a second of the clock reaching
+// it, and once, like any other.
+func (m *Manager[S]) wakeAt(at, now time.Time) time.Time {
+	if !simulated(now) {
+		return at
+	}
+	return time.Now().Add(min(at.Sub(now), recheck))
+}
+
+// simulated reports whether now, read on the manager's clock, is more
+// than a second away from the wall clock.
+func simulated(now time.Time) bool { return time.Until(now).Abs() > time.Second }
 
 // fire records a deadline's firing and what the process decides on it.
 func (m *Manager[S]) fire(ctx context.Context, w wakeMsg) (err error) {
 	if !validID(w.Process) {
 		return nil
+	}
+	// On a clock of its own, a firing may come before its time: armed a
+	// second ahead while the clock was behind the wall clock, and fired
+	// after a jump that left it short, or after the hand-over to the wall
+	// clock. It is armed again for its time. (On the wall clock JetStream
+	// never fires early: schedules are rounded up to the second.)
+	if m.opts.Clock != nil && w.At.After(m.now()) {
+		return m.arm(ctx, w.Process, DeadlineScheduled{Name: w.Deadline, At: w.At})
 	}
 	if m.tracing != nil {
 		// A deadline starts a trace of its own: what the process does on

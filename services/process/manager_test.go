@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	ejs "github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/internal/simclock"
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -71,6 +73,7 @@ type managerOpts struct {
 	instance string
 	crash    func(point string) bool
 	def      *Definition[closing]
+	clock    func() time.Time
 }
 
 func (w *world) start(o managerOpts) *running {
@@ -87,7 +90,7 @@ func (w *world) start(o managerOpts) *running {
 	m, err := New(context.Background(), def, Options{
 		Store: store, Registry: w.reg, Conn: nc, Sender: svc.NewClient(nc, 5*time.Second),
 		Instance: o.instance, LeaseTTL: time.Second, CheckpointEvery: 50 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), Clock: o.clock,
 	})
 	if err != nil {
 		w.t.Fatal(err)
@@ -463,6 +466,79 @@ func TestADeadlineScheduledBeforeARestartFiresAfterIt(t *testing.T) {
 	w.closedOnce("d1", "a1", "f1")
 	if n := w.count("process-closing-d1", DeadlineFired{}); n != 1 {
 		t.Errorf("deadline fired %d times", n)
+	}
+}
+
+// A manager on a simulated clock, thirty days behind the wall clock: its
+// deadline ten days ahead on that clock (twenty days past on the wall
+// clock, where JetStream schedules) is looked at again and again but
+// does not fire until the clock jumps past it; then it fires once. A
+// deadline an hour ahead of the wall clock, looked at while the clock
+// was behind, does not fire when the clock is handed over to the wall
+// clock.
+func TestADeadlineFallsDueOnASimulatedClock(t *testing.T) {
+	w := newWorld(t)
+	w.openFund("f1", 10_000_000)
+	clock := simclock.Starting(time.Now().AddDate(0, 0, -30))
+	r := w.start(managerOpts{instance: "a", clock: clock.Now})
+	settle, later := clock.Now().AddDate(0, 0, 10), time.Now().Add(time.Hour)
+	w.requestClosing("d1", "a1", "f1", 1_000_000, &settle)
+	w.requestClosing("d2", "a2", "f1", 1_000_000, &later)
+
+	js, _ := jetstream.New(w.env.Conn)
+	cons, err := js.Consumer(context.Background(), timerStream, "process_closing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Delivered.Consumer >= 6 && info.NumAckPending == 0 {
+			break // they fired early on the wall clock and were armed again, twice over
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deadline was never looked at: %+v", info)
+		}
+	}
+	if in, _ := r.m.Load(context.Background(), "d1"); in.Status != Running || w.count("process-closing-d1", DeadlineFired{}) != 0 {
+		t.Fatalf("fired before its time on the clock: %+v", in)
+	}
+
+	clock.AdvanceTo(settle.Add(time.Minute))
+	if in := w.final(r.m, "d1"); in.Status != Completed {
+		t.Fatalf("ended %s: %s", in.Status, in.Reason)
+	}
+	w.drained()
+	if n := w.count("process-closing-d1", DeadlineFired{}); n != 1 {
+		t.Errorf("deadline fired %d times", n)
+	}
+	w.closedOnce("d1", "a1", "f1")
+
+	// After the hand-over the later deadline's next look finds it an
+	// hour ahead and arms it for its time: wait for that schedule (the
+	// looks before the hand-over armed it a second ahead).
+	clock.HandOver()
+	stream, err := js.Stream(context.Background(), timerStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		msg, err := stream.GetLastMsgForSubject(context.Background(), scheduleSubject+".closing.d2.settle")
+		if err == nil {
+			at, _ := time.Parse(time.RFC3339, strings.TrimPrefix(msg.Header.Get(jetstream.ScheduleHeader), "@at "))
+			if time.Until(at) > 30*time.Minute {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the later deadline was not armed for its time after the hand-over")
+		}
+	}
+	w.drained()
+	if in, _ := r.m.Load(context.Background(), "d2"); in.Status != Running || w.count("process-closing-d2", DeadlineFired{}) != 0 {
+		t.Fatalf("a deadline an hour ahead fired at the hand-over: %+v", in)
 	}
 }
 

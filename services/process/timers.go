@@ -89,10 +89,11 @@ func openTimers(ctx context.Context, js jetstream.JetStream, name string, replic
 	return &timers{js: js, name: name, consumer: consumer}, nil
 }
 
-// arm schedules the deadline's firing at its time (to the next whole
-// second: schedules have second resolution, and a deadline must never
-// fire early). A deadline already due fires at once.
-func (t *timers) arm(ctx context.Context, process, deadline string, at time.Time, now time.Time) error {
+// arm schedules the deadline's firing at wake, the wall-clock time of
+// at (to the next whole second: schedules have second resolution, and a
+// deadline must never fire early). A deadline already due by now fires
+// at once: a schedule is never set in the past.
+func (t *timers) arm(ctx context.Context, process, deadline string, at, now, wake time.Time) error {
 	suffix := "." + t.name + "." + process + "." + deadline
 	body, err := json.Marshal(wakeMsg{Process: process, Deadline: deadline, At: at})
 	if err != nil {
@@ -101,8 +102,8 @@ func (t *timers) arm(ctx context.Context, process, deadline string, at time.Time
 	if !at.After(now) {
 		_, err = t.js.Publish(ctx, fireSubject+suffix, body)
 	} else {
-		due := at.Truncate(time.Second)
-		if due.Before(at) {
+		due := wake.Truncate(time.Second)
+		if due.Before(wake) {
 			due = due.Add(time.Second)
 		}
 		_, err = t.js.Publish(ctx, scheduleSubject+suffix, body,
