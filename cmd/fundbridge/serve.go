@@ -215,6 +215,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if name == identity.Name && *operatorPassword != "" {
 		go bootstrapOperator(ctx, nc, *operatorEmail, *operatorPassword, ready.Pending("the operator account"), log)
 	}
+	c.Service.Serving = ready.Pending(name + " joining its queue group")
 	log.Info("serving", "service", name, "nats", nc.ConnectedUrlRedacted(), "log_head_at_start", head)
 	c.Service.Tracing = tracing
 	return app.RunComponent(ctx, nc, c, log)

@@ -404,6 +404,9 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 			a.ready.CaughtUp(name, head, c.Position)
 			c.CaughtUpFirst(head)
 		}
+		// Ready only once the service's endpoints are subscribed: a view at
+		// the head is not yet an instance a request can reach.
+		c.Service.Serving = a.ready.Pending(name + " joining its queue group")
 		a.services.Add(1)
 		go func() {
 			defer a.services.Done()

@@ -492,3 +492,47 @@ func TestRepositoryCreatesWithoutReadingAndJudgesExistingAsTheyAre(t *testing.T)
 		t.Fatalf("counter = %+v %v, want version 2 total 30", got, err)
 	}
 }
+
+// Serving is told once a request can reach the instance: every endpoint
+// of the service answers from another connection the moment it is called
+// (readiness waits for it; a view at the head was once taken for it).
+func TestServingIsToldOnceEveryEndpointIsReachable(t *testing.T) {
+	env := testenv.Start(t, events.NewRegistry())
+	ok := func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {
+		return svc.Result[any]{Value: "ok"}, nil
+	}
+	ops := map[string]svc.Handler{}
+	for i := range 40 {
+		ops[fmt.Sprintf("op%02d", i)] = ok
+	}
+	other := env.Connect(t)
+	reached := make(chan []string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- svc.Serve(ctx, env.Connect(t), svc.Service{Name: "ready", Operations: ops, Serving: func() {
+			var missing []string
+			for op := range ops {
+				if _, err := other.Request(svc.Subject("ready", op), []byte("{"), 5*time.Second); errors.Is(err, nats.ErrNoResponders) {
+					missing = append(missing, op)
+				}
+			}
+			reached <- missing
+		}})
+	}()
+	select {
+	case missing := <-reached:
+		if len(missing) > 0 {
+			t.Errorf("told it was serving while %v had no responder", missing)
+		}
+	case err := <-done:
+		t.Fatalf("serve ended before serving: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("Serving never called")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -55,6 +55,10 @@ type Service struct {
 	// the child of the caller's span when the message carries a W3C trace
 	// context. Nil traces nothing.
 	Tracing trace.TracerProvider
+	// Serving, if set, is called once every endpoint is subscribed and the
+	// NATS server has the subscriptions: from then on a request reaches an
+	// instance (readiness waits for it).
+	Serving func()
 }
 
 // tracerName names the spans svc makes.
@@ -146,6 +150,9 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 		return fmt.Errorf("serve %s: %w", s.Name, err)
 	}
 	log.Debug("serving", "operations", len(s.Operations))
+	if s.Serving != nil {
+		s.Serving()
+	}
 	<-ctx.Done()
 	// Stop drains every subscription: the server sends no more, and what
 	// it sent is still handed to the handlers. A drained subscription
