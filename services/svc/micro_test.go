@@ -76,10 +76,6 @@ func TestServicesAreDiscoverableAsMicroServices(t *testing.T) {
 		t.Fatalf("system endpoint: %+v", e)
 	}
 
-	msg, err = env.Conn.Request("$SRV.STATS.hello", nil, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
 	type endpointStats struct {
 		Name        string `json:"name"`
 		NumRequests int    `json:"num_requests"`
@@ -88,17 +84,28 @@ func TestServicesAreDiscoverableAsMicroServices(t *testing.T) {
 			Errors   int `json:"errors"`
 		} `json:"data"`
 	}
+	// micro counts a request when it arrives, serve when its answer has
+	// gone out: the two agree once the last answer is counted.
 	var stats struct {
 		Endpoints []endpointStats `json:"endpoints"`
 	}
-	if err := json.Unmarshal(msg.Data, &stats); err != nil {
-		t.Fatal(err)
-	}
-	// Beside the three calls above, serve's probe for liveness counts: a
-	// malformed request, refused.
-	i := slices.IndexFunc(stats.Endpoints, func(e endpointStats) bool { return e.Name == "greeting_say" })
-	if i < 0 {
-		t.Fatalf("stats: %s", msg.Data)
+	i := -1
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if msg, err = env.Conn.Request("$SRV.STATS.hello", nil, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(msg.Data, &stats); err != nil {
+			t.Fatal(err)
+		}
+		// Beside the three calls above, serve's probe for liveness counts: a
+		// malformed request, refused.
+		i = slices.IndexFunc(stats.Endpoints, func(e endpointStats) bool { return e.Name == "greeting_say" })
+		if i < 0 {
+			t.Fatalf("stats: %s", msg.Data)
+		}
+		if e := stats.Endpoints[i]; e.NumRequests == e.Data.Requests || time.Now().After(deadline) {
+			break
+		}
 	}
 	if e := stats.Endpoints[i]; e.NumRequests != e.Data.Requests || e.Data.Requests < 3 || e.Data.Errors != e.Data.Requests-1 {
 		t.Fatalf("stats: %s", msg.Data)
