@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/fundbridge/fundbridge"
 	"io"
 	"net"
 	"path/filepath"
@@ -80,6 +81,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "  data      %s (%s)\n", absPath(*dataDir), durability)
 	fmt.Fprintf(stdout, "  services  %s\n", strings.Join(a.Services, ", "))
 	operator, err := a.BootstrapOperator(ctx, *operatorEmail, *operatorPassword, stdout)
+	if fundbridge.ErrorCode(err) == fundbridge.EINVALID {
+		// A product nobody can administer is no use: say what to change.
+		a.Close()
+		why := fundbridge.ErrorMessage(err)
+		for _, f := range fundbridge.ErrorFields(err) {
+			why += "; " + f.Field + ": " + f.Reason
+		}
+		return fmt.Errorf("%w: the operator account %s cannot be created: %s (choose another --operator-password or FUNDBRIDGE_OPERATOR_PASSWORD)", errUsage, *operatorEmail, why)
+	}
 	if err != nil {
 		log.Error("no operator account", "err", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -282,5 +283,23 @@ func TestDevWithItsPortsTakenFailsFast(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), taken) || strings.Contains(string(out), "panic") {
 			t.Errorf("%s taken: %v\n%s", flag, err, out)
 		}
+	}
+}
+
+// An operator password the product refuses stops dev with a usage error
+// naming the rule, instead of running a product nobody can administer.
+func TestDevWithARefusedOperatorPasswordStops(t *testing.T) {
+	bin := binary(t)
+	args := []string{"dev", "--data-dir", t.TempDir(), "--nats-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+		"--operator-email", "ops@fundbridge.test", "--operator-password", "ops-is-my-password-1"}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("dev kept running with a refused operator password:\n%s", out)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "password: must not contain your email address") {
+		t.Errorf("exit %v, want 2 naming the password's rule:\n%s", err, out)
 	}
 }
