@@ -188,7 +188,7 @@ func TestPatentInsuranceOverHTTP(t *testing.T) {
 	}
 	due := r.body["premium_due"].(string)
 	wantProblem(t, p.do("POST", "/api/v1/policies/"+policyID+"/premium", startup, map[string]any{"amount": "1.00"}), 422, "amount")
-	wantProblem(t, p.do("POST", "/api/v1/policies/"+policyID+"/claims", startup, map[string]any{"incident_on": time.Now().Format(time.DateOnly), "amount": "1.00", "description": "x"}), 409)
+	wantProblem(t, p.do("POST", "/api/v1/policies/"+policyID+"/claims", startup, map[string]any{"incident_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly), "amount": "1.00", "description": "x"}), 409)
 	r = p.do("POST", "/api/v1/policies/"+policyID+"/premium", startup, map[string]any{"amount": due})
 	if r.status != 200 || r.body["status"] != "in_force" {
 		t.Fatalf("pay = %d %s", r.status, r.raw)

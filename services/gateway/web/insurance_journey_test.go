@@ -184,7 +184,7 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	// The startup files a claim, the insurer assesses and pays it.
 	b.visit("/startup/insurance", "#claim-"+policyID+"-submit")
 	claim := "f-claim-" + policyID + "-"
-	b.fill(map[string]string{claim + "incident_on": time.Now().UTC().Format("2006-01-02"), claim + "amount": "150,000", claim + "description": "诉讼维权费用"})
+	b.fill(map[string]string{claim + "incident_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly) /* cover is in China days */, claim + "amount": "150,000", claim + "description": "诉讼维权费用"})
 	b.submit("#claim-"+policyID+"-submit", ".notice")
 	b.signOut()
 	b.signIn(insEmail, insPassword, "#requests-h")
