@@ -35,7 +35,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	step := f.duration("step", 0, "http: how long each rate is held (default 3s; 500ms with --quick)")
 	startRate := f.int("start-rate", 0, "http: the first step's requests per second (default 100)")
 	workloads := f.string("workloads", "", "http: comma-separated, of writes, read-company, read-list, read-lifecycle, mix (default all)")
-	lagRate := f.int("lag-rate", 0, "lag: writes per second meanwhile (default 200)")
+	lagRate := f.int("lag-rate", 0, "lag: writes per second meanwhile (default: the highest write rate http held in this run, else 200)")
 	companies := f.int("companies", 0, "http, lag: startups signed up to act for (default 200; 10 with --quick)")
 	inProcess := f.bool("in-process", false, "run every scenario in this process (peak memory is then the whole run's)")
 	child := f.Bool("child", false, "") // internal: this process runs one scenario for a parent
@@ -91,12 +91,30 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("bench %s: %w", s.Name, err)
 		}
 		results = append(results, rs...)
+		if held := heldWriteRate(rs); held > 0 && *lagRate == 0 {
+			// The issue asks for the lag at the highest write rate held.
+			if err := f.Set("lag-rate", fmt.Sprint(held)); err != nil {
+				return err
+			}
+			o.HTTP.LagRate = held
+		}
 	}
 	if !*child {
 		fmt.Fprintf(stderr, "all scenarios in %s\n", time.Since(start).Round(time.Millisecond))
 		bench.PrintTable(stdout, results)
 	}
 	return writeJSON(*jsonOut, results, stdout)
+}
+
+// heldWriteRate is the highest rate the http scenario's writes held in
+// rs, 0 if none.
+func heldWriteRate(rs []bench.Result) int {
+	for _, r := range rs {
+		if r.Scenario == "http/writes" && r.Metric == "held_per_sec" {
+			return int(r.Value)
+		}
+	}
+	return 0
 }
 
 // scenarioOptions gives each scenario a data directory of its own.
