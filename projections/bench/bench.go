@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -154,11 +155,13 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	r.logf("a warm-up and %d rounds of raw replay and rebuild in turn", cfg.Rounds)
 	rounds, err := bench.Interleave(ctx, cfg.Rounds, []string{"raw replay", "rebuild"},
 		func(ctx context.Context) (float64, error) {
+			settle()
 			rate, cpu, err := rawReplay(ctx, js, head)
 			rawCPU = append(rawCPU, cpu)
 			return rate, err
 		},
 		func(ctx context.Context) (float64, error) {
+			settle()
 			rate, cpu, err := rebuild(ctx, store, "", stats.Events, nil)
 			rebuildCPU = append(rebuildCPU, cpu)
 			return rate, err
@@ -256,6 +259,15 @@ func rebuild(ctx context.Context, store events.Store, dir string, total int64, s
 		}
 	}
 	return float64(total) / elapsed.Seconds(), micros(used, uint64(total)), nil
+}
+
+// settle collects the last round's garbage and returns it to the
+// system before the next round starts, untimed: each round then measures
+// one replay or one rebuild, as a process that runs one would, and the
+// peak memory of the rounds is the largest round's, not a round's plus
+// what the one before left for the collector.
+func settle() {
+	debug.FreeOSMemory() // a collection first, then the heap returned
 }
 
 // liveHeap is the heap in use after a collection.
