@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -76,7 +77,7 @@ type Idempotency struct {
 	// registered (on its first claim, until Drain).
 	owner      string
 	registerMu sync.Mutex
-	registered bool
+	registered atomic.Bool
 	// writes are the responses being written after their answers.
 	writes sync.WaitGroup
 }
@@ -181,15 +182,18 @@ func openBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyVa
 // register lists this instance among the owners of claims, once, before
 // its first claim: a claim whose owner is not listed is taken over.
 func (ix *Idempotency) register(ctx context.Context) error {
+	if ix.registered.Load() {
+		return nil
+	}
 	ix.registerMu.Lock()
 	defer ix.registerMu.Unlock()
-	if ix.registered {
+	if ix.registered.Load() {
 		return nil
 	}
 	if _, err := ix.owners.Put(ctx, ix.owner, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 		return err
 	}
-	ix.registered = true
+	ix.registered.Store(true)
 	return nil
 }
 
@@ -218,11 +222,11 @@ func (ix *Idempotency) Drain(ctx context.Context) error {
 	}
 	ix.registerMu.Lock()
 	defer ix.registerMu.Unlock()
-	if ix.registered {
+	if ix.registered.Load() {
 		if err := ix.owners.Delete(ctx, ix.owner); err != nil {
 			return fmt.Errorf("idempotency records: leaving the owners: %w", err)
 		}
-		ix.registered = false
+		ix.registered.Store(false)
 	}
 	return nil
 }
