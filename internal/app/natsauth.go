@@ -50,7 +50,7 @@ func Aggregates() map[string][]string {
 func Buckets() map[string][]string {
 	return map[string][]string{
 		identity.Name:    {identity.PersonKeysBucket},
-		natsauth.Gateway: {gateway.IdempotencyBucket, gateway.IdempotencyClaimsBucket},
+		natsauth.Gateway: {gateway.IdempotencyBucket, gateway.IdempotencyOwnersBucket},
 		matching.Name:    {process.LeaseBucket(matching.ClosingName), process.LeaseBucket(matching.MatchmakingName)},
 		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName)},
 		insurance.Name:   {process.LeaseBucket(insurance.ProcessName)},

@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
@@ -26,30 +28,31 @@ import (
 // request (operation and body), and every retry gets the first response
 // byte for byte.
 //
-// Two JetStream key-value buckets hold them, shared by every gateway
-// instance. Claims (who runs a key now, then its response for a while)
-// live in memory: a claim only has to be atomic, not durable, since what
-// must survive a crash is in the log, written before the answer: the
-// command's effect, once (the service appends under a key derived from
-// caller, operation and key, and a retry of a stored command appends
-// nothing). Responses are kept on disk for a day, written after the
-// answer, not before it: an HTTP write then waits for one fsync (its
-// append), not three (claim, append, record), and the record's fsync is
-// shared with its neighbours'. What this gives up: if the NATS server
-// crashes in the moment between an answer and its record reaching disk,
-// a retry is answered by the service from the log (the same resource,
-// its state now) instead of with the first response's bytes. See
+// One JetStream key-value bucket holds them, shared by every gateway
+// instance: a request claims its key by creating the key's entry (atomic:
+// one request of many runs), and after the answer settles it by writing
+// the response over the claim. That is two writes per HTTP write, none
+// waited for by an fsync on one server: the bucket persists
+// asynchronously, since what must survive a crash is in the log, written
+// before the answer: the command's effect, once (the service appends
+// under a key derived from caller, operation and key, and a retry of a
+// stored command appends nothing). What a crash of the NATS server can
+// lose is the last moment's claims and responses: a retry is then
+// answered by the service from the log (the same resource, its state
+// now) instead of with the first response's bytes. See
 // docs/benchmarks.md, "Acknowledged means durable".
+//
+// A claim names the gateway instance that made it. A second, memory
+// bucket lists the instances running, so that the claims of one that
+// died (with the NATS server, as in fundbridge dev, or after its lease)
+// are taken over by the next retry rather than waited for.
 const (
 	IdempotencyBucket = "FUNDBRIDGE_IDEMPOTENCY"
-	// IdempotencyClaimsBucket holds the claims, in memory.
-	IdempotencyClaimsBucket = "FUNDBRIDGE_IDEMPOTENCY_CLAIMS"
+	// IdempotencyOwnersBucket lists the gateway instances whose claims
+	// hold, in memory.
+	IdempotencyOwnersBucket = "FUNDBRIDGE_IDEMPOTENCY_OWNERS"
 	// IdempotencyTTL is how long a first response is kept for retries.
 	IdempotencyTTL = 24 * time.Hour
-	// claimTTL is how long a claim lives in memory: past any call and its
-	// lease, and long enough that a retry soon after finds the response
-	// there while its record is written to disk.
-	claimTTL = 2 * time.Minute
 	// ProblemKeyReused is the problem type of a key sent again with another
 	// body or on another operation.
 	ProblemKeyReused = "https://fundbridge.dev/problems/idempotency-key-reused"
@@ -60,23 +63,29 @@ const (
 
 // Idempotency keeps each key's first response.
 type Idempotency struct {
-	kv     jetstream.KeyValue // responses, on disk
-	claims jetstream.KeyValue // claims and recent responses, in memory
+	kv     jetstream.KeyValue // claims and responses
+	owners jetstream.KeyValue // the gateway instances running, in memory
 	// Wait bounds how long a concurrent request with a claimed key waits
 	// for the first one to finish before answering 409.
 	Wait time.Duration
 	// Lease is how long a claim holds without a response: a claim older
-	// than this was left by a gateway that died, and the next retry takes
-	// it over. Longer than any call may take.
+	// than this was left by a gateway that died or hangs, and the next
+	// retry takes it over. Longer than any call may take.
 	Lease time.Duration
 	log   *slog.Logger
-	// writes are the records being written after their answers.
+	// owner names this instance in its claims; listed in owners once
+	// registered (on its first claim, until Drain).
+	owner      string
+	registerMu sync.Mutex
+	registered atomic.Bool
+	// writes are the responses being written after their answers.
 	writes sync.WaitGroup
 }
 
-// OpenIdempotency creates (or updates) the buckets of idempotency
-// records: responses on file storage, as durable as the log on the same
-// server, and claims in memory.
+// OpenIdempotency creates the buckets of idempotency records where they
+// are missing: claims and responses on file storage, persisted
+// asynchronously on one server (R1) and replicated in a cluster, and the
+// owners of claims in memory.
 func OpenIdempotency(ctx context.Context, nc *nats.Conn, replicas int) (*Idempotency, error) {
 	if replicas == 0 {
 		replicas = 1
@@ -89,30 +98,72 @@ func OpenIdempotency(ctx context.Context, nc *nats.Conn, replicas int) (*Idempot
 	defer cancel()
 	// A retry waits as long as the first request's call may take, and
 	// still answers within the server's write timeout.
-	ix := &Idempotency{Wait: callTimeout, Lease: callTimeout + 5*time.Second, log: slog.Default()}
-	if ix.kv, err = openBucket(ctx, js, jetstream.KeyValueConfig{
+	ix := &Idempotency{Wait: callTimeout, Lease: callTimeout + 5*time.Second, log: slog.Default(), owner: nuid.Next()}
+	if ix.kv, err = openRecords(ctx, js, replicas); err != nil {
+		return nil, err
+	}
+	if ix.owners, err = openBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:      IdempotencyOwnersBucket,
+		Description: "The gateway instances whose Idempotency-Key claims hold",
+		Storage:     jetstream.MemoryStorage,
+		Replicas:    replicas,
+		History:     1,
+	}); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// openRecords binds to the records bucket, or creates it. On one server
+// its stream persists asynchronously (nats-server's persist_mode: async,
+// which KeyValueConfig cannot set, so the stream is made as nats.go makes
+// a bucket's): a write is acknowledged before it reaches the disk, which
+// the records can afford (see Idempotency) and the log cannot. A cluster
+// replicates it instead (async persistence is for R1 streams only). A
+// bucket made before keeps its mode: the server cannot change it.
+func openRecords(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
+	cfg := jetstream.KeyValueConfig{
 		Bucket:       IdempotencyBucket,
-		Description:  "The first response to each Idempotency-Key, per caller, for 24 hours",
+		Description:  "Idempotency-Keys being run, and the first response to each, per caller, for 24 hours",
 		TTL:          IdempotencyTTL,
 		Storage:      jetstream.FileStorage,
 		Replicas:     replicas,
 		History:      1,
 		MaxValueSize: 2 * MaxBodyBytes,
-	}); err != nil {
-		return nil, err
 	}
-	if ix.claims, err = openBucket(ctx, js, jetstream.KeyValueConfig{
-		Bucket:       IdempotencyClaimsBucket,
-		Description:  "Idempotency-Keys being run now, and their responses for a while after",
-		TTL:          claimTTL,
-		Storage:      jetstream.MemoryStorage,
-		Replicas:     replicas,
-		History:      1,
-		MaxValueSize: 2 * MaxBodyBytes,
-	}); err != nil {
-		return nil, err
+	if replicas > 1 {
+		return openBucket(ctx, js, cfg)
 	}
-	return ix, nil
+	if kv, err := js.KeyValue(ctx, cfg.Bucket); err == nil {
+		return kv, nil
+	}
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name:              "KV_" + cfg.Bucket,
+		Description:       cfg.Description,
+		Subjects:          []string{"$KV." + cfg.Bucket + ".>"},
+		MaxMsgsPerSubject: int64(cfg.History),
+		MaxBytes:          -1,
+		MaxAge:            cfg.TTL,
+		MaxMsgSize:        cfg.MaxValueSize,
+		Storage:           cfg.Storage,
+		Replicas:          1,
+		AllowRollup:       true,
+		DenyDelete:        true,
+		Duplicates:        2 * time.Minute,
+		MaxMsgs:           -1,
+		MaxConsumers:      -1,
+		AllowDirect:       true,
+		Discard:           jetstream.DiscardNew,
+		PersistMode:       jetstream.AsyncPersistMode,
+	})
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil, fmt.Errorf("idempotency records: create bucket %s: %w", cfg.Bucket, err)
+	}
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("idempotency records: open bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
 }
 
 // openBucket binds to the bucket the admin created, or creates it where
@@ -128,17 +179,56 @@ func openBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyVa
 	return kv, nil
 }
 
-// Drain waits until the records of the responses already given are
-// written, or ctx ends: call it after the HTTP server has shut down.
+// register lists this instance among the owners of claims, once, before
+// its first claim: a claim whose owner is not listed is taken over.
+func (ix *Idempotency) register(ctx context.Context) error {
+	if ix.registered.Load() {
+		return nil
+	}
+	ix.registerMu.Lock()
+	defer ix.registerMu.Unlock()
+	if ix.registered.Load() {
+		return nil
+	}
+	if _, err := ix.owners.Put(ctx, ix.owner, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+		return err
+	}
+	ix.registered.Store(true)
+	return nil
+}
+
+// ownerGone reports whether the instance that made a claim is no longer
+// running: not listed (it shut down, or the NATS server holding the list
+// restarted, as when fundbridge dev is killed and started again). A claim
+// made before owners were named (no owner) is left to its lease.
+func (ix *Idempotency) ownerGone(ctx context.Context, owner string) bool {
+	if owner == "" || owner == ix.owner {
+		return false
+	}
+	_, err := ix.owners.Get(ctx, owner)
+	return errors.Is(err, jetstream.ErrKeyNotFound)
+}
+
+// Drain waits until the responses already given are written, or ctx
+// ends, then removes this instance from the owners of claims: call it
+// after the HTTP server has shut down.
 func (ix *Idempotency) Drain(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { ix.writes.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("idempotency records still being written: %w", ctx.Err())
 	}
+	ix.registerMu.Lock()
+	defer ix.registerMu.Unlock()
+	if ix.registered.Load() {
+		if err := ix.owners.Delete(ctx, ix.owner); err != nil {
+			return fmt.Errorf("idempotency records: leaving the owners: %w", err)
+		}
+		ix.registered.Store(false)
+	}
+	return nil
 }
 
 // idemRecord is one key's record: claimed (Done false) while the first
@@ -147,6 +237,7 @@ type idemRecord struct {
 	Op          string            `json:"op"`    // service.op
 	Route       string            `json:"route"` // method and path pattern, for the refusal
 	Fingerprint string            `json:"fingerprint"`
+	Owner       string            `json:"owner,omitempty"` // the gateway instance running it, while claimed
 	ClaimedAt   time.Time         `json:"claimed_at"`
 	Done        bool              `json:"done"`
 	Status      int               `json:"status,omitempty"`
@@ -214,23 +305,23 @@ func idempotencyScope(rt Route, userID string, payload []byte) string {
 // waits for it; a key reused for another request is refused.
 func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemRequest, run func(http.ResponseWriter)) {
 	ctx := r.Context()
+	if err := ix.register(ctx); err != nil {
+		ix.unavailable(w, r, err)
+		return
+	}
 	deadline := time.Now().Add(ix.Wait)
-	// Whether a response is kept on disk is read while the key is claimed,
-	// not after: one round trip less before the command runs.
-	kept := ix.lookup(ctx, q)
 	for {
-		claim, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC()})
-		rev, err := ix.claims.Create(ctx, q.recordKey, claim)
+		claim, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, Owner: ix.owner, ClaimedAt: time.Now().UTC()})
+		rev, err := ix.kv.Create(ctx, q.recordKey, claim)
 		if err == nil {
-			ix.runClaimed(w, r, q, rev, kept, run)
+			ix.runClaimed(w, r, q, rev, run)
 			return
 		}
-		kept = nil // read again if this request claims the key later
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			ix.unavailable(w, r, err)
 			return
 		}
-		entry, err := ix.claims.Get(ctx, q.recordKey)
+		entry, err := ix.kv.Get(ctx, q.recordKey)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // released or expired since: claim it again
 		}
@@ -251,11 +342,11 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 			rec.replay(w)
 			return
 		}
-		if time.Since(rec.ClaimedAt) > ix.Lease {
+		if time.Since(rec.ClaimedAt) > ix.Lease || ix.ownerGone(ctx, rec.Owner) {
 			// The gateway that claimed the key died before it answered; its
 			// command, if it ran, is deduplicated by the derived key.
-			if rev, err := ix.claims.Update(ctx, q.recordKey, claim, entry.Revision()); err == nil {
-				ix.runClaimed(w, r, q, rev, nil, run)
+			if rev, err := ix.kv.Update(ctx, q.recordKey, claim, entry.Revision()); err == nil {
+				ix.runClaimed(w, r, q, rev, run)
 				return
 			}
 			continue
@@ -273,41 +364,17 @@ func (ix *Idempotency) serve(w http.ResponseWriter, r *http.Request, q idemReque
 	}
 }
 
-// runClaimed answers the request whose claim is at rev: with the response
-// kept on disk if the key was used before (its claim has left memory
-// since), else by running it and keeping its response; or releases the
-// claim when the response says nothing was decided (refused input, a
-// failure), so a retry can proceed. kept, if not nil, is that lookup
-// already under way.
-func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idemRequest, rev uint64, kept <-chan keptRecord, run func(http.ResponseWriter)) {
-	// The client may have gone; the claim must still be settled.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer cancel()
-	if kept == nil {
-		kept = ix.lookup(ctx, q)
-	}
-	if k := <-kept; k.err != nil {
-		ix.release(ctx, q, rev)
-		ix.unavailable(w, r, k.err)
-		return
-	} else if k.data != nil {
-		var rec idemRecord
-		_ = json.Unmarshal(k.data, &rec)
-		// In memory again, for the retries that may follow this one.
-		if _, err := ix.claims.Update(ctx, q.recordKey, k.data, rev); err != nil {
-			ix.log.Warn("idempotency record not cached", "op", q.op, "err", err)
-		}
-		if refused := rec.refuses(q, r.Header.Get("Idempotency-Key")); refused != nil {
-			writeTypedProblem(w, r, ProblemKeyReused, refused)
-			return
-		}
-		rec.replay(w)
-		return
-	}
+// runClaimed runs the request whose claim is at rev and keeps its
+// response, or releases the claim when the response says nothing was
+// decided (refused input, a failure), so a retry can proceed.
+func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idemRequest, rev uint64, run func(http.ResponseWriter)) {
 	rec := &capture{header: http.Header{}}
 	run(rec)
 	if !decided(rec.status) {
+		// The client may have gone; the claim must still be released.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 		ix.release(ctx, q, rev)
+		cancel()
 		rec.writeTo(w)
 		return
 	}
@@ -320,59 +387,30 @@ func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idem
 	}
 	data, _ := json.Marshal(done)
 	// The answer goes out first: the command's effect is in the log, and
-	// until the claim shows the response, a retry waits for it.
+	// until the claim becomes the response, a retry waits for it.
 	rec.writeTo(w)
 	ix.keep(q, rev, data)
 }
 
-// keptRecord is the response kept on disk for a key, if any (data nil).
-type keptRecord struct {
-	data []byte
-	err  error
-}
-
-// lookup reads the response kept on disk for q's key, in the background.
-func (ix *Idempotency) lookup(ctx context.Context, q idemRequest) <-chan keptRecord {
-	out := make(chan keptRecord, 1)
-	go func() {
-		entry, err := ix.kv.Get(ctx, q.recordKey)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-			out <- keptRecord{}
-		case err != nil:
-			out <- keptRecord{err: err}
-		default:
-			out <- keptRecord{data: entry.Value()}
-		}
-	}()
-	return out
-}
-
-// keep settles the claim at rev with the response, for the retries of
-// the next minutes, and writes it to disk for the day, both after the
-// answer (Drain waits for them at shutdown).
+// keep settles the claim at rev with the response, after the answer
+// (Drain waits for it at shutdown).
 func (ix *Idempotency) keep(q idemRequest, rev uint64, data []byte) {
 	ix.writes.Add(1)
 	go func() {
 		defer ix.writes.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := ix.claims.Update(ctx, q.recordKey, data, rev); err != nil {
+		if _, err := ix.kv.Update(ctx, q.recordKey, data, rev); err != nil {
 			// A retry finds the claim, takes it over after the lease and
 			// gets the service's dedupe.
 			ix.log.Warn("idempotency response not kept", "op", q.op, "err", err)
-		}
-		if _, err := ix.kv.Put(ctx, q.recordKey, data); err != nil {
-			// Retries are answered from memory for claimTTL, then by the
-			// service's dedupe from the log.
-			ix.log.Warn("idempotency record not saved", "op", q.op, "err", err)
 		}
 	}()
 }
 
 // release frees a claim: nothing was decided.
 func (ix *Idempotency) release(ctx context.Context, q idemRequest, rev uint64) {
-	if err := ix.claims.Delete(ctx, q.recordKey, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := ix.kv.Delete(ctx, q.recordKey, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		// The claim holds until its lease ends; then a retry takes it over.
 		ix.log.Warn("idempotency claim not released", "op", q.op, "err", err)
 	}
@@ -421,7 +459,7 @@ func (rec idemRecord) replay(w http.ResponseWriter) {
 func (ix *Idempotency) awaitChange(ctx context.Context, key string, rev uint64, deadline time.Time) error {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	watch, err := ix.claims.Watch(ctx, key, jetstream.IncludeHistory())
+	watch, err := ix.kv.Watch(ctx, key, jetstream.IncludeHistory())
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

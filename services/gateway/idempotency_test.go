@@ -3,12 +3,16 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
@@ -18,14 +22,20 @@ import (
 // idemFixture is the records bucket on a real embedded NATS server.
 func idemFixture(t *testing.T) *Idempotency {
 	t.Helper()
+	ix, _ := idemFixtureConn(t)
+	return ix
+}
+
+// idemFixtureConn is idemFixture with its connection.
+func idemFixtureConn(t *testing.T) (*Idempotency, *nats.Conn) {
+	t.Helper()
 	env := testenv.Start(t, events.NewRegistry())
-	nc := env.Conn
-	ix, err := OpenIdempotency(context.Background(), nc, 1)
+	ix, err := OpenIdempotency(context.Background(), env.Conn, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ix.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	return ix
+	return ix, env.Conn
 }
 
 var thingRoute = Route{Route: svc.Route{Method: http.MethodPost, Path: "/things"}, Endpoint: svc.EndpointInfo{Service: "things", Op: "thing.create"}}
@@ -86,7 +96,7 @@ func TestIdempotencyClaimsInProgressAndAbandoned(t *testing.T) {
 	ix := idemFixture(t)
 	q, _ := newIdemRequest(thingRoute, "user:u1", "K", []byte(`{}`))
 	claim, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().UTC()})
-	if _, err := ix.claims.Create(context.Background(), q.recordKey, claim); err != nil {
+	if _, err := ix.kv.Create(context.Background(), q.recordKey, claim); err != nil {
 		t.Fatal(err)
 	}
 	ix.Wait = 50 * time.Millisecond
@@ -98,7 +108,7 @@ func TestIdempotencyClaimsInProgressAndAbandoned(t *testing.T) {
 		t.Errorf("while the first runs = %d %s, want 409 %s", w.Code, w.Body, ProblemKeyInUse)
 	}
 	old, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, ClaimedAt: time.Now().Add(-2 * ix.Lease).UTC()})
-	if _, err := ix.claims.Put(context.Background(), q.recordKey, old); err != nil {
+	if _, err := ix.kv.Put(context.Background(), q.recordKey, old); err != nil {
 		t.Fatal(err)
 	}
 	if w := send(t, ix, `{}`, answer(http.StatusCreated, `{"id":"t1"}`, &runs)); w.Code != 201 || runs != 1 {
@@ -106,34 +116,103 @@ func TestIdempotencyClaimsInProgressAndAbandoned(t *testing.T) {
 	}
 }
 
-// A response outlives its claim: once the claim has left memory (its TTL,
-// or a restart of the server), a retry is answered from the record kept
-// on disk, and another body is still refused.
-func TestIdempotencyKeepsResponsesOnDiskAfterClaimsLeave(t *testing.T) {
-	ix := idemFixture(t)
+// The records bucket persists asynchronously on one server: a write is
+// acknowledged before its fsync (the log, not the bucket, makes a retry
+// safe after a crash). Opened again, it binds as it is.
+func TestIdempotencyRecordsPersistAsynchronouslyOnOneServer(t *testing.T) {
+	ix, nc := idemFixtureConn(t)
+	if _, err := OpenIdempotency(context.Background(), nc, 1); err != nil {
+		t.Fatalf("opened again: %v", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(context.Background(), "KV_"+IdempotencyBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stream.CachedInfo().Config
+	if cfg.PersistMode != jetstream.AsyncPersistMode || cfg.Storage != jetstream.FileStorage || cfg.MaxAge != IdempotencyTTL {
+		t.Errorf("records stream = %s on %s for %s, want async on file for %s", cfg.PersistMode, cfg.Storage, cfg.MaxAge, IdempotencyTTL)
+	}
+	// Still a key-value bucket as nats.go makes them: a claim is atomic.
+	if _, err := ix.kv.Create(context.Background(), "k", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.kv.Create(context.Background(), "k", []byte("b")); !errors.Is(err, jetstream.ErrKeyExists) {
+		t.Errorf("a second create = %v, want ErrKeyExists", err)
+	}
+}
+
+// A claim whose gateway is gone (not among the owners: it shut down, or
+// the NATS server restarted with it, as a killed fundbridge dev does) is
+// taken over at once; a claim of a gateway still running is waited for.
+func TestIdempotencyTakesOverClaimsOfGatewaysGone(t *testing.T) {
+	ix, nc := idemFixtureConn(t)
+	other, err := OpenIdempotency(context.Background(), nc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := newIdemRequest(thingRoute, "user:u1", "K", []byte(`{}`))
+	plant := func(owner string) {
+		claim, _ := json.Marshal(idemRecord{Op: q.op, Route: q.route, Fingerprint: q.fingerprint, Owner: owner, ClaimedAt: time.Now().UTC()})
+		if _, err := ix.kv.Put(context.Background(), q.recordKey, claim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix.Wait = 50 * time.Millisecond
 	runs := 0
-	first := send(t, ix, `{"a":1}`, answer(http.StatusCreated, `{"id":"t1"}`, &runs))
-	if first.Code != 201 || runs != 1 {
-		t.Fatalf("first = %d after %d runs", first.Code, runs)
+	plant(other.owner)
+	if w := send(t, ix, `{}`, answer(http.StatusCreated, `{}`, &runs)); w.Code != 409 || runs != 0 {
+		t.Errorf("a running gateway's claim = %d after %d runs, want 409 and no run", w.Code, runs)
 	}
-	if err := ix.Drain(context.Background()); err != nil {
+	if err := other.Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	q, _ := newIdemRequest(thingRoute, "user:u1", "K", []byte(`{"a":1}`))
-	if err := ix.claims.Purge(context.Background(), q.recordKey); err != nil {
+	ix.Wait = time.Minute // a claim waited for would fail the test's own deadline
+	if w := send(t, ix, `{}`, answer(http.StatusCreated, `{"id":"t1"}`, &runs)); w.Code != 201 || runs != 1 || w.Body.String() != `{"id":"t1"}` {
+		t.Errorf("a gone gateway's claim = %d %s after %d runs, want it taken over at once", w.Code, w.Body, runs)
+	}
+}
+
+// A retry that arrives while the first request runs waits, and gets the
+// first response once it is written over the claim (after the answer).
+func TestIdempotencyRetryWhileTheResponseIsWritten(t *testing.T) {
+	ix, nc := idemFixtureConn(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	again := send(t, ix, `{"a":1}`, answer(http.StatusCreated, `{"id":"t2"}`, &runs))
-	if runs != 1 || again.Code != 201 || again.Body.String() != `{"id":"t1"}` || again.Header().Get("Idempotent-Replayed") != "true" {
-		t.Errorf("retry after the claim left = %d %s after %d runs, want the first response from disk", again.Code, again.Body, runs)
-	}
-	if err := ix.claims.Purge(context.Background(), q.recordKey); err != nil {
+	stream, err := js.Stream(context.Background(), "KV_"+IdempotencyBucket)
+	if err != nil {
 		t.Fatal(err)
 	}
-	other := send(t, ix, `{"a":2}`, answer(http.StatusCreated, `{"id":"t3"}`, &runs))
-	var p Problem
-	_ = json.Unmarshal(other.Body.Bytes(), &p)
-	if other.Code != 422 || p.Type != ProblemKeyReused || runs != 1 {
-		t.Errorf("another body after the claim left = %d %s, want 422 %s", other.Code, other.Body, ProblemKeyReused)
+	runs := 0
+	retry := make(chan *httptest.ResponseRecorder, 1)
+	first := send(t, ix, `{"a":1}`, func(w http.ResponseWriter) {
+		go func() {
+			retry <- send(t, ix, `{"a":1}`, answer(http.StatusCreated, `{"id":"t2"}`, &runs))
+		}()
+		// The retry waits on a watch of the key: a consumer on the bucket.
+		for {
+			info, err := stream.Info(context.Background())
+			if err != nil {
+				t.Error(err)
+				break
+			}
+			if info.State.Consumers > 0 || len(retry) > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond) // polling for the condition, not timing it
+		}
+		answer(http.StatusCreated, `{"id":"t1"}`, &runs)(w)
+	})
+	again := <-retry
+	if first.Code != 201 || runs != 1 || again.Code != 201 || again.Body.String() != `{"id":"t1"}` || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("first %d, retry meanwhile = %d %s %v after %d runs, want the first response replayed", first.Code, again.Code, again.Body, again.Header(), runs)
 	}
 }

@@ -1,0 +1,79 @@
+package httpbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// BenchmarkWrites drafts applications with new idempotency keys from a
+// fixed number of writers, closed loop, against the product started in
+// this process, for the CPU one HTTP write costs (cpu-µs/op: the whole
+// process's CPU, client included, per write). One writer sees no group
+// commit; more share fsyncs. Compare builds by running their test
+// binaries in turn:
+//
+//	go test ./internal/httpbench -run '^$' -bench Writes -benchtime 2000x
+func BenchmarkWrites(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cfg := Config{DataDir: b.TempDir(), Quick: true, Companies: 20}
+	cfg.defaults()
+	p, err := start(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for _, writers := range []int{1, 16} {
+		b.Run(fmt.Sprintf("writers-%d", writers), func(b *testing.B) {
+			tr, err := p.targeter("writes")
+			if err != nil {
+				b.Fatal(err)
+			}
+			jobs := make(chan struct{})
+			var wg sync.WaitGroup
+			cpu0 := processCPU()
+			b.ResetTimer()
+			for range writers {
+				wg.Go(func() {
+					var t vegeta.Target
+					for range jobs {
+						if err := tr(&t); err != nil {
+							b.Error(err)
+							continue // the sender must not block
+						}
+						req, err := t.Request()
+						if err != nil {
+							b.Error(err)
+							continue // the sender must not block
+						}
+						res, err := client.Do(req)
+						if err != nil {
+							b.Error(err)
+							continue // the sender must not block
+						}
+						_, _ = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode != http.StatusCreated {
+							b.Errorf("%s %s: %d", t.Method, t.URL, res.StatusCode)
+						}
+					}
+				})
+			}
+			for range b.N {
+				jobs <- struct{}{}
+			}
+			close(jobs)
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
