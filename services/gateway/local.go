@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -41,6 +42,7 @@ type localOp struct {
 	service string
 	tracer  trace.Tracer  // nil: the service traces nothing
 	slots   chan struct{} // the service's MaxInFlight, as on NATS
+	log     *slog.Logger  // the service's, as svc.Serve makes it
 }
 
 // NewLocalServices returns an empty set.
@@ -57,10 +59,15 @@ func (l *LocalServices) Add(s svc.Service) (remove func()) {
 		inFlight = svc.DefaultMaxInFlight
 	}
 	slots := make(chan struct{}, inFlight)
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = slog.New(svc.WithRequestIDs(log.Handler())).With("service", s.Name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for op, h := range s.Operations {
-		l.ops[s.Name+"."+op] = localOp{h: h, observe: s.Observe, service: s.Name, tracer: tracer, slots: slots}
+		l.ops[s.Name+"."+op] = localOp{h: h, observe: s.Observe, service: s.Name, tracer: tracer, slots: slots, log: log}
 	}
 	return func() {
 		l.mu.Lock()
@@ -129,8 +136,12 @@ func (g *Gateway) callLocal(ctx context.Context, w http.ResponseWriter, r *http.
 	start := time.Now()
 	res, err := safeLocalCall(ctx, o.h, req)
 	defer func() {
+		took := time.Since(start)
 		if o.observe != nil {
-			o.observe(rt.Endpoint.Op, outcome, time.Since(start))
+			o.observe(rt.Endpoint.Op, outcome, took)
+		}
+		if o.log.Enabled(ctx, slog.LevelDebug) { // the service's own line, as over NATS
+			o.log.DebugContext(ctx, "request", "op", rt.Endpoint.Op, "outcome", outcome, "took", took)
 		}
 	}()
 	var body []byte
