@@ -104,9 +104,9 @@ type Component struct {
 	// Projections, if the service has any, reports how they stand (their
 	// lag is a metric).
 	Projections func() []projections.Status
-	// Local, if set, is offered the service's queries while it serves, for
-	// a gateway in the same process to answer without NATS.
-	Local *gateway.LocalQueries
+	// Local, if set, is offered the service's operations while it serves,
+	// for a gateway in the same process to call without NATS.
+	Local *gateway.LocalServices
 }
 
 // CaughtUpFirst sets ServeFrom to head, except for the views service,
@@ -386,7 +386,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 
 	svcCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop
-	local := gateway.NewLocalQueries() // the gateway below answers queries without NATS
+	local := gateway.NewLocalServices() // the gateway below calls these services without NATS
 	for name, build := range Builders() {
 		snc, err := a.connect(name)
 		if err != nil {
@@ -446,7 +446,7 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	a.HTTPAddr = ln.Addr()
 	a.idem = idem
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing), gateway.WithLocalQueries(local)).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing), gateway.WithLocalServices(local)).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }

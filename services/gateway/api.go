@@ -113,11 +113,9 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt Route, req *sv
 				spans.Service.String(rt.Endpoint.Service), spans.Operation.String(rt.Endpoint.Op), spans.ActorRole.String(string(req.Actor.Role))))
 		defer func() { spans.End(span, err) }()
 	}
-	if !rt.isCommand() {
-		if o, ok := g.local.lookup(rt.Endpoint.Service, rt.Endpoint.Op); ok {
-			g.callLocal(ctx, w, r, rt, req, o)
-			return
-		}
+	if o, ok := g.local.lookup(rt.Endpoint.Service, rt.Endpoint.Op); ok {
+		g.callLocal(ctx, w, r, rt, req, o)
+		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()

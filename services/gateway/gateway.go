@@ -38,7 +38,7 @@ type config struct {
 	ready       func() error
 	metrics     *telemetry.Metrics
 	tracing     trace.TracerProvider
-	local       *LocalQueries
+	local       *LocalServices
 }
 
 // Option tunes a Gateway.
@@ -90,9 +90,9 @@ type Gateway struct {
 	pages   *web.Server // nil when the pages could not be built
 	ready   func() error
 	metrics *telemetry.Metrics
-	tracer  trace.Tracer  // nil: no tracing
-	local   *LocalQueries // queries answered in this process; nil: none
-	ids     *events.IDs   // request IDs of local queries
+	tracer  trace.Tracer   // nil: no tracing
+	local   *LocalServices // services answered in this process; nil: none
+	ids     *events.IDs    // request IDs of local calls
 }
 
 // New returns a gateway that reaches the services over nc.

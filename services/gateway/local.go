@@ -5,25 +5,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/spans"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
-// LocalQueries are the queries of the services running in the gateway's
-// own process (fundbridge dev), which the gateway answers by calling the
+// LocalServices are the services running in the gateway's own process
+// (fundbridge dev), whose requests the gateway answers by calling the
 // service's handler itself instead of a NATS round trip: the same
-// handler, the same checks (roles, decoding, validation, visibility, all
-// in svc.Handle and the service), the same reply bytes, without two hops
-// through the NATS server and the request and reply envelopes encoded
-// and decoded on the way. Commands always go over NATS, to the service's
-// queue group. A service is offered here only while it serves on NATS,
-// so neither path answers before its views have caught up.
-type LocalQueries struct {
+// handler, the same checks (roles, decoding, validation, visibility,
+// idempotency keys, all in svc.Handle and the service), the same reply
+// bytes, without two hops through the NATS server and the request and
+// reply envelopes encoded and decoded on the way. Queries and commands
+// alike: a command's effect is the service's append, acknowledged by the
+// store before the handler returns, whichever way the handler was
+// reached. A service is offered here only while it serves on NATS, so
+// neither path answers before its views have caught up; a service in
+// another process is reached over NATS.
+type LocalServices struct {
 	mu  sync.RWMutex
 	ops map[string]localOp // "<service>.<op>"
 }
@@ -32,17 +40,34 @@ type localOp struct {
 	h       svc.Handler
 	observe func(op, outcome string, took time.Duration)
 	service string
+	tracer  trace.Tracer  // nil: the service traces nothing
+	slots   chan struct{} // the service's MaxInFlight, as on NATS
+	log     *slog.Logger  // the service's, as svc.Serve makes it
 }
 
-// NewLocalQueries returns an empty set.
-func NewLocalQueries() *LocalQueries { return &LocalQueries{ops: map[string]localOp{}} }
+// NewLocalServices returns an empty set.
+func NewLocalServices() *LocalServices { return &LocalServices{ops: map[string]localOp{}} }
 
 // Add offers s's operations until the returned function is called.
-func (l *LocalQueries) Add(s svc.Service) (remove func()) {
+func (l *LocalServices) Add(s svc.Service) (remove func()) {
+	var tracer trace.Tracer
+	if s.Tracing != nil {
+		tracer = s.Tracing.Tracer(svc.TracerName)
+	}
+	inFlight := s.MaxInFlight
+	if inFlight == 0 {
+		inFlight = svc.DefaultMaxInFlight
+	}
+	slots := make(chan struct{}, inFlight)
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = slog.New(svc.WithRequestIDs(log.Handler())).With("service", s.Name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for op, h := range s.Operations {
-		l.ops[s.Name+"."+op] = localOp{h: h, observe: s.Observe, service: s.Name}
+		l.ops[s.Name+"."+op] = localOp{h: h, observe: s.Observe, service: s.Name, tracer: tracer, slots: slots, log: log}
 	}
 	return func() {
 		l.mu.Lock()
@@ -53,7 +78,7 @@ func (l *LocalQueries) Add(s svc.Service) (remove func()) {
 	}
 }
 
-func (l *LocalQueries) lookup(service, op string) (localOp, bool) {
+func (l *LocalServices) lookup(service, op string) (localOp, bool) {
 	if l == nil {
 		return localOp{}, false
 	}
@@ -63,14 +88,16 @@ func (l *LocalQueries) lookup(service, op string) (localOp, bool) {
 	return o, ok
 }
 
-// WithLocalQueries answers the queries of the services in l in this
-// process (see LocalQueries).
-func WithLocalQueries(l *LocalQueries) Option { return func(c *config) { c.local = l } }
+// WithLocalServices answers the requests for the services in l in this
+// process (see LocalServices).
+func WithLocalServices(l *LocalServices) Option { return func(c *config) { c.local = l } }
 
-// callLocal answers a query with the service's handler in this process,
-// as svc.Serve would over NATS: a deadline, a panic turned into an
-// internal error, an error reduced to its code, message and fields, the
-// outcome reported to the service's metrics.
+// callLocal answers a request with the service's handler in this
+// process, as svc.Serve would over NATS: at most the service's
+// MaxInFlight at once, a deadline, a command finished even if its caller
+// goes, a server span, a panic turned into an internal error, an error
+// reduced to its code, message and fields, the outcome reported to the
+// service's metrics.
 func (g *Gateway) callLocal(ctx context.Context, w http.ResponseWriter, r *http.Request, rt Route, req *svc.Request, o localOp) {
 	if req.ID == "" {
 		req.ID = g.ids.New()
@@ -78,15 +105,43 @@ func (g *Gateway) callLocal(ctx context.Context, w http.ResponseWriter, r *http.
 	if req.CorrelationID == "" {
 		req.CorrelationID = req.ID
 	}
+	if rt.isCommand() {
+		// As on NATS, a command taken is finished: its caller hanging up
+		// must not stop it between the append and the answer.
+		ctx = context.WithoutCancel(ctx)
+	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	req.Deadline, _ = ctx.Deadline()
+	select {
+	case o.slots <- struct{}{}:
+		defer func() { <-o.slots }()
+	case <-ctx.Done():
+		WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "%s is busy: try again", o.service))
+		return
+	}
+	outcome := "ok"
+	if o.tracer != nil {
+		var span trace.Span
+		ctx, span = o.tracer.Start(ctx, o.service+"."+rt.Endpoint.Op, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(spans.Service.String(o.service), spans.Operation.String(rt.Endpoint.Op), spans.ActorRole.String(string(req.Actor.Role))))
+		defer func() {
+			span.SetAttributes(spans.Outcome.String(outcome))
+			if outcome != "ok" {
+				span.SetStatus(codes.Error, outcome)
+			}
+			span.End()
+		}()
+	}
 	start := time.Now()
 	res, err := safeLocalCall(ctx, o.h, req)
-	outcome := "ok"
 	defer func() {
+		took := time.Since(start)
 		if o.observe != nil {
-			o.observe(rt.Endpoint.Op, outcome, time.Since(start))
+			o.observe(rt.Endpoint.Op, outcome, took)
+		}
+		if o.log.Enabled(ctx, slog.LevelDebug) { // the service's own line, as over NATS
+			o.log.DebugContext(ctx, "request", "op", rt.Endpoint.Op, "outcome", outcome, "took", took)
 		}
 	}()
 	var body []byte

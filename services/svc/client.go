@@ -71,7 +71,7 @@ func (c *Client) Call(ctx context.Context, service, op string, req *Request, out
 	// nothing global is read.
 	if parent := trace.SpanFromContext(ctx); parent.SpanContext().IsValid() {
 		var span trace.Span
-		ctx, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, "call "+service+"."+op, trace.WithSpanKind(trace.SpanKindClient),
+		ctx, span = parent.TracerProvider().Tracer(TracerName).Start(ctx, "call "+service+"."+op, trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(spans.Service.String(service), spans.Operation.String(op), spans.ActorRole.String(string(req.Actor.Role))))
 		propagation.TraceContext{}.Inject(ctx, headerCarrier(msg.Header))
 		defer func() { spans.End(span, err) }()

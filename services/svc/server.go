@@ -61,8 +61,12 @@ type Service struct {
 	Serving func()
 }
 
-// tracerName names the spans svc makes.
-const tracerName = "github.com/fundbridge/fundbridge/services/svc"
+// TracerName names the spans svc makes (and a caller that runs a
+// service's handler in its own process, as the gateway in dev does).
+const TracerName = "github.com/fundbridge/fundbridge/services/svc"
+
+// DefaultMaxInFlight is a Service's MaxInFlight when it sets none.
+const DefaultMaxInFlight = 256
 
 // headerCarrier reads and writes W3C trace context in NATS headers, whose
 // keys are case-sensitive: the keys are kept as given ("traceparent").
@@ -88,7 +92,7 @@ func endpointName(op string) string { return strings.ReplaceAll(op, ".", "_") }
 // here and reported in each endpoint's stats data.
 func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	if s.MaxInFlight == 0 {
-		s.MaxInFlight = 256
+		s.MaxInFlight = DefaultMaxInFlight
 	}
 	if s.Version == "" {
 		s.Version = "1.0.0"
@@ -100,7 +104,7 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	log = slog.New(WithRequestIDs(log.Handler())).With("service", s.Name)
 	var tracer trace.Tracer
 	if s.Tracing != nil {
-		tracer = s.Tracing.Tracer(tracerName)
+		tracer = s.Tracing.Tracer(TracerName)
 	}
 	slots := make(chan struct{}, s.MaxInFlight)
 	var inflight sync.WaitGroup
