@@ -115,6 +115,11 @@ var _ events.Store = (*Store)(nil)
 // Open creates or updates the event stream and returns a store on it.
 func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Options) (*Store, error) {
 	opts.defaults()
+	if opts.Feed != nil {
+		if err := checkFeed(opts.Feed, opts); err != nil {
+			return nil, err
+		}
+	}
 	js, err := njs.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -153,8 +158,6 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 	s.feed = opts.Feed
 	if s.feed == nil {
 		s.feed, s.ownFeed = NewFeed(s, 0), true
-	} else if err := checkFeed(s.feed, opts); err != nil {
-		return nil, err
 	}
 	if opts.GroupCommit {
 		s.group = newGroupCommitter(s)
