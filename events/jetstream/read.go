@@ -145,12 +145,14 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]events.
 	return out, nil
 }
 
-// Subscribe delivers every event after the given position, then live ones.
+// subscribeOwn is Subscribe on a consumer of its own, from after. Once
+// handOff (if set) says so after a whole commit, it stops and returns that
+// commit's position with handed true: the feed takes over from there.
 //
 // Decoding and fn run on a goroutine of their own, fed in order by the one
 // reading the consumer: catching up, reading and decoding overlap. fn is
-// never called after Subscribe returns.
-func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Event) error) error {
+// never called after subscribeOwn returns.
+func (s *Store) subscribeOwn(ctx context.Context, after uint64, fn func(events.Event) error, handOff func(pos uint64) bool) (last uint64, handed bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type delivery struct {
@@ -161,37 +163,32 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 	}
 	queue := make(chan delivery, subscribeQueue)
 	handled := make(chan error, 1)
+	last = after
 	go func() {
 		reuse := new(commit) // fn gets events, never the commit: decode into one
 		for d := range queue {
 			c, err := s.decodeOn(d.data, d.subject, reuse)
+			done, err := s.deliver(ctx, d.seq, d.subject, d.trace, c, err, fn)
 			if err != nil {
-				// Not a commit: the reader hears of it and goes on.
-				q := s.quarantine(d.seq, d.subject, err)
-				if err := fn(events.QuarantinedEvent(q)); err != nil {
-					handled <- err
-					cancel()
-					return
-				}
-				continue
+				handled <- err
+				cancel()
+				return
 			}
-			for i := range c.Events {
-				if ctx.Err() != nil {
-					handled <- nil
-					return
-				}
-				e := c.event(i, d.seq)
-				e.Trace = d.trace
-				if err := fn(e); err != nil {
-					handled <- err
-					cancel()
-					return
-				}
+			if !done {
+				handled <- nil
+				return
+			}
+			last = d.seq
+			if handOff != nil && handOff(d.seq) {
+				handed = true
+				handled <- nil
+				cancel()
+				return
 			}
 		}
 		handled <- nil
 	}()
-	err := s.consume(ctx, nil, after+1, func(m njs.Msg, seq uint64) (bool, error) {
+	err = s.consume(ctx, nil, after+1, func(m njs.Msg, seq uint64) (bool, error) {
 		select {
 		case queue <- delivery{m.Data(), m.Subject(), seq, traceOf(m)}:
 			return true, nil
@@ -201,12 +198,12 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(events.Even
 	})
 	close(queue)
 	if ferr := <-handled; ferr != nil {
-		return ferr // fn failed, or a commit could not be decoded
+		return last, false, ferr // fn failed
 	}
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return nil
+	if handed || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return last, handed, nil
 	}
-	return err
+	return last, false, err
 }
 
 // traceOf is the trace context kept with a commit's message, "" if none.

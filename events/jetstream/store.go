@@ -66,6 +66,10 @@ type Options struct {
 	// Clock, if set, is the time appends record (a simulated history's
 	// clock: dev --demo); nil is the wall clock.
 	Clock func() time.Time
+	// Feed, if set, is the event feed Subscribe reads, shared with the
+	// other stores of the process (NewFeed); nil gives the store one of
+	// its own, shared by its own subscribers.
+	Feed *Feed
 }
 
 func (o *Options) defaults() {
@@ -96,6 +100,8 @@ type Store struct {
 	ids      *events.IDs
 	heads    *headCache
 	group    *groupCommitter
+	feed     *Feed
+	ownFeed  bool // the store closes it
 
 	ackPrefix string // how the server's acknowledgements start
 	bad       quarantined
@@ -109,6 +115,11 @@ var _ events.Store = (*Store)(nil)
 // Open creates or updates the event stream and returns a store on it.
 func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Options) (*Store, error) {
 	opts.defaults()
+	if opts.Feed != nil {
+		if err := checkFeed(opts.Feed, opts); err != nil {
+			return nil, err
+		}
+	}
 	js, err := njs.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -143,6 +154,10 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 		ids:       events.NewIDs(),
 		heads:     newHeadCache(1 << 16),
 		closed:    make(chan struct{}),
+	}
+	s.feed = opts.Feed
+	if s.feed == nil {
+		s.feed, s.ownFeed = NewFeed(s, 0), true
 	}
 	if opts.GroupCommit {
 		s.group = newGroupCommitter(s)
@@ -191,12 +206,19 @@ func configured(have, want njs.StreamConfig) bool {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
+		if s.ownFeed {
+			_ = s.feed.Close()
+		}
 		if s.group != nil {
 			s.group.wait()
 		}
 	})
 	return nil
 }
+
+// Feed is the event feed the store's subscribers read, to share with
+// other stores of the process on the same stream (Options.Feed).
+func (s *Store) Feed() *Feed { return s.feed }
 
 func (s *Store) subject(streamID string) (string, error) {
 	typ, id, err := events.SplitStreamID(streamID)

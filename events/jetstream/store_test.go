@@ -25,6 +25,13 @@ type embedded struct {
 	srv   *natsserver.Server
 	nc    *nats.Conn
 	store *jetstream.Store
+
+	// feedSize > 0 subscribes through a feed of that many commits that
+	// another store, on another connection, runs and shares.
+	feedSize  int
+	feedNC    *nats.Conn
+	feedStore *jetstream.Store
+	feed      *jetstream.Feed
 }
 
 func (b *embedded) start(t *testing.T) {
@@ -39,7 +46,18 @@ func (b *embedded) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.store, err = jetstream.Open(context.Background(), b.nc, storetest.Registry(), b.opts)
+	opts := b.opts
+	if b.feedSize > 0 {
+		if b.feedNC, err = nats.Connect(srv.ClientURL()); err != nil {
+			t.Fatal(err)
+		}
+		if b.feedStore, err = jetstream.Open(context.Background(), b.feedNC, storetest.Registry(), b.opts); err != nil {
+			t.Fatal(err)
+		}
+		b.feed = jetstream.NewFeed(b.feedStore, b.feedSize)
+		opts.Feed = b.feed
+	}
+	b.store, err = jetstream.Open(context.Background(), b.nc, storetest.Registry(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +65,11 @@ func (b *embedded) start(t *testing.T) {
 
 func (b *embedded) stop() {
 	b.store.Close()
+	if b.feed != nil {
+		b.feed.Close()
+		b.feedStore.Close()
+		b.feedNC.Close()
+	}
 	b.nc.Close()
 	b.srv.Shutdown()
 }
@@ -75,6 +98,17 @@ func TestConformanceFsyncGroupCommit(t *testing.T) {
 func TestConformanceLazyPlainPublish(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Backend {
 		return newEmbedded(t, false, jetstream.Options{})
+	})
+}
+
+// The same suite, every Subscribe reading a feed another store shares, so
+// small that subscribers fall out of it and catch up by themselves.
+func TestConformanceSharedSmallFeed(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Backend {
+		b := &embedded{dir: t.TempDir(), addr: "127.0.0.1:0", feedSize: 8}
+		b.start(t)
+		t.Cleanup(b.stop)
+		return b
 	})
 }
 

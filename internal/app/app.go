@@ -471,7 +471,10 @@ func HasLog(dataDir string) bool {
 // openStore opens the event store and snapshots on a service's own
 // connection, so that it appends with its own NATS permissions.
 func (a *App) openStore(ctx context.Context, nc *nats.Conn, reg *events.Registry, fsync bool, clock func() time.Time) (*jetstream.Store, *jetstream.Snapshots, error) {
-	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync, Observe: a.Metrics.StoreObserver(), Tracing: a.tracing, Clock: clock})
+	// Every service's subscribers read one feed, on the admin's connection
+	// (which may read the whole stream): each commit is delivered and
+	// decoded once per process, not once per view and process manager.
+	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: fsync, Observe: a.Metrics.StoreObserver(), Tracing: a.tracing, Clock: clock, Feed: a.Store.Feed()})
 	if err != nil {
 		return nil, nil, err
 	}
