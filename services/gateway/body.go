@@ -25,17 +25,13 @@ type member struct {
 // names the one that does not.
 func spliceBody(body []byte, params []member) (out []byte, conflict string, ok bool) {
 	body = bytes.TrimSpace(body)
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
 	if len(params) == 0 { // nothing to look for: one pass checks it whole
-		val, err := dec.ReadValue()
-		if err != nil || val.Kind() != '{' {
-			return nil, "", false
-		}
-		if _, err := dec.ReadToken(); err != io.EOF {
+		if v := jsontext.Value(body); v.Kind() != '{' || !v.IsValid() {
 			return nil, "", false
 		}
 		return body, "", true
 	}
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return nil, "", false
 	}
