@@ -10,12 +10,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/internal/spans"
@@ -33,6 +33,9 @@ type Route struct {
 	// noBodyVersion: the reply type has no top-level "version" to look
 	// for when the service gives none beside it (set by forward).
 	noBodyVersion bool
+	// noBodyPosition: the reply type has no top-level "position" for the
+	// gateway's to replace (set by forward).
+	noBodyPosition bool
 }
 
 func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
@@ -43,6 +46,7 @@ func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
 // its position (commands) or version as ETag (reads).
 func (g *Gateway) forward(rt Route) http.HandlerFunc {
 	rt.noBodyVersion = !mayCarryVersion(rt.Endpoint.Reply)
+	rt.noBodyPosition = !mayCarryPosition(rt.Endpoint.Reply)
 	return func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := ActorFrom(r.Context())
 		if rt.Public {
@@ -147,7 +151,11 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 	status := http.StatusOK
 	if rt.isCommand() {
 		w.Header().Set("Fundbridge-Position", strconv.FormatUint(reply.Position, 10))
-		body = withPosition(body, reply.Position)
+		if rt.noBodyPosition {
+			body = withPosition(body, reply.Position)
+		} else {
+			body = replacePosition(body, reply.Position)
+		}
 		if rt.Created {
 			status = http.StatusCreated
 		}
@@ -165,9 +173,9 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 	_, _ = w.Write([]byte("\n"))
 }
 
-// withPosition adds "position" to an object result, so a client that
-// keeps only the body can still read its own write (?after=).
-func withPosition(body json.RawMessage, pos uint64) json.RawMessage {
+// replacePosition sets "position" in an object result whose type may
+// hold one of its own (see withPosition).
+func replacePosition(body json.RawMessage, pos uint64) json.RawMessage {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
 		return body
@@ -183,46 +191,71 @@ func withPosition(body json.RawMessage, pos uint64) json.RawMessage {
 // payload builds the service payload: the JSON body for commands, the
 // query string for reads, with path parameters added.
 func (g *Gateway) payload(rt Route, r *http.Request) (json.RawMessage, error) {
-	obj := map[string]jsontext.Value{}
-	if rt.isCommand() {
-		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-			return nil, &fundbridge.Error{Code: fundbridge.EINVALID, Message: "request body must be application/json", Fields: []fundbridge.FieldError{{Field: "Content-Type", Reason: "must be application/json, not " + ct}}}
-		}
-		data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return nil, &fundbridge.Error{Code: "too_large", Message: "request body is over the limit of 1 MiB"}
-			}
-			return nil, fundbridge.Invalid("unreadable body", fundbridge.FieldError{Field: "body", Reason: "could not be read to its end; send it again"})
-		}
-		if len(bytes.TrimSpace(data)) > 0 {
-			if obj, err = svc.DecodeObject(data); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		for key, vals := range r.URL.Query() {
-			if key == "format" || len(vals) == 0 {
-				continue
-			}
-			v, err := queryValue(rt.Endpoint.Request, key, vals[0])
-			if err != nil {
-				return nil, err
-			}
-			obj[key] = jsontext.Value(v)
-		}
-	}
+	var params []member
 	if rctx := chi.RouteContext(r.Context()); rctx != nil {
 		for i, key := range rctx.URLParams.Keys {
-			val, _ := json.Marshal(rctx.URLParams.Values[i])
-			if prev, ok := obj[key]; ok && !bytes.Equal(prev, val) {
-				return nil, fundbridge.Invalid("conflicting identifiers", fundbridge.FieldError{Field: key, Reason: "differs from the one in the path"})
-			}
-			obj[key] = jsontext.Value(val)
+			val, _ := json.Marshal(rctx.URLParams.Values[i]) // as a query's string value is
+			params = append(params, member{name: key, value: val})
 		}
 	}
-	return json.Marshal(obj)
+	if !rt.isCommand() {
+		return queryPayload(rt, r, params)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, &fundbridge.Error{Code: fundbridge.EINVALID, Message: "request body must be application/json", Fields: []fundbridge.FieldError{{Field: "Content-Type", Reason: "must be application/json, not " + ct}}}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &fundbridge.Error{Code: "too_large", Message: "request body is over the limit of 1 MiB"}
+		}
+		return nil, fundbridge.Invalid("unreadable body", fundbridge.FieldError{Field: "body", Reason: "could not be read to its end; send it again"})
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return encodeMembers(params), nil
+	}
+	out, conflict, ok := spliceBody(data, params)
+	if !ok {
+		if _, err := svc.DecodeObject(data); err != nil {
+			return nil, err
+		}
+		return nil, fundbridge.Invalid("malformed request body", fundbridge.FieldError{Field: "body", Reason: "must be a JSON object"})
+	}
+	if conflict != "" {
+		return nil, conflictingID(conflict)
+	}
+	return out, nil
+}
+
+// queryPayload is a read's payload: its query parameters, typed as the
+// request's fields are, and the path's.
+func queryPayload(rt Route, r *http.Request, params []member) (json.RawMessage, error) {
+	if r.URL.RawQuery == "" {
+		return encodeMembers(params), nil
+	}
+	members := params
+	for key, vals := range r.URL.Query() {
+		if key == "format" || len(vals) == 0 {
+			continue
+		}
+		v, err := queryValue(rt.Endpoint.Request, key, vals[0])
+		if err != nil {
+			return nil, err
+		}
+		if i := slices.IndexFunc(params, func(p member) bool { return p.name == key }); i >= 0 {
+			if !bytes.Equal(params[i].value, v) {
+				return nil, conflictingID(key)
+			}
+			continue
+		}
+		members = append(members, member{name: key, value: v})
+	}
+	return encodeMembers(members), nil
+}
+
+func conflictingID(field string) error {
+	return fundbridge.Invalid("conflicting identifiers", fundbridge.FieldError{Field: field, Reason: "differs from the one in the path"})
 }
 
 // signIn checks an email and password under the sign-in limits, for the

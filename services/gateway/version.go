@@ -11,12 +11,18 @@ import (
 // body once more (for a page of applications, most of a read's JSON
 // work). An unknown type (nil) may.
 func mayCarryVersion(t reflect.Type) bool {
-	return t == nil || hasVersionField(t, 0)
+	return t == nil || hasField(t, "version", 0)
 }
 
-// hasVersionField looks through t's fields as encoding/json does: by tag
-// name or field name, case-insensitively, into embedded structs.
-func hasVersionField(t reflect.Type, depth int) bool {
+// mayCarryPosition tells whether a reply of type t can hold a top-level
+// "position", which the gateway's own (withPosition) must then replace.
+func mayCarryPosition(t reflect.Type) bool {
+	return t == nil || hasField(t, "position", 0)
+}
+
+// hasField looks through t's fields as encoding/json does: by tag name or
+// field name, case-insensitively, into embedded structs.
+func hasField(t reflect.Type, field string, depth int) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -30,7 +36,7 @@ func hasVersionField(t reflect.Type, depth int) bool {
 			continue
 		}
 		if f.Anonymous && name == "" {
-			if hasVersionField(f.Type, depth+1) {
+			if hasField(f.Type, field, depth+1) {
 				return true
 			}
 			continue
@@ -41,7 +47,7 @@ func hasVersionField(t reflect.Type, depth int) bool {
 		if name == "" {
 			name = f.Name
 		}
-		if strings.EqualFold(name, "version") {
+		if strings.EqualFold(name, field) {
 			return true
 		}
 	}

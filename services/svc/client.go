@@ -53,7 +53,7 @@ func (c *Client) Call(ctx context.Context, service, op string, req *Request, out
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	data, err := json.Marshal(req)
+	data, err := encodeRequest(req)
 	if err != nil {
 		return Reply{}, fmt.Errorf("call %s.%s: %w", service, op, err)
 	}
@@ -84,7 +84,7 @@ func (c *Client) Call(ctx context.Context, service, op string, req *Request, out
 		return Reply{}, &fundbridge.Error{Code: fundbridge.EUNAVAILABLE, Message: fmt.Sprintf("%s.%s: %v", service, op, err)}
 	}
 	var reply Reply
-	if err := json.Unmarshal(resp.Data, &reply); err != nil {
+	if err := decodeReply(resp.Data, &reply); err != nil {
 		return Reply{}, fmt.Errorf("call %s.%s: malformed reply: %w", service, op, err)
 	}
 	if !reply.OK {

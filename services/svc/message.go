@@ -31,8 +31,8 @@ type Request struct {
 type Reply struct {
 	OK       bool              `json:"ok"`
 	Result   json.RawMessage   `json:"result,omitempty"`
-	Position uint64            `json:"position,omitempty"` // of the last event appended
-	Version  uint64            `json:"version,omitempty"`  // of the aggregate after the command
+	Position uint64            `json:"position,omitzero"` // of the last event appended
+	Version  uint64            `json:"version,omitzero"`  // of the aggregate after the command
 	Error    *fundbridge.Error `json:"error,omitempty"`
 }
 

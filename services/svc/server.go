@@ -235,7 +235,7 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 		}
 	}()
 	reply := func(r Reply) {
-		data, err := json.Marshal(r)
+		data, err := encodeReply(r)
 		if err != nil {
 			log.Error("marshal reply", "op", op, "err", err)
 			data = []byte(`{"ok":false,"error":{"code":"internal","message":"internal error"}}`)
@@ -254,7 +254,7 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 			log.Warn("reply", "op", op, "err", err)
 		}
 	}
-	if err := json.Unmarshal(m.Data, &req); err != nil {
+	if err := decodeRequest(m.Data, &req); err != nil {
 		reply(Reply{Error: fundbridge.Invalid("malformed request: the message is not a request envelope", fundbridge.FieldError{Field: "body", Reason: "must be a JSON request with an actor and a payload"})})
 		return
 	}
