@@ -104,6 +104,8 @@ type Store struct {
 	ownFeed  bool // the store closes it
 
 	ackPrefix string // how the server's acknowledgements start
+	direct    bool   // the stream allows batched direct gets
+	batches   batchReplies
 	bad       quarantined
 
 	closeOnce sync.Once
@@ -133,6 +135,7 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 		Replicas:           opts.Replicas,
 		Duplicates:         opts.DuplicateWindow,
 		AllowAtomicPublish: true,
+		AllowDirect:        true, // batched reads of one stream (direct.go)
 		DenyDelete:         true, // events never change or disappear
 		DenyPurge:          true,
 		MaxMsgSize:         1 << 20,
@@ -153,6 +156,7 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 		registry:  registry,
 		ids:       events.NewIDs(),
 		heads:     newHeadCache(1 << 16),
+		direct:    stream.CachedInfo().Config.AllowDirect,
 		closed:    make(chan struct{}),
 	}
 	s.feed = opts.Feed
@@ -197,6 +201,7 @@ func configured(have, want njs.StreamConfig) bool {
 		have.Replicas == want.Replicas &&
 		(want.Duplicates == 0 || have.Duplicates == want.Duplicates) &&
 		have.AllowAtomicPublish == want.AllowAtomicPublish &&
+		(!want.AllowDirect || have.AllowDirect) &&
 		have.DenyDelete == want.DenyDelete && have.DenyPurge == want.DenyPurge &&
 		have.MaxMsgSize == want.MaxMsgSize &&
 		(want.MaxMsgsPerSubject == 0 || have.MaxMsgsPerSubject == want.MaxMsgsPerSubject)
@@ -329,9 +334,7 @@ type head struct {
 
 // fetchHead asks the server for the last commit on the stream's subject.
 func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, error) {
-	msg, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
-		return s.stream.GetLastMsgForSubject(ctx, subject)
-	})
+	msg, err := s.lastOn(ctx, subject)
 	if errors.Is(err, njs.ErrMsgNotFound) {
 		s.heads.put(streamID, head{})
 		return head{}, nil
@@ -346,7 +349,7 @@ func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, 
 		// the last commit before it.
 		s.quarantine(msg.Sequence, subject, err)
 		var version uint64
-		if err := s.scanCommits(ctx, streamID, subject, 1, func(_ uint64, c *commit) bool { version = c.last(); return true }); err != nil {
+		if err := s.scanCommits(ctx, streamID, subject, 1, 1, func(_ uint64, c *commit) bool { version = c.last(); return true }); err != nil {
 			return head{}, err
 		}
 		h := head{version: version, seq: msg.Sequence}
@@ -613,7 +616,7 @@ func parsePubAck(data []byte, prefix string) (uint64, bool) {
 
 // resultAt reports the append stored at seq, as a duplicate.
 func (s *Store) resultAt(ctx context.Context, streamID string, seq uint64) (events.AppendResult, error) {
-	raw, err := s.stream.GetMsg(ctx, seq)
+	raw, err := s.leaderGet(ctx, msgGetRequest{Seq: seq})
 	if err != nil {
 		return events.AppendResult{}, fmt.Errorf("append %s: read first result at %d: %w", streamID, seq, unavailable(err))
 	}
@@ -628,7 +631,7 @@ func (s *Store) resultAt(ctx context.Context, streamID string, seq uint64) (even
 // append that was stored, perhaps long ago.
 func (s *Store) findCommit(ctx context.Context, streamID, subject, id string) (events.AppendResult, bool, error) {
 	var found *events.AppendResult
-	err := s.scanCommits(ctx, streamID, subject, 1, func(seq uint64, c *commit) bool {
+	err := s.scanCommits(ctx, streamID, subject, 1, 1, func(seq uint64, c *commit) bool {
 		if c.ID == id {
 			found = &events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: seq, Duplicate: true, RecordedAt: c.RecordedAt}
 			return false
