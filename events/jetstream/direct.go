@@ -120,25 +120,49 @@ var errDirectShort = errors.New("direct get answered short")
 // stop. It returns the sequence of the last message it passed to fn (0 if
 // none). An answer with no message at all is errDirectShort.
 func (s *Store) directBatchGet(ctx context.Context, subject string, start uint64, fn func(seq uint64, data []byte) bool) (uint64, error) {
-	body, err := json.Marshal(msgGetRequest{Seq: start, NextFor: subject, Batch: directBatch, MaxBytes: directMaxBytes})
+	b, err := s.sendBatch(subject, start)
 	if err != nil {
 		return 0, err
+	}
+	defer b.close()
+	return b.read(ctx, fn)
+}
+
+// pendingBatch is a batched direct get sent and not yet read.
+type pendingBatch struct {
+	start   uint64
+	answers <-chan *nats.Msg
+	close   func()
+}
+
+// sendBatch asks for up to directBatch messages on subject from stream
+// sequence start. The caller reads them or closes the batch.
+func (s *Store) sendBatch(subject string, start uint64) (*pendingBatch, error) {
+	body, err := json.Marshal(msgGetRequest{Seq: start, NextFor: subject, Batch: directBatch, MaxBytes: directMaxBytes})
+	if err != nil {
+		return nil, err
 	}
 	inbox, answers, done, err := s.batches.open(s.nc)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer done()
 	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.opts.Stream, inbox, body); err != nil {
-		return 0, err
+		done()
+		return nil, err
 	}
+	return &pendingBatch{start: start, answers: answers, close: done}, nil
+}
+
+// read calls fn with each message of the batch, in order, until fn says
+// stop, and returns the sequence of the last one it passed to fn.
+func (b *pendingBatch) read(ctx context.Context, fn func(seq uint64, data []byte) bool) (uint64, error) {
 	wait := time.NewTimer(directWait)
 	defer wait.Stop()
 	var last uint64
 	for {
 		var m *nats.Msg
 		select {
-		case m = <-answers:
+		case m = <-b.answers:
 			wait.Reset(directWait)
 		case <-wait.C:
 			return last, fmt.Errorf("direct get: no answer for %s", directWait)
@@ -156,7 +180,7 @@ func (s *Store) directBatchGet(ctx context.Context, subject string, start uint64
 			}
 		}
 		seq, err := strconv.ParseUint(m.Header.Get(njs.SequenceHeader), 10, 64)
-		if err != nil || seq < start || seq <= last {
+		if err != nil || seq < b.start || seq <= last {
 			return last, fmt.Errorf("direct get: bad sequence %q after %d", m.Header.Get(njs.SequenceHeader), last)
 		}
 		last = seq
@@ -168,14 +192,23 @@ func (s *Store) directBatchGet(ctx context.Context, subject string, start uint64
 
 // scanDirect calls fn with each commit on subject from stream sequence
 // start through last (the leader's head, whose commit is lastCommit),
-// reading by batched direct gets, until fn says stop. It returns the
-// sequence a read of the rest must start from and whether nothing is left:
-// not done means the servers that answered were behind the leader, or
-// could not answer, and the caller reads the rest from the leader.
-func (s *Store) scanDirect(ctx context.Context, subject string, start, last uint64, lastCommit *commit, fn func(seq uint64, c *commit) bool) (uint64, bool, error) {
+// reading by batched direct gets, until fn says stop. first, if not nil,
+// is the first batch, already sent from start. It returns the sequence a
+// read of the rest must start from and whether nothing is left: not done
+// means the servers that answered were behind the leader, or could not
+// answer, and the caller reads the rest from the leader.
+func (s *Store) scanDirect(ctx context.Context, subject string, start, last uint64, lastCommit *commit, first *pendingBatch, fn func(seq uint64, c *commit) bool) (uint64, bool, error) {
 	seq, done := start, false
 	for !done && seq <= last {
-		got, err := s.directBatchGet(ctx, subject, seq, func(at uint64, data []byte) bool {
+		b := first
+		if first == nil {
+			var err error
+			if b, err = s.sendBatch(subject, seq); err != nil {
+				return seq, false, nil
+			}
+		}
+		first = nil
+		got, err := b.read(ctx, func(at uint64, data []byte) bool {
 			seq = at + 1
 			if at > last { // appended after the head was read: not this read's
 				done = true
@@ -195,6 +228,7 @@ func (s *Store) scanDirect(ctx context.Context, subject string, start, last uint
 			}
 			return true
 		})
+		b.close()
 		if err != nil {
 			if ctx.Err() != nil {
 				return seq, false, ctx.Err()

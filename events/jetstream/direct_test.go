@@ -173,7 +173,7 @@ func TestDirectReadsGoOnAcrossBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []uint64
-	next, done, err := s.scanDirect(ctx, subject, 1, head.Position, lastCommit, func(seq uint64, c *commit) bool {
+	next, done, err := s.scanDirect(ctx, subject, 1, head.Position, lastCommit, nil, func(seq uint64, c *commit) bool {
 		got = append(got, seq)
 		return true
 	})
@@ -212,7 +212,7 @@ func TestADirectReadShortOfTheHeadIsNotDone(t *testing.T) {
 	// The leader's head, as if it were 5 commits further than this server.
 	ahead := head.Position + 5
 	var got []uint64
-	next, done, err := s.scanDirect(ctx, subject, 1, ahead, &commit{}, func(seq uint64, c *commit) bool {
+	next, done, err := s.scanDirect(ctx, subject, 1, ahead, &commit{}, nil, func(seq uint64, c *commit) bool {
 		got = append(got, seq)
 		return true
 	})
