@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -249,6 +250,8 @@ func (s *Store) scanDirect(ctx context.Context, subject string, start, last uint
 type batchReplies struct {
 	once    sync.Once
 	err     error
+	sub     *nats.Subscription
+	closed  atomic.Bool
 	prefix  string // the subscription's inbox, "." ending
 	mu      sync.Mutex
 	next    uint64
@@ -261,10 +264,13 @@ func (b *batchReplies) open(nc *nats.Conn) (string, <-chan *nats.Msg, func(), er
 	b.once.Do(func() {
 		b.prefix = nc.NewInbox() + "."
 		b.waiting = make(map[string]chan *nats.Msg)
-		_, b.err = nc.Subscribe(b.prefix+"*", b.deliver)
+		b.sub, b.err = nc.Subscribe(b.prefix+"*", b.deliver)
 	})
 	if b.err != nil {
 		return "", nil, nil, fmt.Errorf("direct get: %w", b.err)
+	}
+	if b.closed.Load() {
+		return "", nil, nil, errors.New("direct get: the store is closed")
 	}
 	// A batch is at most directBatch messages and its end: the channel
 	// never fills, so delivering never waits on a slow reader.
@@ -280,6 +286,15 @@ func (b *batchReplies) open(nc *nats.Conn) (string, <-chan *nats.Msg, func(), er
 		b.mu.Unlock()
 	}
 	return b.prefix + token, ch, done, nil
+}
+
+// stop ends the subscription, if there is one. Reads after it fail.
+func (b *batchReplies) stop() {
+	b.closed.Store(true)
+	b.once.Do(func() {})
+	if b.sub != nil {
+		_ = b.sub.Unsubscribe() // the connection is the caller's: it may be closed already
+	}
 }
 
 func (b *batchReplies) deliver(m *nats.Msg) {

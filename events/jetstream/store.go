@@ -12,6 +12,10 @@
 // atomic batch: one fsync for many appends, each still checked on its own.
 // A batch has a fixed cost of its own on the server, so this pays only
 // with many appends in flight; with few, each is published directly.
+//
+// A load reads its stream's head from the leader and a short tail by one
+// batched direct get sent beside it; a long read uses an ordered consumer
+// (direct.go says why and how a replica behind the leader is caught).
 package jetstream
 
 import (
@@ -211,6 +215,7 @@ func configured(have, want njs.StreamConfig) bool {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
+		s.batches.stop()
 		if s.ownFeed {
 			_ = s.feed.Close()
 		}
