@@ -100,8 +100,8 @@ const (
 	statusHeader = "Status"
 	descrHeader  = "Description"
 
-	// directBatch is how many messages one direct get asks for: a
-	// 1,000-event stream of single-event commits in one request.
+	// directBatch is how many messages one direct get asks for: more
+	// than a short read (directMost events) can need, so one request.
 	directBatch = 1024
 	// directMaxBytes bounds what one batch sends (a commit is at most
 	// 1 MiB); the server ends a batch early past it and the next
