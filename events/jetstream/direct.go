@@ -112,6 +112,11 @@ const (
 	directWait = readAgainAfter
 )
 
+// errDirectSilent says a batched direct get went unanswered for
+// directWait: no server answers them for this store (its NATS user may
+// not send them, say, with permissions made before this version).
+var errDirectSilent = fmt.Errorf("direct get: no answer for %s", directWait)
+
 // errDirectShort says a direct get gave no message where the leader's
 // head says there is one: the server that answered is behind.
 var errDirectShort = errors.New("direct get answered short")
@@ -166,7 +171,7 @@ func (b *pendingBatch) read(ctx context.Context, fn func(seq uint64, data []byte
 		case m = <-b.answers:
 			wait.Reset(directWait)
 		case <-wait.C:
-			return last, fmt.Errorf("direct get: no answer for %s", directWait)
+			return last, errDirectSilent
 		case <-ctx.Done():
 			return last, ctx.Err()
 		}
@@ -234,6 +239,10 @@ func (s *Store) scanDirect(ctx context.Context, subject string, start, last uint
 			if ctx.Err() != nil {
 				return seq, false, ctx.Err()
 			}
+			if errors.Is(err, errDirectSilent) {
+				// Waited once: from now on this store reads by consumer.
+				s.directSilent.Store(true)
+			}
 			return seq, false, nil // to the leader, from where this stopped
 		}
 		if got == 0 {
@@ -242,6 +251,10 @@ func (s *Store) scanDirect(ctx context.Context, subject string, start, last uint
 	}
 	return seq, true, nil
 }
+
+// batching reports whether reads may use batched direct gets: the stream
+// allows them and none has gone unanswered.
+func (s *Store) batching() bool { return s.direct && !s.directSilent.Load() }
 
 // batchReplies takes the answers to every batched direct get of a store on
 // one subscription, as nats.go does for plain requests: a subscription of

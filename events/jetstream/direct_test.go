@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
@@ -259,4 +263,63 @@ func TestADirectReadSkipsAQuarantinedMessage(t *testing.T) {
 	if n != 1 || len(list) != 1 || list[0].Position != bad.Sequence {
 		t.Errorf("Quarantined = %d %+v, want the message at %d", n, list, bad.Sequence)
 	}
+}
+
+// A store whose NATS user may not send batched direct gets (permissions
+// made before this version) reads everything by consumer, and waits for
+// an unanswered batch once, not on every read.
+func TestReadsWithoutDirectGetPermissionGoByConsumer(t *testing.T) {
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := user.PublicKey()
+	seed, _ := user.Seed()
+	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Users: []*server.NkeyUser{{Nkey: pub,
+		Permissions: &server.Permissions{Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{"$JS.API.DIRECT.GET.*"}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	opt, err := nats.NkeyOptionFromSeed(writeSeed(t, seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.ClientURL(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	reg := events.NewRegistry()
+	events.Register[struct {
+		Text string `json:"text"`
+	}](reg, "test.noted.v1")
+	s, err := Open(context.Background(), nc, reg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	head := appendNotes(t, s, "note-1", 0, 5, 10)
+	for read := 1; read <= 2; read++ {
+		evs, err := s.ReadStreamAfter(context.Background(), "note-1", 1, 0)
+		if err != nil {
+			t.Fatalf("read %d: %v", read, err)
+		}
+		if err := versions(evs, 1, head.LastVersion); err != nil {
+			t.Fatalf("read %d: %v", read, err)
+		}
+		if !s.directSilent.Load() {
+			t.Fatalf("read %d: the store still sends batched direct gets no server answers", read)
+		}
+	}
+}
+
+// writeSeed writes an nkey seed to a file for nats.NkeyOptionFromSeed.
+func writeSeed(t *testing.T, seed []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "user.nk")
+	if err := os.WriteFile(path, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

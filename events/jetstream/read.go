@@ -65,7 +65,7 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 	// A read that looks short sends its batch before it asks the leader
 	// for the head: the two round trips overlap.
 	var first *pendingBatch
-	if s.direct && s.looksShort(streamID, start, from) {
+	if s.batching() && s.looksShort(streamID, start, from) {
 		if b, err := s.sendBatch(subject, start); err == nil {
 			first = b
 			defer b.close()
@@ -102,7 +102,7 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 	}
 
 	seq := start
-	if s.direct {
+	if s.batching() {
 		if first != nil || short(start, from, lastCommit.last()) {
 			var done bool
 			if seq, done, err = s.scanDirect(ctx, subject, start, last.Sequence, lastCommit, first, fn); done || err != nil {

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -109,8 +110,11 @@ type Store struct {
 
 	ackPrefix string // how the server's acknowledgements start
 	direct    bool   // the stream allows batched direct gets
-	batches   batchReplies
-	bad       quarantined
+	// directSilent is set once a batched direct get went unanswered
+	// (direct.go): reads go by consumer from then on.
+	directSilent atomic.Bool
+	batches      batchReplies
+	bad          quarantined
 
 	closeOnce sync.Once
 	closed    chan struct{}
