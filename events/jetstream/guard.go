@@ -16,8 +16,8 @@ import (
 // events (an age, a count, a size, another retention or fewer subjects)
 // is refused with the reason rather than "fixed": changing the limits of
 // a log is an administrator's decision, not a start-up's. What Open may
-// add to an existing stream only makes it safer: deny delete and purge,
-// atomic batches, the duplicate window.
+// add to an existing stream only makes it safer or faster to read: deny
+// delete and purge, atomic batches, direct gets, the duplicate window.
 func openEventStream(ctx context.Context, js njs.JetStream, want njs.StreamConfig) (njs.Stream, error) {
 	for {
 		stream, err := openOnce(ctx, js, want)
@@ -110,6 +110,7 @@ func widened(have, want njs.StreamConfig) (njs.StreamConfig, bool) {
 	next.Description = want.Description
 	next.DenyDelete, next.DenyPurge = true, true
 	next.AllowAtomicPublish = have.AllowAtomicPublish || want.AllowAtomicPublish
+	next.AllowDirect = have.AllowDirect || want.AllowDirect
 	next.Duplicates = max(have.Duplicates, want.Duplicates)
 	next.MaxMsgSize = max(have.MaxMsgSize, want.MaxMsgSize)
 	if have.MaxMsgSize <= 0 {
@@ -117,7 +118,8 @@ func widened(have, want njs.StreamConfig) (njs.StreamConfig, bool) {
 	}
 	next.Replicas = max(have.Replicas, want.Replicas)
 	changed := next.Description != have.Description || next.DenyDelete != have.DenyDelete || next.DenyPurge != have.DenyPurge ||
-		next.AllowAtomicPublish != have.AllowAtomicPublish || next.Duplicates != have.Duplicates ||
+		next.AllowAtomicPublish != have.AllowAtomicPublish || next.AllowDirect != have.AllowDirect ||
+		next.Duplicates != have.Duplicates ||
 		next.MaxMsgSize != have.MaxMsgSize || next.Replicas != have.Replicas
 	return next, changed
 }

@@ -39,6 +39,10 @@ func OpenSnapshots(ctx context.Context, nc *nats.Conn, replicas int) (*Snapshots
 		Replicas:          replicas,
 		MaxMsgsPerSubject: 1,
 		MaxMsgSize:        4 << 20,
+		// A load gets its snapshot by a direct get, from any server that
+		// holds the stream: one a replica has not caught up with is an
+		// older snapshot, and the load reads a longer tail after it.
+		AllowDirect: true,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -12,6 +12,10 @@
 // atomic batch: one fsync for many appends, each still checked on its own.
 // A batch has a fixed cost of its own on the server, so this pays only
 // with many appends in flight; with few, each is published directly.
+//
+// A load reads its stream's head from the leader and a short tail by one
+// batched direct get sent beside it; a long read uses an ordered consumer
+// (direct.go says why and how a replica behind the leader is caught).
 package jetstream
 
 import (
@@ -24,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -104,7 +109,12 @@ type Store struct {
 	ownFeed  bool // the store closes it
 
 	ackPrefix string // how the server's acknowledgements start
-	bad       quarantined
+	direct    bool   // the stream allows batched direct gets
+	// directSilent is set once a batched direct get went unanswered
+	// (direct.go): reads go by consumer from then on.
+	directSilent atomic.Bool
+	batches      batchReplies
+	bad          quarantined
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -133,6 +143,7 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 		Replicas:           opts.Replicas,
 		Duplicates:         opts.DuplicateWindow,
 		AllowAtomicPublish: true,
+		AllowDirect:        true, // batched reads of one stream (direct.go)
 		DenyDelete:         true, // events never change or disappear
 		DenyPurge:          true,
 		MaxMsgSize:         1 << 20,
@@ -153,6 +164,7 @@ func Open(ctx context.Context, nc *nats.Conn, registry *events.Registry, opts Op
 		registry:  registry,
 		ids:       events.NewIDs(),
 		heads:     newHeadCache(1 << 16),
+		direct:    stream.CachedInfo().Config.AllowDirect,
 		closed:    make(chan struct{}),
 	}
 	s.feed = opts.Feed
@@ -197,6 +209,7 @@ func configured(have, want njs.StreamConfig) bool {
 		have.Replicas == want.Replicas &&
 		(want.Duplicates == 0 || have.Duplicates == want.Duplicates) &&
 		have.AllowAtomicPublish == want.AllowAtomicPublish &&
+		(!want.AllowDirect || have.AllowDirect) &&
 		have.DenyDelete == want.DenyDelete && have.DenyPurge == want.DenyPurge &&
 		have.MaxMsgSize == want.MaxMsgSize &&
 		(want.MaxMsgsPerSubject == 0 || have.MaxMsgsPerSubject == want.MaxMsgsPerSubject)
@@ -206,6 +219,7 @@ func configured(have, want njs.StreamConfig) bool {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
+		s.batches.stop()
 		if s.ownFeed {
 			_ = s.feed.Close()
 		}
@@ -329,9 +343,7 @@ type head struct {
 
 // fetchHead asks the server for the last commit on the stream's subject.
 func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, error) {
-	msg, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
-		return s.stream.GetLastMsgForSubject(ctx, subject)
-	})
+	msg, err := s.lastOn(ctx, subject)
 	if errors.Is(err, njs.ErrMsgNotFound) {
 		s.heads.put(streamID, head{})
 		return head{}, nil
@@ -346,7 +358,7 @@ func (s *Store) fetchHead(ctx context.Context, streamID, subject string) (head, 
 		// the last commit before it.
 		s.quarantine(msg.Sequence, subject, err)
 		var version uint64
-		if err := s.scanCommits(ctx, streamID, subject, 1, func(_ uint64, c *commit) bool { version = c.last(); return true }); err != nil {
+		if err := s.scanCommits(ctx, streamID, subject, 1, 1, func(_ uint64, c *commit) bool { version = c.last(); return true }); err != nil {
 			return head{}, err
 		}
 		h := head{version: version, seq: msg.Sequence}
@@ -613,7 +625,7 @@ func parsePubAck(data []byte, prefix string) (uint64, bool) {
 
 // resultAt reports the append stored at seq, as a duplicate.
 func (s *Store) resultAt(ctx context.Context, streamID string, seq uint64) (events.AppendResult, error) {
-	raw, err := s.stream.GetMsg(ctx, seq)
+	raw, err := s.leaderGet(ctx, msgGetRequest{Seq: seq})
 	if err != nil {
 		return events.AppendResult{}, fmt.Errorf("append %s: read first result at %d: %w", streamID, seq, unavailable(err))
 	}
@@ -628,7 +640,7 @@ func (s *Store) resultAt(ctx context.Context, streamID string, seq uint64) (even
 // append that was stored, perhaps long ago.
 func (s *Store) findCommit(ctx context.Context, streamID, subject, id string) (events.AppendResult, bool, error) {
 	var found *events.AppendResult
-	err := s.scanCommits(ctx, streamID, subject, 1, func(seq uint64, c *commit) bool {
+	err := s.scanCommits(ctx, streamID, subject, 1, 1, func(seq uint64, c *commit) bool {
 		if c.ID == id {
 			found = &events.AppendResult{FirstVersion: c.First, LastVersion: c.last(), Position: seq, Duplicate: true, RecordedAt: c.RecordedAt}
 			return false

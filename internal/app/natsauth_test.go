@@ -235,6 +235,14 @@ func TestNATSLeastPrivilege(t *testing.T) {
 					t.Errorf("%s as %v: %v, want unauthorized", service, actor, err)
 				}
 			}
+			// A batched read of one event stream (the store's loads) is
+			// answered, not refused.
+			direct := "$JS.API.DIRECT.GET." + natsauth.EventStream
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if _, err := u.nc.RequestWithContext(dctx, direct, []byte(`{"seq":1,"next_by_subj":"fb.ev.>","batch":2}`)); err != nil {
+				t.Errorf("%s: batched direct get of the event stream: %v", service, err)
+			}
+			cancel()
 			// The person keys are identity's alone.
 			if service == identity.Name {
 				personKeysAreIdentitys(t, u)

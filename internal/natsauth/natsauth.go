@@ -177,6 +177,7 @@ func ServicePermissions(service string, aggregates []string, grants ...string) *
 		"$JS.API.STREAM.INFO." + SnapshotStream,
 		"$JS.API.STREAM.MSG.GET." + EventStream,
 		"$JS.API.STREAM.MSG.GET." + SnapshotStream,
+		"$JS.API.DIRECT.GET." + EventStream, // batched reads of one event stream
 		"$JS.API.DIRECT.GET." + EventStream + ".>",
 		"$JS.API.DIRECT.GET." + SnapshotStream + ".>",
 		// Ordered consumers on the event log (views, followers).
