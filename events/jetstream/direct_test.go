@@ -33,6 +33,16 @@ func directStore(t *testing.T) (*Store, *nats.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
+	s := openNotes(t, nc)
+	if !s.direct {
+		t.Fatal("the event stream does not allow direct gets")
+	}
+	return s, nc
+}
+
+// openNotes opens a store of notes on nc, closed with the test.
+func openNotes(t *testing.T, nc *nats.Conn) *Store {
+	t.Helper()
 	reg := events.NewRegistry()
 	events.Register[struct {
 		Text string `json:"text"`
@@ -42,10 +52,7 @@ func directStore(t *testing.T) (*Store, *nats.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if !s.direct {
-		t.Fatal("the event stream does not allow direct gets")
-	}
-	return s, nc
+	return s
 }
 
 // appendNotes appends count single-event commits to stream, each note
@@ -290,15 +297,7 @@ func TestReadsWithoutDirectGetPermissionGoByConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	reg := events.NewRegistry()
-	events.Register[struct {
-		Text string `json:"text"`
-	}](reg, "test.noted.v1")
-	s, err := Open(context.Background(), nc, reg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openNotes(t, nc)
 	head := appendNotes(t, s, "note-1", 0, 5, 10)
 	for read := 1; read <= 2; read++ {
 		evs, err := s.ReadStreamAfter(context.Background(), "note-1", 1, 0)
