@@ -20,10 +20,25 @@ var (
 	envelopeIn  = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 )
 
-func encodeRequest(req *Request) ([]byte, error) { return jsonv2.Marshal(req, envelopeOut) }
+func encodeRequest(req *Request) ([]byte, error) {
+	if req.Payload != nil && len(req.Payload) == 0 {
+		// encoding/json leaves an empty payload out (omitempty); json/v2
+		// would refuse it as invalid JSON. Leave it out, as before, so
+		// the service names what the command lacks.
+		r := *req
+		r.Payload = nil
+		req = &r
+	}
+	return jsonv2.Marshal(req, envelopeOut)
+}
 
 func decodeRequest(data []byte, req *Request) error { return jsonv2.Unmarshal(data, req, envelopeIn) }
 
-func encodeReply(r Reply) ([]byte, error) { return jsonv2.Marshal(r, envelopeOut) }
+func encodeReply(r Reply) ([]byte, error) {
+	if r.Result != nil && len(r.Result) == 0 {
+		r.Result = nil // left out, as encoding/json does (see encodeRequest)
+	}
+	return jsonv2.Marshal(r, envelopeOut)
+}
 
 func decodeReply(data []byte, r *Reply) error { return jsonv2.Unmarshal(data, r, envelopeIn) }

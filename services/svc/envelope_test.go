@@ -35,6 +35,14 @@ func TestEnvelopesReadAsWithEncodingJSON(t *testing.T) {
 			t.Errorf("request %+v: read back as %+v and %+v", req, a, b)
 		}
 	}
+	// An empty payload or result is left out, as encoding/json leaves it.
+	empty, err := encodeRequest(&Request{ID: "R3", Actor: fundbridge.Actor{UserID: "U1", Role: fundbridge.RoleOperator}, Payload: json.RawMessage{}})
+	if theirs, _ := json.Marshal(&Request{ID: "R3", Actor: fundbridge.Actor{UserID: "U1", Role: fundbridge.RoleOperator}, Payload: json.RawMessage{}}); err != nil || string(empty) != string(theirs) {
+		t.Errorf("empty payload: %s (%v), encoding/json writes %s", empty, err, theirs)
+	}
+	if ours, err := encodeReply(Reply{OK: true, Result: json.RawMessage{}}); err != nil || string(ours) != `{"ok":true}` {
+		t.Errorf("empty result: %s (%v)", ours, err)
+	}
 	replies := []Reply{
 		{OK: true, Result: json.RawMessage(`{"company_name":"\u003cb\u003e","amount":"1.00"}`), Position: 42, Version: 3},
 		{OK: true},
