@@ -2,16 +2,11 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge"
@@ -120,56 +115,25 @@ func (g *Gateway) callLocal(ctx context.Context, w http.ResponseWriter, r *http.
 		WriteProblem(w, r, fundbridge.Errorf(fundbridge.EUNAVAILABLE, "%s is busy: try again", o.service))
 		return
 	}
-	outcome := "ok"
-	if o.tracer != nil {
-		var span trace.Span
-		ctx, span = o.tracer.Start(ctx, o.service+"."+rt.Endpoint.Op, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(spans.Service.String(o.service), spans.Operation.String(rt.Endpoint.Op), spans.ActorRole.String(string(req.Actor.Role))))
-		defer func() {
-			span.SetAttributes(spans.Outcome.String(outcome))
-			if outcome != "ok" {
-				span.SetStatus(codes.Error, outcome)
-			}
-			span.End()
-		}()
-	}
+	ctx, span := svc.StartServerSpan(ctx, o.tracer, o.service, rt.Endpoint.Op)
+	span.SetAttributes(spans.ActorRole.String(string(req.Actor.Role))) // the role only: never who
 	start := time.Now()
-	res, err := safeLocalCall(ctx, o.h, req)
-	defer func() {
-		took := time.Since(start)
-		if o.observe != nil {
-			o.observe(rt.Endpoint.Op, outcome, took)
-		}
-		if o.log.Enabled(ctx, slog.LevelDebug) { // the service's own line, as over NATS
-			o.log.DebugContext(ctx, "request", "op", rt.Endpoint.Op, "outcome", outcome, "took", took)
-		}
-	}()
-	var body []byte
-	if err == nil && res.Value != nil {
-		if body, err = json.Marshal(res.Value); err != nil {
-			err = fmt.Errorf("marshal result: %w", err)
-		}
+	reply := svc.Answer(ctx, o.log, rt.Endpoint.Op, o.h, req)
+	outcome := "ok"
+	if reply.Error != nil {
+		outcome = string(reply.Error.Code)
 	}
-	if err != nil {
-		code := fundbridge.ErrorCode(err)
-		if code == fundbridge.EINTERNAL {
-			g.log.ErrorContext(ctx, "request failed", "service", o.service, "op", rt.Endpoint.Op, "request", req.ID, "err", err)
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			code = fundbridge.EUNAVAILABLE
-		}
-		outcome = code
-		WriteProblem(w, r, &fundbridge.Error{Code: code, Message: fundbridge.ErrorMessage(err), Fields: fundbridge.ErrorFields(err)})
+	took := time.Since(start)
+	svc.EndServerSpan(span, outcome)
+	if o.observe != nil {
+		o.observe(rt.Endpoint.Op, outcome, took)
+	}
+	if o.log.Enabled(ctx, slog.LevelDebug) { // the service's own line, as over NATS
+		o.log.DebugContext(ctx, "request", "op", rt.Endpoint.Op, "outcome", outcome, "took", took)
+	}
+	if reply.Error != nil {
+		WriteProblem(w, r, reply.Error)
 		return
 	}
-	g.respond(w, r, rt, svc.Reply{OK: true, Result: body, Position: res.Position, Version: res.Version})
-}
-
-func safeLocalCall(ctx context.Context, h svc.Handler, req *svc.Request) (res svc.Result[any], err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return h(ctx, req)
+	g.respond(w, r, rt, reply)
 }

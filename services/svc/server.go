@@ -214,19 +214,11 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 	outcome = outcomeOK
 	// Requests already taken finish even while the service shuts down.
 	ctx = context.WithoutCancel(ctx)
-	span := trace.SpanFromContext(context.Background()) // records nothing unless traced
 	if tracer != nil {
 		ctx = propagation.TraceContext{}.Extract(ctx, headerCarrier(m.Header))
-		ctx, span = tracer.Start(ctx, service+"."+op, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(spans.Service.String(service), spans.Operation.String(op)))
-		defer func() {
-			span.SetAttributes(spans.Outcome.String(outcome))
-			if outcome != outcomeOK {
-				span.SetStatus(codes.Error, outcome)
-			}
-			span.End()
-		}()
 	}
+	ctx, span := StartServerSpan(ctx, tracer, service, op)
+	defer func() { EndServerSpan(span, outcome) }()
 	var req Request
 	start := time.Now()
 	defer func() {
@@ -284,7 +276,19 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 		reply(Reply{Error: err})
 		return
 	}
-	res, err := safeCall(ctx, h, &req)
+	reply(Answer(ctx, log, op, h, &req))
+	return
+}
+
+// Answer runs h for req as an instance of its service answers it, and
+// returns the reply: the result encoded, or the error reduced to what the
+// caller may be told (its code, message and fields; an internal error's
+// detail is logged here, a deadline passed is "unavailable"), a panic
+// being an internal error. Serve answers each request from NATS with it;
+// a caller in the service's own process (the gateway in dev) calls the
+// handler through it without NATS. log is the service's.
+func Answer(ctx context.Context, log *slog.Logger, op string, h Handler, req *Request) Reply {
+	res, err := safeCall(ctx, h, req)
 	if err != nil {
 		code := fundbridge.ErrorCode(err)
 		if code == fundbridge.EINTERNAL {
@@ -293,21 +297,42 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 		if errors.Is(err, context.DeadlineExceeded) {
 			code = fundbridge.EUNAVAILABLE
 		}
-		reply(Reply{Error: &fundbridge.Error{Code: code, Message: fundbridge.ErrorMessage(err), Fields: fundbridge.ErrorFields(err)}})
-		return
+		return Reply{Error: &fundbridge.Error{Code: code, Message: fundbridge.ErrorMessage(err), Fields: fundbridge.ErrorFields(err)}}
 	}
 	r := Reply{OK: true, Position: res.Position, Version: res.Version}
 	if res.Value != nil {
 		data, err := json.Marshal(res.Value)
 		if err != nil {
-			log.Error("marshal result", "op", op, "err", err)
-			reply(Reply{Error: fundbridge.Errorf(fundbridge.EINTERNAL, "internal error")})
-			return
+			log.ErrorContext(ctx, "marshal result", "op", op, "err", err)
+			return Reply{Error: fundbridge.Errorf(fundbridge.EINTERNAL, "internal error")}
 		}
 		r.Result = data
 	}
-	reply(r)
-	return
+	return r
+}
+
+// StartServerSpan starts the span of one request answered by service's
+// op, the child of ctx's span; with a nil tracer it starts none (the span
+// records nothing). EndServerSpan ends it.
+func StartServerSpan(ctx context.Context, tracer trace.Tracer, service, op string) (context.Context, trace.Span) {
+	if tracer == nil {
+		return ctx, trace.SpanFromContext(context.Background())
+	}
+	return tracer.Start(ctx, service+"."+op, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(spans.Service.String(service), spans.Operation.String(op)))
+}
+
+// EndServerSpan ends a request's span with its outcome: "ok" or the
+// error code.
+func EndServerSpan(span trace.Span, outcome string) {
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(spans.Outcome.String(outcome))
+	if outcome != outcomeOK {
+		span.SetStatus(codes.Error, outcome)
+	}
+	span.End()
 }
 
 // safeCall turns a handler's panic into an internal error: one bad request
