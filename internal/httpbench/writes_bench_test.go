@@ -1,13 +1,10 @@
 package httpbench
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -21,16 +18,7 @@ import (
 //
 //	go test ./internal/httpbench -run '^$' -bench Writes -benchtime 2000x
 func BenchmarkWrites(b *testing.B) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cfg := Config{DataDir: b.TempDir(), Quick: true, Companies: 20}
-	cfg.defaults()
-	p, err := start(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.close()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	p, client := benchProduct(b)
 	for _, writers := range []int{1, 16} {
 		b.Run(fmt.Sprintf("writers-%d", writers), func(b *testing.B) {
 			tr, err := p.targeter("writes")
@@ -45,24 +33,8 @@ func BenchmarkWrites(b *testing.B) {
 				wg.Go(func() {
 					var t vegeta.Target
 					for range jobs {
-						if err := tr(&t); err != nil {
-							b.Error(err)
-							continue // the sender must not block
-						}
-						req, err := t.Request()
-						if err != nil {
-							b.Error(err)
-							continue // the sender must not block
-						}
-						res, err := client.Do(req)
-						if err != nil {
-							b.Error(err)
-							continue // the sender must not block
-						}
-						_, _ = io.Copy(io.Discard, res.Body)
-						res.Body.Close()
-						if res.StatusCode != http.StatusCreated {
-							b.Errorf("%s %s: %d", t.Method, t.URL, res.StatusCode)
+						if err := send(client, tr, &t, http.StatusCreated); err != nil {
+							b.Error(err) // and go on: the sender must not block
 						}
 					}
 				})
