@@ -26,9 +26,13 @@ func TestRunAndLagQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	var steps, held int
-	var raw bool
+	var raw, floor, vsFloor bool
 	for _, r := range rs {
 		switch {
+		case r.Scenario == "http/floor":
+			floor = r.Metric == "held_per_sec" && r.Value > 0 && r.Met == nil
+		case r.Metric == "held_vs_floor":
+			vsFloor = r.Scenario == "http/read-lifecycle" && r.Baseline > 0 && r.Ratio == r.Value/r.Baseline
 		case strings.Contains(r.Scenario, "/at-"):
 			steps++
 			if r.Value <= 0 || !strings.Contains(r.Note, "asked") || !strings.Contains(r.Note, "p99") {
@@ -45,6 +49,16 @@ func TestRunAndLagQuick(t *testing.T) {
 	}
 	if steps < 2 || held != 2 || !raw {
 		t.Errorf("%d steps, %d held figures, raw figure %v: want >= 2, 2, true", steps, held, raw)
+	}
+	// The read workload is measured beside the floor (GET /healthz) held
+	// just before it; the write workload has no floor.
+	if !floor || !vsFloor {
+		t.Errorf("floor figure %v, read against floor %v: want both", floor, vsFloor)
+	}
+	for _, r := range rs {
+		if r.Scenario == "http/writes" && r.Metric == "held_vs_floor" {
+			t.Errorf("writes measured against the floor: %+v", r)
+		}
 	}
 
 	cfg.LagDuration, cfg.LagRate = time.Second, 50

@@ -59,35 +59,87 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		return nil, err
 	}
 	held := make([]float64, len(cfg.Workloads))
+	floors := make([]float64, len(cfg.Workloads)) // the floor held just before a read workload
 	for i, w := range cfg.Workloads {
-		tr, err := p.targeter(w)
-		if err != nil {
-			return nil, err
-		}
-		// Unmeasured: the server's caches and the first of each kind of
-		// request warm up at the first rate.
-		if _, err := attack(ctx, tr, float64(cfg.StartRate), cfg.Step/2); err != nil {
-			return nil, err
-		}
-		steps, err := p.stepUp(ctx, cfg, w, tr, measureRaw)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range steps {
-			add(s.result(w))
-			if s.held {
-				held[i] = max(held[i], s.achieved)
+		if isRead(w) {
+			if floors[i], err = p.held(ctx, cfg, "floor", measureRaw, add); err != nil {
+				return nil, err
 			}
+		}
+		if held[i], err = p.held(ctx, cfg, w, measureRaw, add); err != nil {
+			return nil, err
 		}
 	}
 	// Against the raw rate of every round, now that all are in.
 	for i, w := range cfg.Workloads {
 		add(heldResult(w, held[i], bench.Median(rawRates)))
 	}
+	for _, r := range floorResults(cfg.Workloads, held, floors) {
+		add(r)
+	}
 	add(bench.Result{Scenario: fmt.Sprintf("http/raw-publish/fsync/c%d", rawPublishers), Metric: "msgs_per_sec",
 		Value: bench.Median(rawRates), Unit: "msg/s", Pairs: len(rawRates),
 		Note: fmt.Sprintf("median of %d rounds between the steps, on %s", len(rawRates), raw.where)})
 	return out, nil
+}
+
+// held steps workload w up from cfg.StartRate, adds each step's result,
+// and returns the highest rate held.
+func (p *product) held(ctx context.Context, cfg Config, w string, between func() error, add func(bench.Result)) (float64, error) {
+	tr, err := p.targeter(w)
+	if err != nil {
+		return 0, err
+	}
+	// Unmeasured: the server's caches and the first of each kind of
+	// request warm up at the first rate.
+	if _, err := attack(ctx, tr, float64(cfg.StartRate), cfg.Step/2); err != nil {
+		return 0, err
+	}
+	steps, err := p.stepUp(ctx, cfg, w, tr, between)
+	if err != nil {
+		return 0, err
+	}
+	var held float64
+	for _, s := range steps {
+		add(s.result(w))
+		if s.held {
+			held = max(held, s.achieved)
+		}
+	}
+	return held, nil
+}
+
+// isRead reports whether workload w only reads: its floor is measured
+// just before it.
+func isRead(w string) bool {
+	return w == "read-company" || w == "read-list" || w == "read-lifecycle"
+}
+
+// floorResults are the floor's held rate (the median of its runs) and each
+// read workload's held rate against the floor held just before it: what
+// share of the most this machine's HTTP stack and load generator hold
+// together the read keeps. No target: the read targets are absolute.
+func floorResults(workloads []string, held, floors []float64) []bench.Result {
+	var out []bench.Result
+	var runs []float64
+	for i, w := range workloads {
+		if !isRead(w) {
+			continue
+		}
+		runs = append(runs, floors[i])
+		r := bench.Result{Scenario: "http/" + w, Metric: "held_vs_floor", Value: held[i], Unit: "req/s", Baseline: floors[i], Pairs: 1,
+			Note: "against GET /healthz held just before it"}
+		if floors[i] > 0 {
+			r.Ratio = held[i] / floors[i]
+			r.RatioMin, r.RatioMax = r.Ratio, r.Ratio
+		}
+		out = append(out, r)
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	return append(out, bench.Result{Scenario: "http/floor", Metric: "held_per_sec", Value: bench.Median(runs), Unit: "req/s",
+		Note: fmt.Sprintf("GET /healthz (no token, lookup or encoding), median of %d runs, one just before each read workload", len(runs))})
 }
 
 func heldResult(w string, held, raw float64) bench.Result {
@@ -265,6 +317,10 @@ func (p *product) targeter(w string) (vegeta.Targeter, error) {
 	switch w {
 	case "writes":
 		one = write
+	case "floor":
+		// The least a request costs: the gateway's health check, answered
+		// without a token, a lookup or an encoding.
+		one = func(t *vegeta.Target, _ uint64) { t.Method, t.URL = http.MethodGet, p.base+"/healthz" }
 	case "read-company":
 		one = reads[0]
 	case "read-list":
