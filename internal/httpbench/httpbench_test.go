@@ -26,13 +26,16 @@ func TestRunAndLagQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	var steps, held int
-	var raw, floor, vsFloor bool
+	var raw, floor, rawOpen, vsFloor, vsRawOpen bool
 	for _, r := range rs {
 		switch {
-		case r.Scenario == "http/floor":
-			floor = r.Metric == "held_per_sec" && r.Value > 0 && r.Met == nil
+		case r.Scenario == "http/floor" || r.Scenario == "http/raw-open":
+			ok := r.Metric == "held_per_sec" && r.Value > 0 && r.Met == nil
+			floor, rawOpen = floor || ok && r.Scenario == "http/floor", rawOpen || ok && r.Scenario == "http/raw-open"
 		case r.Metric == "held_vs_floor":
 			vsFloor = r.Scenario == "http/read-lifecycle" && r.Baseline > 0 && r.Ratio == r.Value/r.Baseline
+		case r.Metric == "held_vs_raw_open":
+			vsRawOpen = r.Scenario == "http/writes" && r.Baseline > 0 && r.Ratio == r.Value/r.Baseline
 		case strings.Contains(r.Scenario, "/at-"):
 			steps++
 			if r.Value <= 0 || !strings.Contains(r.Note, "asked") || !strings.Contains(r.Note, "p99") {
@@ -50,15 +53,10 @@ func TestRunAndLagQuick(t *testing.T) {
 	if steps < 2 || held != 2 || !raw {
 		t.Errorf("%d steps, %d held figures, raw figure %v: want >= 2, 2, true", steps, held, raw)
 	}
-	// The read workload is measured beside the floor (GET /healthz) held
-	// just before it; the write workload has no floor.
-	if !floor || !vsFloor {
-		t.Errorf("floor figure %v, read against floor %v: want both", floor, vsFloor)
-	}
-	for _, r := range rs {
-		if r.Scenario == "http/writes" && r.Metric == "held_vs_floor" {
-			t.Errorf("writes measured against the floor: %+v", r)
-		}
+	// Each workload is measured beside its baseline held just before it:
+	// the writes beside raw open-loop publishes, the read beside the floor.
+	if !floor || !rawOpen || !vsFloor || !vsRawOpen {
+		t.Errorf("floor %v, raw open loop %v, read against the floor %v, writes against raw open loop %v: want all", floor, rawOpen, vsFloor, vsRawOpen)
 	}
 
 	cfg.LagDuration, cfg.LagRate = time.Second, 50
