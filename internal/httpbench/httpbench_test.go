@@ -26,9 +26,16 @@ func TestRunAndLagQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	var steps, held int
-	var raw bool
+	var raw, floor, rawOpen, vsFloor, vsRawOpen bool
 	for _, r := range rs {
 		switch {
+		case r.Scenario == "http/floor" || r.Scenario == "http/raw-open":
+			ok := r.Metric == "held_per_sec" && r.Value > 0 && r.Met == nil
+			floor, rawOpen = floor || ok && r.Scenario == "http/floor", rawOpen || ok && r.Scenario == "http/raw-open"
+		case r.Metric == "held_vs_floor":
+			vsFloor = r.Scenario == "http/read-lifecycle" && r.Baseline > 0 && r.Ratio == r.Value/r.Baseline
+		case r.Metric == "held_vs_raw_open":
+			vsRawOpen = r.Scenario == "http/writes" && r.Baseline > 0 && r.Ratio == r.Value/r.Baseline
 		case strings.Contains(r.Scenario, "/at-"):
 			steps++
 			if r.Value <= 0 || !strings.Contains(r.Note, "asked") || !strings.Contains(r.Note, "p99") {
@@ -45,6 +52,11 @@ func TestRunAndLagQuick(t *testing.T) {
 	}
 	if steps < 2 || held != 2 || !raw {
 		t.Errorf("%d steps, %d held figures, raw figure %v: want >= 2, 2, true", steps, held, raw)
+	}
+	// Each workload is measured beside its baseline held just before it:
+	// the writes beside raw open-loop publishes, the read beside the floor.
+	if !floor || !rawOpen || !vsFloor || !vsRawOpen {
+		t.Errorf("floor %v, raw open loop %v, read against the floor %v, writes against raw open loop %v: want all", floor, rawOpen, vsFloor, vsRawOpen)
 	}
 
 	cfg.LagDuration, cfg.LagRate = time.Second, 50

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,35 +60,117 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		return nil, err
 	}
 	held := make([]float64, len(cfg.Workloads))
+	bases := make([]float64, len(cfg.Workloads)) // each workload's baseline, held just before it
 	for i, w := range cfg.Workloads {
-		tr, err := p.targeter(w)
-		if err != nil {
-			return nil, err
-		}
-		// Unmeasured: the server's caches and the first of each kind of
-		// request warm up at the first rate.
-		if _, err := attack(ctx, tr, float64(cfg.StartRate), cfg.Step/2); err != nil {
-			return nil, err
-		}
-		steps, err := p.stepUp(ctx, cfg, w, tr, measureRaw)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range steps {
-			add(s.result(w))
-			if s.held {
-				held[i] = max(held[i], s.achieved)
+		if b, ok := baselineOf(w); ok {
+			if bases[i], err = p.held(ctx, cfg, b.workload, raw, measureRaw, add); err != nil {
+				return nil, err
 			}
+		}
+		if held[i], err = p.held(ctx, cfg, w, raw, measureRaw, add); err != nil {
+			return nil, err
 		}
 	}
 	// Against the raw rate of every round, now that all are in.
 	for i, w := range cfg.Workloads {
 		add(heldResult(w, held[i], bench.Median(rawRates)))
 	}
+	for _, r := range baselineResults(cfg.Workloads, held, bases) {
+		add(r)
+	}
 	add(bench.Result{Scenario: fmt.Sprintf("http/raw-publish/fsync/c%d", rawPublishers), Metric: "msgs_per_sec",
 		Value: bench.Median(rawRates), Unit: "msg/s", Pairs: len(rawRates),
 		Note: fmt.Sprintf("median of %d rounds between the steps, on %s", len(rawRates), raw.where)})
 	return out, nil
+}
+
+// held steps workload w up from cfg.StartRate, adds each step's result,
+// and returns the highest rate held. The raw-open workload is raw's
+// open-loop publishes, every other one HTTP requests.
+func (p *product) held(ctx context.Context, cfg Config, w string, raw *rawPublisher, between func() error, add func(bench.Result)) (float64, error) {
+	run := func(rate float64, d time.Duration) (step, error) { return raw.openLoop(ctx, rate, d) }
+	if w != rawOpen {
+		tr, err := p.targeter(w)
+		if err != nil {
+			return 0, err
+		}
+		run = func(rate float64, d time.Duration) (step, error) { return attack(ctx, tr, rate, d) }
+	}
+	// Unmeasured: the server's caches and the first of each kind of
+	// request warm up at the first rate.
+	if _, err := run(float64(cfg.StartRate), cfg.Step/2); err != nil {
+		return 0, err
+	}
+	hold := func(rate float64) (step, error) { return run(rate, cfg.Step) }
+	steps, err := stepUp(ctx, cfg, w, hold, between)
+	if err != nil {
+		return 0, err
+	}
+	var held float64
+	for _, s := range steps {
+		add(s.result(w))
+		if s.held {
+			held = max(held, s.achieved)
+		}
+	}
+	return held, nil
+}
+
+// rawOpen is the workload of raw open-loop publishes.
+const rawOpen = "raw-open"
+
+// A baseline is what a workload is measured beside: the same kind of
+// load at its least cost on this machine, stepped up the same way just
+// before it. No target rests on it (the targets are the issue's); it
+// shows how much of the machine's most the product keeps.
+type baseline struct {
+	workload string
+	what     string
+}
+
+// baselineOf is workload w's baseline: for writes, the raw open-loop
+// publish, one fsync'd message per write (the raw counterpart of the
+// append); for reads, the floor, GET /healthz (the HTTP stack and the
+// load generator together, without a token, lookup or encoding).
+func baselineOf(w string) (baseline, bool) {
+	switch w {
+	case "writes":
+		return baseline{rawOpen, "raw publishes open loop, one fsync'd message each, on the product's NATS server"}, true
+	case "read-company", "read-list", "read-lifecycle":
+		return baseline{"floor", "GET /healthz (no token, lookup or encoding)"}, true
+	}
+	return baseline{}, false
+}
+
+// baselineResults are each workload's held rate against its baseline's
+// held just before it, and each baseline's held rate (the median of its
+// runs).
+func baselineResults(workloads []string, held, bases []float64) []bench.Result {
+	var out []bench.Result
+	runs := map[string][]float64{}
+	var order []baseline
+	for i, w := range workloads {
+		b, ok := baselineOf(w)
+		if !ok {
+			continue
+		}
+		if runs[b.workload] == nil {
+			order = append(order, b)
+		}
+		runs[b.workload] = append(runs[b.workload], bases[i])
+		r := bench.Result{Scenario: "http/" + w, Metric: "held_vs_" + strings.ReplaceAll(b.workload, "-", "_"), Value: held[i], Unit: "req/s",
+			Baseline: bases[i], Pairs: 1, Note: "against http/" + b.workload + " held just before it"}
+		if bases[i] > 0 {
+			r.Ratio = held[i] / bases[i]
+			r.RatioMin, r.RatioMax = r.Ratio, r.Ratio
+		}
+		out = append(out, r)
+	}
+	for _, b := range order {
+		out = append(out, bench.Result{Scenario: "http/" + b.workload, Metric: "held_per_sec", Value: bench.Median(runs[b.workload]), Unit: "req/s",
+			Note: fmt.Sprintf("%s; median of %d runs", b.what, len(runs[b.workload]))})
+	}
+	return out
 }
 
 func heldResult(w string, held, raw float64) bench.Result {
@@ -152,14 +235,17 @@ func (s step) result(w string) bench.Result {
 // a raw publish round before each step. While no rate has been held it
 // halves the rate instead (at most three times), so that the table shows
 // what the server does hold.
-func (p *product) stepUp(ctx context.Context, cfg Config, w string, tr vegeta.Targeter, between func() error) ([]step, error) {
+func stepUp(ctx context.Context, cfg Config, w string, hold func(rate float64) (step, error), between func() error) ([]step, error) {
 	var steps []step
 	rate, held := float64(cfg.StartRate), false
 	for try := 0; try < cfg.MaxSteps+3; try++ {
 		if err := between(); err != nil {
 			return steps, err
 		}
-		s, err := attack(ctx, tr, rate, cfg.Step)
+		if err := ctx.Err(); err != nil {
+			return steps, err
+		}
+		s, err := hold(rate)
 		if err != nil {
 			return steps, err
 		}
@@ -219,12 +305,19 @@ func attack(ctx context.Context, tr vegeta.Targeter, rate float64, d time.Durati
 	if len(lat) == 0 {
 		return s, errors.New("no request sent")
 	}
+	s.requests = m.Requests
+	s.settle(lat, m.Throughput) // successes per second, from the first request to the last answer
+	return s, nil
+}
+
+// settle sets the step's percentiles from its latencies (sorting them),
+// its achieved rate, and whether it held.
+func (s *step) settle(lat []time.Duration, achieved float64) {
 	slices.Sort(lat)
 	q := func(x float64) time.Duration { return lat[min(len(lat)-1, int(x*float64(len(lat))))] }
-	s.p50, s.p99, s.max, s.requests = q(0.50), q(0.99), lat[len(lat)-1], m.Requests
-	s.achieved = m.Throughput // successes per second, from the first request to the last answer
+	s.p50, s.p99, s.max = q(0.50), q(0.99), lat[len(lat)-1]
+	s.achieved = achieved
 	s.held = s.errors == 0 && s.p99 <= p99Budget && s.achieved >= heldShare*s.asked
-	return s, nil
 }
 
 // newAttacker is vegeta's HTTP client: keep-alive, as many connections
@@ -265,6 +358,10 @@ func (p *product) targeter(w string) (vegeta.Targeter, error) {
 	switch w {
 	case "writes":
 		one = write
+	case "floor":
+		// The least a request costs: the gateway's health check, answered
+		// without a token, a lookup or an encoding.
+		one = func(t *vegeta.Target, _ uint64) { t.Method, t.URL = http.MethodGet, p.base+"/healthz" }
 	case "read-company":
 		one = reads[0]
 	case "read-list":

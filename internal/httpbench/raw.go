@@ -26,6 +26,7 @@ type rawPublisher struct {
 	c     int
 	last  []uint64
 	where string
+	run   int // open-loop steps so far, each on subjects of its own
 }
 
 const rawStream = "BENCH_HTTP_RAW"
@@ -109,4 +110,52 @@ func (r *rawPublisher) round(ctx context.Context, d time.Duration) (float64, err
 		return 0, err
 	}
 	return float64(done.Load()) / time.Since(start).Seconds(), nil
+}
+
+// openLoop publishes rate messages per second for d, open loop as the
+// HTTP load is: each on time, in a goroutine of its own, whether or not
+// the earlier ones are answered. Each goes to a subject of its own,
+// conditional on the subject being new, as an application's first event
+// is: the raw counterpart of one HTTP write's append.
+func (r *rawPublisher) openLoop(ctx context.Context, rate float64, d time.Duration) (step, error) {
+	s := step{asked: rate}
+	n := int(rate * d.Seconds())
+	lat := make([]time.Duration, n)
+	failed := make([]error, n)
+	var wg sync.WaitGroup
+	every := time.Duration(float64(time.Second) / rate)
+	cpu0 := processCPU()
+	start := time.Now()
+	r.run++
+	for i := range n {
+		if wait := time.Until(start.Add(time.Duration(i) * every)); wait > 0 {
+			time.Sleep(wait)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			msg := nats.NewMsg("benchhttpraw.o" + strconv.Itoa(r.run) + "." + strconv.Itoa(i))
+			msg.Data = rawBody
+			msg.Header.Set(njs.ExpectedLastSubjSeqHeader, "0")
+			t := time.Now()
+			_, failed[i] = r.js.PublishMsg(ctx, msg)
+			lat[i] = time.Since(t)
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return s, err
+	}
+	for _, err := range failed {
+		if err != nil {
+			if s.errors++; s.firstError == "" {
+				s.firstError = err.Error()
+			}
+		}
+	}
+	s.requests, s.cpuPerReq = uint64(n), (processCPU()-cpu0)/time.Duration(max(n, 1))
+	s.settle(lat, float64(n-s.errors)/took.Seconds())
+	return s, nil
 }
