@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -71,8 +70,7 @@ type Repository[S any] struct {
 	registry *events.Registry
 	decider  Decider[S]
 	opts     RepositoryOptions
-	locks    [256]sync.Mutex
-	seed     maphash.Seed
+	locks    keyLocks
 
 	mu    sync.Mutex
 	cache map[string]*Aggregate[S]
@@ -92,7 +90,7 @@ func NewRepository[S any](store events.Store, registry *events.Registry, d Decid
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Repository[S]{store: store, registry: registry, decider: d, opts: opts, seed: maphash.MakeSeed(), cache: map[string]*Aggregate[S]{}}
+	return &Repository[S]{store: store, registry: registry, decider: d, opts: opts, cache: map[string]*Aggregate[S]{}}
 }
 
 // StreamID is the event stream of the aggregate with this id.
@@ -101,11 +99,7 @@ func (r *Repository[S]) StreamID(id string) string { return r.decider.Type + "-"
 // lock serialises commands on one aggregate within this process, so they
 // do not conflict with each other and the cached state is never shared
 // between two deciders.
-func (r *Repository[S]) lock(id string) func() {
-	m := &r.locks[maphash.String(r.seed, id)%uint64(len(r.locks))]
-	m.Lock()
-	return m.Unlock
-}
+func (r *Repository[S]) lock(id string) func() { return r.locks.lock(id) }
 
 // Load returns the aggregate's current state, folded from the store.
 func (r *Repository[S]) Load(ctx context.Context, id string) (Aggregate[S], error) {
