@@ -42,13 +42,3 @@ func (k *keyLocks) lock(key string) (unlock func()) {
 		k.mu.Unlock()
 	}
 }
-
-// waiting reports how many hold or wait for key (for tests).
-func (k *keyLocks) waiting(key string) int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if l := k.held[key]; l != nil {
-		return l.refs
-	}
-	return 0
-}

@@ -57,3 +57,13 @@ func TestKeyLocksOfOneKeyTakeTurns(t *testing.T) {
 		t.Fatalf("%d holders or waiters and %d entries left, want none", n, len(k.held))
 	}
 }
+
+// waiting reports how many hold or wait for key.
+func (k *keyLocks) waiting(key string) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if l := k.held[key]; l != nil {
+		return l.refs
+	}
+	return 0
+}
