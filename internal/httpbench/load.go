@@ -60,19 +60,18 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 		return nil, err
 	}
 	held := make([]float64, len(cfg.Workloads))
-	bases := make([]float64, len(cfg.Workloads)) // each workload's baseline, held just before it
-	reused := make([]bool, len(cfg.Workloads))   // or, quick, held before an earlier one
-	baseRuns := map[string][]float64{}           // each baseline's runs
+	bases := make([]baseHeld, len(cfg.Workloads)) // each workload's baseline
+	baseRuns := map[string][]float64{}            // each baseline's runs
 	for i, w := range cfg.Workloads {
 		if b, ok := baselineOf(w); ok {
 			// Quick runs measure each baseline once, for the first workload
 			// that needs it: a smoke test, not a figure.
 			if runs := baseRuns[b.workload]; cfg.Quick && len(runs) > 0 {
-				bases[i], reused[i] = runs[0], true
-			} else if bases[i], err = p.held(ctx, cfg, b.workload, raw, measureRaw, add); err != nil {
+				bases[i] = baseHeld{rate: runs[0], reused: true}
+			} else if bases[i].rate, err = p.held(ctx, cfg, b.workload, raw, measureRaw, add); err != nil {
 				return nil, err
 			} else {
-				baseRuns[b.workload] = append(runs, bases[i])
+				baseRuns[b.workload] = append(runs, bases[i].rate)
 			}
 		}
 		if held[i], err = p.held(ctx, cfg, w, raw, measureRaw, add); err != nil {
@@ -83,7 +82,7 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	for i, w := range cfg.Workloads {
 		add(heldResult(w, held[i], bench.Median(rawRates)))
 	}
-	for _, r := range baselineResults(cfg.Workloads, held, bases, reused, baseRuns) {
+	for _, r := range baselineResults(cfg.Workloads, held, bases, baseRuns) {
 		add(r)
 	}
 	add(bench.Result{Scenario: fmt.Sprintf("http/raw-publish/fsync/c%d", rawPublishers), Metric: "msgs_per_sec",
@@ -110,7 +109,7 @@ func (p *product) held(ctx context.Context, cfg Config, w string, raw *rawPublis
 		return 0, err
 	}
 	hold := func(rate float64) (step, error) { return run(rate, cfg.Step) }
-	steps, err := stepUp(ctx, cfg, w, hold, between)
+	steps, err := stepUp(cfg, w, hold, between)
 	if err != nil {
 		return 0, err
 	}
@@ -136,6 +135,13 @@ type baseline struct {
 	what     string
 }
 
+// baseHeld is the rate a workload's baseline held: just before it, or
+// (quick) before an earlier workload of the same kind.
+type baseHeld struct {
+	rate   float64
+	reused bool
+}
+
 // baselineOf is workload w's baseline: for writes, the raw open-loop
 // publish, one fsync'd message per write (the raw counterpart of the
 // append); for reads, the floor, GET /healthz (the HTTP stack and the
@@ -153,7 +159,7 @@ func baselineOf(w string) (baseline, bool) {
 // baselineResults are each workload's held rate against its baseline's
 // held just before it, and each baseline's held rate (the median of its
 // runs).
-func baselineResults(workloads []string, held, bases []float64, reused []bool, runs map[string][]float64) []bench.Result {
+func baselineResults(workloads []string, held []float64, bases []baseHeld, runs map[string][]float64) []bench.Result {
 	var out []bench.Result
 	var order []baseline
 	for i, w := range workloads {
@@ -164,8 +170,8 @@ func baselineResults(workloads []string, held, bases []float64, reused []bool, r
 		if !slices.Contains(order, b) {
 			order = append(order, b)
 		}
-		base, note := bases[i], "against http/"+b.workload+" held just before it"
-		if reused[i] {
+		base, note := bases[i].rate, "against http/"+b.workload+" held just before it"
+		if bases[i].reused {
 			note = "against http/" + b.workload + " held before an earlier workload (quick: measured once)"
 		}
 		r := bench.Result{Scenario: "http/" + w, Metric: "held_vs_" + strings.ReplaceAll(b.workload, "-", "_"), Value: held[i], Unit: "req/s",
@@ -245,14 +251,11 @@ func (s step) result(w string) bench.Result {
 // a raw publish round before each step. While no rate has been held it
 // halves the rate instead (at most three times), so that the table shows
 // what the server does hold.
-func stepUp(ctx context.Context, cfg Config, w string, hold func(rate float64) (step, error), between func() error) ([]step, error) {
+func stepUp(cfg Config, w string, hold func(rate float64) (step, error), between func() error) ([]step, error) {
 	var steps []step
 	rate, held := float64(cfg.StartRate), false
 	for try := 0; try < cfg.MaxSteps+3; try++ {
 		if err := between(); err != nil {
-			return steps, err
-		}
-		if err := ctx.Err(); err != nil {
 			return steps, err
 		}
 		s, err := hold(rate)

@@ -38,6 +38,20 @@ func idemFixtureConn(t *testing.T) (*Idempotency, *nats.Conn) {
 	return ix, env.Conn
 }
 
+// recordsStream is the stream under the idempotency records' bucket.
+func recordsStream(t *testing.T, nc *nats.Conn) jetstream.Stream {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(context.Background(), "KV_"+IdempotencyBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stream
+}
+
 var thingRoute = Route{Route: svc.Route{Method: http.MethodPost, Path: "/things"}, Endpoint: svc.EndpointInfo{Service: "things", Op: "thing.create"}}
 
 // send serves one request with key through ix; run answers it.
@@ -124,14 +138,7 @@ func TestIdempotencyRecordsPersistAsynchronouslyOnOneServer(t *testing.T) {
 	if _, err := OpenIdempotency(context.Background(), nc, 1); err != nil {
 		t.Fatalf("opened again: %v", err)
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, err := js.Stream(context.Background(), "KV_"+IdempotencyBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream := recordsStream(t, nc)
 	cfg := stream.CachedInfo().Config
 	if cfg.PersistMode != jetstream.AsyncPersistMode || cfg.Storage != jetstream.FileStorage || cfg.MaxAge != IdempotencyTTL {
 		t.Errorf("records stream = %s on %s for %s, want async on file for %s", cfg.PersistMode, cfg.Storage, cfg.MaxAge, IdempotencyTTL)
@@ -183,14 +190,7 @@ func TestIdempotencyTakesOverClaimsOfGatewaysGone(t *testing.T) {
 // first response once it is written over the claim (after the answer).
 func TestIdempotencyRetryWhileTheResponseIsWritten(t *testing.T) {
 	ix, nc := idemFixtureConn(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, err := js.Stream(context.Background(), "KV_"+IdempotencyBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream := recordsStream(t, nc)
 	runs := 0
 	retry := make(chan *httptest.ResponseRecorder, 1)
 	first := send(t, ix, `{"a":1}`, func(w http.ResponseWriter) {
