@@ -344,9 +344,10 @@ func (s *Service) getApplication(ctx context.Context, req *svc.Request, q applic
 		// Another service asks about an application its caller has just
 		// drafted, perhaps through another instance: catch up with the log
 		// once before saying there is none.
-		if head, herr := s.store.Head(ctx); herr == nil && s.follower.WaitFor(ctx, head) == nil {
-			a, err = s.views.application(req.Actor, q.ApplicationID)
+		if err := s.follower.CatchUp(ctx); err != nil {
+			return svc.Result[applicationsapi.ApplicationView]{}, err
 		}
+		a, err = s.views.application(req.Actor, q.ApplicationID)
 	}
 	if err != nil {
 		return svc.Result[applicationsapi.ApplicationView]{}, err

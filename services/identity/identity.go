@@ -448,11 +448,12 @@ func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identity
 		// Signing in right after signing up: let the directory catch up
 		// with the log before saying no. (Passwords never change, so a
 		// known user needs no catching up.)
-		if head, err := s.store.Head(ctx); err == nil && s.follower.WaitFor(ctx, head) == nil {
-			s.mu.RLock()
-			u, ok = s.byEmail[email]
-			s.mu.RUnlock()
+		if err := s.follower.CatchUp(ctx); err != nil {
+			return svc.Result[identityapi.User]{}, err
 		}
+		s.mu.RLock()
+		u, ok = s.byEmail[email]
+		s.mu.RUnlock()
 	}
 	hash := s.dummyHash
 	if ok {

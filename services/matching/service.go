@@ -243,9 +243,10 @@ func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.So
 		// Another matching instance (whose matchmaking marked the match) may
 		// be a little ahead of this one: catch up with the log as it is
 		// now, and look again.
-		if head, herr := s.store.Head(ctx); herr == nil && s.follower.WaitFor(ctx, head) == nil {
-			src, err = s.views.sourcing(req.Actor, c)
+		if err := s.follower.CatchUp(ctx); err != nil {
+			return svc.Result[matchingapi.Deal]{}, err
 		}
+		src, err = s.views.sourcing(req.Actor, c)
 	}
 	if err != nil {
 		return svc.Result[matchingapi.Deal]{}, err

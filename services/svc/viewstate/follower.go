@@ -99,6 +99,30 @@ func (f *Follower) WaitFor(ctx context.Context, p uint64) error {
 	if err := BeyondHead(ctx, f.store, p); err != nil {
 		return err
 	}
+	return f.wait(ctx, p)
+}
+
+// CatchUp returns once the model reflects the log as it is now. A query
+// about to answer "there is none" calls it first, since another instance
+// may just have written what is asked for. When the head cannot be read or
+// reached it returns an EUNAVAILABLE error: the caller then answers "try
+// again", never a "not found" it cannot vouch for.
+func (f *Follower) CatchUp(ctx context.Context) error {
+	h, ok := f.store.(header)
+	if !ok {
+		return nil // a log without a head: nothing to catch up with
+	}
+	head, err := h.Head(ctx)
+	if err != nil {
+		return fundbridge.Errorf(fundbridge.EUNAVAILABLE, "view %s cannot catch up with the log: %v", f.name, err)
+	}
+	if head == 0 || f.Position() >= head {
+		return nil
+	}
+	return f.wait(ctx, head)
+}
+
+func (f *Follower) wait(ctx context.Context, p uint64) error {
 	timer := time.NewTimer(MaxWait)
 	defer timer.Stop()
 	for {
