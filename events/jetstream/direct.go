@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fundbridge/fundbridge/internal/jsget"
 	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
 )
@@ -30,66 +31,15 @@ import (
 //     the leader's head: a replica that is behind answers short, and the
 //     rest is read from the leader (scanDirect).
 
-// msgGetRequest is the JetStream API's message get (server JSApiMsgGetRequest).
-type msgGetRequest struct {
-	Seq      uint64 `json:"seq,omitempty"`
-	LastFor  string `json:"last_by_subj,omitempty"`
-	NextFor  string `json:"next_by_subj,omitempty"`
-	Batch    int    `json:"batch,omitempty"`
-	MaxBytes int    `json:"max_bytes,omitempty"`
-}
-
-// msgGetResponse is the leader's answer (server JSApiMsgGetResponse).
-type msgGetResponse struct {
-	Error   *njs.APIError `json:"error,omitempty"`
-	Message *struct {
-		Subject  string    `json:"subject"`
-		Sequence uint64    `json:"seq"`
-		Header   []byte    `json:"hdrs,omitempty"`
-		Data     []byte    `json:"data,omitempty"`
-		Time     time.Time `json:"time"`
-	} `json:"message,omitempty"`
-}
-
-// leaderGet gets one message from the event stream's leader: the last on
-// a subject (req.LastFor), or the first at or after req.Seq (on
-// req.NextFor, if set). A missing message is njs.ErrMsgNotFound.
-func (s *Store) leaderGet(ctx context.Context, req msgGetRequest) (*njs.RawStreamMsg, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	reply, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+s.opts.Stream, body)
-	if err != nil {
-		return nil, err
-	}
-	var resp msgGetResponse
-	if err := json.Unmarshal(reply.Data, &resp); err != nil {
-		return nil, fmt.Errorf("message get: %w", err)
-	}
-	if resp.Error != nil {
-		if resp.Error.ErrorCode == njs.JSErrCodeMessageNotFound {
-			return nil, njs.ErrMsgNotFound
-		}
-		return nil, resp.Error
-	}
-	m := resp.Message
-	if m == nil {
-		return nil, njs.ErrInvalidJetStreamResponse
-	}
-	var hdr nats.Header
-	if len(m.Header) > 0 {
-		if hdr, err = nats.DecodeHeadersMsg(m.Header); err != nil {
-			return nil, fmt.Errorf("message get: %w", err)
-		}
-	}
-	return &njs.RawStreamMsg{Subject: m.Subject, Sequence: m.Sequence, Header: hdr, Data: m.Data, Time: m.Time}, nil
+// leaderGet gets one message of the event stream from its leader.
+func (s *Store) leaderGet(ctx context.Context, req jsget.Request) (*njs.RawStreamMsg, error) {
+	return jsget.FromLeader(ctx, s.nc, s.opts.Stream, req)
 }
 
 // lastOn is the last message on subject, from the leader.
 func (s *Store) lastOn(ctx context.Context, subject string) (*njs.RawStreamMsg, error) {
 	return readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
-		return s.leaderGet(ctx, msgGetRequest{LastFor: subject})
+		return s.leaderGet(ctx, jsget.Request{LastFor: subject})
 	})
 }
 
@@ -144,7 +94,7 @@ type pendingBatch struct {
 // sendBatch asks for up to directBatch messages on subject from stream
 // sequence start. The caller reads them or closes the batch.
 func (s *Store) sendBatch(subject string, start uint64) (*pendingBatch, error) {
-	body, err := json.Marshal(msgGetRequest{Seq: start, NextFor: subject, Batch: directBatch, MaxBytes: directMaxBytes})
+	body, err := json.Marshal(jsget.Request{Seq: start, NextFor: subject, Batch: directBatch, MaxBytes: directMaxBytes})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	njs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/jsget"
 	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
@@ -115,7 +116,7 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 	}
 	for i := 0; i < directReads; i++ {
 		msg, err := readAgain(ctx, func(ctx context.Context) (*njs.RawStreamMsg, error) {
-			return s.leaderGet(ctx, msgGetRequest{Seq: seq, NextFor: subject})
+			return s.leaderGet(ctx, jsget.Request{Seq: seq, NextFor: subject})
 		})
 		if err != nil {
 			return fmt.Errorf("read %s from %d: %w", streamID, seq, unavailable(err))

@@ -37,6 +37,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/internal/jsget"
 	"github.com/fundbridge/fundbridge/internal/spans"
 )
 
@@ -625,7 +626,7 @@ func parsePubAck(data []byte, prefix string) (uint64, bool) {
 
 // resultAt reports the append stored at seq, as a duplicate.
 func (s *Store) resultAt(ctx context.Context, streamID string, seq uint64) (events.AppendResult, error) {
-	raw, err := s.leaderGet(ctx, msgGetRequest{Seq: seq})
+	raw, err := s.leaderGet(ctx, jsget.Request{Seq: seq})
 	if err != nil {
 		return events.AppendResult{}, fmt.Errorf("append %s: read first result at %d: %w", streamID, seq, unavailable(err))
 	}

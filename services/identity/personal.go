@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fundbridge/fundbridge/internal/jsget"
 	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 )
 
@@ -126,14 +127,37 @@ func (k *KVPersonKeys) Get(ctx context.Context, userID string) ([]byte, error) {
 		return nil, err
 	}
 	e, err := kv.Get(ctx, userID)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+	switch {
+	case err == nil:
+		return e.Value(), nil
+	case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
+		// Any replica of the bucket may answer a get, and one that is
+		// behind misses a key stored a moment ago. Taking that for an
+		// erasure would hide the person for good, so the leader decides.
+		return k.fromLeader(ctx, userID)
+	}
+	return nil, fmt.Errorf("read person key: %w", err)
+}
+
+// fromLeader reads the user's key from the bucket's leader, which has
+// every key the bucket acknowledged.
+func (k *KVPersonKeys) fromLeader(ctx context.Context, userID string) ([]byte, error) {
+	m, err := jsget.FromLeader(ctx, k.nc, "KV_"+PersonKeysBucket, jsget.Request{LastFor: "$KV." + PersonKeysBucket + "." + userID})
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil, errNoPersonKey
+	case err != nil:
+		return nil, fmt.Errorf("read person key from the bucket's leader: %w", err)
+	}
+	if op := m.Header.Get(kvOperation); op == "DEL" || op == "PURGE" {
 		return nil, errNoPersonKey
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read person key: %w", err)
-	}
-	return e.Value(), nil
+	return m.Data, nil
 }
+
+// kvOperation is the header a KV bucket marks a deleted or purged key
+// with (nats.go keeps the name to itself).
+const kvOperation = "KV-Operation"
 
 // Destroy implements PersonKeys.
 func (k *KVPersonKeys) Destroy(ctx context.Context, userID string) error {
