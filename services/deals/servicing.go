@@ -549,13 +549,14 @@ func authorizeRepay(a fundbridge.Actor, l Loan, id string, validate func() error
 }
 
 // visibleTo: operators and the platform see every loan, a bank the loans
-// it lends in, a startup its own.
+// it leads or lends in (a lead may arrange a loan it takes no part of), a
+// startup its own.
 func (l Loan) visibleTo(a fundbridge.Actor) bool {
 	switch a.Role {
 	case fundbridge.RoleOperator, fundbridge.RoleSystem:
 		return true
 	case fundbridge.RoleBank:
-		return slices.ContainsFunc(l.Banks, func(b LoanBank) bool { return b.BankID == a.OrgID })
+		return a.OrgID != "" && a.OrgID == l.LeadBankID || slices.ContainsFunc(l.Banks, func(b LoanBank) bool { return b.BankID == a.OrgID })
 	case fundbridge.RoleStartup:
 		return a.OrgID == l.BorrowerID
 	}

@@ -77,3 +77,21 @@ func TestEachRoleSeesItsPartOfTheLoan(t *testing.T) {
 		t.Errorf("a view changed the loan: %+v", l.Banks)
 	}
 }
+
+// A lead bank may arrange a loan and lend none of it: it still sees the
+// whole loan and services it, as the lead of any loan does.
+func TestALeadThatLendsNothingSeesAndServicesTheLoan(t *testing.T) {
+	o := opened()
+	o.Banks = []dealsapi.LoanBank{{BankID: "bank-b", Commitment: amt("1000000"), Share: dec("1")}}
+	l := replay(t, LoanFolds().Apply, []events.Payload{o})
+	if v, ok := LoanFor(leadBank, l); !ok || len(v.Banks) != 1 || v.Banks[0].BankID != "bank-b" {
+		t.Errorf("the lead sees %v: %+v", ok, v.Banks)
+	}
+	evs, err := decideDrawDown(l, leadBank, now, dealsapi.LoanAmount{LoanID: "deal-1", Amount: amt("1000000")})
+	if err != nil || len(evs) == 0 {
+		t.Errorf("the lead drawing down: %v %v", evs, err)
+	}
+	if _, err := decideDrawDown(l, outsider, now, dealsapi.LoanAmount{LoanID: "deal-1", Amount: amt("1")}); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Errorf("a bank outside the loan drawing down: %v, want not found", err)
+	}
+}
