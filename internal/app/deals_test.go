@@ -382,14 +382,35 @@ func TestLoanDealExpiresAtItsDeadlineOverHTTP(t *testing.T) {
 		t.Fatalf("application = %d %s", a.status, a.raw)
 	}
 	deadline := time.Now().UTC().Add(6 * time.Second).Truncate(time.Second).Add(time.Second)
-	r := p.do("POST", "/api/v1/loan-deals", lead, map[string]any{
-		"borrower_id": companyID, "application_id": a.body["application_id"], "lead_bank_id": leadID,
-		"loan":                 map[string]any{"principal": "20000000.00", "annual_rate": "0.04", "months": 24, "method": "equal_principal"},
-		"equity":               map[string]any{"fund_id": fundID, "amount": "5000000.00", "pre_money": "95000000.00"},
-		"sequence":             "together",
-		"risk_sharing":         map[string]any{"banks": "0.6", "fund": "0.2", "risk_compensation_fund": "0.1", "insurer": "0.1", "insurer_id": "picc"},
-		"syndication_deadline": deadline.Format(time.RFC3339),
-	})
+	proposal := func(edit func(map[string]any)) map[string]any {
+		b := map[string]any{
+			"borrower_id": companyID, "application_id": a.body["application_id"], "lead_bank_id": leadID,
+			"loan":                 map[string]any{"principal": "20000000.00", "annual_rate": "0.04", "months": 24, "method": "equal_principal"},
+			"equity":               map[string]any{"fund_id": fundID, "amount": "5000000.00", "pre_money": "95000000.00"},
+			"sequence":             "together",
+			"risk_sharing":         map[string]any{"banks": "0.6", "fund": "0.2", "risk_compensation_fund": "0.1", "insurer": "0.1"},
+			"syndication_deadline": deadline.Format(time.RFC3339),
+		}
+		if edit != nil {
+			edit(b)
+		}
+		return b
+	}
+	// Parties the proposal names must exist: the warrant's holder (a bank
+	// or the equity fund) and the insurer that bears a share.
+	for field, edit := range map[string]func(map[string]any){
+		"warrant.holder_id": func(b map[string]any) {
+			b["warrant"] = map[string]any{"coverage": "0.1", "strike_valuation": "100000000.00", "exercise_from": "2027-01-01", "exercise_until": "2027-06-30", "holder_id": "no-such-org"}
+		},
+		"risk_sharing.insurer_id": func(b map[string]any) { b["risk_sharing"].(map[string]any)["insurer_id"] = "no-such-insurer" },
+	} {
+		if r := p.do("POST", "/api/v1/loan-deals", lead, proposal(edit)); r.status != 422 || !strings.Contains(string(r.raw), `"field":"`+field+`"`) {
+			t.Errorf("a proposal naming an unknown party in %s = %d %s, want 422 naming the field", field, r.status, r.raw)
+		}
+	}
+	r := p.do("POST", "/api/v1/loan-deals", lead, proposal(func(b map[string]any) {
+		b["warrant"] = map[string]any{"coverage": "0.1", "strike_valuation": "100000000.00", "exercise_from": "2027-01-01", "exercise_until": "2027-06-30", "holder_id": fundID}
+	}))
 	if r.status != 201 {
 		t.Fatalf("propose = %d %s", r.status, r.raw)
 	}

@@ -15,7 +15,7 @@ func application() Application {
 
 func TestProposeDeal(t *testing.T) {
 	with := func(t *testing.T) Proposal {
-		return Proposal{Application: application(), FundManagerOrg: "mgr-1", LeadBank: leadState(t)}
+		return Proposal{Application: application(), FundManagerOrg: "mgr-1", LeadBank: leadState(t), WarrantHolder: leadState(t), InsurerOnboarded: true}
 	}
 	propose := func(a fundbridge.Actor, edit func(*dealsapi.ProposeDeal)) func(Deal) ([]events.Payload, error) {
 		return func(d Deal) ([]events.Payload, error) {
@@ -50,6 +50,24 @@ func TestProposeDeal(t *testing.T) {
 				return decidePropose(d, operator, now, "deal-1", proposal(), p)
 			}},
 		{name: "proposing twice", given: []events.Payload{proposed()}, when: propose(operator, nil), code: fundbridge.ECONFLICT},
+		{name: "a warrant held by the equity fund", when: func(d Deal) ([]events.Payload, error) {
+			cmd := proposal()
+			cmd.Warrant.HolderID = "fund-1"
+			return decidePropose(d, leadBank, now, "deal-1", cmd, Proposal{Application: application(), FundManagerOrg: "mgr-1", LeadBank: leadState(t), InsurerOnboarded: true})
+		}, then: []events.Payload{heldBy(proposed(), "fund-1")}},
+		{name: "a warrant held by no bank or fund", code: fundbridge.EUNPROCESSABLE, field: "warrant.holder_id",
+			msg: "no-such-org is neither an onboarded bank nor the equity fund fund-1: a warrant is held by one of them",
+			when: func(d Deal) ([]events.Payload, error) {
+				cmd := proposal()
+				cmd.Warrant.HolderID = "no-such-org"
+				return decidePropose(d, leadBank, now, "deal-1", cmd, Proposal{Application: application(), FundManagerOrg: "mgr-1", LeadBank: leadState(t), InsurerOnboarded: true})
+			}},
+		{name: "an insurer no operator onboarded", code: fundbridge.EUNPROCESSABLE, field: "risk_sharing.insurer_id",
+			when: func(d Deal) ([]events.Payload, error) {
+				p := with(t)
+				p.InsurerOnboarded = false
+				return decidePropose(d, leadBank, now, "deal-1", proposal(), p)
+			}},
 	})
 	p := proposed()
 	if p.Equity.PostMoney.String() != "50000000.00" || p.Equity.Ownership.String() != "0.1" || p.Warrant.Amount.String() != "100000.00" {
@@ -207,4 +225,12 @@ func TestOpenLoanFromClosedDeal(t *testing.T) {
 			},
 			code: fundbridge.ECONFLICT},
 	})
+}
+
+// heldBy is the proposal with its warrant held by holder.
+func heldBy(p dealsapi.DealProposed, holder string) dealsapi.DealProposed {
+	w := *p.Warrant
+	w.HolderID = holder
+	p.Warrant = &w
+	return p
 }

@@ -57,15 +57,17 @@ func decideDeclareDefault(l Loan, a fundbridge.Actor, now time.Time, cmd dealsap
 }
 
 // decideExerciseWarrant records the equity the warrant creates, by its
-// holder (or an operator) within its exercise window, once.
-func decideExerciseWarrant(l Loan, a fundbridge.Actor, now time.Time, cmd dealsapi.LoanRef) ([]events.Payload, error) {
+// holder (or an operator) within its exercise window, once. A warrant the
+// equity fund holds is exercised by the fund's manager (fundManagerOrg).
+func decideExerciseWarrant(l Loan, a fundbridge.Actor, fundManagerOrg string, now time.Time, cmd dealsapi.LoanRef) ([]events.Payload, error) {
 	if err := requireRole(a, "exercise warrants", fundbridge.RoleBank, fundbridge.RoleFundManager, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
 		return nil, err
 	}
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
-	holder := l.Warrant != nil && a.OrgID == l.Warrant.HolderID
+	holder := l.Warrant != nil && a.OrgID != "" && (a.OrgID == l.Warrant.HolderID ||
+		a.Role == fundbridge.RoleFundManager && l.Warrant.HolderID == l.EquityFundID && a.OrgID == fundManagerOrg)
 	if !l.exists() || !(l.visibleTo(a) || holder) {
 		return nil, notFound("loan", cmd.LoanID)
 	}

@@ -182,7 +182,10 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(dealsapi.RecordArrearsEndpoint, onLoan(s, func(c dealsapi.LoanRef) string { return c.LoanID }, decideRecordArrears)),
 			svc.Handle(dealsapi.RepayEarlyEndpoint, onLoan(s, func(c dealsapi.LoanAmount) string { return c.LoanID }, decideRepayEarly)),
 			svc.Handle(dealsapi.DeclareDefaultEndpoint, onLoan(s, func(c dealsapi.DeclareDefault) string { return c.LoanID }, decideDeclareDefault)),
-			svc.Handle(dealsapi.ExerciseWarrantEndpoint, onLoan(s, func(c dealsapi.LoanRef) string { return c.LoanID }, decideExerciseWarrant)),
+			svc.Handle(dealsapi.ExerciseWarrantEndpoint, onLoan(s, func(c dealsapi.LoanRef) string { return c.LoanID },
+				func(l Loan, a fundbridge.Actor, now time.Time, c dealsapi.LoanRef) ([]events.Payload, error) {
+					return decideExerciseWarrant(l, a, s.view.fundManagerOf(l.EquityFundID), now, c)
+				})),
 			svc.Handle(dealsapi.GetLoanEndpoint, s.getLoan),
 			svc.Handle(dealsapi.ListLoansEndpoint, s.listLoans),
 			svc.Handle(dealsapi.PreviewScheduleEndpoint, s.previewSchedule),

@@ -34,6 +34,17 @@ func inRepayment(t *testing.T) []events.Payload {
 	return []events.Payload{opened(), drawn("1000000", "600000", "400000", "1000000", "0"), fixed(t, "1000000")}
 }
 
+// fundHeld is inRepayment with the warrant held by the equity fund.
+func fundHeld(t *testing.T) []events.Payload {
+	h := inRepayment(t)
+	o := h[0].(dealsapi.LoanOpened)
+	w := *o.Warrant
+	w.HolderID = "fund-1"
+	o.Warrant = &w
+	h[0] = o
+	return h
+}
+
 func with(history []events.Payload, more ...events.Payload) []events.Payload {
 	return append(append([]events.Payload{}, history...), more...)
 }
@@ -219,10 +230,13 @@ func TestDefaultAndWarrant(t *testing.T) {
 	}
 	exercise := func(a fundbridge.Actor, at time.Time) func(Loan) ([]events.Payload, error) {
 		return func(l Loan) ([]events.Payload, error) {
-			return decideExerciseWarrant(l, a, at, dealsapi.LoanRef{LoanID: "deal-1"})
+			return decideExerciseWarrant(l, a, "mgr-1", at, dealsapi.LoanRef{LoanID: "deal-1"})
 		}
 	}
 	exercised := dealsapi.WarrantExercised{LoanID: "deal-1", HolderID: "bank-lead", Amount: amt("100000"), StrikeValuation: amt("60000000"), Ownership: dec("0.0016638935")}
+	fundExercised := exercised
+	fundExercised.HolderID = "fund-1"
+	otherManager := fundbridge.Actor{UserID: "u-m2", Role: fundbridge.RoleFundManager, OrgID: "mgr-2"}
 	check(t, LoanFolds().Apply, []scenario[Loan]{
 		// Loss 1,003,625.00 (principal and period 1's interest): banks 50%,
 		// fund 10%, risk-compensation fund 30%, insurer 10%; the banks'
@@ -256,6 +270,9 @@ func TestDefaultAndWarrant(t *testing.T) {
 		{name: "after its window", given: inRepayment(t), when: exercise(leadBank, date("2029-01-01")), code: fundbridge.EUNPROCESSABLE},
 		{name: "by another bank", given: inRepayment(t), when: exercise(bankB, date("2026-06-01")), code: fundbridge.EFORBIDDEN},
 		{name: "twice", given: with(inRepayment(t), exercised), when: exercise(leadBank, date("2026-06-02")), code: fundbridge.ECONFLICT},
+		{name: "the equity fund's manager exercises a warrant the fund holds", given: fundHeld(t), when: exercise(manager, date("2026-06-01")),
+			then: []events.Payload{fundExercised}},
+		{name: "another fund's manager does not see it", given: fundHeld(t), when: exercise(otherManager, date("2026-06-01")), code: fundbridge.ENOTFOUND},
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 )
 
@@ -40,6 +41,9 @@ func (s *Service) propose(ctx context.Context, req *svc.Request, cmd dealsapi.Pr
 		return svc.Result[dealsapi.DealView]{}, refusal(err, dealsapi.OpPropose, "bank", cmd.LeadBankID)
 	}
 	with.LeadBank = lead.State
+	if err := s.proposalParties(ctx, req, cmd, &with); err != nil {
+		return svc.Result[dealsapi.DealView]{}, err
+	}
 	id := req.NewID(dealsapi.OpPropose)
 	res, d, err := s.deals.Execute(ctx, id, command(req), svc.CheckedBefore, func(d Deal) ([]events.Payload, error) {
 		return decidePropose(d, req.Actor, s.now(), id, cmd, with)
@@ -48,6 +52,40 @@ func (s *Service) propose(ctx context.Context, req *svc.Request, cmd dealsapi.Pr
 		return svc.Result[dealsapi.DealView]{}, refusal(err, dealsapi.OpPropose, "deal", id)
 	}
 	return s.dealResult(req.Actor, d, res)
+}
+
+// proposalParties looks up the other parties a proposal names: the bank
+// holding the warrant (unless the equity fund holds it) and the insurer
+// of the risk sharing. decidePropose refuses the proposal if either is
+// unknown.
+func (s *Service) proposalParties(ctx context.Context, req *svc.Request, cmd dealsapi.ProposeDeal, with *Proposal) error {
+	if w := cmd.Warrant; w != nil && w.HolderID != "" && w.HolderID != cmd.Equity.FundID && w.HolderID != with.FundManagerOrg {
+		if w.HolderID == with.LeadBank.ID {
+			with.WarrantHolder = with.LeadBank
+		} else if b, err := s.banks.Load(ctx, w.HolderID); err == nil {
+			with.WarrantHolder = b.State
+		} else if fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+			return err
+		}
+	}
+	id := cmd.RiskSharing.InsurerID
+	if id == "" {
+		return nil
+	}
+	if s.client == nil {
+		return errors.New("deals: no client to ask the insurance service")
+	}
+	sys, _ := byPlatform(req)
+	_, _, err := svc.Call(ctx, s.client, insuranceapi.GetInsurerEndpoint, &svc.Request{Actor: sys, CorrelationID: req.CorrelationID, CausationID: req.ID},
+		insuranceapi.InsurerRef{InsurerID: id})
+	switch fundbridge.ErrorCode(err) {
+	case "":
+		with.InsurerOnboarded = true
+	case fundbridge.ENOTFOUND, fundbridge.EINVALID: // decidePropose names the field
+	default:
+		return err
+	}
+	return nil
 }
 
 // application is what the deal needs of the application, asked as the

@@ -59,11 +59,19 @@ func (s *Service) orgRole(ctx context.Context, orgID string) (fundbridge.Role, e
 	return "", nil
 }
 
-func (s *Service) getInsurer(ctx context.Context, _ *svc.Request, q api.InsurerRef) (svc.Result[api.InsurerView], error) {
+func (s *Service) getInsurer(ctx context.Context, req *svc.Request, q api.InsurerRef) (svc.Result[api.InsurerView], error) {
 	if err := s.waitFor(ctx, q.After); err != nil {
 		return svc.Result[api.InsurerView]{}, err
 	}
 	t, ok := s.view.insurer(q.InsurerID)
+	if !ok && req.Actor.Role == fundbridge.RoleSystem {
+		// Another service checks an insurer an operator may have onboarded
+		// a moment ago through another instance: catch up before saying no.
+		if err := s.follower.CatchUp(ctx); err != nil {
+			return svc.Result[api.InsurerView]{}, err
+		}
+		t, ok = s.view.insurer(q.InsurerID)
+	}
 	if !ok {
 		return svc.Result[api.InsurerView]{}, notFound("insurer", q.InsurerID)
 	}
