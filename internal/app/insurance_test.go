@@ -169,8 +169,18 @@ func TestPatentInsuranceOverHTTP(t *testing.T) {
 	if d := p.do("POST", "/api/v1/insurance-requests/"+requestID+"/declines", m.insB, map[string]any{"reason": "outside appetite"}); d.status != 200 || len(items(d, "quotes")) != 0 {
 		t.Errorf("decline = %d %s, B must not see A's quote", d.status, d.raw)
 	}
+	wantProblem(t, p.do("POST", "/api/v1/insurance-requests/"+requestID+"/quotes", m.insB, map[string]any{"premium": premium.StringFixed(2)}), 409) // declined: no quote after
 	wantProblem(t, p.do("POST", "/api/v1/insurance-requests/"+requestID+"/quotes/"+quoteID+"/accept", m.insA, map[string]any{}), 403)
 	wantProblem(t, p.do("POST", "/api/v1/insurance-requests/"+requestID+"/quotes/"+quoteID+"/accept", other, map[string]any{}), 404)
+	// A dispute recorded after the quote stops the binding until it ends.
+	goodStanding := "/api/v1/patent-standing/" + good
+	if r := p.do("PUT", goodStanding, p.opToken, map[string]any{"in_dispute": true, "note": "ownership suit"}); r.status != 200 {
+		t.Fatalf("record dispute = %d %s", r.status, r.raw)
+	}
+	wantProblem(t, p.do("POST", "/api/v1/insurance-requests/"+requestID+"/quotes/"+quoteID+"/accept", startup, map[string]any{}), 422, "patents[0]")
+	if r := p.do("PUT", goodStanding, p.opToken, map[string]any{"in_dispute": false, "note": "suit withdrawn"}); r.status != 200 {
+		t.Fatalf("record the dispute's end = %d %s", r.status, r.raw)
+	}
 
 	// Accepting binds the policy and draws the subsidy: half the premium,
 	// within the budget of ¥5,000.00.

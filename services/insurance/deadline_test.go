@@ -106,12 +106,12 @@ func (h *deadlineHarness) seed(s *Service) string {
 		quotes = append(quotes, r.Quotes[0].QuoteID)
 	}
 	r := exec(s.requests, "r-taken", "accept", func(r Request) ([]events.Payload, error) {
-		return decideAccept(r, founder, api.AcceptQuote{RequestID: "r-taken", QuoteID: quotes[1]}, s.now())
+		return decideAccept(r, founder, api.AcceptQuote{RequestID: "r-taken", QuoteID: quotes[1]}, s.now(), nil)
 	})
 	// r-crashed's quote is accepted by an instance that dies before it
 	// binds the policy.
 	exec(s.requests, "r-crashed", "accept", func(r Request) ([]events.Payload, error) {
-		return decideAccept(r, founder, api.AcceptQuote{RequestID: "r-crashed", QuoteID: quotes[2]}, s.now())
+		return decideAccept(r, founder, api.AcceptQuote{RequestID: "r-crashed", QuoteID: quotes[2]}, s.now(), nil)
 	})
 	pol := PolicyID(quotes[1])
 	res, _, err = s.policies.Execute(ctx, pol, cmd("bind"), svc.CheckedBefore, func(p Policy) ([]events.Payload, error) {

@@ -87,7 +87,11 @@ func (s *Service) accept(ctx context.Context, req *svc.Request, cmd api.AcceptQu
 		return nil
 	}
 	res, r, err := s.requests.Execute(ctx, cmd.RequestID, command(req), authorize, func(r Request) ([]events.Payload, error) {
-		return decideAccept(r, req.Actor, cmd, s.now())
+		disputed, err := s.disputed(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return decideAccept(r, req.Actor, cmd, s.now(), disputed)
 	})
 	if err != nil {
 		return svc.Result[api.PolicyView]{}, refusal(err, "accept", "insurance request", cmd.RequestID)
@@ -95,6 +99,26 @@ func (s *Service) accept(ctx context.Context, req *svc.Request, cmd api.AcceptQu
 	out, err := s.bind(ctx, req, r, api.BindPolicy{RequestID: r.ID, QuoteID: cmd.QuoteID})
 	out.Position = max(out.Position, res.Position)
 	return out, err
+}
+
+// disputed reads the recorded standing of the request's patents, as they
+// are now: those in dispute. An operator may have recorded a dispute
+// since the request was made.
+func (s *Service) disputed(ctx context.Context, r Request) (map[string]bool, error) {
+	var out map[string]bool
+	for _, p := range r.Patents {
+		st, _, err := fresh(ctx, s, standingDecider(), standingID(p.Number))
+		if err != nil {
+			return nil, err
+		}
+		if st.InDispute {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[p.Number] = true
+		}
+	}
+	return out, nil
 }
 
 // bindPolicy is the policy process's (or an operator's) bind of an

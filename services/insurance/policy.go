@@ -311,12 +311,18 @@ func decideCancel(p Policy, a fundbridge.Actor, cmd api.CancelPolicy, now time.T
 }
 
 // refund works out a cancellation from effective: the days covered, and
-// the refund of a paid premium for the rest.
+// the refund of a paid premium for the rest; of an unpaid one, the
+// subsidy drawn for it.
 func (p Policy) refund(effective time.Time) (api.PolicyCancelled, error) {
 	total := p.DaysInPeriod()
 	covered := min(max(api.Days(p.StartsOn, effective), 0), total)
 	c := api.PolicyCancelled{PolicyID: p.ID, EffectiveOn: effective.Format(api.DateLayout), DaysCovered: covered, DaysInPeriod: total}
 	if !p.PremiumPaid {
+		// Nothing was paid, by the startup or the programme: the whole
+		// subsidy drawn at binding goes back to the programme's budget.
+		if p.Subsidy.IsPositive() {
+			c.RefundToProgramme, c.SubsidyProgrammeID = p.Subsidy, p.ProgrammeID
+		}
 		return c, nil
 	}
 	c.Refund = api.ProRata(p.Premium, total-covered, total)

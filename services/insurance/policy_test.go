@@ -118,6 +118,8 @@ func TestCancel(t *testing.T) {
 		Refund: amt("15000.00"), Earned: amt("0.00"), RefundToCompany: amt("15000.00"),
 	}
 	unpaid := api.PolicyCancelled{PolicyID: policyID, EffectiveOn: "2026-09-01", Reason: "sold the patent", DaysCovered: 184, DaysInPeriod: 365}
+	unpaidSubsidised := unpaid
+	unpaidSubsidised.RefundToProgramme, unpaidSubsidised.SubsidyProgrammeID = subsidy.Amount, subsidy.ProgrammeID
 	lastDay := api.PolicyCancelled{
 		PolicyID: policyID, EffectiveOn: "2027-02-28", Reason: "sold the patent", DaysCovered: 364, DaysInPeriod: 365,
 		Refund: amt("41.10"), Earned: amt("14958.90"), RefundToCompany: amt("41.10"),
@@ -128,6 +130,8 @@ func TestCancel(t *testing.T) {
 		{name: "from the first day: all refunded", given: []events.Payload{bound, paid}, when: cancel(operator, "", now), then: []events.Payload{atStart}},
 		{name: "from the last day: one day refunded", given: []events.Payload{bound, paid}, when: cancel(founder, "2027-02-28", on("2027-02-28")), then: []events.Payload{lastDay}},
 		{name: "unpaid: nothing to refund", given: []events.Payload{bound}, when: cancel(founder, "2026-09-01", now), then: []events.Payload{unpaid}},
+		{name: "unpaid under a subsidy: the whole draw goes back to the programme", given: []events.Payload{bound, subsidy}, when: cancel(founder, "2026-09-01", now),
+			then: []events.Payload{unpaidSubsidised}},
 		{name: "again: no change", given: []events.Payload{bound, paid, midway}, when: cancel(founder, "2026-09-01", now), then: nil},
 		{name: "refused: cancellation after expiry", given: []events.Payload{bound, paid, expiredEv}, when: cancel(founder, "", on("2027-03-05")), code: fundbridge.ECONFLICT, says: "expired on 2027-02-28"},
 		{name: "refused: cancellation after the last day, the deadline not yet run", given: []events.Payload{bound, paid}, when: cancel(founder, "", on("2027-03-01")), code: fundbridge.ECONFLICT, says: "expired"},

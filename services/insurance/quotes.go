@@ -60,10 +60,12 @@ func decideExpireQuote(r Request, a fundbridge.Actor, cmd api.ExpireQuote, now t
 	return []events.Payload{api.QuoteExpired{RequestID: r.ID, QuoteID: q.QuoteID, InsurerID: q.InsurerID}}, nil
 }
 
-// decideAccept is the startup taking a quote that is still valid. The
-// policy's ID follows from the quote's, so a retried accept binds the
-// same policy. Accepting the accepted quote again changes nothing.
-func decideAccept(r Request, a fundbridge.Actor, cmd api.AcceptQuote, now time.Time) ([]events.Payload, error) {
+// decideAccept is the startup taking a quote that is still valid, while
+// every patent still qualifies on the policy's first day: none expires too
+// soon, and none is in dispute now (disputed, from the patents' recorded
+// standing). The policy's ID follows from the quote's, so a retried accept
+// binds the same policy. Accepting the accepted quote again changes nothing.
+func decideAccept(r Request, a fundbridge.Actor, cmd api.AcceptQuote, now time.Time, disputed map[string]bool) ([]events.Payload, error) {
 	if err := requireRole(a, "accept quotes", fundbridge.RoleStartup, fundbridge.RoleOperator, fundbridge.RoleSystem); err != nil {
 		return nil, err
 	}
@@ -89,6 +91,13 @@ func decideAccept(r Request, a fundbridge.Actor, cmd api.AcceptQuote, now time.T
 	}
 	if err := patentsLastFrom(r, r.policyStart(today)); err != nil {
 		return nil, err
+	}
+	for i, p := range r.Patents {
+		if disputed[p.Number] {
+			reason := fmt.Sprintf("patent %s is in dispute", p.Number)
+			return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: "the policy cannot be bound: " + reason,
+				Fields: []fundbridge.FieldError{{Field: fmt.Sprintf("patents[%d]", i), Reason: reason}}}
+		}
 	}
 	return []events.Payload{api.QuoteAccepted{RequestID: r.ID, QuoteID: q.QuoteID, InsurerID: q.InsurerID, PolicyID: PolicyID(q.QuoteID)}}, nil
 }

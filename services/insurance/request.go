@@ -336,6 +336,11 @@ func decideQuote(r Request, a fundbridge.Actor, cmd api.QuoteInsurance, table ap
 	if q, ok := r.openQuoteBy(insurer, today); ok {
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "insurer %s already quoted %s on request %s, valid until %s", insurer, q.QuoteID, r.ID, q.ValidUntil.Format(api.DateLayout))
 	}
+	if slices.ContainsFunc(r.Declines, func(d Decline) bool { return d.InsurerID == insurer }) {
+		// A decline is the insurer's answer, as final as a quote it made:
+		// the startup must not find one after the other.
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "insurer %s declined request %s and cannot quote it", insurer, r.ID)
+	}
 	if table.InsurerID != insurer {
 		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "insurer %s has not published a rating table", insurer)
 	}

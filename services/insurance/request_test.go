@@ -159,6 +159,8 @@ func TestQuote(t *testing.T) {
 		{name: "refused: an insurer not asked", given: []events.Payload{requested}, when: byTable(insurerC, quote("", "15000.00"), now), code: fundbridge.ENOTFOUND},
 		{name: "refused: a startup", given: []events.Payload{requested}, when: byTable(founder, quote("", "15000.00"), now), code: fundbridge.EFORBIDDEN},
 		{name: "refused: after a quote was accepted", given: []events.Payload{requested, quoted, accepted}, when: byTable(insurerB, quote("", "15000.00"), now), code: fundbridge.ECONFLICT},
+		{name: "refused: after declining", given: []events.Payload{requested, api.InsuranceDeclined{RequestID: "r1", InsurerID: "ins-a", Reason: "no appetite"}},
+			when: q("15000.00"), code: fundbridge.ECONFLICT, says: "declined request r1"},
 		{name: "refused: without the insurer's own table", given: []events.Payload{requested}, when: func(r Request) ([]events.Payload, error) {
 			return decideQuote(r, insurerA, quote("", "15000.00"), api.SampleRatingTable("ins-b"), 1, now)
 		}, code: fundbridge.EUNPROCESSABLE, says: "has not published"},
@@ -188,8 +190,11 @@ func TestExpireQuote(t *testing.T) {
 func TestAcceptQuote(t *testing.T) {
 	accept := func(a fundbridge.Actor, id string, at time.Time) func(Request) ([]events.Payload, error) {
 		return func(r Request) ([]events.Payload, error) {
-			return decideAccept(r, a, api.AcceptQuote{RequestID: "r1", QuoteID: id}, at)
+			return decideAccept(r, a, api.AcceptQuote{RequestID: "r1", QuoteID: id}, at, nil)
 		}
+	}
+	inDispute := func(r Request) ([]events.Payload, error) {
+		return decideAccept(r, founder, api.AcceptQuote{RequestID: "r1", QuoteID: "r1-q1"}, now, map[string]bool{r.Patents[0].Number: true})
 	}
 	accepted := api.QuoteAccepted{RequestID: "r1", QuoteID: "r1-q1", InsurerID: "ins-a", PolicyID: PolicyID("r1-q1")}
 	other := quoted
@@ -210,6 +215,8 @@ func TestAcceptQuote(t *testing.T) {
 		{name: "refused: another company", given: []events.Payload{requested, quoted}, when: accept(rival, "r1-q1", now), code: fundbridge.ENOTFOUND},
 		{name: "refused: the insurer", given: []events.Payload{requested, quoted}, when: accept(insurerA, "r1-q1", now), code: fundbridge.EFORBIDDEN},
 		{name: "refused: no such quote", given: []events.Payload{requested, quoted}, when: accept(founder, "r1-q7", now), code: fundbridge.ENOTFOUND},
+		{name: "refused: a patent in dispute since the request", given: []events.Payload{requested, quoted}, when: inDispute,
+			code: fundbridge.EUNPROCESSABLE, field: "patents[0]", says: "in dispute"},
 	})
 }
 

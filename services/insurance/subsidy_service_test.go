@@ -3,6 +3,7 @@ package insurance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -123,4 +124,19 @@ func TestSubsidyRaceThroughTwoInstances(t *testing.T) {
 		t.Errorf("programme drawn %s, left %s, %d draws; policies drew %s", prog.State.Drawn, prog.State.Left(), len(prog.State.Draws), drawn)
 	}
 	t.Logf("%d policies: %d subsidised whole, %d capped, %d without; drawn %s of %s", startups, startups-none-capped, capped, none, drawn, g.Budget)
+
+	// A subsidised policy cancelled before its premium was paid gives its
+	// whole subsidy back: nothing was paid out.
+	i := slices.IndexFunc(policies, func(p api.PolicyView) bool { return p.Subsidy.IsPositive() })
+	p := policies[i]
+	if _, _, err := svc.Call(ctx, client, api.CancelPolicyEndpoint, &svc.Request{ID: "cancel", Actor: accepts[i].actor}, api.CancelPolicy{PolicyID: p.PolicyID, Reason: "cannot afford it"}); err != nil {
+		t.Fatal(err)
+	}
+	after, _, err := fresh(ctx, s, programmeDecider(), g.ProgrammeID) // s's repository caches the programme read above
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.Left().Equal(p.Subsidy) {
+		t.Errorf("after cancelling unpaid policy %s, the programme has %s left; want its subsidy %s back", p.PolicyID, after.Left(), p.Subsidy)
+	}
 }

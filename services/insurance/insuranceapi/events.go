@@ -190,7 +190,9 @@ type PolicyCancelled struct {
 	Earned money.Amount `json:"earned"`
 	// RefundToCompany is the company's part of Refund, in proportion to what it paid of the premium.
 	RefundToCompany money.Amount `json:"refund_to_company"`
-	// RefundToProgramme is the subsidy programme's part of Refund, returned to its budget.
+	// RefundToProgramme returns to the subsidy programme's budget: its part
+	// of Refund, or, when the premium was never paid, the whole subsidy
+	// drawn for the policy (nothing was paid out, and Refund is 0).
 	RefundToProgramme  money.Amount `json:"refund_to_programme"`
 	SubsidyProgrammeID string       `json:"subsidy_programme_id,omitempty"`
 }
