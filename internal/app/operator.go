@@ -46,7 +46,7 @@ func (a *App) BootstrapOperator(ctx context.Context, email, password string, std
 	case res.Created && generated:
 		fmt.Fprintf(stdout, "  operator  %s  password %s  (shown once; set FUNDBRIDGE_OPERATOR_PASSWORD to choose it)\n", res.User.Email, password)
 	case res.Created:
-		fmt.Fprintf(stdout, "  operator  %s  (password from FUNDBRIDGE_OPERATOR_PASSWORD)\n", res.User.Email)
+		fmt.Fprintf(stdout, "  operator  %s  (password as given: --operator-password or FUNDBRIDGE_OPERATOR_PASSWORD)\n", res.User.Email)
 	default:
 		fmt.Fprintf(stdout, "  operator  %s\n", res.User.Email)
 	}

@@ -24,7 +24,7 @@ func (s *Service) onboardBank(ctx context.Context, req *svc.Request, cmd dealsap
 	if role != fundbridge.RoleBank {
 		reason := "no org " + cmd.BankID + " exists; create it first with POST /api/v1/orgs and role bank"
 		if role != "" {
-			reason = fmt.Sprintf("org %s is a %s org, not a bank", cmd.BankID, role)
+			reason = fmt.Sprintf("org %s is not a bank: its role is %s", cmd.BankID, role)
 		}
 		e := fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "%s", reason)
 		e.Fields = []fundbridge.FieldError{{Field: "bank_id", Reason: reason}}

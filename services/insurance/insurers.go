@@ -25,7 +25,7 @@ func (s *Service) onboardInsurer(ctx context.Context, req *svc.Request, cmd api.
 	if role != fundbridge.RoleInsurer {
 		reason := "no org " + cmd.InsurerID + " exists; create it first with POST /api/v1/orgs and role insurer"
 		if role != "" {
-			reason = fmt.Sprintf("org %s is a %s org, not an insurer", cmd.InsurerID, role)
+			reason = fmt.Sprintf("org %s is not an insurer: its role is %s", cmd.InsurerID, role)
 		}
 		e := fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "%s", reason)
 		e.Fields = []fundbridge.FieldError{{Field: "insurer_id", Reason: reason}}

@@ -33,7 +33,7 @@ func passwordProblem(password, email, name string) string {
 	}
 	local, _, _ := strings.Cut(strings.ToLower(email), "@")
 	if utf8.RuneCountInString(local) >= 3 && strings.Contains(strings.ToLower(password), local) {
-		return "must not contain your email address"
+		return "must not contain your email address or the part before the @"
 	}
 	// What the person told us is what an attacker would try first.
 	inputs := append(strings.FieldsFunc(local, func(r rune) bool { return r == '.' || r == '_' || r == '-' || r == '+' }), local, email)
