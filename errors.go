@@ -77,11 +77,16 @@ func ErrorMessage(err error) string {
 	return "internal error"
 }
 
-// ErrorFields reports the invalid fields named by a coded error.
+// ErrorFields reports the fields a coded error names: an *Error's, or
+// those of an error with an ErrorFields method.
 func ErrorFields(err error) []FieldError {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Fields
+	}
+	var fielded interface{ ErrorFields() []FieldError }
+	if errors.As(err, &fielded) {
+		return fielded.ErrorFields()
 	}
 	return nil
 }

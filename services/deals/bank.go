@@ -144,6 +144,15 @@ func (e *LimitError) Error() string {
 }
 func (e *LimitError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
 
+// ErrorFields names the amount, with what would still fit.
+func (e *LimitError) ErrorFields() []fundbridge.FieldError {
+	room := e.Max.Sub(e.Exposure)
+	if room.IsNegative() { // a limit lowered below the exposure
+		room = money.Zero
+	}
+	return []fundbridge.FieldError{{Field: "amount", Reason: fmt.Sprintf("is above what bank %s's %s leaves: at most %s", e.BankID, e.Limit, yuan(room))}}
+}
+
 // CheckLimits refuses amount more exposure to the borrower beyond either
 // of the bank's limits.
 func (b Bank) CheckLimits(borrowerID string, amount money.Amount) error {

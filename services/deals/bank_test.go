@@ -45,10 +45,10 @@ func TestBankDeciders(t *testing.T) {
 			when: reserve("deal-1", "co-1", "30000000"),
 			then: []events.Payload{reserved("deal-1", "co-1", "30000000", "80000000", "30000000")}},
 		{name: "over the credit limit", given: []events.Payload{b, reserved("deal-0", "co-9", "80000000", "80000000", "80000000")},
-			when: reserve("deal-1", "co-1", "30000000"), code: fundbridge.EUNPROCESSABLE,
+			when: reserve("deal-1", "co-1", "30000000"), code: fundbridge.EUNPROCESSABLE, field: "amount",
 			msg: "commitment ¥30,000,000.00 would take bank bank-b's exposure to ¥110,000,000.00, above its credit limit of ¥100,000,000.00 (¥80,000,000.00 already used)"},
 		{name: "over the single-borrower limit", given: []events.Payload{b, reserved("deal-0", "co-1", "20000000", "20000000", "20000000")},
-			when: reserve("deal-1", "co-1", "10000000.01"), code: fundbridge.EUNPROCESSABLE,
+			when: reserve("deal-1", "co-1", "10000000.01"), code: fundbridge.EUNPROCESSABLE, field: "amount",
 			msg: "commitment ¥10,000,000.01 would take bank bank-b's exposure to ¥30,000,000.01, above its single-borrower limit of ¥30,000,000.00 (¥20,000,000.00 already used)"},
 		{name: "released exposure makes room again", given: []events.Payload{b, reserved("deal-0", "co-1", "20000000", "20000000", "20000000"),
 			dealsapi.ExposureReleased{BankID: "bank-b", DealID: "deal-0", Amount: amt("5000000"), Reason: "principal repaid", ExposureAfter: amt("15000000")}},
@@ -104,5 +104,14 @@ func TestBankExposureFolds(t *testing.T) {
 	)
 	if s.Exposure().String() != "35.00" || s.BorrowerExposure("co-1").String() != "35.00" || len(s.Exposures) != 1 || s.Version != 5 {
 		t.Errorf("bank %+v: exposure %s", s, s.Exposure())
+	}
+}
+
+// A limit refusal names the amount and says how much would still fit.
+func TestLimitRefusalNamesTheAmount(t *testing.T) {
+	err := error(&LimitError{BankID: "bank-b", Limit: "credit limit", Amount: amt("30000000"), Exposure: amt("80000000"), Max: amt("100000000")})
+	fs := fundbridge.ErrorFields(err)
+	if len(fs) != 1 || fs[0].Field != "amount" || fs[0].Reason != "is above what bank bank-b's credit limit leaves: at most ¥20,000,000.00" {
+		t.Errorf("fields = %+v", fs)
 	}
 }

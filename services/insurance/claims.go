@@ -224,6 +224,11 @@ func (e *LimitError) Error() string {
 }
 func (e *LimitError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
 
+// ErrorFields names the amount, with what the policy can still pay.
+func (e *LimitError) ErrorFields() []fundbridge.FieldError {
+	return []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed what is left of the aggregate limit, " + e.Remaining.String()}}
+}
+
 // decideSettleClaim pays towards an assessed claim: at most what is left
 // of its assessment and of the policy's aggregate limit. Several partial
 // settlements may follow each other.

@@ -116,6 +116,9 @@ func TestSettleClaim(t *testing.T) {
 	if !errors.As(err, &limit) || !limit.Remaining.Equal(amt("100000.00")) {
 		t.Fatalf("a settlement above the limit: %v, want a LimitError with ¥100000.00 left", err)
 	}
+	if fs := fundbridge.ErrorFields(err); len(fs) != 1 || fs[0].Field != "amount" || fs[0].Reason != "must not exceed what is left of the aggregate limit, 100000.00" {
+		t.Errorf("the refusal names %+v, want the amount and what is left", fs)
+	}
 	done := replay(t, policyDecider(), []events.Payload{bound, paid, filed, assessed, partPaid, rest})
 	if c, _ := done.claim(claim1); c.Status != ClaimSettled || !done.ClaimsPaid.Equal(amt("200000.00")) || !done.RemainingLimit().Equal(amt("800000.00")) {
 		t.Errorf("after settling in full: claim %s, paid %s, left %s", c.Status, done.ClaimsPaid, done.RemainingLimit())
