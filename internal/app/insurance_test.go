@@ -196,6 +196,13 @@ func TestPatentInsuranceOverHTTP(t *testing.T) {
 	if !strings.HasPrefix(r.body["policy_number"].(string), "PE-") {
 		t.Errorf("policy number %v", r.body["policy_number"])
 	}
+	// The insurer that declined sees the request closed, not the winner's policy.
+	if g := p.do("GET", "/api/v1/insurance-requests/"+requestID+"?after="+r.header.Get("Fundbridge-Position"), m.insB, nil); g.status != 200 || g.body["status"] != "accepted" || g.body["policy_id"] != nil && g.body["policy_id"] != "" {
+		t.Errorf("the declining insurer sees %d %s", g.status, g.raw)
+	}
+	if g := p.do("GET", "/api/v1/insurance-requests/"+requestID, m.insA, nil); g.body["policy_id"] != policyID {
+		t.Errorf("the winning insurer sees %s", g.raw)
+	}
 	due := r.body["premium_due"].(string)
 	wantProblem(t, p.do("POST", "/api/v1/policies/"+policyID+"/premium", startup, map[string]any{"amount": "1.00"}), 422, "amount")
 	wantProblem(t, p.do("POST", "/api/v1/policies/"+policyID+"/claims", startup, map[string]any{"incident_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly), "amount": "1.00", "description": "x"}), 409)

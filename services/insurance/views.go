@@ -286,6 +286,10 @@ func requestView(r Request, a fundbridge.Actor) api.RequestView {
 	own := func(insurer string) bool { return a.Role != fundbridge.RoleInsurer || a.OrgID == insurer }
 	if a.Role == fundbridge.RoleInsurer {
 		v.Insurers = []string{a.OrgID}
+		if q, ok := r.quote(r.Accepted); ok && q.InsurerID != a.OrgID {
+			// Another insurer's quote won: its policy is none of this one's business.
+			v.AcceptedQuote, v.PolicyID = "", ""
+		}
 	}
 	for _, q := range r.Quotes {
 		if own(q.InsurerID) {
