@@ -82,8 +82,12 @@ func (l Loan) exists() bool { return l.ID != "" }
 // Outstanding is the principal drawn and not yet repaid.
 func (l Loan) Outstanding() money.Amount { return l.Drawn.Sub(l.PrincipalRepaid) }
 
-// Undrawn is what the banks committed and have not yet disbursed.
+// Undrawn is what the banks committed and may still disburse: nothing
+// once drawing has ended (fixing the schedule releases the rest).
 func (l Loan) Undrawn() money.Amount {
+	if l.Status != dealsapi.StatusAwaitingDrawdown {
+		return money.Zero
+	}
 	sum := money.Zero
 	for _, b := range l.Banks {
 		sum = sum.Add(b.Commitment)

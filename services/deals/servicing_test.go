@@ -105,6 +105,18 @@ func TestDrawdowns(t *testing.T) {
 	})
 }
 
+// Once drawing ends on part of the loan, nothing is left to draw.
+func TestNothingUndrawnOnceTheScheduleIsFixed(t *testing.T) {
+	partly := []events.Payload{opened(), drawn("250000", "150000", "100000", "250000", "750000")}
+	if l := replay(t, LoanFolds().Apply, partly); !l.Undrawn().Equal(amt("750000")) {
+		t.Errorf("while drawing: undrawn %s, want 750000.00", l.Undrawn())
+	}
+	ended := with(partly, fixed(t, "250000", dealsapi.BankAmount{BankID: "bank-lead", Amount: amt("450000")}, dealsapi.BankAmount{BankID: "bank-b", Amount: amt("300000")}))
+	if l := replay(t, LoanFolds().Apply, ended); !l.Undrawn().IsZero() {
+		t.Errorf("after the schedule was fixed on what was drawn: undrawn %s, want 0", l.Undrawn())
+	}
+}
+
 func TestRepayments(t *testing.T) {
 	due1 := date("2026-04-01")
 	repay := func(a fundbridge.Actor, at time.Time, amount string) func(Loan) ([]events.Payload, error) {
