@@ -276,6 +276,17 @@ func tableView(t TableState) api.RatingTableView {
 
 // requestView cuts a request to what a reads: an insurer sees its own
 // quotes and declines, not its competitors'.
+// QuoteClosed is how a view shows a quote left open on a request that is
+// no longer open: it can no longer be accepted.
+const QuoteClosed = "closed"
+
+func quoteStatus(q Quote, r Request) string {
+	if q.Status == QuoteOpen && r.Status != RequestOpen {
+		return QuoteClosed
+	}
+	return q.Status
+}
+
 func requestView(r Request, a fundbridge.Actor) api.RequestView {
 	v := api.RequestView{
 		RequestID: r.ID, CompanyID: r.CompanyID, City: r.City, Stage: r.Stage, Coverage: r.Coverage,
@@ -294,7 +305,7 @@ func requestView(r Request, a fundbridge.Actor) api.RequestView {
 	for _, q := range r.Quotes {
 		if own(q.InsurerID) {
 			v.Quotes = append(v.Quotes, api.QuoteView{QuoteID: q.QuoteID, InsurerID: q.InsurerID, Premium: q.Premium, TablePremium: q.TablePremium,
-				AggregateLimit: q.AggregateLimit, ValidUntil: day(q.ValidUntil), Note: q.Note, Status: q.Status, QuotedAt: q.QuotedAt})
+				AggregateLimit: q.AggregateLimit, ValidUntil: day(q.ValidUntil), Note: q.Note, Status: quoteStatus(q, r), QuotedAt: q.QuotedAt})
 		}
 	}
 	for _, d := range r.Declines {

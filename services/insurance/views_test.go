@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/events"
+	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 )
 
 // Pages of a list, newest first with ties by ID, walk every item once in
@@ -47,5 +49,28 @@ func TestPagesWalkEveryItemOnce(t *testing.T) {
 	_, next, _ := newestFirst(append([]item(nil), all...), at, "q", "", 5)
 	if _, _, err := newestFirst(all, at, "other", next, 5); fundbridge.ErrorCode(err) != fundbridge.EINVALID || !namesField(err, "cursor") {
 		t.Errorf("a cursor for other filters: %v", err)
+	}
+}
+
+// A quote left open on a request that took another quote, or was
+// withdrawn, shows as closed: it can no longer be accepted.
+func TestAQuoteOnAClosedRequestShowsClosed(t *testing.T) {
+	other := quoted
+	other.QuoteID, other.InsurerID = "r1-q2", "ins-b"
+	accepted := api.QuoteAccepted{RequestID: "r1", QuoteID: "r1-q1", InsurerID: "ins-a", PolicyID: PolicyID("r1-q1")}
+	for name, history := range map[string][]events.Payload{
+		"accepted with another": {requested, quoted, other, accepted},
+		"withdrawn":             {requested, other, api.InsuranceWithdrawn{RequestID: "r1", Reason: "found cover"}},
+	} {
+		v := requestView(replay(t, requestDecider(), history), operator)
+		for _, q := range v.Quotes {
+			if q.QuoteID == "r1-q2" && q.Status != QuoteClosed {
+				t.Errorf("%s: the other quote shows %q, want %q", name, q.Status, QuoteClosed)
+			}
+		}
+	}
+	open := requestView(replay(t, requestDecider(), []events.Payload{requested, other}), operator)
+	if open.Quotes[0].Status != QuoteOpen {
+		t.Errorf("on an open request the quote shows %q", open.Quotes[0].Status)
 	}
 }

@@ -544,6 +544,7 @@ var messages = map[string][2]string{
 	"quote_status.open":              {"Open", "有效"},
 	"quote_status.expired":           {"Expired", "已过期"},
 	"quote_status.accepted":          {"Accepted", "已接受"},
+	"quote_status.closed":            {"Closed", "已关闭"},
 	"policy_status.awaiting_premium": {"Bound, awaiting premium", "已承保，待缴保费"},
 	"policy_status.in_force":         {"In force", "保障中"},
 	"policy_status.expired":          {"Expired", "已到期"},

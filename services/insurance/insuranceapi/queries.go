@@ -233,7 +233,9 @@ type QuoteView struct {
 	// ValidUntil is the last day the quote can be accepted (inclusive), YYYY-MM-DD (China time).
 	ValidUntil string `json:"valid_until"`
 	Note       string `json:"note,omitempty"`
-	Status     string `json:"status"` // open, expired, accepted
+	// Status is open, expired, accepted, or closed: still open when its
+	// request took another quote or was withdrawn, so no longer acceptable.
+	Status string `json:"status"`
 	// QuotedAt is when the insurer gave the quote.
 	QuotedAt time.Time `json:"quoted_at"`
 }
