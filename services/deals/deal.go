@@ -161,7 +161,7 @@ func decidePropose(d Deal, a fundbridge.Actor, now time.Time, id string, cmd dea
 		return nil, unprocessable("syndication_deadline", "the syndication deadline %s has already passed", p.SyndicationDeadline.Format(time.RFC3339))
 	case p.Warrant != nil && !p.Warrant.ExerciseUntil.After(now):
 		return nil, unprocessable("warrant.exercise_until", "the warrant's exercise window ended on %s", p.Warrant.ExerciseUntil.Format(time.DateOnly))
-	case p.Warrant != nil && !fundHolds(p) && p.Warrant.HolderID != with.FundManagerOrg && with.WarrantHolder.ID != p.Warrant.HolderID:
+	case p.Warrant != nil && !with.knowsHolder(p.Warrant.HolderID, p.Equity.FundID):
 		return nil, unprocessable("warrant.holder_id", "%s is neither an onboarded bank nor the equity fund %s: a warrant is held by one of them", p.Warrant.HolderID, p.Equity.FundID)
 	case p.RiskSharing.InsurerID != "" && !with.InsurerOnboarded:
 		return nil, unprocessable("risk_sharing.insurer_id", "no insurer %s: name an insurer an operator has onboarded", p.RiskSharing.InsurerID)
@@ -169,10 +169,11 @@ func decidePropose(d Deal, a fundbridge.Actor, now time.Time, id string, cmd dea
 	return []events.Payload{p}, nil
 }
 
-// fundHolds reports whether the proposal's warrant is the equity fund's,
-// named by the fund's ID (its manager's org names it too).
-func fundHolds(p dealsapi.DealProposed) bool {
-	return p.Warrant != nil && p.Warrant.HolderID == p.Equity.FundID
+// knowsHolder reports whether a warrant's holder is the equity fund
+// fundID (by its ID or its manager's org) or the onboarded bank looked up
+// as WarrantHolder.
+func (w Proposal) knowsHolder(holder, fundID string) bool {
+	return holder == fundID || holder == w.FundManagerOrg || w.WarrantHolder.exists() && w.WarrantHolder.ID == holder
 }
 
 // decideInvite invites a bank into the syndicate: the lead bank or an

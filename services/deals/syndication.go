@@ -59,12 +59,12 @@ func (s *Service) propose(ctx context.Context, req *svc.Request, cmd dealsapi.Pr
 // of the risk sharing. decidePropose refuses the proposal if either is
 // unknown.
 func (s *Service) proposalParties(ctx context.Context, req *svc.Request, cmd dealsapi.ProposeDeal, with *Proposal) error {
-	if w := cmd.Warrant; w != nil && w.HolderID != "" && w.HolderID != cmd.Equity.FundID && w.HolderID != with.FundManagerOrg {
-		if w.HolderID == with.LeadBank.ID {
-			with.WarrantHolder = with.LeadBank
-		} else if b, err := s.banks.Load(ctx, w.HolderID); err == nil {
+	if w := cmd.Warrant; w != nil && w.HolderID != "" && !with.knowsHolder(w.HolderID, cmd.Equity.FundID) {
+		b, err := s.banks.Load(ctx, w.HolderID)
+		switch {
+		case err == nil:
 			with.WarrantHolder = b.State
-		} else if fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+		case fundbridge.ErrorCode(err) != fundbridge.EINVALID: // a malformed ID: decidePropose names the field
 			return err
 		}
 	}

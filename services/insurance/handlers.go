@@ -86,11 +86,17 @@ func (s *Service) accept(ctx context.Context, req *svc.Request, cmd api.AcceptQu
 		}
 		return nil
 	}
+	// The patents are fixed when the request is made; their standing is
+	// read here, at the edge, not while the request's stream is held.
+	known, err := s.requests.Load(ctx, cmd.RequestID)
+	if err != nil {
+		return svc.Result[api.PolicyView]{}, refusal(err, "accept", "insurance request", cmd.RequestID)
+	}
+	disputed, err := s.disputed(ctx, known.State)
+	if err != nil {
+		return svc.Result[api.PolicyView]{}, err
+	}
 	res, r, err := s.requests.Execute(ctx, cmd.RequestID, command(req), authorize, func(r Request) ([]events.Payload, error) {
-		disputed, err := s.disputed(ctx, r)
-		if err != nil {
-			return nil, err
-		}
 		return decideAccept(r, req.Actor, cmd, s.now(), disputed)
 	})
 	if err != nil {

@@ -29,6 +29,9 @@ const (
 	QuoteOpen     = "open"
 	QuoteExpired  = "expired"
 	QuoteAccepted = "accepted"
+	// QuoteClosed is never recorded: views show it for a quote still open
+	// on a request that took another quote or was withdrawn.
+	QuoteClosed = "closed"
 )
 
 // Quote is one insurer's offer on a request.

@@ -274,12 +274,8 @@ func tableView(t TableState) api.RatingTableView {
 		QuoteValidDays: api.QuoteValidDays, PublishedAt: t.PublishedAt, Version: t.Version}
 }
 
-// requestView cuts a request to what a reads: an insurer sees its own
-// quotes and declines, not its competitors'.
-// QuoteClosed is how a view shows a quote left open on a request that is
-// no longer open: it can no longer be accepted.
-const QuoteClosed = "closed"
-
+// quoteStatus is a quote's status as views show it: closed, not open,
+// once its request is no longer open.
 func quoteStatus(q Quote, r Request) string {
 	if q.Status == QuoteOpen && r.Status != RequestOpen {
 		return QuoteClosed
@@ -287,6 +283,8 @@ func quoteStatus(q Quote, r Request) string {
 	return q.Status
 }
 
+// requestView cuts a request to what a reads: an insurer sees its own
+// quotes and declines, not its competitors'.
 func requestView(r Request, a fundbridge.Actor) api.RequestView {
 	v := api.RequestView{
 		RequestID: r.ID, CompanyID: r.CompanyID, City: r.City, Stage: r.Stage, Coverage: r.Coverage,

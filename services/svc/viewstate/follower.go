@@ -116,9 +116,6 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 	if err != nil {
 		return fundbridge.Errorf(fundbridge.EUNAVAILABLE, "view %s cannot catch up with the log: %v", f.name, err)
 	}
-	if head == 0 || f.Position() >= head {
-		return nil
-	}
 	return f.wait(ctx, head)
 }
 
