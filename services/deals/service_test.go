@@ -110,14 +110,14 @@ func (h *harness) onboard(id, limit string) fundbridge.Actor {
 }
 
 // proposed records a deal of 20,000,000.00 that bank is invited to.
-func (h *harness) proposed(dealID, borrower, bank string, deadline time.Time) {
+func (h *harness) proposed(dealID, borrower, bank string, deadline time.Time, then ...events.Payload) {
 	h.t.Helper()
-	h.given("loan_deal-"+dealID,
+	h.given("loan_deal-"+dealID, append([]events.Payload{
 		dealsapi.DealProposed{DealID: dealID, BorrowerID: borrower, ApplicationID: "app-" + dealID, LeadBankID: "lead",
 			Loan:     dealsapi.LoanTerms{Principal: amt("20000000.00"), AnnualRate: decimal.RequireFromString("0.05"), Months: 12, Method: dealsapi.EqualInstallment},
 			Equity:   dealsapi.EquityTranche{FundID: "fund-1", Amount: amt("1000000.00"), PreMoney: amt("9000000.00"), PostMoney: amt("10000000.00"), Ownership: decimal.RequireFromString("0.1")},
 			Sequence: dealsapi.Together, RiskSharing: dealsapi.RiskSharing{Banks: decimal.NewFromInt(1)}, SyndicationDeadline: deadline},
-		dealsapi.BankInvited{DealID: dealID, BankID: bank})
+		dealsapi.BankInvited{DealID: dealID, BankID: bank}}, then...)...)
 }
 
 // Two deals race for the last room under one bank's limit: the exposure
@@ -172,13 +172,13 @@ func TestCommitmentsRaceForOneLimit(t *testing.T) {
 }
 
 // At its deadline an unfinished deal expires and every commitment is
-// released; a bank can no longer commit; the deadline firing twice
-// changes nothing.
+// released, the fund's tranche too; a bank can no longer commit; the
+// deadline firing twice changes nothing.
 func TestExpiryReleasesEveryCommitment(t *testing.T) {
 	h := start(t, 1)
 	bank := h.onboard("bank-e", "50000000.00")
 	deadline := h.now.Load().Add(time.Hour)
-	h.proposed("d-exp", "co-1", "bank-e", deadline)
+	h.proposed("d-exp", "co-1", "bank-e", deadline, dealsapi.EquityTrancheCommitted{DealID: "d-exp", FundID: "fund-1", Amount: amt("1000000.00")})
 	if _, _, err := call(h, dealsapi.CommitToDealEndpoint, bank, dealsapi.CommitToDeal{DealID: "d-exp", Amount: amt("3000000.00")}); err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +194,9 @@ func TestExpiryReleasesEveryCommitment(t *testing.T) {
 		d, reply, err := call(h, dealsapi.ExpireDealEndpoint, operator, dealsapi.DealRef{DealID: "d-exp"})
 		if err != nil || d.Status != dealsapi.StatusExpired {
 			t.Fatalf("expire = %v %v", d.Status, err)
+		}
+		if d.EquityIn || !d.EquityReleased {
+			t.Errorf("expired deal: equity_in %v, equity_released %v; want the tranche shown released", d.EquityIn, d.EquityReleased)
 		}
 		b, _, err := call(h, dealsapi.GetBankEndpoint, bank, dealsapi.BankRef{BankID: "bank-e", After: reply.Position})
 		if err != nil || !b.Exposure.IsZero() {

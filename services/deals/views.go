@@ -266,9 +266,13 @@ func (v *view) listLoans(a fundbridge.Actor, q dealsapi.ListLoans, now time.Time
 
 // dealView renders a deal already cut for its reader.
 func dealView(d Deal) dealsapi.DealView {
+	// The state keeps EquityIn once the tranche came in; an expiry's
+	// release is read from the status.
+	released := d.EquityIn && d.Status == dealsapi.StatusExpired
 	v := dealsapi.DealView{
 		DealProposed: d.DealProposed, Status: d.Status, Banks: make([]dealsapi.DealBankView, len(d.Banks)), Committed: d.Committed,
-		BookClosed: d.BookClosed, Oversubscribed: d.Oversubscribed, EquityIn: d.EquityIn,
+		BookClosed: d.BookClosed, Oversubscribed: d.Oversubscribed,
+		EquityIn: d.EquityIn && !released, EquityReleased: released,
 		ProposedAt: d.ProposedAt, UpdatedAt: d.UpdatedAt, Version: d.Version,
 	}
 	for i, b := range d.Banks {

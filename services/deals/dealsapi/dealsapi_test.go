@@ -99,3 +99,13 @@ func TestEventsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// An amount left out reads as one the person must give, not as a zero
+// they chose.
+func TestMissingAmountIsAskedFor(t *testing.T) {
+	err := CommitToDeal{DealID: "deal-1", BankID: "bank-1"}.Validate()
+	fe := fundbridge.ErrorFields(err)
+	if len(fe) != 1 || fe[0].Field != "amount" || fe[0].Reason != "must be given and greater than zero" {
+		t.Errorf("commitment without an amount: %v, want amount named as to be given", err)
+	}
+}

@@ -73,8 +73,11 @@ type DealView struct {
 	// Whether the banks committed more than the loan: their lines were scaled
 	// back.
 	Oversubscribed bool `json:"oversubscribed"`
-	// Whether the fund committed the equity tranche.
+	// Whether the fund's equity tranche is committed to the deal: false
+	// again once an expiry released it.
 	EquityIn bool `json:"equity_in"`
+	// Whether the deal expired with the tranche committed, releasing it.
+	EquityReleased bool `json:"equity_released"`
 	// When the lead bank proposed the deal.
 	ProposedAt time.Time `json:"proposed_at"`
 	UpdatedAt  time.Time `json:"updated_at"`

@@ -305,8 +305,8 @@ var messages = map[string][2]string{
 	"problem.cross_origin":       {"This form was sent from another site and refused.", "该表单来自其他网站，已拒绝。"},
 	"problem.stale_card":         {"Someone moved this deal since you loaded the board; the board below is current. Check it and move the card again.", "您打开看板后，该项目已被他人移动；下方看板为最新状态，请确认后再移动。"},
 
-	"reason.required":                                                     {"Required.", "必填。"},
-	"reason.must be greater than zero":                                    {"Must be greater than zero.", "必须大于零。"},
+	"reason.required": {"Required.", "必填。"},
+	"reason.must be given and greater than zero":                          {"Enter an amount greater than zero.", "请填写大于零的金额。"},
 	"reason.must not be negative":                                         {"Must not be negative.", "不能为负数。"},
 	"reason.has more than 2 decimal places":                               {"At most 2 decimal places.", "最多两位小数。"},
 	"reason.choose at least one":                                          {"Choose at least one.", "请至少选择一项。"},

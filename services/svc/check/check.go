@@ -113,7 +113,7 @@ func AmountProblem(a money.Amount, max money.Amount) string {
 	case d.Exponent() > 14 || a.GreaterThan(max):
 		return "must be at most " + yuan(max)
 	case d.IsZero():
-		return "must be greater than zero"
+		return "must be given and greater than zero"
 	}
 	return ""
 }
