@@ -59,6 +59,53 @@ func Decode(payload json.RawMessage, v any) error {
 	return fundbridge.Invalid("malformed request", fields...)
 }
 
+// DecodeExcept decodes into v the members of payload that no field of
+// bad names (a member named itself, or one inside it), and reports
+// whether there was anything to decode.
+func DecodeExcept(payload json.RawMessage, v any, bad []fundbridge.FieldError) bool {
+	var members map[string]jsontext.Value
+	if jsonv2.Unmarshal(bytes.TrimSpace(payload), &members) != nil || len(members) == 0 {
+		return false
+	}
+	for _, f := range bad {
+		delete(members, topMember(f.Field))
+	}
+	good, err := jsonv2.Marshal(members)
+	return err == nil && jsonv2.Unmarshal(good, v, strict) == nil
+}
+
+// WithFields adds to the invalid error err the fields that more names,
+// leaving out those err names already, or names a part of.
+func WithFields(err, more error) error {
+	var e *fundbridge.Error
+	if !errors.As(err, &e) || e.Code != fundbridge.EINVALID {
+		return err
+	}
+	named := map[string]bool{}
+	for _, f := range e.Fields {
+		named[topMember(f.Field)] = true
+	}
+	fields := slices.Clone(e.Fields)
+	for _, f := range fundbridge.ErrorFields(more) {
+		if !named[topMember(f.Field)] {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) == len(e.Fields) {
+		return err
+	}
+	return fundbridge.Invalid(e.Message, fields...)
+}
+
+// topMember is the request's member a field name is in: "loan" for
+// "loan.months", "patents" for "patents[2].number".
+func topMember(field string) string {
+	if i := strings.IndexAny(field, ".["); i >= 0 {
+		return field[:i]
+	}
+	return field
+}
+
 // memberProblems decodes one member alone into a fresh t and names what
 // does not fit; an array that does not fit is tried element by element.
 func memberProblems(t reflect.Type, name string, value jsontext.Value) []fundbridge.FieldError {

@@ -1,6 +1,7 @@
 package svc
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -88,6 +89,48 @@ func TestDecodeIsStrictAboutNames(t *testing.T) {
 		}
 		if r := fields[0].Reason; strings.Contains(r, "json") || strings.Contains(r, "Go ") || strings.Contains(r, "svc.") {
 			t.Errorf("%s: reason %q is not written for a person", tc.payload, r)
+		}
+	}
+}
+
+// checked is a request with its own checks: a name is required and a
+// loan's term is 1 to 360 months.
+type checked struct{ request }
+
+func (c checked) Validate() error {
+	var fe fundbridge.FieldErrors
+	if c.Name == "" {
+		fe.Add("name", "required")
+	}
+	if c.Loan != nil && (c.Loan.Months < 1 || c.Loan.Months > 360) {
+		fe.Add("loan.months", "1 to 360")
+	}
+	if c.Amount.IsZero() {
+		fe.Add("amount", "required")
+	}
+	return fe.Err("invalid request")
+}
+
+// A request that fails to decode names what its own checks find in the
+// rest too, but not again a member the decoder named.
+func TestHandleNamesBadMembersAndTheRest(t *testing.T) {
+	op := Handle(Endpoint[checked, Empty]{Op: "thing.do"}, func(context.Context, *Request, checked) (Result[Empty], error) {
+		return Result[Empty]{}, nil
+	})
+	for _, tc := range []struct{ payload, fields string }{
+		{`{"amount":150}`, "amount name"},
+		{`{"amount":"1.234","loan":{"months":400}}`, "amount name loan.months"},
+		{`{"name":"x","loan":{"months":"36"}}`, "loan.months amount"},
+		{`{"name":"x","amount":"5","colour":"red"}`, "colour"},
+		{`{"name":1`, "body"},
+	} {
+		_, err := op.Handler(context.Background(), &Request{Payload: json.RawMessage(tc.payload)})
+		var named []string
+		for _, f := range fundbridge.ErrorFields(err) {
+			named = append(named, f.Field)
+		}
+		if fundbridge.ErrorCode(err) != fundbridge.EINVALID || strings.Join(named, " ") != tc.fields {
+			t.Errorf("%s: %v, want %s named", tc.payload, err, tc.fields)
 		}
 	}
 }

@@ -153,23 +153,19 @@ func Handle[Req, Resp any](e Endpoint[Req, Resp], h func(ctx context.Context, re
 		}
 		var q Req
 		if err := Decode(req.Payload, &q); err != nil {
+			// Name the rest too, so that one correction is enough: the
+			// members that did decode are validated without the bad ones.
+			var rest Req
+			if DecodeExcept(req.Payload, &rest, fundbridge.ErrorFields(err)) {
+				if _, more := prepare(rest, req.Actor, cfg.now()); more != nil {
+					err = WithFields(err, more)
+				}
+			}
 			return Result[any]{}, err
 		}
-		if c, ok := any(q).(ActorCompleter[Req]); ok {
-			var err error
-			if q, err = c.ForActor(req.Actor); err != nil {
-				return Result[any]{}, err
-			}
-		}
-		switch v := any(q).(type) {
-		case ClockValidator:
-			if err := v.ValidateAt(cfg.now()); err != nil {
-				return Result[any]{}, err
-			}
-		case Validator:
-			if err := v.Validate(); err != nil {
-				return Result[any]{}, err
-			}
+		q, err := prepare(q, req.Actor, cfg.now())
+		if err != nil {
+			return Result[any]{}, err
 		}
 		res, err := h(ctx, req, q)
 		if err != nil {
@@ -177,6 +173,24 @@ func Handle[Req, Resp any](e Endpoint[Req, Resp], h func(ctx context.Context, re
 		}
 		return Result[any]{Value: res.Value, Position: res.Position, Version: res.Version}, nil
 	}}
+}
+
+// prepare completes q for the caller (ActorCompleter) and runs its own
+// checks, if it has any.
+func prepare[Req any](q Req, actor fundbridge.Actor, now time.Time) (Req, error) {
+	if c, ok := any(q).(ActorCompleter[Req]); ok {
+		var err error
+		if q, err = c.ForActor(actor); err != nil {
+			return q, err
+		}
+	}
+	switch v := any(q).(type) {
+	case ClockValidator:
+		return q, v.ValidateAt(now)
+	case Validator:
+		return q, v.Validate()
+	}
+	return q, nil
 }
 
 // Call sends q to the endpoint and decodes its result; the wire reply
