@@ -21,8 +21,12 @@ func (s *Service) loanVisible(a fundbridge.Actor, l Loan) bool {
 	if _, ok := LoanFor(a, l); ok {
 		return true
 	}
-	return a.OrgID != "" && (l.Warrant != nil && a.OrgID == l.Warrant.HolderID ||
-		a.Role == fundbridge.RoleFundManager && a.OrgID == s.view.fundManagerOf(l.EquityFundID))
+	return a.OrgID != "" && (l.Warrant != nil && a.OrgID == l.Warrant.HolderID || s.managesFund(a, l))
+}
+
+// managesFund reports whether a manages the loan's equity fund.
+func (s *Service) managesFund(a fundbridge.Actor, l Loan) bool {
+	return a.OrgID != "" && a.Role == fundbridge.RoleFundManager && a.OrgID == s.view.fundManagerOf(l.EquityFundID)
 }
 
 // onLoan serves a command on an existing loan the actor may see.
@@ -52,9 +56,16 @@ func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint6
 			return svc.Result[dealsapi.LoanView]{}, notFound("loan", l.ID)
 		}
 		// The warrant's holder or the fund: the loan's figures without
-		// the banks' lines or the default's allocation.
+		// the banks' lines. The fund's manager sees a default's loss as
+		// the risk-sharing table splits it (the fund bears its part), but
+		// not each bank's; a warrant holder sees no default at all.
 		v := loanView(l, s.now())
 		v.Banks, v.Default = []dealsapi.LoanBankView{}, nil
+		if d := l.Default; d != nil && s.managesFund(a, l) {
+			cut := *d
+			cut.BankLosses = []dealsapi.BankAmount{}
+			v.Default = &cut
+		}
 		return svc.Result[dealsapi.LoanView]{Value: v, Position: position, Version: version}, nil
 	}
 	return svc.Result[dealsapi.LoanView]{Value: loanView(seen, s.now()), Position: position, Version: version}, nil

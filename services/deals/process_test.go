@@ -374,3 +374,35 @@ func TestArrearsAreDurableDeadlines(t *testing.T) {
 		t.Errorf("arrears cleared %d times, want once", n)
 	}
 }
+
+// The equity fund's manager reads a defaulted loan with the loss split as
+// the risk-sharing table splits it (the fund bears its part), but not
+// each bank's loss; another fund's manager does not see the loan.
+func TestAFundManagerSeesTheDefaultsSplitNotTheBanks(t *testing.T) {
+	p := startProcEnv(t)
+	p.instance()
+	lead, other := p.bank("lead"), p.bank("other")
+	p.fund("f1")
+	p.deal("l2", "lead", "other", "f1", time.Now().Add(time.Hour))
+	p.commit(lead, "l2", "12000000.00")
+	p.commit(other, "l2", "8000000.00")
+	p.equity("l2", "f1")
+	_, err := pcall(p, dealsapi.DrawDownEndpoint, lead, dealsapi.LoanAmount{LoanID: "l2", Amount: amt("20000000.00")})
+	p.must(err, "draw down")
+	_, err = pcall(p, dealsapi.DeclareDefaultEndpoint, lead, dealsapi.DeclareDefault{LoanID: "l2", Reason: "stopped paying"})
+	p.must(err, "declare a default")
+
+	manager := fundbridge.Actor{UserID: "u-mgr", Role: fundbridge.RoleFundManager, OrgID: "mgr"}
+	l, err := pcall(p, dealsapi.GetLoanEndpoint, manager, dealsapi.GetLoan{LoanID: "l2"})
+	p.must(err, "the fund's manager reads the loan")
+	if l.Default == nil || !l.Default.Allocation.Banks.Equal(l.Default.Loss) || len(l.Default.BankLosses) != 0 || len(l.Banks) != 0 {
+		t.Errorf("the fund's manager sees default %+v and banks %+v; want the split without the banks' lines", l.Default, l.Banks)
+	}
+	if l, err := pcall(p, dealsapi.GetLoanEndpoint, lead, dealsapi.GetLoan{LoanID: "l2"}); err != nil || l.Default == nil || len(l.Default.BankLosses) != 2 {
+		t.Errorf("the lead sees default %+v, %v; want each bank's loss", l.Default, err)
+	}
+	stranger := fundbridge.Actor{UserID: "u-x", Role: fundbridge.RoleFundManager, OrgID: "mgr-x"}
+	if _, err := pcall(p, dealsapi.GetLoanEndpoint, stranger, dealsapi.GetLoan{LoanID: "l2"}); fundbridge.ErrorCode(err) != fundbridge.ENOTFOUND {
+		t.Errorf("another fund's manager reads the loan: %v, want not found", err)
+	}
+}

@@ -158,7 +158,9 @@ type LoanView struct {
 	// The repayment schedule and what is paid of each period; empty until it is
 	// fixed.
 	Schedule []InstallmentView `json:"schedule"`
-	// The default, if the lead bank declared one.
+	// The default, if the lead bank declared one. The equity fund's manager
+	// sees it without each bank's loss; a warrant holder outside the loan
+	// does not see it.
 	Default *LoanDefaulted `json:"default,omitempty"`
 	// The equity the warrant created, if it was exercised.
 	Exercised *WarrantExercised `json:"warrant_exercised,omitempty"`
