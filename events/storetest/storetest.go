@@ -655,6 +655,7 @@ func testBadInput(t *testing.T, b Backend) {
 		{"unknown event type", appendReq(stream, events.NoStream, events.NewEvent{Type: "test.unknown.v1", Payload: json.RawMessage(`{}`)}), "events[0].type"},
 		{"oversized event", appendReq(stream, events.NoStream, events.NewEvent{Type: "test.noted.v1", Payload: big}), "events[0].payload"},
 		{"payload not JSON", appendReq(stream, events.NoStream, events.NewEvent{Type: "test.noted.v1", Payload: json.RawMessage(`{"text":`)}), "events[0].payload"},
+		{"second payload not JSON", appendReq(stream, events.NoStream, happened(1), events.NewEvent{Type: "test.noted.v1", Payload: json.RawMessage(`{"text":"a",}`)}), "events[1].payload"},
 		{"invalid expected version", appendReq(stream, events.ExpectedVersion(-7), happened(1)), "expected_version"},
 		{"no events", appendReq(stream, events.NoStream), "events"},
 		{"no actor", events.AppendRequest{StreamID: stream, Expected: events.NoStream, Events: []events.NewEvent{happened(1)}}, "meta.actor"},
