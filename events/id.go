@@ -23,6 +23,7 @@ func NewIDs() *IDs {
 // New returns a fresh ULID string.
 func (g *IDs) New() string {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	return ulid.MustNew(ulid.Timestamp(time.Now()), g.entropy).String()
+	id := ulid.MustNew(ulid.Timestamp(time.Now()), g.entropy)
+	g.mu.Unlock()
+	return id.String() // outside the lock: only the entropy is shared
 }
