@@ -289,7 +289,8 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	pos = r.header.Get("Fundbridge-Position")
 	// After the default, each role sees its part of the loss: bank B its
 	// own line with its loss, the startup no bank's name, the fund the
-	// loan without the banks, the operator the whole book.
+	// loan without the banks and the loss split without each bank's, the
+	// operator the whole book.
 	if mine := p.do("GET", loanPath+"?after="+pos, bankB, nil); len(items(mine, "banks")) != 1 ||
 		items(mine, "banks")[0].(map[string]any)["bank_id"] != bankBID || items(mine, "banks")[0].(map[string]any)["loss"] == "0.00" {
 		t.Errorf("bank B's defaulted loan = %s, want its own line and loss", mine.raw)
@@ -297,8 +298,11 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 	if s := p.do("GET", loanPath, startup, nil); s.status != 200 || containsID(s.raw, bankBID) {
 		t.Errorf("the startup's defaulted loan = %d %s", s.status, s.raw)
 	}
-	if v := p.do("GET", loanPath, fm, nil); v.status != 200 || len(items(v, "banks")) != 0 || v.body["default"] != nil {
+	if v := p.do("GET", loanPath, fm, nil); v.status != 200 || len(items(v, "banks")) != 0 || containsID(v.raw, bankBID) {
 		t.Errorf("the fund's view of the loan = %d %s, want it without the banks", v.status, v.raw)
+	} else if d, _ := v.body["default"].(map[string]any); d == nil || len(d["bank_losses"].([]any)) != 0 ||
+		d["allocation"].(map[string]any)["fund"] != alloc["fund"] {
+		t.Errorf("the fund's view of the default = %v, want the split with the fund's %s and no bank's loss", v.body["default"], alloc["fund"])
 	}
 	if v := p.do("GET", "/api/v1/loan-deals/"+dealID, p.opToken, nil); len(items(v, "banks")) != 2 {
 		t.Errorf("the operator's deal = %s, want the whole book", v.raw)
