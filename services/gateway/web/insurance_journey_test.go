@@ -116,12 +116,14 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	if got := b.text("article[id^='req-'] .band"); got != "CN¥60,000.00 – CN¥90,000.00" {
 		t.Errorf("the quote band shows %q", got)
 	}
-	b.fill(map[string]string{"f-premium": "seventy thousand", "f-note": "含诉讼费"})
-	b.submit("button[id^='quote-']", "#f-premium-error")
-	if got := b.value("#f-note"); got != "含诉讼费" {
+	// Each request's forms are its own: their inputs are named by it.
+	quote := "f-quote-" + get(b, chromedp.Evaluate[string](`document.querySelector("article[id^='req-']").id.slice(4)`)) + "-"
+	b.fill(map[string]string{quote + "premium": "seventy thousand", quote + "note": "含诉讼费"})
+	b.submit("button[id^='quote-']", "#"+quote+"premium-error")
+	if got := b.value("#" + quote + "note"); got != "含诉讼费" {
 		t.Errorf("the refused quote's note came back as %q", got)
 	}
-	b.fill(map[string]string{"f-premium": "80,000"})
+	b.fill(map[string]string{quote + "premium": "80,000"})
 	b.submit("button[id^='quote-']", ".notice")
 	if got := b.text("article[id^='req-'] .my-quote"); !strings.HasPrefix(got, "CN¥80,000.00") {
 		t.Errorf("the insurer's quote shows %q", got)
@@ -190,10 +192,13 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	b.signIn(insEmail, insPassword, "#requests-h")
 	b.eventually("/insurer", "button[id^='assess-']")
 	b.check("/insurer claims")
-	b.fill(map[string]string{"f-amount": "120,000"})
-	b.submit("button[id^='assess-']", ".notice")
-	b.fill(map[string]string{"f-amount": "120,000"})
-	b.submit("button[id^='settle-']", ".notice")
+	// A denial without a reason is refused beside the claim's reason field.
+	claimID := get(b, chromedp.Evaluate[string](`document.querySelector("button[id^='assess-']").id.slice(7)`))
+	b.submit("#deny-"+claimID, "#f-deny-"+claimID+"-reason-error")
+	b.fill(map[string]string{"f-assess-" + claimID + "-amount": "120,000"})
+	b.submit("#assess-"+claimID, ".notice")
+	b.fill(map[string]string{"f-settle-" + claimID + "-amount": "120,000"})
+	b.submit("#settle-"+claimID, ".notice")
 	if got := b.text("[id^='claim-'] .badge"); got != "Settled" {
 		t.Errorf("after paying the assessed amount the claim shows %q", got)
 	}

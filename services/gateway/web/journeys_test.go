@@ -141,6 +141,9 @@ func TestJourneyFromApplicationToDashboard(t *testing.T) {
 	if got := b.text("#form-problem"); !strings.Contains(got, "Someone moved this deal") {
 		t.Errorf("a stale card's move says %q", got)
 	}
+	// A pass without a reason is refused beside the reason, its box left open.
+	b.do(chromedp.Click(chromedp.CSS("#pass-" + dealID + "-box summary")))
+	b.submit("#pass-"+dealID, "#f-pass-"+dealID+"-reason-error")
 	b.visit(fundPath, "#move-"+dealID)
 	b.submit("#move-"+dealID, ".notice")
 	b.eventually(fundPath, "#termsheet-"+dealID)
