@@ -142,8 +142,8 @@ func TestJourneyBankCommits(t *testing.T) {
 	if got := b.text("#deal-" + dealID + " .my-status"); got != "Invited" {
 		t.Errorf("the bank's line shows %q before it answers", got)
 	}
-	b.submit("#commit-"+dealID, "#f-amount-error") // nothing typed
-	b.fill(map[string]string{"f-amount": "10,000,000"})
+	b.submit("#commit-"+dealID, "#f-commit-"+dealID+"-amount-error") // nothing typed
+	b.fill(map[string]string{"f-commit-" + dealID + "-amount": "10,000,000"})
 	b.submit("#commit-"+dealID, ".notice")
 	if got := b.text("#deal-" + dealID + " .my-status"); got != "Committed" {
 		t.Errorf("after committing the bank's line shows %q", got)
