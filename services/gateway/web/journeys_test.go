@@ -94,7 +94,10 @@ func TestJourneyFromApplicationToDashboard(t *testing.T) {
 	b.submit("#apply-next", "#f-instruments-equity-error, #f-instruments + .error, .problem") // nothing chosen
 	b.do(chromedp.Click(chromedp.CSS("#f-instruments-equity")))
 	b.submit("#apply-next", "#f-amount_requested")
-	b.fill(map[string]string{"f-amount_requested": "2,000,000", "f-use_of_funds": "GPU cluster and two engineers"})
+	// Use of funds is needed to submit, so the wizard asks for it.
+	b.fill(map[string]string{"f-amount_requested": "2,000,000"})
+	b.submit("#apply-next", "#f-use_of_funds-error")
+	b.fill(map[string]string{"f-use_of_funds": "GPU cluster and two engineers"})
 	b.submit("#apply-next", "dl.facts")
 	if got := b.text("dl.facts"); !strings.Contains(got, "CN¥2,000,000.00") {
 		t.Errorf("the review shows %q", got)

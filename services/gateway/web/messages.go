@@ -310,6 +310,7 @@ var messages = map[string][2]string{
 	"reason.must not be negative":                                         {"Must not be negative.", "不能为负数。"},
 	"reason.has more than 2 decimal places":                               {"At most 2 decimal places.", "最多两位小数。"},
 	"reason.choose at least one":                                          {"Choose at least one.", "请至少选择一项。"},
+	"reason.at least one instrument is required":                          {"Choose at least one instrument.", "请至少选择一种融资方式。"},
 	"reason.must be a whole number":                                       {"Must be a whole number.", "必须是整数。"},
 	"reason.at least one stage is required":                               {"Choose at least one stage.", "请至少选择一个阶段。"},
 	"reason.a percentage above 0 and at most 100":                         {"A percentage above 0 and at most 100.", "请输入大于 0 且不超过 100 的百分比。"},

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,6 +143,13 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	}
 	err := cmd.Validate()
 	fields := append(problems, fundbridge.ErrorFields(err)...)
+	// The wizard drafts an application to be submitted: what submitting
+	// needs (use of funds) is required here too, not found missing later.
+	for _, fe := range applicationsapi.TermsProblems(cmd.Terms(), true) {
+		if !slices.ContainsFunc(fields, func(x fundbridge.FieldError) bool { return x.Field == fe.Field }) {
+			fields = append(fields, fe)
+		}
+	}
 	// A step only answers for its own fields.
 	var mine []fundbridge.FieldError
 	for _, fe := range fields {
