@@ -167,10 +167,18 @@ func rawAPI(ctx context.Context, nc *nats.Conn, subject, body string) error {
 	return nil
 }
 
-// forgedRequest sends op with a made-up actor on subject, as a raw request.
+// forgedOrg is an org's creation a stranger would like to get through.
+const forgedOrg = `{"name":"Forged Capital","role":"operator","user":{"email":"forger@example.com","password":"forged-password","name":"Forger"}}`
+
+// forgedRequest sends identity.create_org with a made-up actor on subject,
+// as a raw request.
 func forgedRequest(ctx context.Context, nc *nats.Conn, subject string, actor fundbridge.Actor) error {
-	body, _ := json.Marshal(svc.Request{ID: "forged", Actor: actor, Payload: json.RawMessage(
-		`{"name":"Forged Capital","role":"fund_manager","user":{"email":"forger@example.com","password":"forged-password","name":"Forger"}}`)})
+	return rawRequest(ctx, nc, subject, actor, forgedOrg)
+}
+
+// rawRequest sends payload as actor on subject, as a raw request.
+func rawRequest(ctx context.Context, nc *nats.Conn, subject string, actor fundbridge.Actor, payload string) error {
+	body, _ := json.Marshal(svc.Request{ID: "forged", Actor: actor, Payload: json.RawMessage(payload)})
 	msg, err := nc.RequestWithContext(ctx, subject, body)
 	if err != nil {
 		return err
@@ -235,6 +243,23 @@ func TestNATSLeastPrivilege(t *testing.T) {
 					t.Errorf("%s as %v: %v, want unauthorized", service, actor, err)
 				}
 			}
+			// As itself, it still may not do what only a person does through
+			// the gateway: make an org (an operator), read a person, try a
+			// password, or mint an operator by bootstrapping one.
+			for op, payload := range map[string]string{
+				"identity.create_org":         forgedOrg,
+				"identity.get_user":           `{"user_id":"operator"}`,
+				"identity.authenticate":       `{"email":"operator@fundbridge.local","password":"a guess at the password"}`,
+				"identity.bootstrap_operator": `{"email":"minted@example.com","password":"a minted operator password"}`,
+			} {
+				if service == identity.Name && op == "identity.bootstrap_operator" {
+					continue // identity bootstraps the first operator in a cluster
+				}
+				err := rawRequest(ctx, u.nc, svc.SystemSubject(service, "identity", op), svc.SystemActor(service), payload)
+				if fundbridge.ErrorCode(err) != fundbridge.EFORBIDDEN {
+					t.Errorf("%s calling %s as itself: %v, want forbidden", service, op, err)
+				}
+			}
 			// A batched read of one event stream (the store's loads) is
 			// answered, not refused.
 			direct := "$JS.API.DIRECT.GET." + natsauth.EventStream
@@ -286,8 +311,10 @@ func TestNATSLeastPrivilege(t *testing.T) {
 	if after := eventState(t, p); after != before {
 		t.Errorf("the streams changed under refused users: %+v, then %+v", before, after)
 	}
-	if r := p.do("POST", "/api/v1/auth/token", "", map[string]string{"email": "forger@example.com", "password": "forged-password"}); r.status != 401 {
-		t.Errorf("the forged org's user signs in: %d %s", r.status, r.raw)
+	for email, password := range map[string]string{"forger@example.com": "forged-password", "minted@example.com": "a minted operator password"} {
+		if r := p.do("POST", "/api/v1/auth/token", "", map[string]string{"email": email, "password": password}); r.status != 401 {
+			t.Errorf("the forged user %s signs in: %d %s", email, r.status, r.raw)
+		}
 	}
 
 	t.Run("admin", func(t *testing.T) {

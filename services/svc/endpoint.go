@@ -48,11 +48,30 @@ type Endpoint[Req, Resp any] struct {
 	// What the caller does, for refusals: "a startup may not source deals".
 	// Default: "call <op>".
 	What string
+	// Callers, when not nil, are the only services that may call the
+	// endpoint as themselves (fb.sys.<caller>); empty, none may, and only
+	// the gateway reaches it, for a person it signed in. Nil: any service.
+	// A service's NATS key, stolen, then cannot do what only people may
+	// (make an operator, read a person's email, try passwords).
+	Callers []string
 }
 
 // Doing names what calling the endpoint does, for refusals.
 func (e Endpoint[Req, Resp]) Doing(what string) Endpoint[Req, Resp] {
 	e.What = what
+	return e
+}
+
+// FromGatewayOnly lets no service call the endpoint as itself: only the
+// gateway, for the person it signed in.
+func (e Endpoint[Req, Resp]) FromGatewayOnly() Endpoint[Req, Resp] {
+	e.Callers = []string{}
+	return e
+}
+
+// CalledBy lets only the services named call the endpoint as themselves.
+func (e Endpoint[Req, Resp]) CalledBy(services ...string) Endpoint[Req, Resp] {
+	e.Callers = services
 	return e
 }
 
@@ -148,6 +167,9 @@ func Handle[Req, Resp any](e Endpoint[Req, Resp], h func(ctx context.Context, re
 		what = "call " + e.Op
 	}
 	return Op{Name: e.Op, Handler: func(ctx context.Context, req *Request) (Result[any], error) {
+		if req.Caller != "" && e.Callers != nil && !slices.Contains(e.Callers, req.Caller) {
+			return Result[any]{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "service %s may not %s: only the gateway asks this, for a person", req.Caller, what)
+		}
 		if len(e.Roles) > 0 && !slices.Contains(e.Roles, req.Actor.Role) {
 			return Result[any]{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(req.Actor.Role), what)
 		}

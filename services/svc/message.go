@@ -23,6 +23,11 @@ type Request struct {
 	ExpectedVersion *uint64         `json:"expected_version,omitempty"`
 	Payload         json.RawMessage `json:"payload,omitempty"`
 
+	// Caller is the service that sent the request as itself, on
+	// fb.sys.<caller> (set by the server from the subject NATS let it
+	// publish on); empty for the gateway's requests.
+	Caller string `json:"-"`
+
 	// Deadline is when the caller stops waiting, carried in a header.
 	Deadline time.Time `json:"-"`
 }

@@ -272,10 +272,12 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 		return
 	}
 	span.SetAttributes(spans.ActorRole.String(string(req.Actor.Role))) // the role only: never who
-	if err := checkCaller(m.Subject, req.Actor); err != nil {
+	caller, err := checkCaller(m.Subject, req.Actor)
+	if err != nil {
 		reply(Reply{Error: err})
 		return
 	}
+	req.Caller = caller
 	reply(Answer(ctx, log, op, h, &req))
 	return
 }

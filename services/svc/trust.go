@@ -67,15 +67,16 @@ func serveEndpoints(service, op string) []serveEndpoint {
 }
 
 // checkCaller refuses a request on a service-to-service subject unless its
-// actor is the system actor of the calling service the subject names.
-func checkCaller(subject string, actor fundbridge.Actor) *fundbridge.Error {
+// actor is the system actor of the calling service the subject names, and
+// returns that service ("" for the gateway's subject).
+func checkCaller(subject string, actor fundbridge.Actor) (string, *fundbridge.Error) {
 	rest, ok := strings.CutPrefix(subject, systemPrefix)
 	if !ok {
-		return nil
+		return "", nil
 	}
 	caller, _, _ := strings.Cut(rest, ".")
 	if actor.Role != fundbridge.RoleSystem || actor.UserID != caller {
-		return fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "a request from service %s must carry its system actor", caller)
+		return "", fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "a request from service %s must carry its system actor", caller)
 	}
-	return nil
+	return caller, nil
 }

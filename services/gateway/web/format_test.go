@@ -125,3 +125,17 @@ func TestReasonsInTheReadersLanguage(t *testing.T) {
 		t.Errorf("en reasons = %q", en)
 	}
 }
+
+func TestAProblemsDetailReadsAsASentence(t *testing.T) {
+	for in, want := range map[string]string{
+		"email or password is wrong": "Email or password is wrong.",
+		"deal d1 has closed.":        "Deal d1 has closed.",
+		"ifpndh53vy4sk is not yours": "ifpndh53vy4sk is not yours",
+		"该项目已关闭":                     "该项目已关闭",
+		"Already a sentence":         "Already a sentence",
+	} {
+		if got := sentence(in); got != want {
+			t.Errorf("sentence(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

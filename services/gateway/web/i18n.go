@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"golang.org/x/text/currency"
@@ -232,9 +234,26 @@ func (l *locale) Problem(err error) string {
 	}
 	msg := l.p.Sprintf(key)
 	if detail := fundbridge.ErrorMessage(err); code != fundbridge.EINVALID && code != fundbridge.EINTERNAL && detail != "" {
-		msg += " " + l.Reason(detail)
+		msg += " " + sentence(l.Reason(detail))
 	}
 	return msg
+}
+
+// sentence starts s with a capital letter and ends it with a full stop,
+// as it follows one: "email or password is wrong" reads "Email or
+// password is wrong.". Text in Chinese, and text that starts with an ID
+// (a first word that is not only letters), is left as it is.
+func sentence(s string) string {
+	first, _, _ := strings.Cut(s, " ")
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || !unicode.IsLower(r) || strings.ContainsFunc(first, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		return s
+	}
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 // Reason translates a field's reason when the catalog has it.

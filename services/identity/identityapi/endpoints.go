@@ -79,28 +79,32 @@ const v1 = svc.APIPrefix
 var (
 	SignupEndpoint = svc.NewCommand[SignupCommand, User](Name, "identity.signup", nil,
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/auth/signup", Tag: "auth", Public: true, Created: true,
-			Summary: "Sign a startup up: its company and first user"})
+			Summary: "Sign a startup up: its company and first user"}).FromGatewayOnly()
 	MeEndpoint = svc.NewQuery[MeQuery, Me](Name, "identity.me", nil,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/me", Tag: "auth", Summary: "Who the token belongs to"})
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/me", Tag: "auth", Summary: "Who the token belongs to"}).FromGatewayOnly()
 	CreateOrgEndpoint = svc.NewCommand[CreateOrgCommand, OrgOnboarded](Name, "identity.create_org",
-		[]fundbridge.Role{fundbridge.RoleOperator, fundbridge.RoleSystem},
+		[]fundbridge.Role{fundbridge.RoleOperator},
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/orgs", Tag: "auth", Created: true,
-			Summary: "Onboard a fund manager, bank, insurer or operator org with its first user (operators)"}).Doing("onboard organisations")
+			Summary: "Onboard a fund manager, bank, insurer or operator org with its first user (operators)"}).Doing("onboard organisations").FromGatewayOnly()
 	// EraseUserEndpoint erases a person's personal data: by the person
 	// themself or an operator.
 	EraseUserEndpoint = svc.NewCommand[EraseUserCommand, ErasedUser](Name, "identity.erase_user", nil,
 		&svc.Route{Method: http.MethodDelete, Path: v1 + "/users/{user_id}", Tag: "auth",
-			Summary: "Erase a person's personal data (themself or operators); their events stay, unreadable"})
+			Summary: "Erase a person's personal data (themself or operators); their events stay, unreadable"}).FromGatewayOnly()
 	// GetUserEndpoint shows a user: to themself, their org or an operator.
 	GetUserEndpoint = svc.NewQuery[GetUserQuery, User](Name, "identity.get_user", nil,
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/users/{user_id}", Tag: "auth",
-			Summary: "A user (themself, their org or operators); an erased one shows as erased"})
+			Summary: "A user (themself, their org or operators); an erased one shows as erased"}).Doing("read people's details").FromGatewayOnly()
 	GetOrgEndpoint = svc.NewQuery[GetOrg, Org](Name, "identity.get_org", nil,
-		&svc.Route{Method: http.MethodGet, Path: v1 + "/orgs/{org_id}", Tag: "auth", Summary: "An org: its name and role (operators; its own members)"})
-	AuthenticateEndpoint      = svc.NewQuery[AuthenticateQuery, User](Name, "identity.authenticate", nil, nil)
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/orgs/{org_id}", Tag: "auth", Summary: "An org: its name and role (operators; its own members)"}).FromGatewayOnly()
+	AuthenticateEndpoint      = svc.NewQuery[AuthenticateQuery, User](Name, "identity.authenticate", nil, nil).Doing("check passwords").FromGatewayOnly()
 	BootstrapOperatorEndpoint = svc.NewCommand[BootstrapOperatorCommand, BootstrapResult](Name, "identity.bootstrap_operator",
-		[]fundbridge.Role{fundbridge.RoleSystem}, nil).Doing("bootstrap operators")
+		[]fundbridge.Role{fundbridge.RoleSystem}, nil).Doing("bootstrap operators").CalledBy(Name, AdminCaller)
 )
+
+// AdminCaller is the NATS admin user (internal/natsauth.Admin), as which
+// dev creates the first operator; identity itself does in a cluster.
+const AdminCaller = "admin"
 
 // Endpoints lists every endpoint of the service.
 func Endpoints() []svc.Described {
