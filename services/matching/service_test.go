@@ -321,9 +321,12 @@ func TestMatchingOverNATS(t *testing.T) {
 
 	deal := matchingapi.DealID("fund1", "app1")
 	t.Run("deal.source", func(t *testing.T) {
-		err := h.refused(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app2"}, fundbridge.EUNPROCESSABLE)
-		if !strings.Contains(fundbridge.ErrorMessage(err), "stage seed is not in mandate (growth, expansion)") {
-			t.Errorf("refusal names no reason: %v", err)
+		// An application off the fund's board is one its manager cannot
+		// see: not found, as an unknown one, and no word of why it does
+		// not match (its stage, ticket or city).
+		err := h.refused(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app2"}, fundbridge.ENOTFOUND)
+		if msg := fundbridge.ErrorMessage(err); msg != "no open application app2" {
+			t.Errorf("sourcing an application off the board says %q", msg)
 		}
 		h.refused(matchingapi.OpSource, manager2, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "app1"}, fundbridge.ENOTFOUND)
 		h.refused(matchingapi.OpSource, manager1, matchingapi.SourceDeal{FundID: "fund1", ApplicationID: "nope"}, fundbridge.ENOTFOUND)

@@ -194,6 +194,11 @@ func (v *views) sourcing(actor fundbridge.Actor, c matchingapi.SourceDeal) (Sour
 		return Sourcing{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no open application %s", c.ApplicationID)
 	}
 	ev, _ := v.engine.Explain(c.FundID, c.ApplicationID)
+	if !ev.Matches && actor.Role == fundbridge.RoleFundManager {
+		// A manager sees an application only on its fund's board: why one
+		// off it does not match would tell its sector, ticket and city.
+		return Sourcing{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no open application %s", c.ApplicationID)
+	}
 	return Sourcing{FundID: c.FundID, Application: a, Evaluation: ev}, nil
 }
 
