@@ -258,7 +258,7 @@ func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.So
 }
 
 func (s *Service) advance(ctx context.Context, req *svc.Request, c matchingapi.AdvanceDeal) (svc.Result[matchingapi.Deal], error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
+	return s.execute(ctx, req, c.DealID, s.movable(s.managedBy, req.Actor, c.DealID), func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideAdvance(d, c)
 	})
 }
@@ -270,14 +270,14 @@ func (s *Service) pass(ctx context.Context, req *svc.Request, c matchingapi.Pass
 }
 
 func (s *Service) issueTermSheet(ctx context.Context, req *svc.Request, c matchingapi.IssueTermSheet) (svc.Result[matchingapi.Deal], error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return s.managedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
+	return s.execute(ctx, req, c.DealID, s.movable(s.managedBy, req.Actor, c.DealID), func(d matchingapi.Deal) ([]events.Payload, error) {
 		f, _ := s.views.fund(d.FundID)
 		return decideIssueTermSheet(d, f, c)
 	})
 }
 
 func (s *Service) acceptTermSheet(ctx context.Context, req *svc.Request, c matchingapi.AcceptTermSheet) (svc.Result[matchingapi.Deal], error) {
-	return s.execute(ctx, req, c.DealID, func(d matchingapi.Deal) error { return ownedBy(req.Actor, d, c.DealID) }, func(d matchingapi.Deal) ([]events.Payload, error) {
+	return s.execute(ctx, req, c.DealID, s.movable(ownedBy, req.Actor, c.DealID), func(d matchingapi.Deal) ([]events.Payload, error) {
 		return decideAcceptTermSheet(d)
 	})
 }
@@ -364,6 +364,21 @@ func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, 
 		return svc.Result[matchingapi.Deal]{}, err
 	}
 	return svc.Result[matchingapi.Deal]{Value: d, Position: res.Position, Version: res.LastVersion}, nil
+}
+
+// movable authorizes a step forward on a deal: the actor passes may, and
+// the deal's application is still open. A withdrawn application's deal
+// can only be passed, not moved on, given a term sheet or accepted.
+func (s *Service) movable(may func(fundbridge.Actor, matchingapi.Deal, string) error, actor fundbridge.Actor, id string) svc.Authorize[matchingapi.Deal] {
+	return func(d matchingapi.Deal) error {
+		if err := may(actor, d, id); err != nil {
+			return err
+		}
+		if s.views.appStatus(d.ApplicationID) == statusWithdrawn {
+			return fundbridge.Errorf(fundbridge.ECONFLICT, "application %s was withdrawn: deal %s can only be passed", d.ApplicationID, id)
+		}
+		return nil
+	}
 }
 
 // managedBy admits the manager of the deal's fund (and the platform);

@@ -545,6 +545,13 @@ func TestMatchingOverNATS(t *testing.T) {
 		if len(board.Items) != 0 {
 			t.Errorf("board = %+v; app1 is funded and app3 withdrawn", board.Items)
 		}
+		// Its deal is refused any step forward for the withdrawal, before
+		// its own step is looked at.
+		other := matchingapi.DealID("fund1", "app3")
+		err := h.refused(matchingapi.OpAdvance, manager1, matchingapi.AdvanceDeal{DealID: other, To: matchingapi.StepScreening}, fundbridge.ECONFLICT)
+		if !strings.Contains(fundbridge.ErrorMessage(err), "application app3 was withdrawn") {
+			t.Errorf("moving a withdrawn application's deal: %v", err)
+		}
 	})
 
 	// Nothing went to the application that matches no fund, and each

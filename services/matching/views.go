@@ -142,6 +142,17 @@ func (v *views) app(id, companyID string) *appState {
 	return a
 }
 
+// appStatus is the application's status as matching last folded it, ""
+// if it never saw it.
+func (v *views) appStatus(id string) string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if a := v.apps[id]; a != nil {
+		return a.status
+	}
+	return ""
+}
+
 func (v *views) closeApp(id, companyID, status string) {
 	delete(v.planned, id)
 	v.app(id, companyID).status = status
