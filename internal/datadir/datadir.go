@@ -38,9 +38,29 @@ func (h Holder) String() string {
 	return s
 }
 
-// Self describes this process.
+// Self describes this process, its secrets left out of its command line.
 func Self() Holder {
-	return Holder{PID: os.Getpid(), Command: strings.Join(os.Args, " "), Started: time.Now().UTC().Truncate(time.Second)}
+	return Holder{PID: os.Getpid(), Command: strings.Join(redacted(os.Args), " "), Started: time.Now().UTC().Truncate(time.Second)}
+}
+
+// redacted is args with the value of any flag that names a password,
+// secret or token replaced: the holder's description is written in the
+// directory and shown to whoever starts a second process on it.
+func redacted(args []string) []string {
+	out := make([]string, len(args))
+	secret := func(flag string) bool {
+		flag = strings.ToLower(flag)
+		return strings.HasPrefix(flag, "-") && (strings.Contains(flag, "password") || strings.Contains(flag, "secret") || strings.Contains(flag, "token"))
+	}
+	for i, a := range args {
+		out[i] = a
+		if name, _, hasValue := strings.Cut(a, "="); hasValue && secret(name) {
+			out[i] = name + "=…"
+		} else if i > 0 && secret(args[i-1]) && !strings.Contains(args[i-1], "=") && !strings.HasPrefix(a, "-") {
+			out[i] = "…"
+		}
+	}
+	return out
 }
 
 // HeldError is the refusal: another process holds the directory.
