@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -50,6 +51,13 @@ func TestOneOwnerPerDataDirectoryAndRebuildOnline(t *testing.T) {
 		t.Error("the operator is gone after a rebuild and a restart")
 	}
 	p.stop(t)
+
+	// A mistyped directory is refused, and not made.
+	missing := filepath.Join(t.TempDir(), "datta")
+	out, err = exec.CommandContext(ctx, bin, "projections", "rebuild", "--data-dir", missing).CombinedOutput()
+	if _, serr := os.Stat(missing); err == nil || !strings.Contains(string(out), "no data directory at") || serr == nil {
+		t.Errorf("rebuild of a missing directory: %v\n%s", err, out)
+	}
 
 	// With nothing running, the rebuild opens the directory itself.
 	out, err = exec.CommandContext(ctx, bin, "projections", "rebuild", "--data-dir", dir).CombinedOutput()

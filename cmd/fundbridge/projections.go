@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -61,6 +62,11 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if *natsURL != "" {
 		return online(*natsURL)
+	}
+	// A rebuild reads a log: a directory that is not there is a mistyped
+	// path, not one to make (and leave half made).
+	if _, err := os.Stat(*dataDir); err != nil {
+		return fmt.Errorf("no data directory at %s: check --data-dir", *dataDir)
 	}
 	lock, err := datadir.Acquire(*dataDir, datadir.Self())
 	var held *datadir.HeldError
