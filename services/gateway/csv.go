@@ -51,6 +51,16 @@ func writeCSV(w http.ResponseWriter, r *http.Request, body json.RawMessage, repl
 	if len(rows) == 0 {
 		cols = itemColumns(reply)
 	}
+	// A CSV holds one page: the next is linked, as a client of the JSON
+	// reads next_cursor, so a file cut at the page size says so.
+	var next string
+	if c, ok := wrapper["next_cursor"]; ok && json.Unmarshal(c, &next) == nil && next != "" {
+		u := *r.URL
+		q := u.Query()
+		q.Set("cursor", next)
+		u.RawQuery = q.Encode()
+		w.Header().Set("Link", "<"+u.RequestURI()+`>; rel="next"`)
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	cw := csv.NewWriter(w)

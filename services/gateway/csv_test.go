@@ -29,6 +29,10 @@ func TestCSVKeepsColumnOrderAndDefusesFormulas(t *testing.T) {
 			t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
 		}
 	}
+	// One page of a longer list links the next.
+	if got := rec.Header().Get("Link"); got != `</x?cursor=x&format=csv>; rel="next"` {
+		t.Errorf("Link = %q, want the next page", got)
+	}
 }
 
 func TestCSVOfAnEmptyListHasItsHeader(t *testing.T) {
