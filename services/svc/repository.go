@@ -304,6 +304,10 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, aut
 				continue // the aggregate exists: load it and judge again
 			}
 			if cmd.Expected != nil {
+				var ce *events.ConcurrencyError
+				if errors.As(err, &ce) {
+					err = stale(*cmd.Expected, ce.Actual)
+				}
 				return events.AppendResult{}, zero, err
 			}
 			// Another instance is writing the same aggregate: step aside a
@@ -387,7 +391,7 @@ func (r *Repository[S]) judge(a *Aggregate[S], cmd Command, authorize Authorize[
 		}
 	}
 	if cmd.Expected != nil && *cmd.Expected != a.Version {
-		return verdict[S]{err: &events.ConcurrencyError{StreamID: r.StreamID(a.ID), Expected: events.Exactly(*cmd.Expected), Actual: a.Version}, state: zero, done: true}
+		return verdict[S]{err: stale(*cmd.Expected, a.Version), state: zero, done: true}
 	}
 	payloads, err := decide(a.State)
 	if err != nil {
@@ -443,3 +447,17 @@ func (r *Repository[S]) maybeSnapshot(before uint64, a *Aggregate[S]) {
 		}
 	}()
 }
+
+// StaleError refuses a command made against a version the caller read
+// (HTTP If-Match) that is no longer the aggregate's: in words for the
+// person, not the store's. It is still an events.ErrConcurrency.
+type StaleError struct{ Read, Now uint64 }
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("it changed since you read it: you sent version %d (If-Match), it is at version %d now; read it again and decide again", e.Read, e.Now)
+}
+
+func (e *StaleError) Is(target error) bool { return target == events.ErrConcurrency }
+func (e *StaleError) ErrorCode() string    { return fundbridge.ECONFLICT }
+
+func stale(read, now uint64) error { return &StaleError{Read: read, Now: now} }
