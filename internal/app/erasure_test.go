@@ -126,7 +126,8 @@ func rawEvents(t *testing.T, a *app.App) [][]byte {
 func TestErasureOverHTTP(t *testing.T) {
 	p := start(t)
 	const name, email, password = "Zhao Mingyue", "zhao.mingyue@deepvision.cn", "river stone lantern"
-	r := p.do("POST", "/api/v1/auth/signup", "", map[string]any{"email": email, "password": password, "name": name, "company": company(77, "growth")})
+	signup := map[string]any{"email": email, "password": password, "name": name, "company": company(77, "growth")}
+	r := p.do("POST", "/api/v1/auth/signup", "", signup, "Idempotency-Key", "signup-zhao")
 	if r.status != 201 {
 		t.Fatalf("sign up: %d %s", r.status, r.raw)
 	}
@@ -158,6 +159,12 @@ func TestErasureOverHTTP(t *testing.T) {
 	}
 	if e := p.do("DELETE", "/api/v1/users/"+userID, p.opToken, nil); e.status != 200 {
 		t.Errorf("an operator erasing again: %d %s", e.status, e.raw)
+	}
+	// The sign-up's kept response (for its retries) went with the person:
+	// the same request again is not answered with their email and name.
+	if again := p.do("POST", "/api/v1/auth/signup", "", signup, "Idempotency-Key", "signup-zhao"); again.status == 201 ||
+		bytes.Contains(again.raw, []byte(name)) || bytes.Contains(bytes.ToLower(again.raw), []byte("zhao.mingyue")) {
+		t.Errorf("the sign-up retried after erasure: %d %s", again.status, again.raw)
 	}
 
 	check := func(when string) {

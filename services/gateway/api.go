@@ -81,8 +81,13 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 			ExpectedVersion: expected,
 			Payload:         payload,
 		}
+		run := func(w http.ResponseWriter) { g.call(w, r, rt, req) }
+		if rt.Endpoint.Service+"."+rt.Endpoint.Op == eraseOp {
+			call := run
+			run = func(w http.ResponseWriter) { g.erased(w, r, payload, call) }
+		}
 		if key == "" || !rt.isCommand() {
-			g.call(w, r, rt, req)
+			run(w)
 			return
 		}
 		q, err := newIdemRequest(rt, idempotencyScope(rt, actor.UserID, payload), key, payload)
@@ -95,10 +100,10 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 		// operation's command.
 		req.IdempotencyKey = q.derivedKey
 		if g.idem == nil {
-			g.call(w, r, rt, req)
+			run(w)
 			return
 		}
-		g.idem.serve(w, r, q, func(w http.ResponseWriter) { g.call(w, r, rt, req) })
+		g.idem.serve(w, r, q, run)
 	}
 }
 

@@ -254,6 +254,7 @@ type idemRequest struct {
 	derivedKey  string // passed to the service: scoped to caller and operation
 	op, route   string
 	fingerprint string
+	personal    bool // its response names the person it made (erasure.go)
 }
 
 // newIdemRequest scopes key to the caller and describes the request:
@@ -273,6 +274,7 @@ func newIdemRequest(rt Route, scope, key string, payload []byte) (idemRequest, e
 		op:          op,
 		route:       route,
 		fingerprint: hash("request", route, string(canonical)),
+		personal:    personalOps[op],
 	}, nil
 }
 
@@ -389,12 +391,12 @@ func (ix *Idempotency) runClaimed(w http.ResponseWriter, r *http.Request, q idem
 	// The answer goes out first: the command's effect is in the log, and
 	// until the claim becomes the response, a retry waits for it.
 	rec.writeTo(w)
-	ix.keep(q, rev, data)
+	ix.keep(q, rev, data, done.Body)
 }
 
 // keep settles the claim at rev with the response, after the answer
 // (Drain waits for it at shutdown).
-func (ix *Idempotency) keep(q idemRequest, rev uint64, data []byte) {
+func (ix *Idempotency) keep(q idemRequest, rev uint64, data, body []byte) {
 	ix.writes.Add(1)
 	go func() {
 		defer ix.writes.Done()
@@ -404,7 +406,9 @@ func (ix *Idempotency) keep(q idemRequest, rev uint64, data []byte) {
 			// A retry finds the claim, takes it over after the lease and
 			// gets the service's dedupe.
 			ix.log.Warn("idempotency response not kept", "op", q.op, "err", err)
+			return
 		}
+		ix.indexPerson(ctx, q, body)
 	}()
 }
 

@@ -372,6 +372,14 @@ func (s *Service) claim(ctx context.Context, req *svc.Request, email, userID str
 // register adds the user whose email is claimed.
 func (s *Service) register(ctx context.Context, req *svc.Request, u identityapi.NewUser, userID, orgID string, role fundbridge.Role) (identityapi.User, uint64, error) {
 	email, _ := identityapi.NormaliseEmail(u.Email)
+	s.mu.RLock()
+	erased := s.erased[userID]
+	s.mu.RUnlock()
+	if erased {
+		// A retry of the request that made a person since erased: sealing
+		// their details again would make them a new key and bring them back.
+		return identityapi.User{}, 0, fundbridge.Errorf(fundbridge.ECONFLICT, "the person this request made was erased; send a new request (a new Idempotency-Key) to start again")
+	}
 	if s.sealer == nil {
 		return identityapi.User{}, 0, fmt.Errorf("no password can be kept: %w", s.sealerErr)
 	}
