@@ -80,6 +80,13 @@ func TestStartupsOverHTTP(t *testing.T) {
 	if l.status != 200 || len(l.body["items"].([]any)) != 1 {
 		t.Errorf("operator's list = %d %s", l.status, l.raw)
 	}
+	// A query parameter given twice, or a format not offered, is refused
+	// rather than half read.
+	for _, q := range []string{"?limit=5&limit=6", "?stage=growth&stage=seed", "?format=xml"} {
+		if r := p.do("GET", "/api/v1/applications"+q, p.opToken, nil); r.status != 400 {
+			t.Errorf("GET /api/v1/applications%s = %d %s, want 400", q, r.status, r.raw)
+		}
+	}
 	if mine := p.do("GET", "/api/v1/applications", tokB, nil); len(mine.body["items"].([]any)) != 0 {
 		t.Errorf("B sees A's applications: %s", mine.raw)
 	}

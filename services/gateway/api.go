@@ -5,15 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"go.opentelemetry.io/otel/propagation"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-	"go.opentelemetry.io/otel/trace"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-chi/chi/v5"
 
@@ -241,7 +243,17 @@ func queryPayload(rt Route, r *http.Request, params []member) (json.RawMessage, 
 	}
 	members := params
 	for key, vals := range r.URL.Query() {
-		if key == "format" || len(vals) == 0 {
+		if len(vals) > 1 {
+			// Each parameter takes one value: a second would be dropped.
+			return nil, fundbridge.Invalid("invalid query", fundbridge.FieldError{Field: key, Reason: fmt.Sprintf("given %d times; give it once", len(vals))})
+		}
+		if key == "format" {
+			if f := vals[0]; f != "" && f != "json" && f != "csv" {
+				return nil, fundbridge.Invalid("invalid query", fundbridge.FieldError{Field: "format", Reason: fmt.Sprintf(`must be "json" or "csv", not %q`, f)})
+			}
+			continue
+		}
+		if len(vals) == 0 {
 			continue
 		}
 		v, err := queryValue(rt.Endpoint.Request, key, vals[0])
