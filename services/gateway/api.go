@@ -49,6 +49,7 @@ func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
 func (g *Gateway) forward(rt Route) http.HandlerFunc {
 	rt.noBodyVersion = !mayCarryVersion(rt.Endpoint.Reply)
 	rt.noBodyPosition = !mayCarryPosition(rt.Endpoint.Reply)
+	erases := rt.Endpoint.Service+"."+rt.Endpoint.Op == eraseOp // once per route, not per request
 	return func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := ActorFrom(r.Context())
 		if rt.Public {
@@ -84,7 +85,7 @@ func (g *Gateway) forward(rt Route) http.HandlerFunc {
 			Payload:         payload,
 		}
 		run := func(w http.ResponseWriter) { g.call(w, r, rt, req) }
-		if rt.Endpoint.Service+"."+rt.Endpoint.Op == eraseOp {
+		if erases {
 			call := run
 			run = func(w http.ResponseWriter) { g.erased(w, r, payload, call) }
 		}

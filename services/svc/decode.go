@@ -59,10 +59,10 @@ func Decode(payload json.RawMessage, v any) error {
 	return fundbridge.Invalid("malformed request", fields...)
 }
 
-// DecodeExcept decodes into v the members of payload that no field of
+// decodeExcept decodes into v the members of payload that no field of
 // bad names (a member named itself, or one inside it), and reports
 // whether there was anything to decode.
-func DecodeExcept(payload json.RawMessage, v any, bad []fundbridge.FieldError) bool {
+func decodeExcept(payload json.RawMessage, v any, bad []fundbridge.FieldError) bool {
 	var members map[string]jsontext.Value
 	if jsonv2.Unmarshal(bytes.TrimSpace(payload), &members) != nil || len(members) == 0 {
 		return false
@@ -74,9 +74,9 @@ func DecodeExcept(payload json.RawMessage, v any, bad []fundbridge.FieldError) b
 	return err == nil && jsonv2.Unmarshal(good, v, strict) == nil
 }
 
-// WithFields adds to the invalid error err the fields that more names,
+// withFields adds to the invalid error err the fields that more names,
 // leaving out those err names already, or names a part of.
-func WithFields(err, more error) error {
+func withFields(err, more error) error {
 	var e *fundbridge.Error
 	if !errors.As(err, &e) || e.Code != fundbridge.EINVALID {
 		return err

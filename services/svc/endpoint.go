@@ -178,9 +178,9 @@ func Handle[Req, Resp any](e Endpoint[Req, Resp], h func(ctx context.Context, re
 			// Name the rest too, so that one correction is enough: the
 			// members that did decode are validated without the bad ones.
 			var rest Req
-			if DecodeExcept(req.Payload, &rest, fundbridge.ErrorFields(err)) {
+			if decodeExcept(req.Payload, &rest, fundbridge.ErrorFields(err)) {
 				if _, more := prepare(rest, req.Actor, cfg.now()); more != nil {
-					err = WithFields(err, more)
+					err = withFields(err, more)
 				}
 			}
 			return Result[any]{}, err
