@@ -153,7 +153,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv := gateway.NewServer(gateway.New(nc, gateway.WithTokens(tokens), gateway.WithLogger(log), gateway.WithVersion(version), gateway.WithLimits(lim), gateway.WithIdempotency(idem), gateway.WithReady(ready.Ready), gateway.WithMetrics(metrics), gateway.WithTracing(tracing)).Handler(), gateway.ServerTimeouts{})
+		revoked, err := gateway.OpenRevocations(ctx, nc, *replicas, log)
+		if err != nil {
+			return err
+		}
+		defer revoked.Close()
+		srv := gateway.NewServer(gateway.New(nc, gateway.WithTokens(tokens), gateway.WithLogger(log), gateway.WithVersion(version), gateway.WithLimits(lim), gateway.WithIdempotency(idem), gateway.WithRevocations(revoked), gateway.WithReady(ready.Ready), gateway.WithMetrics(metrics), gateway.WithTracing(tracing)).Handler(), gateway.ServerTimeouts{})
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("gateway listening", "http", displayAddr(ln.Addr()), "nats", nc.ConnectedUrlRedacted())

@@ -304,6 +304,7 @@ type App struct {
 	natsTLS  natsauth.TLSFiles
 	http     *http.Server
 	idem     *gateway.Idempotency // its records are written after the answers: drained at Close
+	revoked  *gateway.Revocations
 	httpErr  chan error
 	tokens   *gateway.Tokens
 	stop     context.CancelFunc
@@ -440,13 +441,18 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	revoked, err := gateway.OpenRevocations(ctx, gnc, 1, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	a.revoked = revoked
 	ln, err := net.Listen("tcp", o.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
 	a.idem = idem
-	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing), gateway.WithLocalServices(local)).Handler(), o.HTTPTimeouts)
+	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithRevocations(revoked), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing), gateway.WithLocalServices(local)).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
 	return a, nil
 }
@@ -512,6 +518,7 @@ func (a *App) Close() {
 			a.log.Warn("HTTP shutdown", "err", err)
 		}
 		cancel()
+		a.revoked.Close()
 	}
 	if a.stop != nil {
 		a.stop()

@@ -185,7 +185,18 @@ func TestErasureOverHTTP(t *testing.T) {
 		if u.body["name"] != "erased user" || u.body["email"] != "" || u.body["erased"] != true {
 			t.Errorf("%s: the erased user shows as %s", when, u.raw)
 		}
+		// The erased person's token ends with them, on every gateway
+		// that starts after, too; another person's goes on.
 		me := p.do("GET", "/api/v1/me", founder, nil)
+		if me.status != 401 || !strings.Contains(string(me.raw), "erased") {
+			t.Errorf("%s: the erased person's token still reads: %d %s", when, me.status, me.raw)
+		}
+		if w := p.do("POST", "/api/v1/applications", founder, map[string]any{"amount_requested": "1000000.00", "instruments": []string{"equity"}, "use_of_funds": "GPUs"}); w.status != 401 {
+			t.Errorf("%s: the erased person's token still writes: %d %s", when, w.status, w.raw)
+		}
+		if o := p.do("GET", "/api/v1/me", other, nil); o.status != 200 {
+			t.Errorf("%s: another person's token was ended too: %d %s", when, o.status, o.raw)
+		}
 		answers = append(answers, me.raw)
 		if app := p.do("GET", "/api/v1/applications/"+appID, p.opToken, nil); app.body["status"] == nil {
 			t.Errorf("%s: the company's application is gone: %s", when, app.raw)

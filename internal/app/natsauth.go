@@ -50,7 +50,7 @@ func Aggregates() map[string][]string {
 func Buckets() map[string][]string {
 	return map[string][]string{
 		identity.Name:    {identity.PersonKeysBucket},
-		natsauth.Gateway: {gateway.IdempotencyBucket, gateway.IdempotencyOwnersBucket},
+		natsauth.Gateway: {gateway.IdempotencyBucket, gateway.IdempotencyOwnersBucket, gateway.RevokedBucket},
 		matching.Name:    {process.LeaseBucket(matching.ClosingName), process.LeaseBucket(matching.MatchmakingName)},
 		deals.Name:       {process.LeaseBucket(deals.SyndicationName), process.LeaseBucket(deals.ArrearsName)},
 		insurance.Name:   {process.LeaseBucket(insurance.ProcessName)},
@@ -105,6 +105,9 @@ func CreateBuckets(ctx context.Context, nc *nats.Conn, replicas int) error {
 		return err
 	}
 	if _, err := gateway.OpenIdempotency(ctx, nc, replicas); err != nil {
+		return err
+	}
+	if err := gateway.CreateRevokedBucket(ctx, nc, replicas); err != nil {
 		return err
 	}
 	js, err := njs.New(nc)

@@ -32,6 +32,13 @@ type Tokens struct {
 	// client sends the same token with every request, and checking its
 	// signature and claims again each time was a twentieth of a read's CPU.
 	verified verifiedTokens
+	// revoked lists users whose tokens no longer count; nil: none do.
+	revoked revocationList
+}
+
+// revocationList says whether a user's tokens were revoked.
+type revocationList interface {
+	Revoked(userID string) bool
 }
 
 // verifiedTokens maps a token, as sent, to its actor and expiry. It is
@@ -160,7 +167,7 @@ func (t *Tokens) Issue(a fundbridge.Actor) (string, time.Time, error) {
 // Verify checks a token and returns its actor.
 func (t *Tokens) Verify(token string) (fundbridge.Actor, error) {
 	if a, ok := t.verified.get(token, t.now()); ok {
-		return a, nil
+		return t.unlessRevoked(a)
 	}
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, t.keyFor,
@@ -174,6 +181,15 @@ func (t *Tokens) Verify(token string) (fundbridge.Actor, error) {
 	}
 	if c.ExpiresAt != nil { // required: checked above
 		t.verified.put(token, a, c.ExpiresAt.Time)
+	}
+	return t.unlessRevoked(a)
+}
+
+// unlessRevoked is a verified token's actor, unless their tokens were
+// revoked since it was signed.
+func (t *Tokens) unlessRevoked(a fundbridge.Actor) (fundbridge.Actor, error) {
+	if t.revoked != nil && t.revoked.Revoked(a.UserID) {
+		return fundbridge.Actor{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "%v", errRevoked)
 	}
 	return a, nil
 }

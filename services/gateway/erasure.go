@@ -79,41 +79,61 @@ func (ix *Idempotency) forgetPerson(ctx context.Context, userID string) error {
 	return errors.Join(errs...)
 }
 
-// erased runs an erasure and then forgets the person's kept responses.
-// A failure to forget is logged: the erasure itself stands.
+// erased runs an erasure and then ends the person's tokens and forgets
+// their kept responses. The tokens end on this instance before the
+// answer is sent, so no request after it passes; a failure to tell the
+// other instances, or to forget, is logged: the erasure itself stands.
 func (g *Gateway) erased(w http.ResponseWriter, r *http.Request, payload []byte, run func(http.ResponseWriter)) {
-	sw := &statusWriter{ResponseWriter: w}
-	run(sw)
-	if g.idem == nil || sw.status != http.StatusOK {
-		return
-	}
 	var q struct {
 		UserID string `json:"user_id"`
 	}
 	if json.Unmarshal(payload, &q) != nil || q.UserID == "" {
+		run(w)
 		return
 	}
-	if err := g.idem.forgetPerson(context.WithoutCancel(r.Context()), q.UserID); err != nil {
-		g.log.Error("erased person's kept responses not all deleted", "err", err)
+	sw := &statusWriter{ResponseWriter: w, beforeOK: func() {
+		if g.revoked != nil {
+			g.revoked.add(q.UserID)
+		}
+	}}
+	run(sw)
+	if sw.status != http.StatusOK {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if g.revoked != nil {
+		if err := g.revoked.Revoke(ctx, q.UserID); err != nil {
+			g.log.Error("erased person's tokens still count on other gateway instances until they expire", "err", err)
+		}
+	}
+	if g.idem != nil {
+		if err := g.idem.forgetPerson(ctx, q.UserID); err != nil {
+			g.log.Error("erased person's kept responses not all deleted", "err", err)
+		}
 	}
 }
 
-// statusWriter remembers the status written.
+// statusWriter remembers the status written, and calls beforeOK (if set)
+// just before a 200 goes out.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	beforeOK func()
 }
 
 func (w *statusWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
+		if status == http.StatusOK && w.beforeOK != nil {
+			w.beforeOK()
+		}
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }

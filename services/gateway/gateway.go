@@ -35,6 +35,7 @@ type config struct {
 	timeout     time.Duration
 	limits      Limits
 	idempotency *Idempotency
+	revocations *Revocations
 	ready       func() error
 	metrics     *telemetry.Metrics
 	tracing     trace.TracerProvider
@@ -65,6 +66,11 @@ func WithLimits(l Limits) Option { return func(c *config) { c.limits = l } }
 // operation.
 func WithIdempotency(i *Idempotency) Option { return func(c *config) { c.idempotency = i } }
 
+// WithRevocations refuses the tokens of the users r lists, and lists a
+// user there once they are erased. Without it a token counts until it
+// expires.
+func WithRevocations(r *Revocations) Option { return func(c *config) { c.revocations = r } }
+
 // WithReady is asked first by /readyz: the process's own start-up work
 // and views (fundbridge dev runs every service).
 func WithReady(ready func() error) Option { return func(c *config) { c.ready = ready } }
@@ -87,7 +93,8 @@ type Gateway struct {
 	routes  []Route
 	limits  *limiter
 	idem    *Idempotency
-	pages   *web.Server // nil when the pages could not be built
+	revoked *Revocations // nil: tokens count until they expire
+	pages   *web.Server  // nil when the pages could not be built
 	ready   func() error
 	metrics *telemetry.Metrics
 	tracer  trace.Tracer   // nil: no tracing
@@ -109,8 +116,11 @@ func New(nc *nats.Conn, opts ...Option) *Gateway {
 		c.idempotency.log = c.log
 	}
 	g := &Gateway{nc: nc, client: svc.NewClient(nc, c.timeout), tokens: c.tokens, log: c.log, version: c.version, routes: apiRoutes(),
-		limits: newLimiter(c.limits), idem: c.idempotency, ready: c.ready, metrics: c.metrics,
+		limits: newLimiter(c.limits), idem: c.idempotency, revoked: c.revocations, ready: c.ready, metrics: c.metrics,
 		local: c.local, ids: events.NewIDs()}
+	if c.tokens != nil && c.revocations != nil {
+		c.tokens.revoked = c.revocations
+	}
 	if c.tracing != nil {
 		g.tracer = c.tracing.Tracer("github.com/fundbridge/fundbridge/services/gateway")
 	}
