@@ -12,10 +12,11 @@ import (
 // an idempotency key gets the same ID every time it is retried (derived
 // from the operation, the actor's org and user, and the key), so a retried
 // create finds its first result instead of creating a twin. Without a key
-// it is a fresh ULID.
+// it is a fresh ULID. Either way it is 26 lower-case letters and digits,
+// so an ID does not show how it was asked for.
 func (r *Request) NewID(op string) string {
 	if r.IdempotencyKey == "" {
-		return ulid.Make().String()
+		return strings.ToLower(ulid.Make().String())
 	}
 	sum := sha256.Sum256([]byte(op + "\x00" + r.Actor.OrgID + "\x00" + r.Actor.UserID + "\x00" + r.IdempotencyKey))
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:26])
