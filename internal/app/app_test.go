@@ -168,7 +168,11 @@ func (p *product) onboard(name, role, email string) (token, orgID string) {
 	if r.status != 201 {
 		p.t.Fatalf("onboard %s: %d %s", name, r.status, r.raw)
 	}
-	return p.signIn(email, "quiet harbour "+role), r.body["org"].(map[string]any)["org_id"].(string)
+	orgID = r.body["org"].(map[string]any)["org_id"].(string)
+	if loc := r.header.Get("Location"); loc != "/api/v1/orgs/"+orgID {
+		p.t.Errorf("onboard %s: Location %q, want /api/v1/orgs/%s", name, loc, orgID)
+	}
+	return p.signIn(email, "quiet harbour "+role), orgID
 }
 
 func wantProblem(t *testing.T, r response, status int, fields ...string) {

@@ -160,3 +160,39 @@ func TestStartupBadInputAppendsNothing(t *testing.T) {
 		t.Errorf("bad input appended: head %d → %d", before, after)
 	}
 }
+
+// A 201 says where what it made is read (Location), and a retry with the
+// same Idempotency-Key says the same; the place answers with the thing.
+func TestCreatedSaysWhere(t *testing.T) {
+	p := start(t)
+	r := p.do("POST", "/api/v1/auth/signup", "", map[string]any{"email": "where@startup.cn", "password": "river stone lantern", "name": "Founder", "company": company(91, "seed")})
+	if r.status != 201 {
+		t.Fatalf("sign up: %d %s", r.status, r.raw)
+	}
+	if loc, want := r.header.Get("Location"), "/api/v1/users/"+r.body["user_id"].(string); loc != want {
+		t.Errorf("sign-up Location %q, want %q", loc, want)
+	}
+	token := p.signIn("where@startup.cn", "river stone lantern")
+	draft := map[string]any{"amount_requested": "3000000.00", "instruments": []string{"equity"}, "use_of_funds": "GPUs"}
+	for _, key := range []string{"", "where-1"} {
+		var header []string
+		if key != "" {
+			header = []string{"Idempotency-Key", key}
+		}
+		first := p.do("POST", "/api/v1/applications", token, draft, header...)
+		again := first
+		if key != "" {
+			again = p.do("POST", "/api/v1/applications", token, draft, header...)
+		}
+		loc := first.header.Get("Location")
+		if first.status != 201 || loc != "/api/v1/applications/"+first.body["application_id"].(string) || again.header.Get("Location") != loc {
+			t.Fatalf("draft (key %q): %d Location %q, retried %q", key, first.status, loc, again.header.Get("Location"))
+		}
+		if got := p.do("GET", loc, token, nil); got.status != 200 || got.body["application_id"] != first.body["application_id"] {
+			t.Errorf("GET %s: %d %s", loc, got.status, got.raw)
+		}
+	}
+	if r := p.do("GET", "/api/v1/applications", token, nil); r.header.Get("Location") != "" {
+		t.Errorf("a read says Location %q", r.header.Get("Location"))
+	}
+}

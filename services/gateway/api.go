@@ -166,6 +166,9 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 		}
 		if rt.Created {
 			status = http.StatusCreated
+			if loc := location(rt, r, body); loc != "" {
+				w.Header().Set("Location", loc)
+			}
 		}
 	}
 	if wantsCSV(r) {

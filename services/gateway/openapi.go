@@ -209,6 +209,10 @@ func responses(s *schemas, rt Route, body bool) map[string]any {
 		headers["Fundbridge-Position"] = map[string]any{"$ref": "#/components/headers/Position"}
 		if rt.Created {
 			status = "201"
+			if rt.Location != "" {
+				headers["Location"] = map[string]any{"description": "Where what was made is read: " + rt.Location,
+					"schema": map[string]any{"type": "string"}}
+			}
 		}
 	} else {
 		content["text/csv"] = map[string]any{"schema": map[string]any{"type": "string",

@@ -1,6 +1,13 @@
 package gateway
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/audit/auditapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
@@ -29,10 +36,89 @@ func Endpoints() []svc.EndpointInfo {
 // route. Sign-in (POST /auth/token) is served by the gateway itself.
 func apiRoutes() []Route {
 	var routes []Route
+	reads := map[string]bool{}
 	for _, e := range Endpoints() {
 		if e.HTTP != nil {
 			routes = append(routes, Route{Route: *e.HTTP, Endpoint: e})
+			if e.HTTP.Method == http.MethodGet {
+				reads[e.HTTP.Path] = true
+			}
+		}
+	}
+	for i, rt := range routes {
+		if rt.Created && rt.Location == "" {
+			routes[i].Location = readOfCreated(rt.Path, reads)
 		}
 	}
 	return routes
+}
+
+// readOfCreated is the GET route of one item of the collection at path
+// (path/{name}), "" if there is none.
+func readOfCreated(path string, reads map[string]bool) string {
+	var found string
+	for p := range reads {
+		rest, ok := strings.CutPrefix(p, path+"/{")
+		if ok && strings.HasSuffix(rest, "}") && !strings.ContainsAny(rest[:len(rest)-1], "/{}") && (found == "" || p < found) {
+			found = p
+		}
+	}
+	return found
+}
+
+// location is the path of what a Created call made: the route's Location
+// with each {name} taken from the answer's string field of that name (a
+// dotted name reads into an object: {org.org_id}), or else the request's
+// path parameter; "" where one is missing.
+func location(rt Route, r *http.Request, body []byte) string {
+	tmpl := rt.Location
+	if tmpl == "" {
+		return ""
+	}
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(body, &fields)
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(tmpl, '{')
+		if open < 0 {
+			b.WriteString(tmpl)
+			return b.String()
+		}
+		end := strings.IndexByte(tmpl[open:], '}')
+		if end < 0 {
+			return ""
+		}
+		name := tmpl[open+1 : open+end]
+		v := stringAt(fields, name)
+		if v == "" {
+			v = chi.URLParam(r, name)
+		}
+		if v == "" {
+			return ""
+		}
+		b.WriteString(tmpl[:open])
+		b.WriteString(url.PathEscape(v))
+		tmpl = tmpl[open+end+1:]
+	}
+}
+
+// stringAt is the string at a dotted name in an object, "" if none.
+func stringAt(fields map[string]json.RawMessage, name string) string {
+	for {
+		first, rest, nested := strings.Cut(name, ".")
+		raw, ok := fields[first]
+		if !ok {
+			return ""
+		}
+		if !nested {
+			var v string
+			_ = json.Unmarshal(raw, &v)
+			return v
+		}
+		fields = nil
+		if json.Unmarshal(raw, &fields) != nil {
+			return ""
+		}
+		name = rest
+	}
 }

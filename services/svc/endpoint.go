@@ -31,6 +31,17 @@ type Route struct {
 	Tag         string
 	Public      bool // no token needed
 	Created     bool // a successful call creates a resource: 201
+	// Location is the path of what a Created call made, for the Location
+	// header: each {name} from the answer's field of that name ({a.b}
+	// inside an object), else the request's path parameter. Empty: the GET
+	// route at Path/{id}, if any.
+	Location string
+}
+
+// Locating sets the route's Location.
+func (r *Route) Locating(path string) *Route {
+	r.Location = path
+	return r
 }
 
 // Endpoint is one operation of a service, typed by its request and reply:

@@ -79,13 +79,13 @@ const v1 = svc.APIPrefix
 var (
 	SignupEndpoint = svc.NewCommand[SignupCommand, User](Name, "identity.signup", nil,
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/auth/signup", Tag: "auth", Public: true, Created: true,
-			Summary: "Sign a startup up: its company and first user"}).FromGatewayOnly()
+			Summary: "Sign a startup up: its company and first user", Location: v1 + "/users/{user_id}"}).FromGatewayOnly()
 	MeEndpoint = svc.NewQuery[MeQuery, Me](Name, "identity.me", nil,
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/me", Tag: "auth", Summary: "Who the token belongs to"}).FromGatewayOnly()
 	CreateOrgEndpoint = svc.NewCommand[CreateOrgCommand, OrgOnboarded](Name, "identity.create_org",
 		[]fundbridge.Role{fundbridge.RoleOperator},
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/orgs", Tag: "auth", Created: true,
-			Summary: "Onboard a fund manager, bank, insurer or operator org with its first user (operators)"}).Doing("onboard organisations").FromGatewayOnly()
+			Summary: "Onboard a fund manager, bank, insurer or operator org with its first user (operators)", Location: v1 + "/orgs/{org.org_id}"}).Doing("onboard organisations").FromGatewayOnly()
 	// EraseUserEndpoint erases a person's personal data: by the person
 	// themself or an operator.
 	EraseUserEndpoint = svc.NewCommand[EraseUserCommand, ErasedUser](Name, "identity.erase_user", nil,

@@ -89,11 +89,13 @@ var (
 	ListRequestsEndpoint = svc.NewQuery[ListRequests, RequestList](Name, OpListRequests, parties,
 		route(http.MethodGet, "/insurance-requests", tag, "The requests the caller may see, newest first"))
 	QuoteEndpoint = svc.NewCommand[QuoteInsurance, RequestView](Name, OpQuote, insurers,
-		created("/insurance-requests/{request_id}/quotes", tag, "Quote a premium within ±20% of the insurer's own table (an insurer asked); valid for 30 days")).Doing("quote insurance")
+		created("/insurance-requests/{request_id}/quotes", tag, "Quote a premium within ±20% of the insurer's own table (an insurer asked); valid for 30 days").
+			Locating(v1+"/insurance-requests/{request_id}")).Doing("quote insurance")
 	DeclineEndpoint = svc.NewCommand[DeclineInsurance, RequestView](Name, OpDecline, insurers,
 		route(http.MethodPost, "/insurance-requests/{request_id}/declines", tag, "Decline to quote, with a reason (an insurer asked)")).Doing("decline insurance")
 	AcceptQuoteEndpoint = svc.NewCommand[AcceptQuote, PolicyView](Name, OpAccept, startups,
-		created("/insurance-requests/{request_id}/quotes/{quote_id}/accept", tagPolicy, "Accept a valid quote (the company): the policy is bound, and a subsidy programme it is eligible for pays its share while its budget lasts")).Doing("accept quotes")
+		created("/insurance-requests/{request_id}/quotes/{quote_id}/accept", tagPolicy, "Accept a valid quote (the company): the policy is bound, and a subsidy programme it is eligible for pays its share while its budget lasts").
+			Locating(v1+"/policies/{policy_id}")).Doing("accept quotes")
 	WithdrawRequestEndpoint = svc.NewCommand[WithdrawRequest, RequestView](Name, OpWithdraw, startups,
 		route(http.MethodPost, "/insurance-requests/{request_id}/withdraw", tag, "Withdraw a request (the company)")).Doing("withdraw insurance requests")
 	ExpireQuoteEndpoint = svc.NewCommand[ExpireQuote, RequestView](Name, OpExpireQuote, operators, nil).Doing("expire quotes")
@@ -106,7 +108,8 @@ var (
 	PayPremiumEndpoint = svc.NewCommand[PayPremium, PolicyView](Name, OpPayPremium, startups,
 		route(http.MethodPost, "/policies/{policy_id}/premium", tagPolicy, "Pay the premium due, after any subsidy (the company); cover begins")).Doing("pay premiums")
 	FileClaimEndpoint = svc.NewCommand[FileClaim, PolicyView](Name, OpFileClaim, startups,
-		created("/policies/{policy_id}/claims", tagPolicy, "File a claim for an incident inside the period of cover (the company)")).Doing("file claims")
+		created("/policies/{policy_id}/claims", tagPolicy, "File a claim for an incident inside the period of cover (the company)").
+			Locating(v1+"/policies/{policy_id}")).Doing("file claims")
 	GuaranteeClaimEndpoint = svc.NewCommand[FileGuaranteeClaim, PolicyView](Name, OpGuaranteeClaim, operators, nil).Doing("file guarantee claims")
 	AssessClaimEndpoint    = svc.NewCommand[AssessClaim, PolicyView](Name, OpAssessClaim, insurers,
 		route(http.MethodPost, "/policies/{policy_id}/claims/{claim_id}/assessment", tagPolicy, "Fix what the policy owes on a claim, at most the amount claimed (the insurer)")).Doing("assess claims")
