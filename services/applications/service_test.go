@@ -596,6 +596,9 @@ func TestReadYourWritesAndLists(t *testing.T) {
 	h.refused(operator, "company.list", obj{"sort": "name", "cursor": "bm9wZQ"}, fundbridge.EINVALID, "cursor")
 	h.must(operator, "company.list", obj{"sort": "founded_on", "limit": 1}, &page)
 	h.refused(operator, "company.list", obj{"sort": "name", "cursor": page.NextCursor}, fundbridge.EINVALID, "cursor")
+	// A cursor is bound to its filters too: one of the whole list, sent
+	// with a filter added, would start a filtered list at a stranger's place.
+	h.refused(operator, "company.list", obj{"sort": "founded_on", "city": "shanghai", "cursor": page.NextCursor}, fundbridge.EINVALID, "cursor")
 	h.refused(operator, "company.list", obj{"sort": "headcount"}, fundbridge.EINVALID, "sort")
 	h.refused(operator, "company.list", obj{"limit": 500}, fundbridge.EINVALID, "limit")
 	h.refused(operator, "company.list", obj{"stage": "unicorn"}, fundbridge.EINVALID, "stage")
@@ -666,6 +669,11 @@ func TestReadYourWritesAndLists(t *testing.T) {
 	}
 	if strings.Join(pages, "|") != "300000000.00,50000000.00|12000000.50,3500000.00|2000000.00" {
 		t.Fatalf("pages: %v", pages)
+	}
+	h.must(operator, "application.list", obj{"sort": "-amount_requested", "limit": 1}, &apps)
+	for _, filter := range []obj{{"status": "submitted"}, {"amount_min": "1"}, {"company_id": "c2"}, {"instrument": "equity"}} {
+		filter["sort"], filter["cursor"] = "-amount_requested", apps.NextCursor
+		h.refused(operator, "application.list", filter, fundbridge.EINVALID, "cursor")
 	}
 	h.refused(operator, "application.list", obj{"amount_min": "5", "amount_max": "1"}, fundbridge.EINVALID, "amount_min")
 	h.refused(operator, "application.list", obj{"amount_min": "1.001"}, fundbridge.EINVALID, "amount_min")

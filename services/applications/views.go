@@ -345,7 +345,8 @@ func (v *views) listCompanies(actor fundbridge.Actor, q applicationsapi.ListComp
 	if sortBy == "" {
 		sortBy = "name"
 	}
-	after, err := decodeCursor(q.Cursor, sortBy)
+	query := cursor.For(sortBy, string(q.Stage), string(q.Layer), string(q.Sector), string(q.City))
+	after, err := decodeCursor(q.Cursor, query)
 	if err != nil {
 		return applicationsapi.ListResult[applicationsapi.CompanyView]{}, err
 	}
@@ -382,7 +383,7 @@ func (v *views) listCompanies(actor fundbridge.Actor, q applicationsapi.ListComp
 		}
 		hits = append(hits, keyed{key(c), c.ID})
 	}
-	page, next := paginateKeyed(hits, sortBy, after, q.Limit)
+	page, next := paginateKeyed(hits, sortBy, query, after, q.Limit)
 	today := applicationsapi.ChinaToday(v.now())
 	out := applicationsapi.ListResult[applicationsapi.CompanyView]{Items: make([]applicationsapi.CompanyView, len(page)), NextCursor: next}
 	for i, k := range page {
@@ -418,7 +419,9 @@ func (v *views) listApplications(actor fundbridge.Actor, q applicationsapi.ListA
 	if sortBy == "" {
 		sortBy = "-created_at"
 	}
-	after, err := decodeCursor(q.Cursor, sortBy)
+	query := cursor.For(sortBy, string(q.Status), string(q.Stage), string(q.Layer), string(q.Sector), string(q.City),
+		string(q.Instrument), amountFilter(q.AmountMin), amountFilter(q.AmountMax), q.CompanyID)
+	after, err := decodeCursor(q.Cursor, query)
 	if err != nil {
 		return applicationsapi.ListResult[applicationsapi.ApplicationView]{}, err
 	}
@@ -441,7 +444,7 @@ func (v *views) listApplications(actor fundbridge.Actor, q applicationsapi.ListA
 	case strings.TrimPrefix(sortBy, "-") == "created_at":
 		// Every application, in the index's order: walk only as far as
 		// the page goes.
-		page, next = walkIndex(v.byCreated, sortBy, after, q.Limit, keep)
+		page, next = walkIndex(v.byCreated, sortBy, query, after, q.Limit, keep)
 		return v.presentPage(actor, page, next), nil
 	default:
 		ids = make([]string, 0, len(v.applications))
@@ -464,7 +467,7 @@ func (v *views) listApplications(actor fundbridge.Actor, q applicationsapi.ListA
 			hits = append(hits, keyed{key(v.applications[id]), id})
 		}
 	}
-	page, next = paginateKeyed(hits, sortBy, after, q.Limit)
+	page, next = paginateKeyed(hits, sortBy, query, after, q.Limit)
 	return v.presentPage(actor, page, next), nil
 }
 
@@ -512,15 +515,15 @@ func amountKey(a money.Amount) string {
 }
 
 // paginateKeyed is paginate over items whose keys are made already.
-func paginateKeyed(items []keyed, sortBy string, after *cursor.Cursor, limit int) ([]keyed, string) {
-	return paginate(items, func(k keyed) string { return k.key }, func(k keyed) string { return k.id }, sortBy, after, limit)
+func paginateKeyed(items []keyed, sortBy, query string, after *cursor.Cursor, limit int) ([]keyed, string) {
+	return paginate(items, func(k keyed) string { return k.key }, func(k keyed) string { return k.id }, sortBy, query, after, limit)
 }
 
 // walkIndex is paginate over an index already in ascending (key, ID)
 // order, keeping only the items keep accepts: it starts at the cursor and
 // stops once it has a page and knows whether more follow, so a page costs
 // what it shows (and what keep refuses on the way), not the whole index.
-func walkIndex(index []keyed, sortBy string, after *cursor.Cursor, limit int, keep func(id string) bool) ([]keyed, string) {
+func walkIndex(index []keyed, sortBy, query string, after *cursor.Cursor, limit int, keep func(id string) bool) ([]keyed, string) {
 	if limit == 0 {
 		limit = applicationsapi.DefaultLimit
 	}
@@ -549,19 +552,20 @@ func walkIndex(index []keyed, sortBy string, after *cursor.Cursor, limit int, ke
 		}
 		if len(page) == limit {
 			last := page[len(page)-1]
-			return page, cursor.Cursor{Query: sortBy, Key: last.key, ID: last.id}.String()
+			return page, cursor.Cursor{Query: query, Key: last.key, ID: last.id}.String()
 		}
 		page = append(page, index[i])
 	}
 	return page, ""
 }
 
-// decodeCursor reads a cursor given out for sortBy; nil for none.
-func decodeCursor(s, sortBy string) (*cursor.Cursor, error) {
+// decodeCursor reads a cursor given out for query (cursor.For of the
+// list's sort and filters); nil for none.
+func decodeCursor(s, query string) (*cursor.Cursor, error) {
 	if s == "" {
 		return nil, nil
 	}
-	c, err := cursor.Parse(s, sortBy)
+	c, err := cursor.Parse(s, query)
 	if err != nil {
 		return nil, err
 	}
@@ -570,8 +574,8 @@ func decodeCursor(s, sortBy string) (*cursor.Cursor, error) {
 
 // paginate orders items by (key, id), ascending or, for a sort starting
 // with '-', descending; skips those up to the cursor; and returns one page
-// and the cursor of the next, if there is more.
-func paginate[T any](items []T, key, id func(T) string, sortBy string, after *cursor.Cursor, limit int) ([]T, string) {
+// and the cursor of the next, if there is more, bound to query.
+func paginate[T any](items []T, key, id func(T) string, sortBy, query string, after *cursor.Cursor, limit int) ([]T, string) {
 	if limit == 0 {
 		limit = applicationsapi.DefaultLimit
 	}
@@ -603,5 +607,14 @@ func paginate[T any](items []T, key, id func(T) string, sortBy string, after *cu
 		return page, ""
 	}
 	last := page[len(page)-1]
-	return page, cursor.Cursor{Query: sortBy, Key: key(last), ID: id(last)}.String()
+	return page, cursor.Cursor{Query: query, Key: key(last), ID: id(last)}.String()
+}
+
+// amountFilter is an amount bound of a list query as its cursor is bound
+// to it: "" for none.
+func amountFilter(a *money.Amount) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }

@@ -74,7 +74,7 @@ func TestPaginateWalksEveryItemOnce(t *testing.T) {
 		var got []string
 		var after *cursor.Cursor
 		for range 10 {
-			page, next := paginate(append([]string(nil), items...), key, id, sortBy, after, 2)
+			page, next := paginate(append([]string(nil), items...), key, id, sortBy, sortBy, after, 2)
 			got = append(got, page...)
 			if next == "" {
 				break
@@ -120,8 +120,8 @@ func TestWalkIndexAgreesWithPaginate(t *testing.T) {
 				var got []keyed
 				var after *cursor.Cursor
 				for range 50 {
-					page, next := paginateKeyed(slices.Clone(all), sortBy, after, limit)
-					wpage, wnext := walkIndex(index, sortBy, after, limit, keep)
+					page, next := paginateKeyed(slices.Clone(all), sortBy, sortBy, after, limit)
+					wpage, wnext := walkIndex(index, sortBy, sortBy, after, limit, keep)
 					if !slices.Equal(page, wpage) || next != wnext {
 						t.Fatalf("%s %s limit %d after %+v: walked %v next %q, sorted %v next %q", name, sortBy, limit, after, wpage, wnext, page, next)
 					}

@@ -2,8 +2,6 @@ package deals
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -210,13 +208,7 @@ func page[T any](items []T, key func(T) listKey, fingerprint string, c string, l
 	return items[:limit], cursor.Cursor{Query: fingerprint, ID: last.id, Key: last.at.Format(time.RFC3339Nano)}.String(), nil
 }
 
-func fingerprint(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p + "\x00"))
-	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
-}
+func fingerprint(parts ...string) string { return cursor.For(parts...) }
 
 func (v *view) listDeals(a fundbridge.Actor, q dealsapi.ListDeals) (dealsapi.DealList, error) {
 	var seen []Deal

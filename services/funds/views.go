@@ -2,8 +2,6 @@ package funds
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -249,9 +247,7 @@ func fingerprint(q fundsapi.ListFunds, order string) string {
 	if !q.MinDryPowder.IsZero() {
 		floor = q.MinDryPowder.String()
 	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{order, string(q.Type), q.Status, q.ManagerOrg,
-		string(q.Stage), string(q.Sector), string(q.City), floor}, "\x00")))
-	return hex.EncodeToString(sum[:8])
+	return cursor.For(order, string(q.Type), q.Status, q.ManagerOrg, string(q.Stage), string(q.Sector), string(q.City), floor)
 }
 
 func encodeCursor(query, order string, k sortKey) string {

@@ -3,6 +3,7 @@ package matching
 import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
+	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
 
 // The views of lending programmes: a bank's programme board, the
@@ -31,7 +32,11 @@ func (v *views) programmeMatches(actor fundbridge.Actor, q matchingapi.MatchesFo
 		return matchingapi.ProgrammeMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no programme %s of bank %s", q.ProgrammeID, q.BankID)
 	}
 	board := v.engine.ProgrammeBoard(q.BankID, q.ProgrammeID)
-	start := rankedPageStart(q.Cursor, len(board), func(i int) (int, string) { return board[i].Score, board[i].ApplicationID })
+	query := cursor.For("programme", q.BankID, q.ProgrammeID)
+	start, err := rankedPageStart(q.Cursor, query, len(board), func(i int) (int, string) { return board[i].Score, board[i].ApplicationID })
+	if err != nil {
+		return matchingapi.ProgrammeMatches{}, err
+	}
 	page := board[start:min(len(board), start+limitOr(q.Limit))]
 	out := matchingapi.ProgrammeMatches{BankID: q.BankID, ProgrammeID: q.ProgrammeID, Items: make([]matchingapi.ProgrammeMatch, 0, len(page))}
 	for _, m := range page {
@@ -42,7 +47,7 @@ func (v *views) programmeMatches(actor fundbridge.Actor, q matchingapi.MatchesFo
 	}
 	if start+len(page) < len(board) {
 		last := page[len(page)-1]
-		out.NextCursor = pageCursor(int64(-last.Score), last.ApplicationID)
+		out.NextCursor = pageCursor(query, int64(-last.Score), last.ApplicationID)
 	}
 	return out, nil
 }

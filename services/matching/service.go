@@ -234,7 +234,11 @@ func (s *Service) list(ctx context.Context, req *svc.Request, q matchingapi.List
 	if err := s.follower.WaitFor(ctx, q.After); err != nil {
 		return svc.Result[matchingapi.DealList]{}, err
 	}
-	return svc.Result[matchingapi.DealList]{Value: s.views.listDeals(req.Actor, q), Position: s.follower.Position()}, nil
+	list, err := s.views.listDeals(req.Actor, q)
+	if err != nil {
+		return svc.Result[matchingapi.DealList]{}, err
+	}
+	return svc.Result[matchingapi.DealList]{Value: list, Position: s.follower.Position()}, nil
 }
 
 func (s *Service) source(ctx context.Context, req *svc.Request, c matchingapi.SourceDeal) (svc.Result[matchingapi.Deal], error) {

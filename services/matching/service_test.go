@@ -520,6 +520,10 @@ func TestMatchingOverNATS(t *testing.T) {
 		if page.Items[0].ID != deal || page.NextCursor == "" || len(next.Items) != 1 || next.Items[0].ID != other || next.NextCursor != "" {
 			t.Errorf("pages = %+v then %+v", page, next)
 		}
+		for _, q := range []matchingapi.ListDeals{{Sort: matchingapi.SortSourced, Step: matchingapi.StepPassed}, {Sort: matchingapi.SortScoreDesc}, {Sort: matchingapi.SortSourced, FundID: "fund1"}} {
+			q.Limit, q.Cursor = 1, page.NextCursor
+			h.refused(matchingapi.OpList, manager1, q, fundbridge.EINVALID)
+		}
 		if l := list(manager2, matchingapi.ListDeals{}); len(l.Items) != 0 {
 			t.Errorf("another manager sees %+v", l.Items)
 		}

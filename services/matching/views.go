@@ -222,7 +222,11 @@ func (v *views) fundMatches(actor fundbridge.Actor, q matchingapi.MatchesForFund
 		return matchingapi.FundMatches{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no fund %s", q.FundID)
 	}
 	board := v.engine.FundBoard(q.FundID)
-	start := rankedPageStart(q.Cursor, len(board), func(i int) (int, string) { return board[i].Score, board[i].ApplicationID })
+	query := cursor.For("fund", q.FundID)
+	start, err := rankedPageStart(q.Cursor, query, len(board), func(i int) (int, string) { return board[i].Score, board[i].ApplicationID })
+	if err != nil {
+		return matchingapi.FundMatches{}, err
+	}
 	page := board[start:min(len(board), start+limitOr(q.Limit))]
 	out := matchingapi.FundMatches{FundID: q.FundID, Items: make([]matchingapi.FundMatch, 0, len(page))}
 	for _, m := range page {
@@ -236,7 +240,7 @@ func (v *views) fundMatches(actor fundbridge.Actor, q matchingapi.MatchesForFund
 	}
 	if start+len(page) < len(board) {
 		last := page[len(page)-1]
-		out.NextCursor = pageCursor(int64(-last.Score), last.ApplicationID)
+		out.NextCursor = pageCursor(query, int64(-last.Score), last.ApplicationID)
 	}
 	return out, nil
 }
@@ -271,7 +275,7 @@ func (v *views) deal(actor fundbridge.Actor, id string) (matchingapi.Deal, error
 
 // listDeals filters the deals the actor may see, counts them per step,
 // then pages them in the order asked.
-func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) matchingapi.DealList {
+func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) (matchingapi.DealList, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	var ids []string
@@ -321,8 +325,12 @@ func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) match
 	}
 	slices.SortFunc(items, order)
 	start := 0
+	query := cursor.For("deals", q.Sort, q.FundID, q.ApplicationID, string(q.Step))
 	if q.Cursor != "" {
-		k, id := pageAfter(q.Cursor)
+		k, id, err := pageAfter(q.Cursor, query)
+		if err != nil {
+			return matchingapi.DealList{}, err
+		}
 		start = sort.Search(len(items), func(i int) bool {
 			return cmp.Or(cmp.Compare(key(items[i]), k), strings.Compare(items[i].ID, id)) > 0
 		})
@@ -331,38 +339,45 @@ func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) match
 	out.Items = append(out.Items, page...)
 	if start+len(page) < len(items) {
 		last := page[len(page)-1]
-		out.NextCursor = pageCursor(key(last), last.ID)
+		out.NextCursor = pageCursor(query, key(last), last.ID)
 	}
-	return out
+	return out, nil
 }
 
 // rankedPageStart is where the page after a cursor starts in a board
 // ranked by score descending, then ID.
-func rankedPageStart(after string, n int, at func(i int) (score int, id string)) int {
+func rankedPageStart(after, query string, n int, at func(i int) (score int, id string)) (int, error) {
 	if after == "" {
-		return 0
+		return 0, nil
 	}
-	key, id := pageAfter(after)
+	key, id, err := pageAfter(after, query)
+	if err != nil {
+		return 0, err
+	}
 	return sort.Search(n, func(i int) bool {
 		score, x := at(i)
 		return cmp.Or(cmp.Compare(int64(-score), key), strings.Compare(x, id)) > 0
-	})
+	}), nil
 }
 
-// pageCursor is where a page sorted by a number, then an ID, ended.
-func pageCursor(key int64, id string) string {
-	return cursor.Cursor{Key: strconv.FormatInt(key, 10), ID: id}.String()
+// pageCursor is where a page sorted by a number, then an ID, ended, in
+// the list query names (cursor.For of its sort and filters).
+func pageCursor(query string, key int64, id string) string {
+	return cursor.Cursor{Query: query, Key: strconv.FormatInt(key, 10), ID: id}.String()
 }
 
-// pageAfter reads a cursor from pageCursor; the request's validation has
-// checked it is one.
-func pageAfter(s string) (key int64, id string) {
-	c, err := cursor.Parse(s, "")
+// pageAfter reads a cursor from pageCursor given out for query; one given
+// out for another list is an EINVALID naming the cursor.
+func pageAfter(s, query string) (key int64, id string, err error) {
+	c, err := cursor.Parse(s, query)
 	if err != nil {
-		return 0, ""
+		return 0, "", err
 	}
-	key, _ = strconv.ParseInt(c.Key, 10, 64)
-	return key, c.ID
+	key, err = strconv.ParseInt(c.Key, 10, 64)
+	if err != nil {
+		return 0, "", fundbridge.Invalid("invalid cursor", fundbridge.FieldError{Field: "cursor", Reason: "not a cursor this service issued"})
+	}
+	return key, c.ID, nil
 }
 
 func limitOr(n int) int {

@@ -6,7 +6,9 @@
 package cursor
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 
 	"github.com/fundbridge/fundbridge"
@@ -17,6 +19,18 @@ type Cursor struct {
 	Query string `json:"q,omitempty"` // the sort and filters it was issued for
 	Key   string `json:"k"`           // the last item's sort key
 	ID    string `json:"i"`           // the last item's ID, which breaks ties
+}
+
+// For is the Query of a list's cursors: its sort and its filters, in a
+// fixed order, each "" when not given; hashed, so a cursor shows none.
+// A cursor sent back with any of them changed is then refused.
+func For(sortAndFilters ...string) string {
+	h := sha256.New()
+	for _, p := range sortAndFilters {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // String is the cursor as clients see it: opaque.
