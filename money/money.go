@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -155,17 +156,49 @@ func Min(a, b Amount) Amount {
 	return b
 }
 
-// Human formats the amount for people: "¥30m", "¥1.25m", "¥800k", "¥950".
+// Human formats the amount for a sentence, short where that loses
+// nothing ("¥1.2bn", "¥30m", "¥2.004m", "¥800k", "¥12.5k", "¥950") and in
+// full where it would ("¥2,000,000.50", "¥12,345"): a refusal comparing
+// two amounts never shows them equal, and no figure is rounded.
 func (a Amount) Human() string {
-	million := decimal.NewFromInt(1_000_000)
-	thousand := decimal.NewFromInt(1_000)
+	d, billion, million, thousand := a.d.Abs(), decimal.NewFromInt(1_000_000_000), decimal.NewFromInt(1_000_000), decimal.NewFromInt(1_000)
 	switch {
-	case a.d.GreaterThanOrEqual(million):
-		return "¥" + a.d.Div(million).Round(2).String() + "m"
-	case a.d.GreaterThanOrEqual(thousand):
-		return "¥" + a.d.Div(thousand).Round(1).String() + "k"
+	case d.LessThan(thousand):
+		return "¥" + a.d.String()
+	case d.LessThan(million) && d.Mod(decimal.NewFromInt(100)).IsZero():
+		return "¥" + a.d.Shift(-3).String() + "k"
+	case d.GreaterThanOrEqual(million) && d.LessThan(billion) && d.Mod(thousand).IsZero():
+		return "¥" + a.d.Shift(-6).String() + "m"
+	case d.GreaterThanOrEqual(billion) && d.Mod(million).IsZero():
+		return "¥" + a.d.Shift(-9).String() + "bn"
 	}
-	return "¥" + a.d.Round(2).String()
+	if a.d.IsInteger() {
+		return "¥" + grouped(a.d.String())
+	}
+	return a.Exact()
+}
+
+// Exact writes the amount in full with thousands separators and its fen:
+// "¥1,234,567.89".
+func (a Amount) Exact() string {
+	whole, frac, _ := strings.Cut(a.String(), ".")
+	return "¥" + grouped(whole) + "." + frac
+}
+
+// grouped puts a comma between each three digits of a whole number.
+func grouped(whole string) string {
+	sign := ""
+	if strings.HasPrefix(whole, "-") {
+		sign, whole = "-", whole[1:]
+	}
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return sign + b.String()
 }
 
 // MarshalJSON writes the amount as a string with two places.

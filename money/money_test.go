@@ -204,3 +204,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A sentence shows an amount short only where nothing is lost, so two
+// different amounts never read the same.
+func TestHumanNeverRounds(t *testing.T) {
+	for in, want := range map[string]string{
+		"30000000.00": "¥30m", "1250000.00": "¥1.25m", "2004000.00": "¥2.004m", "2000000.50": "¥2,000,000.50",
+		"2000100.00": "¥2,000,100", "800000.00": "¥800k", "12500.00": "¥12.5k", "12345.00": "¥12,345",
+		"12345.67": "¥12,345.67", "950.00": "¥950", "950.5": "¥950.5", "0": "¥0",
+		"1234567890123.45": "¥1,234,567,890,123.45", "1200000000.00": "¥1.2bn", "1200500000.00": "¥1,200,500,000", "1200000500.00": "¥1,200,000,500",
+	} {
+		a, err := Parse("amount", in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.Human(); got != want {
+			t.Errorf("Human(%s) = %q, want %q", in, got, want)
+		}
+	}
+	if got := FromDecimal(decimal.RequireFromString("-1234.5")).Exact(); got != "¥-1,234.50" {
+		t.Errorf("Exact of a negative: %q", got)
+	}
+}

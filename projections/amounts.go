@@ -83,19 +83,10 @@ func Ratio(num, den int) string {
 	return decimal.NewFromInt(int64(num)).DivRound(decimal.NewFromInt(int64(den)), 4).StringFixed(4)
 }
 
-// Human writes an amount for a sentence: "¥5.00m", "¥1.25bn", "¥800.00k".
-func Human(a money.Amount) string {
-	d := a.Decimal()
-	for _, u := range []struct {
-		exp  int32
-		unit string
-	}{{9, "bn"}, {6, "m"}, {3, "k"}} {
-		if d.Abs().GreaterThanOrEqual(decimal.New(1, u.exp)) {
-			return "¥" + d.Shift(-u.exp).StringFixed(2) + u.unit
-		}
-	}
-	return "¥" + d.StringFixed(2)
-}
+// Human writes an amount for a sentence as every sentence does
+// (money.Amount.Human): "¥5m", "¥1.25bn", "¥800k", exact where short
+// would round.
+func Human(a money.Amount) string { return a.Human() }
 
 // AmountRatio is num/den as a decimal fraction with 4 places, "0" when
 // den is 0.

@@ -169,8 +169,8 @@ func (p *product) onboard(name, role, email string) (token, orgID string) {
 		p.t.Fatalf("onboard %s: %d %s", name, r.status, r.raw)
 	}
 	orgID = r.body["org"].(map[string]any)["org_id"].(string)
-	if loc := r.header.Get("Location"); loc != "/api/v1/orgs/"+orgID {
-		p.t.Errorf("onboard %s: Location %q, want /api/v1/orgs/%s", name, loc, orgID)
+	if loc, want := r.header.Get("Location"), "/api/v1/orgs/"+orgID+"?after="+r.header.Get("Fundbridge-Position"); loc != want {
+		p.t.Errorf("onboard %s: Location %q, want %s", name, loc, want)
 	}
 	return p.signIn(email, "quiet harbour "+role), orgID
 }

@@ -169,7 +169,8 @@ func TestCreatedSaysWhere(t *testing.T) {
 	if r.status != 201 {
 		t.Fatalf("sign up: %d %s", r.status, r.raw)
 	}
-	if loc, want := r.header.Get("Location"), "/api/v1/users/"+r.body["user_id"].(string); loc != want {
+	// The place, and the write's position: read there, it waits for it.
+	if loc, want := r.header.Get("Location"), "/api/v1/users/"+r.body["user_id"].(string)+"?after="+r.header.Get("Fundbridge-Position"); loc != want {
 		t.Errorf("sign-up Location %q, want %q", loc, want)
 	}
 	token := p.signIn("where@startup.cn", "river stone lantern")
@@ -185,7 +186,7 @@ func TestCreatedSaysWhere(t *testing.T) {
 			again = p.do("POST", "/api/v1/applications", token, draft, header...)
 		}
 		loc := first.header.Get("Location")
-		if first.status != 201 || loc != "/api/v1/applications/"+first.body["application_id"].(string) || again.header.Get("Location") != loc {
+		if first.status != 201 || loc != "/api/v1/applications/"+first.body["application_id"].(string)+"?after="+first.header.Get("Fundbridge-Position") || again.header.Get("Location") != loc {
 			t.Fatalf("draft (key %q): %d Location %q, retried %q", key, first.status, loc, again.header.Get("Location"))
 		}
 		if got := p.do("GET", loc, token, nil); got.status != 200 || got.body["application_id"] != first.body["application_id"] {

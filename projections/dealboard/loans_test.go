@@ -51,13 +51,13 @@ func TestBoardCountsDealsByInstrument(t *testing.T) {
 		le.Loans.String() != "5000000.00" || le.Conversion != "0.3333" || le.Losses.String() != "100000.00" || !eq.Losses.IsZero() {
 		t.Errorf("loan plus equity %+v", le)
 	}
-	if r := b.Recent[0]; r.DealID != "l2" || r.CompanyID != "c3" || r.Summary != "The loan-plus-equity deal with company c3 expired unclosed; ¥0.00 of equity released" {
+	if r := b.Recent[0]; r.DealID != "l2" || r.CompanyID != "c3" || r.Summary != "The loan-plus-equity deal with company c3 expired unclosed; ¥0 of equity released" {
 		t.Errorf("newest activity %+v", r)
 	}
-	if r := b.Recent[1]; r.Summary != "Company c2's loan defaulted: the fund bears ¥100.00k of the loss" || r.DealID != "l1" {
+	if r := b.Recent[1]; r.Summary != "Company c2's loan defaulted: the fund bears ¥100k of the loss" || r.DealID != "l1" {
 		t.Errorf("loss activity %+v", r)
 	}
-	if r := b.Recent[2]; r.Summary != "The loan-plus-equity deal with company c2 closed: ¥2.00m of equity, ¥5.00m lent by the banks" || r.Amount == nil {
+	if r := b.Recent[2]; r.Summary != "The loan-plus-equity deal with company c2 closed: ¥2m of equity, ¥5m lent by the banks" || r.Amount == nil {
 		t.Errorf("closing activity %+v", r)
 	}
 	if err := p.Apply(events.Event{Type: dealsapi.DealClosed{}.EventType()}, dealsapi.DealClosed{DealID: "nope"}); err == nil {

@@ -68,21 +68,21 @@ func TestTimelineShowsLoansAndInsurance(t *testing.T) {
 	}
 	want := []struct{ summary, amount, ref string }{
 		{"Registered Deep AI", "", ""},
-		{"Loan-plus-equity deal proposed: a ¥2.00m loan over 36 months at 4.35%, equity_first, with ¥5.00m of equity", "2000000.00", "d1"},
-		{"The loan's book closed with ¥2.50m committed (oversubscribed: scaled back pro rata to the loan)", "2500000.00", "d1"},
-		{"Sky Fund committed ¥5.00m of equity", "5000000.00", "d1"},
+		{"Loan-plus-equity deal proposed: a ¥2m loan over 36 months at 4.35%, equity_first, with ¥5m of equity", "2000000.00", "d1"},
+		{"The loan's book closed with ¥2.5m committed (oversubscribed: scaled back pro rata to the loan)", "2500000.00", "d1"},
+		{"Sky Fund committed ¥5m of equity", "5000000.00", "d1"},
 		{"The loan-plus-equity deal closed: both tranches are in and the loan is open", "", "d1"},
-		{"¥2.00m of the loan disbursed (¥2.00m drawn in all)", "2000000.00", "d1"},
-		{"Repaid ¥60.00k (¥1.95m principal outstanding)", "60000.00", "d1"},
-		{"Period 2 overdue, 3 days past due: ¥60.00k unpaid", "60000.00", "d1"},
+		{"¥2m of the loan disbursed (¥2m drawn in all)", "2000000.00", "d1"},
+		{"Repaid ¥60k (¥1.95m principal outstanding)", "60000.00", "d1"},
+		{"Period 2 overdue, 3 days past due: ¥60k unpaid", "60000.00", "d1"},
 		{"Arrears cleared: every overdue period through 2 is paid", "", "d1"},
 		{"The loan was declared in default with a loss of ¥1.95m: insolvent", "1950000.00", "d1"},
-		{"The loss of ¥1.95m was allocated: banks ¥975.00k, fund ¥390.00k, risk-compensation fund ¥390.00k, insurer ¥195.00k", "1950000.00", "d1"},
-		{"Asked for enforcement cover for 0 patent(s) from 1 insurer(s), 2026-12-01 to 2027-11-30: ¥1.00m insured", "1000000.00", "r1"},
-		{"Quoted a premium of ¥12.00k by insurer i1 (valid until 2026-12-30)", "12000.00", "r1"},
-		{"Policy PN-1, enforcement cover from 2026-12-01 to 2027-11-30 by insurer i1 bound, premium ¥12.00k", "12000.00", "p1"},
-		{"Claim cl1 filed for ¥300.00k", "300000.00", "p1"},
-		{"Claim cl1 settled: ¥250.00k paid", "250000.00", "p1"},
+		{"The loss of ¥1.95m was allocated: banks ¥975k, fund ¥390k, risk-compensation fund ¥390k, insurer ¥195k", "1950000.00", "d1"},
+		{"Asked for enforcement cover for 0 patent(s) from 1 insurer(s), 2026-12-01 to 2027-11-30: ¥1m insured", "1000000.00", "r1"},
+		{"Quoted a premium of ¥12k by insurer i1 (valid until 2026-12-30)", "12000.00", "r1"},
+		{"Policy PN-1, enforcement cover from 2026-12-01 to 2027-11-30 by insurer i1 bound, premium ¥12k", "12000.00", "p1"},
+		{"Claim cl1 filed for ¥300k", "300000.00", "p1"},
+		{"Claim cl1 settled: ¥250k paid", "250000.00", "p1"},
 	}
 	if len(entries) != len(want) {
 		t.Fatalf("%d entries, want %d: %+v", len(entries), len(want), entries)

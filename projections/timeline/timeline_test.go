@@ -56,13 +56,13 @@ func TestTimeline(t *testing.T) {
 		amount  string
 	}{
 		{"Registered Deep AI (technology/nlp, beijing) at the seed stage", fundbridge.StageSeed, fundbridge.RoleStartup, ""},
-		{"Applied for ¥5.00m: equity, venture_loan", fundbridge.StageSeed, fundbridge.RoleStartup, "5000000.00"},
+		{"Applied for ¥5m: equity, venture_loan", fundbridge.StageSeed, fundbridge.RoleStartup, "5000000.00"},
 		{"Moved from the seed stage to startup", fundbridge.StageStartup, fundbridge.RoleStartup, ""},
 		{"Sky Fund opened a deal (match score 81)", fundbridge.StageStartup, fundbridge.RoleFundManager, ""},
 		{"Sky Fund moved the deal to screening", fundbridge.StageStartup, fundbridge.RoleFundManager, ""},
-		{"Sky Fund issued a term sheet: ¥4.00m at ¥16.00m pre-money for 20.00%", fundbridge.StageStartup, fundbridge.RoleFundManager, "4000000.00"},
-		{"Sky Fund closed the deal: ¥4.00m for 20.00%", fundbridge.StageStartup, fundbridge.RoleFundManager, "4000000.00"},
-		{"Funded ¥4.00m by Sky Fund (equity)", fundbridge.StageStartup, fundbridge.RoleStartup, "4000000.00"},
+		{"Sky Fund issued a term sheet: ¥4m at ¥16m pre-money for 20.00%", fundbridge.StageStartup, fundbridge.RoleFundManager, "4000000.00"},
+		{"Sky Fund closed the deal: ¥4m for 20.00%", fundbridge.StageStartup, fundbridge.RoleFundManager, "4000000.00"},
+		{"Funded ¥4m by Sky Fund (equity)", fundbridge.StageStartup, fundbridge.RoleStartup, "4000000.00"},
 	}
 	for i, w := range want {
 		e := entries[i]

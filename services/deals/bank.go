@@ -167,18 +167,7 @@ func (b Bank) CheckLimits(borrowerID string, amount money.Amount) error {
 
 // yuan writes an amount exactly, with thousands separators: limit
 // refusals are read by credit officers, who need the fen.
-func yuan(a money.Amount) string {
-	s := a.String()
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return "¥" + b.String() + "." + frac
-}
+func yuan(a money.Amount) string { return a.Exact() }
 
 // DecideOnboardBank adds a bank (operators and the platform).
 func DecideOnboardBank(b Bank, a fundbridge.Actor, cmd dealsapi.OnboardBank) ([]events.Payload, error) {

@@ -136,14 +136,8 @@ func (e *DryPowderError) Error() string {
 }
 func (e *DryPowderError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
 
-// human formats two amounts for a message comparing them: rounded for
-// people ("¥30m"), unless rounding would make them look the same.
-func human(a, b money.Amount) (string, string) {
-	if ha, hb := a.Human(), b.Human(); ha != hb {
-		return ha, hb
-	}
-	return "¥" + a.String(), "¥" + b.String()
-}
+// human formats two amounts for a message comparing them.
+func human(a, b money.Amount) (string, string) { return a.Human(), b.Human() }
 
 // ClosedError refuses a change to a closed fund.
 type ClosedError struct{ FundID string }

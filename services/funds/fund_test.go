@@ -218,7 +218,7 @@ func TestSetMandate(t *testing.T) {
 		{name: "closed fund", given: []events.Payload{registered, fundsapi.FundClosed{FundID: "f1"}}, when: set(managerA, m), code: fundbridge.ECONFLICT},
 		{name: "ticket above committed capital", given: []events.Payload{registered},
 			when: set(managerA, with(func(c *fundsapi.SetMandate) { c.TicketMax = amt("500000000.01") })),
-			code: fundbridge.EUNPROCESSABLE, field: "ticket_max", msg: "ticket maximum ¥500000000.01 exceeds committed capital ¥500000000.00"},
+			code: fundbridge.EUNPROCESSABLE, field: "ticket_max", msg: "ticket maximum ¥500,000,000.01 exceeds committed capital ¥500m"},
 	})
 
 	invalid := []struct {
@@ -283,7 +283,7 @@ func TestCommit(t *testing.T) {
 		{name: "beyond dry powder", given: twenty, when: do(platform, commit("d1", "30000000.00")),
 			code: fundbridge.EUNPROCESSABLE, msg: "commitment ¥30m exceeds dry powder ¥20m"},
 		{name: "a fen beyond dry powder", given: twenty, when: do(platform, commit("d1", "20000000.01")),
-			code: fundbridge.EUNPROCESSABLE, msg: "commitment ¥20000000.01 exceeds dry powder ¥20000000.00"},
+			code: fundbridge.EUNPROCESSABLE, msg: "commitment ¥20,000,000.01 exceeds dry powder ¥20m"},
 		{name: "exactly the dry powder", given: twenty, when: do(platform, commit("d1", "20000000.00")),
 			then: []events.Payload{commitment("d1", "20000000.00", "0.00")}},
 		{name: "anything once none is left", given: append(twenty, commitment("d1", "20000000.00", "0.00")),

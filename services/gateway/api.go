@@ -38,6 +38,8 @@ type Route struct {
 	// noBodyPosition: the reply type has no top-level "position" for the
 	// gateway's to replace (set by forward).
 	noBodyPosition bool
+	// locationAfter: the read at Location takes ?after= (set by apiRoutes).
+	locationAfter bool
 }
 
 func (rt Route) isCommand() bool { return rt.Endpoint.Kind == svc.IsCommand }
@@ -166,7 +168,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 		}
 		if rt.Created {
 			status = http.StatusCreated
-			if loc := location(rt, r, body); loc != "" {
+			if loc := location(rt, r, body, reply.Position); loc != "" {
 				w.Header().Set("Location", loc)
 			}
 		}

@@ -210,8 +210,11 @@ func responses(s *schemas, rt Route, body bool) map[string]any {
 		if rt.Created {
 			status = "201"
 			if rt.Location != "" {
-				headers["Location"] = map[string]any{"description": "Where what was made is read: " + rt.Location,
-					"schema": map[string]any{"type": "string"}}
+				where := "Where what was made is read: " + rt.Location
+				if rt.locationAfter {
+					where += "?after=<position>, so that the read waits for this write"
+				}
+				headers["Location"] = map[string]any{"description": where, "schema": map[string]any{"type": "string"}}
 			}
 		}
 	} else {

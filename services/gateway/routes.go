@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -36,41 +37,60 @@ func Endpoints() []svc.EndpointInfo {
 // route. Sign-in (POST /auth/token) is served by the gateway itself.
 func apiRoutes() []Route {
 	var routes []Route
-	reads := map[string]bool{}
+	reads := map[string]svc.EndpointInfo{} // by pathShape
 	for _, e := range Endpoints() {
 		if e.HTTP != nil {
 			routes = append(routes, Route{Route: *e.HTTP, Endpoint: e})
 			if e.HTTP.Method == http.MethodGet {
-				reads[e.HTTP.Path] = true
+				reads[pathShape(e.HTTP.Path)] = e
 			}
 		}
 	}
 	for i, rt := range routes {
-		if rt.Created && rt.Location == "" {
+		if !rt.Created {
+			continue
+		}
+		if rt.Location == "" {
 			routes[i].Location = readOfCreated(rt.Path, reads)
+		}
+		if read, ok := reads[pathShape(routes[i].Location)]; ok && read.Request != nil {
+			_, routes[i].locationAfter = read.Request.FieldByName("After")
 		}
 	}
 	return routes
 }
 
+// pathShape is a route's path with its parameters' names left out.
+func pathShape(path string) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(path, '{')
+		end := strings.IndexByte(path, '}')
+		if open < 0 || end < open {
+			b.WriteString(path)
+			return b.String()
+		}
+		b.WriteString(path[:open+1])
+		b.WriteByte('}')
+		path = path[end+1:]
+	}
+}
+
 // readOfCreated is the GET route of one item of the collection at path
 // (path/{name}), "" if there is none.
-func readOfCreated(path string, reads map[string]bool) string {
-	var found string
-	for p := range reads {
-		rest, ok := strings.CutPrefix(p, path+"/{")
-		if ok && strings.HasSuffix(rest, "}") && !strings.ContainsAny(rest[:len(rest)-1], "/{}") && (found == "" || p < found) {
-			found = p
-		}
+func readOfCreated(path string, reads map[string]svc.EndpointInfo) string {
+	if read, ok := reads[pathShape(path)+"/{}"]; ok {
+		return read.HTTP.Path
 	}
-	return found
+	return ""
 }
 
 // location is the path of what a Created call made: the route's Location
 // with each {name} taken from the answer's string field of that name (a
 // dotted name reads into an object: {org.org_id}), or else the request's
-// path parameter; "" where one is missing.
-func location(rt Route, r *http.Request, body []byte) string {
+// path parameter; "" where one is missing. Where that read takes ?after=,
+// the command's position goes with it: read there, it waits for this write.
+func location(rt Route, r *http.Request, body []byte, position uint64) string {
 	tmpl := rt.Location
 	if tmpl == "" {
 		return ""
@@ -82,6 +102,9 @@ func location(rt Route, r *http.Request, body []byte) string {
 		open := strings.IndexByte(tmpl, '{')
 		if open < 0 {
 			b.WriteString(tmpl)
+			if rt.locationAfter && position > 0 {
+				b.WriteString("?after=" + strconv.FormatUint(position, 10))
+			}
 			return b.String()
 		}
 		end := strings.IndexByte(tmpl[open:], '}')

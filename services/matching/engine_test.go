@@ -172,7 +172,7 @@ func TestEngineScoreAndReasons(t *testing.T) {
 		"stage growth is in mandate",
 		"sector computer_vision is a focus sector",
 		"ticket ¥30m sits near the middle of fund range ¥10m–¥50m",
-		"dry powder ¥1000m is over 10x the ticket",
+		"dry powder ¥1bn is over 10x the ticket",
 		"city beijing is a mandate city",
 		"wants equity",
 		"ownership 16.67% at the valuation ask is within fund maximum 20.00%",

@@ -244,7 +244,7 @@ func TestAnswers(t *testing.T) {
 		t.Errorf("first entry %+v", first)
 	}
 	last := tl.Items[len(tl.Items)-1]
-	if last.Summary != "Applied for ¥5.00m: equity, venture_loan" || last.Stage != fundbridge.StageGrowth ||
+	if last.Summary != "Applied for ¥5m: equity, venture_loan" || last.Stage != fundbridge.StageGrowth ||
 		last.ActorRole != fundbridge.RoleStartup || last.Amount == nil || last.Amount.String() != "5000000.00" {
 		t.Errorf("last entry %+v", last)
 	}
