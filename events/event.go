@@ -40,6 +40,10 @@ type Event struct {
 	CorrelationID string `json:"correlation_id,omitempty"`
 	// The command (request ID) that caused it.
 	CausationID string `json:"causation_id,omitempty"`
+	// Command names that command's operation, such as application.submit
+	// (a process's own step names itself: process.closing.observe).
+	// Empty in events written before it was recorded.
+	Command string `json:"command,omitempty"`
 	// IdempotencyKey is the key of the command that appended the event, if
 	// it had one: folding a stream tells which commands it already holds.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
@@ -72,6 +76,7 @@ type Meta struct {
 	Actor          fundbridge.Actor
 	CorrelationID  string
 	CausationID    string // the command's ID
+	Command        string // the command's operation: application.submit
 	IdempotencyKey string // optional; a retry with the same key is stored once
 }
 

@@ -26,6 +26,7 @@ type commit struct {
 	Actor          fundbridge.Actor `json:"actor"`
 	CorrelationID  string           `json:"correlation_id,omitempty"`
 	CausationID    string           `json:"causation_id,omitempty"`
+	Command        string           `json:"command,omitempty"`
 	IdempotencyKey string           `json:"idempotency_key,omitempty"`
 	Events         []commitEvent    `json:"events"`
 }
@@ -40,7 +41,7 @@ func (c *commit) last() uint64 { return c.First + uint64(len(c.Events)) - 1 }
 
 // sizeHint is about the length of the encoded commit, to allocate once.
 func (c *commit) sizeHint() int {
-	n := 256 + len(c.ID) + len(c.Stream) + len(c.CorrelationID) + len(c.CausationID) + len(c.IdempotencyKey) + len(c.Actor.UserID) + len(c.Actor.OrgID)
+	n := 256 + len(c.ID) + len(c.Stream) + len(c.CorrelationID) + len(c.CausationID) + len(c.Command) + len(c.IdempotencyKey) + len(c.Actor.UserID) + len(c.Actor.OrgID)
 	for _, e := range c.Events {
 		n += 48 + len(e.ID) + len(e.Type) + len(e.Payload)
 	}
@@ -74,6 +75,10 @@ func (c *commit) appendTo(b []byte) []byte {
 	if c.CausationID != "" {
 		b = append(b, `,"causation_id":`...)
 		b = appendString(b, c.CausationID)
+	}
+	if c.Command != "" {
+		b = append(b, `,"command":`...)
+		b = appendString(b, c.Command)
 	}
 	if c.IdempotencyKey != "" {
 		b = append(b, `,"idempotency_key":`...)
@@ -211,6 +216,7 @@ func decodeCommitFast(data []byte, c *commit) bool {
 		(!r.key(`,"org":`) || r.str(&c.Actor.OrgID)) && r.key(`}`) &&
 		(!r.key(`,"correlation_id":`) || r.str(&c.CorrelationID)) &&
 		(!r.key(`,"causation_id":`) || r.str(&c.CausationID)) &&
+		(!r.key(`,"command":`) || r.str(&c.Command)) &&
 		(!r.key(`,"idempotency_key":`) || r.str(&c.IdempotencyKey)) &&
 		r.key(`,"events":[`)
 	if !ok {
@@ -635,6 +641,7 @@ func (c *commit) appendEvents(dst []events.Event, position, from uint64) []event
 			Actor:          c.Actor,
 			CorrelationID:  c.CorrelationID,
 			CausationID:    c.CausationID,
+			Command:        c.Command,
 			IdempotencyKey: c.IdempotencyKey,
 			LastInCommit:   i == len(c.Events)-1,
 			Payload:        e.Payload,

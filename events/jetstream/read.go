@@ -392,6 +392,7 @@ func (c *commit) event(i int, position uint64) events.Event {
 		Actor:          c.Actor,
 		CorrelationID:  c.CorrelationID,
 		CausationID:    c.CausationID,
+		Command:        c.Command,
 		IdempotencyKey: c.IdempotencyKey,
 		LastInCommit:   i == len(c.Events)-1,
 		Payload:        e.Payload,

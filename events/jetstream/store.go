@@ -420,6 +420,7 @@ func (s *Store) Append(ctx context.Context, req events.AppendRequest) (res event
 		Actor:          req.Meta.Actor,
 		CorrelationID:  req.Meta.CorrelationID,
 		CausationID:    req.Meta.CausationID,
+		Command:        req.Meta.Command,
 		IdempotencyKey: req.Meta.IdempotencyKey,
 		Events:         make([]commitEvent, len(req.Events)),
 	}

@@ -153,6 +153,7 @@ func (s *Store) propose(req events.AppendRequest) (proposal, error) {
 		Actor:          req.Meta.Actor,
 		CorrelationID:  req.Meta.CorrelationID,
 		CausationID:    req.Meta.CausationID,
+		Command:        req.Meta.Command,
 		IdempotencyKey: req.Meta.IdempotencyKey,
 		CommitID:       p.commitID,
 		CommitSize:     len(req.Events),
@@ -660,6 +661,7 @@ type envelope struct {
 	Actor          fundbridge.Actor `json:"actor"`
 	CorrelationID  string           `json:"correlation_id,omitempty"`
 	CausationID    string           `json:"causation_id,omitempty"`
+	Command        string           `json:"command,omitempty"`
 	IdempotencyKey string           `json:"idempotency_key,omitempty"`
 	CommitID       string           `json:"commit_id"`
 	CommitIndex    int              `json:"commit_index"`
@@ -721,6 +723,7 @@ func decodeRecord(re *kurrentdb.ResolvedEvent) (record, error) {
 			Actor:          env.Actor,
 			CorrelationID:  env.CorrelationID,
 			CausationID:    env.CausationID,
+			Command:        env.Command,
 			IdempotencyKey: env.IdempotencyKey,
 			Payload:        json.RawMessage(ev.Data),
 		},

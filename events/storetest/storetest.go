@@ -65,7 +65,7 @@ func happenedN(from, count int) []events.NewEvent {
 }
 
 func appendReq(stream string, expected events.ExpectedVersion, evs ...events.NewEvent) events.AppendRequest {
-	return events.AppendRequest{StreamID: stream, Expected: expected, Events: evs, Meta: events.Meta{Actor: actor, CorrelationID: "corr-1", CausationID: "cmd-1"}}
+	return events.AppendRequest{StreamID: stream, Expected: expected, Events: evs, Meta: events.Meta{Actor: actor, CorrelationID: "corr-1", CausationID: "cmd-1", Command: "thing.make"}}
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -124,7 +124,7 @@ func testRoundTrip(t *testing.T, b Backend) {
 		if e.StreamID != stream || e.Version != uint64(i+1) || e.Position != res.Position {
 			t.Errorf("event %d: stream %q version %d position %d, want %q %d %d", i, e.StreamID, e.Version, e.Position, stream, i+1, res.Position)
 		}
-		if e.ID == "" || e.Actor != actor || e.CorrelationID != "corr-1" || e.CausationID != "cmd-1" {
+		if e.ID == "" || e.Actor != actor || e.CorrelationID != "corr-1" || e.CausationID != "cmd-1" || e.Command != "thing.make" {
 			t.Errorf("event %d: envelope %+v lacks ID, actor, correlation or causation", i, e)
 		}
 		if e.RecordedAt.Before(before) || e.RecordedAt.After(time.Now().Add(time.Second)) || e.RecordedAt.Location() != time.UTC {

@@ -83,10 +83,20 @@ func TestARequestIDFollowsTheRequest(t *testing.T) {
 	for _, e := range evs {
 		if e.CorrelationID == id {
 			n++
+			// Which command: its ID and, in words, its operation.
+			if e.CausationID == "" || e.Command != "identity.create_org" {
+				t.Errorf("event %s of request %s: caused by %q, command %q; want identity.create_org", e.Type, id, e.CausationID, e.Command)
+			}
 		}
 	}
 	if n == 0 {
 		t.Errorf("no event of request %s carries it as its correlation ID", id)
+	}
+	// The audit trail shows it.
+	org := r.body["org"].(map[string]any)["org_id"].(string)
+	trail := p.do("GET", "/api/v1/streams/org-"+org+"/events", p.opToken, nil)
+	if !bytes.Contains(trail.raw, []byte(`"command":"identity.create_org"`)) {
+		t.Errorf("the org's audit trail does not name its command: %s", trail.raw)
 	}
 
 	// A header that could forge a log line is replaced, not passed on.

@@ -119,7 +119,7 @@ func (s *Service) Runtime() svc.Service {
 func command(req *svc.Request) svc.Command {
 	return svc.Command{
 		Meta: events.Meta{
-			Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey,
+			Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op, IdempotencyKey: req.IdempotencyKey,
 		},
 		Expected: req.ExpectedVersion,
 	}

@@ -197,7 +197,7 @@ func (s *Service) Runtime() svc.Service {
 // command is the repository command of a request: who, why, which retry.
 func command(req *svc.Request) svc.Command {
 	return svc.Command{
-		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
+		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op, IdempotencyKey: req.IdempotencyKey},
 		Expected: req.ExpectedVersion,
 	}
 }
@@ -207,7 +207,7 @@ func command(req *svc.Request) svc.Command {
 // req caused it.
 func byPlatform(req *svc.Request) (fundbridge.Actor, svc.Command) {
 	a := fundbridge.Actor{Role: fundbridge.RoleSystem, UserID: "deals"}
-	return a, svc.Command{Meta: events.Meta{Actor: a, CorrelationID: req.CorrelationID, CausationID: req.ID}}
+	return a, svc.Command{Meta: events.Meta{Actor: a, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op}}
 }
 
 // refusal passes a domain refusal through and gives context to the rest.

@@ -191,7 +191,7 @@ func (s *Service) registeredManager(ctx context.Context, id string) (string, boo
 func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, decide func(fund) ([]events.Payload, error)) (svc.Result[fundsapi.FundView], error) {
 	cmd := svc.Command{
 		Meta: events.Meta{
-			Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey,
+			Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op, IdempotencyKey: req.IdempotencyKey,
 		},
 		Expected: req.ExpectedVersion,
 	}

@@ -334,7 +334,7 @@ func meta(req *svc.Request, keySuffix string) svc.Command {
 	if req.IdempotencyKey != "" {
 		key = req.IdempotencyKey + keySuffix
 	}
-	return svc.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: key}}
+	return svc.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op, IdempotencyKey: key}}
 }
 
 // addUser claims the email, then registers the user; the claim makes
@@ -492,7 +492,7 @@ func (s *Service) bootstrapOperator(ctx context.Context, req *svc.Request, cmd i
 	email, _ := identityapi.NormaliseEmail(cmd.Email)
 	// Fixed IDs: the first operator is the same on every start.
 	orgID, userID := "operators", "operator-"+emailStream(email)[:12]
-	if _, _, err := s.orgs.Execute(ctx, orgID, svc.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID}}, svc.CheckedBefore, func(st orgState) ([]events.Payload, error) {
+	if _, _, err := s.orgs.Execute(ctx, orgID, svc.Command{Meta: events.Meta{Actor: req.Actor, CausationID: req.ID, Command: req.Op}}, svc.CheckedBefore, func(st orgState) ([]events.Payload, error) {
 		return createOrg(st, identityapi.Org{OrgID: orgID, Name: "Fundbridge operators", Role: fundbridge.RoleOperator})
 	}); err != nil {
 		return svc.Result[identityapi.BootstrapResult]{}, err

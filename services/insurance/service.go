@@ -204,7 +204,7 @@ func (s *Service) Runtime() svc.Service {
 // command is the repository command of a request: who, why, which retry.
 func command(req *svc.Request) svc.Command {
 	return svc.Command{
-		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
+		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op, IdempotencyKey: req.IdempotencyKey},
 		Expected: req.ExpectedVersion,
 	}
 }
@@ -219,7 +219,7 @@ func byPlatform(req *svc.Request, step string) (fundbridge.Actor, svc.Command) {
 	if req.IdempotencyKey != "" {
 		key = req.IdempotencyKey + "/" + step
 	}
-	return a, svc.Command{Meta: events.Meta{Actor: a, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: key}}
+	return a, svc.Command{Meta: events.Meta{Actor: a, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op, IdempotencyKey: key}}
 }
 
 // refusal passes a domain refusal through and gives context to the rest.

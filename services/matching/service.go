@@ -360,7 +360,7 @@ func (s *Service) abandonClosing(ctx context.Context, req *svc.Request, c matchi
 // exists (an idempotent replay, an If-Match mismatch, a conflict).
 func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, authorize svc.Authorize[matchingapi.Deal], decide func(matchingapi.Deal) ([]events.Payload, error)) (svc.Result[matchingapi.Deal], error) {
 	cmd := svc.Command{
-		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey},
+		Meta:     events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op, IdempotencyKey: req.IdempotencyKey},
 		Expected: req.ExpectedVersion,
 	}
 	res, d, err := s.deals.Execute(ctx, dealID, cmd, authorize, decide)

@@ -163,6 +163,10 @@ func New[S any](ctx context.Context, def Definition[S], opts Options) (*Manager[
 	return m, nil
 }
 
+// step names one of the process's own steps as the command its events
+// record: process.<name>.observe, .reply or .wake.
+func (m *Manager[S]) step(kind string) string { return "process." + m.def.Name + "." + kind }
+
 // tracerName names the spans of the process managers' steps.
 const tracerName = "github.com/fundbridge/fundbridge/services/process"
 
@@ -324,7 +328,7 @@ func (m *Manager[S]) handle(ctx context.Context, e events.Event, spawn spawner) 
 	// records carries the trace on, to the commands it issues.
 	ctx, span := spans.FromEvent(ctx, m.tracing, tracerName, "process "+m.def.Name+" observe", e, spans.Process.String(m.def.Name))
 	defer func() { spans.End(span, err) }()
-	meta := events.Meta{Actor: m.actor, CorrelationID: e.CorrelationID, CausationID: e.ID, IdempotencyKey: "observe/" + e.ID}
+	meta := events.Meta{Actor: m.actor, CorrelationID: e.CorrelationID, CausationID: e.ID, Command: m.step("observe"), IdempotencyKey: "observe/" + e.ID}
 	if err := m.execute(ctx, id, meta, func(in Instance[S]) []events.Payload { return m.def.observe(in, e, payload) }); err != nil {
 		return err
 	}
@@ -375,7 +379,7 @@ func (m *Manager[S]) dispatch(ctx context.Context, id string, e events.Event, c 
 	if err := m.crashAt("after-send"); err != nil {
 		return err
 	}
-	meta := events.Meta{Actor: m.actor, CorrelationID: in.Correlation, CausationID: e.ID, IdempotencyKey: "reply/" + c.Step}
+	meta := events.Meta{Actor: m.actor, CorrelationID: in.Correlation, CausationID: e.ID, Command: m.step("reply"), IdempotencyKey: "reply/" + c.Step}
 	if err := m.execute(ctx, id, meta, func(in Instance[S]) []events.Payload { return m.def.reply(in, reply) }); err != nil {
 		return err
 	}
@@ -492,7 +496,7 @@ func (m *Manager[S]) fire(ctx context.Context, w wakeMsg) (err error) {
 			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(spans.Process.String(m.def.Name), spans.Deadline.String(w.Deadline)))
 		defer func() { spans.End(span, err) }()
 	}
-	meta := events.Meta{Actor: m.actor, CausationID: "deadline/" + w.Deadline, IdempotencyKey: "wake/" + w.Deadline + "/" + w.At.UTC().Format(time.RFC3339Nano)}
+	meta := events.Meta{Actor: m.actor, CausationID: "deadline/" + w.Deadline, Command: m.step("wake"), IdempotencyKey: "wake/" + w.Deadline + "/" + w.At.UTC().Format(time.RFC3339Nano)}
 	wake := Wake{ProcessID: w.Process, Name: w.Deadline, At: w.At}
 	if err := m.execute(ctx, w.Process, meta, func(in Instance[S]) []events.Payload { return m.def.wake(in, wake) }); err != nil {
 		return err

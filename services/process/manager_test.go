@@ -251,6 +251,11 @@ func TestAClosingCompletesOverNATSAndItsStreamTellsEachStep(t *testing.T) {
 		t.Fatalf("committed event key %q cause %q correlation %q; want the commit's key, command %s and the request's correlation",
 			fund[0].IdempotencyKey, fund[0].CausationID, fund[0].CorrelationID, proc[0].ID)
 	}
+	// The process's own steps name themselves as the command.
+	steps, _ := w.env.Store.ReadStream(context.Background(), "process-closing-d1", 1)
+	if steps[0].Command != "process.closing.observe" || steps[3].Command != "process.closing.reply" {
+		t.Errorf("the process's steps record commands %q and %q; want process.closing.observe and process.closing.reply", steps[0].Command, steps[3].Command)
+	}
 }
 
 func TestAClosingBeyondDryPowderReleasesTheReservation(t *testing.T) {

@@ -201,7 +201,7 @@ func ledgerService(store events.Store, reg *events.Registry) svc.Service {
 	funds := svc.NewRepository(store, reg, ledgerFunds, svc.RepositoryOptions{})
 	apps := svc.NewRepository(store, reg, ledgerApps, svc.RepositoryOptions{})
 	cmd := func(req *svc.Request) svc.Command {
-		return svc.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, IdempotencyKey: req.IdempotencyKey}}
+		return svc.Command{Meta: events.Meta{Actor: req.Actor, CorrelationID: req.CorrelationID, CausationID: req.ID, Command: req.Op, IdempotencyKey: req.IdempotencyKey}}
 	}
 	return svc.Service{Name: "ledger", Operations: map[string]svc.Handler{
 		"application.reserve": func(ctx context.Context, req *svc.Request) (svc.Result[any], error) {

@@ -27,6 +27,9 @@ type Request struct {
 	// fb.sys.<caller> (set by the server from the subject NATS let it
 	// publish on); empty for the gateway's requests.
 	Caller string `json:"-"`
+	// Op is the operation asked for, such as application.submit (set by
+	// the server that answers): the command its events name.
+	Op string `json:"-"`
 
 	// Deadline is when the caller stops waiting, carried in a header.
 	Deadline time.Time `json:"-"`

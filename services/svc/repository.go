@@ -415,7 +415,7 @@ func (r *Repository[S]) advance(a *Aggregate[S], req events.AppendRequest, res e
 	for i, p := range payloads {
 		e := events.Event{
 			Type: req.Events[i].Type, StreamID: req.StreamID, Version: res.FirstVersion + uint64(i), Position: res.Position,
-			RecordedAt: now, Actor: req.Meta.Actor, CorrelationID: req.Meta.CorrelationID, CausationID: req.Meta.CausationID,
+			RecordedAt: now, Actor: req.Meta.Actor, CorrelationID: req.Meta.CorrelationID, CausationID: req.Meta.CausationID, Command: req.Meta.Command,
 			IdempotencyKey: req.Meta.IdempotencyKey, Payload: req.Events[i].Payload,
 		}
 		next.State = r.decider.Evolve(next.State, e, p)

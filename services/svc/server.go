@@ -290,6 +290,7 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 // a caller in the service's own process (the gateway in dev) calls the
 // handler through it without NATS. log is the service's.
 func Answer(ctx context.Context, log *slog.Logger, op string, h Handler, req *Request) Reply {
+	req.Op = op
 	res, err := safeCall(ctx, h, req)
 	if err != nil {
 		code := fundbridge.ErrorCode(err)
