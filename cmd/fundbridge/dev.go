@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/fundbridge/fundbridge"
 	"io"
 	"net"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/fundbridge/fundbridge"
 
 	"github.com/fundbridge/fundbridge/internal/app"
 	"github.com/fundbridge/fundbridge/internal/demo"
@@ -105,7 +107,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if clock != nil {
 			cfg.Clock = clock
 		}
-		if err := loadDemo(ctx, cfg, stdout); err != nil {
+		var gone *demo.UserGoneError
+		switch err := loadDemo(ctx, cfg, stdout); {
+		case errors.As(err, &gone):
+			log.Warn("demo market not loaded again", "reason", gone.Error())
+		case err != nil:
 			log.Error("demo market not loaded", "err", err)
 		}
 	}

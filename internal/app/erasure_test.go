@@ -166,6 +166,11 @@ func TestErasureOverHTTP(t *testing.T) {
 		bytes.Contains(again.raw, []byte(name)) || bytes.Contains(bytes.ToLower(again.raw), []byte("zhao.mingyue")) {
 		t.Errorf("the sign-up retried after erasure: %d %s", again.status, again.raw)
 	}
+	// ...nor does that retry free the erased address: it stays claimed.
+	fresh := map[string]any{"email": email, "password": password, "name": "Someone Else", "company": company(79, "seed")}
+	if r := p.do("POST", "/api/v1/auth/signup", "", fresh, "Idempotency-Key", "signup-zhao-again"); r.status != 409 {
+		t.Errorf("a new sign-up with the erased address after the retry: %d %s", r.status, r.raw)
+	}
 
 	check := func(when string) {
 		t.Helper()

@@ -178,7 +178,19 @@ func (l *loader) signIn(ctx context.Context, email, password string) (string, er
 		AccessToken string `json:"access_token"`
 	}
 	err := l.call(ctx, "POST", "/api/v1/auth/token", "", "", map[string]string{"email": email, "password": password}, &tok)
+	if isStatus(err, http.StatusUnauthorized) {
+		return "", &UserGoneError{Email: email}
+	}
 	return tok.AccessToken, err
+}
+
+// UserGoneError says a demo user the market was built with can no longer
+// sign in (erased, say, since an earlier load): the load stops there and
+// leaves the market as it stands, which is no fault of the product.
+type UserGoneError struct{ Email string }
+
+func (e *UserGoneError) Error() string {
+	return fmt.Sprintf("demo user %s can no longer sign in (erased since the market was loaded?): the demo market is left as it stands", e.Email)
 }
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }

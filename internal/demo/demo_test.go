@@ -1,7 +1,11 @@
 package demo_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
 	"io"
 	"log/slog"
 	"testing"
@@ -68,6 +72,49 @@ func TestDemoIsRepeatableAndIdempotent(t *testing.T) {
 	if again := settle(); again != head {
 		t.Errorf("loading the same seed again appended %d commits", again-head)
 	}
+
+	// A demo founder erased since: loading again stops at them, saying
+	// so, and changes nothing.
+	base := cfg.BaseURL
+	founder := signInAs(t, base, "founder3.s7@demo.fundbridge.cn", "demo-founder-7-3")
+	req, _ := http.NewRequest("DELETE", base+"/api/v1/users/"+founder, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("erase the founder: %v %v", resp, err)
+	}
+	head = settle()
+	_, err = demo.Load(ctx, cfg)
+	var gone *demo.UserGoneError
+	if !errors.As(err, &gone) || gone.Email != "founder3.s7@demo.fundbridge.cn" {
+		t.Errorf("loading again after an erasure: %v, want a UserGoneError naming the founder", err)
+	}
+	if again := settle(); again != head {
+		evs, _ := a.Store.ReadAll(ctx, head, 10)
+		for _, e := range evs {
+			t.Logf("appended: %s %s %s %s", e.Type, e.StreamID, e.Command, e.Payload)
+		}
+		t.Errorf("loading again after an erasure appended %d commits", again-head)
+	}
+}
+
+// signInAs signs a user in and returns their user ID.
+func signInAs(t *testing.T, base, email, password string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	resp, err := http.Post(base+"/api/v1/auth/token", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		User struct {
+			UserID string `json:"user_id"`
+		} `json:"user"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.User.UserID == "" {
+		t.Fatalf("sign in %s: %d %v", email, resp.StatusCode, err)
+	}
+	return out.User.UserID
 }
 
 // startProduct runs the whole product on real NATS in a fresh directory,

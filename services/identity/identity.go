@@ -369,16 +369,25 @@ func (s *Service) claim(ctx context.Context, req *svc.Request, email, userID str
 	return res, err
 }
 
-// register adds the user whose email is claimed.
-func (s *Service) register(ctx context.Context, req *svc.Request, u identityapi.NewUser, userID, orgID string, role fundbridge.Role) (identityapi.User, uint64, error) {
-	email, _ := identityapi.NormaliseEmail(u.Email)
+// notErased refuses a retry of the request that made a person since
+// erased: sealing their details again would make them a new key and bring
+// them back, and undoing its sign-up would free their email. Asked first,
+// before anything is appended.
+func (s *Service) notErased(userID string) error {
 	s.mu.RLock()
 	erased := s.erased[userID]
 	s.mu.RUnlock()
 	if erased {
-		// A retry of the request that made a person since erased: sealing
-		// their details again would make them a new key and bring them back.
-		return identityapi.User{}, 0, fundbridge.Errorf(fundbridge.ECONFLICT, "the person this request made was erased; send a new request (a new Idempotency-Key) to start again")
+		return fundbridge.Errorf(fundbridge.ECONFLICT, "the person this request made was erased; send a new request (a new Idempotency-Key) to start again")
+	}
+	return nil
+}
+
+// register adds the user whose email is claimed.
+func (s *Service) register(ctx context.Context, req *svc.Request, u identityapi.NewUser, userID, orgID string, role fundbridge.Role) (identityapi.User, uint64, error) {
+	email, _ := identityapi.NormaliseEmail(u.Email)
+	if err := s.notErased(userID); err != nil {
+		return identityapi.User{}, 0, err
 	}
 	if s.sealer == nil {
 		return identityapi.User{}, 0, fmt.Errorf("no password can be kept: %w", s.sealerErr)
@@ -430,6 +439,9 @@ func prefixFields(err error, prefix string) error {
 
 func (s *Service) createOrg(ctx context.Context, req *svc.Request, cmd identityapi.CreateOrgCommand) (svc.Result[identityapi.OrgOnboarded], error) {
 	userID := req.NewID("identity.create_org.user")
+	if err := s.notErased(userID); err != nil {
+		return svc.Result[identityapi.OrgOnboarded]{}, err
+	}
 	if s.emailTaken(cmd.User.Email, userID) {
 		return svc.Result[identityapi.OrgOnboarded]{}, fundbridge.Errorf(fundbridge.ECONFLICT, "email %s is already registered", cmd.User.Email)
 	}

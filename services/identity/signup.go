@@ -29,6 +29,9 @@ const abandonedAfter = 2 * time.Minute
 func (s *Service) signup(ctx context.Context, req *svc.Request, cmd identityapi.SignupCommand) (svc.Result[identityapi.User], error) {
 	email, _ := identityapi.NormaliseEmail(cmd.Email)
 	userID := req.NewID("identity.signup.user")
+	if err := s.notErased(userID); err != nil {
+		return svc.Result[identityapi.User]{}, err
+	}
 	if s.emailTaken(email, userID) {
 		return svc.Result[identityapi.User]{}, emailTakenError(email)
 	}
@@ -115,7 +118,7 @@ func (s *Service) claimForSignup(ctx context.Context, req *svc.Request, email, u
 	// No idempotency key: a claim released after a refusal must be taken
 	// again by a corrected retry, not answered from the stream as done.
 	// The decision is idempotent by itself (the user's own claim is kept).
-	_, _, err = s.claims.Execute(ctx, stream, meta(&svc.Request{Actor: req.Actor, CorrelationID: req.CorrelationID, ID: req.ID}, ""), svc.CheckedBefore, func(st claimState) ([]events.Payload, error) {
+	_, _, err = s.claims.Execute(ctx, stream, meta(&svc.Request{Actor: req.Actor, CorrelationID: req.CorrelationID, ID: req.ID, Op: req.Op}, ""), svc.CheckedBefore, func(st claimState) ([]events.Payload, error) {
 		return claimForSignup(st, email, userID, st.UserID == holder && !holderRegistered, now)
 	})
 	return err
@@ -139,7 +142,7 @@ func claimForSignup(st claimState, email, userID string, holderGone bool, now ti
 func (s *Service) release(ctx context.Context, req *svc.Request, email, userID, reason string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_, _, _ = s.claims.Execute(ctx, emailStream(email), meta(&svc.Request{Actor: req.Actor, CorrelationID: req.CorrelationID, ID: req.ID}, ""), svc.CheckedBefore, func(st claimState) ([]events.Payload, error) {
+	_, _, _ = s.claims.Execute(ctx, emailStream(email), meta(&svc.Request{Actor: req.Actor, CorrelationID: req.CorrelationID, ID: req.ID, Op: req.Op}, ""), svc.CheckedBefore, func(st claimState) ([]events.Payload, error) {
 		if st.UserID != userID {
 			return nil, nil
 		}
