@@ -59,6 +59,13 @@ func TestOneOwnerPerDataDirectoryAndRebuildOnline(t *testing.T) {
 		t.Errorf("rebuild of a missing directory: %v\n%s", err, out)
 	}
 
+	// The embedded server's own directory, given as a data directory by
+	// mistake, is refused rather than given a second, empty log.
+	out, err = exec.CommandContext(ctx, bin, "dev", "--data-dir", filepath.Join(dir, "nats"), "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0").CombinedOutput()
+	if ctx.Err() != nil || err == nil || !strings.Contains(string(out), "inside the data directory "+dir) {
+		t.Errorf("dev on %s/nats: %v\n%s", dir, err, out)
+	}
+
 	// With nothing running, the rebuild opens the directory itself.
 	out, err = exec.CommandContext(ctx, bin, "projections", "rebuild", "--data-dir", dir).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Rebuilt all projections to position") {

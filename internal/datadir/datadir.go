@@ -92,6 +92,10 @@ func Acquire(dir string, h Holder) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
+	if outer := enclosing(abs); outer != "" {
+		return nil, fmt.Errorf("data directory %s is inside the data directory %s (it holds its %s): give that directory itself, or one outside it; "+
+			"a product started inside another's files would start an empty log beside the real one, or change its files", abs, outer, FileName)
+	}
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -114,6 +118,18 @@ func Acquire(dir string, h Holder) (*Lock, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// enclosing is the nearest data directory strictly above dir (one with
+// our lock file, held or not), "" if there is none. Another program's file
+// of the same name (LevelDB keeps one) does not read as a holder.
+func enclosing(dir string) string {
+	for parent := filepath.Dir(dir); parent != dir; dir, parent = parent, filepath.Dir(parent) {
+		if h, err := ReadHolder(parent); err == nil && h.Command != "" {
+			return parent
+		}
+	}
+	return ""
 }
 
 // Dir is the absolute path of the locked directory.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,4 +67,35 @@ func TestAnotherProcessIsRefused(t *testing.T) {
 	if out, code := child(); code != 0 {
 		t.Errorf("child after release: exit %d, %q", code, out)
 	}
+}
+
+// A directory inside another data directory (its nats/ subdirectory, say)
+// is refused, held or not, naming the outer one; another program's file
+// named LOCK above it is not mistaken for one.
+func TestADirectoryInsideAnotherIsRefused(t *testing.T) {
+	outer := t.TempDir()
+	l, err := datadir.Acquire(outer, datadir.Self())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, held := range []bool{true, false} {
+		_, err := datadir.Acquire(filepath.Join(outer, "nats"), datadir.Self())
+		if err == nil || !strings.Contains(err.Error(), "inside the data directory "+outer) {
+			t.Errorf("held %v: %v, want a refusal naming %s", held, err, outer)
+		}
+		l.Release()
+	}
+	if _, err := os.Stat(filepath.Join(outer, "nats")); !os.IsNotExist(err) {
+		t.Errorf("the refused directory was made: %v", err)
+	}
+
+	leveldb := t.TempDir()
+	if err := os.WriteFile(filepath.Join(leveldb, datadir.FileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inner, err := datadir.Acquire(filepath.Join(leveldb, "data"), datadir.Self())
+	if err != nil {
+		t.Fatalf("under another program's LOCK: %v", err)
+	}
+	inner.Release()
 }
