@@ -24,7 +24,7 @@ import (
 // Name is the projection's name.
 const Name = "market"
 
-const schema = "market.v2"
+const schema = "market.v3" // v3: insurance in layer and sector cells
 
 // Dimensions of the overview, in the order rows are listed.
 const (
@@ -88,20 +88,24 @@ type State struct {
 	Apps     []AppSlice // never changed
 	Deals    []Deal     // never changed
 	Policies []Policy   // never changed
+	// Companies are the layer and sector of each company's latest
+	// submitted application, where its insurance counts.
+	Companies []CompanySlice
 }
 
 // Projection is the market overview. Safe for concurrent queries.
 type Projection struct {
-	mu       sync.RWMutex
-	folds    projections.Folds
-	st       State
-	cells    map[[2]string]int32
-	funds    map[string]int32
-	funded   map[string]int32
-	months   map[projections.Month]string // labels, made once each
-	apps     map[string]int32
-	deals    map[string]int32
-	policies map[string]int32
+	mu        sync.RWMutex
+	folds     projections.Folds
+	st        State
+	cells     map[[2]string]int32
+	funds     map[string]int32
+	funded    map[string]int32
+	months    map[projections.Month]string // labels, made once each
+	apps      map[string]int32
+	deals     map[string]int32
+	policies  map[string]int32
+	companies map[string]int32
 }
 
 // New returns an empty overview.
@@ -132,7 +136,7 @@ func (p *Projection) Reset() {
 	p.funds = map[string]int32{}
 	p.funded = map[string]int32{}
 	p.months = map[projections.Month]string{}
-	p.apps, p.deals, p.policies = map[string]int32{}, map[string]int32{}, map[string]int32{}
+	p.apps, p.deals, p.policies, p.companies = map[string]int32{}, map[string]int32{}, map[string]int32{}, map[string]int32{}
 }
 
 // cellsOf returns the cells of the (dim, key) pairs, adding any that are
@@ -353,6 +357,7 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	p.apps = index(len(st.Apps), func(i int) string { return st.Apps[i].ID })
 	p.deals = index(len(st.Deals), func(i int) string { return st.Deals[i].ID })
 	p.policies = index(len(st.Policies), func(i int) string { return st.Policies[i].ID })
+	p.companies = index(len(st.Companies), func(i int) string { return st.Companies[i].ID })
 	return nil
 }
 
@@ -375,7 +380,7 @@ type Row struct {
 	LoanDealsRatio   string        `json:"conversion_loan_deals_closed_proposed" jsonschema_description:"loan_deals_closed / loan_deals of this cell, 4 places; \"0\" when none was proposed (a month's deals may close in a later month)."`
 	LoansRaised      money.Amount  `json:"loans_raised" jsonschema_description:"The bank loans of the loan-plus-equity deals closed."`
 	LoanDealEquity   money.Amount  `json:"loan_deal_equity_raised" jsonschema_description:"The equity tranches of the loan-plus-equity deals closed."`
-	InsuranceAsked   int           `json:"insurance_requests" jsonschema_description:"Patent insurance requests (no layer or sector cells: insurance carries a city, not a sector)."`
+	InsuranceAsked   int           `json:"insurance_requests" jsonschema_description:"Patent insurance requests, at the stage and city the company had; layer and sector: its latest submitted application's (none when it never submitted one, so a layer or sector cell leaves those out)."`
 	PoliciesBound    int           `json:"policies_bound" jsonschema_description:"Patent insurance policies bound, in the month bound."`
 	PremiumWritten   money.Amount  `json:"premium_written" jsonschema_description:"The premium of the policies bound, before subsidies."`
 	SumInsuredBound  money.Amount  `json:"sum_insured_bound" jsonschema_description:"The sums insured of the policies bound."`

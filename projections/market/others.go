@@ -18,7 +18,8 @@ const DimCoverage = "coverage"
 // insurance. Deals count in the cells of the application they finance
 // (its stage, city, layer and sector as submitted, the instrument
 // loan_plus_equity) and the month of the event; insurance in total, its
-// stage, city, month, coverage type and the instrument patent_insurance.
+// stage, city, month, coverage type, the instrument patent_insurance, and
+// the layer and sector of the company's latest submitted application.
 type Others struct {
 	LoanDeals       int
 	LoanDealsClosed int
@@ -46,6 +47,13 @@ type Deal struct {
 // Policy is where a bound policy counts, for its claims.
 type Policy struct {
 	ID, Stage, City, Coverage string
+	Layer, Sector             string // "" when its company never submitted an application
+}
+
+// CompanySlice is the layer and sector of a company's latest submitted
+// application.
+type CompanySlice struct {
+	ID, Layer, Sector string
 }
 
 func (p *Projection) otherFolds() {
@@ -62,6 +70,21 @@ func (p *Projection) noteApp(s applicationsapi.Slice, id string) {
 	}
 	p.apps[id] = int32(len(p.st.Apps))
 	p.st.Apps = append(p.st.Apps, AppSlice{ID: id, Stage: string(s.Stage), City: string(s.City), Layer: string(s.Layer), Sector: string(s.Sector)})
+	if i, ok := p.companies[s.CompanyID]; ok {
+		p.st.Companies[i].Layer, p.st.Companies[i].Sector = string(s.Layer), string(s.Sector)
+	} else if s.CompanyID != "" {
+		p.companies[s.CompanyID] = int32(len(p.st.Companies))
+		p.st.Companies = append(p.st.Companies, CompanySlice{ID: s.CompanyID, Layer: string(s.Layer), Sector: string(s.Sector)})
+	}
+}
+
+// companySlice is the layer and sector a company's insurance counts in,
+// "" for one that never submitted an application.
+func (p *Projection) companySlice(companyID string) (layer, sector string) {
+	if i, ok := p.companies[companyID]; ok {
+		return p.st.Companies[i].Layer, p.st.Companies[i].Sector
+	}
+	return "", ""
 }
 
 // dealPairs are the cells a deal event counts in; false for a deal of an
@@ -120,16 +143,24 @@ func (p *Projection) onDealClosed(e events.Event, v dealsapi.DealClosed) error {
 	return nil
 }
 
-func (p *Projection) insurancePairs(e events.Event, stage fundbridge.Stage, city fundbridge.City, coverage insuranceapi.Coverage) ([][2]string, error) {
+func (p *Projection) insurancePairs(e events.Event, stage fundbridge.Stage, city fundbridge.City, coverage insuranceapi.Coverage, layer, sector string) ([][2]string, error) {
 	if !coverage.Valid() {
 		return nil, fmt.Errorf("coverage %q is not a coverage type", coverage)
 	}
-	return [][2]string{{DimTotal, ""}, {DimStage, string(stage)}, {DimCity, string(city)}, {DimMonth, p.month(e)}, {DimCoverage, string(coverage)},
-		{DimInstrument, string(fundbridge.InstrumentPatentInsurance)}}, nil
+	pairs := [][2]string{{DimTotal, ""}, {DimStage, string(stage)}, {DimCity, string(city)}, {DimMonth, p.month(e)}, {DimCoverage, string(coverage)},
+		{DimInstrument, string(fundbridge.InstrumentPatentInsurance)}}
+	if layer != "" {
+		pairs = append(pairs, [2]string{DimLayer, layer})
+	}
+	if sector != "" {
+		pairs = append(pairs, [2]string{DimSector, sector})
+	}
+	return pairs, nil
 }
 
 func (p *Projection) onInsuranceRequested(e events.Event, v insuranceapi.InsuranceRequested) error {
-	pairs, err := p.insurancePairs(e, v.Stage, v.City, v.Coverage)
+	layer, sector := p.companySlice(v.CompanyID)
+	pairs, err := p.insurancePairs(e, v.Stage, v.City, v.Coverage, layer, sector)
 	if err != nil {
 		return err
 	}
@@ -143,7 +174,8 @@ func (p *Projection) onPolicyBound(e events.Event, v insuranceapi.PolicyBound) e
 	if _, dup := p.policies[v.PolicyID]; dup || v.PolicyID == "" {
 		return fmt.Errorf("policy %q bound twice or without an ID", v.PolicyID)
 	}
-	pairs, err := p.insurancePairs(e, v.Stage, v.City, v.Coverage)
+	layer, sector := p.companySlice(v.CompanyID)
+	pairs, err := p.insurancePairs(e, v.Stage, v.City, v.Coverage, layer, sector)
 	if err != nil {
 		return err
 	}
@@ -156,7 +188,7 @@ func (p *Projection) onPolicyBound(e events.Event, v insuranceapi.PolicyBound) e
 		return err
 	}
 	p.policies[v.PolicyID] = int32(len(p.st.Policies))
-	p.st.Policies = append(p.st.Policies, Policy{ID: v.PolicyID, Stage: string(v.Stage), City: string(v.City), Coverage: string(v.Coverage)})
+	p.st.Policies = append(p.st.Policies, Policy{ID: v.PolicyID, Stage: string(v.Stage), City: string(v.City), Coverage: string(v.Coverage), Layer: layer, Sector: sector})
 	for _, c := range p.cellsOf(pairs...) {
 		c.PoliciesBound++
 		if c.PremiumWritten, err = c.PremiumWritten.Add(premium); err != nil {
@@ -175,7 +207,7 @@ func (p *Projection) onClaimSettled(e events.Event, v insuranceapi.ClaimSettled)
 		return fmt.Errorf("claim settled on policy %q, never bound", v.PolicyID)
 	}
 	x := p.st.Policies[i]
-	pairs, err := p.insurancePairs(e, fundbridge.Stage(x.Stage), fundbridge.City(x.City), insuranceapi.Coverage(x.Coverage))
+	pairs, err := p.insurancePairs(e, fundbridge.Stage(x.Stage), fundbridge.City(x.City), insuranceapi.Coverage(x.Coverage), x.Layer, x.Sector)
 	if err != nil {
 		return err
 	}

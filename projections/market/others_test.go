@@ -60,8 +60,12 @@ func TestOverviewOfLoanDealsAndInsurance(t *testing.T) {
 	if r := rows["stage/growth"]; r.Applications != 1 || r.LoanDeals != 1 || r.InsuranceAsked != 1 || r.PoliciesBound != 1 || r.ClaimsPaid.String() != "15000.00" {
 		t.Errorf("growth %+v", r)
 	}
-	if r := rows["sector/robotics"]; r.LoansRaised.String() != "6000000.00" || r.PoliciesBound != 0 {
-		t.Errorf("robotics %+v", r)
+	// Insurance counts in the layer and sector of the company's latest
+	// submitted application, as the lifecycle view counts it.
+	for _, key := range []string{"sector/robotics", "layer/application"} {
+		if r := rows[key]; r.LoansRaised.String() != "6000000.00" || r.InsuranceAsked != 1 || r.PoliciesBound != 1 || r.ClaimsPaid.String() != "15000.00" {
+			t.Errorf("%s %+v", key, r)
+		}
 	}
 	// A snapshot restores the same overview.
 	data, _ := p.MarshalState()
@@ -71,5 +75,21 @@ func TestOverviewOfLoanDealsAndInsurance(t *testing.T) {
 	}
 	if err := q.Apply(events.Event{RecordedAt: dec}, insuranceapi.ClaimSettled{PolicyID: "p1", ClaimID: "cl2", Amount: m("1.00")}); err != nil {
 		t.Fatalf("a claim on a restored policy: %v", err)
+	}
+	// A company that never applied: its insurance counts in no sector.
+	if err := q.Apply(events.Event{Type: "insurance.requested.v1", RecordedAt: dec}, insuranceapi.InsuranceRequested{RequestID: "r2", CompanyID: "c9", Stage: fundbridge.StageSeed, City: "hefei", Coverage: insuranceapi.CoveragePledgeGuarantee}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range q.Overview() {
+		switch r.Dimension + "/" + r.Key {
+		case "sector/robotics":
+			if r.ClaimsPaid.String() != "15001.00" || r.InsuranceAsked != 1 {
+				t.Errorf("robotics after a restore: %+v", r)
+			}
+		case "total/":
+			if r.InsuranceAsked != 2 {
+				t.Errorf("total after a restore: %+v", r)
+			}
+		}
 	}
 }
