@@ -3,6 +3,7 @@ package fundbridge
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Stage is where a company is in its lifecycle. Views slice by the stage
@@ -103,7 +104,20 @@ var Cities = []City{
 // Valid reports whether c is a known city.
 func (c City) Valid() bool { return slices.Contains(Cities, c) }
 
-// EnumError is the reason for an invalid enum value, listing what is allowed.
+// EnumError is the reason for an invalid enum value, listing what is
+// allowed as a person would write the list: "venture" is not allowed: use
+// one of seed, angel, vc, pe, guidance or industry.
 func EnumError[T ~string](value T, allowed []T) string {
-	return fmt.Sprintf("%q is not one of %v", string(value), allowed)
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	list := strings.Join(names, ", ")
+	if n := len(names); n > 1 {
+		list = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+	}
+	if value == "" {
+		return "is required: use one of " + list
+	}
+	return fmt.Sprintf("%q is not allowed: use one of %s", string(value), list)
 }

@@ -597,7 +597,7 @@ func (fe *fieldErrors) date(field, s string, today time.Time, required bool) (ti
 	d, err := time.Parse(DateLayout, s)
 	switch {
 	case err != nil:
-		fe.Add(field, fmt.Sprintf("%q is not a real date YYYY-MM-DD", s))
+		fe.Add(field, fmt.Sprintf("%q is not a date written year-month-day, like 2024-03-15", s))
 	case d.After(today):
 		fe.Add(field, fmt.Sprintf("%s is in the future", s))
 	case d.Year() < 1900:

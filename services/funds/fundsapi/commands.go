@@ -88,7 +88,7 @@ func (c SetMandate) Mandate() (Mandate, error) {
 	minOK := fe.Amount("ticket_min", c.TicketMin, maxAmount())
 	maxOK := fe.Amount("ticket_max", c.TicketMax, maxAmount())
 	if minOK && maxOK && c.TicketMax.LessThan(c.TicketMin) {
-		fe.Add("ticket_max", fmt.Sprintf("must be at least ticket_min %s", c.TicketMin))
+		fe.Add("ticket_max", fmt.Sprintf("must be at least ticket_min, the smallest ticket (%s)", c.TicketMin.Human()))
 	}
 	ownership := fe.fraction("max_ownership", c.MaxOwnership)
 	check.EnumList(&fe.Fields, "excluded_sectors", c.ExcludedSectors, fundbridge.AllSectors())
@@ -305,7 +305,7 @@ func (fe *fieldErrors) fraction(field, s string) decimal.Decimal {
 	case len(places) > maxOwnershipPlaces:
 		fe.Add(field, fmt.Sprintf("has more than %d decimal places", maxOwnershipPlaces))
 	case !d.IsPositive() || d.GreaterThan(decimal.NewFromInt(1)):
-		fe.Add(field, "must be greater than 0 and at most 1")
+		fe.Add(field, fmt.Sprintf("%s is not a share of the company: give a fraction greater than 0 and at most 1 (0.2 for 20%%)", s))
 	default:
 		return d
 	}
