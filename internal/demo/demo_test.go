@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
