@@ -320,7 +320,7 @@ func (p *Projection) MarshalState() ([]byte, error) { return p.Freeze()() }
 func (p *Projection) Freeze() func() ([]byte, error) {
 	p.mu.RLock()
 	st := State{Cells: slices.Clone(p.st.Cells), Funds: slices.Clone(p.st.Funds), Funded: slices.Clone(p.st.Funded),
-		Apps: p.st.Apps, Deals: p.st.Deals, Policies: p.st.Policies}
+		Apps: p.st.Apps, Deals: p.st.Deals, Policies: p.st.Policies, Companies: slices.Clone(p.st.Companies)} // a company's slice changes in place
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
 		return projections.EncodeState(Name, &st)
