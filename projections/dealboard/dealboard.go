@@ -23,7 +23,7 @@ import (
 // Name is the projection's name.
 const Name = "dealboard"
 
-const schema = "dealboard.v3"
+const schema = "dealboard.v4" // v4: company names
 
 // RecentSize is how many of a fund's latest events the board keeps.
 const RecentSize = 20
@@ -97,6 +97,7 @@ type State struct {
 	Deals     []Deal
 	DealSteps []uint8 // per deal, its step: index in matching.Steps()
 	LoanDeals []LoanDeal
+	Companies []CompanyName // names.go
 }
 
 // Projection is the deal board view. Safe for concurrent queries.
@@ -110,6 +111,8 @@ type Projection struct {
 	actors  map[fundbridge.Actor]uint32
 	funds   map[string]int32
 	deals   map[string]int32
+	// companies indexes State.Companies.
+	companies map[string]int32
 }
 
 // New returns an empty deal board view.
@@ -120,6 +123,7 @@ func New() *Projection {
 	p.dealKinds()
 	p.loanDealKinds()
 	p.lossKinds()
+	p.nameKinds()
 	return p
 }
 
@@ -137,6 +141,7 @@ func (p *Projection) Reset() {
 	p.funds = map[string]int32{}
 	p.deals = map[string]int32{}
 	p.loans = map[string]int32{}
+	p.companies = map[string]int32{}
 }
 
 func (p *Projection) actor(a fundbridge.Actor) uint32 {
@@ -228,6 +233,7 @@ type line struct {
 	a        *Activity
 	v        *ActivityView
 	from, to matchingapi.Step
+	company  string // how the sentence names the activity's company
 }
 
 // amount shows the activity's amount and returns it as a person reads it.
@@ -268,7 +274,7 @@ func (p *Projection) fundKinds() {
 	on(p, func(act *Activity, v fundsapi.CapitalCommitted) (*Fund, error) {
 		act.Company = v.CompanyID
 		return p.capital(act, v.FundID, v.DealID, "capital committed", v.Amount, false)
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("Committed %s to company %s", l.amount(), l.a.Company) })
+	}, func(l *line) { l.v.Summary = fmt.Sprintf("Committed %s to %s", l.amount(), l.company) })
 	// A closing that could not complete gave its commitment back.
 	on(p, func(act *Activity, v fundsapi.CapitalReleased) (*Fund, error) {
 		act.Text = v.Reason
@@ -329,11 +335,11 @@ func (p *Projection) dealKinds() {
 		f.Equity.Deals++
 		act.Company, act.Text = v.CompanyID, strconv.Itoa(v.Score)
 		return f, nil
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("Sourced company %s (match score %s)", l.a.Company, l.a.Text) })
+	}, func(l *line) { l.v.Summary = fmt.Sprintf("Sourced %s (match score %s)", l.company, l.a.Text) })
 	on(p, func(act *Activity, v matchingapi.DealAdvanced) (*Fund, error) {
 		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) error { return p.move(d, at, f, &v.From, v.To) })
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Moved the deal with company %s from %s to %s", l.a.Company, l.from, l.to)
+		l.v.Summary = fmt.Sprintf("Moved the deal with %s from %s to %s", l.company, l.from, l.to)
 	})
 	on(p, func(act *Activity, v matchingapi.DealPassed) (*Fund, error) {
 		act.Text = v.Reason
@@ -344,7 +350,7 @@ func (p *Projection) dealKinds() {
 			return p.move(d, at, f, nil, matchingapi.StepPassed)
 		})
 	}, func(l *line) {
-		l.v.Summary = withReason(fmt.Sprintf("Passed on company %s at %s", l.a.Company, l.from), l.a.Text)
+		l.v.Summary = withReason(fmt.Sprintf("Passed on %s at %s", l.company, l.from), l.a.Text)
 	})
 	on(p, func(act *Activity, v matchingapi.TermSheetIssued) (*Fund, error) {
 		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) (err error) {
@@ -357,16 +363,16 @@ func (p *Projection) dealKinds() {
 			return p.move(d, at, f, nil, matchingapi.StepTermSheet)
 		})
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Issued a term sheet to company %s: %s at %s pre-money", l.a.Company, l.amount(), l.extra())
+		l.v.Summary = fmt.Sprintf("Issued a term sheet to %s: %s at %s pre-money", l.company, l.amount(), l.extra())
 	})
 	on(p, func(act *Activity, v matchingapi.TermSheetAccepted) (*Fund, error) {
 		return p.dealStep(act, v.DealID, func(*Deal, *uint8, *Fund) error { return nil })
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("Company %s accepted the term sheet", l.a.Company) })
+	}, func(l *line) { l.v.Summary = sentence(fmt.Sprintf("%s accepted the term sheet", l.company)) })
 	on(p, func(act *Activity, v matchingapi.TermSheetDeclined) (*Fund, error) {
 		act.Text = v.Reason
 		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) error { return p.move(d, at, f, nil, matchingapi.StepICReview) })
 	}, func(l *line) {
-		l.v.Summary = withReason(fmt.Sprintf("Company %s declined the term sheet", l.a.Company), l.a.Text)
+		l.v.Summary = withReason(sentence(fmt.Sprintf("%s declined the term sheet", l.company)), l.a.Text)
 	})
 	on(p, func(act *Activity, v matchingapi.DealClosed) (*Fund, error) {
 		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) (err error) {
@@ -383,7 +389,7 @@ func (p *Projection) dealKinds() {
 			return p.move(d, at, f, nil, matchingapi.StepClosed)
 		})
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Closed the deal with company %s: %s", l.a.Company, l.amount())
+		l.v.Summary = fmt.Sprintf("Closed the deal with %s: %s", l.company, l.amount())
 	})
 }
 
@@ -410,7 +416,8 @@ func (p *Projection) MarshalState() ([]byte, error) { return p.Freeze()() }
 // only appended to, so their headers capture them.
 func (p *Projection) Freeze() func() ([]byte, error) {
 	p.mu.RLock()
-	st := State{Actors: p.st.Actors, Funds: slices.Clone(p.st.Funds), Deals: p.st.Deals, DealSteps: slices.Clone(p.st.DealSteps), LoanDeals: p.st.LoanDeals}
+	st := State{Actors: p.st.Actors, Funds: slices.Clone(p.st.Funds), Deals: p.st.Deals, DealSteps: slices.Clone(p.st.DealSteps), LoanDeals: p.st.LoanDeals,
+		Companies: slices.Clone(p.st.Companies)} // a name changes in place
 	for i := range st.Funds {
 		st.Funds[i].Steps, st.Funds[i].Recent = slices.Clone(st.Funds[i].Steps), slices.Clone(st.Funds[i].Recent)
 	}
@@ -447,6 +454,7 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st, p.actors, p.funds, p.deals, p.loans = st, actors, fs, deals, loans
+	p.companies = indexCompanies(st.Companies)
 	return nil
 }
 
@@ -469,6 +477,8 @@ type ActivityView struct {
 	DealID        string `json:"deal_id,omitempty"`
 	ApplicationID string `json:"application_id,omitempty"`
 	CompanyID     string `json:"company_id,omitempty"`
+	// The company's name, as last registered; empty if the log never named it.
+	CompanyName string `json:"company_name,omitempty"`
 	// Who did it: a user's ID.
 	ActorUser string `json:"actor_user"`
 	// The role they did it in.
@@ -500,6 +510,9 @@ func (p *Projection) activity(f *Fund, a *Activity) ActivityView {
 		At: time.Unix(0, a.At).UTC(), Position: a.Pos, Type: a.Type, CompanyID: a.Company,
 		ActorUser: actor.UserID, ActorRole: actor.Role,
 	}
+	if i, ok := p.companies[a.Company]; ok {
+		v.CompanyName = p.st.Companies[i].Name
+	}
 	if a.Deal >= 0 {
 		d := p.st.Deals[a.Deal]
 		v.DealID, v.ApplicationID = d.ID, d.Application
@@ -508,7 +521,7 @@ func (p *Projection) activity(f *Fund, a *Activity) ActivityView {
 		v.DealID = p.st.LoanDeals[a.Loan].ID
 	}
 	if render, ok := p.renders[a.Type]; ok {
-		render(&line{f: f, a: a, v: &v, from: p.steps[a.From], to: p.steps[a.To]})
+		render(&line{f: f, a: a, v: &v, from: p.steps[a.From], to: p.steps[a.To], company: p.companyName(a.Company)})
 	}
 	return v
 }

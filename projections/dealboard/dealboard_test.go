@@ -2,6 +2,7 @@ package dealboard_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func TestBoard(t *testing.T) {
 		}
 	}
 	must(fundsapi.FundRegistered{FundID: "f1", ManagerOrg: "o1", Name: "One", Type: fundsapi.FundVC, CommittedCapital: money.MustParse("50000000.00")})
+	must(applicationsapi.CompanyRegistered{CompanyID: "c1", CompanyProfile: applicationsapi.CompanyProfile{Name: "深度视觉"}})
 	slice := applicationsapi.Slice{CompanyID: "c1", Stage: fundbridge.StageSeed}
 	for i := range 4 {
 		must(matchingapi.DealSourced{DealID: fmt.Sprint("d", i), FundID: "f1", ApplicationID: fmt.Sprint("a", i), Score: 70, Slice: slice})
@@ -70,6 +72,19 @@ func TestBoard(t *testing.T) {
 	if len(b.Recent) != dealboard.RecentSize || b.Recent[0].Type != (fundsapi.CapitalCommitted{}).EventType() || b.Recent[0].Amount == nil ||
 		b.Recent[dealboard.RecentSize-1].Type == (fundsapi.FundRegistered{}).EventType() {
 		t.Errorf("%d recent, newest %+v", len(b.Recent), b.Recent[0])
+	}
+	// The board names the company as registered, and again as renamed.
+	for _, r := range b.Recent {
+		if r.CompanyID == "c1" && (r.CompanyName != "深度视觉" || strings.Contains(r.Summary, "c1")) {
+			t.Errorf("an activity shows the company's ID, not its name: %+v", r)
+		}
+	}
+	must(applicationsapi.CompanyProfileUpdated{CompanyID: "c1", CompanyProfile: applicationsapi.CompanyProfile{Name: "深度视觉科技"}})
+	renamed, _ := p.Board("f1")
+	for _, r := range renamed.Recent {
+		if r.CompanyID == "c1" && !strings.Contains(r.Summary, "深度视觉科技") {
+			t.Errorf("after a rename: %q", r.Summary)
+		}
 	}
 	if org, ok := p.Manager("f1"); !ok || org != "o1" {
 		t.Errorf("manager %q %v", org, ok)

@@ -34,7 +34,7 @@ func (p *Projection) loanDealKinds() {
 		f.LoanEquity.Deals++
 		return f, nil
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Proposed a loan-plus-equity deal with company %s: %s of equity beside a %s bank loan", l.a.Company, l.amount(), l.extra())
+		l.v.Summary = fmt.Sprintf("Proposed a loan-plus-equity deal with %s: %s of equity beside a %s bank loan", l.company, l.amount(), l.extra())
 	})
 	on(p, func(act *Activity, v dealsapi.EquityTrancheCommitted) (*Fund, error) {
 		f, _, err := p.loanDeal(act, v.DealID)
@@ -44,7 +44,7 @@ func (p *Projection) loanDealKinds() {
 		act.Amount, err = projections.ToFen("equity committed", v.Amount)
 		return f, err
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Committed the equity tranche of %s to company %s's loan-plus-equity deal", l.amount(), l.a.Company)
+		l.v.Summary = fmt.Sprintf("Committed the equity tranche of %s to %s's loan-plus-equity deal", l.amount(), l.company)
 	})
 	on(p, func(act *Activity, v dealsapi.DealClosed) (*Fund, error) {
 		f, d, err := p.loanDeal(act, v.DealID)
@@ -61,7 +61,7 @@ func (p *Projection) loanDealKinds() {
 		act.Amount, act.Extra = d.Equity, d.Loan
 		return f, nil
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("The loan-plus-equity deal with company %s closed: %s of equity, %s lent by the banks", l.a.Company, l.amount(), l.extra())
+		l.v.Summary = fmt.Sprintf("The loan-plus-equity deal with %s closed: %s of equity, %s lent by the banks", l.company, l.amount(), l.extra())
 	})
 	on(p, func(act *Activity, v dealsapi.DealExpired) (*Fund, error) {
 		f, _, err := p.loanDeal(act, v.DealID)
@@ -72,7 +72,7 @@ func (p *Projection) loanDealKinds() {
 		act.Amount, err = projections.ToFen("equity released", v.EquityReleased)
 		return f, err
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("The loan-plus-equity deal with company %s expired unclosed; %s of equity released", l.a.Company, l.amount())
+		l.v.Summary = fmt.Sprintf("The loan-plus-equity deal with %s expired unclosed; %s of equity released", l.company, l.amount())
 	})
 }
 
@@ -89,7 +89,7 @@ func (p *Projection) lossKinds() {
 		f.LoanEquity.Losses, err = f.LoanEquity.Losses.Add(act.Amount)
 		return f, err
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Company %s's loan defaulted: the fund bears %s of the loss", l.a.Company, l.amount())
+		l.v.Summary = sentence(fmt.Sprintf("%s's loan defaulted: the fund bears %s of the loss", l.company, l.amount()))
 	})
 }
 
