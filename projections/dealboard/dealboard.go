@@ -367,12 +367,14 @@ func (p *Projection) dealKinds() {
 	})
 	on(p, func(act *Activity, v matchingapi.TermSheetAccepted) (*Fund, error) {
 		return p.dealStep(act, v.DealID, func(*Deal, *uint8, *Fund) error { return nil })
-	}, func(l *line) { l.v.Summary = sentence(fmt.Sprintf("%s accepted the term sheet", l.company)) })
+	}, func(l *line) {
+		l.v.Summary = projections.Sentence(fmt.Sprintf("%s accepted the term sheet", l.company))
+	})
 	on(p, func(act *Activity, v matchingapi.TermSheetDeclined) (*Fund, error) {
 		act.Text = v.Reason
 		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) error { return p.move(d, at, f, nil, matchingapi.StepICReview) })
 	}, func(l *line) {
-		l.v.Summary = withReason(sentence(fmt.Sprintf("%s declined the term sheet", l.company)), l.a.Text)
+		l.v.Summary = withReason(projections.Sentence(fmt.Sprintf("%s declined the term sheet", l.company)), l.a.Text)
 	})
 	on(p, func(act *Activity, v matchingapi.DealClosed) (*Fund, error) {
 		return p.dealStep(act, v.DealID, func(d *Deal, at *uint8, f *Fund) (err error) {

@@ -89,7 +89,7 @@ func (p *Projection) lossKinds() {
 		f.LoanEquity.Losses, err = f.LoanEquity.Losses.Add(act.Amount)
 		return f, err
 	}, func(l *line) {
-		l.v.Summary = sentence(fmt.Sprintf("%s's loan defaulted: the fund bears %s of the loss", l.company, l.amount()))
+		l.v.Summary = projections.Sentence(fmt.Sprintf("%s's loan defaulted: the fund bears %s of the loss", l.company, l.amount()))
 	})
 }
 

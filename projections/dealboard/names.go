@@ -1,10 +1,6 @@
 package dealboard
 
 import (
-	"strings"
-	"unicode"
-	"unicode/utf8"
-
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
@@ -58,14 +54,4 @@ func indexCompanies(cs []CompanyName) map[string]int32 {
 		m[c.ID] = int32(i)
 	}
 	return m
-}
-
-// sentence starts s with a capital letter ("company c3 accepted" when the
-// company has no name yet).
-func sentence(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	if r == utf8.RuneError || !unicode.IsLower(r) {
-		return s
-	}
-	return strings.ToUpper(string(r)) + s[n:]
 }

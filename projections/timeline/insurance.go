@@ -3,6 +3,7 @@ package timeline
 import (
 	"fmt"
 
+	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 )
 
@@ -21,24 +22,24 @@ func (p *Projection) insuranceKinds() {
 	}, func(l *line) { l.v.Summary = fmt.Sprintf("Asked for %s: %s insured", l.text, l.human()) })
 	on(p, func(en *draft, v insuranceapi.InsuranceQuoted) (*Company, error) {
 		c, err := p.owner(en, request(v.RequestID), v.RequestID)
-		en.text = fmt.Sprintf("insurer %s (valid until %s)", v.InsurerID, v.ValidUntil)
+		en.text = fmt.Sprintf("%s (valid until %s)", p.insurerName(v.InsurerID), v.ValidUntil)
 		return c, firstErr(err, amountOf(en, v.Premium))
 	}, func(l *line) { l.v.Summary = fmt.Sprintf("Quoted a premium of %s by %s", l.human(), l.text) })
 	on(p, func(en *draft, v insuranceapi.InsuranceDeclined) (*Company, error) {
-		en.text = fmt.Sprintf("Insurer %s declined to quote", v.InsurerID)
+		en.text = projections.Sentence(p.insurerName(v.InsurerID) + " declined to quote")
 		if v.Reason != "" {
 			en.text += ": " + v.Reason
 		}
 		return p.owner(en, request(v.RequestID), v.RequestID)
 	}, func(l *line) { l.v.Summary = l.text })
 	on(p, func(en *draft, v insuranceapi.QuoteExpired) (*Company, error) {
-		en.text = v.InsurerID
+		en.text = p.insurerName(v.InsurerID)
 		return p.owner(en, request(v.RequestID), v.RequestID)
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("The quote of insurer %s expired", l.text) })
+	}, func(l *line) { l.v.Summary = fmt.Sprintf("The quote of %s expired", l.text) })
 	on(p, func(en *draft, v insuranceapi.QuoteAccepted) (*Company, error) {
-		en.text = v.InsurerID
+		en.text = p.insurerName(v.InsurerID)
 		return p.owner(en, request(v.RequestID), v.RequestID)
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("Accepted the quote of insurer %s", l.text) })
+	}, func(l *line) { l.v.Summary = fmt.Sprintf("Accepted the quote of %s", l.text) })
 	on(p, func(en *draft, v insuranceapi.InsuranceWithdrawn) (*Company, error) {
 		en.text = v.Reason
 		return p.owner(en, request(v.RequestID), v.RequestID)
@@ -48,15 +49,15 @@ func (p *Projection) insuranceKinds() {
 			return nil, err
 		}
 		c, err := p.owner(en, policy(v.PolicyID), v.PolicyID)
-		en.text = fmt.Sprintf("%s, %s cover from %s to %s by insurer %s", v.PolicyNumber, v.Coverage, v.StartsOn, v.EndsOn, v.InsurerID)
+		en.text = fmt.Sprintf("%s, %s cover from %s to %s by %s", v.PolicyNumber, v.Coverage, v.StartsOn, v.EndsOn, p.insurerName(v.InsurerID))
 		return c, firstErr(err, amountOf(en, v.Premium))
 	}, func(l *line) { l.v.Summary = fmt.Sprintf("Policy %s bound, premium %s", l.text, l.human()) })
 	on(p, func(en *draft, v insuranceapi.SubsidyApplied) (*Company, error) {
 		c, err := p.owner(en, policy(v.PolicyID), v.PolicyID)
-		en.text = v.ProgrammeID
+		en.text = p.programmeName(v.ProgrammeID)
 		return c, firstErr(err, amountOf(en, v.Amount))
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("A premium subsidy of %s from programme %s", l.human(), l.text)
+		l.v.Summary = fmt.Sprintf("A premium subsidy of %s from %s", l.human(), l.text)
 	})
 	on(p, func(en *draft, v insuranceapi.PremiumPaid) (*Company, error) {
 		c, err := p.owner(en, policy(v.PolicyID), v.PolicyID)

@@ -14,6 +14,7 @@ import (
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/identity/identityapi"
 	"github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 )
 
@@ -32,6 +33,7 @@ func TestTimelineShowsLoansAndInsurance(t *testing.T) {
 		p  events.Payload
 	}{
 		{founder, fundsapi.FundRegistered{FundID: "f1", Name: "Sky Fund"}},
+		{bank, identityapi.OrgCreated{OrgID: "i1", Name: "Ping An Property", Role: fundbridge.RoleInsurer}},
 		{founder, applicationsapi.CompanyRegistered{CompanyID: "c1", Stage: fundbridge.StageGrowth, CompanyProfile: applicationsapi.CompanyProfile{Name: "Deep AI"}}},
 		{bank, dealsapi.DealProposed{DealID: "d1", BorrowerID: "c1", LeadBankID: "b1", Sequence: dealsapi.EquityFirst,
 			Loan:   dealsapi.LoanTerms{Principal: m("2000000.00"), Months: 36, AnnualRate: decimal.RequireFromString("0.0435")},
@@ -79,8 +81,8 @@ func TestTimelineShowsLoansAndInsurance(t *testing.T) {
 		{"The loan was declared in default with a loss of ¥1.95m: insolvent", "1950000.00", "d1"},
 		{"The loss of ¥1.95m was allocated: banks ¥975k, fund ¥390k, risk-compensation fund ¥390k, insurer ¥195k", "1950000.00", "d1"},
 		{"Asked for enforcement cover for 0 patent(s) from 1 insurer(s), 2026-12-01 to 2027-11-30: ¥1m insured", "1000000.00", "r1"},
-		{"Quoted a premium of ¥12k by insurer i1 (valid until 2026-12-30)", "12000.00", "r1"},
-		{"Policy PN-1, enforcement cover from 2026-12-01 to 2027-11-30 by insurer i1 bound, premium ¥12k", "12000.00", "p1"},
+		{"Quoted a premium of ¥12k by Ping An Property (valid until 2026-12-30)", "12000.00", "r1"},
+		{"Policy PN-1, enforcement cover from 2026-12-01 to 2027-11-30 by Ping An Property bound, premium ¥12k", "12000.00", "p1"},
 		{"Claim cl1 filed for ¥300k", "300000.00", "p1"},
 		{"Claim cl1 settled: ¥250k paid", "250000.00", "p1"},
 	}

@@ -24,7 +24,7 @@ import (
 // Name is the projection's name.
 const Name = "timeline"
 
-const schema = "timeline.v2"
+const schema = "timeline.v3" // v3: insurers and subsidy programmes by name
 
 // Entry is one event of a company's timeline, as compact as it can be:
 // the sentence is written when it is read, and it holds no pointers, so
@@ -124,6 +124,9 @@ type State struct {
 	Deals     []Deal
 	Funds     []Fund
 	Owners    []Owner
+	// Names are insurers ("insurer:<org>") and subsidy programmes
+	// ("programme:<id>") by name, as Funds names funds (names.go).
+	Names []Fund
 }
 
 // Projection is the timeline view. Safe for concurrent queries.
@@ -137,6 +140,7 @@ type Projection struct {
 	companies map[string]int32
 	deals     map[string]int32
 	funds     map[string]int32
+	names     map[string]int32 // State.Names by key
 }
 
 // New returns an empty timeline view.
@@ -144,6 +148,7 @@ func New() *Projection {
 	p := &Projection{}
 	p.Reset()
 	projections.On(&p.folds, p.onFundRegistered)
+	p.nameKinds()
 	p.companyKinds()
 	p.applicationKinds()
 	p.dealKinds()
@@ -168,6 +173,7 @@ func (p *Projection) Reset() {
 	p.deals = map[string]int32{}
 	p.funds = map[string]int32{}
 	p.owners = map[string]int32{}
+	p.names = map[string]int32{}
 }
 
 func (p *Projection) actor(a fundbridge.Actor) uint32 {
@@ -332,7 +338,8 @@ func (p *Projection) MarshalState() ([]byte, error) { return p.Freeze()() }
 // never change, so their headers suffice.
 func (p *Projection) Freeze() func() ([]byte, error) {
 	p.mu.RLock()
-	st := State{Actors: p.st.Actors, Companies: slices.Clone(p.st.Companies), Deals: p.st.Deals, Funds: slices.Clone(p.st.Funds), Owners: p.st.Owners}
+	st := State{Actors: p.st.Actors, Companies: slices.Clone(p.st.Companies), Deals: p.st.Deals, Funds: slices.Clone(p.st.Funds), Owners: p.st.Owners,
+		Names: slices.Clone(p.st.Names)}
 	p.mu.RUnlock()
 	return func() ([]byte, error) {
 		return projections.EncodeState(Name, &st)
@@ -364,6 +371,10 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st, p.actors, p.companies, p.deals, p.funds, p.owners = st, actors, companies, deals, fs, owners
+	p.names = make(map[string]int32, len(st.Names))
+	for i, n := range st.Names {
+		p.names[n.ID] = int32(i)
+	}
 	return nil
 }
 
