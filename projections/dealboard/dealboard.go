@@ -97,7 +97,7 @@ type State struct {
 	Deals     []Deal
 	DealSteps []uint8 // per deal, its step: index in matching.Steps()
 	LoanDeals []LoanDeal
-	Companies []CompanyName // names.go
+	Companies []projections.Named // names.go
 }
 
 // Projection is the deal board view. Safe for concurrent queries.
@@ -456,7 +456,7 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st, p.actors, p.funds, p.deals, p.loans = st, actors, fs, deals, loans
-	p.companies = indexCompanies(st.Companies)
+	p.companies = projections.IndexNames(st.Companies)
 	return nil
 }
 
@@ -512,9 +512,7 @@ func (p *Projection) activity(f *Fund, a *Activity) ActivityView {
 		At: time.Unix(0, a.At).UTC(), Position: a.Pos, Type: a.Type, CompanyID: a.Company,
 		ActorUser: actor.UserID, ActorRole: actor.Role,
 	}
-	if i, ok := p.companies[a.Company]; ok {
-		v.CompanyName = p.st.Companies[i].Name
-	}
+	v.CompanyName, _ = projections.NameOf(p.st.Companies, p.companies, a.Company)
 	if a.Deal >= 0 {
 		d := p.st.Deals[a.Deal]
 		v.DealID, v.ApplicationID = d.ID, d.Application

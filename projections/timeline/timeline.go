@@ -126,7 +126,7 @@ type State struct {
 	Owners    []Owner
 	// Names are insurers ("insurer:<org>") and subsidy programmes
 	// ("programme:<id>") by name, as Funds names funds (names.go).
-	Names []Fund
+	Names []projections.Named
 }
 
 // Projection is the timeline view. Safe for concurrent queries.
@@ -371,10 +371,7 @@ func (p *Projection) UnmarshalState(data []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st, p.actors, p.companies, p.deals, p.funds, p.owners = st, actors, companies, deals, fs, owners
-	p.names = make(map[string]int32, len(st.Names))
-	for i, n := range st.Names {
-		p.names[n.ID] = int32(i)
-	}
+	p.names = projections.IndexNames(st.Names)
 	return nil
 }
 
