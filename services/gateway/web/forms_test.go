@@ -178,3 +178,35 @@ func (c *client) token(email, password string) string {
 	_, out := c.api("POST", "/api/v1/auth/token", "", map[string]string{"email": email, "password": password})
 	return out["access_token"].(string)
 }
+
+// TestApplyStepsAreGets: a wizard step is a GET whose address holds the
+// draft and the form's key, so Back and reload show it again; a step a
+// page from before posted is sent on to that GET; only the review's save
+// is a post, and the same key saved twice is one application.
+func TestApplyStepsAreGets(t *testing.T) {
+	p := startProduct(t)
+	c := newClient(t, p.base)
+	if resp, _ := c.post("/signup", founderForm(t)); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-up = %d", resp.StatusCode)
+	}
+	draft := url.Values{"step": {"2"}, "instruments": {"equity"}, "amount_requested": {"1,000,000"}, "use_of_funds": {"robots"}, "idempotency_key": {"apply-get"}}
+	resp, body := c.get("/startup/apply?" + draft.Encode())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<dl class="facts">`) || !strings.Contains(body, `value="apply-get"`) || !strings.Contains(body, `method="post"`) {
+		t.Fatalf("step 2 as a GET = %d; want the review, keeping the key, saved by a post:\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := c.post("/startup/apply", draft); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/startup/apply?"+draft.Encode() {
+		t.Errorf("posting step 2 = %d to %q; want 303 to its GET", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	draft.Set("use_of_funds", "")
+	if resp, body := c.get("/startup/apply?" + draft.Encode()); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-use_of_funds-error"`) {
+		t.Errorf("step 2 without use of funds = %d; want 400 with the reason beside the field", resp.StatusCode)
+	}
+	draft.Set("use_of_funds", "robots")
+	draft.Set("step", "3")
+	first, _ := c.post("/startup/apply", draft)
+	second, _ := c.post("/startup/apply", draft)
+	if first.StatusCode != http.StatusSeeOther || first.Header.Get("Location") == "" ||
+		strings.SplitN(first.Header.Get("Location"), "?", 2)[0] != strings.SplitN(second.Header.Get("Location"), "?", 2)[0] {
+		t.Errorf("the review saved twice went to %q and %q; want one application", first.Header.Get("Location"), second.Header.Get("Location"))
+	}
+}

@@ -124,6 +124,11 @@ func funnelChart(l *locale, rows []lifecycle.Row) *chart {
 }
 
 // raisedChart sums each period's rows (one per stage) by instrument.
+// A loan-plus-equity deal is syndicated by banks and a fund's equity
+// tranche, not funded by a term sheet, so the view counts its money in
+// loans_raised and loan_deal_equity_raised and not in
+// raised_loan_plus_equity (term sheets marked so): the instrument's bar
+// is all three, or no such deal would ever show on the chart.
 func raisedChart(l *locale, rows []lifecycle.Row) *chart {
 	c := &chart{ID: "raised", Title: l.T("chart.raised"), Money: true}
 	for _, in := range fundbridge.Instruments {
@@ -138,8 +143,9 @@ func raisedChart(l *locale, rows []lifecycle.Row) *chart {
 			c.Categories = append(c.Categories, category{Label: r.Period, Values: make([]decimal.Decimal, 4)})
 		}
 		v := c.Categories[i].Values
-		for j, a := range []money.Amount{r.RaisedEquity, r.RaisedVentureLoan, r.RaisedLoanPlusEquity, r.RaisedPatentInsurance} {
-			v[j] = v[j].Add(a.Decimal())
+		loanPlusEquity := r.RaisedLoanPlusEquity.Decimal().Add(r.LoansRaised.Decimal()).Add(r.LoanDealEquityRaised.Decimal())
+		for j, a := range []decimal.Decimal{r.RaisedEquity.Decimal(), r.RaisedVentureLoan.Decimal(), loanPlusEquity, r.RaisedPatentInsurance.Decimal()} {
+			v[j] = v[j].Add(a)
 		}
 	}
 	return c

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,29 +112,75 @@ func parse(w http.ResponseWriter, r *http.Request, s *Server) bool {
 
 func instrumentsData() []fundbridge.Instrument { return fundbridge.Instruments }
 
+// applyPage is the wizard: 1 instruments, 2 amount and use of funds,
+// 3 review. Steps 1 and 2 are sent as GET forms, so each step is a page
+// whose address holds the draft so far (and the form's key): Back and
+// reload show it again. When each step answered a POST, Back after
+// drafting found only Chrome's "Confirm Form Resubmission" page, and its
+// reload resubmitted from an opaque origin (Sec-Fetch-Site: cross-site,
+// Origin: null), which CrossOriginProtection rightly refused. Only the
+// last step, which drafts, is a POST.
 func (s *Server) applyPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !q.Has("step") {
+		f := newForm()
+		f.Values.Set("step", "1")
+		s.render(w, r, http.StatusOK, "apply", "title.apply", instrumentsData(), f)
+		return
+	}
 	f := newForm()
-	f.Values.Set("step", "1")
+	f.Values = q
+	if k := q.Get("idempotency_key"); k != "" && len(k) <= 100 {
+		f.Key = k // the review's save keeps the key the wizard began with
+	}
+	step := min(max(atoi(q.Get("step")), 1), 3)
+	next := step + 1
+	if q.Get("back") != "" {
+		next = max(step-1, 1)
+	} else if _, ok := s.checkApply(w, r, f, step); !ok {
+		return
+	}
+	f.Values.Set("step", strconv.Itoa(min(next, 3)))
 	s.render(w, r, http.StatusOK, "apply", "title.apply", instrumentsData(), f)
 }
 
-// apply walks the application's steps: 1 instruments, 2 amount and use of
-// funds, 3 review; the last post drafts the application (the draft then
-// waits for the startup's submission on its own page). Each step checks
-// its fields by the contract's rules and keeps what was typed.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// apply drafts the reviewed application (the draft then waits for the
+// startup's submission on its own page). A step before the last posted
+// by a page from before the steps were GETs is sent on to its GET.
 func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	if !parse(w, r, s) {
 		return
 	}
-	a, _ := actorOf(r)
-	f := postedForm(r)
-	step, _ := strconv.Atoi(r.PostFormValue("step"))
-	if r.PostFormValue("back") != "" && step > 1 {
-		f.Values.Set("step", strconv.Itoa(step-1))
-		s.render(w, r, http.StatusOK, "apply", "title.apply", instrumentsData(), f)
+	if atoi(r.PostFormValue("step")) < 3 || r.PostFormValue("back") != "" {
+		http.Redirect(w, r, "/startup/apply?"+r.PostForm.Encode(), http.StatusSeeOther)
 		return
 	}
-	cmd, problems := draftFrom(r, a.OrgID)
+	f := postedForm(r)
+	cmd, ok := s.checkApply(w, r, f, 3)
+	if !ok {
+		return
+	}
+	app, reply, err := call(r.Context(), s, r, applicationsapi.DraftApplicationEndpoint, cmd, callOpts{key: f.Key})
+	if err != nil {
+		f.Values.Set("step", "3")
+		f.fail(localeOf(r), err)
+		s.render(w, r, s.status(fundbridge.ErrorCode(err)), "apply", "title.apply", instrumentsData(), f)
+		return
+	}
+	redirect(w, r, withAfter("/startup/applications/"+app.ID, reply), "notice.drafted")
+}
+
+// checkApply reads the draft in f and checks the fields of the steps up
+// to step by the contract's rules; on a problem it shows that step again
+// with what was typed and the reasons, and answers false.
+func (s *Server) checkApply(w http.ResponseWriter, r *http.Request, f *form, step int) (applicationsapi.DraftApplication, bool) {
+	a, _ := actorOf(r)
+	cmd, problems := draftFrom(f.Values, a.OrgID)
 	// The review shows (and the next step carries) the amounts as read.
 	if cmd.AmountRequested != nil {
 		f.Values.Set("amount_requested", cmd.AmountRequested.String())
@@ -160,25 +207,13 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	if step == 1 && len(cmd.Instruments) == 0 {
 		mine = append(mine, fundbridge.FieldError{Field: "instruments", Reason: "choose at least one"})
 	}
-	if len(mine) > 0 {
-		f.Values.Set("step", strconv.Itoa(step))
-		f.fail(localeOf(r), fundbridge.Invalid("invalid application", mine...))
-		s.render(w, r, http.StatusBadRequest, "apply", "title.apply", instrumentsData(), f)
-		return
+	if len(mine) == 0 {
+		return cmd, true
 	}
-	if step < 3 {
-		f.Values.Set("step", strconv.Itoa(step+1))
-		s.render(w, r, http.StatusOK, "apply", "title.apply", instrumentsData(), f)
-		return
-	}
-	app, reply, err := call(r.Context(), s, r, applicationsapi.DraftApplicationEndpoint, cmd, callOpts{key: f.Key})
-	if err != nil {
-		f.Values.Set("step", "3")
-		f.fail(localeOf(r), err)
-		s.render(w, r, s.status(fundbridge.ErrorCode(err)), "apply", "title.apply", instrumentsData(), f)
-		return
-	}
-	redirect(w, r, withAfter("/startup/applications/"+app.ID, reply), "notice.drafted")
+	f.Values.Set("step", strconv.Itoa(step))
+	f.fail(localeOf(r), fundbridge.Invalid("invalid application", mine...))
+	s.render(w, r, http.StatusBadRequest, "apply", "title.apply", instrumentsData(), f)
+	return cmd, false
 }
 
 func fieldStep(field string) int {
@@ -190,22 +225,22 @@ func fieldStep(field string) int {
 
 // draftFrom reads the application's fields; amounts by money.Parse, the
 // API's own rule for amounts.
-func draftFrom(r *http.Request, companyID string) (applicationsapi.DraftApplication, []fundbridge.FieldError) {
-	cmd := applicationsapi.DraftApplication{CompanyID: companyID, UseOfFunds: strings.TrimSpace(r.PostFormValue("use_of_funds")),
-		CreditDataConsent: r.PostFormValue("credit_data_consent") == "yes"}
-	for _, v := range r.PostForm["instruments"] {
+func draftFrom(v url.Values, companyID string) (applicationsapi.DraftApplication, []fundbridge.FieldError) {
+	cmd := applicationsapi.DraftApplication{CompanyID: companyID, UseOfFunds: strings.TrimSpace(v.Get("use_of_funds")),
+		CreditDataConsent: v.Get("credit_data_consent") == "yes"}
+	for _, v := range v["instruments"] {
 		cmd.Instruments = append(cmd.Instruments, fundbridge.Instrument(v))
 	}
 	var problems []fundbridge.FieldError
-	amount, err := parseAmount("amount_requested", r.PostFormValue("amount_requested"), true)
+	amount, err := parseAmount("amount_requested", v.Get("amount_requested"), true)
 	if err != nil {
 		problems = append(problems, fundbridge.ErrorFields(err)...)
 	}
 	cmd.AmountRequested = amount
-	if v, err := parseAmount("valuation_ask", r.PostFormValue("valuation_ask"), false); err != nil {
+	if ask, err := parseAmount("valuation_ask", v.Get("valuation_ask"), false); err != nil {
 		problems = append(problems, fundbridge.ErrorFields(err)...)
 	} else {
-		cmd.ValuationAsk = v
+		cmd.ValuationAsk = ask
 	}
 	return cmd, problems
 }
