@@ -151,13 +151,18 @@ func raisedChart(l *locale, rows []lifecycle.Row) *chart {
 	return c
 }
 
+// marketChart compares what a city's (a sector's…) applications asked
+// for with what they raised: fundings, and the loan-plus-equity deals
+// closed (banks' loans and funds' tranches), which the view counts apart
+// from fundings, as the raised chart above does.
 func marketChart(l *locale, id, title, dim string, rows []market.Row) *chart {
 	c := &chart{ID: id, Title: l.T(title), Money: true, Series: []string{l.T("label.amount_requested"), l.T("label.amount_funded")}}
 	for _, r := range rows {
-		if r.Dimension != dim || (r.Applications == 0 && r.Funded == 0) {
+		if r.Dimension != dim || (r.Applications == 0 && r.Funded == 0 && r.LoanDealsClosed == 0) {
 			continue
 		}
-		c.Categories = append(c.Categories, category{Label: l.Enum(dim, r.Key), Values: []decimal.Decimal{r.AmountRequested.Decimal(), r.AmountFunded.Decimal()}})
+		raised := r.AmountFunded.Decimal().Add(r.LoansRaised.Decimal()).Add(r.LoanDealEquity.Decimal())
+		c.Categories = append(c.Categories, category{Label: l.Enum(dim, r.Key), Values: []decimal.Decimal{r.AmountRequested.Decimal(), raised}})
 	}
 	return c
 }
