@@ -77,7 +77,7 @@ func TestScheduleHelpAndBadInput(t *testing.T) {
 		{[]string{"--principal", "1000000", "--annual-rate", "0.25", "--months", "36"}, []string{"--annual-rate: 0.25 is outside (0, 0.24]"}},
 		{[]string{"--principal", "1000000", "--annual-rate", "4.35%", "--months", "36"}, []string{"--annual-rate:", "not a decimal fraction"}},
 		{[]string{"--principal", "1,000,000", "--annual-rate", "0.0435", "--months", "361"}, []string{"--principal:", "--months: 361 is outside 1 to 360"}},
-		{[]string{"--principal", "1000", "--annual-rate", "0.04", "--months", "12", "--method", "balloon"}, []string{`--method: "balloon" is not one of`}},
+		{[]string{"--principal", "1000", "--annual-rate", "0.04", "--months", "12", "--method", "balloon"}, []string{`--method: "balloon" is not allowed: use one of`}},
 		{[]string{"--principal", "1000", "--annual-rate", "0.04", "--months", "12", "--interest-only-months", "12"}, []string{"--interest-only-months: 12 must be fewer than the 12 months"}},
 		{[]string{"--annual-rate", "0.04", "--months", "12"}, []string{"--principal: required"}},
 		{[]string{"--principal", "1000", "--annual-rate", "0.04"}, []string{"--months: required"}},
