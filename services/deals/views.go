@@ -24,8 +24,8 @@ import (
 // show beside a borrower's ID: see names.go).
 type view struct {
 	registry *events.Registry
-	// The folds: the aggregates' own, and of the funds service's events
-	// those that matter here (called with mu held).
+	// The folds: the aggregates' own, and of the funds and applications
+	// services' events those that matter here (called with mu held).
 	bankFolds    *fold.Evolve[Bank]
 	dealFolds    *fold.Evolve[Deal]
 	loanFolds    *fold.Evolve[Loan]
