@@ -78,7 +78,7 @@ func (s *Service) executeBank(ctx context.Context, req *svc.Request, op, id stri
 	if err != nil {
 		return svc.Result[dealsapi.BankView]{}, refusal(err, op, "bank", id)
 	}
-	return svc.Result[dealsapi.BankView]{Value: bankView(b), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[dealsapi.BankView]{Value: bankView(b, s.view), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 func (s *Service) getBank(ctx context.Context, req *svc.Request, q dealsapi.BankRef) (svc.Result[dealsapi.BankView], error) {
@@ -86,7 +86,7 @@ func (s *Service) getBank(ctx context.Context, req *svc.Request, q dealsapi.Bank
 	if err != nil {
 		return svc.Result[dealsapi.BankView]{}, err
 	}
-	return svc.Result[dealsapi.BankView]{Value: bankView(b), Position: s.follower.Position(), Version: b.Version}, nil
+	return svc.Result[dealsapi.BankView]{Value: bankView(b, s.view), Position: s.follower.Position(), Version: b.Version}, nil
 }
 
 func (s *Service) bankBook(ctx context.Context, req *svc.Request, q dealsapi.BankRef) (svc.Result[dealsapi.BankBook], error) {
@@ -98,6 +98,7 @@ func (s *Service) bankBook(ctx context.Context, req *svc.Request, q dealsapi.Ban
 	if err != nil {
 		return svc.Result[dealsapi.BankBook]{}, err
 	}
+	nameBook(&book, s.view)
 	return svc.Result[dealsapi.BankBook]{Value: book, Position: s.follower.Position(), Version: b.Version}, nil
 }
 
@@ -115,14 +116,14 @@ func (s *Service) visibleBank(ctx context.Context, a fundbridge.Actor, q dealsap
 	return b, nil
 }
 
-func bankView(b Bank) dealsapi.BankView {
+func bankView(b Bank, n namer) dealsapi.BankView {
 	v := dealsapi.BankView{
 		BankID: b.ID, Name: b.Name, CreditLimit: b.CreditLimit, SingleBorrowerLimit: b.SingleBorrowerLimit, Exposure: b.Exposure(),
 		Programmes: append([]dealsapi.Programme{}, b.Programmes...), Exposures: make([]dealsapi.ExposureView, len(b.Exposures)),
 		OnboardedAt: b.OnboardedAt, UpdatedAt: b.UpdatedAt, Version: b.Version,
 	}
 	for i, e := range b.Exposures {
-		v.Exposures[i] = dealsapi.ExposureView(e)
+		v.Exposures[i] = dealsapi.ExposureView{DealID: e.DealID, BorrowerID: e.BorrowerID, BorrowerName: n.companyName(e.BorrowerID), Amount: e.Amount}
 	}
 	return v
 }

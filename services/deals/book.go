@@ -51,7 +51,7 @@ func BookOf(b Bank, loans []Loan, now time.Time) (BankBook, error) {
 			if err != nil {
 				return BankBook{}, err
 			}
-			d := BookDue{LoanID: l.ID, Period: in.Number, Due: in.Due, Amount: part}
+			d := BookDue{LoanID: l.ID, BorrowerID: l.BorrowerID, Period: in.Number, Due: in.Due, Amount: part}
 			if today.After(in.Due) {
 				d.DaysPastDue = int(today.Sub(in.Due).Hours() / 24)
 				d.Bucket = bucket(d.DaysPastDue)

@@ -59,7 +59,7 @@ func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint6
 		// the banks' lines. The fund's manager sees a default's loss as
 		// the risk-sharing table splits it (the fund bears its part), but
 		// not each bank's; a warrant holder sees no default at all.
-		v := loanView(l, s.now())
+		v := loanView(l, s.now(), s.view)
 		v.Banks, v.Default = []dealsapi.LoanBankView{}, nil
 		if d := l.Default; d != nil && s.managesFund(a, l) {
 			cut := *d
@@ -68,7 +68,7 @@ func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint6
 		}
 		return svc.Result[dealsapi.LoanView]{Value: v, Position: position, Version: version}, nil
 	}
-	return svc.Result[dealsapi.LoanView]{Value: loanView(seen, s.now()), Position: position, Version: version}, nil
+	return svc.Result[dealsapi.LoanView]{Value: loanView(seen, s.now(), s.view), Position: position, Version: version}, nil
 }
 
 // afterLoan brings each bank's exposure for the loan down to what it
@@ -148,7 +148,7 @@ func (s *Service) getDeal(ctx context.Context, req *svc.Request, q dealsapi.GetD
 	if !ok {
 		return svc.Result[dealsapi.DealView]{}, notFound("deal", q.DealID)
 	}
-	return svc.Result[dealsapi.DealView]{Value: dealView(seen), Position: s.follower.Position(), Version: d.Version}, nil
+	return svc.Result[dealsapi.DealView]{Value: dealView(seen, s.view), Position: s.follower.Position(), Version: d.Version}, nil
 }
 
 func (s *Service) listDeals(ctx context.Context, req *svc.Request, q dealsapi.ListDeals) (svc.Result[dealsapi.DealList], error) {
@@ -199,7 +199,7 @@ func (s *Service) settleExposure(ctx context.Context, req *svc.Request, cmd deal
 	if err != nil {
 		return svc.Result[dealsapi.BankView]{}, refusal(err, dealsapi.OpSettleExposure, "bank", cmd.BankID)
 	}
-	return svc.Result[dealsapi.BankView]{Value: bankView(b), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[dealsapi.BankView]{Value: bankView(b, s.view), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // openLoan is the syndication process's step once the deal closed: the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/process"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -84,6 +85,10 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	c.repo.Logger = c.log
 	if !registry.Readable(dealsapi.BankOnboarded{}.EventType()) {
 		dealsapi.Register(registry)
+	}
+	// The view folds the companies' names from the log (names.go).
+	if !registry.Readable(applicationsapi.CompanyRegistered{}.EventType()) {
+		applicationsapi.Register(registry)
 	}
 	RegisterProcesses(registry)
 	v := newView(registry)

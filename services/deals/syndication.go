@@ -261,7 +261,7 @@ func (s *Service) dealResult(a fundbridge.Actor, d Deal, res events.AppendResult
 	if !ok {
 		return svc.Result[dealsapi.DealView]{}, notFound("deal", d.DealID) // a retried key of someone else's command
 	}
-	return svc.Result[dealsapi.DealView]{Value: dealView(seen), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[dealsapi.DealView]{Value: dealView(seen, s.view), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // afterDeal does what a deal's new state asks of the other aggregates:

@@ -19,44 +19,49 @@ import (
 
 // view is the read model of every bank, deal and loan, folded from the
 // log with the aggregates' own evolve functions so that it cannot
-// disagree with the deciders, and the managing org of every fund (who
-// sees a deal's equity side).
+// disagree with the deciders, the managing org of every fund (who sees a
+// deal's equity side), and the name of every company (which the views
+// show beside a borrower's ID: see names.go).
 type view struct {
 	registry *events.Registry
-	// The folds: the aggregates' own, and of the funds service's events
-	// those that matter here (called with mu held).
-	bankFolds *fold.Evolve[Bank]
-	dealFolds *fold.Evolve[Deal]
-	loanFolds *fold.Evolve[Loan]
-	fundFolds fold.Handlers
+	// The folds: the aggregates' own, and of the funds and applications
+	// services' events those that matter here (called with mu held).
+	bankFolds    *fold.Evolve[Bank]
+	dealFolds    *fold.Evolve[Deal]
+	loanFolds    *fold.Evolve[Loan]
+	fundFolds    fold.Handlers
+	companyFolds fold.Handlers
 
-	mu    sync.RWMutex
-	banks map[string]Bank
-	deals map[string]Deal
-	loans map[string]Loan
-	funds map[string]string // fund → managing org
+	mu        sync.RWMutex
+	banks     map[string]Bank
+	deals     map[string]Deal
+	loans     map[string]Loan
+	funds     map[string]string // fund → managing org
+	companies map[string]string // company → its name
 }
 
 func newView(registry *events.Registry) *view {
 	v := &view{registry: registry, bankFolds: BankFolds(), dealFolds: DealFolds(), loanFolds: LoanFolds(),
-		banks: map[string]Bank{}, deals: map[string]Deal{}, loans: map[string]Loan{}, funds: map[string]string{}}
+		banks: map[string]Bank{}, deals: map[string]Deal{}, loans: map[string]Loan{}, funds: map[string]string{}, companies: map[string]string{}}
 	fold.On(&v.fundFolds, func(_ events.Event, f fundsapi.FundRegistered) error {
 		v.funds[f.FundID] = f.ManagerOrg
 		return nil
 	})
+	v.foldCompanyNames()
 	return v
 }
 
 // viewVersion names the folds and the checkpoint's encoding of their
 // state: change it with either, and checkpoints are folded again.
-const viewVersion = "deals/1"
+const viewVersion = "deals/2" // 2: the companies' names
 
 // viewState is the view's state as a checkpoint holds it.
 type viewState struct {
-	Banks map[string]Bank
-	Deals map[string]Deal
-	Loans map[string]Loan
-	Funds map[string]string
+	Banks     map[string]Bank
+	Deals     map[string]Deal
+	Loans     map[string]Loan
+	Funds     map[string]string
+	Companies map[string]string
 }
 
 // Capture takes the state as it is between appends; the evolve functions
@@ -64,7 +69,7 @@ type viewState struct {
 // meanwhile.
 func (v *view) Capture() func() ([]byte, error) {
 	v.mu.RLock()
-	st := viewState{Banks: maps.Clone(v.banks), Deals: maps.Clone(v.deals), Loans: maps.Clone(v.loans), Funds: maps.Clone(v.funds)}
+	st := viewState{Banks: maps.Clone(v.banks), Deals: maps.Clone(v.deals), Loans: maps.Clone(v.loans), Funds: maps.Clone(v.funds), Companies: maps.Clone(v.companies)}
 	v.mu.RUnlock()
 	return func() ([]byte, error) { return viewstate.EncodeState(Name, st) }
 }
@@ -78,6 +83,7 @@ func (v *view) Restore(data []byte) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.banks, v.deals, v.loans, v.funds = viewstate.Map(st.Banks), viewstate.Map(st.Deals), viewstate.Map(st.Loans), viewstate.Map(st.Funds)
+	v.companies = viewstate.Map(st.Companies)
 	return nil
 }
 
@@ -86,6 +92,7 @@ func (v *view) Reset() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.banks, v.deals, v.loans, v.funds = map[string]Bank{}, map[string]Deal{}, map[string]Loan{}, map[string]string{}
+	v.companies = map[string]string{}
 }
 
 // apply folds one event of the log; events of other aggregates are skipped.
@@ -95,7 +102,7 @@ func (v *view) apply(e events.Event) error {
 		return nil
 	}
 	switch typ {
-	case BankAggregate, DealAggregate, LoanAggregate, "fund":
+	case BankAggregate, DealAggregate, LoanAggregate, "fund", companyAggregate:
 	default:
 		return nil
 	}
@@ -115,6 +122,10 @@ func (v *view) apply(e events.Event) error {
 	case "fund":
 		if v.fundFolds.Handles(e.Type) {
 			return v.fundFolds.Apply(e, payload)
+		}
+	case companyAggregate:
+		if v.companyFolds.Handles(e.Type) {
+			return v.companyFolds.Apply(e, payload)
 		}
 	}
 	return nil
@@ -228,7 +239,7 @@ func (v *view) listDeals(a fundbridge.Actor, q dealsapi.ListDeals) (dealsapi.Dea
 	}
 	out := dealsapi.DealList{Items: make([]dealsapi.DealView, len(items)), NextCursor: next}
 	for i, d := range items {
-		out.Items[i] = dealView(d)
+		out.Items[i] = dealView(d, v)
 	}
 	return out, nil
 }
@@ -251,13 +262,13 @@ func (v *view) listLoans(a fundbridge.Actor, q dealsapi.ListLoans, now time.Time
 	}
 	out := dealsapi.LoanList{Items: make([]dealsapi.LoanView, len(items)), NextCursor: next}
 	for i, l := range items {
-		out.Items[i] = loanView(l, now)
+		out.Items[i] = loanView(l, now, v)
 	}
 	return out, nil
 }
 
-// dealView renders a deal already cut for its reader.
-func dealView(d Deal) dealsapi.DealView {
+// dealView renders a deal already cut for its reader, named by n.
+func dealView(d Deal, n namer) dealsapi.DealView {
 	// The state keeps EquityIn once the tranche came in; an expiry's
 	// release is read from the status.
 	released := d.EquityIn && d.Status == dealsapi.StatusExpired
@@ -266,25 +277,28 @@ func dealView(d Deal) dealsapi.DealView {
 		BookClosed: d.BookClosed, Oversubscribed: d.Oversubscribed,
 		EquityIn: d.EquityIn && !released, EquityReleased: released,
 		ProposedAt: d.ProposedAt, UpdatedAt: d.UpdatedAt, Version: d.Version,
+		BorrowerName: n.companyName(d.BorrowerID), LeadBankName: n.bankName(d.LeadBankID),
 	}
 	for i, b := range d.Banks {
-		v.Banks[i] = dealsapi.DealBankView(b)
+		v.Banks[i] = dealsapi.DealBankView{BankID: b.BankID, BankName: n.bankName(b.BankID), Status: b.Status,
+			Committed: b.Committed, Allocated: b.Allocated, Share: b.Share, Reason: b.Reason}
 	}
 	return v
 }
 
-// loanView renders a loan already cut for its reader, with its arrears on
-// the day of now.
-func loanView(l Loan, now time.Time) dealsapi.LoanView {
+// loanView renders a loan already cut for its reader, named by n, with
+// its arrears on the day of now.
+func loanView(l Loan, now time.Time, n namer) dealsapi.LoanView {
 	v := dealsapi.LoanView{
 		LoanID: l.ID, BorrowerID: l.BorrowerID, LeadBankID: l.LeadBankID, EquityFundID: l.EquityFundID,
+		BorrowerName: n.companyName(l.BorrowerID), LeadBankName: n.bankName(l.LeadBankID),
 		Terms: l.Terms, RiskSharing: l.RiskSharing, Warrant: l.Warrant, Banks: make([]dealsapi.LoanBankView, len(l.Banks)),
 		Status: l.Status, Drawn: l.Drawn, Undrawn: l.Undrawn(), PrincipalRepaid: l.PrincipalRepaid, Outstanding: l.Outstanding(),
 		FeesOwed: l.FeesOwed, Schedule: make([]dealsapi.InstallmentView, len(l.Schedule)),
 		Default: l.Default, Exercised: l.Exercised, OpenedAt: l.OpenedAt, UpdatedAt: l.UpdatedAt, Version: l.Version,
 	}
 	for i, b := range l.Banks {
-		v.Banks[i] = dealsapi.LoanBankView{BankID: b.BankID, Commitment: b.Commitment, Share: b.Share, Drawn: b.Drawn,
+		v.Banks[i] = dealsapi.LoanBankView{BankID: b.BankID, BankName: n.bankName(b.BankID), Commitment: b.Commitment, Share: b.Share, Drawn: b.Drawn,
 			PrincipalRepaid: b.PrincipalRepaid, Outstanding: b.Outstanding(), InterestPaid: b.InterestPaid, FeesPaid: b.FeesPaid, Loss: b.Loss}
 	}
 	for i := range l.Schedule {

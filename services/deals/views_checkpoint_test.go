@@ -9,6 +9,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/viewstate"
@@ -24,7 +25,7 @@ func (i instance) State() ([]byte, error) {
 	v := i.view
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return json.Marshal(viewState{Banks: v.banks, Deals: v.deals, Loans: v.loans, Funds: v.funds})
+	return json.Marshal(viewState{Banks: v.banks, Deals: v.deals, Loans: v.loans, Funds: v.funds, Companies: v.companies})
 }
 
 // The view restarts from its checkpoint at every stage of a deal and its
@@ -34,6 +35,7 @@ func TestViewResumesFromItsCheckpoint(t *testing.T) {
 	reg := events.NewRegistry()
 	dealsapi.Register(reg)
 	fundsapi.Register(reg)
+	applicationsapi.Register(reg)
 	env := testenv.Start(t, reg)
 	appendTo := func(stream string, ps ...events.Payload) error {
 		req := events.AppendRequest{StreamID: stream, Expected: events.Any, Meta: events.Meta{Actor: fundbridge.Actor{UserID: "given", Role: fundbridge.RoleSystem}}}
@@ -55,6 +57,9 @@ func TestViewResumesFromItsCheckpoint(t *testing.T) {
 				}
 			}
 			return appendTo("fund-fund-1", fundsapi.FundRegistered{FundID: "fund-1", ManagerOrg: "org-1", Name: "Fund", Type: fundsapi.FundVC, CommittedCapital: amt("100000000")})
+		},
+		func() error {
+			return appendTo(companyAggregate+"-co-1", applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "Xinghe Robotics"}})
 		},
 		func() error { return appendTo(DealAggregate+"-deal-1", closedDeal()...) },
 		func() error { return appendTo(LoanAggregate+"-deal-1", inRepayment(t)...) },

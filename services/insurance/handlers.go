@@ -27,7 +27,7 @@ func (s *Service) request(ctx context.Context, req *svc.Request, cmd api.Request
 	if err != nil {
 		return svc.Result[api.RequestView]{}, refusal(err, "request", "insurance request", id)
 	}
-	return svc.Result[api.RequestView]{Value: requestView(r, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[api.RequestView]{Value: requestView(r, req.Actor, s.view), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 // quote decides an insurer's quote against its current table.
@@ -61,7 +61,7 @@ func (s *Service) getRequest(ctx context.Context, req *svc.Request, q api.Reques
 	if !ok || !r.visible(req.Actor) {
 		return svc.Result[api.RequestView]{}, notFound("insurance request", q.RequestID)
 	}
-	return svc.Result[api.RequestView]{Value: requestView(r, req.Actor), Position: s.follower.Position(), Version: r.Version}, nil
+	return svc.Result[api.RequestView]{Value: requestView(r, req.Actor, s.view), Position: s.follower.Position(), Version: r.Version}, nil
 }
 
 func (s *Service) listRequests(ctx context.Context, req *svc.Request, q api.ListRequests) (svc.Result[api.RequestList], error) {
@@ -153,7 +153,7 @@ func (s *Service) bind(ctx context.Context, req *svc.Request, r Request, cmd api
 	if err != nil {
 		return svc.Result[api.PolicyView]{}, err
 	}
-	return svc.Result[api.PolicyView]{Value: policyView(p), Position: max(res.Position, pos), Version: p.Version}, nil
+	return svc.Result[api.PolicyView]{Value: policyView(p, s.view), Position: max(res.Position, pos), Version: p.Version}, nil
 }
 
 // subsidize draws a newly bound policy's subsidy from the first
@@ -208,7 +208,7 @@ func (s *Service) getPolicy(ctx context.Context, req *svc.Request, q api.PolicyR
 	if !ok || !p.visible(req.Actor) {
 		return svc.Result[api.PolicyView]{}, notFound("policy", q.PolicyID)
 	}
-	return svc.Result[api.PolicyView]{Value: policyView(p), Position: s.follower.Position(), Version: p.Version}, nil
+	return svc.Result[api.PolicyView]{Value: policyView(p, s.view), Position: s.follower.Position(), Version: p.Version}, nil
 }
 
 func (s *Service) listPolicies(ctx context.Context, req *svc.Request, q api.ListPolicies) (svc.Result[api.PolicyList], error) {
@@ -239,7 +239,7 @@ func (s *Service) cancel(ctx context.Context, req *svc.Request, cmd api.CancelPo
 		}
 		pos = max(pos, rr.Position)
 	}
-	return svc.Result[api.PolicyView]{Value: policyView(p), Position: pos, Version: p.Version}, nil
+	return svc.Result[api.PolicyView]{Value: policyView(p, s.view), Position: pos, Version: p.Version}, nil
 }
 
 // returnSubsidy is the policy process's return of a cancelled policy's

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/process"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -87,6 +88,10 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	c.repo.Logger = c.log
 	if !registry.Readable(api.InsuranceRequested{}.EventType()) {
 		api.Register(registry)
+	}
+	// The view folds the companies' names from the log (names.go).
+	if !registry.Readable(applicationsapi.CompanyRegistered{}.EventType()) {
+		applicationsapi.Register(registry)
 	}
 	RegisterProcess(registry)
 	v := newView(registry)
@@ -259,7 +264,7 @@ func onRequest[C any](s *Service, id func(C) string, decide func(Request, fundbr
 		if err != nil {
 			return svc.Result[api.RequestView]{}, refusal(err, "request command", "insurance request", rid)
 		}
-		return svc.Result[api.RequestView]{Value: requestView(r, req.Actor), Position: res.Position, Version: res.LastVersion}, nil
+		return svc.Result[api.RequestView]{Value: requestView(r, req.Actor, s.view), Position: res.Position, Version: res.LastVersion}, nil
 	}
 }
 
@@ -273,7 +278,7 @@ func onPolicy[C any](s *Service, id func(C) string, decide func(Policy, fundbrid
 		if err != nil {
 			return svc.Result[api.PolicyView]{}, err
 		}
-		return svc.Result[api.PolicyView]{Value: policyView(p), Position: res.Position, Version: res.LastVersion}, nil
+		return svc.Result[api.PolicyView]{Value: policyView(p, s.view), Position: res.Position, Version: res.LastVersion}, nil
 	}
 }
 

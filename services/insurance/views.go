@@ -10,6 +10,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
 	"github.com/fundbridge/fundbridge/services/svc/viewstate"
@@ -17,25 +18,30 @@ import (
 
 // view is the read model of every insurer, request, policy and
 // programme, folded from the log with the aggregates' own evolve
-// functions so that it cannot disagree with the deciders.
+// functions so that it cannot disagree with the deciders, and the name
+// of every company (which the views show beside its ID: see names.go).
 type view struct {
-	registry *events.Registry
+	registry     *events.Registry
+	companyFolds fold.Handlers // the applications service's events that name companies (called with mu held)
 
 	mu         sync.RWMutex
 	tables     map[string]TableState
 	requests   map[string]Request
 	policies   map[string]Policy
 	programmes map[string]Programme
+	companies  map[string]string // company → its name
 }
 
 func newView(registry *events.Registry) *view {
-	return &view{registry: registry, tables: map[string]TableState{}, requests: map[string]Request{},
-		policies: map[string]Policy{}, programmes: map[string]Programme{}}
+	v := &view{registry: registry, tables: map[string]TableState{}, requests: map[string]Request{},
+		policies: map[string]Policy{}, programmes: map[string]Programme{}, companies: map[string]string{}}
+	v.foldCompanyNames()
+	return v
 }
 
 // viewVersion names the folds and the checkpoint's encoding of their
 // state: change it with either, and checkpoints are folded again.
-const viewVersion = "insurance/1"
+const viewVersion = "insurance/2" // 2: the companies' names
 
 // viewState is the view's state as a checkpoint holds it.
 type viewState struct {
@@ -43,6 +49,7 @@ type viewState struct {
 	Requests   map[string]Request
 	Policies   map[string]Policy
 	Programmes map[string]Programme
+	Companies  map[string]string
 }
 
 // Capture takes the state as it is between appends; the evolve functions
@@ -50,7 +57,8 @@ type viewState struct {
 // meanwhile.
 func (v *view) Capture() func() ([]byte, error) {
 	v.mu.RLock()
-	st := viewState{Tables: maps.Clone(v.tables), Requests: maps.Clone(v.requests), Policies: maps.Clone(v.policies), Programmes: maps.Clone(v.programmes)}
+	st := viewState{Tables: maps.Clone(v.tables), Requests: maps.Clone(v.requests), Policies: maps.Clone(v.policies), Programmes: maps.Clone(v.programmes),
+		Companies: maps.Clone(v.companies)}
 	v.mu.RUnlock()
 	return func() ([]byte, error) { return viewstate.EncodeState(Name, st) }
 }
@@ -65,6 +73,7 @@ func (v *view) Restore(data []byte) error {
 	defer v.mu.Unlock()
 	v.tables, v.requests = viewstate.Map(st.Tables), viewstate.Map(st.Requests)
 	v.policies, v.programmes = viewstate.Map(st.Policies), viewstate.Map(st.Programmes)
+	v.companies = viewstate.Map(st.Companies)
 	return nil
 }
 
@@ -73,6 +82,7 @@ func (v *view) Reset() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.tables, v.requests, v.policies, v.programmes = map[string]TableState{}, map[string]Request{}, map[string]Policy{}, map[string]Programme{}
+	v.companies = map[string]string{}
 }
 
 // apply folds one event of the log; events of other aggregates are skipped.
@@ -82,7 +92,7 @@ func (v *view) apply(e events.Event) error {
 		return nil
 	}
 	switch typ {
-	case tableType, requestType, policyType, programmeType:
+	case tableType, requestType, policyType, programmeType, companyType:
 	default:
 		return nil
 	}
@@ -101,6 +111,10 @@ func (v *view) apply(e events.Event) error {
 		v.policies[id] = evolvePolicy(v.policies[id], e, payload)
 	case programmeType:
 		v.programmes[id] = evolveProgramme(v.programmes[id], e, payload)
+	case companyType:
+		if v.companyFolds.Handles(e.Type) {
+			return v.companyFolds.Apply(e, payload)
+		}
 	}
 	return nil
 }
@@ -197,7 +211,7 @@ func (v *view) listRequests(a fundbridge.Actor, q api.ListRequests) (api.Request
 	}
 	out := api.RequestList{Items: []api.RequestView{}, NextCursor: next}
 	for _, r := range page {
-		out.Items = append(out.Items, requestView(r, a))
+		out.Items = append(out.Items, requestView(r, a, v))
 	}
 	return out, nil
 }
@@ -219,7 +233,7 @@ func (v *view) listPolicies(a fundbridge.Actor, q api.ListPolicies) (api.PolicyL
 	}
 	out := api.PolicyList{Items: []api.PolicyView{}, NextCursor: next}
 	for _, p := range page {
-		out.Items = append(out.Items, policyView(p))
+		out.Items = append(out.Items, policyView(p, v))
 	}
 	return out, nil
 }
@@ -283,11 +297,11 @@ func quoteStatus(q Quote, r Request) string {
 	return q.Status
 }
 
-// requestView cuts a request to what a reads: an insurer sees its own
-// quotes and declines, not its competitors'.
-func requestView(r Request, a fundbridge.Actor) api.RequestView {
+// requestView cuts a request to what a reads, named by n: an insurer
+// sees its own quotes and declines, not its competitors'.
+func requestView(r Request, a fundbridge.Actor, n namer) api.RequestView {
 	v := api.RequestView{
-		RequestID: r.ID, CompanyID: r.CompanyID, City: r.City, Stage: r.Stage, Coverage: r.Coverage,
+		RequestID: r.ID, CompanyID: r.CompanyID, CompanyName: n.companyName(r.CompanyID), City: r.City, Stage: r.Stage, Coverage: r.Coverage,
 		Patents: slices.Clone(r.Patents), SumInsured: r.SumInsured, StartsOn: day(r.StartsOn), Months: r.Months, EndsOn: day(r.EndsOn),
 		Claims: r.Claims, LoanDealID: r.LoanDealID, Insurers: slices.Clone(r.Insurers), Quotes: []api.QuoteView{}, Declines: []api.DeclineView{},
 		Status: r.Status, AcceptedQuote: r.Accepted, PolicyID: r.PolicyID, RequestedAt: r.RequestedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
@@ -314,9 +328,11 @@ func requestView(r Request, a fundbridge.Actor) api.RequestView {
 	return v
 }
 
-func policyView(p Policy) api.PolicyView {
+// policyView is the policy with its claims, named by n.
+func policyView(p Policy, n namer) api.PolicyView {
 	v := api.PolicyView{
-		PolicyID: p.ID, PolicyNumber: p.Number, RequestID: p.RequestID, QuoteID: p.QuoteID, CompanyID: p.CompanyID, InsurerID: p.InsurerID,
+		PolicyID: p.ID, PolicyNumber: p.Number, RequestID: p.RequestID, QuoteID: p.QuoteID, CompanyID: p.CompanyID,
+		CompanyName: n.companyName(p.CompanyID), InsurerID: p.InsurerID,
 		City: p.City, Coverage: p.Coverage, Patents: slices.Clone(p.Patents), SumInsured: p.SumInsured, AggregateLimit: p.AggregateLimit,
 		RemainingLimit: p.RemainingLimit(), Premium: p.Premium, Subsidy: p.Subsidy, ProgrammeID: p.ProgrammeID, PremiumDue: p.PremiumDue(),
 		PremiumPaid: p.PremiumPaid, StartsOn: day(p.StartsOn), EndsOn: day(p.EndsOn), LoanDealID: p.LoanDealID, Status: p.Status,

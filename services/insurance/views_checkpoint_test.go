@@ -12,6 +12,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc/viewstate"
 	"github.com/fundbridge/fundbridge/services/svc/viewstate/viewstatetest"
@@ -38,7 +39,7 @@ func (i instance) State() ([]byte, error) {
 	answers := map[string]any{"insurers": v.insurers(0), "requests": requests, "policies": policies, "programmes": v.listProgrammes(operator, 0)}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return json.Marshal(map[string]any{"state": viewState{Tables: v.tables, Requests: v.requests, Policies: v.policies, Programmes: v.programmes}, "answers": answers})
+	return json.Marshal(map[string]any{"state": viewState{Tables: v.tables, Requests: v.requests, Policies: v.policies, Programmes: v.programmes, Companies: v.companies}, "answers": answers})
 }
 
 // market appends the life of two insurers, a subsidy programme, a request
@@ -70,6 +71,7 @@ func market(t *testing.T, store events.Store) []func() {
 				appendTo(tableType+"-"+ins, api.RatingTablePublished{InsurerID: ins, Table: api.SampleRatingTable(ins)})
 			}
 			appendTo(programmeType+"-sz-2026", programme)
+			appendTo(companyType+"-co-1", applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "Xinghe Robotics"}})
 		},
 		func() {
 			appendTo(requestType+"-r1", requested, quoted, api.InsuranceDeclined{RequestID: "r1", InsurerID: "ins-b", Reason: "outside our appetite"})
@@ -93,6 +95,7 @@ func market(t *testing.T, store events.Store) []func() {
 func checkpointEnv(t *testing.T) (*testenv.Env, *events.Registry) {
 	reg := events.NewRegistry()
 	api.Register(reg)
+	applicationsapi.Register(reg)
 	return testenv.Start(t, reg), reg
 }
 

@@ -62,14 +62,14 @@ func TestAQuoteOnAClosedRequestShowsClosed(t *testing.T) {
 		"accepted with another": {requested, quoted, other, accepted},
 		"withdrawn":             {requested, other, api.InsuranceWithdrawn{RequestID: "r1", Reason: "found cover"}},
 	} {
-		v := requestView(replay(t, requestDecider(), history), operator)
+		v := requestView(replay(t, requestDecider(), history), operator, nameless{})
 		for _, q := range v.Quotes {
 			if q.QuoteID == "r1-q2" && q.Status != QuoteClosed {
 				t.Errorf("%s: the other quote shows %q, want %q", name, q.Status, QuoteClosed)
 			}
 		}
 	}
-	open := requestView(replay(t, requestDecider(), []events.Payload{requested, other}), operator)
+	open := requestView(replay(t, requestDecider(), []events.Payload{requested, other}), operator, nameless{})
 	if open.Quotes[0].Status != QuoteOpen {
 		t.Errorf("on an open request the quote shows %q", open.Quotes[0].Status)
 	}

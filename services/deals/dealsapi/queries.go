@@ -228,6 +228,8 @@ type BankBook struct {
 // single-borrower limit.
 type BorrowerExposure struct {
 	BorrowerID string `json:"borrower_id"`
+	// The company's name as it registered it; absent if unknown.
+	BorrowerName string `json:"borrower_name,omitempty"`
 	// The bank's exposure to this borrower.
 	Exposure money.Amount `json:"exposure"`
 	// What the bank may still commit to this borrower: its single-borrower limit
@@ -238,6 +240,10 @@ type BorrowerExposure struct {
 // BookDue is the bank's part of one period owed.
 type BookDue struct {
 	LoanID string `json:"loan_id"`
+	// The loan's borrower: a credit officer chases a company, not a loan.
+	BorrowerID string `json:"borrower_id"`
+	// The borrower's name as it registered it; absent if unknown.
+	BorrowerName string `json:"borrower_name,omitempty"`
 	// The period's number, from 1.
 	Period int `json:"period"`
 	// When the period falls due.

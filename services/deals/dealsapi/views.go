@@ -15,9 +15,11 @@ import (
 
 // ExposureView is what a bank carries for one deal.
 type ExposureView struct {
-	DealID     string       `json:"deal_id"`
-	BorrowerID string       `json:"borrower_id"`
-	Amount     money.Amount `json:"amount"`
+	DealID     string `json:"deal_id"`
+	BorrowerID string `json:"borrower_id"`
+	// The borrowing company's name as it registered it; absent if unknown.
+	BorrowerName string       `json:"borrower_name,omitempty"`
+	Amount       money.Amount `json:"amount"`
 }
 
 // BankView is a bank in the programme with its limits and exposure.
@@ -45,8 +47,10 @@ type BankView struct {
 // DealBankView is one bank's line in a deal's book. The borrower sees the
 // banks other than the lead as "bank 2", "bank 3".
 type DealBankView struct {
-	BankID string           `json:"bank_id"`
-	Status CommitmentStatus `json:"status"`
+	BankID string `json:"bank_id"`
+	// The bank's name; absent where the bank is unnamed ("bank 2").
+	BankName string           `json:"bank_name,omitempty"`
+	Status   CommitmentStatus `json:"status"`
 	// What the bank committed.
 	Committed money.Amount `json:"committed"`
 	// The part of the loan the bank gets once the book closes: its commitment,
@@ -62,7 +66,11 @@ type DealBankView struct {
 // own line only, the fund's manager no book at all.
 type DealView struct {
 	DealProposed
-	Status DealStatus `json:"status"`
+	// The borrowing company's name as it registered it; absent if unknown.
+	BorrowerName string `json:"borrower_name,omitempty"`
+	// The lead bank's name.
+	LeadBankName string     `json:"lead_bank_name,omitempty"`
+	Status       DealStatus `json:"status"`
 	// The banks invited and their lines in the book (the borrower sees banks
 	// other than the lead as "bank 2", "bank 3").
 	Banks []DealBankView `json:"banks"`
@@ -93,6 +101,8 @@ type DealList struct {
 // LoanBankView is one bank's part of a loan.
 type LoanBankView struct {
 	BankID string `json:"bank_id"`
+	// The bank's name; absent where the bank is unnamed ("bank 2").
+	BankName string `json:"bank_name,omitempty"`
 	// The bank's part of the loan.
 	Commitment money.Amount `json:"commitment"`
 	// The bank's share of the loan, a decimal fraction: repayments and losses
@@ -125,9 +135,13 @@ type InstallmentView struct {
 
 // LoanView is a loan in servicing as its reader may see it.
 type LoanView struct {
-	LoanID       string `json:"loan_id"`
-	BorrowerID   string `json:"borrower_id"`
+	LoanID     string `json:"loan_id"`
+	BorrowerID string `json:"borrower_id"`
+	// The borrowing company's name as it registered it; absent if unknown.
+	BorrowerName string `json:"borrower_name,omitempty"`
 	LeadBankID   string `json:"lead_bank_id"`
+	// The lead bank's name.
+	LeadBankName string `json:"lead_bank_name,omitempty"`
 	EquityFundID string `json:"equity_fund_id"`
 	// The loan as agreed.
 	Terms LoanTerms `json:"terms"`

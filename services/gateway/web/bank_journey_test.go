@@ -114,14 +114,23 @@ func TestJourneyBankCommits(t *testing.T) {
 	if got := b.text("#deal-" + dealID + " dl"); !strings.Contains(got, "CN¥30,000,000.00") || !strings.Contains(got, "4.35%") {
 		t.Errorf("the proposed deal shows %q", got)
 	}
+	// The deal's card is headed by the borrower's name, its ID small beside it.
+	startupID, _ := signup["org_id"].(string)
+	if got := b.text("#deal-" + dealID + " h3.borrower .name"); got != "智元视觉" {
+		t.Errorf("the deal is headed %q, want the borrower's name", got)
+	}
+	if got := b.text("#deal-" + dealID + " h3.borrower .id"); !strings.HasSuffix(got, startupID) {
+		t.Errorf("the deal's borrower ID shows as %q, want %s", got, startupID)
+	}
 
 	// The lead invites the other bank from the deal's card.
 	invite := "#f-invite-" + dealID + "-bank_id"
 	b.submit("#invite-"+dealID+"-submit", invite+"-error") // nothing typed
 	b.fill(map[string]string{invite[1:]: bankBID})
 	b.submit("#invite-"+dealID+"-submit", ".notice")
-	if got := b.text("#deal-" + dealID + " .syndicate tbody"); !strings.Contains(got, bankBID) || !strings.Contains(got, "Invited") {
-		t.Errorf("the syndicate shows %q after inviting", got)
+	if got := b.text("#deal-" + dealID + " .syndicate tbody"); !strings.Contains(got, bankBID) || !strings.Contains(got, "Invited") ||
+		!strings.Contains(got, "Bank of Ningbo") || !strings.Contains(got, "Bank of Beijing") {
+		t.Errorf("the syndicate shows %q after inviting, want the banks by name", got)
 	}
 	b.signOut()
 
@@ -154,6 +163,19 @@ func TestJourneyBankCommits(t *testing.T) {
 	if got := b.text("#exposure"); got != "CN¥10,000,000.00" {
 		t.Errorf("the book's exposure is %q after committing 10m", got)
 	}
+	// The invited bank, too, reads the borrower by name: on the deal and
+	// in its book's exposure by borrower, in either language.
+	if got := b.text("#deal-" + dealID + " h3.borrower .name"); got != "智元视觉" {
+		t.Errorf("the invited bank's deal is headed %q", got)
+	}
+	if got := b.text("#book table tbody"); !strings.Contains(got, "智元视觉") || !strings.Contains(got, startupID) {
+		t.Errorf("the book's borrowers read %q", got)
+	}
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text("#book table"); !strings.Contains(got, "借款企业") || !strings.Contains(got, "智元视觉") {
+		t.Errorf("in Chinese the book's borrowers read %q", got)
+	}
+	b.submit("#lang-en", "#lang-zh")
 
 	b.signOut()
 

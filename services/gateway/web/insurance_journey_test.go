@@ -116,6 +116,15 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	if got := b.text("article[id^='req-'] .band"); got != "CN¥60,000.00 – CN¥90,000.00" {
 		t.Errorf("the quote band shows %q", got)
 	}
+	// The underwriter reads whose request it is by the company's name; the
+	// ID stays beside it, small.
+	companyID, _ := signup["org_id"].(string)
+	if got := b.text("article[id^='req-'] h3.company .name"); got != "智元视觉" {
+		t.Errorf("the request is headed %q, want the company's name", got)
+	}
+	if got := b.text("article[id^='req-'] h3.company .id"); !strings.HasSuffix(got, companyID) {
+		t.Errorf("the request's company ID shows as %q, want %s", got, companyID)
+	}
 	// Each request's forms are its own: their inputs are named by it.
 	quote := "f-quote-" + get(b, chromedp.Evaluate[string](`document.querySelector("article[id^='req-']").id.slice(4)`)) + "-"
 	b.fill(map[string]string{quote + "premium": "seventy thousand", quote + "note": "含诉讼费"})
@@ -192,6 +201,14 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	b.signIn(insEmail, insPassword, "#requests-h")
 	b.eventually("/insurer", "button[id^='assess-']")
 	b.check("/insurer claims")
+	if got := b.text("article[id^='pol-'] h3.company"); !strings.Contains(got, "智元视觉") {
+		t.Errorf("the policy is headed %q, want the company's name", got)
+	}
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text("article[id^='pol-'] h3.company"); !strings.Contains(got, "智元视觉") || !strings.Contains(got, "编号") {
+		t.Errorf("in Chinese the policy is headed %q", got)
+	}
+	b.submit("#lang-en", "#lang-zh")
 	// A denial without a reason is refused beside the claim's reason field.
 	claimID := get(b, chromedp.Evaluate[string](`document.querySelector("button[id^='assess-']").id.slice(7)`))
 	b.submit("#deny-"+claimID, "#f-deny-"+claimID+"-reason-error")

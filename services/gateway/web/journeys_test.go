@@ -151,6 +151,9 @@ func TestJourneyFromApplicationToDashboard(t *testing.T) {
 	b.submit("#move-"+dealID, ".notice")
 	b.eventually(fundPath, "#termsheet-"+dealID)
 	b.submit("#termsheet-"+dealID, "#termsheet-submit")
+	if got := b.text("p.company .name"); got != "智元视觉" {
+		t.Errorf("the term sheet is for %q, want the company's name", got)
+	}
 	b.do(chromedp.SendKeys(chromedp.CSS("#f-amount"), "2000000"), chromedp.SendKeys(chromedp.CSS("#f-pre_money"), "8000000"))
 	b.do(chromedp.WaitVisible(chromedp.CSS("#ownership-value")))
 	if got := b.text("#ownership-value"); got != "20.00%" {

@@ -246,9 +246,10 @@ func (s *Server) closeDeal(w http.ResponseWriter, r *http.Request) {
 }
 
 type termSheetPage struct {
-	Deal      matchingapi.Deal
-	Fund      fundsapi.FundView
-	Ownership ownership
+	Deal        matchingapi.Deal
+	CompanyName string // "" when the fund's matches no longer hold it
+	Fund        fundsapi.FundView
+	Ownership   ownership
 }
 
 func (s *Server) termSheetPage(w http.ResponseWriter, r *http.Request) {
@@ -270,8 +271,33 @@ func (s *Server) renderTermSheet(w http.ResponseWriter, r *http.Request, status 
 	if f == nil {
 		f = newForm()
 	}
-	data := termSheetPage{Deal: deal, Fund: fund, Ownership: computeOwnership(f.Values.Get("amount"), f.Values.Get("pre_money"), fund.Mandate)}
+	name, err := s.companyNameOf(r, deal)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	data := termSheetPage{Deal: deal, CompanyName: name, Fund: fund, Ownership: computeOwnership(f.Values.Get("amount"), f.Values.Get("pre_money"), fund.Mandate)}
 	s.render(w, r, status, "termsheet", "title.term_sheet", data, f)
+}
+
+// companyNameOf is the name of a deal's company as the fund's matches
+// give it, as the board reads it (renderFund): the deal itself carries
+// only the company's ID. "" once the application left the matches, or
+// for a reader who may not see them.
+func (s *Server) companyNameOf(r *http.Request, deal matchingapi.Deal) (string, error) {
+	matches, _, err := call(r.Context(), s, r, matchingapi.MatchesForFundEndpoint, matchingapi.MatchesForFund{FundID: deal.FundID, Limit: matchingapi.MaxLimit}, callOpts{})
+	switch {
+	case isCode(err, fundbridge.ENOTFOUND) || isCode(err, fundbridge.EFORBIDDEN):
+		return "", nil // a reader who may not see the matches reads the ID
+	case err != nil:
+		return "", err
+	}
+	for _, m := range matches.Items {
+		if m.ID == deal.ApplicationID {
+			return m.CompanyName, nil
+		}
+	}
+	return "", nil
 }
 
 func (s *Server) issueTermSheet(w http.ResponseWriter, r *http.Request) {

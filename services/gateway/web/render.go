@@ -148,6 +148,11 @@ type chartArgs struct {
 	C *chart
 }
 
+// namedArgs is what the named template gets: an org's name and its ID.
+type namedArgs struct {
+	Name, ID, IDLabel string
+}
+
 // cellArgs is what a rating table editor's cell gets.
 type cellArgs struct {
 	P                      *page
@@ -184,6 +189,11 @@ func (s *Server) parse() error {
 		"str":  func(v any) string { return fmt.Sprint(v) },
 		"list": func(xs ...string) []string { return xs },
 		"dict": func(p *page, c *chart) chartArgs { return chartArgs{P: p, C: c} },
+		// named shows an org by its name, its ID kept small beside it for
+		// who must quote it; by its ID alone when the name is unknown.
+		"named": func(p *page, name, id string) namedArgs {
+			return namedArgs{Name: name, ID: id, IDLabel: p.T("label.org_id")}
+		},
 		"cellOf": func(p *page, part string, i int, col string, row tableRow, label, kind string, options any) cellArgs {
 			return cellArgs{P: p, Part: part, I: i, Col: col, Row: row, Label: p.T(label), Kind: kind, Options: options}
 		},

@@ -249,16 +249,18 @@ type DeclineView struct {
 // RequestView is a request as its reader may see it: an insurer sees its
 // own quote and decline only, not its competitors'.
 type RequestView struct {
-	RequestID  string           `json:"request_id"`
-	CompanyID  string           `json:"company_id"`
-	City       fundbridge.City  `json:"city"`
-	Stage      fundbridge.Stage `json:"stage,omitempty"`
-	Coverage   Coverage         `json:"coverage"`
-	Patents    []InsuredPatent  `json:"patents"`
-	SumInsured money.Amount     `json:"sum_insured"`
-	StartsOn   string           `json:"starts_on"`
-	Months     int              `json:"months"`
-	EndsOn     string           `json:"ends_on"`
+	RequestID string `json:"request_id"`
+	CompanyID string `json:"company_id"`
+	// The company's name as it registered it; absent if unknown.
+	CompanyName string           `json:"company_name,omitempty"`
+	City        fundbridge.City  `json:"city"`
+	Stage       fundbridge.Stage `json:"stage,omitempty"`
+	Coverage    Coverage         `json:"coverage"`
+	Patents     []InsuredPatent  `json:"patents"`
+	SumInsured  money.Amount     `json:"sum_insured"`
+	StartsOn    string           `json:"starts_on"`
+	Months      int              `json:"months"`
+	EndsOn      string           `json:"ends_on"`
 	// Claims is the company's claims-history band when it asked: none, one or several claims paid in the three years before.
 	Claims        ClaimsBand    `json:"claims"`
 	LoanDealID    string        `json:"loan_deal_id,omitempty"`
@@ -304,11 +306,13 @@ type ClaimView struct {
 
 // PolicyView is a policy with its claims.
 type PolicyView struct {
-	PolicyID       string          `json:"policy_id"`
-	PolicyNumber   string          `json:"policy_number"`
-	RequestID      string          `json:"request_id"`
-	QuoteID        string          `json:"quote_id"`
-	CompanyID      string          `json:"company_id"`
+	PolicyID     string `json:"policy_id"`
+	PolicyNumber string `json:"policy_number"`
+	RequestID    string `json:"request_id"`
+	QuoteID      string `json:"quote_id"`
+	CompanyID    string `json:"company_id"`
+	// The company's name as it registered it; absent if unknown.
+	CompanyName    string          `json:"company_name,omitempty"`
 	InsurerID      string          `json:"insurer_id"`
 	City           fundbridge.City `json:"city"`
 	Coverage       Coverage        `json:"coverage"`

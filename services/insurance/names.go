@@ -1,0 +1,42 @@
+package insurance
+
+import (
+	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/fold"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
+)
+
+// The views name the company a request or policy is for: an underwriter
+// reads a company's name, not its ID. The name goes only beside the ID
+// the reader already sees, so it reveals nothing new.
+
+// companyType is the applications service's company stream type,
+// "company-<id>"; a company's ID is also its startup's org.
+const companyType = "company"
+
+// foldCompanyNames keeps each company's name as it registered it and as
+// it later renamed itself (called with mu held).
+func (v *view) foldCompanyNames() {
+	fold.On(&v.companyFolds, func(_ events.Event, c applicationsapi.CompanyRegistered) error {
+		v.companies[c.CompanyID] = c.Name
+		return nil
+	})
+	fold.On(&v.companyFolds, func(_ events.Event, c applicationsapi.CompanyProfileUpdated) error {
+		if c.Name != "" {
+			v.companies[c.CompanyID] = c.Name
+		}
+		return nil
+	})
+}
+
+// namer gives the names the views show beside IDs; "" for an ID it does
+// not know.
+type namer interface {
+	companyName(id string) string
+}
+
+func (v *view) companyName(id string) string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.companies[id]
+}
