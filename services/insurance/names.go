@@ -1,8 +1,6 @@
 package insurance
 
 import (
-	"github.com/fundbridge/fundbridge/events"
-	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 )
 
@@ -17,16 +15,7 @@ const companyType = "company"
 // foldCompanyNames keeps each company's name as it registered it and as
 // it later renamed itself (called with mu held).
 func (v *view) foldCompanyNames() {
-	fold.On(&v.companyFolds, func(_ events.Event, c applicationsapi.CompanyRegistered) error {
-		v.companies[c.CompanyID] = c.Name
-		return nil
-	})
-	fold.On(&v.companyFolds, func(_ events.Event, c applicationsapi.CompanyProfileUpdated) error {
-		if c.Name != "" {
-			v.companies[c.CompanyID] = c.Name
-		}
-		return nil
-	})
+	applicationsapi.FoldCompanyNames(&v.companyFolds, func(id, name string) { v.companies[id] = name })
 }
 
 // namer gives the names the views show beside IDs; "" for an ID it does
