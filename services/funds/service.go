@@ -11,6 +11,7 @@ import (
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
 	"github.com/fundbridge/fundbridge/services/svc/viewstate"
@@ -72,6 +73,10 @@ func New(store events.Store, registry *events.Registry, opts ...Option) *Service
 	c.repo.Logger = c.log
 	if !registry.Readable(fundsapi.FundRegistered{}.EventType()) {
 		fundsapi.Register(registry)
+	}
+	// The view folds the companies' names from the log, for commitments.
+	if !registry.Readable(applicationsapi.CompanyRegistered{}.EventType()) {
+		applicationsapi.Register(registry)
 	}
 	v := newView(registry)
 	return &Service{
@@ -211,7 +216,7 @@ func (s *Service) execute(ctx context.Context, req *svc.Request, op, id string, 
 	if !visible(req.Actor, state) {
 		return svc.Result[fundsapi.FundView]{}, notFound(id) // a retried key of someone else's command
 	}
-	return svc.Result[fundsapi.FundView]{Value: newFundView(state, true), Position: res.Position, Version: res.LastVersion}, nil
+	return svc.Result[fundsapi.FundView]{Value: s.view.named(newFundView(state, true)), Position: res.Position, Version: res.LastVersion}, nil
 }
 
 func (s *Service) get(ctx context.Context, req *svc.Request, q fundsapi.GetFund) (svc.Result[fundsapi.FundView], error) {
@@ -222,7 +227,7 @@ func (s *Service) get(ctx context.Context, req *svc.Request, q fundsapi.GetFund)
 	if !ok {
 		return svc.Result[fundsapi.FundView]{}, notFound(q.FundID)
 	}
-	return svc.Result[fundsapi.FundView]{Value: newFundView(f, true), Position: s.follower.Position(), Version: f.Version}, nil
+	return svc.Result[fundsapi.FundView]{Value: s.view.named(newFundView(f, true)), Position: s.follower.Position(), Version: f.Version}, nil
 }
 
 func (s *Service) list(ctx context.Context, req *svc.Request, q fundsapi.ListFunds) (svc.Result[fundsapi.FundList], error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/internal/testenv"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc"
@@ -196,6 +197,12 @@ func TestEveryOperation(t *testing.T) {
 		t.Fatalf("set mandate = %+v %+v %v", m, reply, err)
 	}
 
+	// The company the fund commits to, as the applications service records it.
+	if _, err := h.env.Store.Append(context.Background(), events.AppendRequest{StreamID: "company-co-1", Expected: events.NoStream,
+		Events: []events.NewEvent{newEvent(t, applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "深度视觉"}})},
+		Meta:   events.Meta{Actor: platform}}); err != nil {
+		t.Fatal(err)
+	}
 	commit := fundsapi.CommitCapital{FundID: f.ID, DealID: "deal-1", ApplicationID: "app-1", CompanyID: "co-1", Amount: amt("30000000.00")}
 	var c fundsapi.FundView
 	reply, err = h.call(platform, fundsapi.OpCommit, commit, &c)
@@ -243,6 +250,20 @@ func TestEveryOperation(t *testing.T) {
 	if got := h.get(t, operator, f.ID, reply.Position); got.Status != fundsapi.StatusClosed || got.Version != 4 || len(got.Commitments) != 1 {
 		t.Fatalf("closed fund reads %+v", got)
 	}
+	// A manager reads its commitments by company name, the ID beside it.
+	if got := h.get(t, managerA, f.ID, reply.Position); got.Commitments[0].CompanyName != "深度视觉" || got.Commitments[0].CompanyID != "co-1" {
+		t.Errorf("a commitment reads %+v", got.Commitments[0])
+	}
+}
+
+// newEvent is payload as an event to append.
+func newEvent(t *testing.T, payload events.Payload) events.NewEvent {
+	t.Helper()
+	data, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.NewEvent{Type: payload.EventType(), Payload: data}
 }
 
 func TestBadInputIsRefusedNamingTheFieldAndAppendsNothing(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/fold"
 	"github.com/fundbridge/fundbridge/money"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
 	"github.com/fundbridge/fundbridge/services/svc/viewstate"
@@ -41,36 +42,54 @@ func newFundView(f fund, detail bool) fundsapi.FundView {
 type view struct {
 	registry *events.Registry
 	folds    *fold.Evolve[fund]
+	// companyFolds keep companies' names, for a fund's commitments
+	// (called with mu held).
+	companyFolds fold.Handlers
 
-	mu    sync.RWMutex
-	funds map[string]fund
+	mu        sync.RWMutex
+	funds     map[string]fund
+	companies map[string]string // company ID → name
 }
 
 func newView(registry *events.Registry) *view {
-	return &view{registry: registry, folds: fundFolds(), funds: map[string]fund{}}
+	v := &view{registry: registry, folds: fundFolds(), funds: map[string]fund{}, companies: map[string]string{}}
+	applicationsapi.FoldCompanyNames(&v.companyFolds, func(id, name string) { v.companies[id] = name })
+	return v
+}
+
+// viewState is what a checkpoint keeps.
+type viewState struct {
+	Funds     map[string]fund
+	Companies map[string]string
 }
 
 // viewVersion names the fold (evolve) and the checkpoint's encoding of
 // its state: change it with either, and checkpoints are folded again.
-const viewVersion = "funds/2" // 2: a release of an unknown deal stamps the version
+const viewVersion = "funds/3" // 2: a release of an unknown deal stamps the version; 3: companies' names
 
 // Capture takes the state as it is between appends; evolve copies on
 // write, so a copy of the map is a stable picture to encode meanwhile.
 func (v *view) Capture() func() ([]byte, error) {
 	v.mu.RLock()
-	funds := maps.Clone(v.funds)
+	st := viewState{Funds: maps.Clone(v.funds), Companies: maps.Clone(v.companies)}
 	v.mu.RUnlock()
-	return func() ([]byte, error) { return viewstate.EncodeState(Name, funds) }
+	return func() ([]byte, error) { return viewstate.EncodeState(Name, st) }
 }
 
 // Restore replaces the state with a checkpoint's.
 func (v *view) Restore(data []byte) error {
-	funds := map[string]fund{}
-	if err := viewstate.DecodeState(Name, data, &funds); err != nil {
+	var st viewState
+	if err := viewstate.DecodeState(Name, data, &st); err != nil {
 		return err
 	}
+	if st.Funds == nil {
+		st.Funds = map[string]fund{}
+	}
+	if st.Companies == nil {
+		st.Companies = map[string]string{}
+	}
 	v.mu.Lock()
-	v.funds = funds
+	v.funds, v.companies = st.Funds, st.Companies
 	v.mu.Unlock()
 	return nil
 }
@@ -78,15 +97,25 @@ func (v *view) Restore(data []byte) error {
 // Reset empties the state.
 func (v *view) Reset() {
 	v.mu.Lock()
-	v.funds = map[string]fund{}
+	v.funds, v.companies = map[string]fund{}, map[string]string{}
 	v.mu.Unlock()
 }
 
-// apply folds one event of the log; events of other aggregates are skipped.
+// apply folds one event of the log: the funds', and the companies' names;
+// the rest is skipped.
 func (v *view) apply(e events.Event) error {
 	typ, id, err := events.SplitStreamID(e.StreamID)
-	if err != nil || typ != aggregateType {
+	if err != nil || typ != aggregateType && !v.companyFolds.Handles(e.Type) {
 		return nil
+	}
+	if typ != aggregateType {
+		e, payload, err := v.registry.Decode(e)
+		if err != nil {
+			return fmt.Errorf("funds view: %w", err)
+		}
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return v.companyFolds.Apply(e, payload)
 	}
 	e, payload, err := v.registry.Decode(e)
 	if err != nil {
@@ -107,6 +136,17 @@ func (v *view) get(a fundbridge.Actor, id string) (fund, bool) {
 		return fund{}, false
 	}
 	return f, true
+}
+
+// named gives a fund's commitments their companies' names (a manager
+// reads its portfolio by name; the IDs stay beside them).
+func (v *view) named(fv fundsapi.FundView) fundsapi.FundView {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for i := range fv.Commitments {
+		fv.Commitments[i].CompanyName = v.companies[fv.Commitments[i].CompanyID]
+	}
+	return fv
 }
 
 // manager returns the managing org of a fund the view has seen.

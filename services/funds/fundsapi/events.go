@@ -132,10 +132,13 @@ type FundView struct {
 
 // Commitment is one deal's equity commitment as the fund recorded it.
 type Commitment struct {
-	DealID        string       `json:"deal_id"`
-	ApplicationID string       `json:"application_id"`
-	CompanyID     string       `json:"company_id"`
-	Amount        money.Amount `json:"amount"`
+	DealID        string `json:"deal_id"`
+	ApplicationID string `json:"application_id"`
+	CompanyID     string `json:"company_id"`
+	// The company's name as it last registered it, in a fund's detail;
+	// empty where the funds service never read it.
+	CompanyName string       `json:"company_name,omitempty"`
+	Amount      money.Amount `json:"amount"`
 	// The fund's dry powder once this commitment was taken.
 	DryPowderAfter money.Amount `json:"dry_powder_after"`
 	// When the fund recorded the commitment.

@@ -178,6 +178,10 @@ func TestJourneyFromApplicationToDashboard(t *testing.T) {
 	if got := b.text("#dry-powder"); got != "CN¥98,000,000.00" {
 		t.Errorf("dry powder after closing = %q", got)
 	}
+	// The commitment names the company, not only its ID.
+	if got := b.text("#commitments"); !strings.Contains(got, "智元视觉") {
+		t.Errorf("the fund's commitments read %q", got)
+	}
 	b.signOut()
 
 	// The operator's dashboard shows it at the startup stage.

@@ -138,6 +138,7 @@ var messages = map[string][2]string{
 	"label.outstanding":           {"Outstanding", "未偿本金"},
 	"label.losses":                {"Losses", "损失"},
 	"label.borrower":              {"Borrower", "借款企业"},
+	"label.company":               {"Company", "企业"},
 	"label.org_id":                {"ID", "编号"},
 	"label.loan":                  {"Loan", "贷款"},
 	"label.period_no":             {"Period", "期数"},
