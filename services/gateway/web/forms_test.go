@@ -209,4 +209,15 @@ func TestApplyStepsAreGets(t *testing.T) {
 		strings.SplitN(first.Header.Get("Location"), "?", 2)[0] != strings.SplitN(second.Header.Get("Location"), "?", 2)[0] {
 		t.Errorf("the review saved twice went to %q and %q; want one application", first.Header.Get("Location"), second.Header.Get("Location"))
 	}
+	// Back past the review, an edit, and the same form saved again: the
+	// draft takes the edit instead of losing it.
+	draft.Set("amount_requested", "2,500,000")
+	edited, _ := c.post("/startup/apply", draft)
+	appPath := strings.SplitN(first.Header.Get("Location"), "?", 2)[0]
+	if got := strings.SplitN(edited.Header.Get("Location"), "?", 2)[0]; edited.StatusCode != http.StatusSeeOther || got != appPath {
+		t.Fatalf("the edited review saved: %d to %q; want the same draft %s", edited.StatusCode, got, appPath)
+	}
+	if _, body := c.get(edited.Header.Get("Location")); !strings.Contains(body, "2,500,000") {
+		t.Errorf("the draft after the edit does not show the new amount:\n%s", body)
+	}
 }

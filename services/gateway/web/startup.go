@@ -166,6 +166,15 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	app, reply, err := call(r.Context(), s, r, applicationsapi.DraftApplicationEndpoint, cmd, callOpts{key: f.Key})
+	if err == nil && app.Status == applicationsapi.StatusDraft && !sameTerms(app.ApplicationTerms, cmd.Terms()) {
+		// The same form saved again after an edit (Back past the review):
+		// its key finds the first draft, which takes the edit rather than
+		// losing it.
+		app, reply, err = call(r.Context(), s, r, applicationsapi.UpdateApplicationEndpoint, applicationsapi.UpdateApplication{
+			ApplicationID: app.ID, AmountRequested: cmd.AmountRequested, Instruments: &cmd.Instruments, UseOfFunds: &cmd.UseOfFunds,
+			ValuationAsk: applicationsapi.OptionalAmount{Set: true, Value: cmd.ValuationAsk}, CreditDataConsent: &cmd.CreditDataConsent,
+		}, callOpts{})
+	}
 	if err != nil {
 		f.Values.Set("step", "3")
 		f.fail(localeOf(r), err)
@@ -214,6 +223,14 @@ func (s *Server) checkApply(w http.ResponseWriter, r *http.Request, f *form, ste
 	f.fail(localeOf(r), fundbridge.Invalid("invalid application", mine...))
 	s.render(w, r, http.StatusBadRequest, "apply", "title.apply", instrumentsData(), f)
 	return cmd, false
+}
+
+// sameTerms reports whether a draft holds the terms the form asks for.
+func sameTerms(a, b applicationsapi.ApplicationTerms) bool {
+	sameAsk := a.ValuationAsk == nil && b.ValuationAsk == nil ||
+		a.ValuationAsk != nil && b.ValuationAsk != nil && a.ValuationAsk.Equal(*b.ValuationAsk)
+	return sameAsk && a.AmountRequested.Equal(b.AmountRequested) && slices.Equal(a.Instruments, b.Instruments) &&
+		a.UseOfFunds == b.UseOfFunds && a.CreditDataConsent == b.CreditDataConsent
 }
 
 func fieldStep(field string) int {
