@@ -11,10 +11,6 @@ import (
 // reveals nothing new; a bank unnamed for its reader ("bank 2") has an ID
 // no bank has, and stays unnamed.
 
-// companyAggregate is the applications service's company stream type,
-// "company-<id>"; a company's ID is also its startup's org.
-const companyAggregate = "company"
-
 // foldCompanyNames keeps each company's name as it registered it and as
 // it later renamed itself (called with mu held).
 func (v *view) foldCompanyNames() {

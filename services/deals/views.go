@@ -11,6 +11,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/fold"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
@@ -102,7 +103,7 @@ func (v *view) apply(e events.Event) error {
 		return nil
 	}
 	switch typ {
-	case BankAggregate, DealAggregate, LoanAggregate, "fund", companyAggregate:
+	case BankAggregate, DealAggregate, LoanAggregate, "fund", applicationsapi.CompanyAggregate:
 	default:
 		return nil
 	}
@@ -123,7 +124,7 @@ func (v *view) apply(e events.Event) error {
 		if v.fundFolds.Handles(e.Type) {
 			return v.fundFolds.Apply(e, payload)
 		}
-	case companyAggregate:
+	case applicationsapi.CompanyAggregate:
 		if v.companyFolds.Handles(e.Type) {
 			return v.companyFolds.Apply(e, payload)
 		}

@@ -59,7 +59,7 @@ func TestViewResumesFromItsCheckpoint(t *testing.T) {
 			return appendTo("fund-fund-1", fundsapi.FundRegistered{FundID: "fund-1", ManagerOrg: "org-1", Name: "Fund", Type: fundsapi.FundVC, CommittedCapital: amt("100000000")})
 		},
 		func() error {
-			return appendTo(companyAggregate+"-co-1", applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "Xinghe Robotics"}})
+			return appendTo(applicationsapi.CompanyAggregate+"-co-1", applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "Xinghe Robotics"}})
 		},
 		func() error { return appendTo(DealAggregate+"-deal-1", closedDeal()...) },
 		func() error { return appendTo(LoanAggregate+"-deal-1", inRepayment(t)...) },

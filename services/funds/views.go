@@ -82,14 +82,8 @@ func (v *view) Restore(data []byte) error {
 	if err := viewstate.DecodeState(Name, data, &st); err != nil {
 		return err
 	}
-	if st.Funds == nil {
-		st.Funds = map[string]fund{}
-	}
-	if st.Companies == nil {
-		st.Companies = map[string]string{}
-	}
 	v.mu.Lock()
-	v.funds, v.companies = st.Funds, st.Companies
+	v.funds, v.companies = viewstate.Map(st.Funds), viewstate.Map(st.Companies)
 	v.mu.Unlock()
 	return nil
 }

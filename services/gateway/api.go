@@ -161,14 +161,15 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 	status := http.StatusOK
 	if rt.isCommand() {
 		w.Header().Set("Fundbridge-Position", strconv.FormatUint(reply.Position, 10))
+		var fields map[string]json.RawMessage // the reply's members, where decoded already
 		if rt.noBodyPosition {
 			body = withPosition(body, reply.Position)
 		} else {
-			body = replacePosition(body, reply.Position)
+			body, fields = replacePosition(body, reply.Position)
 		}
 		if rt.Created {
 			status = http.StatusCreated
-			if loc := location(rt, r, body, reply.Position); loc != "" {
+			if loc := location(rt, r, fields, body, reply.Position); loc != "" {
 				w.Header().Set("Location", loc)
 			}
 		}
@@ -187,18 +188,19 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, rt Route, repl
 }
 
 // replacePosition sets "position" in an object result whose type may
-// hold one of its own (see withPosition).
-func replacePosition(body json.RawMessage, pos uint64) json.RawMessage {
+// hold one of its own (see withPosition), and returns the object's
+// members as decoded (nil if it is not an object).
+func replacePosition(body json.RawMessage, pos uint64) (json.RawMessage, map[string]json.RawMessage) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		return body
+		return body, nil
 	}
 	obj["position"] = json.RawMessage(strconv.FormatUint(pos, 10))
 	out, err := json.Marshal(obj)
 	if err != nil {
-		return body
+		return body, obj
 	}
-	return out
+	return out, obj
 }
 
 // payload builds the service payload: the JSON body for commands, the

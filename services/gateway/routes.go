@@ -88,15 +88,17 @@ func readOfCreated(path string, reads map[string]svc.EndpointInfo) string {
 // location is the path of what a Created call made: the route's Location
 // with each {name} taken from the answer's string field of that name (a
 // dotted name reads into an object: {org.org_id}), or else the request's
-// path parameter; "" where one is missing. Where that read takes ?after=,
+// path parameter; "" where one is missing. fields are the answer's
+// members if the caller decoded them, else body is. Where that read takes ?after=,
 // the command's position goes with it: read there, it waits for this write.
-func location(rt Route, r *http.Request, body []byte, position uint64) string {
+func location(rt Route, r *http.Request, fields map[string]json.RawMessage, body []byte, position uint64) string {
 	tmpl := rt.Location
 	if tmpl == "" {
 		return ""
 	}
-	var fields map[string]json.RawMessage
-	_ = json.Unmarshal(body, &fields)
+	if fields == nil { // the reply was not decoded on its way: decode it here
+		_ = json.Unmarshal(body, &fields)
+	}
 	var b strings.Builder
 	for {
 		open := strings.IndexByte(tmpl, '{')

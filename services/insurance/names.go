@@ -8,10 +8,6 @@ import (
 // reads a company's name, not its ID. The name goes only beside the ID
 // the reader already sees, so it reveals nothing new.
 
-// companyType is the applications service's company stream type,
-// "company-<id>"; a company's ID is also its startup's org.
-const companyType = "company"
-
 // foldCompanyNames keeps each company's name as it registered it and as
 // it later renamed itself (called with mu held).
 func (v *view) foldCompanyNames() {

@@ -11,6 +11,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/fold"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
 	"github.com/fundbridge/fundbridge/services/svc/viewstate"
@@ -92,7 +93,7 @@ func (v *view) apply(e events.Event) error {
 		return nil
 	}
 	switch typ {
-	case tableType, requestType, policyType, programmeType, companyType:
+	case tableType, requestType, policyType, programmeType, applicationsapi.CompanyAggregate:
 	default:
 		return nil
 	}
@@ -111,7 +112,7 @@ func (v *view) apply(e events.Event) error {
 		v.policies[id] = evolvePolicy(v.policies[id], e, payload)
 	case programmeType:
 		v.programmes[id] = evolveProgramme(v.programmes[id], e, payload)
-	case companyType:
+	case applicationsapi.CompanyAggregate:
 		if v.companyFolds.Handles(e.Type) {
 			return v.companyFolds.Apply(e, payload)
 		}

@@ -71,7 +71,7 @@ func market(t *testing.T, store events.Store) []func() {
 				appendTo(tableType+"-"+ins, api.RatingTablePublished{InsurerID: ins, Table: api.SampleRatingTable(ins)})
 			}
 			appendTo(programmeType+"-sz-2026", programme)
-			appendTo(companyType+"-co-1", applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "Xinghe Robotics"}})
+			appendTo(applicationsapi.CompanyAggregate+"-co-1", applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "Xinghe Robotics"}})
 		},
 		func() {
 			appendTo(requestType+"-r1", requested, quoted, api.InsuranceDeclined{RequestID: "r1", InsurerID: "ins-b", Reason: "outside our appetite"})

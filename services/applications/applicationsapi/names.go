@@ -5,6 +5,11 @@ import (
 	"github.com/fundbridge/fundbridge/events/fold"
 )
 
+// CompanyAggregate is the type of a company's stream, "company-<id>"
+// (a company's ID is also its startup's org): another service's view
+// knows by it which events to hand to FoldCompanyNames.
+const CompanyAggregate = "company"
+
 // FoldCompanyNames adds to h what another service's view needs to show a
 // company by name: each company's name as it registered it, and as it
 // later renamed itself, given to name. A company's name is no one's
