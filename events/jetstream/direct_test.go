@@ -161,6 +161,48 @@ func TestLongReadsReadEveryEvent(t *testing.T) {
 	}
 }
 
+// A long read on one server is bounded by what its consumer counted when
+// it was made, not by a get of the head first (consumeToHead): it still
+// reads what another store appended after this one last saw the head, and
+// a read while appends go on ends, with every version up to some head.
+func TestALongReadReachesTheHeadAnotherStoreMoved(t *testing.T) {
+	s, nc := directStore(t)
+	ctx := context.Background()
+	n := uint64(2*directMost + 3)
+	appendNotes(t, s, "note-moved", 0, int(n), 40)
+	if !s.looksLong("note-moved", 1, 1) {
+		t.Fatal("the store does not know the stream is long: the test reads by the other path")
+	}
+	other := openNotes(t, nc)
+	appendNotes(t, other, "note-moved", n, 9, 40)
+	evs, err := s.ReadStream(ctx, "note-moved", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := versions(evs, 1, n+9); err != nil {
+		t.Errorf("read after another store appended: %v", err)
+	}
+	if h, _ := s.heads.get("note-moved"); h.version != n+9 {
+		t.Errorf("head seen %d, want %d", h.version, n+9)
+	}
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		appendNotes(t, other, "note-moved", n+9, 200, 40)
+	}()
+	for range 5 {
+		evs, err := s.ReadStream(ctx, "note-moved", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := versions(evs, 1, uint64(len(evs))); err != nil || uint64(len(evs)) < n+9 {
+			t.Errorf("read during appends: %d events, %v", len(evs), err)
+		}
+	}
+	<-done
+}
+
 // A batch ends at directMaxBytes; the read asks again from where it
 // ended until it reaches the head.
 func TestDirectReadsGoOnAcrossBatches(t *testing.T) {

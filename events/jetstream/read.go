@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 			first = b
 			defer b.close()
 		}
+	}
+	if first == nil && s.opts.Replicas == 1 && s.looksLong(streamID, start, from) {
+		return s.consumeToHead(ctx, streamID, subject, start, fn)
 	}
 	last, err := s.lastOn(ctx, subject)
 	if errors.Is(err, njs.ErrMsgNotFound) {
@@ -147,6 +151,38 @@ func (s *Store) consumeCommits(ctx context.Context, subject string, start, last 
 		}
 		return fn(seq, c) && seq < last, nil
 	})
+}
+
+// consumeToHead calls fn with each commit on subject from stream sequence
+// start up to the subject's last message when the read began, read by an
+// ordered consumer, until fn says stop. On one server the consumer's
+// create answers with how many messages it will deliver, so a long read
+// needs no get of the head before it (a round trip); in a cluster the
+// consumer may sit on a replica that is behind, and the leader's head
+// bounds the read instead (scanCommits).
+func (s *Store) consumeToHead(ctx context.Context, streamID, subject string, start uint64, fn func(seq uint64, c *commit) bool) error {
+	var last *commit
+	var lastSeq uint64
+	err := s.consumeCounted(ctx, []string{subject}, start, func(m njs.Msg, seq uint64) (bool, error) {
+		c, err := s.decodeOn(m.Data(), subject, new(commit))
+		if err != nil {
+			s.quarantine(seq, subject, err)
+			return true, nil
+		}
+		last, lastSeq = c, seq
+		return fn(seq, c), nil
+	})
+	if err == nil && last != nil {
+		s.heads.put(streamID, head{version: last.last(), seq: lastSeq})
+	}
+	return err
+}
+
+// looksLong reports whether the head the store last saw makes a read
+// from stream sequence start, wanting versions from from on, a long one.
+func (s *Store) looksLong(streamID string, start, from uint64) bool {
+	h, ok := s.heads.get(streamID)
+	return ok && !short(start, from, h.version)
 }
 
 // directMost is the most events a read expects for it to read by batched
@@ -286,6 +322,16 @@ const subscribeQueue = 256
 // consumer recreates itself on any gap, so fn sees every message once, in
 // order, across reconnects.
 func (s *Store) consume(ctx context.Context, subjects []string, start uint64, fn func(m njs.Msg, seq uint64) (bool, error)) error {
+	return s.consumeUpTo(ctx, subjects, start, false, fn)
+}
+
+// consumeCounted is consume up to the last message on subjects when the
+// consumer was made, however many are appended meanwhile.
+func (s *Store) consumeCounted(ctx context.Context, subjects []string, start uint64, fn func(m njs.Msg, seq uint64) (bool, error)) error {
+	return s.consumeUpTo(ctx, subjects, start, true, fn)
+}
+
+func (s *Store) consumeUpTo(ctx context.Context, subjects []string, start uint64, counted bool, fn func(m njs.Msg, seq uint64) (bool, error)) error {
 	cfg := njs.OrderedConsumerConfig{
 		FilterSubjects:    subjects,
 		DeliverPolicy:     njs.DeliverByStartSequencePolicy,
@@ -318,6 +364,18 @@ func (s *Store) consume(ctx context.Context, subjects []string, start uint64, fn
 	}()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	left := uint64(math.MaxUint64)
+	if counted {
+		// What the consumer had to deliver when it was made: the messages
+		// on subjects from start, up to the last one then.
+		info := cons.CachedInfo()
+		if info == nil {
+			return errors.New("ordered consumer: no info after its create")
+		}
+		if left = info.NumPending; left == 0 {
+			return nil
+		}
+	}
 	for {
 		m, err := it.Next()
 		if err != nil {
@@ -335,7 +393,7 @@ func (s *Store) consume(ctx context.Context, subjects []string, start uint64, fn
 			seq = md.Sequence.Stream
 		}
 		more, err := fn(m, seq)
-		if err != nil || !more {
+		if left--; err != nil || !more || left == 0 {
 			return err
 		}
 	}
