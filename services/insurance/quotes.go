@@ -11,6 +11,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // decideDecline records an insurer's refusal to quote. Declining again
@@ -126,8 +127,7 @@ func decideWithdraw(r Request, a fundbridge.Actor, cmd api.WithdrawRequest) ([]e
 // PolicyID is the ID of the policy bound from a quote: derived, so that
 // every retry of the bind names the same policy.
 func PolicyID(quoteID string) string {
-	sum := sha256.Sum256([]byte("policy\x00" + quoteID))
-	return "pol-" + hex.EncodeToString(sum[:12])
+	return svc.DerivedID("policy", quoteID)
 }
 
 // PolicyNumber is the number printed on a policy: the insurer's, the

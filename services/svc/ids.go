@@ -18,6 +18,14 @@ func (r *Request) NewID(op string) string {
 	if r.IdempotencyKey == "" {
 		return strings.ToLower(ulid.Make().String())
 	}
-	sum := sha256.Sum256([]byte(op + "\x00" + r.Actor.OrgID + "\x00" + r.Actor.UserID + "\x00" + r.IdempotencyKey))
+	return DerivedID(op, r.Actor.OrgID, r.Actor.UserID, r.IdempotencyKey)
+}
+
+// DerivedID is an aggregate ID made from parts, the same for the same
+// parts, in the shape of every other ID (26 lower-case letters and
+// digits): for what a retried step must name again, such as the policy
+// bound from a quote.
+func DerivedID(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:26])
 }

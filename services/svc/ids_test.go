@@ -15,7 +15,11 @@ func TestNewIDOneShape(t *testing.T) {
 	fresh := (&Request{Actor: actor}).NewID("applications.draft")
 	keyed := (&Request{Actor: actor, IdempotencyKey: "k-1"}).NewID("applications.draft")
 	again := (&Request{Actor: actor, IdempotencyKey: "k-1"}).NewID("applications.draft")
-	for _, id := range []string{fresh, keyed} {
+	derived := DerivedID("policy", "q-1")
+	if derived != DerivedID("policy", "q-1") || derived == DerivedID("policy", "q-2") {
+		t.Errorf("DerivedID is not a function of its parts: %q", derived)
+	}
+	for _, id := range []string{fresh, keyed, derived} {
 		if !shape.MatchString(id) {
 			t.Errorf("ID %q is not 26 lower-case letters and digits", id)
 		}
