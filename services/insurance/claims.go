@@ -131,7 +131,7 @@ func (p Policy) claimable(day, field string, now time.Time) error {
 			Fields:  []fundbridge.FieldError{{Field: field, Reason: "must be inside the period of cover"}},
 		}
 	case !p.RemainingLimit().IsPositive():
-		return fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "policy %s has paid its whole aggregate limit of ¥%s", p.Number, p.AggregateLimit)
+		return fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "policy %s has paid its whole aggregate limit of %s", p.Number, p.AggregateLimit.Exact())
 	}
 	return nil
 }
@@ -164,11 +164,11 @@ func decideGuaranteeClaim(p Policy, a fundbridge.Actor, cmd api.FileGuaranteeCla
 		amount = cmd.Allocated
 	}
 	if !amount.IsPositive() {
-		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "the insurer's share %s of a loss of ¥%s rounds to nothing", cmd.Share, cmd.Loss)
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "the insurer's share %s of a loss of %s rounds to nothing", cmd.Share, cmd.Loss.Exact())
 	}
 	return []events.Payload{api.ClaimFiled{
 		PolicyID: p.ID, ClaimID: p.nextClaimID(), IncidentOn: cmd.DefaultedOn, Amount: amount,
-		Description: fmt.Sprintf("loan deal %s defaulted on %s: the insurer's share %s of a loss of ¥%s", cmd.LoanDealID, cmd.DefaultedOn, share, cmd.Loss),
+		Description: fmt.Sprintf("loan deal %s defaulted on %s: the insurer's share %s of a loss of %s", cmd.LoanDealID, cmd.DefaultedOn, share, cmd.Loss.Exact()),
 		LoanDealID:  cmd.LoanDealID, DefaultID: cmd.DefaultID, Loss: cmd.Loss, Share: share.String(),
 	}}, nil
 }
@@ -206,7 +206,7 @@ func decideAssessClaim(p Policy, a fundbridge.Actor, cmd api.AssessClaim) ([]eve
 	case c.Status != ClaimFiled && c.Status != ClaimAssessed:
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s", c.ClaimID, c.Status)
 	case cmd.Amount.GreaterThan(c.Claimed):
-		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("assessed ¥%s is more than the ¥%s claimed", cmd.Amount, c.Claimed),
+		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("assessed %s is more than the %s claimed", cmd.Amount.Exact(), c.Claimed.Exact()),
 			Fields: []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed the amount claimed, " + c.Claimed.String()}}}
 	}
 	return []events.Payload{api.ClaimAssessed{PolicyID: p.ID, ClaimID: c.ClaimID, Amount: cmd.Amount, Note: strings.TrimSpace(cmd.Note)}}, nil
@@ -220,7 +220,7 @@ type LimitError struct {
 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("settlement ¥%s is above the ¥%s left of policy %s's aggregate limit", e.Amount, e.Remaining, e.PolicyNumber)
+	return fmt.Sprintf("settlement %s is above the %s left of policy %s's aggregate limit", e.Amount.Exact(), e.Remaining.Exact(), e.PolicyNumber)
 }
 func (e *LimitError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
 
@@ -241,7 +241,7 @@ func decideSettleClaim(p Policy, a fundbridge.Actor, cmd api.SettleClaim) ([]eve
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s: only an assessed claim is settled", c.ClaimID, c.Status)
 	}
 	if owed := c.Assessed.Sub(c.Paid); cmd.Amount.GreaterThan(owed) {
-		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("settlement ¥%s is above the ¥%s still owed on claim %s", cmd.Amount, owed, c.ClaimID),
+		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("settlement %s is above the %s still owed on claim %s", cmd.Amount.Exact(), owed.Exact(), c.ClaimID),
 			Fields: []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed what is owed on the claim, " + owed.String()}}}
 	}
 	if left := p.RemainingLimit(); cmd.Amount.GreaterThan(left) {

@@ -104,7 +104,7 @@ func TestSettleClaim(t *testing.T) {
 		{name: "a partial settlement", given: []events.Payload{bound, paid, filed, assessed}, when: settle(claim1, "50000.00"), then: []events.Payload{partPaid}},
 		{name: "the rest", given: []events.Payload{bound, paid, filed, assessed, partPaid}, when: settle(claim1, "150000.00"), then: []events.Payload{rest}},
 		{name: "up to the remaining limit", given: first, when: settle(c2, "100000.00"), then: []events.Payload{upToLimit}},
-		{name: "refused: claim above the remaining limit", given: first, when: settle(c2, "100000.01"), code: fundbridge.EUNPROCESSABLE, says: "above the ¥100000.00 left"},
+		{name: "refused: claim above the remaining limit", given: first, when: settle(c2, "100000.01"), code: fundbridge.EUNPROCESSABLE, says: "above the ¥100,000.00 left"},
 		{name: "refused: nothing left of the limit", given: append(first, upToLimit), when: settle(c2, "0.01"), code: fundbridge.EUNPROCESSABLE},
 		{name: "refused: above what is owed on the claim", given: []events.Payload{bound, paid, filed, assessed, partPaid}, when: settle(claim1, "150000.01"), code: fundbridge.EUNPROCESSABLE, field: "amount"},
 		{name: "refused: settled in full already", given: []events.Payload{bound, paid, filed, assessed, partPaid, rest}, when: settle(claim1, "1.00"), code: fundbridge.ECONFLICT},
@@ -114,7 +114,7 @@ func TestSettleClaim(t *testing.T) {
 	_, err := decideSettleClaim(p, insurerA, api.SettleClaim{PolicyID: policyID, ClaimID: c2, Amount: amt("150000.00")})
 	var limit *LimitError
 	if !errors.As(err, &limit) || !limit.Remaining.Equal(amt("100000.00")) {
-		t.Fatalf("a settlement above the limit: %v, want a LimitError with ¥100000.00 left", err)
+		t.Fatalf("a settlement above the limit: %v, want a LimitError with ¥100,000.00 left", err)
 	}
 	if fs := fundbridge.ErrorFields(err); len(fs) != 1 || fs[0].Field != "amount" || fs[0].Reason != "must not exceed what is left of the aggregate limit, 100000.00" {
 		t.Errorf("the refusal names %+v, want the amount and what is left", fs)
@@ -139,7 +139,7 @@ func TestGuaranteeClaim(t *testing.T) {
 	// 30% of ¥3,333,333.33 is ¥999,999.999: ¥1,000,000.00 half-up.
 	filedForBank := api.ClaimFiled{
 		PolicyID: policyID, ClaimID: claim1, IncidentOn: "2026-10-15", Amount: amt("1000000.00"),
-		Description: "loan deal deal-1 defaulted on 2026-10-15: the insurer's share 0.3 of a loss of ¥3333333.33",
+		Description: "loan deal deal-1 defaulted on 2026-10-15: the insurer's share 0.3 of a loss of ¥3,333,333.33",
 		LoanDealID:  "deal-1", DefaultID: "default-1", Loss: amt("3333333.33"), Share: "0.3",
 	}
 	check(t, policyDecider(), []scenario[Policy]{

@@ -217,13 +217,13 @@ func decideApplySubsidy(p Policy, a fundbridge.Actor, cmd api.ApplySubsidy) ([]e
 		if p.ProgrammeID == cmd.ProgrammeID && p.Subsidy.Equal(cmd.Amount) {
 			return nil, nil
 		}
-		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s already has a subsidy of ¥%s from programme %s", p.ID, p.Subsidy, p.ProgrammeID)
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s already has a subsidy of %s from programme %s", p.ID, p.Subsidy.Exact(), p.ProgrammeID)
 	}
 	if p.Status != PolicyAwaitingPremium {
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s is %s: a subsidy applies only before the premium is paid", p.ID, p.Status)
 	}
 	if cmd.Amount.GreaterThan(p.Premium) {
-		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "subsidy ¥%s exceeds the premium ¥%s", cmd.Amount, p.Premium)
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "subsidy %s exceeds the premium %s", cmd.Amount.Exact(), p.Premium.Exact())
 	}
 	return []events.Payload{api.SubsidyApplied{PolicyID: p.ID, ProgrammeID: cmd.ProgrammeID, Amount: cmd.Amount, PremiumDue: p.Premium.Sub(cmd.Amount)}}, nil
 }
@@ -248,7 +248,7 @@ func decidePayPremium(p Policy, a fundbridge.Actor, cmd api.PayPremium) ([]event
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s is %s", p.ID, p.Status)
 	}
 	if due := p.PremiumDue(); !cmd.Amount.Equal(due) {
-		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("the premium due on policy %s is ¥%s, not ¥%s", p.ID, due, cmd.Amount),
+		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("the premium due on policy %s is %s, not %s", p.ID, due.Exact(), cmd.Amount.Exact()),
 			Fields: []fundbridge.FieldError{{Field: "amount", Reason: "must be the premium due, " + due.String()}}}
 	}
 	return []events.Payload{api.PremiumPaid{PolicyID: p.ID, Amount: cmd.Amount, Subsidy: p.Subsidy, Premium: p.Premium}}, nil

@@ -354,7 +354,7 @@ func decideQuote(r Request, a fundbridge.Actor, cmd api.QuoteInsurance, table ap
 	if low, high := api.QuoteBand(tp.Amount); cmd.Premium.LessThan(low) || cmd.Premium.GreaterThan(high) {
 		return nil, &fundbridge.Error{
 			Code:    fundbridge.EUNPROCESSABLE,
-			Message: fmt.Sprintf("premium ¥%s is outside the quote band ¥%s to ¥%s (the table premium ¥%s ± %d%%)", cmd.Premium, low, high, tp.Amount, api.QuoteBandPercent),
+			Message: fmt.Sprintf("premium %s is outside the quote band %s to %s (the table premium %s ± %d%%)", cmd.Premium.Exact(), low.Exact(), high.Exact(), tp.Amount.Exact(), api.QuoteBandPercent),
 			Fields:  []fundbridge.FieldError{{Field: "premium", Reason: fmt.Sprintf("must be between %s and %s", low, high)}},
 		}
 	}

@@ -150,7 +150,7 @@ func TestQuote(t *testing.T) {
 		{name: "20% below", given: []events.Payload{requested}, when: q("12000.00"), then: []events.Payload{low}},
 		{name: "20% above", given: []events.Payload{requested}, when: q("18000.00"), then: []events.Payload{high}},
 		{name: "the minimum premium is the table premium", given: []events.Payload{small}, when: q("2400.00"), then: []events.Payload{minimum}},
-		{name: "refused: below the band", given: []events.Payload{requested}, when: q("11999.99"), code: fundbridge.EUNPROCESSABLE, field: "premium", says: "outside the quote band ¥12000.00 to ¥18000.00"},
+		{name: "refused: below the band", given: []events.Payload{requested}, when: q("11999.99"), code: fundbridge.EUNPROCESSABLE, field: "premium", says: "outside the quote band ¥12,000.00 to ¥18,000.00"},
 		{name: "refused: above the band", given: []events.Payload{requested}, when: q("18000.01"), code: fundbridge.EUNPROCESSABLE, field: "premium"},
 		{name: "refused: below the band around the minimum", given: []events.Payload{small}, when: q("2399.99"), code: fundbridge.EUNPROCESSABLE, field: "premium"},
 		{name: "an operator for an insurer", given: []events.Payload{requested}, when: byTable(operator, quote("ins-a", "15000.00"), now), then: []events.Payload{quoted}},

@@ -145,7 +145,7 @@ type BudgetExhaustedError struct {
 }
 
 func (e *BudgetExhaustedError) Error() string {
-	return fmt.Sprintf("subsidy programme %s has drawn its whole budget of ¥%s", e.ProgrammeID, e.Budget)
+	return fmt.Sprintf("subsidy programme %s has drawn its whole budget of %s", e.ProgrammeID, e.Budget.Exact())
 }
 func (e *BudgetExhaustedError) ErrorCode() string { return fundbridge.EUNPROCESSABLE }
 
@@ -181,7 +181,7 @@ func decideDraw(g Programme, a fundbridge.Actor, cmd api.DrawSubsidy) ([]events.
 	year := starts.Year()
 	capLeft := g.CapPerYear.Sub(g.usedBy(cmd.CompanyID, year))
 	if !capLeft.IsPositive() {
-		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "company %s has drawn its cap of ¥%s from subsidy programme %s for %d", cmd.CompanyID, g.CapPerYear, g.ID, year)
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "company %s has drawn its cap of %s from subsidy programme %s for %d", cmd.CompanyID, g.CapPerYear.Exact(), g.ID, year)
 	}
 	left := g.Left()
 	if !left.IsPositive() {
@@ -189,7 +189,7 @@ func decideDraw(g Programme, a fundbridge.Actor, cmd api.DrawSubsidy) ([]events.
 	}
 	whole := money.Min(cmd.Premium.Mul(g.Share), capLeft)
 	if !whole.IsPositive() {
-		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "subsidy programme %s's share of a premium of ¥%s rounds to nothing", g.ID, cmd.Premium)
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "subsidy programme %s's share of a premium of %s rounds to nothing", g.ID, cmd.Premium.Exact())
 	}
 	amount := money.Min(whole, left)
 	return []events.Payload{api.SubsidyDrawn{
@@ -217,9 +217,9 @@ func decideReturn(g Programme, a fundbridge.Actor, cmd api.ReturnSubsidy) ([]eve
 	case d.Returned.IsPositive() && d.Returned.Equal(cmd.Amount):
 		return nil, nil
 	case d.Returned.IsPositive():
-		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s already returned ¥%s to subsidy programme %s", cmd.PolicyID, d.Returned, g.ID)
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s already returned %s to subsidy programme %s", cmd.PolicyID, d.Returned.Exact(), g.ID)
 	case cmd.Amount.GreaterThan(d.Amount):
-		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "policy %s drew ¥%s from subsidy programme %s and cannot return ¥%s", cmd.PolicyID, d.Amount, g.ID, cmd.Amount)
+		return nil, fundbridge.Errorf(fundbridge.EUNPROCESSABLE, "policy %s drew %s from subsidy programme %s and cannot return %s", cmd.PolicyID, d.Amount.Exact(), g.ID, cmd.Amount.Exact())
 	}
 	return []events.Payload{api.SubsidyReturned{
 		ProgrammeID: g.ID, PolicyID: d.PolicyID, CompanyID: d.CompanyID, Year: d.Year, Amount: cmd.Amount, BudgetLeft: g.Left().Add(cmd.Amount),
