@@ -65,7 +65,7 @@ func (p *product) quoteAtTable(t *testing.T, tok, requestID string) (quoteID str
 		t.Fatalf("band refusal does not name the table premium: %s", far.raw)
 	}
 	rest := detail[i+len("the table premium ¥"):]
-	table := decimal.RequireFromString(rest[:strings.Index(rest, " ")])
+	table := decimal.RequireFromString(strings.ReplaceAll(rest[:strings.Index(rest, " ")], ",", ""))
 	r := p.do("POST", "/api/v1/insurance-requests/"+requestID+"/quotes", tok, map[string]any{"premium": table.StringFixed(2)})
 	if r.status != 201 {
 		t.Fatalf("quote = %d %s", r.status, r.raw)
