@@ -104,6 +104,14 @@ var Cities = []City{
 // Valid reports whether c is a known city.
 func (c City) Valid() bool { return slices.Contains(Cities, c) }
 
+// Choices lists names for a sentence: "a, b or c".
+func Choices(names []string) string {
+	if n := len(names); n > 1 {
+		return strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+	}
+	return strings.Join(names, "")
+}
+
 // EnumError is the reason for an invalid enum value, listing what is
 // allowed as a person would write the list: "venture" is not allowed: use
 // one of seed, angel, vc, pe, guidance or industry.
@@ -112,10 +120,7 @@ func EnumError[T ~string](value T, allowed []T) string {
 	for i, a := range allowed {
 		names[i] = string(a)
 	}
-	list := strings.Join(names, ", ")
-	if n := len(names); n > 1 {
-		list = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
-	}
+	list := Choices(names)
 	if value == "" {
 		return "is required: use one of " + list
 	}

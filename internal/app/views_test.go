@@ -46,4 +46,16 @@ func TestViewsOverHTTP(t *testing.T) {
 		}
 	}
 	wantProblem(t, p.do("GET", "/api/v1/views/lifecycle-stages?period=fortnight", p.opToken, nil), 400, "period")
+	// A parameter the read does not take is named, with those it does.
+	r = p.do("GET", "/api/v1/views/lifecycle-stages?stage=seed", p.opToken, nil)
+	wantProblem(t, r, 400, "stage")
+	if !strings.Contains(string(r.raw), "is not a parameter of this read: use layer, sector, city, period, from, to, as_of or after") {
+		t.Errorf("unknown parameter: %s", r.raw)
+	}
+	// The path's own parameters are not offered as query parameters.
+	r = p.do("GET", "/api/v1/views/companies/"+companyID+"/timeline?since=2026-01-01", startup, nil)
+	wantProblem(t, r, 400, "since")
+	if strings.Contains(string(r.raw), "company_id") {
+		t.Errorf("the path's parameter offered in the query: %s", r.raw)
+	}
 }

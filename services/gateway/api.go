@@ -264,6 +264,9 @@ func queryPayload(rt Route, r *http.Request, params []member) (json.RawMessage, 
 		if len(vals) == 0 {
 			continue
 		}
+		if _, ok := queryField(rt.Endpoint.Request, key); !ok {
+			return nil, unknownParameter(key, queryNames(rt.Endpoint.Request, params))
+		}
 		v, err := queryValue(rt.Endpoint.Request, key, vals[0])
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,6 +36,46 @@ func queryField(t reflect.Type, name string) (reflect.StructField, bool) {
 		}
 	}
 	return reflect.StructField{}, false
+}
+
+// queryNames are the query parameters a read takes: its request's JSON
+// names, through embedded structs, but for those the path gives.
+func queryNames(t reflect.Type, path []member) []string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && tag == "":
+			out = append(out, queryNames(f.Type, path)...)
+		case !f.IsExported() || tag == "-":
+		default:
+			if tag == "" {
+				tag = f.Name
+			}
+			if !slices.ContainsFunc(path, func(m member) bool { return m.name == tag }) {
+				out = append(out, tag)
+			}
+		}
+	}
+	return out
+}
+
+// unknownParameter refuses a query parameter the read does not take,
+// naming those it does: passed on, the service would call it a field of
+// the request, which a query string is not.
+func unknownParameter(name string, known []string) error {
+	reason := "is not a parameter of this read; it takes none"
+	if len(known) > 0 {
+		reason = "is not a parameter of this read: use " + fundbridge.Choices(known)
+	}
+	return fundbridge.Invalid("invalid query", fundbridge.FieldError{Field: name, Reason: reason})
 }
 
 // queryKind is the JSON a query parameter takes: "integer", "boolean" or
