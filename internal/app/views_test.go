@@ -52,6 +52,11 @@ func TestViewsOverHTTP(t *testing.T) {
 	if !strings.Contains(string(r.raw), "is not a parameter of this read: use layer, sector, city, period, from, to, as_of or after") {
 		t.Errorf("unknown parameter: %s", r.raw)
 	}
+	r = p.do("GET", "/api/v1/views/lifecycle-stages?after=-1", p.opToken, nil)
+	wantProblem(t, r, 400, "after")
+	if !strings.Contains(string(r.raw), "must not be negative") {
+		t.Errorf("negative position: %s", r.raw)
+	}
 	// The path's own parameters are not offered as query parameters.
 	r = p.do("GET", "/api/v1/views/companies/"+companyID+"/timeline?since=2026-01-01", startup, nil)
 	wantProblem(t, r, 400, "since")

@@ -105,7 +105,11 @@ func queryValue(request reflect.Type, name, text string) (json.RawMessage, error
 	case "integer":
 		n, err := strconv.ParseUint(text, 10, 64)
 		if err != nil {
-			return nil, fundbridge.Invalid("invalid query", fundbridge.FieldError{Field: name, Reason: "must be a whole number like 10, not " + strconv.Quote(text)})
+			reason := "must be a whole number like 10, not " + strconv.Quote(text)
+			if _, negative := strconv.ParseInt(text, 10, 64); negative == nil {
+				reason = "must not be negative: " + text
+			}
+			return nil, fundbridge.Invalid("invalid query", fundbridge.FieldError{Field: name, Reason: reason})
 		}
 		return json.RawMessage(strconv.FormatUint(n, 10)), nil
 	case "boolean":
