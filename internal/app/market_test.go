@@ -71,6 +71,10 @@ func TestMarketFromApplicationToFundedDeal(t *testing.T) {
 		t.Fatalf("source = %d %s", deal.status, deal.raw)
 	}
 	dealID := deal.body["deal_id"].(string)
+	// The deal names its company, in the reply and when read.
+	if deal.body["company_name"] != "深度视觉 21" {
+		t.Errorf("sourced deal's company_name = %v", deal.body["company_name"])
+	}
 	wantProblem(t, p.do("POST", "/api/v1/deals", other, map[string]any{"fund_id": fundID, "application_id": appID}), 404)
 	wantProblem(t, p.do("POST", "/api/v1/deals/"+dealID+"/advance", fm, map[string]any{"to": "due_diligence"}), 409) // no skipping
 	for _, step := range []string{"screening", "first_meeting", "due_diligence", "ic_review"} {
@@ -104,6 +108,8 @@ func TestMarketFromApplicationToFundedDeal(t *testing.T) {
 	q := url.Values{"fund_id": {fundID}}
 	if r := p.do("GET", "/api/v1/deals?"+q.Encode(), fm, nil); r.status != 200 || len(r.body["items"].([]any)) != 1 {
 		t.Errorf("deal list = %d %s", r.status, r.raw)
+	} else if name := r.body["items"].([]any)[0].(map[string]any)["company_name"]; name != "深度视觉 21" {
+		t.Errorf("listed deal's company_name = %v", name)
 	}
 	if r := p.do("GET", "/api/v1/deals/"+dealID, startup, nil); r.status != 200 {
 		t.Errorf("startup reading its deal = %d %s", r.status, r.raw)

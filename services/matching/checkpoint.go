@@ -13,7 +13,7 @@ import (
 // viewsVersion names the views' fold and their checkpoint's encoding
 // (viewstate): change it with either, and checkpoints of the old version
 // are folded again from 0.
-const viewsVersion = "matching/1"
+const viewsVersion = "matching/2" // 2: the companies' names
 
 // viewsState is the views' state as a checkpoint holds it. JSON, as every
 // type it holds already has its wire form.
@@ -24,6 +24,7 @@ type viewsState struct {
 	DealsByFund  map[string][]string         `json:"deals_by_fund"`
 	DealsByApp   map[string][]string         `json:"deals_by_app"`
 	DealsByOwner map[string][]string         `json:"deals_by_owner"`
+	Companies    map[string]string           `json:"companies"` // company → its name
 }
 
 // appCheckpoint is an appState with its fields exported.
@@ -53,7 +54,7 @@ type engineState struct {
 func (v *views) Capture() func() ([]byte, error) {
 	v.mu.RLock()
 	st := viewsState{Engine: v.engine.state(), Apps: make(map[string]appCheckpoint, len(v.apps)), Deals: v.deals,
-		DealsByFund: v.dealsByFund, DealsByApp: v.dealsByApp, DealsByOwner: v.dealsByOwner}
+		DealsByFund: v.dealsByFund, DealsByApp: v.dealsByApp, DealsByOwner: v.dealsByOwner, Companies: v.companies}
 	for id, a := range v.apps {
 		st.Apps[id] = appCheckpoint{CompanyID: a.companyID, Status: a.status, Matched: sortedKeys(a.matched),
 			MatchEvents: a.matchEvents, Reviewing: sortedKeys(a.reviewing)}
@@ -90,6 +91,7 @@ func (v *views) Restore(data []byte) error {
 	v.engine, v.apps = engine, apps
 	v.deals, v.dealsByFund = orEmpty(st.Deals), orEmpty(st.DealsByFund)
 	v.dealsByApp, v.dealsByOwner = orEmpty(st.DealsByApp), orEmpty(st.DealsByOwner)
+	v.companies = orEmpty(st.Companies)
 	return nil
 }
 
@@ -100,6 +102,7 @@ func (v *views) Reset() {
 	v.engine, v.apps = NewEngine(), map[string]*appState{}
 	v.deals = map[string]matchingapi.Deal{}
 	v.dealsByFund, v.dealsByApp, v.dealsByOwner = map[string][]string{}, map[string][]string{}, map[string][]string{}
+	v.companies = map[string]string{}
 }
 
 func sortedKeys(m map[string]struct{}) []string {

@@ -367,6 +367,7 @@ func (s *Service) execute(ctx context.Context, req *svc.Request, dealID string, 
 	if err != nil {
 		return svc.Result[matchingapi.Deal]{}, err
 	}
+	d.CompanyName = s.views.companyName(d.CompanyID)
 	return svc.Result[matchingapi.Deal]{Value: d, Position: res.Position, Version: res.LastVersion}, nil
 }
 

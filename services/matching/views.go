@@ -12,6 +12,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/projections"
+	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 	"github.com/fundbridge/fundbridge/services/svc/cursor"
 )
@@ -75,6 +76,11 @@ type views struct {
 	dealsByApp   map[string][]string
 	dealsByOwner map[string][]string // company ID → deal IDs
 
+	// companyFolds keeps companies' names (companies), shown beside the
+	// company ID of a deal its reader already sees.
+	companyFolds projections.Folds
+	companies    map[string]string
+
 	// planned holds, by application, the changes plans asked for whose
 	// events are not folded yet, with the key of the plan that asked:
 	// another plan leaves them out (they are on their way, and the
@@ -102,9 +108,10 @@ func newViews(registry *events.Registry) *views {
 	v := &views{
 		registry: registry, engine: NewEngine(), apps: map[string]*appState{}, deals: map[string]matchingapi.Deal{},
 		dealsByFund: map[string][]string{}, dealsByApp: map[string][]string{}, dealsByOwner: map[string][]string{},
-		planned: map[string]map[plannedChange]string{},
+		planned: map[string]map[plannedChange]string{}, companies: map[string]string{},
 	}
 	v.registerFolds()
+	applicationsapi.FoldCompanyNames(&v.companyFolds, func(id, name string) { v.companies[id] = name })
 	return v
 }
 
@@ -122,12 +129,38 @@ func (v *views) apply(e events.Event) error {
 	if err != nil {
 		return err
 	}
-	if p, ok := payload.(events.Payload); !ok || !v.folds.Handles(p.EventType()) {
+	p, ok := payload.(events.Payload)
+	if !ok {
+		return nil
+	}
+	folds, names := v.folds.Handles(p.EventType()), v.companyFolds.Handles(p.EventType())
+	if !folds && !names {
 		return nil
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if names {
+		if err := v.companyFolds.Apply(e, payload); err != nil {
+			return err
+		}
+	}
+	if !folds {
+		return nil
+	}
 	return v.folds.Apply(e, payload)
+}
+
+// named is d with its company's name, for a reader (called with mu held).
+func (v *views) named(d matchingapi.Deal) matchingapi.Deal {
+	d.CompanyName = v.companies[d.CompanyID]
+	return d
+}
+
+// companyName is the company's name as the views last folded it.
+func (v *views) companyName(id string) string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.companies[id]
 }
 
 func (v *views) app(id, companyID string) *appState {
@@ -270,7 +303,7 @@ func (v *views) deal(actor fundbridge.Actor, id string) (matchingapi.Deal, error
 	if !ok || !v.canSee(actor, d) {
 		return matchingapi.Deal{}, fundbridge.Errorf(fundbridge.ENOTFOUND, "no deal %s", id)
 	}
-	return d, nil
+	return v.named(d), nil
 }
 
 // listDeals filters the deals the actor may see, counts them per step,
@@ -317,7 +350,7 @@ func (v *views) listDeals(actor fundbridge.Actor, q matchingapi.ListDeals) (matc
 		}
 		out.Counts[d.Step]++
 		if q.Step == "" || d.Step == q.Step {
-			items = append(items, d)
+			items = append(items, v.named(d))
 		}
 	}
 	order := func(x, y matchingapi.Deal) int {

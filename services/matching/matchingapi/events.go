@@ -165,8 +165,11 @@ type Deal struct {
 	FundID        string `json:"fund_id"`
 	ApplicationID string `json:"application_id"`
 	applicationsapi.Slice
-	Score int  `json:"score"` // how well the application fitted the fund when the deal was sourced, 0 to 100
-	Step  Step `json:"step"`
+	// CompanyName is the company's name, beside company_id: filled when
+	// the deal is read or answered, never recorded with the deal.
+	CompanyName string `json:"company_name,omitempty" jsonschema_description:"The company's name as it now stands, beside company_id."`
+	Score       int    `json:"score"` // how well the application fitted the fund when the deal was sourced, 0 to 100
+	Step        Step   `json:"step"`
 	// The step the deal was at when the fund passed; absent unless it passed.
 	PassedAt Step `json:"passed_at,omitempty"`
 	// Why the fund passed, when it did.
