@@ -109,6 +109,10 @@ var sentenceCase = map[string]bool{"insurance.declined": true, "insurance.declin
 // Codes are the summary codes an entry may carry, sorted.
 func Codes() []string { return slices.Sorted(maps.Keys(sentences)) }
 
+// EnglishFormat is the English of a code, a format with one %s per
+// param; "" for an unknown code. A page's catalog holds the same.
+func EnglishFormat(code string) string { return sentences[code] }
+
 // English writes a summary from its code and params, as the API's
 // summary says it; an unknown code writes "".
 func English(code string, params []Param) string {
