@@ -12,9 +12,9 @@ import (
 	"github.com/fundbridge/fundbridge/projections"
 )
 
-// Param is one value an entry's sentence names, with its kind so that a
-// page can write it in its reader's language, as matching's reasons do
-// (matchingapi.ReasonParam).
+// Param is one value an entry's sentence names, with its kind, so that a
+// client can write the sentence in its reader's language, as it writes a
+// match reason from its params.
 type Param struct {
 	// Kind is how to read the values: stage, sector, layer, city,
 	// instrument, step, sequence, coverage and patent_kind are the enums'
