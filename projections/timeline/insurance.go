@@ -7,10 +7,17 @@ import (
 )
 
 // The patent insurance of the insurance service: requests, quotes,
-// policies and claims.
+// policies and claims, in this order (kinds are numbered as registered).
 func (p *Projection) insuranceKinds() {
-	request := func(id string) string { return "request:" + id }
-	policy := func(id string) string { return "policy:" + id }
+	p.insuranceRequestKinds()
+	p.policyKinds()
+}
+
+func request(id string) string { return "request:" + id }
+func policy(id string) string  { return "policy:" + id }
+
+// An insurance request and its quotes.
+func (p *Projection) insuranceRequestKinds() {
 	on(p, func(en *draft, v insuranceapi.InsuranceRequested) (*Company, error) {
 		if err := p.owned(request(v.RequestID), v.CompanyID); err != nil {
 			return nil, err
@@ -49,6 +56,10 @@ func (p *Projection) insuranceKinds() {
 		en.text = v.Reason
 		return p.owner(en, request(v.RequestID), v.RequestID)
 	}, func(l *line) { l.sayWithReason("insurance.withdrawn", l.text) })
+}
+
+// A policy, its premium and its claims.
+func (p *Projection) policyKinds() {
 	on(p, func(en *draft, v insuranceapi.PolicyBound) (*Company, error) {
 		if err := p.owned(policy(v.PolicyID), v.CompanyID); err != nil {
 			return nil, err
