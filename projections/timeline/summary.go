@@ -1,7 +1,6 @@
 package timeline
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -120,11 +119,26 @@ func English(code string, params []Param) string {
 	if !ok {
 		return ""
 	}
-	args := make([]any, len(params))
-	for i, prm := range params {
-		args[i] = englishValue(prm)
+	// By hand, not fmt: a read writes every entry of the company, and
+	// boxing each value cost a third more allocations per entry.
+	var b strings.Builder
+	b.Grow(len(format) + 16*len(params))
+	next := 0
+	for {
+		i := strings.Index(format, "%s")
+		if i < 0 {
+			b.WriteString(format)
+			break
+		}
+		b.WriteString(format[:i])
+		if next < len(params) {
+			b.WriteString(englishValue(params[next]))
+		} else {
+			b.WriteString("%!s(MISSING)") // as fmt says it, for a code said with too few params
+		}
+		format, next = format[i+2:], next+1
 	}
-	s := fmt.Sprintf(format, args...)
+	s := b.String()
 	if sentenceCase[code] {
 		s = projections.Sentence(s)
 	}
@@ -135,21 +149,28 @@ func English(code string, params []Param) string {
 // amounts short ("¥2.5m"), percents with two places, enums by their
 // values, lists with commas.
 func englishValue(prm Param) string {
+	if len(prm.Values) == 1 { // most are: spare the list a read of every entry
+		return englishOne(prm.Kind, prm.Values[0])
+	}
 	parts := make([]string, len(prm.Values))
 	for i, v := range prm.Values {
-		parts[i] = v
-		switch prm.Kind {
-		case "amount":
-			if a, err := money.Parse("amount", v); err == nil {
-				parts[i] = projections.Human(a)
-			}
-		case "percent":
-			if d, err := decimal.NewFromString(v); err == nil {
-				parts[i] = percent(d)
-			}
-		}
+		parts[i] = englishOne(prm.Kind, v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+func englishOne(kind, v string) string {
+	switch kind {
+	case "amount":
+		if a, err := money.Parse("amount", v); err == nil {
+			return projections.Human(a)
+		}
+	case "percent":
+		if d, err := decimal.NewFromString(v); err == nil {
+			return percent(d)
+		}
+	}
+	return v
 }
 
 // The params an entry's sentence names.
