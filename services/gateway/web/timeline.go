@@ -48,7 +48,7 @@ var timelineMessages = map[string][2]string{
 	"timeline.application.rejected_with_reason":  {"Application rejected: %s", "申请被拒绝：%s"},
 	"timeline.application.expired":               {"Application expired without review", "申请未经评估即已过期"},
 
-	"timeline.deal.sourced":                         {"%s opened a deal (match score %s)", "%s 建立项目（匹配分 %s）"},
+	"timeline.deal.sourced":                         {"%s opened a deal (match score %s)", "%s 将企业加入项目管道（匹配分 %s）"},
 	"timeline.deal.advanced":                        {"%s moved the deal to %s", "%s 将项目推进到“%s”"},
 	"timeline.deal.passed":                          {"%s passed at %s: %s", "%s 在“%s”阶段放弃：%s"},
 	"timeline.deal.term_sheet_issued":               {"%s issued a term sheet: %s at %s pre-money for %s", "%s 发出投资条款书：投资 %s，投前估值 %s，占股 %s"},
