@@ -22,9 +22,13 @@ func (p *Projection) companyKinds() {
 			return nil, err
 		}
 		c.Name, en.Stage = v.Name, c.Stage
-		en.text = fmt.Sprintf("%s (%s/%s, %s)", v.Name, v.Layer, v.Sector, v.City)
+		en.text = join(string(v.Layer), string(v.Sector), string(v.City), v.Name)
 		return c, nil
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("Registered %s at the %s stage", l.text, l.v.Stage) })
+	}, func(l *line) {
+		x := pieces(l.text, 4)
+		l.say("company.registered", textParam(x[3]), enumParam("layer", x[0]), enumParam("sector", x[1]), enumParam("city", x[2]),
+			enumParam("stage", string(l.v.Stage)))
+	})
 	on(p, func(en *draft, v applicationsapi.CompanyProfileUpdated) (*Company, error) {
 		c, err := p.current(en, v.CompanyID)
 		if err != nil {
@@ -32,7 +36,7 @@ func (p *Projection) companyKinds() {
 		}
 		c.Name, en.text = v.Name, v.Name
 		return c, nil
-	}, func(l *line) { l.v.Summary = "Updated the company profile of " + l.text })
+	}, func(l *line) { l.say("company.profile_updated", textParam(l.text)) })
 	on(p, func(en *draft, v applicationsapi.CompanyStageChanged) (*Company, error) {
 		c, _, err := p.company(v.CompanyID)
 		if err != nil {
@@ -43,12 +47,17 @@ func (p *Projection) companyKinds() {
 		}
 		en.Stage, en.text = c.Stage, string(v.From)
 		return c, nil
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("Moved from the %s stage to %s", l.text, l.v.Stage) })
+	}, func(l *line) {
+		l.say("company.stage_changed", enumParam("stage", l.text), enumParam("stage", string(l.v.Stage)))
+	})
 	on(p, func(en *draft, v applicationsapi.PatentAdded) (*Company, error) {
 		c, err := p.current(en, v.CompanyID)
-		en.ref, en.text = v.Number, fmt.Sprintf("%s patent %s: %s", v.Kind, v.Number, v.Title)
+		en.ref, en.text = v.Number, join(string(v.Kind), v.Title)
 		return c, err
-	}, func(l *line) { l.v.Summary = "Added " + l.text })
+	}, func(l *line) {
+		x := pieces(l.text, 2)
+		l.say("company.patent_added", enumParam("patent_kind", x[0]), textParam(l.ref), textParam(x[1]))
+	})
 }
 
 // slice places an application event: on its company, at the stage it
@@ -84,17 +93,13 @@ func (p *Projection) terms(en *draft, s applicationsapi.Slice, id string, t appl
 func (p *Projection) applicationKinds() {
 	on(p, func(en *draft, v applicationsapi.ApplicationDrafted) (*Company, error) {
 		return p.terms(en, v.Slice, v.ApplicationID, v.ApplicationTerms)
-	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Drafted an application for %s: %s", l.human(), instruments(l.en.Mask))
-	})
+	}, func(l *line) { l.say("application.drafted", l.amountParam(), instruments(l.en.Mask)) })
 	on(p, func(en *draft, v applicationsapi.ApplicationUpdated) (*Company, error) {
 		return p.terms(en, v.Slice, v.ApplicationID, v.ApplicationTerms)
-	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Updated the draft to %s: %s", l.human(), instruments(l.en.Mask))
-	})
+	}, func(l *line) { l.say("application.updated", l.amountParam(), instruments(l.en.Mask)) })
 	on(p, func(en *draft, v applicationsapi.ApplicationSubmitted) (*Company, error) {
 		return p.terms(en, v.Slice, v.ApplicationID, v.ApplicationTerms)
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("Applied for %s: %s", l.human(), instruments(l.en.Mask)) })
+	}, func(l *line) { l.say("application.submitted", l.amountParam(), instruments(l.en.Mask)) })
 	on(p, func(en *draft, v applicationsapi.ApplicationMatched) (*Company, error) {
 		en.text = strings.Join(v.FundIDs, ",")
 		return p.slice(en, v.Slice, v.ApplicationID)
@@ -104,14 +109,14 @@ func (p *Projection) applicationKinds() {
 		for i, id := range ids {
 			names[i] = l.p.fundName(id)
 		}
-		l.v.Summary = fmt.Sprintf("Matched to %d fund(s): %s", len(ids), strings.Join(names, ", "))
+		l.say("application.matched", countParam(strconv.Itoa(len(ids))), listParam("text", names))
 	})
 	on(p, func(en *draft, v applicationsapi.ApplicationUnderReview) (*Company, error) {
 		en.text = v.FundID
 		return p.slice(en, v.Slice, v.ApplicationID)
 	}, func(l *line) {
 		l.v.FundID = l.text
-		l.v.Summary = "Under review by " + l.p.fundName(l.text)
+		l.say("application.under_review", textParam(l.p.fundName(l.text)))
 	})
 	on(p, func(en *draft, v applicationsapi.ApplicationFunded) (*Company, error) {
 		mask, err := instrumentMask([]fundbridge.Instrument{v.Instrument})
@@ -125,19 +130,19 @@ func (p *Projection) applicationKinds() {
 		return p.slice(en, v.Slice, v.ApplicationID)
 	}, func(l *line) {
 		l.v.FundID = l.text
-		l.v.Summary = fmt.Sprintf("Funded %s by %s (%s)", l.human(), l.p.fundName(l.text), instruments(l.en.Mask))
+		l.say("application.funded", l.amountParam(), textParam(l.p.fundName(l.text)), instruments(l.en.Mask))
 	})
 	on(p, func(en *draft, v applicationsapi.ApplicationWithdrawn) (*Company, error) {
 		en.text = v.Reason
 		return p.slice(en, v.Slice, v.ApplicationID)
-	}, func(l *line) { l.v.Summary = withReason("Withdrew the application", l.text) })
+	}, func(l *line) { l.sayWithReason("application.withdrawn", l.text) })
 	on(p, func(en *draft, v applicationsapi.ApplicationRejected) (*Company, error) {
 		en.text = v.Reason
 		return p.slice(en, v.Slice, v.ApplicationID)
-	}, func(l *line) { l.v.Summary = withReason("Application rejected", l.text) })
+	}, func(l *line) { l.sayWithReason("application.rejected", l.text) })
 	on(p, func(en *draft, v applicationsapi.ApplicationExpired) (*Company, error) {
 		return p.slice(en, v.Slice, v.ApplicationID)
-	}, func(l *line) { l.v.Summary = "Application expired without review" })
+	}, func(l *line) { l.say("application.expired") })
 }
 
 // deal places a screening deal's event: on the deal's company, at the
@@ -173,17 +178,18 @@ func (p *Projection) dealKinds() {
 		p.st.Deals = append(p.st.Deals, Deal{ID: v.DealID, Company: ci, Fund: v.FundID, Application: v.ApplicationID})
 		en.ref, en.text = v.DealID, strconv.Itoa(v.Score)
 		return c, nil
-	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("%s opened a deal (match score %s)", l.p.fundName(l.deal.Fund), l.text)
-	})
+	}, func(l *line) { l.say("deal.sourced", textParam(l.p.fundName(l.deal.Fund)), countParam(l.text)) })
 	on(p, func(en *draft, v matchingapi.DealAdvanced) (*Company, error) {
 		en.text = string(v.To)
 		return p.deal(en, v.DealID)
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("%s moved the deal to %s", l.p.fundName(l.deal.Fund), l.text) })
+	}, func(l *line) { l.say("deal.advanced", textParam(l.p.fundName(l.deal.Fund)), enumParam("step", l.text)) })
 	on(p, func(en *draft, v matchingapi.DealPassed) (*Company, error) {
-		en.text = string(v.Step) + ": " + v.Reason
+		en.text = join(string(v.Step), v.Reason)
 		return p.deal(en, v.DealID)
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("%s passed at %s", l.p.fundName(l.deal.Fund), l.text) })
+	}, func(l *line) {
+		x := pieces(l.text, 2)
+		l.say("deal.passed", textParam(l.p.fundName(l.deal.Fund)), enumParam("step", x[0]), textParam(x[1]))
+	})
 	on(p, func(en *draft, v matchingapi.TermSheetIssued) (*Company, error) {
 		c, err := p.deal(en, v.DealID)
 		if err != nil {
@@ -195,28 +201,28 @@ func (p *Projection) dealKinds() {
 		if en.Extra, err = projections.ToFen("pre-money valuation", v.PreMoney); err != nil {
 			return nil, err
 		}
-		en.text = percent(v.Ownership)
+		en.text = v.Ownership.String()
 		return c, nil
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("%s issued a term sheet: %s at %s pre-money for %s", l.p.fundName(l.deal.Fund), l.human(), projections.Human(l.en.Extra.Amount()), l.text)
+		l.say("deal.term_sheet_issued", textParam(l.p.fundName(l.deal.Fund)), l.amountParam(), l.extraParam(), percentParam(l.text))
 	})
 	on(p, func(en *draft, v matchingapi.TermSheetAccepted) (*Company, error) {
 		return p.deal(en, v.DealID)
-	}, func(l *line) { l.v.Summary = "Accepted the term sheet of " + l.p.fundName(l.deal.Fund) })
+	}, func(l *line) { l.say("deal.term_sheet_accepted", textParam(l.p.fundName(l.deal.Fund))) })
 	on(p, func(en *draft, v matchingapi.TermSheetDeclined) (*Company, error) {
 		en.text = v.Reason
 		return p.deal(en, v.DealID)
 	}, func(l *line) {
-		l.v.Summary = withReason("Declined the term sheet of "+l.p.fundName(l.deal.Fund), l.text)
+		l.sayWithReason("deal.term_sheet_declined", l.text, textParam(l.p.fundName(l.deal.Fund)))
 	})
 	on(p, func(en *draft, v matchingapi.DealClosed) (*Company, error) {
 		c, err := p.deal(en, v.DealID)
 		if err != nil {
 			return nil, err
 		}
-		en.text = percent(v.Ownership)
+		en.text = v.Ownership.String()
 		return c, amountOf(en, v.Amount)
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("%s closed the deal: %s for %s", l.p.fundName(l.deal.Fund), l.human(), l.text)
+		l.say("deal.closed", textParam(l.p.fundName(l.deal.Fund)), l.amountParam(), percentParam(l.text))
 	})
 }

@@ -1,9 +1,9 @@
 package timeline
 
 import (
-	"fmt"
 	"strconv"
 
+	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/projections"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 )
@@ -25,10 +25,11 @@ func (p *Projection) loanDealKinds() {
 		if en.Extra, err = projections.ToFen("equity tranche", v.Equity.Amount); err != nil {
 			return nil, err
 		}
-		en.text = fmt.Sprintf("%d months at %s, %s", v.Loan.Months, percent(v.Loan.AnnualRate), v.Sequence)
+		en.text = join(strconv.Itoa(v.Loan.Months), v.Loan.AnnualRate.String(), string(v.Sequence))
 		return c, amountOf(en, v.Loan.Principal)
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Loan-plus-equity deal proposed: a %s loan over %s, with %s of equity", l.human(), l.text, projections.Human(l.en.Extra.Amount()))
+		x := pieces(l.text, 3)
+		l.say("loan_deal.proposed", l.amountParam(), countParam(x[0]), percentParam(x[1]), enumParam("sequence", x[2]), l.extraParam())
 	})
 	on(p, func(en *draft, v dealsapi.BookClosed) (*Company, error) {
 		c, err := p.owner(en, key(v.DealID), v.DealID)
@@ -40,10 +41,11 @@ func (p *Projection) loanDealKinds() {
 		}
 		return c, amountOf(en, v.Committed)
 	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("The loan's book closed with %s committed", l.human())
 		if l.text != "" {
-			l.v.Summary += " (oversubscribed: scaled back pro rata to the loan)"
+			l.say("loan_deal.book_closed_oversubscribed", l.amountParam())
+			return
 		}
+		l.say("loan_deal.book_closed", l.amountParam())
 	})
 	on(p, func(en *draft, v dealsapi.EquityTrancheCommitted) (*Company, error) {
 		c, err := p.owner(en, key(v.DealID), v.DealID)
@@ -54,18 +56,14 @@ func (p *Projection) loanDealKinds() {
 		return c, amountOf(en, v.Amount)
 	}, func(l *line) {
 		l.v.FundID = l.text
-		l.v.Summary = fmt.Sprintf("%s committed %s of equity", l.p.fundName(l.text), l.human())
+		l.say("loan_deal.equity_committed", textParam(l.p.fundName(l.text)), l.amountParam())
 	})
 	on(p, func(en *draft, v dealsapi.DealClosed) (*Company, error) {
 		return p.owner(en, key(v.DealID), v.DealID)
-	}, func(l *line) {
-		l.v.Summary = "The loan-plus-equity deal closed: both tranches are in and the loan is open"
-	})
+	}, func(l *line) { l.say("loan_deal.closed") })
 	on(p, func(en *draft, v dealsapi.DealExpired) (*Company, error) {
 		return p.owner(en, key(v.DealID), v.DealID)
-	}, func(l *line) {
-		l.v.Summary = "The loan-plus-equity deal expired before it closed; every commitment was released"
-	})
+	}, func(l *line) { l.say("loan_deal.expired") })
 }
 
 // The loan of a closed deal (its ID is the deal's).
@@ -73,70 +71,71 @@ func (p *Projection) loanKinds() {
 	key := func(id string) string { return "loan_deal:" + id }
 	on(p, func(en *draft, v dealsapi.LoanDrawnDown) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
-		en.text = projections.Human(v.DrawnAfter)
-		return c, firstErr(err, amountOf(en, v.Amount))
-	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("%s of the loan disbursed (%s drawn in all)", l.human(), l.text)
-	})
+		return c, firstErr(err, amountOf(en, v.Amount), extraOf(en, "drawn after", v.DrawnAfter))
+	}, func(l *line) { l.say("loan.drawn_down", l.amountParam(), l.extraParam()) })
 	on(p, func(en *draft, v dealsapi.ScheduleFixed) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
 		en.text = strconv.Itoa(v.PeriodCount())
 		return c, firstErr(err, amountOf(en, v.Principal))
-	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Repayment schedule fixed: %s over %s monthly periods", l.human(), l.text)
-	})
+	}, func(l *line) { l.say("loan.schedule_fixed", l.amountParam(), countParam(l.text)) })
 	on(p, func(en *draft, v dealsapi.RepaymentReceived) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
-		en.text = projections.Human(v.OutstandingAfter)
-		return c, firstErr(err, amountOf(en, v.Amount))
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("Repaid %s (%s principal outstanding)", l.human(), l.text) })
+		return c, firstErr(err, amountOf(en, v.Amount), extraOf(en, "outstanding after", v.OutstandingAfter))
+	}, func(l *line) { l.say("loan.repaid", l.amountParam(), l.extraParam()) })
 	on(p, func(en *draft, v dealsapi.FeeCharged) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
 		en.text = v.Reason
 		return c, firstErr(err, amountOf(en, v.Amount))
-	}, func(l *line) { l.v.Summary = withReason("Charged a fee of "+l.human(), l.text) })
+	}, func(l *line) { l.sayWithReason("loan.fee_charged", l.text, l.amountParam()) })
 	on(p, func(en *draft, v dealsapi.PeriodOverdue) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
-		en.text = fmt.Sprintf("Period %d overdue, %d days past due", v.Number, v.DaysPastDue)
+		en.text = join(strconv.Itoa(v.Number), strconv.Itoa(v.DaysPastDue))
 		return c, firstErr(err, amountOf(en, v.Overdue))
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("%s: %s unpaid", l.text, l.human()) })
+	}, func(l *line) {
+		x := pieces(l.text, 2)
+		l.say("loan.period_overdue", countParam(x[0]), countParam(x[1]), l.amountParam())
+	})
 	on(p, func(en *draft, v dealsapi.EarlyRepaymentReceived) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
-		en.text = projections.Human(v.OutstandingAfter)
-		return c, firstErr(err, amountOf(en, v.Amount))
-	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Repaid %s early (%s principal outstanding; the schedule was recomputed)", l.human(), l.text)
-	})
+		return c, firstErr(err, amountOf(en, v.Amount), extraOf(en, "outstanding after", v.OutstandingAfter))
+	}, func(l *line) { l.say("loan.repaid_early", l.amountParam(), l.extraParam()) })
 	on(p, func(en *draft, v dealsapi.LoanRepaid) (*Company, error) {
 		return p.owner(en, key(v.LoanID), v.LoanID)
-	}, func(l *line) { l.v.Summary = "The loan is repaid in full" })
+	}, func(l *line) { l.say("loan.repaid_in_full") })
 	on(p, func(en *draft, v dealsapi.LoanDefaulted) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
 		en.text = v.Reason
 		return c, firstErr(err, amountOf(en, v.Loss))
-	}, func(l *line) {
-		l.v.Summary = withReason(fmt.Sprintf("The loan was declared in default with a loss of %s", l.human()), l.text)
-	})
+	}, func(l *line) { l.sayWithReason("loan.defaulted", l.text, l.amountParam()) })
 	on(p, func(en *draft, v dealsapi.WarrantExercised) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
-		en.text = percent(v.Ownership)
+		en.text = v.Ownership.String()
 		return c, firstErr(err, amountOf(en, v.Amount))
-	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("The warrant was exercised: %s of equity for %s", l.human(), l.text)
-	})
+	}, func(l *line) { l.say("loan.warrant_exercised", l.amountParam(), percentParam(l.text)) })
 	on(p, func(en *draft, v dealsapi.ArrearsCleared) (*Company, error) {
 		en.text = strconv.Itoa(v.Through)
 		return p.owner(en, key(v.LoanID), v.LoanID)
-	}, func(l *line) {
-		l.v.Summary = fmt.Sprintf("Arrears cleared: every overdue period through %s is paid", l.text)
-	})
+	}, func(l *line) { l.say("loan.arrears_cleared", countParam(l.text)) })
 	on(p, func(en *draft, v dealsapi.LossAllocated) (*Company, error) {
 		c, err := p.owner(en, key(v.LoanID), v.LoanID)
 		a := v.Allocation
-		en.text = fmt.Sprintf("banks %s, fund %s, risk-compensation fund %s, insurer %s",
-			projections.Human(a.Banks), projections.Human(a.Fund), projections.Human(a.RiskCompensationFund), projections.Human(a.Insurer))
+		en.text = join(a.Banks.String(), a.Fund.String(), a.RiskCompensationFund.String(), a.Insurer.String())
 		return c, firstErr(err, amountOf(en, v.Loss))
-	}, func(l *line) { l.v.Summary = fmt.Sprintf("The loss of %s was allocated: %s", l.human(), l.text) })
+	}, func(l *line) {
+		x := pieces(l.text, 4)
+		params := []Param{l.amountParam()}
+		for _, share := range x {
+			params = append(params, Param{Kind: "amount", Values: []string{share}})
+		}
+		l.say("loan.loss_allocated", params...)
+	})
+}
+
+// extraOf sets the entry's second amount.
+func extraOf(en *draft, name string, a money.Amount) error {
+	var err error
+	en.Extra, err = projections.ToFen(name, a)
+	return err
 }
 
 func firstErr(errs ...error) error {

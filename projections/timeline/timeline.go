@@ -24,7 +24,10 @@ import (
 // Name is the projection's name.
 const Name = "timeline"
 
-const schema = "timeline.v3" // v3: insurers and subsidy programmes by name
+// v3: insurers and subsidy programmes by name; v4: an entry's Text holds
+// the pieces of its sentence, not English, and insurers and programmes
+// are named when read.
+const schema = "timeline.v4"
 
 // Entry is one event of a company's timeline, as compact as it can be:
 // the sentence is written when it is read, and it holds no pointers, so
@@ -33,10 +36,10 @@ type Entry struct {
 	At     int64 // Unix nanoseconds
 	Pos    uint64
 	Amount projections.Fen
-	Extra  projections.Fen // a term sheet's pre-money valuation
+	Extra  projections.Fen // a second amount: a term sheet's pre-money valuation, a loan's drawn or outstanding
 	Actor  uint32          // index in State.Actors
 	Ref    int32           // index in the company's Strings: application, deal or patent; -1 for none
-	Text   int32           // index in the company's Strings: a name, a step, a reason, funds; -1 for none
+	Text   int32           // index in the company's Strings: a name, a step, a reason, funds, or pieces joined by sep; -1 for none
 	Kind   uint8           // index in Projection.kinds
 	Stage  uint8           // index in fundbridge.Stages
 	Mask   uint8           // instruments asked for, bits in fundbridge.Instruments order
@@ -224,8 +227,8 @@ func (p *Projection) Apply(e events.Event, payload any) error {
 }
 
 // on registers an entry kind: fill folds the event's payload into a new
-// entry and returns the company it belongs to; render writes the entry's
-// sentence when it is read. Kinds are numbered in the order registered:
+// entry and returns the company it belongs to; render says the entry's
+// sentence (line.say) when it is read. Kinds are numbered in the order registered:
 // appending is safe, any other change changes the schema.
 func on[T events.Payload](p *Projection, fill func(*draft, T) (*Company, error), render func(*line)) {
 	var zero T
@@ -384,7 +387,9 @@ type EntryView struct {
 	ActorUser     string           `json:"actor_user" jsonschema_description:"Who did it; empty for a step of a loan-plus-equity deal taken by a bank other than the lead, whose name the borrower is not shown."`
 	ActorRole     fundbridge.Role  `json:"actor_role" jsonschema_description:"The role of who did it."`
 	ActorOrg      string           `json:"actor_org,omitempty" jsonschema_description:"The org of who did it; absent when they act for none."`
-	Summary       string           `json:"summary" jsonschema_description:"What happened, in a sentence."`
+	Summary       string           `json:"summary" jsonschema_description:"What happened, in an English sentence, written from summary_code and summary_params."`
+	SummaryCode   string           `json:"summary_code" jsonschema_description:"Names the sentence, e.g. application.drafted, so a client can write it in its reader's language from summary_params; a code keeps its meaning, a sentence of another shape is a new code."`
+	SummaryParams []Param          `json:"summary_params,omitempty" jsonschema_description:"The values the sentence names, in the order the English names them."`
 	ApplicationID string           `json:"application_id,omitempty"`
 	DealID        string           `json:"deal_id,omitempty" jsonschema_description:"A screening deal (deal.*) or a loan-plus-equity deal and its loan (loan_deal.*, loan.*)."`
 	FundID        string           `json:"fund_id,omitempty"`
@@ -442,14 +447,16 @@ func (p *Projection) fundName(id string) string {
 	return "fund " + id
 }
 
-func instruments(mask uint8) string {
-	var names []string
+// instruments are the instruments of a mask, in fundbridge.Instruments
+// order; never nil, so an empty list is [] in JSON.
+func instruments(mask uint8) Param {
+	names := []string{}
 	for i, in := range fundbridge.Instruments {
 		if mask&(1<<i) != 0 {
 			names = append(names, string(in))
 		}
 	}
-	return strings.Join(names, ", ")
+	return listParam("instrument", names)
 }
 
 // line is an entry being rendered.
@@ -468,7 +475,11 @@ func (l *line) amount() money.Amount {
 	return a
 }
 
-func (l *line) human() string { return projections.Human(l.amount()) }
+// amountParam shows the entry's amount and names it in the sentence.
+func (l *line) amountParam() Param { return amountParam(l.amount()) }
+
+// extraParam names the entry's second amount.
+func (l *line) extraParam() Param { return amountParam(l.en.Extra.Amount()) }
 
 // view renders an entry of c; the caller holds the read lock.
 func (p *Projection) view(c *Company, en *Entry) EntryView {
@@ -508,12 +519,6 @@ func (p *Projection) view(c *Company, en *Entry) EntryView {
 		v.PolicyID = l.ref
 	}
 	k.render(&l)
+	v.Summary = English(v.SummaryCode, v.SummaryParams)
 	return v
-}
-
-func withReason(s, reason string) string {
-	if reason == "" {
-		return s
-	}
-	return s + ": " + reason
 }

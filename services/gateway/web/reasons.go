@@ -34,29 +34,44 @@ func (p *page) Why(texts []string, codes []matchingapi.Reason) []string {
 
 // reasonValue writes one value a reason names.
 func (p *page) reasonValue(prm matchingapi.ReasonParam) string {
+	return p.paramValue(prm.Kind, prm.Values)
+}
+
+// enumKinds are the param kinds whose values are an enum's, written
+// from the catalog ("<kind>.<value>").
+var enumKinds = map[string]bool{"stage": true, "sector": true, "layer": true, "city": true, "instrument": true,
+	"step": true, "sequence": true, "coverage": true, "patent_kind": true}
+
+// paramValue writes the values of one param of a sentence written from
+// a code (a match reason, a timeline entry) by their kind: enums from the
+// catalog, amounts and percents the reader's way, days as its dates;
+// anything else (a name, an ID, a person's reason) as it is.
+func (p *page) paramValue(kind string, values []string) string {
 	sep := ", "
 	if p.Code == "zh" {
 		sep = "、"
 	}
-	parts := make([]string, len(prm.Values))
-	for i, v := range prm.Values {
-		switch prm.Kind {
-		case "stage", "sector", "layer", "city", "instrument":
-			parts[i] = p.Enum(prm.Kind, v)
-		case "amount", "amount_range":
+	parts := make([]string, len(values))
+	for i, v := range values {
+		switch {
+		case enumKinds[kind]:
+			parts[i] = p.Enum(kind, v)
+		case kind == "amount", kind == "amount_range":
 			if a, err := money.Parse("value", v); err == nil {
 				parts[i] = p.Money(a)
 			} else {
 				parts[i] = v
 			}
-		case "percent":
+		case kind == "percent":
 			parts[i] = p.Percent(v)
+		case kind == "date":
+			parts[i] = p.Date(v)
 		default:
 			parts[i] = v
 		}
 	}
 	switch {
-	case prm.Kind == "amount_range":
+	case kind == "amount_range":
 		return strings.Join(parts, "–")
 	case len(parts) == 0:
 		return p.T("why.none")
