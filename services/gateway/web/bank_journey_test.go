@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,23 @@ func TestJourneyBankCommits(t *testing.T) {
 	bankB := c.token("credit@nbcb.example", "granite otter lemon sail")
 	_, meB := c.api("GET", "/api/v1/me", bankB, nil)
 	bankBID := meB["org"].(map[string]any)["org_id"].(string)
+	// A bank reads the other banks by ID and name, and nothing more; a
+	// startup does not read them at all.
+	req, _ := http.NewRequest("GET", p.base+"/api/v1/banks", nil)
+	req.Header.Set("Authorization", "Bearer "+startup)
+	if resp, _ := c.do(req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a startup reading the banks' directory = %d, want 403", resp.StatusCode)
+	}
+	_, dir := c.api("GET", "/api/v1/banks", bankB, nil)
+	if items, _ := dir["items"].([]any); len(items) != 2 {
+		t.Errorf("the banks' directory reads %v, want the two banks", dir)
+	} else {
+		for _, it := range items {
+			if b, _ := it.(map[string]any); len(b) != 2 || b["bank_id"] == nil || b["name"] == nil {
+				t.Errorf("the banks' directory gives %v, want a bank's ID and name only", it)
+			}
+		}
+	}
 
 	// The lead bank publishes a programme, finds the application on its
 	// propose page and proposes the deal with the paired fund.
