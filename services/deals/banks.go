@@ -89,6 +89,15 @@ func (s *Service) getBank(ctx context.Context, req *svc.Request, q dealsapi.Bank
 	return svc.Result[dealsapi.BankView]{Value: bankView(b, s.view), Position: s.follower.Position(), Version: b.Version}, nil
 }
 
+// listBanks is the banks' directory: any bank (and the platform's own
+// roles) may read who else is onboarded, by name, to invite them.
+func (s *Service) listBanks(ctx context.Context, _ *svc.Request, q dealsapi.ListBanks) (svc.Result[dealsapi.BankDirectory], error) {
+	if err := s.waitFor(ctx, q.After); err != nil {
+		return svc.Result[dealsapi.BankDirectory]{}, err
+	}
+	return svc.Result[dealsapi.BankDirectory]{Value: s.view.bankDirectory(), Position: s.follower.Position()}, nil
+}
+
 func (s *Service) bankBook(ctx context.Context, req *svc.Request, q dealsapi.BankRef) (svc.Result[dealsapi.BankBook], error) {
 	b, err := s.visibleBank(ctx, req.Actor, q)
 	if err != nil {

@@ -1,6 +1,10 @@
 package deals
 
 import (
+	"cmp"
+	"slices"
+	"strings"
+
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 )
@@ -34,6 +38,24 @@ func (v *view) bankName(id string) string {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.banks[id].Name
+}
+
+// bankDirectory is every onboarded bank by name, sorted by name then ID
+// so that a list to choose from reads the same each time. It gives only
+// what a bank is known by; limits, programmes and books stay the bank's.
+func (v *view) bankDirectory() dealsapi.BankDirectory {
+	v.mu.RLock()
+	out := dealsapi.BankDirectory{Items: []dealsapi.BankEntry{}}
+	for _, b := range v.banks {
+		if b.exists() {
+			out.Items = append(out.Items, dealsapi.BankEntry{BankID: b.ID, Name: b.Name})
+		}
+	}
+	v.mu.RUnlock()
+	slices.SortFunc(out.Items, func(a, b dealsapi.BankEntry) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.BankID, b.BankID))
+	})
+	return out
 }
 
 // nameBook names the borrowers of a bank's book.

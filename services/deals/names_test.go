@@ -146,3 +146,23 @@ func TestTheBankBookNamesItsBorrowers(t *testing.T) {
 		t.Errorf("an unknown company is named %q", n)
 	}
 }
+
+// The banks' directory names every onboarded bank, sorted, with its ID
+// and name only; the role check (banks and the platform) is the
+// endpoint's, so a startup or a fund never reads it.
+func TestBankDirectory(t *testing.T) {
+	v := namedMarket(t)
+	got := v.bankDirectory().Items
+	want := []dealsapi.BankEntry{{BankID: "bank-b", Name: "Bank bank-b"}, {BankID: "bank-c", Name: "Bank bank-c"}, {BankID: "bank-lead", Name: "Bank bank-lead"}}
+	if mustJSON(t, got) != mustJSON(t, want) {
+		t.Errorf("the directory reads %s, want %s", mustJSON(t, got), mustJSON(t, want))
+	}
+	for _, r := range dealsapi.ListBanksEndpoint.Roles {
+		if r == fundbridge.RoleStartup || r == fundbridge.RoleFundManager || r == fundbridge.RoleInsurer {
+			t.Errorf("the banks' directory is open to %s", r)
+		}
+	}
+	if got := viewOf(t).bankDirectory(); got.Items == nil || len(got.Items) != 0 {
+		t.Errorf("with no bank the directory is %+v, want an empty list", got)
+	}
+}

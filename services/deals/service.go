@@ -169,6 +169,7 @@ func (s *Service) Runtime() svc.Service {
 			svc.Handle(dealsapi.WithdrawProgrammeEndpoint, onBank(s, func(c dealsapi.WithdrawProgramme) string { return c.BankID }, DecideWithdrawProgramme)),
 			svc.Handle(dealsapi.GetBankEndpoint, s.getBank),
 			svc.Handle(dealsapi.BankBookEndpoint, s.bankBook),
+			svc.Handle(dealsapi.ListBanksEndpoint, s.listBanks),
 			svc.Handle(dealsapi.ProposeDealEndpoint, s.propose, clock),
 			svc.Handle(dealsapi.InviteBankEndpoint, s.invite),
 			svc.Handle(dealsapi.CommitToDealEndpoint, s.commit),

@@ -18,6 +18,7 @@ const (
 	OpWithdrawProgramme = "bank.withdraw_programme"
 	OpGetBank           = "bank.get"
 	OpBankBook          = "bank.book"
+	OpListBanks         = "bank.list"
 	OpPropose           = "deal.propose"
 	OpInvite            = "deal.invite"
 	OpCommit            = "deal.commit"
@@ -88,6 +89,10 @@ var (
 		&svc.Route{Method: http.MethodGet, Path: v1 + "/banks/{bank_id}/book", Tag: tag,
 			Summary: "A bank's book: exposure against both limits, disbursed and outstanding principal, what falls due in 30 days, arrears by days past due, losses"})
 
+	ListBanksEndpoint = svc.NewQuery[ListBanks, BankDirectory](Name, OpListBanks, banks,
+		&svc.Route{Method: http.MethodGet, Path: v1 + "/banks", Tag: tag,
+			Summary: "The banks onboarded on the platform, by ID and name only: the banks a lead bank may invite into its syndicate"})
+
 	ProposeDealEndpoint = svc.NewCommand[ProposeDeal, DealView](Name, OpPropose, proposers,
 		&svc.Route{Method: http.MethodPost, Path: v1 + "/loan-deals", Tag: tag, Created: true,
 			Summary: "Propose a loan plus equity deal (贷款+外部直投) for an application that asked for loan_plus_equity; a bank proposes deals it leads"}).Doing("propose loan plus equity deals")
@@ -144,7 +149,7 @@ var (
 // Endpoints lists every endpoint of the service.
 func Endpoints() []svc.Described {
 	return []svc.Described{
-		OnboardBankEndpoint, SetBankLimitsEndpoint, PublishProgrammeEndpoint, WithdrawProgrammeEndpoint, GetBankEndpoint, BankBookEndpoint,
+		OnboardBankEndpoint, SetBankLimitsEndpoint, PublishProgrammeEndpoint, WithdrawProgrammeEndpoint, GetBankEndpoint, BankBookEndpoint, ListBanksEndpoint,
 		ProposeDealEndpoint, InviteBankEndpoint, CommitToDealEndpoint, DeclineDealEndpoint, RecordEquityEndpoint, ExpireDealEndpoint,
 		GetDealEndpoint, ListDealsEndpoint,
 		DrawDownEndpoint, FixScheduleEndpoint, RepayEndpoint, ChargeFeeEndpoint, RecordArrearsEndpoint, RepayEarlyEndpoint,

@@ -30,6 +30,15 @@ func (q BankRef) Validate() error {
 	return fe.Err("invalid bank")
 }
 
+// ListBanks asks for the banks onboarded on the platform, by name: the
+// banks a lead bank may invite into a syndicate.
+type ListBanks struct {
+	After uint64 `json:"after,omitempty"`
+}
+
+// Validate has nothing to check: the query has no filters.
+func (q ListBanks) Validate() error { return nil }
+
 // GetDeal reads one deal.
 type GetDeal struct {
 	DealID string `json:"deal_id"`

@@ -92,6 +92,18 @@ type DealView struct {
 	Version    uint64    `json:"version"`
 }
 
+// BankDirectory is every bank onboarded on the platform, by name.
+type BankDirectory struct {
+	Items []BankEntry `json:"items"`
+}
+
+// BankEntry is a bank as any other bank may know it: its ID and name,
+// nothing of its limits, programmes or book.
+type BankEntry struct {
+	BankID string `json:"bank_id"`
+	Name   string `json:"name"`
+}
+
 // DealList is a page of deals.
 type DealList struct {
 	Items      []DealView `json:"items"`

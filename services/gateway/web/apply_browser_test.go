@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -33,7 +36,7 @@ func TestApplyBackAndReload(t *testing.T) {
 	// Back: the page may come from the back/forward cache (no load) or
 	// be an error page, so wait for the address to change.
 	get(b, chromedp.Evaluate[bool]("history.back(); true"))
-	b.waitLeave(first)
+	b.waitLeave("/startup/applications/") // the review's address holds the same ID
 	b.reviewShown("after Back")
 	// A reload from inside the page, as the resubmission page's own
 	// reload is sent (renderer-initiated).
@@ -45,10 +48,62 @@ func TestApplyBackAndReload(t *testing.T) {
 	if again := applicationID(b.location()); again != first {
 		t.Errorf("saving the review again drafted %s; want the same application %s", again, first)
 	}
+
+	// Back to the review, its Back button to the amounts (filled in from
+	// the draft), an edit: the same draft takes it.
+	get(b, chromedp.Evaluate[bool]("history.back(); true"))
+	b.waitLeave("/startup/applications/") // the review's address holds the same ID
+	b.reviewShown("after Back again")
+	// Clicked by script: chromedp's queries wait for DOM events that a
+	// page restored from the back/forward cache does not send.
+	get(b, chromedp.Evaluate[bool](`window.__fbBefore = true; document.querySelector("#apply-back").click(); true`))
+	b.waitNewPage()
+	b.do(chromedp.WaitVisible(chromedp.CSS("#f-amount_requested")))
+	if got := b.value("#f-amount_requested"); got != "2000000.00" {
+		t.Errorf("the draft's amount comes back as %q", got)
+	}
+	b.fill(map[string]string{"f-amount_requested": "2,400,000"})
+	b.submit("#apply-next", "dl.facts")
+	if got := b.text("dl.facts"); !strings.Contains(got, "CN¥2,400,000.00") {
+		t.Errorf("after the edit the review shows %q", got)
+	}
+	b.submit("#apply-next", "#submit-application")
+	if again := applicationID(b.location()); again != first {
+		t.Errorf("saving the edit went to %s; want the same application %s", again, first)
+	}
+	if got := b.text("#app-amount"); got != "CN¥2,400,000.00" {
+		t.Errorf("the draft's amount is %q after the edit", got)
+	}
+
 	b.visit("/startup", "#company-stage")
 	if n := get(b, chromedp.Evaluate[int](`document.querySelectorAll('a[href^="/startup/applications/"]').length`)); n != 1 {
 		t.Errorf("the company lists %d applications, want 1", n)
 	}
+	// Nothing typed is in the browser's history: each step posted, and the
+	// pages it was sent to hold at most the draft's ID.
+	for _, u := range b.history() {
+		for _, typed := range []string{"GPU", "2000000", "2,000,000", "2%2C000%2C000", "2400000", "amount", "use_of_funds", "instruments", "equity", "idempotency_key"} {
+			if strings.Contains(u, typed) {
+				t.Errorf("the browser's history holds %s, with %q", u, typed)
+			}
+		}
+	}
+}
+
+// history is every address in the tab's history, oldest first.
+func (b *browser) history() []string {
+	b.t.Helper()
+	return get(b, chromedp.Action[[]string](func(ctx context.Context, t *chromedp.Target) ([]string, error) {
+		h, err := cdp.Call(ctx, t, page.GetNavigationHistory, cdp.Empty{})
+		if err != nil {
+			return nil, err
+		}
+		urls := make([]string, len(h.Entries))
+		for i, e := range h.Entries {
+			urls[i] = e.URL
+		}
+		return urls, nil
+	}))
 }
 
 // waitLeave waits until the browser's address no longer contains s.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,10 +24,12 @@ func (s *Server) bankRoutes(r chi.Router) {
 	r.Post("/bank/deals/{id}/invite", s.inviteBank)
 }
 
-// invitation is a deal as this bank sees it, with its own line.
+// invitation is a deal as this bank sees it, with its own line; on a
+// deal it leads, the banks it may still invite, by name.
 type invitation struct {
 	dealsapi.DealView
-	Mine dealsapi.DealBankView
+	Mine      dealsapi.DealBankView
+	Invitable []dealsapi.BankEntry
 }
 
 type bankHome struct {
@@ -61,6 +64,13 @@ func (s *Server) renderBank(w http.ResponseWriter, r *http.Request, status int, 
 		s.failErr(w, r, err)
 		return
 	}
+	var directory []dealsapi.BankEntry
+	if slices.ContainsFunc(deals.Items, func(d dealsapi.DealView) bool { return leads(a.OrgID, d) }) {
+		if directory, err = s.bankDirectory(r); err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+	}
 	data := bankHome{Bank: bank, Book: book, Stages: fundbridge.Stages}
 	for _, d := range deals.Items {
 		inv := invitation{DealView: d}
@@ -69,9 +79,37 @@ func (s *Server) renderBank(w http.ResponseWriter, r *http.Request, status int, 
 				inv.Mine = b
 			}
 		}
+		if leads(a.OrgID, d) {
+			inv.Invitable = invitable(directory, d)
+		}
 		data.Deals = append(data.Deals, inv)
 	}
 	s.render(w, r, status, "bank", "title.bank", data, f)
+}
+
+// leads reports whether the bank leads a deal still open to invitations.
+func leads(bankID string, d dealsapi.DealView) bool {
+	return d.LeadBankID == bankID && d.Status == dealsapi.StatusSyndicating
+}
+
+// bankDirectory is every bank on the platform by name and ID, the most
+// one bank may know of another.
+func (s *Server) bankDirectory(r *http.Request) ([]dealsapi.BankEntry, error) {
+	dir, _, err := call(r.Context(), s, r, dealsapi.ListBanksEndpoint, dealsapi.ListBanks{}, callOpts{})
+	return dir.Items, err
+}
+
+// invitable is the banks a lead may still invite into its deal: not
+// itself, and none already in the syndicate.
+func invitable(directory []dealsapi.BankEntry, d dealsapi.DealView) []dealsapi.BankEntry {
+	var out []dealsapi.BankEntry
+	for _, b := range directory {
+		in := b.BankID == d.LeadBankID || slices.ContainsFunc(d.Banks, func(x dealsapi.DealBankView) bool { return x.BankID == b.BankID })
+		if !in {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func (s *Server) commitToDeal(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,6 +63,23 @@ func TestJourneyBankCommits(t *testing.T) {
 	bankB := c.token("credit@nbcb.example", "granite otter lemon sail")
 	_, meB := c.api("GET", "/api/v1/me", bankB, nil)
 	bankBID := meB["org"].(map[string]any)["org_id"].(string)
+	// A bank reads the other banks by ID and name, and nothing more; a
+	// startup does not read them at all.
+	req, _ := http.NewRequest("GET", p.base+"/api/v1/banks", nil)
+	req.Header.Set("Authorization", "Bearer "+startup)
+	if resp, _ := c.do(req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a startup reading the banks' directory = %d, want 403", resp.StatusCode)
+	}
+	_, dir := c.api("GET", "/api/v1/banks", bankB, nil)
+	if items, _ := dir["items"].([]any); len(items) != 2 {
+		t.Errorf("the banks' directory reads %v, want the two banks", dir)
+	} else {
+		for _, it := range items {
+			if b, _ := it.(map[string]any); len(b) != 2 || b["bank_id"] == nil || b["name"] == nil {
+				t.Errorf("the banks' directory gives %v, want a bank's ID and name only", it)
+			}
+		}
+	}
 
 	// The lead bank publishes a programme, finds the application on its
 	// propose page and proposes the deal with the paired fund.
@@ -123,15 +142,42 @@ func TestJourneyBankCommits(t *testing.T) {
 		t.Errorf("the deal's borrower ID shows as %q, want %s", got, startupID)
 	}
 
-	// The lead invites the other bank from the deal's card.
+	// The lead invites the other bank from the deal's card, choosing it
+	// by name: the banks on the platform, not the lead itself.
 	invite := "#f-invite-" + dealID + "-bank_id"
-	b.submit("#invite-"+dealID+"-submit", invite+"-error") // nothing typed
-	b.fill(map[string]string{invite[1:]: bankBID})
+	b.submit("#invite-"+dealID+"-submit", invite+"-error") // nothing chosen
+	offered := get(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("`+invite+` option")].map(o => o.textContent)`))
+	if !slices.Contains(offered, "Bank of Ningbo") || slices.Contains(offered, "Bank of Beijing") {
+		t.Errorf("the lead is offered %q to invite; want Bank of Ningbo and not itself", offered)
+	}
+	// A bank ID posted by hand that the page does not offer is refused
+	// beside the field, and invites no one.
+	form := `new URLSearchParams(new FormData(document.querySelector("` + invite + `").form))`
+	refused := get(b, chromedp.Evaluate[string](`(() => { const f = `+form+`; f.set("bank_id", "bank-nobody");
+		return fetch("/bank/deals/`+dealID+`/invite", {method: "POST", body: f.toString(),
+		  headers: {"Content-Type": "application/x-www-form-urlencoded"}}).then(async r => r.status + " " + await r.text()) })()`, chromedp.EvalAwaitPromise))
+	if !strings.HasPrefix(refused, "400 ") || !strings.Contains(refused, "Not a bank you can invite") {
+		t.Errorf("inviting an unknown bank ID answered %.300q", refused)
+	}
+	chosen := get(b, chromedp.Evaluate[string](`(() => { const s = document.querySelector("`+invite+`");
+		const o = [...s.options].find(o => o.textContent === "Bank of Ningbo"); s.value = o.value; return o.value })()`))
+	if chosen != bankBID {
+		t.Errorf("Bank of Ningbo is offered as %q, want its ID %s", chosen, bankBID)
+	}
 	b.submit("#invite-"+dealID+"-submit", ".notice")
 	if got := b.text("#deal-" + dealID + " .syndicate tbody"); !strings.Contains(got, bankBID) || !strings.Contains(got, "Invited") ||
 		!strings.Contains(got, "Bank of Ningbo") || !strings.Contains(got, "Bank of Beijing") {
 		t.Errorf("the syndicate shows %q after inviting, want the banks by name", got)
 	}
+	// Every bank is now in the deal: none is left to offer.
+	if b.exists(invite) || !strings.Contains(b.text("#deal-"+dealID+" .none-to-invite"), "already in this deal") {
+		t.Errorf("after inviting the only other bank the card still offers one")
+	}
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text("#deal-" + dealID + " .none-to-invite"); !strings.Contains(got, "均已加入") {
+		t.Errorf("in Chinese the card reads %q", got)
+	}
+	b.submit("#lang-en", "#lang-zh")
 	b.signOut()
 
 	// The invited bank commits through its page.

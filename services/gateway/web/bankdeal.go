@@ -173,7 +173,11 @@ func wholeNumber(s, field string, dst *int, required bool) []fundbridge.FieldErr
 	return nil
 }
 
-// inviteBank invites a bank into a deal the bank leads.
+// inviteBank invites a bank into a deal the bank leads. The page offers
+// the banks by name; a bank ID posted by hand that the page would not
+// offer (unknown, the lead itself, already in the deal) is refused beside
+// the field here, in the reader's language, and the deals service still
+// checks whatever it is sent.
 func (s *Server) inviteBank(w http.ResponseWriter, r *http.Request) {
 	if !parse(w, r, s) {
 		return
@@ -181,6 +185,9 @@ func (s *Server) inviteBank(w http.ResponseWriter, r *http.Request) {
 	f := postedForm(r)
 	cmd := dealsapi.InviteBank{DealID: chi.URLParam(r, "id"), BankID: strings.TrimSpace(r.PostFormValue("bank_id"))}
 	err := cmd.Validate()
+	if err == nil {
+		err = s.checkInvitable(r, cmd)
+	}
 	var reply svc.Reply
 	if err == nil {
 		_, reply, err = call(r.Context(), s, r, dealsapi.InviteBankEndpoint, cmd, callOpts{key: f.Key})
@@ -192,3 +199,28 @@ func (s *Server) inviteBank(w http.ResponseWriter, r *http.Request) {
 	}
 	redirect(w, r, withAfter("/bank", reply)+"#deal-"+cmd.DealID, "notice.bank_invited")
 }
+
+// checkInvitable refuses a bank the deal's page would not offer. A deal
+// this bank cannot see, or does not lead, is left to the service's own
+// refusal.
+func (s *Server) checkInvitable(r *http.Request, cmd dealsapi.InviteBank) error {
+	deal, _, err := call(r.Context(), s, r, dealsapi.GetDealEndpoint, dealsapi.GetDeal{DealID: cmd.DealID}, callOpts{})
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(r)
+	if !leads(a.OrgID, deal) {
+		return nil
+	}
+	directory, err := s.bankDirectory(r)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(invitable(directory, deal), func(b dealsapi.BankEntry) bool { return b.BankID == cmd.BankID }) {
+		return fundbridge.Invalid("invalid invitation", fundbridge.FieldError{Field: "bank_id", Reason: reasonNotInvitable})
+	}
+	return nil
+}
+
+// reasonNotInvitable is the web's reason for a bank ID it did not offer.
+const reasonNotInvitable = "not a bank you can invite: choose one of the banks listed"

@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -179,45 +181,117 @@ func (c *client) token(email, password string) string {
 	return out["access_token"].(string)
 }
 
-// TestApplyStepsAreGets: a wizard step is a GET whose address holds the
-// draft and the form's key, so Back and reload show it again; a step a
-// page from before posted is sent on to that GET; only the review's save
-// is a post, and the same key saved twice is one application.
-func TestApplyStepsAreGets(t *testing.T) {
+// TestApplyPostRedirectGet: each step of the wizard is a post answered
+// with 303 See Other to the next step's page, whose address holds at most
+// the draft's ID, never what was typed nor the form's key; the server
+// keeps what was typed (the draft from step 2 on). The same step posted
+// twice is one application, and an edit after Back updates the draft,
+// from the draft's own pages or from a page of before it was drafted.
+func TestApplyPostRedirectGet(t *testing.T) {
 	p := startProduct(t)
 	c := newClient(t, p.base)
 	if resp, _ := c.post("/signup", founderForm(t)); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-up = %d", resp.StatusCode)
 	}
-	draft := url.Values{"step": {"2"}, "instruments": {"equity"}, "amount_requested": {"1,000,000"}, "use_of_funds": {"robots"}, "idempotency_key": {"apply-get"}}
-	resp, body := c.get("/startup/apply?" + draft.Encode())
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<dl class="facts">`) || !strings.Contains(body, `value="apply-get"`) || !strings.Contains(body, `method="post"`) {
-		t.Fatalf("step 2 as a GET = %d; want the review, keeping the key, saved by a post:\n%s", resp.StatusCode, body)
+	var seen []string // every address the journey is sent to
+	follow := func(what string, resp *http.Response, want *regexp.Regexp) string {
+		t.Helper()
+		loc := resp.Header.Get("Location")
+		seen = append(seen, loc)
+		if resp.StatusCode != http.StatusSeeOther || !want.MatchString(loc) {
+			t.Fatalf("%s = %d to %q; want 303 to %s", what, resp.StatusCode, loc, want)
+		}
+		return loc
 	}
-	if resp, _ := c.post("/startup/apply", draft); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/startup/apply?"+draft.Encode() {
-		t.Errorf("posting step 2 = %d to %q; want 303 to its GET", resp.StatusCode, resp.Header.Get("Location"))
+	if _, body := c.get("/startup/apply"); !strings.Contains(body, `method="post" action="/startup/apply"`) {
+		t.Fatalf("step 1 does not post:\n%s", body)
 	}
-	draft.Set("use_of_funds", "")
-	if resp, body := c.get("/startup/apply?" + draft.Encode()); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-use_of_funds-error"`) {
+	step1 := url.Values{"step": {"1"}, "instruments": {"equity"}, "idempotency_key": {"apply-prg"}}
+	loc := follow("posting step 1", first(c.post("/startup/apply", step1)), regexp.MustCompile(`^/startup/apply\?step=2$`))
+	resp, body := c.get(loc)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `value="apply-prg"`) || !strings.Contains(body, `name="instruments" value="equity"`) ||
+		!strings.Contains(body, `id="f-amount_requested"`) {
+		t.Fatalf("step 2 = %d; want the amount asked, the key and the instruments kept:\n%s", resp.StatusCode, body)
+	}
+
+	draft := url.Values{"step": {"2"}, "instruments": {"equity"}, "amount_requested": {"1,000,000"}, "use_of_funds": {""}, "idempotency_key": {"apply-prg"}}
+	if resp, body := c.post("/startup/apply", draft); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-use_of_funds-error"`) {
 		t.Errorf("step 2 without use of funds = %d; want 400 with the reason beside the field", resp.StatusCode)
 	}
 	draft.Set("use_of_funds", "robots")
-	draft.Set("step", "3")
-	first, _ := c.post("/startup/apply", draft)
-	second, _ := c.post("/startup/apply", draft)
-	if first.StatusCode != http.StatusSeeOther || first.Header.Get("Location") == "" ||
-		strings.SplitN(first.Header.Get("Location"), "?", 2)[0] != strings.SplitN(second.Header.Get("Location"), "?", 2)[0] {
-		t.Errorf("the review saved twice went to %q and %q; want one application", first.Header.Get("Location"), second.Header.Get("Location"))
+	review := regexp.MustCompile(`^/startup/apply/[A-Za-z0-9_-]+\?after=\d+$`)
+	reviewLoc := follow("posting step 2", first(c.post("/startup/apply", draft)), review)
+	again := follow("posting step 2 again", first(c.post("/startup/apply", draft)), review)
+	appPath := strings.SplitN(reviewLoc, "?", 2)[0]
+	if strings.SplitN(again, "?", 2)[0] != appPath {
+		t.Errorf("step 2 posted twice went to %q and %q; want one application", reviewLoc, again)
 	}
-	// Back past the review, an edit, and the same form saved again: the
-	// draft takes the edit instead of losing it.
-	draft.Set("amount_requested", "2,500,000")
-	edited, _ := c.post("/startup/apply", draft)
-	appPath := strings.SplitN(first.Header.Get("Location"), "?", 2)[0]
-	if got := strings.SplitN(edited.Header.Get("Location"), "?", 2)[0]; edited.StatusCode != http.StatusSeeOther || got != appPath {
-		t.Fatalf("the edited review saved: %d to %q; want the same draft %s", edited.StatusCode, got, appPath)
+	if resp, body := c.get(reviewLoc); resp.StatusCode != http.StatusOK || !strings.Contains(body, `<dl class="facts">`) ||
+		!strings.Contains(body, "CN¥1,000,000.00") || !strings.Contains(body, "robots") {
+		t.Fatalf("the review = %d:\n%s", resp.StatusCode, body)
 	}
-	if _, body := c.get(edited.Header.Get("Location")); !strings.Contains(body, "2,500,000") {
-		t.Errorf("the draft after the edit does not show the new amount:\n%s", body)
+
+	// Back from the review reaches step 2 of before the draft; it sends
+	// on to the draft's step 2, filled in from the draft.
+	loc = follow("step 2 after drafting", first(c.get("/startup/apply?step=2")), regexp.MustCompile(`^`+appPath+`\?step=2$`))
+	if _, body := c.get(loc); !strings.Contains(body, `value="1000000.00"`) || !strings.Contains(body, ">robots</textarea>") {
+		t.Errorf("the draft's step 2 is not filled in from the draft:\n%s", body)
 	}
+	// An edit there updates the draft.
+	edit := url.Values{"step": {"2"}, "instruments": {"equity"}, "amount_requested": {"2,500,000"}, "use_of_funds": {"robots"}, "idempotency_key": {"other"}}
+	loc = follow("the edited step 2", first(c.post(appPath, edit)), regexp.MustCompile(`^`+appPath+`\?after=\d+$`))
+	if _, body := c.get(loc); !strings.Contains(body, "CN¥2,500,000.00") {
+		t.Errorf("the review after the edit does not show the new amount:\n%s", body)
+	}
+	// So does an edit posted from a page of before the draft (opened by
+	// Back before the redirect above existed): its key finds the draft.
+	draft.Set("amount_requested", "3,000,000")
+	edited := follow("step 2 edited from an old page", first(c.post("/startup/apply", draft)), regexp.MustCompile(`^`+appPath+`\?after=\d+$`))
+
+	// Back from the review, then saving it: the application's page.
+	follow("Back from the review", first(c.post(appPath, url.Values{"step": {"3"}, "back": {"1"}})), regexp.MustCompile(`^`+appPath+`\?step=2$`))
+	_, body = c.get(edited)
+	saved := follow("saving the review", first(c.post(appPath, formOf(t, body))), regexp.MustCompile(`^/startup/applications/[A-Za-z0-9_-]+\?`))
+	if _, body := c.get(saved); !strings.Contains(body, "3,000,000") {
+		t.Errorf("the saved draft does not show the last edit:\n%s", body)
+	}
+	if _, home := c.get("/startup?after=" + after(saved)); strings.Count(home, `href="/startup/applications/`) != 1 {
+		t.Errorf("the company lists %d applications, want 1", strings.Count(home, `href="/startup/applications/`))
+	}
+	for _, loc := range seen {
+		for _, typed := range []string{"equity", "1000000", "1,000,000", "2500000", "3,000,000", "robots", "apply-prg", "amount", "use_of_funds", "idempotency_key"} {
+			if strings.Contains(loc, typed) || strings.Contains(loc, url.QueryEscape(typed)) {
+				t.Errorf("the wizard was sent to %q, which holds %q", loc, typed)
+			}
+		}
+	}
+}
+
+func first(resp *http.Response, _ string) *http.Response { return resp }
+
+// formOf is what the page's wizard form posts: its inputs and text areas
+// (hidden ones included) and its checked boxes.
+func formOf(t *testing.T, body string) url.Values {
+	t.Helper()
+	start := strings.Index(body, `<form method="post" action="/startup/apply`)
+	if start < 0 {
+		t.Fatalf("no wizard form in:\n%s", body)
+	}
+	body = body[start:]
+	body = body[:strings.Index(body, "</form>")]
+	v := url.Values{}
+	for _, m := range regexp.MustCompile(`<input([^>]*)>`).FindAllStringSubmatch(body, -1) {
+		attr := func(name string) string {
+			a := regexp.MustCompile(`\b` + name + `="([^"]*)"`).FindStringSubmatch(m[1])
+			if a == nil {
+				return ""
+			}
+			return html.UnescapeString(a[1])
+		}
+		if attr("name") == "" || attr("type") == "checkbox" && !strings.Contains(m[1], " checked") {
+			continue
+		}
+		v.Add(attr("name"), attr("value"))
+	}
+	return v
 }

@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -23,6 +21,8 @@ func (s *Server) startupRoutes(r chi.Router) {
 	r.Post("/startup/patents", s.addPatent)
 	r.Get("/startup/apply", s.applyPage)
 	r.Post("/startup/apply", s.apply)
+	r.Get("/startup/apply/{id}", s.draftPage)
+	r.Post("/startup/apply/{id}", s.apply)
 	r.Get("/startup/applications/{id}", s.applicationPage)
 	r.Post("/startup/applications/{id}/submit", s.submitApplication)
 	r.Post("/startup/deals/{id}/accept", s.acceptTermSheet)
@@ -108,158 +108,6 @@ func parse(w http.ResponseWriter, r *http.Request, s *Server) bool {
 		return false
 	}
 	return true
-}
-
-func instrumentsData() []fundbridge.Instrument { return fundbridge.Instruments }
-
-// applyPage is the wizard: 1 instruments, 2 amount and use of funds,
-// 3 review. Steps 1 and 2 are sent as GET forms, so each step is a page
-// whose address holds the draft so far (and the form's key): Back and
-// reload show it again. When each step answered a POST, Back after
-// drafting found only Chrome's "Confirm Form Resubmission" page, and its
-// reload resubmitted from an opaque origin (Sec-Fetch-Site: cross-site,
-// Origin: null), which CrossOriginProtection rightly refused. Only the
-// last step, which drafts, is a POST.
-func (s *Server) applyPage(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if !q.Has("step") {
-		f := newForm()
-		f.Values.Set("step", "1")
-		s.render(w, r, http.StatusOK, "apply", "title.apply", instrumentsData(), f)
-		return
-	}
-	f := newForm()
-	f.Values = q
-	if k := q.Get("idempotency_key"); k != "" && len(k) <= 100 {
-		f.Key = k // the review's save keeps the key the wizard began with
-	}
-	step := min(max(atoi(q.Get("step")), 1), 3)
-	next := step + 1
-	if q.Get("back") != "" {
-		next = max(step-1, 1)
-	} else if _, ok := s.checkApply(w, r, f, step); !ok {
-		return
-	}
-	f.Values.Set("step", strconv.Itoa(min(next, 3)))
-	s.render(w, r, http.StatusOK, "apply", "title.apply", instrumentsData(), f)
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
-}
-
-// apply drafts the reviewed application (the draft then waits for the
-// startup's submission on its own page). A step before the last posted
-// by a page from before the steps were GETs is sent on to its GET.
-func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
-	if !parse(w, r, s) {
-		return
-	}
-	if atoi(r.PostFormValue("step")) < 3 || r.PostFormValue("back") != "" {
-		http.Redirect(w, r, "/startup/apply?"+r.PostForm.Encode(), http.StatusSeeOther)
-		return
-	}
-	f := postedForm(r)
-	cmd, ok := s.checkApply(w, r, f, 3)
-	if !ok {
-		return
-	}
-	app, reply, err := call(r.Context(), s, r, applicationsapi.DraftApplicationEndpoint, cmd, callOpts{key: f.Key})
-	if err == nil && app.Status == applicationsapi.StatusDraft && !sameTerms(app.ApplicationTerms, cmd.Terms()) {
-		// The same form saved again after an edit (Back past the review):
-		// its key finds the first draft, which takes the edit rather than
-		// losing it.
-		app, reply, err = call(r.Context(), s, r, applicationsapi.UpdateApplicationEndpoint, applicationsapi.UpdateApplication{
-			ApplicationID: app.ID, AmountRequested: cmd.AmountRequested, Instruments: &cmd.Instruments, UseOfFunds: &cmd.UseOfFunds,
-			ValuationAsk: applicationsapi.OptionalAmount{Set: true, Value: cmd.ValuationAsk}, CreditDataConsent: &cmd.CreditDataConsent,
-		}, callOpts{})
-	}
-	if err != nil {
-		f.Values.Set("step", "3")
-		f.fail(localeOf(r), err)
-		s.render(w, r, s.status(fundbridge.ErrorCode(err)), "apply", "title.apply", instrumentsData(), f)
-		return
-	}
-	redirect(w, r, withAfter("/startup/applications/"+app.ID, reply), "notice.drafted")
-}
-
-// checkApply reads the draft in f and checks the fields of the steps up
-// to step by the contract's rules; on a problem it shows that step again
-// with what was typed and the reasons, and answers false.
-func (s *Server) checkApply(w http.ResponseWriter, r *http.Request, f *form, step int) (applicationsapi.DraftApplication, bool) {
-	a, _ := actorOf(r)
-	cmd, problems := draftFrom(f.Values, a.OrgID)
-	// The review shows (and the next step carries) the amounts as read.
-	if cmd.AmountRequested != nil {
-		f.Values.Set("amount_requested", cmd.AmountRequested.String())
-	}
-	if cmd.ValuationAsk != nil {
-		f.Values.Set("valuation_ask", cmd.ValuationAsk.String())
-	}
-	err := cmd.Validate()
-	fields := append(problems, fundbridge.ErrorFields(err)...)
-	// The wizard drafts an application to be submitted: what submitting
-	// needs (use of funds) is required here too, not found missing later.
-	for _, fe := range applicationsapi.TermsProblems(cmd.Terms(), true) {
-		if !slices.ContainsFunc(fields, func(x fundbridge.FieldError) bool { return x.Field == fe.Field }) {
-			fields = append(fields, fe)
-		}
-	}
-	// A step only answers for its own fields.
-	var mine []fundbridge.FieldError
-	for _, fe := range fields {
-		if step >= 3 || fieldStep(fe.Field) <= step {
-			mine = append(mine, fe)
-		}
-	}
-	if step == 1 && len(cmd.Instruments) == 0 {
-		mine = append(mine, fundbridge.FieldError{Field: "instruments", Reason: "choose at least one"})
-	}
-	if len(mine) == 0 {
-		return cmd, true
-	}
-	f.Values.Set("step", strconv.Itoa(step))
-	f.fail(localeOf(r), fundbridge.Invalid("invalid application", mine...))
-	s.render(w, r, http.StatusBadRequest, "apply", "title.apply", instrumentsData(), f)
-	return cmd, false
-}
-
-// sameTerms reports whether a draft holds the terms the form asks for.
-func sameTerms(a, b applicationsapi.ApplicationTerms) bool {
-	sameAsk := a.ValuationAsk == nil && b.ValuationAsk == nil ||
-		a.ValuationAsk != nil && b.ValuationAsk != nil && a.ValuationAsk.Equal(*b.ValuationAsk)
-	return sameAsk && a.AmountRequested.Equal(b.AmountRequested) && slices.Equal(a.Instruments, b.Instruments) &&
-		a.UseOfFunds == b.UseOfFunds && a.CreditDataConsent == b.CreditDataConsent
-}
-
-func fieldStep(field string) int {
-	if strings.HasPrefix(field, "instruments") {
-		return 1
-	}
-	return 2
-}
-
-// draftFrom reads the application's fields; amounts by money.Parse, the
-// API's own rule for amounts.
-func draftFrom(v url.Values, companyID string) (applicationsapi.DraftApplication, []fundbridge.FieldError) {
-	cmd := applicationsapi.DraftApplication{CompanyID: companyID, UseOfFunds: strings.TrimSpace(v.Get("use_of_funds")),
-		CreditDataConsent: v.Get("credit_data_consent") == "yes"}
-	for _, v := range v["instruments"] {
-		cmd.Instruments = append(cmd.Instruments, fundbridge.Instrument(v))
-	}
-	var problems []fundbridge.FieldError
-	amount, err := parseAmount("amount_requested", v.Get("amount_requested"), true)
-	if err != nil {
-		problems = append(problems, fundbridge.ErrorFields(err)...)
-	}
-	cmd.AmountRequested = amount
-	if ask, err := parseAmount("valuation_ask", v.Get("valuation_ask"), false); err != nil {
-		problems = append(problems, fundbridge.ErrorFields(err)...)
-	} else {
-		cmd.ValuationAsk = ask
-	}
-	return cmd, problems
 }
 
 // parseAmount reads an amount as people type it: spaces, commas and a
