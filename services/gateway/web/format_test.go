@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
 	"github.com/fundbridge/fundbridge/services/matching/matchingapi"
 )
@@ -49,6 +50,14 @@ func TestAmountsAndDatesAsEachLanguageWritesThem(t *testing.T) {
 	}
 	if got := zh.Enum("sector", "computer_vision"); got != "计算机视觉" {
 		t.Errorf("zh sector = %q", got)
+	}
+	// A list of an enum's values is joined as each language joins one.
+	both := []fundbridge.Instrument{fundbridge.InstrumentEquity, fundbridge.InstrumentLoanPlusEquity}
+	if got := zh.Enums("instrument", both); got != "股权融资、贷款+外部直投" {
+		t.Errorf("zh instruments = %q", got)
+	}
+	if got := en.Enums("instrument", []string{"equity", "loan_plus_equity"}); got != "Equity, Loan plus direct investment" {
+		t.Errorf("en instruments = %q", got)
 	}
 	if got := en.Reason("must be at most ¥10bn (10000000000.00)"); got != "Must be at most ¥10bn (10000000000.00)" {
 		t.Errorf("a reason with a value = %q", got)

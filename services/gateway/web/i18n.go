@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -110,6 +111,20 @@ func (l *locale) Enum(kind string, v any) string {
 		return s
 	}
 	return l.p.Sprintf(key)
+}
+
+// Enums translates a list of one enum's values and joins them the
+// locale's way: "equity, loan" in English, "股权融资、贷款" in Chinese.
+func (l *locale) Enums(kind string, vs any) string {
+	list := reflect.ValueOf(vs)
+	if list.Kind() != reflect.Slice {
+		return l.Enum(kind, vs)
+	}
+	parts := make([]string, list.Len())
+	for i := range parts {
+		parts[i] = l.Enum(kind, list.Index(i).Interface())
+	}
+	return strings.Join(parts, l.T("list.separator"))
 }
 
 // Money writes an amount the locale's way: CLDR's symbol for CNY (¥ in

@@ -566,6 +566,7 @@ var messages = map[string][2]string{
 	// Match reasons by the match engine's codes (matchingapi.Reason); the
 	// English is the engine's own sentence.
 	"why.none":                       {"none", "无"},
+	"list.separator":                 {", ", "、"},
 	"why.fund_closed":                {"fund is closed", "基金已关闭"},
 	"why.fund_no_mandate":            {"fund has no mandate yet", "基金尚未设置投资授权"},
 	"why.stage_not_in_mandate":       {"stage %s is not in mandate (%s)", "阶段“%s”不在投资授权内（%s）"},

@@ -47,10 +47,7 @@ var enumKinds = map[string]bool{"stage": true, "sector": true, "layer": true, "c
 // catalog, amounts and percents the reader's way, days as its dates;
 // anything else (a name, an ID, a person's reason) as it is.
 func (p *page) paramValue(kind string, values []string) string {
-	sep := ", "
-	if p.Code == "zh" {
-		sep = "、"
-	}
+	sep := p.T("list.separator")
 	parts := make([]string, len(values))
 	for i, v := range values {
 		switch {
