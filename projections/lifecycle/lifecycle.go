@@ -393,102 +393,19 @@ type bucket struct {
 // Query answers q from the state: rows for every stage, and for every
 // period from the first to the last (or From to To) when grouped.
 func (p *Projection) Query(q Query) ([]Row, error) {
-	asOf := int64(1<<63 - 1)
-	if !q.AsOf.IsZero() {
-		asOf = q.AsOf.UnixNano()
-	}
-	from, to := int64(-1<<63), int64(1<<63-1)
-	if !q.From.IsZero() {
-		from = q.From.UnixNano()
-	}
-	if !q.To.IsZero() {
-		to = q.To.UnixNano()
-	}
+	sel := newSelection(q)
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	// Filters by dictionary index; a value never seen matches nothing.
-	match := func(field string) (uint16, bool, bool) {
-		if field == "" {
-			return 0, false, true
-		}
-		i, ok := p.words[field]
-		return i, true, ok
+	if p.filterBy(&sel, q) {
+		p.gather(&sel)
 	}
-	layer, byLayer, ok1 := match(string(q.Layer))
-	sector, bySector, ok2 := match(string(q.Sector))
-	city, byCity, ok3 := match(string(q.City))
-	seen := ok1 && ok2 && ok3
-
-	buckets := map[int32]*[5]bucket{}
-	in := func(f Fact) *bucket {
-		if !f.happened(asOf) || f.At < from || f.At >= to ||
-			byLayer && f.Layer != layer || bySector && f.Sector != sector || byCity && f.City != city {
-			return nil
-		}
-		period := q.Period.Period(f.Month)
-		b := buckets[period]
-		if b == nil {
-			b = &[5]bucket{}
-			buckets[period] = b
-		}
-		return &b[f.Stage]
-	}
-	if seen {
-		for i := range p.st.Apps {
-			a := &p.st.Apps[i]
-			if b := in(a.Submitted); b != nil {
-				b.submitted++
-				b.requested.Add(a.Requested)
-			}
-		}
-		for i := range p.st.Moves {
-			m := &p.st.Moves[i]
-			b := in(m.Fact)
-			if b == nil {
-				continue
-			}
-			switch m.Kind {
-			case moveMatched:
-				b.matched++
-			case moveReview:
-				b.inReview++
-			case moveFirstFunding, moveFunding:
-				if m.Kind == moveFirstFunding {
-					b.funded++
-					b.toFunding = append(b.toFunding, m.Fact.At-p.st.Apps[m.App].Submitted.At)
-				}
-				b.fundedAmount.Add(m.Amount)
-				if int(m.Instrument) < len(b.fundings) {
-					b.fundings[m.Instrument]++
-				}
-				if b.raised == nil {
-					b.raised = map[uint8]*projections.Total{}
-				}
-				if b.raised[m.Instrument] == nil {
-					b.raised[m.Instrument] = &projections.Total{}
-				}
-				b.raised[m.Instrument].Add(m.Amount)
-			case moveWithdrawn:
-				b.withdrawn++
-			case moveRejected:
-				b.rejected++
-			case moveExpired:
-				b.expired++
-			}
-		}
-		for i := range p.st.Others {
-			if b := in(p.st.Others[i].Fact); b != nil {
-				b.others.add(&p.st.Others[i])
-			}
-		}
-	}
-	first, last, err := periodRange(q, buckets)
+	first, last, err := periodRange(q, sel.buckets)
 	if err != nil {
 		return nil, err
 	}
 	var rows []Row
 	for period := first; period <= last; period++ {
-		b := buckets[period]
+		b := sel.buckets[period]
 		if b == nil {
 			b = &[5]bucket{}
 		}
@@ -497,6 +414,119 @@ func (p *Projection) Query(q Query) ([]Row, error) {
 		}
 	}
 	return rows, nil
+}
+
+// selection is what a query selects (facts as of asOf, in [from, to),
+// of the layer, sector and city when filtered by them) and the buckets
+// it gathers them into, by period and stage.
+type selection struct {
+	period                    projections.Granularity
+	asOf, from, to            int64
+	layer, sector, city       uint16
+	byLayer, bySector, byCity bool
+	buckets                   map[int32]*[5]bucket
+}
+
+// newSelection reads q's times; filterBy reads its filters.
+func newSelection(q Query) selection {
+	sel := selection{period: q.Period, asOf: int64(1<<63 - 1), from: int64(-1 << 63), to: int64(1<<63 - 1), buckets: map[int32]*[5]bucket{}}
+	if !q.AsOf.IsZero() {
+		sel.asOf = q.AsOf.UnixNano()
+	}
+	if !q.From.IsZero() {
+		sel.from = q.From.UnixNano()
+	}
+	if !q.To.IsZero() {
+		sel.to = q.To.UnixNano()
+	}
+	return sel
+}
+
+// filterBy sets sel's filters from q's by dictionary index, and reports
+// whether any fact can match: a value never seen matches nothing.
+func (p *Projection) filterBy(sel *selection, q Query) bool {
+	match := func(field string) (uint16, bool, bool) {
+		if field == "" {
+			return 0, false, true
+		}
+		i, ok := p.words[field]
+		return i, true, ok
+	}
+	var ok1, ok2, ok3 bool
+	sel.layer, sel.byLayer, ok1 = match(string(q.Layer))
+	sel.sector, sel.bySector, ok2 = match(string(q.Sector))
+	sel.city, sel.byCity, ok3 = match(string(q.City))
+	return ok1 && ok2 && ok3
+}
+
+// in is the bucket of f's period and stage, nil when sel does not select f.
+func (sel *selection) in(f Fact) *bucket {
+	if !f.happened(sel.asOf) || f.At < sel.from || f.At >= sel.to ||
+		sel.byLayer && f.Layer != sel.layer || sel.bySector && f.Sector != sel.sector || sel.byCity && f.City != sel.city {
+		return nil
+	}
+	period := sel.period.Period(f.Month)
+	b := sel.buckets[period]
+	if b == nil {
+		b = &[5]bucket{}
+		sel.buckets[period] = b
+	}
+	return &b[f.Stage]
+}
+
+// gather counts the submissions, moves and other facts sel selects into
+// its buckets.
+func (p *Projection) gather(sel *selection) {
+	for i := range p.st.Apps {
+		a := &p.st.Apps[i]
+		if b := sel.in(a.Submitted); b != nil {
+			b.submitted++
+			b.requested.Add(a.Requested)
+		}
+	}
+	for i := range p.st.Moves {
+		m := &p.st.Moves[i]
+		if b := sel.in(m.Fact); b != nil {
+			b.addMove(m, p.st.Apps)
+		}
+	}
+	for i := range p.st.Others {
+		if b := sel.in(p.st.Others[i].Fact); b != nil {
+			b.others.add(&p.st.Others[i])
+		}
+	}
+}
+
+// addMove counts m, a move of one of apps.
+func (b *bucket) addMove(m *Move, apps []App) {
+	switch m.Kind {
+	case moveMatched:
+		b.matched++
+	case moveReview:
+		b.inReview++
+	case moveFirstFunding, moveFunding:
+		if m.Kind == moveFirstFunding {
+			b.funded++
+			b.toFunding = append(b.toFunding, m.Fact.At-apps[m.App].Submitted.At)
+		}
+		b.fundedAmount.Add(m.Amount)
+		if int(m.Instrument) < len(b.fundings) {
+			b.fundings[m.Instrument]++
+		}
+		if b.raised == nil {
+			b.raised = map[uint8]*projections.Total{}
+		}
+		if b.raised[m.Instrument] == nil {
+			b.raised[m.Instrument] = &projections.Total{}
+		}
+		b.raised[m.Instrument].Add(m.Amount)
+	case moveWithdrawn:
+		b.withdrawn++
+	case moveRejected:
+		b.rejected++
+	case moveExpired:
+		b.expired++
+	}
 }
 
 // periodRange is the span of periods to list: From to To when given, else
