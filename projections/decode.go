@@ -104,49 +104,11 @@ func compile(t reflect.Type, seen map[reflect.Type]*structPlan) *structPlan {
 	}
 	sp := &structPlan{fields: map[string]*fieldPlan{}, folded: map[string]bool{}}
 	seen[t] = sp
-	type candidate struct {
-		name   string
-		index  []int
-		tagged bool
-		typ    reflect.Type
-	}
-	var found []candidate
-	var walk func(t reflect.Type, index []int) bool
-	walk = func(t reflect.Type, index []int) bool {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if opts != "" && opts != "omitempty" && opts != "omitzero" {
-				return false // ",string" and the like: not plain
-			}
-			idx := append(append([]int(nil), index...), i)
-			if f.Anonymous && name == "" {
-				if f.Type.Kind() != reflect.Struct {
-					return false // embedded pointers and non-structs: leave them to encoding/json
-				}
-				if !walk(f.Type, idx) {
-					return false
-				}
-				continue
-			}
-			if !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			found = append(found, candidate{name: name, index: idx, tagged: tag != "" && tag[0] != ',', typ: f.Type})
-		}
-		return true
-	}
-	if !walk(t, nil) {
+	var found []fieldCandidate
+	if !walkFields(t, nil, &found) {
 		return nil
 	}
-	byName := map[string][]candidate{}
+	byName := map[string][]fieldCandidate{}
 	var names []string
 	for _, c := range found {
 		if byName[c.name] == nil {
@@ -155,27 +117,7 @@ func compile(t reflect.Type, seen map[reflect.Type]*structPlan) *structPlan {
 		byName[c.name] = append(byName[c.name], c)
 	}
 	for _, name := range names {
-		cs := byName[name]
-		// The dominant field: the shallowest; among those, the only tagged one.
-		depth := len(cs[0].index)
-		for _, c := range cs {
-			depth = min(depth, len(c.index))
-		}
-		var top []candidate
-		for _, c := range cs {
-			if len(c.index) == depth {
-				top = append(top, c)
-			}
-		}
-		if len(top) > 1 {
-			var tagged []candidate
-			for _, c := range top {
-				if c.tagged {
-					tagged = append(tagged, c)
-				}
-			}
-			top = tagged
-		}
+		top := dominant(byName[name])
 		sp.folded[strings.ToLower(name)] = true
 		if len(top) != 1 {
 			continue // encoding/json ignores an ambiguous name
@@ -189,6 +131,74 @@ func compile(t reflect.Type, seen map[reflect.Type]*structPlan) *structPlan {
 		sp.order = append(sp.order, f)
 	}
 	return sp
+}
+
+// A fieldCandidate is a field that may be read under its JSON name, if
+// no other of that name dominates it.
+type fieldCandidate struct {
+	name   string
+	index  []int
+	tagged bool
+	typ    reflect.Type
+}
+
+// walkFields appends t's fields (at index, embedded structs' promoted) to
+// found; false if t is not plain.
+func walkFields(t reflect.Type, index []int, found *[]fieldCandidate) bool {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if opts != "" && opts != "omitempty" && opts != "omitzero" {
+			return false // ",string" and the like: not plain
+		}
+		idx := append(append([]int(nil), index...), i)
+		if f.Anonymous && name == "" {
+			if f.Type.Kind() != reflect.Struct {
+				return false // embedded pointers and non-structs: leave them to encoding/json
+			}
+			if !walkFields(f.Type, idx, found) {
+				return false
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		*found = append(*found, fieldCandidate{name: name, index: idx, tagged: tag != "" && tag[0] != ',', typ: f.Type})
+	}
+	return true
+}
+
+// dominant are the fields of one name that win: the shallowest; among
+// those, the only tagged one. One is read; more or none, ambiguous.
+func dominant(cs []fieldCandidate) []fieldCandidate {
+	depth := len(cs[0].index)
+	for _, c := range cs {
+		depth = min(depth, len(c.index))
+	}
+	var top []fieldCandidate
+	for _, c := range cs {
+		if len(c.index) == depth {
+			top = append(top, c)
+		}
+	}
+	if len(top) > 1 {
+		var tagged []fieldCandidate
+		for _, c := range top {
+			if c.tagged {
+				tagged = append(tagged, c)
+			}
+		}
+		top = tagged
+	}
+	return top
 }
 
 func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder {
@@ -206,51 +216,13 @@ func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder 
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return func(r *reader, v reflect.Value) bool {
-			s, ok := r.str()
-			if ok {
-				v.SetString(s)
-			}
-			return ok
-		}
+		return decodeString
 	case reflect.Bool:
-		return func(r *reader, v reflect.Value) bool {
-			switch {
-			case r.literal("true"):
-				v.SetBool(true)
-			case r.literal("false"):
-				v.SetBool(false)
-			default:
-				return false
-			}
-			return true
-		}
+		return decodeBool
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return func(r *reader, v reflect.Value) bool {
-			lit, ok := r.integer()
-			if !ok {
-				return false
-			}
-			n, err := strconv.ParseInt(lit, 10, 64)
-			if err != nil || v.OverflowInt(n) {
-				return false
-			}
-			v.SetInt(n)
-			return true
-		}
+		return decodeInt
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return func(r *reader, v reflect.Value) bool {
-			lit, ok := r.integer()
-			if !ok || lit[0] == '-' {
-				return false
-			}
-			n, err := strconv.ParseUint(lit, 10, 64)
-			if err != nil || v.OverflowUint(n) {
-				return false
-			}
-			v.SetUint(n)
-			return true
-		}
+		return decodeUint
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return nil // []byte is base64 in JSON
@@ -259,43 +231,13 @@ func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder 
 		if elem == nil {
 			return nil
 		}
-		return func(r *reader, v reflect.Value) bool {
-			if !r.byte('[') {
-				return false
-			}
-			// As encoding/json: [] is an empty slice, not nil.
-			s := reflect.MakeSlice(t, 0, 4)
-			if !r.byte(']') {
-				for {
-					s = reflect.Append(s, reflect.Zero(t.Elem()))
-					if !elem(r, s.Index(s.Len()-1)) {
-						return false
-					}
-					if r.byte(']') {
-						break
-					}
-					if !r.byte(',') {
-						return false
-					}
-				}
-			}
-			v.Set(s)
-			return true
-		}
+		return sliceDecoder(t, elem)
 	case reflect.Pointer:
 		elem := decoderFor(t.Elem(), seen)
 		if elem == nil {
 			return nil
 		}
-		return func(r *reader, v reflect.Value) bool {
-			if r.peek() == 'n' {
-				return false // null sets the pointer to nil: leave it to encoding/json
-			}
-			if v.IsNil() {
-				v.Set(reflect.New(t.Elem()))
-			}
-			return elem(r, v.Elem())
-		}
+		return pointerDecoder(t, elem)
 	case reflect.Struct:
 		plan := compile(t, seen)
 		if plan == nil {
@@ -304,6 +246,94 @@ func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder 
 		return func(r *reader, v reflect.Value) bool { return r.object(plan, v) }
 	}
 	return nil
+}
+
+func decodeString(r *reader, v reflect.Value) bool {
+	s, ok := r.str()
+	if ok {
+		v.SetString(s)
+	}
+	return ok
+}
+
+func decodeBool(r *reader, v reflect.Value) bool {
+	switch {
+	case r.literal("true"):
+		v.SetBool(true)
+	case r.literal("false"):
+		v.SetBool(false)
+	default:
+		return false
+	}
+	return true
+}
+
+func decodeInt(r *reader, v reflect.Value) bool {
+	lit, ok := r.integer()
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(lit, 10, 64)
+	if err != nil || v.OverflowInt(n) {
+		return false
+	}
+	v.SetInt(n)
+	return true
+}
+
+func decodeUint(r *reader, v reflect.Value) bool {
+	lit, ok := r.integer()
+	if !ok || lit[0] == '-' {
+		return false
+	}
+	n, err := strconv.ParseUint(lit, 10, 64)
+	if err != nil || v.OverflowUint(n) {
+		return false
+	}
+	v.SetUint(n)
+	return true
+}
+
+// sliceDecoder reads a JSON array into a slice of type t, each element
+// with elem.
+func sliceDecoder(t reflect.Type, elem valueDecoder) valueDecoder {
+	return func(r *reader, v reflect.Value) bool {
+		if !r.byte('[') {
+			return false
+		}
+		// As encoding/json: [] is an empty slice, not nil.
+		s := reflect.MakeSlice(t, 0, 4)
+		if !r.byte(']') {
+			for {
+				s = reflect.Append(s, reflect.Zero(t.Elem()))
+				if !elem(r, s.Index(s.Len()-1)) {
+					return false
+				}
+				if r.byte(']') {
+					break
+				}
+				if !r.byte(',') {
+					return false
+				}
+			}
+		}
+		v.Set(s)
+		return true
+	}
+}
+
+// pointerDecoder reads the value a pointer of type t points to with
+// elem, allocating it when the pointer is nil.
+func pointerDecoder(t reflect.Type, elem valueDecoder) valueDecoder {
+	return func(r *reader, v reflect.Value) bool {
+		if r.peek() == 'n' {
+			return false // null sets the pointer to nil: leave it to encoding/json
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		return elem(r, v.Elem())
+	}
 }
 
 // decodeAmount reads "1250000.00" as money.Amount.UnmarshalJSON does: a
