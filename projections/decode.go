@@ -1,13 +1,11 @@
 package projections
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -104,49 +102,11 @@ func compile(t reflect.Type, seen map[reflect.Type]*structPlan) *structPlan {
 	}
 	sp := &structPlan{fields: map[string]*fieldPlan{}, folded: map[string]bool{}}
 	seen[t] = sp
-	type candidate struct {
-		name   string
-		index  []int
-		tagged bool
-		typ    reflect.Type
-	}
-	var found []candidate
-	var walk func(t reflect.Type, index []int) bool
-	walk = func(t reflect.Type, index []int) bool {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if opts != "" && opts != "omitempty" && opts != "omitzero" {
-				return false // ",string" and the like: not plain
-			}
-			idx := append(append([]int(nil), index...), i)
-			if f.Anonymous && name == "" {
-				if f.Type.Kind() != reflect.Struct {
-					return false // embedded pointers and non-structs: leave them to encoding/json
-				}
-				if !walk(f.Type, idx) {
-					return false
-				}
-				continue
-			}
-			if !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			found = append(found, candidate{name: name, index: idx, tagged: tag != "" && tag[0] != ',', typ: f.Type})
-		}
-		return true
-	}
-	if !walk(t, nil) {
+	var found []fieldCandidate
+	if !walkFields(t, nil, &found) {
 		return nil
 	}
-	byName := map[string][]candidate{}
+	byName := map[string][]fieldCandidate{}
 	var names []string
 	for _, c := range found {
 		if byName[c.name] == nil {
@@ -155,27 +115,7 @@ func compile(t reflect.Type, seen map[reflect.Type]*structPlan) *structPlan {
 		byName[c.name] = append(byName[c.name], c)
 	}
 	for _, name := range names {
-		cs := byName[name]
-		// The dominant field: the shallowest; among those, the only tagged one.
-		depth := len(cs[0].index)
-		for _, c := range cs {
-			depth = min(depth, len(c.index))
-		}
-		var top []candidate
-		for _, c := range cs {
-			if len(c.index) == depth {
-				top = append(top, c)
-			}
-		}
-		if len(top) > 1 {
-			var tagged []candidate
-			for _, c := range top {
-				if c.tagged {
-					tagged = append(tagged, c)
-				}
-			}
-			top = tagged
-		}
+		top := dominant(byName[name])
 		sp.folded[strings.ToLower(name)] = true
 		if len(top) != 1 {
 			continue // encoding/json ignores an ambiguous name
@@ -189,6 +129,74 @@ func compile(t reflect.Type, seen map[reflect.Type]*structPlan) *structPlan {
 		sp.order = append(sp.order, f)
 	}
 	return sp
+}
+
+// A fieldCandidate is a field that may be read under its JSON name, if
+// no other of that name dominates it.
+type fieldCandidate struct {
+	name   string
+	index  []int
+	tagged bool
+	typ    reflect.Type
+}
+
+// walkFields appends t's fields (at index, embedded structs' promoted) to
+// found; false if t is not plain.
+func walkFields(t reflect.Type, index []int, found *[]fieldCandidate) bool {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if opts != "" && opts != "omitempty" && opts != "omitzero" {
+			return false // ",string" and the like: not plain
+		}
+		idx := append(append([]int(nil), index...), i)
+		if f.Anonymous && name == "" {
+			if f.Type.Kind() != reflect.Struct {
+				return false // embedded pointers and non-structs: leave them to encoding/json
+			}
+			if !walkFields(f.Type, idx, found) {
+				return false
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		*found = append(*found, fieldCandidate{name: name, index: idx, tagged: tag != "" && tag[0] != ',', typ: f.Type})
+	}
+	return true
+}
+
+// dominant are the fields of one name that win: the shallowest; among
+// those, the only tagged one. One is read; more or none, ambiguous.
+func dominant(cs []fieldCandidate) []fieldCandidate {
+	depth := len(cs[0].index)
+	for _, c := range cs {
+		depth = min(depth, len(c.index))
+	}
+	var top []fieldCandidate
+	for _, c := range cs {
+		if len(c.index) == depth {
+			top = append(top, c)
+		}
+	}
+	if len(top) > 1 {
+		var tagged []fieldCandidate
+		for _, c := range top {
+			if c.tagged {
+				tagged = append(tagged, c)
+			}
+		}
+		top = tagged
+	}
+	return top
 }
 
 func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder {
@@ -206,51 +214,13 @@ func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder 
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return func(r *reader, v reflect.Value) bool {
-			s, ok := r.str()
-			if ok {
-				v.SetString(s)
-			}
-			return ok
-		}
+		return decodeString
 	case reflect.Bool:
-		return func(r *reader, v reflect.Value) bool {
-			switch {
-			case r.literal("true"):
-				v.SetBool(true)
-			case r.literal("false"):
-				v.SetBool(false)
-			default:
-				return false
-			}
-			return true
-		}
+		return decodeBool
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return func(r *reader, v reflect.Value) bool {
-			lit, ok := r.integer()
-			if !ok {
-				return false
-			}
-			n, err := strconv.ParseInt(lit, 10, 64)
-			if err != nil || v.OverflowInt(n) {
-				return false
-			}
-			v.SetInt(n)
-			return true
-		}
+		return decodeInt
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return func(r *reader, v reflect.Value) bool {
-			lit, ok := r.integer()
-			if !ok || lit[0] == '-' {
-				return false
-			}
-			n, err := strconv.ParseUint(lit, 10, 64)
-			if err != nil || v.OverflowUint(n) {
-				return false
-			}
-			v.SetUint(n)
-			return true
-		}
+		return decodeUint
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return nil // []byte is base64 in JSON
@@ -259,43 +229,13 @@ func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder 
 		if elem == nil {
 			return nil
 		}
-		return func(r *reader, v reflect.Value) bool {
-			if !r.byte('[') {
-				return false
-			}
-			// As encoding/json: [] is an empty slice, not nil.
-			s := reflect.MakeSlice(t, 0, 4)
-			if !r.byte(']') {
-				for {
-					s = reflect.Append(s, reflect.Zero(t.Elem()))
-					if !elem(r, s.Index(s.Len()-1)) {
-						return false
-					}
-					if r.byte(']') {
-						break
-					}
-					if !r.byte(',') {
-						return false
-					}
-				}
-			}
-			v.Set(s)
-			return true
-		}
+		return sliceDecoder(t, elem)
 	case reflect.Pointer:
 		elem := decoderFor(t.Elem(), seen)
 		if elem == nil {
 			return nil
 		}
-		return func(r *reader, v reflect.Value) bool {
-			if r.peek() == 'n' {
-				return false // null sets the pointer to nil: leave it to encoding/json
-			}
-			if v.IsNil() {
-				v.Set(reflect.New(t.Elem()))
-			}
-			return elem(r, v.Elem())
-		}
+		return pointerDecoder(t, elem)
 	case reflect.Struct:
 		plan := compile(t, seen)
 		if plan == nil {
@@ -304,6 +244,94 @@ func decoderFor(t reflect.Type, seen map[reflect.Type]*structPlan) valueDecoder 
 		return func(r *reader, v reflect.Value) bool { return r.object(plan, v) }
 	}
 	return nil
+}
+
+func decodeString(r *reader, v reflect.Value) bool {
+	s, ok := r.str()
+	if ok {
+		v.SetString(s)
+	}
+	return ok
+}
+
+func decodeBool(r *reader, v reflect.Value) bool {
+	switch {
+	case r.literal("true"):
+		v.SetBool(true)
+	case r.literal("false"):
+		v.SetBool(false)
+	default:
+		return false
+	}
+	return true
+}
+
+func decodeInt(r *reader, v reflect.Value) bool {
+	lit, ok := r.integer()
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(lit, 10, 64)
+	if err != nil || v.OverflowInt(n) {
+		return false
+	}
+	v.SetInt(n)
+	return true
+}
+
+func decodeUint(r *reader, v reflect.Value) bool {
+	lit, ok := r.integer()
+	if !ok || lit[0] == '-' {
+		return false
+	}
+	n, err := strconv.ParseUint(lit, 10, 64)
+	if err != nil || v.OverflowUint(n) {
+		return false
+	}
+	v.SetUint(n)
+	return true
+}
+
+// sliceDecoder reads a JSON array into a slice of type t, each element
+// with elem.
+func sliceDecoder(t reflect.Type, elem valueDecoder) valueDecoder {
+	return func(r *reader, v reflect.Value) bool {
+		if !r.byte('[') {
+			return false
+		}
+		// As encoding/json: [] is an empty slice, not nil.
+		s := reflect.MakeSlice(t, 0, 4)
+		if !r.byte(']') {
+			for {
+				s = reflect.Append(s, reflect.Zero(t.Elem()))
+				if !elem(r, s.Index(s.Len()-1)) {
+					return false
+				}
+				if r.byte(']') {
+					break
+				}
+				if !r.byte(',') {
+					return false
+				}
+			}
+		}
+		v.Set(s)
+		return true
+	}
+}
+
+// pointerDecoder reads the value a pointer of type t points to with
+// elem, allocating it when the pointer is nil.
+func pointerDecoder(t reflect.Type, elem valueDecoder) valueDecoder {
+	return func(r *reader, v reflect.Value) bool {
+		if r.peek() == 'n' {
+			return false // null sets the pointer to nil: leave it to encoding/json
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		return elem(r, v.Elem())
+	}
 }
 
 // decodeAmount reads "1250000.00" as money.Amount.UnmarshalJSON does: a
@@ -335,281 +363,4 @@ func decodeUnmarshaler(r *reader, v reflect.Value) bool {
 		return false
 	}
 	return v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(r.data[start:r.pos]) == nil
-}
-
-// reader reads the plain subset of JSON; every method leaves pos after
-// what it read and any white space before it.
-type reader struct {
-	data []byte
-	pos  int
-}
-
-func (r *reader) space() {
-	for r.pos < len(r.data) {
-		switch r.data[r.pos] {
-		case ' ', '\t', '\n', '\r':
-			r.pos++
-		default:
-			return
-		}
-	}
-}
-
-func (r *reader) peek() byte {
-	r.space()
-	if r.pos < len(r.data) {
-		return r.data[r.pos]
-	}
-	return 0
-}
-
-// byte consumes c if it comes next.
-func (r *reader) byte(c byte) bool {
-	if r.peek() == c {
-		r.pos++
-		return true
-	}
-	return false
-}
-
-func (r *reader) literal(lit string) bool {
-	r.space()
-	if bytes.HasPrefix(r.data[r.pos:], []byte(lit)) {
-		r.pos += len(lit)
-		return true
-	}
-	return false
-}
-
-func (r *reader) end() bool {
-	r.space()
-	return r.pos == len(r.data)
-}
-
-// str reads a string without escapes or control characters, in valid
-// UTF-8 (encoding/json would replace invalid bytes).
-func (r *reader) str() (string, bool) {
-	b, ok := r.plain()
-	return string(b), ok
-}
-
-// plain is str without the copy: the bytes inside the quotes.
-func (r *reader) plain() ([]byte, bool) {
-	if !r.byte('"') {
-		return nil, false
-	}
-	rest := r.data[r.pos:]
-	n := bytes.IndexByte(rest, '"')
-	if n < 0 {
-		return nil, false
-	}
-	ascii := true
-	for _, c := range rest[:n] {
-		if c < 0x20 || c == '\\' {
-			return nil, false
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
-	}
-	if !ascii && !utf8.Valid(rest[:n]) {
-		return nil, false
-	}
-	r.pos += n + 1
-	return rest[:n], true
-}
-
-// integer reads -?(0|[1-9][0-9]*) not followed by a fraction or exponent.
-func (r *reader) integer() (string, bool) {
-	r.space()
-	start, i, d := r.pos, r.pos, r.data
-	if i < len(d) && d[i] == '-' {
-		i++
-	}
-	digits := i
-	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-		i++
-	}
-	if i == digits || d[digits] == '0' && i-digits > 1 {
-		return "", false
-	}
-	if i < len(d) && (d[i] == '.' || d[i] == 'e' || d[i] == 'E') {
-		return "", false
-	}
-	r.pos = i
-	return string(d[start:i]), true
-}
-
-// object reads a JSON object into the struct v by plan. Unknown keys are
-// skipped, as encoding/json does; a key that differs from a field's only
-// in case is not plain.
-func (r *reader) object(plan *structPlan, v reflect.Value) bool {
-	if !r.byte('{') {
-		return false
-	}
-	if r.byte('}') {
-		return true
-	}
-	next := 0 // the field expected next: keys mostly come in order
-	for {
-		key, ok := r.plain()
-		if !ok || !r.byte(':') {
-			return false
-		}
-		var f *fieldPlan
-		if next < len(plan.order) && string(key) == plan.order[next].name {
-			f = plan.order[next]
-		} else {
-			f = plan.fields[string(key)]
-		}
-		if f != nil {
-			next = f.pos + 1
-			if !f.dec(r, v.FieldByIndex(f.index)) {
-				return false
-			}
-		} else {
-			for i := 0; i < len(key); i++ {
-				if key[i] >= utf8.RuneSelf {
-					return false // Unicode folding: leave it to encoding/json
-				}
-			}
-			if plan.folded[strings.ToLower(string(key))] || !r.skip(0) {
-				return false
-			}
-		}
-		if r.byte('}') {
-			return true
-		}
-		if !r.byte(',') {
-			return false
-		}
-	}
-}
-
-// skip reads over any JSON value, as strictly as encoding/json checks it.
-func (r *reader) skip(depth int) bool {
-	if depth > 256 {
-		return false
-	}
-	switch c := r.peek(); {
-	case c == '{':
-		r.pos++
-		if r.byte('}') {
-			return true
-		}
-		for {
-			if !r.skipString() || !r.byte(':') || !r.skip(depth+1) {
-				return false
-			}
-			if r.byte('}') {
-				return true
-			}
-			if !r.byte(',') {
-				return false
-			}
-		}
-	case c == '[':
-		r.pos++
-		if r.byte(']') {
-			return true
-		}
-		for {
-			if !r.skip(depth + 1) {
-				return false
-			}
-			if r.byte(']') {
-				return true
-			}
-			if !r.byte(',') {
-				return false
-			}
-		}
-	case c == '"':
-		return r.skipString()
-	case c == 't':
-		return r.literal("true")
-	case c == 'f':
-		return r.literal("false")
-	case c == 'n':
-		return r.literal("null")
-	case c == '-' || c >= '0' && c <= '9':
-		return r.skipNumber()
-	}
-	return false
-}
-
-// skipString reads a string with any valid escapes.
-func (r *reader) skipString() bool {
-	if !r.byte('"') {
-		return false
-	}
-	d := r.data
-	for i := r.pos; i < len(d); i++ {
-		switch c := d[i]; {
-		case c == '"':
-			r.pos = i + 1
-			return true
-		case c < 0x20:
-			return false
-		case c == '\\':
-			i++
-			if i >= len(d) {
-				return false
-			}
-			switch d[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(d) {
-					return false
-				}
-				for _, h := range d[i+1 : i+5] {
-					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return false
-					}
-				}
-				i += 4
-			default:
-				return false
-			}
-		}
-	}
-	return false
-}
-
-// skipNumber reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (r *reader) skipNumber() bool {
-	d, i := r.data, r.pos
-	if d[i] == '-' {
-		i++
-	}
-	digits := func() bool {
-		start := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		return i > start
-	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case !digits():
-		return false
-	}
-	if i < len(d) && d[i] == '.' {
-		i++
-		if !digits() {
-			return false
-		}
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return false
-		}
-	}
-	r.pos = i
-	return true
 }

@@ -45,19 +45,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if len(names) == 0 {
-		for _, s := range benchrun.Scenarios() {
-			names = append(names, s.Name)
-		}
-	}
-	var scenarios []benchrun.Scenario
-	for _, n := range names {
-		s, ok := benchrun.Find(n)
-		if !ok {
-			benchUsage(f, stderr)
-			return fmt.Errorf("%w: no bench scenario %q", errUsage, n)
-		}
-		scenarios = append(scenarios, s)
+	scenarios, err := benchScenarios(names)
+	if err != nil {
+		benchUsage(f, stderr)
+		return err
 	}
 	dataDir := *dir
 	if dataDir == "" {
@@ -104,6 +95,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		bench.PrintTable(stdout, results)
 	}
 	return writeJSON(*jsonOut, results, stdout)
+}
+
+// benchScenarios are the scenarios named, every one when none is.
+func benchScenarios(names []string) ([]benchrun.Scenario, error) {
+	if len(names) == 0 {
+		return benchrun.Scenarios(), nil
+	}
+	var scenarios []benchrun.Scenario
+	for _, n := range names {
+		s, ok := benchrun.Find(n)
+		if !ok {
+			return nil, fmt.Errorf("%w: no bench scenario %q", errUsage, n)
+		}
+		scenarios = append(scenarios, s)
+	}
+	return scenarios, nil
 }
 
 // heldWriteRate is the highest rate the http scenario's writes held in

@@ -333,69 +333,98 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 			a.Close() // what started so far
 		}
 	}()
-	if a.lock, err = datadir.Acquire(o.DataDir, datadir.Self()); err != nil {
+	if err := a.startNATS(o); err != nil {
 		return nil, err
+	}
+	reg, head, err := a.openLog(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	local := gateway.NewLocalServices() // the gateway below calls these services without NATS
+	if err := a.startServices(ctx, o, reg, head, local); err != nil {
+		return nil, err
+	}
+	a.Services = ServiceNames()
+	if err := a.startGateway(ctx, o, local); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// startNATS takes the data directory and starts the embedded NATS server
+// in it, with one user per service.
+func (a *App) startNATS(o Options) (err error) {
+	if a.lock, err = datadir.Acquire(o.DataDir, datadir.Self()); err != nil {
+		return err
 	}
 	natsDir := filepath.Join(o.DataDir, "nats")
 	if err := os.MkdirAll(natsDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+		return fmt.Errorf("data directory: %w", err)
 	}
 	creds, users, err := NATSUsers(CredentialsDir(o.DataDir))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.Credentials = creds
 	srvOpts := natsserver.Options{Addr: o.NATSAddr, DataDir: natsDir, SyncAlways: o.Fsync, Name: "fundbridge-dev", Users: users}
 	if o.NATSTLS.Enabled() {
 		if srvOpts.TLS, err = o.NATSTLS.ServerConfig(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	a.srv, err = natsserver.Start(srvOpts)
 	if err != nil {
-		return nil, fmt.Errorf("embedded NATS on %s: %w", o.NATSAddr, err)
+		return fmt.Errorf("embedded NATS on %s: %w", o.NATSAddr, err)
 	}
 	a.NATSURL = a.srv.ClientURL()
-	if err := a.lock.SetNATS(a.NATSURL); err != nil {
-		return nil, err
-	}
+	return a.lock.SetNATS(a.NATSURL)
+}
+
+// openLog opens the event store, the snapshots and the buckets as the
+// admin, and reads the log's head: the services are ready once every view
+// reflects it.
+func (a *App) openLog(ctx context.Context, o Options) (reg *events.Registry, head uint64, err error) {
 	// The admin creates (or checks) the streams; the services only bind.
 	nc, err := a.connect(natsauth.Admin)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	reg := NewRegistry()
+	reg = NewRegistry()
 	a.Store, err = jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: o.Fsync, Clock: o.Clock})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if _, err := jetstream.OpenSnapshots(ctx, nc, 1); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := CreateBuckets(ctx, nc, 1); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	head, err := a.Store.Head(ctx) // ready once every view reflects it
+	head, err = a.Store.Head(ctx) // ready once every view reflects it
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	return reg, head, nil
+}
 
+// startServices starts every service on a connection of its own, each
+// registering its handlers in local too.
+func (a *App) startServices(ctx context.Context, o Options, reg *events.Registry, head uint64, local *gateway.LocalServices) error {
 	credKey, err := keyfile.LoadOrCreate(CredentialKeyFile(o.DataDir), identity.CredentialKeySize)
 	if err != nil {
-		return nil, fmt.Errorf("identity's credential key: %w", err)
+		return fmt.Errorf("identity's credential key: %w", err)
 	}
 
 	svcCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop
-	local := gateway.NewLocalServices() // the gateway below calls these services without NATS
 	for name, build := range Builders() {
 		snc, err := a.connect(name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		store, snaps, err := a.openStore(ctx, snc, reg, o.Fsync, o.Clock)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		deps := Deps{Store: store, Snapshots: snaps, Registry: reg, NC: snc, Log: o.Logger, BcryptCost: o.BcryptCost, DataDir: o.DataDir, CredentialKey: credKey, Clock: o.Clock, ViewDir: viewDir(o), Metrics: o.Metrics}
 		c := build(deps)
@@ -417,44 +446,54 @@ func Start(ctx context.Context, o Options) (_ *App, err error) {
 			}
 		}()
 	}
-	a.Services = ServiceNames()
+	return nil
+}
 
-	key, err := gateway.LoadOrCreateKey(filepath.Join(o.DataDir, "gateway", "token.key"))
+// startGateway serves the HTTP API on o.HTTPAddr; it calls the services
+// in local without NATS.
+func (a *App) startGateway(ctx context.Context, o Options, local *gateway.LocalServices) error {
+	tokens, err := devTokens(o.DataDir)
 	if err != nil {
-		return nil, err
-	}
-	previous, err := previousTokenKeys(filepath.Join(o.DataDir, "gateway", "token.key.previous"))
-	if err != nil {
-		return nil, err
-	}
-	tokens, err := gateway.NewTokens(key, 0, previous...)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	a.tokens = tokens
 	gnc, err := a.connect(natsauth.Gateway)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	o.Metrics.WatchNATS(gnc, natsauth.Gateway)
 	idem, err := gateway.OpenIdempotency(ctx, gnc, 1)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	revoked, err := gateway.OpenRevocations(ctx, gnc, 1, o.Logger)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.revoked = revoked
 	ln, err := net.Listen("tcp", o.HTTPAddr)
 	if err != nil {
-		return nil, fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
+		return fmt.Errorf("HTTP on %s: %w", o.HTTPAddr, err)
 	}
 	a.HTTPAddr = ln.Addr()
 	a.idem = idem
 	a.http = gateway.NewServer(gateway.New(gnc, gateway.WithTokens(tokens), gateway.WithLogger(o.Logger), gateway.WithVersion(o.Version), gateway.WithLimits(o.Limits), gateway.WithIdempotency(idem), gateway.WithRevocations(revoked), gateway.WithReady(a.Ready), gateway.WithMetrics(o.Metrics), gateway.WithTracing(o.Tracing), gateway.WithLocalServices(local)).Handler(), o.HTTPTimeouts)
 	go func() { a.httpErr <- a.http.Serve(ln) }()
-	return a, nil
+	return nil
+}
+
+// devTokens issues tokens with the data directory's signing key (created
+// when missing) and still accepts those of its previous keys.
+func devTokens(dataDir string) (*gateway.Tokens, error) {
+	key, err := gateway.LoadOrCreateKey(filepath.Join(dataDir, "gateway", "token.key"))
+	if err != nil {
+		return nil, err
+	}
+	previous, err := previousTokenKeys(filepath.Join(dataDir, "gateway", "token.key.previous"))
+	if err != nil {
+		return nil, err
+	}
+	return gateway.NewTokens(key, 0, previous...)
 }
 
 // connect dials the embedded server as one of the product's NATS users.

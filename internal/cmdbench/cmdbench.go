@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,68 @@ type Config struct {
 // Run measures the command path and raw publishes, fsync always (the
 // product's default), and returns the figures.
 func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
+	cfg.defaults()
+	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(cfg.DataDir, "cmdbench"), SyncAlways: true})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	reg := events.NewRegistry()
+	applicationsapi.Register(reg)
+	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: true})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	stop, err := startService(ctx, srv.ClientURL(), store, reg)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+
+	js, err := njs.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, njs.StreamConfig{Name: "RAW_CMDBENCH", Subjects: []string{"rawcmd.>"}, Storage: njs.FileStorage}); err != nil {
+		return nil, err
+	}
+	client := svc.NewClient(nc, 10*time.Second)
+	companies, err := registerCompanies(ctx, nc, slices.Max(cfg.Concurrency))
+	if err != nil {
+		return nil, err
+	}
+
+	cfg.Memory.Reset()
+	var results []bench.Result
+	for _, c := range cfg.Concurrency {
+		raw := newWorkers(c, rawPublisher(js, c))
+		cmds := newWorkers(c, drafter(client, companies))
+		rounds, err := bench.Interleave(ctx, cfg.Rounds, []string{fmt.Sprintf("raw publish c%d", c), fmt.Sprintf("commands c%d", c)},
+			func(ctx context.Context) (float64, error) { return measure(ctx, cfg.Round, raw) },
+			func(ctx context.Context) (float64, error) { return measure(ctx, cfg.Round, cmds) })
+		if err != nil {
+			return nil, err
+		}
+		tag := fmt.Sprintf("fsync/c%d", c)
+		for _, r := range []bench.Result{
+			{Scenario: "raw/publish/" + tag, Metric: "msgs_per_sec", Value: rounds.Median(0), Unit: "msg/s"},
+			rounds.Compare(1, 0).Result("command/application.draft/"+tag, "commands_per_sec", "cmd/s", ">= 0.50 of raw publish", bench.AtLeast(0.5)),
+		} {
+			fmt.Fprintln(cfg.Progress, bench.FormatLine(r))
+			results = append(results, r)
+		}
+	}
+	return results, nil
+}
+
+// defaults fills in what cfg leaves zero.
+func (cfg *Config) defaults() {
 	if cfg.Round == 0 {
 		cfg.Round = 300 * time.Millisecond
 		if cfg.Quick {
@@ -63,56 +126,31 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
-	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(cfg.DataDir, "cmdbench"), SyncAlways: true})
-	if err != nil {
-		return nil, err
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		return nil, err
-	}
-	defer nc.Close()
-	reg := events.NewRegistry()
-	applicationsapi.Register(reg)
-	store, err := jetstream.Open(ctx, nc, reg, jetstream.Options{GroupCommit: true})
-	if err != nil {
-		return nil, err
-	}
-	defer store.Close()
+}
 
-	// The service on its own connection, as in a cluster.
-	snc, err := nats.Connect(srv.ClientURL())
+// startService runs the applications service on its own connection, as
+// in a cluster, until stop.
+func startService(ctx context.Context, url string, store events.Store, reg *events.Registry) (stop func(), err error) {
+	snc, err := nats.Connect(url)
 	if err != nil {
 		return nil, err
 	}
-	defer snc.Close()
 	service := applications.New(store, reg, applications.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	svcCtx, stop := context.WithCancel(ctx)
+	svcCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = service.Run(svcCtx) }()
 	go func() { defer wg.Done(); _ = svc.Serve(svcCtx, snc, service.Runtime()) }()
-	defer func() { stop(); wg.Wait() }()
+	return func() { cancel(); wg.Wait(); snc.Close() }, nil
+}
 
-	js, err := njs.New(nc)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := js.CreateOrUpdateStream(ctx, njs.StreamConfig{Name: "RAW_CMDBENCH", Subjects: []string{"rawcmd.>"}, Storage: njs.FileStorage}); err != nil {
-		return nil, err
-	}
-
-	client := svc.NewClient(nc, 10*time.Second)
-	// Registering companies is the platform's to do: as the system actor
-	// of the caller the subject names.
+// registerCompanies registers n companies, one for each worker to draft
+// applications for. Registering companies is the platform's to do: as
+// the system actor of the caller the subject names.
+func registerCompanies(ctx context.Context, nc *nats.Conn, n int) ([]string, error) {
 	sysClient := svc.NewSystemClient(nc, "bench", 10*time.Second)
 	system := svc.SystemActor("bench")
-	maxC := 0
-	for _, c := range cfg.Concurrency {
-		maxC = max(maxC, c)
-	}
-	companies := make([]string, maxC)
+	companies := make([]string, n)
 	for i := range companies {
 		companies[i] = fmt.Sprintf("bench%04d", i)
 		body := fmt.Sprintf(`{"company_id":%q,"uscc":%q,"name":"Bench %d","city":"beijing","layer":"technology","sector":"nlp","founded_on":"2022-01-01","headcount":10,"stage":"seed"}`, companies[i], uscc(i), i)
@@ -120,53 +158,44 @@ func Run(ctx context.Context, cfg Config) ([]bench.Result, error) {
 			return nil, fmt.Errorf("register %s: %w", companies[i], err)
 		}
 	}
+	return companies, nil
+}
 
-	cfg.Memory.Reset()
-	var results []bench.Result
-	for _, c := range cfg.Concurrency {
-		raw := newWorkers(c, func(g int) func(context.Context) error {
-			subject := "rawcmd.c" + strconv.Itoa(c) + "." + strconv.Itoa(g)
-			var last uint64
-			data := make([]byte, 300)
-			return func(ctx context.Context) error {
-				msg := nats.NewMsg(subject)
-				msg.Data = data
-				msg.Header.Set(njs.ExpectedLastSubjSeqHeader, strconv.FormatUint(last, 10))
-				ack, err := js.PublishMsg(ctx, msg)
-				if err != nil {
-					return err
-				}
-				last = ack.Sequence
-				return nil
-			}
-		})
-		cmds := newWorkers(c, func(g int) func(context.Context) error {
-			// Each command drafts a funding application: the service loads
-			// the company (for the stage it records) and the new
-			// application, decides, appends with "no stream", and replies.
-			founder := fundbridge.Actor{UserID: "founder-" + companies[g], Role: fundbridge.RoleStartup, OrgID: companies[g]}
-			body := json.RawMessage(`{"amount_requested":"5000000.00","instruments":["equity"],"use_of_funds":"GPUs and hiring","credit_data_consent":true}`)
-			return func(ctx context.Context) error {
-				_, err := client.Call(ctx, applicationsapi.Name, applicationsapi.DraftApplicationEndpoint.Op, &svc.Request{Actor: founder, Payload: body}, nil)
+// rawPublisher makes the g-th of c raw workers: each publishes 300 bytes
+// to a subject of its own, expecting its last sequence there, as an
+// append at an expected version does.
+func rawPublisher(js njs.JetStream, c int) func(g int) func(context.Context) error {
+	return func(g int) func(context.Context) error {
+		subject := "rawcmd.c" + strconv.Itoa(c) + "." + strconv.Itoa(g)
+		var last uint64
+		data := make([]byte, 300)
+		return func(ctx context.Context) error {
+			msg := nats.NewMsg(subject)
+			msg.Data = data
+			msg.Header.Set(njs.ExpectedLastSubjSeqHeader, strconv.FormatUint(last, 10))
+			ack, err := js.PublishMsg(ctx, msg)
+			if err != nil {
 				return err
 			}
-		})
-		rounds, err := bench.Interleave(ctx, cfg.Rounds, []string{fmt.Sprintf("raw publish c%d", c), fmt.Sprintf("commands c%d", c)},
-			func(ctx context.Context) (float64, error) { return measure(ctx, cfg.Round, raw) },
-			func(ctx context.Context) (float64, error) { return measure(ctx, cfg.Round, cmds) })
-		if err != nil {
-			return nil, err
-		}
-		tag := fmt.Sprintf("fsync/c%d", c)
-		for _, r := range []bench.Result{
-			{Scenario: "raw/publish/" + tag, Metric: "msgs_per_sec", Value: rounds.Median(0), Unit: "msg/s"},
-			rounds.Compare(1, 0).Result("command/application.draft/"+tag, "commands_per_sec", "cmd/s", ">= 0.50 of raw publish", bench.AtLeast(0.5)),
-		} {
-			fmt.Fprintln(cfg.Progress, bench.FormatLine(r))
-			results = append(results, r)
+			last = ack.Sequence
+			return nil
 		}
 	}
-	return results, nil
+}
+
+// drafter makes the g-th command worker, the founder of companies[g].
+func drafter(client *svc.Client, companies []string) func(g int) func(context.Context) error {
+	return func(g int) func(context.Context) error {
+		// Each command drafts a funding application: the service loads
+		// the company (for the stage it records) and the new
+		// application, decides, appends with "no stream", and replies.
+		founder := fundbridge.Actor{UserID: "founder-" + companies[g], Role: fundbridge.RoleStartup, OrgID: companies[g]}
+		body := json.RawMessage(`{"amount_requested":"5000000.00","instruments":["equity"],"use_of_funds":"GPUs and hiring","credit_data_consent":true}`)
+		return func(ctx context.Context) error {
+			_, err := client.Call(ctx, applicationsapi.Name, applicationsapi.DraftApplicationEndpoint.Op, &svc.Request{Actor: founder, Payload: body}, nil)
+			return err
+		}
+	}
 }
 
 func callUntilUp(ctx context.Context, c *svc.Client, op string, req *svc.Request) (svc.Reply, error) {

@@ -50,41 +50,12 @@ func (l *loader) insurance(ctx context.Context, tl *timeline, startups []*startu
 	// (whose draws may differ on a second load) changes nothing here.
 	rnd := rand.New(rand.NewPCG(l.cfg.Seed, 0x1a5))
 	sum.Policies = map[string]int{}
-	var insurers []insurer
-	for i, name := range []string{"PICC Property and Casualty", "Ping An Property & Casualty", "China Taiping Insurance"} {
-		email := fmt.Sprintf("ip%d.s%d@insurer.demo.fundbridge.cn", i, l.cfg.Seed)
-		password := fmt.Sprintf("demo-insurer-%d-%d", l.cfg.Seed, i)
-		var out struct {
-			Org struct {
-				OrgID string `json:"org_id"`
-			} `json:"org"`
-		}
-		if err := l.call(ctx, "POST", "/api/v1/orgs", op, l.key("insurer-org", i), map[string]any{"name": name, "role": "insurer",
-			"user": map[string]string{"email": email, "password": password, "name": "Underwriter " + strconv.Itoa(i)}}, &out); err != nil {
-			return err
-		}
-		tok, err := l.signIn(ctx, email, password)
-		if err != nil {
-			return err
-		}
-		in := insurer{token: tok, id: out.Org.OrgID}
-		if err := l.call(ctx, "POST", "/api/v1/insurers", op, l.key("insurer", i), map[string]any{"insurer_id": in.id, "name": name}, nil); err != nil {
-			return err
-		}
-		if err := l.call(ctx, "PUT", "/api/v1/insurers/"+in.id+"/rating-table", tok, l.key("table", i), map[string]any{"table": insuranceapi.SampleRatingTable(in.id)}, nil); err != nil {
-			return err
-		}
-		insurers = append(insurers, in)
+	insurers, err := l.insurers(ctx)
+	if err != nil {
+		return err
 	}
-	for i, g := range []map[string]any{
-		{"name": "深圳市知识产权保险保费资助", "sponsor": "Shenzhen Administration for Market Regulation", "share": "0.50", "cap_per_company_per_year": "50000.00",
-			"budget": "200000.00", "coverages": []string{"enforcement", "infringement_loss"}, "cities": []string{"shenzhen", "guangzhou"}},
-		{"name": "知识产权质押融资保证保险补贴", "sponsor": "Beijing Intellectual Property Office", "share": "0.30", "cap_per_company_per_year": "30000.00",
-			"budget": "20000.00", "coverages": []string{"enforcement", "infringement_loss", "pledge_guarantee"}},
-	} {
-		if err := l.call(ctx, "POST", "/api/v1/subsidy-programmes", op, l.key("programme", i), g, nil); err != nil {
-			return err
-		}
+	if err := l.subsidyProgrammes(ctx); err != nil {
+		return err
 	}
 	// A second load finds the requests of the first and counts them.
 	var existing insuranceapi.RequestList
@@ -131,6 +102,55 @@ func (l *loader) insurance(ctx context.Context, tl *timeline, startups []*startu
 	return nil
 }
 
+// insurers onboards the insurers, each with an underwriter signed in and
+// its rating table published.
+func (l *loader) insurers(ctx context.Context) ([]insurer, error) {
+	op := l.cfg.OperatorToken
+	var insurers []insurer
+	for i, name := range []string{"PICC Property and Casualty", "Ping An Property & Casualty", "China Taiping Insurance"} {
+		email := fmt.Sprintf("ip%d.s%d@insurer.demo.fundbridge.cn", i, l.cfg.Seed)
+		password := fmt.Sprintf("demo-insurer-%d-%d", l.cfg.Seed, i)
+		var out struct {
+			Org struct {
+				OrgID string `json:"org_id"`
+			} `json:"org"`
+		}
+		if err := l.call(ctx, "POST", "/api/v1/orgs", op, l.key("insurer-org", i), map[string]any{"name": name, "role": "insurer",
+			"user": map[string]string{"email": email, "password": password, "name": "Underwriter " + strconv.Itoa(i)}}, &out); err != nil {
+			return nil, err
+		}
+		tok, err := l.signIn(ctx, email, password)
+		if err != nil {
+			return nil, err
+		}
+		in := insurer{token: tok, id: out.Org.OrgID}
+		if err := l.call(ctx, "POST", "/api/v1/insurers", op, l.key("insurer", i), map[string]any{"insurer_id": in.id, "name": name}, nil); err != nil {
+			return nil, err
+		}
+		if err := l.call(ctx, "PUT", "/api/v1/insurers/"+in.id+"/rating-table", tok, l.key("table", i), map[string]any{"table": insuranceapi.SampleRatingTable(in.id)}, nil); err != nil {
+			return nil, err
+		}
+		insurers = append(insurers, in)
+	}
+	return insurers, nil
+}
+
+// subsidyProgrammes opens the premium subsidy programmes: Shenzhen's, and
+// Beijing's for pledge guarantees with a budget small enough to run out.
+func (l *loader) subsidyProgrammes(ctx context.Context) error {
+	for i, g := range []map[string]any{
+		{"name": "深圳市知识产权保险保费资助", "sponsor": "Shenzhen Administration for Market Regulation", "share": "0.50", "cap_per_company_per_year": "50000.00",
+			"budget": "200000.00", "coverages": []string{"enforcement", "infringement_loss"}, "cities": []string{"shenzhen", "guangzhou"}},
+		{"name": "知识产权质押融资保证保险补贴", "sponsor": "Beijing Intellectual Property Office", "share": "0.30", "cap_per_company_per_year": "30000.00",
+			"budget": "20000.00", "coverages": []string{"enforcement", "infringement_loss", "pledge_guarantee"}},
+	} {
+		if err := l.call(ctx, "POST", "/api/v1/subsidy-programmes", l.cfg.OperatorToken, l.key("programme", i), g, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // insurable is an invention patent: twenty years from filing, so every
 // one the demo registers has more than three years left. An owned one
 // first; a licensed one needs its owner's consent recorded.
@@ -167,27 +187,12 @@ type policyOut struct {
 
 // policy takes one startup's request to its fate.
 func (l *loader) policy(ctx context.Context, tl *timeline, rnd *rand.Rand, k int, s *startup, p demoPatent, quoting, declining insurer, fate string, draw int64) error {
-	coverage := []string{"enforcement", "infringement_loss"}[k%2]
 	sumInsured := (500_000 + draw) / 10_000 * 10_000
-	request := map[string]any{"coverage": coverage, "patents": []string{p.number}, "sum_insured": yuan(sumInsured), "insurers": []string{quoting.id, declining.id}}
-	if fate == "policy_expired" {
-		request["months"] = 3
-	}
-	var r requestOut
-	if err := l.call(ctx, "POST", "/api/v1/insurance-requests", s.token, l.key("ins-request", k), request, &r); err != nil {
-		return err
-	}
-	path := "/api/v1/insurance-requests/" + r.RequestID
-	premium, err := premium(rnd, quoting.id, coverage, p, sumInsured, r, l.clock.Now())
+	r, err := l.quotedRequest(ctx, rnd, k, s, p, quoting, declining, fate, sumInsured)
 	if err != nil {
 		return err
 	}
-	if err := l.call(ctx, "POST", path+"/quotes", quoting.token, l.key("ins-quote", k), map[string]any{"premium": premium}, &r); err != nil {
-		return err
-	}
-	if err := l.call(ctx, "POST", path+"/declines", declining.token, l.key("ins-decline", k), map[string]any{"reason": "the patent's field is outside our appetite"}, nil); err != nil {
-		return err
-	}
+	path := "/api/v1/insurance-requests/" + r.RequestID
 	switch fate {
 	case "quote_expired": // never accepted: the policy process expires it
 		end, err := endOfChinaDay(r.Quotes[0].ValidUntil)
@@ -235,9 +240,42 @@ func (l *loader) policy(ctx context.Context, tl *timeline, rnd *rand.Rand, k int
 		return l.call(ctx, "POST", ppath+"/cancel", s.token, l.key("ins-cancel", k), map[string]any{
 			"effective_on": today.AddDate(0, 0, 1).Format(time.DateOnly), "reason": "replaced by a portfolio policy"}, nil)
 	}
+	return l.claim(ctx, k, s, quoting, &pol, ppath, sumInsured, today, fate)
+}
+
+// quotedRequest is the k-th startup's request to insure p: quoted by
+// quoting, declined by declining.
+func (l *loader) quotedRequest(ctx context.Context, rnd *rand.Rand, k int, s *startup, p demoPatent, quoting, declining insurer, fate string, sumInsured int64) (requestOut, error) {
+	coverage := []string{"enforcement", "infringement_loss"}[k%2]
+	request := map[string]any{"coverage": coverage, "patents": []string{p.number}, "sum_insured": yuan(sumInsured), "insurers": []string{quoting.id, declining.id}}
+	if fate == "policy_expired" {
+		request["months"] = 3
+	}
+	var r requestOut
+	if err := l.call(ctx, "POST", "/api/v1/insurance-requests", s.token, l.key("ins-request", k), request, &r); err != nil {
+		return r, err
+	}
+	path := "/api/v1/insurance-requests/" + r.RequestID
+	premium, err := premium(rnd, quoting.id, coverage, p, sumInsured, r, l.clock.Now())
+	if err != nil {
+		return r, err
+	}
+	if err := l.call(ctx, "POST", path+"/quotes", quoting.token, l.key("ins-quote", k), map[string]any{"premium": premium}, &r); err != nil {
+		return r, err
+	}
+	if err := l.call(ctx, "POST", path+"/declines", declining.token, l.key("ins-decline", k), map[string]any{"reason": "the patent's field is outside our appetite"}, nil); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// claim files a claim on pol (at ppath) today, a tenth of the sum
+// insured, and takes it to its fate: filed, denied, or assessed and paid
+// in part or in full.
+func (l *loader) claim(ctx context.Context, k int, s *startup, quoting insurer, pol *policyOut, ppath string, sumInsured int64, today time.Time, fate string) error {
 	claimed := sumInsured / 10
 	if err := l.call(ctx, "POST", ppath+"/claims", s.token, l.key("ins-claim", k), map[string]any{"incident_on": today.Format(time.DateOnly),
-		"amount": yuan(claimed), "description": "a competitor ships a product using the patented method; enforcement costs"}, &pol); err != nil {
+		"amount": yuan(claimed), "description": "a competitor ships a product using the patented method; enforcement costs"}, pol); err != nil {
 		return err
 	}
 	cpath := ppath + "/claims/" + pol.Claims[0].ClaimID
@@ -255,7 +293,7 @@ func (l *loader) policy(ctx context.Context, tl *timeline, rnd *rand.Rand, k int
 	if fate == "claim_part_paid" {
 		paid = assessed / 2
 	}
-	err = l.call(ctx, "POST", cpath+"/settlements", quoting.token, l.key("ins-settle", k), map[string]any{"amount": yuan(paid)}, nil)
+	err := l.call(ctx, "POST", cpath+"/settlements", quoting.token, l.key("ins-settle", k), map[string]any{"amount": yuan(paid)}, nil)
 	if isStatus(err, http.StatusConflict) {
 		return nil
 	}

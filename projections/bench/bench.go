@@ -102,16 +102,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("bench: DataDir is required")
 	}
-	if cfg.Events == 0 {
-		cfg.Events = 100_000
-		if cfg.Quick {
-			cfg.Events = 10_000
-		}
-	}
-	if cfg.Writers == 0 {
-		cfg.Writers = 64
-	}
-	cfg.Rounds = max(cfg.Rounds, 5)
+	cfg.defaults()
 	r := &runner{cfg: cfg}
 
 	// Lazy fsync: the setup appends are only a way to get a log.
@@ -131,24 +122,70 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	}
 	defer store.Close()
 
-	start := time.Now()
-	stats, err := sim.Write(ctx, store, sim.Config{Seed: 1, Companies: max(1, cfg.Events/sim.EventsPerCompany), Workers: cfg.Writers})
+	stats, head, err := r.fill(ctx, store)
 	if err != nil {
 		return nil, err
 	}
-	elapsed := time.Since(start)
-	head, err := store.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r.logf("log: %d events in %d appends (head %d) in %s", stats.Events, stats.Appends, head, elapsed.Round(time.Millisecond))
-	r.add(Result{Scenario: "setup/append", Metric: "appends_per_sec", Value: float64(stats.Appends) / elapsed.Seconds(), Unit: "append/s"})
-
 	js, err := njs.New(nc)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Memory.Reset()
+	if err := r.replayAndRebuild(ctx, js, store, head, stats.Events); err != nil {
+		return nil, err
+	}
+	snapDir := filepath.Join(cfg.DataDir, "snapshots")
+	if err := r.rebuildAndSave(ctx, store, snapDir, stats.Events); err != nil {
+		return nil, err
+	}
+	if err := r.snapshots(snapDir); err != nil {
+		return nil, err
+	}
+	_, stop, err := r.restart(ctx, store, snapDir, head)
+	if err != nil {
+		return nil, err
+	}
+	stop()
+	return r.results, nil
+}
+
+// defaults fills in what cfg leaves zero.
+func (cfg *Config) defaults() {
+	if cfg.Events == 0 {
+		cfg.Events = 100_000
+		if cfg.Quick {
+			cfg.Events = 10_000
+		}
+	}
+	if cfg.Writers == 0 {
+		cfg.Writers = 64
+	}
+	cfg.Rounds = max(cfg.Rounds, 5)
+}
+
+// fill writes the simulated market's log, and says how fast and up to
+// which head.
+func (r *runner) fill(ctx context.Context, store *jetstream.Store) (sim.Stats, uint64, error) {
+	start := time.Now()
+	stats, err := sim.Write(ctx, store, sim.Config{Seed: 1, Companies: max(1, r.cfg.Events/sim.EventsPerCompany), Workers: r.cfg.Writers})
+	if err != nil {
+		return sim.Stats{}, 0, err
+	}
+	elapsed := time.Since(start)
+	head, err := store.Head(ctx)
+	if err != nil {
+		return sim.Stats{}, 0, err
+	}
+	r.logf("log: %d events in %d appends (head %d) in %s", stats.Events, stats.Appends, head, elapsed.Round(time.Millisecond))
+	r.add(Result{Scenario: "setup/append", Metric: "appends_per_sec", Value: float64(stats.Appends) / elapsed.Seconds(), Unit: "append/s"})
+	return stats, head, nil
+}
+
+// replayAndRebuild measures the raw replay of the log up to head against
+// a rebuild of every projection from it, in rounds, with their CPU and
+// the rounds' peak memory.
+func (r *runner) replayAndRebuild(ctx context.Context, js njs.JetStream, store *jetstream.Store, head uint64, events int64) error {
+	cfg := r.cfg
 	// Raw replays and rebuilds take turns: on a shared machine the CPU on
 	// offer drifts, and only neighbours see the same machine.
 	var rawCPU, rebuildCPU []float64
@@ -162,12 +199,12 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		},
 		func(ctx context.Context) (float64, error) {
 			settle()
-			rate, cpu, err := rebuild(ctx, store, "", stats.Events, nil)
+			rate, cpu, err := rebuild(ctx, store, "", events, nil)
 			rebuildCPU = append(rebuildCPU, cpu)
 			return rate, err
 		})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.add(Result{Scenario: "replay/raw", Metric: "msgs_per_sec", Value: rounds.Median(0), Unit: "msg/s"})
 	r.add(rounds.Compare(1, 0).Result("rebuild/all", "events_per_sec", "event/s",
@@ -182,30 +219,23 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	// each side got.
 	r.add(Result{Scenario: "replay/raw", Metric: "cpu_per_msg", Value: bench.Median(rawCPU), Unit: "µs"})
 	r.add(Result{Scenario: "rebuild/all", Metric: "cpu_per_event", Value: bench.Median(rebuildCPU), Unit: "µs"})
+	return nil
+}
 
-	// Once more, saving snapshots as it goes and at the end, as the CLI
-	// does: the restart below starts from them.
-	snapDir := filepath.Join(cfg.DataDir, "snapshots")
-	start = time.Now()
+// rebuildAndSave rebuilds once more, saving snapshots into snapDir as it
+// goes and at the end, as the CLI does: the restart starts from them.
+func (r *runner) rebuildAndSave(ctx context.Context, store *jetstream.Store, snapDir string, events int64) error {
+	start := time.Now()
 	var state uint64
-	if _, _, err := rebuild(ctx, store, snapDir, stats.Events, &state); err != nil {
-		return nil, fmt.Errorf("rebuild: %w", err)
+	if _, _, err := rebuild(ctx, store, snapDir, events, &state); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
 	}
 	r.add(Result{Scenario: "rebuild/all+save", Metric: "took", Value: time.Since(start).Seconds(), Unit: "s"})
 	// The state is what the projections hold once folded; the peak of the
 	// whole process (the embedded server's caches included) is the
 	// command's, from the kernel.
 	r.add(Result{Scenario: "rebuild/all", Metric: "state_heap", Value: float64(state) / mib, Unit: "MiB"})
-
-	if err := r.snapshots(snapDir); err != nil {
-		return nil, err
-	}
-	_, stop, err := r.restart(ctx, store, snapDir, head)
-	if err != nil {
-		return nil, err
-	}
-	stop()
-	return r.results, nil
+	return nil
 }
 
 // rawReplay counts the stream's messages through an ordered consumer,

@@ -289,13 +289,9 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, aut
 		if v.final() {
 			return v.result, v.state, v.err
 		}
-		req := events.AppendRequest{StreamID: streamID, Expected: events.Exactly(a.Version), Meta: cmd.Meta, Events: make([]events.NewEvent, len(v.payloads))}
-		for i, p := range v.payloads {
-			data, err := json.Marshal(p)
-			if err != nil {
-				return events.AppendResult{}, zero, fmt.Errorf("execute on %s: encode %s: %w", streamID, p.EventType(), err)
-			}
-			req.Events[i] = events.NewEvent{Type: p.EventType(), Payload: data}
+		req, err := appendRequest(streamID, a.Version, cmd, v.payloads)
+		if err != nil {
+			return events.AppendResult{}, zero, err
 		}
 		res, err := r.store.Append(ctx, req)
 		if errors.Is(err, events.ErrConcurrency) {
@@ -303,20 +299,8 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, aut
 			if guessed {
 				continue // the aggregate exists: load it and judge again
 			}
-			if cmd.Expected != nil {
-				var ce *events.ConcurrencyError
-				if errors.As(err, &ce) {
-					err = stale(*cmd.Expected, ce.Actual)
-				}
+			if err := afterConflict(ctx, streamID, attempt, cmd, err); err != nil {
 				return events.AppendResult{}, zero, err
-			}
-			// Another instance is writing the same aggregate: step aside a
-			// little, longer each time, so the retries do not collide again.
-			backoff := time.Duration(attempt+1)*time.Millisecond + time.Duration(rand.Int64N(int64(2*time.Millisecond)))
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return events.AppendResult{}, zero, &fundbridge.Error{Code: fundbridge.EUNAVAILABLE, Message: fmt.Sprintf("%s is busy: %v", streamID, ctx.Err())}
 			}
 			continue
 		}
@@ -338,6 +322,43 @@ func (r *Repository[S]) Execute(ctx context.Context, id string, cmd Command, aut
 		return res, next.State, nil
 	}
 	return events.AppendResult{}, zero, &fundbridge.Error{Code: fundbridge.ECONFLICT, Message: fmt.Sprintf("%s changed under %d attempts in a row; try again", streamID, r.opts.Retries)}
+}
+
+// appendRequest is the append of payloads, encoded, to streamID at
+// version, with the command's meta.
+func appendRequest(streamID string, version uint64, cmd Command, payloads []events.Payload) (events.AppendRequest, error) {
+	req := events.AppendRequest{StreamID: streamID, Expected: events.Exactly(version), Meta: cmd.Meta, Events: make([]events.NewEvent, len(payloads))}
+	for i, p := range payloads {
+		data, err := json.Marshal(p)
+		if err != nil {
+			return events.AppendRequest{}, fmt.Errorf("execute on %s: encode %s: %w", streamID, p.EventType(), err)
+		}
+		req.Events[i] = events.NewEvent{Type: p.EventType(), Payload: data}
+	}
+	return req, nil
+}
+
+// afterConflict decides what follows the attempt-th append of cmd losing
+// to another writer (err, an events.ErrConcurrency): nil to try again,
+// after a pause; else the error to return. A command that named the
+// version it read is stale instead.
+func afterConflict(ctx context.Context, streamID string, attempt int, cmd Command, err error) error {
+	if cmd.Expected != nil {
+		var ce *events.ConcurrencyError
+		if errors.As(err, &ce) {
+			err = stale(*cmd.Expected, ce.Actual)
+		}
+		return err
+	}
+	// Another instance is writing the same aggregate: step aside a
+	// little, longer each time, so the retries do not collide again.
+	backoff := time.Duration(attempt+1)*time.Millisecond + time.Duration(rand.Int64N(int64(2*time.Millisecond)))
+	select {
+	case <-time.After(backoff):
+	case <-ctx.Done():
+		return &fundbridge.Error{Code: fundbridge.EUNAVAILABLE, Message: fmt.Sprintf("%s is busy: %v", streamID, ctx.Err())}
+	}
+	return nil
 }
 
 // guess judges the command's first attempt on an aggregate that is not in

@@ -97,17 +97,10 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	if s.Version == "" {
 		s.Version = "1.0.0"
 	}
-	log := s.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	log = slog.New(WithRequestIDs(log.Handler())).With("service", s.Name)
-	var tracer trace.Tracer
+	sv := &serving{ctx: ctx, nc: nc, s: s, log: serviceLogger(s), slots: make(chan struct{}, s.MaxInFlight)}
 	if s.Tracing != nil {
-		tracer = s.Tracing.Tracer(TracerName)
+		sv.tracer = s.Tracing.Tracer(TracerName)
 	}
-	slots := make(chan struct{}, s.MaxInFlight)
-	var inflight sync.WaitGroup
 	stats := map[string]*opStats{}
 	for op := range s.Operations {
 		for _, e := range serveEndpoints(s.Name, op) {
@@ -125,22 +118,7 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 	ops := slices.Sorted(maps.Keys(s.Operations))
 	for _, op := range ops {
 		for _, e := range serveEndpoints(s.Name, op) {
-			h, st := s.Operations[op], stats[e.name]
-			handler := micro.HandlerFunc(func(r micro.Request) {
-				m := &nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}
-				slots <- struct{}{}
-				inflight.Add(1)
-				go func() {
-					defer func() { <-slots; inflight.Done() }()
-					start := time.Now()
-					outcome := serveOne(ctx, nc, log, tracer, s.Name, op, h, m)
-					took := time.Since(start)
-					st.record(took, outcome != outcomeOK)
-					if s.Observe != nil {
-						s.Observe(op, outcome, took)
-					}
-				}()
-			})
+			handler := sv.handler(op, s.Operations[op], stats[e.name])
 			if err := ms.AddEndpoint(e.name, handler, micro.WithEndpointSubject(e.subject),
 				micro.WithEndpointMetadata(map[string]string{"op": op})); err != nil {
 				_ = ms.Stop()
@@ -153,26 +131,74 @@ func Serve(ctx context.Context, nc *nats.Conn, s Service) error {
 		_ = ms.Stop()
 		return fmt.Errorf("serve %s: %w", s.Name, err)
 	}
-	log.Debug("serving", "operations", len(s.Operations))
+	sv.log.Debug("serving", "operations", len(s.Operations))
 	if s.Serving != nil {
 		s.Serving()
 	}
 	<-ctx.Done()
-	// Stop drains every subscription: the server sends no more, and what
-	// it sent is still handed to the handlers. A drained subscription
-	// leaves the connection, so the count of subscriptions says when all
-	// are done. A lost connection cannot drain: wait for it only briefly.
-	// Requests already taken finish either way.
-	target := nc.NumSubscriptions() - owned
+	sv.drain(ms, owned)
+	return nil
+}
+
+// serviceLogger is s's logger (the default one if none), naming the
+// service and each request's ID.
+func serviceLogger(s Service) *slog.Logger {
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return slog.New(WithRequestIDs(log.Handler())).With("service", s.Name)
+}
+
+// serving is one Serve: what its handlers share, and the requests in
+// flight (at most MaxInFlight, a slot each).
+type serving struct {
+	ctx      context.Context
+	nc       *nats.Conn
+	s        Service
+	log      *slog.Logger
+	tracer   trace.Tracer
+	slots    chan struct{}
+	inflight sync.WaitGroup
+}
+
+// handler hands each request of op to h on a goroutine of its own, once
+// a slot is free, and records how it went in st.
+func (sv *serving) handler(op string, h Handler, st *opStats) micro.HandlerFunc {
+	return func(r micro.Request) {
+		m := &nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}
+		sv.slots <- struct{}{}
+		sv.inflight.Add(1)
+		go func() {
+			defer func() { <-sv.slots; sv.inflight.Done() }()
+			start := time.Now()
+			outcome := serveOne(sv.ctx, sv.nc, sv.log, sv.tracer, sv.s.Name, op, h, m)
+			took := time.Since(start)
+			st.record(took, outcome != outcomeOK)
+			if sv.s.Observe != nil {
+				sv.s.Observe(op, outcome, took)
+			}
+		}()
+	}
+}
+
+// drain stops ms and waits for the requests taken to finish.
+//
+// Stop drains every subscription: the server sends no more, and what
+// it sent is still handed to the handlers. A drained subscription
+// leaves the connection, so the count of subscriptions (owned of them
+// ms's) says when all are done. A lost connection cannot drain: wait for
+// it only briefly. Requests already taken finish either way.
+func (sv *serving) drain(ms micro.Service, owned int) {
+	target := sv.nc.NumSubscriptions() - owned
 	if err := ms.Stop(); err != nil {
-		log.Warn("stop", "err", err)
+		sv.log.Warn("stop", "err", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for nc.NumSubscriptions() > target && nc.IsConnected() && time.Now().Before(deadline) {
+	for sv.nc.NumSubscriptions() > target && sv.nc.IsConnected() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	inflight.Wait()
-	return nil
+	sv.inflight.Wait()
 }
 
 // opStats is what micro would measure of an endpoint had it run the
