@@ -143,14 +143,22 @@ func (s *Store) scanCommits(ctx context.Context, streamID, subject string, start
 // consumeCommits calls fn with each commit on subject from stream sequence
 // start through last, read by an ordered consumer, until fn says stop.
 func (s *Store) consumeCommits(ctx context.Context, subject string, start, last uint64, fn func(seq uint64, c *commit) bool) error {
-	return s.consume(ctx, []string{subject}, start, func(m njs.Msg, seq uint64) (bool, error) {
+	return s.consume(ctx, []string{subject}, start, s.commitsOn(subject, func(seq uint64, c *commit) bool {
+		return (c == nil || fn(seq, c)) && seq < last
+	}))
+}
+
+// commitsOn decodes each message on subject a consumer delivers and hands
+// fn the commit, or nil for a message that is none (quarantined).
+func (s *Store) commitsOn(subject string, fn func(seq uint64, c *commit) bool) func(m njs.Msg, seq uint64) (bool, error) {
+	return func(m njs.Msg, seq uint64) (bool, error) {
 		c, err := s.decodeOn(m.Data(), subject, new(commit))
 		if err != nil {
 			s.quarantine(seq, subject, err)
-			return seq < last, nil
+			c = nil
 		}
-		return fn(seq, c) && seq < last, nil
-	})
+		return fn(seq, c), nil
+	}
 }
 
 // consumeToHead calls fn with each commit on subject from stream sequence
@@ -161,19 +169,20 @@ func (s *Store) consumeCommits(ctx context.Context, subject string, start, last 
 // consumer may sit on a replica that is behind, and the leader's head
 // bounds the read instead (scanCommits).
 func (s *Store) consumeToHead(ctx context.Context, streamID, subject string, start uint64, fn func(seq uint64, c *commit) bool) error {
-	var last *commit
-	var lastSeq uint64
-	err := s.consumeCounted(ctx, []string{subject}, start, func(m njs.Msg, seq uint64) (bool, error) {
-		c, err := s.decodeOn(m.Data(), subject, new(commit))
-		if err != nil {
-			s.quarantine(seq, subject, err)
-			return true, nil
+	var last head
+	lastIsCommit, stopped := false, false
+	err := s.consumeUpTo(ctx, []string{subject}, start, true, s.commitsOn(subject, func(seq uint64, c *commit) bool {
+		if lastIsCommit = c != nil; c == nil {
+			return true
 		}
-		last, lastSeq = c, seq
-		return fn(seq, c), nil
-	})
-	if err == nil && last != nil {
-		s.heads.put(streamID, head{version: last.last(), seq: lastSeq})
+		last = head{version: c.last(), seq: seq}
+		stopped = !fn(seq, c)
+		return !stopped
+	}))
+	// Only a read that reached the subject's last message, a commit, saw
+	// the head an append is checked against.
+	if err == nil && lastIsCommit && !stopped {
+		s.heads.put(streamID, last)
 	}
 	return err
 }
@@ -325,12 +334,8 @@ func (s *Store) consume(ctx context.Context, subjects []string, start uint64, fn
 	return s.consumeUpTo(ctx, subjects, start, false, fn)
 }
 
-// consumeCounted is consume up to the last message on subjects when the
-// consumer was made, however many are appended meanwhile.
-func (s *Store) consumeCounted(ctx context.Context, subjects []string, start uint64, fn func(m njs.Msg, seq uint64) (bool, error)) error {
-	return s.consumeUpTo(ctx, subjects, start, true, fn)
-}
-
+// consumeUpTo is consume, and if counted, only up to the last message on
+// subjects when the consumer was made, however many are appended meanwhile.
 func (s *Store) consumeUpTo(ctx context.Context, subjects []string, start uint64, counted bool, fn func(m njs.Msg, seq uint64) (bool, error)) error {
 	cfg := njs.OrderedConsumerConfig{
 		FilterSubjects:    subjects,
