@@ -131,28 +131,3 @@ func itemColumns(reply reflect.Type) []string {
 	}
 	return jsonNames(f.Type.Elem())
 }
-
-func jsonNames(t reflect.Type) []string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return nil
-	}
-	var names []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch {
-		case tag == "-":
-		case f.Anonymous && tag == "":
-			names = append(names, jsonNames(f.Type)...)
-		case !f.IsExported():
-		case tag == "":
-			names = append(names, f.Name)
-		default:
-			names = append(names, tag)
-		}
-	}
-	return names
-}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"iter"
 	"reflect"
 	"slices"
 	"strconv"
@@ -10,28 +11,53 @@ import (
 	"github.com/fundbridge/fundbridge"
 )
 
+// jsonFields yields a struct's fields by their JSON names, through
+// embedded structs, as encoding/json names them (a "-" field is none).
+func jsonFields(t reflect.Type) iter.Seq2[string, reflect.StructField] {
+	return func(yield func(string, reflect.StructField) bool) {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case f.Anonymous && tag == "":
+				for name, inner := range jsonFields(f.Type) {
+					if !yield(name, inner) {
+						return
+					}
+				}
+			case !f.IsExported() || tag == "-":
+			default:
+				if tag == "" {
+					tag = f.Name
+				}
+				if !yield(tag, f) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// jsonNames are a struct's JSON names, in the order encoding/json writes them.
+func jsonNames(t reflect.Type) []string {
+	var names []string
+	for name := range jsonFields(t) {
+		names = append(names, name)
+	}
+	return names
+}
+
 // queryField finds the request field a query parameter fills: by its JSON
 // name, exactly, through embedded structs.
 func queryField(t reflect.Type, name string) (reflect.StructField, bool) {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil || t.Kind() != reflect.Struct {
-		return reflect.StructField{}, false
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.Anonymous && tag == "" {
-			if inner, ok := queryField(f.Type, name); ok {
-				return inner, true
-			}
-			continue
-		}
-		if tag == "" {
-			tag = f.Name
-		}
-		if f.IsExported() && tag == name {
+	for tag, f := range jsonFields(t) {
+		if tag == name {
 			return f, true
 		}
 	}
@@ -39,32 +65,11 @@ func queryField(t reflect.Type, name string) (reflect.StructField, bool) {
 }
 
 // queryNames are the query parameters a read takes: its request's JSON
-// names, through embedded structs, but for those the path gives.
+// names, but for those the path gives.
 func queryNames(t reflect.Type, path []member) []string {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil || t.Kind() != reflect.Struct {
-		return nil
-	}
-	var out []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch {
-		case f.Anonymous && tag == "":
-			out = append(out, queryNames(f.Type, path)...)
-		case !f.IsExported() || tag == "-":
-		default:
-			if tag == "" {
-				tag = f.Name
-			}
-			if !slices.ContainsFunc(path, func(m member) bool { return m.name == tag }) {
-				out = append(out, tag)
-			}
-		}
-	}
-	return out
+	return slices.DeleteFunc(jsonNames(t), func(name string) bool {
+		return slices.ContainsFunc(path, func(m member) bool { return m.name == name })
+	})
 }
 
 // unknownParameter refuses a query parameter the read does not take,
