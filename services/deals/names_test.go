@@ -1,21 +1,18 @@
 package deals
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/eventtest"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	"github.com/fundbridge/fundbridge/services/deals/dealsapi"
 	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
 )
 
 // stream is events of one stream, given to a view.
-type stream struct {
-	id       string
-	payloads []events.Payload
-}
+type stream = eventtest.Stream
 
 // viewOf is the view folded from the streams, through the registry as
 // the service folds the log.
@@ -26,20 +23,7 @@ func viewOf(t *testing.T, streams ...stream) *view {
 	applicationsapi.Register(reg)
 	fundsapi.Register(reg)
 	v := newView(reg)
-	pos := uint64(0)
-	for _, s := range streams {
-		for i, p := range s.payloads {
-			data, err := json.Marshal(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pos++
-			e := events.Event{Type: p.EventType(), StreamID: s.id, Version: uint64(i + 1), Position: pos, RecordedAt: now, Payload: data}
-			if err := v.apply(e); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	eventtest.Fold(t, now, v.apply, streams...)
 	return v
 }
 
@@ -48,20 +32,20 @@ func viewOf(t *testing.T, streams ...stream) *view {
 // renamed.
 func namedMarket(t *testing.T) *view {
 	return viewOf(t,
-		stream{"bank-bank-lead", []events.Payload{onboarded("bank-lead", "500000000", "50000000")}},
-		stream{"bank-bank-b", []events.Payload{onboarded("bank-b", "500000000", "50000000"),
+		stream{ID: "bank-bank-lead", Payloads: []events.Payload{onboarded("bank-lead", "500000000", "50000000")}},
+		stream{ID: "bank-bank-b", Payloads: []events.Payload{onboarded("bank-b", "500000000", "50000000"),
 			dealsapi.ExposureReserved{BankID: "bank-b", DealID: "deal-1", BorrowerID: "co-1", Amount: amt("400000")}}},
-		stream{"bank-bank-c", []events.Payload{onboarded("bank-c", "500000000", "50000000")}},
-		stream{"company-co-1", []events.Payload{
+		stream{ID: "bank-bank-c", Payloads: []events.Payload{onboarded("bank-c", "500000000", "50000000")}},
+		stream{ID: "company-co-1", Payloads: []events.Payload{
 			applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "Xinghe Robotics"}},
 			applicationsapi.PatentAdded{CompanyID: "co-1"},
 			applicationsapi.CompanyProfileUpdated{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "深圳星河机器人有限公司"}},
 		}},
-		stream{"company-co-2", []events.Payload{
+		stream{ID: "company-co-2", Payloads: []events.Payload{
 			applicationsapi.CompanyRegistered{CompanyID: "co-2", CompanyProfile: applicationsapi.CompanyProfile{Name: "Another Co"}}}},
-		stream{"loan_deal-deal-1", append(closedDeal()[:2:2], invitedC(), committed("bank-lead", "600000", "600000"),
+		stream{ID: "loan_deal-deal-1", Payloads: append(closedDeal()[:2:2], invitedC(), committed("bank-lead", "600000", "600000"),
 			committed("bank-b", "400000", "1000000"), dealsapi.BankDeclined{DealID: "deal-1", BankID: "bank-c", Reason: "sector cap"})},
-		stream{"loan-deal-1", inRepayment(t)},
+		stream{ID: "loan-deal-1", Payloads: inRepayment(t)},
 	)
 }
 

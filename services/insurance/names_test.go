@@ -1,11 +1,11 @@
 package insurance
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
+	"github.com/fundbridge/fundbridge/events/eventtest"
 	"github.com/fundbridge/fundbridge/services/applications/applicationsapi"
 	api "github.com/fundbridge/fundbridge/services/insurance/insuranceapi"
 )
@@ -16,10 +16,7 @@ type nameless struct{}
 func (nameless) companyName(string) string { return "" }
 
 // stream is events of one stream, given to a view.
-type stream struct {
-	id       string
-	payloads []events.Payload
-}
+type stream = eventtest.Stream
 
 // namedView is the view folded from the streams, through the registry
 // as the service folds the log.
@@ -29,20 +26,7 @@ func namedView(t *testing.T, streams ...stream) *view {
 	api.Register(reg)
 	applicationsapi.Register(reg)
 	v := newView(reg)
-	pos := uint64(0)
-	for _, s := range streams {
-		for i, p := range s.payloads {
-			data, err := json.Marshal(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pos++
-			e := events.Event{Type: p.EventType(), StreamID: s.id, Version: uint64(i + 1), Position: pos, RecordedAt: now, Payload: data}
-			if err := v.apply(e); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	eventtest.Fold(t, now, v.apply, streams...)
 	return v
 }
 
@@ -53,12 +37,12 @@ func namedView(t *testing.T, streams ...stream) *view {
 func TestRequestsAndPoliciesNameTheCompany(t *testing.T) {
 	const name = "深圳星河机器人有限公司"
 	v := namedView(t,
-		stream{"company-co-1", []events.Payload{
+		stream{ID: "company-co-1", Payloads: []events.Payload{
 			applicationsapi.CompanyRegistered{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: "Xinghe Robotics"}},
 			applicationsapi.CompanyStageChanged{CompanyID: "co-1"},
 			applicationsapi.CompanyProfileUpdated{CompanyID: "co-1", CompanyProfile: applicationsapi.CompanyProfile{Name: name}}}},
-		stream{requestType + "-r1", []events.Payload{requested, quoted, accepted}},
-		stream{policyType + "-" + policyID, []events.Payload{bound}},
+		stream{ID: requestType + "-r1", Payloads: []events.Payload{requested, quoted, accepted}},
+		stream{ID: policyType + "-" + policyID, Payloads: []events.Payload{bound}},
 	)
 	for _, a := range []fundbridge.Actor{insurerA, insurerB, founder, operator} {
 		reqs, err := v.listRequests(a, api.ListRequests{})
