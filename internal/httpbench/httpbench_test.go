@@ -110,3 +110,31 @@ func TestTargeter(t *testing.T) {
 		t.Errorf("unknown workload: %v", err)
 	}
 }
+
+// Stepping up finds the highest rate a server holds to within about 10%:
+// past the first rate not held, it bisects the gap to the last one held.
+func TestStepUpNarrowsTheRateHeld(t *testing.T) {
+	for _, capacity := range []float64{130, 2200, 2500, 9000} {
+		var asked []float64
+		hold := func(rate float64) (step, error) {
+			asked = append(asked, rate)
+			return step{asked: rate, achieved: rate, held: rate <= capacity}, nil
+		}
+		steps, err := stepUp(Config{StartRate: 100, MaxSteps: 14}, "writes", hold, func() error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var held float64
+		for _, s := range steps {
+			if s.held {
+				held = max(held, s.achieved)
+			}
+		}
+		if held > capacity || held < capacity/1.11 {
+			t.Errorf("capacity %.0f/s: held %.0f/s after asking %v; want within 10%% below", capacity, held, asked)
+		}
+		if n := len(asked); n < 2 || asked[n-1] >= asked[n-2]*rateFactor {
+			t.Errorf("capacity %.0f/s: asked %v; want the last steps between a rate held and one not", capacity, asked)
+		}
+	}
+}

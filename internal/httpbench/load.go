@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,6 +26,7 @@ const (
 	lifecycleFloor = 2000.0
 	heldShare      = 0.95 // a step holds only if it achieved this much of the rate asked
 	rateFactor     = 1.5  // each step asks this much more
+	refineSteps    = 2    // steps bisecting the gap past the last rate held (stepUp)
 	rawPublishers  = 64
 )
 
@@ -250,32 +252,67 @@ func (s step) result(w string) bench.Result {
 // held (p99 over budget, an error, or less achieved than asked), running
 // a raw publish round before each step. While no rate has been held it
 // halves the rate instead (at most three times), so that the table shows
-// what the server does hold.
+// what the server does hold. Once a rate held is followed by one not
+// held, the highest rate held lies between the two, a factor of 1.5
+// apart: refineSteps more steps bisect that gap (by ratio), so the
+// figure is found to within about 10% rather than 50% (1,708/s reported
+// for a server that holds 2,200/s, say). Every kind of load, baselines
+// included, is stepped this same way.
 func stepUp(cfg Config, w string, hold func(rate float64) (step, error), between func() error) ([]step, error) {
 	var steps []step
-	rate, held := float64(cfg.StartRate), false
-	for try := 0; try < cfg.MaxSteps+3; try++ {
+	take := func(rate float64) (step, error) {
 		if err := between(); err != nil {
-			return steps, err
+			return step{}, err
 		}
 		s, err := hold(rate)
 		if err != nil {
-			return steps, err
+			return step{}, err
 		}
 		steps = append(steps, s)
 		cfg.logf("http %s: asked %.0f/s, achieved %.0f/s, p50 %s p99 %s max %s, %d errors, cpu %s/req%s", w, s.asked, s.achieved,
 			s.p50.Round(10*time.Microsecond), s.p99.Round(10*time.Microsecond), s.max.Round(10*time.Microsecond), s.errors,
 			s.cpuPerReq.Round(time.Microsecond), heldWord(s.held))
+		return s, nil
+	}
+	rate, lastHeld := float64(cfg.StartRate), 0.0
+	for try := 0; try < cfg.MaxSteps+3; try++ {
+		s, err := take(rate)
+		if err != nil {
+			return steps, err
+		}
 		switch {
 		case s.held:
-			held, rate = true, rate*rateFactor
-		case held || try >= 3:
+			lastHeld, rate = rate, rate*rateFactor
+		case lastHeld > 0:
+			return steps, refine(lastHeld, rate, refineSteps, take)
+		case try >= 3:
 			return steps, nil
 		default:
 			rate /= 2
 		}
 	}
 	return steps, nil
+}
+
+// refine bisects, by ratio, the gap between a rate held (lo) and the
+// next one asked that was not (hi), n steps.
+func refine(lo, hi float64, n int, take func(rate float64) (step, error)) error {
+	for range n {
+		mid := math.Round(math.Sqrt(lo * hi))
+		if mid <= lo || mid >= hi {
+			return nil
+		}
+		s, err := take(mid)
+		if err != nil {
+			return err
+		}
+		if s.held {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return nil
 }
 
 func heldWord(held bool) string {
