@@ -28,6 +28,9 @@ import (
 // updated by later steps. Step 1's choice comes before any draft can
 // exist (a draft needs its amount), so until step 2 is posted it is
 // kept, with the key, in a short-lived cookie of the wizard's own path.
+// The cookie keeps a few wizards, each found by an ID derived from its
+// key (?w= in the address): two tabs each drafting an application keep
+// their own choices and their own keys, so neither drafts over the other.
 
 // applyData is what the wizard's page gets: the instruments to choose
 // from and where its form posts.
@@ -47,13 +50,13 @@ func (s *Server) renderApply(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // applyPage is the wizard before a draft exists: a fresh step 1, or
-// (?step=1 or 2) the step the wizard's cookie has reached. Once drafted,
-// the wizard's pages are the draft's own.
+// (?w=<wizard>&step=1 or 2) the step that wizard has reached, as its
+// cookie says. Once drafted, the wizard's pages are the draft's own.
 func (s *Server) applyPage(w http.ResponseWriter, r *http.Request) {
 	f := newForm()
 	f.Values.Set("step", "1")
 	step := r.URL.Query().Get("step")
-	wz, ok := wizardOf(r)
+	wz, ok := wizardOf(r, r.URL.Query().Get("w"))
 	if step != "1" && step != "2" || !ok {
 		// A new application (the step 1 a link opens) starts afresh: its
 		// own key, nothing chosen; a step without the wizard's cookie
@@ -134,8 +137,9 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	}
 	if id == "" && step == 1 {
 		if _, ok := s.checkApply(w, r, f, "", 1); ok {
-			rememberWizard(w, r, wizard{key: f.Key, instruments: f.Values["instruments"]})
-			http.Redirect(w, r, "/startup/apply?step=2", http.StatusSeeOther)
+			wz := wizard{key: f.Key, instruments: f.Values["instruments"]}
+			rememberWizard(w, r, wz)
+			http.Redirect(w, r, wz.page(2), http.StatusSeeOther)
 		}
 		return
 	}
@@ -192,10 +196,10 @@ func (s *Server) applyBack(w http.ResponseWriter, r *http.Request, f *form, id s
 	if chi.URLParam(r, "id") == "" {
 		rememberWizard(w, r, wizard{key: f.Key, instruments: f.Values["instruments"], app: id})
 	}
-	prev := strconv.Itoa(max(step-1, 1))
-	path := "/startup/apply?step=" + prev
+	prev := max(step-1, 1)
+	path := wizard{key: f.Key}.page(prev)
 	if id != "" {
-		path = "/startup/apply/" + id + "?step=" + prev
+		path = "/startup/apply/" + id + "?step=" + strconv.Itoa(prev)
 	}
 	if saved != nil {
 		path = withAfter(path, *saved)
@@ -325,39 +329,85 @@ type wizard struct {
 	app         string
 }
 
-const wizardCookie = "fb_apply"
+// id names the wizard in its pages' addresses: derived from its key, so
+// the address holds neither the key nor anything typed, and a step posted
+// twice leads to the same page.
+func (wz wizard) id() string { return svc.DerivedID("apply-wizard", wz.key) }
+
+// page is the address of the wizard's step before it is drafted.
+func (wz wizard) page(step int) string {
+	return "/startup/apply?w=" + wz.id() + "&step=" + strconv.Itoa(step)
+}
+
+const (
+	wizardCookie = "fb_apply"
+	// wizardsKept is how many wizards the cookie keeps, the newest: a
+	// tab or two each, and the cookie stays small.
+	wizardsKept = 4
+)
 
 // token is what the cookie's key and draft ID may be: they are put in
 // a redirect's address.
 var token = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
-// rememberWizard keeps the wizard's place in an HttpOnly cookie sent to
-// the wizard's pages only, for a day.
+// rememberWizard keeps the wizard's place, with the other wizards the
+// cookie holds (wizardsKept at most, the newest), in an HttpOnly cookie
+// sent to the wizard's pages only, for a day.
 func rememberWizard(w http.ResponseWriter, r *http.Request, wz wizard) {
-	v := url.Values{"k": {wz.key}, "i": wz.instruments}
-	if wz.app != "" {
-		v.Set("a", wz.app)
+	kept := []wizard{wz}
+	for _, other := range wizardsOf(r) {
+		if other.key != wz.key && len(kept) < wizardsKept {
+			kept = append(kept, other)
+		}
+	}
+	v := url.Values{}
+	for n, wz := range kept {
+		i := strconv.Itoa(n)
+		v.Set("k"+i, wz.key)
+		v["i"+i] = wz.instruments
+		if wz.app != "" {
+			v.Set("a"+i, wz.app)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: wizardCookie, Value: v.Encode(), Path: "/startup/apply", MaxAge: 24 * 60 * 60,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 }
 
-// wizardOf reads the wizard's cookie; false when there is none or it is
-// not one this server wrote (anything in it is checked again when posted).
-func wizardOf(r *http.Request) (wizard, bool) {
-	c, err := r.Cookie(wizardCookie)
-	if err != nil {
-		return wizard{}, false
-	}
-	v, err := url.ParseQuery(c.Value)
-	if err != nil || !token.MatchString(v.Get("k")) || v.Get("a") != "" && !token.MatchString(v.Get("a")) {
-		return wizard{}, false
-	}
-	wz := wizard{key: v.Get("k"), app: v.Get("a")}
-	for _, x := range v["i"] {
-		if slices.Contains(fundbridge.Instruments, fundbridge.Instrument(x)) {
-			wz.instruments = append(wz.instruments, x)
+// wizardOf is the wizard id from the cookie; false when there is none
+// (expired, another browser, or one the cookie no longer keeps).
+func wizardOf(r *http.Request, id string) (wizard, bool) {
+	for _, wz := range wizardsOf(r) {
+		if wz.id() == id {
+			return wz, true
 		}
 	}
-	return wz, true
+	return wizard{}, false
+}
+
+// wizardsOf reads the wizards' cookie, skipping what this server would
+// not have written (anything in it is checked again when posted).
+func wizardsOf(r *http.Request) []wizard {
+	c, err := r.Cookie(wizardCookie)
+	if err != nil {
+		return nil
+	}
+	v, err := url.ParseQuery(c.Value)
+	if err != nil {
+		return nil
+	}
+	var out []wizard
+	for n := range wizardsKept {
+		i := strconv.Itoa(n)
+		wz := wizard{key: v.Get("k" + i), app: v.Get("a" + i)}
+		if !token.MatchString(wz.key) || wz.app != "" && !token.MatchString(wz.app) {
+			continue
+		}
+		for _, x := range v["i"+i] {
+			if slices.Contains(fundbridge.Instruments, fundbridge.Instrument(x)) {
+				wz.instruments = append(wz.instruments, x)
+			}
+		}
+		out = append(out, wz)
+	}
+	return out
 }

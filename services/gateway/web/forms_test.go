@@ -207,7 +207,8 @@ func TestApplyPostRedirectGet(t *testing.T) {
 		t.Fatalf("step 1 does not post:\n%s", body)
 	}
 	step1 := url.Values{"step": {"1"}, "instruments": {"equity"}, "idempotency_key": {"apply-prg"}}
-	loc := follow("posting step 1", first(c.post("/startup/apply", step1)), regexp.MustCompile(`^/startup/apply\?step=2$`))
+	loc := follow("posting step 1", first(c.post("/startup/apply", step1)), regexp.MustCompile(`^/startup/apply\?w=[a-z0-9]{26}&step=2$`))
+	step2 := loc
 	resp, body := c.get(loc)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `value="apply-prg"`) || !strings.Contains(body, `name="instruments" value="equity"`) ||
 		!strings.Contains(body, `id="f-amount_requested"`) {
@@ -233,7 +234,7 @@ func TestApplyPostRedirectGet(t *testing.T) {
 
 	// Back from the review reaches step 2 of before the draft; it sends
 	// on to the draft's step 2, filled in from the draft.
-	loc = follow("step 2 after drafting", first(c.get("/startup/apply?step=2")), regexp.MustCompile(`^`+appPath+`\?step=2$`))
+	loc = follow("step 2 after drafting", first(c.get(step2)), regexp.MustCompile(`^`+appPath+`\?step=2$`))
 	if _, body := c.get(loc); !strings.Contains(body, `value="1000000.00"`) || !strings.Contains(body, ">robots</textarea>") {
 		t.Errorf("the draft's step 2 is not filled in from the draft:\n%s", body)
 	}
@@ -264,6 +265,53 @@ func TestApplyPostRedirectGet(t *testing.T) {
 				t.Errorf("the wizard was sent to %q, which holds %q", loc, typed)
 			}
 		}
+	}
+}
+
+// TestApplyInTwoTabs: two tabs each start the wizard, and each keeps its
+// own choice and key through a reload of its step 2, so each drafts its
+// own application (with one wizard's place in the cookie, the first tab's
+// reload showed the second's key, and its draft was then overwritten by
+// the second's).
+func TestApplyInTwoTabs(t *testing.T) {
+	p := startProduct(t)
+	c := newClient(t, p.base)
+	if resp, _ := c.post("/signup", founderForm(t)); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-up = %d", resp.StatusCode)
+	}
+	tabs := []struct{ key, instrument, amount, use string }{
+		{"tab-a-key", "equity", "1,000,000", "robots"},
+		{"tab-b-key", "venture_loan", "2,000,000", "servers"},
+	}
+	step2 := make([]string, len(tabs))
+	for i, tab := range tabs {
+		resp, _ := c.post("/startup/apply", url.Values{"step": {"1"}, "instruments": {tab.instrument}, "idempotency_key": {tab.key}})
+		if step2[i] = resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("tab %d's step 1 = %d", i, resp.StatusCode)
+		}
+	}
+	var drafted []string
+	for i, tab := range tabs { // each tab reloads its step 2, then posts it
+		_, body := c.get(step2[i])
+		f := formOf(t, body)
+		if f.Get("idempotency_key") != tab.key || f.Get("instruments") != tab.instrument {
+			t.Fatalf("tab %d's step 2 holds key %q and %q; want its own, %q and %q", i, f.Get("idempotency_key"), f.Get("instruments"), tab.key, tab.instrument)
+		}
+		f.Set("amount_requested", tab.amount)
+		f.Set("use_of_funds", tab.use)
+		resp, _ := c.post("/startup/apply", f)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("tab %d's step 2 = %d", i, resp.StatusCode)
+		}
+		drafted = append(drafted, resp.Header.Get("Location"))
+	}
+	for i, tab := range tabs {
+		if _, body := c.get(drafted[i]); !strings.Contains(body, "CN¥"+tab.amount+".00") || !strings.Contains(body, tab.use) {
+			t.Errorf("tab %d's review (%s) does not show its own terms, %s for %s:\n%s", i, drafted[i], tab.amount, tab.use, body)
+		}
+	}
+	if strings.SplitN(drafted[0], "?", 2)[0] == strings.SplitN(drafted[1], "?", 2)[0] {
+		t.Errorf("both tabs drafted %s; want an application each", drafted[0])
 	}
 }
 
