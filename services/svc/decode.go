@@ -43,7 +43,12 @@ func Decode(payload json.RawMessage, v any) error {
 		return fundbridge.Invalid("malformed request", fe)
 	}
 	var members map[string]jsontext.Value
-	if jsonv2.Unmarshal(trimmed, &members) != nil || members == nil {
+	if err := jsonv2.Unmarshal(trimmed, &members); err != nil || members == nil {
+		// A syntax error past the first member the struct refused (an
+		// unknown name, then nesting too deep) is the body's fault.
+		if fe, ok := syntaxProblem(err); ok {
+			return fundbridge.Invalid("malformed request", fe)
+		}
 		return fundbridge.Invalid("malformed request", fundbridge.FieldError{Field: "body", Reason: "must be a JSON object"})
 	}
 	// The decoder stops at the first problem: decode member by member
@@ -179,8 +184,14 @@ func syntaxProblem(err error) (fundbridge.FieldError, bool) {
 		return fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid UTF-8 (at byte %d)", se.ByteOffset)}, true
 	case strings.Contains(se.Err.Error(), "after top-level value"):
 		return fundbridge.FieldError{Field: "body", Reason: "has data after the JSON object"}, true
+	case strings.Contains(se.Err.Error(), "exceeded max depth"):
+		return fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("nests objects or arrays too deep (past byte %d): no request here has more than a few levels", se.ByteOffset)}, true
+	case se.ByteOffset == 0 && strings.Contains(se.Err.Error(), `'\ufeff'`):
+		return fundbridge.FieldError{Field: "body", Reason: "starts with a byte-order mark (U+FEFF): send UTF-8 JSON without one"}, true
 	}
-	return fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid JSON (at byte %d)", se.ByteOffset)}, true
+	// The decoder's own words say what it met ("invalid character '\''
+	// at start of value"): a person can find it at the byte given.
+	return fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid JSON at byte %d: %s", se.ByteOffset, se.Err)}, true
 }
 
 // fieldProblem names the field a decoding error is about and says what
@@ -275,7 +286,7 @@ func DecodeError(err error) error {
 		}
 		return fundbridge.Invalid("wrong type", fundbridge.FieldError{Field: field, Reason: fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type), typeErr.Value)})
 	case errors.As(err, &syntaxErr):
-		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid JSON (at byte %d)", syntaxErr.Offset)})
+		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid JSON at byte %d: %s", syntaxErr.Offset, syntaxErr)})
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return fundbridge.Invalid("malformed JSON", fundbridge.FieldError{Field: "body", Reason: "empty or truncated"})
 	}

@@ -134,3 +134,21 @@ func TestHandleNamesBadMembersAndTheRest(t *testing.T) {
 		}
 	}
 }
+
+// A body that is not JSON is refused with what was met and where, in
+// words a person can act on.
+func TestDecodeSaysWhatIsWrongWithTheJSON(t *testing.T) {
+	for _, tc := range []struct{ payload, reason string }{
+		{`{'name':'x'}`, `is not valid JSON at byte 1: invalid character '\'' at start of value`},
+		{`{"name":"x",}`, `is not valid JSON at byte 11: invalid character`},
+		{"\ufeff{\"name\":\"x\"}", "starts with a byte-order mark (U+FEFF): send UTF-8 JSON without one"},
+		{strings.Repeat(`{"a":`, 20000) + "1" + strings.Repeat("}", 20000), "nests objects or arrays too deep"},
+		{`{"name":"x"`, "is cut short: the JSON ends before it is complete"},
+	} {
+		var r request
+		fields := fundbridge.ErrorFields(Decode(json.RawMessage(tc.payload), &r))
+		if len(fields) != 1 || fields[0].Field != "body" || !strings.HasPrefix(fields[0].Reason, tc.reason) {
+			t.Errorf("%.20q: %v; want body: %s", tc.payload, fields, tc.reason)
+		}
+	}
+}
