@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,9 @@ func Acquire(dir string, h Holder) (*Lock, error) {
 		return nil, fmt.Errorf("data directory %s is inside the data directory %s (it holds its %s): give that directory itself, or one outside it; "+
 			"a product started inside another's files would start an empty log beside the real one, or change its files", abs, outer, FileName)
 	}
+	if err := foreign(abs); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -118,6 +122,44 @@ func Acquire(dir string, h Holder) (*Lock, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// ours are the names a data directory holds before it has a lock file
+// (the NATS credentials written by "fundbridge nats credentials", say),
+// and the lost+found of a volume mounted as one.
+var ours = map[string]bool{FileName: true, "nats": true, "credentials": true, "gateway": true, "identity": true,
+	"projections": true, "views": true, "lost+found": true}
+
+// foreign refuses a directory that holds other files and is no data
+// directory (it has no lock file): --data-dir ~ or a project's folder,
+// given by mistake, would get a log, keys and views written among its
+// files. Hidden files (.gitkeep, .DS_Store) do not count.
+func foreign(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, FileName)); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	var others []string
+	for _, e := range entries {
+		if !ours[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
+			others = append(others, e.Name())
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	list := strings.Join(others[:min(len(others), 3)], ", ")
+	if len(others) > 3 {
+		list += fmt.Sprintf(" and %d more", len(others)-3)
+	}
+	return fmt.Errorf("data directory %s holds files that are not Fundbridge's (%s) and is no data directory (it has no %s): "+
+		"give a new or empty directory, or one Fundbridge made; the product would write its log, keys and views among those files", dir, list, FileName)
 }
 
 // enclosing is the nearest data directory strictly above dir (one with

@@ -99,3 +99,48 @@ func TestADirectoryInsideAnotherIsRefused(t *testing.T) {
 	}
 	inner.Release()
 }
+
+// A directory of other files is no data directory: the product refuses to
+// write its log among them, naming a few, and writes nothing there. A new
+// or empty directory, one with only what Fundbridge puts in one before it
+// starts (credentials), a volume's lost+found or hidden files, and one a
+// Fundbridge process made are taken.
+func TestADirectoryOfOtherFilesIsRefused(t *testing.T) {
+	home := t.TempDir()
+	for _, name := range []string{"notes.txt", "photos", "go.mod", "thesis.pdf"} {
+		if err := os.WriteFile(filepath.Join(home, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := datadir.Acquire(home, datadir.Self())
+	if err == nil || !strings.Contains(err.Error(), "not Fundbridge's (go.mod, notes.txt, photos and 1 more)") {
+		t.Errorf("a home directory: %v; want a refusal naming its files", err)
+	}
+	if _, err := os.Stat(filepath.Join(home, datadir.FileName)); !os.IsNotExist(err) {
+		t.Errorf("the refused directory got a %s: %v", datadir.FileName, err)
+	}
+
+	fresh := t.TempDir()
+	for _, name := range []string{"credentials", "lost+found", ".gitkeep"} {
+		if err := os.Mkdir(filepath.Join(fresh, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{filepath.Join(t.TempDir(), "new"), t.TempDir(), fresh} {
+		l, err := datadir.Acquire(dir, datadir.Self())
+		if err != nil {
+			t.Errorf("%s: %v", dir, err)
+			continue
+		}
+		l.Release()
+		// Made by Fundbridge now: anything beside its lock is its own affair.
+		if err := os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := datadir.Acquire(dir, datadir.Self()); err != nil {
+			t.Errorf("%s, a second time: %v", dir, err)
+		} else {
+			l.Release()
+		}
+	}
+}
