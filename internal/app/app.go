@@ -225,6 +225,7 @@ func ServiceNames() []string {
 // them until ctx ends; then it drains.
 func RunComponent(ctx context.Context, nc *nats.Conn, c Component, log *slog.Logger) error {
 	c.Service.Logger = log
+	c.Service.Gateway = natsauth.Gateway // the gateway's own system actor (services/gateway.gatewayActor)
 	errc := make(chan error, 2)
 	n := 1
 	go func() {

@@ -6,7 +6,11 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/fundbridge/fundbridge"
+	"github.com/fundbridge/fundbridge/internal/natsauth"
 	"github.com/fundbridge/fundbridge/services/funds"
+	"github.com/fundbridge/fundbridge/services/funds/fundsapi"
+	"github.com/fundbridge/fundbridge/services/svc"
 )
 
 // A stolen service key may publish only on its own aggregates' subjects,
@@ -65,5 +69,29 @@ func TestAServiceCannotFileAnotherServicesEventsInItsStreams(t *testing.T) {
 	}
 	if a := p.do("GET", "/api/v1/applications/"+appID, startup, nil); a.body["status"] == "funded" {
 		t.Errorf("the forged funding reached the application: %s", a.raw)
+	}
+}
+
+// The gateway's key may send requests with any person's actor, and with
+// its own system actor for sign-up and sign-in; not as a service: a
+// stolen gateway key could otherwise release a fund's committed capital
+// (fund.release, which only the system may call) and misstate its dry
+// powder.
+func TestTheGatewayKeyCannotActAsAService(t *testing.T) {
+	p := start(t)
+	ctx := context.Background()
+	u := connectAs(t, p, natsauth.Gateway)
+	release := `{"fund_id":"f1","deal_id":"f1_a1","reason":"forged"}`
+	subject := svc.Subject("funds", fundsapi.OpRelease)
+	if err := rawRequest(ctx, u.nc, subject, svc.SystemActor("matching"), release); fundbridge.ErrorCode(err) != fundbridge.EUNAUTHORIZED {
+		t.Errorf("the gateway's key releasing capital as matching: %v, want unauthorized", err)
+	}
+	if err := rawRequest(ctx, u.nc, subject, svc.SystemActor(natsauth.Gateway), release); fundbridge.ErrorCode(err) != fundbridge.EFORBIDDEN {
+		t.Errorf("the gateway's key releasing capital as itself: %v, want forbidden", err)
+	}
+	// What the gateway does as itself still works: sign-up and sign-in.
+	startup, _ := p.signUp(42, "seed")
+	if r := p.do("GET", "/api/v1/me", startup, nil); r.status != 200 {
+		t.Errorf("signed up and in, /me = %d %s", r.status, r.raw)
 	}
 }
