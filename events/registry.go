@@ -30,11 +30,61 @@ type Registry struct {
 	mu     sync.RWMutex
 	types  map[string]reflect.Type
 	upcast map[string]upcast
+	// homes maps an event type to the aggregate types whose streams may
+	// hold it (Home); a type with no entry may be in any stream.
+	homes map[string]map[string]bool
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{types: map[string]reflect.Type{}, upcast: map[string]upcast{}}
+	return &Registry{types: map[string]reflect.Type{}, upcast: map[string]upcast{}, homes: map[string]map[string]bool{}}
+}
+
+// Home declares that events of the given types (old versions too) belong
+// only in streams of the given aggregate types: the aggregates of the
+// service whose contract defines them. Declared again for a type, the
+// aggregate types add up (the process manager's events live in every
+// process's streams). An event found elsewhere was not written by its
+// service (a service's NATS user may publish only on its own aggregates'
+// subjects, but could file another service's event types there): Validate
+// refuses to append it and the stores quarantine it when read.
+func (r *Registry) Home(aggregateTypes []string, eventTypes []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range eventTypes {
+		if r.homes[t] == nil {
+			r.homes[t] = map[string]bool{}
+		}
+		for _, a := range aggregateTypes {
+			r.homes[t][a] = true
+		}
+	}
+}
+
+// BelongsIn reports whether an event of type eventType may be in a stream
+// of aggregateType: its type has no declared home, or that is one.
+func (r *Registry) BelongsIn(aggregateType, eventType string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	homes, declared := r.homes[eventType]
+	return !declared || homes[aggregateType]
+}
+
+// Names lists every readable type name, old versions included, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.types)+len(r.upcast))
+	for n := range r.types {
+		names = append(names, n)
+	}
+	for n := range r.upcast {
+		if _, ok := r.types[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Register maps the type name (e.g. "company.registered.v1") to T.

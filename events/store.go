@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -111,6 +112,15 @@ func SplitStreamID(streamID string) (aggregateType, id string, err error) {
 	panic("unreachable: validated stream ID has a dash")
 }
 
+// aggregateOf is the aggregate type of a well-formed stream ID: what comes
+// before its first dash.
+func aggregateOf(streamID string) string {
+	if i := strings.IndexByte(streamID, '-'); i > 0 {
+		return streamID[:i]
+	}
+	return streamID
+}
+
 // ValidateStreamID checks the "<aggregate-type>-<id>" shape: a lower-case
 // type, then letters, digits, '_' or '-'. Both halves become NATS subject
 // tokens, so dots, wildcards and spaces are refused.
@@ -159,6 +169,8 @@ func (r *Registry) Validate(req AppendRequest) error {
 	for i, e := range req.Events {
 		if !r.Known(e.Type) {
 			fields = append(fields, fundbridge.FieldError{Field: eventField(i, "type"), Reason: fmt.Sprintf("unknown event type %q", e.Type)})
+		} else if aggregate := aggregateOf(req.StreamID); !r.BelongsIn(aggregate, e.Type) {
+			fields = append(fields, fundbridge.FieldError{Field: eventField(i, "type"), Reason: fmt.Sprintf("event type %q does not belong in a %s stream", e.Type, aggregate)})
 		}
 		if len(e.Payload) > MaxEventSize {
 			fields = append(fields, fundbridge.FieldError{Field: eventField(i, "payload"), Reason: fmt.Sprintf("%d bytes, at most %d", len(e.Payload), MaxEventSize)})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +60,12 @@ func (s *Store) Quarantined() (uint64, []events.Quarantine) {
 	return q.count, out
 }
 
-var errForeignSubject = errors.New("the commit names another stream than its subject")
+var (
+	errForeignSubject = errors.New("the commit names another stream than its subject")
+	// errForeignEvent: an event of a type another service's aggregates
+	// hold (events.Registry.Home), filed by whoever may write here.
+	errForeignEvent = errors.New("the commit holds an event that does not belong in its stream")
+)
 
 // decodeOn decodes the body of the message on subject, and checks that
 // the commit belongs there.
@@ -70,6 +76,14 @@ func (s *Store) decodeOn(data []byte, subject string, reuse *commit) (*commit, e
 	}
 	if !s.belongs(c.Stream, subject) {
 		return nil, fmt.Errorf("%w (stream %q)", errForeignSubject, c.Stream)
+	}
+	if s.registry != nil {
+		aggregate := c.Stream[:strings.IndexByte(c.Stream, '-')] // belongs: it has one
+		for i := range c.Events {
+			if !s.registry.BelongsIn(aggregate, c.Events[i].Type) {
+				return nil, fmt.Errorf("%w (%s in stream %q)", errForeignEvent, c.Events[i].Type, c.Stream)
+			}
+		}
 	}
 	return c, nil
 }

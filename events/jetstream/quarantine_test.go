@@ -10,6 +10,7 @@ import (
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/events"
 	"github.com/fundbridge/fundbridge/events/jetstream"
+	"github.com/fundbridge/fundbridge/events/storetest"
 )
 
 func noted(text string) events.NewEvent {
@@ -108,6 +109,43 @@ func TestABadMessageCannotStallTheLog(t *testing.T) {
 	}
 	n, list := s.Quarantined()
 	if n != 3 || len(list) != 3 || list[0].Position != 2 || list[1].Position != 3 || list[2].Position != 5 {
+		t.Errorf("Quarantined = %d %+v", n, list)
+	}
+}
+
+// An event whose type has a home elsewhere (events.Registry.Home) is not
+// appended there, and a commit filed there by whoever may publish on the
+// stream's subject is quarantined: no reader folds it.
+func TestAnEventOutsideItsHomeIsQuarantined(t *testing.T) {
+	b := newEmbedded(t, true, jetstream.Options{GroupCommit: true})
+	ctx := context.Background()
+	registry := storetest.Registry()
+	registry.Home([]string{"note"}, []string{"test.noted.v1"})
+	s, err := jetstream.Open(ctx, b.nc, registry, jetstream.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	_, err = s.Append(ctx, events.AppendRequest{StreamID: "other-1", Expected: events.NoStream, Events: []events.NewEvent{noted("misfiled")},
+		Meta: events.Meta{Actor: fundbridge.Actor{UserID: "u", Role: fundbridge.RoleOperator}}})
+	if fundbridge.ErrorCode(err) != fundbridge.EINVALID {
+		t.Errorf("appending test.noted.v1 to other-1 = %v, want invalid", err)
+	}
+	forged := `{"id":"x","stream":"other-1","first":1,"recorded_at":"2026-01-01T00:00:00Z","actor":{"user":"u","role":"operator"},"events":[{"id":"e","type":"test.noted.v1","payload":{"text":"forged"}}]}`
+	if err := b.nc.Publish("fb.ev.other.1", []byte(forged)); err != nil {
+		t.Fatal(err)
+	}
+	b.nc.Flush()
+	time.Sleep(100 * time.Millisecond)
+	home := appendNoted(t, s, "note-1", events.NoStream, "at home")
+	if evs, err := s.ReadStream(ctx, "other-1", 1); err != nil || len(evs) != 0 {
+		t.Errorf("ReadStream(other-1) = %+v, %v; want nothing", evs, err)
+	}
+	all, err := s.ReadAll(ctx, 0, 100)
+	if err != nil || len(all) != 1 || all[0].Position != home.Position {
+		t.Errorf("ReadAll = %+v, %v; want only the event at home", all, err)
+	}
+	if n, list := s.Quarantined(); n != 1 || len(list) != 1 || list[0].Subject != "fb.ev.other.1" {
 		t.Errorf("Quarantined = %d %+v", n, list)
 	}
 }

@@ -169,7 +169,26 @@ func Builders() map[string]func(Deps) Component {
 	}
 }
 
-// NewRegistry registers every event type of the product.
+// Contracts lists, for each service that appends events, what registers
+// the event types it writes: those types belong in its aggregates'
+// streams (Aggregates) and nowhere else.
+func Contracts() map[string][]func(*events.Registry) {
+	return map[string][]func(*events.Registry){
+		identity.Name:     {identityapi.Register},
+		applications.Name: {applicationsapi.Register},
+		funds.Name:        {fundsapi.Register},
+		matching.Name:     {matchingapi.Register, matching.RegisterClosing},
+		deals.Name:        {dealsapi.Register, deals.RegisterProcesses},
+		insurance.Name:    {insuranceapi.Register, insurance.RegisterProcess},
+	}
+}
+
+// NewRegistry registers every event type of the product, each with its
+// home: the aggregate types of the service that writes it. A service's
+// NATS user may publish only on its own aggregates' subjects; the homes
+// stop it filing another service's events there (a stolen funds key
+// writing application.funded into a fund stream is quarantined, not
+// counted).
 func NewRegistry() *events.Registry {
 	r := events.NewRegistry()
 	identityapi.Register(r)
@@ -181,6 +200,14 @@ func NewRegistry() *events.Registry {
 	deals.RegisterProcesses(r)
 	insuranceapi.Register(r)
 	insurance.RegisterProcess(r)
+	aggregates := Aggregates()
+	for service, registers := range Contracts() {
+		own := events.NewRegistry()
+		for _, register := range registers {
+			register(own)
+		}
+		r.Home(aggregates[service], own.Names())
+	}
 	return r
 }
 
@@ -198,6 +225,7 @@ func ServiceNames() []string {
 // them until ctx ends; then it drains.
 func RunComponent(ctx context.Context, nc *nats.Conn, c Component, log *slog.Logger) error {
 	c.Service.Logger = log
+	c.Service.Gateway = natsauth.Gateway // the gateway's own system actor (services/gateway.gatewayActor)
 	errc := make(chan error, 2)
 	n := 1
 	go func() {

@@ -181,6 +181,9 @@ func Handle[Req, Resp any](e Endpoint[Req, Resp], h func(ctx context.Context, re
 		if req.Caller != "" && e.Callers != nil && !slices.Contains(e.Callers, req.Caller) {
 			return Result[any]{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "service %s may not %s: only the gateway asks this, for a person", req.Caller, what)
 		}
+		if req.AsGateway && len(e.Roles) > 0 {
+			return Result[any]{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "the gateway may not %s as itself: only for a person signed in", what)
+		}
 		if len(e.Roles) > 0 && !slices.Contains(e.Roles, req.Actor.Role) {
 			return Result[any]{}, fundbridge.Errorf(fundbridge.EFORBIDDEN, "%s may not %s", fundbridge.Article(req.Actor.Role), what)
 		}

@@ -27,6 +27,10 @@ type Request struct {
 	// fb.sys.<caller> (set by the server from the subject NATS let it
 	// publish on); empty for the gateway's requests.
 	Caller string `json:"-"`
+	// AsGateway is set when the gateway sent the request as itself, for
+	// someone not signed in (Service.Gateway): it may call only endpoints
+	// open to every role.
+	AsGateway bool `json:"-"`
 	// Op is the operation asked for, such as application.submit (set by
 	// the server that answers): the command its events name.
 	Op string `json:"-"`

@@ -59,6 +59,14 @@ type Service struct {
 	// NATS server has the subscriptions: from then on a request reaches an
 	// instance (readiness waits for it).
 	Serving func()
+	// Gateway, if set, is the system actor the gateway acts as for someone
+	// not signed in (sign-up, sign-in, readiness). A system actor on the
+	// gateway's subjects (fb.svc) must then be that one, and may call only
+	// endpoints open to every role: the gateway's NATS key, stolen, cannot
+	// act as a service (release a fund's capital, mark an application
+	// funded). Empty, as for a service served alone in its tests: any
+	// system actor is taken there.
+	Gateway string
 }
 
 // TracerName names the spans svc makes (and a caller that runs a
@@ -172,7 +180,7 @@ func (sv *serving) handler(op string, h Handler, st *opStats) micro.HandlerFunc 
 		go func() {
 			defer func() { <-sv.slots; sv.inflight.Done() }()
 			start := time.Now()
-			outcome := serveOne(sv.ctx, sv.nc, sv.log, sv.tracer, sv.s.Name, op, h, m)
+			outcome := serveOne(sv.ctx, sv.nc, sv.log, sv.tracer, sv.s, op, h, m)
 			took := time.Since(start)
 			st.record(took, outcome != outcomeOK)
 			if sv.s.Observe != nil {
@@ -236,7 +244,8 @@ const outcomeOK = "ok"
 // serveOne decodes, runs and answers one request, and reports its
 // outcome: outcomeOK or the error code. An error reply carries micro's
 // error headers as well as the coded error in its body.
-func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace.Tracer, service, op string, h Handler, m *nats.Msg) (outcome string) {
+func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace.Tracer, s Service, op string, h Handler, m *nats.Msg) (outcome string) {
+	service := s.Name
 	outcome = outcomeOK
 	// Requests already taken finish even while the service shuts down.
 	ctx = context.WithoutCancel(ctx)
@@ -299,6 +308,9 @@ func serveOne(ctx context.Context, nc *nats.Conn, log *slog.Logger, tracer trace
 	}
 	span.SetAttributes(spans.ActorRole.String(string(req.Actor.Role))) // the role only: never who
 	caller, err := checkCaller(m.Subject, req.Actor)
+	if err == nil && caller == "" {
+		req.AsGateway, err = checkGateway(s.Gateway, req.Actor)
+	}
 	if err != nil {
 		reply(Reply{Error: err})
 		return

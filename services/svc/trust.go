@@ -80,3 +80,16 @@ func checkCaller(subject string, actor fundbridge.Actor) (string, *fundbridge.Er
 	}
 	return caller, nil
 }
+
+// checkGateway checks a request on the gateway's subjects: a system
+// actor there must be the gateway's own (gateway; any, when it is not
+// set), and reports whether the gateway acts as itself.
+func checkGateway(gateway string, actor fundbridge.Actor) (bool, *fundbridge.Error) {
+	if gateway == "" || actor.Role != fundbridge.RoleSystem {
+		return false, nil
+	}
+	if actor.UserID != gateway {
+		return false, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "a request from the gateway carries a person's actor or its own, not %s's", actor.UserID)
+	}
+	return true, nil
+}

@@ -68,7 +68,7 @@ func (fe *fieldErrors) uscc(field, code string) {
 }
 
 func (fe *fieldErrors) profile(p CompanyProfile, today time.Time) {
-	fe.Text("name", p.Name, maxNameLength, true)
+	fe.Line("name", p.Name, maxNameLength, true)
 	check.Enum(&fe.Fields, "city", p.City, fundbridge.Cities, true)
 	check.Enum(&fe.Fields, "layer", p.Layer, fundbridge.Layers, true)
 	check.Enum(&fe.Fields, "sector", p.Sector, fundbridge.AllSectors(), true)

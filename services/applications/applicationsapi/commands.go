@@ -105,7 +105,7 @@ func (c UpdateCompanyProfile) ValidateAt(now time.Time) error {
 	var fe fieldErrors
 	fe.ID("company_id", c.CompanyID, maxIDLength, true)
 	if c.Name != nil {
-		fe.Text("name", *c.Name, maxNameLength, true)
+		fe.Line("name", *c.Name, maxNameLength, true)
 	}
 	if c.City != nil {
 		check.Enum(&fe.Fields, "city", *c.City, fundbridge.Cities, true)
@@ -160,7 +160,7 @@ func (c AddPatent) ValidateAt(now time.Time) error {
 		fe.Add("number", reason)
 	}
 	check.Enum(&fe.Fields, "kind", c.Kind, []PatentKind{PatentInvention, PatentUtilityModel, PatentDesign}, true)
-	fe.Text("title", c.Title, maxTitleLength, true)
+	fe.Line("title", c.Title, maxTitleLength, true)
 	filed, filedOK := fe.date("filed_on", c.FiledOn, today, true)
 	if granted, ok := fe.date("granted_on", c.GrantedOn, today, false); ok && filedOK {
 		if granted.Before(filed) {

@@ -148,3 +148,18 @@ func TestAProblemsDetailReadsAsASentence(t *testing.T) {
 		}
 	}
 }
+
+// The contracts' refusals of control characters read in the page's
+// language, beside the field.
+func TestControlCharacterReasonsInTheReadersLanguage(t *testing.T) {
+	zh := newI18n().locale("zh-CN")
+	for reason, want := range map[string]string{
+		"contains control characters":                                            "只能是一行，不能包含控制字符。",
+		"contains control characters: a name is one line":                        "名称只能是一行，不能包含控制字符。",
+		"contains control characters (only line breaks and tabs may be in text)": "文本中除换行和制表符外，不能包含控制字符。",
+	} {
+		if got := zh.Reason(reason); got != want {
+			t.Errorf("zh reason for %q = %q, want %q", reason, got, want)
+		}
+	}
+}

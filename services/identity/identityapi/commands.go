@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/fundbridge/fundbridge"
@@ -79,6 +80,8 @@ func (u NewUser) Problems(prefix string) []fundbridge.FieldError {
 	}
 	if n := strings.TrimSpace(u.Name); n == "" || utf8.RuneCountInString(n) > 200 {
 		fields = append(fields, fundbridge.FieldError{Field: prefix + "name", Reason: "required, at most 200 characters"})
+	} else if strings.ContainsFunc(n, unicode.IsControl) {
+		fields = append(fields, fundbridge.FieldError{Field: prefix + "name", Reason: "contains control characters: a name is one line"})
 	}
 	return fields
 }
@@ -100,6 +103,8 @@ func (c CreateOrgCommand) Validate() error {
 	var fields []fundbridge.FieldError
 	if n := strings.TrimSpace(c.Name); n == "" || utf8.RuneCountInString(n) > 200 {
 		fields = append(fields, fundbridge.FieldError{Field: "name", Reason: "required, at most 200 characters"})
+	} else if strings.ContainsFunc(n, unicode.IsControl) {
+		fields = append(fields, fundbridge.FieldError{Field: "name", Reason: "contains control characters: a name is one line"})
 	}
 	switch c.Role {
 	case fundbridge.RoleFundManager, fundbridge.RoleBank, fundbridge.RoleInsurer, fundbridge.RoleOperator:

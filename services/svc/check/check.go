@@ -19,8 +19,9 @@ import (
 // Fields collects every bad field of one request.
 type Fields struct{ fundbridge.FieldErrors }
 
-// Text checks free text: valid UTF-8, at most max characters, and not
-// blank when required. Line breaks are allowed; see Line.
+// Text checks free text: valid UTF-8, at most max characters, not blank
+// when required, and no control characters but line breaks and tabs (a
+// NUL or a terminal escape is no one's text). See Line for one line.
 func (f *Fields) Text(field, s string, max int, required bool) bool {
 	switch n := utf8.RuneCountInString(s); {
 	case strings.TrimSpace(s) == "":
@@ -34,8 +35,17 @@ func (f *Fields) Text(field, s string, max int, required bool) bool {
 	case n > max:
 		f.Add(field, fmt.Sprintf("%d characters, at most %d", n, max))
 		return false
+	case strings.ContainsFunc(s, textControl):
+		f.Add(field, "contains control characters (only line breaks and tabs may be in text)")
+		return false
 	}
 	return true
+}
+
+// textControl reports a control character free text may not hold: any
+// but a line break or a tab.
+func textControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
 }
 
 // Line checks one line of text, such as a name: Text without control
