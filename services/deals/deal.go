@@ -197,6 +197,11 @@ func decideInvite(d Deal, a fundbridge.Actor, now time.Time, cmd dealsapi.Invite
 	if d.bank(cmd.BankID) >= 0 {
 		return nil, nil
 	}
+	if d.BookClosed {
+		// Every fen of the loan is allocated: a bank invited now could
+		// only sit in the syndicate, invited for ever.
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "the book of deal %s has closed at %s, all of it allocated: no bank can join it now", d.DealID, yuan(d.Loan.Principal))
+	}
 	if !invitee.exists() || invitee.ID != cmd.BankID {
 		return nil, unprocessable("bank_id", "bank %s is not onboarded", cmd.BankID)
 	}
