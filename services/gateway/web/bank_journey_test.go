@@ -190,7 +190,7 @@ func TestJourneyBankCommits(t *testing.T) {
 	}
 	b.fill(map[string]string{"f-loan_max": "50,000,000"})
 	b.submit("#programme-submit", ".notice")
-	if got := b.text("#programmes-h + ul"); !strings.Contains(got, "科技贷") || !strings.Contains(got, "CN¥50,000,000.00") {
+	if got := b.text("#programmes-h + ul"); !strings.Contains(got, "科技贷") || !strings.Contains(got, "CN¥50,000,000.00") || !strings.Contains(got, "up to 60 months") {
 		t.Errorf("the programmes show %q", got)
 	}
 	b.eventually("/bank", "#deal-"+dealID)
