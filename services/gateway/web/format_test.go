@@ -186,3 +186,22 @@ func reasons(err error) []string {
 	}
 	return out
 }
+
+// The reasons an insurer's claim steps and a startup's premium payment
+// are refused with read in the reader's language, the figure kept.
+func TestClaimAndPremiumReasonsInTheReadersLanguage(t *testing.T) {
+	zh, en := newI18n().locale("zh-CN"), newI18n().locale("en")
+	for reason, want := range map[string]string{
+		"must not exceed the amount claimed, 5000.00":                     "不能超过索赔金额 5000.00",
+		"must not exceed what is left of the aggregate limit, 2394000.00": "不能超过剩余的累计赔偿限额 2394000.00",
+		"must not exceed what is owed on the claim, 1700000.00":           "不能超过该索赔尚未赔付的金额 1700000.00",
+		"must be the premium due, 12345.67":                               "须等于应缴保费 12345.67",
+	} {
+		if got := zh.Reason(reason); got != want {
+			t.Errorf("zh Reason(%q) = %q, want %q", reason, got, want)
+		}
+		if got := en.Reason(reason); !strings.HasPrefix(got, "Must ") || !strings.HasSuffix(got, reason[strings.LastIndex(reason, " ")+1:]) {
+			t.Errorf("en Reason(%q) = %q", reason, got)
+		}
+	}
+}

@@ -328,6 +328,10 @@ var messages = map[string][2]string{
 	"reason.required, at most 200 characters":                                          {"Required, at most 200 characters.", "必填，最多 200 个字符。"},
 	`reason.must be a decimal string with at most 2 decimal places, like "1250000.00"`: {"Must be a number with at most 2 decimal places, like 1250000.00.", "请输入最多两位小数的数字，例如 1250000.00。"},
 	"reason.must be at most ":                                                          {"Must be at most ", "不能超过 "},
+	"reason.must not exceed the amount claimed, ":                                      {"Must not exceed the amount claimed, ", "不能超过索赔金额 "},
+	"reason.must not exceed what is left of the aggregate limit, ":                     {"Must not exceed what is left of the aggregate limit, ", "不能超过剩余的累计赔偿限额 "},
+	"reason.must not exceed what is owed on the claim, ":                               {"Must not exceed what is still owed on the claim, ", "不能超过该索赔尚未赔付的金额 "},
+	"reason.must be the premium due, ":                                                 {"Must be the premium due, ", "须等于应缴保费 "},
 	"reason.must be CN, 12 digits, a point and a check digit, like CN202310123456.6":   {"Must be CN, 12 digits, a point and a check digit, like CN202310123456.6.", "格式应为 CN + 12 位数字 + 小数点 + 校验位，例如 CN202310123456.6。"},
 
 	"stage.seed":      {"Seed", "种子期"},
