@@ -253,4 +253,26 @@ func TestJourneyBankCommits(t *testing.T) {
 	if got := b.text("#deal-" + dealID + " .my-share"); got != "¥8,571,428.57 · 28.57%" {
 		t.Errorf("in Chinese the bank's share shows %q, want ¥8,571,428.57 · 28.57%%", got)
 	}
+	b.submit("#lang-en", "#lang-zh")
+	b.signOut()
+
+	// The fund's tranche closes the deal and the loan opens, awaiting its
+	// drawdown: the startup reads its status in words, in either language,
+	// and is offered no repayment before anything is owed.
+	if st, body := c.api("POST", "/api/v1/loan-deals/"+dealID+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "20000000.00"}); st != 200 {
+		t.Fatalf("the fund's tranche = %d %v", st, body)
+	}
+	b.signIn(founderEmail, founderPassword, "#company-stage")
+	b.eventually("/startup/loans", "#loan-"+dealID)
+	if got := b.text("#loan-" + dealID + "-h .loan-status"); got != "Awaiting drawdown" {
+		t.Errorf("the startup's loan reads %q, want Awaiting drawdown", got)
+	}
+	if b.exists("#repay-" + dealID) {
+		t.Error("a loan awaiting its drawdown offers a repayment")
+	}
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text("#loan-" + dealID + "-h .loan-status"); got != "待放款" {
+		t.Errorf("in Chinese the startup's loan reads %q, want 待放款", got)
+	}
+	b.submit("#lang-en", "#lang-zh")
 }
