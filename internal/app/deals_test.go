@@ -304,6 +304,15 @@ func TestLoanPlusEquityDealOverHTTP(t *testing.T) {
 		d["allocation"].(map[string]any)["fund"] != alloc["fund"] {
 		t.Errorf("the fund's view of the default = %v, want the split with the fund's %s and no bank's loss", v.body["default"], alloc["fund"])
 	}
+	// The fund lists the loan it reads, as it reads it: a list and a read
+	// of one loan agree.
+	if l := p.do("GET", "/api/v1/loans", fm, nil); l.status != 200 || len(items(l, "items")) != 1 || containsID(l.raw, bankBID) {
+		t.Errorf("the fund's loans = %d %s, want the one loan it reads, without the banks", l.status, l.raw)
+	} else if one := items(l, "items")[0].(map[string]any); one["loan_id"] != dealID || len(one["banks"].([]any)) != 0 {
+		t.Errorf("the fund's listed loan = %v, want loan %s without the banks", one, dealID)
+	} else if d, _ := one["default"].(map[string]any); d == nil || len(d["bank_losses"].([]any)) != 0 {
+		t.Errorf("the fund's listed loan's default = %v, want the split without each bank's loss", one["default"])
+	}
 	if v := p.do("GET", "/api/v1/loan-deals/"+dealID, p.opToken, nil); len(items(v, "banks")) != 2 {
 		t.Errorf("the operator's deal = %s, want the whole book", v.raw)
 	}

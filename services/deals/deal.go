@@ -197,6 +197,11 @@ func decideInvite(d Deal, a fundbridge.Actor, now time.Time, cmd dealsapi.Invite
 	if d.bank(cmd.BankID) >= 0 {
 		return nil, nil
 	}
+	if d.BookClosed {
+		// Every fen of the loan is allocated: a bank invited now could
+		// only sit in the syndicate, invited for ever.
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "the book of deal %s has closed at %s, all of it allocated: no bank can join it now", d.DealID, yuan(d.Loan.Principal))
+	}
 	if !invitee.exists() || invitee.ID != cmd.BankID {
 		return nil, unprocessable("bank_id", "bank %s is not onboarded", cmd.BankID)
 	}
@@ -282,6 +287,11 @@ func decideDecline(d Deal, a fundbridge.Actor, now time.Time, cmd dealsapi.Decli
 		return nil, nil
 	case dealsapi.CommitmentCommitted:
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "bank %s has committed %s to deal %s and cannot decline it", cmd.BankID, yuan(d.Banks[i].Committed), d.DealID)
+	case dealsapi.CommitmentAllocated:
+		// The book has closed on this bank's part: without it the loan
+		// would open short of its principal, and the bank's exposure for
+		// the deal would never be settled.
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "the book of deal %s has closed with %s of the loan allocated to bank %s, which cannot decline it now", d.DealID, yuan(d.Banks[i].Allocated), cmd.BankID)
 	}
 	return []events.Payload{dealsapi.BankDeclined{DealID: d.DealID, BankID: cmd.BankID, Reason: strings.TrimSpace(cmd.Reason)}}, nil
 }

@@ -106,6 +106,12 @@ func TestSyndication(t *testing.T) {
 			when: func(d Deal) ([]events.Payload, error) {
 				return decideInvite(d, leadBank, now, dealsapi.InviteBank{DealID: "deal-1", BankID: "bank-b"}, bankBState(t))
 			}},
+		{name: "no bank is invited once the book has closed (awaiting the fund's tranche)",
+			given: []events.Payload{proposed(), invitedB(), committed("bank-lead", "600000", "600000"), committed("bank-b", "400000", "1000000"), closedBook()},
+			when: func(d Deal) ([]events.Payload, error) {
+				return decideInvite(d, leadBank, now, dealsapi.InviteBank{DealID: "deal-1", BankID: "bank-c"}, bankCState(t))
+			},
+			code: fundbridge.ECONFLICT, msg: "the book of deal deal-1 has closed at ¥1,000,000.00, all of it allocated: no bank can join it now"},
 		{name: "only the lead invites", given: []events.Payload{proposed(), invitedB()}, code: fundbridge.EFORBIDDEN,
 			when: func(d Deal) ([]events.Payload, error) {
 				return decideInvite(d, bankB, now, dealsapi.InviteBank{DealID: "deal-1", BankID: "bank-c"}, bankCState(t))
@@ -160,6 +166,12 @@ func TestSyndication(t *testing.T) {
 				return decideDecline(d, bankB, now, dealsapi.DeclineDeal{DealID: "deal-1", BankID: "bank-b"})
 			},
 			code: fundbridge.ECONFLICT},
+		{name: "a bank allocated a part of a closed book cannot decline (the loan would open short of its principal)",
+			given: []events.Payload{proposed(), invitedB(), committed("bank-lead", "600000", "600000"), committed("bank-b", "400000", "1000000"), closedBook()},
+			when: func(d Deal) ([]events.Payload, error) {
+				return decideDecline(d, bankB, now, dealsapi.DeclineDeal{DealID: "deal-1", BankID: "bank-b", Reason: "changed our mind"})
+			},
+			code: fundbridge.ECONFLICT, msg: "the book of deal deal-1 has closed with ¥400,000.00 of the loan allocated to bank bank-b, which cannot decline it now"},
 	})
 }
 

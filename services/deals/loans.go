@@ -21,12 +21,44 @@ func (s *Service) loanVisible(a fundbridge.Actor, l Loan) bool {
 	if _, ok := LoanFor(a, l); ok {
 		return true
 	}
-	return a.OrgID != "" && (l.Warrant != nil && a.OrgID == l.Warrant.HolderID || s.managesFund(a, l))
+	return outsideReader(a, l, s.view.fundManagerOf(l.EquityFundID)) != notOutside
 }
 
-// managesFund reports whether a manages the loan's equity fund.
-func (s *Service) managesFund(a fundbridge.Actor, l Loan) bool {
-	return a.OrgID != "" && a.Role == fundbridge.RoleFundManager && a.OrgID == s.view.fundManagerOf(l.EquityFundID)
+// How a reader LoanFor does not show a loan to may still know of it.
+const (
+	notOutside    = iota
+	holderOutside // the warrant's holder
+	fundOutside   // the equity fund's manager
+)
+
+// outsideReader says whether a, not in the loan's syndicate, may know of it:
+// as the manager of its equity fund (managed by fundManagerOrg), or as
+// the holder of its warrant.
+func outsideReader(a fundbridge.Actor, l Loan, fundManagerOrg string) int {
+	switch {
+	case !l.exists() || a.OrgID == "":
+		return notOutside
+	case a.Role == fundbridge.RoleFundManager && a.OrgID == fundManagerOrg:
+		return fundOutside
+	case l.Warrant != nil && a.OrgID == l.Warrant.HolderID:
+		return holderOutside
+	}
+	return notOutside
+}
+
+// outsiderView is the loan as the warrant's holder or the fund reads it:
+// its figures without the banks' lines. The fund's manager sees a
+// default's loss as the risk-sharing table splits it (the fund bears its
+// part), but not each bank's; a warrant holder sees no default at all.
+func outsiderView(l Loan, how int, now time.Time, n namer) dealsapi.LoanView {
+	v := loanView(l, now, n)
+	v.Banks, v.Default = []dealsapi.LoanBankView{}, nil
+	if d := l.Default; d != nil && how == fundOutside {
+		cut := *d
+		cut.BankLosses = []dealsapi.BankAmount{}
+		v.Default = &cut
+	}
+	return v
 }
 
 // onLoan serves a command on an existing loan the actor may see.
@@ -52,21 +84,11 @@ func onLoan[C any](s *Service, loanID func(C) string, decide func(Loan, fundbrid
 func (s *Service) loanResult(a fundbridge.Actor, l Loan, position, version uint64) (svc.Result[dealsapi.LoanView], error) {
 	seen, ok := LoanFor(a, l)
 	if !ok {
-		if !s.loanVisible(a, l) {
+		how := outsideReader(a, l, s.view.fundManagerOf(l.EquityFundID))
+		if how == notOutside {
 			return svc.Result[dealsapi.LoanView]{}, notFound("loan", l.ID)
 		}
-		// The warrant's holder or the fund: the loan's figures without
-		// the banks' lines. The fund's manager sees a default's loss as
-		// the risk-sharing table splits it (the fund bears its part), but
-		// not each bank's; a warrant holder sees no default at all.
-		v := loanView(l, s.now(), s.view)
-		v.Banks, v.Default = []dealsapi.LoanBankView{}, nil
-		if d := l.Default; d != nil && s.managesFund(a, l) {
-			cut := *d
-			cut.BankLosses = []dealsapi.BankAmount{}
-			v.Default = &cut
-		}
-		return svc.Result[dealsapi.LoanView]{Value: v, Position: position, Version: version}, nil
+		return svc.Result[dealsapi.LoanView]{Value: outsiderView(l, how, s.now(), s.view), Position: position, Version: version}, nil
 	}
 	return svc.Result[dealsapi.LoanView]{Value: loanView(seen, s.now(), s.view), Position: position, Version: version}, nil
 }

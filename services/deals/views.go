@@ -245,25 +245,38 @@ func (v *view) listDeals(a fundbridge.Actor, q dealsapi.ListDeals) (dealsapi.Dea
 	return out, nil
 }
 
+// listLoans lists the loans the reader may read, each as GET
+// /loans/{id} shows it: the syndicate's as LoanFor cuts it, and those of
+// the equity fund's manager or the warrant's holder as outsiderView does.
 func (v *view) listLoans(a fundbridge.Actor, q dealsapi.ListLoans, now time.Time) (dealsapi.LoanList, error) {
-	var seen []Loan
+	type seenLoan struct {
+		Loan
+		how int // notOutside: in the syndicate, or an operator
+	}
+	var seen []seenLoan
 	v.mu.RLock()
 	for _, l := range v.loans {
 		if q.Status != "" && l.Status != q.Status || q.BorrowerID != "" && l.BorrowerID != q.BorrowerID {
 			continue
 		}
 		if x, ok := LoanFor(a, l); ok {
-			seen = append(seen, x)
+			seen = append(seen, seenLoan{Loan: x})
+		} else if how := outsideReader(a, l, v.funds[l.EquityFundID]); how != notOutside {
+			seen = append(seen, seenLoan{Loan: l, how: how})
 		}
 	}
 	v.mu.RUnlock()
-	items, next, err := page(seen, func(l Loan) listKey { return listKey{l.OpenedAt, l.ID} }, fingerprint("loans", string(q.Status), q.BorrowerID), q.Cursor, q.Limit)
+	items, next, err := page(seen, func(l seenLoan) listKey { return listKey{l.OpenedAt, l.ID} }, fingerprint("loans", string(q.Status), q.BorrowerID), q.Cursor, q.Limit)
 	if err != nil {
 		return dealsapi.LoanList{}, err
 	}
 	out := dealsapi.LoanList{Items: make([]dealsapi.LoanView, len(items)), NextCursor: next}
 	for i, l := range items {
-		out.Items[i] = loanView(l, now, v)
+		if l.how != notOutside {
+			out.Items[i] = outsiderView(l.Loan, l.how, now, v)
+			continue
+		}
+		out.Items[i] = loanView(l.Loan, now, v)
 	}
 	return out, nil
 }

@@ -193,21 +193,34 @@ func insurerClaim(p Policy, a fundbridge.Actor, cmd interface{ Validate() error 
 	return c, nil
 }
 
-// decideAssessClaim fixes what the policy owes on a claim, at most what
-// was claimed. A claim may be assessed again until something is paid.
+// claimStates reads a claim's status in words, for the errors that name it.
+var claimStates = map[string]string{
+	ClaimFiled: "filed", ClaimAssessed: "assessed", ClaimPartPaid: "partly paid", ClaimSettled: "settled", ClaimDenied: "denied",
+}
+
+// decideAssessClaim fixes what the policy owes on a claim: at most what
+// was claimed, and at most what is left of the policy's aggregate limit,
+// since the policy can pay no more (an assessment above it could never
+// be paid in full, and the claim would stay open for ever). A claim may
+// be assessed again until something is paid.
 func decideAssessClaim(p Policy, a fundbridge.Actor, cmd api.AssessClaim) ([]events.Payload, error) {
 	c, err := insurerClaim(p, a, cmd, cmd.PolicyID, cmd.ClaimID, "assess claims")
 	if err != nil {
 		return nil, err
 	}
+	left := p.RemainingLimit()
 	switch {
 	case c.Status == ClaimAssessed && c.Assessed.Equal(cmd.Amount):
 		return nil, nil
 	case c.Status != ClaimFiled && c.Status != ClaimAssessed:
-		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s", c.ClaimID, c.Status)
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s: a claim is assessed only before anything is paid on it", c.ClaimID, claimStates[c.Status])
 	case cmd.Amount.GreaterThan(c.Claimed):
 		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("assessed %s is more than the %s claimed", cmd.Amount.Exact(), c.Claimed.Exact()),
 			Fields: []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed the amount claimed, " + c.Claimed.String()}}}
+	case cmd.Amount.GreaterThan(left):
+		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE,
+			Message: fmt.Sprintf("assessed %s is more than the %s left of policy %s's aggregate limit", cmd.Amount.Exact(), left.Exact(), p.Number),
+			Fields:  []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed what is left of the aggregate limit, " + left.String()}}}
 	}
 	return []events.Payload{api.ClaimAssessed{PolicyID: p.ID, ClaimID: c.ClaimID, Amount: cmd.Amount, Note: strings.TrimSpace(cmd.Note)}}, nil
 }
@@ -238,7 +251,7 @@ func decideSettleClaim(p Policy, a fundbridge.Actor, cmd api.SettleClaim) ([]eve
 		return nil, err
 	}
 	if c.Status != ClaimAssessed && c.Status != ClaimPartPaid {
-		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s: only an assessed claim is settled", c.ClaimID, c.Status)
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s: only an assessed claim is settled", c.ClaimID, claimStates[c.Status])
 	}
 	if owed := c.Assessed.Sub(c.Paid); cmd.Amount.GreaterThan(owed) {
 		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("settlement %s is above the %s still owed on claim %s", cmd.Amount.Exact(), owed.Exact(), c.ClaimID),
@@ -263,7 +276,7 @@ func decideDenyClaim(p Policy, a fundbridge.Actor, cmd api.DenyClaim) ([]events.
 	case c.Status == ClaimDenied && c.DenyReason == reason:
 		return nil, nil
 	case c.Status != ClaimFiled && c.Status != ClaimAssessed:
-		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s", c.ClaimID, c.Status)
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "claim %s is %s: a claim is denied only while nothing is paid on it", c.ClaimID, claimStates[c.Status])
 	}
 	return []events.Payload{api.ClaimDenied{PolicyID: p.ID, ClaimID: c.ClaimID, Reason: reason}}, nil
 }

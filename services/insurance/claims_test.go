@@ -61,13 +61,30 @@ func TestAssessAndDenyClaim(t *testing.T) {
 	reassessed.Amount = amt("250000.00")
 	denied := api.ClaimDenied{PolicyID: policyID, ClaimID: claim1, Reason: "the product does not read on the claims"}
 	given := []events.Payload{bound, paid, filed}
+	// A first claim took ¥900,000 of the ¥1m limit; a second claims ¥200,000.
+	c2 := policyID + "-c2"
+	mostPaid := []events.Payload{bound, paid,
+		api.ClaimFiled{PolicyID: policyID, ClaimID: claim1, IncidentOn: "2026-04-01", Amount: amt("900000.00"), Description: "x"},
+		api.ClaimAssessed{PolicyID: policyID, ClaimID: claim1, Amount: amt("900000.00")},
+		api.ClaimSettled{PolicyID: policyID, ClaimID: claim1, Amount: amt("900000.00"), PaidOnClaim: amt("900000.00"), RemainingLimit: amt("100000.00")},
+		api.ClaimFiled{PolicyID: policyID, ClaimID: c2, IncidentOn: "2026-05-01", Amount: amt("200000.00"), Description: "y"},
+	}
+	assessSecond := func(amount string) func(Policy) ([]events.Payload, error) {
+		return func(p Policy) ([]events.Payload, error) {
+			return decideAssessClaim(p, insurerA, api.AssessClaim{PolicyID: policyID, ClaimID: c2, Amount: amt(amount)})
+		}
+	}
 	check(t, policyDecider(), []scenario[Policy]{
+		{name: "assessed at what is left of the aggregate limit", given: mostPaid, when: assessSecond("100000.00"),
+			then: []events.Payload{api.ClaimAssessed{PolicyID: policyID, ClaimID: c2, Amount: amt("100000.00")}}},
+		{name: "refused: above what is left of the aggregate limit (it could never be paid)", given: mostPaid, when: assessSecond("100000.01"),
+			code: fundbridge.EUNPROCESSABLE, field: "amount", says: "more than the ¥100,000.00 left of policy"},
 		{name: "assessed", given: given, when: assess(insurerA, "200000.00"), then: []events.Payload{assessed}},
 		{name: "the whole claim", given: given, when: assess(insurerA, "300000.00"), then: []events.Payload{func() api.ClaimAssessed { a := assessed; a.Amount = amt("300000.00"); return a }()}},
 		{name: "assessed again before anything is paid", given: append(given, assessed), when: assess(insurerA, "250000.00"), then: []events.Payload{reassessed}},
 		{name: "the same assessment again: no change", given: append(given, assessed), when: assess(insurerA, "200000.00"), then: nil},
 		{name: "refused: above the claim", given: given, when: assess(insurerA, "300000.01"), code: fundbridge.EUNPROCESSABLE, field: "amount"},
-		{name: "refused: after a settlement", given: append(given, assessed, partPaid), when: assess(insurerA, "250000.00"), code: fundbridge.ECONFLICT},
+		{name: "refused: after a settlement", given: append(given, assessed, partPaid), when: assess(insurerA, "250000.00"), code: fundbridge.ECONFLICT, says: "is partly paid: a claim is assessed only before"},
 		{name: "refused: another insurer", given: given, when: assess(insurerB, "200000.00"), code: fundbridge.ENOTFOUND},
 		{name: "refused: the startup", given: given, when: assess(founder, "200000.00"), code: fundbridge.EFORBIDDEN},
 		{name: "refused: no such claim", given: given, when: func(p Policy) ([]events.Payload, error) {
@@ -76,7 +93,7 @@ func TestAssessAndDenyClaim(t *testing.T) {
 		{name: "denied with a reason", given: given, when: deny(insurerA, claim1), then: []events.Payload{denied}},
 		{name: "denied after assessment", given: append(given, assessed), when: deny(insurerA, claim1), then: []events.Payload{denied}},
 		{name: "denied again: no change", given: append(given, denied), when: deny(insurerA, claim1), then: nil},
-		{name: "refused: denying after a settlement", given: append(given, assessed, partPaid), when: deny(insurerA, claim1), code: fundbridge.ECONFLICT},
+		{name: "refused: denying after a settlement", given: append(given, assessed, partPaid), when: deny(insurerA, claim1), code: fundbridge.ECONFLICT, says: "is partly paid: a claim is denied only while"},
 		{name: "refused: denying without a reason", given: given, when: func(p Policy) ([]events.Payload, error) {
 			return decideDenyClaim(p, insurerA, api.DenyClaim{PolicyID: policyID, ClaimID: claim1})
 		}, code: fundbridge.EINVALID, field: "reason"},

@@ -244,8 +244,14 @@ func decidePayPremium(p Policy, a fundbridge.Actor, cmd api.PayPremium) ([]event
 		}
 		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "the premium of policy %s is already paid", p.ID)
 	}
-	if p.Status != PolicyAwaitingPremium {
-		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s is %s", p.ID, p.Status)
+	switch p.Status {
+	case PolicyAwaitingPremium:
+	case PolicyCancelled:
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s was cancelled before its premium was paid: no premium is due", p.Number)
+	case PolicyExpired:
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s expired before its premium was paid: no premium is due", p.Number)
+	default:
+		return nil, fundbridge.Errorf(fundbridge.ECONFLICT, "policy %s is %s", p.Number, p.Status)
 	}
 	if due := p.PremiumDue(); !cmd.Amount.Equal(due) {
 		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("the premium due on policy %s is %s, not %s", p.ID, due.Exact(), cmd.Amount.Exact()),

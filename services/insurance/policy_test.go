@@ -77,7 +77,7 @@ func TestSubsidyAndPremium(t *testing.T) {
 		{name: "nothing due under a whole subsidy", given: []events.Payload{bound, whole}, when: pay(founder, "0.00"), then: []events.Payload{nothingDue}},
 		{name: "paying again: no change", given: []events.Payload{bound, paid}, when: pay(founder, "15000.00"), then: nil},
 		{name: "refused: the whole premium when a subsidy applies", given: []events.Payload{bound, subsidy}, when: pay(founder, "15000.00"), code: fundbridge.EUNPROCESSABLE, field: "amount", says: "due on policy"},
-		{name: "refused: paying after expiry", given: []events.Payload{bound, expiredEv}, when: pay(founder, "15000.00"), code: fundbridge.ECONFLICT},
+		{name: "refused: paying after expiry", given: []events.Payload{bound, expiredEv}, when: pay(founder, "15000.00"), code: fundbridge.ECONFLICT, says: "expired before its premium was paid: no premium is due"},
 		{name: "refused: another company", given: []events.Payload{bound}, when: pay(rival, "15000.00"), code: fundbridge.ENOTFOUND},
 		{name: "refused: the insurer", given: []events.Payload{bound}, when: pay(insurerA, "15000.00"), code: fundbridge.EFORBIDDEN},
 		{name: "refused: no such policy", when: pay(founder, "15000.00"), code: fundbridge.ENOTFOUND},

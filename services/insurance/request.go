@@ -318,11 +318,17 @@ func insurerOf(r Request, a fundbridge.Actor, cmd interface{ Validate() error },
 	return insurer, nil
 }
 
+// requireOpen refuses a step on a request no longer open, saying why.
 func requireOpen(r Request) error {
-	if r.Status != RequestOpen {
-		return fundbridge.Errorf(fundbridge.ECONFLICT, "insurance request %s is %s", r.ID, r.Status)
+	switch r.Status {
+	case RequestOpen:
+		return nil
+	case RequestAccepted:
+		return fundbridge.Errorf(fundbridge.ECONFLICT, "insurance request %s is closed: the company accepted a quote on it and its policy is bound", r.ID)
+	case RequestWithdrawn:
+		return fundbridge.Errorf(fundbridge.ECONFLICT, "insurance request %s is closed: the company withdrew it", r.ID)
 	}
-	return nil
+	return fundbridge.Errorf(fundbridge.ECONFLICT, "insurance request %s is %s", r.ID, r.Status)
 }
 
 // decideQuote decides an insurer's quote. The premium must fall within

@@ -158,7 +158,7 @@ func TestQuote(t *testing.T) {
 		{name: "refused: a second open quote", given: []events.Payload{requested, quoted}, when: q("14000.00"), code: fundbridge.ECONFLICT, says: "already quoted r1-q1"},
 		{name: "refused: an insurer not asked", given: []events.Payload{requested}, when: byTable(insurerC, quote("", "15000.00"), now), code: fundbridge.ENOTFOUND},
 		{name: "refused: a startup", given: []events.Payload{requested}, when: byTable(founder, quote("", "15000.00"), now), code: fundbridge.EFORBIDDEN},
-		{name: "refused: after a quote was accepted", given: []events.Payload{requested, quoted, accepted}, when: byTable(insurerB, quote("", "15000.00"), now), code: fundbridge.ECONFLICT},
+		{name: "refused: after a quote was accepted", given: []events.Payload{requested, quoted, accepted}, when: byTable(insurerB, quote("", "15000.00"), now), code: fundbridge.ECONFLICT, says: "request r1 is closed: the company accepted a quote on it"},
 		{name: "refused: after declining", given: []events.Payload{requested, api.InsuranceDeclined{RequestID: "r1", InsurerID: "ins-a", Reason: "no appetite"}},
 			when: q("15000.00"), code: fundbridge.ECONFLICT, says: "declined request r1"},
 		{name: "refused: without the insurer's own table", given: []events.Payload{requested}, when: func(r Request) ([]events.Payload, error) {
@@ -211,7 +211,7 @@ func TestAcceptQuote(t *testing.T) {
 		{name: "again: no change", given: []events.Payload{requested, quoted, accepted}, when: accept(founder, "r1-q1", now), then: nil},
 		{name: "refused: quote expired (the deadline not yet run)", given: []events.Payload{requested, quoted}, when: accept(founder, "r1-q1", on("2026-04-01")), code: fundbridge.ECONFLICT, says: "expired"},
 		{name: "refused: quote expired", given: []events.Payload{requested, quoted, expired}, when: accept(founder, "r1-q1", now), code: fundbridge.ECONFLICT, says: "expired"},
-		{name: "refused: a second quote", given: []events.Payload{requested, quoted, other, accepted}, when: accept(founder, "r1-q2", now), code: fundbridge.ECONFLICT},
+		{name: "refused: a second quote", given: []events.Payload{requested, quoted, other, accepted}, when: accept(founder, "r1-q2", now), code: fundbridge.ECONFLICT, says: "is closed: the company accepted a quote on it and its policy is bound"},
 		{name: "refused: another company", given: []events.Payload{requested, quoted}, when: accept(rival, "r1-q1", now), code: fundbridge.ENOTFOUND},
 		{name: "refused: the insurer", given: []events.Payload{requested, quoted}, when: accept(insurerA, "r1-q1", now), code: fundbridge.EFORBIDDEN},
 		{name: "refused: no such quote", given: []events.Payload{requested, quoted}, when: accept(founder, "r1-q7", now), code: fundbridge.ENOTFOUND},
@@ -244,5 +244,7 @@ func TestDeclineAndWithdraw(t *testing.T) {
 		{name: "withdrawing again: no change", given: []events.Payload{requested, withdrawn}, when: withdraw(founder), then: nil},
 		{name: "refused: withdrawing after accepting", given: []events.Payload{requested, quoted, accepted}, when: withdraw(founder), code: fundbridge.ECONFLICT},
 		{name: "refused: another company withdraws", given: []events.Payload{requested}, when: withdraw(rival), code: fundbridge.ENOTFOUND},
+		{name: "refused: declining a withdrawn request", given: []events.Payload{requested, withdrawn}, when: decline(insurerB, "no"), code: fundbridge.ECONFLICT,
+			says: "insurance request r1 is closed: the company withdrew it"},
 	})
 }

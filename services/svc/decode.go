@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -208,6 +209,14 @@ func fieldProblem(err error) fundbridge.FieldError {
 	switch {
 	case errors.Is(se.Err, jsonv2.ErrUnknownName):
 		return fundbridge.FieldError{Field: field, Reason: "is not a field of this request (names match exactly, in lower case)"}
+	case isTime(se.GoType):
+		// time.Time's own error quotes Go's layout (parsing time … as
+		// "2006-01-02T15:04:05Z07:00"), not words for a person.
+		reason := `must be a date and time with its offset, like "2026-06-30T18:00:00+08:00"`
+		if v := se.JSONValue; len(v) > 0 && len(v) <= 40 && (se.JSONKind == '0' || se.JSONKind == '"') {
+			reason += ", not " + string(v)
+		}
+		return fundbridge.FieldError{Field: field, Reason: reason}
 	case se.Err != nil && implementsUnmarshaler(se.GoType):
 		// Our own types (amounts, dates) say what they expect.
 		var fe *fundbridge.Error
@@ -226,6 +235,13 @@ func fieldProblem(err error) fundbridge.FieldError {
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+func isTime(t reflect.Type) bool {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t == reflect.TypeFor[time.Time]()
+}
 
 func implementsUnmarshaler(t reflect.Type) bool {
 	return t != nil && (t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType))

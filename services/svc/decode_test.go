@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fundbridge/fundbridge"
 	"github.com/fundbridge/fundbridge/money"
@@ -150,5 +151,29 @@ func TestDecodeSaysWhatIsWrongWithTheJSON(t *testing.T) {
 		if len(fields) != 1 || fields[0].Field != "body" || !strings.HasPrefix(fields[0].Reason, tc.reason) {
 			t.Errorf("%.20q: %v; want body: %s", tc.payload, fields, tc.reason)
 		}
+	}
+}
+
+// A date and time that does not parse is refused in words, with an
+// example, not with Go's layout ("parsing time … as "2006-01-02T15:04:05Z07:00"").
+func TestDecodeSaysWhatADateAndTimeLooksLike(t *testing.T) {
+	type deadline struct {
+		Deadline time.Time  `json:"deadline"`
+		Until    *time.Time `json:"until"`
+	}
+	for _, payload := range []string{`{"deadline":"2026-12-20"}`, `{"deadline":"soon"}`, `{"deadline":20261220}`, `{"until":"2026-12-20 18:00"}`} {
+		var d deadline
+		fs := fundbridge.ErrorFields(Decode(json.RawMessage(payload), &d))
+		if len(fs) != 1 {
+			t.Errorf("%s: fields %v, want one", payload, fs)
+			continue
+		}
+		if r := fs[0].Reason; !strings.Contains(r, `like "2026-06-30T18:00:00+08:00"`) || strings.Contains(r, "2006-01-02") || strings.Contains(r, "parsing time") {
+			t.Errorf("%s: %s %q, want what a date and time looks like", payload, fs[0].Field, r)
+		}
+	}
+	var d deadline
+	if err := Decode(json.RawMessage(`{"deadline":"2026-12-20T18:00:00+08:00"}`), &d); err != nil || !d.Deadline.Equal(time.Date(2026, 12, 20, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("a good deadline: %v %v", d.Deadline, err)
 	}
 }

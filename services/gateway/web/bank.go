@@ -32,6 +32,16 @@ type invitation struct {
 	Invitable []dealsapi.BankEntry
 }
 
+// MyShare is the bank's part of the loan as it stands: what it committed
+// while the book is open, and once the book has closed its allocation,
+// which an oversubscribed book scaled back below the commitment.
+func (i invitation) MyShare() money.Amount {
+	if i.Mine.Status == dealsapi.CommitmentAllocated {
+		return i.Mine.Allocated
+	}
+	return i.Mine.Committed
+}
+
 type bankHome struct {
 	Bank   dealsapi.BankView
 	Book   dealsapi.BankBook

@@ -190,7 +190,7 @@ func TestJourneyBankCommits(t *testing.T) {
 	}
 	b.fill(map[string]string{"f-loan_max": "50,000,000"})
 	b.submit("#programme-submit", ".notice")
-	if got := b.text("#programmes-h + ul"); !strings.Contains(got, "科技贷") || !strings.Contains(got, "CN¥50,000,000.00") {
+	if got := b.text("#programmes-h + ul"); !strings.Contains(got, "科技贷") || !strings.Contains(got, "CN¥50,000,000.00") || !strings.Contains(got, "up to 60 months") {
 		t.Errorf("the programmes show %q", got)
 	}
 	b.eventually("/bank", "#deal-"+dealID)
@@ -231,4 +231,48 @@ func TestJourneyBankCommits(t *testing.T) {
 	if got := b.text("#ldeals-h + div table"); !strings.Contains(got, "CN¥30,000,000.00") || !strings.Contains(got, "CN¥10,000,000.00") {
 		t.Errorf("the startup's loan deals show %q", got)
 	}
+	b.signOut()
+
+	// The lead commits ¥25m: the book is oversubscribed (¥35m for ¥30m)
+	// and closes, each commitment scaled back by 30/35. The invited
+	// bank's share is then its allocation, ¥8,571,428.57, no longer the
+	// ¥10m it committed.
+	lead := c.token("credit@bob.example", "granite otter lemon sail")
+	if st, body := c.api("POST", "/api/v1/loan-deals/"+dealID+"/commitments", lead, map[string]any{"amount": "25000000.00"}); st != 200 {
+		t.Fatalf("the lead committing = %d %v", st, body)
+	}
+	b.signIn("credit@nbcb.example", "granite otter lemon sail", "#book")
+	b.visit("/bank", "#deal-"+dealID)
+	if got := b.text("#deal-" + dealID + " .my-status"); got != "Allocated" {
+		t.Errorf("after the book closed the bank's line shows %q", got)
+	}
+	if got := b.text("#deal-" + dealID + " .my-share"); got != "CN¥8,571,428.57 · 28.57%" {
+		t.Errorf("after the book closed, scaled back, the bank's share shows %q, want its allocation CN¥8,571,428.57 · 28.57%%", got)
+	}
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text("#deal-" + dealID + " .my-share"); got != "¥8,571,428.57 · 28.57%" {
+		t.Errorf("in Chinese the bank's share shows %q, want ¥8,571,428.57 · 28.57%%", got)
+	}
+	b.submit("#lang-en", "#lang-zh")
+	b.signOut()
+
+	// The fund's tranche closes the deal and the loan opens, awaiting its
+	// drawdown: the startup reads its status in words, in either language,
+	// and is offered no repayment before anything is owed.
+	if st, body := c.api("POST", "/api/v1/loan-deals/"+dealID+"/equity", fm, map[string]any{"fund_id": fundID, "amount": "20000000.00"}); st != 200 {
+		t.Fatalf("the fund's tranche = %d %v", st, body)
+	}
+	b.signIn(founderEmail, founderPassword, "#company-stage")
+	b.eventually("/startup/loans", "#loan-"+dealID)
+	if got := b.text("#loan-" + dealID + "-h .loan-status"); got != "Awaiting drawdown" {
+		t.Errorf("the startup's loan reads %q, want Awaiting drawdown", got)
+	}
+	if b.exists("#repay-" + dealID) {
+		t.Error("a loan awaiting its drawdown offers a repayment")
+	}
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text("#loan-" + dealID + "-h .loan-status"); got != "待放款" {
+		t.Errorf("in Chinese the startup's loan reads %q, want 待放款", got)
+	}
+	b.submit("#lang-en", "#lang-zh")
 }

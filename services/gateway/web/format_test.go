@@ -163,3 +163,60 @@ func TestControlCharacterReasonsInTheReadersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// An amount as a person types it: thousands separators are taken out,
+// but only where thousands separators go. "1,00,000" or a decimal comma
+// ("1250,50", read as ¥125,050) is refused, in the reader's language,
+// rather than committed as a number the person did not mean.
+func TestAnAmountAsAPersonTypesIt(t *testing.T) {
+	for typed, want := range map[string]string{
+		"1,250,000": "1250000", "1,250,000.50": "1250000.5", "¥ 1,250,000.00": "1250000", "1 250 000": "1250000",
+		"1，250，000": "1250000", "250,000": "250000", "1250000": "1250000", " 12,345.6 ": "12345.6", "999": "999",
+	} {
+		a, err := parseAmount("amount", typed, true)
+		if err != nil || a.String() != money.MustParse(want).String() {
+			t.Errorf("%q read as %v, %v; want %s", typed, a, err, want)
+		}
+	}
+	for _, typed := range []string{"1,00,000", "1250,50", "10,5", "1,2345", "12,,345", ",123", "123,", "1,234.5,6", "1234,567", "1 23"} {
+		a, err := parseAmount("amount", typed, true)
+		fs := fundbridge.ErrorFields(err)
+		if err == nil || len(fs) != 1 || fs[0].Field != "amount" {
+			t.Errorf("%q read as %v, want it refused naming the amount", typed, a)
+			continue
+		}
+		if got := newI18n().locale("zh-CN").Reason(fs[0].Reason); !strings.Contains(got, "千位分隔") {
+			t.Errorf("%q is refused in Chinese as %q", typed, got)
+		}
+	}
+	if _, err := parseAmount("amount", "-1,000", true); !strings.Contains(fundbridge.ErrorMessage(err)+strings.Join(reasons(err), ""), "negative") {
+		t.Errorf("-1,000 refused as %v, want it to say the amount may not be negative", err)
+	}
+}
+
+func reasons(err error) []string {
+	var out []string
+	for _, f := range fundbridge.ErrorFields(err) {
+		out = append(out, f.Reason)
+	}
+	return out
+}
+
+// The reasons an insurer's claim steps and a startup's premium payment
+// are refused with read in the reader's language, the figure kept.
+func TestClaimAndPremiumReasonsInTheReadersLanguage(t *testing.T) {
+	zh, en := newI18n().locale("zh-CN"), newI18n().locale("en")
+	for reason, want := range map[string]string{
+		"must not exceed the amount claimed, 5000.00":                     "不能超过索赔金额 5000.00",
+		"must not exceed what is left of the aggregate limit, 2394000.00": "不能超过剩余的累计赔偿限额 2394000.00",
+		"must not exceed what is owed on the claim, 1700000.00":           "不能超过该索赔尚未赔付的金额 1700000.00",
+		"must be the premium due, 12345.67":                               "须等于应缴保费 12345.67",
+	} {
+		if got := zh.Reason(reason); got != want {
+			t.Errorf("zh Reason(%q) = %q, want %q", reason, got, want)
+		}
+		if got := en.Reason(reason); !strings.HasPrefix(got, "Must ") || !strings.HasSuffix(got, reason[strings.LastIndex(reason, " ")+1:]) {
+			t.Errorf("en Reason(%q) = %q", reason, got)
+		}
+	}
+}

@@ -285,7 +285,10 @@ func (l *locale) Reason(reason string) string {
 }
 
 // reasonPrefixes are reasons that start the same and end with a value.
-var reasonPrefixes = map[string]bool{"must be at most ": true}
+var reasonPrefixes = map[string]bool{"must be at most ": true,
+	// An insurer's claim steps and a startup's premium, each with its figure.
+	"must not exceed the amount claimed, ": true, "must not exceed what is left of the aggregate limit, ": true,
+	"must not exceed what is owed on the claim, ": true, "must be the premium due, ": true}
 
 // URL builds a link to the same page in the other language.
 func (l *locale) SwitchURL(to string, r *http.Request) string {

@@ -219,4 +219,32 @@ func TestJourneyInsurerQuotesStartupBinds(t *testing.T) {
 	if got := b.text("[id^='claim-'] .badge"); got != "Settled" {
 		t.Errorf("after paying the assessed amount the claim shows %q", got)
 	}
+
+	// A second request the insurer declines through its page: the card
+	// says so, with the reason, where the quote form was; and the period
+	// of cover reads as a number of months in either language.
+	st, second := c.api("POST", "/api/v1/insurance-requests", c.token(founderEmail, founderPassword), map[string]any{"coverage": "enforcement",
+		"patents": []string{number}, "sum_insured": "1000000.00", "months": 12, "insurers": []string{insurerID}})
+	requestID, _ := second["request_id"].(string)
+	if st != 201 || requestID == "" {
+		t.Fatalf("the second request = %d %v", st, second)
+	}
+	card := "#req-" + requestID
+	b.eventually("/insurer", "#decline-"+requestID)
+	b.fill(map[string]string{"f-decline-" + requestID + "-reason": "outside our appetite"})
+	b.submit("#decline-"+requestID, ".notice")
+	if got := b.text(card + " .my-decline"); got != "outside our appetite" {
+		t.Errorf("after declining, the request's card shows the decline as %q", got)
+	}
+	if b.exists("#quote-" + requestID) {
+		t.Error("the declined request still offers the quote form")
+	}
+	if got := b.text(card + " dl"); !strings.Contains(got, "You declined") || !strings.Contains(got, "(12 months)") {
+		t.Errorf("the declined request reads %q, want 'You declined' and '(12 months)'", got)
+	}
+	b.submit("#lang-zh", "#lang-en")
+	if got := b.text(card + " dl"); !strings.Contains(got, "您已拒绝报价") || !strings.Contains(got, "(12 个月)") || strings.Contains(got, "期限（月）") {
+		t.Errorf("in Chinese the declined request reads %q, want 您已拒绝报价 and (12 个月)", got)
+	}
+	b.submit("#lang-en", "#lang-zh")
 }

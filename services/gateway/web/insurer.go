@@ -32,6 +32,8 @@ type toQuote struct {
 	SuggestionError string
 	Mine            *insuranceapi.QuoteView
 	Declined        bool
+	// DeclineReason is why this insurer declined, once it has.
+	DeclineReason string
 }
 
 type insurerHome struct {
@@ -81,7 +83,9 @@ func (s *Server) renderInsurer(w http.ResponseWriter, r *http.Request, status in
 			}
 		}
 		for _, d := range rq.Declines {
-			q.Declined = q.Declined || d.InsurerID == a.OrgID
+			if d.InsurerID == a.OrgID {
+				q.Declined, q.DeclineReason = true, d.Reason
+			}
 		}
 		if table != nil {
 			if p, err := suggestPremium(table.Table, rq); err != nil {

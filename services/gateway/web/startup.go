@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -114,7 +115,10 @@ func parse(w http.ResponseWriter, r *http.Request, s *Server) bool {
 // leading ¥ are dropped, then money.Parse applies the API's rules.
 func parseAmount(field, s string, required bool) (*money.Amount, error) {
 	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "¥"))
-	s = strings.NewReplacer(",", "", " ", "", "，", "").Replace(s)
+	s, ok := ungroup(s)
+	if !ok {
+		return nil, fundbridge.Invalid("invalid amount", fundbridge.FieldError{Field: field, Reason: groupingReason})
+	}
 	if s == "" {
 		if required {
 			return nil, fundbridge.Invalid("invalid amount", fundbridge.FieldError{Field: field, Reason: "required"})
@@ -126,6 +130,42 @@ func parseAmount(field, s string, required bool) (*money.Amount, error) {
 		return nil, err
 	}
 	return &a, nil
+}
+
+const groupingReason = "commas or spaces may only separate thousands, like 1,250,000.00"
+
+// ungroup takes the thousands separators (commas, full-width commas,
+// spaces) out of an amount as a person types it, and reports false when
+// they are not where thousands separators go: "1,00,000" or a decimal
+// comma ("1250,50") is a typing slip to ask about, not a number to guess.
+func ungroup(s string) (string, bool) {
+	isSep := func(r rune) bool { return r == ',' || r == '，' || r == ' ' }
+	if !strings.ContainsFunc(s, isSep) {
+		return s, true
+	}
+	whole, frac, point := strings.Cut(s, ".")
+	if strings.ContainsFunc(frac, isSep) {
+		return "", false
+	}
+	sign := ""
+	if rest, ok := strings.CutPrefix(whole, "-"); ok {
+		sign, whole = "-", rest // for the amount's own check to refuse, in its words
+	}
+	groups := strings.FieldsFunc(whole, isSep)
+	joined := strings.Join(groups, "")
+	// One separator between each two groups, none before, after or doubled.
+	if utf8.RuneCountInString(whole)-utf8.RuneCountInString(joined) != len(groups)-1 {
+		return "", false
+	}
+	for i, g := range groups {
+		if n := utf8.RuneCountInString(g); i == 0 && n > 3 || i > 0 && n != 3 {
+			return "", false
+		}
+	}
+	if point {
+		return sign + joined + "." + frac, true
+	}
+	return sign + joined, true
 }
 
 // amounts reads required amount fields into their targets, naming each
