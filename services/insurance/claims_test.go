@@ -74,7 +74,19 @@ func TestAssessAndDenyClaim(t *testing.T) {
 			return decideAssessClaim(p, insurerA, api.AssessClaim{PolicyID: policyID, ClaimID: c2, Amount: amt(amount)})
 		}
 	}
+	// The first claim assessed at ¥900,000 and ¥400,000 of it paid: the
+	// ¥500,000 still owed on it is not the second claim's to take.
+	mostOwed := []events.Payload{bound, paid,
+		api.ClaimFiled{PolicyID: policyID, ClaimID: claim1, IncidentOn: "2026-04-01", Amount: amt("900000.00"), Description: "x"},
+		api.ClaimAssessed{PolicyID: policyID, ClaimID: claim1, Amount: amt("900000.00")},
+		api.ClaimSettled{PolicyID: policyID, ClaimID: claim1, Amount: amt("400000.00"), PaidOnClaim: amt("400000.00"), RemainingLimit: amt("600000.00")},
+		api.ClaimFiled{PolicyID: policyID, ClaimID: c2, IncidentOn: "2026-05-01", Amount: amt("200000.00"), Description: "y"},
+	}
 	check(t, policyDecider(), []scenario[Policy]{
+		{name: "assessed within what the other open claims leave of the limit", given: mostOwed, when: assessSecond("100000.00"),
+			then: []events.Payload{api.ClaimAssessed{PolicyID: policyID, ClaimID: c2, Amount: amt("100000.00")}}},
+		{name: "refused: above what the other open claims leave (one of the two could never be paid in full)", given: mostOwed, when: assessSecond("100000.01"),
+			code: fundbridge.EUNPROCESSABLE, field: "amount", says: "aggregate limit once the ¥500,000.00 assessed on its other open claims is paid"},
 		{name: "assessed at what is left of the aggregate limit", given: mostPaid, when: assessSecond("100000.00"),
 			then: []events.Payload{api.ClaimAssessed{PolicyID: policyID, ClaimID: c2, Amount: amt("100000.00")}}},
 		{name: "refused: above what is left of the aggregate limit (it could never be paid)", given: mostPaid, when: assessSecond("100000.01"),
