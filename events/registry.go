@@ -61,13 +61,14 @@ func (r *Registry) Home(aggregateTypes []string, eventTypes []string) {
 	}
 }
 
-// BelongsIn reports whether an event of type eventType may be in a stream
-// of aggregateType: its type has no declared home, or that is one.
-func (r *Registry) BelongsIn(aggregateType, eventType string) bool {
+// BelongsIn reports whether an event of type eventType may be in the
+// stream streamID ("<aggregate-type>-<id>"): its type has no declared
+// home, or the stream's aggregate type is one.
+func (r *Registry) BelongsIn(streamID, eventType string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	homes, declared := r.homes[eventType]
-	return !declared || homes[aggregateType]
+	return !declared || homes[aggregateOf(streamID)]
 }
 
 // Names lists every readable type name, old versions included, sorted.

@@ -104,12 +104,8 @@ func SplitStreamID(streamID string) (aggregateType, id string, err error) {
 	if err := ValidateStreamID(streamID); err != nil {
 		return "", "", err
 	}
-	for i := 0; i < len(streamID); i++ {
-		if streamID[i] == '-' {
-			return streamID[:i], streamID[i+1:], nil
-		}
-	}
-	panic("unreachable: validated stream ID has a dash")
+	aggregateType = aggregateOf(streamID)
+	return aggregateType, streamID[len(aggregateType)+1:], nil
 }
 
 // aggregateOf is the aggregate type of a well-formed stream ID: what comes
@@ -169,8 +165,8 @@ func (r *Registry) Validate(req AppendRequest) error {
 	for i, e := range req.Events {
 		if !r.Known(e.Type) {
 			fields = append(fields, fundbridge.FieldError{Field: eventField(i, "type"), Reason: fmt.Sprintf("unknown event type %q", e.Type)})
-		} else if aggregate := aggregateOf(req.StreamID); !r.BelongsIn(aggregate, e.Type) {
-			fields = append(fields, fundbridge.FieldError{Field: eventField(i, "type"), Reason: fmt.Sprintf("event type %q does not belong in a %s stream", e.Type, aggregate)})
+		} else if !r.BelongsIn(req.StreamID, e.Type) {
+			fields = append(fields, fundbridge.FieldError{Field: eventField(i, "type"), Reason: fmt.Sprintf("event type %q does not belong in a %s stream", e.Type, aggregateOf(req.StreamID))})
 		}
 		if len(e.Payload) > MaxEventSize {
 			fields = append(fields, fundbridge.FieldError{Field: eventField(i, "payload"), Reason: fmt.Sprintf("%d bytes, at most %d", len(e.Payload), MaxEventSize)})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -78,9 +77,8 @@ func (s *Store) decodeOn(data []byte, subject string, reuse *commit) (*commit, e
 		return nil, fmt.Errorf("%w (stream %q)", errForeignSubject, c.Stream)
 	}
 	if s.registry != nil {
-		aggregate := c.Stream[:strings.IndexByte(c.Stream, '-')] // belongs: it has one
 		for i := range c.Events {
-			if !s.registry.BelongsIn(aggregate, c.Events[i].Type) {
+			if !s.registry.BelongsIn(c.Stream, c.Events[i].Type) {
 				return nil, fmt.Errorf("%w (%s in stream %q)", errForeignEvent, c.Events[i].Type, c.Stream)
 			}
 		}

@@ -24,17 +24,20 @@ func (s *Service) loanVisible(a fundbridge.Actor, l Loan) bool {
 	return outsideReader(a, l, s.view.fundManagerOf(l.EquityFundID)) != notOutside
 }
 
-// How a reader LoanFor does not show a loan to may still know of it.
+// outsideKind is how a reader LoanFor does not show a loan to may still
+// know of it.
+type outsideKind int
+
 const (
-	notOutside    = iota
-	holderOutside // the warrant's holder
-	fundOutside   // the equity fund's manager
+	notOutside    outsideKind = iota // in the syndicate, an operator, or no reader of it
+	holderOutside                    // the warrant's holder
+	fundOutside                      // the equity fund's manager
 )
 
 // outsideReader says whether a, not in the loan's syndicate, may know of it:
 // as the manager of its equity fund (managed by fundManagerOrg), or as
 // the holder of its warrant.
-func outsideReader(a fundbridge.Actor, l Loan, fundManagerOrg string) int {
+func outsideReader(a fundbridge.Actor, l Loan, fundManagerOrg string) outsideKind {
 	switch {
 	case !l.exists() || a.OrgID == "":
 		return notOutside
@@ -50,7 +53,7 @@ func outsideReader(a fundbridge.Actor, l Loan, fundManagerOrg string) int {
 // its figures without the banks' lines. The fund's manager sees a
 // default's loss as the risk-sharing table splits it (the fund bears its
 // part), but not each bank's; a warrant holder sees no default at all.
-func outsiderView(l Loan, how int, now time.Time, n namer) dealsapi.LoanView {
+func outsiderView(l Loan, how outsideKind, now time.Time, n namer) dealsapi.LoanView {
 	v := loanView(l, now, n)
 	v.Banks, v.Default = []dealsapi.LoanBankView{}, nil
 	if d := l.Default; d != nil && how == fundOutside {

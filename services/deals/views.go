@@ -251,7 +251,7 @@ func (v *view) listDeals(a fundbridge.Actor, q dealsapi.ListDeals) (dealsapi.Dea
 func (v *view) listLoans(a fundbridge.Actor, q dealsapi.ListLoans, now time.Time) (dealsapi.LoanList, error) {
 	type seenLoan struct {
 		Loan
-		how int // notOutside: in the syndicate, or an operator
+		how outsideKind // notOutside: as LoanFor cut it
 	}
 	var seen []seenLoan
 	v.mu.RLock()

@@ -218,33 +218,31 @@ func decideAssessClaim(p Policy, a fundbridge.Actor, cmd api.AssessClaim) ([]eve
 		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: fmt.Sprintf("assessed %s is more than the %s claimed", cmd.Amount.Exact(), c.Claimed.Exact()),
 			Fields: []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed the amount claimed, " + c.Claimed.String()}}}
 	case cmd.Amount.GreaterThan(left):
-		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE,
-			Message: fmt.Sprintf("assessed %s is more than the %s left of policy %s's aggregate limit%s", cmd.Amount.Exact(), left.Exact(), p.Number, owed),
-			Fields:  []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed what is left of the aggregate limit, " + left.String()}}}
+		msg := fmt.Sprintf("assessed %s is more than the %s left of policy %s's aggregate limit", cmd.Amount.Exact(), left.Exact(), p.Number)
+		if !owed.IsZero() {
+			msg += fmt.Sprintf(" once the %s assessed on its other open claims is paid", owed.Exact())
+		}
+		return nil, &fundbridge.Error{Code: fundbridge.EUNPROCESSABLE, Message: msg,
+			Fields: []fundbridge.FieldError{{Field: "amount", Reason: "must not exceed what is left of the aggregate limit, " + left.String()}}}
 	}
 	return []events.Payload{api.ClaimAssessed{PolicyID: p.ID, ClaimID: c.ClaimID, Amount: cmd.Amount, Note: strings.TrimSpace(cmd.Note)}}, nil
 }
 
 // limitLeftFor is what an assessment of claim id may be at most: the
-// aggregate limit less what was paid and less what the policy's other
-// open claims were assessed and not yet paid, since those are owed first
-// (two assessments each within the limit but together above it left one
-// claim part-paid for good). owed says so in words when there are any.
-func (p Policy) limitLeftFor(id string) (left money.Amount, owed string) {
-	left = p.RemainingLimit()
-	var reserved money.Amount
+// aggregate limit less what was paid, and less what the policy's other
+// open claims were assessed and not yet paid (owed), since those are paid
+// first: two assessments each within the limit but together above it left
+// one claim part-paid for good.
+func (p Policy) limitLeftFor(id string) (left, owed money.Amount) {
 	for _, o := range p.Claims {
 		if o.ClaimID != id && (o.Status == ClaimAssessed || o.Status == ClaimPartPaid) {
-			reserved = reserved.Add(o.Assessed.Sub(o.Paid))
+			owed = owed.Add(o.Assessed.Sub(o.Paid))
 		}
 	}
-	if reserved.IsZero() {
-		return left, ""
-	}
-	if left = left.Sub(reserved); left.IsNegative() {
+	if left = p.RemainingLimit().Sub(owed); left.IsNegative() {
 		left = money.Amount{}
 	}
-	return left, fmt.Sprintf(" once the %s assessed on its other open claims is paid", reserved.Exact())
+	return left, owed
 }
 
 // LimitError refuses a settlement above what the policy can still pay.

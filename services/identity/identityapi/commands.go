@@ -78,12 +78,22 @@ func (u NewUser) Problems(prefix string) []fundbridge.FieldError {
 	if reason := passwordProblem(u.Password, u.Email, u.Name); reason != "" {
 		fields = append(fields, fundbridge.FieldError{Field: prefix + "password", Reason: reason})
 	}
-	if n := strings.TrimSpace(u.Name); n == "" || utf8.RuneCountInString(n) > 200 {
-		fields = append(fields, fundbridge.FieldError{Field: prefix + "name", Reason: "required, at most 200 characters"})
-	} else if strings.ContainsFunc(n, unicode.IsControl) {
-		fields = append(fields, fundbridge.FieldError{Field: prefix + "name", Reason: "contains control characters: a name is one line"})
+	if reason := nameProblem(u.Name); reason != "" {
+		fields = append(fields, fundbridge.FieldError{Field: prefix + "name", Reason: reason})
 	}
 	return fields
+}
+
+// nameProblem says what is wrong with a person's or an org's name, ""
+// if nothing: it is required, at most 200 characters, and one line.
+func nameProblem(name string) string {
+	switch n := strings.TrimSpace(name); {
+	case n == "" || utf8.RuneCountInString(n) > 200:
+		return "required, at most 200 characters"
+	case strings.ContainsFunc(n, unicode.IsControl):
+		return "contains control characters: a name is one line"
+	}
+	return ""
 }
 
 // Validate checks the user part; the company is validated by its service.
@@ -101,10 +111,8 @@ func (c SignupCommand) Validate() error {
 // Validate checks the org and its first user.
 func (c CreateOrgCommand) Validate() error {
 	var fields []fundbridge.FieldError
-	if n := strings.TrimSpace(c.Name); n == "" || utf8.RuneCountInString(n) > 200 {
-		fields = append(fields, fundbridge.FieldError{Field: "name", Reason: "required, at most 200 characters"})
-	} else if strings.ContainsFunc(n, unicode.IsControl) {
-		fields = append(fields, fundbridge.FieldError{Field: "name", Reason: "contains control characters: a name is one line"})
+	if reason := nameProblem(c.Name); reason != "" {
+		fields = append(fields, fundbridge.FieldError{Field: "name", Reason: reason})
 	}
 	switch c.Role {
 	case fundbridge.RoleFundManager, fundbridge.RoleBank, fundbridge.RoleInsurer, fundbridge.RoleOperator:
