@@ -461,19 +461,22 @@ func (s *Service) createOrg(ctx context.Context, req *svc.Request, cmd identitya
 
 func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identityapi.AuthenticateQuery) (svc.Result[identityapi.User], error) {
 	email, _ := identityapi.NormaliseEmail(q.Email)
-	s.mu.RLock()
-	u, ok := s.byEmail[email]
-	s.mu.RUnlock()
+	lookup := func() (identityapi.UserRegistered, bool) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		u, ok := s.byEmail[email]
+		return u, ok
+	}
+	u, ok := lookup()
+	caughtUp := false
 	if !ok {
 		// Signing in right after signing up: let the directory catch up
-		// with the log before saying no. (Passwords never change, so a
-		// known user needs no catching up.)
+		// with the log before saying no.
 		if err := s.follower.CatchUp(ctx); err != nil {
 			return svc.Result[identityapi.User]{}, err
 		}
-		s.mu.RLock()
-		u, ok = s.byEmail[email]
-		s.mu.RUnlock()
+		u, ok = lookup()
+		caughtUp = true
 	}
 	hash := s.dummyHash
 	if ok {
@@ -483,8 +486,20 @@ func (s *Service) authenticate(ctx context.Context, req *svc.Request, q identity
 		}
 		hash = h
 	}
+	wrong := fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(q.Password)); err != nil || !ok {
-		return svc.Result[identityapi.User]{}, fundbridge.Errorf(fundbridge.EUNAUTHORIZED, "email or password is wrong")
+		return svc.Result[identityapi.User]{}, wrong
+	}
+	// Passwords never change, but a known user may have been erased a
+	// moment ago: catch up before granting, so that an erasure already
+	// acknowledged refuses every sign-in after it.
+	if !caughtUp {
+		if err := s.follower.CatchUp(ctx); err != nil {
+			return svc.Result[identityapi.User]{}, err
+		}
+		if _, still := lookup(); !still {
+			return svc.Result[identityapi.User]{}, wrong
+		}
 	}
 	return svc.Result[identityapi.User]{Value: shown(u, false)}, nil
 }
